@@ -1,0 +1,3 @@
+from bridgekeeper.cli import main
+
+raise SystemExit(main())

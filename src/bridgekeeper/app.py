@@ -1,0 +1,110 @@
+"""Composition root: builds every part from Settings. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bridgekeeper.clock import Clock, SystemClock
+from bridgekeeper.config import Settings
+from bridgekeeper.effects.deliver import Deliverer
+from bridgekeeper.effects.worker import OutboxWorker
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.runner import CommandRunner
+from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.listeners import SlackListeners
+from bridgekeeper.store import leases
+from bridgekeeper.store.db import Database
+from bridgekeeper.web.server import build_web_app
+
+log = logging.getLogger(__name__)
+LEASE_TTL = timedelta(seconds=15)
+LEASE_RENEW = 5.0
+
+
+class Bridgekeeper:
+    """One running bridgekeeper: database, Slack gateway, services, worker and web app."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.renderer = Renderer()
+        self.gateway = SlackGateway(token=settings.slack_bot_token,
+                                    api_url=settings.slack_api_url)
+        self.incidents = IncidentService(db=self.db, clock=self.clock, settings=settings,
+                                         renderer=self.renderer)
+        self.runner = CommandRunner(settings=settings, renderer=self.renderer,
+                                    incidents=self.incidents)
+        self.deliverer = Deliverer(db=self.db, gateway=self.gateway, renderer=self.renderer,
+                                   settings=settings, clock=self.clock)
+        self.worker = OutboxWorker(db=self.db, deliver=self.deliverer, clock=self.clock,
+                                   max_attempts=settings.outbox_max_attempts)
+        self.db.on_commit(self.worker.wake)
+        self.bolt = self._bolt_app()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _bolt_app(self) -> AsyncApp:
+        app = AsyncApp(
+            signing_secret=self.settings.slack_signing_secret or "socket-mode-unsigned",
+            client=self.gateway.client,
+            process_before_response=False,
+            request_verification_enabled=not self.settings.socket_mode,
+        )
+        SlackListeners(runner=self.runner, gateway=self.gateway).register(app)
+        return app
+
+    def web_app(self) -> web.Application:
+        return build_web_app(self)
+
+    async def prepare_database(self) -> None:
+        """Create or upgrade the schema (under an advisory lock on PostgreSQL)."""
+        await self.db.upgrade()
+
+    def start_worker(self) -> None:
+        self._tasks.append(asyncio.create_task(self._lead_and_deliver()))
+
+    async def _lead_and_deliver(self) -> None:
+        """Run the outbox worker while this process holds the lease; renew it meanwhile."""
+        while not self._stop.is_set():
+            if await self._hold_lease():
+                stop_working = asyncio.Event()
+                work = asyncio.create_task(self.worker.run(stop_working))
+                while not self._stop.is_set() and await self._hold_lease():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)
+                stop_working.set()
+                self.worker.wake()
+                await work
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)
+
+    async def _hold_lease(self) -> bool:
+        try:
+            return await leases.acquire(self.db, name="worker", holder=self.holder,
+                                        now=self.clock.now(), ttl=LEASE_TTL)
+        except Exception:
+            log.exception("could not renew the worker lease")
+            return False
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self.worker.wake()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await leases.release(self.db, name="worker", holder=self.holder)
+        await self.gateway.close()
+        await self.db.dispose()

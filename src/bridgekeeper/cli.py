@@ -1,0 +1,135 @@
+"""The `bridgekeeper` command: serve, worker, db upgrade, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bridgekeeper.config import Settings, load_settings, require_slack
+from bridgekeeper.errors import BridgekeeperError
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+    from bridgekeeper.slack.socket_mode import SocketModeConnection
+
+log = logging.getLogger("bridgekeeper")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bridgekeeper", description="A Slack incident bot for security and operations teams."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the HTTP server and the background worker",
+                           description="Serve Slack and alert webhooks; deliver Slack effects.")
+    serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None,
+                       help="port to listen on (default: $PORT, else 3000)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not run the background worker in this process")
+    sub.add_parser("worker", help="run the background worker alone",
+                   description="Deliver Slack effects and run scheduled jobs, without HTTP.")
+    db = sub.add_parser("db", help="database commands", description="Database commands.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_sub.add_parser("upgrade", help="create or upgrade the schema to this version",
+                      description="Create or upgrade the database schema (Alembic).")
+    demo = sub.add_parser("demo", help="run a scripted incident against a built-in fake Slack",
+                          description="Play a scripted incident on the built-in Slack emulator "
+                                      "and a temporary SQLite database; print the transcript.")
+    demo.add_argument("--output-dir", default=None,
+                      help="where to write the incident report (default: a temporary folder)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(_dispatch(args))
+    except BridgekeeperError as exc:
+        print(f"bridgekeeper: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from bridgekeeper.demo import run_demo
+
+        return await run_demo(output_dir=args.output_dir)
+    settings = load_settings()
+    if args.command == "db":
+        return await _db_upgrade(settings)
+    require_slack(settings)
+    if args.command == "worker":
+        return await _worker(settings)
+    port = args.port or int(os.environ.get("PORT", "3000"))
+    return await _serve(settings, host=args.host, port=port, worker=not args.no_worker)
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from bridgekeeper.store.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+    print(f"database is at the current schema ({db!r})")
+    return 0
+
+
+async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> int:
+    from aiohttp import web
+
+    from bridgekeeper.app import Bridgekeeper
+
+    bk = Bridgekeeper(settings)
+    await bk.prepare_database()
+    runner = web.AppRunner(bk.web_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("bridgekeeper listening on http://%s:%s", host, port)
+    if worker:
+        bk.start_worker()
+    socket_mode = await _start_socket_mode(bk) if settings.socket_mode else None
+    await _wait_for_signal()
+    if socket_mode is not None:
+        await socket_mode.close()
+    await runner.cleanup()
+    await bk.stop()
+    return 0
+
+
+async def _start_socket_mode(bk: Bridgekeeper) -> SocketModeConnection:
+    from bridgekeeper.slack.socket_mode import start_socket_mode
+
+    return await start_socket_mode(bk)
+
+
+async def _worker(settings: Settings) -> int:
+    from bridgekeeper.app import Bridgekeeper
+
+    bk = Bridgekeeper(settings)
+    await bk.db.check_schema()
+    bk.start_worker()
+    log.info("bridgekeeper worker running")
+    await _wait_for_signal()
+    await bk.stop()
+    return 0
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

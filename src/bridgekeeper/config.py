@@ -1,0 +1,280 @@
+"""Settings: the only reader of the environment and of the TOML file.
+
+`load_settings()` is called once at start-up; invalid configuration raises ConfigError naming the
+key and what is wrong. Built-in defaults make bridgekeeper run with no file at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridgekeeper.domain.incidents import DEFAULT_ROLES, Severity, Stage
+from bridgekeeper.errors import ConfigError
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_SEVERITY_MEANINGS = {
+    Severity.SEV1: "Critical: severe impact on customers or data, all hands",
+    Severity.SEV2: "Major: significant impact, urgent response",
+    Severity.SEV3: "Minor: limited impact, handled in working hours",
+    Severity.SEV4: "Low: little or no impact, tracked for follow-up",
+}
+DEFAULT_PERMISSIONS: tuple[str, ...] = ("commander", "deputy", "managers")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
+
+
+@dataclass(frozen=True)
+class AutoDeclareRule:
+    sources: tuple[str, ...]
+    min_severity: Severity
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    token: str | None = None
+    source_tokens: Mapping[str, str] = field(default_factory=dict)
+    pagerduty_secrets: tuple[str, ...] = ()
+    grafana_secret: str | None = None
+    triage_threshold: Severity = Severity.SEV3
+    grouping_window_minutes: int = 60
+    max_body_bytes: int = 1024 * 1024
+    auto_declare: tuple[AutoDeclareRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """What the TOML file describes: the incident process itself."""
+
+    severity_meanings: Mapping[Severity, str] = field(
+        default_factory=lambda: dict(DEFAULT_SEVERITY_MEANINGS)
+    )
+    default_severity: Severity = Severity.SEV3
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    stages: tuple[Stage, ...] = (Stage.DETECT, Stage.ASSESS, Stage.DIAGNOSE, Stage.STABILIZE)
+    channel_prefix: str = "inc"
+    incident_managers_group: str | None = None
+    permissions: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {a: DEFAULT_PERMISSIONS for a in ("severity", "close", "reopen")}
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_API_URL
+    database_url: str = "sqlite+aiosqlite:///bridgekeeper.db"
+    triage_channel: str | None = None
+    stakeholder_channel: str | None = None
+    process: ProcessSettings = field(default_factory=ProcessSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    outbox_max_attempts: int = 8
+    config_path: str | None = None
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Settings(database={redact_url(self.database_url)}, api={self.slack_api_url})"
+
+
+def redact_url(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:***@host/db"""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    config_path = env.get("BRIDGEKEEPER_CONFIG") or None
+    document = _read_toml(config_path) if config_path else {}
+    process = parse_process(document)
+    alerts = parse_alerts(document.get("alerts", {}), env.get("BRIDGEKEEPER_ALERT_TOKEN"))
+    channels = _table(document, "channels")
+    return Settings(
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+        slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=_api_url(env.get("SLACK_API_URL") or DEFAULT_API_URL),
+        database_url=database_url(env.get("DATABASE_URL")),
+        triage_channel=_channel(
+            "BRIDGEKEEPER_TRIAGE_CHANNEL",
+            env.get("BRIDGEKEEPER_TRIAGE_CHANNEL") or channels.get("triage"),
+        ),
+        stakeholder_channel=_channel(
+            "BRIDGEKEEPER_STAKEHOLDER_CHANNEL",
+            env.get("BRIDGEKEEPER_STAKEHOLDER_CHANNEL") or channels.get("stakeholders"),
+        ),
+        process=process,
+        alerts=alerts,
+        outbox_max_attempts=_positive_int(document, "outbox.max_attempts", 8),
+        config_path=config_path,
+    )
+
+
+def require_slack(settings: Settings) -> None:
+    """Serving real Slack needs both secrets; say which is missing."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN", "is not set (the bot token, xoxb-...)")
+    if not settings.socket_mode and not settings.slack_signing_secret.strip():
+        raise ConfigError("SLACK_SIGNING_SECRET", "is not set (needed to verify Slack requests)")
+
+
+def database_url(raw: str | None) -> str:
+    """Accept the URLs platforms hand out (postgres://...) and pick the async drivers."""
+    if not raw:
+        return "sqlite+aiosqlite:///bridgekeeper.db"
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if raw.startswith(plain):
+            return driver + raw[len(plain) :]
+    if raw.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return raw
+    raise ConfigError("DATABASE_URL", "must be a postgresql:// or sqlite:// URL")
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("BRIDGEKEEPER_CONFIG", f"file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("BRIDGEKEEPER_CONFIG", f"not valid TOML: {exc}") from None
+
+
+def _api_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("SLACK_API_URL", "must start with http:// or https://")
+    return url if url.endswith("/") else url + "/"
+
+
+def _channel(key: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _CHANNEL_ID.match(value):
+        raise ConfigError(key, f"must be a Slack channel ID like C0123ABCD, not {value!r}")
+    return value
+
+
+def _table(document: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, "must be a table")
+    return value
+
+
+def _positive_int(document: Mapping[str, Any], dotted: str, default: int) -> int:
+    section, _, key = dotted.partition(".")
+    value = _table(document, section).get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(dotted, f"must be a positive integer, not {value!r}")
+    return value
+
+
+def _severity(key: str, value: object) -> Severity:
+    try:
+        return Severity(str(value).lower())
+    except ValueError:
+        raise ConfigError(key, f"must be one of sev1, sev2, sev3, sev4, not {value!r}") from None
+
+
+def _string_list(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def parse_process(document: Mapping[str, Any]) -> ProcessSettings:
+    incidents = _table(document, "incidents")
+    severities = _table(document, "severities")
+    meanings = dict(DEFAULT_SEVERITY_MEANINGS)
+    for name, meaning in severities.items():
+        key = f"severities.{name}"
+        if not isinstance(meaning, str):
+            raise ConfigError(key, "must be a string describing the severity")
+        meanings[_severity(key, name)] = meaning
+    roles = _string_list("incidents.roles", incidents.get("roles", list(DEFAULT_ROLES)))
+    if "commander" not in roles:
+        raise ConfigError("incidents.roles", "must include commander")
+    prefix = _table(document, "channels").get("prefix", "inc")
+    if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+        raise ConfigError("channels.prefix", "must be 1-20 lowercase letters, digits, - or _")
+    return ProcessSettings(
+        severity_meanings=meanings,
+        default_severity=_severity(
+            "incidents.default_severity", incidents.get("default_severity", "sev3")
+        ),
+        roles=roles,
+        channel_prefix=prefix,
+        incident_managers_group=incidents.get("managers_usergroup"),
+        permissions=_permissions(_table(document, "permissions"), roles),
+    )
+
+
+def _permissions(table: Mapping[str, Any], roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    permissions: dict[str, tuple[str, ...]] = {
+        a: DEFAULT_PERMISSIONS for a in ("severity", "close", "reopen")
+    }
+    for action, allowed in table.items():
+        key = f"permissions.{action}"
+        if action not in permissions:
+            raise ConfigError(key, f"unknown action; known: {', '.join(sorted(permissions))}")
+        names = _string_list(key, allowed)
+        unknown = [n for n in names if n not in roles and n not in ("anyone", "managers")]
+        if unknown:
+            raise ConfigError(key, f"unknown role {unknown[0]!r}")
+        permissions[action] = names
+    return permissions
+
+
+def parse_alerts(table: Mapping[str, Any], env_token: str | None) -> AlertSettings:
+    if not isinstance(table, dict):
+        raise ConfigError("alerts", "must be a table")
+    tokens = table.get("tokens", {})
+    if not isinstance(tokens, dict) or not all(isinstance(v, str) for v in tokens.values()):
+        raise ConfigError("alerts.tokens", "must map source names to token strings")
+    window = table.get("grouping_window_minutes", 60)
+    if not isinstance(window, int) or window <= 0:
+        raise ConfigError("alerts.grouping_window_minutes", "must be a positive integer")
+    max_bytes = table.get("max_body_bytes", 1024 * 1024)
+    if not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ConfigError("alerts.max_body_bytes", "must be a positive integer")
+    return AlertSettings(
+        token=table.get("token") or env_token or None,
+        source_tokens=tokens,
+        pagerduty_secrets=_string_list(
+            "alerts.pagerduty_secrets", table.get("pagerduty_secrets", [])
+        ),
+        grafana_secret=table.get("grafana_secret") or None,
+        triage_threshold=_severity(
+            "alerts.triage_threshold", table.get("triage_threshold", "sev3")
+        ),
+        grouping_window_minutes=window,
+        max_body_bytes=max_bytes,
+        auto_declare=tuple(
+            _auto_declare(i, rule) for i, rule in enumerate(table.get("auto_declare", []))
+        ),
+    )
+
+
+def _auto_declare(index: int, rule: object) -> AutoDeclareRule:
+    key = f"alerts.auto_declare[{index}]"
+    if not isinstance(rule, dict):
+        raise ConfigError(key, "must be a table with sources and min_severity")
+    return AutoDeclareRule(
+        sources=_string_list(f"{key}.sources", rule.get("sources", [])),
+        min_severity=_severity(f"{key}.min_severity", rule.get("min_severity", "sev2")),
+        private=bool(rule.get("private", False)),
+    )

@@ -1,0 +1,153 @@
+"""`POST /alerts/alertmanager`: Prometheus Alertmanager webhook (version "4").
+
+One request carries a group of alerts; each becomes its own `Alert`. Grafana's webhook is the
+same body with extra fields, so `grafana.py` reuses `parse_group` with its own `Flavour`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
+from bridgekeeper.domain.incidents import Severity
+
+SOURCE = "alertmanager"
+HOST_LABELS = ("instance", "host", "hostname", "nodename", "node")
+RESOURCE_LABELS = ("azure_resource_id", "resource", "instance", "pod", "service")
+SEVERITY_LABELS = (  # (label, vocabulary), first match wins
+    ("incident_severity", fields.OWN_SEVERITY),
+    ("priority", fields.PRIORITY_SEVERITY),
+    ("severity", fields.OWN_SEVERITY | fields.LABEL_SEVERITY),
+)
+MAX_ALERTS = 1000
+
+
+@dataclass(frozen=True)
+class Flavour:
+    source: str
+    link_fields: tuple[str, ...]  # per alert, first http(s) one wins; then envelope externalURL
+    extra_description: Callable[[dict[str, Any]], str] = lambda item: ""
+
+
+ALERTMANAGER = Flavour(source=SOURCE, link_fields=("generatorURL",))
+
+
+def parse(payload: object, *, received_at: datetime) -> list[Alert]:
+    return parse_group(payload, received_at=received_at, flavour=ALERTMANAGER)
+
+
+def parse_group(payload: object, *, received_at: datetime, flavour: Flavour) -> list[Alert]:
+    body = fields.require_payload_object(payload)
+    items = fields.require_list(fields.get(body, "alerts"), "alerts")
+    if len(items) > MAX_ALERTS:
+        raise PayloadError(f"alerts holds {len(items)} alerts, more than {MAX_ALERTS}")
+    envelope = {key: value for key, value in body.items() if key != "alerts"}
+    alerts = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise PayloadError(f"alerts[{index}] must be an object")
+        alerts.append(_alert(item, envelope, flavour, received_at))
+    return alerts
+
+
+def _alert(
+    item: dict[str, Any], envelope: dict[str, Any], flavour: Flavour, received_at: datetime
+) -> Alert:
+    labels = _strings(fields.get(item, "labels"))
+    annotations = _strings(fields.get(item, "annotations"))
+    fingerprint = fields.text_at(item, "fingerprint") or fields.stable_hash(sorted(labels.items()))
+    status = _status(item, envelope, received_at)
+    severity_raw, severity = label_severity(labels)
+    hosts = [fields.host_name(labels[name]) for name in HOST_LABELS if labels.get(name)]
+    ended_at = fields.time_at(item, "endsAt") or received_at
+    return Alert(
+        source=flavour.source,
+        external_id=fields.truncate(fingerprint, fields.TEXT_MAX),
+        dedup_key=f"{flavour.source}:{fields.truncate(fingerprint, fields.TEXT_MAX)}",
+        title=fields.one_line(_title(labels, annotations, flavour.source)),
+        severity=severity,
+        source_severity=severity_raw,
+        status=status,
+        description=fields.paragraph(_description(annotations, flavour.extra_description(item))),
+        resource=_resource(labels),
+        entities=fields.entity_map(hosts, [], []),
+        link=fields.first_url(
+            *(fields.get(item, name) for name in flavour.link_fields),
+            fields.get(envelope, "externalURL"),
+        ),
+        started_at=fields.time_at(item, "startsAt") or received_at,
+        ended_at=ended_at if status is AlertStatus.RESOLVED else None,
+        correlation_keys=_keys(labels, hosts, envelope, flavour.source),
+        raw={**envelope, "alerts": [item]},
+    )
+
+
+def _strings(value: object) -> dict[str, str]:
+    """A label/annotation map with every value as text (non-string values are dropped)."""
+    if not isinstance(value, dict):
+        return {}
+    pairs = ((str(key), fields.text(item)) for key, item in value.items())
+    return {key: item for key, item in pairs if item}
+
+
+def _status(item: dict[str, Any], envelope: dict[str, Any], received_at: datetime) -> AlertStatus:
+    """The alert's own status; else a resolved group (all its alerts are); else endsAt passed."""
+    own = fields.text_at(item, "status").lower()
+    if own in ("firing", "resolved"):
+        return AlertStatus(own)
+    group = fields.text_at(envelope, "status").lower()
+    state = fields.text_at(envelope, "state").lower()
+    ends_at = fields.time_at(item, "endsAt")
+    if group == "resolved" or state == "ok" or (ends_at is not None and ends_at <= received_at):
+        return AlertStatus.RESOLVED
+    return AlertStatus.FIRING
+
+
+def label_severity(labels: dict[str, str]) -> tuple[str, Severity]:
+    """incident_severity=SEVn overrides, then priority=Pn, then the `severity` label."""
+    for name, table in SEVERITY_LABELS:
+        raw = labels.get(name, "")
+        severity = fields.lookup_severity(raw, table) if raw else None
+        if severity is not None:
+            return raw, severity
+    return labels.get("severity", ""), fields.DEFAULT_SEVERITY
+
+
+def _title(labels: dict[str, str], annotations: dict[str, str], source: str) -> str:
+    summary = annotations.get("summary") or annotations.get("title")
+    if summary:
+        return summary
+    name = labels.get("alertname", "")
+    instance = labels.get("instance", "")
+    if name and instance:
+        return f"{name} on {instance}"
+    return name or f"{source.capitalize()} alert"
+
+
+def _description(annotations: dict[str, str], extra: str) -> str:
+    runbook = annotations.get("runbook_url", "")
+    return fields.join_lines(
+        annotations.get("description") or annotations.get("message", ""),
+        extra,
+        f"Runbook: {runbook}" if runbook else "",
+    )
+
+
+def _resource(labels: dict[str, str]) -> str | None:
+    for name in RESOURCE_LABELS:
+        if labels.get(name):
+            return fields.truncate(fields.normalise_resource(labels[name]), fields.TEXT_MAX)
+    return None
+
+
+def _keys(
+    labels: dict[str, str], hosts: list[str], envelope: dict[str, Any], source: str
+) -> frozenset[str]:
+    resources = grouping.arm_resources([labels.get("azure_resource_id", "")])
+    group_key = fields.text_at(envelope, "groupKey")
+    other = [f"{source}-group:{group_key}"] if group_key else []
+    return grouping.correlation_keys(resources=resources, hosts=hosts, other=other)

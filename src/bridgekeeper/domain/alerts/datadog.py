@@ -1,0 +1,139 @@
+"""`POST /alerts/datadog`: Datadog Webhooks integration, with our recommended payload template.
+
+Every value arrives as a string (ids, epoch-millisecond dates). A `$VARIABLE` left unrendered
+counts as missing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
+from bridgekeeper.domain.incidents import Severity
+
+SOURCE = "datadog"
+TYPE_SEVERITY = {
+    "error": Severity.SEV2,
+    "warning": Severity.SEV3,
+    "info": Severity.SEV4,
+    "success": Severity.SEV4,
+}
+TITLE_PREFIX = re.compile(
+    r"^(\s*\[(P[1-5]|Re-Triggered|Triggered|Recovered|Re-Warn|Warn|Warning|Re-No Data|No Data"
+    r"|Renotify|Alert|OK)\b[^\]]{0,500}\])+\s*",
+    re.IGNORECASE,
+)
+UNRENDERED = re.compile(r"\$[A-Z_]+")
+MONITOR_URL = "https://app.datadoghq.com/monitors/{}"
+
+
+def parse(payload: object, *, received_at: datetime) -> list[Alert]:
+    body = fields.require_payload_object(payload)
+    dedup = _dedup_key(body)
+    status = _status(body)
+    severity_raw, severity = _severity(body)
+    hosts = _hosts(body)
+    updated_at = fields.time_at(body, "last_updated", "date") or received_at
+    return [
+        Alert(
+            source=SOURCE,
+            external_id=fields.truncate(dedup, fields.TEXT_MAX),
+            dedup_key=f"{SOURCE}:{fields.truncate(dedup, fields.TEXT_MAX)}",
+            title=_title(body),
+            severity=severity,
+            source_severity=severity_raw,
+            status=status,
+            description=fields.paragraph(_description(body)),
+            resource=fields.truncate(
+                _value(body, "host_name") or _value(body, "alert_scope"), fields.TEXT_MAX
+            )
+            or None,
+            entities=fields.entity_map(hosts, [], []),
+            link=_link(body),
+            started_at=fields.time_at(body, "date", "last_updated") or received_at,
+            ended_at=updated_at if status is AlertStatus.RESOLVED else None,
+            delivery_id=fields.truncate(_value(body, "id"), fields.TEXT_MAX) or None,
+            correlation_keys=grouping.correlation_keys(hosts=hosts),
+            raw=body,
+        )
+    ]
+
+
+def _value(body: dict[str, Any], name: str) -> str:
+    value = fields.text_at(body, name)
+    return "" if UNRENDERED.fullmatch(value) else value
+
+
+def _dedup_key(body: dict[str, Any]) -> str:
+    """alert_cycle_key (one trigger-to-recovery cycle); else monitor id + scope; else aggreg_key."""
+    cycle = _value(body, "alert_cycle_key")
+    if cycle:
+        return cycle
+    monitor, scope = _value(body, "alert_id"), _value(body, "alert_scope")
+    if monitor:
+        return f"{monitor}:{scope}" if scope else monitor
+    aggregation = _value(body, "aggreg_key")
+    if aggregation:
+        return aggregation
+    raise PayloadError(
+        'alert_cycle_key is missing: add "alert_cycle_key": "$ALERT_CYCLE_KEY" to the '
+        "webhook payload template"
+    )
+
+
+def _status(body: dict[str, Any]) -> AlertStatus:
+    transition = _value(body, "alert_transition").lower()
+    if transition:
+        return AlertStatus.RESOLVED if transition == "recovered" else AlertStatus.FIRING
+    title = _value(body, "alert_title") or _value(body, "title")
+    recovered = _value(body, "alert_type").lower() == "success" or title.lower().startswith(
+        "[recovered"
+    )
+    return AlertStatus.RESOLVED if recovered else AlertStatus.FIRING
+
+
+def _severity(body: dict[str, Any]) -> tuple[str, Severity]:
+    priority = _value(body, "alert_priority")
+    severity = fields.lookup_severity(priority, fields.PRIORITY_SEVERITY)
+    if severity is not None:
+        return priority, severity
+    alert_type = _value(body, "alert_type")
+    severity = fields.lookup_severity(alert_type, TYPE_SEVERITY)
+    return alert_type or priority, severity or fields.DEFAULT_SEVERITY
+
+
+def _title(body: dict[str, Any]) -> str:
+    raw = fields.one_line(_value(body, "alert_title") or _value(body, "title"), 2000)
+    stripped = TITLE_PREFIX.sub("", raw)
+    monitor = _value(body, "alert_id")
+    fallback = f"Datadog monitor {monitor}" if monitor else "Datadog alert"
+    return fields.one_line(stripped or raw or fallback)
+
+
+def _description(body: dict[str, Any]) -> str:
+    message = _value(body, "body").strip()
+    message = message.removeprefix("%%%").removesuffix("%%%").strip()
+    return message or _value(body, "alert_status")
+
+
+def _hosts(body: dict[str, Any]) -> list[str]:
+    """host_name, and every `host:` in the scope and tags (tags: a comma string or a list)."""
+    tags = fields.get(body, "tags")
+    words = [*_value(body, "alert_scope").split(","), *_tag_list(tags)]
+    tagged = [word.strip()[5:] for word in words if word.strip().lower().startswith("host:")]
+    return fields.unique(h for h in [_value(body, "host_name"), *tagged] if h.strip())
+
+
+def _tag_list(tags: object) -> list[str]:
+    if isinstance(tags, str):
+        return tags.split(",")
+    return fields.texts(tags)
+
+
+def _link(body: dict[str, Any]) -> str | None:
+    monitor = _value(body, "alert_id")
+    fallback = MONITOR_URL.format(monitor) if monitor.isascii() and monitor.isdigit() else None
+    return fields.http_url(_value(body, "link")) or fallback

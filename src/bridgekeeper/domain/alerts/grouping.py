@@ -1,0 +1,86 @@
+"""Correlation keys: how alerts from different sources find the same incident.
+
+Key formats (all lower-case except where the source's value is case-sensitive):
+
+- `resource:<ARM id lower-cased>`         any Azure resource id
+- `host:<short host name>`                 VM name from an ARM id, host entities, Prometheus
+                                           `instance` without port, Datadog host, ...
+- `azure-alert:<alert GUID, 32 hex>`       Azure Monitor alertId; PagerDuty incident_key when it
+                                           carries that GUID (forwarded Azure alerts)
+- `defender-alert:<SystemAlertId>`         Defender SystemAlertId = Sentinel alert providerAlertId
+- `defender-correlation:<CorrelationKey>`  Defender's own correlation (case kept: it is base64)
+- `alertmanager-group:<groupKey>` / `grafana-group:<groupKey>`  the sender's own grouping
+- `resource:<name>`                        the generic source's non-ARM resource, lower-cased
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from datetime import datetime, timedelta
+
+from bridgekeeper.domain.alerts import fields
+from bridgekeeper.domain.alerts.model import Alert
+
+KEY_MAX = 600
+
+
+def resource_key(resource: str) -> str:
+    return f"resource:{fields.normalise_resource(resource).lower()}"
+
+
+def host_key(host: str) -> str:
+    return f"host:{fields.short_host(host)}"
+
+
+def correlation_keys(
+    *, resources: Iterable[str] = (), hosts: Iterable[str] = (), other: Iterable[str] = ()
+) -> frozenset[str]:
+    """Keys for the given resources (ARM ids also give their VM as a host), hosts and extras."""
+    keys: set[str] = set()
+    host_names = list(hosts)
+    for resource in resources:
+        if resource.strip() and _groupable(resource):
+            keys.add(resource_key(resource))
+            host_names.append(fields.arm_host(resource) or "")
+    keys.update(host_key(host) for host in host_names if fields.short_host(host))
+    keys.update(key for key in other if key.split(":", 1)[-1])
+    return frozenset(key for key in keys if len(key) <= KEY_MAX)
+
+
+def _groupable(resource: str) -> bool:
+    """Containers (subscriptions, resource groups, Log Analytics workspaces) would merge
+    everything they hold, so they give no key."""
+    return fields.is_specific_resource(resource) if fields.is_arm_id(resource) else True
+
+
+def arm_resources(values: Iterable[str]) -> list[str]:
+    """Only the ARM ids among `values` (display names are not resources to correlate on)."""
+    return [value for value in values if fields.is_arm_id(value)]
+
+
+def related(a: Alert, b_keys: frozenset[str]) -> bool:
+    """Whether the alert shares at least one correlation key with an incident's keys."""
+    return not a.correlation_keys.isdisjoint(b_keys)
+
+
+def pick_incident(
+    alert_keys: Set[str],
+    open_incidents: list[tuple[int, frozenset[str], datetime]],
+    *,
+    now: datetime,
+    window: timedelta,
+) -> int | None:
+    """The open incident to merge an alert into, or None to open a new one.
+
+    Candidates are (number, keys, last activity). An incident qualifies when its keys intersect
+    the alert's and its last activity is within `window` of `now`; the most recently active one
+    wins (ties: the higher, i.e. newer, number).
+    """
+    if not alert_keys:
+        return None
+    candidates = [
+        (last_activity, number)
+        for number, keys, last_activity in open_incidents
+        if now - last_activity <= window and not keys.isdisjoint(alert_keys)
+    ]
+    return max(candidates)[1] if candidates else None

@@ -1,0 +1,54 @@
+"""Entry point: a webhook body from `POST /alerts/{source}` -> normalised alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bridgekeeper.domain.alerts import (
+    alertmanager,
+    azure_monitor,
+    datadog,
+    defender,
+    generic,
+    grafana,
+    pagerduty,
+    sentinel,
+)
+from bridgekeeper.domain.alerts.model import Alert
+
+Parser = Callable[..., list[Alert]]
+
+PARSERS: dict[str, Parser] = {
+    "generic": generic.parse,
+    "azure-monitor": azure_monitor.parse,
+    "defender": defender.parse,
+    "sentinel": sentinel.parse,
+    "alertmanager": alertmanager.parse,
+    "grafana": grafana.parse,
+    "pagerduty": pagerduty.parse,
+    "datadog": datadog.parse,
+}
+SOURCES: tuple[str, ...] = tuple(PARSERS)
+
+
+class UnknownSource(LookupError):
+    """The route names no alert source we know (HTTP 404)."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(f"unknown alert source {source[:80]!r}; known: {', '.join(SOURCES)}")
+        self.source = source
+
+
+def parse(source: str, payload: object, *, received_at: datetime) -> list[Alert]:
+    """Normalise one webhook body (already JSON-decoded).
+
+    Returns zero or more alerts (zero: e.g. a PagerDuty note event or an empty Alertmanager
+    group). Raises `PayloadError` for JSON of the wrong shape and `UnknownSource` for a source
+    not in `SOURCES`; never anything else. `received_at` (aware) fills in missing start times
+    and the end time of resolutions that carry none.
+    """
+    parser = PARSERS.get(source)
+    if parser is None:
+        raise UnknownSource(source)
+    return parser(payload, received_at=received_at)

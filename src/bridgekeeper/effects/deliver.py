@@ -1,0 +1,193 @@
+"""Carry out one outbox effect against Slack, idempotently.
+
+A delivery can be cut off after Slack acted but before the effect was marked done (a crash, a
+timeout). Every handler therefore checks what Slack already has before acting again: a channel
+the bot created under the incident's name is adopted, a message is found again by the effect id
+in its metadata, pins and invites treat "already" as success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select, update
+
+from bridgekeeper.clock import Clock
+from bridgekeeper.config import Settings
+from bridgekeeper.domain.incidents import channel_name
+from bridgekeeper.errors import SlackError, SlackRetryable
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.services import cards
+from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Effect, Incident, SlackMessage
+
+log = logging.getLogger(__name__)
+METADATA_TYPE = "bridgekeeper_effect"
+MAX_NAME_SUFFIX = 20
+
+
+class Deliverer:
+    def __init__(self, *, db: Database, gateway: SlackGateway, renderer: Renderer,
+                 settings: Settings, clock: Clock) -> None:
+        self.db = db
+        self.slack = gateway
+        self.renderer = renderer
+        self.settings = settings
+        self.clock = clock
+        self.handlers: dict[str, Callable[[Effect], Awaitable[None]]] = {
+            "create_channel": self.create_channel,
+            "invite": self.invite,
+            "card": self.card,
+            "topic": self.topic,
+            "post": self.post,
+            "ephemeral": self.ephemeral,
+            "archive": self.archive,
+        }
+
+    async def __call__(self, effect: Effect) -> None:
+        handler = self.handlers.get(effect.kind)
+        if handler is None:
+            raise SlackError(effect.kind, "unknown effect kind")
+        await handler(effect)
+
+    # -- channels -----------------------------------------------------------------------------
+    async def create_channel(self, effect: Effect) -> None:
+        incident = await self._incident(effect)
+        if incident.channel_id:
+            return
+        channel = await self._create_or_adopt(incident)
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(Incident).where(Incident.id == incident.id)
+                .values(channel_id=channel.id, channel_name=channel.name)
+            )
+
+    async def _create_or_adopt(self, incident: Incident) -> ChannelRef:
+        prefix = self.settings.process.channel_prefix
+        for suffix in (0, *range(2, MAX_NAME_SUFFIX)):  # inc-7-x, inc-7-x-2, inc-7-x-3...
+            name = channel_name(prefix, incident.number, incident.title, suffix)
+            try:
+                return await self.slack.create_channel(name, private=incident.private)
+            except SlackError as exc:
+                if exc.error != "name_taken" or isinstance(exc, SlackRetryable):
+                    raise
+            existing = await self.slack.find_channel(name)
+            if existing and await self._is_ours(existing):
+                return existing
+        raise SlackError("conversations.create", "no free channel name")
+
+    async def _is_ours(self, channel: ChannelRef) -> bool:
+        """A live channel the bot itself created under this incident's name: a retried create."""
+        return not channel.is_archived and channel.creator == await self.slack.bot_user_id()
+
+    async def invite(self, effect: Effect) -> None:
+        channel = await self._target(effect, "bridge")
+        await self.slack.invite(channel, list(effect.payload.get("users", [])))
+
+    async def archive(self, effect: Effect) -> None:
+        await self.slack.archive(await self._target(effect, "bridge"))
+
+    async def topic(self, effect: Effect) -> None:
+        channel = await self._target(effect, "bridge")
+        async with self.db.sessions() as session:
+            text = await cards.render_topic(session=session, renderer=self.renderer,
+                                            settings=self.settings,
+                                            incident_id=_incident_id(effect))
+        await self.slack.set_topic(channel, text)
+
+    # -- messages -----------------------------------------------------------------------------
+    async def post(self, effect: Effect) -> None:
+        channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
+        await self._post_once(effect, channel, str(effect.payload["text"]))
+
+    async def ephemeral(self, effect: Effect) -> None:
+        channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
+        markup = str(effect.payload["text"])
+        try:
+            await self.slack.post_ephemeral(channel, str(effect.payload["user"]),
+                                            text=fallback_text(markup), blocks=to_blocks(markup))
+        except SlackError as exc:
+            if exc.error not in ("user_not_in_channel", "not_in_channel"):
+                raise
+            log.info("ephemeral to a user not in the channel dropped")
+
+    async def card(self, effect: Effect) -> None:
+        key = str(effect.payload["key"])
+        async with self.db.sessions() as session:
+            covered = list(await session.scalars(
+                select(Effect.id).where(Effect.card_key == key, Effect.status == "pending")))
+            markup = await cards.render_card(
+                session=session, renderer=self.renderer, settings=self.settings,
+                card=str(effect.payload["card"]), owner=int(effect.payload["owner"]))
+            posted = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
+        if posted is not None:
+            await self.slack.update(posted.channel_id, posted.ts, text=fallback_text(markup),
+                                    blocks=to_blocks(markup))
+        else:
+            channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
+            ts = await self._post_once(effect, channel, markup)
+            await self._remember(key, channel, ts)
+            if effect.payload.get("pin"):
+                await self.slack.pin(channel, ts)
+        await self._settle(covered, effect.id)
+
+    async def _post_once(self, effect: Effect, channel: str, markup: str) -> str:
+        if effect.attempts > 1:  # an earlier attempt may have reached Slack
+            found = await self.slack.find_posted(channel, effect.id)
+            if found:
+                return found
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"effect_id": effect.id}}
+        return await self.slack.post(channel, text=fallback_text(markup), blocks=to_blocks(markup),
+                                     metadata=metadata)
+
+    async def _remember(self, key: str, channel: str, ts: str) -> None:
+        async with self.db.transaction() as session:
+            existing = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
+            if existing is None:
+                session.add(SlackMessage(key=key, channel_id=channel, ts=ts,
+                                         posted_at=self.clock.now()))
+
+    async def _settle(self, covered: list[int], effect_id: int) -> None:
+        """Card refreshes queued before this render are satisfied by it."""
+        others = [i for i in covered if i != effect_id]
+        if not others:
+            return
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(Effect).where(Effect.id.in_(others), Effect.status == "pending")
+                .values(status="done", done_at=self.clock.now())
+            )
+
+    # -- lookups ------------------------------------------------------------------------------
+    async def _incident(self, effect: Effect) -> Incident:
+        async with self.db.sessions() as session:
+            return await incident_store.get_by_id(session=session,
+                                                  incident_id=_incident_id(effect))
+
+    async def _target(self, effect: Effect, target: str) -> str:
+        if target == "bridge":
+            incident = await self._incident(effect)
+            if not incident.channel_id:
+                raise SlackRetryable("bridge", "the bridge channel does not exist yet")
+            return incident.channel_id
+        named: dict[str, str | None] = {
+            "stakeholders": self.settings.stakeholder_channel,
+            "triage": self.settings.triage_channel,
+        }
+        if target in named:
+            channel = named[target]
+            if not channel:
+                raise SlackError(target, f"no {target} channel configured")
+            return channel
+        return target
+
+
+def _incident_id(effect: Effect) -> int:
+    if effect.incident_id is None:
+        raise SlackError(effect.kind, "effect has no incident")
+    return effect.incident_id
+

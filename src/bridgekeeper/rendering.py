@@ -1,0 +1,105 @@
+"""The Jinja2 environments over messages/: every word a user reads comes from there.
+
+Slack templates escape `& < >` in every `{{ }}` by default, so untrusted text (alert titles,
+anything users typed) can never become a mention or a link. Trusted Slack syntax (a user mention
+the bot builds from a validated id) is wrapped in `Mrkdwn` by the filters below. HTML templates use
+Jinja's own autoescape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bridgekeeper.resources import shipped_dir
+
+_SLACK_ID = re.compile(r"^[UWBCGSD][A-Z0-9]{1,30}$")
+
+
+class Mrkdwn(str):
+    """Text that is already valid, safe Slack mrkdwn: not escaped again."""
+
+
+def escape_mrkdwn(value: object) -> str:
+    if isinstance(value, Mrkdwn):
+        return value
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_mention(user_id: object) -> Mrkdwn:
+    text = str(user_id or "")
+    if _SLACK_ID.match(text):
+        return Mrkdwn(f"<@{text}>")
+    return Mrkdwn(escape_mrkdwn(text or "nobody"))
+
+
+def channel_mention(channel_id: object) -> Mrkdwn:
+    text = str(channel_id or "")
+    if _SLACK_ID.match(text):
+        return Mrkdwn(f"<#{text}>")
+    return Mrkdwn(escape_mrkdwn(text))
+
+
+def slack_link(url: object, label: object) -> Mrkdwn:
+    """A link whose label is escaped and whose URL cannot break out of `<...|...>`."""
+    target = str(url or "")
+    if not target.startswith(("https://", "http://")) or any(c in target for c in "<>| \n"):
+        return Mrkdwn(escape_mrkdwn(label))
+    safe_label = escape_mrkdwn(label).replace("|", "¦")
+    return Mrkdwn(f"<{escape_mrkdwn(target)}|{safe_label}>")
+
+
+def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    return value.strftime(fmt) if value else "—"
+
+
+def duration(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m"]
+    return " ".join(p for p in parts if p) if value.total_seconds() >= 60 else "<1m"
+
+
+class Renderer:
+    """Renders messages/ templates; `template_dirs` first, so teams can override any file."""
+
+    def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
+        loader = ChoiceLoader(
+            [FileSystemLoader(str(d)) for d in template_dirs]
+            + [FileSystemLoader(str(shipped_dir("messages")))]
+        )
+        self.slack_env = _environment(loader, finalize=escape_mrkdwn)
+        self.slack_env.filters.update(user=user_mention, channel=channel_mention, link=slack_link)
+        self.html_env = _environment(loader, autoescape=select_autoescape(["html", "j2"]))
+        self.text_env = _environment(loader)
+
+    def slack(self, name: str, **context: Any) -> str:
+        return self.slack_env.get_template(name).render(**context).strip()
+
+    def html(self, name: str, **context: Any) -> str:
+        return self.html_env.get_template(name).render(**context)
+
+    def text(self, name: str, **context: Any) -> str:
+        return self.text_env.get_template(name).render(**context)
+
+
+def _environment(loader: ChoiceLoader, **options: Any) -> Environment:
+    env = Environment(
+        loader=loader,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        **options,
+    )
+    env.filters.update(utc=utc, duration=duration)
+    return env

@@ -1,0 +1,333 @@
+"""SlackDriver: plays Slack's side, sending correctly signed requests to the bot's /slack/events.
+
+Payload shapes follow real Slack (FACTS.md §2-§4, bolt-python's fixtures): slash commands as an
+urlencoded form, interactivity as a ``payload=<json>`` form field, events as a JSON envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bridgekeeper.sandbox.emulator import SlackEmulator
+from bridgekeeper.sandbox.state import Channel, JsonDict
+from bridgekeeper.sandbox.wire import message_json
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any  # parsed JSON, else text ("" for an empty ack)
+    elapsed: float
+    response_url: str | None = None
+    trigger_id: str | None = None
+    headers: dict[str, str] | None = None
+
+
+class SlackDriver:
+    """Plays Slack's side: sends correctly signed requests to the bot's /slack/events URL."""
+
+    def __init__(
+        self,
+        emulator: SlackEmulator,
+        bot_url: str,
+        signing_secret: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        verification_token: str = "legacy-verification-token",
+    ) -> None:
+        self.emulator = emulator
+        self.bot_url = bot_url
+        self.signing_secret = signing_secret
+        self.clock = clock
+        self.verification_token = verification_token
+        self.timeout = 10.0
+
+    # signing and sending -------------------------------------------------------------------------
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """The v0 HMAC headers Slack adds to every request."""
+        stamp = int(self.clock()) if timestamp is None else timestamp
+        base = b"v0:" + str(stamp).encode() + b":" + body
+        digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        return {"X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": f"v0={digest}"}
+
+    async def raw(self, body: bytes, headers: dict[str, str]) -> Reply:
+        """POST exactly these bytes and headers (no signing), e.g. for bad-signature tests."""
+        started = time.perf_counter()
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(self.bot_url, data=body, headers=headers) as response,
+        ):
+            text = await response.text()
+            status, reply_headers = response.status, dict(response.headers)
+        return Reply(status, _parse(text), time.perf_counter() - started, headers=reply_headers)
+
+    async def _send(
+        self, body: bytes, content_type: str, extra: dict[str, str] | None = None
+    ) -> Reply:
+        headers = {"Content-Type": content_type, **self.sign(body), **(extra or {})}
+        return await self.raw(body, headers)
+
+    async def _send_form(self, fields: dict[str, str]) -> Reply:
+        return await self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
+
+    async def _send_payload(self, payload: JsonDict) -> Reply:
+        return await self._send_form({"payload": json.dumps(payload)})
+
+    # slash commands ------------------------------------------------------------------------------
+
+    async def command(
+        self, text: str, *, user: str, channel: str, command: str = "/incident",
+        trigger_id: str | None = None,
+    ) -> Reply:  # fmt: skip
+        target = self._channel(channel)
+        trigger = trigger_id or self.emulator.new_trigger_id(user)
+        response_url = self.emulator.new_response_url(channel=target.id, user=user)
+        fields = {
+            "token": self.verification_token,
+            "team_id": self.emulator.team_id,
+            "team_domain": self.emulator.team_domain,
+            "channel_id": target.id,
+            "channel_name": "directmessage" if target.is_im else target.name,
+            "user_id": user,
+            "user_name": self._user_name(user),
+            "command": command,
+            "text": text,
+            "api_app_id": self.emulator.app_id,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger,
+        }
+        reply = await self._send_form(fields)
+        reply.response_url, reply.trigger_id = response_url, trigger
+        return reply
+
+    # events ----------------------------------------------------------------------------------
+
+    def event_envelope(self, event: JsonDict, event_id: str | None = None) -> JsonDict:
+        return {
+            "token": self.verification_token,
+            "team_id": self.emulator.team_id,
+            "context_team_id": self.emulator.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.emulator.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(self.clock()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.emulator.team_id,
+                    "user_id": self.emulator.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": "4-" + secrets.token_hex(16),
+        }
+
+    async def event(
+        self, event: JsonDict, *, event_id: str | None = None, retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> Reply:  # fmt: skip
+        body = json.dumps(self.event_envelope(event, event_id)).encode()
+        extra: dict[str, str] = {}
+        if retry_num is not None:
+            extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return await self._send(body, "application/json", extra)
+
+    async def reaction_added(
+        self, *, user: str, channel: str, ts: str, reaction: str = "pushpin",
+        event_id: str | None = None, retry_num: int | None = None,
+    ) -> Reply:  # fmt: skip
+        """The user reacts to a stored message: updates the emulator, then sends the event."""
+        target = self._channel(channel)
+        message = self.emulator.state.find_message(target, ts)
+        event: JsonDict = {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": reaction.strip(":"),
+            "item": {"type": "message", "channel": target.id, "ts": ts},
+            "event_ts": self.emulator.state.new_ts(),
+        }
+        if message is not None:
+            event["item_user"] = message.user
+            users = message.reactions.setdefault(event["reaction"], [])
+            if user not in users:
+                users.append(user)
+        return await self.event(event, event_id=event_id, retry_num=retry_num)
+
+    # interactivity -------------------------------------------------------------------------------
+
+    async def block_action(
+        self, *, user: str, action_id: str, value: str = "", channel: str | None = None,
+        message_ts: str | None = None, block_id: str = "b", view_id: str | None = None,
+    ) -> Reply:  # fmt: skip
+        """A button click on a message (channel + message_ts) or in a modal (view_id)."""
+        trigger = self.emulator.new_trigger_id(user)
+        payload: JsonDict = {
+            "type": "block_actions",
+            "user": self._user_obj(user),
+            "api_app_id": self.emulator.app_id,
+            "token": self.verification_token,
+            "trigger_id": trigger,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "state": {"values": {}},
+            "actions": [self._action(action_id, value, block_id, channel, message_ts, view_id)],
+        }
+        response_url = None
+        if view_id is not None:
+            payload["container"] = {"type": "view", "view_id": view_id}
+            payload["view"] = self.emulator.views[view_id].view
+        elif channel is not None:
+            response_url = self._message_context(payload, channel, message_ts)
+        reply = await self._send_payload(payload)
+        reply.response_url, reply.trigger_id = response_url, trigger
+        return reply
+
+    def _message_context(self, payload: JsonDict, channel: str, message_ts: str | None) -> str:
+        target = self._channel(channel)
+        response_url = self.emulator.new_response_url(
+            channel=target.id, user=payload["user"]["id"], message_ts=message_ts, kind="actions"
+        )
+        payload["channel"] = {"id": target.id, "name": target.name}
+        payload["response_url"] = response_url
+        if message_ts is not None:
+            payload["container"] = {
+                "type": "message", "message_ts": message_ts, "channel_id": target.id,
+                "is_ephemeral": False,
+            }  # fmt: skip
+            payload["message"] = self._message(target, message_ts)
+        return response_url
+
+    def _action(
+        self, action_id: str, value: str, block_id: str, channel: str | None,
+        message_ts: str | None, view_id: str | None,
+    ) -> JsonDict:  # fmt: skip
+        blocks: list[JsonDict] = []
+        if view_id is not None:
+            blocks = self.emulator.views[view_id].view.get("blocks", [])
+        elif channel is not None and message_ts is not None:
+            blocks = self._message(self._channel(channel), message_ts).get("blocks", [])
+        element = _find_element(blocks, action_id) or {}
+        return {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": element.get("text") or {"type": "plain_text", "text": action_id, "emoji": True},
+            "value": value,
+            "type": element.get("type", "button"),
+            "action_ts": f"{self.clock():.6f}",
+        }
+
+    async def message_shortcut(
+        self, *, user: str, callback_id: str, channel: str, message_ts: str
+    ) -> Reply:
+        target = self._channel(channel)
+        trigger = self.emulator.new_trigger_id(user)
+        response_url = self.emulator.new_response_url(
+            channel=target.id, user=user, message_ts=message_ts, kind="app"
+        )
+        payload: JsonDict = {
+            "type": "message_action",
+            "token": self.verification_token,
+            "action_ts": f"{self.clock():.6f}",
+            "team": self._team(),
+            "user": {"id": user, "name": self._user_name(user), "username": self._user_name(user),
+                     "team_id": self.emulator.team_id},
+            "channel": {"id": target.id, "name": target.name},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": trigger,
+            "response_url": response_url,
+            "message_ts": message_ts,
+            "message": self._message(target, message_ts),
+        }  # fmt: skip
+        reply = await self._send_payload(payload)
+        reply.response_url, reply.trigger_id = response_url, trigger
+        return reply
+
+    async def view_submission(
+        self, *, user: str, view_id: str, values: dict[str, dict[str, dict[str, Any]]],
+        apply_ack: bool = True,
+    ) -> Reply:  # fmt: skip
+        """Submit a stored modal; the bot's ack (close/errors/update/push/clear) is applied."""
+        view = dict(self.emulator.views[view_id].view)
+        view["state"] = {"values": values}
+        trigger = self.emulator.new_trigger_id(user)
+        payload: JsonDict = {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user_obj(user),
+            "api_app_id": self.emulator.app_id,
+            "token": self.verification_token,
+            "trigger_id": trigger,
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        reply = await self._send_payload(payload)
+        reply.trigger_id = trigger
+        if apply_ack and reply.status == 200:
+            self.emulator.apply_view_ack(view_id, reply.body)
+        return reply
+
+    # helpers -------------------------------------------------------------------------------------
+
+    def _channel(self, ref: str) -> Channel:
+        channel = self.emulator.channels.get(ref) or self.emulator.channel_by_name(ref.lstrip("#"))
+        if channel is None:
+            raise KeyError(f"no channel {ref!r} in the emulator")
+        return channel
+
+    def _message(self, channel: Channel, ts: str) -> JsonDict:
+        message = self.emulator.state.find_message(channel, ts)
+        if message is None:
+            raise KeyError(f"no message {ts} in {channel.id}")
+        return message_json(self.emulator.state, message)
+
+    def _user_name(self, user: str) -> str:
+        known = self.emulator.users.get(user)
+        return known.name if known else user.lower()
+
+    def _user_obj(self, user: str) -> JsonDict:
+        name = self._user_name(user)
+        return {"id": user, "username": name, "name": name, "team_id": self.emulator.team_id}
+
+    def _team(self) -> JsonDict:
+        return {"id": self.emulator.team_id, "domain": self.emulator.team_domain}
+
+
+def _find_element(blocks: list[JsonDict], action_id: str) -> JsonDict | None:
+    for block in blocks:
+        candidates = list(block.get("elements") or [])
+        candidates += [block[key] for key in ("accessory", "element") if key in block]
+        for element in candidates:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return element
+    return None
+
+
+def _parse(text: str) -> Any:
+    if not text:
+        return ""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,452 @@
+"""SlackEmulator: a stateful fake Slack Web API (plus Socket Mode and response_urls) over HTTP.
+
+Run it in-process on loopback and point slack_sdk at it:
+``AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)``.
+Nothing is started at import time; call ``await emulator.start()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from bridgekeeper.sandbox import api_chat, api_conversations, api_files, api_misc, api_views
+from bridgekeeper.sandbox.faults import DelayRule, FailRule, FaultAnswer, Faults, ratelimited
+from bridgekeeper.sandbox.limits import RateLimiter
+from bridgekeeper.sandbox.response_urls import (
+    apply_response,
+    issue_response_url,
+    response_problem,
+    unsafe_items,
+)
+from bridgekeeper.sandbox.socket_mode import SocketModeServer
+from bridgekeeper.sandbox.state import (
+    ApiError,
+    Call,
+    Channel,
+    JsonDict,
+    Message,
+    ResponsePost,
+    User,
+    Usergroup,
+    Workspace,
+)
+from bridgekeeper.sandbox.wire import Args
+
+Handler = Callable[[Workspace, Args], JsonDict]
+EventListener = Callable[[JsonDict], Awaitable[Any]]
+
+METHODS: dict[str, Handler] = {
+    **api_conversations.METHODS,
+    **api_chat.METHODS,
+    **api_misc.METHODS,
+    **api_views.METHODS,
+    **api_files.METHODS,
+}
+NO_TOKEN_METHODS = {"api.test"}
+APP_TOKEN_METHODS = {"apps.connections.open"}
+RESPONSE_URL_KINDS = ("commands", "actions", "app")
+
+
+@dataclass
+class Answer:
+    status: int
+    body: JsonDict
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SlackEmulator:
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-bridgekeeper-test",
+        app_token: str = "xapp-bridgekeeper-test",
+        team_id: str = "T0BRIDGE",
+        bot_user_id: str = "UBOT",
+        enforce_rate_limits: bool = False,
+        rate_limit_scale: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        team_domain: str = "bridgekeeper-sandbox",
+        bot_id: str = "B0BRIDGE",
+        app_id: str = "A0BRIDGE",
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.enforce_rate_limits = enforce_rate_limits
+        self.clock = clock
+        self.state = Workspace(
+            team_id=team_id, team_domain=team_domain, bot_user_id=bot_user_id,
+            bot_id=bot_id, app_id=app_id, clock=clock,
+        )  # fmt: skip
+        self.state.users[bot_user_id] = User(bot_user_id, "bridgekeeper", is_bot=True)
+        self.faults = Faults()
+        self.limiter = RateLimiter(clock, rate_limit_scale)
+        self.socket = SocketModeServer(app_id)
+        self.calls: list[Call] = []
+        self.response_posts: list[ResponsePost] = []
+        self.rate_limit_violations: list[Call] = []
+        self.event_listeners: list[EventListener] = []
+        self._events_dispatched = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._base_url = ""
+
+    # state, shared with the Workspace ------------------------------------------------------------
+
+    @property
+    def team_id(self) -> str:
+        return self.state.team_id
+
+    @property
+    def bot_user_id(self) -> str:
+        return self.state.bot_user_id
+
+    @property
+    def bot_id(self) -> str:
+        return self.state.bot_id
+
+    @property
+    def app_id(self) -> str:
+        return self.state.app_id
+
+    @property
+    def team_domain(self) -> str:
+        return self.state.team_domain
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self.state.channels
+
+    @property
+    def users(self) -> dict[str, User]:
+        return self.state.users
+
+    @property
+    def usergroups(self) -> dict[str, Usergroup]:
+        return self.state.usergroups
+
+    @property
+    def ephemerals(self) -> list[Any]:
+        return self.state.ephemerals
+
+    @property
+    def views(self) -> dict[str, Any]:
+        return self.state.views
+
+    @property
+    def files(self) -> list[Any]:
+        return self.state.files
+
+    @property
+    def emitted_events(self) -> list[JsonDict]:
+        """Follow-on events Slack would send (member_joined_channel, pin_added)."""
+        return self.state.emitted_events
+
+    @property
+    def socket_acks(self) -> dict[str, JsonDict]:
+        return self.socket.acks
+
+    # lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_get("/link", self.socket.handle)
+        app.router.add_get("/link/", self.socket.handle)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        for kind in RESPONSE_URL_KINDS:
+            app.router.add_post(f"/{kind}/{{rest:.*}}", self._handle_response_url)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self._base_url = f"http://{bound_host}:{bound_port}"
+        self.state.base_url = self._base_url
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.socket.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        if not self._base_url:
+            raise RuntimeError("SlackEmulator is not started")
+        return self._base_url
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    # directory -----------------------------------------------------------------------------------
+
+    def add_user(
+        self, user_id: str, name: str, *, email: str | None = None, is_bot: bool = False,
+        deleted: bool = False,
+    ) -> None:  # fmt: skip
+        self.state.users[user_id] = User(user_id, name, email, is_bot, deleted)
+
+    def add_usergroup(self, group_id: str, handle: str, users: list[str]) -> None:
+        self.state.usergroups[group_id] = Usergroup(group_id, handle, list(users))
+
+    def add_channel(
+        self, name: str, *, is_private: bool = False, members: Iterable[str] = (),
+        creator: str = "U_ADMIN",
+    ) -> str:  # fmt: skip
+        """A pre-existing channel; the bot is a member only if listed in `members`."""
+        channel = Channel(
+            id=self.state.new_id("C"), name=name, is_private=is_private, is_archived=False,
+            creator=creator, created=self.state.now(), members=set(members),
+        )  # fmt: skip
+        self.state.channels[channel.id] = channel
+        return channel.id
+
+    def channel_by_name(self, name: str) -> Channel | None:
+        return self.state.channel_by_name(name)
+
+    def messages(self, channel_id: str) -> list[Message]:
+        return list(self.state.channels[channel_id].messages)
+
+    def post_user_message(
+        self, channel_id: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> Message:
+        """Store a message written by a human (for shortcuts, reactions and history tests)."""
+        message = Message(self.state.new_ts(), user, text, channel=channel_id, thread_ts=thread_ts)
+        self.state.channels[channel_id].messages.append(message)
+        return message
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def unsafe_mentions(self) -> list[Message]:
+        return unsafe_items(self.state)
+
+    # helpers for the Slack side ------------------------------------------------------------------
+
+    def new_trigger_id(self, user: str | None = None) -> str:
+        """Valid for 3 s of the emulator clock, usable once."""
+        return api_views.issue_trigger(self.state, user)
+
+    def new_response_url(
+        self, *, channel: str | None = None, user: str | None = None,
+        message_ts: str | None = None, kind: str = "commands",
+    ) -> str:  # fmt: skip
+        """Absolute URL on this server; accepts up to 5 posts within 30 minutes."""
+        self.base_url  # noqa: B018 - raises if not started
+        return issue_response_url(self.state, kind, channel, user, message_ts)
+
+    def apply_view_ack(self, view_id: str, ack: Any) -> None:
+        api_views.apply_view_ack(self.state, view_id, ack)
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Called (as a task) with each follow-on event, e.g. ``driver.event``."""
+        self.event_listeners.append(listener)
+
+    # faults ---------------------------------------------------------------------------------------
+
+    def fail(
+        self, method: str | None, *, status: int = 500, times: int = 1, retry_after: int = 1,
+        error: str | None = None,
+    ) -> None:  # fmt: skip
+        self.faults.fail_rules.append(FailRule(method, status, times, retry_after, error))
+
+    def delay(self, method: str | None, seconds: float, *, times: int = 1) -> None:
+        """The call takes effect at once, but the response is sent `seconds` late."""
+        self.faults.delay_rules.append(DelayRule(method, seconds, times))
+
+    def outage(self, status: int = 503) -> None:
+        self.faults.outage_status = status
+
+    def recover(self) -> None:
+        self.faults.outage_status = None
+
+    def set_rate_limit(self, method: str, per_minute: float, burst: float) -> None:
+        """Override the tier of one method (before its first call)."""
+        self.limiter.overrides[method] = (per_minute, burst)
+
+    # Socket Mode ----------------------------------------------------------------------------------
+
+    async def socket_send(
+        self, envelope_type: str, payload: JsonDict, retry_attempt: int = 0, *,
+        retry_reason: str = "", timeout: float = 5.0,
+    ) -> str:  # fmt: skip
+        """Send an envelope to the connected client (waits for a connection); its envelope_id."""
+        reason = retry_reason or ("timeout" if retry_attempt else "")
+        return await self.socket.send(envelope_type, payload, retry_attempt, reason, timeout)
+
+    async def socket_ack(self, envelope_id: str, timeout: float = 3.0) -> JsonDict:
+        return await self.socket.wait_ack(envelope_id, timeout)
+
+    async def socket_disconnect(self, *, graceful: bool = False) -> None:
+        await self.socket.disconnect(graceful=graceful)
+
+    async def wait_socket_connected(self, timeout: float = 5.0) -> None:
+        await self.socket.wait_connected(timeout)
+
+    @property
+    def socket_connections(self) -> int:
+        return self.socket.connections
+
+    # HTTP handlers -------------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            args = await read_args(request)
+        except ApiError as exc:
+            args, answer = {}, Answer(200, exc.body())
+        else:
+            token = bearer(request) or str(args.pop("token", "") or "")
+            args.pop("token", None)
+            answer = self._answer(method, args, token)
+        self._dispatch_events()
+        seconds = self.faults.take_delay(method)
+        if seconds:
+            await asyncio.sleep(seconds)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    def _answer(self, method: str, args: JsonDict, token: str) -> Answer:
+        channel = str(args.get("channel") or args.get("channel_id") or "")
+        penalty = self.limiter.penalty_left(method, channel)
+        answer = self._checked_answer(method, args, token, channel, penalty)
+        call = self._record(method, args, answer)
+        if answer.status == 429:
+            key = self.limiter.key(method, channel) if self.enforce_rate_limits else method
+            self.limiter.note_429(key, int(answer.headers.get("Retry-After", "1")))
+        if penalty > 0:
+            self.rate_limit_violations.append(call)
+        return answer
+
+    def _checked_answer(
+        self, method: str, args: JsonDict, token: str, channel: str, penalty: float
+    ) -> Answer:
+        fault = self.faults.take_failure(method)
+        if fault is not None:
+            return _from_fault(fault)
+        handler = METHODS.get(method)
+        if handler is None and method not in APP_TOKEN_METHODS:
+            return Answer(200, {"ok": False, "error": "unknown_method"})
+        auth_error = self._auth_error(method, token)
+        if auth_error:
+            return Answer(200, {"ok": False, "error": auth_error})
+        limited = self._rate_limited(method, channel, penalty)
+        if limited is not None:
+            return limited
+        return self._run(method, handler, args)
+
+    def _auth_error(self, method: str, token: str) -> str | None:
+        if method in NO_TOKEN_METHODS:
+            return None
+        if not token:
+            return "not_authed"
+        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
+        if token == expected:
+            return None
+        if token in (self.app_token, self.bot_token):
+            return "not_allowed_token_type"
+        return "invalid_auth"
+
+    def _rate_limited(self, method: str, channel: str, penalty: float) -> Answer | None:
+        if not self.enforce_rate_limits:
+            return None
+        retry_after = math.ceil(penalty) if penalty > 0 else self.limiter.take(method, channel)
+        return None if retry_after is None else _from_fault(ratelimited(retry_after))
+
+    def _run(self, method: str, handler: Handler | None, args: JsonDict) -> Answer:
+        try:
+            if handler is None:
+                return Answer(200, self._connections_open())
+            body = handler(self.state, Args(args))
+        except ApiError as exc:
+            return Answer(200, exc.body())
+        headers = {"x-oauth-scopes": api_misc.BOT_SCOPES} if method == "auth.test" else {}
+        return Answer(200, body, headers)
+
+    def _connections_open(self) -> JsonDict:
+        ws_base = self.base_url.replace("http://", "ws://", 1)
+        ticket = self.state.new_id("")[1:]
+        return {"ok": True, "url": f"{ws_base}/link/?ticket={ticket}&app_id={self.app_id}"}
+
+    def _record(self, method: str, args: JsonDict, answer: Answer) -> Call:
+        ok = bool(answer.body.get("ok"))
+        error = None if ok else str(answer.body.get("error") or "")
+        call = Call(method, dict(args), answer.status, ok, error, self.clock())
+        self.calls.append(call)
+        return call
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        if not api_files.receive_upload(self.state, request.match_info["file_id"], data):
+            return web.Response(status=404, text="Not Found")
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else {}
+        except ValueError:
+            body = dict(parse_qsl(raw.decode()))
+        problem = response_problem(self.state, request.path, body)
+        status = 200 if problem is None else (404 if problem.endswith("url") else 400)
+        post_body = body if isinstance(body, dict) else {"raw": body}
+        self.response_posts.append(ResponsePost(str(request.url), post_body, self.clock(), status))
+        if problem is not None:
+            return web.Response(status=status, text=problem)
+        apply_response(self.state, request.path, body)
+        return web.Response(text="ok")
+
+    def _dispatch_events(self) -> None:
+        events = self.state.emitted_events[self._events_dispatched :]
+        self._events_dispatched = len(self.state.emitted_events)
+        for event in events:
+            for listener in self.event_listeners:
+                task = asyncio.ensure_future(listener(event))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+
+def _from_fault(fault: FaultAnswer) -> Answer:
+    return Answer(fault.status, fault.body, fault.headers)
+
+
+def bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+async def read_args(request: web.Request) -> JsonDict:
+    """Merge query string, urlencoded/multipart form and JSON body, like Slack does."""
+    args: JsonDict = dict(request.query)
+    body = await request.read()
+    if not body:
+        return args
+    if request.content_type == "application/json" or body.lstrip().startswith(b"{"):
+        args.update(_json_object(body))
+    elif request.content_type.startswith("multipart/"):
+        form = await request.post()
+        args.update({key: value for key, value in form.items() if isinstance(value, str)})
+    else:
+        args.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return args
+
+
+def _json_object(body: bytes) -> JsonDict:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise ApiError("invalid_json") from None
+    if not isinstance(parsed, dict):
+        raise ApiError("json_not_object")
+    return parsed

@@ -1,0 +1,47 @@
+"""What the cards and the topic show, read from current state at delivery time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.config import Settings
+from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import Alert, Incident
+
+
+async def incident_context(*, session: AsyncSession, settings: Settings,
+                           incident: Incident) -> dict[str, Any]:
+    roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+    severity = Severity(incident.severity)
+    return {
+        "incident": incident,
+        "severity": severity.label,
+        "severity_meaning": settings.process.severity_meanings.get(severity, ""),
+        "stage": Stage(incident.stage).label,
+        "roles": [{"name": r, "user": roles.get(r)} for r in settings.process.roles],
+        "open": incident.status == "open",
+    }
+
+
+async def render_card(*, session: AsyncSession, renderer: Renderer, settings: Settings,
+                      card: str, owner: int) -> str:
+    if card == "triage":
+        alert = await session.get(Alert, owner)
+        if alert is None:
+            raise LookupError(f"alert {owner} is gone")
+        return renderer.slack("slack/triage_card.md.j2", alert=alert)
+    incident = await incident_store.get_by_id(session=session, incident_id=owner)
+    context = await incident_context(session=session, settings=settings, incident=incident)
+    return renderer.slack(f"slack/{card}_card.md.j2", **context)
+
+
+async def render_topic(*, session: AsyncSession, renderer: Renderer, settings: Settings,
+                       incident_id: int) -> str:
+    incident = await incident_store.get_by_id(session=session, incident_id=incident_id)
+    context = await incident_context(session=session, settings=settings, incident=incident)
+    return renderer.slack("slack/topic.md.j2", **context)
+

@@ -1,0 +1,134 @@
+"""Rendered message text -> Block Kit, within Slack's limits.
+
+Templates in messages/ write a small line markup, so the words stay in templates and the Block
+Kit shapes stay here:
+
+    # Header text                      -> header block (plain text, at most 150 characters)
+    ---                                -> divider
+    ~ context text                     -> context block
+    [button action_id value style] Label -> a button; consecutive buttons form one actions block
+    anything else                      -> mrkdwn sections, split on blank lines (3,000 each)
+
+Every limit is kept by truncating with an ellipsis; a message never has more than 50 blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_CONTEXT = 2000
+MAX_FALLBACK = 3000
+_BUTTON = re.compile(
+    r"^\[button (?P<action>[^\s\]]+)(?: (?P<value>[^\s\]]+))?(?: (?P<style>primary|danger))?\] ?"
+    r"(?P<label>.*)$"
+)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str) -> str:
+    """mrkdwn-escaped text shown in a plain_text field, where entities are not decoded."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@dataclass
+class _Builder:
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    paragraph: list[str] = field(default_factory=list)
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+
+    def flush_paragraph(self) -> None:
+        text = "\n".join(self.paragraph).strip()
+        self.paragraph = []
+        for start in range(0, len(text), MAX_SECTION - 1):
+            chunk = text[start : start + MAX_SECTION - 1]
+            if chunk.strip():
+                self.blocks.append(section(chunk))
+
+    def flush_buttons(self) -> None:
+        if self.buttons:
+            self.blocks.append({"type": "actions", "elements": self.buttons[:25]})
+        self.buttons = []
+
+    def flush(self) -> None:
+        self.flush_paragraph()
+        self.flush_buttons()
+
+    def add_line(self, line: str) -> None:
+        button = _BUTTON.match(line)
+        if button:
+            self.flush_paragraph()
+            self.buttons.append(_button(button))
+            return
+        self.flush_buttons()
+        if line.startswith("# "):
+            self.flush_paragraph()
+            self.blocks.append(header(line[2:]))
+        elif line.strip() == "---":
+            self.flush_paragraph()
+            self.blocks.append({"type": "divider"})
+        elif line.startswith("~ "):
+            self.flush_paragraph()
+            self.blocks.append(context(line[2:]))
+        elif not line.strip():
+            self.flush_paragraph()
+        else:
+            self.paragraph.append(line)
+
+
+def to_blocks(markup: str) -> list[dict[str, Any]]:
+    builder = _Builder()
+    for line in markup.splitlines():
+        builder.add_line(line)
+    builder.flush()
+    return limit_blocks(builder.blocks)
+
+
+def limit_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    if len(blocks) <= limit:
+        return blocks
+    return [*blocks[: limit - 1], context("… (more not shown: Slack allows 50 blocks)")]
+
+
+def fallback_text(markup: str) -> str:
+    """The notification text: the header, or the first line, without markup."""
+    for line in markup.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("[button", "---")):
+            return truncate(stripped.lstrip("#~ ").strip(), MAX_FALLBACK)
+    return "bridgekeeper"
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header",
+            "text": {"type": "plain_text", "text": truncate(plain(text), MAX_HEADER) or "…"}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context",
+            "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_CONTEXT)}]}
+
+
+def _button(match: re.Match[str]) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "action_id": match["action"],
+        "text": {"type": "plain_text", "text": truncate(plain(match["label"]), MAX_BUTTON) or "…"},
+    }
+    if match["value"]:
+        element["value"] = match["value"]
+    if match["style"]:
+        element["style"] = match["style"]
+    return element

@@ -1,0 +1,212 @@
+"""The one door to Slack's Web API: chat-shaped calls, retries and rate-limit manners.
+
+Nothing else in bridgekeeper uses the Slack client. Every call honours SLACK_API_URL, retries
+429 (after Retry-After), 5xx and timeouts with backoff up to a bound, and after a 429 holds back
+every further call to that method until Retry-After has passed, so the bot slows down instead of
+hammering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridgekeeper.errors import SlackError, SlackRetryable
+
+log = logging.getLogger(__name__)
+RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                    "request_timeout"}
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    id: str
+    name: str
+    creator: str = ""
+    is_archived: bool = False
+
+
+class SlackGateway:
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str,
+        attempts: int = 3,
+        timeout: float = 10.0,
+        max_wait: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.client = AsyncWebClient(token=token, base_url=api_url, timeout=int(timeout),
+                                     retry_handlers=[])
+        self.attempts = attempts
+        self.timeout = timeout
+        self.max_wait = max_wait
+        self._sleep = sleep
+        self._held_until: dict[str, float] = {}
+        self._bot_user_id: str | None = None
+
+    # -- the single call path ---------------------------------------------------------------
+    async def call(self, method: str, **args: Any) -> dict[str, Any]:
+        last: SlackRetryable | None = None
+        for attempt in range(self.attempts):
+            await self._wait_for(method)
+            try:
+                return await self._call_once(method, args)
+            except SlackRetryable as exc:
+                last = exc
+                delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
+                if delay > self.max_wait or attempt == self.attempts - 1:
+                    break
+                log.info("slack %s: %s, retrying in %.1fs", method, exc.error, delay)
+                await self._sleep(delay)
+        assert last is not None
+        raise last
+
+    async def _call_once(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            # The sdk's own method knows how Slack wants each call sent (query, form or JSON).
+            sdk_method = getattr(self.client, method.replace(".", "_"))
+            response = await asyncio.wait_for(sdk_method(**args), timeout=self.timeout + 1)
+        except SlackApiError as exc:
+            raise self._translate(method, exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise SlackRetryable(method, f"network: {type(exc).__name__}") from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _translate(self, method: str, exc: SlackApiError) -> SlackError:
+        status = exc.response.status_code
+        error = str(exc.response.get("error", "") if exc.response.data else "") or f"http {status}"
+        if status == 429 or error == "ratelimited":
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            self._held_until[method] = time.monotonic() + retry_after
+            return SlackRetryable(method, "ratelimited", retry_after)
+        if status >= 500 or error in RETRYABLE_ERRORS:
+            return SlackRetryable(method, error)
+        return SlackError(method, error)
+
+    async def _wait_for(self, method: str) -> None:
+        held = self._held_until.get(method, 0.0) - time.monotonic()
+        if held > 0:
+            await self._sleep(held)
+
+    # -- chat-shaped calls --------------------------------------------------------------------
+    async def bot_user_id(self) -> str:
+        if self._bot_user_id is None:
+            self._bot_user_id = str((await self.call("auth.test"))["user_id"])
+        return self._bot_user_id
+
+    async def create_channel(self, name: str, *, private: bool) -> ChannelRef:
+        data = await self.call("conversations.create", name=name, is_private=private)
+        return _channel(data["channel"])
+
+    async def find_channel(self, name: str) -> ChannelRef | None:
+        cursor = ""
+        while True:
+            data = await self.call("conversations.list", types="public_channel,private_channel",
+                                   limit=1000, cursor=cursor)
+            for item in data.get("channels", []):
+                if item.get("name") == name:
+                    return _channel(item)
+            cursor = data.get("response_metadata", {}).get("next_cursor", "")
+            if not cursor:
+                return None
+
+    async def invite(self, channel: str, users: list[str]) -> None:
+        for user in users:
+            try:
+                await self.call("conversations.invite", channel=channel, users=user)
+            except SlackError as exc:
+                if exc.error not in ("already_in_channel", "cant_invite_self"):
+                    raise
+
+    async def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]],
+                   metadata: dict[str, Any] | None = None) -> str:
+        args: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks,
+                                "unfurl_links": False}
+        if metadata:
+            args["metadata"] = metadata
+        return str((await self.call("chat.postMessage", **args))["ts"])
+
+    async def update(self, channel: str, ts: str, *, text: str,
+                     blocks: list[dict[str, Any]]) -> None:
+        await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def find_posted(self, channel: str, effect_id: int, limit: int = 200) -> str | None:
+        """The ts of a message this bot already posted for an effect (a retried delivery)."""
+        data = await self.call("conversations.history", channel=channel, limit=limit,
+                               include_all_metadata=True)
+        for message in data.get("messages", []):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if str(payload.get("effect_id")) == str(effect_id):
+                return str(message["ts"])
+        return None
+
+    async def pin(self, channel: str, ts: str) -> None:
+        try:
+            await self.call("pins.add", channel=channel, timestamp=ts)
+        except SlackError as exc:
+            if exc.error != "already_pinned":
+                raise
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        await self.call("conversations.setTopic", channel=channel, topic=topic[:250])
+
+    async def post_ephemeral(self, channel: str, user: str, *, text: str,
+                             blocks: list[dict[str, Any]] | None = None) -> None:
+        await self.call("chat.postEphemeral", channel=channel, user=user, text=text,
+                        blocks=blocks or [])
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        return str((await self.call("views.open", trigger_id=trigger_id, view=view))["view"]["id"])
+
+    async def archive(self, channel: str) -> None:
+        try:
+            await self.call("conversations.archive", channel=channel)
+        except SlackError as exc:
+            if exc.error != "already_archived":
+                raise
+
+    async def user_exists(self, user: str) -> bool:
+        try:
+            data = await self.call("users.info", user=user)
+        except SlackError as exc:
+            if exc.error in ("user_not_found", "user_not_visible"):
+                return False
+            raise
+        return not data.get("user", {}).get("deleted", False)
+
+    async def usergroup_members(self, group: str) -> list[str]:
+        data = await self.call("usergroups.users.list", usergroup=group)
+        return [str(u) for u in data.get("users", [])]
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """Post to a response_url (ephemeral replies after the ack)."""
+        try:
+            async with aiohttp.ClientSession() as session, session.post(
+                response_url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as response:
+                if response.status >= 400:
+                    log.warning("response_url answered %s", response.status)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("response_url post failed: %s", type(exc).__name__)
+
+    async def close(self) -> None:
+        session = getattr(self.client, "session", None)
+        if session is not None:
+            await session.close()
+
+
+def _channel(item: dict[str, Any]) -> ChannelRef:
+    return ChannelRef(id=str(item["id"]), name=str(item.get("name", "")),
+                      creator=str(item.get("creator", "")),
+                      is_archived=bool(item.get("is_archived", False)))

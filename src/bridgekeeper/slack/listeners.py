@@ -1,0 +1,72 @@
+"""Bolt listeners: ack at once, parse at the edge, hand a typed command to the services.
+
+Listeners receive what they need by argument name (Bolt's injection). Words come from messages/.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bridgekeeper.domain import commands
+from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services.runner import CommandRunner, Reply
+from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.gateway import SlackGateway
+
+log = logging.getLogger(__name__)
+
+
+class SlackListeners:
+    def __init__(self, *, runner: CommandRunner, gateway: SlackGateway) -> None:
+        self.runner = runner
+        self.gateway = gateway
+
+    def register(self, app: AsyncApp) -> None:
+        app.command("/incident")(self.incident_command)
+
+    async def incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        with self.runner.busy():
+            await self._incident_command(ack, body)
+
+    async def _incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        text = unescape_slack(str(body.get("text") or ""))
+        parsed = commands.parse(text, roles=self.runner.settings.process.roles)
+        immediate = self.runner.immediate_reply(parsed, command=str(body.get("command")))
+        if immediate is not None:
+            await ack(**self._ephemeral(immediate))
+            return
+        await ack(**self._ephemeral(self.runner.acknowledgement(parsed)))
+        reply = await self._run(parsed, body)
+        if reply is not None and body.get("response_url"):
+            await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
+
+    async def _run(self, parsed: commands.Command | commands.UsageError,
+                   body: dict[str, Any]) -> Reply | None:
+        assert not isinstance(parsed, commands.UsageError)
+        try:
+            return await self.runner.run(
+                parsed, user=str(body.get("user_id")), channel=str(body.get("channel_id")),
+                trigger_id=body.get("trigger_id"),
+            )
+        except CommandRefused as refused:
+            return Reply(refused.template, refused.context)
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("command failed (error id %s)", error_id)
+            return Reply("slack/internal_error.md.j2", {"error_id": error_id})
+
+    def _ephemeral(self, reply: Reply | None) -> dict[str, Any]:
+        if reply is None:
+            return {}
+        markup = self.runner.render(reply)
+        return {"response_type": "ephemeral", "text": fallback_text(markup),
+                "blocks": to_blocks(markup)}
+
+
+def unescape_slack(text: str) -> str:
+    """Slack sends `& < >` typed by users as entities; store what they typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,27 @@
+"""Socket Mode: the same Bolt listeners over Slack's WebSocket, when SLACK_APP_TOKEN is set."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+
+class SocketModeConnection:
+    def __init__(self, handler: AsyncSocketModeHandler) -> None:
+        self.handler = handler
+
+    async def close(self) -> None:
+        await self.handler.close_async()
+
+
+async def start_socket_mode(bk: Bridgekeeper) -> SocketModeConnection:
+    """Connect (apps.connections.open through SLACK_API_URL); reconnects on drops by itself."""
+    handler = AsyncSocketModeHandler(
+        bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client
+    )
+    await handler.connect_async()
+    return SocketModeConnection(handler)

@@ -1,0 +1,120 @@
+"""Queries for incidents, their timeline and roles. Data functions take the session keyword-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.domain.incidents import Status
+from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.store.models import Counter, Incident, RoleAssignment, TimelineEntry
+
+
+async def next_number(*, session: AsyncSession, name: str = "incident") -> int:
+    """Atomic on SQLite and PostgreSQL: the row update serialises concurrent declarations."""
+    result = await session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    value = result.scalar_one_or_none()
+    if value is None:
+        session.add(Counter(name=name, value=1))
+        await session.flush()
+        return 1
+    return int(value)
+
+
+async def get(*, session: AsyncSession, number: int, lock: bool = False) -> Incident | None:
+    query = select(Incident).where(Incident.number == number)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_by_id(*, session: AsyncSession, incident_id: int, lock: bool = False) -> Incident:
+    query = select(Incident).where(Incident.id == incident_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one()
+
+
+async def get_by_channel(*, session: AsyncSession, channel_id: str,
+                         lock: bool = False) -> Incident | None:
+    query = select(Incident).where(Incident.channel_id == channel_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_open(*, session: AsyncSession) -> list[Incident]:
+    query = select(Incident).where(Incident.status == Status.OPEN).order_by(Incident.number)
+    return list((await session.execute(query)).scalars())
+
+
+async def append(
+    *,
+    session: AsyncSession,
+    incident: Incident,
+    at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    kind: str,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    source_key: str | None = None,
+) -> TimelineEntry:
+    """Append one entry; the caller holds the incident row (locked), so seq and chain are safe."""
+    data = data or {}
+    seq = incident.timeline_length + 1
+    prev = incident.timeline_head or GENESIS
+    entry = TimelineEntry(
+        incident_id=incident.id, seq=seq, at=at, recorded_at=recorded_at, actor=actor, kind=kind,
+        text=text, data=data, source_key=source_key, prev_hash=prev,
+        hash=entry_hash(prev_hash=prev, seq=seq, at=at, actor=actor, kind=kind, text=text,
+                        data=data),
+    )
+    session.add(entry)
+    incident.timeline_length = seq
+    incident.timeline_head = entry.hash
+    incident.version += 1
+    await session.flush()
+    return entry
+
+
+async def timeline(*, session: AsyncSession, incident_id: int) -> list[TimelineEntry]:
+    query = select(TimelineEntry).where(TimelineEntry.incident_id == incident_id)
+    return list((await session.execute(query.order_by(TimelineEntry.seq))).scalars())
+
+
+async def has_source_key(*, session: AsyncSession, incident_id: int, source_key: str) -> bool:
+    query = select(TimelineEntry.id).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.source_key == source_key
+    )
+    return (await session.execute(query)).first() is not None
+
+
+async def current_roles(*, session: AsyncSession, incident_id: int) -> dict[str, str]:
+    query = select(RoleAssignment).where(
+        RoleAssignment.incident_id == incident_id, RoleAssignment.ended_at.is_(None)
+    )
+    return {r.role: r.user_id for r in (await session.execute(query)).scalars()}
+
+
+async def assign_role(
+    *, session: AsyncSession, incident_id: int, role: str, user_id: str, by: str, at: datetime
+) -> str | None:
+    """End the current holder's assignment and start the new one; returns the previous holder."""
+    query = select(RoleAssignment).where(
+        RoleAssignment.incident_id == incident_id, RoleAssignment.role == role,
+        RoleAssignment.ended_at.is_(None),
+    )
+    previous = (await session.execute(query)).scalar_one_or_none()
+    if previous is not None:
+        previous.ended_at = at
+    session.add(RoleAssignment(incident_id=incident_id, role=role, user_id=user_id,
+                               assigned_by=by, assigned_at=at))
+    await session.flush()
+    return previous.user_id if previous else None

@@ -1,0 +1,226 @@
+"""The database tables, as typed SQLAlchemy 2 models. Alembic migrations mirror these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL, INTEGER (so: rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on both SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Counter(Base):
+    """Named sequences that work the same on every database (incident numbers)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))
+    initial_severity: Mapped[str] = mapped_column(String(10))
+    stage: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    declared_by: Mapped[str] = mapped_column(String(40))
+    declared_at: Mapped[datetime]
+    detected_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    channel_id: Mapped[str | None] = mapped_column(String(40))
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    impact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timeline_head: Mapped[str] = mapped_column(String(64), default="")
+    timeline_length: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TimelineEntry(Base):
+    """Append-only: a correction is a new entry. Hash-chained per incident."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq"),
+        UniqueConstraint("incident_id", "source_key"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignments"
+    __table_args__ = (Index("ix_role_assignments_current", "incident_id", "role", "ended_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[str] = mapped_column(String(40))
+    assigned_by: Mapped[str] = mapped_column(String(40))
+    assigned_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class SlackMessage(Base):
+    """Messages the bot posted and keeps current (status card, announcement, triage cards)."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    channel_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str] = mapped_column(String(40))
+    posted_at: Mapped[datetime]
+
+
+class Effect(Base):
+    """The outbox: Slack effects committed with the state change that implies them."""
+
+    __tablename__ = "effects"
+    __table_args__ = (
+        Index("ix_effects_pending", "status", "next_attempt_at"),
+        UniqueConstraint("dedup_key"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(200))
+    card_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SeenEvent(Base):
+    """Slack event ids already handled: a redelivery changes nothing."""
+
+    __tablename__ = "seen_events"
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """A normalised alert; the same dedup key while firing is one alert with a count."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_firing_dedup_key",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("status = 'firing'"),
+            postgresql_where=text("status = 'firing'"),
+        ),
+        Index("ix_alerts_source_first_seen", "source", "first_seen"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(Text)
+    dedup_key: Mapped[str] = mapped_column(String(400))
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(10))
+    source_severity: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(10))
+    resource: Mapped[str | None] = mapped_column(Text)
+    entities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    correlation_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    link: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    triage: Mapped[str] = mapped_column(String(20), default="new")
+    triaged_by: Mapped[str | None] = mapped_column(String(40))
+    triaged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(40))
+    acknowledged_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String(40))
+    triage_comment: Mapped[str | None] = mapped_column(Text)
+    card_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertDelivery(Base):
+    """Webhook deliveries already stored: a sender's redelivery is a no-op."""
+
+    __tablename__ = "alert_deliveries"
+    delivery_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    received_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Leadership among replicas: the holder of a live lease runs the worker and scheduler."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]

@@ -1,0 +1,172 @@
+"""Shared fixtures: a real database (SQLite, or PostgreSQL when a URL is given), the Slack
+emulator over HTTP, and bridgekeeper's real aiohttp server driven with signed requests.
+
+Set BRIDGEKEEPER_TEST_DATABASE_URL=postgresql://user@host:5432/db to run every database test on
+PostgreSQL: each test gets its own database cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp import web
+from bridgekeeper.sandbox.driver import Reply
+
+from bridgekeeper.app import Bridgekeeper
+from bridgekeeper.clock import Clock, SystemClock
+from bridgekeeper.config import Settings, database_url, load_settings
+from bridgekeeper.sandbox import SlackDriver, SlackEmulator
+from bridgekeeper.store.db import Database
+from tests.helpers import settle
+
+PG_URL = os.environ.get("BRIDGEKEEPER_TEST_DATABASE_URL", "")
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-bridgekeeper-test"
+ALERT_TOKEN = "test-alert-token"
+USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave"}
+
+
+def pytest_report_header() -> str:
+    return f"bridgekeeper database: {'PostgreSQL' if PG_URL else 'SQLite'}"
+
+
+# -- databases ----------------------------------------------------------------------------------
+def _pg_dsn(url: str, database: str | None = None) -> str:
+    dsn = database_url(url).replace("postgresql+asyncpg://", "postgresql://")
+    if database:
+        dsn = dsn.rsplit("/", 1)[0] + "/" + database
+    return dsn
+
+
+def _sqlalchemy_pg(url: str, database: str) -> str:
+    return "postgresql+asyncpg://" + _pg_dsn(url, database).removeprefix("postgresql://")
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database that each test copies (a file on SQLite, a template on PostgreSQL)."""
+    if not PG_URL:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+        yield str(path)
+        return
+    name = f"bk_template_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_migrate(_sqlalchemy_pg(PG_URL, name)))
+    yield name
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(_pg_dsn(PG_URL))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db_url(template_database: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    if not PG_URL:
+        path = tmp_path / "bridgekeeper.db"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name = f"bk_test_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield _sqlalchemy_pg(PG_URL, name)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def empty_db_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A database with no schema at all (for migration tests)."""
+    if not PG_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"bk_empty_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    yield _sqlalchemy_pg(PG_URL, name)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- Slack emulator and a running bridgekeeper --------------------------------------------------
+@pytest.fixture
+async def emulator() -> AsyncIterator[SlackEmulator]:
+    slack = SlackEmulator(bot_token=BOT_TOKEN)
+    for user_id, name in USERS.items():
+        slack.add_user(user_id, name, email=f"{name}@example.com")
+    await slack.start()
+    yield slack
+    await slack.stop()
+
+
+def test_settings(*, db_url: str, api_url: str, **overrides: object) -> Settings:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": db_url,
+        "BRIDGEKEEPER_ALERT_TOKEN": ALERT_TOKEN,
+    }
+    settings = load_settings(env)
+    return replace(settings, **overrides)  # type: ignore[arg-type]
+
+
+class Running:
+    """bridgekeeper serving on a real port, with the emulator and a Slack-side driver."""
+
+    def __init__(self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver,
+                 url: str) -> None:
+        self.bk = bk
+        self.slack = slack
+        self.driver = driver
+        self.url = url
+        self.general = slack.add_channel("general", members=list(USERS))
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        await settle(self.bk, timeout=timeout)
+
+    async def command(self, text: str, *, user: str = "U0ALICE",
+                      channel: str | None = None) -> Reply:
+        return await self.driver.command(text, user=user, channel=channel or self.general)
+
+
+async def start_bridgekeeper(settings: Settings, slack: SlackEmulator, *,
+                             clock: Clock | None = None) -> tuple[Running, web.AppRunner]:
+    bk = Bridgekeeper(settings, clock=clock or SystemClock())
+    runner = web.AppRunner(bk.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}"
+    bk.start_worker()
+    driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET)
+    return Running(bk, slack, driver, url), runner
+
+
+@pytest.fixture
+async def running(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+    settings = test_settings(db_url=db_url, api_url=emulator.api_url)
+    app, runner = await start_bridgekeeper(settings, emulator)
+    yield app
+    await runner.cleanup()
+    await app.bk.stop()

@@ -1,0 +1,115 @@
+"""`/incident declare` end to end: signed HTTP in, channel, invite, card, pin and topic out."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from bridgekeeper.store.models import Incident
+from tests.conftest import Running
+
+
+def _texts(reply_body: object) -> str:
+    return json.dumps(reply_body)
+
+
+async def count_incidents(app: Running) -> int:
+    async with app.bk.db.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Incident)) or 0)
+
+
+async def test_declare_creates_channel_card_pin_and_topic(running: Running) -> None:
+    reply = await running.command("declare Suspicious login sev2")
+    assert reply.status == 200
+    assert "Suspicious login" in _texts(reply.body)
+    await running.settle()
+
+    channel = running.slack.channel_by_name("inc-1-suspicious-login")
+    assert channel is not None and not channel.is_private
+    assert "U0ALICE" in channel.members
+    assert "SEV2" in channel.topic and "Detect" in channel.topic
+    [card] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    card_text = json.dumps(card.blocks)
+    assert "Incident 1: Suspicious login" in card_text
+    assert "SEV2" in card_text and "<@U0ALICE>" in card_text
+    assert len(running.slack.calls_to("conversations.create")) == 1
+
+
+async def test_private_declaration_makes_a_private_channel(running: Running) -> None:
+    await running.command("declare Ransomware note found private sev1")
+    await running.settle()
+    channel = running.slack.channel_by_name("inc-1-ransomware-note-found")
+    assert channel is not None and channel.is_private
+    assert "SEV1" in channel.topic
+
+
+async def test_numbers_are_sequential_and_taken_names_get_a_suffix(running: Running) -> None:
+    running.slack.add_channel("inc-2-disk-full")
+    await running.command("declare Disk full")
+    await running.command("declare Disk full")
+    await running.settle()
+    assert running.slack.channel_by_name("inc-1-disk-full") is not None
+    taken = running.slack.channel_by_name("inc-2-disk-full")
+    suffixed = running.slack.channel_by_name("inc-2-disk-full-2")
+    assert taken is not None and "UBOT" not in taken.members
+    assert suffixed is not None and "U0ALICE" in suffixed.members
+
+
+async def test_title_with_mentions_is_escaped(running: Running) -> None:
+    await running.command("declare <!channel> pwned & <script>")
+    await running.settle()
+    assert running.slack.unsafe_mentions() == []
+    [channel] = [c for c in running.slack.channels.values() if c.name.startswith("inc-1")]
+    card = running.slack.messages(channel.id)[0]
+    assert "&lt;!channel&gt; pwned &amp; &lt;script&gt;" in json.dumps(card.blocks) or \
+        "<!channel> pwned & <script>" in card.blocks[0]["text"]["text"]
+
+
+async def test_missing_title_gets_usage_and_creates_nothing(running: Running) -> None:
+    reply = await running.command("declare")
+    assert reply.status == 200
+    body = reply.body
+    assert isinstance(body, dict) and body["response_type"] == "ephemeral"
+    assert "declare" in _texts(body) and "title" in _texts(body).lower()
+    await running.settle()
+    assert await count_incidents(running) == 0
+    assert running.slack.calls_to("conversations.create") == []
+
+
+async def test_unknown_subcommand_gets_usage(running: Running) -> None:
+    reply = await running.command("decalre Oops")
+    assert isinstance(reply.body, dict) and reply.body["response_type"] == "ephemeral"
+    assert "decalre" in _texts(reply.body)
+    assert await count_incidents(running) == 0
+
+
+async def test_help_lists_the_commands(running: Running) -> None:
+    reply = await running.command("help")
+    text = _texts(reply.body)
+    for word in ("declare", "severity", "role", "note"):
+        assert word in text
+
+
+async def test_bad_signature_is_refused_and_changes_nothing(running: Running) -> None:
+    body = b"command=%2Fincident&text=declare+Forged&user_id=U0ALICE&channel_id=C1"
+    headers = running.driver.sign(body)
+    headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    reply = await running.driver.raw(body, headers)
+    assert reply.status == 401
+    stale = running.driver.sign(body, timestamp=1_000_000_000)
+    stale["Content-Type"] = "application/x-www-form-urlencoded"
+    assert (await running.driver.raw(body, stale)).status == 401
+    missing = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert (await running.driver.raw(body, missing)).status == 401
+    await running.settle()
+    assert await count_incidents(running) == 0
+
+
+async def test_healthz(running: Running) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"{running.url}/healthz") as r:
+        assert r.status == 200
+        assert (await r.json())["status"] == "ok"
