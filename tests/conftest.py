@@ -18,12 +18,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp import web
-from bridgekeeper.sandbox.driver import Reply
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings, database_url, load_settings
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
+from bridgekeeper.sandbox.driver import Reply
 from bridgekeeper.store.db import Database
 from tests.helpers import settle
 
@@ -133,8 +133,9 @@ def test_settings(*, db_url: str, api_url: str, **overrides: object) -> Settings
 class Running:
     """bridgekeeper serving on a real port, with the emulator and a Slack-side driver."""
 
-    def __init__(self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver,
-                 url: str) -> None:
+    def __init__(
+        self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver, url: str
+    ) -> None:
         self.bk = bk
         self.slack = slack
         self.driver = driver
@@ -144,13 +145,15 @@ class Running:
     async def settle(self, timeout: float = 10.0) -> None:
         await settle(self.bk, timeout=timeout)
 
-    async def command(self, text: str, *, user: str = "U0ALICE",
-                      channel: str | None = None) -> Reply:
+    async def command(
+        self, text: str, *, user: str = "U0ALICE", channel: str | None = None
+    ) -> Reply:
         return await self.driver.command(text, user=user, channel=channel or self.general)
 
 
-async def start_bridgekeeper(settings: Settings, slack: SlackEmulator, *,
-                             clock: Clock | None = None) -> tuple[Running, web.AppRunner]:
+async def start_bridgekeeper(
+    settings: Settings, slack: SlackEmulator, *, clock: Clock | None = None
+) -> tuple[Running, web.AppRunner]:
     bk = Bridgekeeper(settings, clock=clock or SystemClock())
     runner = web.AppRunner(bk.web_app(), access_log=None)
     await runner.setup()

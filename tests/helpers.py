@@ -13,8 +13,11 @@ from bridgekeeper.store.models import Effect
 
 async def pending_effects(bk: Bridgekeeper) -> int:
     async with bk.db.sessions() as session:
-        due = select(func.count()).select_from(Effect).where(
-            Effect.status == "pending", Effect.next_attempt_at <= bk.clock.now())
+        due = (
+            select(func.count())
+            .select_from(Effect)
+            .where(Effect.status == "pending", Effect.next_attempt_at <= bk.clock.now())
+        )
         return int(await session.scalar(due) or 0)
 
 

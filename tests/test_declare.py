@@ -62,8 +62,10 @@ async def test_title_with_mentions_is_escaped(running: Running) -> None:
     assert running.slack.unsafe_mentions() == []
     [channel] = [c for c in running.slack.channels.values() if c.name.startswith("inc-1")]
     card = running.slack.messages(channel.id)[0]
-    assert "&lt;!channel&gt; pwned &amp; &lt;script&gt;" in json.dumps(card.blocks) or \
-        "<!channel> pwned & <script>" in card.blocks[0]["text"]["text"]
+    assert (
+        "&lt;!channel&gt; pwned &amp; &lt;script&gt;" in json.dumps(card.blocks)
+        or "<!channel> pwned & <script>" in card.blocks[0]["text"]["text"]
+    )
 
 
 async def test_missing_title_gets_usage_and_creates_nothing(running: Running) -> None:

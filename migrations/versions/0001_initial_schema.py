@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:02:12.925456
+Create Date: 2026-11-22 06:06:01.625962
 """
 
 from collections.abc import Sequence
@@ -207,6 +207,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("delivery_key", name=op.f("pk_alert_deliveries")),
     )
     # ### end Alembic commands ###
+    counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.Integer))
+    op.bulk_insert(counters, [{"name": "incident", "value": 0}])
 
 
 def downgrade() -> None:

@@ -38,16 +38,26 @@ class Bridgekeeper:
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.renderer = Renderer()
-        self.gateway = SlackGateway(token=settings.slack_bot_token,
-                                    api_url=settings.slack_api_url)
-        self.incidents = IncidentService(db=self.db, clock=self.clock, settings=settings,
-                                         renderer=self.renderer)
-        self.runner = CommandRunner(settings=settings, renderer=self.renderer,
-                                    incidents=self.incidents)
-        self.deliverer = Deliverer(db=self.db, gateway=self.gateway, renderer=self.renderer,
-                                   settings=settings, clock=self.clock)
-        self.worker = OutboxWorker(db=self.db, deliver=self.deliverer, clock=self.clock,
-                                   max_attempts=settings.outbox_max_attempts)
+        self.gateway = SlackGateway(token=settings.slack_bot_token, api_url=settings.slack_api_url)
+        self.incidents = IncidentService(
+            db=self.db, clock=self.clock, settings=settings, renderer=self.renderer
+        )
+        self.runner = CommandRunner(
+            settings=settings, renderer=self.renderer, incidents=self.incidents
+        )
+        self.deliverer = Deliverer(
+            db=self.db,
+            gateway=self.gateway,
+            renderer=self.renderer,
+            settings=settings,
+            clock=self.clock,
+        )
+        self.worker = OutboxWorker(
+            db=self.db,
+            deliver=self.deliverer,
+            clock=self.clock,
+            max_attempts=settings.outbox_max_attempts,
+        )
         self.db.on_commit(self.worker.wake)
         self.bolt = self._bolt_app()
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -92,8 +102,9 @@ class Bridgekeeper:
 
     async def _hold_lease(self) -> bool:
         try:
-            return await leases.acquire(self.db, name="worker", holder=self.holder,
-                                        now=self.clock.now(), ttl=LEASE_TTL)
+            return await leases.acquire(
+                self.db, name="worker", holder=self.holder, now=self.clock.now(), ttl=LEASE_TTL
+            )
         except Exception:
             log.exception("could not renew the worker lease")
             return False

@@ -26,31 +26,50 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bridgekeeper", description="A Slack incident bot for security and operations teams."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="run the HTTP server and the background worker",
-                           description="Serve Slack and alert webhooks; deliver Slack effects.")
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP server and the background worker",
+        description="Serve Slack and alert webhooks; deliver Slack effects.",
+    )
     serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (0.0.0.0)")
-    serve.add_argument("--port", type=int, default=None,
-                       help="port to listen on (default: $PORT, else 3000)")
-    serve.add_argument("--no-worker", action="store_true",
-                       help="do not run the background worker in this process")
-    sub.add_parser("worker", help="run the background worker alone",
-                   description="Deliver Slack effects and run scheduled jobs, without HTTP.")
+    serve.add_argument(
+        "--port", type=int, default=None, help="port to listen on (default: $PORT, else 3000)"
+    )
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run the background worker in this process"
+    )
+    sub.add_parser(
+        "worker",
+        help="run the background worker alone",
+        description="Deliver Slack effects and run scheduled jobs, without HTTP.",
+    )
     db = sub.add_parser("db", help="database commands", description="Database commands.")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
-    db_sub.add_parser("upgrade", help="create or upgrade the schema to this version",
-                      description="Create or upgrade the database schema (Alembic).")
-    demo = sub.add_parser("demo", help="run a scripted incident against a built-in fake Slack",
-                          description="Play a scripted incident on the built-in Slack emulator "
-                                      "and a temporary SQLite database; print the transcript.")
-    demo.add_argument("--output-dir", default=None,
-                      help="where to write the incident report (default: a temporary folder)")
+    db_sub.add_parser(
+        "upgrade",
+        help="create or upgrade the schema to this version",
+        description="Create or upgrade the database schema (Alembic).",
+    )
+    demo = sub.add_parser(
+        "demo",
+        help="run a scripted incident against a built-in fake Slack",
+        description="Play a scripted incident on the built-in Slack emulator "
+        "and a temporary SQLite database; print the transcript.",
+    )
+    demo.add_argument(
+        "--output-dir",
+        default=None,
+        help="where to write the incident report (default: a temporary folder)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return asyncio.run(_dispatch(args))
     except BridgekeeperError as exc:

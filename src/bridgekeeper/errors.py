@@ -1,14 +1,14 @@
 """The exceptions bridgekeeper raises inside; the edges translate them once.
 
-    BridgekeeperError
-    ├── ConfigError            invalid settings: start-up stops with the key and the problem
-    ├── SchemaOutOfDate        the database needs `bridgekeeper db upgrade`
-    ├── CommandRefused         a valid command that cannot be applied (the user is told why)
-    │   ├── IncidentNotFound
-    │   ├── NotInBridgeChannel
-    │   └── PermissionDenied
-    └── SlackError             a Web API call failed for good (after retries)
-        └── SlackRetryable     a call that may succeed later (429, 5xx, timeout)
+BridgekeeperError
+├── ConfigError            invalid settings: start-up stops with the key and the problem
+├── SchemaOutOfDate        the database needs `bridgekeeper db upgrade`
+├── CommandRefused         a valid command that cannot be applied (the user is told why)
+│   ├── IncidentNotFound
+│   ├── NotInBridgeChannel
+│   └── PermissionDenied
+└── SlackError             a Web API call failed for good (after retries)
+    └── SlackRetryable     a call that may succeed later (429, 5xx, timeout)
 """
 
 from __future__ import annotations

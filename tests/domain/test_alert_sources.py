@@ -815,7 +815,7 @@ def test_alertmanager_group_links_its_alerts_but_not_hosts() -> None:
 def test_correlation_keys_normalise() -> None:
     keys = correlation_keys(
         resources=[VM_ID.upper(), "/subscriptions/x/resourceGroups/rg"],
-        hosts=["VM-WEB-01.contoso.com:9100", "10.0.0.5:9100", ""],
+        hosts=["VM-WEB-01.contoso.com:9100", "10.0.0.5:9100", "", "localhost:9090"],
         other=["azure-alert:", "defender-alert:abc"],
     )
     assert keys == {f"resource:{VM_ID}", "host:vm-web-01", "host:10.0.0.5", "defender-alert:abc"}
@@ -868,14 +868,23 @@ def test_parse_time(value: object, expected: datetime | None) -> None:
 
 # --- property: any JSON value -> alerts or PayloadError ---------------------------------------
 
+SHORT_TEXT = st.text(st.characters(max_codepoint=0x2FF), max_size=12)
+KNOWN_KEYS = st.sampled_from(
+    [
+        "alerts", "data", "essentials", "alertId", "monitorCondition", "schemaId", "event",
+        "event_type", "object", "properties", "name", "status", "labels", "Entities", "$ref",
+        "$id", "Type", "title", "severity", "fingerprint", "alert_cycle_key", "SystemAlertId",
+    ]
+)  # fmt: skip
 JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
+    | SHORT_TEXT,
     lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+        st.lists(children, max_size=4)
+        | st.dictionaries(KNOWN_KEYS | SHORT_TEXT, children, max_size=5)
     ),
     max_leaves=15,
 )
@@ -917,6 +926,7 @@ SOURCE_EXAMPLES = {source: name for name, source in EXAMPLE_SOURCES.items()}
 FUZZ = settings(
     max_examples=200,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

@@ -99,7 +99,7 @@ async def test_command_is_signed_form_with_real_fields(
 async def test_bad_signature_and_stale_timestamp_rejected(
     emulator: SlackEmulator, recorder_url: tuple[Recorder, str]
 ) -> None:
-    recorder, url = recorder_url
+    _, url = recorder_url
     driver = SlackDriver(emulator, url, SECRET)
     body = b'{"type":"event_callback"}'
     forged = SlackDriver(emulator, url, "wrong-secret").sign(body)
@@ -158,7 +158,7 @@ async def test_block_action_and_shortcut_payloads(
     assert shortcut["message"]["text"] == "alert" and shortcut["channel"]["id"] == channel_id
 
 
-# a real slack_bolt AsyncApp against the emulator ---------------------------------------------------
+# a real slack_bolt AsyncApp against the emulator ----------------------------------------------
 
 
 def bolt_app(emulator: SlackEmulator) -> AsyncApp:

@@ -59,7 +59,7 @@ def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-# auth and plumbing ---------------------------------------------------------------------------------
+# auth and plumbing ----------------------------------------------------------------------------
 
 
 async def test_auth_test_reports_bot_identity_and_scopes(
@@ -83,7 +83,7 @@ async def test_bad_or_missing_token_and_unknown_method(emulator: SlackEmulator) 
     assert (await anonymous.api_test(foo="bar"))["args"] == {"foo": "bar"}
 
 
-# conversations -------------------------------------------------------------------------------------
+# conversations --------------------------------------------------------------------------------
 
 
 async def test_create_channel_and_name_rules(
@@ -141,7 +141,7 @@ async def test_topic_purpose_join_list_and_paging(
     assert await error_of(client.conversations_info(channel=private)) == "channel_not_found"
 
 
-# chat ----------------------------------------------------------------------------------------------
+# chat -----------------------------------------------------------------------------------------
 
 
 async def test_post_message_validation(emulator: SlackEmulator, client: AsyncWebClient) -> None:
@@ -164,8 +164,8 @@ async def test_post_message_validation(emulator: SlackEmulator, client: AsyncWeb
     button = {"type": "button", "text": {"type": "plain_text", "text": "b" * 76}, "action_id": "a"}
     actions = [{"type": "actions", "elements": [button]}]
     assert await error_of(post(channel=public, text="x", blocks=actions)) == "invalid_blocks"
-    fields = [{"type": "mrkdwn", "text": "f"}] * 11
-    assert await error_of(post(channel=public, text="x", blocks=[{"type": "section", "fields": fields}])) == "invalid_blocks"  # fmt: skip
+    fields = [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}]
+    assert await error_of(post(channel=public, text="x", blocks=fields)) == "invalid_blocks"
     assert len(emulator.messages(public)) == 2
 
 
@@ -263,7 +263,7 @@ async def test_users_and_usergroups(emulator: SlackEmulator, client: AsyncWebCli
     assert len((await client.users_list())["members"]) == 4
 
 
-# views and triggers -----------------------------------------------------------------------------
+# views and triggers ---------------------------------------------------------------------------
 
 
 def modal(title: str = "Declare", blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -294,9 +294,7 @@ async def test_trigger_expires_and_is_single_use(
     assert await error_of(bogus) == "invalid_trigger_id"
 
 
-async def test_view_validation_update_push(
-    emulator: SlackEmulator, client: AsyncWebClient
-) -> None:
+async def test_view_validation_update_push(emulator: SlackEmulator, client: AsyncWebClient) -> None:
     long_title = client.views_open(trigger_id=emulator.new_trigger_id(), view=modal("t" * 25))
     assert await error_of(long_title) == "invalid_arguments"
     too_many = modal(blocks=[section(str(n)) for n in range(101)])
@@ -317,7 +315,7 @@ async def test_view_validation_update_push(
     assert emulator.views[published["view"]["id"]].source == "publish"
 
 
-# response_url -----------------------------------------------------------------------------------
+# response_url ---------------------------------------------------------------------------------
 
 
 async def test_response_url_accepts_five_posts_within_thirty_minutes(
@@ -354,12 +352,10 @@ async def test_response_url_replace_and_delete_original(
     assert emulator.messages(channel_id)[0].deleted
 
 
-# files --------------------------------------------------------------------------------------------
+# files ----------------------------------------------------------------------------------------
 
 
-async def test_files_upload_v2_end_to_end(
-    emulator: SlackEmulator, client: AsyncWebClient
-) -> None:
+async def test_files_upload_v2_end_to_end(emulator: SlackEmulator, client: AsyncWebClient) -> None:
     channel_id = (await client.conversations_create(name="inc-12"))["channel"]["id"]
     response = await client.files_upload_v2(
         channel=channel_id,
@@ -375,7 +371,7 @@ async def test_files_upload_v2_end_to_end(
     assert message.text == "Postmortem timeline" and message.files[0]["id"] == stored.id
 
 
-# faults -------------------------------------------------------------------------------------------
+# faults ---------------------------------------------------------------------------------------
 
 
 async def test_injected_429_is_seen_and_retried_by_the_sdk(
@@ -397,7 +393,6 @@ async def test_injected_429_is_seen_and_retried_by_the_sdk(
         base_url=emulator.api_url,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
     )
-    retrying.retry_handlers[0].interval_calculator.calculate_sleep_duration = lambda _: 0.0  # type: ignore[method-assign]
     assert (await retrying.chat_postMessage(channel=channel_id, text="y"))["ok"]
 
 
@@ -426,7 +421,8 @@ async def test_server_errors_outage_and_error_codes(
 async def test_delay_provokes_client_timeout(emulator: SlackEmulator) -> None:
     emulator.delay("chat.postMessage", 0.5)
     channel_id = emulator.add_channel("triage")
-    impatient = AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url, timeout=0.1)
+    impatient = AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)
+    impatient.timeout = 0.1  # type: ignore[assignment]
     with pytest.raises(asyncio.TimeoutError):
         await impatient.chat_postMessage(channel=channel_id, text="slow")
     assert len(emulator.messages(channel_id)) == 1  # it still reached "Slack"
@@ -458,7 +454,26 @@ async def test_rate_limit_enforcement_and_violations(clock: FakeClock) -> None:
         await emulator.stop()
 
 
-# safety ------------------------------------------------------------------------------------------
+async def test_direct_messages_and_event_listeners(
+    emulator: SlackEmulator, client: AsyncWebClient
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def listener(event: dict[str, Any]) -> None:
+        seen.append(event)
+
+    emulator.add_event_listener(listener)
+    posted = await client.chat_postMessage(channel="U1", text="you are on call")
+    dm = emulator.channels[posted["channel"]]
+    assert dm.is_im and dm.members == {"UBOT", "U1"}
+    opened = await client.conversations_open(users="U1")
+    assert opened["channel"]["id"] == dm.id
+    await client.conversations_create(name="inc-14")
+    await asyncio.sleep(0.01)
+    assert [event["type"] for event in seen] == ["member_joined_channel"]
+
+
+# safety ---------------------------------------------------------------------------------------
 
 
 async def test_unsafe_mentions(emulator: SlackEmulator, client: AsyncWebClient) -> None:
@@ -470,7 +485,7 @@ async def test_unsafe_mentions(emulator: SlackEmulator, client: AsyncWebClient) 
     assert [m.subtype for m in flagged] == [None, "channel_topic"]
 
 
-# Socket Mode -------------------------------------------------------------------------------------
+# Socket Mode ----------------------------------------------------------------------------------
 
 
 async def test_socket_mode_hello_envelope_ack_and_reconnect(emulator: SlackEmulator) -> None:
@@ -504,7 +519,7 @@ async def test_socket_mode_with_slack_sdk_client(emulator: SlackEmulator) -> Non
     web = AsyncWebClient(base_url=emulator.api_url)
     socket_client = SocketModeClient(app_token=emulator.app_token, web_client=web)
 
-    async def ack(client: SocketModeClient, request: SocketModeRequest) -> None:
+    async def ack(client: Any, request: SocketModeRequest) -> None:
         response = SocketModeResponse(envelope_id=request.envelope_id, payload={"text": "ok"})
         await client.send_socket_mode_response(response)
 

@@ -31,8 +31,15 @@ MAX_NAME_SUFFIX = 20
 
 
 class Deliverer:
-    def __init__(self, *, db: Database, gateway: SlackGateway, renderer: Renderer,
-                 settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        gateway: SlackGateway,
+        renderer: Renderer,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
         self.db = db
         self.slack = gateway
         self.renderer = renderer
@@ -62,7 +69,8 @@ class Deliverer:
         channel = await self._create_or_adopt(incident)
         async with self.db.transaction() as session:
             await session.execute(
-                update(Incident).where(Incident.id == incident.id)
+                update(Incident)
+                .where(Incident.id == incident.id)
                 .values(channel_id=channel.id, channel_name=channel.name)
             )
 
@@ -94,9 +102,12 @@ class Deliverer:
     async def topic(self, effect: Effect) -> None:
         channel = await self._target(effect, "bridge")
         async with self.db.sessions() as session:
-            text = await cards.render_topic(session=session, renderer=self.renderer,
-                                            settings=self.settings,
-                                            incident_id=_incident_id(effect))
+            text = await cards.render_topic(
+                session=session,
+                renderer=self.renderer,
+                settings=self.settings,
+                incident_id=_incident_id(effect),
+            )
         await self.slack.set_topic(channel, text)
 
     # -- messages -----------------------------------------------------------------------------
@@ -108,8 +119,12 @@ class Deliverer:
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
         markup = str(effect.payload["text"])
         try:
-            await self.slack.post_ephemeral(channel, str(effect.payload["user"]),
-                                            text=fallback_text(markup), blocks=to_blocks(markup))
+            await self.slack.post_ephemeral(
+                channel,
+                str(effect.payload["user"]),
+                text=fallback_text(markup),
+                blocks=to_blocks(markup),
+            )
         except SlackError as exc:
             if exc.error not in ("user_not_in_channel", "not_in_channel"):
                 raise
@@ -118,15 +133,23 @@ class Deliverer:
     async def card(self, effect: Effect) -> None:
         key = str(effect.payload["key"])
         async with self.db.sessions() as session:
-            covered = list(await session.scalars(
-                select(Effect.id).where(Effect.card_key == key, Effect.status == "pending")))
+            covered = list(
+                await session.scalars(
+                    select(Effect.id).where(Effect.card_key == key, Effect.status == "pending")
+                )
+            )
             markup = await cards.render_card(
-                session=session, renderer=self.renderer, settings=self.settings,
-                card=str(effect.payload["card"]), owner=int(effect.payload["owner"]))
+                session=session,
+                renderer=self.renderer,
+                settings=self.settings,
+                card=str(effect.payload["card"]),
+                owner=int(effect.payload["owner"]),
+            )
             posted = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
         if posted is not None:
-            await self.slack.update(posted.channel_id, posted.ts, text=fallback_text(markup),
-                                    blocks=to_blocks(markup))
+            await self.slack.update(
+                posted.channel_id, posted.ts, text=fallback_text(markup), blocks=to_blocks(markup)
+            )
         else:
             channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
             ts = await self._post_once(effect, channel, markup)
@@ -141,15 +164,17 @@ class Deliverer:
             if found:
                 return found
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"effect_id": effect.id}}
-        return await self.slack.post(channel, text=fallback_text(markup), blocks=to_blocks(markup),
-                                     metadata=metadata)
+        return await self.slack.post(
+            channel, text=fallback_text(markup), blocks=to_blocks(markup), metadata=metadata
+        )
 
     async def _remember(self, key: str, channel: str, ts: str) -> None:
         async with self.db.transaction() as session:
             existing = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
             if existing is None:
-                session.add(SlackMessage(key=key, channel_id=channel, ts=ts,
-                                         posted_at=self.clock.now()))
+                session.add(
+                    SlackMessage(key=key, channel_id=channel, ts=ts, posted_at=self.clock.now())
+                )
 
     async def _settle(self, covered: list[int], effect_id: int) -> None:
         """Card refreshes queued before this render are satisfied by it."""
@@ -158,15 +183,15 @@ class Deliverer:
             return
         async with self.db.transaction() as session:
             await session.execute(
-                update(Effect).where(Effect.id.in_(others), Effect.status == "pending")
+                update(Effect)
+                .where(Effect.id.in_(others), Effect.status == "pending")
                 .values(status="done", done_at=self.clock.now())
             )
 
     # -- lookups ------------------------------------------------------------------------------
     async def _incident(self, effect: Effect) -> Incident:
         async with self.db.sessions() as session:
-            return await incident_store.get_by_id(session=session,
-                                                  incident_id=_incident_id(effect))
+            return await incident_store.get_by_id(session=session, incident_id=_incident_id(effect))
 
     async def _target(self, effect: Effect, target: str) -> str:
         if target == "bridge":
@@ -190,4 +215,3 @@ def _incident_id(effect: Effect) -> int:
     if effect.incident_id is None:
         raise SlackError(effect.kind, "effect has no incident")
     return effect.incident_id
-

@@ -41,17 +41,37 @@ def add(
     card_key: str | None = None,
 ) -> Effect:
     effect = Effect(
-        incident_id=incident_id, kind=kind, payload=payload or {}, dedup_key=dedup_key,
+        incident_id=incident_id,
+        kind=kind,
+        payload=payload or {},
+        dedup_key=dedup_key,
         card_key=card_key,
-        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(effect)
     return effect
 
 
-def add_card(*, session: AsyncSession, now: datetime, incident_id: int | None, card: str,
-             owner: int, target: str, pin: bool = False) -> Effect:
+def add_card(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    incident_id: int | None,
+    card: str,
+    owner: int,
+    target: str,
+    pin: bool = False,
+) -> Effect:
     """Refresh a card (post it the first time, update it in place after)."""
     key = card_key(card, owner)
-    return add(session=session, now=now, kind="card", incident_id=incident_id, card_key=key,
-               payload={"card": card, "key": key, "owner": owner, "target": target, "pin": pin})
+    return add(
+        session=session,
+        now=now,
+        kind="card",
+        incident_id=incident_id,
+        card_key=key,
+        payload={"card": card, "key": key, "owner": owner, "target": target, "pin": pin},
+    )

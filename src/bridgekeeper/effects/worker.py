@@ -27,8 +27,17 @@ MAX_BACKOFF = 300.0
 
 
 class OutboxWorker:
-    def __init__(self, *, db: Database, deliver: Deliver, clock: Clock, max_attempts: int = 8,
-                 batch: int = 200, concurrency: int = 8, idle_poll: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        deliver: Deliver,
+        clock: Clock,
+        max_attempts: int = 8,
+        batch: int = 200,
+        concurrency: int = 8,
+        idle_poll: float = 1.0,
+    ) -> None:
         self.db = db
         self.deliver = deliver
         self.clock = clock
@@ -108,8 +117,10 @@ class OutboxWorker:
         """Count the attempt before making it, so a crash mid-delivery is known on restart."""
         async with self.db.transaction() as session:
             attempts = await session.scalar(
-                update(Effect).where(Effect.id == effect.id, Effect.status == "pending")
-                .values(attempts=Effect.attempts + 1).returning(Effect.attempts)
+                update(Effect)
+                .where(Effect.id == effect.id, Effect.status == "pending")
+                .values(attempts=Effect.attempts + 1)
+                .returning(Effect.attempts)
             )
         if attempts is None:
             return False
@@ -128,9 +139,15 @@ class OutboxWorker:
         if attempts >= self.max_attempts:
             await self._give_up(effect, f"{exc.error} (after {attempts} attempts)")
             return
-        delay = max(exc.retry_after or 0.0, min(2.0 ** attempts, MAX_BACKOFF))
-        log.warning("effect %s (%s) failed: %s; attempt %s, retry in %.0fs",
-                    effect.id, effect.kind, exc.error, attempts, delay)
+        delay = max(exc.retry_after or 0.0, min(2.0**attempts, MAX_BACKOFF))
+        log.warning(
+            "effect %s (%s) failed: %s; attempt %s, retry in %.0fs",
+            effect.id,
+            effect.kind,
+            exc.error,
+            attempts,
+            delay,
+        )
         async with self.db.transaction() as session:
             row = await session.get(Effect, effect.id)
             if row is not None and row.status == "pending":
@@ -149,10 +166,15 @@ class OutboxWorker:
             row.done_at = now
             if row.incident_id is not None:
                 incident = await incident_store.get_by_id(
-                    session=session, incident_id=row.incident_id, lock=True)
+                    session=session, incident_id=row.incident_id, lock=True
+                )
                 await incident_store.append(
-                    session=session, incident=incident, at=now, recorded_at=now,
-                    actor="bridgekeeper", kind="delivery_failed",
+                    session=session,
+                    incident=incident,
+                    at=now,
+                    recorded_at=now,
+                    actor="bridgekeeper",
+                    kind="delivery_failed",
                     data={"effect_id": row.id, "effect": row.kind, "error": error},
                 )
 

@@ -95,6 +95,8 @@ def update(ws: Workspace, args: Args) -> JsonDict:
     if len(args.text("text")) > TEXT_TRUNCATE_AT:
         raise ApiError("msg_too_long")
     text, blocks = content(args)
+    if message.original is None:
+        message.original = (message.text, list(message.blocks))
     if args.has("text") or not args.has("blocks"):
         message.text = text
     if args.data.get("blocks") is not None:

@@ -32,11 +32,14 @@ from bridgekeeper.sandbox.state import (
     ApiError,
     Call,
     Channel,
+    Ephemeral,
+    File,
     JsonDict,
     Message,
     ResponsePost,
     User,
     Usergroup,
+    View,
     Workspace,
 )
 from bridgekeeper.sandbox.wire import Args
@@ -134,15 +137,15 @@ class SlackEmulator:
         return self.state.usergroups
 
     @property
-    def ephemerals(self) -> list[Any]:
+    def ephemerals(self) -> list[Ephemeral]:
         return self.state.ephemerals
 
     @property
-    def views(self) -> dict[str, Any]:
+    def views(self) -> dict[str, View]:
         return self.state.views
 
     @property
-    def files(self) -> list[Any]:
+    def files(self) -> list[File]:
         return self.state.files
 
     @property
@@ -318,7 +321,7 @@ class SlackEmulator:
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     def _answer(self, method: str, args: JsonDict, token: str) -> Answer:
-        channel = str(args.get("channel") or args.get("channel_id") or "")
+        channel = self._channel_key(args)
         penalty = self.limiter.penalty_left(method, channel)
         answer = self._checked_answer(method, args, token, channel, penalty)
         call = self._record(method, args, answer)
@@ -328,6 +331,14 @@ class SlackEmulator:
         if penalty > 0:
             self.rate_limit_violations.append(call)
         return answer
+
+    def _channel_key(self, args: JsonDict) -> str:
+        """The channel a call targets, as an id when known (rate limits are per channel id)."""
+        ref = str(args.get("channel") or args.get("channel_id") or "")
+        if ref in self.state.channels:
+            return ref
+        found = self.state.channel_by_name(ref.removeprefix("#"))
+        return found.id if found is not None else ref
 
     def _checked_answer(
         self, method: str, args: JsonDict, token: str, channel: str, penalty: float

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -51,6 +50,8 @@ def apply_response(ws: Workspace, path: str, body: JsonDict) -> None:
     if body.get("delete_original") and original is not None:
         original.deleted = True
     elif _is_true(body.get("replace_original")) and original is not None:
+        if original.original is None:
+            original.original = (original.text, list(original.blocks))
         original.text, original.blocks = text, blocks
         original.edits.append((text, list(blocks)))
     elif body.get("response_type") == "in_channel" and record.channel in ws.channels:
@@ -90,8 +91,21 @@ def _post_in_channel(
 
 
 def is_unsafe(text: str, blocks: list[JsonDict]) -> bool:
-    haystack = text + (json.dumps(blocks) if blocks else "")
+    """Broadcast mentions where Slack parses them: text and mrkdwn objects (not plain_text)."""
+    haystack = "\n".join([text, *_mrkdwn_texts(blocks)])
     return any(marker in haystack for marker in UNSAFE_MARKERS)
+
+
+def _mrkdwn_texts(node: object) -> list[str]:
+    if isinstance(node, list):
+        return [t for item in node for t in _mrkdwn_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "plain_text":
+        return []
+    if node.get("type") == "mrkdwn":
+        return [str(node.get("text", ""))]
+    return [t for value in node.values() for t in _mrkdwn_texts(value)]
 
 
 def unsafe_items(ws: Workspace) -> list[Message]:
@@ -123,4 +137,6 @@ def unsafe_items(ws: Workspace) -> list[Message]:
 
 def _message_unsafe(message: Message) -> bool:
     versions = [(message.text, message.blocks), *message.edits]
+    if message.original is not None:
+        versions.append(message.original)
     return any(is_unsafe(text, blocks) for text, blocks in versions)

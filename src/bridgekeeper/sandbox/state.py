@@ -45,6 +45,7 @@ class Message:
     subtype: str | None = None
     files: list[JsonDict] = field(default_factory=list)
     bot_id: str | None = None
+    original: tuple[str, list[JsonDict]] | None = None  # as first posted, once edited
 
 
 @dataclass

@@ -13,8 +13,9 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, Incident
 
 
-async def incident_context(*, session: AsyncSession, settings: Settings,
-                           incident: Incident) -> dict[str, Any]:
+async def incident_context(
+    *, session: AsyncSession, settings: Settings, incident: Incident
+) -> dict[str, Any]:
     roles = await incident_store.current_roles(session=session, incident_id=incident.id)
     severity = Severity(incident.severity)
     return {
@@ -27,8 +28,9 @@ async def incident_context(*, session: AsyncSession, settings: Settings,
     }
 
 
-async def render_card(*, session: AsyncSession, renderer: Renderer, settings: Settings,
-                      card: str, owner: int) -> str:
+async def render_card(
+    *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int
+) -> str:
     if card == "triage":
         alert = await session.get(Alert, owner)
         if alert is None:
@@ -39,9 +41,9 @@ async def render_card(*, session: AsyncSession, renderer: Renderer, settings: Se
     return renderer.slack(f"slack/{card}_card.md.j2", **context)
 
 
-async def render_topic(*, session: AsyncSession, renderer: Renderer, settings: Settings,
-                       incident_id: int) -> str:
+async def render_topic(
+    *, session: AsyncSession, renderer: Renderer, settings: Settings, incident_id: int
+) -> str:
     incident = await incident_store.get_by_id(session=session, incident_id=incident_id)
     context = await incident_context(session=session, settings=settings, incident=incident)
     return renderer.slack("slack/topic.md.j2", **context)
-

@@ -25,8 +25,9 @@ class Declared:
 
 
 class IncidentService:
-    def __init__(self, *, db: Database, clock: Clock, settings: Settings,
-                 renderer: Renderer) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, settings: Settings, renderer: Renderer
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -46,15 +47,29 @@ class IncidentService:
         async with self.db.transaction() as session:
             number = await incident_store.next_number(session=session)
             incident = Incident(
-                number=number, title=title, severity=severity, initial_severity=severity,
-                stage=Stage.DETECT, status=Status.OPEN, private=private, declared_by=user,
-                declared_at=now, detected_at=detected_at or now, impact={},
-                timeline_head="", timeline_length=0, version=0,
+                number=number,
+                title=title,
+                severity=severity,
+                initial_severity=severity,
+                stage=Stage.DETECT,
+                status=Status.OPEN,
+                private=private,
+                declared_by=user,
+                declared_at=now,
+                detected_at=detected_at or now,
+                impact={},
+                timeline_head="",
+                timeline_length=0,
+                version=0,
             )
             session.add(incident)
             await session.flush()
             await incident_store.append(
-                session=session, incident=incident, at=now, recorded_at=now, actor=user,
+                session=session,
+                incident=incident,
+                at=now,
+                recorded_at=now,
+                actor=user,
                 kind="declared",
                 data={"title": title, "severity": severity.value, "private": private},
             )
@@ -67,8 +82,16 @@ class IncidentService:
             ("create_channel", {}),
             ("invite", {"users": [declarer]}),
         ):
-            outbox.add(session=session, now=now, kind=kind, incident_id=incident.id,
-                       payload=payload)
-        outbox.add_card(session=session, now=now, incident_id=incident.id, card="status",
-                        owner=incident.id, target="bridge", pin=True)
+            outbox.add(
+                session=session, now=now, kind=kind, incident_id=incident.id, payload=payload
+            )
+        outbox.add_card(
+            session=session,
+            now=now,
+            incident_id=incident.id,
+            card="status",
+            owner=incident.id,
+            target="bridge",
+            pin=True,
+        )
         outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)

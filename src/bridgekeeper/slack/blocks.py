@@ -112,13 +112,17 @@ def section(text: str) -> dict[str, Any]:
 
 
 def header(text: str) -> dict[str, Any]:
-    return {"type": "header",
-            "text": {"type": "plain_text", "text": truncate(plain(text), MAX_HEADER) or "…"}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate(plain(text), MAX_HEADER) or "…"},
+    }
 
 
 def context(text: str) -> dict[str, Any]:
-    return {"type": "context",
-            "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_CONTEXT)}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_CONTEXT)}],
+    }
 
 
 def _button(match: re.Match[str]) -> dict[str, Any]:

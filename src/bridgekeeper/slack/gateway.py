@@ -22,8 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridgekeeper.errors import SlackError, SlackRetryable
 
 log = logging.getLogger(__name__)
-RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
-                    "request_timeout"}
+RETRYABLE_ERRORS = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -46,8 +51,9 @@ class SlackGateway:
         max_wait: float = 30.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.client = AsyncWebClient(token=token, base_url=api_url, timeout=int(timeout),
-                                     retry_handlers=[])
+        self.client = AsyncWebClient(
+            token=token, base_url=api_url, timeout=int(timeout), retry_handlers=[]
+        )
         self.attempts = attempts
         self.timeout = timeout
         self.max_wait = max_wait
@@ -112,8 +118,12 @@ class SlackGateway:
     async def find_channel(self, name: str) -> ChannelRef | None:
         cursor = ""
         while True:
-            data = await self.call("conversations.list", types="public_channel,private_channel",
-                                   limit=1000, cursor=cursor)
+            data = await self.call(
+                "conversations.list",
+                types="public_channel,private_channel",
+                limit=1000,
+                cursor=cursor,
+            )
             for item in data.get("channels", []):
                 if item.get("name") == name:
                     return _channel(item)
@@ -129,22 +139,34 @@ class SlackGateway:
                 if exc.error not in ("already_in_channel", "cant_invite_self"):
                     raise
 
-    async def post(self, channel: str, *, text: str, blocks: list[dict[str, Any]],
-                   metadata: dict[str, Any] | None = None) -> str:
-        args: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks,
-                                "unfurl_links": False}
+    async def post(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        args: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "unfurl_links": False,
+        }
         if metadata:
             args["metadata"] = metadata
         return str((await self.call("chat.postMessage", **args))["ts"])
 
-    async def update(self, channel: str, ts: str, *, text: str,
-                     blocks: list[dict[str, Any]]) -> None:
+    async def update(
+        self, channel: str, ts: str, *, text: str, blocks: list[dict[str, Any]]
+    ) -> None:
         await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def find_posted(self, channel: str, effect_id: int, limit: int = 200) -> str | None:
         """The ts of a message this bot already posted for an effect (a retried delivery)."""
-        data = await self.call("conversations.history", channel=channel, limit=limit,
-                               include_all_metadata=True)
+        data = await self.call(
+            "conversations.history", channel=channel, limit=limit, include_all_metadata=True
+        )
         for message in data.get("messages", []):
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if str(payload.get("effect_id")) == str(effect_id):
@@ -161,10 +183,12 @@ class SlackGateway:
     async def set_topic(self, channel: str, topic: str) -> None:
         await self.call("conversations.setTopic", channel=channel, topic=topic[:250])
 
-    async def post_ephemeral(self, channel: str, user: str, *, text: str,
-                             blocks: list[dict[str, Any]] | None = None) -> None:
-        await self.call("chat.postEphemeral", channel=channel, user=user, text=text,
-                        blocks=blocks or [])
+    async def post_ephemeral(
+        self, channel: str, user: str, *, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        await self.call(
+            "chat.postEphemeral", channel=channel, user=user, text=text, blocks=blocks or []
+        )
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         return str((await self.call("views.open", trigger_id=trigger_id, view=view))["view"]["id"])
@@ -192,9 +216,12 @@ class SlackGateway:
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """Post to a response_url (ephemeral replies after the ack)."""
         try:
-            async with aiohttp.ClientSession() as session, session.post(
-                response_url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            ) as response:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    response_url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                ) as response,
+            ):
                 if response.status >= 400:
                     log.warning("response_url answered %s", response.status)
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -207,6 +234,9 @@ class SlackGateway:
 
 
 def _channel(item: dict[str, Any]) -> ChannelRef:
-    return ChannelRef(id=str(item["id"]), name=str(item.get("name", "")),
-                      creator=str(item.get("creator", "")),
-                      is_archived=bool(item.get("is_archived", False)))
+    return ChannelRef(
+        id=str(item["id"]),
+        name=str(item.get("name", "")),
+        creator=str(item.get("creator", "")),
+        is_archived=bool(item.get("is_archived", False)),
+    )

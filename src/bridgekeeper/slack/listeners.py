@@ -44,12 +44,15 @@ class SlackListeners:
         if reply is not None and body.get("response_url"):
             await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
 
-    async def _run(self, parsed: commands.Command | commands.UsageError,
-                   body: dict[str, Any]) -> Reply | None:
+    async def _run(
+        self, parsed: commands.Command | commands.UsageError, body: dict[str, Any]
+    ) -> Reply | None:
         assert not isinstance(parsed, commands.UsageError)
         try:
             return await self.runner.run(
-                parsed, user=str(body.get("user_id")), channel=str(body.get("channel_id")),
+                parsed,
+                user=str(body.get("user_id")),
+                channel=str(body.get("channel_id")),
                 trigger_id=body.get("trigger_id"),
             )
         except CommandRefused as refused:
@@ -63,8 +66,11 @@ class SlackListeners:
         if reply is None:
             return {}
         markup = self.runner.render(reply)
-        return {"response_type": "ephemeral", "text": fallback_text(markup),
-                "blocks": to_blocks(markup)}
+        return {
+            "response_type": "ephemeral",
+            "text": fallback_text(markup),
+            "blocks": to_blocks(markup),
+        }
 
 
 def unescape_slack(text: str) -> str:

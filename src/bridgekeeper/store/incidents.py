@@ -14,17 +14,15 @@ from bridgekeeper.store.models import Counter, Incident, RoleAssignment, Timelin
 
 
 async def next_number(*, session: AsyncSession, name: str = "incident") -> int:
-    """Atomic on SQLite and PostgreSQL: the row update serialises concurrent declarations."""
+    """Atomic on SQLite and PostgreSQL: the row update (of a row the migration seeds) serialises
+    concurrent declarations."""
     result = await session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+        update(Counter)
+        .where(Counter.name == name)
+        .values(value=Counter.value + 1)
         .returning(Counter.value)
     )
-    value = result.scalar_one_or_none()
-    if value is None:
-        session.add(Counter(name=name, value=1))
-        await session.flush()
-        return 1
-    return int(value)
+    return int(result.scalar_one())
 
 
 async def get(*, session: AsyncSession, number: int, lock: bool = False) -> Incident | None:
@@ -41,8 +39,9 @@ async def get_by_id(*, session: AsyncSession, incident_id: int, lock: bool = Fal
     return (await session.execute(query)).scalar_one()
 
 
-async def get_by_channel(*, session: AsyncSession, channel_id: str,
-                         lock: bool = False) -> Incident | None:
+async def get_by_channel(
+    *, session: AsyncSession, channel_id: str, lock: bool = False
+) -> Incident | None:
     query = select(Incident).where(Incident.channel_id == channel_id)
     if lock:
         query = query.with_for_update()
@@ -71,10 +70,19 @@ async def append(
     seq = incident.timeline_length + 1
     prev = incident.timeline_head or GENESIS
     entry = TimelineEntry(
-        incident_id=incident.id, seq=seq, at=at, recorded_at=recorded_at, actor=actor, kind=kind,
-        text=text, data=data, source_key=source_key, prev_hash=prev,
-        hash=entry_hash(prev_hash=prev, seq=seq, at=at, actor=actor, kind=kind, text=text,
-                        data=data),
+        incident_id=incident.id,
+        seq=seq,
+        at=at,
+        recorded_at=recorded_at,
+        actor=actor,
+        kind=kind,
+        text=text,
+        data=data,
+        source_key=source_key,
+        prev_hash=prev,
+        hash=entry_hash(
+            prev_hash=prev, seq=seq, at=at, actor=actor, kind=kind, text=text, data=data
+        ),
     )
     session.add(entry)
     incident.timeline_length = seq
@@ -108,13 +116,17 @@ async def assign_role(
 ) -> str | None:
     """End the current holder's assignment and start the new one; returns the previous holder."""
     query = select(RoleAssignment).where(
-        RoleAssignment.incident_id == incident_id, RoleAssignment.role == role,
+        RoleAssignment.incident_id == incident_id,
+        RoleAssignment.role == role,
         RoleAssignment.ended_at.is_(None),
     )
     previous = (await session.execute(query)).scalar_one_or_none()
     if previous is not None:
         previous.ended_at = at
-    session.add(RoleAssignment(incident_id=incident_id, role=role, user_id=user_id,
-                               assigned_by=by, assigned_at=at))
+    session.add(
+        RoleAssignment(
+            incident_id=incident_id, role=role, user_id=user_id, assigned_by=by, assigned_at=at
+        )
+    )
     await session.flush()
     return previous.user_id if previous else None

@@ -11,8 +11,7 @@ from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Lease
 
 
-async def acquire(db: Database, *, name: str, holder: str, now: datetime,
-                  ttl: timedelta) -> bool:
+async def acquire(db: Database, *, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease; True when `holder` has it until now + ttl."""
     try:
         async with db.transaction() as session:
@@ -22,8 +21,7 @@ async def acquire(db: Database, *, name: str, holder: str, now: datetime,
                 return True
             result = await session.execute(
                 update(Lease)
-                .where(Lease.name == name,
-                       or_(Lease.holder == holder, Lease.expires_at < now))
+                .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
                 .values(holder=holder, expires_at=now + ttl)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -34,6 +32,7 @@ async def acquire(db: Database, *, name: str, holder: str, now: datetime,
 async def release(db: Database, *, name: str, holder: str) -> None:
     async with db.transaction() as session:
         await session.execute(
-            update(Lease).where(Lease.name == name, Lease.holder == holder)
+            update(Lease)
+            .where(Lease.name == name, Lease.holder == holder)
             .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
         )

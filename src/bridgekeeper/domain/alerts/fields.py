@@ -69,11 +69,6 @@ def obj_at(obj: object, *names: str) -> JsonObject:
     return value if isinstance(value, dict) else {}
 
 
-def list_at(obj: object, *names: str) -> list[Any]:
-    value = get(obj, *names)
-    return value if isinstance(value, list) else []
-
-
 def objects(value: object) -> list[JsonObject]:
     """The objects of a list, ignoring anything else."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

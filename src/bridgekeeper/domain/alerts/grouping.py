@@ -22,6 +22,8 @@ from bridgekeeper.domain.alerts import fields
 from bridgekeeper.domain.alerts.model import Alert
 
 KEY_MAX = 600
+# Names every machine has: a key on them would merge unrelated alerts.
+NOT_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "unknown", "none", "n/a"})
 
 
 def resource_key(resource: str) -> str:
@@ -42,9 +44,14 @@ def correlation_keys(
         if resource.strip() and _groupable(resource):
             keys.add(resource_key(resource))
             host_names.append(fields.arm_host(resource) or "")
-    keys.update(host_key(host) for host in host_names if fields.short_host(host))
+    keys.update(host_key(host) for host in host_names if _is_host(host))
     keys.update(key for key in other if key.split(":", 1)[-1])
     return frozenset(key for key in keys if len(key) <= KEY_MAX)
+
+
+def _is_host(host: str) -> bool:
+    short = fields.short_host(host)
+    return bool(short) and short not in NOT_HOSTS
 
 
 def _groupable(resource: str) -> bool:

@@ -1,0 +1,202 @@
+"""`bridgekeeper demo`: a scripted incident on the built-in Slack emulator, printed as a transcript.
+
+Everything is real except Slack: the aiohttp server, signed requests, a temporary SQLite database,
+the outbox worker. The transcript shows what Slack users would have seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from bridgekeeper.app import Bridgekeeper
+from bridgekeeper.config import load_settings
+from bridgekeeper.sandbox import SlackDriver, SlackEmulator
+from bridgekeeper.sandbox.state import Message
+
+SIGNING_SECRET = "demo-signing-secret"
+DEMO_USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol"}
+
+
+class Transcript:
+    """Prints what changed in the emulator since the last look, as a Slack user would see it."""
+
+    def __init__(self, slack: SlackEmulator, out: TextIO) -> None:
+        self.slack = slack
+        self.out = out
+        self.seen_calls = 0
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+    def user_typed(self, user: str, channel: str, text: str) -> None:
+        self.say(f"\n> {DEMO_USERS.get(user, user)} in #{self._name(channel)}: {text}")
+
+    def reply(self, body: object) -> None:
+        if isinstance(body, dict) and (body.get("text") or body.get("blocks")):
+            self.say(_indent("(only you) " + _message_text(body), "  "))
+
+    def show_changes(self) -> None:
+        calls = self.slack.calls[self.seen_calls :]
+        self.seen_calls = len(self.slack.calls)
+        for call in calls:
+            line = self._describe(call.method, call.args, call.ok)
+            if line:
+                self.say(line)
+
+    def _describe(self, method: str, args: dict[str, Any], ok: bool) -> str | None:
+        if not ok:
+            return None
+        channel = self._name(str(args.get("channel") or args.get("channel_id") or ""))
+        described: dict[str, Callable[[], str]] = {
+            "conversations.create": lambda: f"  [Slack] channel #{args.get('name')} created",
+            "conversations.invite": lambda: (
+                f"  [Slack] {_readable(_mentions(args))} invited to #{channel}"
+            ),
+            "conversations.setTopic": lambda: f"  [Slack] #{channel} topic: {args.get('topic')}",
+            "pins.add": lambda: f"  [Slack] message pinned in #{channel}",
+            "chat.postMessage": lambda: (
+                f"  #{channel} · bridgekeeper:\n" + _indent(_message_text(args), "    ")
+            ),
+            "chat.update": lambda: (
+                f"  #{channel} · bridgekeeper (edited):\n" + _indent(_message_text(args), "    ")
+            ),
+            "chat.postEphemeral": lambda: (
+                f"  #{channel} · (only {args.get('user')}):\n"
+                + _indent(_message_text(args), "    ")
+            ),
+        }
+        make = described.get(method)
+        return make() if make else None
+
+    def _name(self, channel_id: str) -> str:
+        channel = self.slack.channels.get(channel_id)
+        return channel.name if channel else channel_id
+
+
+def _message_text(message: dict[str, Any] | Message) -> str:
+    blocks = message.blocks if isinstance(message, Message) else message.get("blocks") or []
+    text = message.text if isinstance(message, Message) else message.get("text", "")
+    lines = [_block_text(b) for b in blocks] if blocks else [str(text)]
+    return _readable("\n".join(line for line in lines if line))
+
+
+def _readable(mrkdwn: str) -> str:
+    """What Slack would display: mentions as @name, entities decoded."""
+    text = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + DEMO_USERS.get(m[1], m[1]), mrkdwn)
+    text = re.sub(r"<#([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: "#" + (m[2] or m[1]), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _mentions(args: dict[str, Any]) -> str:
+    return " ".join(f"<@{u}>" for u in str(args.get("users", "")).split(",") if u)
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    kind = block.get("type")
+    if kind in ("header", "section"):
+        return str(block.get("text", {}).get("text", ""))
+    if kind == "context":
+        return " ".join(str(e.get("text", "")) for e in block.get("elements", []))
+    if kind == "actions":
+        return " ".join(f"[{e.get('text', {}).get('text', '')}]" for e in block["elements"])
+    if kind == "divider":
+        return "—" * 20
+    return ""
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+class Demo:
+    def __init__(
+        self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver, transcript: Transcript
+    ) -> None:
+        self.bk = bk
+        self.slack = slack
+        self.driver = driver
+        self.transcript = transcript
+
+    async def command(self, text: str, *, user: str, channel: str) -> None:
+        self.transcript.user_typed(user, channel, f"/incident {text}")
+        reply = await self.driver.command(text, user=user, channel=channel)
+        self.transcript.reply(reply.body)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait for the command's work after its ack, then deliver its Slack effects."""
+        await self.bk.runner.wait_idle()
+        while await self.bk.worker.deliver_due():
+            pass
+        self.transcript.show_changes()
+
+    def channel(self, prefix: str) -> str:
+        for channel in self.slack.channels.values():
+            if channel.name.startswith(prefix):
+                return channel.id
+        raise LookupError(prefix)
+
+
+async def run_demo(*, output_dir: str | None = None, out: TextIO = sys.stdout) -> int:
+    with tempfile.TemporaryDirectory(prefix="bridgekeeper-demo-") as tmp:
+        folder = Path(output_dir) if output_dir else Path(tmp)
+        return await _run_in(folder, Path(tmp) / "demo.db", out)
+
+
+async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
+    logging.getLogger().setLevel(logging.WARNING)
+    slack = SlackEmulator()
+    for user_id, name in DEMO_USERS.items():
+        slack.add_user(user_id, name, email=f"{name}@example.com")
+    general = slack.add_channel("general", members=list(DEMO_USERS))
+    await slack.start()
+    settings = replace(
+        load_settings({"DATABASE_URL": f"sqlite:///{db_path}"}),
+        slack_bot_token=slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+    )
+    bk = Bridgekeeper(settings)
+    await bk.prepare_database()
+    runner = web.AppRunner(bk.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    driver = SlackDriver(slack, f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    demo = Demo(bk, slack, driver, Transcript(slack, out))
+    try:
+        await _script(demo, general=general, folder=folder)
+    finally:
+        await runner.cleanup()
+        await bk.stop()
+        await slack.stop()
+    return 0
+
+
+async def _script(demo: Demo, *, general: str, folder: Path) -> None:
+    say = demo.transcript.say
+    say("bridgekeeper demo: a scripted incident on a built-in Slack emulator.")
+    say("Every request below is a signed HTTP request to bridgekeeper's real server.")
+    steps: list[Callable[[], Awaitable[None]]] = [
+        lambda: demo.command("help", user="U0ALICE", channel=general),
+        lambda: demo.command(
+            "declare Suspicious login on vm-web-01 sev2", user="U0ALICE", channel=general
+        ),
+        lambda: demo.command("declare", user="U0BOB", channel=general),
+    ]
+    for step in steps:
+        await step()
+    bridge = demo.slack.channels[demo.channel("inc-1")]
+    say(f"\nDone. The incident's bridge channel is #{bridge.name}.")
+    del folder
