@@ -6,7 +6,6 @@ the outbox worker. The transcript shows what Slack users would have seen.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sys
