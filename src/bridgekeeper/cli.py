@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet = "WARNING" if args.command == "demo" else "INFO"
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        level=os.environ.get("LOG_LEVEL", quiet).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

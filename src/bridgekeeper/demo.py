@@ -153,7 +153,8 @@ async def run_demo(*, output_dir: str | None = None, out: TextIO = sys.stdout) -
 
 
 async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
-    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("", "alembic", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     slack = SlackEmulator()
     for user_id, name in DEMO_USERS.items():
         slack.add_user(user_id, name, email=f"{name}@example.com")
