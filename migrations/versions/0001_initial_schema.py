@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:06:01.625962
+Create Date: 2026-11-22 06:07:35.001810
 """
 
 from collections.abc import Sequence
@@ -104,12 +104,15 @@ def upgrade() -> None:
         sa.Column("disposition", sa.String(length=40), nullable=True),
         sa.Column("triage_comment", sa.Text(), nullable=True),
         sa.Column("card_version", sa.Integer(), nullable=False),
+        sa.Column("has_card", sa.Boolean(), nullable=False),
+        sa.Column("incident_number", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_alerts_incident_id_incidents")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_alerts_dedup_key", ["dedup_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_alerts_incident_id"), ["incident_id"], unique=False)
         batch_op.create_index("ix_alerts_source_first_seen", ["source", "first_seen"], unique=False)
         batch_op.create_index(
@@ -232,6 +235,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_alerts_source_first_seen")
         batch_op.drop_index(batch_op.f("ix_alerts_incident_id"))
+        batch_op.drop_index("ix_alerts_dedup_key")
 
     op.drop_table("alerts")
     op.drop_table("slack_messages")

@@ -7,10 +7,12 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 
 from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings
@@ -68,11 +70,27 @@ class Bridgekeeper:
         app = AsyncApp(
             signing_secret=self.settings.slack_signing_secret or "socket-mode-unsigned",
             client=self.gateway.client,
+            authorize=self._authorizer(),
             process_before_response=False,
             request_verification_enabled=not self.settings.socket_mode,
         )
         SlackListeners(runner=self.runner, gateway=self.gateway).register(app)
         return app
+
+    def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """No Web API call on the ack path: a slash command is answered even while Slack's
+        API is down (Bolt's default authorization would call auth.test first)."""
+        token, gateway = self.settings.slack_bot_token, self.gateway
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                bot_token=token,
+                bot_user_id=gateway.known_bot_user_id,
+            )
+
+        return authorize
 
     def web_app(self) -> web.Application:
         return build_web_app(self)

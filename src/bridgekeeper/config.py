@@ -46,6 +46,7 @@ class AlertSettings:
     grouping_window_minutes: int = 60
     max_body_bytes: int = 1024 * 1024
     auto_declare: tuple[AutoDeclareRule, ...] = ()
+    card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ def parse_alerts(table: Mapping[str, Any], env_token: str | None) -> AlertSettin
         ),
         grouping_window_minutes=window,
         max_body_bytes=max_bytes,
+        card_refresh_seconds=_positive_int({"alerts": table}, "alerts.card_refresh_seconds", 20),
         auto_declare=tuple(
             _auto_declare(i, rule) for i, rule in enumerate(table.get("auto_declare", []))
         ),

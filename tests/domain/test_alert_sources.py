@@ -344,6 +344,11 @@ def test_resolved_variant_keeps_the_dedup_key(name: str, change: Any) -> None:
         assert after.severity is before.severity
 
 
+def test_defender_dismissed_says_false_positive() -> None:
+    alert = parse_one("defender", defender_status("Dismissed")(load("defender_alert.json")))
+    assert alert.description.endswith("Dismissed in Defender for Cloud (false positive).")
+
+
 def test_resolved_times_come_from_the_source() -> None:
     azure = parse_one("azure-monitor", azure_resolved(load("azure_monitor_fired.json")))
     assert azure.ended_at == datetime(2025, 11, 14, 10, 25, 0, 123456, tzinfo=UTC)

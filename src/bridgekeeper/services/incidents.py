@@ -42,45 +42,72 @@ class IncidentService:
         private: bool = False,
         detected_at: datetime | None = None,
     ) -> Declared:
-        now = self.clock.now()
-        severity = severity or self.settings.process.default_severity
         async with self.db.transaction() as session:
-            number = await incident_store.next_number(session=session)
-            incident = Incident(
-                number=number,
+            incident = await self.declare_in(
+                session=session,
+                user=user,
                 title=title,
                 severity=severity,
-                initial_severity=severity,
-                stage=Stage.DETECT,
-                status=Status.OPEN,
                 private=private,
-                declared_by=user,
-                declared_at=now,
-                detected_at=detected_at or now,
-                impact={},
-                timeline_head="",
-                timeline_length=0,
-                version=0,
+                detected_at=detected_at,
             )
-            session.add(incident)
-            await session.flush()
-            await incident_store.append(
-                session=session,
-                incident=incident,
-                at=now,
-                recorded_at=now,
-                actor=user,
-                kind="declared",
-                data={"title": title, "severity": severity.value, "private": private},
-            )
-            self._announce_new(session=session, incident=incident, declarer=user)
-        return Declared(number=number, incident_id=incident.id, title=title)
+        return Declared(number=incident.number, incident_id=incident.id, title=title)
 
-    def _announce_new(self, *, session: AsyncSession, incident: Incident, declarer: str) -> None:
+    async def declare_in(
+        self,
+        *,
+        session: AsyncSession,
+        user: str,
+        title: str,
+        severity: Severity | None = None,
+        private: bool = False,
+        detected_at: datetime | None = None,
+        invite: bool = True,
+    ) -> Incident:
+        """Declare inside the caller's transaction (alert triage attaches alerts in the same one).
+
+        `invite=False` when the declarer is bridgekeeper itself rather than a Slack user.
+        """
+        now = self.clock.now()
+        severity = severity or self.settings.process.default_severity
+        number = await incident_store.next_number(session=session)
+        incident = Incident(
+            number=number,
+            title=title,
+            severity=severity,
+            initial_severity=severity,
+            stage=Stage.DETECT,
+            status=Status.OPEN,
+            private=private,
+            declared_by=user,
+            declared_at=now,
+            detected_at=detected_at or now,
+            impact={},
+            timeline_head="",
+            timeline_length=0,
+            version=0,
+        )
+        session.add(incident)
+        await session.flush()
+        await incident_store.append(
+            session=session,
+            incident=incident,
+            at=now,
+            recorded_at=now,
+            actor=user,
+            kind="declared",
+            data={"title": title, "severity": severity.value, "private": private},
+        )
+        self._announce_new(session=session, incident=incident, invitees=[user] if invite else [])
+        return incident
+
+    def _announce_new(
+        self, *, session: AsyncSession, incident: Incident, invitees: list[str]
+    ) -> None:
         now = self.clock.now()
         for kind, payload in (
             ("create_channel", {}),
-            ("invite", {"users": [declarer]}),
+            ("invite", {"users": invitees}),
         ):
             outbox.add(
                 session=session, now=now, kind=kind, incident_id=incident.id, payload=payload

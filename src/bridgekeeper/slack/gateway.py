@@ -106,6 +106,10 @@ class SlackGateway:
             await self._sleep(held)
 
     # -- chat-shaped calls --------------------------------------------------------------------
+    @property
+    def known_bot_user_id(self) -> str | None:
+        return self._bot_user_id
+
     async def bot_user_id(self) -> str:
         if self._bot_user_id is None:
             self._bot_user_id = str((await self.call("auth.test"))["user_id"])

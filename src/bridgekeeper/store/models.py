@@ -178,6 +178,7 @@ class Alert(Base):
             postgresql_where=text("status = 'firing'"),
         ),
         Index("ix_alerts_source_first_seen", "source", "first_seen"),
+        Index("ix_alerts_dedup_key", "dedup_key"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(40))
@@ -206,6 +207,8 @@ class Alert(Base):
     disposition: Mapped[str | None] = mapped_column(String(40))
     triage_comment: Mapped[str | None] = mapped_column(Text)
     card_version: Mapped[int] = mapped_column(Integer, default=0)
+    has_card: Mapped[bool] = mapped_column(Boolean, default=False)  # a triage card was queued
+    incident_number: Mapped[int | None] = mapped_column(Integer)  # shown on the triage card
 
 
 class AlertDelivery(Base):

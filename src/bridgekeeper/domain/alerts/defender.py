@@ -94,7 +94,9 @@ def _title(alert: dict[str, Any]) -> str:
 def _description(alert: dict[str, Any]) -> str:
     steps = _remediation_steps(fields.get(alert, "RemediationSteps"))
     remediation = fields.join_lines("Remediation:", *steps) if steps else ""
-    return fields.join_lines(fields.text_at(alert, "Description"), remediation)
+    dismissed = fields.text_at(alert, "Status").lower() == "dismissed"
+    note = "Dismissed in Defender for Cloud (false positive)." if dismissed else ""
+    return fields.join_lines(fields.text_at(alert, "Description"), remediation, note)
 
 
 def _remediation_steps(value: object) -> list[str]:

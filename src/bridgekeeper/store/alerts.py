@@ -1,0 +1,74 @@
+"""Queries for alerts, their webhook deliveries and their triage cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.domain.incidents import Status
+from bridgekeeper.store.models import Alert, AlertDelivery, Effect, Incident
+
+IncidentKeys = tuple[int, frozenset[str], datetime]  # (incident id, keys, last activity)
+
+
+async def get(*, session: AsyncSession, alert_id: int, lock: bool = False) -> Alert | None:
+    query = select(Alert).where(Alert.id == alert_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_firing(*, session: AsyncSession, dedup_key: str, lock: bool = False) -> Alert | None:
+    """The open alert with this dedup key (at most one: a partial unique index)."""
+    query = select(Alert).where(Alert.dedup_key == dedup_key, Alert.status == "firing")
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def latest_resolved(*, session: AsyncSession, dedup_key: str) -> Alert | None:
+    query = (
+        select(Alert)
+        .where(Alert.dedup_key == dedup_key, Alert.status == "resolved")
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_delivery(*, session: AsyncSession, key: str) -> AlertDelivery | None:
+    return await session.get(AlertDelivery, key)
+
+
+async def open_incident_keys(*, session: AsyncSession, since: datetime) -> list[IncidentKeys]:
+    """Each open incident's correlation keys, from its alerts seen since `since`."""
+    query = (
+        select(Alert.incident_id, Alert.correlation_keys, Alert.last_seen)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(Incident.status == Status.OPEN, Alert.last_seen >= since)
+    )
+    keys: dict[int, set[str]] = {}
+    latest: dict[int, datetime] = {}
+    for incident_id, alert_keys, last_seen in await session.execute(query):
+        keys.setdefault(incident_id, set()).update(alert_keys or [])
+        latest[incident_id] = max(latest.get(incident_id, last_seen), last_seen)
+    return [(i, frozenset(k), latest[i]) for i, k in keys.items()]
+
+
+async def pending_card(*, session: AsyncSession, key: str) -> Effect | None:
+    """The refresh already queued for a card, if any (the next one due)."""
+    query = (
+        select(Effect)
+        .where(Effect.card_key == key, Effect.status == "pending")
+        .order_by(Effect.next_attempt_at)
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def last_card_refresh(*, session: AsyncSession, key: str) -> datetime | None:
+    """When the latest refresh of a card was due (delivered ones included)."""
+    query = select(func.max(Effect.next_attempt_at)).where(Effect.card_key == key)
+    return await session.scalar(query)
