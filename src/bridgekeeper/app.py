@@ -20,7 +20,11 @@ from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.intake import IntakeService
+from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner
+from bridgekeeper.services.triage import TriageService
+from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.listeners import SlackListeners
 from bridgekeeper.store import leases
@@ -42,11 +46,16 @@ class Bridgekeeper:
         self.renderer = Renderer()
         self.gateway = SlackGateway(token=settings.slack_bot_token, api_url=settings.slack_api_url)
         self.incidents = IncidentService(
-            db=self.db, clock=self.clock, settings=settings, renderer=self.renderer
+            db=self.db, clock=self.clock, settings=settings, renderer=self.renderer,
+            directory=self.gateway,
+        )  # fmt: skip
+        self.runner = CommandRunner(settings=settings, renderer=self.renderer)
+        self.lifecycle = Lifecycle(self.incidents)
+        self.lifecycle.register(self.runner)
+        self.intake = IntakeService(
+            db=self.db, clock=self.clock, settings=settings, incidents=self.incidents
         )
-        self.runner = CommandRunner(
-            settings=settings, renderer=self.renderer, incidents=self.incidents
-        )
+        self.triage = TriageService(db=self.db, clock=self.clock, incidents=self.incidents)
         self.deliverer = Deliverer(
             db=self.db,
             gateway=self.gateway,
@@ -74,7 +83,12 @@ class Bridgekeeper:
             process_before_response=False,
             request_verification_enabled=not self.settings.socket_mode,
         )
-        SlackListeners(runner=self.runner, gateway=self.gateway).register(app)
+        SlackListeners(runner=self.runner, gateway=self.gateway, lifecycle=self.lifecycle).register(
+            app
+        )
+        AlertActions(
+            triage=self.triage, renderer=self.renderer, gateway=self.gateway, busy=self.runner.busy
+        ).register(app)
         return app
 
     def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:

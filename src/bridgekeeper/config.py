@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridgekeeper.domain.incidents import DEFAULT_ROLES, Severity, Stage
+from bridgekeeper.domain.incidents import (
+    DEFAULT_IMPACT_SEVERITY,
+    DEFAULT_ROLES,
+    Impact,
+    Severity,
+    Stage,
+)
 from bridgekeeper.errors import ConfigError
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -63,6 +69,9 @@ class ProcessSettings:
     incident_managers_group: str | None = None
     permissions: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {a: DEFAULT_PERMISSIONS for a in ("severity", "close", "reopen")}
+    )
+    impact_severity: Mapping[Impact, Severity] = field(
+        default_factory=lambda: dict(DEFAULT_IMPACT_SEVERITY)
     )
 
 
@@ -221,7 +230,20 @@ def parse_process(document: Mapping[str, Any]) -> ProcessSettings:
         channel_prefix=prefix,
         incident_managers_group=incidents.get("managers_usergroup"),
         permissions=_permissions(_table(document, "permissions"), roles),
+        impact_severity=_impact_matrix(_table(document, "impact")),
     )
+
+
+def _impact_matrix(table: Mapping[str, Any]) -> dict[Impact, Severity]:
+    """[impact] high = "sev1": the severity an impact level suggests (the worst of C, I, A)."""
+    matrix = dict(DEFAULT_IMPACT_SEVERITY)
+    for level, severity in table.items():
+        key = f"impact.{level}"
+        try:
+            matrix[Impact(level)] = _severity(key, severity)
+        except ValueError:
+            raise ConfigError(key, "must be one of none, low, medium, high") from None
+    return matrix
 
 
 def _permissions(table: Mapping[str, Any], roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -55,6 +55,14 @@ def slack_link(url: object, label: object) -> Mrkdwn:
     return Mrkdwn(f"<{escape_mrkdwn(target)}|{safe_label}>")
 
 
+_ESCAPED_MENTION = re.compile(r"&lt;([@#])([UWC][A-Z0-9]{1,30})(?:\|[^&<>]{0,80})?&gt;")
+
+
+def with_mentions(value: object) -> Mrkdwn:
+    """User text, escaped, with its user and channel mentions working again (never <!here>)."""
+    return Mrkdwn(_ESCAPED_MENTION.sub(r"<\1\2>", escape_mrkdwn(value)))
+
+
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     return value.strftime(fmt) if value else "—"
 
@@ -78,7 +86,9 @@ class Renderer:
             + [FileSystemLoader(str(shipped_dir("messages")))]
         )
         self.slack_env = _environment(loader, finalize=escape_mrkdwn)
-        self.slack_env.filters.update(user=user_mention, channel=channel_mention, link=slack_link)
+        self.slack_env.filters.update(
+            user=user_mention, channel=channel_mention, link=slack_link, mentions=with_mentions
+        )
         self.html_env = _environment(loader, autoescape=select_autoescape(["html", "j2"]))
         self.text_env = _environment(loader)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -75,3 +76,23 @@ def channel_name(prefix: str, number: int, title: str, suffix: int = 0) -> str:
     slug = slug[: max(room, 0)].rstrip("-_")
     name = f"{head}-{slug}" if slug else head
     return f"{name}{tail}"
+
+
+IMPACT_DIMENSIONS = ("confidentiality", "integrity", "availability")
+DEFAULT_IMPACT_SEVERITY = {
+    Impact.HIGH: Severity.SEV1,
+    Impact.MEDIUM: Severity.SEV2,
+    Impact.LOW: Severity.SEV3,
+    Impact.NONE: Severity.SEV4,
+}
+
+
+def suggested_severity(
+    impact: dict[str, str], matrix: Mapping[Impact, Severity] | None = None
+) -> Severity | None:
+    """The severity the recorded C/I/A impact suggests: the worst over the three dimensions."""
+    levels = [Impact(impact[d]) for d in IMPACT_DIMENSIONS if impact.get(d)]
+    if not levels:
+        return None
+    table = matrix or DEFAULT_IMPACT_SEVERITY
+    return worst(*(table[level] for level in levels))

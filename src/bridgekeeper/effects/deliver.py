@@ -19,7 +19,7 @@ from bridgekeeper.domain.incidents import channel_name
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import cards
-from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
@@ -100,20 +100,29 @@ class Deliverer:
         await self.slack.archive(await self._target(effect, "bridge"))
 
     async def topic(self, effect: Effect) -> None:
+        """The topic shows plain text (Slack does not format topics): names, not mentions."""
         channel = await self._target(effect, "bridge")
         async with self.db.sessions() as session:
-            text = await cards.render_topic(
-                session=session,
-                renderer=self.renderer,
-                settings=self.settings,
-                incident_id=_incident_id(effect),
+            context = await cards.topic_context(
+                session=session, settings=self.settings, incident_id=_incident_id(effect)
             )
-        await self.slack.set_topic(channel, text)
+        commander = context["commander"]
+        name = await self.slack.user_name(commander) if commander else None
+        text = self.renderer.slack("slack/topic.md.j2", **context, commander_name=name)
+        await self.slack.set_topic(channel, plain(text))
 
     # -- messages -----------------------------------------------------------------------------
     async def post(self, effect: Effect) -> None:
+        """A new message: text rendered when enqueued, or a card rendered now."""
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
-        await self._post_once(effect, channel, str(effect.payload["text"]))
+        markup = effect.payload.get("text")
+        if markup is None:
+            async with self.db.sessions() as session:
+                markup = await cards.render_card(
+                    session=session, renderer=self.renderer, settings=self.settings,
+                    card=str(effect.payload["card"]), owner=int(effect.payload["owner"]),
+                )  # fmt: skip
+        await self._post_once(effect, channel, str(markup))
 
     async def ephemeral(self, effect: Effect) -> None:
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.models import Alert, Incident
+from bridgekeeper.store.models import Alert, Incident, Task
 
 
 async def incident_context(
@@ -18,12 +19,21 @@ async def incident_context(
 ) -> dict[str, Any]:
     roles = await incident_store.current_roles(session=session, incident_id=incident.id)
     severity = Severity(incident.severity)
+    impact = incident.impact or {}
+    open_tasks = await session.scalars(
+        select(Task).where(Task.incident_id == incident.id, Task.done_at.is_(None))
+        .order_by(Task.number)
+    )  # fmt: skip
     return {
         "incident": incident,
         "severity": severity.label,
         "severity_meaning": settings.process.severity_meanings.get(severity, ""),
         "stage": Stage(incident.stage).label,
         "roles": [{"name": r, "user": roles.get(r)} for r in settings.process.roles],
+        "commander": roles.get("commander"),
+        "impact": impact,
+        "suggested": Severity(impact["suggested"]).label if impact.get("suggested") else None,
+        "open_tasks": list(open_tasks),
         "open": incident.status == "open",
     }
 
@@ -41,9 +51,8 @@ async def render_card(
     return renderer.slack(f"slack/{card}_card.md.j2", **context)
 
 
-async def render_topic(
-    *, session: AsyncSession, renderer: Renderer, settings: Settings, incident_id: int
-) -> str:
+async def topic_context(
+    *, session: AsyncSession, settings: Settings, incident_id: int
+) -> dict[str, Any]:
     incident = await incident_store.get_by_id(session=session, incident_id=incident_id)
-    context = await incident_context(session=session, settings=settings, incident=incident)
-    return renderer.slack("slack/topic.md.j2", **context)
+    return await incident_context(session=session, settings=settings, incident=incident)

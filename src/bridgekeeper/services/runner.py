@@ -1,9 +1,13 @@
-"""From a typed command to the service that applies it, and the reply the user sees."""
+"""From a typed command to the service that applies it, and the reply the user sees.
+
+Services register a handler per command type (`runner.on(SetSeverity, handler)`); the Slack
+listener parses, acks, and calls `run()`. Replies are templates, rendered here.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +16,6 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
 from bridgekeeper.rendering import Renderer
-from bridgekeeper.services.incidents import IncidentService
 
 
 @dataclass(frozen=True)
@@ -23,20 +26,34 @@ class Reply:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """Who ran a command, where, and how to answer them."""
+
+    user: str
+    channel: str
+    trigger_id: str | None = None
+    response_url: str | None = None
+
+
+Handler = Callable[[Any, Invocation], Awaitable[Reply | None]]
+
+
 class CommandRunner:
-    def __init__(
-        self, *, settings: Settings, renderer: Renderer, incidents: IncidentService
-    ) -> None:
+    def __init__(self, *, settings: Settings, renderer: Renderer) -> None:
         self.settings = settings
         self.renderer = renderer
-        self.incidents = incidents
+        self.handlers: dict[type, Handler] = {}
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def on(self, command_type: type, handler: Handler) -> None:
+        self.handlers[command_type] = handler
+
     @contextmanager
     def busy(self) -> Iterator[None]:
-        """Counts commands being handled after their ack (the demo and tests wait for zero)."""
+        """Counts work being done after an ack (the demo and tests wait for zero)."""
         self.in_flight += 1
         self._idle.clear()
         try:
@@ -50,9 +67,9 @@ class CommandRunner:
         await self._idle.wait()
 
     def render(self, reply: Reply) -> str:
-        return self.renderer.slack(reply.template, **self._common(), **reply.context)
+        return self.renderer.slack(reply.template, **{**self.common(), **reply.context})
 
-    def _common(self) -> dict[str, Any]:
+    def common(self) -> dict[str, Any]:
         process = self.settings.process
         return {
             "command": "/incident",
@@ -63,34 +80,28 @@ class CommandRunner:
             "stages": [s.label for s in process.stages],
         }
 
-    def immediate_reply(self, parsed: Command | UsageError, *, command: str) -> Reply | None:
+    def immediate_reply(self, parsed: Command | UsageError) -> Reply | None:
         """What can be answered without touching the database, inside the ack."""
         if isinstance(parsed, UsageError):
-            return Reply(
-                "usage.md.j2",
-                {
-                    "subcommand": parsed.subcommand,
-                    "problem": parsed.problem,
-                    "detail": parsed.detail,
-                },
-            )
+            return usage(parsed)
         if isinstance(parsed, commands.Help):
             return Reply("help.md.j2", {"topic": parsed.topic})
         return None
 
-    def acknowledgement(self, parsed: Command | UsageError) -> Reply | None:
+    def acknowledgement(self, parsed: Command) -> Reply | None:
         if isinstance(parsed, commands.Declare):
             return Reply("slack/declaring.md.j2", {"title": parsed.title})
         return None
 
-    async def run(
-        self, parsed: Command, *, user: str, channel: str, trigger_id: str | None = None
-    ) -> Reply | None:
-        if isinstance(parsed, commands.Declare):
-            declared = await self.incidents.declare(
-                user=user, title=parsed.title, severity=parsed.severity, private=parsed.private
-            )
-            return Reply(
-                "slack/declared.md.j2", {"number": declared.number, "title": declared.title}
-            )
-        return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
+    async def run(self, parsed: Command, invocation: Invocation) -> Reply | None:
+        handler = self.handlers.get(type(parsed))
+        if handler is None:
+            return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
+        return await handler(parsed, invocation)
+
+
+def usage(error: UsageError) -> Reply:
+    return Reply(
+        "usage.md.j2",
+        {"subcommand": error.subcommand, "problem": error.problem, "detail": error.detail},
+    )

@@ -46,12 +46,18 @@ class _Builder:
     buttons: list[dict[str, Any]] = field(default_factory=list)
 
     def flush_paragraph(self) -> None:
-        text = "\n".join(self.paragraph).strip()
+        """Sections of whole lines, each within Slack's 3,000 characters."""
+        chunk: list[str] = []
+        size = 0
+        for line in self.paragraph:
+            if chunk and size + len(line) + 1 > MAX_SECTION:
+                self.blocks.append(section("\n".join(chunk)))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line) + 1
+        if "\n".join(chunk).strip():
+            self.blocks.append(section("\n".join(chunk)))
         self.paragraph = []
-        for start in range(0, len(text), MAX_SECTION - 1):
-            chunk = text[start : start + MAX_SECTION - 1]
-            if chunk.strip():
-                self.blocks.append(section(chunk))
 
     def flush_buttons(self) -> None:
         if self.buttons:

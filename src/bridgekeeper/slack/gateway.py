@@ -177,6 +177,19 @@ class SlackGateway:
                 return str(message["ts"])
         return None
 
+    async def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message by its ts (top-level or in a thread)."""
+        data = await self.call("conversations.history", channel=channel, latest=ts,
+                               inclusive=True, limit=1)  # fmt: skip
+        for message in data.get("messages", []):
+            if message.get("ts") == ts:
+                return dict(message)
+        data = await self.call("conversations.replies", channel=channel, ts=ts, limit=1)
+        for message in data.get("messages", []):
+            if message.get("ts") == ts:
+                return dict(message)
+        return None
+
     async def pin(self, channel: str, ts: str) -> None:
         try:
             await self.call("pins.add", channel=channel, timestamp=ts)
@@ -212,6 +225,31 @@ class SlackGateway:
                 return False
             raise
         return not data.get("user", {}).get("deleted", False)
+
+    async def user_name(self, user: str) -> str:
+        """The name people know a user by (display name, else real name, else handle)."""
+        try:
+            data = (await self.call("users.info", user=user)).get("user", {})
+        except SlackError:
+            return user
+        profile = data.get("profile") or {}
+        return str(profile.get("display_name") or profile.get("real_name") or data.get("name")
+                   or user)  # fmt: skip
+
+    async def find_user(self, name: str) -> str | None:
+        """A user id from a handle or display name typed as plain @name."""
+        wanted = name.lstrip("@").lower()
+        cursor = ""
+        while True:
+            data = await self.call("users.list", limit=200, cursor=cursor)
+            for member in data.get("members", []):
+                profile = member.get("profile") or {}
+                names = {member.get("name"), profile.get("display_name"), profile.get("real_name")}
+                if wanted in {str(n).lower() for n in names if n} and not member.get("deleted"):
+                    return str(member["id"])
+            cursor = data.get("response_metadata", {}).get("next_cursor", "")
+            if not cursor:
+                return None
 
     async def usergroup_members(self, group: str) -> list[str]:
         data = await self.call("usergroups.users.list", usergroup=group)

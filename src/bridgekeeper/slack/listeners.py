@@ -13,7 +13,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bridgekeeper.domain import commands
 from bridgekeeper.errors import CommandRefused
-from bridgekeeper.services.runner import CommandRunner, Reply
+from bridgekeeper.services.lifecycle import Lifecycle
+from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.slack.blocks import fallback_text, to_blocks
 from bridgekeeper.slack.gateway import SlackGateway
 
@@ -21,12 +22,42 @@ log = logging.getLogger(__name__)
 
 
 class SlackListeners:
-    def __init__(self, *, runner: CommandRunner, gateway: SlackGateway) -> None:
+    def __init__(
+        self, *, runner: CommandRunner, gateway: SlackGateway, lifecycle: Lifecycle
+    ) -> None:
         self.runner = runner
         self.gateway = gateway
+        self.lifecycle = lifecycle
 
     def register(self, app: AsyncApp) -> None:
         app.command("/incident")(self.incident_command)
+        app.event("reaction_added")(self.reaction_added)
+        app.shortcut("add_to_timeline")(self.add_to_timeline)
+        app.event("member_joined_channel")(_ignore)
+        app.event("pin_added")(_ignore)
+
+    async def reaction_added(self, event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if event.get("reaction") != "pushpin" or item.get("type") != "message":
+            return
+        with self.runner.busy():
+            await self.lifecycle.pin_message(
+                channel=str(item.get("channel")), ts=str(item.get("ts")),
+                pinned_by=str(event.get("user")),
+            )  # fmt: skip
+
+    async def add_to_timeline(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        channel = str((body.get("channel") or {}).get("id"))
+        message = body.get("message") or {}
+        user = str((body.get("user") or {}).get("id"))
+        with self.runner.busy():
+            added = await self.lifecycle.pin_message(
+                channel=channel, ts=str(message.get("ts")), pinned_by=user, message=message
+            )
+            reply = Reply("slack/pinned.md.j2", {"added": added})
+            if body.get("response_url"):
+                await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
 
     async def incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         with self.runner.busy():
@@ -35,8 +66,8 @@ class SlackListeners:
     async def _incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         text = unescape_slack(str(body.get("text") or ""))
         parsed = commands.parse(text, roles=self.runner.settings.process.roles)
-        immediate = self.runner.immediate_reply(parsed, command=str(body.get("command")))
-        if immediate is not None:
+        immediate = self.runner.immediate_reply(parsed)
+        if immediate is not None or isinstance(parsed, commands.UsageError):
             await ack(**self._ephemeral(immediate))
             return
         await ack(**self._ephemeral(self.runner.acknowledgement(parsed)))
@@ -44,17 +75,15 @@ class SlackListeners:
         if reply is not None and body.get("response_url"):
             await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
 
-    async def _run(
-        self, parsed: commands.Command | commands.UsageError, body: dict[str, Any]
-    ) -> Reply | None:
-        assert not isinstance(parsed, commands.UsageError)
+    async def _run(self, parsed: commands.Command, body: dict[str, Any]) -> Reply | None:
+        invocation = Invocation(
+            user=str(body.get("user_id")),
+            channel=str(body.get("channel_id")),
+            trigger_id=body.get("trigger_id"),
+            response_url=body.get("response_url"),
+        )
         try:
-            return await self.runner.run(
-                parsed,
-                user=str(body.get("user_id")),
-                channel=str(body.get("channel_id")),
-                trigger_id=body.get("trigger_id"),
-            )
+            return await self.runner.run(parsed, invocation)
         except CommandRefused as refused:
             return Reply(refused.template, refused.context)
         except Exception:
@@ -71,6 +100,10 @@ class SlackListeners:
             "text": fallback_text(markup),
             "blocks": to_blocks(markup),
         }
+
+
+async def _ignore() -> None:
+    return None
 
 
 def unescape_slack(text: str) -> str:

@@ -52,6 +52,8 @@ async def open_incident_keys(*, session: AsyncSession, since: datetime) -> list[
     keys: dict[int, set[str]] = {}
     latest: dict[int, datetime] = {}
     for incident_id, alert_keys, last_seen in await session.execute(query):
+        if incident_id is None:  # not possible through the join; narrows the type
+            continue
         keys.setdefault(incident_id, set()).update(alert_keys or [])
         latest[incident_id] = max(latest.get(incident_id, last_seen), last_seen)
     return [(i, frozenset(k), latest[i]) for i, k in keys.items()]

@@ -227,3 +227,19 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime]
+
+
+class Task(Base):
+    """An action item of an incident; open ones show on the status card."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    done_by: Mapped[str | None] = mapped_column(String(40))
+    done_at: Mapped[datetime | None]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from bridgekeeper.web.alerts import AlertEndpoint
+
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
 
@@ -18,6 +20,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     app[APP_KEY] = bk
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/alerts/{source}", AlertEndpoint(bk).handle)
     return app
 
 

@@ -1,0 +1,340 @@
+"""Alert intake: store each alert once, count repeats, resolve, group, and queue triage cards.
+
+One webhook request is one short transaction, so a payload is stored whole or not at all; Slack
+hears of it only through the outbox, after the commit. A redelivered webhook is recognised by
+the sender's delivery id, or, for senders without one, by the body's digest while the alert it
+went to is still in the same state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.clock import Clock
+from bridgekeeper.config import AutoDeclareRule, Settings
+from bridgekeeper.domain.alerts import model
+from bridgekeeper.domain.alerts.grouping import pick_incident
+from bridgekeeper.domain.incidents import Severity, worst
+from bridgekeeper.effects import outbox
+from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Alert, AlertDelivery, Incident
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and finds the winner
+DEDUP_KEY_MAX = 400
+SOURCE_SEVERITY_MAX = 60
+
+
+class Result(StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    ATTACHED = "attached"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    alert_id: int
+    result: Result
+    incident: int | None  # the incident's number
+
+
+class IntakeService:
+    def __init__(
+        self, *, db: Database, clock: Clock, settings: Settings, incidents: IncidentService
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.incidents = incidents
+        if not settings.triage_channel:
+            log.warning("no triage channel configured: alerts are stored without triage cards")
+
+    async def receive(self, alerts: list[model.Alert], *, body_digest: str) -> list[Outcome]:
+        """Store one webhook's alerts in one transaction; return what became of each."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self.db.transaction() as session:
+                    now = self.clock.now()
+                    return [await self._receive(session, a, body_digest, now) for a in alerts]
+            except IntegrityError:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("concurrent delivery of the same alert; retrying (%s)", attempt)
+        raise AssertionError("unreachable")
+
+    async def _receive(
+        self, session: AsyncSession, alert: model.Alert, body_digest: str, now: datetime
+    ) -> Outcome:
+        key = delivery_key(alert, body_digest)
+        seen = await alert_store.get_delivery(session=session, key=key)
+        if seen is not None:
+            previous = await alert_store.get(session=session, alert_id=seen.alert_id)
+            if previous is not None and (alert.delivery_id or previous.status == alert.status):
+                return Outcome(previous.id, Result.DUPLICATE, previous.incident_number)
+        if alert.status is model.AlertStatus.FIRING:
+            outcome = await self._fire(session, alert, now)
+        else:
+            outcome = await self._resolve(session, alert, now)
+        if seen is None:
+            session.add(AlertDelivery(delivery_key=key, alert_id=outcome.alert_id, received_at=now))
+        else:
+            seen.alert_id, seen.received_at = outcome.alert_id, now
+        return outcome
+
+    # -- firing -------------------------------------------------------------------------------
+    async def _fire(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
+        stored = await alert_store.get_firing(
+            session=session, dedup_key=stored_dedup_key(alert), lock=True
+        )
+        if stored is not None:
+            await self._repeat(session, stored, alert, now)
+            return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)
+        row = new_row(alert, now)
+        session.add(row)
+        await session.flush()
+        incident_id = await self._related_incident(session, row, now)
+        if incident_id is not None:
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=incident_id, lock=True
+            )
+            await attach(self.incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
+            return Outcome(row.id, Result.ATTACHED, row.incident_number)
+        rule = self._auto_declare_rule(row)
+        if rule is not None:
+            await self._declare(session, row, rule, now)
+        await self._card(session, row, now, urgent=True)
+        return Outcome(row.id, Result.NEW, row.incident_number)
+
+    async def _repeat(
+        self, session: AsyncSession, stored: Alert, alert: model.Alert, now: datetime
+    ) -> None:
+        """The same alert again while open: count it; the card follows at a calm pace."""
+        stored.occurrences += 1
+        stored.last_seen = now
+        if alert.severity.value != stored.severity:
+            stored.severity = alert.severity.value
+            stored.source_severity = alert.source_severity[:SOURCE_SEVERITY_MAX]
+            if stored.incident_id is not None:
+                incident = await incident_store.get_by_id(
+                    session=session, incident_id=stored.incident_id, lock=True
+                )
+                await raise_severity(self.incidents, session, incident=incident, alert=stored)
+        await self._card(session, stored, now, urgent=False)
+
+    async def _related_incident(
+        self, session: AsyncSession, row: Alert, now: datetime
+    ) -> int | None:
+        window = timedelta(minutes=self.settings.alerts.grouping_window_minutes)
+        candidates = await alert_store.open_incident_keys(session=session, since=now - window)
+        return pick_incident(frozenset(row.correlation_keys), candidates, now=now, window=window)
+
+    def _auto_declare_rule(self, row: Alert) -> AutoDeclareRule | None:
+        severity = Severity(row.severity)
+        for rule in self.settings.alerts.auto_declare:
+            if row.source in rule.sources and severity.rank <= rule.min_severity.rank:
+                return rule
+        return None
+
+    async def _declare(
+        self, session: AsyncSession, row: Alert, rule: AutoDeclareRule, now: datetime
+    ) -> None:
+        declared = await self.incidents.declare(
+            session=session,
+            user=BOT_ACTOR,
+            title=row.title,
+            severity=Severity(row.severity),
+            private=rule.private,
+            detected_at=row.first_seen,
+        )
+        incident = await incident_store.get_by_id(
+            session=session, incident_id=declared.incident_id, lock=True
+        )
+        await attach(self.incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
+        mark_triaged(row, "declared", BOT_ACTOR, now)
+
+    # -- resolved -----------------------------------------------------------------------------
+    async def _resolve(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
+        key = stored_dedup_key(alert)
+        stored = await alert_store.get_firing(session=session, dedup_key=key, lock=True)
+        if stored is None:
+            earlier = await alert_store.latest_resolved(session=session, dedup_key=key)
+            if earlier is not None:
+                return Outcome(earlier.id, Result.DUPLICATE, earlier.incident_number)
+            row = new_row(alert, now)  # resolved before we saw it fire: kept all the same
+            session.add(row)
+            await session.flush()
+            return Outcome(row.id, Result.RESOLVED, None)
+        stored.status = model.AlertStatus.RESOLVED.value
+        stored.resolved_at = min(alert.ended_at or now, now)
+        stored.last_seen = now
+        if stored.incident_id is not None:
+            await self._note_resolved(session, stored, now)
+        await self._card(session, stored, now, urgent=True)
+        return Outcome(stored.id, Result.RESOLVED, stored.incident_number)
+
+    async def _note_resolved(self, session: AsyncSession, stored: Alert, now: datetime) -> None:
+        assert stored.incident_id is not None
+        incident = await incident_store.get_by_id(
+            session=session, incident_id=stored.incident_id, lock=True
+        )
+        await self.incidents.record(
+            session,
+            incident=incident,
+            actor=BOT_ACTOR,
+            kind="alert_resolved",
+            data={"alert_id": stored.id, "source": stored.source, "title": stored.title},
+            at=stored.resolved_at or now,
+        )
+
+    # -- cards --------------------------------------------------------------------------------
+    async def _card(self, session: AsyncSession, alert: Alert, now: datetime, urgent: bool) -> None:
+        if not self._wants_card(alert):
+            return
+        interval = None if urgent else timedelta(seconds=self.settings.alerts.card_refresh_seconds)
+        await refresh_card(session=session, alert=alert, now=now, interval=interval)
+
+    def _wants_card(self, alert: Alert) -> bool:
+        """Alerts with a card keep it current; others get one if unattached and severe enough."""
+        if alert.has_card:
+            return True
+        threshold = self.settings.alerts.triage_threshold
+        severe = Severity(alert.severity).rank <= threshold.rank
+        unattached = alert.incident_id is None or alert.triage == "declared"
+        return bool(self.settings.triage_channel) and unattached and severe
+
+
+# -- shared with the triage buttons ----------------------------------------------------------
+async def attach(
+    incidents: IncidentService,
+    session: AsyncSession,
+    *,
+    alert: Alert,
+    incident: Incident,
+    actor: str,
+) -> None:
+    """An alert joins an incident: a timeline entry (the caller holds the incident locked)."""
+    alert.incident_id = incident.id
+    alert.incident_number = incident.number
+    await incidents.record(
+        session,
+        incident=incident,
+        actor=actor,
+        kind="alert_attached",
+        data={
+            "alert_id": alert.id,
+            "source": alert.source,
+            "title": alert.title,
+            "severity": alert.severity,
+            "resource": alert.resource,
+            "first_seen": alert.first_seen.isoformat(),
+        },
+        source_key=f"alert:{alert.id}",
+    )
+    await raise_severity(incidents, session, incident=incident, alert=alert)
+
+
+async def raise_severity(
+    incidents: IncidentService, session: AsyncSession, *, incident: Incident, alert: Alert
+) -> None:
+    """An incident shows the worst severity its alerts suggest; it is never lowered here."""
+    current = Severity(incident.severity)
+    suggested = worst(current, Severity(alert.severity))
+    if suggested == current:
+        return
+    incident.severity = suggested
+    reason = f"alert {alert.id}"
+    await incidents.record(
+        session,
+        incident=incident,
+        actor=BOT_ACTOR,
+        kind="severity_changed",
+        text=reason,
+        data={"from": current.value, "to": suggested.value, "reason": reason},
+    )
+
+
+async def refresh_card(
+    *, session: AsyncSession, alert: Alert, now: datetime, interval: timedelta | None
+) -> None:
+    """Queue a triage card render, unless one is already queued (it will show this too).
+
+    With an `interval`, the render waits until that long after the previous one, so a storm
+    of repeats updates a card a few times, not once per repeat. Without one (a person acted,
+    or the alert resolved) it is due now, pulling a waiting render forward.
+    """
+    alert.has_card = True
+    key = outbox.card_key("triage", alert.id)
+    pending = await alert_store.pending_card(session=session, key=key)
+    if pending is not None:
+        if interval is None and pending.next_attempt_at > now:
+            pending.next_attempt_at = now
+        return
+    due = now
+    if interval is not None:
+        last = await alert_store.last_card_refresh(session=session, key=key)
+        due = max(now, last + interval) if last is not None else now
+    effect = outbox.add_card(
+        session=session, now=now, incident_id=None, card="triage", owner=alert.id, target="triage"
+    )
+    effect.next_attempt_at = due
+
+
+def mark_triaged(alert: Alert, triage: str, user: str, now: datetime) -> None:
+    alert.triage = triage
+    alert.triaged_by = user
+    alert.triaged_at = now
+
+
+# -- rows and keys ---------------------------------------------------------------------------
+def new_row(alert: model.Alert, now: datetime) -> Alert:
+    resolved = alert.status is model.AlertStatus.RESOLVED
+    return Alert(
+        source=alert.source,
+        external_id=alert.external_id,
+        dedup_key=stored_dedup_key(alert),
+        title=alert.title,
+        description=alert.description,
+        severity=alert.severity.value,
+        source_severity=alert.source_severity[:SOURCE_SEVERITY_MAX],
+        status=alert.status.value,
+        resource=alert.resource,
+        entities=dict(alert.entities),
+        correlation_keys=sorted(alert.correlation_keys),
+        link=alert.link,
+        first_seen=min(alert.started_at or now, now),
+        last_seen=now,
+        resolved_at=min(alert.ended_at or now, now) if resolved else None,
+        occurrences=1,
+        raw=alert.raw,
+        triage="new",
+        card_version=0,
+        has_card=False,
+    )
+
+
+def stored_dedup_key(alert: model.Alert) -> str:
+    """The dedup key as stored: digested when longer than the column."""
+    if len(alert.dedup_key) <= DEDUP_KEY_MAX:
+        return alert.dedup_key
+    return f"{alert.source}:sha256:{_digest(alert.dedup_key)}"
+
+
+def delivery_key(alert: model.Alert, body_digest: str) -> str:
+    """One key per alert per webhook delivery: the sender's delivery id, else the body."""
+    identity = f"id:{alert.delivery_id}" if alert.delivery_id else f"body:{body_digest}"
+    return f"{alert.source}:{_digest(identity + '|' + alert.dedup_key)}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

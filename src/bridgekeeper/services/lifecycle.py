@@ -1,0 +1,292 @@
+"""The bridge team's daily work: roles, severity, stages, impact, notes, tasks, timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.domain import commands as c
+from bridgekeeper.domain.incidents import (
+    IMPACT_DIMENSIONS,
+    Severity,
+    Stage,
+    suggested_severity,
+)
+from bridgekeeper.effects import outbox
+from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import Incident, Task
+
+TIMELINE_PAGE = 25
+
+
+class Lifecycle:
+    """Command handlers for an incident's bridge channel."""
+
+    def __init__(self, incidents: IncidentService) -> None:
+        self.incidents = incidents
+        self.db = incidents.db
+        self.clock = incidents.clock
+        self.settings = incidents.settings
+
+    def register(self, runner: CommandRunner) -> None:
+        for command, handler in (
+            (c.Declare, self.declare),
+            (c.ListIncidents, self.list_incidents),
+            (c.AssignRole, self.assign_role),
+            (c.ListRoles, self.list_roles),
+            (c.SetSeverity, self.set_severity),
+            (c.SetStage, self.set_stage),
+            (c.SetImpact, self.set_impact),
+            (c.AddNote, self.add_note),
+            (c.AddTask, self.add_task),
+            (c.CompleteTask, self.complete_task),
+            (c.ListTasks, self.list_tasks),
+            (c.ShowTimeline, self.show_timeline),
+            (c.ShowSummary, self.show_summary),
+        ):
+            runner.on(command, handler)
+
+    async def _locate(self, session: AsyncSession, command: Any, inv: Invocation,
+                      subcommand: str, open_only: bool = True) -> Incident:  # fmt: skip
+        return await self.incidents.locate(
+            session, number=command.incident, channel=inv.channel, subcommand=subcommand,
+            open_only=open_only,
+        )  # fmt: skip
+
+    # -- declaring and listing --------------------------------------------------------------------
+    async def declare(self, command: c.Declare, inv: Invocation) -> Reply:
+        declared = await self.incidents.declare(
+            user=inv.user, title=command.title, severity=command.severity,
+            private=command.private,
+        )  # fmt: skip
+        return Reply("slack/declared.md.j2", {"number": declared.number, "title": declared.title})
+
+    async def list_incidents(self, command: c.ListIncidents, inv: Invocation) -> Reply:
+        async with self.db.sessions() as session:
+            rows = []
+            for incident in await incident_store.list_open(session=session):
+                roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+                rows.append({"incident": incident, "commander": roles.get("commander"),
+                             "severity": Severity(incident.severity).label,
+                             "stage": Stage(incident.stage).label})  # fmt: skip
+        return Reply("slack/incident_list.md.j2", {"incidents": rows})
+
+    # -- roles ----------------------------------------------------------------------------------
+    async def assign_role(self, command: c.AssignRole, inv: Invocation) -> Reply:
+        user = await self._resolve_user(command.user, command.role)
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "role")
+            previous = await incident_store.assign_role(
+                session=session, incident_id=incident.id, role=command.role, user_id=user,
+                by=inv.user, at=now,
+            )  # fmt: skip
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="role_assigned",
+                data={"role": command.role, "user": user, "previous": previous},
+            )  # fmt: skip
+            outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
+                       payload={"users": [user]})  # fmt: skip
+            brief = self.incidents.renderer.slack(
+                "slack/role_brief.md.j2", role=command.role, incident=incident
+            )
+            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
+                       payload={"target": user, "text": brief})  # fmt: skip
+        return Reply("slack/role_assigned.md.j2", {"role": command.role, "user": user,
+                                                   "previous": previous})  # fmt: skip
+
+    async def _resolve_user(self, ref: c.UserRef, role: str) -> str:
+        directory = self.incidents.directory
+        user = ref.id if ref.id else await directory.find_user(ref.name or "")
+        if not user or not await directory.user_exists(user):
+            raise CommandRefused("refused/unknown_user.md.j2", user=ref.name or ref.id, role=role)
+        return user
+
+    async def list_roles(self, command: c.ListRoles, inv: Invocation) -> Reply:
+        async with self.db.sessions() as session:
+            incident = await self._locate(session, command, inv, "roles", open_only=False)
+            roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+        return Reply("slack/roles.md.j2", {"incident": incident, "holders": roles})
+
+    # -- severity, stage, impact ------------------------------------------------------------------
+    async def set_severity(self, command: c.SetSeverity, inv: Invocation) -> Reply:
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "severity")
+            await self.incidents.require(session, incident=incident, user=inv.user,
+                                         action="severity")  # fmt: skip
+            previous = incident.severity
+            if previous == command.severity:
+                raise CommandRefused("refused/same_severity.md.j2",
+                                     severity=command.severity.label)  # fmt: skip
+            incident.severity = command.severity
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="severity_changed",
+                text=command.reason, data={"from": previous, "to": command.severity.value},
+            )  # fmt: skip
+        return Reply(
+            "slack/severity_changed.md.j2",
+            {"previous": Severity(previous).label, "severity": command.severity.label},
+        )
+
+    async def set_stage(self, command: c.SetStage, inv: Invocation) -> Reply:
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "stage")
+            previous = incident.stage
+            if previous == command.stage:
+                raise CommandRefused("refused/same_stage.md.j2", stage=command.stage.label)
+            incident.stage = command.stage
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="stage_changed",
+                text=command.note or "", data={"from": previous, "to": command.stage.value},
+            )  # fmt: skip
+        return Reply("slack/stage_changed.md.j2", {"stage": command.stage.label})
+
+    async def set_impact(self, command: c.SetImpact, inv: Invocation) -> Reply:
+        given = {"confidentiality": command.confidentiality, "integrity": command.integrity,
+                 "availability": command.availability}  # fmt: skip
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "impact")
+            impact = dict(incident.impact or {})
+            impact.update({k: v.value for k, v in given.items() if v is not None})
+            if command.personal_data is not None:
+                impact["personal_data"] = command.personal_data
+            suggested = suggested_severity(impact, self.settings.process.impact_severity)
+            impact["suggested"] = suggested.value if suggested else None
+            incident.impact = impact
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="impact_assessed",
+                data={**{k: impact.get(k) for k in IMPACT_DIMENSIONS},
+                      "personal_data": impact.get("personal_data"),
+                      "suggested": impact["suggested"]},
+            )  # fmt: skip
+        return Reply("slack/impact_assessed.md.j2", {
+            "impact": impact, "current": Severity(incident.severity).label,
+            "suggested": suggested.label if suggested else None,
+        })  # fmt: skip
+
+    # -- notes and tasks --------------------------------------------------------------------------
+    async def add_note(self, command: c.AddNote, inv: Invocation) -> Reply:
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "note")
+            await self.incidents.record(session, incident=incident, actor=inv.user, kind="note",
+                                        text=command.text)  # fmt: skip
+        return Reply("slack/noted.md.j2", {"number": incident.number})
+
+    async def add_task(self, command: c.AddTask, inv: Invocation) -> Reply:
+        owner = await self._resolve_user(command.owner, "task") if command.owner else None
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "task")
+            last = await session.scalar(
+                select(func.max(Task.number)).where(Task.incident_id == incident.id)
+            )
+            task = Task(
+                incident_id=incident.id,
+                number=(last or 0) + 1,
+                text=command.text,
+                owner=owner,
+                created_by=inv.user,
+                created_at=self.clock.now(),
+            )
+            session.add(task)
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="task_added",
+                text=command.text, data={"number": task.number, "owner": owner},
+            )  # fmt: skip
+        return Reply("slack/task_added.md.j2", {"task": task})
+
+    async def complete_task(self, command: c.CompleteTask, inv: Invocation) -> Reply:
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "task")
+            task = await session.scalar(
+                select(Task).where(Task.incident_id == incident.id, Task.number == command.number)
+            )
+            if task is None:
+                raise CommandRefused("refused/no_such_task.md.j2", number=command.number)
+            if task.done_at is not None:
+                raise CommandRefused("refused/task_already_done.md.j2", number=command.number)
+            task.done_at, task.done_by = self.clock.now(), inv.user
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="task_done",
+                text=task.text, data={"number": task.number},
+            )  # fmt: skip
+        return Reply("slack/task_done.md.j2", {"task": task})
+
+    async def list_tasks(self, command: c.ListTasks, inv: Invocation) -> Reply:
+        async with self.db.sessions() as session:
+            incident = await self._locate(session, command, inv, "tasks", open_only=False)
+            tasks = list(
+                await session.scalars(
+                    select(Task).where(Task.incident_id == incident.id).order_by(Task.number)
+                )
+            )
+        return Reply("slack/tasks.md.j2", {"incident": incident, "tasks": tasks})
+
+    # -- pinned messages --------------------------------------------------------------------------
+    async def pin_message(
+        self, *, channel: str, ts: str, pinned_by: str, message: dict[str, Any] | None = None
+    ) -> bool:
+        """Add a bridge-channel message to the timeline, once, at its own time and author."""
+        source_key = f"message:{channel}:{ts}"
+        async with self.db.sessions() as session:
+            incident = await incident_store.get_by_channel(session=session, channel_id=channel)
+            if incident is None or incident.status != "open":
+                return False
+            if await incident_store.has_source_key(
+                session=session, incident_id=incident.id, source_key=source_key
+            ):
+                return False
+        message = message or await self.incidents.directory.message(channel, ts)
+        if message is None:
+            return False
+        try:
+            async with self.db.transaction() as session:
+                incident = await incident_store.get_by_id(
+                    session=session, incident_id=incident.id, lock=True
+                )
+                if await incident_store.has_source_key(
+                    session=session, incident_id=incident.id, source_key=source_key
+                ):
+                    return False
+                await self.incidents.record(
+                    session, incident=incident, actor=str(message.get("user") or "unknown"),
+                    kind="pinned", text=unescape(str(message.get("text") or "")),
+                    data={"ts": ts, "channel": channel, "pinned_by": pinned_by},
+                    at=datetime.fromtimestamp(float(ts), UTC), source_key=source_key,
+                    announce=False,
+                )  # fmt: skip
+        except IntegrityError:
+            return False  # the same message, pinned at the same moment by someone else
+        return True
+
+    # -- reading ----------------------------------------------------------------------------------
+    async def show_timeline(self, command: c.ShowTimeline, inv: Invocation) -> Reply:
+        page = command.page or 1
+        async with self.db.sessions() as session:
+            incident = await self._locate(session, command, inv, "timeline", open_only=False)
+            entries = await incident_store.timeline(session=session, incident_id=incident.id)
+        pages = max(1, -(-len(entries) // TIMELINE_PAGE))
+        page = min(page, pages)
+        shown = entries[(page - 1) * TIMELINE_PAGE : page * TIMELINE_PAGE]
+        return Reply("slack/timeline.md.j2", {"incident": incident, "entries": shown,
+                                              "page": page, "pages": pages})  # fmt: skip
+
+    async def show_summary(self, command: c.ShowSummary, inv: Invocation) -> Reply | None:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command, inv, "summary", open_only=False)
+            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
+                       payload={"target": inv.channel, "card": "status",
+                                "owner": incident.id})  # fmt: skip
+        return None
+
+
+def unescape(text: str) -> str:
+    """Slack sends & < > in message text as entities; the timeline keeps what people wrote."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,132 @@
+"""Triage of one alert from its card: acknowledge, dismiss, declare an incident, link to one.
+
+Each use case locks the alert row, so two people clicking at once (or one person twice) act
+once: a second Declare finds the incident the first one made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.clock import Clock
+from bridgekeeper.domain.incidents import Severity, Status
+from bridgekeeper.errors import IncidentNotFound
+from bridgekeeper.services.incidents import Declared, IncidentService
+from bridgekeeper.services.intake import attach, mark_triaged, refresh_card
+from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Alert, Incident
+
+UNTRIAGED = ("new", "acknowledged")
+
+
+class Disposition(StrEnum):
+    FALSE_POSITIVE = "false_positive"
+    BENIGN = "benign"
+    EXPECTED = "expected"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class AlertGone(LookupError):
+    """The alert a button names does not exist (a card from another database, or forged)."""
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    number: int
+    title: str
+
+
+class TriageService:
+    def __init__(self, *, db: Database, clock: Clock, incidents: IncidentService) -> None:
+        self.db = db
+        self.clock = clock
+        self.incidents = incidents
+
+    async def acknowledge(self, *, alert_id: int, user: str) -> None:
+        """Who and when: the time to acknowledge is measured from the alert's first sighting."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            alert = await _locked(session, alert_id)
+            if alert.triage != "new":
+                return
+            alert.triage = "acknowledged"
+            alert.acknowledged_by = user
+            alert.acknowledged_at = now
+            await refresh_card(session=session, alert=alert, now=now, interval=None)
+
+    async def dismiss(
+        self, *, alert_id: int, user: str, disposition: Disposition, comment: str
+    ) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            alert = await _locked(session, alert_id)
+            if alert.triage not in UNTRIAGED:
+                return
+            mark_triaged(alert, "dismissed", user, now)
+            alert.disposition = disposition.value
+            alert.triage_comment = comment
+            await refresh_card(session=session, alert=alert, now=now, interval=None)
+
+    async def get(self, alert_id: int) -> Alert:
+        async with self.db.sessions() as session:
+            alert = await alert_store.get(session=session, alert_id=alert_id)
+        if alert is None:
+            raise AlertGone(alert_id)
+        return alert
+
+    async def declare(self, *, alert_id: int, user: str) -> Declared:
+        """An incident with the alert attached, detected when the alert was first seen.
+
+        An alert already in an incident gives that incident: a second click declares nothing.
+        """
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            alert = await _locked(session, alert_id)
+            if alert.incident_id is not None and alert.incident_number is not None:
+                return Declared(alert.incident_number, alert.incident_id, alert.title)
+            declared = await self.incidents.declare(
+                session=session,
+                user=user,
+                title=alert.title,
+                severity=Severity(alert.severity),
+                detected_at=alert.first_seen,
+            )
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=declared.incident_id, lock=True
+            )
+            await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
+            mark_triaged(alert, "declared", user, now)
+            await refresh_card(session=session, alert=alert, now=now, interval=None)
+            return declared
+
+    async def link(self, *, alert_id: int, user: str, number: int) -> None:
+        """Attach the alert to an open incident (it keeps the first one it joined)."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            alert = await _locked(session, alert_id)
+            if alert.incident_id is not None:
+                return
+            incident = await incident_store.get(session=session, number=number, lock=True)
+            if incident is None or incident.status != Status.OPEN:
+                raise IncidentNotFound(number)
+            await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
+            mark_triaged(alert, "linked", user, now)
+            await refresh_card(session=session, alert=alert, now=now, interval=None)
+
+    async def open_incidents(self) -> list[OpenIncident]:
+        async with self.db.sessions() as session:
+            incidents: list[Incident] = await incident_store.list_open(session=session)
+        return [OpenIncident(i.number, i.title) for i in reversed(incidents)]
+
+
+async def _locked(session: AsyncSession, alert_id: int) -> Alert:
+    alert = await alert_store.get(session=session, alert_id=alert_id, lock=True)
+    if alert is None:
+        raise AlertGone(alert_id)
+    return alert

@@ -1,0 +1,179 @@
+"""Bolt listeners for the triage card's buttons and the modals they open: ack, then the service.
+
+Buttons carry the alert id as their value; modals carry it in `private_metadata`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bridgekeeper.errors import CommandRefused
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
+from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.gateway import SlackGateway
+
+log = logging.getLogger(__name__)
+COMMENT_MAX = 2000
+
+
+class AlertActions:
+    def __init__(
+        self,
+        *,
+        triage: TriageService,
+        renderer: Renderer,
+        gateway: SlackGateway,
+        busy: Callable[[], AbstractContextManager[None]],
+    ) -> None:
+        self.triage = triage
+        self.renderer = renderer
+        self.gateway = gateway
+        self.busy = busy
+
+    def register(self, app: AsyncApp) -> None:
+        app.action("alert_ack")(self.acknowledge)
+        app.action("alert_declare")(self.declare)
+        app.action("alert_dismiss")(self.open_dismiss)
+        app.action("alert_link")(self.open_link)
+        app.view("alert_dismiss")(self.submit_dismiss)
+        app.view("alert_link")(self.submit_link)
+
+    # -- buttons ------------------------------------------------------------------------------
+    async def acknowledge(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        alert_id = _button_alert(body)
+        if alert_id is None:
+            return
+        with self.busy(), _refusals_logged():
+            await self.triage.acknowledge(alert_id=alert_id, user=_user(body))
+
+    async def declare(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        alert_id = _button_alert(body)
+        if alert_id is None:
+            return
+        with self.busy(), _refusals_logged():
+            declared = await self.triage.declare(alert_id=alert_id, user=_user(body))
+            await self._tell(
+                body, "slack/alert_declared.md.j2", number=declared.number, title=declared.title
+            )
+
+    async def open_dismiss(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._open_modal(body, "modals/dismiss_alert.json.j2", with_incidents=False)
+
+    async def open_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await self._open_modal(body, "modals/link_alert.json.j2", with_incidents=True)
+
+    async def _open_modal(self, body: dict[str, Any], template: str, with_incidents: bool) -> None:
+        alert_id = _button_alert(body)
+        if alert_id is None:
+            return
+        with self.busy(), _refusals_logged():
+            alert = await self.triage.get(alert_id)
+            incidents = await self.triage.open_incidents() if with_incidents else []
+            view = json.loads(self.renderer.text(template, alert=alert, incidents=incidents))
+            await self.gateway.open_view(str(body.get("trigger_id")), view)
+
+    # -- modals -------------------------------------------------------------------------------
+    async def submit_dismiss(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        values = _view_values(body)
+        disposition = _selected(values, "disposition")
+        comment = str((values.get("comment") or {}).get("value", {}).get("value") or "").strip()
+        problem = _dismiss_problem(disposition, comment)
+        if problem is not None:
+            await self._refuse(ack, *problem)
+            return
+        await ack()
+        with self.busy(), _refusals_logged():
+            await self.triage.dismiss(
+                alert_id=_view_alert(body),
+                user=_user(body),
+                disposition=Disposition(disposition),
+                comment=comment,
+            )
+
+    async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        number = _selected(_view_values(body), "incident")
+        if not number.isdigit():
+            await self._refuse(ack, "incident", "incident_missing")
+            return
+        await ack()
+        with self.busy(), _refusals_logged():
+            await self.triage.link(alert_id=_view_alert(body), user=_user(body), number=int(number))
+
+    async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
+        """The modal stays open with the problem shown under the field."""
+        text = self.renderer.text("modals/problems.txt.j2", problem=problem).strip()
+        await ack(response_action="errors", errors={block: text})
+
+    async def _tell(self, body: dict[str, Any], template: str, **context: Any) -> None:
+        """An ephemeral note to the person who clicked, through the action's response_url."""
+        response_url = body.get("response_url")
+        if not response_url:
+            return
+        markup = self.renderer.slack(template, **context)
+        await self.gateway.respond(
+            str(response_url),
+            {
+                "response_type": "ephemeral",
+                "replace_original": False,
+                "text": fallback_text(markup),
+                "blocks": to_blocks(markup),
+            },
+        )
+
+
+def _dismiss_problem(disposition: str, comment: str) -> tuple[str, str] | None:
+    """(block, problem) when the Dismiss form cannot be accepted as filled in."""
+    if disposition not in {d.value for d in Disposition}:
+        return "disposition", "disposition_missing"
+    if disposition == Disposition.OTHER and not comment:
+        return "comment", "comment_required"
+    if len(comment) > COMMENT_MAX:
+        return "comment", "comment_too_long"
+    return None
+
+
+@contextmanager
+def _refusals_logged() -> Iterator[None]:
+    """A click on an alert that is gone, or a link to a closed incident, changes nothing."""
+    try:
+        yield
+    except (AlertGone, CommandRefused) as exc:
+        log.info("alert action refused: %s", type(exc).__name__)
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+def _button_alert(body: dict[str, Any]) -> int | None:
+    actions = body.get("actions") or [{}]
+    value = str(actions[0].get("value") or "")
+    return int(value) if value.isdigit() else None
+
+
+def _view_alert(body: dict[str, Any]) -> int:
+    value = str((body.get("view") or {}).get("private_metadata") or "")
+    if not value.isdigit():
+        raise AlertGone(value[:40])
+    return int(value)
+
+
+def _view_values(body: dict[str, Any]) -> dict[str, Any]:
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    return values if isinstance(values, dict) else {}
+
+
+def _selected(values: dict[str, Any], block: str) -> str:
+    element = (values.get(block) or {}).get("value") or {}
+    return str((element.get("selected_option") or {}).get("value") or "")

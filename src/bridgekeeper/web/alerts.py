@@ -1,0 +1,160 @@
+"""`POST /alerts/{source}`: verify, read within a size limit, parse, store, answer 202.
+
+Answers: 202 with what became of each alert, only after the commit; 401 bad or missing
+credentials; 400 not JSON; 422 JSON of the wrong shape; 404 unknown source; 413 too large.
+Credentials: a bearer token (the `Authorization` header or `?token=`), per source or shared;
+PagerDuty's `X-PagerDuty-Signature` and Grafana's `X-Grafana-Alerting-Signature` HMACs when
+their secrets are configured (then the signature is required).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bridgekeeper.config import AlertSettings
+from bridgekeeper.domain.alerts.model import PayloadError
+from bridgekeeper.domain.alerts.parse import UnknownSource, parse
+from bridgekeeper.services.intake import Outcome
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+log = logging.getLogger(__name__)
+GRAFANA_SIGNATURE = "X-Grafana-Alerting-Signature"
+GRAFANA_TIMESTAMPS = ("X-Grafana-Alerting-Signature-Timestamp", "X-Grafana-Alerting-Timestamp")
+GRAFANA_MAX_SKEW = 300  # seconds
+PAGERDUTY_SIGNATURE = "X-PagerDuty-Signature"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class AlertEndpoint:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        self.bk = bk
+        self.settings = bk.settings.alerts
+        self._warned = False
+
+    async def handle(self, request: web.Request) -> web.Response:
+        source = request.match_info["source"]
+        try:
+            body = await read_limited(request, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            return error(413, f"the body is larger than {self.settings.max_body_bytes} bytes")
+        if not self._configured():
+            return unauthorized()
+        if not authorized(self.settings, source, request, body):
+            return unauthorized()
+        return await self._accept(source, body)
+
+    async def _accept(self, source: str, body: bytes) -> web.Response:
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            return error(400, f"the body is not valid JSON: {str(exc)[:200]}")
+        try:
+            alerts = parse(source, payload, received_at=self.bk.clock.now())
+        except UnknownSource as exc:
+            return error(404, str(exc))
+        except PayloadError as exc:
+            return error(422, str(exc))
+        digest = hashlib.sha256(body).hexdigest()
+        outcomes = await self.bk.intake.receive(alerts, body_digest=digest)
+        return web.json_response(answer(outcomes), status=202)
+
+    def _configured(self) -> bool:
+        s = self.settings
+        configured = bool(s.token or s.source_tokens or s.pagerduty_secrets or s.grafana_secret)
+        if not configured and not self._warned:
+            self._warned = True
+            log.warning(
+                "alert webhooks are refused: no credentials configured; set "
+                "BRIDGEKEEPER_ALERT_TOKEN (or [alerts] token / tokens in the config file)"
+            )
+        return configured
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The body, refusing by Content-Length first and never reading past the limit."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# -- credentials -----------------------------------------------------------------------------
+def authorized(settings: AlertSettings, source: str, request: web.Request, body: bytes) -> bool:
+    if source == "pagerduty" and settings.pagerduty_secrets:
+        return pagerduty_signed(settings.pagerduty_secrets, request, body)
+    if source == "grafana" and settings.grafana_secret:
+        return grafana_signed(settings.grafana_secret, request, body)
+    expected = settings.source_tokens.get(source) or settings.token
+    return bool(expected) and any(same(given, expected or "") for given in tokens_given(request))
+
+
+def tokens_given(request: web.Request) -> list[str]:
+    given = [request.query.get("token", "")]
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        given.append(credentials.strip())
+    return [token for token in given if token]
+
+
+def pagerduty_signed(secrets: tuple[str, ...], request: web.Request, body: bytes) -> bool:
+    """`v1=<hex>[,v1=<hex>...]`: several during a secret rotation; any one may match."""
+    header = request.headers.get(PAGERDUTY_SIGNATURE, "")
+    offered = [part.strip()[3:] for part in header.split(",") if part.strip().startswith("v1=")]
+    expected = [_hmac_hex(secret, body) for secret in secrets]
+    return any(same(sig, want) for sig in offered for want in expected)
+
+
+def grafana_signed(secret: str, request: web.Request, body: bytes) -> bool:
+    """Hex HMAC-SHA256 of the body, or of `timestamp:body` when a timestamp header is sent."""
+    signature = request.headers.get(GRAFANA_SIGNATURE, "").strip()
+    stamp = next((request.headers[h] for h in GRAFANA_TIMESTAMPS if h in request.headers), "")
+    if not stamp:
+        return same(signature, _hmac_hex(secret, body))
+    if not stamp.isdigit() or abs(time.time() - int(stamp)) > GRAFANA_MAX_SKEW:
+        return False
+    return same(signature, _hmac_hex(secret, stamp.encode() + b":" + body))
+
+
+def _hmac_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+# -- answers ---------------------------------------------------------------------------------
+def answer(outcomes: list[Outcome]) -> dict[str, Any]:
+    """`alerts` always lists every alert; a single alert is also given at the top level."""
+    listed = [
+        {"alert_id": o.alert_id, "result": o.result.value, "incident": o.incident} for o in outcomes
+    ]
+    return {**(listed[0] if len(listed) == 1 else {}), "alerts": listed}
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def unauthorized() -> web.Response:
+    response = error(401, "missing or invalid credentials for this alert source")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="bridgekeeper alerts"'
+    return response
