@@ -25,6 +25,7 @@ from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner
 from bridgekeeper.services.triage import TriageService
 from bridgekeeper.slack.alert_actions import AlertActions
+from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.listeners import SlackListeners
 from bridgekeeper.store import leases
@@ -89,6 +90,9 @@ class Bridgekeeper:
         AlertActions(
             triage=self.triage, renderer=self.renderer, gateway=self.gateway, busy=self.runner.busy
         ).register(app)
+        CardActions(runner=self.runner, lifecycle=self.lifecycle, gateway=self.gateway).register(
+            app
+        )
         return app
 
     def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:

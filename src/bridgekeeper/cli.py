@@ -1,4 +1,4 @@
-"""The `bridgekeeper` command: serve, worker, db upgrade, demo."""
+"""The `bridgekeeper` command: serve, worker, db upgrade, audit verify, demo."""
 
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="create or upgrade the schema to this version",
         description="Create or upgrade the database schema (Alembic).",
     )
+    audit = sub.add_parser(
+        "audit", help="audit trail commands", description="Audit trail commands."
+    )
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND")
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check that no timeline entry was changed, inserted or deleted",
+        description="Recompute every incident timeline's hash chain (or one incident's) and "
+        "list entries modified, inserted or deleted outside bridgekeeper. "
+        "Exit status 0 when intact, 1 when not.",
+    )
+    verify.add_argument("number", type=int, nargs="?", help="only this incident")
     demo = sub.add_parser(
         "demo",
         help="run a scripted incident against a built-in fake Slack",
@@ -88,6 +100,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.command == "db":
         return await _db_upgrade(settings)
+    if args.command == "audit":
+        return await _audit_verify(settings, args.number)
     require_slack(settings)
     if args.command == "worker":
         return await _worker(settings)
@@ -105,6 +119,24 @@ async def _db_upgrade(settings: Settings) -> int:
         await db.dispose()
     print(f"database is at the current schema ({db!r})")
     return 0
+
+
+async def _audit_verify(settings: Settings, number: int | None) -> int:
+    from bridgekeeper.rendering import Renderer
+    from bridgekeeper.services.audit import NoSuchIncident, verify
+    from bridgekeeper.store.db import Database
+
+    renderer = Renderer()
+    db = Database(settings.database_url)
+    try:
+        report = await verify(db, number)
+    except NoSuchIncident:
+        print(renderer.text("cli/no_such_incident.txt.j2", number=number), file=sys.stderr)
+        return 2
+    finally:
+        await db.dispose()
+    print(renderer.text("cli/audit.txt.j2", report=report))
+    return 0 if report.intact else 1
 
 
 async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> int:

@@ -1,0 +1,170 @@
+"""Verify the timeline's hash chains: find entries changed, inserted or deleted behind our back.
+
+Every timeline entry stores the hash of its content and of the entry before it, and the incident
+row stores how many entries its timeline has and the hash of the last one (its head). Recomputing
+the chains shows:
+
+- a *modified* entry: its content no longer gives its stored hash;
+- an *inserted* entry: a repeated sequence number, a link that does not match the entry before,
+  or more entries than the incident row counts;
+- a *deleted* entry: a gap in the sequence numbers, or fewer entries than the incident row counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Incident, TimelineEntry
+
+
+class Tampering(StrEnum):
+    MODIFIED = "modified"
+    INSERTED = "inserted"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with an incident's timeline; `detail` names what and `seq` where."""
+
+    incident: int
+    kind: Tampering
+    detail: str
+    seq: int | None = None
+
+
+@dataclass
+class ChainReport:
+    incident: int
+    entries: int
+    head: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class AuditReport:
+    chains: list[ChainReport]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for chain in self.chains for f in chain.findings]
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+    @property
+    def entries(self) -> int:
+        return sum(chain.entries for chain in self.chains)
+
+
+class NoSuchIncident(LookupError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"no incident {number}")
+        self.number = number
+
+
+async def verify(db: Database, number: int | None = None) -> AuditReport:
+    """Recompute every incident's chain (or one incident's) against the stored hashes."""
+    async with db.sessions() as session:
+        query = select(Incident).order_by(Incident.number)
+        if number is not None:
+            query = query.where(Incident.number == number)
+        incidents = list((await session.execute(query)).scalars())
+        if number is not None and not incidents:
+            raise NoSuchIncident(number)
+        chains = []
+        for incident in incidents:
+            entries = await session.execute(
+                select(TimelineEntry)
+                .where(TimelineEntry.incident_id == incident.id)
+                .order_by(TimelineEntry.seq, TimelineEntry.id)
+            )
+            chains.append(check_chain(incident, list(entries.scalars())))
+    return AuditReport(chains)
+
+
+def check_chain(incident: Incident, entries: Sequence[TimelineEntry]) -> ChainReport:
+    report = ChainReport(incident.number, len(entries), incident.timeline_head)
+    found = report.findings.append
+    previous: TimelineEntry | None = None
+    for entry in entries:
+        if _recomputed(entry) != entry.hash:
+            found(_finding(incident, Tampering.MODIFIED, "content does not match its hash", entry))
+        for problem in _link_problems(incident, previous, entry):
+            found(problem)
+        previous = entry
+    for problem in _end_problems(incident, previous, len(entries)):
+        found(problem)
+    return report
+
+
+def _link_problems(
+    incident: Incident, previous: TimelineEntry | None, entry: TimelineEntry
+) -> list[Finding]:
+    expected_seq = previous.seq + 1 if previous is not None else 1
+    expected_prev = previous.hash if previous is not None else GENESIS
+    if entry.seq < expected_seq:
+        detail = f"sequence number {entry.seq} repeats or goes back (expected {expected_seq})"
+        return [_finding(incident, Tampering.INSERTED, detail, entry)]
+    if entry.seq > expected_seq:
+        missing = _span(expected_seq, entry.seq - 1)
+        return [
+            Finding(incident.number, Tampering.DELETED, f"{missing} missing before it", entry.seq)
+        ]
+    if entry.prev_hash != expected_prev:
+        detail = "does not link to the entry before it (inserted or replaced)"
+        return [_finding(incident, Tampering.INSERTED, detail, entry)]
+    return []
+
+
+def _end_problems(incident: Incident, last: TimelineEntry | None, count: int) -> list[Finding]:
+    """The incident row records the length and head hash; compare the chain's end with them."""
+    last_seq = last.seq if last is not None else 0
+    head = last.hash if last is not None else ""
+    recorded = incident.timeline_length
+    if last_seq < recorded:
+        detail = (
+            f"the incident records {recorded} entries but the timeline ends at "
+            f"{last_seq}: {_span(last_seq + 1, recorded)} missing at the end"
+        )
+        return [Finding(incident.number, Tampering.DELETED, detail)]
+    if last_seq > recorded:
+        detail = (
+            f"the incident records {recorded} entries but the timeline goes on to "
+            f"{last_seq}: {_span(recorded + 1, last_seq)} added at the end"
+        )
+        return [Finding(incident.number, Tampering.INSERTED, detail)]
+    if head != (incident.timeline_head or ""):
+        detail = "the last entry is not the one the incident records as its head (replaced)"
+        return [Finding(incident.number, Tampering.MODIFIED, detail, last_seq or None)]
+    if count != recorded:
+        detail = f"the incident records {recorded} entries, the timeline holds {count}"
+        return [Finding(incident.number, Tampering.INSERTED, detail)]
+    return []
+
+
+def _recomputed(entry: TimelineEntry) -> str:
+    return entry_hash(
+        prev_hash=entry.prev_hash,
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        kind=entry.kind,
+        text=entry.text,
+        data=entry.data,
+    )
+
+
+def _finding(incident: Incident, kind: Tampering, detail: str, entry: TimelineEntry) -> Finding:
+    return Finding(incident.number, kind, detail, entry.seq)
+
+
+def _span(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first}-{last}"

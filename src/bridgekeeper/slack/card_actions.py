@@ -1,0 +1,139 @@
+"""The status card's buttons: each opens a modal; a submission becomes the same typed command a
+slash command would give, so the rules (permissions, reasons, the timeline) are the same.
+
+A submission is applied before the ack (a single short transaction), so a refusal (no
+permission, a closed incident) shows inline in the modal instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bridgekeeper.domain import commands as c
+from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.errors import CommandRefused, SlackError
+from bridgekeeper.services.lifecycle import Lifecycle
+from bridgekeeper.services.runner import CommandRunner, Invocation
+from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.store import incidents as incident_store
+
+log = logging.getLogger(__name__)
+CARD_ACTIONS = ("card_severity", "card_stage", "card_role", "card_note")
+
+
+class CardActions:
+    def __init__(
+        self, *, runner: CommandRunner, lifecycle: Lifecycle, gateway: SlackGateway
+    ) -> None:
+        self.runner = runner
+        self.lifecycle = lifecycle
+        self.gateway = gateway
+
+    def register(self, app: AsyncApp) -> None:
+        for action in CARD_ACTIONS:
+            app.action(action)(self.open_modal)
+        app.view("card_severity")(self.submit_severity)
+        app.view("card_stage")(self.submit_stage)
+        app.view("card_role")(self.submit_role)
+        app.view("card_note")(self.submit_note)
+
+    async def open_modal(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        incident_id = str(action.get("value", ""))
+        if not incident_id.isdigit():
+            return
+        with self.runner.busy():
+            async with self.lifecycle.db.sessions() as session:
+                incident = await incident_store.get_by_id(
+                    session=session, incident_id=int(incident_id)
+                )
+            template = f"modals/{action.get('action_id')}.json.j2"
+            view = json.loads(
+                self.runner.renderer.text(template, incident=incident, **self.runner.common())
+            )
+            try:
+                await self.gateway.open_view(str(body.get("trigger_id")), view)
+            except SlackError as exc:
+                log.warning("could not open the %s modal: %s", action.get("action_id"), exc)
+
+    # -- submissions ----------------------------------------------------------------------------
+    async def submit_severity(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        values = _values(body)
+        severity, reason = values.get("severity", ""), values.get("reason", "").strip()
+        if severity not in {s.value for s in Severity}:
+            await self._refuse(ack, "severity", "severity_missing")
+        elif not reason:
+            await self._refuse(ack, "reason", "reason_missing")
+        else:
+            command = c.SetSeverity(_number(body), Severity(severity), reason)
+            await self._apply(ack, body, command, "severity")
+
+    async def submit_stage(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        values = _values(body)
+        stage = values.get("stage", "")
+        if stage not in {s.value for s in Stage} or stage == Stage.CLOSED:
+            await self._refuse(ack, "stage", "stage_missing")
+            return
+        note = values.get("note", "").strip() or None
+        await self._apply(ack, body, c.SetStage(_number(body), Stage(stage), note), "stage")
+
+    async def submit_role(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        values = _values(body)
+        role, user = values.get("role", ""), values.get("user", "")
+        if role not in self.runner.settings.process.roles:
+            await self._refuse(ack, "role", "role_missing")
+        elif not user:
+            await self._refuse(ack, "user", "user_missing")
+        else:
+            command = c.AssignRole(_number(body), role, c.UserRef(id=user, name=None))
+            await self._apply(ack, body, command, "role")
+
+    async def submit_note(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        text = _values(body).get("text", "").strip()
+        if not text:
+            await self._refuse(ack, "text", "text_missing")
+            return
+        await self._apply(ack, body, c.AddNote(_number(body), text), "text")
+
+    async def _apply(self, ack: AsyncAck, body: dict[str, Any], command: c.Command,
+                     block: str) -> None:  # fmt: skip
+        user = str((body.get("user") or {}).get("id", ""))
+        with self.runner.busy():
+            try:
+                await self.runner.run(command, Invocation(user=user, channel=""))
+            except CommandRefused as refused:
+                text = self.runner.renderer.slack(refused.template, **{
+                    **self.runner.common(), **refused.context})  # fmt: skip
+                await ack(response_action="errors", errors={block: _plain(text)[:2000]})
+                return
+        await ack()
+
+    async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
+        text = self.runner.renderer.text("modals/problems.txt.j2", problem=problem).strip()
+        await ack(response_action="errors", errors={block: text})
+
+
+def _number(body: dict[str, Any]) -> int:
+    return int(str((body.get("view") or {}).get("private_metadata") or "0"))
+
+
+def _values(body: dict[str, Any]) -> dict[str, str]:
+    """{block_id: value} from a view's state: text inputs, selects and user pickers."""
+    state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    values: dict[str, str] = {}
+    for block_id, actions in state.items():
+        element = (actions or {}).get("value") or {}
+        option = element.get("selected_option") or {}
+        values[block_id] = str(
+            element.get("value") or option.get("value") or element.get("selected_user") or ""
+        )
+    return values
+
+
+def _plain(mrkdwn: str) -> str:
+    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
