@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:11:17.489244
+Create Date: 2026-11-22 06:16:39.803778
 """
 
 from collections.abc import Sequence
@@ -44,10 +44,22 @@ def upgrade() -> None:
         sa.Column("timeline_head", sa.String(length=64), nullable=False),
         sa.Column("timeline_length", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("resolution_summary", sa.Text(), nullable=True),
+        sa.Column("root_cause", sa.Text(), nullable=True),
+        sa.Column("went_well", sa.Text(), nullable=True),
+        sa.Column("to_improve", sa.Text(), nullable=True),
+        sa.Column("disposition", sa.String(length=20), nullable=True),
+        sa.Column("follow_ups", sa.JSON(), nullable=False),
+        sa.Column("closed_by", sa.String(length=40), nullable=True),
+        sa.Column("archive_due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sa.UniqueConstraint("number", name=op.f("uq_incidents_number")),
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_incidents_archive_due_at"), ["archive_due_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_incidents_status"), ["status"], unique=False)
 
     op.create_table(
@@ -104,7 +116,7 @@ def upgrade() -> None:
         sa.Column("disposition", sa.String(length=40), nullable=True),
         sa.Column("triage_comment", sa.Text(), nullable=True),
         sa.Column("card_version", sa.Integer(), nullable=False),
-        sa.Column("has_card", sa.Boolean(), nullable=False),
+        sa.Column("card_refresh_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("incident_number", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_alerts_incident_id_incidents")
@@ -150,6 +162,54 @@ def upgrade() -> None:
         batch_op.create_index("ix_effects_pending", ["status", "next_attempt_at"], unique=False)
 
     op.create_table(
+        "notification_clocks",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "incident_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("regime", sa.String(length=40), nullable=False),
+        sa.Column("aware_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_by", sa.String(length=40), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadlines", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=15), nullable=False),
+        sa.Column("decided_by", sa.String(length=40), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rationale", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_notification_clocks_incident_id_incidents"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_clocks")),
+        sa.UniqueConstraint(
+            "incident_id", "regime", name=op.f("uq_notification_clocks_incident_id_regime")
+        ),
+    )
+    op.create_table(
+        "reports",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "incident_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("format", sa.String(length=10), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("timeline_head", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_reports_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
+        sa.UniqueConstraint(
+            "incident_id", "version", "format", name=op.f("uq_reports_incident_id_version_format")
+        ),
+    )
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reports_incident_id"), ["incident_id"], unique=False)
+
+    op.create_table(
         "role_assignments",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
@@ -170,6 +230,28 @@ def upgrade() -> None:
     with op.batch_alter_table("role_assignments", schema=None) as batch_op:
         batch_op.create_index(
             "ix_role_assignments_current", ["incident_id", "role", "ended_at"], unique=False
+        )
+
+    op.create_table(
+        "scheduled_jobs",
+        sa.Column("id", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column(
+            "incident_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("fired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_scheduled_jobs_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduled_jobs")),
+    )
+    with op.batch_alter_table("scheduled_jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_scheduled_jobs_due", ["status", "due_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_scheduled_jobs_incident_id"), ["incident_id"], unique=False
         )
 
     op.create_table(
@@ -238,10 +320,20 @@ def downgrade() -> None:
     op.drop_table("alert_deliveries")
     op.drop_table("timeline_entries")
     op.drop_table("tasks")
+    with op.batch_alter_table("scheduled_jobs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_scheduled_jobs_incident_id"))
+        batch_op.drop_index("ix_scheduled_jobs_due")
+
+    op.drop_table("scheduled_jobs")
     with op.batch_alter_table("role_assignments", schema=None) as batch_op:
         batch_op.drop_index("ix_role_assignments_current")
 
     op.drop_table("role_assignments")
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reports_incident_id"))
+
+    op.drop_table("reports")
+    op.drop_table("notification_clocks")
     with op.batch_alter_table("effects", schema=None) as batch_op:
         batch_op.drop_index("ix_effects_pending")
         batch_op.drop_index(batch_op.f("ix_effects_card_key"))
@@ -263,6 +355,7 @@ def downgrade() -> None:
     op.drop_table("leases")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incidents_status"))
+        batch_op.drop_index(batch_op.f("ix_incidents_archive_due_at"))
 
     op.drop_table("incidents")
     op.drop_table("counters")

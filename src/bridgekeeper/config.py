@@ -55,6 +55,26 @@ class AlertSettings:
     card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
 
 
+CLOSE_FIELDS = ("summary", "root_cause", "went_well", "to_improve", "disposition", "follow_ups")
+
+
+@dataclass(frozen=True)
+class CloseSettings:
+    """[close]: what must be filled in before an incident closes, and when its channel goes."""
+
+    required: tuple[str, ...] = ("summary",)  # names from CLOSE_FIELDS
+    require_regulatory_decisions: bool = True  # an undecided notification clock blocks closing
+    archive_after_hours: float = 24.0  # 0: never archive the bridge channel
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """[reports]: who may fetch reports over HTTP, and a team's own report templates."""
+
+    access_token: str | None = None  # None: GET /incidents/<n>/report serves nothing
+    template_dir: Path | None = None  # overrides files of messages/ (e.g. report/report.md.j2)
+
+
 @dataclass(frozen=True)
 class ProcessSettings:
     """What the TOML file describes: the incident process itself."""
@@ -88,6 +108,8 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     outbox_max_attempts: int = 8
     config_path: str | None = None
+    close: CloseSettings = field(default_factory=CloseSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def socket_mode(self) -> bool:
@@ -127,6 +149,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alerts=alerts,
         outbox_max_attempts=_positive_int(document, "outbox.max_attempts", 8),
         config_path=config_path,
+        close=parse_close(_table(document, "close")),
+        reports=parse_reports(
+            _table(document, "reports"), env.get("BRIDGEKEEPER_REPORT_TOKEN"), config_path
+        ),
     )
 
 
@@ -302,3 +328,38 @@ def _auto_declare(index: int, rule: object) -> AutoDeclareRule:
         min_severity=_severity(f"{key}.min_severity", rule.get("min_severity", "sev2")),
         private=bool(rule.get("private", False)),
     )
+
+
+def parse_close(table: Mapping[str, Any]) -> CloseSettings:
+    required = _string_list("close.required", table.get("required", ["summary"]))
+    unknown = [name for name in required if name not in CLOSE_FIELDS]
+    if unknown:
+        raise ConfigError("close.required", f"unknown field {unknown[0]!r}; known: "
+                          + ", ".join(CLOSE_FIELDS))  # fmt: skip
+    hours = table.get("archive_after_hours", 24)
+    if not isinstance(hours, int | float) or isinstance(hours, bool) or hours < 0:
+        raise ConfigError("close.archive_after_hours", f"must be 0 (off) or more, not {hours!r}")
+    regulatory = table.get("require_regulatory_decisions", True)
+    if not isinstance(regulatory, bool):
+        raise ConfigError("close.require_regulatory_decisions", "must be true or false")
+    return CloseSettings(required=required, require_regulatory_decisions=regulatory,
+                         archive_after_hours=float(hours))  # fmt: skip
+
+
+def parse_reports(
+    table: Mapping[str, Any], env_token: str | None, config_path: str | None
+) -> ReportSettings:
+    token = env_token or table.get("access_token") or None
+    if token is not None and (not isinstance(token, str) or len(token) < 16):
+        raise ConfigError("reports.access_token", "must be a string of at least 16 characters")
+    folder = table.get("template_dir")
+    if folder is None:
+        return ReportSettings(access_token=token)
+    if not isinstance(folder, str) or not folder:
+        raise ConfigError("reports.template_dir", "must be a folder path")
+    path = Path(folder)
+    if not path.is_absolute() and config_path:
+        path = Path(config_path).parent / path  # relative to the TOML file
+    if not path.is_dir():
+        raise ConfigError("reports.template_dir", f"folder not found: {path}")
+    return ReportSettings(access_token=token, template_dir=path)

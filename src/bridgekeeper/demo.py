@@ -33,12 +33,13 @@ class Transcript:
         self.slack = slack
         self.out = out
         self.seen_calls = 0
+        self.last_text: dict[tuple[str, str], list[str]] = {}
 
     def say(self, text: str) -> None:
         print(text, file=self.out)
 
     def user_typed(self, user: str, channel: str, text: str) -> None:
-        self.say(f"\n> {DEMO_USERS.get(user, user)} in #{self._name(channel)}: {text}")
+        self.say(f"\n> {DEMO_USERS.get(user, user)} in {self._name(channel)}: {text}")
 
     def reply(self, body: object) -> None:
         if isinstance(body, dict) and (body.get("text") or body.get("blocks")):
@@ -49,7 +50,7 @@ class Transcript:
         self.seen_calls = len(self.slack.calls)
         for call in calls:
             line = self._describe(call.method, call.args, call.ok)
-            if line:
+            if line:  # nothing to show for an edit that changed nothing visible
                 self.say(line)
 
     def _describe(self, method: str, args: dict[str, Any], ok: bool) -> str | None:
@@ -59,27 +60,51 @@ class Transcript:
         described: dict[str, Callable[[], str]] = {
             "conversations.create": lambda: f"  [Slack] channel #{args.get('name')} created",
             "conversations.invite": lambda: (
-                f"  [Slack] {_readable(_mentions(args))} invited to #{channel}"
+                f"  [Slack] {_readable(_mentions(args))} invited to {channel}"
             ),
-            "conversations.setTopic": lambda: f"  [Slack] #{channel} topic: {args.get('topic')}",
-            "pins.add": lambda: f"  [Slack] message pinned in #{channel}",
+            "conversations.setTopic": lambda: f"  [Slack] {channel} topic: {args.get('topic')}",
+            "pins.add": lambda: f"  [Slack] message pinned in {channel}",
             "chat.postMessage": lambda: (
-                f"  #{channel} · bridgekeeper:\n" + _indent(_message_text(args), "    ")
+                f"  {channel} · bridgekeeper:\n" + _indent(_message_text(args), "    ")
             ),
-            "chat.update": lambda: (
-                f"  #{channel} · bridgekeeper (edited):\n" + _indent(_message_text(args), "    ")
-            ),
+            "chat.update": lambda: self._edited(channel, args),
             "chat.postEphemeral": lambda: (
-                f"  #{channel} · (only {args.get('user')}):\n"
-                + _indent(_message_text(args), "    ")
+                f"  {channel} · (only {args.get('user')}):\n" + _indent(_message_text(args), "    ")
             ),
         }
         make = described.get(method)
         return make() if make else None
 
+    def _edited(self, channel: str, args: dict[str, Any]) -> str:  # "" when nothing changed
+        """Only the lines of an edited message that changed, so the transcript stays short."""
+        key = (channel, str(args.get("ts")))
+        lines = _message_text(args).splitlines()
+        before = set(self.last_text.get(key) or self._original_lines(args))
+        self.last_text[key] = lines
+        changed = [line for line in lines if line not in before]
+        if not changed:
+            return ""
+        return f"  {channel} · bridgekeeper updated its message:\n" + _indent(
+            "\n".join(changed), "    "
+        )
+
+    def _original_lines(self, args: dict[str, Any]) -> list[str]:
+        for message in self.slack.messages(str(args.get("channel"))):
+            if message.ts == args.get("ts") and message.original:
+                text, blocks = message.original
+                return _message_text({"text": text, "blocks": blocks}).splitlines()
+        return []
+
     def _name(self, channel_id: str) -> str:
         channel = self.slack.channels.get(channel_id)
-        return channel.name if channel else channel_id
+        if channel is None and channel_id.startswith(("U", "W")):
+            return f"direct message to @{DEMO_USERS.get(channel_id, channel_id)}"
+        if channel is None:
+            return channel_id
+        if getattr(channel, "is_im", False):
+            member = next(iter(channel.members - {"UBOT"}), channel_id)
+            return f"direct message to @{DEMO_USERS.get(member, member)}"
+        return f"#{channel.name}"
 
 
 def _message_text(message: dict[str, Any] | Message) -> str:
@@ -131,6 +156,9 @@ class Demo:
         reply = await self.driver.command(text, user=user, channel=channel)
         self.transcript.reply(reply.body)
         await self.settle()
+        for post in self.slack.response_posts:
+            if post.url == reply.response_url:
+                self.transcript.reply(post.body)
 
     async def settle(self) -> None:
         """Wait for the command's work after its ack, then deliver its Slack effects."""
@@ -197,6 +225,33 @@ async def _script(demo: Demo, *, general: str, folder: Path) -> None:
     ]
     for step in steps:
         await step()
+    await _bridge_scene(demo)
     bridge = demo.slack.channels[demo.channel("inc-1")]
     say(f"\nDone. The incident's bridge channel is #{bridge.name}.")
     del folder
+
+
+async def _bridge_scene(demo: Demo) -> None:
+    """The bridge team at work: roles, severity, stage, impact, notes, tasks, a pinned message."""
+    bridge = demo.channel("inc-1")
+    demo.transcript.say("\nThe bridge team works in the incident's channel:")
+    for user, text in (
+        ("U0ALICE", "role commander @alice"),
+        ("U0ALICE", "role analyst <@U0BOB|bob>"),
+        ("U0BOB", "stage assess 40 failed logons then a success from 203.0.113.7"),
+        ("U0BOB", "impact c=high i=low a=none personal-data=yes"),
+        ("U0CAROL", "severity sev1 attacker reached customer data"),
+        ("U0ALICE", "severity sev1 attacker reached customer data"),
+        ("U0BOB", "note the account was a service account without MFA"),
+        ("U0ALICE", "task disable the service account <@U0BOB|bob>"),
+        ("U0ALICE", "stage wizard"),
+    ):
+        await demo.command(text, user=user, channel=bridge)
+    message = demo.slack.post_user_message(
+        bridge, "U0BOB", "EDR shows svchost.exe from a temp path"
+    )
+    demo.transcript.say("\n> bob in the bridge channel: EDR shows svchost.exe from a temp path")
+    demo.transcript.say("> alice reacts with :pushpin:")
+    await demo.driver.reaction_added(user="U0ALICE", channel=bridge, ts=message.ts)
+    await demo.settle()
+    await demo.command("timeline", user="U0ALICE", channel=bridge)

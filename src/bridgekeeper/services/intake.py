@@ -8,6 +8,8 @@ went to is still in the same state.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -57,6 +59,10 @@ class IntakeService:
         self.clock = clock
         self.settings = settings
         self.incidents = incidents
+        # SQLite has one writer at a time; queueing here beats its busy-wait polling.
+        self._writer: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
+        )
         if not settings.triage_channel:
             log.warning("no triage channel configured: alerts are stored without triage cards")
 
@@ -64,7 +70,7 @@ class IntakeService:
         """Store one webhook's alerts in one transaction; return what became of each."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self.db.transaction() as session:
+                async with self._writer, self.db.transaction() as session:
                     now = self.clock.now()
                     return [await self._receive(session, a, body_digest, now) for a in alerts]
             except IntegrityError:
@@ -206,7 +212,7 @@ class IntakeService:
 
     def _wants_card(self, alert: Alert) -> bool:
         """Alerts with a card keep it current; others get one if unattached and severe enough."""
-        if alert.has_card:
+        if alert.card_refresh_at is not None:
             return True
         threshold = self.settings.alerts.triage_threshold
         severe = Severity(alert.severity).rank <= threshold.rank
@@ -267,27 +273,31 @@ async def raise_severity(
 async def refresh_card(
     *, session: AsyncSession, alert: Alert, now: datetime, interval: timedelta | None
 ) -> None:
-    """Queue a triage card render, unless one is already queued (it will show this too).
+    """Queue a render of the alert's triage card (the deliverer folds queued renders into one).
 
-    With an `interval`, the render waits until that long after the previous one, so a storm
-    of repeats updates a card a few times, not once per repeat. Without one (a person acted,
-    or the alert resolved) it is due now, pulling a waiting render forward.
+    With an `interval` (a repeat), nothing is queued while a render is still scheduled, and the
+    next one waits until `interval` after it: a storm updates a card a few times, not once per
+    repeat. Without one (a person acted, or the alert is new or resolved) the render is due now,
+    and a waiting one is pulled forward, since a card's renders are delivered in order.
     """
-    alert.has_card = True
-    key = outbox.card_key("triage", alert.id)
-    pending = await alert_store.pending_card(session=session, key=key)
-    if pending is not None:
-        if interval is None and pending.next_attempt_at > now:
-            pending.next_attempt_at = now
-        return
-    due = now
-    if interval is not None:
-        last = await alert_store.last_card_refresh(session=session, key=key)
-        due = max(now, last + interval) if last is not None else now
+    last = alert.card_refresh_at
+    if interval is not None and last is not None:
+        if last >= now:
+            return
+        due = max(now, last + interval)
+    else:
+        due = now
+        if last is not None and last > now:
+            await alert_store.hurry_card(session=session, key=card_key(alert), now=now)
+    alert.card_refresh_at = due
     effect = outbox.add_card(
         session=session, now=now, incident_id=None, card="triage", owner=alert.id, target="triage"
     )
     effect.next_attempt_at = due
+
+
+def card_key(alert: Alert) -> str:
+    return outbox.card_key("triage", alert.id)
 
 
 def mark_triaged(alert: Alert, triage: str, user: str, now: datetime) -> None:
@@ -319,7 +329,6 @@ def new_row(alert: model.Alert, now: datetime) -> Alert:
         raw=alert.raw,
         triage="new",
         card_version=0,
-        has_card=False,
     )
 
 

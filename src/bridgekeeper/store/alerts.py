@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -59,18 +59,10 @@ async def open_incident_keys(*, session: AsyncSession, since: datetime) -> list[
     return [(i, frozenset(k), latest[i]) for i, k in keys.items()]
 
 
-async def pending_card(*, session: AsyncSession, key: str) -> Effect | None:
-    """The refresh already queued for a card, if any (the next one due)."""
-    query = (
-        select(Effect)
-        .where(Effect.card_key == key, Effect.status == "pending")
-        .order_by(Effect.next_attempt_at)
-        .limit(1)
+async def hurry_card(*, session: AsyncSession, key: str, now: datetime) -> None:
+    """Make a card's waiting renders due now."""
+    await session.execute(
+        update(Effect)
+        .where(Effect.card_key == key, Effect.status == "pending", Effect.next_attempt_at > now)
+        .values(next_attempt_at=now)
     )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def last_card_refresh(*, session: AsyncSession, key: str) -> datetime | None:
-    """When the latest refresh of a card was due (delivered ones included)."""
-    query = select(func.max(Effect.next_attempt_at)).where(Effect.card_key == key)
-    return await session.scalar(query)

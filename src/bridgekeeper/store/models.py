@@ -87,6 +87,16 @@ class Incident(Base):
     timeline_head: Mapped[str] = mapped_column(String(64), default="")
     timeline_length: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # what the close form records (services/closing.py); None: not recorded
+    resolution_summary: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    went_well: Mapped[str | None] = mapped_column(Text)
+    to_improve: Mapped[str | None] = mapped_column(Text)
+    disposition: Mapped[str | None] = mapped_column(String(20))
+    follow_ups: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # owner, text
+    closed_by: Mapped[str | None] = mapped_column(String(40))
+    archive_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    archived_at: Mapped[datetime | None]
 
 
 class TimelineEntry(Base):
@@ -207,7 +217,7 @@ class Alert(Base):
     disposition: Mapped[str | None] = mapped_column(String(40))
     triage_comment: Mapped[str | None] = mapped_column(Text)
     card_version: Mapped[int] = mapped_column(Integer, default=0)
-    has_card: Mapped[bool] = mapped_column(Boolean, default=False)  # a triage card was queued
+    card_refresh_at: Mapped[datetime | None]  # the triage card's latest render queued for
     incident_number: Mapped[int | None] = mapped_column(Integer)  # shown on the triage card
 
 
@@ -243,3 +253,51 @@ class Task(Base):
     created_at: Mapped[datetime]
     done_by: Mapped[str | None] = mapped_column(String(40))
     done_at: Mapped[datetime | None]
+
+
+class Report(Base):
+    """An incident's report as compiled at one close: one row per version and format, kept."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("incident_id", "version", "format"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(10))  # md, html, json
+    body: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the UTF-8 body
+    timeline_head: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class ScheduledJob(Base):
+    """A durable reminder: fired once by whichever process holds the lease, re-armed or done."""
+
+    __tablename__ = "scheduled_jobs"
+    __table_args__ = (Index("ix_scheduled_jobs_due", "status", "due_at"),)
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "update-reminder:42"
+    kind: Mapped[str] = mapped_column(String(40))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, done, cancelled
+    fired_at: Mapped[datetime | None]  # the last time it reminded someone
+
+
+class NotificationClock(Base):
+    """A regulatory notification clock (GDPR, NIS2...) started for an incident."""
+
+    __tablename__ = "notification_clocks"
+    __table_args__ = (UniqueConstraint("incident_id", "regime"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    regime: Mapped[str] = mapped_column(String(40))
+    aware_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    # [{"label", "due_at" (ISO 8601), "done_at", "done_by"}], in deadline order
+    deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(15), default="open")  # open, done, not_required
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None]
+    rationale: Mapped[str | None] = mapped_column(Text)

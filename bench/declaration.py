@@ -1,0 +1,5 @@
+from bench.harness import Options, Row
+
+
+async def run(options: Options) -> list[Row]:
+    return []

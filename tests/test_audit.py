@@ -1,0 +1,245 @@
+"""`bridgekeeper audit verify`: a timeline changed in the database behind the bot's back shows up.
+
+Incidents are run through signed HTTP as usual; then rows are changed directly with SQL, as
+someone with database access would, and the real CLI is run in-process against the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import delete, update
+
+from bridgekeeper import cli
+from bridgekeeper.domain.timeline import entry_hash
+from bridgekeeper.store.models import Incident, TimelineEntry
+from tests.conftest import Running
+from tests.test_lifecycle import declare, timeline
+
+
+@dataclass
+class Verdict:
+    code: int
+    out: str
+    err: str
+
+
+Audit = Callable[..., Awaitable[Verdict]]
+
+
+@pytest.fixture
+def audit(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Audit:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+
+    async def run(*args: str) -> Verdict:
+        capsys.readouterr()
+        # main() runs its own event loop (asyncio.run), so it gets a thread of its own.
+        code = await asyncio.to_thread(cli.main, ["audit", "verify", *args])
+        captured = capsys.readouterr()
+        return Verdict(code, captured.out, captured.err)
+
+    return run
+
+
+async def busy_incident(running: Running, title: str = "Suspicious login") -> None:
+    """An incident with entries of several kinds (roles, severity, stage, notes, a pin)."""
+    channel = await declare(running, title)
+    for text in (
+        "role commander <@U0ALICE>",
+        "severity sev1 customer data may be exposed",
+        "stage assess",
+        "note attacker IP is 203.0.113.7 — “quoted” ünïcode",
+        "note second finding",
+        "task rotate the keys <@U0BOB>",
+        "impact c=high i=low personal-data=yes",
+    ):
+        reply = await running.command(text, channel=channel.id)
+        assert reply.status == 200
+    ts = running.slack.post_user_message(channel.id, "U0BOB", "look at this").ts
+    await running.driver.reaction_added(user="U0ALICE", channel=channel.id, ts=ts)
+    await running.settle()
+
+
+async def entry(running: Running, seq: int, number: int = 1) -> TimelineEntry:
+    [found] = [e for e in await timeline(running, number) if e.seq == seq]
+    return found
+
+
+async def test_an_untouched_trail_verifies(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    await busy_incident(running, "Disk full")
+    verdict = await audit()
+    assert verdict.code == 0, verdict.out
+    assert "intact" in verdict.out and "2 incidents" in verdict.out
+    length = len(await timeline(running))
+    assert length >= 8
+    assert f"incident 1: {length} entries" in verdict.out
+
+
+async def test_an_edited_entry_is_reported_modified(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    target = await entry(running, 5)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry).where(TimelineEntry.id == target.id).values(text="nothing seen")
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "TAMPERED" in verdict.out
+    assert "incident 1, entry 5: MODIFIED" in verdict.out
+    assert verdict.out.count("MODIFIED") == 1
+
+
+async def test_an_edited_timestamp_or_actor_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    second, third = await entry(running, 2), await entry(running, 3)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry)
+            .where(TimelineEntry.id == second.id)
+            .values(at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+        await session.execute(
+            update(TimelineEntry).where(TimelineEntry.id == third.id).values(actor="U0DAVE")
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "entry 2: MODIFIED" in verdict.out and "entry 3: MODIFIED" in verdict.out
+
+
+async def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(
+    running: Running, audit: Audit
+) -> None:
+    """A forger who knows the hash function recomputes the entry's hash: the chain still breaks."""
+    await busy_incident(running)
+    target = await entry(running, 4)
+    forged = entry_hash(
+        prev_hash=target.prev_hash, seq=target.seq, at=target.at, actor=target.actor,
+        kind=target.kind, text="nothing seen", data=target.data,
+    )  # fmt: skip
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry)
+            .where(TimelineEntry.id == target.id)
+            .values(text="nothing seen", hash=forged)
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "incident 1, entry 5: INSERTED: does not link to the entry before it" in verdict.out
+
+
+async def test_a_deleted_entry_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    target = await entry(running, 3)
+    async with running.bk.db.transaction() as session:
+        await session.execute(delete(TimelineEntry).where(TimelineEntry.id == target.id))
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "incident 1, entry 4: DELETED: entry 3 missing before it" in verdict.out
+
+
+async def test_deleting_the_last_entries_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    entries = await timeline(running)
+    last_two = [e.id for e in entries[-2:]]
+    async with running.bk.db.transaction() as session:
+        await session.execute(delete(TimelineEntry).where(TimelineEntry.id.in_(last_two)))
+    verdict = await audit()
+    assert verdict.code == 1
+    n = len(entries)
+    assert f"DELETED: the incident records {n} entries" in verdict.out
+    assert f"entries {n - 1}-{n} missing at the end" in verdict.out
+
+
+async def test_a_forged_entry_inserted_is_reported(running: Running, audit: Audit) -> None:
+    """A well-formed forgery (right seq, link and hash) still disagrees with the incident row."""
+    await busy_incident(running)
+    last = (await timeline(running))[-1]
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    fields = {"seq": last.seq + 1, "at": at, "actor": "U0DAVE", "kind": "note"}
+    forged_hash = entry_hash(prev_hash=last.hash, text="all clear", data={}, **fields)  # type: ignore[arg-type]
+    async with running.bk.db.transaction() as session:
+        session.add(
+            TimelineEntry(
+                incident_id=last.incident_id,
+                recorded_at=at,
+                text="all clear",
+                data={},
+                prev_hash=last.hash,
+                hash=forged_hash,
+                **fields,
+            )
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert f"INSERTED: the incident records {last.seq} entries" in verdict.out
+    assert f"entry {last.seq + 1} added at the end" in verdict.out
+
+
+async def test_a_forged_entry_in_the_middle_is_reported(running: Running, audit: Audit) -> None:
+    """Making room for a forged entry means renumbering the rest: their hashes give it away."""
+    await busy_incident(running)
+    entries = await timeline(running)
+    async with running.bk.db.transaction() as session:
+        for later in reversed(entries[2:]):
+            await session.execute(
+                update(TimelineEntry).where(TimelineEntry.id == later.id).values(seq=later.seq + 1)
+            )
+        before = entries[1]
+        session.add(
+            TimelineEntry(
+                incident_id=before.incident_id,
+                seq=3,
+                at=before.at,
+                recorded_at=before.at,
+                actor="U0DAVE",
+                kind="note",
+                text="dave was here",
+                data={},
+                prev_hash=before.hash,
+                hash="f" * 64,
+            )
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "entry 3: MODIFIED" in verdict.out
+    assert "entry 4: MODIFIED" in verdict.out  # the renumbered entry that was 3
+    assert "INSERTED: the incident records" in verdict.out
+
+
+async def test_a_changed_head_on_the_incident_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(Incident).where(Incident.number == 1).values(timeline_head="0" * 64)
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "MODIFIED: the last entry is not the one the incident records" in verdict.out
+
+
+async def test_one_incident_can_be_checked_alone(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    await busy_incident(running, "Disk full")
+    target = await entry(running, 2, number=1)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry).where(TimelineEntry.id == target.id).values(kind="note")
+        )
+    only_second = await audit("2")
+    assert only_second.code == 0 and "1 incident," in only_second.out
+    only_first = await audit("1")
+    assert only_first.code == 1 and "incident 1, entry 2: MODIFIED" in only_first.out
+    missing = await audit("7")
+    assert missing.code == 2 and "no incident 7" in missing.err
+
+
+async def test_an_empty_database_verifies(audit: Audit) -> None:
+    verdict = await audit()
+    assert verdict.code == 0 and "0 incidents" in verdict.out
