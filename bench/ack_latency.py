@@ -17,7 +17,7 @@ GOAL_P99_MS = 100.0
 
 
 def sizes(options: Options) -> int:
-    return 200 if options.quick else 2000
+    return 100 if options.quick else 2000
 
 
 async def run(options: Options) -> list[Row]:
@@ -30,6 +30,10 @@ async def run(options: Options) -> list[Row]:
         )
     }  # fmt: skip
     ratio = Row("ack latency", "p99 ratio (bridgekeeper / bare)", unit="x", digits=2)
+    cpu = {
+        name: Row("ack latency", f"{name} server CPU per command", unit="ms", digits=2)
+        for name in ("bridgekeeper", "bare Bolt")
+    }
     async with harness.emulator() as slack, harness.database(options, "sqlite") as db_url:
         env = harness.bridgekeeper_env(db_url=db_url, api_url=slack.api_url)
         bk = harness.bridgekeeper_server(options, env, "ack-bridgekeeper")
@@ -38,23 +42,20 @@ async def run(options: Options) -> list[Row]:
             bridge = await declare_bridge(slack, bk.url)
             for round_no in range(options.repeats):
                 options.log(f"ack latency round {round_no + 1}: {count} commands each")
-                ours = await load(slack, bk.url, bridge, count)
-                theirs = await load(slack, bare.url, bridge, count)
+                ours = await load(slack, bk, bridge, count, cpu["bridgekeeper"])
+                theirs = await load(slack, bare, bridge, count, cpu["bare Bolt"])
                 for label, samples in (("bridgekeeper", ours), ("bare Bolt", theirs)):
                     for pct in (50, 95, 99):
                         rows[f"{label} p{pct}"].samples.append(
                             harness.percentile(samples, pct) * 1000
                         )
-                ratio.samples.append(
-                    harness.percentile(ours, 99) / harness.percentile(theirs, 99)
-                )
-                await harness.wait_quiet(slack, quiet=0.5, timeout=120)
+                ratio.samples.append(harness.percentile(ours, 99) / harness.percentile(theirs, 99))
     p99 = rows["bridgekeeper p99"]
     p99.goal, p99.met = f"< {GOAL_P99_MS:.0f} ms", p99.median < GOAL_P99_MS
     ratio.goal, ratio.met = f"<= {GOAL_RATIO}", ratio.median <= GOAL_RATIO
     for row in rows.values():
         row.metric = f"{row.metric} ({count:,} cmds, conc. {CONCURRENCY})"
-    return [*rows.values(), ratio]
+    return [*rows.values(), ratio, *cpu.values()]
 
 
 async def declare_bridge(slack: harness.SlackEmulator, url: str) -> str:
@@ -82,10 +83,14 @@ def _bridge(slack: harness.SlackEmulator) -> str | None:
     return None
 
 
-async def load(slack: harness.SlackEmulator, url: str, channel: str, count: int) -> list[float]:
-    """Latencies (seconds) of `count` note commands sent CONCURRENCY at a time."""
+async def load(
+    slack: harness.SlackEmulator, server: harness.ServerProcess, channel: str, count: int,
+    cpu: Row,
+) -> list[float]:  # fmt: skip
+    """Latencies (seconds) of `count` note commands sent CONCURRENCY at a time; the server's
+    CPU time per command, including the work it does after the ack, is added to `cpu`."""
     async with harness.client_session(CONCURRENCY) as session:
-        sender = SignedCommands(slack, session, f"{url}/slack/events")
+        sender = SignedCommands(slack, session, f"{server.url}/slack/events")
         bodies = [
             sender.body(f"note benchmark note {i}", user="U0BOB", channel=channel)
             for i in range(count)
@@ -98,11 +103,16 @@ async def load(slack: harness.SlackEmulator, url: str, channel: str, count: int)
                 raise RuntimeError(f"command answered {status}")
             return seconds
 
+        before = server.cpu_seconds()
         latencies, _ = await harness.run_concurrently(count, CONCURRENCY, one)
+        await harness.wait_quiet(slack, quiet=0.5, timeout=120)  # the work after the acks
+        cpu.samples.append((server.cpu_seconds() - before) / count * 1000)
     return latencies
 
 
 async def _warm_up(sender: SignedCommands, channel: str) -> None:
     """Open the connections first, so both servers are measured with warm keep-alive pools."""
-    bodies = [sender.body("note warm-up", user="U0BOB", channel=channel) for _ in range(CONCURRENCY)]
+    bodies = [
+        sender.body("note warm-up", user="U0BOB", channel=channel) for _ in range(CONCURRENCY)
+    ]
     await harness.run_concurrently(CONCURRENCY, CONCURRENCY, lambda i: sender.send(bodies[i]))

@@ -77,7 +77,7 @@ class Row:
         if len(self.samples) < 2:
             return ""
         low, high = min(self.samples), max(self.samples)
-        return f"{low:,.{self.digits}f} – {high:,.{self.digits}f}"
+        return f"{low:,.{self.digits}f} - {high:,.{self.digits}f}"
 
     def verdict(self) -> str:
         return {True: "yes", False: "NO", None: ""}[self.met]
@@ -91,8 +91,8 @@ def percentile(values: Sequence[float], pct: float) -> float:
 
 
 def table(rows: Sequence[Row]) -> str:
-    """A Markdown table: median and spread (min – max over the repeated runs)."""
-    header = ("benchmark", "metric", "median", "spread (min – max)", "goal", "met")
+    """A Markdown table: median and spread (min - max over the repeated runs)."""
+    header = ("benchmark", "metric", "median", "spread (min - max)", "goal", "met")
     lines = [header] + [
         (r.benchmark, r.metric, r.value_text(), r.spread_text(), r.goal, r.verdict()) for r in rows
     ]
@@ -198,12 +198,15 @@ class ServerProcess:
 
     async def start(self, timeout: float = 60.0) -> None:
         started = time.perf_counter()
+        self._spawn()
+        await self._wait_healthy(started + timeout - time.perf_counter())
+        self.startup_seconds = time.perf_counter() - started
+
+    def _spawn(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO
             )
-        await self._wait_healthy(started + timeout - time.perf_counter())
-        self.startup_seconds = time.perf_counter() - started
 
     async def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -229,6 +232,11 @@ class ServerProcess:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS in /proc status")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process (all its threads) has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -8,12 +8,14 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from sqlalchemy import select
 
+from bridgekeeper.clock import Clock
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 from tests.conftest import ALERT_TOKEN, USERS, Running, start_bridgekeeper, test_settings
@@ -31,6 +33,19 @@ EXAMPLE_SOURCES = {
 Start = Callable[..., Awaitable[Running]]
 
 
+class LaterClock:
+    """The system clock, moved forward by hand: lets scheduled work fall due in a test."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
 @dataclass
 class Answer:
     status: int
@@ -46,11 +61,11 @@ async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[S
     """Start bridgekeeper with a triage channel and any [alerts] settings changed."""
     started = []
 
-    async def start(**alerts: Any) -> Running:
+    async def start(clock: Clock | None = None, **alerts: Any) -> Running:
         channel = emulator.add_channel("alert-triage", members=["UBOT", *USERS])
         base = test_settings(db_url=db_url, api_url=emulator.api_url, triage_channel=channel)
         settings = replace(base, alerts=replace(base.alerts, **alerts))
-        app, runner = await start_bridgekeeper(settings, emulator)
+        app, runner = await start_bridgekeeper(settings, emulator, clock=clock)
         started.append((app, runner))
         return app
 

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Effect
 from tests.alerting import (
     EXAMPLE_SOURCES,
+    LaterClock,
     Start,
     alert,
     alerts,
@@ -361,12 +363,15 @@ async def test_the_vm_web_01_alerts_group_into_one_incident_and_grafana_stays_ap
         ("datadog", "datadog.json"),
         ("pagerduty", "pagerduty_v3_triggered.json"),
     ]
+    vm_web_01 = {declared.body["alert_id"]}
     for source, name in related:
         answer = await post(app, source, example(name))
         assert (answer.body["result"], answer.body["incident"]) == ("attached", 1), name
+        vm_web_01.add(answer.body["alert_id"])
     group = await post(app, "alertmanager", example("alertmanager_firing.json"))
-    vm_web_01 = group.body["alerts"][0]
-    assert (vm_web_01["result"], vm_web_01["incident"]) == ("attached", 1)
+    host_cpu = group.body["alerts"][0]  # the group's vm-web-01 alert
+    assert (host_cpu["result"], host_cpu["incident"]) == ("attached", 1)
+    vm_web_01.add(host_cpu["alert_id"])
     grafana = await post(app, "grafana", example("grafana_firing.json"))
     assert grafana.body["alerts"][0] == {
         "alert_id": grafana.body["alerts"][0]["alert_id"],
@@ -378,13 +383,16 @@ async def test_the_vm_web_01_alerts_group_into_one_incident_and_grafana_stays_ap
     [incident] = await incidents(app)
     defender = await alert(app, declared.body["alert_id"])
     assert incident.private and incident.detected_at == defender.first_seen
-    attached = [e for e in await timeline(app, incident.id) if e.kind == "alert_attached"]
-    assert len(attached) == 6
+    entries = await timeline(app, incident.id)
+    attached = {e.data["alert_id"] for e in entries if e.kind == "alert_attached"}
+    assert vm_web_01 <= attached and grafana.body["alert_id"] not in attached
+    assert (await alert(app, grafana.body["alert_id"])).incident_id is None
     channel = app.slack.channel_by_name("inc-1-suspicious-process-detected")
     assert channel is not None and channel.is_private
-    cards = card_texts(app)  # the declared Defender alert and Grafana: the others joined
-    assert len(cards) == 2
-    assert any("Declared as incident 1" in c for c in cards)
+    cards = card_texts(app)  # attached alerts get no card of their own
+    assert sum("Declared as incident 1" in c for c in cards) == 1
+    assert sum("checkout-api" in c for c in cards) == 1
+    assert not any("Host high CPU load on vm-web-01" in c for c in cards)
 
 
 async def test_an_attached_alert_raises_the_incident_severity(serve: Start) -> None:
@@ -422,29 +430,30 @@ STORM_KEYS = 50
 STORM_CONCURRENCY = 20
 
 
+@pytest.mark.slow  # 70-90 s on the shared 2-core box (~60-75 alerts/s end to end)
 async def test_an_alert_storm_is_stored_whole_and_updates_each_card_a_few_times(
     serve: Start,
 ) -> None:
-    app = await serve(card_refresh_seconds=3)
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(STORM_ALERTS):
-        queue.put_nowait(n)
+    """5,000 alerts on 50 dedup keys from 20 concurrent senders: every one counted, 50 cards,
+    each updated a few times (at most every card_refresh_seconds, 20 by default)."""
+    clock = LaterClock()
+    app = await serve(clock=clock)
+    numbers = iter(range(STORM_ALERTS))
     statuses: list[int] = []
 
     async def sender(session: aiohttp.ClientSession) -> None:
-        while not queue.empty():
-            n = queue.get_nowait()
-            body = generic(f"CPU high on web-{n % STORM_KEYS}", dedup_key=f"cpu-{n % STORM_KEYS}")
-            statuses.append(
-                (await post(app, "generic", body | {"id": f"e{n}"}, session=session)).status
-            )
+        for n in numbers:
+            key = n % STORM_KEYS
+            body = generic(f"CPU high on web-{key}", dedup_key=f"cpu-{key}", id=f"e{n}")
+            statuses.append((await post(app, "generic", body, session=session)).status)
 
     started = time.monotonic()
     connector = aiohttp.TCPConnector(limit=STORM_CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(sender(session) for _ in range(STORM_CONCURRENCY)))
     ingest = time.monotonic() - started
-    await _all_delivered(app, timeout=20)
+    clock.advance(seconds=app.bk.settings.alerts.card_refresh_seconds)  # the last renders fall due
+    await _all_delivered(app, timeout=30)
 
     assert statuses == [202] * STORM_ALERTS
     stored = await alerts(app)
@@ -453,19 +462,17 @@ async def test_an_alert_storm_is_stored_whole_and_updates_each_card_a_few_times(
     posts = app.slack.calls_to("chat.postMessage")
     updates = app.slack.calls_to("chat.update")
     assert len(posts) == STORM_KEYS
-    per_card: dict[str, int] = {}
-    for call in updates:
-        per_card[str(call.args.get("ts"))] = per_card.get(str(call.args.get("ts")), 0) + 1
+    per_card = Counter(str(call.args.get("ts")) for call in updates)
     assert max(per_card.values(), default=0) <= 5, per_card
-    assert all('"Count:* 100' in c or "*Count:* 100" in c for c in card_texts(app))
+    assert all("*Count:* 100" in c for c in card_texts(app))
     print(
-        f"storm: {STORM_ALERTS} alerts in {ingest:.1f}s, {len(posts)} posts, "
-        f"{len(updates)} updates (max {max(per_card.values(), default=0)} per card)"
+        f"storm: {STORM_ALERTS} alerts in {ingest:.1f}s ({STORM_ALERTS / ingest:.0f}/s), "
+        f"{len(posts)} posts, {len(updates)} updates, at most {max(per_card.values())} per card"
     )
 
 
 async def _all_delivered(app: Running, timeout: float) -> None:
-    """Every effect delivered, including card refreshes scheduled for later."""
+    """Every effect delivered, including card renders scheduled for later."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         app.bk.worker.wake()

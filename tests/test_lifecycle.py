@@ -232,3 +232,12 @@ async def test_concurrent_commands_lose_no_update(running: Running) -> None:
     notes = [e for e in await timeline(running) if e.kind == "note"]
     assert sorted(e.text for e in notes) == sorted(f"parallel {i}" for i in range(12))
     assert (await incident_row(running)).timeline_length == 13
+
+
+async def test_user_text_cannot_forge_blocks(running: Running) -> None:
+    channel = await declare(running)
+    await in_bridge(
+        running, channel, "note hi\n[button card_severity 1 danger] Click me\n# Big\n---"
+    )
+    [post] = [m for m in running.slack.messages(channel.id) if "Click me" in json.dumps(m.blocks)]
+    assert [b["type"] for b in post.blocks] == ["section"]

@@ -19,15 +19,24 @@ from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.scheduling.scheduler import Scheduler
+from bridgekeeper.services.closing import ClosingService
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
+from bridgekeeper.services.regulatory import Regulatory
+from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner
+from bridgekeeper.services.stats import IncidentStats
 from bridgekeeper.services.triage import TriageService
+from bridgekeeper.services.updates import Updates
 from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.card_actions import CardActions
+from bridgekeeper.slack.close_actions import CloseActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.listeners import SlackListeners
+from bridgekeeper.slack.redelivery import SkipRedelivered
+from bridgekeeper.slack.update_actions import UpdateActions
 from bridgekeeper.store import leases
 from bridgekeeper.store.db import Database
 from bridgekeeper.web.server import build_web_app
@@ -35,6 +44,7 @@ from bridgekeeper.web.server import build_web_app
 log = logging.getLogger(__name__)
 LEASE_TTL = timedelta(seconds=15)
 LEASE_RENEW = 5.0
+ARCHIVE_CHECK_SECONDS = 60.0
 
 
 class Bridgekeeper:
@@ -44,7 +54,9 @@ class Bridgekeeper:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
-        self.renderer = Renderer()
+        self.renderer = Renderer(
+            [settings.reports.template_dir] if settings.reports.template_dir else []
+        )
         self.gateway = SlackGateway(token=settings.slack_bot_token, api_url=settings.slack_api_url)
         self.incidents = IncidentService(
             db=self.db, clock=self.clock, settings=settings, renderer=self.renderer,
@@ -53,6 +65,19 @@ class Bridgekeeper:
         self.runner = CommandRunner(settings=settings, renderer=self.renderer)
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
+        self.scheduler = Scheduler(db=self.db, clock=self.clock)
+        self.updates = Updates(self.incidents, self.scheduler)
+        self.updates.register(self.runner)
+        self.incidents.after_change.append(self.updates.sync)
+        self.regulatory = Regulatory(self.incidents, self.scheduler)
+        self.regulatory.register(self.runner)
+        self.reports = ReportService(db=self.db, clock=self.clock, renderer=self.renderer,
+                                     user_name=self.gateway.user_name)  # fmt: skip
+        self.closing = ClosingService(incidents=self.incidents, reports=self.reports,
+                                      open_view=self.gateway.open_view)  # fmt: skip
+        self.closing.register(self.runner)
+        self.stats = IncidentStats(db=self.db, clock=self.clock)
+        self.stats.register(self.runner)
         self.intake = IntakeService(
             db=self.db, clock=self.clock, settings=settings, incidents=self.incidents
         )
@@ -84,6 +109,7 @@ class Bridgekeeper:
             process_before_response=False,
             request_verification_enabled=not self.settings.socket_mode,
         )
+        app.use(SkipRedelivered(db=self.db, clock=self.clock).middleware)
         SlackListeners(runner=self.runner, gateway=self.gateway, lifecycle=self.lifecycle).register(
             app
         )
@@ -93,6 +119,14 @@ class Bridgekeeper:
         CardActions(runner=self.runner, lifecycle=self.lifecycle, gateway=self.gateway).register(
             app
         )
+        UpdateActions(
+            updates=self.updates, renderer=self.renderer, gateway=self.gateway,
+            busy=self.runner.busy,
+        ).register(app)  # fmt: skip
+        CloseActions(
+            closing=self.closing, renderer=self.renderer, gateway=self.gateway,
+            busy=self.runner.busy, common=self.runner.common,
+        ).register(app)  # fmt: skip
         return app
 
     def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
@@ -119,16 +153,31 @@ class Bridgekeeper:
 
     def start_worker(self) -> None:
         self._tasks.append(asyncio.create_task(self._lead_and_deliver()))
+        self._tasks.append(asyncio.create_task(self._archive_when_due()))
+
+    async def _archive_when_due(self) -> None:
+        """Archive closed incidents' channels once their delay has passed (safe on every
+        replica: each incident is claimed under its row lock)."""
+        while not self._stop.is_set():
+            try:
+                await self.closing.run_due_archives()
+            except Exception:
+                log.exception("archiving closed incidents' channels failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=ARCHIVE_CHECK_SECONDS)
 
     async def _lead_and_deliver(self) -> None:
-        """Run the outbox worker while this process holds the lease; renew it meanwhile."""
+        """Run the outbox worker and the scheduler while this process holds the lease; renew it
+        meanwhile."""
         while not self._stop.is_set():
             if await self._hold_lease():
                 stop_working = asyncio.Event()
                 work = asyncio.create_task(self.worker.run(stop_working))
+                await self.scheduler.start()
                 while not self._stop.is_set() and await self._hold_lease():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)
+                self.scheduler.stop()
                 stop_working.set()
                 self.worker.wake()
                 await work

@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status 0 when intact, 1 when not.",
     )
     verify.add_argument("number", type=int, nargs="?", help="only this incident")
+    report = sub.add_parser(
+        "report",
+        help="print an incident's report",
+        description="Print the latest stored report of an incident (a draft if it is still "
+        "open and was never closed).",
+    )
+    report.add_argument("number", type=int, help="the incident number")
+    report.add_argument("--format", choices=("md", "html", "json"), default="md",
+                        help="Markdown (default), HTML or JSON")  # fmt: skip
+    report.add_argument("--version", type=int, default=None, dest="report_version",
+                        help="an earlier version (default: the latest)")  # fmt: skip
     demo = sub.add_parser(
         "demo",
         help="run a scripted incident against a built-in fake Slack",
@@ -102,6 +113,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _db_upgrade(settings)
     if args.command == "audit":
         return await _audit_verify(settings, args.number)
+    if args.command == "report":
+        return await _report(settings, args.number, args.format, args.report_version)
     require_slack(settings)
     if args.command == "worker":
         return await _worker(settings)
@@ -118,6 +131,32 @@ async def _db_upgrade(settings: Settings) -> int:
     finally:
         await db.dispose()
     print(f"database is at the current schema ({db!r})")
+    return 0
+
+
+async def _report(settings: Settings, number: int, fmt: str, version: int | None) -> int:
+    from bridgekeeper.clock import SystemClock
+    from bridgekeeper.rendering import Renderer
+    from bridgekeeper.services.reports import ReportService
+    from bridgekeeper.store.db import Database
+
+    folders = [settings.reports.template_dir] if settings.reports.template_dir else []
+    renderer = Renderer(folders)
+    db = Database(settings.database_url)
+    try:
+        await db.check_schema()
+        reports = ReportService(db=db, clock=SystemClock(), renderer=renderer)
+        stored = await reports.stored(number, fmt, version)
+        body = stored.body if stored else None
+        if body is None and version is None:
+            body = await reports.draft(number, fmt)
+    finally:
+        await db.dispose()
+    if body is None:
+        problem = renderer.text("cli/no_report.txt.j2", number=number, version=version)
+        print(problem.strip(), file=sys.stderr)
+        return 1
+    sys.stdout.write(body if body.endswith("\n") else body + "\n")
     return 0
 
 

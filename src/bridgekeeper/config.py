@@ -21,6 +21,12 @@ from bridgekeeper.domain.incidents import (
     Severity,
     Stage,
 )
+from bridgekeeper.domain.reminders import (
+    BUILTIN_REGIMES,
+    DEFAULT_CADENCE_MINUTES,
+    Deadline,
+    Regime,
+)
 from bridgekeeper.errors import ConfigError
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -76,6 +82,28 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class UpdateSettings:
+    """[updates]: status-update cadence, stakeholder channels, reminders, private incidents."""
+
+    cadence_minutes: Mapping[Severity, int | None] = field(
+        default_factory=lambda: dict(DEFAULT_CADENCE_MINUTES)
+    )  # None: no update reminders at that severity
+    stakeholder_channels: Mapping[Severity, tuple[str, ...]] = field(default_factory=dict)
+    no_commander_minutes: int = 10
+    review_after_days: int = 3
+    private_codename: str | None = None  # e.g. "Project {number}"; None: "Incident <number>"
+    private_details: bool = False  # true: private incidents show title and text to stakeholders
+    regimes: tuple[Regime, ...] = BUILTIN_REGIMES
+    regulatory_contacts: tuple[str, ...] = ()  # reminded of every regime's deadlines
+
+    def channels_for(self, severity: Severity, fallback: str | None) -> tuple[str, ...]:
+        """Where updates at this severity go: the configured list, else the stakeholder channel."""
+        if severity in self.stakeholder_channels:
+            return self.stakeholder_channels[severity]
+        return (fallback,) if fallback else ()
+
+
+@dataclass(frozen=True)
 class ProcessSettings:
     """What the TOML file describes: the incident process itself."""
 
@@ -110,6 +138,7 @@ class Settings:
     config_path: str | None = None
     close: CloseSettings = field(default_factory=CloseSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
 
     @property
     def socket_mode(self) -> bool:
@@ -153,6 +182,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         reports=parse_reports(
             _table(document, "reports"), env.get("BRIDGEKEEPER_REPORT_TOKEN"), config_path
         ),
+        updates=parse_updates(document),
     )
 
 
@@ -363,3 +393,106 @@ def parse_reports(
     if not path.is_dir():
         raise ConfigError("reports.template_dir", f"folder not found: {path}")
     return ReportSettings(access_token=token, template_dir=path)
+
+
+# -- [updates] and [regulatory] ------------------------------------------------------------------
+_REGIME_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_CONTACT_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+
+
+def parse_updates(document: Mapping[str, Any]) -> UpdateSettings:
+    table = _table(document, "updates")
+    codename = table.get("private_codename")
+    if codename is not None and (not isinstance(codename, str) or not codename.strip()):
+        raise ConfigError("updates.private_codename", "must be a non-empty string")
+    details = table.get("private_details", False)
+    if not isinstance(details, bool):
+        raise ConfigError("updates.private_details", "must be true or false")
+    regulatory = _table(document, "regulatory")
+    return UpdateSettings(
+        cadence_minutes=_cadence(table.get("cadence_minutes", {})),
+        stakeholder_channels=_stakeholder_channels(table.get("stakeholder_channels", {})),
+        no_commander_minutes=_positive_int(document, "updates.no_commander_minutes", 10),
+        review_after_days=_positive_int(document, "updates.review_after_days", 3),
+        private_codename=codename,
+        private_details=details,
+        regimes=_regimes(regulatory.get("regimes", [])),
+        regulatory_contacts=_contacts("regulatory.contacts", regulatory.get("contacts", [])),
+    )
+
+
+def _cadence(table: object) -> dict[Severity, int | None]:
+    """cadence_minutes = {sev1 = 30, sev4 = 0}: 0 means no update reminders."""
+    if not isinstance(table, dict):
+        raise ConfigError("updates.cadence_minutes", "must be a table like {sev1 = 30}")
+    cadence = dict(DEFAULT_CADENCE_MINUTES)
+    for name, minutes in table.items():
+        key = f"updates.cadence_minutes.{name}"
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+            raise ConfigError(key, f"must be minutes (0: no reminders), not {minutes!r}")
+        cadence[_severity(key, name)] = minutes or None
+    return cadence
+
+
+def _stakeholder_channels(table: object) -> dict[Severity, tuple[str, ...]]:
+    """stakeholder_channels = {sev1 = ["C1", "C2"], sev4 = []}"""
+    if not isinstance(table, dict):
+        raise ConfigError("updates.stakeholder_channels", "must be a table like {sev1 = [...]}")
+    channels: dict[Severity, tuple[str, ...]] = {}
+    for name, value in table.items():
+        key = f"updates.stakeholder_channels.{name}"
+        listed = [value] if isinstance(value, str) else value
+        if not isinstance(listed, list):
+            raise ConfigError(key, "must be a channel ID or a list of them")
+        channels[_severity(key, name)] = tuple(str(_channel(key, c)) for c in listed)
+    return channels
+
+
+def _contacts(key: str, value: object) -> tuple[str, ...]:
+    contacts = _string_list(key, value)
+    for contact in contacts:
+        if not _CONTACT_ID.match(contact):
+            raise ConfigError(key, f"must hold user or user-group IDs (U…, S…), not {contact!r}")
+    return contacts
+
+
+def _regimes(listed: object) -> tuple[Regime, ...]:
+    """[[regulatory.regimes]]: more regimes; one named like a built-in replaces it."""
+    if not isinstance(listed, list):
+        raise ConfigError("regulatory.regimes", "must be a list of tables ([[regulatory.regimes]])")
+    regimes = {regime.name: regime for regime in BUILTIN_REGIMES}
+    for index, table in enumerate(listed):
+        regime = _regime(f"regulatory.regimes[{index}]", table)
+        regimes[regime.name] = regime
+    return tuple(regimes.values())
+
+
+def _regime(key: str, table: object) -> Regime:
+    if not isinstance(table, dict):
+        raise ConfigError(key, "must be a table with name and deadlines")
+    name = table.get("name")
+    if not isinstance(name, str) or not _REGIME_NAME.match(name.lower()):
+        raise ConfigError(f"{key}.name", "must be a short name of letters, digits, - or _")
+    title = table.get("title", name.upper())
+    if not isinstance(title, str) or not title:
+        raise ConfigError(f"{key}.title", "must be a non-empty string")
+    deadlines = table.get("deadlines")
+    if not isinstance(deadlines, list) or not deadlines:
+        raise ConfigError(f"{key}.deadlines", "must list at least one {label, hours}")
+    return Regime(
+        name=name.lower(),
+        title=title,
+        deadlines=tuple(_deadline(f"{key}.deadlines[{i}]", d) for i, d in enumerate(deadlines)),
+        remind=_contacts(f"{key}.remind", table.get("remind", [])),
+    )
+
+
+def _deadline(key: str, table: object) -> Deadline:
+    if not isinstance(table, dict):
+        raise ConfigError(key, "must be a table with label and hours")
+    label, hours = table.get("label"), table.get("hours")
+    if not isinstance(label, str) or not label.strip():
+        raise ConfigError(f"{key}.label", "must be a non-empty string")
+    if not isinstance(hours, int) or isinstance(hours, bool) or hours <= 0:
+        raise ConfigError(f"{key}.hours", f"must be a positive whole number, not {hours!r}")
+    return Deadline(label.strip(), hours)

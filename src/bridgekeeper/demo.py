@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -71,6 +72,9 @@ class Transcript:
             "chat.postEphemeral": lambda: (
                 f"  {channel} · (only {args.get('user')}):\n" + _indent(_message_text(args), "    ")
             ),
+            "views.open": lambda: "  [Slack] a form opens",
+            "files.completeUploadExternal": lambda: f"  [Slack] a file is shared in {channel}",
+            "conversations.archive": lambda: f"  [Slack] {channel} is archived",
         }
         make = described.get(method)
         return make() if make else None
@@ -187,12 +191,14 @@ async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
     for user_id, name in DEMO_USERS.items():
         slack.add_user(user_id, name, email=f"{name}@example.com")
     general = slack.add_channel("general", members=list(DEMO_USERS))
+    stakeholders = slack.add_channel("stakeholders", members=list(DEMO_USERS))
     await slack.start()
     settings = replace(
         load_settings({"DATABASE_URL": f"sqlite:///{db_path}"}),
         slack_bot_token=slack.bot_token,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.api_url,
+        stakeholder_channel=stakeholders,
     )
     bk = Bridgekeeper(settings)
     await bk.prepare_database()
@@ -226,9 +232,10 @@ async def _script(demo: Demo, *, general: str, folder: Path) -> None:
     for step in steps:
         await step()
     await _bridge_scene(demo)
+    await _stakeholder_scene(demo)
+    await _closing_scene(demo, folder)
     bridge = demo.slack.channels[demo.channel("inc-1")]
     say(f"\nDone. The incident's bridge channel is #{bridge.name}.")
-    del folder
 
 
 async def _bridge_scene(demo: Demo) -> None:
@@ -255,3 +262,68 @@ async def _bridge_scene(demo: Demo) -> None:
     await demo.driver.reaction_added(user="U0ALICE", channel=bridge, ts=message.ts)
     await demo.settle()
     await demo.command("timeline", user="U0ALICE", channel=bridge)
+
+
+async def _stakeholder_scene(demo: Demo) -> None:
+    """Keeping stakeholders informed: a status update and a GDPR notification clock."""
+    bridge = demo.channel("inc-1")
+    demo.transcript.say("\nThe commander keeps stakeholders informed (#stakeholders):")
+    for text in (
+        "update The attacker's session is cut and the account disabled; we are checking "
+        "which customer records were read. Next update within 30 minutes.",
+        "notify gdpr",
+    ):
+        await demo.command(text, user="U0ALICE", channel=bridge)
+
+
+async def _closing_scene(demo: Demo, folder: Path) -> None:
+    """Closing: the gate, the close form, the report written to `folder`, the archive."""
+    bridge = demo.channel("inc-1")
+    demo.transcript.say("\nThe incident is over; the commander closes it:")
+    for text in (
+        "close Attacker locked out",
+        "notify done gdpr",
+        "stage stabilize service account disabled, sessions revoked",
+        "task done 1",
+        "close",
+    ):
+        await demo.command(text, user="U0ALICE", channel=bridge)
+    [view_id] = [v for v, view in demo.slack.views.items()
+                 if view.view.get("callback_id") == "incident_close"]  # fmt: skip
+    demo.transcript.say("\n> alice fills in the close form and submits it")
+    await demo.driver.view_submission(user="U0ALICE", view_id=view_id, values=_close_form())
+    await demo.settle()
+    demo.transcript.say("\nA day later the bridge channel is archived:")
+    await demo.bk.closing.run_due_archives(demo.bk.clock.now() + timedelta(hours=24))
+    await demo.settle()
+    bodies = {}
+    for fmt in ("md", "html", "json"):
+        stored = await demo.bk.reports.stored(1, fmt)
+        if stored is not None:
+            bodies[f"incident-1-report-v{stored.version}.{fmt}"] = stored.body
+    for path in _write(folder, bodies):
+        demo.transcript.say(f"The incident report is in {path}")
+
+
+def _write(folder: Path, files: dict[str, str]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    return [folder / name for name in files]
+
+
+def _close_form() -> dict[str, dict[str, Any]]:
+    def text(value: str) -> dict[str, Any]:
+        return {"value": {"type": "plain_text_input", "value": value}}
+
+    return {
+        "summary": text("A password-sprayed service account without MFA was used to read "
+                        "customer records; the account is disabled and its sessions revoked."),
+        "root_cause": text("A service account exempt from MFA, with a weak password."),
+        "went_well": text("The alert reached the bridge within ten minutes."),
+        "to_improve": text("No account may be exempt from MFA."),
+        "disposition": {"value": {"type": "static_select",
+                                  "selected_option": {"value": "resolved"}}},
+        "follow_up_1_owner": {"value": {"type": "users_select", "selected_user": "U0BOB"}},
+        "follow_up_1_text": text("Review every MFA exemption"),
+    }  # fmt: skip

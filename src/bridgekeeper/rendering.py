@@ -25,11 +25,18 @@ class Mrkdwn(str):
     """Text that is already valid, safe Slack mrkdwn: not escaped again."""
 
 
+# Lines that slack/blocks.py reads as structure (header, divider, context, button).
+_MARKUP_LINE = re.compile(r"^(?=# |-{3}|~ |\[button)", re.MULTILINE)
+ZERO_WIDTH = "\u200b"
+
+
 def escape_mrkdwn(value: object) -> str:
+    """`& < >` as entities, and no line of untrusted text can pass for block markup."""
     if isinstance(value, Mrkdwn):
         return value
     text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKUP_LINE.sub(ZERO_WIDTH, text)
 
 
 def user_mention(user_id: object) -> Mrkdwn:

@@ -805,16 +805,16 @@ def test_exact_cross_source_links() -> None:
 
 def test_grafana_shares_nothing_with_vm_web_01() -> None:
     grafana = example_alert("grafana_firing.json")
-    assert grafana.correlation_keys
     for name, index in VM_WEB_01:
         assert not related(grafana, example_alert(name, index).correlation_keys)
 
 
-def test_alertmanager_group_links_its_alerts_but_not_hosts() -> None:
+def test_alertmanager_group_does_not_merge_different_hosts() -> None:
+    """A route's groupKey spans hosts (grouped by alert name): it is not a correlation key."""
     first, second = parse("alertmanager", load("alertmanager_firing.json"), received_at=NOW)
     assert "host:vm-web-02" in second.correlation_keys
     assert "host:vm-web-01" not in second.correlation_keys
-    assert first.correlation_keys & second.correlation_keys  # the Alertmanager groupKey
+    assert not first.correlation_keys & second.correlation_keys
 
 
 def test_correlation_keys_normalise() -> None:

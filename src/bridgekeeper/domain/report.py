@@ -23,7 +23,7 @@ SHORT_DISPOSITIONS = frozenset({"false_positive", "benign", "duplicate"})
 COMMUNICATION_KINDS = frozenset(
     {"update", "update_posted", "status_update", "stakeholder_update", "announcement"}
 )
-REGULATORY_PREFIXES = ("notify", "regulatory", "clock")
+REGULATORY_PREFIXES = ("notif", "regulatory", "clock")
 ACTION_KINDS = frozenset({"note", "task_done", "pinned"})
 BOT = "bridgekeeper"
 
@@ -104,20 +104,20 @@ class AlertFacts:
 
 @dataclass(frozen=True)
 class Communication:
-    """A message sent about the incident: where (bridge, stakeholders, a channel) and what."""
+    """A message sent about the incident: where ("bridge", or channel ids) and what."""
 
     at: datetime
     actor: str
-    where: str
+    where: Sequence[str]
     text: str
 
 
 @dataclass(frozen=True)
 class RegulatoryClock:
     regime: str
-    status: str  # e.g. running, notified, not_required
+    status: str  # open, done, not_required
     aware_at: datetime | None = None
-    deadline: datetime | None = None
+    deadlines: Sequence[Mapping[str, Any]] = ()  # {"label", "due_at", "done_at", "done_by"}
     decided_by: str | None = None
     decided_at: datetime | None = None
     rationale: str | None = None
@@ -160,6 +160,19 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_text(value: object) -> str | None:
+    """A stored ISO 8601 string (or datetime) in the report's form."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return None
 
 
 def seconds_between(start: datetime, end: datetime | None) -> int | None:
@@ -239,8 +252,7 @@ def compile_report(source: ReportInput) -> dict[str, Any]:
         },
         "lessons": {"went_well": incident.went_well, "to_improve": incident.to_improve},
         "follow_ups": [
-            {"owner": f.get("owner"), "text": str(f.get("text") or "")}
-            for f in incident.follow_ups
+            {"owner": f.get("owner"), "text": str(f.get("text") or "")} for f in incident.follow_ups
         ],
         "milestones": {
             "first_seen": iso(moments.first_seen),
@@ -328,7 +340,15 @@ def _clock(clock: RegulatoryClock) -> dict[str, Any]:
         "regime": clock.regime,
         "status": clock.status,
         "aware_at": iso(clock.aware_at),
-        "deadline": iso(clock.deadline),
+        "deadlines": [
+            {
+                "label": str(d.get("label") or ""),
+                "due_at": iso_text(d.get("due_at")),
+                "done_at": iso_text(d.get("done_at")),
+                "done_by": d.get("done_by"),
+            }
+            for d in clock.deadlines
+        ],
         "decided_by": clock.decided_by,
         "decided_at": iso(clock.decided_at),
         "rationale": clock.rationale,
@@ -348,10 +368,15 @@ def _team(source: ReportInput) -> dict[str, Any]:
             people.setdefault(user, None)
     return {
         "roles": [
-            {"role": s.role, "user": s.user, "assigned_by": s.assigned_by,
-             "from": iso(s.assigned_at), "until": iso(s.ended_at)}
+            {
+                "role": s.role,
+                "user": s.user,
+                "assigned_by": s.assigned_by,
+                "from": iso(s.assigned_at),
+                "until": iso(s.ended_at),
+            }
             for s in spells
-        ],  # fmt: skip
+        ],
         "participants": list(people),
     }
 
@@ -360,7 +385,7 @@ def _communications(
     sent: Sequence[Communication], from_timeline: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     given = [
-        {"at": iso(c.at), "actor": c.actor, "where": c.where, "text": c.text}
+        {"at": iso(c.at), "actor": c.actor, "where": list(c.where), "text": c.text}
         for c in sorted(sent, key=lambda c: c.at)
     ]
     return given or from_timeline
@@ -405,7 +430,7 @@ def _walk_timeline(entries: Sequence[Entry]) -> _Walk:
                 walk.actions.append({"stage": stage, "items": by_stage[stage]})
             by_stage[stage].append(row)
         elif kind in COMMUNICATION_KINDS:
-            where = str(entry.data.get("where") or entry.data.get("target") or "")
+            where = ["bridge", *(str(ch) for ch in entry.data.get("channels") or [])]
             walk.communications.append(
                 {"at": row["at"], "actor": entry.actor, "where": where, "text": entry.text}
             )

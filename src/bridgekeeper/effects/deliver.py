@@ -23,7 +23,7 @@ from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Effect, Incident, SlackMessage
+from bridgekeeper.store.models import Effect, Incident, Report, SlackMessage
 
 log = logging.getLogger(__name__)
 METADATA_TYPE = "bridgekeeper_effect"
@@ -53,6 +53,8 @@ class Deliverer:
             "post": self.post,
             "ephemeral": self.ephemeral,
             "archive": self.archive,
+            "unarchive": self.unarchive,
+            "upload_file": self.upload_file,
         }
 
     async def __call__(self, effect: Effect) -> None:
@@ -99,6 +101,9 @@ class Deliverer:
     async def archive(self, effect: Effect) -> None:
         await self.slack.archive(await self._target(effect, "bridge"))
 
+    async def unarchive(self, effect: Effect) -> None:
+        await self.slack.unarchive(await self._target(effect, "bridge"))
+
     async def topic(self, effect: Effect) -> None:
         """The topic shows plain text (Slack does not format topics): names, not mentions."""
         channel = await self._target(effect, "bridge")
@@ -123,6 +128,25 @@ class Deliverer:
                     card=str(effect.payload["card"]), owner=int(effect.payload["owner"]),
                 )  # fmt: skip
         await self._post_once(effect, channel, str(markup))
+
+    async def upload_file(self, effect: Effect) -> None:
+        """A file shared in a channel, once: a retry looks for the file name first."""
+        channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
+        filename = str(effect.payload["filename"])
+        if effect.attempts > 1 and await self.slack.find_file(channel, filename):
+            return
+        content = effect.payload.get("content")
+        if content is None:
+            async with self.db.sessions() as session:
+                report = await session.get(Report, int(effect.payload["report_id"]))
+            if report is None:
+                raise SlackError("upload_file", "the report to upload is gone")
+            content = report.body
+        await self.slack.upload_file(
+            channel, filename=filename, content=str(content).encode(),
+            title=str(effect.payload.get("title") or filename),
+            comment=str(effect.payload.get("comment") or ""),
+        )  # fmt: skip
 
     async def ephemeral(self, effect: Effect) -> None:
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))

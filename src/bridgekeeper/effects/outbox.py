@@ -12,6 +12,9 @@ Effect kinds and their payloads:
     post           {"target": ..., "text": markup}   a new message (rendered when enqueued)
     ephemeral      {"target": ..., "user": ..., "text": markup}
     archive        {}                         archive the bridge channel
+    unarchive      {}                         unarchive it (a reopened incident)
+    upload_file    {"target": ..., "filename": ..., "title": ..., "comment": markup,
+                    "report_id": id | "content": text}   share a file (files upload v2)
 
 A target is "bridge" (the incident's channel), "stakeholders", "triage", or a channel id.
 """

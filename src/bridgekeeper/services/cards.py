@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.regulatory import clock_summaries
+from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, Incident, Task
 
@@ -35,6 +37,10 @@ async def incident_context(
         "suggested": Severity(impact["suggested"]).label if impact.get("suggested") else None,
         "open_tasks": list(open_tasks),
         "open": incident.status == "open",
+        "disclosure": disclosure(settings, incident),  # what the stakeholder announcement shows
+        "clocks": await clock_summaries(
+            session, incident.id, {r.name: r.title for r in settings.updates.regimes}
+        ),
     }
 
 

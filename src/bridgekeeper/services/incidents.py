@@ -7,6 +7,7 @@ bridge channel so the team sees it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from bridgekeeper.errors import (
     PermissionDenied,
 )
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.services import stakeholders
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
@@ -31,6 +33,8 @@ from bridgekeeper.store.models import Incident, TimelineEntry
 
 BOT_ACTOR = "bridgekeeper"  # the actor of what bridgekeeper does by itself
 TOPIC_KINDS = {"severity_changed", "stage_changed", "role_assigned", "closed", "reopened"}
+# Called after each change with (session, incident, kind): reminders follow the incident's state.
+ChangeHook = Callable[[AsyncSession, Incident, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class IncidentService:
         self.settings = settings
         self.renderer = renderer
         self.directory = directory
+        self.after_change: list[ChangeHook] = []
 
     # -- declaring ----------------------------------------------------------------------------
     async def declare(
@@ -98,6 +103,7 @@ class IncidentService:
                                    "private": private},
         )  # fmt: skip
         self._open_bridge(session=session, incident=incident, declarer=user)
+        await self._changed(session, incident, "declared")
         return Declared(number=number, incident_id=incident.id, title=title)
 
     def _open_bridge(self, *, session: AsyncSession, incident: Incident, declarer: str) -> None:
@@ -109,6 +115,13 @@ class IncidentService:
         outbox.add_card(session=session, now=now, incident_id=incident.id, card="status",
                         owner=incident.id, target="bridge", pin=True)  # fmt: skip
         outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
+        if stakeholders.announces(self.settings, "declared", None):
+            stakeholders.add_announcement(session, settings=self.settings, incident=incident,
+                                          now=now)  # fmt: skip
+
+    async def _changed(self, session: AsyncSession, incident: Incident, kind: str) -> None:
+        for hook in self.after_change:
+            await hook(session, incident, kind)
 
     # -- finding the incident a command is about ------------------------------------------------
     async def locate(
@@ -178,8 +191,12 @@ class IncidentService:
                         owner=incident.id, target="bridge")  # fmt: skip
         if kind in TOPIC_KINDS:
             outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
+        if stakeholders.announces(self.settings, kind, data):
+            stakeholders.add_announcement(session, settings=self.settings, incident=incident,
+                                          now=now)  # fmt: skip
         if announce:
             markup = self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
             outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
                        payload={"target": "bridge", "text": markup})  # fmt: skip
+        await self._changed(session, incident, kind)
         return entry

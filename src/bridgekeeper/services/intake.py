@@ -29,7 +29,7 @@ from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, AlertDelivery, Incident
+from bridgekeeper.store.models import Alert, Incident
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and finds the winner
@@ -83,29 +83,29 @@ class IntakeService:
         self, session: AsyncSession, alert: model.Alert, body_digest: str, now: datetime
     ) -> Outcome:
         key = delivery_key(alert, body_digest)
-        seen = await alert_store.get_delivery(session=session, key=key)
+        seen = await alert_store.delivered_to(session=session, key=key)
         if seen is not None:
-            previous = await alert_store.get(session=session, alert_id=seen.alert_id)
+            previous = await alert_store.get(session=session, alert_id=seen)
             if previous is not None and (alert.delivery_id or previous.status == alert.status):
                 return Outcome(previous.id, Result.DUPLICATE, previous.incident_number)
         if alert.status is model.AlertStatus.FIRING:
             outcome = await self._fire(session, alert, now)
         else:
             outcome = await self._resolve(session, alert, now)
-        if seen is None:
-            session.add(AlertDelivery(delivery_key=key, alert_id=outcome.alert_id, received_at=now))
-        else:
-            seen.alert_id, seen.received_at = outcome.alert_id, now
+        await alert_store.record_delivery(
+            session=session, key=key, alert_id=outcome.alert_id, now=now, seen=seen is not None
+        )
         return outcome
 
     # -- firing -------------------------------------------------------------------------------
     async def _fire(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
-        stored = await alert_store.get_firing(
-            session=session, dedup_key=stored_dedup_key(alert), lock=True
+        repeat = await alert_store.count_repeat(
+            session=session, dedup_key=stored_dedup_key(alert), now=now
         )
-        if stored is not None:
-            await self._repeat(session, stored, alert, now)
-            return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)
+        if repeat is not None:
+            if repeat.severity != alert.severity.value or _card_due(repeat.card_refresh_at, now):
+                await self._repeat_changes(session, repeat.id, alert, now)
+            return Outcome(repeat.id, Result.DUPLICATE, repeat.incident_number)
         row = new_row(alert, now)
         session.add(row)
         await session.flush()
@@ -122,12 +122,12 @@ class IntakeService:
         await self._card(session, row, now, urgent=True)
         return Outcome(row.id, Result.NEW, row.incident_number)
 
-    async def _repeat(
-        self, session: AsyncSession, stored: Alert, alert: model.Alert, now: datetime
+    async def _repeat_changes(
+        self, session: AsyncSession, alert_id: int, alert: model.Alert, now: datetime
     ) -> None:
-        """The same alert again while open: count it; the card follows at a calm pace."""
-        stored.occurrences += 1
-        stored.last_seen = now
+        """A repeat that changes more than the count: a new severity, or a card to refresh."""
+        stored = await alert_store.get(session=session, alert_id=alert_id, lock=True)
+        assert stored is not None  # just counted, under the row lock
         if alert.severity.value != stored.severity:
             stored.severity = alert.severity.value
             stored.source_severity = alert.source_severity[:SOURCE_SEVERITY_MAX]
@@ -298,6 +298,11 @@ async def refresh_card(
 
 def card_key(alert: Alert) -> str:
     return outbox.card_key("triage", alert.id)
+
+
+def _card_due(card_refresh_at: datetime | None, now: datetime) -> bool:
+    """Whether a repeat should queue a render: the alert has a card and none is scheduled."""
+    return card_refresh_at is not None and card_refresh_at < now
 
 
 def mark_triaged(alert: Alert, triage: str, user: str, now: datetime) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from bridgekeeper.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 COMMENT_MAX = 2000
+ButtonAction = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 
 class AlertActions:
@@ -47,41 +48,48 @@ class AlertActions:
 
     # -- buttons ------------------------------------------------------------------------------
     async def acknowledge(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        alert_id = _button_alert(body)
-        if alert_id is None:
-            return
-        with self.busy(), _refusals_logged():
-            await self.triage.acknowledge(alert_id=alert_id, user=_user(body))
+        await self._button(ack, body, self._acknowledge)
 
     async def declare(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        alert_id = _button_alert(body)
-        if alert_id is None:
-            return
-        with self.busy(), _refusals_logged():
-            declared = await self.triage.declare(alert_id=alert_id, user=_user(body))
-            await self._tell(
-                body, "slack/alert_declared.md.j2", number=declared.number, title=declared.title
-            )
+        await self._button(ack, body, self._declare)
 
     async def open_dismiss(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await self._open_modal(body, "modals/dismiss_alert.json.j2", with_incidents=False)
+        await self._button(ack, body, self._open_dismiss)
 
     async def open_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await self._open_modal(body, "modals/link_alert.json.j2", with_incidents=True)
+        await self._button(ack, body, self._open_link)
 
-    async def _open_modal(self, body: dict[str, Any], template: str, with_incidents: bool) -> None:
-        alert_id = _button_alert(body)
-        if alert_id is None:
-            return
-        with self.busy(), _refusals_logged():
-            alert = await self.triage.get(alert_id)
-            incidents = await self.triage.open_incidents() if with_incidents else []
-            view = json.loads(self.renderer.text(template, alert=alert, incidents=incidents))
-            await self.gateway.open_view(str(body.get("trigger_id")), view)
+    async def _button(self, ack: AsyncAck, body: dict[str, Any], act: ButtonAction) -> None:
+        """Ack at once (counted busy from before the ack, so tests can wait), then act."""
+        with self.busy():
+            await ack()
+            alert_id = _button_alert(body)
+            if alert_id is None:
+                return
+            with _refusals_logged():
+                await act(alert_id, body)
+
+    async def _acknowledge(self, alert_id: int, body: dict[str, Any]) -> None:
+        await self.triage.acknowledge(alert_id=alert_id, user=_user(body))
+
+    async def _declare(self, alert_id: int, body: dict[str, Any]) -> None:
+        declared = await self.triage.declare(alert_id=alert_id, user=_user(body))
+        await self._tell(
+            body, "slack/alert_declared.md.j2", number=declared.number, title=declared.title
+        )
+
+    async def _open_dismiss(self, alert_id: int, body: dict[str, Any]) -> None:
+        alert = await self.triage.get(alert_id)
+        await self._open_view(body, "modals/dismiss_alert.json.j2", alert=alert)
+
+    async def _open_link(self, alert_id: int, body: dict[str, Any]) -> None:
+        alert = await self.triage.get(alert_id)
+        incidents = await self.triage.open_incidents()
+        await self._open_view(body, "modals/link_alert.json.j2", alert=alert, incidents=incidents)
+
+    async def _open_view(self, body: dict[str, Any], template: str, **context: Any) -> None:
+        view = json.loads(self.renderer.text(template, **context))
+        await self.gateway.open_view(str(body.get("trigger_id")), view)
 
     # -- modals -------------------------------------------------------------------------------
     async def submit_dismiss(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -92,23 +100,27 @@ class AlertActions:
         if problem is not None:
             await self._refuse(ack, *problem)
             return
-        await ack()
-        with self.busy(), _refusals_logged():
-            await self.triage.dismiss(
-                alert_id=_view_alert(body),
-                user=_user(body),
-                disposition=Disposition(disposition),
-                comment=comment,
-            )
+        with self.busy():
+            await ack()
+            with _refusals_logged():
+                await self.triage.dismiss(
+                    alert_id=_view_alert(body),
+                    user=_user(body),
+                    disposition=Disposition(disposition),
+                    comment=comment,
+                )
 
     async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         number = _selected(_view_values(body), "incident")
         if not number.isdigit():
             await self._refuse(ack, "incident", "incident_missing")
             return
-        await ack()
-        with self.busy(), _refusals_logged():
-            await self.triage.link(alert_id=_view_alert(body), user=_user(body), number=int(number))
+        with self.busy():
+            await ack()
+            with _refusals_logged():
+                await self.triage.link(
+                    alert_id=_view_alert(body), user=_user(body), number=int(number)
+                )
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         """The modal stays open with the problem shown under the field."""

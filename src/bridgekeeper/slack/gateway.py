@@ -3,7 +3,9 @@
 Nothing else in bridgekeeper uses the Slack client. Every call honours SLACK_API_URL, retries
 429 (after Retry-After), 5xx and timeouts with backoff up to a bound, and after a 429 holds back
 every further call to that method until Retry-After has passed, so the bot slows down instead of
-hammering.
+hammering. One call per method is in flight at a time (Slack's limits are per method, a few calls
+a second at most): concurrent deliveries queue instead of racing, so no call is already on its way
+when a 429 arrives, and every caller waits out the hold it set.
 """
 
 from __future__ import annotations
@@ -59,15 +61,17 @@ class SlackGateway:
         self.max_wait = max_wait
         self._sleep = sleep
         self._held_until: dict[str, float] = {}
+        self._in_flight: dict[str, asyncio.Lock] = {}
         self._bot_user_id: str | None = None
 
     # -- the single call path ---------------------------------------------------------------
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
         last: SlackRetryable | None = None
         for attempt in range(self.attempts):
-            await self._wait_for(method)
             try:
-                return await self._call_once(method, args)
+                async with self._in_flight.setdefault(method, asyncio.Lock()):
+                    await self._wait_for(method)
+                    return await self._call_once(method, args)
             except SlackRetryable as exc:
                 last = exc
                 delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
@@ -101,8 +105,8 @@ class SlackGateway:
         return SlackError(method, error)
 
     async def _wait_for(self, method: str) -> None:
-        held = self._held_until.get(method, 0.0) - time.monotonic()
-        if held > 0:
+        """Sleep out a hold after a 429 (checked again after waking: never a call too early)."""
+        while (held := self._held_until.get(method, 0.0) - time.monotonic()) > 0:
             await self._sleep(held)
 
     # -- chat-shaped calls --------------------------------------------------------------------
@@ -216,6 +220,52 @@ class SlackGateway:
         except SlackError as exc:
             if exc.error != "already_archived":
                 raise
+
+    async def unarchive(self, channel: str) -> None:
+        try:
+            await self.call("conversations.unarchive", channel=channel)
+        except SlackError as exc:
+            if exc.error != "not_archived":
+                raise
+
+    async def upload_file(
+        self, channel: str, *, filename: str, content: bytes, title: str, comment: str = ""
+    ) -> str:
+        """Files upload v2: ask for an upload URL, send the bytes, share it in `channel`."""
+        ticket = await self.call(
+            "files.getUploadURLExternal", filename=filename, length=len(content)
+        )
+        await self._send_bytes(str(ticket["upload_url"]), content)
+        file_id = str(ticket["file_id"])
+        await self.call(
+            "files.completeUploadExternal", files=[{"id": file_id, "title": title}],
+            channel_id=channel, initial_comment=comment or None,
+        )  # fmt: skip
+        return file_id
+
+    async def _send_bytes(self, url: str, content: bytes) -> None:
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(
+                    url, data=content, timeout=aiohttp.ClientTimeout(total=self.timeout * 3)
+                ) as response,
+            ):
+                if response.status >= 500:
+                    raise SlackRetryable("files.upload", f"http {response.status}")
+                if response.status >= 400:
+                    raise SlackError("files.upload", f"http {response.status}")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise SlackRetryable("files.upload", f"network: {type(exc).__name__}") from None
+
+    async def find_file(self, channel: str, filename: str, limit: int = 200) -> bool:
+        """Whether a file of this name was already shared in `channel` (a retried upload)."""
+        data = await self.call("conversations.history", channel=channel, limit=limit)
+        return any(
+            file.get("name") == filename
+            for message in data.get("messages", [])
+            for file in message.get("files") or []
+        )
 
     async def user_exists(self, user: str) -> bool:
         try:

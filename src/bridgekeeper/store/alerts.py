@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.store.models import Alert, AlertDelivery, Effect, Incident
 
 IncidentKeys = tuple[int, frozenset[str], datetime]  # (incident id, keys, last activity)
+
+
+@dataclass(frozen=True)
+class Repeat:
+    id: int
+    severity: str
+    incident_number: int | None
+    card_refresh_at: datetime | None
 
 
 async def get(*, session: AsyncSession, alert_id: int, lock: bool = False) -> Alert | None:
@@ -38,8 +47,39 @@ async def latest_resolved(*, session: AsyncSession, dedup_key: str) -> Alert | N
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def get_delivery(*, session: AsyncSession, key: str) -> AlertDelivery | None:
-    return await session.get(AlertDelivery, key)
+async def count_repeat(*, session: AsyncSession, dedup_key: str, now: datetime) -> Repeat | None:
+    """One more occurrence of the open alert with this key, in one statement (the hot path of
+    an alert storm); None when no alert with the key is open."""
+    query = (
+        update(Alert)
+        .where(Alert.dedup_key == dedup_key, Alert.status == "firing")
+        .values(occurrences=Alert.occurrences + 1, last_seen=now)
+        .returning(Alert.id, Alert.severity, Alert.incident_number, Alert.card_refresh_at)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(query)).one_or_none()
+    return Repeat(*row) if row is not None else None
+
+
+async def delivered_to(*, session: AsyncSession, key: str) -> int | None:
+    """The alert a webhook delivery was stored as, if it was."""
+    query = select(AlertDelivery.alert_id).where(AlertDelivery.delivery_key == key)
+    return await session.scalar(query)
+
+
+async def record_delivery(
+    *, session: AsyncSession, key: str, alert_id: int, now: datetime, seen: bool
+) -> None:
+    if seen:
+        query = (
+            update(AlertDelivery)
+            .where(AlertDelivery.delivery_key == key)
+            .values(alert_id=alert_id, received_at=now)
+        )
+        await session.execute(query, execution_options={"synchronize_session": False})
+    else:
+        values = {"delivery_key": key, "alert_id": alert_id, "received_at": now}
+        await session.execute(insert(AlertDelivery).values(**values))
 
 
 async def open_incident_keys(*, session: AsyncSession, since: datetime) -> list[IncidentKeys]:

@@ -8,6 +8,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bridgekeeper.web.alerts import AlertEndpoint
+from bridgekeeper.web.reports import ReportEndpoint
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -21,6 +22,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/alerts/{source}", AlertEndpoint(bk).handle)
+    app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     return app
 
 

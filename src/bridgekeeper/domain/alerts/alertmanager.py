@@ -147,7 +147,7 @@ def _resource(labels: dict[str, str]) -> str | None:
 def _keys(
     labels: dict[str, str], hosts: list[str], envelope: dict[str, Any], source: str
 ) -> frozenset[str]:
+    # Not the sender's groupKey: a route groups by alert name across hosts, so it would pull
+    # unrelated machines into one incident.
     resources = grouping.arm_resources([labels.get("azure_resource_id", "")])
-    group_key = fields.text_at(envelope, "groupKey")
-    other = [f"{source}-group:{group_key}"] if group_key else []
-    return grouping.correlation_keys(resources=resources, hosts=hosts, other=other)
+    return grouping.correlation_keys(resources=resources, hosts=hosts, other=[])

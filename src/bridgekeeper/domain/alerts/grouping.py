@@ -9,7 +9,6 @@ Key formats (all lower-case except where the source's value is case-sensitive):
                                            carries that GUID (forwarded Azure alerts)
 - `defender-alert:<SystemAlertId>`         Defender SystemAlertId = Sentinel alert providerAlertId
 - `defender-correlation:<CorrelationKey>`  Defender's own correlation (case kept: it is base64)
-- `alertmanager-group:<groupKey>` / `grafana-group:<groupKey>`  the sender's own grouping
 - `resource:<name>`                        the generic source's non-ARM resource, lower-cased
 """
 

@@ -1,0 +1,139 @@
+"""Fires due jobs exactly once, in the process that holds the worker lease.
+
+`run_due(now)` claims each due row with `UPDATE ... WHERE status = 'pending' AND due_at <= now`,
+calls the job kind's handler (which re-reads the incident and re-checks the condition), and
+enqueues what it says as outbox effects, all in one transaction: a second process, or a second
+pass, finds nothing left to claim. A handler answers whether it reminded anyone and when the job
+is next due (None: done).
+
+Misfires: a job that fell due while no process was running fires once when the next leader
+starts (it runs `run_due` at once on taking the lease); a repeating reminder that missed several
+periods fires once and is re-armed from then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.clock import Clock
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import ScheduledJob
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 5.0
+RETRY_AFTER_ERROR = timedelta(minutes=1)
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Outcome:
+    fired: bool  # someone was reminded
+    next_due: datetime | None  # re-arm the job then; None: it is done
+
+
+JobHandler = Callable[[AsyncSession, ScheduledJob, datetime], Awaitable[Outcome]]
+
+
+class Scheduler:
+    def __init__(self, *, db: Database, clock: Clock, tick_seconds: float = TICK_SECONDS) -> None:
+        self.db = db
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.handlers: dict[str, JobHandler] = {}
+        self._aps: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    def on(self, kind: str, handler: JobHandler) -> None:
+        self.handlers[kind] = handler
+
+    # -- running under the lease ------------------------------------------------------------------
+    async def start(self) -> None:
+        """Fire what fell due while nobody ran the scheduler, then check every few seconds."""
+        await self._tick()
+        self._aps = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        self._aps.add_job(
+            self._tick, "interval", seconds=self.tick_seconds, id="run_due",
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+        )  # fmt: skip
+        self._aps.start()
+
+    def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+
+    async def _tick(self) -> None:
+        try:
+            await self.run_due()
+        except Exception:
+            log.exception("scheduler pass failed; trying again at the next tick")
+
+    # -- firing -----------------------------------------------------------------------------------
+    async def run_due(self, now: datetime | None = None) -> int:
+        """Fire every job due at `now`; returns how many reminded someone."""
+        async with self._lock:
+            now = now or self.clock.now()
+            fired = 0
+            for job_id, incident_id in await self._due(now):
+                try:
+                    fired += await self._fire(job_id, incident_id, now)
+                except Exception:
+                    log.exception("scheduled job %s failed; retrying later", job_id)
+                    await self._postpone(job_id, now + RETRY_AFTER_ERROR)
+            return fired
+
+    async def _due(self, now: datetime) -> list[tuple[str, int | None]]:
+        async with self.db.sessions() as session:
+            query = (
+                select(ScheduledJob.id, ScheduledJob.incident_id)
+                .where(ScheduledJob.status == "pending", ScheduledJob.due_at <= now)
+                .order_by(ScheduledJob.due_at)
+                .limit(BATCH)
+            )
+            return [(row[0], row[1]) for row in await session.execute(query)]
+
+    async def _fire(self, job_id: str, incident_id: int | None, now: datetime) -> bool:
+        async with self.db.transaction() as session:
+            if incident_id is not None:  # the incident first, as every command locks it first
+                await incident_store.get_by_id(session=session, incident_id=incident_id, lock=True)
+            claimed = await session.execute(
+                update(ScheduledJob)
+                .where(ScheduledJob.id == job_id, ScheduledJob.status == "pending",
+                       ScheduledJob.due_at <= now)
+                .values(status="running")
+                .returning(ScheduledJob.id)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            if claimed.scalar_one_or_none() is None:
+                return False  # fired by another process or pass, or moved meanwhile
+            job = await session.scalar(
+                select(ScheduledJob).where(ScheduledJob.id == job_id)
+                .execution_options(populate_existing=True)
+            )  # fmt: skip
+            assert job is not None
+            handler = self.handlers.get(job.kind)
+            outcome = await handler(session, job, now) if handler else Outcome(False, None)
+            if handler is None:
+                log.error("no handler for scheduled job kind %r (%s)", job.kind, job_id)
+            job.fired_at = now if outcome.fired else job.fired_at
+            job.status = "pending" if outcome.next_due else "done"
+            job.due_at = outcome.next_due or job.due_at
+        return outcome.fired
+
+    async def _postpone(self, job_id: str, when: datetime) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(ScheduledJob)
+                .where(ScheduledJob.id == job_id, ScheduledJob.status == "pending")
+                .values(due_at=when)
+                .execution_options(synchronize_session=False)
+            )

@@ -1,0 +1,385 @@
+"""Closing, reopening and archiving an incident, and its report on the way out.
+
+A close applies the form, records a `closed` timeline entry, compiles and stores the next
+version of the report, and queues what Slack should show (a summary in the bridge channel, the
+report as a file, a note to stakeholders), all in one transaction. A configurable gate refuses
+first, naming what is missing. The bridge channel is archived `archive_after_hours` later by
+`run_due_archives(now)`, which the worker calls periodically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.domain import commands as c
+from bridgekeeper.domain.incidents import Severity, Status
+from bridgekeeper.domain.report import DISPOSITIONS
+from bridgekeeper.effects import outbox
+from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services import stakeholders
+from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.services.reports import ReportService, regulatory_clocks
+from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import Incident, Report
+
+log = logging.getLogger(__name__)
+OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
+FIELD_MAX = 3000
+FOLLOW_UP_SLOTS = 3
+# Clock states that are a decision (services/regulatory.py); anything else is still open.
+DECIDED_CLOCKS = frozenset(
+    {"notified", "done", "sent", "not_required", "none", "decided", "withdrawn"}
+)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    owner: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class CloseForm:
+    """What the close form (or `/incident close <summary>`) gives; None: not recorded."""
+
+    summary: str | None
+    root_cause: str | None = None
+    went_well: str | None = None
+    to_improve: str | None = None
+    disposition: str | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
+
+    def value(self, name: str) -> object:
+        return self.follow_ups if name == "follow_ups" else getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Why an incident cannot close yet: required fields left empty, undecided clocks."""
+
+    missing: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.undecided)
+
+
+class CloseRefused(CommandRefused):
+    def __init__(self, number: int, gate: Gate, short_form: bool) -> None:
+        super().__init__("refused/close_gate.md.j2", number=number, missing=list(gate.missing),
+                         undecided=list(gate.undecided), short_form=short_form)  # fmt: skip
+        self.gate = gate
+
+
+@dataclass(frozen=True)
+class Closed:
+    number: int
+    version: int
+    sha256: str
+    archive_due_at: datetime | None
+    channel_id: str | None = None
+
+
+class ClosingService:
+    def __init__(
+        self, *, incidents: IncidentService, reports: ReportService, open_view: OpenView
+    ) -> None:
+        self.incidents = incidents
+        self.reports = reports
+        self.open_view = open_view
+        self.db = incidents.db
+        self.clock = incidents.clock
+        self.settings = incidents.settings
+        self.renderer = incidents.renderer
+
+    def register(self, runner: CommandRunner) -> None:
+        runner.on(c.Close, self.close_command)
+        runner.on(c.Reopen, self.reopen_command)
+        runner.on(c.ShowReport, self.report_command)
+
+    # -- /incident close ----------------------------------------------------------------------
+    async def close_command(self, command: c.Close, inv: Invocation) -> Reply | None:
+        if command.summary is None:
+            await self.open_form(command.incident, inv)
+            return None
+        closed = await self.close(number=command.incident, channel=inv.channel, user=inv.user,
+                                  form=CloseForm(summary=command.summary))  # fmt: skip
+        return Reply("slack/closed.md.j2", {"closed": closed})
+
+    async def open_form(self, number: int | None, inv: Invocation) -> None:
+        async with self.db.transaction() as session:
+            incident = await self.incidents.locate(
+                session, number=number, channel=inv.channel, subcommand="close"
+            )
+            await self.incidents.require(session, incident=incident, user=inv.user,
+                                         action="close")  # fmt: skip
+        view = json.loads(self.renderer.text(
+            "modals/close_incident.json.j2", incident=incident, dispositions=DISPOSITIONS,
+            required=self.settings.close.required, slots=range(1, FOLLOW_UP_SLOTS + 1),
+            metadata=json.dumps({"number": incident.number, "channel": inv.channel}),
+        ))  # fmt: skip
+        await self.open_view(str(inv.trigger_id), view)
+
+    async def precheck(self, *, number: int, user: str, form: CloseForm) -> Gate:
+        """The gate as it stands (the modal shows it inline before accepting); raises a refusal
+        for a closed incident or a user without permission."""
+        async with self.db.transaction() as session:
+            incident = await self.incidents.locate(session, number=number, channel="",
+                                                   subcommand="close")  # fmt: skip
+            await self.incidents.require(session, incident=incident, user=user, action="close")
+            return await self.gate(session, incident, form)
+
+    async def gate(self, session: AsyncSession, incident: Incident, form: CloseForm) -> Gate:
+        missing = tuple(name for name in self.settings.close.required if not form.value(name))
+        undecided: tuple[str, ...] = ()
+        if self.settings.close.require_regulatory_decisions:
+            undecided = await undecided_clocks(session, incident.id)
+        return Gate(missing=missing, undecided=undecided)
+
+    async def close(
+        self, *, number: int | None, channel: str, user: str, form: CloseForm
+    ) -> Closed:
+        users = await self._names(number, channel, user, form)
+        async with self.db.transaction() as session:
+            incident = await self.incidents.locate(session, number=number, channel=channel,
+                                                   subcommand="close")  # fmt: skip
+            await self.incidents.require(session, incident=incident, user=user, action="close")
+            gate = await self.gate(session, incident, form)
+            if gate:
+                raise CloseRefused(incident.number, gate, short_form=not _has_details(form))
+            await self._apply(session, incident, user, form)
+            rows = await self.reports.publish(session, incident, users=users)
+            closed = Closed(number=incident.number, version=rows["md"].version,
+                            sha256=rows["md"].sha256, archive_due_at=incident.archive_due_at,
+                            channel_id=incident.channel_id)  # fmt: skip
+            self._announce_close(session, incident, closed, rows["md"])
+        return closed
+
+    async def _names(
+        self, number: int | None, channel: str, user: str, form: CloseForm
+    ) -> dict[str, str]:
+        """Display names for the report, asked of Slack before the transaction holds any lock."""
+        async with self.db.sessions() as session:
+            incident = await (
+                incident_store.get(session=session, number=number)
+                if number is not None
+                else incident_store.get_by_channel(session=session, channel_id=channel)
+            )
+            people = await self.reports.people(session, incident) if incident else set()
+        people |= {user, *(f.owner for f in form.follow_ups if f.owner)}
+        return await self.reports.names(people)
+
+    async def _apply(
+        self, session: AsyncSession, incident: Incident, user: str, form: CloseForm
+    ) -> None:
+        now = self.clock.now()
+        incident.resolution_summary = form.summary
+        incident.root_cause = form.root_cause
+        incident.went_well = form.went_well
+        incident.to_improve = form.to_improve
+        incident.disposition = form.disposition
+        incident.follow_ups = [{"owner": f.owner, "text": f.text} for f in form.follow_ups]
+        incident.status = Status.CLOSED  # the stage stays: where the work ended
+        incident.closed_at = now
+        incident.closed_by = user
+        hours = self.settings.close.archive_after_hours
+        incident.archive_due_at = now + timedelta(hours=hours) if hours > 0 else None
+        await self.incidents.record(
+            session, incident=incident, actor=user, kind="closed", text=form.summary or "",
+            data={"disposition": form.disposition, "follow_ups": len(form.follow_ups)},
+            announce=False,
+        )  # fmt: skip
+
+    def _announce_close(
+        self, session: AsyncSession, incident: Incident, closed: Closed, report: Report
+    ) -> None:
+        now = self.clock.now()
+        context = {"incident": incident, "closed": closed, "follow_ups": incident.follow_ups,
+                   "disposition": incident.disposition}  # fmt: skip
+        summary = self.renderer.slack("slack/close_summary.md.j2", **context)
+        outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
+                   payload={"target": "bridge", "text": summary})  # fmt: skip
+        comment = self.renderer.slack("slack/close_report_file.md.j2", **context)
+        outbox.add(
+            session=session, now=now, kind="upload_file", incident_id=incident.id,
+            payload={"target": "bridge", "report_id": report.id, "comment": comment,
+                     "filename": f"incident-{incident.number}-report-v{closed.version}.md",
+                     "title": self.renderer.text("slack/close_report_title.txt.j2",
+                                                 **context).strip()},
+            dedup_key=f"report-file:{incident.id}:{closed.version}",
+        )  # fmt: skip
+        self._tell_stakeholders(session, incident, "slack/close_stakeholders.md.j2", context)
+
+    def _tell_stakeholders(
+        self, session: AsyncSession, incident: Incident, template: str, context: dict[str, Any]
+    ) -> None:
+        """A message in the stakeholder channel(s) for the incident's severity (the announcement
+        there is edited by `record`); a private incident shows only what the policy allows."""
+        severity = Severity(incident.severity)
+        channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
+        shown = {**context, "disclosure": stakeholders.disclosure(self.settings, incident)}
+        for channel in channels:
+            outbox.add(session=session, now=self.clock.now(), kind="post",
+                       incident_id=incident.id,
+                       payload={"target": channel,
+                                "text": self.renderer.slack(template, **shown)})  # fmt: skip
+
+    # -- /incident reopen ---------------------------------------------------------------------
+    async def reopen_command(self, command: c.Reopen, inv: Invocation) -> Reply:
+        number = await self.reopen(number=command.incident, channel=inv.channel, user=inv.user,
+                                   reason=command.reason)  # fmt: skip
+        return Reply("slack/reopened.md.j2", {"number": number})
+
+    async def reopen(self, *, number: int | None, channel: str, user: str, reason: str) -> int:
+        async with self.db.transaction() as session:
+            incident = await self.incidents.locate(
+                session, number=number, channel=channel, subcommand="reopen", open_only=False
+            )
+            if incident.status == Status.OPEN:
+                raise CommandRefused("refused/not_closed.md.j2", number=incident.number)
+            await self.incidents.require(session, incident=incident, user=user, action="reopen")
+            now = self.clock.now()
+            if incident.archived_at is not None:
+                outbox.add(session=session, now=now, kind="unarchive", incident_id=incident.id)
+                outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
+                           payload={"users": [user]})  # fmt: skip
+            incident.status = Status.OPEN
+            incident.closed_at = incident.closed_by = None
+            incident.archive_due_at = incident.archived_at = None
+            await self.incidents.record(session, incident=incident, actor=user, kind="reopened",
+                                        text=reason, announce=False)  # fmt: skip
+            context = {"incident": incident, "user": user, "reason": reason}
+            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
+                       payload={"target": "bridge",
+                                "text": self.renderer.slack("slack/reopen_announce.md.j2",
+                                                            **context)})  # fmt: skip
+            self._tell_stakeholders(session, incident, "slack/reopen_stakeholders.md.j2", context)
+            return incident.number
+
+    # -- archiving ----------------------------------------------------------------------------
+    async def run_due_archives(self, now: datetime | None = None) -> int:
+        """Archive every closed incident's bridge channel whose delay has passed; returns how
+        many. Safe to run anywhere, any number of times: each incident is claimed under lock."""
+        now = now or self.clock.now()
+        async with self.db.sessions() as session:
+            due = list(await session.scalars(
+                select(Incident.id).where(
+                    Incident.status == Status.CLOSED, Incident.archived_at.is_(None),
+                    Incident.archive_due_at.is_not(None), Incident.archive_due_at <= now,
+                ).order_by(Incident.archive_due_at)
+            ))  # fmt: skip
+        archived = 0
+        for incident_id in due:
+            archived += await self._archive(incident_id, now)
+        return archived
+
+    async def _archive(self, incident_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as session:
+            incident = await incident_store.get_by_id(session=session, incident_id=incident_id,
+                                                      lock=True)  # fmt: skip
+            due = incident.archive_due_at
+            if incident.status != Status.CLOSED or incident.archived_at or not due or due > now:
+                return False
+            incident.archived_at = self.clock.now()
+            await self.incidents.record(session, incident=incident, actor=BOT_ACTOR,
+                                        kind="archived", announce=False)  # fmt: skip
+            text = self.renderer.slack("slack/close_archiving.md.j2", incident=incident)
+            queued = self.clock.now()  # `now` may be a test's or the scheduler's moment
+            outbox.add(session=session, now=queued, kind="post", incident_id=incident.id,
+                       payload={"target": "bridge", "text": text})  # fmt: skip
+            outbox.add(session=session, now=queued, kind="archive", incident_id=incident.id)
+        return True
+
+    # -- /incident report ---------------------------------------------------------------------
+    async def report_command(self, command: c.ShowReport, inv: Invocation) -> Reply:
+        async with self.db.sessions() as session:
+            incident = await self.incidents.locate(session, number=command.incident,
+                                                   channel=inv.channel, subcommand="report",
+                                                   open_only=False)  # fmt: skip
+            number = incident.number
+        stored = await self.reports.stored(number, "json")
+        if incident.status == Status.CLOSED and stored is not None:
+            context = json.loads(stored.body)
+        else:
+            context = json.loads(await self.reports.draft(number, "json") or "{}")
+        return Reply(
+            "slack/report_preview.md.j2",
+            {"report": context, "sha256": stored.sha256 if stored else None},
+        )
+
+
+async def undecided_clocks(session: AsyncSession, incident_id: int) -> tuple[str, ...]:
+    """The regimes whose notification decision is still open (none before services/regulatory
+    exists)."""
+    clocks = await regulatory_clocks(session, incident_id)
+    return tuple(clock.regime for clock in clocks if clock.status not in DECIDED_CLOCKS)
+
+
+def _has_details(form: CloseForm) -> bool:
+    return any((form.root_cause, form.went_well, form.to_improve, form.disposition,
+                form.follow_ups))  # fmt: skip
+
+
+# -- reading the close form ---------------------------------------------------------------------
+TEXT_FIELDS = ("summary", "root_cause", "went_well", "to_improve")
+
+
+def read_form(values: dict[str, Any]) -> tuple[CloseForm, dict[str, str]]:
+    """The submitted modal as a CloseForm, and problems as {block_id: problem code}."""
+    problems: dict[str, str] = {}
+    texts: dict[str, str | None] = {}
+    for name in TEXT_FIELDS:
+        texts[name] = _text(values, name)
+        if texts[name] and len(str(texts[name])) > FIELD_MAX:
+            problems[name] = "too_long"
+    disposition = _selected(values, "disposition") or None
+    if disposition is not None and disposition not in DISPOSITIONS:
+        problems["disposition"] = "unknown_disposition"
+    follow_ups: list[FollowUp] = []
+    for slot in range(1, FOLLOW_UP_SLOTS + 1):
+        owner = _user(values, f"follow_up_{slot}_owner")
+        text = _text(values, f"follow_up_{slot}_text")
+        if owner and not text:
+            problems[f"follow_up_{slot}_text"] = "follow_up_text"
+        elif text and len(text) > FIELD_MAX:
+            problems[f"follow_up_{slot}_text"] = "too_long"
+        elif text:
+            follow_ups.append(FollowUp(owner=owner, text=text))
+    form = CloseForm(disposition=disposition, follow_ups=tuple(follow_ups), **texts)
+    return form, problems
+
+
+def gate_problems(gate: Gate) -> dict[str, str]:
+    """The gate as {block_id: problem code} for the modal's inline errors."""
+    problems = {
+        ("follow_up_1_text" if name == "follow_ups" else name): "required" for name in gate.missing
+    }
+    if gate.undecided:
+        problems.setdefault("summary", "undecided_clocks")
+    return problems
+
+
+def _element(values: dict[str, Any], block: str) -> dict[str, Any]:
+    element = (values.get(block) or {}).get("value") or {}
+    return element if isinstance(element, dict) else {}
+
+
+def _text(values: dict[str, Any], block: str) -> str | None:
+    return str(_element(values, block).get("value") or "").strip() or None
+
+
+def _selected(values: dict[str, Any], block: str) -> str:
+    return str((_element(values, block).get("selected_option") or {}).get("value") or "")
+
+
+def _user(values: dict[str, Any], block: str) -> str | None:
+    return str(_element(values, block).get("selected_user") or "") or None

@@ -1,0 +1,48 @@
+"""What stakeholders see of an incident: the one announcement in the stakeholder channel, and
+how much a private incident discloses. No service imports here, so IncidentService can use it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.config import Settings
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.effects import outbox
+from bridgekeeper.store.models import Incident
+
+ANNOUNCE_KINDS = {"declared", "severity_changed", "stage_changed", "closed", "reopened",
+                  "update_posted"}  # fmt: skip
+
+
+def disclosure(settings: Settings, incident: Incident) -> dict[str, Any]:
+    """What stakeholders may see: `name` (number or codename) and whether details are hidden."""
+    redacted = bool(incident.private) and not settings.updates.private_details
+    codename = settings.updates.private_codename
+    name = f"Incident {incident.number}"
+    if redacted and codename:
+        name = codename.replace("{number}", str(incident.number))
+    return {"name": name, "redacted": redacted}
+
+
+def announces(settings: Settings, kind: str, data: dict[str, Any] | None) -> bool:
+    """Whether a change shows on the stakeholder announcement."""
+    if not settings.stakeholder_channel and not settings.updates.stakeholder_channels:
+        return False
+    if kind == "role_assigned":
+        return (data or {}).get("role") == "commander"
+    return kind in ANNOUNCE_KINDS
+
+
+def add_announcement(
+    session: AsyncSession, *, settings: Settings, incident: Incident, now: datetime
+) -> None:
+    """Post the incident's one announcement (the first time) or edit it in place."""
+    channels = settings.updates.channels_for(Severity(incident.severity),
+                                             settings.stakeholder_channel)  # fmt: skip
+    if not channels:
+        return
+    outbox.add_card(session=session, now=now, incident_id=incident.id, card="announcement",
+                    owner=incident.id, target=channels[0])  # fmt: skip

@@ -1,0 +1,141 @@
+"""The "Post update" button (status card and reminders), its modal, and the reminders' snooze
+buttons. Buttons carry the incident id as their value; the modal carries it in private_metadata.
+
+A submission is applied before the ack, so a refusal (no permission to change the severity, a
+closed incident) shows inline in the modal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.errors import CommandRefused, SlackError
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.updates import Updates
+from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
+from bridgekeeper.slack.gateway import SlackGateway
+
+log = logging.getLogger(__name__)
+SNOOZE = re.compile(r"^update_snooze_(\d{1,4})$")
+TEXT_MAX = 3000
+
+
+class UpdateActions:
+    def __init__(
+        self,
+        *,
+        updates: Updates,
+        renderer: Renderer,
+        gateway: SlackGateway,
+        busy: Callable[[], AbstractContextManager[None]],
+    ) -> None:
+        self.updates = updates
+        self.renderer = renderer
+        self.gateway = gateway
+        self.busy = busy
+
+    def register(self, app: AsyncApp) -> None:
+        app.action("card_update")(self.open_modal)
+        app.action(SNOOZE)(self.snooze)
+        app.view("post_update")(self.submit)
+
+    async def open_modal(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        incident_id = _button_value(body)
+        if incident_id is None:
+            return
+        with self.busy():
+            context = await self.updates.modal_context(incident_id)
+            view = json.loads(self.renderer.text("modals/post_update.json.j2", **context))
+            try:
+                await self.gateway.open_view(str(body.get("trigger_id")), view)
+            except SlackError as exc:
+                log.warning("could not open the post_update modal: %s", exc)
+
+    async def submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        values = _values(body)
+        text = values.get("text", "").strip()
+        if not text or len(text) > TEXT_MAX:
+            await self._refuse(ack, "text", "text_missing" if not text else "text_too_long")
+            return
+        metadata = str((body.get("view") or {}).get("private_metadata") or "")
+        if not metadata.isdigit():
+            await ack()
+            return
+        with self.busy():
+            try:
+                await self.updates.post_from_modal(
+                    incident_id=int(metadata), user=_user(body), text=text,
+                    stage=_stage(values.get("stage")),
+                    severity=_severity(values.get("severity")),
+                    next_in=_minutes(values.get("next")),
+                )  # fmt: skip
+            except CommandRefused as refused:
+                context = {"command": "/incident", **refused.context}
+                markup = self.renderer.slack(refused.template, **context)
+                await ack(response_action="errors", errors={"text": plain(markup)[:2000]})
+                return
+        await ack()
+
+    async def snooze(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        match = SNOOZE.match(str(action.get("action_id", "")))
+        incident_id = _button_value(body)
+        if match is None or incident_id is None:
+            return
+        with self.busy():
+            minutes = int(match[1])
+            until = await self.updates.snooze(incident_id=incident_id, minutes=minutes,
+                                              user=_user(body))  # fmt: skip
+            markup = self.renderer.slack("slack/update_snoozed.md.j2", until=until,
+                                         minutes=minutes)  # fmt: skip
+            if body.get("response_url"):
+                await self.gateway.respond(str(body["response_url"]), {
+                    "response_type": "ephemeral", "replace_original": False,
+                    "text": fallback_text(markup), "blocks": to_blocks(markup),
+                })  # fmt: skip
+
+    async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
+        text = self.renderer.text("slack/update_problem.txt.j2", problem=problem).strip()
+        await ack(response_action="errors", errors={block: text})
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+def _button_value(body: dict[str, Any]) -> int | None:
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    return int(value) if value.isdigit() else None
+
+
+def _values(body: dict[str, Any]) -> dict[str, str]:
+    state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    values: dict[str, str] = {}
+    for block_id, actions in state.items():
+        element = (actions or {}).get("value") or {}
+        option = element.get("selected_option") or {}
+        values[block_id] = str(element.get("value") or option.get("value") or "")
+    return values
+
+
+def _stage(value: str | None) -> Stage | None:
+    return Stage(value) if value in {s.value for s in Stage if s != Stage.CLOSED} else None
+
+
+def _severity(value: str | None) -> Severity | None:
+    return Severity(value) if value in {s.value for s in Severity} else None
+
+
+def _minutes(value: str | None) -> timedelta | None:
+    return timedelta(minutes=int(value)) if value and value.isdigit() else None

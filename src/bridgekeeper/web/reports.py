@@ -1,0 +1,77 @@
+"""GET /incidents/{number}/report: a stored report, to holders of the configured access token.
+
+Fails closed: with no token configured every request is 404; a missing or wrong Bearer token is
+401 whatever the incident (so nobody learns which incidents exist). The format follows the
+Accept header (text/html, application/json, else Markdown); `?version=N` picks an earlier one.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bridgekeeper.services.reports import MEDIA_TYPES
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+
+class ReportEndpoint:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        self.bk = bk
+
+    async def handle(self, request: web.Request) -> web.Response:
+        token = self.bk.settings.reports.access_token
+        if not token:
+            raise web.HTTPNotFound()
+        if not _authorized(request, token):
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="reports"'})
+        number = _positive(request.match_info.get("number", ""))
+        version_text = request.query.get("version")
+        version = _positive(version_text) if version_text is not None else None
+        if number is None or (version_text is not None and version is None):
+            raise web.HTTPNotFound()
+        fmt = choose_format(request.headers.get("Accept", ""))
+        stored = await self.bk.reports.stored(number, fmt, version)
+        if stored is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            text=stored.body,
+            content_type=MEDIA_TYPES[fmt],
+            charset="utf-8",
+            headers={
+                "ETag": f'"{stored.sha256}"',
+                "X-Report-Version": str(stored.version),
+                "X-Content-SHA256": stored.sha256,
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "Vary": "Accept, Authorization",
+            },
+        )
+
+
+def _authorized(request: web.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _positive(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < len(text) < 10 and int(text) > 0 else None
+
+
+def choose_format(accept: str) -> str:
+    """The first of html, json, markdown the Accept header names; Markdown otherwise."""
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            return "html"
+        if media == "application/json":
+            return "json"
+        if media in ("text/markdown", "text/plain"):
+            return "md"
+    return "md"
