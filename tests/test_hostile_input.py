@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -26,7 +26,8 @@ from bridgekeeper.sandbox.driver import Reply
 from bridgekeeper.sandbox.response_urls import is_unsafe
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, Incident, SeenEvent, TimelineEntry
-from tests.alerting import EXAMPLE_SOURCES, Start, bridgekeepers, example, generic, post
+from tests import alerting
+from tests.alerting import EXAMPLE_SOURCES, Start, bridgekeepers, generic, post
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, PG_URL, SIGNING_SECRET, Running
 from tests.faults.servers import Server
 
@@ -182,13 +183,13 @@ async def test_unsigned_wrongly_signed_or_stale_requests_get_401_and_change_noth
     assert await state(app) != before  # the same request, correctly signed, does act
 
 
-@pytest.mark.parametrize("source", sorted(set(EXAMPLE_SOURCES.values())) + ["generic"])
+@pytest.mark.parametrize("source", [*sorted(set(EXAMPLE_SOURCES.values())), "generic"])
 async def test_alert_webhooks_with_wrong_credentials_get_401_and_store_nothing(
     serve: Start, source: str
 ) -> None:
     app = await serve()
     payload = next(
-        (example(f) for f, s in EXAMPLE_SOURCES.items() if s == source), generic("Forged")
+        (alerting.example(f) for f, s in EXAMPLE_SOURCES.items() if s == source), generic("Forged")
     )
     for token, query in (("wrong", ""), (None, ""), (None, "?token=wrong"), (ALERT_TOKEN[:-1], "")):
         answer = await post(app, source, payload, token=token, query=query)
@@ -221,6 +222,8 @@ command_text = st.one_of(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=command_text)
+@example(text="note 1 \x00 nul")  # PostgreSQL cannot store NUL in text
+@example(text=f"declare {EVERYONE}")
 async def test_any_command_text_gets_an_answer_never_an_error(running: Running, text: str) -> None:
     reply = await running.driver.command(text, user="U0ALICE", channel=running.general)
     assert reply.status == 200, text
@@ -233,6 +236,18 @@ async def test_any_command_text_gets_an_answer_never_an_error(running: Running, 
             assert check_blocks(body["blocks"], max_blocks=MESSAGE_MAX_BLOCKS) == []
     assert unsafe_anywhere(running, replies) == []
     assert refused_calls(running.slack) == []
+
+
+async def test_alerts_with_nul_and_control_characters_are_stored(serve: Start) -> None:
+    app = await serve()
+    nasty = "disk\x00full\x07 \u202e\ufeff" + EVERYONE
+    answer = await post(
+        app, "generic", generic(nasty, description=nasty, resource=nasty, dedup_key=nasty)
+    )
+    assert answer.status == 202, answer.body
+    await app.settle()
+    assert await count(app, Alert) == 1
+    assert unsafe_anywhere(app, []) == [] and refused_calls(app.slack) == []
 
 
 # -- nobody can be pinged, Slack's limits hold ---------------------------------------------------
@@ -278,6 +293,7 @@ async def test_huge_titles_notes_and_timelines_stay_within_slack_limits(serve: S
     huge = ("Exfiltration over DNS from build agents & <b> " * 250)[:10_000]
     await post(app, "generic", generic(huge, description=huge, resource=huge[:500]))
     await app.settle()
+    assert refused_calls(app.slack) == []
     triage = app.bk.settings.triage_channel or ""
     [card] = app.slack.messages(triage)
     await app.driver.block_action(

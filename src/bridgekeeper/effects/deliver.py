@@ -166,9 +166,15 @@ class Deliverer:
     async def card(self, effect: Effect) -> None:
         key = str(effect.payload["key"])
         async with self.db.sessions() as session:
+            # Renders already due are folded into this one; a render scheduled for later (a
+            # throttled storm card) stays, or the repeats it stands for would never be shown.
             covered = list(
                 await session.scalars(
-                    select(Effect.id).where(Effect.card_key == key, Effect.status == "pending")
+                    select(Effect.id).where(
+                        Effect.card_key == key,
+                        Effect.status == "pending",
+                        Effect.next_attempt_at <= self.clock.now(),
+                    )
                 )
             )
             markup = await cards.render_card(

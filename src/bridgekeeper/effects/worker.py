@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 
@@ -71,37 +70,20 @@ class OutboxWorker:
         return sum(results)
 
     async def _due_queues(self) -> list[list[Effect]]:
-        """Due effects by group, in order, leaving out any queued behind one not yet due.
-
-        Only due rows are loaded (most passes, e.g. after each commit of an alert storm whose
-        card renders wait for their pace, find none); rows not yet due are read, as a few
-        columns, only to hold back later effects of their group.
-        """
         now = self.clock.now()
         async with self.db.sessions() as session:
-            query = (
-                select(Effect)
-                .where(Effect.status == "pending", Effect.next_attempt_at <= now)
-                .order_by(Effect.id)
-                .limit(self.batch)
-            )
-            due = list((await session.execute(query)).scalars())
-            if not due:
-                return []
-            waiting = await session.execute(
-                select(Effect.id, Effect.incident_id, Effect.payload).where(
-                    Effect.status == "pending", Effect.next_attempt_at > now, Effect.id < due[-1].id
-                )
-            )
-            held: dict[str, int] = {}  # group -> the first effect not yet due
-            for effect_id, incident_id, payload in waiting:
-                group = _group_of(effect_id, incident_id, payload)
-                held[group] = min(effect_id, held.get(group, effect_id))
+            query = select(Effect).where(Effect.status == "pending").order_by(Effect.id)
+            pending = list((await session.execute(query.limit(self.batch))).scalars())
         queues: dict[str, list[Effect]] = {}
-        for effect in due:
+        blocked: set[str] = set()
+        for effect in pending:
             group = _group(effect)
-            if effect.id < held.get(group, effect.id + 1):
-                queues.setdefault(group, []).append(effect)
+            if group in blocked:
+                continue
+            if effect.next_attempt_at > now:
+                blocked.add(group)
+                continue
+            queues.setdefault(group, []).append(effect)
         return list(queues.values())
 
     async def _deliver_queue(self, queue: list[Effect]) -> int:
@@ -198,11 +180,6 @@ class OutboxWorker:
 
 
 def _group(effect: Effect) -> str:
-    return _group_of(effect.id, effect.incident_id, effect.payload)
-
-
-def _group_of(effect_id: int, incident_id: int | None, payload: dict[str, Any] | None) -> str:
-    """Effects of one group are delivered in order: an incident's, or one card's."""
-    if incident_id is not None:
-        return f"incident:{incident_id}"
-    return str((payload or {}).get("key") or f"effect:{effect_id}")
+    if effect.incident_id is not None:
+        return f"incident:{effect.incident_id}"
+    return str(effect.payload.get("key") or f"effect:{effect.id}")

@@ -48,7 +48,7 @@ async def render_card(
     *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int
 ) -> str:
     if card == "triage":
-        alert = await session.get(Alert, owner)
+        alert = await session.get(Alert, owner, with_for_update=True)  # after in-flight repeats
         if alert is None:
             raise LookupError(f"alert {owner} is gone")
         return renderer.slack("slack/triage_card.md.j2", alert=alert)

@@ -103,8 +103,13 @@ class IntakeService:
             session=session, dedup_key=stored_dedup_key(alert), now=now
         )
         if repeat is not None:
-            if repeat.severity != alert.severity.value or _card_due(repeat.card_refresh_at, now):
-                await self._repeat_changes(session, repeat.id, alert, now)
+            # Decide with the time read now that the alert row is locked: a card render that
+            # ran before this repeat commits is then always older, and another is queued.
+            decided_at = self.clock.now()
+            if repeat.severity != alert.severity.value or _card_due(
+                repeat.card_refresh_at, decided_at
+            ):
+                await self._repeat_changes(session, repeat.id, alert, decided_at)
             return Outcome(repeat.id, Result.DUPLICATE, repeat.incident_number)
         row = new_row(alert, now)
         session.add(row)

@@ -107,5 +107,6 @@ async def _ignore() -> None:
 
 
 def unescape_slack(text: str) -> str:
-    """Slack sends `& < >` typed by users as entities; store what they typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """Slack sends `& < >` typed by users as entities; store what they typed (without NUL
+    characters, which PostgreSQL cannot store in text)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\x00", "")

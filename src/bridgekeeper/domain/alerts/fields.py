@@ -75,11 +75,12 @@ def objects(value: object) -> list[JsonObject]:
 
 
 def text(value: object) -> str:
-    """A scalar as stripped text; "" for null, objects, lists and booleans."""
+    """A scalar as stripped text; "" for null, objects, lists and booleans. NUL characters are
+    dropped (PostgreSQL cannot store them in text)."""
     if isinstance(value, bool) or value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return value.replace("\x00", "").strip()
     if isinstance(value, int | float):
         try:
             return str(value)
