@@ -200,6 +200,7 @@ class Bridgekeeper:
         for task in self._tasks:
             with contextlib.suppress(Exception):
                 await task
+        await self.intake.close()
         with contextlib.suppress(Exception):
             await leases.release(self.db, name="worker", holder=self.holder)
         await self.gateway.close()

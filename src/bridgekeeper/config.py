@@ -134,7 +134,7 @@ class Settings:
     stakeholder_channel: str | None = None
     process: ProcessSettings = field(default_factory=ProcessSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
-    outbox_max_attempts: int = 8
+    outbox_max_attempts: int = 300  # about a day at the 5-minute backoff cap
     config_path: str | None = None
     close: CloseSettings = field(default_factory=CloseSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
@@ -176,7 +176,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         process=process,
         alerts=alerts,
-        outbox_max_attempts=_positive_int(document, "outbox.max_attempts", 8),
+        outbox_max_attempts=_positive_int(document, "outbox.max_attempts", 300),
         config_path=config_path,
         close=parse_close(_table(document, "close")),
         reports=parse_reports(

@@ -33,7 +33,7 @@ class OutboxWorker:
         db: Database,
         deliver: Deliver,
         clock: Clock,
-        max_attempts: int = 8,
+        max_attempts: int = 300,
         batch: int = 200,
         concurrency: int = 8,
         idle_poll: float = 1.0,

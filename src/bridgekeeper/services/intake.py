@@ -33,6 +33,7 @@ from bridgekeeper.store.models import Alert, Incident
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and finds the winner
+BATCH_MAX = 200  # webhook requests stored in one transaction at most
 DEDUP_KEY_MAX = 400
 SOURCE_SEVERITY_MAX = 60
 
@@ -51,7 +52,19 @@ class Outcome:
     incident: int | None  # the incident's number
 
 
+@dataclass
+class _Delivery:
+    """One webhook request's alerts, waiting for the batch that stores them."""
+
+    alerts: list[model.Alert]
+    body_digest: str
+    stored: asyncio.Future[list[Outcome]]
+
+
 class IntakeService:
+    """Webhook requests are queued and stored by one writer, many to a transaction (group
+    commit): each request is answered only after the transaction holding its alerts commits."""
+
     def __init__(
         self, *, db: Database, clock: Clock, settings: Settings, incidents: IncidentService
     ) -> None:
@@ -59,20 +72,55 @@ class IntakeService:
         self.clock = clock
         self.settings = settings
         self.incidents = incidents
-        # SQLite has one writer at a time; queueing here beats its busy-wait polling.
-        self._writer: contextlib.AbstractAsyncContextManager[object] = (
-            asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
-        )
+        self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
         if not settings.triage_channel:
             log.warning("no triage channel configured: alerts are stored without triage cards")
 
     async def receive(self, alerts: list[model.Alert], *, body_digest: str) -> list[Outcome]:
-        """Store one webhook's alerts in one transaction; return what became of each."""
+        """Store one webhook's alerts, all or nothing; return what became of each."""
+        delivery = _Delivery(alerts, body_digest, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(delivery)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_forever())
+        return await asyncio.shield(delivery.stored)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < BATCH_MAX:
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Delivery]) -> None:
+        try:
+            outcomes = await self._store(batch)
+        except Exception as exc:
+            if len(batch) > 1:  # store the others; only the failing request gets the error
+                for delivery in batch:
+                    await self._write([delivery])
+                return
+            log.exception("alert delivery could not be stored")
+            _settle(batch[0], exc)
+            return
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            _settle(delivery, outcome)
+
+    async def _store(self, batch: list[_Delivery]) -> list[list[Outcome]]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self._writer, self.db.transaction() as session:
+                async with self.db.transaction() as session:
                     now = self.clock.now()
-                    return [await self._receive(session, a, body_digest, now) for a in alerts]
+                    return [
+                        [await self._receive(session, a, d.body_digest, now) for a in d.alerts]
+                        for d in batch
+                    ]
             except IntegrityError:
                 if attempt == ATTEMPTS:
                     raise
@@ -357,3 +405,12 @@ def delivery_key(alert: model.Alert, body_digest: str) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _settle(delivery: _Delivery, result: list[Outcome] | BaseException) -> None:
+    if delivery.stored.done():
+        return
+    if isinstance(result, BaseException):
+        delivery.stored.set_exception(result)
+    else:
+        delivery.stored.set_result(result)

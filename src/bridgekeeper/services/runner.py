@@ -37,6 +37,7 @@ class Invocation:
 
 
 Handler = Callable[[Any, Invocation], Awaitable[Reply | None]]
+WORKING_AT_ONCE = 6  # commands applied concurrently after their ack
 
 
 class CommandRunner:
@@ -45,6 +46,7 @@ class CommandRunner:
         self.renderer = renderer
         self.handlers: dict[type, Handler] = {}
         self.in_flight = 0
+        self._working = asyncio.Semaphore(WORKING_AT_ONCE)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -97,7 +99,8 @@ class CommandRunner:
         handler = self.handlers.get(type(parsed))
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
-        return await handler(parsed, invocation)
+        async with self._working:  # a burst of commands must not starve the acks of the next
+            return await handler(parsed, invocation)
 
 
 def usage(error: UsageError) -> Reply:

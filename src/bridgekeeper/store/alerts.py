@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -47,39 +47,54 @@ async def latest_resolved(*, session: AsyncSession, dedup_key: str) -> Alert | N
     return (await session.execute(query)).scalar_one_or_none()
 
 
+# The storm's hot path runs these for every webhook: built once, executed with parameters
+# (building SQLAlchemy expressions per call cost more than running them).
+_ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+_DELIVERIES: Table = AlertDelivery.__table__  # type: ignore[assignment]
+_COUNT_REPEAT = (
+    update(_ALERTS)
+    .where(_ALERTS.c.dedup_key == bindparam("key"), _ALERTS.c.status == "firing")
+    .values(
+        occurrences=_ALERTS.c.occurrences + 1,
+        last_seen=bindparam("now", type_=_ALERTS.c.last_seen.type),
+    )
+    .returning(
+        _ALERTS.c.id, _ALERTS.c.severity, _ALERTS.c.incident_number, _ALERTS.c.card_refresh_at
+    )
+)
+_DELIVERED_TO = select(_DELIVERIES.c.alert_id).where(_DELIVERIES.c.delivery_key == bindparam("key"))
+_REDELIVERED = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.delivery_key == bindparam("key"))
+    .values(
+        alert_id=bindparam("alert_id"),
+        received_at=bindparam("now", type_=_DELIVERIES.c.received_at.type),
+    )
+)
+_DELIVERED = insert(_DELIVERIES).values(
+    delivery_key=bindparam("key"),
+    alert_id=bindparam("alert_id"),
+    received_at=bindparam("now", type_=_DELIVERIES.c.received_at.type),
+)
+
+
 async def count_repeat(*, session: AsyncSession, dedup_key: str, now: datetime) -> Repeat | None:
     """One more occurrence of the open alert with this key, in one statement (the hot path of
     an alert storm); None when no alert with the key is open."""
-    query = (
-        update(Alert)
-        .where(Alert.dedup_key == dedup_key, Alert.status == "firing")
-        .values(occurrences=Alert.occurrences + 1, last_seen=now)
-        .returning(Alert.id, Alert.severity, Alert.incident_number, Alert.card_refresh_at)
-        .execution_options(synchronize_session=False)
-    )
-    row = (await session.execute(query)).one_or_none()
+    row = (await session.execute(_COUNT_REPEAT, {"key": dedup_key, "now": now})).one_or_none()
     return Repeat(*row) if row is not None else None
 
 
 async def delivered_to(*, session: AsyncSession, key: str) -> int | None:
     """The alert a webhook delivery was stored as, if it was."""
-    query = select(AlertDelivery.alert_id).where(AlertDelivery.delivery_key == key)
-    return await session.scalar(query)
+    return await session.scalar(_DELIVERED_TO, {"key": key})
 
 
 async def record_delivery(
     *, session: AsyncSession, key: str, alert_id: int, now: datetime, seen: bool
 ) -> None:
-    if seen:
-        query = (
-            update(AlertDelivery)
-            .where(AlertDelivery.delivery_key == key)
-            .values(alert_id=alert_id, received_at=now)
-        )
-        await session.execute(query, execution_options={"synchronize_session": False})
-    else:
-        values = {"delivery_key": key, "alert_id": alert_id, "received_at": now}
-        await session.execute(insert(AlertDelivery).values(**values))
+    params = {"key": key, "alert_id": alert_id, "now": now}
+    await session.execute(_REDELIVERED if seen else _DELIVERED, params)
 
 
 async def open_incident_keys(*, session: AsyncSession, since: datetime) -> list[IncidentKeys]:
