@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output-dir",
         default=None,
-        help="where to write the incident report (default: a temporary folder)",
+        help="where to write the incident report (default: a new folder under the system temp dir)",
     )
     return parser
 

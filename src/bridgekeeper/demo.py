@@ -179,9 +179,16 @@ class Demo:
 
 
 async def run_demo(*, output_dir: str | None = None, out: TextIO = sys.stdout) -> int:
+    folder = _report_folder(output_dir)
     with tempfile.TemporaryDirectory(prefix="bridgekeeper-demo-") as tmp:
-        folder = Path(output_dir) if output_dir else Path(tmp)
         return await _run_in(folder, Path(tmp) / "demo.db", out)
+
+
+def _report_folder(output_dir: str | None) -> Path:
+    """The database goes with the run; the report stays where the transcript says it is."""
+    folder = Path(output_dir or tempfile.mkdtemp(prefix="bridgekeeper-demo-report-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
