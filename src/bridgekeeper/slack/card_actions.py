@@ -19,6 +19,7 @@ from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.view_state import view_values
 from bridgekeeper.store import incidents as incident_store
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class CardActions:
 
     # -- submissions ----------------------------------------------------------------------------
     async def submit_severity(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        values = _values(body)
+        values = view_values(body)
         severity, reason = values.get("severity", ""), values.get("reason", "").strip()
         if severity not in {s.value for s in Severity}:
             await self._refuse(ack, "severity", "severity_missing")
@@ -74,7 +75,7 @@ class CardActions:
             await self._apply(ack, body, command, "severity")
 
     async def submit_stage(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        values = _values(body)
+        values = view_values(body)
         stage = values.get("stage", "")
         if stage not in {s.value for s in Stage} or stage == Stage.CLOSED:
             await self._refuse(ack, "stage", "stage_missing")
@@ -83,7 +84,7 @@ class CardActions:
         await self._apply(ack, body, c.SetStage(_number(body), Stage(stage), note), "stage")
 
     async def submit_role(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        values = _values(body)
+        values = view_values(body)
         role, user = values.get("role", ""), values.get("user", "")
         if role not in self.runner.settings.process.roles:
             await self._refuse(ack, "role", "role_missing")
@@ -94,7 +95,7 @@ class CardActions:
             await self._apply(ack, body, command, "role")
 
     async def submit_note(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        text = _values(body).get("text", "").strip()
+        text = view_values(body).get("text", "").strip()
         if not text:
             await self._refuse(ack, "text", "text_missing")
             return
@@ -120,19 +121,6 @@ class CardActions:
 
 def _number(body: dict[str, Any]) -> int:
     return int(str((body.get("view") or {}).get("private_metadata") or "0"))
-
-
-def _values(body: dict[str, Any]) -> dict[str, str]:
-    """{block_id: value} from a view's state: text inputs, selects and user pickers."""
-    state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-    values: dict[str, str] = {}
-    for block_id, actions in state.items():
-        element = (actions or {}).get("value") or {}
-        option = element.get("selected_option") or {}
-        values[block_id] = str(
-            element.get("value") or option.get("value") or element.get("selected_user") or ""
-        )
-    return values
 
 
 def _plain(mrkdwn: str) -> str:

@@ -23,6 +23,7 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.updates import Updates
 from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.view_state import view_values
 
 log = logging.getLogger(__name__)
 SNOOZE = re.compile(r"^update_snooze_(\d{1,4})$")
@@ -62,7 +63,7 @@ class UpdateActions:
                 log.warning("could not open the post_update modal: %s", exc)
 
     async def submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        values = _values(body)
+        values = view_values(body)
         text = values.get("text", "").strip()
         if not text or len(text) > TEXT_MAX:
             await self._refuse(ack, "text", "text_missing" if not text else "text_too_long")
@@ -117,16 +118,6 @@ def _user(body: dict[str, Any]) -> str:
 def _button_value(body: dict[str, Any]) -> int | None:
     value = str(((body.get("actions") or [{}])[0]).get("value") or "")
     return int(value) if value.isdigit() else None
-
-
-def _values(body: dict[str, Any]) -> dict[str, str]:
-    state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-    values: dict[str, str] = {}
-    for block_id, actions in state.items():
-        element = (actions or {}).get("value") or {}
-        option = element.get("selected_option") or {}
-        values[block_id] = str(element.get("value") or option.get("value") or "")
-    return values
 
 
 def _stage(value: str | None) -> Stage | None:
