@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from bridgekeeper.config import AutoDeclareRule
+from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.driver import Reply
 from tests.alerting import alert, bridgekeepers, generic, incidents, post, timeline, triage_channel
@@ -220,3 +222,20 @@ async def test_link_with_no_open_incident_says_so(app: Running) -> None:
     view = app.slack.views[open_view(app, "alert_link")].view
     assert view.get("submit") is None
     assert "no open incidents" in json.dumps(view["blocks"])
+
+
+async def test_declare_keeps_incidents_from_private_sources_private(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """A source the auto-declare rules keep private (a security tool) stays private when an
+    alert from it is declared by hand, below the rule's threshold."""
+    rule = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1, private=True)
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start(auto_declare=(rule,))
+        alert_id, ts = await carded(app)
+        await click(app, "alert_declare", alert_id, ts)
+        await app.settle()
+        [incident] = await incidents(app)
+        assert incident.private
+        channel = app.slack.channel_by_name(incident.channel_name or "")
+        assert channel is not None and channel.is_private

@@ -95,6 +95,7 @@ class TriageService:
                 user=user,
                 title=alert.title,
                 severity=Severity(alert.severity),
+                private=self._private_source(alert.source),
                 detected_at=alert.first_seen,
             )
             incident = await incident_store.get_by_id(
@@ -104,6 +105,13 @@ class TriageService:
             mark_triaged(alert, "declared", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
             return declared
+
+    def _private_source(self, source: str) -> bool:
+        """Alerts from a source the auto-declare rules keep private (security tools, say)
+        make private incidents when declared by hand too."""
+        return any(
+            r.private and source in r.sources for r in self.incidents.settings.alerts.auto_declare
+        )
 
     async def link(self, *, alert_id: int, user: str, number: int) -> None:
         """Attach the alert to an open incident (it keeps the first one it joined)."""
