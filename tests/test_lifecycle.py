@@ -199,10 +199,13 @@ async def test_bad_input_says_what_was_wrong_and_changes_nothing(
 async def test_pushpin_reaction_adds_the_message_once(running: Running) -> None:
     channel = await declare(running)
     ts = running.slack.post_user_message(channel.id, "U0BOB", "attacker IP is 203.0.113.7").ts
+    # Events are applied after their ack, concurrently: a second person reacting a moment
+    # later is sent after the first is handled, as it would be in a real channel.
     await running.driver.reaction_added(user="U0ALICE", channel=channel.id, ts=ts, event_id="Ev1")
     await running.driver.reaction_added(
         user="U0ALICE", channel=channel.id, ts=ts, event_id="Ev1", retry_num=1
     )
+    await running.settle()
     await running.driver.reaction_added(user="U0CAROL", channel=channel.id, ts=ts, event_id="Ev2")
     await running.settle()
     [pinned] = [e for e in await timeline(running) if e.kind == "pinned"]
