@@ -401,7 +401,11 @@ async def _provoke_errors(url: str, slack: SlackEmulator) -> None:
     driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET)
     await driver.command("declare Token test sev3", user="U0ALICE", channel=general)
     await driver.command("note 99 nothing here", user="U0ALICE", channel=general)
-    await asyncio.sleep(1.5)
+    for _ in range(200):  # until the worker has met Slack's refusal (slow on a loaded machine)
+        if slack.calls_to("conversations.create"):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # and logged it
 
 
 def _password_url(base: str) -> tuple[str, str]:
