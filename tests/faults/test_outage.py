@@ -73,11 +73,13 @@ async def answered(slack: SlackEmulator, response_url: str | None, timeout: floa
 
 
 def bridge_calls(slack: SlackEmulator, channel: Channel) -> list[str]:
-    """The successful calls about one channel, in the order Slack received them."""
+    """The successful calls that changed one channel, in the order Slack received them (reads,
+    such as a retried post checking the history first, are left out)."""
     return [
         call.method
         for call in slack.calls
         if call.ok
+        and call.method != "conversations.history"
         and (call.args.get("channel") == channel.id or call.args.get("name") == channel.name)
     ]
 
