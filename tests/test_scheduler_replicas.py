@@ -4,10 +4,6 @@ when the leader is killed the other takes over the scheduler and the outbox."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -22,7 +18,8 @@ from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Lease
 from tests import conftest
-from tests.conftest import BOT_TOKEN, PG_URL, SIGNING_SECRET
+from tests.conftest import PG_URL
+from tests.faults.servers import Worker
 from tests.updating import containing
 
 pytestmark = [
@@ -32,46 +29,6 @@ pytestmark = [
 ]
 UPDATE_DUE = "time for a status update"
 NO_COMMANDER = "still has no commander"
-
-
-class Worker:
-    """`python -m bridgekeeper worker` in a child process."""
-
-    def __init__(self, *, db_url: str, api_url: str, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": db_url,
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def spawn(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bridgekeeper", "worker"],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 @pytest.fixture

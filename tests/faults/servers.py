@@ -26,6 +26,8 @@ def free_port() -> int:
 class Server:
     """`python -m bridgekeeper serve` in a child process, its output in a log file."""
 
+    command: tuple[str, ...] = ("serve", "--host", "127.0.0.1")
+
     def __init__(
         self, *, db_url: str, api_url: str, log: Path, env: Mapping[str, str] | None = None
     ) -> None:
@@ -44,10 +46,15 @@ class Server:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     def spawn(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bridgekeeper", "serve", "--host", "127.0.0.1"],
+                [sys.executable, "-m", "bridgekeeper", *self.command],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -94,3 +101,9 @@ async def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> No
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+class Worker(Server):
+    """`python -m bridgekeeper worker` in a child process (no HTTP: `spawn()`, not `start()`)."""
+
+    command = ("worker",)
