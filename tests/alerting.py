@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,19 +17,9 @@ from sqlalchemy import select
 from bridgekeeper.clock import Clock
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
-from tests.conftest import ALERT_TOKEN, USERS, Running, start_bridgekeeper, test_settings
-
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "alerts"
-EXAMPLE_SOURCES = {
-    "alertmanager_firing.json": "alertmanager",
-    "azure_monitor_fired.json": "azure-monitor",
-    "datadog.json": "datadog",
-    "defender_alert.json": "defender",
-    "grafana_firing.json": "grafana",
-    "pagerduty_v3_triggered.json": "pagerduty",
-    "sentinel_incident.json": "sentinel",
-}
-Start = Callable[..., Awaitable[Running]]
+from tests import conftest
+from tests.conftest import ALERT_TOKEN, USERS, Running, Start, test_settings
+from tests.examples import EXAMPLES
 
 
 class LaterClock:
@@ -59,22 +48,16 @@ def example(name: str) -> Any:
 @asynccontextmanager
 async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
     """Start bridgekeeper with a triage channel and any [alerts] settings changed."""
-    started = []
+    async with conftest.bridgekeepers(db_url, emulator) as start_any:
 
-    async def start(clock: Clock | None = None, **alerts: Any) -> Running:
-        channel = emulator.add_channel("alert-triage", members=["UBOT", *USERS])
-        base = test_settings(db_url=db_url, api_url=emulator.api_url, triage_channel=channel)
-        settings = replace(base, alerts=replace(base.alerts, **alerts))
-        app, runner = await start_bridgekeeper(settings, emulator, clock=clock)
-        started.append((app, runner))
-        return app
+        async def start(clock: Clock | None = None, **alerts: Any) -> Running:
+            channel = emulator.add_channel("alert-triage", members=["UBOT", *USERS])
+            base = test_settings(db_url=db_url, api_url=emulator.api_url).alerts
+            return await start_any(
+                clock=clock, triage_channel=channel, alerts=replace(base, **alerts)
+            )
 
-    try:
         yield start
-    finally:
-        for app, runner in started:
-            await runner.cleanup()
-            await app.bk.stop()
 
 
 async def post(

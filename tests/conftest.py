@@ -11,9 +11,11 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -173,3 +175,26 @@ async def running(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running
     yield app
     await runner.cleanup()
     await app.bk.stop()
+
+
+Start = Callable[..., Awaitable[Running]]
+
+
+@asynccontextmanager
+async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
+    """Start bridgekeepers with settings changed (`close=`, `alerts=`...) and an optional clock;
+    all are stopped at the end."""
+    started: list[tuple[Running, web.AppRunner]] = []
+
+    async def start(clock: Clock | None = None, **overrides: Any) -> Running:
+        settings = test_settings(db_url=db_url, api_url=emulator.api_url, **overrides)
+        app, runner = await start_bridgekeeper(settings, emulator, clock=clock)
+        started.append((app, runner))
+        return app
+
+    try:
+        yield start
+    finally:
+        for app, runner in started:
+            await runner.cleanup()
+            await app.bk.stop()

@@ -20,7 +20,6 @@ from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Effect
 from tests.alerting import (
-    EXAMPLE_SOURCES,
     LaterClock,
     Start,
     alert,
@@ -36,6 +35,7 @@ from tests.alerting import (
     triage_channel,
 )
 from tests.conftest import Running
+from tests.examples import EXAMPLE_SOURCES
 
 VM = (
     "/subscriptions/7d2f1c3a-5b8e-4e6f-9a1b-2c3d4e5f6a7b/resourcegroups/rg-prod-web"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,29 +16,7 @@ from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, Report, TimelineEntry
-from tests.conftest import USERS, Running, start_bridgekeeper
-from tests.conftest import test_settings as settings_for
-
-Start = Callable[..., Awaitable[Running]]
-
-
-@asynccontextmanager
-async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
-    """Start bridgekeeper with settings changed (`close=`, `reports=`...) and an optional clock."""
-    started = []
-
-    async def start(clock: FrozenClock | None = None, **overrides: Any) -> Running:
-        settings = settings_for(db_url=db_url, api_url=emulator.api_url, **overrides)
-        app, runner = await start_bridgekeeper(settings, emulator, clock=clock)
-        started.append((app, runner))
-        return app
-
-    try:
-        yield start
-    finally:
-        for app, runner in started:
-            await runner.cleanup()
-            await app.bk.stop()
+from tests.conftest import USERS, Running, Start, bridgekeepers
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ from bridgekeeper.sandbox.response_urls import is_unsafe
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, Incident, SeenEvent, TimelineEntry
 from tests import alerting
-from tests.alerting import EXAMPLE_SOURCES, Start, bridgekeepers, generic, post
+from tests.alerting import Start, bridgekeepers, generic, post
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, PG_URL, SIGNING_SECRET, Running
+from tests.examples import EXAMPLE_SOURCES
 from tests.faults.servers import Server
 
 STALE = 6 * 60  # Slack's replay window is five minutes

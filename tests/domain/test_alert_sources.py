@@ -6,7 +6,6 @@ import contextlib
 import functools
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from bridgekeeper.domain.alerts.grouping import correlation_keys, pick_incident,
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.alerts.parse import SOURCES, UnknownSource, parse
 from bridgekeeper.domain.incidents import Severity
+from tests.examples import EXAMPLE_SOURCES, EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "alerts"
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
 VM_ID = (
@@ -35,15 +34,6 @@ PROMETHEUS_URL = (
     "http://prometheus-0.monitoring.svc:9090/graph?g0.expr=100+-+%28avg+by+%28instance%29+%28rate"
     "%28node_cpu_seconds_total%7Bmode%3D%22idle%22%7D%5B2m%5D%29%29+%2A+100%29+%3E+90&g0.tab=1"
 )
-EXAMPLE_SOURCES = {
-    "alertmanager_firing.json": "alertmanager",
-    "azure_monitor_fired.json": "azure-monitor",
-    "datadog.json": "datadog",
-    "defender_alert.json": "defender",
-    "grafana_firing.json": "grafana",
-    "pagerduty_v3_triggered.json": "pagerduty",
-    "sentinel_incident.json": "sentinel",
-}
 
 
 def load(name: str) -> Any:

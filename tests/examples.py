@@ -1,0 +1,16 @@
+"""The shared alert examples (one real firing payload per source), beside the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "alerts"
+EXAMPLE_SOURCES = {
+    "alertmanager_firing.json": "alertmanager",
+    "azure_monitor_fired.json": "azure-monitor",
+    "datadog.json": "datadog",
+    "defender_alert.json": "defender",
+    "grafana_firing.json": "grafana",
+    "pagerduty_v3_triggered.json": "pagerduty",
+    "sentinel_incident.json": "sentinel",
+}
