@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 
+import uvloop
 from aiohttp import web
 
 
@@ -37,7 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    web.run_app(build_app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
+    # the event loop bridgekeeper serves on, so that only the handlers differ
+    web.run_app(
+        build_app(),
+        host="127.0.0.1",
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.errors import BridgekeeperError
@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop's event loop where it is installed (not on Windows), else asyncio's:
+    uvloop's is about a quarter quicker per request here (BENCHMARKS.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet = "WARNING" if args.command == "demo" else "INFO"
@@ -95,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return asyncio.run(_dispatch(args))
+        return run(_dispatch(args))
     except BridgekeeperError as exc:
         print(f"bridgekeeper: {exc}", file=sys.stderr)
         return 2

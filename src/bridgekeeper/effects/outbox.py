@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridgekeeper.store.db import notify_on_commit
 from bridgekeeper.store.models import Effect
 
 
@@ -55,6 +56,7 @@ def add(
         created_at=now,
     )
     session.add(effect)
+    notify_on_commit(session)  # wakes the worker
     return effect
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
+from bridgekeeper.store.db import notify_on_commit
 from bridgekeeper.store.models import Alert, AlertDelivery, Effect, Incident
 
 IncidentKeys = tuple[int, frozenset[str], datetime]  # (incident id, keys, last activity)
@@ -78,6 +80,59 @@ _DELIVERED = insert(_DELIVERIES).values(
 )
 
 
+# A storm's batch: repeats of open alerts counted with a few statements for the whole batch.
+_DELIVERED_ANY = select(_DELIVERIES.c.delivery_key).where(
+    _DELIVERIES.c.delivery_key.in_(bindparam("keys", expanding=True))
+)
+_OPEN_WITH_KEYS = (
+    select(
+        _ALERTS.c.dedup_key,
+        _ALERTS.c.id,
+        _ALERTS.c.severity,
+        _ALERTS.c.incident_number,
+        _ALERTS.c.card_refresh_at,
+    )
+    .where(_ALERTS.c.dedup_key.in_(bindparam("keys", expanding=True)), _ALERTS.c.status == "firing")
+    .order_by(_ALERTS.c.id)
+    .with_for_update()
+)
+_COUNT_REPEATS = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id == bindparam("alert_id"))
+    .values(
+        occurrences=_ALERTS.c.occurrences + bindparam("repeats"),
+        last_seen=bindparam("now", type_=_ALERTS.c.last_seen.type),
+    )
+)
+
+
+async def delivered_any(*, session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these webhook deliveries are already stored."""
+    return set(await session.scalars(_DELIVERED_ANY, {"keys": keys}))
+
+
+async def open_with_keys(*, session: AsyncSession, dedup_keys: list[str]) -> dict[str, Repeat]:
+    """The open alerts with these dedup keys, locked, by key."""
+    rows = await session.execute(_OPEN_WITH_KEYS, {"keys": dedup_keys})
+    return {key: Repeat(*rest) for key, *rest in rows}
+
+
+async def count_repeats(
+    *, session: AsyncSession, repeats: Mapping[int, int], now: datetime
+) -> None:
+    """Add `repeats[alert id]` occurrences to each of these alerts (one statement, many rows)."""
+    params = [{"alert_id": i, "repeats": n, "now": now} for i, n in repeats.items()]
+    await session.execute(_COUNT_REPEATS, params)
+
+
+async def record_deliveries(
+    *, session: AsyncSession, deliveries: list[tuple[str, int]], now: datetime
+) -> None:
+    """Remember new webhook deliveries (key, alert id), all in one statement."""
+    params = [{"key": key, "alert_id": alert_id, "now": now} for key, alert_id in deliveries]
+    await session.execute(_DELIVERED, params)
+
+
 async def count_repeat(*, session: AsyncSession, dedup_key: str, now: datetime) -> Repeat | None:
     """One more occurrence of the open alert with this key, in one statement (the hot path of
     an alert storm); None when no alert with the key is open."""
@@ -121,3 +176,4 @@ async def hurry_card(*, session: AsyncSession, key: str, now: datetime) -> None:
         .where(Effect.card_key == key, Effect.status == "pending", Effect.next_attempt_at > now)
         .values(next_attempt_at=now)
     )
+    notify_on_commit(session)

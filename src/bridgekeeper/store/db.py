@@ -25,6 +25,13 @@ from bridgekeeper.resources import shipped_dir
 
 log = logging.getLogger(__name__)
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
+READING = "bridgekeeper_reading"  # execution option of the sessions that only read
+NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
+
+
+def notify_on_commit(session: AsyncSession) -> None:
+    """Run the database's on_commit callbacks once this session's transaction commits."""
+    session.info[NOTIFY] = True
 
 
 class Database:
@@ -33,7 +40,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reading sessions never commit; on SQLite they don't take the write lock either.
+        reading = self.engine.execution_options(**{READING: True})
+        self.sessions = async_sessionmaker(reading, expire_on_commit=False)
+        self._writing = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
 
     @property
@@ -41,15 +51,17 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def on_commit(self, callback: Callable[[], None]) -> None:
-        """Called after every committed transaction (the outbox worker's wake-up)."""
+        """Called after a committed transaction that asked for it with `notify_on_commit`
+        (the outbox worker's wake-up, after a transaction that queued Slack effects)."""
         self._after_commit.append(callback)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session, session.begin():
+        async with self._writing() as session, session.begin():
             yield session
-        for callback in self._after_commit:
-            callback()
+        if session.info.get(NOTIFY):
+            for callback in self._after_commit:
+                callback()
 
     async def ping(self) -> bool:
         try:
@@ -91,7 +103,8 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
-    """WAL, and BEGIN IMMEDIATE: two writers on one incident queue instead of losing updates."""
+    """WAL, and BEGIN IMMEDIATE: two writers on one incident queue instead of losing updates.
+    Reading sessions begin deferred, so they never wait for (or hold up) a writer."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -108,7 +121,8 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(READING)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
