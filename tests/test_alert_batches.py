@@ -1,0 +1,109 @@
+"""Webhooks stored together (group commit): every alert of a batch is counted once, in order.
+
+The requests here are handed to the intake service together, so they share one transaction,
+the way concurrent webhooks do during a storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bridgekeeper.domain.alerts.parse import parse
+from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.services.intake import Outcome
+from tests.alerting import alert, bridgekeepers, generic, post
+from tests.conftest import Running
+
+
+@pytest.fixture
+async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+    async with bridgekeepers(db_url, emulator) as start:
+        yield await start()
+
+
+async def together(app: Running, payloads: list[dict[str, Any]]) -> list[Outcome]:
+    """Hand these generic webhooks to the intake at once: they are stored in one batch."""
+
+    async def receive(payload: dict[str, Any]) -> list[Outcome]:
+        body = json.dumps(payload).encode()
+        alerts = parse("generic", payload, received_at=app.bk.clock.now())
+        return await app.bk.intake.receive(alerts, body_digest=hashlib.sha256(body).hexdigest())
+
+    answers = await asyncio.gather(*(receive(p) for p in payloads))
+    return [outcome for answer in answers for outcome in answer]
+
+
+async def opened(app: Running, *keys: str) -> dict[str, int]:
+    """One alert per key, carded; then one batch of repeats, which schedules each card's
+    next render, so that later repeats only add to the count."""
+    ids = {}
+    for key in keys:
+        answer = await post(app, "generic", generic(f"Disk full on {key}", dedup_key=key))
+        ids[key] = answer.body["alert_id"]
+    await app.settle()
+    await together(app, [generic(f"Disk full on {key}", dedup_key=key, n=0) for key in keys])
+    return ids
+
+
+async def test_repeats_of_several_alerts_in_one_batch_are_each_counted(app: Running) -> None:
+    ids = await opened(app, "db-01", "db-02", "db-03")
+    repeats = [
+        generic(f"Disk full on {key}", dedup_key=key, n=n)
+        for n in range(1, 11)
+        for key in ("db-01", "db-02", "db-03")
+    ]
+    outcomes = await together(app, repeats)
+    assert [o.result for o in outcomes] == ["duplicate"] * 30
+    assert [o.alert_id for o in outcomes] == [ids[r["dedup_key"]] for r in repeats]
+    for alert_id in ids.values():
+        assert (await alert(app, alert_id)).occurrences == 12  # first, opened(), ten here
+    await app.settle()
+    assert len(app.slack.calls_to("chat.postMessage")) == 3  # no card posted twice
+
+
+async def test_the_same_webhook_twice_in_one_batch_counts_once(app: Running) -> None:
+    ids = await opened(app, "db-01")
+    resent = generic("Disk full on db-01", dedup_key="db-01", n=1)
+    outcomes = await together(
+        app, [resent, resent, generic("Disk full on db-01", dedup_key="db-01", n=2)]
+    )
+    assert [o.alert_id for o in outcomes] == [ids["db-01"]] * 3
+    assert (await alert(app, ids["db-01"])).occurrences == 4  # first, opened(), n=1, n=2
+
+
+async def test_a_new_severity_in_the_middle_of_a_batch_is_kept(app: Running) -> None:
+    ids = await opened(app, "db-01", "db-02")
+    outcomes = await together(
+        app,
+        [
+            generic("Disk full on db-01", dedup_key="db-01", n=1),
+            generic("Disk full on db-02", dedup_key="db-02", n=1),
+            generic("Disk full on db-01", dedup_key="db-01", n=2, severity="sev1"),
+            generic("Disk full on db-01", dedup_key="db-01", n=3, severity="sev1"),
+        ],
+    )
+    assert [o.result for o in outcomes] == ["duplicate"] * 4
+    first, second = await alert(app, ids["db-01"]), await alert(app, ids["db-02"])
+    assert (first.severity, first.occurrences) == ("sev1", 5)
+    assert (second.severity, second.occurrences) == ("sev2", 3)
+
+
+async def test_a_resolution_after_repeats_in_one_batch_resolves_the_alert(app: Running) -> None:
+    ids = await opened(app, "db-01")
+    outcomes = await together(
+        app,
+        [
+            generic("Disk full on db-01", dedup_key="db-01", n=1),
+            generic("Disk full on db-01", dedup_key="db-01", n=2),
+            generic("Disk full on db-01", dedup_key="db-01", status="resolved"),
+        ],
+    )
+    assert [o.result for o in outcomes] == ["duplicate", "duplicate", "resolved"]
+    stored = await alert(app, ids["db-01"])
+    assert (stored.status, stored.occurrences) == ("resolved", 4)
