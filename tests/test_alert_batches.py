@@ -27,16 +27,33 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
         yield await start()
 
 
-async def together(app: Running, payloads: list[dict[str, Any]]) -> list[Outcome]:
-    """Hand these generic webhooks to the intake at once: they are stored in one batch."""
-
-    async def receive(payload: dict[str, Any]) -> list[Outcome]:
-        body = json.dumps(payload).encode()
-        alerts = parse("generic", payload, received_at=app.bk.clock.now())
-        return await app.bk.intake.receive(alerts, body_digest=hashlib.sha256(body).hexdigest())
-
-    answers = await asyncio.gather(*(receive(p) for p in payloads))
+async def together(
+    app: Running, payloads: list[dict[str, Any]], source: str = "generic"
+) -> list[Outcome]:
+    """Hand these webhooks to the intake at once: they are stored in one batch."""
+    answers = await asyncio.gather(*(receive(app, source, p) for p in payloads))
     return [outcome for answer in answers for outcome in answer]
+
+
+async def receive(app: Running, source: str, payload: dict[str, Any]) -> list[Outcome]:
+    body = json.dumps(payload).encode()
+    alerts = parse(source, payload, received_at=app.bk.clock.now())
+    return await app.bk.intake.receive(alerts, body_digest=hashlib.sha256(body).hexdigest())
+
+
+def alertmanager(*hosts: str, n: int = 0) -> dict[str, Any]:
+    """One Alertmanager notification with a firing alert per host."""
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {"alertname": "DiskFull", "instance": host, "severity": "critical"},
+            "annotations": {"summary": f"Disk full on {host}", "description": f"check {n}"},
+            "startsAt": "2026-11-22T08:00:00Z",
+            "fingerprint": f"disk-{host}",
+        }
+        for host in hosts
+    ]
+    return {"version": "4", "status": "firing", "receiver": "bridgekeeper", "alerts": alerts}
 
 
 async def opened(app: Running, *keys: str) -> dict[str, int]:
@@ -107,3 +124,19 @@ async def test_a_resolution_after_repeats_in_one_batch_resolves_the_alert(app: R
     assert [o.result for o in outcomes] == ["duplicate", "duplicate", "resolved"]
     stored = await alert(app, ids["db-01"])
     assert (stored.status, stored.occurrences) == ("resolved", 4)
+
+
+async def test_a_request_with_a_repeat_and_a_new_alert_is_stored_whole(app: Running) -> None:
+    """A request is stored all at once: its plain repeat waits for its new alert."""
+    first = await receive(app, "alertmanager", alertmanager("db-01"))
+    await app.settle()
+    await together(app, [alertmanager("db-01", n=1)], source="alertmanager")
+    outcomes = await together(
+        app,
+        [alertmanager("db-01", n=2), alertmanager("db-01", "db-02", n=3)],
+        source="alertmanager",
+    )
+    assert [o.result for o in outcomes] == ["duplicate", "duplicate", "new"]
+    assert outcomes[0].alert_id == outcomes[1].alert_id == first[0].alert_id
+    assert (await alert(app, first[0].alert_id)).occurrences == 4
+    assert (await alert(app, outcomes[2].alert_id)).title == "Disk full on db-02"

@@ -1,9 +1,11 @@
 """Alert intake: store each alert once, count repeats, resolve, group, and queue triage cards.
 
-One webhook request is one short transaction, so a payload is stored whole or not at all; Slack
-hears of it only through the outbox, after the commit. A redelivered webhook is recognised by
-the sender's delivery id, or, for senders without one, by the body's digest while the alert it
-went to is still in the same state.
+Webhook requests are stored by one writer, many to a transaction (group commit); each request
+is stored whole or not at all, and Slack hears of it only through the outbox, after the commit.
+An alert storm is almost all plain repeats (an open alert's count goes up, nothing else
+changes): requests made only of those are counted together, in a few statements. A redelivered
+webhook is recognised by the sender's delivery id, or, for senders without one, by the body's
+digest while the alert it went to is still in the same state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,11 +69,11 @@ class _Delivery:
 
 @dataclass(frozen=True)
 class _Item:
-    """One alert of a batch, with the key of its delivery."""
+    """One alert of a batch, with the key of its delivery and the request it came in."""
 
     alert: model.Alert
     delivery_key: str
-    body_digest: str
+    request: int  # its request's position in the batch
 
 
 class IntakeService:
@@ -110,12 +114,26 @@ class IntakeService:
             await self._write(batch)
 
     async def _write(self, batch: list[_Delivery]) -> None:
+        """Requests made only of plain repeats are stored (and answered) first, all together;
+        then the rest, alert by alert, in one transaction."""
         try:
-            outcomes = await self._store(batch)
+            counted = await self._count_plain_repeats(batch)
+        except Exception:
+            log.exception("counting repeats together failed; storing them one by one")
+            counted = {}
+        for n, outcomes in counted.items():
+            _settle(batch[n], outcomes)
+        rest = [delivery for n, delivery in enumerate(batch) if n not in counted]
+        if rest:
+            await self._write_each(rest)
+
+    async def _write_each(self, batch: list[_Delivery]) -> None:
+        try:
+            outcomes = await self._store_each(batch)
         except Exception as exc:
             if len(batch) > 1:  # store the others; only the failing request gets the error
                 for delivery in batch:
-                    await self._write([delivery])
+                    await self._write_each([delivery])
                 return
             log.exception("alert delivery could not be stored")
             _settle(batch[0], exc)
@@ -123,57 +141,56 @@ class IntakeService:
         for delivery, outcome in zip(batch, outcomes, strict=True):
             _settle(delivery, outcome)
 
-    async def _store(self, batch: list[_Delivery]) -> list[list[Outcome]]:
+    async def _store_each(self, batch: list[_Delivery]) -> list[list[Outcome]]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with self.db.transaction() as session:
-                    return await self._store_batch(session, batch, self.clock.now())
+                    now = self.clock.now()
+                    return [
+                        [await self._receive(session, a, d.body_digest, now) for a in d.alerts]
+                        for d in batch
+                    ]
             except IntegrityError:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("concurrent delivery of the same alert; retrying (%s)", attempt)
         raise AssertionError("unreachable")
 
-    async def _store_batch(
-        self, session: AsyncSession, batch: list[_Delivery], now: datetime
-    ) -> list[list[Outcome]]:
-        """Plain repeats are counted for the whole batch at once; every other alert is stored
-        one at a time, in order."""
+    async def _count_plain_repeats(self, batch: list[_Delivery]) -> dict[int, list[Outcome]]:
+        """The outcomes of the requests (by position) made only of plain repeats: repeats of
+        an open alert that change nothing but its count. An alert storm is almost all of
+        these, so they are counted and recorded in one transaction of four statements."""
         items = [
-            _Item(a, delivery_key(a, d.body_digest), d.body_digest) for d in batch for a in d.alerts
+            _Item(a, delivery_key(a, d.body_digest), n)
+            for n, d in enumerate(batch)
+            for a in d.alerts
         ]
-        counted = await self._count_plain_repeats(session, items, now)
-        outcomes = iter(
-            [
-                counted.get(i) or await self._receive(session, item.alert, item.body_digest, now)
-                for i, item in enumerate(items)
-            ]
-        )
-        return [[next(outcomes) for _ in d.alerts] for d in batch]
-
-    async def _count_plain_repeats(
-        self, session: AsyncSession, items: list[_Item], now: datetime
-    ) -> dict[int, Outcome]:
-        """Outcomes of the batch's plain repeats (by position), counted and recorded: repeats
-        of an open alert that change nothing but its count. An alert storm is almost all of
-        these, so they take four statements per batch instead of three per alert."""
-        if len(items) < 2:  # one alert alone is stored in fewer statements the plain way
+        if len(items) < 2:  # one alert alone is stored in fewer statements the other way
             return {}
+        try:
+            counted = await self.db.run_in_transaction(partial(self._count_plain, items))
+        except IntegrityError:  # another replica stored one of these deliveries meanwhile
+            return {}
+        outcomes: dict[int, list[Outcome]] = {}
+        for i, outcome in sorted(counted.items()):
+            outcomes.setdefault(items[i].request, []).append(outcome)
+        return outcomes
+
+    def _count_plain(self, items: list[_Item], conn: Connection) -> dict[int, Outcome]:
+        """(Synchronous: runs inside the transaction.)"""
+        now = self.clock.now()
         keys = [item.delivery_key for item in items]
-        skip = await alert_store.delivered_any(session=session, keys=keys) | _repeated(keys)
-        open_alerts = await alert_store.open_with_keys(
-            session=session, dedup_keys=list({stored_dedup_key(item.alert) for item in items})
+        skip = alert_store.delivered_any(conn, keys) | _repeated(keys)
+        open_alerts = alert_store.open_with_keys(
+            conn, list({stored_dedup_key(item.alert) for item in items})
         )
         # The time is read with the rows locked, as in _fire.
         counted = plain_repeats(items, open_alerts, skip=skip, now=self.clock.now())
         if counted:
             repeats = Counter(outcome.alert_id for outcome in counted.values())
-            await alert_store.count_repeats(session=session, repeats=repeats, now=now)
-            await alert_store.record_deliveries(
-                session=session,
-                deliveries=[(keys[i], outcome.alert_id) for i, outcome in counted.items()],
-                now=now,
-            )
+            alert_store.count_repeats(conn, repeats, now)
+            deliveries = [(keys[i], outcome.alert_id) for i, outcome in counted.items()]
+            alert_store.record_deliveries(conn, deliveries, now)
         return counted
 
     async def _receive(
@@ -406,21 +423,36 @@ def plain_repeats(
     items: list[_Item], open_alerts: dict[str, alert_store.Repeat], *, skip: set[str], now: datetime
 ) -> dict[int, Outcome]:
     """The items (by position) that only add one to an open alert's count: firing, at the
-    severity stored, not a redelivery (`skip`), and no card render due. A key is taken whole
-    or not at all, so the alerts of one key are still stored in the order they came."""
+    severity stored, not a redelivery (`skip`), and no card render due. Keys and requests are
+    taken whole or not at all: the alerts of one key are stored in the order they came, and
+    a request all at once."""
     by_key: dict[str, list[int]] = {}
     for i, item in enumerate(items):
         by_key.setdefault(stored_dedup_key(item.alert), []).append(i)
-    counted: dict[int, Outcome] = {}
-    for key, positions in by_key.items():
+
+    def is_plain(key: str) -> bool:
         repeat = open_alerts.get(key)
         if repeat is None or _card_due(repeat.card_refresh_at, now):
-            continue
-        if all(_plain(items[i], repeat, skip) for i in positions):
-            counted.update(
-                (i, Outcome(repeat.id, Result.DUPLICATE, repeat.incident_number)) for i in positions
-            )
-    return counted
+            return False
+        return all(_plain(items[i], repeat, skip) for i in by_key[key])
+
+    plain = {key for key in by_key if is_plain(key)}
+    while True:  # a key left out leaves its requests out, and theirs keys with them
+        left = {
+            items[i].request
+            for key, positions in by_key.items()
+            if key not in plain
+            for i in positions
+        }
+        kept = {key for key in plain if all(items[i].request not in left for i in by_key[key])}
+        if kept == plain:
+            break
+        plain = kept
+    return {
+        i: Outcome(open_alerts[key].id, Result.DUPLICATE, open_alerts[key].incident_number)
+        for key in plain
+        for i in by_key[key]
+    }
 
 
 def _plain(item: _Item, repeat: alert_store.Repeat, skip: set[str]) -> bool:

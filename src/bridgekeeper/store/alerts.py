@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -106,31 +106,28 @@ _COUNT_REPEATS = (
 )
 
 
-async def delivered_any(*, session: AsyncSession, keys: list[str]) -> set[str]:
+# These four run synchronously, inside Database.run_in_transaction.
+def delivered_any(conn: Connection, keys: list[str]) -> set[str]:
     """Which of these webhook deliveries are already stored."""
-    return set(await session.scalars(_DELIVERED_ANY, {"keys": keys}))
+    return set(conn.scalars(_DELIVERED_ANY, {"keys": keys}))
 
 
-async def open_with_keys(*, session: AsyncSession, dedup_keys: list[str]) -> dict[str, Repeat]:
+def open_with_keys(conn: Connection, dedup_keys: list[str]) -> dict[str, Repeat]:
     """The open alerts with these dedup keys, locked, by key."""
-    rows = await session.execute(_OPEN_WITH_KEYS, {"keys": dedup_keys})
+    rows = conn.execute(_OPEN_WITH_KEYS, {"keys": dedup_keys})
     return {key: Repeat(*rest) for key, *rest in rows}
 
 
-async def count_repeats(
-    *, session: AsyncSession, repeats: Mapping[int, int], now: datetime
-) -> None:
+def count_repeats(conn: Connection, repeats: Mapping[int, int], now: datetime) -> None:
     """Add `repeats[alert id]` occurrences to each of these alerts (one statement, many rows)."""
     params = [{"alert_id": i, "repeats": n, "now": now} for i, n in repeats.items()]
-    await session.execute(_COUNT_REPEATS, params)
+    conn.execute(_COUNT_REPEATS, params)
 
 
-async def record_deliveries(
-    *, session: AsyncSession, deliveries: list[tuple[str, int]], now: datetime
-) -> None:
+def record_deliveries(conn: Connection, deliveries: list[tuple[str, int]], now: datetime) -> None:
     """Remember new webhook deliveries (key, alert id), all in one statement."""
     params = [{"key": key, "alert_id": alert_id, "now": now} for key, alert_id in deliveries]
-    await session.execute(_DELIVERED, params)
+    conn.execute(_DELIVERED, params)
 
 
 async def count_repeat(*, session: AsyncSession, dedup_key: str, now: datetime) -> Repeat | None:

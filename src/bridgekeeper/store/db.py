@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +26,7 @@ from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
@@ -45,6 +48,7 @@ class Database:
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
         self._writing = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
+        self._direct = DirectSQLite.for_url(url)
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,6 +66,15 @@ class Database:
         if session.info.get(NOTIFY):
             for callback in self._after_commit:
                 callback()
+
+    async def run_in_transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run synchronous statements (Core, no ORM) in one writing transaction: on SQLite in
+        one hop to a thread of its own for the whole transaction (through aiosqlite each
+        statement is three or four hops), elsewhere through the async connection."""
+        if self._direct is not None:
+            return await self._direct.run(work)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
 
     async def ping(self) -> bool:
         try:
@@ -88,25 +101,55 @@ class Database:
             )
 
     async def dispose(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         await self.engine.dispose()
 
     def __repr__(self) -> str:
         return f"Database({redact_url(self.url)})"
 
 
+class DirectSQLite:
+    """A synchronous connection to the same SQLite file, used from one thread of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(
+            url.replace("sqlite+aiosqlite://", "sqlite://", 1),
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        _serialise_sqlite_writers(self.engine)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+    @classmethod
+    def for_url(cls, url: str) -> DirectSQLite | None:
+        in_memory = ":memory:" in url or "mode=memory" in url  # another connection, another db
+        return cls(url) if url.startswith("sqlite") and not in_memory else None
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        def in_transaction() -> T:
+            with self.engine.begin() as conn:
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self.thread, in_transaction)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        self.engine.dispose()
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        _serialise_sqlite_writers(engine)
+        _serialise_sqlite_writers(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+def _serialise_sqlite_writers(engine: Engine) -> None:
     """WAL, and BEGIN IMMEDIATE: two writers on one incident queue instead of losing updates.
     Reading sessions begin deferred, so they never wait for (or hold up) a writer."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -119,7 +162,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         reading = conn.get_execution_options().get(READING)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
