@@ -165,8 +165,6 @@ class IntakeService:
             for n, d in enumerate(batch)
             for a in d.alerts
         ]
-        if len(items) < 2:  # one alert alone is stored in fewer statements the other way
-            return {}
         try:
             counted = await self.db.run_in_transaction(partial(self._count_plain, items))
         except IntegrityError:  # another replica stored one of these deliveries meanwhile
