@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.errors import SlackError, SlackRetryable
@@ -115,24 +115,19 @@ class OutboxWorker:
 
     async def _claim(self, effect: Effect) -> bool:
         """Count the attempt before making it, so a crash mid-delivery is known on restart."""
-        async with self.db.transaction() as session:
-            attempts = await session.scalar(
-                update(Effect)
-                .where(Effect.id == effect.id, Effect.status == "pending")
-                .values(attempts=Effect.attempts + 1)
-                .returning(Effect.attempts)
-            )
+        attempts = await self.db.run_in_transaction(
+            lambda conn: conn.scalar(_CLAIM, {"effect_id": effect.id})
+        )
         if attempts is None:
             return False
         effect.attempts = attempts
         return True
 
     async def _mark_done(self, effect: Effect) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get(Effect, effect.id)
-            if row is not None and row.status == "pending":
-                row.status = "done"
-                row.done_at = self.clock.now()
+        now = self.clock.now()
+        await self.db.run_in_transaction(
+            lambda conn: conn.execute(_DONE, {"effect_id": effect.id, "now": now})
+        )
 
     async def _retry_later(self, effect: Effect, exc: SlackRetryable) -> None:
         attempts = effect.attempts
@@ -177,6 +172,21 @@ class OutboxWorker:
                     kind="delivery_failed",
                     data={"effect_id": row.id, "effect": row.kind, "error": error},
                 )
+
+
+# Every delivery runs these two: built once, run in one hop each (Database.run_in_transaction).
+_EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_EFFECTS)
+    .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
+    .values(attempts=_EFFECTS.c.attempts + 1)
+    .returning(_EFFECTS.c.attempts)
+)
+_DONE = (
+    update(_EFFECTS)
+    .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
+    .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
+)
 
 
 def _group(effect: Effect) -> str:
