@@ -10,13 +10,15 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.sandbox import SlackEmulator
-from bridgekeeper.services.intake import Outcome
+from bridgekeeper.services.intake import BatchedAlert, Outcome, Result, plain_repeats
+from bridgekeeper.store.alerts import Repeat
 from tests.alerting import alert, bridgekeepers, generic, post
 from tests.conftest import Running
 
@@ -126,8 +128,9 @@ async def test_a_resolution_after_repeats_in_one_batch_resolves_the_alert(app: R
     assert (stored.status, stored.occurrences) == ("resolved", 4)
 
 
-async def test_a_request_with_a_repeat_and_a_new_alert_is_stored_whole(app: Running) -> None:
-    """A request is stored all at once: its plain repeat waits for its new alert."""
+async def test_a_request_with_a_repeat_and_a_new_alert_answers_both_in_order(
+    app: Running,
+) -> None:
     first = await receive(app, "alertmanager", alertmanager("db-01"))
     await app.settle()
     await together(app, [alertmanager("db-01", n=1)], source="alertmanager")
@@ -140,3 +143,24 @@ async def test_a_request_with_a_repeat_and_a_new_alert_is_stored_whole(app: Runn
     assert outcomes[0].alert_id == outcomes[1].alert_id == first[0].alert_id
     assert (await alert(app, first[0].alert_id)).occurrences == 4
     assert (await alert(app, outcomes[2].alert_id)).title == "Disk full on db-02"
+
+
+def test_plain_repeats_are_taken_by_whole_keys_and_whole_requests() -> None:
+    """Request 2 holds a repeat of a and an alert c that is not open: request 2 is stored the
+    slow way, so key a is too, and with it request 0; only request 1 (b) is counted at once."""
+    now = datetime.now(UTC)
+    open_alerts = {f"generic:{k}": Repeat(i, "sev2", None, None) for i, k in enumerate("ab", 1)}
+
+    def queued(key: str, request: int) -> BatchedAlert:
+        payload = generic(f"Disk full on {key}", dedup_key=key)
+        return BatchedAlert(
+            parse("generic", payload, received_at=now)[0], f"{key}{request}", request
+        )
+
+    items = [queued("a", 0), queued("b", 1), queued("a", 2), queued("c", 2)]
+    assert plain_repeats(items, open_alerts, skip=set(), now=now) == {
+        1: Outcome(2, Result.DUPLICATE, None)
+    }
+    assert plain_repeats(items[:3], open_alerts, skip={"a2"}, now=now) == {
+        1: Outcome(2, Result.DUPLICATE, None)
+    }  # a redelivery is not a plain repeat either

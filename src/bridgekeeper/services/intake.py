@@ -68,7 +68,7 @@ class _Delivery:
 
 
 @dataclass(frozen=True)
-class _Item:
+class BatchedAlert:
     """One alert of a batch, with the key of its delivery and the request it came in."""
 
     alert: model.Alert
@@ -161,10 +161,12 @@ class IntakeService:
         an open alert that change nothing but its count. An alert storm is almost all of
         these, so they are counted and recorded in one transaction of four statements."""
         items = [
-            _Item(a, delivery_key(a, d.body_digest), n)
+            BatchedAlert(a, delivery_key(a, d.body_digest), n)
             for n, d in enumerate(batch)
             for a in d.alerts
         ]
+        if not items:
+            return {}
         try:
             counted = await self.db.run_in_transaction(partial(self._count_plain, items))
         except IntegrityError:  # another replica stored one of these deliveries meanwhile
@@ -174,7 +176,7 @@ class IntakeService:
             outcomes.setdefault(items[i].request, []).append(outcome)
         return outcomes
 
-    def _count_plain(self, items: list[_Item], conn: Connection) -> dict[int, Outcome]:
+    def _count_plain(self, items: list[BatchedAlert], conn: Connection) -> dict[int, Outcome]:
         """(Synchronous: runs inside the transaction.)"""
         now = self.clock.now()
         keys = [item.delivery_key for item in items]
@@ -418,7 +420,11 @@ def card_key(alert: Alert) -> str:
 
 
 def plain_repeats(
-    items: list[_Item], open_alerts: dict[str, alert_store.Repeat], *, skip: set[str], now: datetime
+    items: list[BatchedAlert],
+    open_alerts: dict[str, alert_store.Repeat],
+    *,
+    skip: set[str],
+    now: datetime,
 ) -> dict[int, Outcome]:
     """The items (by position) that only add one to an open alert's count: firing, at the
     severity stored, not a redelivery (`skip`), and no card render due. Keys and requests are
@@ -453,7 +459,7 @@ def plain_repeats(
     }
 
 
-def _plain(item: _Item, repeat: alert_store.Repeat, skip: set[str]) -> bool:
+def _plain(item: BatchedAlert, repeat: alert_store.Repeat, skip: set[str]) -> bool:
     alert = item.alert
     return (
         alert.status is model.AlertStatus.FIRING
