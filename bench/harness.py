@@ -162,8 +162,7 @@ async def database(options: Options, kind: str) -> AsyncIterator[str]:
 async def emulator() -> AsyncIterator[SlackEmulator]:
     """The Slack emulator in this process, with a few users; no delays, no rate limits."""
     slack = SlackEmulator(bot_token=BOT_TOKEN)
-    for user_id, name in USERS.items():
-        slack.add_user(user_id, name, email=f"{name}@example.com")
+    slack.add_people(USERS)
     await slack.start()
     try:
         yield slack

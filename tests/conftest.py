@@ -113,8 +113,7 @@ async def empty_db_url(tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture
 async def emulator() -> AsyncIterator[SlackEmulator]:
     slack = SlackEmulator(bot_token=BOT_TOKEN)
-    for user_id, name in USERS.items():
-        slack.add_user(user_id, name, email=f"{name}@example.com")
+    slack.add_people(USERS)
     await slack.start()
     yield slack
     await slack.stop()

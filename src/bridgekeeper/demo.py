@@ -195,8 +195,7 @@ async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
     for name in ("", "alembic", "aiohttp.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
     slack = SlackEmulator()
-    for user_id, name in DEMO_USERS.items():
-        slack.add_user(user_id, name, email=f"{name}@example.com")
+    slack.add_people(DEMO_USERS)
     general = slack.add_channel("general", members=list(DEMO_USERS))
     stakeholders = slack.add_channel("stakeholders", members=list(DEMO_USERS))
     await slack.start()

@@ -14,8 +14,7 @@ from tests.conftest import BOT_TOKEN, USERS
 async def limited_slack() -> AsyncIterator[SlackEmulator]:
     """A Slack that enforces its rate-limit tiers, 4 times faster than real time."""
     slack = SlackEmulator(bot_token=BOT_TOKEN, enforce_rate_limits=True, rate_limit_scale=4)
-    for user_id, name in USERS.items():
-        slack.add_user(user_id, name, email=f"{name}@example.com")
+    slack.add_people(USERS)
     await slack.start()
     yield slack
     await slack.stop()

@@ -11,7 +11,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -200,6 +200,11 @@ class SlackEmulator:
         deleted: bool = False,
     ) -> None:  # fmt: skip
         self.state.users[user_id] = User(user_id, name, email, is_bot, deleted)
+
+    def add_people(self, people: Mapping[str, str]) -> None:
+        """Workspace members by id and name, each with an address at example.com."""
+        for user_id, name in people.items():
+            self.add_user(user_id, name, email=f"{name}@example.com")
 
     def add_usergroup(self, group_id: str, handle: str, users: list[str]) -> None:
         self.state.usergroups[group_id] = Usergroup(group_id, handle, list(users))
