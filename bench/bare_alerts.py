@@ -4,12 +4,12 @@ answers 202 (nothing stored). Run as `python -m bench.bare_alerts --port N`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
-import uvloop
 from aiohttp import web
+
+from bench import bare_server
 
 
 def build_app() -> web.Application:
@@ -34,20 +34,5 @@ def build_app() -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    # the event loop bridgekeeper serves on, so that only the handlers differ
-    web.run_app(
-        build_app(),
-        host="127.0.0.1",
-        port=args.port,
-        access_log=None,
-        print=None,
-        loop=uvloop.new_event_loop(),
-    )
-
-
 if __name__ == "__main__":
-    main()
+    bare_server.main(build_app, __doc__)

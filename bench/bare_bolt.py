@@ -7,15 +7,15 @@ own work. Run as `python -m bench.bare_bolt --port N` (the bench starts it).
 
 from __future__ import annotations
 
-import argparse
 import os
 from typing import Any
 
-import uvloop
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+
+from bench import bare_server
 
 
 def build_app() -> web.Application:
@@ -52,20 +52,5 @@ async def _authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    # the event loop bridgekeeper serves on, so that only the handlers differ
-    web.run_app(
-        build_app(),
-        host="127.0.0.1",
-        port=args.port,
-        access_log=None,
-        print=None,
-        loop=uvloop.new_event_loop(),
-    )
-
-
 if __name__ == "__main__":
-    main()
+    bare_server.main(build_app, __doc__)
