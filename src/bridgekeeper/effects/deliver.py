@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
@@ -26,6 +26,15 @@ from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect, Incident, Report, SlackMessage
 
 log = logging.getLogger(__name__)
+_MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
+_EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
+_POSTED = select(_MESSAGES.c.id).where(_MESSAGES.c.key == bindparam("key"))
+_NEW_MESSAGE = insert(_MESSAGES)
+_SETTLED = (
+    update(_EFFECTS)
+    .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")
+    .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
+)
 METADATA_TYPE = "bridgekeeper_effect"
 MAX_NAME_SUFFIX = 20
 
@@ -208,24 +217,22 @@ class Deliverer:
         )
 
     async def _remember(self, key: str, channel: str, ts: str) -> None:
-        async with self.db.transaction() as session:
-            existing = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
-            if existing is None:
-                session.add(
-                    SlackMessage(key=key, channel_id=channel, ts=ts, posted_at=self.clock.now())
-                )
+        """(Core statements in one hop: cards are posted in bursts, during alert storms.)"""
+        row = {"key": key, "channel_id": channel, "ts": ts, "posted_at": self.clock.now()}
+
+        def remember(conn: Connection) -> None:
+            if conn.scalar(_POSTED, {"key": key}) is None:
+                conn.execute(_NEW_MESSAGE, row)
+
+        await self.db.run_in_transaction(remember)
 
     async def _settle(self, covered: list[int], effect_id: int) -> None:
         """Card refreshes queued before this render are satisfied by it."""
         others = [i for i in covered if i != effect_id]
         if not others:
             return
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(Effect)
-                .where(Effect.id.in_(others), Effect.status == "pending")
-                .values(status="done", done_at=self.clock.now())
-            )
+        params = {"ids": others, "now": self.clock.now()}
+        await self.db.run_in_transaction(lambda conn: conn.execute(_SETTLED, params))
 
     # -- lookups ------------------------------------------------------------------------------
     async def _incident(self, effect: Effect) -> Incident:

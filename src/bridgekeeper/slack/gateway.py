@@ -63,6 +63,7 @@ class SlackGateway:
         self._held_until: dict[str, float] = {}
         self._in_flight: dict[str, asyncio.Lock] = {}
         self._bot_user_id: str | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
 
     # -- the single call path ---------------------------------------------------------------
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
@@ -83,6 +84,7 @@ class SlackGateway:
         raise last
 
     async def _call_once(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        self._http()
         try:
             # The sdk's own method knows how Slack wants each call sent (query, form or JSON).
             sdk_method = getattr(self.client, method.replace(".", "_"))
@@ -103,6 +105,15 @@ class SlackGateway:
         if status >= 500 or error in RETRYABLE_ERRORS:
             return SlackRetryable(method, error)
         return SlackError(method, error)
+
+    def _http(self) -> aiohttp.ClientSession:
+        """One HTTP session for every call, so connections to Slack are kept alive (without
+        one, the sdk opens a new session, and a new connection, for each call)."""
+        session, loop = self.client.session, asyncio.get_running_loop()
+        if session is None or session.closed or self._http_loop is not loop:
+            session, self._http_loop = aiohttp.ClientSession(), loop
+            self.client.session = session
+        return session
 
     async def _wait_for(self, method: str) -> None:
         """Sleep out a hold after a 429 (checked again after waking: never a call too early)."""
@@ -245,12 +256,9 @@ class SlackGateway:
 
     async def _send_bytes(self, url: str, content: bytes) -> None:
         try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    url, data=content, timeout=aiohttp.ClientTimeout(total=self.timeout * 3)
-                ) as response,
-            ):
+            async with self._http().post(
+                url, data=content, timeout=aiohttp.ClientTimeout(total=self.timeout * 3)
+            ) as response:
                 if response.status >= 500:
                     raise SlackRetryable("files.upload", f"http {response.status}")
                 if response.status >= 400:
@@ -308,12 +316,9 @@ class SlackGateway:
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """Post to a response_url (ephemeral replies after the ack)."""
         try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(
-                    response_url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
-                ) as response,
-            ):
+            async with self._http().post(
+                response_url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as response:
                 if response.status >= 400:
                     log.warning("response_url answered %s", response.status)
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -49,6 +49,7 @@ class Database:
         self._writing = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
         self._direct = DirectSQLite.for_url(url)
+        self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -61,7 +62,7 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._writing() as session, session.begin():
+        async with self._one_writer(), self._writing() as session, session.begin():
             yield session
         if session.info.get(NOTIFY):
             for callback in self._after_commit:
@@ -72,9 +73,24 @@ class Database:
         one hop to a thread of its own for the whole transaction (through aiosqlite each
         statement is three or four hops), elsewhere through the async connection."""
         if self._direct is not None:
-            return await self._direct.run(work)
+            async with self._one_writer():
+                return await self._direct.run(work)
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)
+
+    @asynccontextmanager
+    async def _one_writer(self) -> AsyncIterator[None]:
+        """On SQLite, this process's writers take turns here, in the event loop. Left to
+        SQLite, a writer that finds the file locked sleeps 1, 2, 5, 10... ms between tries,
+        however soon the lock is free; PostgreSQL locks rows, not the database."""
+        if not self.is_sqlite:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        if self._writer_lock is None or self._writer_lock[0] is not loop:
+            self._writer_lock = (loop, asyncio.Lock())
+        async with self._writer_lock[1]:
+            yield
 
     async def ping(self) -> bool:
         try:
