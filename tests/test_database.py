@@ -1,12 +1,15 @@
-"""Transactions: readers never wait for a writer, and only transactions that queued Slack
-effects wake the deliverer."""
+"""Transactions: readers never wait for a writer, a writer waiting for another process never
+stalls the event loop, work run together fails only itself, and only transactions that queued
+Slack effects wake the deliverer."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Connection, func, select, update
 
 from bridgekeeper.effects import outbox
 from bridgekeeper.store.db import Database
@@ -41,3 +44,65 @@ async def test_only_a_transaction_that_queued_effects_wakes_the_deliverer(db_url
         assert woken == ["woken"]
     finally:
         await db.dispose()
+
+
+async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
+    db_url: str,
+) -> None:
+    """SQLite: short transactions run in the event loop's thread; when another process holds
+    the write lock, the transaction waits for it in a thread, and the loop goes on serving."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows, not the database")
+    db = Database(db_url)
+    other_process = sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")
+        other_process.execute("UPDATE counters SET value = value + 5 WHERE name = 'incident'")
+        writing = asyncio.create_task(db.run_in_transaction(_add_one_to_the_counter))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not writing.done()  # still waiting for the lock, and the loop ticked meanwhile
+        assert ticks == 20
+        other_process.execute("COMMIT")
+        assert await asyncio.wait_for(writing, timeout=10) == 6
+    finally:
+        other_process.close()
+        await db.dispose()
+
+
+async def test_work_run_together_commits_together_and_a_failure_fails_only_itself(
+    db_url: str,
+) -> None:
+    db = Database(db_url)
+
+    def fail(conn: Connection) -> int:
+        conn.execute(_ADD_ONE)
+        raise ValueError("this work fails")
+
+    try:
+        results = await asyncio.gather(
+            db.run_together(_add_one_to_the_counter),
+            db.run_together(fail),
+            db.run_together(_add_one_to_the_counter),
+            return_exceptions=True,
+        )
+        assert results[0] in (1, 2) and results[2] in (1, 2) and results[0] != results[2]
+        assert isinstance(results[1], ValueError)
+        async with db.sessions() as session:
+            assert (
+                await session.scalar(select(Counter.value).where(Counter.name == "incident")) == 2
+            )
+    finally:
+        await db.dispose()
+
+
+_ADD_ONE = update(Counter).where(Counter.name == "incident").values(value=Counter.value + 1)
+
+
+def _add_one_to_the_counter(conn: Connection) -> int:
+    conn.execute(_ADD_ONE)
+    value = conn.scalar(select(Counter.value).where(Counter.name == "incident"))
+    assert value is not None
+    return value

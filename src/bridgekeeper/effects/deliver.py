@@ -224,7 +224,7 @@ class Deliverer:
             if conn.scalar(_POSTED, {"key": key}) is None:
                 conn.execute(_NEW_MESSAGE, row)
 
-        await self.db.run_in_transaction(remember)
+        await self.db.run_together(remember)
 
     async def _settle(self, covered: list[int], effect_id: int) -> None:
         """Card refreshes queued before this render are satisfied by it."""
@@ -232,7 +232,7 @@ class Deliverer:
         if not others:
             return
         params = {"ids": others, "now": self.clock.now()}
-        await self.db.run_in_transaction(lambda conn: conn.execute(_SETTLED, params))
+        await self.db.run_together(lambda conn: conn.execute(_SETTLED, params))
 
     # -- lookups ------------------------------------------------------------------------------
     async def _incident(self, effect: Effect) -> Incident:

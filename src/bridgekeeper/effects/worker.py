@@ -70,21 +70,27 @@ class OutboxWorker:
         return sum(results)
 
     async def _due_queues(self) -> list[list[Effect]]:
+        """The due effects, by group, in order. Only their ids and groups are read at first:
+        in an alert storm most pending effects are card renders scheduled for later."""
         now = self.clock.now()
         async with self.db.sessions() as session:
-            query = select(Effect).where(Effect.status == "pending").order_by(Effect.id)
-            pending = list((await session.execute(query.limit(self.batch))).scalars())
-        queues: dict[str, list[Effect]] = {}
-        blocked: set[str] = set()
-        for effect in pending:
-            group = _group(effect)
-            if group in blocked:
-                continue
-            if effect.next_attempt_at > now:
-                blocked.add(group)
-                continue
-            queues.setdefault(group, []).append(effect)
-        return list(queues.values())
+            pending = (await session.execute(_PENDING, {"limit": self.batch})).all()
+            queues: dict[str, list[int]] = {}
+            blocked: set[str] = set()
+            for effect_id, incident_id, key, next_attempt_at in pending:
+                group = _group(effect_id, incident_id, key)
+                if group in blocked:
+                    continue
+                if next_attempt_at > now:
+                    blocked.add(group)
+                    continue
+                queues.setdefault(group, []).append(effect_id)
+            if not queues:
+                return []
+            due = [effect_id for ids in queues.values() for effect_id in ids]
+            loaded = await session.scalars(select(Effect).where(Effect.id.in_(due)))
+            by_id = {effect.id: effect for effect in loaded}
+        return [[by_id[effect_id] for effect_id in ids] for ids in queues.values()]
 
     async def _deliver_queue(self, queue: list[Effect]) -> int:
         delivered = 0
@@ -115,7 +121,7 @@ class OutboxWorker:
 
     async def _claim(self, effect: Effect) -> bool:
         """Count the attempt before making it, so a crash mid-delivery is known on restart."""
-        attempts = await self.db.run_in_transaction(
+        attempts = await self.db.run_together(
             lambda conn: conn.scalar(_CLAIM, {"effect_id": effect.id})
         )
         if attempts is None:
@@ -125,7 +131,7 @@ class OutboxWorker:
 
     async def _mark_done(self, effect: Effect) -> None:
         now = self.clock.now()
-        await self.db.run_in_transaction(
+        await self.db.run_together(
             lambda conn: conn.execute(_DONE, {"effect_id": effect.id, "now": now})
         )
 
@@ -182,6 +188,12 @@ _CLAIM = (
     .values(attempts=_EFFECTS.c.attempts + 1)
     .returning(_EFFECTS.c.attempts)
 )
+_PENDING = (
+    select(_EFFECTS.c.id, _EFFECTS.c.incident_id, _EFFECTS.c.card_key, _EFFECTS.c.next_attempt_at)
+    .where(_EFFECTS.c.status == "pending")
+    .order_by(_EFFECTS.c.id)
+    .limit(bindparam("limit"))
+)
 _DONE = (
     update(_EFFECTS)
     .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
@@ -189,7 +201,8 @@ _DONE = (
 )
 
 
-def _group(effect: Effect) -> str:
-    if effect.incident_id is not None:
-        return f"incident:{effect.incident_id}"
-    return str(effect.payload.get("key") or f"effect:{effect.id}")
+def _group(effect_id: int, incident_id: int | None, card_key: str | None) -> str:
+    """Effects of one group are delivered in order: an incident's, or one card's."""
+    if incident_id is not None:
+        return f"incident:{incident_id}"
+    return card_key or f"effect:{effect_id}"

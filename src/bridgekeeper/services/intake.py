@@ -40,6 +40,7 @@ from bridgekeeper.store.models import Alert, Incident
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and finds the winner
 BATCH_MAX = 200  # webhook requests stored in one transaction at most
+LINGER = 0.002  # seconds the writer may wait for a batch as large as the last one
 DEDUP_KEY_MAX = 400
 SOURCE_SEVERITY_MAX = 60
 
@@ -89,6 +90,7 @@ class IntakeService:
         self.incidents = incidents
         self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
         if not settings.triage_channel:
             log.warning("no triage channel configured: alerts are stored without triage cards")
 
@@ -96,6 +98,7 @@ class IntakeService:
         """Store one webhook's alerts, all or nothing; return what became of each."""
         delivery = _Delivery(alerts, body_digest, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(delivery)
+        self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_forever())
         return await asyncio.shield(delivery.stored)
@@ -107,11 +110,25 @@ class IntakeService:
                 await self._writer
 
     async def _write_forever(self) -> None:
+        last = 1
         while True:
             batch = [await self._queue.get()]
+            if self._queue.qsize() + 1 < last // 2:
+                await self._linger(last // 2)
             while not self._queue.empty() and len(batch) < BATCH_MAX:
                 batch.append(self._queue.get_nowait())
             await self._write(batch)
+            last = len(batch)
+
+    async def _linger(self, size: int) -> None:
+        """Wait a moment for a batch of `size`: under load, the senders just answered are
+        sending again, and one transaction for all of them beats two."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER
+        while self._queue.qsize() + 1 < size and (left := deadline - loop.time()) > 0:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
 
     async def _write(self, batch: list[_Delivery]) -> None:
         """Requests made only of plain repeats are stored (and answered) first, all together;

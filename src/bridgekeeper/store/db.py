@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +30,7 @@ from bridgekeeper.resources import shipped_dir
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process's transaction
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
@@ -50,6 +54,8 @@ class Database:
         self._after_commit: list[Callable[[], None]] = []
         self._direct = DirectSQLite.for_url(url)
         self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,6 +83,45 @@ class Database:
                 return await self._direct.run(work)
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)
+
+    async def run_together(self, work: Callable[[Connection], T]) -> T:
+        """`run_in_transaction`, sharing the transaction with the work other tasks queued
+        meanwhile (group commit): for small bookkeeping writes, such as the outbox worker's
+        eight deliveries at a time each marking its effect. The result comes after the
+        commit; work that fails is run again alone, so it fails only itself."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._together.append((work, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_together())
+        return cast(T, await asyncio.shield(future))
+
+    async def _commit_together(self) -> None:
+        while self._together:
+            batch, self._together = self._together, []
+            if len(batch) == 1:
+                await self._run_alone(*batch[0])
+                continue
+            try:
+                results = await self.run_in_transaction(partial(_run_all, [w for w, _ in batch]))
+            except Exception:
+                for work, future in batch:
+                    await self._run_alone(work, future)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _run_alone(
+        self, work: Callable[[Connection], Any], future: asyncio.Future[Any]
+    ) -> None:
+        try:
+            result = await self.run_in_transaction(work)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(result)
 
     @asynccontextmanager
     async def _one_writer(self) -> AsyncIterator[None]:
@@ -125,15 +170,22 @@ class Database:
         return f"Database({redact_url(self.url)})"
 
 
+def _run_all(works: list[Callable[[Connection], Any]], conn: Connection) -> list[Any]:
+    return [work(conn) for work in works]
+
+
 class DirectSQLite:
-    """A synchronous connection to the same SQLite file, used from one thread of its own."""
+    """A synchronous connection to the same SQLite file, for short writing transactions.
+
+    They run in the event loop's own thread: handing each to a thread of its own cost more
+    than the statements, since that thread waits for the GIL while the loop serves requests.
+    This process's writers take turns before they begin (`Database._one_writer`), so only
+    another process can hold the write lock; then, rather than make the loop wait, the
+    transaction is run again in a thread that waits for the lock."""
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(
-            url.replace("sqlite+aiosqlite://", "sqlite://", 1),
-            connect_args={"timeout": 30, "check_same_thread": False},
-        )
-        _serialise_sqlite_writers(self.engine)
+        self.at_once = _sync_engine(url, busy_timeout_ms=0)
+        self.waiting = _sync_engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     @classmethod
@@ -142,21 +194,43 @@ class DirectSQLite:
         return cls(url) if url.startswith("sqlite") and not in_memory else None
 
     async def run(self, work: Callable[[Connection], T]) -> T:
-        def in_transaction() -> T:
-            with self.engine.begin() as conn:
-                return work(conn)
-
-        return await asyncio.get_running_loop().run_in_executor(self.thread, in_transaction)
+        try:
+            return _run(self.at_once, work)
+        except OperationalError as exc:
+            if not _locked(exc):
+                raise
+        waiting = partial(_run, self.waiting, work)
+        return await asyncio.get_running_loop().run_in_executor(self.thread, waiting)
 
     def close(self) -> None:
         self.thread.shutdown(wait=True)
-        self.engine.dispose()
+        self.at_once.dispose()
+        self.waiting.dispose()
+
+
+def _sync_engine(url: str, *, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url.replace("sqlite+aiosqlite://", "sqlite://", 1),
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+    )
+    _serialise_sqlite_writers(engine, busy_timeout_ms=busy_timeout_ms)
+    return engine
+
+
+def _run(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+def _locked(exc: OperationalError) -> bool:
+    """SQLITE_BUSY: another connection holds the write lock."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        _serialise_sqlite_writers(engine.sync_engine)
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
         return engine
     return create_async_engine(
         url,
@@ -167,7 +241,7 @@ def make_engine(url: str) -> AsyncEngine:
     )
 
 
-def _serialise_sqlite_writers(engine: Engine) -> None:
+def _serialise_sqlite_writers(engine: Engine, *, busy_timeout_ms: int) -> None:
     """WAL, and BEGIN IMMEDIATE: two writers on one incident queue instead of losing updates.
     Reading sessions begin deferred, so they never wait for (or hold up) a writer. Every commit
     is synced to disk (synchronous=FULL): what was answered as stored survives a power cut,
@@ -180,7 +254,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         for pragma in (
             "journal_mode=WAL",
             "synchronous=FULL",
-            "busy_timeout=30000",
+            f"busy_timeout={busy_timeout_ms:d}",
             "foreign_keys=ON",
         ):
             cursor.execute(f"PRAGMA {pragma}")
