@@ -9,7 +9,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select, text, update
 
 from bridgekeeper.effects import outbox
 from bridgekeeper.store.db import Database
@@ -106,3 +106,27 @@ def _add_one_to_the_counter(conn: Connection) -> int:
     value = conn.scalar(select(Counter.value).where(Counter.name == "incident"))
     assert value is not None
     return value
+
+
+async def test_a_connection_the_server_closed_is_replaced_without_failing_the_work(
+    db_url: str,
+) -> None:
+    """PostgreSQL: short transactions skip the ping; the work runs again on a new connection."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to close a connection")
+    db = Database(db_url)
+    try:
+        first = await db.run_in_transaction(_add_one_to_the_counter)
+        backend = await db.run_in_transaction(
+            lambda conn: conn.scalar(text("SELECT pg_backend_pid()"))
+        )
+        async with db.sessions() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        second = await db.run_in_transaction(_add_one_to_the_counter)
+        assert (first, second) == (1, 2)
+        after = await db.run_in_transaction(
+            lambda conn: conn.scalar(text("SELECT pg_backend_pid()"))
+        )
+        assert after != backend
+    finally:
+        await db.dispose()

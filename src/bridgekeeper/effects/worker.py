@@ -180,7 +180,8 @@ class OutboxWorker:
                 )
 
 
-# Every delivery runs these two: built once, run in one hop each (Database.run_in_transaction).
+# Every delivery runs these two: built once, run in transactions shared by concurrent deliveries
+# (Database.run_together).
 _EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
 _CLAIM = (
     update(_EFFECTS)

@@ -113,8 +113,8 @@ class IntakeService:
         last = 1
         while True:
             batch = [await self._queue.get()]
-            if self._queue.qsize() + 1 < last // 2:
-                await self._linger(last // 2)
+            if self._queue.qsize() + 1 < last:
+                await self._linger(last)
             while not self._queue.empty() and len(batch) < BATCH_MAX:
                 batch.append(self._queue.get_nowait())
             await self._write(batch)

@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -53,6 +53,9 @@ class Database:
         self._writing = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
         self._direct = DirectSQLite.for_url(url)
+        # The hot paths run one transaction at a time (the intake writer, and the worker's
+        # shared bookkeeping): a small pool of its own, never pinged.
+        self._short = self.engine if self._direct else make_engine(url, pool=2, pre_ping=False)
         self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
@@ -75,13 +78,24 @@ class Database:
                 callback()
 
     async def run_in_transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run synchronous statements (Core, no ORM) in one writing transaction: on SQLite in
-        one hop to a thread of its own for the whole transaction (through aiosqlite each
-        statement is three or four hops), elsewhere through the async connection."""
+        """Run synchronous statements (Core, no ORM) in one short writing transaction, the hot
+        paths' way (an alert storm's repeats, the outbox worker's bookkeeping). On SQLite see
+        `DirectSQLite`. On PostgreSQL the connection is not pinged first (a round trip per
+        transaction): one that the server closed fails the work, which is run once more on a
+        new connection. `work` must therefore only touch the database."""
         if self._direct is not None:
             async with self._one_writer():
                 return await self._direct.run(work)
-        async with self.engine.begin() as conn:
+        try:
+            return await self._run_short(work)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.info("database connection lost; running the transaction again")
+        return await self._run_short(work)
+
+    async def _run_short(self, work: Callable[[Connection], T]) -> T:
+        async with self._short.begin() as conn:
             return await conn.run_sync(work)
 
     async def run_together(self, work: Callable[[Connection], T]) -> T:
@@ -165,6 +179,7 @@ class Database:
         if self._direct is not None:
             self._direct.close()
         await self.engine.dispose()
+        await self._short.dispose()
 
     def __repr__(self) -> str:
         return f"Database({redact_url(self.url)})"
@@ -227,16 +242,16 @@ def _locked(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, pool: int = 10, pre_ping: bool = True) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
         return engine
     return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
+        pool_size=pool,
+        max_overflow=pool,
+        pool_pre_ping=pre_ping,
         connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
     )
 
