@@ -17,6 +17,7 @@ import pytest
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.services.batching import take_ready
 from bridgekeeper.services.intake import BatchedAlert, Outcome, Result, plain_repeats
 from bridgekeeper.store.alerts import Repeat
 from tests.alerting import alert, bridgekeepers, generic, post
@@ -164,3 +165,44 @@ def test_plain_repeats_are_taken_by_whole_keys_and_whole_requests() -> None:
     assert plain_repeats(items[:3], open_alerts, skip={"a2"}, now=now) == {
         1: Outcome(2, Result.DUPLICATE, None)
     }  # a redelivery is not a plain repeat either
+
+
+async def test_an_alert_that_flaps_among_others_is_stored_in_the_order_it_came(
+    app: Running,
+) -> None:
+    """Other alerts' repeats around it may be written in another batch at the same time (on
+    PostgreSQL); this alert's own requests never overtake each other."""
+    ids = await opened(app, "db-01", "db-02", "db-03")
+    flapping = [generic("Disk full on db-01", dedup_key="db-01", n=n) for n in range(1, 4)]
+    flapping.append(generic("Disk full on db-01", dedup_key="db-01", status="resolved"))
+    flapping += [generic("Disk full on db-01", dedup_key="db-01", n=n) for n in range(4, 6)]
+    others = [
+        generic(f"Disk full on {key}", dedup_key=key, n=n)
+        for n in range(1, 7)
+        for key in ("db-02", "db-03")
+    ]
+    requests = [r for pair in zip(others[::2], others[1::2], flapping, strict=True) for r in pair]
+    outcomes = await together(app, requests)
+    results = [o.result for o, r in zip(outcomes, requests, strict=True) if r in flapping]
+    assert results == ["duplicate"] * 3 + ["resolved", "new", "duplicate"]
+    resolved = await alert(app, ids["db-01"])
+    assert (resolved.status, resolved.occurrences) == ("resolved", 5)  # first, opened(), three
+    reopened = await alert(app, outcomes[requests.index(flapping[4])].alert_id)
+    assert (reopened.status, reopened.occurrences) == ("firing", 2)
+    for key in ("db-02", "db-03"):
+        assert (await alert(app, ids[key])).occurrences == 8
+
+
+def test_a_batch_takes_no_request_that_shares_an_alert_with_one_being_written_or_waiting() -> None:
+    waiting = [
+        ("r1", frozenset({"a"})),
+        ("r2", frozenset({"b"})),  # b is being written
+        ("r3", frozenset({"c", "b"})),  # shares b
+        ("r4", frozenset({"c"})),  # c is held by r3, which came first
+        ("r5", frozenset({"d"})),
+        ("r6", frozenset({"a"})),  # a is in this batch: after r1, in the same transaction
+        ("r7", frozenset({"e"})),
+    ]
+    taken, left = take_ready(waiting, lambda r: r[1], busy={"b"}, limit=3)
+    assert [name for name, _ in taken] == ["r1", "r5", "r6"]
+    assert [name for name, _ in left] == ["r2", "r3", "r4", "r7"]  # r7: over the limit

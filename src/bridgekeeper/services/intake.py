@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,6 +31,7 @@ from bridgekeeper.domain.alerts import model
 from bridgekeeper.domain.alerts.grouping import pick_incident
 from bridgekeeper.domain.incidents import Severity, worst
 from bridgekeeper.effects import outbox
+from bridgekeeper.services.batching import take_ready
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and finds the winner
 BATCH_MAX = 200  # webhook requests stored in one transaction at most
 LINGER = 0.002  # seconds the writer may wait for a batch as large as the last one
+PIPELINE = 2  # batches written at once on PostgreSQL (on different alerts)
 DEDUP_KEY_MAX = 400
 SOURCE_SEVERITY_MAX = 60
 
@@ -66,6 +68,7 @@ class _Delivery:
     alerts: list[model.Alert]
     body_digest: str
     stored: asyncio.Future[list[Outcome]]
+    keys: frozenset[str]  # the alerts' dedup keys, as stored
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,9 @@ class BatchedAlert:
 
 
 class IntakeService:
-    """Webhook requests are queued and stored by one writer, many to a transaction (group
-    commit): each request is answered only after the transaction holding its alerts commits."""
+    """Webhook requests are queued and stored many to a transaction (group commit): each
+    request is answered only after the transaction holding its alerts commits. SQLite writes
+    one batch at a time; PostgreSQL two, on different alerts (services/batching.py)."""
 
     def __init__(
         self, *, db: Database, clock: Clock, settings: Settings, incidents: IncidentService
@@ -88,47 +92,82 @@ class IntakeService:
         self.clock = clock
         self.settings = settings
         self.incidents = incidents
-        self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
+        self._waiting: list[_Delivery] = []
+        self._busy: Counter[str] = Counter()  # dedup keys of the batches being written
+        self._writing: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()  # a request came, or a batch was written
+        self._one_by_one = asyncio.Lock()  # the batches' rest, alert by alert: one at a time
+        self._pipeline = 1 if db.is_sqlite else PIPELINE
         self._writer: asyncio.Task[None] | None = None
-        self._arrived = asyncio.Event()
         if not settings.triage_channel:
             log.warning("no triage channel configured: alerts are stored without triage cards")
 
     async def receive(self, alerts: list[model.Alert], *, body_digest: str) -> list[Outcome]:
         """Store one webhook's alerts, all or nothing; return what became of each."""
-        delivery = _Delivery(alerts, body_digest, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(delivery)
-        self._arrived.set()
+        stored = asyncio.get_running_loop().create_future()
+        keys = frozenset(stored_dedup_key(alert) for alert in alerts)
+        delivery = _Delivery(alerts, body_digest, stored, keys)
+        self._waiting.append(delivery)
+        self._changed.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_forever())
         return await asyncio.shield(delivery.stored)
 
     async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
+        tasks = [*self._writing, *([self._writer] if self._writer else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+                await task
 
     async def _write_forever(self) -> None:
         last = 1
         while True:
-            batch = [await self._queue.get()]
-            if self._queue.qsize() + 1 < last:
+            await self._until(lambda: bool(self._waiting) and len(self._writing) < self._pipeline)
+            if len(self._waiting) < last:
                 await self._linger(last)
-            while not self._queue.empty() and len(batch) < BATCH_MAX:
-                batch.append(self._queue.get_nowait())
-            await self._write(batch)
+            batch, self._waiting = take_ready(self._waiting, _keys, self._busy, BATCH_MAX)
+            if not batch:  # each shares an alert with a batch being written
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            self._start(batch)
             last = len(batch)
+
+    async def _until(self, ready: Callable[[], bool]) -> None:
+        while not ready():
+            self._changed.clear()
+            await self._changed.wait()
 
     async def _linger(self, size: int) -> None:
         """Wait a moment for a batch of `size`: under load, the senders just answered are
         sending again, and one transaction for all of them beats two."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LINGER
-        while self._queue.qsize() + 1 < size and (left := deadline - loop.time()) > 0:
-            self._arrived.clear()
+        while len(self._waiting) < size and (left := deadline - loop.time()) > 0:
+            self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), left)
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    def _start(self, batch: list[_Delivery]) -> None:
+        keys = Counter(key for delivery in batch for key in delivery.keys)
+        self._busy.update(keys)
+        task = asyncio.create_task(self._write(batch))
+        self._writing.add(task)
+        task.add_done_callback(partial(self._written, batch, keys))
+
+    def _written(
+        self, batch: list[_Delivery], keys: Counter[str], task: asyncio.Task[None]
+    ) -> None:
+        self._busy -= keys
+        self._writing.discard(task)
+        self._changed.set()
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None:
+            log.error("alert batch failed", exc_info=failure)
+            for delivery in batch:
+                _settle(delivery, failure)
 
     async def _write(self, batch: list[_Delivery]) -> None:
         """Requests made only of plain repeats are stored (and answered) first, all together;
@@ -142,7 +181,8 @@ class IntakeService:
             _settle(batch[n], outcomes)
         rest = [delivery for n, delivery in enumerate(batch) if n not in counted]
         if rest:
-            await self._write_each(rest)
+            async with self._one_by_one:
+                await self._write_each(rest)
 
     async def _write_each(self, batch: list[_Delivery]) -> None:
         try:
@@ -542,6 +582,10 @@ def delivery_key(alert: model.Alert, body_digest: str) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _keys(delivery: _Delivery) -> frozenset[str]:
+    return delivery.keys
 
 
 def _settle(delivery: _Delivery, result: list[Outcome] | BaseException) -> None:
