@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import (
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
-from bridgekeeper.store import inline_sqlite
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -245,8 +244,7 @@ def _locked(exc: OperationalError) -> bool:
 
 def make_engine(url: str, *, pool: int = 10, pre_ping: bool = True) -> AsyncEngine:
     if url.startswith("sqlite"):
-        inline = inline_sqlite.connector(url, timeout=BUSY_TIMEOUT_MS / 1000)
-        engine = create_async_engine(url, async_creator=inline)
+        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
         return engine
     return create_async_engine(
