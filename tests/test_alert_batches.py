@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,9 +18,15 @@ import pytest
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.services.batching import take_ready
-from bridgekeeper.services.intake import BatchedAlert, Outcome, Result, plain_repeats
+from bridgekeeper.services.intake import (
+    BatchedAlert,
+    Outcome,
+    Result,
+    plain_repeats,
+    renders_due,
+)
 from bridgekeeper.store.alerts import Repeat
-from tests.alerting import alert, bridgekeepers, generic, post
+from tests.alerting import LaterClock, alert, bridgekeepers, card_texts, generic, post
 from tests.conftest import Running
 
 
@@ -159,10 +165,8 @@ def test_plain_repeats_are_taken_by_whole_keys_and_whole_requests() -> None:
         )
 
     items = [queued("a", 0), queued("b", 1), queued("a", 2), queued("c", 2)]
-    assert plain_repeats(items, open_alerts, skip=set(), now=now) == {
-        1: Outcome(2, Result.DUPLICATE, None)
-    }
-    assert plain_repeats(items[:3], open_alerts, skip={"a2"}, now=now) == {
+    assert plain_repeats(items, open_alerts, skip=set()) == {1: Outcome(2, Result.DUPLICATE, None)}
+    assert plain_repeats(items[:3], open_alerts, skip={"a2"}) == {
         1: Outcome(2, Result.DUPLICATE, None)
     }  # a redelivery is not a plain repeat either
 
@@ -206,3 +210,47 @@ def test_a_batch_takes_no_request_that_shares_an_alert_with_one_being_written_or
     taken, left = take_ready(waiting, lambda r: r[1], busy={"b"}, limit=3)
     assert [name for name, _ in taken] == ["r1", "r5", "r6"]
     assert [name for name, _ in left] == ["r2", "r3", "r4", "r7"]  # r7: over the limit
+
+
+async def test_repeats_after_a_card_render_queue_the_next_paced_and_it_shows_the_count(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    clock = LaterClock()
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start(clock=clock)
+        interval = app.bk.settings.alerts.card_refresh_seconds
+        ids = await opened(app, "db-01")  # the render after the first repeat is due in 20 s
+        clock.advance(seconds=interval)
+        await app.settle()
+        assert "*Count:* 2" in card_texts(app)[0]
+        rendered = clock.now()
+
+        outcomes = await together(
+            app, [generic("Disk full on db-01", dedup_key="db-01", n=n) for n in range(1, 4)]
+        )
+        assert [o.result for o in outcomes] == ["duplicate"] * 3
+        stored = await alert(app, ids["db-01"])
+        assert stored.occurrences == 5
+        assert stored.card_refresh_at is not None
+        assert stored.card_refresh_at - rendered >= timedelta(seconds=interval - 1)
+        await app.settle()
+        assert "*Count:* 2" in card_texts(app)[0]  # not before its time
+
+        clock.advance(seconds=interval)
+        await app.settle()
+        assert "*Count:* 5" in card_texts(app)[0]
+        assert len(app.slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_render_is_queued_only_for_counted_alerts_whose_card_has_none_scheduled() -> None:
+    now = datetime.now(UTC)
+    interval = timedelta(seconds=20)
+    repeats = [
+        Repeat(1, "sev2", None, now - timedelta(seconds=30)),  # last render long ago: due now
+        Repeat(2, "sev2", None, now - timedelta(seconds=5)),  # 15 s to go
+        Repeat(3, "sev2", None, now + timedelta(seconds=10)),  # one is scheduled
+        Repeat(4, "sev2", None, None),  # no card
+        Repeat(5, "sev2", None, now - timedelta(seconds=30)),  # not counted in this batch
+    ]
+    due = renders_due(repeats, {1, 2, 3, 4}, now, interval)
+    assert due == {1: now, 2: now + timedelta(seconds=15)}

@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.store.db import notify_on_commit
@@ -44,20 +45,15 @@ def add(
     dedup_key: str | None = None,
     card_key: str | None = None,
 ) -> Effect:
-    effect = Effect(
-        incident_id=incident_id,
+    values = effect_values(
+        now=now,
         kind=kind,
-        payload=payload or {},
+        incident_id=incident_id,
+        payload=payload,
         dedup_key=dedup_key,
         card_key=card_key,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
     )
-    session.add(effect)
-    notify_on_commit(session)  # wakes the worker
-    return effect
+    return _add(session, values)
 
 
 def add_card(
@@ -71,12 +67,55 @@ def add_card(
     pin: bool = False,
 ) -> Effect:
     """Refresh a card (post it the first time, update it in place after)."""
-    key = card_key(card, owner)
-    return add(
-        session=session,
-        now=now,
-        kind="card",
-        incident_id=incident_id,
-        card_key=key,
-        payload={"card": card, "key": key, "owner": owner, "target": target, "pin": pin},
+    values = card_values(
+        now=now, incident_id=incident_id, card=card, owner=owner, target=target, pin=pin
     )
+    return _add(session, values)
+
+
+def insert_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Queue effects from Core statements (the intake's counted repeats). The caller wakes
+    the worker after the commit (`Database.effects_committed`)."""
+    conn.execute(insert(_EFFECTS), rows)
+
+
+def effect_values(
+    *,
+    now: datetime,
+    kind: str,
+    incident_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
+    card_key: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "kind": kind,
+        "payload": payload or {},
+        "dedup_key": dedup_key,
+        "card_key": card_key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def card_values(
+    *, now: datetime, incident_id: int | None, card: str, owner: int, target: str, pin: bool = False
+) -> dict[str, Any]:
+    key = card_key(card, owner)
+    payload = {"card": card, "key": key, "owner": owner, "target": target, "pin": pin}
+    return effect_values(
+        now=now, kind="card", incident_id=incident_id, card_key=key, payload=payload
+    )
+
+
+def _add(session: AsyncSession, values: dict[str, Any]) -> Effect:
+    effect = Effect(**values)
+    session.add(effect)
+    notify_on_commit(session)  # wakes the worker
+    return effect
+
+
+_EFFECTS: Table = Effect.__table__  # type: ignore[assignment]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -225,30 +226,43 @@ class IntakeService:
         if not items:
             return {}
         try:
-            counted = await self.db.run_in_transaction(partial(self._count_plain, items))
+            counted, renders = await self.db.run_in_transaction(partial(self._count_plain, items))
         except IntegrityError:  # another replica stored one of these deliveries meanwhile
             return {}
+        if renders:
+            self.db.effects_committed()
         outcomes: dict[int, list[Outcome]] = {}
         for i, outcome in sorted(counted.items()):
             outcomes.setdefault(items[i].request, []).append(outcome)
         return outcomes
 
-    def _count_plain(self, items: list[BatchedAlert], conn: Connection) -> dict[int, Outcome]:
-        """(Synchronous: runs inside the transaction.)"""
+    def _count_plain(
+        self, items: list[BatchedAlert], conn: Connection
+    ) -> tuple[dict[int, Outcome], int]:
+        """(Synchronous: runs inside the transaction.) The items counted, and how many card
+        renders that queued."""
         now = self.clock.now()
         keys = [item.delivery_key for item in items]
         skip = alert_store.delivered_any(conn, keys) | _repeated(keys)
         open_alerts = alert_store.open_with_keys(
             conn, list({stored_dedup_key(item.alert) for item in items})
         )
-        # The time is read with the rows locked, as in _fire.
-        counted = plain_repeats(items, open_alerts, skip=skip, now=self.clock.now())
-        if counted:
-            repeats = Counter(outcome.alert_id for outcome in counted.values())
-            alert_store.count_repeats(conn, repeats, now)
-            deliveries = [(keys[i], outcome.alert_id) for i, outcome in counted.items()]
-            alert_store.record_deliveries(conn, deliveries, now)
-        return counted
+        decided_at = self.clock.now()  # read with the rows locked, as in _fire
+        counted = plain_repeats(items, open_alerts, skip=skip)
+        if not counted:
+            return counted, 0
+        repeats = Counter(outcome.alert_id for outcome in counted.values())
+        alert_store.count_repeats(conn, repeats, now)
+        deliveries = [(keys[i], outcome.alert_id) for i, outcome in counted.items()]
+        alert_store.record_deliveries(conn, deliveries, now)
+        interval = timedelta(seconds=self.settings.alerts.card_refresh_seconds)
+        renders = renders_due(open_alerts.values(), set(repeats), decided_at, interval)
+        if renders:
+            alert_store.schedule_card_renders(conn, renders)
+            outbox.insert_all(
+                conn, [_triage_render(i, decided_at, at) for i, at in renders.items()]
+            )
+        return counted, len(renders)
 
     async def _receive(
         self, session: AsyncSession, alert: model.Alert, body_digest: str, now: datetime
@@ -460,7 +474,7 @@ async def refresh_card(
     if interval is not None and last is not None:
         if last >= now:
             return
-        due = max(now, last + interval)
+        due = paced(last, now, interval)
     else:
         due = now
         if last is not None and last > now:
@@ -476,24 +490,45 @@ def card_key(alert: Alert) -> str:
     return outbox.card_key("triage", alert.id)
 
 
+def paced(last: datetime, now: datetime, interval: timedelta) -> datetime:
+    """When a repeat's card render is due: `interval` after the last one, and not before now."""
+    return max(now, last + interval)
+
+
+def renders_due(
+    repeats: Iterable[alert_store.Repeat], counted: set[int], now: datetime, interval: timedelta
+) -> dict[int, datetime]:
+    """The counted alerts whose card has no render scheduled, and when their next is due."""
+    return {
+        repeat.id: paced(repeat.card_refresh_at, now, interval)
+        for repeat in repeats
+        if repeat.id in counted
+        and repeat.card_refresh_at is not None
+        and _card_due(repeat.card_refresh_at, now)
+    }
+
+
+def _triage_render(alert_id: int, now: datetime, due: datetime) -> dict[str, Any]:
+    row = outbox.card_values(
+        now=now, incident_id=None, card="triage", owner=alert_id, target="triage"
+    )
+    return {**row, "next_attempt_at": due}
+
+
 def plain_repeats(
-    items: list[BatchedAlert],
-    open_alerts: dict[str, alert_store.Repeat],
-    *,
-    skip: set[str],
-    now: datetime,
+    items: list[BatchedAlert], open_alerts: dict[str, alert_store.Repeat], *, skip: set[str]
 ) -> dict[int, Outcome]:
     """The items (by position) that only add one to an open alert's count: firing, at the
-    severity stored, not a redelivery (`skip`), and no card render due. Keys and requests are
-    taken whole or not at all: the alerts of one key are stored in the order they came, and
-    a request all at once."""
+    severity stored, and not a redelivery (`skip`). (A card with no render scheduled gets one:
+    `renders_due`.) Keys and requests are taken whole or not at all: the alerts of one key are
+    stored in the order they came, and a request all at once."""
     by_key: dict[str, list[int]] = {}
     for i, item in enumerate(items):
         by_key.setdefault(stored_dedup_key(item.alert), []).append(i)
 
     def is_plain(key: str) -> bool:
         repeat = open_alerts.get(key)
-        if repeat is None or _card_due(repeat.card_refresh_at, now):
+        if repeat is None:
             return False
         return all(_plain(items[i], repeat, skip) for i in by_key[key])
 

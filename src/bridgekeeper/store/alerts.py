@@ -104,9 +104,14 @@ _COUNT_REPEATS = (
         last_seen=bindparam("now", type_=_ALERTS.c.last_seen.type),
     )
 )
+_SCHEDULE_RENDER = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id == bindparam("alert_id"))
+    .values(card_refresh_at=bindparam("due", type_=_ALERTS.c.card_refresh_at.type))
+)
 
 
-# These four run synchronously, inside Database.run_in_transaction.
+# These run synchronously, inside Database.run_in_transaction.
 def delivered_any(conn: Connection, keys: list[str]) -> set[str]:
     """Which of these webhook deliveries are already stored."""
     return set(conn.scalars(_DELIVERED_ANY, {"keys": keys}))
@@ -128,6 +133,11 @@ def record_deliveries(conn: Connection, deliveries: list[tuple[str, int]], now: 
     """Remember new webhook deliveries (key, alert id), all in one statement."""
     params = [{"key": key, "alert_id": alert_id, "now": now} for key, alert_id in deliveries]
     conn.execute(_DELIVERED, params)
+
+
+def schedule_card_renders(conn: Connection, due: Mapping[int, datetime]) -> None:
+    """Note the time of each alert's next card render (alert id: when)."""
+    conn.execute(_SCHEDULE_RENDER, [{"alert_id": i, "due": at} for i, at in due.items()])
 
 
 async def count_repeat(*, session: AsyncSession, dedup_key: str, now: datetime) -> Repeat | None:

@@ -74,8 +74,13 @@ class Database:
         async with self._one_writer(), self._writing() as session, session.begin():
             yield session
         if session.info.get(NOTIFY):
-            for callback in self._after_commit:
-                callback()
+            self.effects_committed()
+
+    def effects_committed(self) -> None:
+        """Run the on_commit callbacks: for Core statements that queued effects
+        (`run_in_transaction` leaves it to its caller)."""
+        for callback in self._after_commit:
+            callback()
 
     async def run_in_transaction(self, work: Callable[[Connection], T]) -> T:
         """Run synchronous statements (Core, no ORM) in one short writing transaction, the hot
