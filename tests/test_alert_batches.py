@@ -242,7 +242,7 @@ async def test_repeats_after_a_card_render_queue_the_next_paced_and_it_shows_the
         assert len(app.slack.calls_to("chat.postMessage")) == 1
 
 
-def test_a_render_is_queued_only_for_counted_alerts_whose_card_has_none_scheduled() -> None:
+def test_a_render_is_queued_only_for_repeated_alerts_whose_card_has_none_scheduled() -> None:
     now = datetime.now(UTC)
     interval = timedelta(seconds=20)
     repeats = [
@@ -250,7 +250,6 @@ def test_a_render_is_queued_only_for_counted_alerts_whose_card_has_none_schedule
         Repeat(2, "sev2", None, now - timedelta(seconds=5)),  # 15 s to go
         Repeat(3, "sev2", None, now + timedelta(seconds=10)),  # one is scheduled
         Repeat(4, "sev2", None, None),  # no card
-        Repeat(5, "sev2", None, now - timedelta(seconds=30)),  # not counted in this batch
     ]
-    due = renders_due(repeats, {1, 2, 3, 4}, now, interval)
+    due = renders_due(repeats, now, interval)
     assert due == {1: now, 2: now + timedelta(seconds=15)}

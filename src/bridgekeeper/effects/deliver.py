@@ -217,7 +217,8 @@ class Deliverer:
         )
 
     async def _remember(self, key: str, channel: str, ts: str) -> None:
-        """(Core statements in one hop: cards are posted in bursts, during alert storms.)"""
+        """(Core statements, in a transaction shared with other deliveries' bookkeeping:
+        cards are posted in bursts, during alert storms.)"""
         row = {"key": key, "channel_id": channel, "ts": ts, "posted_at": self.clock.now()}
 
         def remember(conn: Connection) -> None:

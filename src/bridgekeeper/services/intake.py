@@ -1,9 +1,10 @@
 """Alert intake: store each alert once, count repeats, resolve, group, and queue triage cards.
 
-Webhook requests are stored by one writer, many to a transaction (group commit); each request
-is stored whole or not at all, and Slack hears of it only through the outbox, after the commit.
-An alert storm is almost all plain repeats (an open alert's count goes up, nothing else
-changes): requests made only of those are counted together, in a few statements. A redelivered
+Webhook requests are stored many to a transaction (group commit): on SQLite one batch at a
+time, on PostgreSQL two at once, on different alerts. Each request is stored whole or not at
+all, and Slack hears of it only through the outbox, after the commit. An alert storm is almost
+all plain repeats (an open alert's count goes up, and its card may need its next render
+queued): requests made only of those are counted together, in a few statements. A redelivered
 webhook is recognised by the sender's delivery id, or, for senders without one, by the body's
 digest while the alert it went to is still in the same state.
 """
@@ -255,14 +256,20 @@ class IntakeService:
         alert_store.count_repeats(conn, repeats, now)
         deliveries = [(keys[i], outcome.alert_id) for i, outcome in counted.items()]
         alert_store.record_deliveries(conn, deliveries, now)
+        counted_alerts = [r for r in open_alerts.values() if r.id in repeats]
+        return counted, self._queue_renders(conn, counted_alerts, decided_at)
+
+    def _queue_renders(
+        self, conn: Connection, repeated: list[alert_store.Repeat], now: datetime
+    ) -> int:
+        """A render for each repeated alert whose card has none scheduled (as refresh_card
+        does for a repeat); how many were queued."""
         interval = timedelta(seconds=self.settings.alerts.card_refresh_seconds)
-        renders = renders_due(open_alerts.values(), set(repeats), decided_at, interval)
+        renders = renders_due(repeated, now, interval)
         if renders:
             alert_store.schedule_card_renders(conn, renders)
-            outbox.insert_all(
-                conn, [_triage_render(i, decided_at, at) for i, at in renders.items()]
-            )
-        return counted, len(renders)
+            outbox.insert_all(conn, [_triage_render(i, now, due) for i, due in renders.items()])
+        return len(renders)
 
     async def _receive(
         self, session: AsyncSession, alert: model.Alert, body_digest: str, now: datetime
@@ -496,15 +503,13 @@ def paced(last: datetime, now: datetime, interval: timedelta) -> datetime:
 
 
 def renders_due(
-    repeats: Iterable[alert_store.Repeat], counted: set[int], now: datetime, interval: timedelta
+    repeated: Iterable[alert_store.Repeat], now: datetime, interval: timedelta
 ) -> dict[int, datetime]:
-    """The counted alerts whose card has no render scheduled, and when their next is due."""
+    """The repeated alerts whose card has no render scheduled, and when their next is due."""
     return {
         repeat.id: paced(repeat.card_refresh_at, now, interval)
-        for repeat in repeats
-        if repeat.id in counted
-        and repeat.card_refresh_at is not None
-        and _card_due(repeat.card_refresh_at, now)
+        for repeat in repeated
+        if repeat.card_refresh_at is not None and _card_due(repeat.card_refresh_at, now)
     }
 
 
