@@ -174,8 +174,9 @@ def test_plain_repeats_are_taken_by_whole_keys_and_whole_requests() -> None:
 async def test_an_alert_that_flaps_among_others_is_stored_in_the_order_it_came(
     app: Running,
 ) -> None:
-    """Other alerts' repeats around it may be written in another batch at the same time (on
-    PostgreSQL); this alert's own requests never overtake each other."""
+    """The firing repeats after a resolution come while the resolution is being written (on
+    PostgreSQL other alerts' requests may then be written at the same time); they must not
+    overtake it."""
     ids = await opened(app, "db-01", "db-02", "db-03")
     flapping = [generic("Disk full on db-01", dedup_key="db-01", n=n) for n in range(1, 4)]
     flapping.append(generic("Disk full on db-01", dedup_key="db-01", status="resolved"))
@@ -186,7 +187,11 @@ async def test_an_alert_that_flaps_among_others_is_stored_in_the_order_it_came(
         for key in ("db-02", "db-03")
     ]
     requests = [r for pair in zip(others[::2], others[1::2], flapping, strict=True) for r in pair]
-    outcomes = await together(app, requests)
+    first = asyncio.ensure_future(together(app, requests[:12]))  # up to the resolution
+    for _ in range(3):
+        await asyncio.sleep(0)  # the writer has taken them
+    outcomes = await together(app, requests[12:])
+    outcomes = await first + outcomes
     results = [o.result for o, r in zip(outcomes, requests, strict=True) if r in flapping]
     assert results == ["duplicate"] * 3 + ["resolved", "new", "duplicate"]
     resolved = await alert(app, ids["db-01"])
