@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import channel_name
+from bridgekeeper.effects import outbox
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import cards
@@ -27,14 +28,8 @@ from bridgekeeper.store.models import Effect, Incident, Report, SlackMessage
 
 log = logging.getLogger(__name__)
 _MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
-_EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
 _POSTED = select(_MESSAGES.c.id).where(_MESSAGES.c.key == bindparam("key"))
 _NEW_MESSAGE = insert(_MESSAGES)
-_SETTLED = (
-    update(_EFFECTS)
-    .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")
-    .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
-)
 METADATA_TYPE = "bridgekeeper_effect"
 MAX_NAME_SUFFIX = 20
 
@@ -232,8 +227,8 @@ class Deliverer:
         others = [i for i in covered if i != effect_id]
         if not others:
             return
-        params = {"ids": others, "now": self.clock.now()}
-        await self.db.run_together(lambda conn: conn.execute(_SETTLED, params))
+        now = self.clock.now()
+        await self.db.run_together(lambda conn: outbox.mark_done(conn, others, now))
 
     # -- lookups ------------------------------------------------------------------------------
     async def _incident(self, effect: Effect) -> Incident:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.store.db import notify_on_commit
@@ -65,10 +65,12 @@ def add_card(
     owner: int,
     target: str,
     pin: bool = False,
+    due: datetime | None = None,
 ) -> Effect:
-    """Refresh a card (post it the first time, update it in place after)."""
+    """Refresh a card (post it the first time, update it in place after), at once or when
+    `due` (a storm's repeats refresh a card at a pace)."""
     values = card_values(
-        now=now, incident_id=incident_id, card=card, owner=owner, target=target, pin=pin
+        now=now, incident_id=incident_id, card=card, owner=owner, target=target, pin=pin, due=due
     )
     return _add(session, values)
 
@@ -79,6 +81,11 @@ def insert_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(_EFFECTS), rows)
 
 
+def mark_done(conn: Connection, effect_ids: list[int], now: datetime) -> None:
+    """These effects are done (those still pending: a retried pass may find some done)."""
+    conn.execute(_DONE, {"ids": effect_ids, "now": now})
+
+
 def effect_values(
     *,
     now: datetime,
@@ -87,6 +94,7 @@ def effect_values(
     payload: dict[str, Any] | None = None,
     dedup_key: str | None = None,
     card_key: str | None = None,
+    due: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "incident_id": incident_id,
@@ -96,18 +104,25 @@ def effect_values(
         "card_key": card_key,
         "status": "pending",
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": due or now,
         "created_at": now,
     }
 
 
 def card_values(
-    *, now: datetime, incident_id: int | None, card: str, owner: int, target: str, pin: bool = False
+    *,
+    now: datetime,
+    incident_id: int | None,
+    card: str,
+    owner: int,
+    target: str,
+    pin: bool = False,
+    due: datetime | None = None,
 ) -> dict[str, Any]:
     key = card_key(card, owner)
     payload = {"card": card, "key": key, "owner": owner, "target": target, "pin": pin}
     return effect_values(
-        now=now, kind="card", incident_id=incident_id, card_key=key, payload=payload
+        now=now, kind="card", incident_id=incident_id, card_key=key, payload=payload, due=due
     )
 
 
@@ -119,3 +134,8 @@ def _add(session: AsyncSession, values: dict[str, Any]) -> Effect:
 
 
 _EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
+_DONE = (
+    update(_EFFECTS)
+    .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")
+    .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
+)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import Table, bindparam, select, update
 
 from bridgekeeper.clock import Clock
+from bridgekeeper.effects import outbox
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
@@ -131,9 +132,7 @@ class OutboxWorker:
 
     async def _mark_done(self, effect: Effect) -> None:
         now = self.clock.now()
-        await self.db.run_together(
-            lambda conn: conn.execute(_DONE, {"effect_id": effect.id, "now": now})
-        )
+        await self.db.run_together(lambda conn: outbox.mark_done(conn, [effect.id], now))
 
     async def _retry_later(self, effect: Effect, exc: SlackRetryable) -> None:
         attempts = effect.attempts
@@ -180,8 +179,8 @@ class OutboxWorker:
                 )
 
 
-# Every delivery runs these two: built once, run in transactions shared by concurrent deliveries
-# (Database.run_together).
+# Every delivery claims its effect (and marks it done with outbox.mark_done): built once, run in
+# transactions shared by concurrent deliveries (Database.run_together).
 _EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
 _CLAIM = (
     update(_EFFECTS)
@@ -194,11 +193,6 @@ _PENDING = (
     .where(_EFFECTS.c.status == "pending")
     .order_by(_EFFECTS.c.id)
     .limit(bindparam("limit"))
-)
-_DONE = (
-    update(_EFFECTS)
-    .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
-    .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
 )
 
 

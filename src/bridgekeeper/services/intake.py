@@ -217,8 +217,9 @@ class IntakeService:
 
     async def _count_plain_repeats(self, batch: list[_Delivery]) -> dict[int, list[Outcome]]:
         """The outcomes of the requests (by position) made only of plain repeats: repeats of
-        an open alert that change nothing but its count. An alert storm is almost all of
-        these, so they are counted and recorded in one transaction of four statements."""
+        an open alert that change nothing but its count (and may queue their card's next render).
+        An alert storm is almost all of these, so they are counted and recorded in one
+        transaction of a few statements."""
         items = [
             BatchedAlert(a, delivery_key(a, d.body_digest), n)
             for n, d in enumerate(batch)
@@ -487,10 +488,15 @@ async def refresh_card(
         if last is not None and last > now:
             await alert_store.hurry_card(session=session, key=card_key(alert), now=now)
     alert.card_refresh_at = due
-    effect = outbox.add_card(
-        session=session, now=now, incident_id=None, card="triage", owner=alert.id, target="triage"
+    outbox.add_card(
+        session=session,
+        now=now,
+        incident_id=None,
+        card="triage",
+        owner=alert.id,
+        target="triage",
+        due=due,
     )
-    effect.next_attempt_at = due
 
 
 def card_key(alert: Alert) -> str:
@@ -514,10 +520,9 @@ def renders_due(
 
 
 def _triage_render(alert_id: int, now: datetime, due: datetime) -> dict[str, Any]:
-    row = outbox.card_values(
-        now=now, incident_id=None, card="triage", owner=alert_id, target="triage"
+    return outbox.card_values(
+        now=now, incident_id=None, card="triage", owner=alert_id, target="triage", due=due
     )
-    return {**row, "next_attempt_at": due}
 
 
 def plain_repeats(
