@@ -133,6 +133,16 @@ class RoleAssignment(Base):
     ended_at: Mapped[datetime | None]
 
 
+class IncidentMember(Base):
+    """Who is in an incident's bridge channel, as far as bridgekeeper knows: the people it
+    invited, and those Slack told it joined (member_joined_channel) and have not left."""
+
+    __tablename__ = "incident_members"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    since: Mapped[datetime]
+
+
 class SlackMessage(Base):
     """Messages the bot posted and keeps current (status card, announcement, triage cards)."""
 
