@@ -54,11 +54,27 @@ async def test_severity_button_validates_inline_then_changes(running: Running) -
     assert change.text == "data left the network"
 
 
-async def test_severity_modal_refuses_without_permission_inline(running: Running) -> None:
+async def test_severity_button_refuses_without_permission(running: Running) -> None:
     channel = await declare(running)
-    view_id = await click(running, channel, "card_severity", user="U0DAVE")
+    [pinned] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    [button] = [e for b in pinned.blocks if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == "card_severity"]  # fmt: skip
+    reply = await running.driver.block_action(
+        user="U0DAVE", action_id="card_severity", value=button["value"], channel=channel.id,
+        message_ts=pinned.ts,
+    )  # fmt: skip
+    await running.settle()
+    assert not running.slack.views
+    told = [p.body for p in running.slack.response_posts if p.url == reply.response_url]
+    assert "Only the commander" in json.dumps(told)
+
+
+async def test_severity_modal_refuses_inline_once_permission_is_gone(running: Running) -> None:
+    channel = await declare(running)
+    view_id = await click(running, channel, "card_severity")
+    await in_bridge(running, channel, "role commander <@U0BOB>")  # Alice hands over meanwhile
     reply = await running.driver.view_submission(
-        user="U0DAVE",
+        user="U0ALICE",
         view_id=view_id,
         values={"severity": select("sev1"), "reason": text("I think so")},
     )

@@ -67,7 +67,7 @@ async def test_role_assignment_invites_briefs_and_updates_card_and_topic(running
     )
     assert len(running.slack.calls_to("chat.postMessage")) >= 2
     # a handoff replaces the holder and is on the timeline
-    await in_bridge(running, channel, "role commander <@U0CAROL>")
+    await in_bridge(running, channel, "role commander <@U0CAROL>", user="U0BOB")
     entries = [e for e in await timeline(running) if e.kind == "role_assigned"]
     assert [e.data["user"] for e in entries] == ["U0BOB", "U0CAROL"]
     assert entries[-1].data["previous"] == "U0BOB"

@@ -45,7 +45,7 @@ async def test_gdpr_clock_reminds_at_half_time_80_percent_an_hour_before_and_at_
         bridge = await desk.declare("Customer database exposed sev1")
         await desk.command("role commander <@U0BOB>", channel=bridge.id)
         await desk.at(minutes=30)
-        reply = await desk.command("notify gdpr", channel=bridge.id)
+        reply = await desk.command("notify gdpr", user="U0BOB", channel=bridge.id)
         assert "GDPR clock started" in reply and "2026-01-08 09:00 UTC" in reply  # 72 h
         assert containing(bridge, "started the *GDPR* notification clock")
         assert "Notification deadlines" in card(bridge) and "2026-01-08 09:00 UTC" in card(bridge)
@@ -91,6 +91,7 @@ async def test_nis2_deadlines_in_turn_with_done(db_url: str, emulator: SlackEmul
         assert "early warning" in first and "NIS2" in first
 
         await desk.at(hours=2)
+        await desk.command("role deputy <@U0BOB>", channel=bridge.id)
         done = await desk.command("notify done nis2", user="U0BOB", channel=bridge.id)
         assert "early warning" in done and "incident notification" in done
         clock = await clock_row(desk, "nis2")
@@ -121,6 +122,7 @@ async def test_none_records_the_decision_and_stops_the_reminders(
         await desk.command("notify gdpr", channel=bridge.id)
         missing = await desk.command("notify none gdpr", channel=bridge.id)
         assert "Say why" in missing
+        await desk.command("role deputy <@U0BOB>", channel=bridge.id)
         await desk.command("notify none gdpr encrypted attachment, key not disclosed",
                            user="U0BOB", channel=bridge.id)  # fmt: skip
         clock = await clock_row(desk, "gdpr")

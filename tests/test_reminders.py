@@ -12,6 +12,7 @@ from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
+from bridgekeeper.services.incidents import BOT_ACTOR
 from tests.updating import START, containing, desk_for, dm
 
 UPDATE_DUE = "time for a status update"
@@ -99,14 +100,16 @@ async def test_cadence_follows_the_severity(db_url: str, emulator: SlackEmulator
 
 async def test_missing_commander_reminder(db_url: str, emulator: SlackEmulator) -> None:
     async with desk_for(db_url, emulator) as desk:
-        lonely = await desk.declare("Nobody leads this sev3")
+        # an alert rule declares with nobody in command; a person who declares commands
+        await desk.running.bk.incidents.declare(user=BOT_ACTOR, title="Nobody leads this")
+        await desk.running.settle()
+        [lonely] = [c for c in desk.slack.channels.values() if c.name.startswith("inc-1-")]
         led = await desk.declare("Somebody leads this sev3")
-        await desk.command("role commander <@U0BOB>", channel=led.id)
         await desk.at(minutes=9)
         assert not containing(lonely, NO_COMMANDER)
         await desk.at(minutes=1)
         [reminder] = containing(lonely, NO_COMMANDER)
-        assert "<@U0ALICE>" in reminder and "role commander" in reminder
+        assert "declared automatically" in reminder and "role commander" in reminder
         assert not containing(led, NO_COMMANDER)
         await desk.at(hours=2)
         assert len(containing(lonely, NO_COMMANDER)) == 1  # once

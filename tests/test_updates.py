@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+from bridgekeeper.config import ProcessSettings
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store import incidents as incident_store
@@ -47,7 +49,7 @@ async def test_one_announcement_edited_in_place_as_the_incident_changes(
         bridge = await desk.declare("Ransomware on the file server sev2")
         [first] = announcement(desk)
         assert "Ransomware on the file server" in first and "Open" in first
-        assert "SEV2" in first and "not yet assigned" in first and bridge.id in first
+        assert "SEV2" in first and "U0ALICE" in first and bridge.id in first
         await desk.command("role commander <@U0BOB>", channel=bridge.id)
         await desk.command("severity sev1 spreading to backups", user="U0BOB", channel=bridge.id)
         await desk.command("stage diagnose", user="U0BOB", channel=bridge.id)
@@ -147,9 +149,12 @@ async def test_post_update_button_opens_a_form_that_sets_stage_severity_and_next
 async def test_form_refuses_a_severity_change_without_permission(
     db_url: str, emulator: SlackEmulator
 ) -> None:
-    async with desk_for(db_url, emulator) as desk:
+    # the deputy may post updates here but only the commander may change the severity
+    process = replace(ProcessSettings(), permissions={
+        **ProcessSettings().permissions, "severity": ("commander",)})  # fmt: skip
+    async with desk_for(db_url, emulator, process=process) as desk:
         bridge = await desk.declare("Suspicious login sev3")
-        await desk.command("role commander <@U0BOB>", channel=bridge.id)
+        await desk.command("role deputy <@U0DAVE>", channel=bridge.id)
         incident = await desk.incident()
         await desk.running.driver.block_action(
             user="U0DAVE", action_id="card_update", value=str(incident.id), channel=bridge.id
@@ -164,6 +169,19 @@ async def test_form_refuses_a_severity_change_without_permission(
         await desk.running.settle()
         assert (await desk.incident()).severity == "sev3"
         assert not containing(desk.slack.channels[desk.stakeholders], "All fine")
+
+
+async def test_update_button_refuses_who_may_not_post(db_url: str, emulator: SlackEmulator) -> None:
+    async with desk_for(db_url, emulator) as desk:
+        bridge = await desk.declare("Suspicious login sev3")
+        incident = await desk.incident()
+        reply = await desk.running.driver.block_action(
+            user="U0DAVE", action_id="card_update", value=str(incident.id), channel=bridge.id
+        )
+        await desk.running.settle()
+        assert not desk.slack.views
+        told = [p.body for p in desk.slack.response_posts if p.url == reply.response_url]
+        assert "post stakeholder updates" in json.dumps(told)
 
 
 def form(

@@ -62,7 +62,9 @@ class Bridgekeeper:
             db=self.db, clock=self.clock, settings=settings, renderer=self.renderer,
             directory=self.gateway,
         )  # fmt: skip
-        self.runner = CommandRunner(settings=settings, renderer=self.renderer)
+        self.runner = CommandRunner(
+            settings=settings, renderer=self.renderer, access=self.incidents.access
+        )
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
         self.scheduler = Scheduler(db=self.db, clock=self.clock)

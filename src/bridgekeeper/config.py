@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
 from bridgekeeper.domain.incidents import (
     DEFAULT_IMPACT_SEVERITY,
     DEFAULT_ROLES,
@@ -116,7 +117,7 @@ class ProcessSettings:
     channel_prefix: str = "inc"
     incident_managers_group: str | None = None
     permissions: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: {a: DEFAULT_PERMISSIONS for a in ("severity", "close", "reopen")}
+        default_factory=lambda: {a: DEFAULT_PERMISSIONS for a in PRIVILEGED_ACTIONS}
     )
     impact_severity: Mapping[Impact, Severity] = field(
         default_factory=lambda: dict(DEFAULT_IMPACT_SEVERITY)
@@ -303,9 +304,7 @@ def _impact_matrix(table: Mapping[str, Any]) -> dict[Impact, Severity]:
 
 
 def _permissions(table: Mapping[str, Any], roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    permissions: dict[str, tuple[str, ...]] = {
-        a: DEFAULT_PERMISSIONS for a in ("severity", "close", "reopen")
-    }
+    permissions: dict[str, tuple[str, ...]] = {a: DEFAULT_PERMISSIONS for a in PRIVILEGED_ACTIONS}
     for action, allowed in table.items():
         key = f"permissions.{action}"
         if action not in permissions:

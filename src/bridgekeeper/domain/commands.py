@@ -253,6 +253,7 @@ class _Args:
     tokens: tuple[_Token, ...]
     roles: tuple[str, ...]
     incident: int | None = None
+    in_bridge: bool = False  # typed in a bridge channel: no number names another incident
 
     @property
     def words(self) -> list[str]:
@@ -480,7 +481,7 @@ def _tasks(args: _Args) -> Command | UsageError:
 def _timeline(args: _Args) -> Command | UsageError:
     """`timeline [page]`, `timeline #42 [page]`, `timeline 42 <page>`: a lone number is a page."""
     words = args.words
-    if words and (words[0].startswith("#") or len(words) > 1):
+    if not args.in_bridge and words and (words[0].startswith("#") or len(words) > 1):
         args = _take_incident(args)
     if not args.tokens:
         return ShowTimeline(args.incident, None)
@@ -578,8 +579,14 @@ SUBCOMMANDS: tuple[str, ...] = tuple(_PARSERS)
 _NO_INCIDENT = frozenset({"declare", "list", "help", "stats", "timeline"})
 
 
-def parse(text: str, *, roles: Sequence[str] = DEFAULT_ROLES) -> Command | UsageError:
-    """Read the text after `/incident`. Never raises."""
+def parse(
+    text: str, *, roles: Sequence[str] = DEFAULT_ROLES, in_bridge: bool = False
+) -> Command | UsageError:
+    """Read the text after `/incident`. Never raises.
+
+    Outside a bridge channel an incident is named by number first (`note #42 text`, or
+    `note 42 text`). In a bridge channel (`in_bridge`) the command is always about that
+    channel's incident, so `note 1 text` is the note "1 text"."""
     tokens = _tokenize(text)
     if not tokens:
         return UsageError(None, "empty", {})
@@ -587,7 +594,7 @@ def parse(text: str, *, roles: Sequence[str] = DEFAULT_ROLES) -> Command | Usage
     parser = _PARSERS.get(name)
     if parser is None:
         return UsageError(None, "unknown_subcommand", {"value": _clip(tokens[0].text)})
-    args = _Args(name, text, tuple(tokens[1:]), tuple(roles))
-    if name not in _NO_INCIDENT:
+    args = _Args(name, text, tuple(tokens[1:]), tuple(roles), in_bridge=in_bridge)
+    if name not in _NO_INCIDENT and not in_bridge:
         args = _take_incident(args)
     return parser(args)

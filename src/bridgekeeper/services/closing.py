@@ -118,10 +118,9 @@ class ClosingService:
     async def open_form(self, number: int | None, inv: Invocation) -> None:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, number=number, channel=inv.channel, subcommand="close"
-            )
-            await self.incidents.require(session, incident=incident, user=inv.user,
-                                         action="close")  # fmt: skip
+                session, user=inv.user, action="close", number=number, channel=inv.channel,
+                subcommand="close",
+            )  # fmt: skip
         view = json.loads(self.renderer.text(
             "modals/close_incident.json.j2", incident=incident, dispositions=DISPOSITIONS,
             required=self.settings.close.required, slots=range(1, FOLLOW_UP_SLOTS + 1),
@@ -129,13 +128,14 @@ class ClosingService:
         ))  # fmt: skip
         await self.open_view(str(inv.trigger_id), view)
 
-    async def precheck(self, *, number: int, user: str, form: CloseForm) -> Gate:
+    async def precheck(self, *, number: int, channel: str, user: str, form: CloseForm) -> Gate:
         """The gate as it stands (the modal shows it inline before accepting); raises a refusal
         for a closed incident or a user without permission."""
+        await self.incidents.access.prepare(user=user, number=number, channel=channel)
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, number=number, channel="",
+            incident = await self.incidents.locate(session, user=user, action="close",
+                                                   number=number, channel=channel,
                                                    subcommand="close")  # fmt: skip
-            await self.incidents.require(session, incident=incident, user=user, action="close")
             return await self.gate(session, incident, form)
 
     async def gate(self, session: AsyncSession, incident: Incident, form: CloseForm) -> Gate:
@@ -149,10 +149,11 @@ class ClosingService:
         self, *, number: int | None, channel: str, user: str, form: CloseForm
     ) -> Closed:
         users = await self._names(number, channel, user, form)
+        await self.incidents.access.prepare(user=user, number=number, channel=channel)
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, number=number, channel=channel,
+            incident = await self.incidents.locate(session, user=user, action="close",
+                                                   number=number, channel=channel,
                                                    subcommand="close")  # fmt: skip
-            await self.incidents.require(session, incident=incident, user=user, action="close")
             gate = await self.gate(session, incident, form)
             if gate:
                 raise CloseRefused(incident.number, gate, short_form=not _has_details(form))
@@ -242,16 +243,15 @@ class ClosingService:
     async def reopen(self, *, number: int | None, channel: str, user: str, reason: str) -> int:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, number=number, channel=channel, subcommand="reopen", open_only=False
-            )
+                session, user=user, action="reopen", number=number, channel=channel,
+                subcommand="reopen", open_only=False,
+            )  # fmt: skip
             if incident.status == Status.OPEN:
                 raise CommandRefused("refused/not_closed.md.j2", number=incident.number)
-            await self.incidents.require(session, incident=incident, user=user, action="reopen")
             now = self.clock.now()
             if incident.archived_at is not None:
                 outbox.add(session=session, now=now, kind="unarchive", incident_id=incident.id)
-                outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
-                           payload={"users": [user]})  # fmt: skip
+                await self.incidents.invite(session, incident=incident, users=[user])
             incident.status = Status.OPEN
             incident.closed_at = incident.closed_by = None
             incident.archive_due_at = incident.archived_at = None
@@ -302,9 +302,10 @@ class ClosingService:
     # -- /incident report ---------------------------------------------------------------------
     async def report_command(self, command: c.ShowReport, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
-            incident = await self.incidents.locate(session, number=command.incident,
-                                                   channel=inv.channel, subcommand="report",
-                                                   open_only=False)  # fmt: skip
+            incident = await self.incidents.locate(
+                session, user=inv.user, action="read", number=command.incident,
+                channel=inv.channel, subcommand="report", open_only=False,
+            )  # fmt: skip
             number = incident.number
         stored = await self.reports.stored(number, "json")
         if incident.status == Status.CLOSED and stored is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
@@ -22,12 +23,13 @@ from bridgekeeper.errors import (
     CommandRefused,
     IncidentNotFound,
     NotInBridgeChannel,
-    PermissionDenied,
 )
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import stakeholders
+from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import members
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Incident, TimelineEntry
 
@@ -59,7 +61,9 @@ class IncidentService:
         self.settings = settings
         self.renderer = renderer
         self.directory = directory
+        self.access = Access(db=db, settings=settings, directory=directory, clock=clock)
         self.after_change: list[ChangeHook] = []
+        self._bridge_channels: set[str] = set()
 
     # -- declaring ----------------------------------------------------------------------------
     async def declare(
@@ -97,21 +101,28 @@ class IncidentService:
         )  # fmt: skip
         session.add(incident)
         await session.flush()
+        commander = user if user != BOT_ACTOR else None  # whoever declares commands at first
         await incident_store.append(
             session=session, incident=incident, at=now, recorded_at=now, actor=user,
             kind="declared", data={"title": title, "severity": severity.value,
-                                   "private": private},
+                                   "private": private, "commander": commander},
         )  # fmt: skip
-        self._open_bridge(session=session, incident=incident, declarer=user)
+        if commander:
+            await incident_store.assign_role(
+                session=session, incident_id=incident.id, role="commander", user_id=user,
+                by=user, at=now,
+            )  # fmt: skip
+        await self._open_bridge(session=session, incident=incident, declarer=user)
         await self._changed(session, incident, "declared")
         return Declared(number=number, incident_id=incident.id, title=title)
 
-    def _open_bridge(self, *, session: AsyncSession, incident: Incident, declarer: str) -> None:
+    async def _open_bridge(
+        self, *, session: AsyncSession, incident: Incident, declarer: str
+    ) -> None:
         now = self.clock.now()
         outbox.add(session=session, now=now, kind="create_channel", incident_id=incident.id)
         if declarer != BOT_ACTOR:  # an automatic declaration (alert rule) has nobody to invite
-            outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
-                       payload={"users": [declarer]})  # fmt: skip
+            await self.invite(session, incident=incident, users=[declarer])
         outbox.add_card(session=session, now=now, incident_id=incident.id, card="status",
                         owner=incident.id, target="bridge", pin=True)  # fmt: skip
         outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
@@ -123,50 +134,78 @@ class IncidentService:
         for hook in self.after_change:
             await hook(session, incident, kind)
 
-    # -- finding the incident a command is about ------------------------------------------------
+    # -- finding the incident a command is about, and whether the user may -------------------
     async def locate(
         self,
         session: AsyncSession,
         *,
-        number: int | None,
-        channel: str,
-        subcommand: str,
+        user: str,
+        action: str,
+        number: int | None = None,
+        incident_id: int | None = None,
+        channel: str = "",
+        subcommand: str = "",
         open_only: bool = True,
+        from_card: bool = False,
+        claims_commander: bool = False,
     ) -> Incident:
-        """The incident named by number, else the one whose bridge channel this is (locked)."""
-        if number is not None:
-            incident = await incident_store.get(session=session, number=number, lock=True)
-            if incident is None:
-                raise IncidentNotFound(number)
-        else:
-            incident = await incident_store.get_by_channel(
-                session=session, channel_id=channel, lock=True
-            )
-            if incident is None:
-                raise NotInBridgeChannel(subcommand)
+        """The incident named by id (a button or modal), number (typed outside its bridge
+        channel) or channel (locked), once the access check has passed. An incident the user may
+        not know of is answered exactly like one that does not exist."""
+        incident = await self._find(session, number, incident_id, channel)
+        if incident is None:
+            raise self._not_found(number, incident_id, subcommand)
+        outside = number is not None and not from_card and channel != incident.channel_id
+        try:
+            await self.access.check(session, incident=incident, user=user, action=action,
+                                    addressed_from_outside=outside,
+                                    claims_commander=claims_commander)  # fmt: skip
+        except Hidden:
+            raise self._not_found(number, incident_id, subcommand) from None
         if open_only and incident.status != Status.OPEN:
             raise CommandRefused("refused/incident_closed.md.j2", number=incident.number)
         return incident
 
+    async def is_bridge_channel(self, channel: str) -> bool:
+        """Whether `channel` is an incident's bridge channel (remembered once seen: a bridge
+        channel stays one)."""
+        if channel in self._bridge_channels:
+            return True
+        async with self.db.sessions() as session:
+            found = await incident_store.get_by_channel(session=session, channel_id=channel)
+        if found is not None:
+            self._bridge_channels.add(channel)
+        return found is not None
+
+    @staticmethod
+    async def _find(
+        session: AsyncSession, number: int | None, incident_id: int | None, channel: str
+    ) -> Incident | None:
+        if incident_id is not None:
+            query = select(Incident).where(Incident.id == incident_id).with_for_update()
+            return (await session.execute(query)).scalar_one_or_none()
+        if number is not None:
+            return await incident_store.get(session=session, number=number, lock=True)
+        return await incident_store.get_by_channel(session=session, channel_id=channel, lock=True)
+
+    @staticmethod
+    def _not_found(number: int | None, incident_id: int | None, subcommand: str) -> CommandRefused:
+        if number is None and incident_id is None:
+            return NotInBridgeChannel(subcommand)
+        return IncidentNotFound(number)
+
     async def require(
         self, session: AsyncSession, *, incident: Incident, user: str, action: str
     ) -> None:
-        """Refuse, naming who can, unless `user` may `action` (severity, close, reopen)."""
-        allowed = self.settings.process.permissions.get(action, ())
-        if "anyone" in allowed:
-            return
-        roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-        if any(roles.get(role) == user for role in allowed):
-            return
-        group = self.settings.process.incident_managers_group
-        if (
-            "managers" in allowed
-            and group
-            and user in await self.directory.usergroup_members(group)
-        ):
-            return
-        holders = [r for r in allowed if r not in ("managers", "anyone")]
-        raise PermissionDenied(action, holders + (["managers"] if "managers" in allowed else []))
+        """A second action on an incident already located (the update form's severity)."""
+        await self.access.check(session, incident=incident, user=user, action=action)
+
+    async def invite(self, session: AsyncSession, *, incident: Incident, users: list[str]) -> None:
+        """Invite people to the bridge channel; they are members from now on."""
+        now = self.clock.now()
+        outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
+                   payload={"users": users})  # fmt: skip
+        await members.add(session=session, incident_id=incident.id, users=users, at=now)
 
     # -- recording a change -----------------------------------------------------------------------
     async def record(

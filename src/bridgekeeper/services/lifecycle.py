@@ -54,11 +54,23 @@ class Lifecycle:
             runner.on(command, handler)
 
     async def _locate(self, session: AsyncSession, command: Any, inv: Invocation,
-                      subcommand: str, open_only: bool = True) -> Incident:  # fmt: skip
+                      subcommand: str, action: str, open_only: bool = True,
+                      claims_commander: bool = False) -> Incident:  # fmt: skip
         return await self.incidents.locate(
-            session, number=command.incident, channel=inv.channel, subcommand=subcommand,
-            open_only=open_only,
+            session, user=inv.user, action=action, number=command.incident, channel=inv.channel,
+            subcommand=subcommand, open_only=open_only, from_card=inv.from_card,
+            claims_commander=claims_commander,
         )  # fmt: skip
+
+    async def for_card(self, *, incident_id: int, user: str, action: str) -> Incident:
+        """The incident a status card's button names, if `user` may `action` on it (opening the
+        role form is allowed to whoever may take a vacant command)."""
+        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        async with self.db.transaction() as session:
+            return await self.incidents.locate(
+                session, user=user, action=action, incident_id=incident_id,
+                claims_commander=action == "role",
+            )  # fmt: skip
 
     # -- declaring and listing --------------------------------------------------------------------
     async def declare(self, command: c.Declare, inv: Invocation) -> Reply:
@@ -71,7 +83,10 @@ class Lifecycle:
     async def list_incidents(self, command: c.ListIncidents, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
             rows = []
-            for incident in await incident_store.list_open(session=session):
+            shown = await self.incidents.access.visible(
+                session, user=inv.user, incidents=await incident_store.list_open(session=session)
+            )
+            for incident in shown:
                 roles = await incident_store.current_roles(session=session, incident_id=incident.id)
                 rows.append({"incident": incident, "commander": roles.get("commander"),
                              "severity": Severity(incident.severity).label,
@@ -83,7 +98,9 @@ class Lifecycle:
         user = await self._resolve_user(command.user, command.role)
         now = self.clock.now()
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "role")
+            claims = command.role == "commander" and user == inv.user
+            incident = await self._locate(session, command, inv, "role", "role",
+                                          claims_commander=claims)  # fmt: skip
             previous = await incident_store.assign_role(
                 session=session, incident_id=incident.id, role=command.role, user_id=user,
                 by=inv.user, at=now,
@@ -92,8 +109,7 @@ class Lifecycle:
                 session, incident=incident, actor=inv.user, kind="role_assigned",
                 data={"role": command.role, "user": user, "previous": previous},
             )  # fmt: skip
-            outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
-                       payload={"users": [user]})  # fmt: skip
+            await self.incidents.invite(session, incident=incident, users=[user])
             brief = self.incidents.renderer.slack(
                 "slack/role_brief.md.j2", role=command.role, incident=incident
             )
@@ -111,16 +127,14 @@ class Lifecycle:
 
     async def list_roles(self, command: c.ListRoles, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
-            incident = await self._locate(session, command, inv, "roles", open_only=False)
+            incident = await self._locate(session, command, inv, "roles", "read", open_only=False)
             roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         return Reply("slack/roles.md.j2", {"incident": incident, "holders": roles})
 
     # -- severity, stage, impact ------------------------------------------------------------------
     async def set_severity(self, command: c.SetSeverity, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "severity")
-            await self.incidents.require(session, incident=incident, user=inv.user,
-                                         action="severity")  # fmt: skip
+            incident = await self._locate(session, command, inv, "severity", "severity")
             previous = incident.severity
             if previous == command.severity:
                 raise CommandRefused("refused/same_severity.md.j2",
@@ -137,7 +151,7 @@ class Lifecycle:
 
     async def set_stage(self, command: c.SetStage, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "stage")
+            incident = await self._locate(session, command, inv, "stage", "stage")
             previous = incident.stage
             if previous == command.stage:
                 raise CommandRefused("refused/same_stage.md.j2", stage=command.stage.label)
@@ -152,7 +166,7 @@ class Lifecycle:
         given = {"confidentiality": command.confidentiality, "integrity": command.integrity,
                  "availability": command.availability}  # fmt: skip
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "impact")
+            incident = await self._locate(session, command, inv, "impact", "impact")
             impact = dict(incident.impact or {})
             impact.update({k: v.value for k, v in given.items() if v is not None})
             if command.personal_data is not None:
@@ -174,7 +188,7 @@ class Lifecycle:
     # -- notes and tasks --------------------------------------------------------------------------
     async def add_note(self, command: c.AddNote, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "note")
+            incident = await self._locate(session, command, inv, "note", "note")
             await self.incidents.record(session, incident=incident, actor=inv.user, kind="note",
                                         text=command.text)  # fmt: skip
         return Reply("slack/noted.md.j2", {"number": incident.number})
@@ -182,7 +196,7 @@ class Lifecycle:
     async def add_task(self, command: c.AddTask, inv: Invocation) -> Reply:
         owner = await self._resolve_user(command.owner, "task") if command.owner else None
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "task")
+            incident = await self._locate(session, command, inv, "task", "task")
             last = await session.scalar(
                 select(func.max(Task.number)).where(Task.incident_id == incident.id)
             )
@@ -203,7 +217,7 @@ class Lifecycle:
 
     async def complete_task(self, command: c.CompleteTask, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "task")
+            incident = await self._locate(session, command, inv, "task", "task")
             task = await session.scalar(
                 select(Task).where(Task.incident_id == incident.id, Task.number == command.number)
             )
@@ -220,7 +234,7 @@ class Lifecycle:
 
     async def list_tasks(self, command: c.ListTasks, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
-            incident = await self._locate(session, command, inv, "tasks", open_only=False)
+            incident = await self._locate(session, command, inv, "tasks", "read", open_only=False)
             tasks = list(
                 await session.scalars(
                     select(Task).where(Task.incident_id == incident.id).order_by(Task.number)
@@ -269,7 +283,8 @@ class Lifecycle:
     async def show_timeline(self, command: c.ShowTimeline, inv: Invocation) -> Reply:
         page = command.page or 1
         async with self.db.sessions() as session:
-            incident = await self._locate(session, command, inv, "timeline", open_only=False)
+            incident = await self._locate(session, command, inv, "timeline", "read",
+                                          open_only=False)  # fmt: skip
             entries = await incident_store.timeline(session=session, incident_id=incident.id)
         pages = max(1, -(-len(entries) // TIMELINE_PAGE))
         page = min(page, pages)
@@ -280,7 +295,8 @@ class Lifecycle:
     async def show_summary(self, command: c.ShowSummary, inv: Invocation) -> Reply | None:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "summary", open_only=False)
+            incident = await self._locate(session, command, inv, "summary", "read",
+                                          open_only=False)  # fmt: skip
             outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
                        payload={"target": inv.channel, "card": "status",
                                 "owner": incident.id})  # fmt: skip

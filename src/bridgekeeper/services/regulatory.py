@@ -197,7 +197,8 @@ class Regulatory:
 
     async def _locate(self, session: AsyncSession, number: int | None, inv: Invocation) -> Incident:
         """Clocks outlive the incident: they may be started and settled after it closed."""
-        return await self.incidents.locate(session, number=number, channel=inv.channel,
+        return await self.incidents.locate(session, user=inv.user, action="notify",
+                                           number=number, channel=inv.channel,
                                            subcommand="notify", open_only=False)  # fmt: skip
 
     async def _find(

@@ -16,6 +16,7 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.access import Access
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Invocation:
     channel: str
     trigger_id: str | None = None
     response_url: str | None = None
+    from_card: bool = False  # a status card's button or modal, not text typed in a channel
 
 
 Handler = Callable[[Any, Invocation], Awaitable[Reply | None]]
@@ -41,9 +43,10 @@ WORKING_AT_ONCE = 6  # commands applied concurrently after their ack
 
 
 class CommandRunner:
-    def __init__(self, *, settings: Settings, renderer: Renderer) -> None:
+    def __init__(self, *, settings: Settings, renderer: Renderer, access: Access) -> None:
         self.settings = settings
         self.renderer = renderer
+        self.access = access
         self.handlers: dict[type, Handler] = {}
         self.in_flight = 0
         self._working = asyncio.Semaphore(WORKING_AT_ONCE)
@@ -100,6 +103,11 @@ class CommandRunner:
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
         async with self._working:  # a burst of commands must not starve the acks of the next
+            await self.access.prepare(
+                user=invocation.user,
+                number=getattr(parsed, "incident", None),
+                channel=invocation.channel,
+            )
             return await handler(parsed, invocation)
 
 

@@ -12,8 +12,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
-from bridgekeeper.domain.incidents import Severity, Status
-from bridgekeeper.errors import IncidentNotFound
+from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.services.incidents import Declared, IncidentService
 from bridgekeeper.services.intake import attach, mark_triaged, refresh_card
 from bridgekeeper.store import alerts as alert_store
@@ -40,6 +39,7 @@ class AlertGone(LookupError):
 class OpenIncident:
     number: int
     title: str
+    private: bool = False
 
 
 class TriageService:
@@ -116,21 +116,26 @@ class TriageService:
     async def link(self, *, alert_id: int, user: str, number: int) -> None:
         """Attach the alert to an open incident (it keeps the first one it joined)."""
         now = self.clock.now()
+        await self.incidents.access.prepare(user=user, number=number)
         async with self.db.transaction() as session:
             alert = await _locked(session, alert_id)
             if alert.incident_id is not None:
                 return
-            incident = await incident_store.get(session=session, number=number, lock=True)
-            if incident is None or incident.status != Status.OPEN:
-                raise IncidentNotFound(number)
+            incident = await self.incidents.locate(session, user=user, action="link",
+                                                   number=number, from_card=True)  # fmt: skip
             await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
             mark_triaged(alert, "linked", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
 
-    async def open_incidents(self) -> list[OpenIncident]:
+    async def open_incidents(self, user: str) -> list[OpenIncident]:
+        """The Link form's choices: the open incidents `user` may know of (a private one
+        without its title: the form is opened from a public triage channel)."""
+        await self.incidents.access.prepare(user=user)
         async with self.db.sessions() as session:
-            incidents: list[Incident] = await incident_store.list_open(session=session)
-        return [OpenIncident(i.number, i.title) for i in reversed(incidents)]
+            incidents: list[Incident] = await self.incidents.access.visible(
+                session, user=user, incidents=await incident_store.list_open(session=session)
+            )
+        return [OpenIncident(i.number, i.title, i.private) for i in reversed(incidents)]
 
 
 async def _locked(session: AsyncSession, alert_id: int) -> Alert:

@@ -23,7 +23,6 @@ from bridgekeeper.domain import reminders
 from bridgekeeper.domain.incidents import Severity, Stage, Status
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
 from bridgekeeper.effects import outbox
-from bridgekeeper.errors import CommandRefused
 from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
@@ -83,8 +82,9 @@ class Updates:
     async def post_update(self, command: c.PostUpdate, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, number=command.incident, channel=inv.channel, subcommand="update"
-            )
+                session, user=inv.user, action="update", number=command.incident,
+                channel=inv.channel, subcommand="update",
+            )  # fmt: skip
             channels = await self._publish(session, incident, user=inv.user, text=command.text)
         return Reply("slack/update_posted.md.j2", {"number": incident.number,
                                                    "channels": list(channels)})  # fmt: skip
@@ -100,11 +100,10 @@ class Updates:
         next_in: timedelta | None,
     ) -> tuple[int, tuple[str, ...]]:
         """The "Post update" form: stage and severity change first, then the update is posted."""
+        await self.incidents.access.prepare(user=user, incident_id=incident_id)
         async with self.db.transaction() as session:
-            incident = await incident_store.get_by_id(session=session, incident_id=incident_id,
-                                                      lock=True)  # fmt: skip
-            if incident.status != Status.OPEN:
-                raise CommandRefused("refused/incident_closed.md.j2", number=incident.number)
+            incident = await self.incidents.locate(session, user=user, action="update",
+                                                   incident_id=incident_id)  # fmt: skip
             await self._change(session, incident, user=user, text=text, stage=stage,
                                severity=severity)  # fmt: skip
             next_at = self.clock.now() + next_in if next_in else None
@@ -158,9 +157,12 @@ class Updates:
                        payload={"target": channel, "text": shown})  # fmt: skip
         return channels
 
-    async def modal_context(self, incident_id: int) -> dict[str, Any]:
-        async with self.db.sessions() as session:
-            incident = await incident_store.get_by_id(session=session, incident_id=incident_id)
+    async def modal_context(self, incident_id: int, user: str) -> dict[str, Any]:
+        """What the "Post update" form shows; refused like posting for those who may not."""
+        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        async with self.db.transaction() as session:
+            incident = await self.incidents.locate(session, user=user, action="update",
+                                                   incident_id=incident_id)  # fmt: skip
         return {
             "incident": incident,
             "stages": [s for s in self.settings.process.stages],
@@ -174,11 +176,12 @@ class Updates:
     async def snooze(self, *, incident_id: int, minutes: int, user: str) -> datetime | None:
         """Remind again in `minutes` (unless an update comes first); None: nothing to snooze."""
         now = self.clock.now()
+        await self.incidents.access.prepare(user=user, incident_id=incident_id)
         async with self.db.transaction() as session:
-            incident = await incident_store.get_by_id(session=session, incident_id=incident_id,
-                                                      lock=True)  # fmt: skip
+            incident = await self.incidents.locate(session, user=user, action="snooze",
+                                                   incident_id=incident_id)  # fmt: skip
             job = await jobs.get(session, update_job(incident.id))
-            if incident.status != Status.OPEN or job is None:
+            if job is None:
                 return None
             until = now + timedelta(minutes=minutes)
             job.payload = {**(job.payload or {}), "snoozed_at": now.isoformat(),

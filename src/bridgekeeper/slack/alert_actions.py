@@ -84,7 +84,7 @@ class AlertActions:
 
     async def _open_link(self, alert_id: int, body: dict[str, Any]) -> None:
         alert = await self.triage.get(alert_id)
-        incidents = await self.triage.open_incidents()
+        incidents = await self.triage.open_incidents(_user(body))
         await self._open_view(body, "modals/link_alert.json.j2", alert=alert, incidents=incidents)
 
     async def _open_view(self, body: dict[str, Any], template: str, **context: Any) -> None:

@@ -17,13 +17,19 @@ from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.lifecycle import Lifecycle
-from bridgekeeper.services.runner import CommandRunner, Invocation
+from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.slack.blocks import fallback_text, to_blocks
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
-from bridgekeeper.store import incidents as incident_store
 
 log = logging.getLogger(__name__)
-CARD_ACTIONS = ("card_severity", "card_stage", "card_role", "card_note")
+# Each button's form, and the action it leads to (the same check as the slash command's).
+MODAL_ACTIONS = {
+    "card_severity": "severity",
+    "card_stage": "stage",
+    "card_role": "role",
+    "card_note": "note",
+}
 
 
 class CardActions:
@@ -35,7 +41,7 @@ class CardActions:
         self.gateway = gateway
 
     def register(self, app: AsyncApp) -> None:
-        for action in CARD_ACTIONS:
+        for action in MODAL_ACTIONS:
             app.action(action)(self.open_modal)
         app.view("card_severity")(self.submit_severity)
         app.view("card_stage")(self.submit_stage)
@@ -49,10 +55,14 @@ class CardActions:
         if not incident_id.isdigit():
             return
         with self.runner.busy():
-            async with self.lifecycle.db.sessions() as session:
-                incident = await incident_store.get_by_id(
-                    session=session, incident_id=int(incident_id)
-                )
+            try:
+                incident = await self.lifecycle.for_card(
+                    incident_id=int(incident_id), user=_user(body),
+                    action=MODAL_ACTIONS[str(action.get("action_id"))],
+                )  # fmt: skip
+            except CommandRefused as refused:
+                await self._tell(body, Reply(refused.template, refused.context))
+                return
             template = f"modals/{action.get('action_id')}.json.j2"
             view = json.loads(
                 self.runner.renderer.text(template, incident=incident, **self.runner.common())
@@ -103,10 +113,10 @@ class CardActions:
 
     async def _apply(self, ack: AsyncAck, body: dict[str, Any], command: c.Command,
                      block: str) -> None:  # fmt: skip
-        user = str((body.get("user") or {}).get("id", ""))
         with self.runner.busy():
             try:
-                await self.runner.run(command, Invocation(user=user, channel=""))
+                await self.runner.run(command, Invocation(user=_user(body), channel="",
+                                                          from_card=True))  # fmt: skip
             except CommandRefused as refused:
                 text = self.runner.renderer.slack(refused.template, **{
                     **self.runner.common(), **refused.context})  # fmt: skip
@@ -114,9 +124,22 @@ class CardActions:
                 return
         await ack()
 
+    async def _tell(self, body: dict[str, Any], reply: Reply) -> None:
+        """An ephemeral answer to whoever clicked, through the action's response_url."""
+        if body.get("response_url"):
+            markup = self.runner.render(reply)
+            await self.gateway.respond(str(body["response_url"]), {
+                "response_type": "ephemeral", "replace_original": False,
+                "text": fallback_text(markup), "blocks": to_blocks(markup),
+            })  # fmt: skip
+
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         text = self.runner.renderer.text("modals/problems.txt.j2", problem=problem).strip()
         await ack(response_action="errors", errors={block: text})
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
 
 
 def _number(body: dict[str, Any]) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bridgekeeper.errors import CommandRefused, PermissionDenied
+from bridgekeeper.errors import CommandRefused, IncidentNotFound, PermissionDenied
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.closing import ClosingService, gate_problems, read_form
 from bridgekeeper.slack.blocks import fallback_text, to_blocks
@@ -57,12 +57,16 @@ class CloseActions:
         detail = ""
         if not problems:
             try:
-                gate = await self.closing.precheck(number=number, user=user, form=form)
+                gate = await self.closing.precheck(
+                    number=number, channel=channel, user=user, form=form
+                )
                 problems, undecided = gate_problems(gate), gate.undecided
             except PermissionDenied as denied:
                 problems = {"summary": "permission"}
                 context = {**self.common(), **denied.context}
                 detail = self.renderer.text(denied.template, **context).strip()
+            except IncidentNotFound:
+                problems = {"summary": "not_found"}
             except CommandRefused:
                 problems = {"summary": "closed"}
         if problems:

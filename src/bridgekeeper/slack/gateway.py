@@ -313,6 +313,18 @@ class SlackGateway:
         data = await self.call("usergroups.users.list", usergroup=group)
         return [str(u) for u in data.get("users", [])]
 
+    async def channel_members(self, channel: str) -> list[str]:
+        """Everyone in a channel (conversations.members, every page)."""
+        found: list[str] = []
+        cursor = ""
+        while True:
+            data = await self.call("conversations.members", channel=channel, limit=200,
+                                   cursor=cursor)  # fmt: skip
+            found.extend(str(u) for u in data.get("members", []))
+            cursor = data.get("response_metadata", {}).get("next_cursor", "")
+            if not cursor:
+                return found
+
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """Post to a response_url (ephemeral replies after the ack)."""
         try:

@@ -33,8 +33,18 @@ class SlackListeners:
         app.command("/incident")(self.incident_command)
         app.event("reaction_added")(self.reaction_added)
         app.shortcut("add_to_timeline")(self.add_to_timeline)
-        app.event("member_joined_channel")(_ignore)
+        app.event("member_joined_channel")(self.member_joined)
+        app.event("member_left_channel")(self.member_left)
         app.event("pin_added")(_ignore)
+
+    async def member_joined(self, event: dict[str, Any]) -> None:
+        """Whoever joins a bridge channel is a member of its incident (and leaves with it)."""
+        access = self.lifecycle.incidents.access
+        await access.joined(channel=str(event.get("channel")), user=str(event.get("user")))
+
+    async def member_left(self, event: dict[str, Any]) -> None:
+        access = self.lifecycle.incidents.access
+        await access.left(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def reaction_added(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
@@ -65,13 +75,23 @@ class SlackListeners:
 
     async def _incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         text = unescape_slack(str(body.get("text") or ""))
-        parsed = commands.parse(text, roles=self.runner.settings.process.roles)
-        immediate = self.runner.immediate_reply(parsed)
-        if immediate is not None or isinstance(parsed, commands.UsageError):
+        roles = self.runner.settings.process.roles
+        outside = commands.parse(text, roles=roles)
+        inside = commands.parse(text, roles=roles, in_bridge=True)
+        valid = [p for p in (outside, inside) if not isinstance(p, commands.UsageError)]
+        immediate = self.runner.immediate_reply(outside)
+        if not valid or isinstance(outside, commands.Help):
             await ack(**self._ephemeral(immediate))
             return
-        await ack(**self._ephemeral(self.runner.acknowledgement(parsed)))
-        reply = await self._run(parsed, body)
+        await ack(**self._ephemeral(self.runner.acknowledgement(valid[0])))
+        parsed: commands.Command | commands.UsageError = outside
+        if inside != outside and await self.lifecycle.incidents.is_bridge_channel(
+            str(body.get("channel_id"))
+        ):
+            parsed = inside  # a number typed in a bridge channel is text, not an incident
+        reply = self.runner.immediate_reply(parsed)
+        if reply is None and not isinstance(parsed, commands.UsageError):
+            reply = await self._run(parsed, body)
         if reply is not None and body.get("response_url"):
             await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
 

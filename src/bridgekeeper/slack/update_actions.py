@@ -55,7 +55,12 @@ class UpdateActions:
         if incident_id is None:
             return
         with self.busy():
-            context = await self.updates.modal_context(incident_id)
+            try:
+                context = await self.updates.modal_context(incident_id, _user(body))
+            except CommandRefused as refused:
+                await self._tell(body, refused.template, {"command": "/incident",
+                                                          **refused.context})  # fmt: skip
+                return
             view = json.loads(self.renderer.text("modals/post_update.json.j2", **context))
             try:
                 await self.gateway.open_view(str(body.get("trigger_id")), view)
@@ -96,15 +101,25 @@ class UpdateActions:
             return
         with self.busy():
             minutes = int(match[1])
-            until = await self.updates.snooze(incident_id=incident_id, minutes=minutes,
-                                              user=_user(body))  # fmt: skip
-            markup = self.renderer.slack("slack/update_snoozed.md.j2", until=until,
-                                         minutes=minutes)  # fmt: skip
-            if body.get("response_url"):
-                await self.gateway.respond(str(body["response_url"]), {
-                    "response_type": "ephemeral", "replace_original": False,
-                    "text": fallback_text(markup), "blocks": to_blocks(markup),
-                })  # fmt: skip
+            try:
+                until = await self.updates.snooze(incident_id=incident_id, minutes=minutes,
+                                                  user=_user(body))  # fmt: skip
+            except CommandRefused as refused:
+                await self._tell(body, refused.template, {"command": "/incident",
+                                                          **refused.context})  # fmt: skip
+                return
+            await self._tell(body, "slack/update_snoozed.md.j2",
+                             {"until": until, "minutes": minutes})  # fmt: skip
+
+    async def _tell(self, body: dict[str, Any], template: str, context: dict[str, Any]) -> None:
+        """An ephemeral answer to whoever clicked, through the action's response_url."""
+        if not body.get("response_url"):
+            return
+        markup = self.renderer.slack(template, **context)
+        await self.gateway.respond(str(body["response_url"]), {
+            "response_type": "ephemeral", "replace_original": False,
+            "text": fallback_text(markup), "blocks": to_blocks(markup),
+        })  # fmt: skip
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         text = self.renderer.text("slack/update_problem.txt.j2", problem=problem).strip()
