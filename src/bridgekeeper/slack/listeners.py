@@ -40,11 +40,13 @@ class SlackListeners:
     async def member_joined(self, event: dict[str, Any]) -> None:
         """Whoever joins a bridge channel is a member of its incident (and leaves with it)."""
         access = self.lifecycle.incidents.access
-        await access.joined(channel=str(event.get("channel")), user=str(event.get("user")))
+        with self.runner.busy():
+            await access.joined(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def member_left(self, event: dict[str, Any]) -> None:
         access = self.lifecycle.incidents.access
-        await access.left(channel=str(event.get("channel")), user=str(event.get("user")))
+        with self.runner.busy():
+            await access.left(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def reaction_added(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}

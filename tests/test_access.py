@@ -1,0 +1,288 @@
+"""Who may see and change an incident, driven from outside with signed slash commands, button
+clicks, modal submissions and events: a private incident does not exist for anyone outside it,
+and privileged actions are refused to those who do not hold them, on every path alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from bridgekeeper.config import ProcessSettings
+from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.sandbox.state import Channel
+from bridgekeeper.services.incidents import BOT_ACTOR
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import Incident, TimelineEntry
+from tests.conftest import Running, bridgekeepers
+from tests.helpers import settle
+
+SECRET = "Payroll exfiltration by contractor"
+MANAGERS = "S0MANAGERS"
+
+
+@pytest.fixture
+async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+    """Carol is an incident manager; Dave is in nobody's incident."""
+    emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
+    process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
+    async with bridgekeepers(db_url, emulator) as start:
+        yield await start(process=process)
+
+
+async def say(app: Running, text: str, *, user: str, channel: str | None = None) -> str:
+    """What the user was told: the ack and every ephemeral follow-up."""
+    reply = await app.command(text, user=user, channel=channel)
+    await app.settle()
+    assert reply.status == 200
+    posts = [p.body for p in app.slack.response_posts if p.url == reply.response_url]
+    return json.dumps([reply.body, *posts])
+
+
+async def declare(app: Running, text: str, *, user: str = "U0ALICE") -> Channel:
+    await say(app, f"declare {text}", user=user)
+    return [c for c in app.slack.channels.values() if c.name.startswith("inc-")][-1]
+
+
+async def incident(app: Running, number: int = 1) -> Incident:
+    async with app.bk.db.sessions() as session:
+        found = await incident_store.get(session=session, number=number)
+        assert found is not None
+        return found
+
+
+async def entries(app: Running, number: int = 1) -> list[TimelineEntry]:
+    row = await incident(app, number)
+    async with app.bk.db.sessions() as session:
+        return await incident_store.timeline(session=session, incident_id=row.id)
+
+
+def outside_since(app: Running, bridge: Channel, mark: tuple[int, int]) -> str:
+    """Every message, DM and ephemeral answer outside the bridge channel since `mark`."""
+    posted = [m.text + json.dumps(m.blocks) for c in app.slack.channels.values() if c is not bridge
+              for m in c.messages]  # fmt: skip
+    answers = [json.dumps(p.body) for p in app.slack.response_posts]
+    return json.dumps(posted[mark[0] :] + answers[mark[1] :])
+
+
+def mark(app: Running, bridge: Channel) -> tuple[int, int]:
+    posted = sum(len(c.messages) for c in app.slack.channels.values() if c is not bridge)
+    return posted, len(app.slack.response_posts)
+
+
+# -- a private incident does not exist for those outside it --------------------------------------
+READS_AND_WRITES = [
+    "timeline #{n}", "tasks #{n}", "roles #{n}", "summary #{n}", "report #{n}",
+    "note #{n} we know", "task #{n} look around", "stage #{n} assess",
+    "impact #{n} c=high", "severity #{n} sev1 mine now", "role #{n} commander <@U0DAVE>",
+    "update #{n} all clear", "notify #{n} gdpr", "notify #{n} done gdpr", "close #{n} done",
+    "reopen #{n} again", "timeline #{n} 2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", READS_AND_WRITES)
+async def test_private_incident_is_answered_like_a_missing_one(app: Running, command: str) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    since = mark(app, bridge)
+    before = len(await entries(app))
+    missing = await say(app, command.format(n=99), user="U0DAVE")
+    hidden = await say(app, command.format(n=1), user="U0DAVE")
+    assert hidden == missing.replace("99", "1")
+    assert "There is no incident 1" in hidden
+    assert len(await entries(app)) == before
+    assert SECRET not in outside_since(app, bridge, since)
+    assert (await incident(app)).severity == "sev1" and (await incident(app)).status == "open"
+
+
+async def test_members_too_are_refused_a_private_incident_from_outside_its_channel(
+    app: Running,
+) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    since = mark(app, bridge)
+    for command in ("timeline #1", "summary #1", "note #1 from the lobby"):
+        assert "There is no incident 1" in await say(app, command, user="U0ALICE")
+    assert SECRET not in outside_since(app, bridge, since)
+    assert [e.kind for e in await entries(app)] == ["declared"]
+
+
+async def test_list_and_stats_never_name_a_private_incident_to_outsiders(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    since = mark(app, bridge)
+    await declare(app, "Website slow sev3")
+    listed = await say(app, "list", user="U0DAVE")
+    assert "Website slow" in listed and "*1*" not in listed and "private" not in listed
+    stats = await say(app, "stats", user="U0DAVE")
+    assert "2 declared" in stats and SECRET not in stats
+    mine = await say(app, "list", user="U0ALICE")
+    assert "*1*" in mine and "private incident" in mine and SECRET not in mine
+    managed = await say(app, "list", user="U0CAROL")
+    assert "*1*" in managed
+    assert SECRET not in outside_since(app, bridge, since)
+
+
+async def test_leading_number_in_a_bridge_channel_is_text(app: Running) -> None:
+    await declare(app, f"{SECRET} sev1 private")
+    second = await declare(app, "Website slow sev3")
+    await say(app, "note 1 restarted the cache", user="U0ALICE", channel=second.id)
+    await say(app, "note #1 second try", user="U0ALICE", channel=second.id)
+    notes = [e.text for e in await entries(app, 2) if e.kind == "note"]
+    assert notes == ["1 restarted the cache", "#1 second try"]
+    assert [e.kind for e in await entries(app, 1)] == ["declared"]
+
+
+# -- privileged actions ------------------------------------------------------------------------
+PRIVILEGED = [
+    ("severity sev1 it is spreading", lambda i: i.severity == "sev1"),
+    ("role deputy <@U0BOB>", None),
+    ("update Contained, watching", None),
+    ("notify gdpr", None),
+    ("close contained and cleaned", lambda i: i.status == "closed"),
+]
+
+
+@pytest.mark.parametrize(("command", "changed"), PRIVILEGED)
+@pytest.mark.parametrize("private", [False, True])
+async def test_privileged_actions_are_refused_then_allowed(
+    app: Running, command: str, changed: object, private: bool
+) -> None:
+    bridge = await declare(app, "Suspicious login sev2" + (" private" if private else ""))
+    await say(app, "role scribe <@U0BOB>", user="U0ALICE", channel=bridge.id)
+    before = len(await entries(app))
+    refused = await say(app, command, user="U0BOB", channel=bridge.id)
+    assert "Only the commander, deputy or incident managers can" in refused
+    assert "nothing was changed" in refused
+    assert len(await entries(app)) == before
+    for allowed in ("U0CAROL", "U0ALICE"):  # the manager, then the commander
+        if allowed == "U0CAROL" and command.startswith("close"):
+            continue
+        answer = await say(app, command, user=allowed, channel=bridge.id)
+        assert "Only the" not in answer
+    assert len(await entries(app)) > before
+    if callable(changed):
+        assert changed(await incident(app))
+
+
+async def test_reopen_is_privileged(app: Running) -> None:
+    bridge = await declare(app, "Suspicious login sev2")
+    await say(app, "close contained", user="U0ALICE", channel=bridge.id)
+    refused = await say(app, "reopen it came back", user="U0BOB", channel=bridge.id)
+    assert "Only the commander" in refused and (await incident(app)).status == "closed"
+    await say(app, "reopen it came back", user="U0ALICE", channel=bridge.id)
+    assert (await incident(app)).status == "open"
+
+
+async def test_a_vacant_command_may_be_taken_by_oneself_only(app: Running) -> None:
+    await app.bk.incidents.declare(user=BOT_ACTOR, title="Impossible travel", private=False)
+    await app.settle()
+    bridge = next(c for c in app.slack.channels.values() if c.name.startswith("inc-1-"))
+    refused = await say(app, "role commander <@U0BOB>", user="U0DAVE", channel=bridge.id)
+    assert "Only the commander" in refused
+    await say(app, "role commander <@U0DAVE>", user="U0DAVE", channel=bridge.id)
+    again = await say(app, "role commander <@U0BOB>", user="U0BOB", channel=bridge.id)
+    assert "Only the commander" in again
+    row = await incident(app)
+    async with app.bk.db.sessions() as session:
+        roles = await incident_store.current_roles(session=session, incident_id=row.id)
+    assert roles == {"commander": "U0DAVE"}
+
+
+async def test_members_act_on_a_private_incident_without_privilege(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    await say(app, "role scribe <@U0BOB>", user="U0ALICE", channel=bridge.id)
+    for command in ("note seen on two hosts", "task reimage laptop", "stage assess"):
+        assert "There is no" not in await say(app, command, user="U0BOB", channel=bridge.id)
+    kinds = [e.kind for e in await entries(app)]
+    assert {"note", "task_added", "stage_changed"} <= set(kinds)
+
+
+# -- buttons and modals go through the same check ----------------------------------------------
+def card_button(bridge: Channel, action: str) -> tuple[str, str]:
+    [pinned] = [m for m in bridge.messages if m.ts in bridge.pins]
+    [value] = [e["value"] for b in pinned.blocks if b["type"] == "actions"
+               for e in b["elements"] if e["action_id"] == action]  # fmt: skip
+    return value, pinned.ts
+
+
+async def click(app: Running, bridge: Channel, action: str, user: str) -> str:
+    value, ts = card_button(bridge, action)
+    reply = await app.driver.block_action(
+        user=user, action_id=action, value=value, channel=bridge.id, message_ts=ts
+    )
+    await app.settle()
+    return json.dumps([p.body for p in app.slack.response_posts if p.url == reply.response_url])
+
+
+@pytest.mark.parametrize(
+    "action", ["card_severity", "card_stage", "card_role", "card_note", "card_update"]
+)
+async def test_replayed_card_buttons_open_nothing_for_outsiders(app: Running, action: str) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    told = await click(app, bridge, action, "U0DAVE")
+    assert "That incident is not there" in told and SECRET not in told
+    assert not app.slack.views
+    await click(app, bridge, action, "U0ALICE")
+    assert len(app.slack.views) == 1
+
+
+async def test_a_modal_submitted_by_an_outsider_changes_nothing(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    await click(app, bridge, "card_note", "U0ALICE")
+    [view_id] = list(app.slack.views)
+    reply = await app.driver.view_submission(
+        user="U0DAVE", view_id=view_id,
+        values={"text": {"value": {"type": "plain_text_input", "value": "planted"}}},
+    )  # fmt: skip
+    assert reply.body["response_action"] == "errors"
+    assert "There is no incident 1" in json.dumps(reply.body)
+    await app.settle()
+    assert [e.kind for e in await entries(app)] == ["declared"]
+
+
+async def test_snooze_is_privileged(app: Running) -> None:
+    bridge = await declare(app, "Suspicious login sev1")
+    row = await incident(app)
+    for user in ("U0BOB", "U0ALICE"):
+        reply = await app.driver.block_action(
+            user=user, action_id="update_snooze_15", value=str(row.id), channel=bridge.id
+        )
+        await settle(app.bk)
+        told = json.dumps([p.body for p in app.slack.response_posts if p.url == reply.response_url])
+        if user == "U0BOB":
+            assert "snooze the reminders" in told
+        else:
+            assert "Only the" not in told
+
+
+# -- membership follows the bridge channel ------------------------------------------------------
+async def test_membership_follows_joins_and_leaves(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    assert "That incident is not there" in await click(app, bridge, "card_note", "U0DAVE")
+    bridge.members.add("U0DAVE")
+    await app.driver.event({"type": "member_joined_channel", "user": "U0DAVE",
+                            "channel": bridge.id, "channel_type": "G",
+                            "event_ts": "1.000001"})  # fmt: skip
+    await app.settle()
+    assert "not there" not in await click(app, bridge, "card_note", "U0DAVE")
+    bridge.members.discard("U0DAVE")
+    await app.driver.event({"type": "member_left_channel", "user": "U0DAVE",
+                            "channel": bridge.id, "channel_type": "G",
+                            "event_ts": "1.000002"})  # fmt: skip
+    await app.settle()
+    assert "That incident is not there" in await click(app, bridge, "card_note", "U0DAVE")
+
+
+async def test_slack_is_asked_about_a_member_bridgekeeper_did_not_see_join(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    bridge.members.add("U0DAVE")  # invited by a person; the event never reached bridgekeeper
+    assert "There is no" not in await say(app, "note I am in", user="U0DAVE", channel=bridge.id)
+    assert [e.text for e in await entries(app) if e.kind == "note"] == ["I am in"]
+    assert app.slack.calls_to("conversations.members")
+
+
+async def test_the_declarer_commands_and_is_invited(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private", user="U0BOB")
+    assert "U0BOB" in bridge.members and bridge.is_private
+    roles = await say(app, "roles", user="U0BOB", channel=bridge.id)
+    assert "U0BOB" in roles and "commander" in roles
