@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
-from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
@@ -133,15 +133,7 @@ class AlertActions:
         if not response_url:
             return
         markup = self.renderer.slack(template, **context)
-        await self.gateway.respond(
-            str(response_url),
-            {
-                "response_type": "ephemeral",
-                "replace_original": False,
-                "text": fallback_text(markup),
-                "blocks": to_blocks(markup),
-            },
-        )
+        await self.gateway.respond(str(response_url), ephemeral(markup, leave_original=True))
 
 
 def _dismiss_problem(disposition: str, comment: str) -> tuple[str, str] | None:

@@ -142,3 +142,16 @@ def _button(match: re.Match[str]) -> dict[str, Any]:
     if match["style"]:
         element["style"] = match["style"]
     return element
+
+
+def ephemeral(markup: str, *, leave_original: bool = False) -> dict[str, Any]:
+    """An answer only the person who acted sees: a slash command's ack or response_url post, or
+    (`leave_original`) an answer to a button that leaves the clicked message as it is."""
+    answer: dict[str, Any] = {
+        "response_type": "ephemeral",
+        "text": fallback_text(markup),
+        "blocks": to_blocks(markup),
+    }
+    if leave_original:
+        answer["replace_original"] = False
+    return answer

@@ -18,7 +18,7 @@ from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
-from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
 
@@ -128,10 +128,9 @@ class CardActions:
         """An ephemeral answer to whoever clicked, through the action's response_url."""
         if body.get("response_url"):
             markup = self.runner.render(reply)
-            await self.gateway.respond(str(body["response_url"]), {
-                "response_type": "ephemeral", "replace_original": False,
-                "text": fallback_text(markup), "blocks": to_blocks(markup),
-            })  # fmt: skip
+            await self.gateway.respond(
+                str(body["response_url"]), ephemeral(markup, leave_original=True)
+            )
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         text = self.runner.renderer.text("modals/problems.txt.j2", problem=problem).strip()

@@ -15,7 +15,7 @@ from bridgekeeper.domain import commands
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
-from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
@@ -116,12 +116,7 @@ class SlackListeners:
     def _ephemeral(self, reply: Reply | None) -> dict[str, Any]:
         if reply is None:
             return {}
-        markup = self.runner.render(reply)
-        return {
-            "response_type": "ephemeral",
-            "text": fallback_text(markup),
-            "blocks": to_blocks(markup),
-        }
+        return ephemeral(self.runner.render(reply))
 
 
 async def _ignore() -> None:

@@ -21,7 +21,7 @@ from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.updates import Updates
-from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
+from bridgekeeper.slack.blocks import ephemeral, plain
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
 
@@ -116,10 +116,9 @@ class UpdateActions:
         if not body.get("response_url"):
             return
         markup = self.renderer.slack(template, **context)
-        await self.gateway.respond(str(body["response_url"]), {
-            "response_type": "ephemeral", "replace_original": False,
-            "text": fallback_text(markup), "blocks": to_blocks(markup),
-        })  # fmt: skip
+        await self.gateway.respond(
+            str(body["response_url"]), ephemeral(markup, leave_original=True)
+        )
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         text = self.renderer.text("slack/update_problem.txt.j2", problem=problem).strip()
