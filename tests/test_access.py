@@ -16,6 +16,8 @@ from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.incidents import BOT_ACTOR
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, TimelineEntry
+from tests import alerting
+from tests import test_triage as triage
 from tests.conftest import Running, bridgekeepers
 from tests.helpers import settle
 
@@ -286,3 +288,34 @@ async def test_the_declarer_commands_and_is_invited(app: Running) -> None:
     assert "U0BOB" in bridge.members and bridge.is_private
     roles = await say(app, "roles", user="U0BOB", channel=bridge.id)
     assert "U0BOB" in roles and "commander" in roles
+
+
+# -- the triage card's Link form -----------------------------------------------------------------
+async def test_link_form_offers_only_incidents_the_user_may_know_of(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    async with alerting.bridgekeepers(db_url, emulator) as start:
+        app = await start()
+        await declare(app, f"{SECRET} sev1 private")
+        await declare(app, "Website slow sev3")
+        alert_id, ts = await triage.carded(app)
+        choices = {}
+        for user in ("U0DAVE", "U0ALICE"):
+            await triage.click(app, "alert_link", alert_id, ts, user=user)
+            await app.settle()
+            view = app.slack.views[triage.open_view(app, "alert_link")]
+            options = view.view["blocks"][1]["element"]["options"]
+            choices[user] = [o["text"]["text"] for o in options]
+            view.closed = True
+        assert choices["U0DAVE"] == ["Incident 2: Website slow"]
+        assert choices["U0ALICE"] == ["Incident 2: Website slow", "Incident 1: private incident"]
+        # a forged submission naming the private incident links nothing
+        await triage.click(app, "alert_link", alert_id, ts, user="U0DAVE")
+        await app.settle()
+        forged = triage.open_view(app, "alert_link")
+        await app.driver.view_submission(
+            user="U0DAVE", view_id=forged, values={"incident": triage.selected("1")}
+        )
+        await app.settle()
+        assert (await alerting.alert(app, alert_id)).incident_id is None
+        assert not [e for e in await entries(app) if e.kind == "alert_attached"]
