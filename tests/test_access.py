@@ -319,3 +319,15 @@ async def test_link_form_offers_only_incidents_the_user_may_know_of(
         await app.settle()
         assert (await alerting.alert(app, alert_id)).incident_id is None
         assert not [e for e in await entries(app) if e.kind == "alert_attached"]
+
+
+async def test_only_members_pin_to_a_private_incident(app: Running) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    ts = app.slack.post_user_message(bridge.id, "U0ALICE", "laptop serial 4711").ts
+    await app.driver.reaction_added(user="U0DAVE", channel=bridge.id, ts=ts)
+    await app.settle()
+    assert not [e for e in await entries(app) if e.kind == "pinned"]
+    await app.driver.reaction_added(user="U0ALICE", channel=bridge.id, ts=ts)
+    await app.settle()
+    [pinned] = [e for e in await entries(app) if e.kind == "pinned"]
+    assert pinned.data["pinned_by"] == "U0ALICE"

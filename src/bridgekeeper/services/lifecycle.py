@@ -259,10 +259,11 @@ class Lifecycle:
         message = message or await self.incidents.directory.message(channel, ts)
         if message is None:
             return False
+        await self.incidents.access.prepare(user=pinned_by, channel=channel)
         try:
             async with self.db.transaction() as session:
-                incident = await incident_store.get_by_id(
-                    session=session, incident_id=incident.id, lock=True
+                incident = await self.incidents.locate(
+                    session, user=pinned_by, action="pin", channel=channel
                 )
                 if await incident_store.has_source_key(
                     session=session, incident_id=incident.id, source_key=source_key
@@ -277,6 +278,8 @@ class Lifecycle:
                 )  # fmt: skip
         except IntegrityError:
             return False  # the same message, pinned at the same moment by someone else
+        except CommandRefused:
+            return False  # closed meanwhile, or the pinner is not in the incident
         return True
 
     # -- reading ----------------------------------------------------------------------------------
