@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -18,6 +19,7 @@ from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
+from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
@@ -104,12 +106,16 @@ class Bridgekeeper:
         self._tasks: list[asyncio.Task[None]] = []
 
     def _bolt_app(self) -> AsyncApp:
+        # Signatures are checked on every HTTP request; Socket Mode's arrive over the WebSocket
+        # unsigned and Bolt lets them through. Without a signing secret (Socket Mode only),
+        # /slack/events is not served, and a random secret would refuse it anyway.
         app = AsyncApp(
-            signing_secret=self.settings.slack_signing_secret or "socket-mode-unsigned",
+            signing_secret=self.settings.slack_signing_secret or secrets.token_hex(32),
             client=self.gateway.client,
             authorize=self._authorizer(),
             process_before_response=False,
-            request_verification_enabled=not self.settings.socket_mode,
+            request_verification_enabled=True,
+            logger=bolt_logger(),
         )
         app.use(SkipRedelivered(db=self.db, clock=self.clock).middleware)
         SlackListeners(runner=self.runner, gateway=self.gateway, lifecycle=self.lifecycle).register(

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bridgekeeper import logs
 from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.errors import BridgekeeperError
 
@@ -100,10 +101,7 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet = "WARNING" if args.command == "demo" else "INFO"
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", quiet).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(os.environ.get("LOG_LEVEL", quiet).upper())
     try:
         return run(_dispatch(args))
     except BridgekeeperError as exc:
@@ -189,23 +187,20 @@ async def _audit_verify(settings: Settings, number: int | None) -> int:
 
 
 async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> int:
-    from aiohttp import web
-
     from bridgekeeper.app import Bridgekeeper
+    from bridgekeeper.web.connections import start_http
 
     bk = Bridgekeeper(settings)
     await bk.prepare_database()
-    runner = web.AppRunner(bk.web_app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    log.info("bridgekeeper listening on http://%s:%s", host, port)
+    http = await start_http(bk.web_app(), settings.http, host, port)
+    log.info("bridgekeeper listening on http://%s:%s", host, http.port)
     if worker:
         bk.start_worker()
     socket_mode = await _start_socket_mode(bk) if settings.socket_mode else None
     await _wait_for_signal()
     if socket_mode is not None:
         await socket_mode.close()
-    await runner.cleanup()
+    await http.close()
     await bk.stop()
     return 0
 

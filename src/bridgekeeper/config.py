@@ -62,6 +62,17 @@ class AlertSettings:
     card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
 
 
+@dataclass(frozen=True)
+class HttpSettings:
+    """[http]: how much of `serve` one client may hold before it has proved who it is."""
+
+    header_timeout_seconds: float = 10.0  # a new connection's request line and headers
+    body_timeout_seconds: float = 30.0  # a request's body, once its headers are in
+    keepalive_timeout_seconds: float = 75.0  # an idle kept-alive connection (and its next request)
+    max_connections: int = 1000  # per process; more are answered 503 and closed
+    slack_max_body_bytes: int = 1024 * 1024  # /slack/events (Slack's requests are a few KB)
+
+
 CLOSE_FIELDS = ("summary", "root_cause", "went_well", "to_improve", "disposition", "follow_ups")
 
 
@@ -140,6 +151,7 @@ class Settings:
     close: CloseSettings = field(default_factory=CloseSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     updates: UpdateSettings = field(default_factory=UpdateSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
 
     @property
     def socket_mode(self) -> bool:
@@ -184,6 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             _table(document, "reports"), env.get("BRIDGEKEEPER_REPORT_TOKEN"), config_path
         ),
         updates=parse_updates(document),
+        http=parse_http(_table(document, "http")),
     )
 
 
@@ -315,6 +328,27 @@ def _permissions(table: Mapping[str, Any], roles: tuple[str, ...]) -> dict[str, 
             raise ConfigError(key, f"unknown role {unknown[0]!r}")
         permissions[action] = names
     return permissions
+
+
+def parse_http(table: Mapping[str, Any]) -> HttpSettings:
+    """[http] header_timeout_seconds = 10 ...: limits on what clients may hold of the server."""
+    defaults = HttpSettings()
+    return HttpSettings(
+        header_timeout_seconds=_seconds(table, "header_timeout_seconds", defaults),
+        body_timeout_seconds=_seconds(table, "body_timeout_seconds", defaults),
+        keepalive_timeout_seconds=_seconds(table, "keepalive_timeout_seconds", defaults),
+        max_connections=_positive_int({"http": table}, "http.max_connections",
+                                      defaults.max_connections),
+        slack_max_body_bytes=_positive_int({"http": table}, "http.slack_max_body_bytes",
+                                           defaults.slack_max_body_bytes),
+    )  # fmt: skip
+
+
+def _seconds(table: Mapping[str, Any], key: str, defaults: HttpSettings) -> float:
+    value = table.get(key, getattr(defaults, key))
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"http.{key}", f"must be a positive number of seconds, not {value!r}")
+    return float(value)
 
 
 def parse_alerts(table: Mapping[str, Any], env_token: str | None) -> AlertSettings:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -31,6 +32,7 @@ RETRYABLE_ERRORS = {
     "service_unavailable",
     "request_timeout",
 }
+DEFAULT_PORTS = {"https": 443, "http": 80}
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -326,7 +328,11 @@ class SlackGateway:
                 return found
 
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
-        """Post to a response_url (ephemeral replies after the ack)."""
+        """Post to a response_url (ephemeral replies after the ack), only if it is Slack's."""
+        if not is_slack_response_url(response_url, self.client.base_url):
+            host = urlsplit(response_url).hostname or "?"
+            log.warning("response_url refused: not on Slack's host (%s)", host[:100])
+            return
         try:
             async with self._http().post(
                 response_url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
@@ -340,6 +346,25 @@ class SlackGateway:
         session = getattr(self.client, "session", None)
         if session is not None:
             await session.close()
+
+
+def is_slack_response_url(url: str, api_url: str) -> bool:
+    """Whether `url` is on the Slack the bot talks to: the API URL's scheme and port, on its
+    host or on hooks.<its host> (https://slack.com/api/ answers at https://hooks.slack.com/...;
+    the emulator at its own address)."""
+    try:
+        given, api = urlsplit(url), urlsplit(api_url)
+        ports = [u.port or DEFAULT_PORTS.get(u.scheme) for u in (given, api)]
+    except ValueError:
+        return False
+    host = (api.hostname or "").lower()
+    return (
+        given.scheme == api.scheme
+        and ports[0] == ports[1]
+        and (given.hostname or "").lower() in (host, f"hooks.{host}")
+        and not given.username
+        and not given.password
+    )
 
 
 def _channel(item: dict[str, Any]) -> ChannelRef:

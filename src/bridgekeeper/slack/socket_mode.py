@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
+
+log = logging.getLogger(__name__)
 
 
 class SocketModeConnection:
@@ -21,7 +24,8 @@ class SocketModeConnection:
 async def start_socket_mode(bk: Bridgekeeper) -> SocketModeConnection:
     """Connect (apps.connections.open through SLACK_API_URL); reconnects on drops by itself."""
     handler = AsyncSocketModeHandler(
-        bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client
-    )
+        bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client,
+        logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
+    )  # fmt: skip
     await handler.connect_async()
     return SocketModeConnection(handler)
