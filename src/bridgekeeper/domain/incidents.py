@@ -67,8 +67,9 @@ def slugify(text: str) -> str:
     return _NOT_ALLOWED.sub("-", ascii_text.lower()).strip("-_")
 
 
-def channel_name(prefix: str, number: int, title: str, suffix: int = 0) -> str:
-    """`inc-42-suspicious-login`, at most 80 characters; suffix -2, -3... for a taken name."""
+def channel_name(prefix: str, number: int, title: str, suffix: int | str = 0) -> str:
+    """`inc-42-suspicious-login`, at most 80 characters; a suffix (-2, -3... or a random part)
+    for a taken name, kept whole: the title is cut to make room for it."""
     head = f"{prefix}-{number}"
     tail = f"-{suffix}" if suffix else ""
     slug = slugify(title)

@@ -9,7 +9,9 @@ in its metadata, pins and invites treat "already" as success.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import secrets
+import string
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
@@ -31,7 +33,42 @@ _MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
 _POSTED = select(_MESSAGES.c.id).where(_MESSAGES.c.key == bindparam("key"))
 _NEW_MESSAGE = insert(_MESSAGES)
 METADATA_TYPE = "bridgekeeper_effect"
-MAX_NAME_SUFFIX = 20
+# A bridge channel is named inc-N-<title>, else -2 ... -5, else -<6 random a-z0-9> (names nobody
+# can take in advance), at most MAX_NAME_TRIES creations in all.
+NAME_SUFFIXES = (0, 2, 3, 4, 5)
+RANDOM_LENGTH = 6
+RANDOM_ALPHABET = string.ascii_lowercase + string.digits
+MAX_NAME_TRIES = 25
+
+
+class ChannelNames:
+    """The names one incident's bridge channel may have, in the order they are tried."""
+
+    def __init__(self, prefix: str, number: int, title: str) -> None:
+        self.fixed = [channel_name(prefix, number, title, s) for s in NAME_SUFFIXES]
+        placeholder = "0" * RANDOM_LENGTH
+        self.stem = channel_name(prefix, number, title, placeholder)[:-RANDOM_LENGTH]
+
+    def next(self, taken: set[str]) -> str:
+        """The first fixed name not known to be taken, then a fresh random one."""
+        for name in self.fixed:
+            if name not in taken:
+                return name
+        while True:
+            part = "".join(secrets.choice(RANDOM_ALPHABET) for _ in range(RANDOM_LENGTH))
+            if self.stem + part not in taken:
+                return self.stem + part
+
+    def includes(self, name: str) -> bool:
+        """Whether `name` is one this incident's channel may have been given."""
+        part = name.removeprefix(self.stem)
+        random = len(part) == RANDOM_LENGTH and not part.strip(RANDOM_ALPHABET)
+        return name in self.fixed or (name.startswith(self.stem) and random)
+
+    def best(self, channels: Iterable[ChannelRef]) -> ChannelRef | None:
+        mine = [c for c in channels if self.includes(c.name)]
+        order = {name: i for i, name in enumerate(self.fixed)}
+        return min(mine, key=lambda c: order.get(c.name, len(order)), default=None)
 
 
 class Deliverer:
@@ -81,22 +118,33 @@ class Deliverer:
             )
 
     async def _create_or_adopt(self, incident: Incident) -> ChannelRef:
+        """Create the channel under the first free name. At the first name taken, the channels
+        Slack shows are read once: one the bot created under a name this incident may have
+        (an earlier attempt that reached Slack) is adopted; the rest are names to skip."""
         prefix = self.settings.process.channel_prefix
-        for suffix in (0, *range(2, MAX_NAME_SUFFIX)):  # inc-7-x, inc-7-x-2, inc-7-x-3...
-            name = channel_name(prefix, incident.number, incident.title, suffix)
+        names = ChannelNames(prefix, incident.number, incident.title)
+        taken: set[str] | None = None
+        for _ in range(MAX_NAME_TRIES):
+            name = names.next(taken or set())
             try:
                 return await self.slack.create_channel(name, private=incident.private)
             except SlackError as exc:
                 if exc.error != "name_taken" or isinstance(exc, SlackRetryable):
                     raise
-            existing = await self.slack.find_channel(name)
-            if existing and await self._is_ours(existing):
-                return existing
+            if taken is None:
+                ours, taken = await self._adoptable(names)
+                if ours is not None:
+                    return ours
+            taken.add(name)
         raise SlackError("conversations.create", "no free channel name")
 
-    async def _is_ours(self, channel: ChannelRef) -> bool:
-        """A live channel the bot itself created under this incident's name: a retried create."""
-        return not channel.is_archived and channel.creator == await self.slack.bot_user_id()
+    async def _adoptable(self, names: ChannelNames) -> tuple[ChannelRef | None, set[str]]:
+        """A live channel the bot itself created under one of the incident's names (a retried
+        create), and the names of every channel Slack shows."""
+        channels = await self.slack.channels()
+        bot = await self.slack.bot_user_id()
+        live = (c for c in channels if not c.is_archived and c.creator == bot)
+        return names.best(live), {c.name for c in channels}
 
     async def invite(self, effect: Effect) -> None:
         channel = await self._target(effect, "bridge")

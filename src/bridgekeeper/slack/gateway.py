@@ -136,7 +136,9 @@ class SlackGateway:
         data = await self.call("conversations.create", name=name, is_private=private)
         return _channel(data["channel"])
 
-    async def find_channel(self, name: str) -> ChannelRef | None:
+    async def channels(self) -> list[ChannelRef]:
+        """Every channel the bot can see (conversations.list, every page)."""
+        found: list[ChannelRef] = []
         cursor = ""
         while True:
             data = await self.call(
@@ -145,12 +147,10 @@ class SlackGateway:
                 limit=1000,
                 cursor=cursor,
             )
-            for item in data.get("channels", []):
-                if item.get("name") == name:
-                    return _channel(item)
+            found.extend(_channel(item) for item in data.get("channels", []))
             cursor = data.get("response_metadata", {}).get("next_cursor", "")
             if not cursor:
-                return None
+                return found
 
     async def invite(self, channel: str, users: list[str]) -> None:
         for user in users:
