@@ -1,0 +1,66 @@
+"""One normaliser for every piece of text that comes in: slash commands, modals, alert fields,
+pinned and edited messages.
+
+What goes: control characters (tab and newline stay; CR and CRLF become a newline; NUL, which
+PostgreSQL cannot store, goes too), lone surrogates, bidirectional controls (they make text read
+in another order than it is stored), and zero-width characters, except a zero-width joiner or
+non-joiner inside a word, where emoji sequences and some scripts need it. Line and paragraph
+separators (U+2028, U+2029, U+0085) become a space: a line break is only ever one typed as
+such, so no text can start a new line of a message that renderers do not see as one. The result
+is in NFC.
+
+Pure and idempotent: clean(clean(x)) == clean(x).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+SEPARATORS = "\u2028\u2029\u0085"
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+JOINERS = "\u200c\u200d"  # kept inside a word
+ZERO_WIDTH = "\u200b\u2060\ufeff" + JOINERS
+
+_NEWLINES = re.compile(r"\r\n?")
+_SEPARATOR = re.compile(f"[{SEPARATORS}]")
+# Cc except tab and newline (U+0085 is a separator, handled above), bidi controls, the
+# zero-width characters that are never needed, and lone surrogates (JSON can carry them; no
+# database or Slack can store them).
+_DROPPED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff" + BIDI_CONTROLS + "\u200b\u2060\ufeff]"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    """Text as stored and shown: see the module's docstring. Line breaks are kept."""
+    text = _NEWLINES.sub("\n", text)
+    text = _SEPARATOR.sub(" ", text)
+    text = _DROPPED.sub("", text)
+    if any(joiner in text for joiner in JOINERS):
+        text = _joiners_in_words(text)
+    return unicodedata.normalize("NFC", text)
+
+
+def clean_line(text: str) -> str:
+    """`clean`, on one line: every run of whitespace (line breaks too) becomes one space, and the
+    ends are stripped. For titles, names and labels."""
+    return _WHITESPACE.sub(" ", clean(text)).strip()
+
+
+def _joiners_in_words(text: str) -> str:
+    """A joiner stays only between two characters of a word (neither space nor invisible)."""
+    kept: list[str] = []
+    last = len(text) - 1
+    for index, char in enumerate(text):
+        if char in JOINERS and not (
+            index > 0 and index < last and _wordish(text[index - 1]) and _wordish(text[index + 1])
+        ):
+            continue
+        kept.append(char)
+    return "".join(kept)
+
+
+def _wordish(char: str) -> bool:
+    return not char.isspace() and char not in ZERO_WIDTH and unicodedata.category(char) != "Cc"
