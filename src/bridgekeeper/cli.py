@@ -58,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser(
         "verify",
         help="check that no timeline entry was changed, inserted or deleted",
-        description="Recompute every incident timeline's hash chain (or one incident's) and "
-        "list entries modified, inserted or deleted outside bridgekeeper. "
-        "Exit status 0 when intact, 1 when not.",
+        description="Recompute every incident timeline's hash chain (or one incident's), "
+        "list entries modified, inserted, deleted or moved outside bridgekeeper, and compare "
+        "what the report shows from other rows (title, severity, stage, roles, tasks, the close "
+        "record, stored reports) with what the timeline implies. Exit status 0 when intact, "
+        "1 when tampering was found, 2 when the check could not be made.",
     )
     verify.add_argument("number", type=int, nargs="?", help="only this incident")
     report = sub.add_parser(
@@ -100,7 +102,7 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = "WARNING" if args.command == "demo" else "INFO"
+    quiet = "WARNING" if args.command in ("demo", "audit") else "INFO"
     logs.configure(os.environ.get("LOG_LEVEL", quiet).upper())
     try:
         return run(_dispatch(args))
@@ -169,6 +171,10 @@ async def _report(settings: Settings, number: int, fmt: str, version: int | None
 
 
 async def _audit_verify(settings: Settings, number: int | None) -> int:
+    """Exit status 0: intact; 1: tampering found; 2: not checked (one line on stderr)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bridgekeeper.config import redact_url
     from bridgekeeper.rendering import Renderer
     from bridgekeeper.services.audit import NoSuchIncident, verify
     from bridgekeeper.store.db import Database
@@ -176,9 +182,16 @@ async def _audit_verify(settings: Settings, number: int | None) -> int:
     renderer = Renderer()
     db = Database(settings.database_url)
     try:
+        await db.check_schema()
         report = await verify(db, number)
     except NoSuchIncident:
         print(renderer.text("cli/no_such_incident.txt.j2", number=number), file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
+        print(renderer.text("cli/audit_unreachable.txt.j2", database=redact_url(db.url),
+                            reason=reason[0] if reason else type(exc).__name__).strip(),
+              file=sys.stderr)  # fmt: skip
         return 2
     finally:
         await db.dispose()

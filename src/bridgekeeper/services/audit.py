@@ -7,7 +7,14 @@ the chains shows:
 - a *modified* entry: its content no longer gives its stored hash;
 - an *inserted* entry: a repeated sequence number, a link that does not match the entry before,
   or more entries than the incident row counts;
-- a *deleted* entry: a gap in the sequence numbers, or fewer entries than the incident row counts.
+- a *deleted* entry: a gap in the sequence numbers, or fewer entries than the incident row counts;
+- a *moved* timeline: its first entry does not start this incident's chain (version 2 chains start
+  from a hash of the incident's id and number: moved from another incident, or renumbered).
+
+Then the timeline is replayed to the state it implies (services/audit_state.py) and compared with
+what the report shows from other rows: the incident's title, severity, stage, status, impact and
+close record, its role assignments and tasks, and each stored report against its sha256. A row
+that says otherwise is *changed*.
 """
 
 from __future__ import annotations
@@ -15,18 +22,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.domain.timeline import entry_hash
+from bridgekeeper.services import audit_state
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Incident, TimelineEntry
+from bridgekeeper.store.incidents import chain_start
+from bridgekeeper.store.models import Incident, Report, RoleAssignment, Task, TimelineEntry
 
 
 class Tampering(StrEnum):
     MODIFIED = "modified"
     INSERTED = "inserted"
     DELETED = "deleted"
+    MOVED = "moved"
+    CHANGED = "changed"
 
 
 @dataclass(frozen=True)
@@ -79,15 +92,29 @@ async def verify(db: Database, number: int | None = None) -> AuditReport:
         incidents = list((await session.execute(query)).scalars())
         if number is not None and not incidents:
             raise NoSuchIncident(number)
-        chains = []
-        for incident in incidents:
-            entries = await session.execute(
-                select(TimelineEntry)
-                .where(TimelineEntry.incident_id == incident.id)
-                .order_by(TimelineEntry.seq, TimelineEntry.id)
-            )
-            chains.append(check_chain(incident, list(entries.scalars())))
+        chains = [await check_incident(session, incident) for incident in incidents]
     return AuditReport(chains)
+
+
+async def check_incident(session: AsyncSession, incident: Incident) -> ChainReport:
+    """The chain, then the rows the report shows against the state the timeline implies."""
+    entries = list(await session.scalars(_rows(TimelineEntry, incident, TimelineEntry.seq)))
+    report = check_chain(incident, entries)
+    roles = list(await session.scalars(_rows(RoleAssignment, incident, RoleAssignment.id)))
+    tasks = list(await session.scalars(_rows(Task, incident, Task.number)))
+    reports = list(await session.scalars(_rows(Report, incident, Report.version)))
+    implied = audit_state.replay(entries)
+    strict = incident.chain_version >= 2
+    problems = [
+        *audit_state.differences(implied, incident, roles, tasks, strict=strict),
+        *audit_state.report_differences(reports, {e.hash for e in entries}),
+    ]
+    report.findings.extend(Finding(incident.number, Tampering.CHANGED, p) for p in problems)
+    return report
+
+
+def _rows(model: Any, incident: Incident, order: Any) -> Select[Any]:
+    return select(model).where(model.incident_id == incident.id).order_by(order, model.id)
 
 
 def check_chain(incident: Incident, entries: Sequence[TimelineEntry]) -> ChainReport:
@@ -109,7 +136,7 @@ def _link_problems(
     incident: Incident, previous: TimelineEntry | None, entry: TimelineEntry
 ) -> list[Finding]:
     expected_seq = previous.seq + 1 if previous is not None else 1
-    expected_prev = previous.hash if previous is not None else GENESIS
+    expected_prev = previous.hash if previous is not None else chain_start(incident)
     if entry.seq < expected_seq:
         detail = f"sequence number {entry.seq} repeats or goes back (expected {expected_seq})"
         return [_finding(incident, Tampering.INSERTED, detail, entry)]
@@ -118,6 +145,9 @@ def _link_problems(
         return [
             Finding(incident.number, Tampering.DELETED, f"{missing} missing before it", entry.seq)
         ]
+    if entry.prev_hash != expected_prev and previous is None:
+        detail = "does not start this incident's chain (moved from another incident, or renumbered)"
+        return [_finding(incident, Tampering.MOVED, detail, entry)]
     if entry.prev_hash != expected_prev:
         detail = "does not link to the entry before it (inserted or replaced)"
         return [_finding(incident, Tampering.INSERTED, detail, entry)]

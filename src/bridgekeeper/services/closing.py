@@ -196,8 +196,7 @@ class ClosingService:
         incident.archive_due_at = now + timedelta(hours=hours) if hours > 0 else None
         await self.incidents.record(
             session, incident=incident, actor=user, kind="closed", text=form.summary or "",
-            data={"disposition": form.disposition, "follow_ups": len(form.follow_ups)},
-            announce=False,
+            data=close_record(incident), at=now, announce=False,
         )  # fmt: skip
 
     def _announce_close(
@@ -323,6 +322,14 @@ async def undecided_clocks(session: AsyncSession, incident_id: int) -> tuple[str
     exists)."""
     clocks = await regulatory_clocks(session, incident_id)
     return tuple(clock.regime for clock in clocks if clock.status not in DECIDED_CLOCKS)
+
+
+def close_record(incident: Incident) -> dict[str, Any]:
+    """What the close recorded, in full, for the timeline (the audit compares it with the row)."""
+    return {"summary": incident.resolution_summary, "root_cause": incident.root_cause,
+            "went_well": incident.went_well, "to_improve": incident.to_improve,
+            "disposition": incident.disposition,
+            "follow_ups": list(incident.follow_ups)}  # fmt: skip
 
 
 def _has_details(form: CloseForm) -> bool:

@@ -105,7 +105,8 @@ class IncidentService:
         await incident_store.append(
             session=session, incident=incident, at=now, recorded_at=now, actor=user,
             kind="declared", data={"title": title, "severity": severity.value,
-                                   "private": private, "commander": commander},
+                                   "private": private, "commander": commander,
+                                   "detected_at": incident.detected_at.isoformat()},
         )  # fmt: skip
         if commander:
             await incident_store.assign_role(

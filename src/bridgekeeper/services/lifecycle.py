@@ -107,7 +107,7 @@ class Lifecycle:
             )  # fmt: skip
             await self.incidents.record(
                 session, incident=incident, actor=inv.user, kind="role_assigned",
-                data={"role": command.role, "user": user, "previous": previous},
+                data={"role": command.role, "user": user, "previous": previous}, at=now,
             )  # fmt: skip
             await self.incidents.invite(session, incident=incident, users=[user])
             brief = self.incidents.renderer.slack(
@@ -212,6 +212,7 @@ class Lifecycle:
             await self.incidents.record(
                 session, incident=incident, actor=inv.user, kind="task_added",
                 text=command.text, data={"number": task.number, "owner": owner},
+                at=task.created_at,
             )  # fmt: skip
         return Reply("slack/task_added.md.j2", {"task": task})
 
@@ -228,7 +229,7 @@ class Lifecycle:
             task.done_at, task.done_by = self.clock.now(), inv.user
             await self.incidents.record(
                 session, incident=incident, actor=inv.user, kind="task_done",
-                text=task.text, data={"number": task.number},
+                text=task.text, data={"number": task.number}, at=task.done_at,
             )  # fmt: skip
         return Reply("slack/task_done.md.j2", {"task": task})
 

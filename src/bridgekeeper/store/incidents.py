@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
-from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.domain.timeline import CHAIN_VERSION, entry_hash, genesis
 from bridgekeeper.store.models import Counter, Incident, RoleAssignment, TimelineEntry
 
 
@@ -68,7 +68,7 @@ async def append(
     """Append one entry; the caller holds the incident row (locked), so seq and chain are safe."""
     data = data or {}
     seq = incident.timeline_length + 1
-    prev = incident.timeline_head or GENESIS
+    prev = incident.timeline_head or chain_start(incident)
     entry = TimelineEntry(
         incident_id=incident.id,
         seq=seq,
@@ -90,6 +90,12 @@ async def append(
     incident.version += 1
     await session.flush()
     return entry
+
+
+def chain_start(incident: Incident) -> str:
+    """The genesis of the incident's chain (its first entry's previous hash)."""
+    version = incident.chain_version or CHAIN_VERSION
+    return genesis(chain_version=version, incident_id=incident.id, number=incident.number)
 
 
 async def timeline(*, session: AsyncSession, incident_id: int) -> list[TimelineEntry]:

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bridgekeeper.domain.timeline import CHAIN_VERSION
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -86,6 +88,11 @@ class Incident(Base):
     impact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     timeline_head: Mapped[str] = mapped_column(String(64), default="")
     timeline_length: Mapped[int] = mapped_column(Integer, default=0)
+    # How the timeline's chain starts (domain/timeline.py): rows from before migration 0003 are
+    # version 1; bridgekeeper declares new incidents with the current version.
+    chain_version: Mapped[int] = mapped_column(
+        Integer, default=CHAIN_VERSION, server_default=text("1")
+    )
     version: Mapped[int] = mapped_column(Integer, default=0)
     # what the close form records (services/closing.py); None: not recorded
     resolution_summary: Mapped[str | None] = mapped_column(Text)
