@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from bridgekeeper.domain.incidents import (
 )
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services import pins
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
@@ -247,8 +247,11 @@ class Lifecycle:
     async def pin_message(
         self, *, channel: str, ts: str, pinned_by: str, message: dict[str, Any] | None = None
     ) -> bool:
-        """Add a bridge-channel message to the timeline, once, at its own time and author."""
-        source_key = f"message:{channel}:{ts}"
+        """Add a bridge-channel message to the timeline, once, at its own time and author, as it
+        reads now (saying so, and when, if it was edited before: services/pins.py)."""
+        source_key, said_at = pins.source_key(channel, ts), pins.slack_time(ts)
+        if said_at is None:
+            return False
         async with self.db.sessions() as session:
             incident = await incident_store.get_by_channel(session=session, channel_id=channel)
             if incident is None or incident.status != "open":
@@ -271,11 +274,11 @@ class Lifecycle:
                 ):
                     return False
                 await self.incidents.record(
-                    session, incident=incident, actor=str(message.get("user") or "unknown"),
-                    kind="pinned", text=unescape(str(message.get("text") or "")),
-                    data={"ts": ts, "channel": channel, "pinned_by": pinned_by},
-                    at=datetime.fromtimestamp(float(ts), UTC), source_key=source_key,
-                    announce=False,
+                    session, incident=incident, actor=pins.message_author(message),
+                    kind="pinned", text=pins.message_text(message),
+                    data={"ts": ts, "channel": channel, "pinned_by": pinned_by,
+                          **pins.pin_data(message)},
+                    at=said_at, source_key=source_key, announce=False,
                 )  # fmt: skip
         except IntegrityError:
             return False  # the same message, pinned at the same moment by someone else
@@ -305,8 +308,3 @@ class Lifecycle:
                        payload={"target": inv.channel, "card": "status",
                                 "owner": incident.id})  # fmt: skip
         return None
-
-
-def unescape(text: str) -> str:
-    """Slack sends & < > in message text as entities; the timeline keeps what people wrote."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -18,6 +18,7 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.view_state import state_values
 
 log = logging.getLogger(__name__)
 COMMENT_MAX = 2000
@@ -174,8 +175,7 @@ def _view_alert(body: dict[str, Any]) -> int:
 
 
 def _view_values(body: dict[str, Any]) -> dict[str, Any]:
-    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-    return values if isinstance(values, dict) else {}
+    return state_values(body)
 
 
 def _selected(values: dict[str, Any], block: str) -> str:

@@ -19,6 +19,7 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.closing import ClosingService, gate_problems, read_form
 from bridgekeeper.slack.blocks import fallback_text, to_blocks
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.view_state import state_values
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ class CloseActions:
         meta = _metadata(view)
         number, channel = int(meta.get("number") or 0), str(meta.get("channel") or "")
         user = str((body.get("user") or {}).get("id", ""))
-        values = (view.get("state") or {}).get("values") or {}
-        form, problems = read_form(values if isinstance(values, dict) else {})
+        form, problems = read_form(state_values(body))
         undecided: tuple[str, ...] = ()
         detail = ""
         if not problems:

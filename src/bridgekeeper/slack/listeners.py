@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bridgekeeper.domain import commands
+from bridgekeeper.domain.text import clean
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
@@ -124,6 +125,6 @@ async def _ignore() -> None:
 
 
 def unescape_slack(text: str) -> str:
-    """Slack sends `& < >` typed by users as entities; store what they typed (without NUL
-    characters, which PostgreSQL cannot store in text)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("\x00", "")
+    """Slack sends `& < >` typed by users as entities; store what they typed, cleaned like all
+    incoming text (domain/text.py: no control, bidi or stray zero-width characters)."""
+    return clean(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.text import clean, clean_line
 
 TITLE_MAX = 500
 DESCRIPTION_MAX = 5000
@@ -24,7 +25,6 @@ ELLIPSIS = "…"
 
 _EPOCH_MIN = datetime(1970, 1, 2, tzinfo=UTC)
 _DIGITS = re.compile(r"\d{1,20}(\.\d{1,9})?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _GUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
 _HOST_LIKE = re.compile(r"[a-z0-9][a-z0-9._:\[\]-]{0,252}", re.IGNORECASE)
@@ -75,12 +75,13 @@ def objects(value: object) -> list[JsonObject]:
 
 
 def text(value: object) -> str:
-    """A scalar as stripped text; "" for null, objects, lists and booleans. NUL characters are
-    dropped (PostgreSQL cannot store them in text)."""
+    """A scalar as stripped text; "" for null, objects, lists and booleans. Every string is
+    cleaned like all incoming text (domain/text.py: no control, bidi or stray zero-width
+    characters, no NUL, which PostgreSQL cannot store)."""
     if isinstance(value, bool) or value is None:
         return ""
     if isinstance(value, str):
-        return value.replace("\x00", "").strip()
+        return clean(value).strip()
     if isinstance(value, int | float):
         try:
             return str(value)
@@ -146,12 +147,12 @@ def truncate(value: str, limit: int) -> str:
 
 
 def one_line(value: str, limit: int = TITLE_MAX) -> str:
-    """Control characters and runs of whitespace collapsed to single spaces, then truncated."""
-    return truncate(" ".join(_CONTROL.sub(" ", value).split()), limit)
+    """Cleaned, runs of whitespace (line breaks too) collapsed to single spaces, truncated."""
+    return truncate(clean_line(value), limit)
 
 
 def paragraph(value: str, limit: int = DESCRIPTION_MAX) -> str:
-    return truncate(value.strip(), limit)
+    return truncate(clean(value).strip(), limit)
 
 
 def join_lines(*parts: str) -> str:
@@ -404,7 +405,8 @@ def entity_map(
 ) -> dict[str, list[str]]:
     groups = {"hosts": hosts, "ips": ips, "accounts": accounts}
     cleaned = {
-        name: unique(truncate(v, TEXT_MAX) for v in values) for name, values in groups.items()
+        name: unique(truncate(clean_line(v), TEXT_MAX) for v in values)
+        for name, values in groups.items()
     }
     return {name: values for name, values in cleaned.items() if values}
 
