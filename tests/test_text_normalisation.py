@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel, Message
 from tests.alerting import Start, alerts, bridgekeepers, generic, post
 from tests.conftest import Running
-from tests.test_card_actions import click, text
+from tests.test_card_actions import click
 from tests.test_lifecycle import declare, in_bridge, incident_row, timeline
 
 C0 = "\x00\x01\x07\x08\x0b\x0c\x1b\x1c\x1d\x1e\x1f\x7f"
@@ -30,6 +31,11 @@ INVISIBLE = set(C0 + C1 + BIDI_CONTROLS + SEPARATORS + ZERO_WIDTH + "\r")
 async def serve(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
     async with bridgekeepers(db_url, emulator) as start:
         yield start
+
+
+def text(value: str) -> dict[str, Any]:
+    """A plain text input's submitted state."""
+    return {"value": {"type": "plain_text_input", "value": value}}
 
 
 def invisible(text: str) -> set[str]:

@@ -537,3 +537,31 @@ async def test_socket_mode_with_slack_sdk_client(emulator: SlackEmulator) -> Non
         assert len(emulator.calls_to("apps.connections.open")) == 2
     finally:
         await socket_client.close()
+
+
+async def test_edits_emit_message_changed_like_slack(
+    emulator: SlackEmulator, client: AsyncWebClient, clock: FakeClock
+) -> None:
+    channel_id = (await client.conversations_create(name="inc-11"))["channel"]["id"]
+    ts = (await client.chat_postMessage(channel=channel_id, text="draft"))["ts"]
+    clock.advance(30)
+    await client.chat_update(channel=channel_id, ts=ts, text="final")
+    event = emulator.emitted_events[-1]
+    assert event["type"] == "message" and event["subtype"] == "message_changed"
+    assert event["hidden"] is True and event["channel"] == channel_id
+    assert event["channel_type"] == "channel"
+    assert event["message"]["text"] == "final" and event["previous_message"]["text"] == "draft"
+    assert event["message"]["ts"] == ts and event["message"]["edited"]["ts"] == event["ts"]
+    assert float(event["ts"]) - float(ts) > 29  # the edit's own time
+
+    said = emulator.post_user_message(channel_id, "U1", "the attacker is 203.0.113.7")
+    clock.advance(60)
+    edit = emulator.edit_user_message(channel_id, said.ts, "the attacker is 203.0.113.9")
+    assert edit is emulator.emitted_events[-1]
+    assert edit["message"]["user"] == "U1" and edit["message"]["edited"]["user"] == "U1"
+    assert edit["previous_message"]["text"] == "the attacker is 203.0.113.7"
+    history = await client.conversations_history(channel=channel_id, latest=said.ts, inclusive=True,
+                                                 limit=1)  # fmt: skip
+    [message] = history["messages"]
+    assert message["text"] == "the attacker is 203.0.113.9"
+    assert message["edited"] == {"user": "U1", "ts": edit["ts"]}

@@ -24,7 +24,7 @@ COMMUNICATION_KINDS = frozenset(
     {"update", "update_posted", "status_update", "stakeholder_update", "announcement"}
 )
 REGULATORY_PREFIXES = ("notif", "regulatory", "clock")
-ACTION_KINDS = frozenset({"note", "task_done", "pinned"})
+ACTION_KINDS = frozenset({"note", "task_done", "pinned", "pinned_edited"})
 BOT = "bridgekeeper"
 
 

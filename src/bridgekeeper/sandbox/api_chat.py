@@ -95,6 +95,7 @@ def update(ws: Workspace, args: Args) -> JsonDict:
     if len(args.text("text")) > TEXT_TRUNCATE_AT:
         raise ApiError("msg_too_long")
     text, blocks = content(args)
+    previous = message_json(ws, message)
     if message.original is None:
         message.original = (message.text, list(message.blocks))
     if args.has("text") or not args.has("blocks"):
@@ -103,7 +104,7 @@ def update(ws: Workspace, args: Args) -> JsonDict:
         message.blocks = blocks
     if args.has("metadata"):
         message.metadata = metadata_arg(args)
-    message.edits.append((message.text, list(message.blocks)))
+    record_edit(ws, message, previous)
     return {
         "ok": True,
         "channel": message.channel,
@@ -111,6 +112,27 @@ def update(ws: Workspace, args: Args) -> JsonDict:
         "text": message.text,
         "message": message_json(ws, message),
     }
+
+
+def record_edit(ws: Workspace, message: Message, previous: JsonDict) -> JsonDict:
+    """Stamp an edit on `message` and emit Slack's `message_changed` event for it: the message as
+    it is now (with `edited`), as it was, and the edit's time as the event's ts."""
+    message.edits.append((message.text, list(message.blocks)))
+    message.edited_ts = ws.new_ts()
+    channel = ws.channels[message.channel]
+    event: JsonDict = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": channel.id,
+        "channel_type": "group" if channel.is_private else "channel",
+        "ts": message.edited_ts,
+        "event_ts": message.edited_ts,
+        "message": message_json(ws, message),
+        "previous_message": previous,
+    }
+    ws.emit(event)
+    return event
 
 
 def delete(ws: Workspace, args: Args) -> JsonDict:

@@ -170,6 +170,13 @@ class SlackDriver:
                 users.append(user)
         return await self.event(event, event_id=event_id, retry_num=retry_num)
 
+    async def message_changed(
+        self, *, channel: str, ts: str, text: str, event_id: str | None = None
+    ) -> Reply:
+        """The author edits a stored message: updates the emulator, then sends the event."""
+        event = self.emulator.edit_user_message(self._channel(channel).id, ts, text)
+        return await self.event(event, event_id=event_id)
+
     # interactivity -------------------------------------------------------------------------------
 
     async def block_action(

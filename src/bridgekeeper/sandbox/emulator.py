@@ -42,7 +42,7 @@ from bridgekeeper.sandbox.state import (
     View,
     Workspace,
 )
-from bridgekeeper.sandbox.wire import Args
+from bridgekeeper.sandbox.wire import Args, message_json
 
 Handler = Callable[[Workspace, Args], JsonDict]
 EventListener = Callable[[JsonDict], Awaitable[Any]]
@@ -234,6 +234,19 @@ class SlackEmulator:
         message = Message(self.state.new_ts(), user, text, channel=channel_id, thread_ts=thread_ts)
         self.state.channels[channel_id].messages.append(message)
         return message
+
+    def edit_user_message(self, channel_id: str, ts: str, text: str) -> JsonDict:
+        """A human edits their message, as in Slack's client: the message changes and Slack's
+        `message_changed` event is emitted (and returned, for the driver to deliver)."""
+        channel = self.state.channels[channel_id]
+        message = self.state.find_message(channel, ts)
+        if message is None:
+            raise KeyError(f"no message {ts} in {channel_id}")
+        previous = message_json(self.state, message)
+        if message.original is None:
+            message.original = (message.text, list(message.blocks))
+        message.text = text
+        return api_chat.record_edit(self.state, message, previous)
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]

@@ -46,6 +46,7 @@ class Message:
     files: list[JsonDict] = field(default_factory=list)
     bot_id: str | None = None
     original: tuple[str, list[JsonDict]] | None = None  # as first posted, once edited
+    edited_ts: str | None = None  # when it was last edited
 
 
 @dataclass

@@ -161,7 +161,7 @@ def message_json(ws: Workspace, message: Message, *, with_metadata: bool = True)
     if message.files:
         body.update(files=message.files, upload=True)
     if message.edits:
-        body["edited"] = {"user": message.user, "ts": message.ts}
+        body["edited"] = {"user": message.user, "ts": message.edited_ts or message.ts}
     if message.reactions:
         body["reactions"] = reactions_json(message)
     if message.metadata and with_metadata:

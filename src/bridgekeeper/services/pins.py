@@ -73,8 +73,8 @@ class PinnedEdits:
         ts = str(message.get("ts") or "")
         when = edit_ts(message) or event_ts
         moment = slack_time(when)
-        if not ts or moment is None:
-            return False
+        if not ts or moment is None or message.get("bot_id"):
+            return False  # a bot's edits (the status card's, every change) are not news
         text = message_text(message)
         async with self.db.transaction() as session:
             incident = await incident_store.get_by_channel(

@@ -15,6 +15,7 @@ from bridgekeeper.domain import commands
 from bridgekeeper.domain.text import clean
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.lifecycle import Lifecycle
+from bridgekeeper.services.pins import PinnedEdits
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
@@ -29,6 +30,7 @@ class SlackListeners:
         self.runner = runner
         self.gateway = gateway
         self.lifecycle = lifecycle
+        self.pins = PinnedEdits(lifecycle.incidents)
 
     def register(self, app: AsyncApp) -> None:
         app.command("/incident")(self.incident_command)
@@ -37,6 +39,8 @@ class SlackListeners:
         app.event("member_joined_channel")(self.member_joined)
         app.event("member_left_channel")(self.member_left)
         app.event("pin_added")(_ignore)
+        app.event({"type": "message", "subtype": "message_changed"})(self.message_changed)
+        app.event("message")(_ignore)  # the rest of a channel's messages: nothing to do
 
     async def member_joined(self, event: dict[str, Any]) -> None:
         """Whoever joins a bridge channel is a member of its incident (and leaves with it)."""
@@ -58,6 +62,16 @@ class SlackListeners:
                 channel=str(item.get("channel")), ts=str(item.get("ts")),
                 pinned_by=str(event.get("user")),
             )  # fmt: skip
+
+    async def message_changed(self, event: dict[str, Any]) -> None:
+        """An edit of a message already on a timeline is a timeline entry of its own."""
+        message = event.get("message")
+        if not isinstance(message, dict):
+            return
+        with self.runner.busy():
+            await self.pins.edited(
+                channel=str(event.get("channel")), message=message, event_ts=str(event.get("ts"))
+            )
 
     async def add_to_timeline(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
