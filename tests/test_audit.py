@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Executable, delete, select, update
+from sqlalchemy import text as sql
 
 from bridgekeeper import cli
 from bridgekeeper.domain.timeline import GENESIS, entry_hash
@@ -288,10 +289,9 @@ async def test_a_closed_incident_with_roles_tasks_and_reports_verifies(
 
 
 WHEN = datetime(2020, 1, 1, tzinfo=UTC)
-COMMANDER = (RoleAssignment.role == "commander", RoleAssignment.ended_at.is_(None))
 TAMPERING: dict[str, tuple[Executable, str]] = {
     "title": (
-        update(Incident).values(title="Nothing happened"),
+        sql("UPDATE incidents SET title = 'Nothing happened' WHERE number = 1"),
         'title: the timeline says "Suspicious login", the incident row says "Nothing happened"',
     ),
     "severity": (update(Incident).values(severity="sev4"), 'severity: the timeline says "sev1"'),
@@ -310,7 +310,7 @@ TAMPERING: dict[str, tuple[Executable, str]] = {
         'resolution_summary: the timeline says "Rotated the leaked key',
     ),
     "root cause": (
-        update(Incident).values(root_cause="Cosmic rays"),
+        sql("UPDATE incidents SET root_cause = 'Cosmic rays'"),
         'root_cause: the timeline says "An API key committed to a public repository.", '
         'the incident row says "Cosmic rays"',
     ),
@@ -324,7 +324,10 @@ TAMPERING: dict[str, tuple[Executable, str]] = {
     "closed by": (update(Incident).values(closed_by="U0DAVE"), "closed_by:"),
     "closed at": (update(Incident).values(closed_at=WHEN), "closed_at:"),
     "commander": (
-        update(RoleAssignment).where(*COMMANDER).values(user_id="U0DAVE"),
+        sql(
+            "UPDATE role_assignments SET user_id = 'U0DAVE' WHERE role = 'commander' "
+            "AND ended_at IS NULL"
+        ),
         'role commander: the timeline says "U0BOB", role_assignments says "U0DAVE"',
     ),
     "role history": (
@@ -336,7 +339,7 @@ TAMPERING: dict[str, tuple[Executable, str]] = {
         'role deputy: the timeline says "U0CAROL", role_assignments says nothing',
     ),
     "task text": (
-        update(Task).where(Task.number == 1).values(text="nothing to do"),
+        sql("UPDATE tasks SET text = 'nothing to do' WHERE number = 1"),
         'task 1 text: the timeline says "rotate the keys", tasks says "nothing to do"',
     ),
     "task owner": (update(Task).values(owner="U0DAVE"), 'task 1 owner: the timeline says "U0BOB"'),
