@@ -16,6 +16,7 @@ from bridgekeeper import cli
 from bridgekeeper.domain.text import BIDI_CONTROLS, SEPARATORS
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel, Message
+from bridgekeeper.slack.blocks import to_blocks
 from tests.alerting import Start, alerts, bridgekeepers, generic, post
 from tests.conftest import Running
 from tests.test_card_actions import click
@@ -238,3 +239,11 @@ async def test_every_modal_field_is_cleaned(running: Running) -> None:
         "Restored from backup",
         "stolen token",
     )
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x0c", "\x1e", "\x85", "\x0b"])
+def test_text_stored_before_cleaning_still_cannot_fake_a_structure_line(separator: str) -> None:
+    """Only a newline starts a line of markup: a separator in text stored before incoming text
+    was cleaned cannot turn into a header or a button of the bot's message."""
+    blocks = to_blocks(f"a note{separator}# *Incident 9 closed*{separator}[button Approve]")
+    assert [b["type"] for b in blocks] == ["section"]

@@ -90,9 +90,15 @@ class _Builder:
             self.paragraph.append(line)
 
 
+def lines(markup: str) -> list[str]:
+    """The markup's lines, split on newlines only: a form feed, U+2028 or any other character
+    str.splitlines() breaks on cannot start a structure line (a header, a button)."""
+    return markup.replace("\r\n", "\n").split("\n")
+
+
 def to_blocks(markup: str) -> list[dict[str, Any]]:
     builder = _Builder()
-    for line in markup.splitlines():
+    for line in lines(markup):
         builder.add_line(line)
     builder.flush()
     return limit_blocks(builder.blocks)
@@ -106,7 +112,7 @@ def limit_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[
 
 def fallback_text(markup: str) -> str:
     """The notification text: the header, or the first line, without markup."""
-    for line in markup.splitlines():
+    for line in lines(markup):
         stripped = line.strip()
         if stripped and not stripped.startswith(("[button", "---")):
             return truncate(stripped.lstrip("#~ ").strip(), MAX_FALLBACK)
