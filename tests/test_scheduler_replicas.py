@@ -16,6 +16,7 @@ from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.clock import FrozenClock, SystemClock
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.services.incidents import BOT_ACTOR
 from bridgekeeper.store.models import Lease
 from tests import conftest
 from tests.conftest import PG_URL
@@ -67,7 +68,8 @@ async def test_reminder_once_with_two_workers_and_handover_when_the_leader_dies(
     db_url: str, emulator: SlackEmulator, workers: list[Worker]
 ) -> None:
     emulator.add_channel("general", members=["U0ALICE"])
-    # declared two hours ago: the update and commander reminders are already due
+    # declared by an alert rule (nobody commands) two hours ago: the update and commander
+    # reminders are already due
     past = FrozenClock(SystemClock().now() - timedelta(hours=2))
     settings = conftest.test_settings(db_url=db_url, api_url=emulator.api_url)
     bk = Bridgekeeper(settings, clock=past)  # this process only writes; the workers deliver
@@ -82,7 +84,7 @@ async def test_reminder_once_with_two_workers_and_handover_when_the_leader_dies(
         while not await has_leader():
             assert time.monotonic() < deadline, "no worker took the lease"
             await asyncio.sleep(0.2)
-        await bk.incidents.declare(user="U0ALICE", title="First breach", severity=Severity.SEV2)
+        await bk.incidents.declare(user=BOT_ACTOR, title="First breach", severity=Severity.SEV2)
 
         def bridge(prefix: str) -> list[str]:
             found = emulator.channel_by_name(prefix)
@@ -98,7 +100,7 @@ async def test_reminder_once_with_two_workers_and_handover_when_the_leader_dies(
         leader = next(w for w in workers if w.pid == pids[0])
         survivor = next(w for w in workers if w is not leader)
         leader.kill()
-        await bk.incidents.declare(user="U0ALICE", title="Second breach", severity=Severity.SEV2)
+        await bk.incidents.declare(user=BOT_ACTOR, title="Second breach", severity=Severity.SEV2)
         await wait_for(lambda: bool(bridge("inc-2-second-breach")), "handover", timeout=60)
         await asyncio.sleep(6)
         second = emulator.channel_by_name("inc-2-second-breach")
