@@ -44,6 +44,7 @@ class Access:
         self.clock = clock
         self._managers: tuple[float, frozenset[str]] = (0.0, frozenset())
         self._channels: dict[str, tuple[float, frozenset[str]]] = {}
+        self._left_at: dict[str, float] = {}  # channel: when someone last left it
 
     # -- before the transaction: learn from Slack what the check will need ---------------------
     async def prepare(
@@ -61,8 +62,10 @@ class Access:
                 return
             if await members.is_member(session=session, incident_id=incident.id, user=user):
                 return
-        if user in await self._channel_members(incident.channel_id):
-            await self.joined(channel=incident.channel_id, user=user)
+        asked_at = time.monotonic()
+        found = user in await self._channel_members(incident.channel_id)
+        if found and self._left_at.get(incident.channel_id, 0.0) < asked_at:
+            await self.joined(channel=incident.channel_id, user=user)  # no leave since asking
 
     async def _refresh_managers(self) -> None:
         group = self.settings.process.incident_managers_group
@@ -74,6 +77,7 @@ class Access:
                 frozenset(await self.directory.usergroup_members(group)),
             )
         except SlackError as exc:
+            self._managers = (0.0, frozenset())  # fail closed: nobody is a manager meanwhile
             log.warning("could not read the incident managers group: %s", exc.error)
 
     async def _channel_members(self, channel: str) -> frozenset[str]:
@@ -120,7 +124,7 @@ class Access:
     ) -> Asker:
         held = frozenset(role for role, holder in roles.items() if holder == user)
         manager = self.is_manager(user)
-        member = manager or bool(held) or not incident.private
+        member = manager or not incident.private  # a role holder who left is out too
         if not member:
             member = await members.is_member(session=session, incident_id=incident.id, user=user)
         return Asker(member=member, manager=manager, roles=held)
@@ -149,6 +153,7 @@ class Access:
 
     async def left(self, *, channel: str, user: str) -> None:
         self._channels.pop(channel, None)
+        self._left_at[channel] = time.monotonic()
         async with self.db.transaction() as session:
             incident = await incident_store.get_by_channel(session=session, channel_id=channel)
             if incident is not None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.services.access import Hidden
 from bridgekeeper.services.incidents import Declared, IncidentService
 from bridgekeeper.services.intake import attach, mark_triaged, refresh_card
 from bridgekeeper.store import alerts as alert_store
@@ -51,8 +52,9 @@ class TriageService:
     async def acknowledge(self, *, alert_id: int, user: str) -> None:
         """Who and when: the time to acknowledge is measured from the alert's first sighting."""
         now = self.clock.now()
+        await self.incidents.access.prepare(user=user)
         async with self.db.transaction() as session:
-            alert = await _locked(session, alert_id)
+            alert = await self._alert(session, alert_id, user)
             if alert.triage != "new":
                 return
             alert.triage = "acknowledged"
@@ -64,8 +66,9 @@ class TriageService:
         self, *, alert_id: int, user: str, disposition: Disposition, comment: str
     ) -> None:
         now = self.clock.now()
+        await self.incidents.access.prepare(user=user)
         async with self.db.transaction() as session:
-            alert = await _locked(session, alert_id)
+            alert = await self._alert(session, alert_id, user)
             if alert.triage not in UNTRIAGED:
                 return
             mark_triaged(alert, "dismissed", user, now)
@@ -73,11 +76,28 @@ class TriageService:
             alert.triage_comment = comment
             await refresh_card(session=session, alert=alert, now=now, interval=None)
 
-    async def get(self, alert_id: int) -> Alert:
+    async def get(self, alert_id: int, user: str) -> Alert:
+        await self.incidents.access.prepare(user=user)
         async with self.db.sessions() as session:
-            alert = await alert_store.get(session=session, alert_id=alert_id)
+            return await self._alert(session, alert_id, user, lock=False)
+
+    async def _alert(
+        self, session: AsyncSession, alert_id: int, user: str, *, lock: bool = True
+    ) -> Alert:
+        """The alert a button names; one that is part of a private incident the user is not in
+        is answered like one that does not exist (its card, if any, is only in the triage
+        channel because it came before the incident)."""
+        alert = await alert_store.get(session=session, alert_id=alert_id, lock=lock)
         if alert is None:
             raise AlertGone(alert_id)
+        incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
+        if incident is not None and incident.private:
+            try:
+                await self.incidents.access.check(
+                    session, incident=incident, user=user, action="read"
+                )
+            except Hidden:
+                raise AlertGone(alert_id) from None
         return alert
 
     async def declare(self, *, alert_id: int, user: str) -> Declared:
@@ -86,8 +106,9 @@ class TriageService:
         An alert already in an incident gives that incident: a second click declares nothing.
         """
         now = self.clock.now()
+        await self.incidents.access.prepare(user=user)
         async with self.db.transaction() as session:
-            alert = await _locked(session, alert_id)
+            alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None and alert.incident_number is not None:
                 return Declared(alert.incident_number, alert.incident_id, alert.title)
             declared = await self.incidents.declare(
@@ -118,7 +139,7 @@ class TriageService:
         now = self.clock.now()
         await self.incidents.access.prepare(user=user, number=number)
         async with self.db.transaction() as session:
-            alert = await _locked(session, alert_id)
+            alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None:
                 return
             incident = await self.incidents.locate(session, user=user, action="link",
@@ -136,10 +157,3 @@ class TriageService:
                 session, user=user, incidents=await incident_store.list_open(session=session)
             )
         return [OpenIncident(i.number, i.title, i.private) for i in reversed(incidents)]
-
-
-async def _locked(session: AsyncSession, alert_id: int) -> Alert:
-    alert = await alert_store.get(session=session, alert_id=alert_id, lock=True)
-    if alert is None:
-        raise AlertGone(alert_id)
-    return alert

@@ -80,11 +80,11 @@ class AlertActions:
         )
 
     async def _open_dismiss(self, alert_id: int, body: dict[str, Any]) -> None:
-        alert = await self.triage.get(alert_id)
+        alert = await self.triage.get(alert_id, _user(body))
         await self._open_view(body, "modals/dismiss_alert.json.j2", alert=alert)
 
     async def _open_link(self, alert_id: int, body: dict[str, Any]) -> None:
-        alert = await self.triage.get(alert_id)
+        alert = await self.triage.get(alert_id, _user(body))
         incidents = await self.triage.open_incidents(_user(body))
         await self._open_view(body, "modals/link_alert.json.j2", alert=alert, incidents=incidents)
 
