@@ -138,3 +138,22 @@ async def test_managers_are_nobody_while_slack_cannot_say_who_they_are(
     monkeypatch.setattr(access_module, "MANAGERS_TTL", 0.0)
     assert "That incident is not there" in await click(app, bridge, "card_note", CAROL)
     assert [e.kind for e in await entries(app)] == ["declared"]
+
+
+async def test_the_public_triage_card_does_not_name_a_private_incident(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    async with alerting.bridgekeepers(db_url, emulator) as start:
+        running = await start()
+        await declare(running, f"{SECRET} sev1 private")
+        alert_id, ts = await triage.carded(running)
+        await triage.click(running, "alert_link", alert_id, ts)
+        await running.settle()
+        await running.driver.view_submission(
+            user=ALICE, view_id=triage.open_view(running, "alert_link"),
+            values={"incident": triage.selected("1")},
+        )  # fmt: skip
+        await running.settle()
+        assert (await alerting.alert(running, alert_id)).incident_id is not None
+        card = triage.card(running, ts)
+        assert "private incident" in card and "incident 1" not in card and ALICE not in card

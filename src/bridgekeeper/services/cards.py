@@ -51,7 +51,9 @@ async def render_card(
         alert = await session.get(Alert, owner, with_for_update=True)  # after in-flight repeats
         if alert is None:
             raise LookupError(f"alert {owner} is gone")
-        return renderer.slack("slack/triage_card.md.j2", alert=alert)
+        incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
+        private = incident is not None and incident.private  # the card is in a public channel
+        return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private)
     incident = await incident_store.get_by_id(session=session, incident_id=owner)
     context = await incident_context(session=session, settings=settings, incident=incident)
     return renderer.slack(f"slack/{card}_card.md.j2", **context)
