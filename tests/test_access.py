@@ -331,3 +331,16 @@ async def test_only_members_pin_to_a_private_incident(app: Running) -> None:
     await app.settle()
     [pinned] = [e for e in await entries(app) if e.kind == "pinned"]
     assert pinned.data["pinned_by"] == "U0ALICE"
+
+
+async def test_members_reopen_a_private_incident_from_outside_its_archived_channel(
+    app: Running,
+) -> None:
+    bridge = await declare(app, f"{SECRET} sev1 private")
+    await say(app, "close contained", user="U0ALICE", channel=bridge.id)
+    since = mark(app, bridge)
+    hidden = await say(app, "reopen #1 it came back", user="U0DAVE")
+    assert "There is no incident 1" in hidden and (await incident(app)).status == "closed"
+    answer = await say(app, "reopen #1 it came back", user="U0ALICE")
+    assert (await incident(app)).status == "open"
+    assert SECRET not in answer and SECRET not in outside_since(app, bridge, since)

@@ -243,8 +243,8 @@ class ClosingService:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
                 session, user=user, action="reopen", number=number, channel=channel,
-                subcommand="reopen", open_only=False,
-            )  # fmt: skip
+                subcommand="reopen", open_only=False, by_number_anywhere=True,
+            )  # fmt: skip  # an archived channel takes no commands: members reopen from anywhere
             if incident.status == Status.OPEN:
                 raise CommandRefused("refused/not_closed.md.j2", number=incident.number)
             now = self.clock.now()

@@ -147,16 +147,19 @@ class IncidentService:
         channel: str = "",
         subcommand: str = "",
         open_only: bool = True,
-        from_card: bool = False,
+        by_number_anywhere: bool = False,
         claims_commander: bool = False,
     ) -> Incident:
         """The incident named by id (a button or modal), number (typed outside its bridge
         channel) or channel (locked), once the access check has passed. An incident the user may
-        not know of is answered exactly like one that does not exist."""
+        not know of is answered exactly like one that does not exist. `by_number_anywhere`: the
+        answer is seen only by the user (a card's form, the Link form) or shows nothing of the
+        incident (reopen, whose archived channel takes no commands), so members may name a
+        private incident by number from outside its channel."""
         incident = await self._find(session, number, incident_id, channel)
         if incident is None:
             raise self._not_found(number, incident_id, subcommand)
-        outside = number is not None and not from_card and channel != incident.channel_id
+        outside = number is not None and not by_number_anywhere and channel != incident.channel_id
         try:
             await self.access.check(session, incident=incident, user=user, action=action,
                                     addressed_from_outside=outside,

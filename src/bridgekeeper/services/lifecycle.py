@@ -58,7 +58,7 @@ class Lifecycle:
                       claims_commander: bool = False) -> Incident:  # fmt: skip
         return await self.incidents.locate(
             session, user=inv.user, action=action, number=command.incident, channel=inv.channel,
-            subcommand=subcommand, open_only=open_only, from_card=inv.from_card,
+            subcommand=subcommand, open_only=open_only, by_number_anywhere=inv.from_card,
             claims_commander=claims_commander,
         )  # fmt: skip
 

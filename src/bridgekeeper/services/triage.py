@@ -142,8 +142,9 @@ class TriageService:
             alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None:
                 return
-            incident = await self.incidents.locate(session, user=user, action="link",
-                                                   number=number, from_card=True)  # fmt: skip
+            incident = await self.incidents.locate(
+                session, user=user, action="link", number=number, by_number_anywhere=True
+            )
             await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
             mark_triaged(alert, "linked", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
