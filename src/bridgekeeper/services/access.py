@@ -57,7 +57,9 @@ class Access:
     ) -> None:
         await self._refresh_managers()
         async with self.db.sessions() as session:
-            incident = await _find(session, number, incident_id, channel)
+            incident = await incident_store.find(
+                session=session, number=number, incident_id=incident_id, channel_id=channel
+            )
             if incident is None or not incident.private or not incident.channel_id:
                 return
             if await members.is_member(session=session, incident_id=incident.id, user=user):
@@ -158,15 +160,3 @@ class Access:
             incident = await incident_store.get_by_channel(session=session, channel_id=channel)
             if incident is not None:
                 await members.remove(session=session, incident_id=incident.id, user=user)
-
-
-async def _find(
-    session: AsyncSession, number: int | None, incident_id: int | None, channel: str
-) -> Incident | None:
-    if incident_id is not None:
-        return await session.get(Incident, incident_id)
-    if number is not None:
-        return await incident_store.get(session=session, number=number)
-    if channel:
-        return await incident_store.get_by_channel(session=session, channel_id=channel)
-    return None

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
@@ -156,7 +155,9 @@ class IncidentService:
         answer is seen only by the user (a card's form, the Link form) or shows nothing of the
         incident (reopen, whose archived channel takes no commands), so members may name a
         private incident by number from outside its channel."""
-        incident = await self._find(session, number, incident_id, channel)
+        incident = await incident_store.find(
+            session=session, number=number, incident_id=incident_id, channel_id=channel, lock=True
+        )
         if incident is None:
             raise self._not_found(number, incident_id, subcommand)
         outside = number is not None and not by_number_anywhere and channel != incident.channel_id
@@ -180,17 +181,6 @@ class IncidentService:
         if found is not None:
             self._bridge_channels.add(channel)
         return found is not None
-
-    @staticmethod
-    async def _find(
-        session: AsyncSession, number: int | None, incident_id: int | None, channel: str
-    ) -> Incident | None:
-        if incident_id is not None:
-            query = select(Incident).where(Incident.id == incident_id).with_for_update()
-            return (await session.execute(query)).scalar_one_or_none()
-        if number is not None:
-            return await incident_store.get(session=session, number=number, lock=True)
-        return await incident_store.get_by_channel(session=session, channel_id=channel, lock=True)
 
     @staticmethod
     def _not_found(number: int | None, incident_id: int | None, subcommand: str) -> CommandRefused:

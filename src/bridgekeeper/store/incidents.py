@@ -48,6 +48,28 @@ async def get_by_channel(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def find(
+    *,
+    session: AsyncSession,
+    number: int | None = None,
+    incident_id: int | None = None,
+    channel_id: str = "",
+    lock: bool = False,
+) -> Incident | None:
+    """The incident named by id, else by number, else by its bridge channel."""
+    if incident_id is not None:
+        query = select(Incident).where(Incident.id == incident_id)
+    elif number is not None:
+        query = select(Incident).where(Incident.number == number)
+    elif channel_id:
+        query = select(Incident).where(Incident.channel_id == channel_id)
+    else:
+        return None
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def list_open(*, session: AsyncSession) -> list[Incident]:
     query = select(Incident).where(Incident.status == Status.OPEN).order_by(Incident.number)
     return list((await session.execute(query)).scalars())
