@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.clock import Clock, SystemClock
-from bridgekeeper.config import Settings, database_url, load_settings
+from bridgekeeper.config import ProcessSettings, Settings, database_url, load_settings
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
 from bridgekeeper.sandbox.driver import Reply
 from bridgekeeper.store.db import Database
@@ -197,3 +197,15 @@ async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[S
         for app, runner in started:
             await runner.cleanup()
             await app.bk.stop()
+
+
+MANAGERS = "S0MANAGERS"
+
+
+@pytest.fixture
+async def managed(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+    """bridgekeeper whose incident managers' group holds Carol (Dave is in nobody's incident)."""
+    emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
+    process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
+    async with bridgekeepers(db_url, emulator) as start:
+        yield await start(process=process)

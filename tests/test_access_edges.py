@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bridgekeeper.config import AutoDeclareRule, ProcessSettings
+from bridgekeeper.config import AutoDeclareRule
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.services import access as access_module
 from bridgekeeper.store import members
 from tests import alerting
 from tests import test_triage as triage
-from tests.conftest import Running, bridgekeepers
+from tests.conftest import MANAGERS, Running
 from tests.test_access import (
-    MANAGERS,
     SECRET,
     click,
     declare,
@@ -33,44 +30,35 @@ DAVE, ALICE, BOB, CAROL = "U0DAVE", "U0ALICE", "U0BOB", "U0CAROL"
 PRIVATE_GENERIC = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1, private=True)
 
 
-@pytest.fixture
-async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
-    """Carol is an incident manager; Dave is in nobody's incident."""
-    emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
-    process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
-    async with bridgekeepers(db_url, emulator) as start:
-        yield await start(process=process)
+def triage_texts(managed: Running) -> str:
+    channel = alerting.triage_channel(managed)
+    return json.dumps([m.text + json.dumps(m.blocks) for m in managed.slack.messages(channel)])
 
 
-def triage_texts(app: Running) -> str:
-    channel = alerting.triage_channel(app)
-    return json.dumps([m.text + json.dumps(m.blocks) for m in app.slack.messages(channel)])
+def told(managed: Running, reply: Any) -> str:
+    return json.dumps([p.body for p in managed.slack.response_posts if p.url == reply.response_url])
 
 
-def told(app: Running, reply: Any) -> str:
-    return json.dumps([p.body for p in app.slack.response_posts if p.url == reply.response_url])
-
-
-async def hidden_alert(app: Running) -> int:
+async def hidden_alert(managed: Running) -> int:
     """An alert rule declares private incident 1; a second alert on the same resource joins it
     without a card of its own. Returns the second alert's id."""
-    first = await alerting.post(app, "generic", alerting.generic(
+    first = await alerting.post(managed, "generic", alerting.generic(
         "Payroll DB anomaly", severity="sev1", resource="payroll-db", dedup_key="a1"))  # fmt: skip
     assert first.body["incident"] == 1
-    second = await alerting.post(app, "generic", alerting.generic(
+    second = await alerting.post(managed, "generic", alerting.generic(
         SECRET, severity="sev3", resource="payroll-db", dedup_key="a2"))  # fmt: skip
     assert second.body["result"] == "attached"
-    await app.settle()
-    assert SECRET not in triage_texts(app)
+    await managed.settle()
+    assert SECRET not in triage_texts(managed)
     return int(second.body["alert_id"])
 
 
-async def button(app: Running, action: str, alert_id: int, user: str = DAVE) -> str:
-    reply = await app.driver.block_action(
-        user=user, action_id=action, value=str(alert_id), channel=alerting.triage_channel(app)
+async def button(managed: Running, action: str, alert_id: int, user: str = DAVE) -> str:
+    reply = await managed.driver.block_action(
+        user=user, action_id=action, value=str(alert_id), channel=alerting.triage_channel(managed)
     )
-    await app.settle()
-    return told(app, reply)
+    await managed.settle()
+    return told(managed, reply)
 
 
 async def test_triage_buttons_answer_an_outsider_as_for_a_missing_alert(
@@ -103,41 +91,41 @@ async def test_a_second_click_on_declare_tells_an_outsider_nothing(
         assert SECRET not in told(running, reply) and "Incident 1" not in told(running, reply)
 
 
-async def test_a_role_holder_who_left_is_out(app: Running) -> None:
-    bridge = await declare(app, f"{SECRET} sev1 private")
-    await say(app, "role scribe <@U0BOB>", user=ALICE, channel=bridge.id)
+async def test_a_role_holder_who_left_is_out(managed: Running) -> None:
+    bridge = await declare(managed, f"{SECRET} sev1 private")
+    await say(managed, "role scribe <@U0BOB>", user=ALICE, channel=bridge.id)
     bridge.members.discard(BOB)
-    await app.driver.event({"type": "member_left_channel", "user": BOB, "channel": bridge.id,
+    await managed.driver.event({"type": "member_left_channel", "user": BOB, "channel": bridge.id,
                             "channel_type": "G", "event_ts": "1.000002"})  # fmt: skip
-    await app.settle()
-    assert "That incident is not there" in await click(app, bridge, "card_note", BOB)
+    await managed.settle()
+    assert "That incident is not there" in await click(managed, bridge, "card_note", BOB)
 
 
-async def test_a_leave_during_a_membership_look_up_sticks(app: Running) -> None:
-    bridge = await declare(app, f"{SECRET} sev1 private")
+async def test_a_leave_during_a_membership_look_up_sticks(managed: Running) -> None:
+    bridge = await declare(managed, f"{SECRET} sev1 private")
     bridge.members.add(DAVE)  # in the channel; bridgekeeper does not know yet
-    app.slack.delay("conversations.members", 1.5)
-    await app.driver.command("note racing", user=DAVE, channel=bridge.id)
+    managed.slack.delay("conversations.members", 1.5)
+    await managed.driver.command("note racing", user=DAVE, channel=bridge.id)
     await asyncio.sleep(0.3)  # the look-up is in flight when Dave is removed
     bridge.members.discard(DAVE)
-    await app.driver.event({"type": "member_left_channel", "user": DAVE, "channel": bridge.id,
+    await managed.driver.event({"type": "member_left_channel", "user": DAVE, "channel": bridge.id,
                             "channel_type": "G", "event_ts": "1.000003"})  # fmt: skip
-    await app.settle()
-    row = await incident(app)
-    async with app.bk.db.sessions() as session:
+    await managed.settle()
+    row = await incident(managed)
+    async with managed.bk.db.sessions() as session:
         assert not await members.is_member(session=session, incident_id=row.id, user=DAVE)
 
 
 async def test_managers_are_nobody_while_slack_cannot_say_who_they_are(
-    app: Running, monkeypatch: pytest.MonkeyPatch
+    managed: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bridge = await declare(app, f"{SECRET} sev1 private")
-    assert "not there" not in await click(app, bridge, "card_note", CAROL)  # a manager
-    app.slack.usergroups[MANAGERS].users.remove(CAROL)
-    app.slack.fail("usergroups.users.list", times=100, status=200, error="fatal_error")
+    bridge = await declare(managed, f"{SECRET} sev1 private")
+    assert "not there" not in await click(managed, bridge, "card_note", CAROL)  # a manager
+    managed.slack.usergroups[MANAGERS].users.remove(CAROL)
+    managed.slack.fail("usergroups.users.list", times=100, status=200, error="fatal_error")
     monkeypatch.setattr(access_module, "MANAGERS_TTL", 0.0)
-    assert "That incident is not there" in await click(app, bridge, "card_note", CAROL)
-    assert [e.kind for e in await entries(app)] == ["declared"]
+    assert "That incident is not there" in await click(managed, bridge, "card_note", CAROL)
+    assert [e.kind for e in await entries(managed)] == ["declared"]
 
 
 async def test_the_public_triage_card_does_not_name_a_private_incident(
