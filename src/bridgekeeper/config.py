@@ -60,6 +60,7 @@ class AlertSettings:
     max_body_bytes: int = 1024 * 1024
     auto_declare: tuple[AutoDeclareRule, ...] = ()
     card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
+    triage_cards_per_minute: int = 20  # new triage cards a minute; past it, one digest card
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,9 @@ def parse_alerts(table: Mapping[str, Any], env_token: str | None) -> AlertSettin
         grouping_window_minutes=window,
         max_body_bytes=max_bytes,
         card_refresh_seconds=_positive_int({"alerts": table}, "alerts.card_refresh_seconds", 20),
+        triage_cards_per_minute=_positive_int(
+            {"alerts": table}, "alerts.triage_cards_per_minute", 20
+        ),
         auto_declare=tuple(
             _auto_declare(i, rule) for i, rule in enumerate(table.get("auto_declare", []))
         ),

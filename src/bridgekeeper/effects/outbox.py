@@ -17,6 +17,10 @@ Effect kinds and their payloads:
                     "report_id": id | "content": text}   share a file (files upload v2)
 
 A target is "bridge" (the incident's channel), "stakeholders", "triage", or a channel id.
+
+Each effect belongs to a lane, delivered in order: the incident's bridge channel (its creation,
+invitations, topic and messages), another channel, or one card (a message updated in place).
+Lanes are independent: one that keeps failing holds up no other (effects/worker.py).
 """
 
 from __future__ import annotations
@@ -99,6 +103,7 @@ def effect_values(
     return {
         "incident_id": incident_id,
         "kind": kind,
+        "lane": lane(kind=kind, incident_id=incident_id, payload=payload or {}, card_key=card_key),
         "payload": payload or {},
         "dedup_key": dedup_key,
         "card_key": card_key,
@@ -107,6 +112,21 @@ def effect_values(
         "next_attempt_at": due or now,
         "created_at": now,
     }
+
+
+BRIDGE_KINDS = {"create_channel", "invite", "topic", "archive", "unarchive"}
+
+
+def lane(
+    *, kind: str, incident_id: int | None, payload: dict[str, Any], card_key: str | None
+) -> str:
+    """The lane an effect is delivered in: effects of one lane go out in order."""
+    target = str(payload.get("target", "bridge"))
+    if incident_id is not None and (kind in BRIDGE_KINDS or target == "bridge"):
+        return f"bridge:{incident_id}"
+    if card_key is not None:
+        return f"card:{card_key}"
+    return f"channel:{target}"
 
 
 def card_values(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -168,11 +169,13 @@ class Effect(Base):
     __tablename__ = "effects"
     __table_args__ = (
         Index("ix_effects_pending", "status", "next_attempt_at"),
+        Index("ix_effects_lane", "status", "lane", "id"),
         UniqueConstraint("dedup_key"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     kind: Mapped[str] = mapped_column(String(40))
+    lane: Mapped[str] = mapped_column(String(160), server_default=text("''"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedup_key: Mapped[str | None] = mapped_column(String(200))
     card_key: Mapped[str | None] = mapped_column(String(120), index=True)
@@ -254,6 +257,27 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime]
+
+
+class OutboxLane(Base):
+    """Which replica is delivering an outbox lane, until when (taken over after that)."""
+
+    __tablename__ = "outbox_lanes"
+    lane: Mapped[str] = mapped_column(String(160), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]
+
+
+class SlackRateBucket(Base):
+    """One of the workspace's Slack rate-limit buckets (a method, or chat.postMessage in one
+    channel), shared by every replica: tokens left at `updated_at` (epoch seconds), and a
+    Retry-After hold."""
+
+    __tablename__ = "slack_rate_buckets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    held_until: Mapped[float] = mapped_column(Float, server_default=text("0"))
 
 
 class Task(Base):
