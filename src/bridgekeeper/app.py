@@ -93,15 +93,16 @@ class Bridgekeeper:
             settings=settings,
             clock=self.clock,
         )
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.worker = OutboxWorker(
             db=self.db,
             deliver=self.deliverer,
             clock=self.clock,
+            holder=self.holder,
             max_attempts=settings.outbox_max_attempts,
         )
         self.db.on_commit(self.worker.wake)
         self.bolt = self._bolt_app()
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -160,7 +161,10 @@ class Bridgekeeper:
         await self.db.upgrade()
 
     def start_worker(self) -> None:
-        self._tasks.append(asyncio.create_task(self._lead_and_deliver()))
+        """Deliver the outbox (every replica: lanes are claimed, effects/lanes.py), archive due
+        channels, and run the scheduler while this process leads."""
+        self._tasks.append(asyncio.create_task(self.worker.run(self._stop)))
+        self._tasks.append(asyncio.create_task(self._lead()))
         self._tasks.append(asyncio.create_task(self._archive_when_due()))
 
     async def _archive_when_due(self) -> None:
@@ -174,21 +178,15 @@ class Bridgekeeper:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=ARCHIVE_CHECK_SECONDS)
 
-    async def _lead_and_deliver(self) -> None:
-        """Run the outbox worker and the scheduler while this process holds the lease; renew it
-        meanwhile."""
+    async def _lead(self) -> None:
+        """Run the scheduler while this process holds the lease; renew it meanwhile."""
         while not self._stop.is_set():
             if await self._hold_lease():
-                stop_working = asyncio.Event()
-                work = asyncio.create_task(self.worker.run(stop_working))
                 await self.scheduler.start()
                 while not self._stop.is_set() and await self._hold_lease():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)
                 self.scheduler.stop()
-                stop_working.set()
-                self.worker.wake()
-                await work
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)

@@ -1,4 +1,4 @@
-"""The `bridgekeeper` command: serve, worker, db upgrade, audit verify, demo."""
+"""The `bridgekeeper` command: serve, worker, db upgrade, audit verify, outbox, report, demo."""
 
 from __future__ import annotations
 
@@ -65,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
         "1 when tampering was found, 2 when the check could not be made.",
     )
     verify.add_argument("number", type=int, nargs="?", help="only this incident")
+    outbox = sub.add_parser(
+        "outbox", help="Slack deliveries set aside", description="Slack deliveries set aside."
+    )
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="COMMAND")
+    outbox_sub.add_parser(
+        "list",
+        help="list parked deliveries, lane by lane, and what is still pending",
+        description="List the Slack deliveries parked after their attempts ran out (or that "
+        "Slack refused for good), lane by lane with the error, and count those still pending.",
+    )
+    retry = outbox_sub.add_parser(
+        "retry",
+        help="put parked deliveries back in their lanes",
+        description="Put parked deliveries back in their lanes with fresh attempts: the ones "
+        "named by id, those of one lane, or all of them. A running worker delivers them.",
+    )
+    retry.add_argument("ids", type=int, nargs="*", metavar="ID", help="parked deliveries by id")
+    retry.add_argument("--lane", default=None, help="every parked delivery of this lane")
+    retry.add_argument("--all", action="store_true", help="every parked delivery")
     report = sub.add_parser(
         "report",
         help="print an incident's report",
@@ -102,7 +121,7 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = "WARNING" if args.command in ("demo", "audit") else "INFO"
+    quiet = "WARNING" if args.command in ("demo", "audit", "outbox") else "INFO"
     logs.configure(os.environ.get("LOG_LEVEL", quiet).upper())
     try:
         return run(_dispatch(args))
@@ -123,6 +142,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _db_upgrade(settings)
     if args.command == "audit":
         return await _audit_verify(settings, args.number)
+    if args.command == "outbox":
+        from bridgekeeper.outbox_cli import outbox_command
+
+        return await outbox_command(settings, args)
     if args.command == "report":
         return await _report(settings, args.number, args.format, args.report_version)
     require_slack(settings)

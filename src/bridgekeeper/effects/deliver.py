@@ -254,7 +254,13 @@ class Deliverer:
             found = await self.slack.find_posted(channel, effect.id)
             if found:
                 return found
-        metadata = {"event_type": METADATA_TYPE, "event_payload": {"effect_id": effect.id}}
+        ids = [effect.id, *effect.payload.get("folded", [])]
+        payload = (
+            {"effect_id": effect.id, "effect_ids": ids}
+            if len(ids) > 1
+            else {"effect_id": effect.id}
+        )
+        metadata = {"event_type": METADATA_TYPE, "event_payload": payload}
         return await self.slack.post(
             channel, text=fallback_text(markup), blocks=to_blocks(markup), metadata=metadata
         )

@@ -25,14 +25,17 @@ Lanes are independent: one that keeps failing holds up no other (effects/worker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.store.db import notify_on_commit
 from bridgekeeper.store.models import Effect
+
+PARKED = "parked"
 
 
 def card_key(card: str, owner: int) -> str:
@@ -85,9 +88,79 @@ def insert_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(_EFFECTS), rows)
 
 
+def count_attempt(conn: Connection, effect_id: int) -> int | None:
+    """Count an attempt before making it (a crash mid-delivery is then known on restart): the
+    attempts so far, or None if the effect is no longer pending."""
+    return conn.scalar(_CLAIM, {"effect_id": effect_id})
+
+
+def count_attempts(conn: Connection, effect_ids: list[int]) -> None:
+    """Count an attempt for messages folded into another one's delivery."""
+    conn.execute(_COUNT, {"ids": effect_ids})
+
+
 def mark_done(conn: Connection, effect_ids: list[int], now: datetime) -> None:
     """These effects are done (those still pending: a retried pass may find some done)."""
     conn.execute(_DONE, {"ids": effect_ids, "now": now})
+
+
+async def park(
+    session: AsyncSession, *, effect_id: int, error: str, now: datetime, whole_lane: bool
+) -> int:
+    """Set a pending effect aside (its attempts ran out, or Slack refused it for good), and
+    with it the rest of its lane when `whole_lane`: how many were parked."""
+    effect = await session.get(Effect, effect_id, with_for_update=True)
+    if effect is None or effect.status != "pending":
+        return 0
+    effect.status, effect.last_error, effect.done_at = PARKED, error, now
+    if not whole_lane:
+        return 1
+    rest = await session.execute(
+        update(Effect)
+        .where(Effect.lane == effect.lane, Effect.status == "pending")
+        .values(status=PARKED, last_error=f"after effect {effect_id}: {error}", done_at=now)
+    )
+    return 1 + int(rest.rowcount)  # type: ignore[attr-defined]
+
+
+async def parked(session: AsyncSession) -> list[Effect]:
+    """The parked effects, lane by lane, oldest first."""
+    found = await session.scalars(
+        select(Effect).where(Effect.status == PARKED).order_by(Effect.lane, Effect.id)
+    )
+    return list(found)
+
+
+async def pending_by_lane(session: AsyncSession) -> Sequence[Any]:
+    """Pending effects per lane: (lane, count, last_error of one waiting out a retry)."""
+    rows = await session.execute(
+        select(
+            Effect.lane,
+            func.count().label("count"),
+            func.max(Effect.last_error).label("last_error"),
+        )
+        .where(Effect.status == "pending")
+        .group_by(Effect.lane)
+        .order_by(Effect.lane)
+    )
+    return rows.all()
+
+
+async def retry(
+    session: AsyncSession, *, now: datetime, effect_ids: Sequence[int] = (), lane: str | None = None
+) -> int:
+    """Put parked effects back in their lanes (by id, by lane, or every one when neither is
+    given), with fresh attempts: how many."""
+    chosen = update(Effect).where(Effect.status == PARKED)
+    if effect_ids:
+        chosen = chosen.where(Effect.id.in_(effect_ids))
+    if lane is not None:
+        chosen = chosen.where(Effect.lane == lane)
+    result = await session.execute(
+        chosen.values(status="pending", attempts=0, next_attempt_at=now, done_at=None)
+    )
+    notify_on_commit(session)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def effect_values(
@@ -154,6 +227,17 @@ def _add(session: AsyncSession, values: dict[str, Any]) -> Effect:
 
 
 _EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_EFFECTS)
+    .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
+    .values(attempts=_EFFECTS.c.attempts + 1)
+    .returning(_EFFECTS.c.attempts)
+)
+_COUNT = (
+    update(_EFFECTS)
+    .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")
+    .values(attempts=_EFFECTS.c.attempts + 1)
+)
 _DONE = (
     update(_EFFECTS)
     .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")

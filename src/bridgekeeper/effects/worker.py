@@ -1,8 +1,11 @@
-"""Delivers outbox effects: at once when woken, again after failures or a restart.
+"""Delivers outbox effects: lane by lane, many lanes at once, again after failures or a restart.
 
-Order is kept within each incident (an effect waits for the ones before it); different
-incidents are delivered concurrently. A retryable failure backs off; a permanent one, or one that
-failed `max_attempts` times, is given up, logged, and noted on the incident's timeline.
+Effects of one lane (a channel, or one card: effects/outbox.py) go out in order; lanes are
+independent, served most urgent first (effects/lanes.py), each by one task at a time. A lane
+whose delivery fails backs off on its own; once its attempts run out, the effect is parked
+(and, when its channel is gone, the rest of the lane with it), noted on the incident's timeline,
+and waits for an operator (`bridgekeeper outbox list|retry`). Several messages waiting for one
+channel (a burst of notes) are folded into one (effects/folding.py).
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, select
 
 from bridgekeeper.clock import Clock
-from bridgekeeper.effects import outbox
+from bridgekeeper.effects import lanes, outbox
+from bridgekeeper.effects.folding import fold
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
@@ -25,6 +29,8 @@ from bridgekeeper.store.models import Effect
 log = logging.getLogger(__name__)
 Deliver = Callable[[Effect], Awaitable[None]]
 MAX_BACKOFF = 300.0
+# Errors that mean the lane's channel cannot take anything: the rest of the lane is parked too.
+CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "channel_is_archived"}
 
 
 class OutboxWorker:
@@ -34,170 +40,160 @@ class OutboxWorker:
         db: Database,
         deliver: Deliver,
         clock: Clock,
+        holder: str = "bridgekeeper",
         max_attempts: int = 300,
-        batch: int = 200,
-        concurrency: int = 8,
+        per_lane: int = 20,
+        concurrency: int = 32,
         idle_poll: float = 1.0,
+        claim_seconds: float = 15.0,
     ) -> None:
         self.db = db
         self.deliver = deliver
         self.clock = clock
+        self.holder = holder
         self.max_attempts = max_attempts
-        self.batch = batch
+        self.per_lane = per_lane
+        self.concurrency = concurrency
         self.idle_poll = idle_poll
-        self._limit = asyncio.Semaphore(concurrency)
+        self.claim_seconds = claim_seconds
+        self._active: dict[str, asyncio.Task[int]] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Start lanes as work comes due (woken by commits and by lanes finishing)."""
         while not stop.is_set():
             self._wake.clear()
             try:
-                delivered = await self.deliver_due()
+                await self.start_due()
             except Exception:
                 log.exception("outbox pass failed; retrying")
-                delivered = 0
-            if delivered:
-                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+        await asyncio.gather(*self._active.values(), return_exceptions=True)
 
     async def deliver_due(self) -> int:
-        """One pass: every due effect whose predecessors (same incident) are done."""
-        queues = await self._due_queues()
-        results = await asyncio.gather(*(self._deliver_queue(q) for q in queues))
-        return sum(results)
+        """Deliver every lane due now and wait for them: how many effects went out."""
+        started = await self.start_due()
+        return sum(await asyncio.gather(*started))
 
-    async def _due_queues(self) -> list[list[Effect]]:
-        """The due effects, by group, in order. Only their ids and groups are read at first:
-        in an alert storm most pending effects are card renders scheduled for later."""
+    async def start_due(self) -> list[asyncio.Task[int]]:
+        """Claim the most urgent due lanes that no task of this process is delivering, and
+        start one task for each, up to `concurrency` at once. The claims of lanes being
+        delivered are renewed on the way (a claim runs out only when its process is gone)."""
+        free = self.concurrency - len(self._active)
         now = self.clock.now()
-        async with self.db.sessions() as session:
-            pending = (await session.execute(_PENDING, {"limit": self.batch})).all()
-            queues: dict[str, list[int]] = {}
-            blocked: set[str] = set()
-            for effect_id, incident_id, key, next_attempt_at in pending:
-                group = _group(effect_id, incident_id, key)
-                if group in blocked:
-                    continue
-                if next_attempt_at > now:
-                    blocked.add(group)
-                    continue
-                queues.setdefault(group, []).append(effect_id)
-            if not queues:
-                return []
-            due = [effect_id for ids in queues.values() for effect_id in ids]
-            loaded = await session.scalars(select(Effect).where(Effect.id.in_(due)))
-            by_id = {effect.id: effect for effect in loaded}
-        return [[by_id[effect_id] for effect_id in ids] for ids in queues.values()]
+        busy = list(self._active)
 
-    async def _deliver_queue(self, queue: list[Effect]) -> int:
+        def claim_due(conn: Connection) -> list[lanes.DueLane]:
+            due = lanes.due_lanes(conn, now=now, per_lane=self.per_lane, limit=free + len(busy))
+            wanted = [lane for lane in due if lane.name not in busy][: max(free, 0)]
+            held = lanes.claim(conn, lanes=[*busy, *(lane.name for lane in wanted)],
+                               holder=self.holder, now=now, ttl=self.claim_seconds)  # fmt: skip
+            return [lane for lane in wanted if lane.name in held]
+
+        started = []
+        for lane in await self.db.run_together(claim_due):
+            task = asyncio.create_task(self._deliver_lane(lane))
+            self._active[lane.name] = task
+            started.append(task)
+        return started
+
+    async def _deliver_lane(self, lane: lanes.DueLane) -> int:
+        try:
+            effects = await self._load(lane.effect_ids)
+            return await self._deliver_in_order(effects)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.db.run_together(
+                    lambda conn: lanes.release(conn, lanes=[lane.name], holder=self.holder)
+                )
+            del self._active[lane.name]
+            self.wake()
+
+    async def _load(self, effect_ids: list[int]) -> list[Effect]:
+        async with self.db.sessions() as session:
+            loaded = await session.scalars(select(Effect).where(Effect.id.in_(effect_ids)))
+            by_id = {effect.id: effect for effect in loaded}
+        return [by_id[i] for i in effect_ids if i in by_id]
+
+    async def _deliver_in_order(self, effects: list[Effect]) -> int:
         delivered = 0
-        async with self._limit:
-            for effect in queue:
-                if not await self._deliver_one(effect):
-                    break
-                delivered += 1
+        while effects:
+            effect, folded, effects = fold(effects)
+            if not await self._deliver_one(effect, folded):
+                break
+            delivered += 1 + len(folded)
         return delivered
 
-    async def _deliver_one(self, effect: Effect) -> bool:
+    async def _deliver_one(self, effect: Effect, folded: list[Effect]) -> bool:
+        """Deliver one effect (carrying the messages folded into it); False stops the lane."""
         if not await self._claim(effect):
             return True  # coalesced into an earlier card refresh, or done by another pass
+        if folded:
+            ids = [other.id for other in folded]
+            await self.db.run_together(lambda conn: outbox.count_attempts(conn, ids))
         try:
             await self.deliver(effect)
         except SlackRetryable as exc:
             await self._retry_later(effect, exc)
             return False
         except SlackError as exc:
-            await self._give_up(effect, exc.error)
-            return False
+            await self._park(effect, exc.error)
+            return exc.error not in CHANNEL_GONE
         except Exception as exc:
             log.exception("effect %s (%s) failed unexpectedly", effect.id, effect.kind)
             await self._retry_later(effect, SlackRetryable(effect.kind, type(exc).__name__))
             return False
-        await self._mark_done(effect)
+        now = self.clock.now()
+        done = [effect.id, *(other.id for other in folded)]
+        await self.db.run_together(lambda conn: outbox.mark_done(conn, done, now))
         return True
 
     async def _claim(self, effect: Effect) -> bool:
         """Count the attempt before making it, so a crash mid-delivery is known on restart."""
-        attempts = await self.db.run_together(
-            lambda conn: conn.scalar(_CLAIM, {"effect_id": effect.id})
-        )
+        attempts = await self.db.run_together(lambda conn: outbox.count_attempt(conn, effect.id))
         if attempts is None:
             return False
         effect.attempts = attempts
         return True
 
-    async def _mark_done(self, effect: Effect) -> None:
-        now = self.clock.now()
-        await self.db.run_together(lambda conn: outbox.mark_done(conn, [effect.id], now))
-
     async def _retry_later(self, effect: Effect, exc: SlackRetryable) -> None:
         attempts = effect.attempts
         if attempts >= self.max_attempts:
-            await self._give_up(effect, f"{exc.error} (after {attempts} attempts)")
+            await self._park(effect, f"{exc.error} (after {attempts} attempts)", whole_lane=True)
             return
         delay = max(exc.retry_after or 0.0, min(2.0**attempts, MAX_BACKOFF))
         log.warning(
             "effect %s (%s) failed: %s; attempt %s, retry in %.0fs",
-            effect.id,
-            effect.kind,
-            exc.error,
-            attempts,
-            delay,
-        )
+            effect.id, effect.kind, exc.error, attempts, delay,
+        )  # fmt: skip
         async with self.db.transaction() as session:
             row = await session.get(Effect, effect.id)
             if row is not None and row.status == "pending":
                 row.last_error = exc.error
                 row.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
 
-    async def _give_up(self, effect: Effect, error: str) -> None:
-        log.error("effect %s (%s) given up: %s", effect.id, effect.kind, error)
+    async def _park(self, effect: Effect, error: str, *, whole_lane: bool = False) -> None:
+        """Set the effect aside for an operator, with the rest of its lane when its channel is
+        gone or kept failing; say so on the incident's timeline."""
+        log.error("effect %s (%s) parked: %s", effect.id, effect.kind, error)
         now = self.clock.now()
+        whole_lane = whole_lane or error in CHANNEL_GONE
         async with self.db.transaction() as session:
-            row = await session.get(Effect, effect.id)
-            if row is None or row.status != "pending":
+            parked = await outbox.park(
+                session, effect_id=effect.id, error=error, now=now, whole_lane=whole_lane
+            )
+            if not parked or effect.incident_id is None:
                 return
-            row.status = "failed"
-            row.last_error = error
-            row.done_at = now
-            if row.incident_id is not None:
-                incident = await incident_store.get_by_id(
-                    session=session, incident_id=row.incident_id, lock=True
-                )
-                await incident_store.append(
-                    session=session,
-                    incident=incident,
-                    at=now,
-                    recorded_at=now,
-                    actor="bridgekeeper",
-                    kind="delivery_failed",
-                    data={"effect_id": row.id, "effect": row.kind, "error": error},
-                )
-
-
-# Every delivery claims its effect (and marks it done with outbox.mark_done): built once, run in
-# transactions shared by concurrent deliveries (Database.run_together).
-_EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
-_CLAIM = (
-    update(_EFFECTS)
-    .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
-    .values(attempts=_EFFECTS.c.attempts + 1)
-    .returning(_EFFECTS.c.attempts)
-)
-_PENDING = (
-    select(_EFFECTS.c.id, _EFFECTS.c.incident_id, _EFFECTS.c.card_key, _EFFECTS.c.next_attempt_at)
-    .where(_EFFECTS.c.status == "pending")
-    .order_by(_EFFECTS.c.id)
-    .limit(bindparam("limit"))
-)
-
-
-def _group(effect_id: int, incident_id: int | None, card_key: str | None) -> str:
-    """Effects of one group are delivered in order: an incident's, or one card's."""
-    if incident_id is not None:
-        return f"incident:{incident_id}"
-    return card_key or f"effect:{effect_id}"
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=effect.incident_id, lock=True
+            )
+            await incident_store.append(
+                session=session, incident=incident, at=now, recorded_at=now,
+                actor="bridgekeeper", kind="delivery_failed",
+                data={"effect_id": effect.id, "effect": effect.kind, "error": error,
+                      "parked": parked},
+            )  # fmt: skip

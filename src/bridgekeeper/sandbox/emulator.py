@@ -279,9 +279,11 @@ class SlackEmulator:
 
     def fail(
         self, method: str | None, *, status: int = 500, times: int = 1, retry_after: int = 1,
-        error: str | None = None,
+        error: str | None = None, channel: str | None = None,
     ) -> None:  # fmt: skip
-        self.faults.fail_rules.append(FailRule(method, status, times, retry_after, error))
+        """The next `times` calls (to `channel` only, when given) fail."""
+        rule = FailRule(method, status, times, retry_after, error, channel)
+        self.faults.fail_rules.append(rule)
 
     def delay(self, method: str | None, seconds: float, *, times: int = 1) -> None:
         """The call takes effect at once, but the response is sent `seconds` late."""
@@ -361,7 +363,7 @@ class SlackEmulator:
     def _checked_answer(
         self, method: str, args: JsonDict, token: str, channel: str, penalty: float
     ) -> Answer:
-        fault = self.faults.take_failure(method)
+        fault = self.faults.take_failure(method, channel)
         if fault is not None:
             return _from_fault(fault)
         handler = METHODS.get(method)

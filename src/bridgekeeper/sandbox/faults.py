@@ -16,6 +16,7 @@ class FailRule:
     times: int
     retry_after: int
     error: str | None
+    channel: str | None = None  # only calls to this channel (an id) fail
 
 
 @dataclass
@@ -42,11 +43,12 @@ class Faults:
         self.delay_rules: list[DelayRule] = []
         self.outage_status: int | None = None
 
-    def take_failure(self, method: str) -> FaultAnswer | None:
+    def take_failure(self, method: str, channel: str = "") -> FaultAnswer | None:
         if self.outage_status is not None:
             return error_answer(self.outage_status, retry_after=1, error=None)
         for rule in self.fail_rules:
-            if _matches(rule.method, method) and rule.times > 0:
+            elsewhere = rule.channel is not None and rule.channel != channel
+            if _matches(rule.method, method) and rule.times > 0 and not elsewhere:
                 rule.times -= 1
                 self.fail_rules = [r for r in self.fail_rules if r.times > 0]
                 return error_answer(rule.status, retry_after=rule.retry_after, error=rule.error)

@@ -230,6 +230,6 @@ class IncidentService:
         if announce:
             markup = self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
             outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": "bridge", "text": markup})  # fmt: skip
+                       payload={"target": "bridge", "text": markup, "fold": True})  # fmt: skip
         await self._changed(session, incident, kind)
         return entry

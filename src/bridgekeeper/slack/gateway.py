@@ -190,7 +190,8 @@ class SlackGateway:
         )
         for message in data.get("messages", []):
             payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if str(payload.get("effect_id")) == str(effect_id):
+            folded = [str(i) for i in payload.get("effect_ids") or []]  # one message for several
+            if str(payload.get("effect_id")) == str(effect_id) or str(effect_id) in folded:
                 return str(message["ts"])
         return None
 

@@ -1,0 +1,124 @@
+"""Which outbox lanes have work due, in what order, and which replica delivers each.
+
+A lane's effects go out in order (effects/outbox.py `lane`). A lane is due when its first
+pending effect is due; one waiting out a retry holds back only its own lane. A render scheduled
+for later (a storm card's next refresh) holds back nothing: a card is rendered from current
+state, so a later one in the same lane may go first.
+
+Lanes are served by priority: a SEV1's before a SEV4's, and within a severity a declaration's
+channel, invitations, topic and cards before messages. Each lane is claimed for a while by the
+replica delivering it (`outbox_lanes`), so replicas sharing a PostgreSQL database deliver
+different lanes at once and never the same one twice; a claim that runs out (its replica died)
+is taken over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.store.models import Effect, Incident, OutboxLane
+
+URGENT_KINDS = {"create_channel", "invite", "topic", "card", "unarchive"}
+NO_SEVERITY = Severity.SEV3  # effects outside any incident (triage cards, digests)
+_EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
+_INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+_LANES: Table = OutboxLane.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class DueLane:
+    """A lane with work due: its effects' ids in order, up to the first one still waiting."""
+
+    name: str
+    effect_ids: list[int] = field(default_factory=list)
+    priority: tuple[int, int, int] = (9, 9, 0)
+
+
+def due_lanes(conn: Connection, *, now: datetime, per_lane: int, limit: int) -> list[DueLane]:
+    """The lanes with work due, most urgent first, each with up to `per_lane` effects."""
+    rows = conn.execute(_HEADS, {"now": now, "per_lane": per_lane}).all()
+    severities = _severities(conn, {row.incident_id for row in rows} - {None})
+    lanes: dict[str, DueLane] = {}
+    waiting: set[str] = set()
+    for row in rows:
+        if row.lane in waiting:
+            continue
+        if row.next_attempt_at > now:  # a retry backing off: the lane waits
+            waiting.add(row.lane)
+            continue
+        lane = lanes.setdefault(row.lane, DueLane(row.lane))
+        lane.effect_ids.append(row.id)
+        lane.priority = min(lane.priority, _priority(row, severities))
+    return sorted(lanes.values(), key=lambda lane: lane.priority)[:limit]
+
+
+def claim(
+    conn: Connection, *, lanes: list[str], holder: str, now: datetime, ttl: float
+) -> set[str]:
+    """Claim lanes for `holder` (new ones, its own, or those whose claim ran out); return the
+    ones it holds now."""
+    if not lanes:
+        return set()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    until = now + timedelta(seconds=ttl)
+    rows = [{"lane": lane, "holder": holder, "expires_at": until} for lane in lanes]
+    upsert = insert(_LANES).values(rows)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[_LANES.c.lane],
+        set_={"holder": holder, "expires_at": until},
+        where=or_(_LANES.c.holder == holder, _LANES.c.expires_at < now),
+    ).returning(_LANES.c.lane)
+    return set(conn.scalars(statement))
+
+
+def release(conn: Connection, *, lanes: list[str], holder: str) -> None:
+    """Give up claims (a lane's work is done for now), so any replica may take the lane."""
+    conn.execute(_RELEASE, {"lanes": lanes, "holder": holder})
+
+
+def _priority(row: Row[Any], severities: dict[int, int]) -> tuple[int, int, int]:
+    severity = severities.get(row.incident_id, NO_SEVERITY.rank)
+    urgent = 0 if row.kind in URGENT_KINDS else 1
+    return (severity, urgent, row.id)
+
+
+def _severities(conn: Connection, incident_ids: set[int]) -> dict[int, int]:
+    if not incident_ids:
+        return {}
+    rows = conn.execute(
+        select(_INCIDENTS.c.id, _INCIDENTS.c.severity).where(_INCIDENTS.c.id.in_(incident_ids))
+    )
+    return {incident_id: Severity(severity).rank for incident_id, severity in rows}
+
+
+_RANKED = (
+    select(
+        _EFFECTS.c.id,
+        _EFFECTS.c.lane,
+        _EFFECTS.c.kind,
+        _EFFECTS.c.incident_id,
+        _EFFECTS.c.next_attempt_at,
+        func.row_number().over(partition_by=_EFFECTS.c.lane, order_by=_EFFECTS.c.id).label("n"),
+    )
+    .where(
+        _EFFECTS.c.status == "pending",
+        # not yet tried and scheduled for later: it holds back nothing (see the docstring)
+        or_(_EFFECTS.c.next_attempt_at <= bindparam("now"), _EFFECTS.c.attempts > 0),
+    )
+    .subquery()
+)
+_HEADS = select(_RANKED).where(_RANKED.c.n <= bindparam("per_lane")).order_by(_RANKED.c.id)
+_RELEASE = (
+    update(_LANES)
+    .where(
+        _LANES.c.lane.in_(bindparam("lanes", expanding=True)),
+        _LANES.c.holder == bindparam("holder"),
+    )
+    .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
+)

@@ -1,0 +1,186 @@
+"""Outbox delivery lane by lane: a channel that keeps failing holds up nobody else and is parked
+for an operator; a burst of notes is folded into few messages, every note kept, in order; the
+most urgent lanes go first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.clock import SystemClock
+from bridgekeeper.effects import lanes, outbox
+from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.sandbox.state import Channel
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Effect, Incident, TimelineEntry
+from tests.conftest import Running, bridgekeepers
+
+
+async def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def bridge(slack: SlackEmulator, number: int) -> Channel | None:
+    found = [c for c in slack.channels.values() if c.name.startswith(f"inc-{number}-")]
+    return found[0] if found else None
+
+
+def texts(slack: SlackEmulator, channel: Channel) -> str:
+    return json.dumps([m.blocks for m in slack.messages(channel.id)])
+
+
+async def effects(app: Running, status: str) -> list[Effect]:
+    async with app.bk.db.sessions() as session:
+        found = await session.scalars(select(Effect).where(Effect.status == status))
+        return list(found)
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "bridgekeeper", "outbox", *args],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start(outbox_max_attempts=2)
+        await app.command("declare Flaky channel sev3")
+        await until(lambda: (b := bridge(emulator, 1)) is not None and b.pins)
+        flaky = bridge(emulator, 1)
+        assert flaky is not None
+        emulator.fail("chat.postMessage", status=500, times=100_000, channel=flaky.id)
+        for n in range(30):
+            assert (await app.command(f"note stuck note {n}", channel=flaky.id)).status == 200
+
+        await app.command("declare Database down sev1")
+        await until(lambda: (b := bridge(emulator, 2)) is not None and b.pins)
+        urgent = bridge(emulator, 2)
+        assert urgent is not None and "Database down" in texts(emulator, urgent)
+        assert "stuck note" not in texts(emulator, flaky)
+        assert len(await effects(app, "pending")) + len(await effects(app, "parked")) >= 30
+
+        # Its attempts run out: the whole lane is parked, and the timeline says so.
+        deadline = time.monotonic() + 30
+        while not await effects(app, "parked"):
+            assert time.monotonic() < deadline, "nothing was parked"
+            await asyncio.sleep(0.1)
+        parked = await effects(app, "parked")
+        assert {e.lane for e in parked} == {f"bridge:{parked[0].incident_id}"}
+        assert not [e for e in await effects(app, "pending") if e.lane == parked[0].lane]
+
+        listed = run_cli(db_url, "list")
+        assert listed.returncode == 0, listed.stderr
+        assert f"lane {parked[0].lane}: {len(parked)}" in listed.stdout
+        assert "internal_error" in listed.stdout
+
+        # Slack takes the channel again; the operator puts the lane back: every note arrives.
+        emulator.faults.fail_rules.clear()
+        retried = run_cli(db_url, "retry", "--lane", parked[0].lane)
+        assert retried.returncode == 0 and f"{len(parked)} parked deliveries" in retried.stdout
+        app.bk.worker.wake()
+        await until(lambda: all(f"stuck note {n}" in texts(emulator, flaky) for n in range(30)))
+        async with app.bk.db.sessions() as session:
+            noted = await session.scalars(
+                select(TimelineEntry.data).where(TimelineEntry.kind == "delivery_failed")
+            )
+            assert [data["parked"] for data in noted] == [len(parked)]
+
+
+async def test_retry_without_naming_anything_is_refused(db_url: str) -> None:
+    refused = run_cli(db_url, "retry")
+    assert refused.returncode == 2
+    assert "--lane LANE, or --all" in refused.stderr
+    listed = run_cli(db_url, "list")
+    assert listed.returncode == 0 and "Parked: none" in listed.stdout
+
+
+async def test_a_burst_of_notes_is_folded_into_few_messages_in_order(running: Running) -> None:
+    await running.command("declare Busy bridge sev2")
+    await until(lambda: (b := bridge(running.slack, 1)) is not None and b.pins)
+    channel = bridge(running.slack, 1)
+    assert channel is not None
+    before = len(running.slack.messages(channel.id))
+    replies = await asyncio.gather(
+        *(running.command(f"note burst {n:02d}", channel=channel.id) for n in range(40))
+    )
+    assert all(reply.status == 200 for reply in replies)
+    await running.settle(timeout=30)
+
+    posted = running.slack.messages(channel.id)[before:]
+    shown = texts(running.slack, channel)
+    assert all(f"burst {n:02d}" in shown for n in range(40))
+    notes = [m for m in posted if "burst" in json.dumps(m.blocks)]
+    assert len(notes) < 40  # folded: Slack takes about one message a second per channel
+    order = [json.dumps(m.blocks) for m in notes]
+    positions = [next(i for i, text in enumerate(order) if f"burst {n:02d}" in text)
+                 for n in range(40)]  # fmt: skip
+    recorded = await recorded_order(running)
+    assert [positions[n] for n in recorded] == sorted(positions[n] for n in recorded)
+
+
+async def recorded_order(running: Running) -> list[int]:
+    """The notes' numbers in the order the timeline recorded them."""
+    async with running.bk.db.sessions() as session:
+        found = await session.scalars(
+            select(TimelineEntry.text)
+            .where(TimelineEntry.kind == "note")
+            .order_by(TimelineEntry.id)
+        )
+        return [int(text.split()[-1]) for text in found]
+
+
+async def test_a_sev1_declaration_is_served_before_a_sev4_backlog(db_url: str) -> None:
+    now = SystemClock().now()
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            ids = {sev: await add_incident(session, number, sev)
+                   for number, sev in ((901, "sev4"), (902, "sev1"))}  # fmt: skip
+            for n in range(5):
+                outbox.add(session=session, now=now, kind="post", incident_id=ids["sev4"],
+                           payload={"target": "bridge", "text": f"backlog {n}"})  # fmt: skip
+            outbox.add(session=session, now=now, kind="post",
+                       payload={"target": "triage", "text": "a triage note"})  # fmt: skip
+            outbox.add(session=session, now=now, kind="create_channel", incident_id=ids["sev1"])
+            outbox.add(session=session, now=now + timedelta(minutes=5), kind="post",
+                       payload={"target": "triage", "text": "later"})  # fmt: skip
+        due = await db.run_together(
+            lambda conn: lanes.due_lanes(conn, now=now, per_lane=20, limit=10)
+        )
+    finally:
+        await db.dispose()
+    assert [lane.name for lane in due] == [
+        f"bridge:{ids['sev1']}",
+        "channel:triage",
+        f"bridge:{ids['sev4']}",
+    ]
+    assert len(due[1].effect_ids) == 1  # the message scheduled for later is not due
+    assert len(due[2].effect_ids) == 5
+
+
+async def add_incident(session: AsyncSession, number: int, severity: str) -> int:
+    now = SystemClock().now()
+    incident = Incident(
+        number=number, title="t", severity=severity, initial_severity=severity, stage="detect",
+        status="open", declared_by="U0ALICE", declared_at=now, detected_at=now,
+    )  # fmt: skip
+    session.add(incident)
+    await session.flush()
+    return incident.id
