@@ -129,7 +129,14 @@ def _bridges(slack: SlackEmulator) -> list[object]:
 
 
 def _posted_notes(slack: SlackEmulator, channel: str) -> list[str]:
-    """The note texts posted in the bridge channel (":memo: <@U…>: text")."""
+    """The note texts posted in the bridge channel (":memo: <@U…>: text"), one message each or
+    several folded into one."""
     bridge = slack.channels[channel]
-    texts = [m.text for m in bridge.messages if m.ts not in bridge.pins]
-    return [t.split(">: ", 1)[1] for t in texts if "finding" in t]
+    lines = [
+        line
+        for m in bridge.messages
+        if m.ts not in bridge.pins
+        for block in m.blocks
+        for line in str((block.get("text") or {}).get("text", "")).splitlines()
+    ]
+    return [line.split(">: ", 1)[1] for line in lines if "finding" in line]
