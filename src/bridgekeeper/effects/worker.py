@@ -2,9 +2,10 @@
 
 Effects of one lane (a channel, or one card: effects/outbox.py) go out in order; lanes are
 independent, served most urgent first (effects/lanes.py), each by one task at a time. A lane
-whose delivery fails backs off on its own; once its attempts run out, the effect is parked
-(and, when its channel is gone, the rest of the lane with it), noted on the incident's timeline,
-and waits for an operator (`bridgekeeper outbox list|retry`). Several messages waiting for one
+whose delivery fails backs off on its own; once its attempts run out (or at once when Slack says
+its channel is gone) the lane's effects are parked, noted on the incident's timeline, and wait
+for an operator (`bridgekeeper outbox list|retry`); an effect Slack refuses for another reason is
+parked alone. Several messages waiting for one
 channel (a burst of notes) are folded into one (effects/folding.py).
 """
 
