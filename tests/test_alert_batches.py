@@ -7,8 +7,6 @@ the way concurrent webhooks do during a storm.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,16 +15,19 @@ import pytest
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.services.alert_rows import Outcome, Result
 from bridgekeeper.services.batching import take_ready
-from bridgekeeper.services.intake import (
-    BatchedAlert,
-    Outcome,
-    Result,
-    plain_repeats,
-    renders_due,
-)
+from bridgekeeper.services.repeats import BatchedAlert, plain_repeats, renders_due
 from bridgekeeper.store.alerts import Repeat
-from tests.alerting import LaterClock, alert, bridgekeepers, card_texts, generic, post
+from tests.alerting import (
+    LaterClock,
+    alert,
+    bridgekeepers,
+    card_texts,
+    example,
+    generic,
+    post,
+)
 from tests.conftest import Running
 
 
@@ -45,9 +46,8 @@ async def together(
 
 
 async def receive(app: Running, source: str, payload: dict[str, Any]) -> list[Outcome]:
-    body = json.dumps(payload).encode()
     alerts = parse(source, payload, received_at=app.bk.clock.now())
-    return await app.bk.intake.receive(alerts, body_digest=hashlib.sha256(body).hexdigest())
+    return await app.bk.intake.receive(alerts)
 
 
 def alertmanager(*hosts: str, n: int = 0) -> dict[str, Any]:
@@ -63,6 +63,13 @@ def alertmanager(*hosts: str, n: int = 0) -> dict[str, Any]:
         for host in hosts
     ]
     return {"version": "4", "status": "firing", "receiver": "bridgekeeper", "alerts": alerts}
+
+
+def datadog(delivery: int) -> dict[str, Any]:
+    """A Datadog notification: Datadog names each delivery (`id`)."""
+    body = example("datadog.json")
+    body["id"] = f"delivery-{delivery}"
+    return dict(body)
 
 
 async def opened(app: Running, *keys: str) -> dict[str, int]:
@@ -93,14 +100,24 @@ async def test_repeats_of_several_alerts_in_one_batch_are_each_counted(app: Runn
     assert len(app.slack.calls_to("chat.postMessage")) == 3  # no card posted twice
 
 
-async def test_the_same_webhook_twice_in_one_batch_counts_once(app: Running) -> None:
+async def test_the_same_body_twice_in_one_batch_counts_twice(app: Running) -> None:
+    """A sender without delivery ids resends the same body while the alert keeps firing."""
     ids = await opened(app, "db-01")
     resent = generic("Disk full on db-01", dedup_key="db-01", n=1)
     outcomes = await together(
         app, [resent, resent, generic("Disk full on db-01", dedup_key="db-01", n=2)]
     )
     assert [o.alert_id for o in outcomes] == [ids["db-01"]] * 3
-    assert (await alert(app, ids["db-01"])).occurrences == 4  # first, opened(), n=1, n=2
+    assert (await alert(app, ids["db-01"])).occurrences == 5  # first, opened(), three here
+
+
+async def test_a_named_delivery_twice_in_one_batch_counts_once(app: Running) -> None:
+    first = await receive(app, "datadog", datadog(1))
+    await app.settle()
+    await together(app, [datadog(2)], source="datadog")  # its card's next render is scheduled
+    outcomes = await together(app, [datadog(3), datadog(3), datadog(4)], source="datadog")
+    assert [o.alert_id for o in outcomes] == [first[0].alert_id] * 3
+    assert (await alert(app, first[0].alert_id)).occurrences == 4  # 1, 2, 3 once, 4
 
 
 async def test_a_new_severity_in_the_middle_of_a_batch_is_kept(app: Running) -> None:

@@ -142,16 +142,40 @@ async def test_a_repeat_counts_without_a_new_alert_or_card(app: Running) -> None
 
 @pytest.mark.parametrize(
     ("name", "source"),
-    [("pagerduty_v3_triggered.json", "pagerduty"), ("azure_monitor_fired.json", "azure-monitor")],
+    [("pagerduty_v3_triggered.json", "pagerduty"), ("datadog.json", "datadog")],
 )
 async def test_a_redelivered_webhook_is_a_no_op(app: Running, name: str, source: str) -> None:
-    """PagerDuty names its deliveries; Azure Monitor's retry is recognised by its body."""
+    """PagerDuty and Datadog name their deliveries: the same one twice counts once."""
     first = await post(app, source, example(name))
     again = await post(app, source, example(name))
     assert again.status == 202
     assert again.body["result"] == "duplicate"
     assert again.body["alert_id"] == first.body["alert_id"]
     assert (await alert(app, first.body["alert_id"])).occurrences == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("alertmanager_firing.json", "alertmanager"),
+        ("grafana_firing.json", "grafana"),
+        ("azure_monitor_fired.json", "azure-monitor"),
+    ],
+)
+async def test_the_same_body_again_is_one_more_occurrence(
+    app: Running, name: str, source: str
+) -> None:
+    """These senders resend the same bytes while an alert keeps firing."""
+    first = await post(app, source, example(name))
+    await app.settle()
+    for _ in range(3):
+        again = await post(app, source, example(name))
+        assert again.status == 202
+        assert again.body["alerts"][0]["result"] == "duplicate"
+    stored = await alert(app, first.body["alerts"][0]["alert_id"])
+    assert stored.occurrences == 4 and stored.last_seen > stored.first_seen
+    await app.settle()
+    assert len(app.slack.calls_to("chat.postMessage")) == len(first.body["alerts"])
 
 
 async def test_below_the_threshold_stored_and_counted_without_a_card(app: Running) -> None:
@@ -438,7 +462,7 @@ async def test_an_alert_storm_is_stored_whole_and_updates_each_card_a_few_times(
     """5,000 alerts on 50 dedup keys from 20 concurrent senders: every one counted, 50 cards,
     each updated a few times (at most every card_refresh_seconds, 20 by default)."""
     clock = LaterClock()
-    app = await serve(clock=clock)
+    app = await serve(clock=clock, triage_cards_per_minute=STORM_KEYS)  # no digest card here
     numbers = iter(range(STORM_ALERTS))
     statuses: list[int] = []
 

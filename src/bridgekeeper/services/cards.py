@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.services import digest
+from bridgekeeper.services.alert_cards import GROUP_CARD
+from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.services.regulatory import clock_summaries
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
@@ -54,9 +57,26 @@ async def render_card(
         incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
         private = incident is not None and incident.private  # the card is in a public channel
         return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private)
+    if card == DIGEST_CARD:
+        found = await digest.summary(session, digest=owner)
+        return renderer.slack("slack/digest_card.md.j2", digest=found)
+    if card == GROUP_CARD:
+        return renderer.slack("slack/alerts_card.md.j2", **await group_context(session, owner))
     incident = await incident_store.get_by_id(session=session, incident_id=owner)
     context = await incident_context(session=session, settings=settings, incident=incident)
     return renderer.slack(f"slack/{card}_card.md.j2", **context)
+
+
+async def group_context(session: AsyncSession, incident_id: int) -> dict[str, Any]:
+    """An incident's grouped alerts: how many, how many still firing, and the latest."""
+    await session.get(Incident, incident_id, with_for_update=True)  # after in-flight attaches
+    grouped = select(Alert).where(Alert.incident_id == incident_id)
+    count = await session.scalar(select(func.count()).select_from(grouped.subquery()))
+    firing = await session.scalar(
+        select(func.count()).select_from(grouped.where(Alert.status == "firing").subquery())
+    )
+    latest = await session.scalar(grouped.order_by(Alert.id.desc()).limit(1))
+    return {"count": count or 0, "firing": firing or 0, "latest": latest}
 
 
 async def topic_context(

@@ -4,26 +4,23 @@ Webhook requests are stored many to a transaction (group commit): on SQLite one 
 time, on PostgreSQL two at once, on different alerts. Each request is stored whole or not at
 all, and Slack hears of it only through the outbox, after the commit. An alert storm is almost
 all plain repeats (an open alert's count goes up, and its card may need its next render
-queued): requests made only of those are counted together, in a few statements. A redelivered
-webhook is recognised by the sender's delivery id, or, for senders without one, by the body's
-digest while the alert it went to is still in the same state.
+queued): requests made only of those are counted together, in a few statements
+(services/repeats.py). A redelivered webhook is recognised by the sender's delivery id; for
+senders without one, a repeated body is one more occurrence of a firing alert, and a resolution
+resolves the alert if it is firing, however often the same body came before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
-from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,36 +28,37 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.config import AutoDeclareRule, Settings
 from bridgekeeper.domain.alerts import model
 from bridgekeeper.domain.alerts.grouping import pick_incident
-from bridgekeeper.domain.incidents import Severity, worst
-from bridgekeeper.effects import outbox
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.services import digest
+from bridgekeeper.services.alert_cards import (
+    attach,
+    card_due,
+    mark_triaged,
+    note_resolved,
+    raise_severity,
+    refresh_card,
+)
+from bridgekeeper.services.alert_rows import (
+    SOURCE_SEVERITY_MAX,
+    Outcome,
+    Result,
+    delivery_key,
+    new_row,
+    stored_dedup_key,
+)
 from bridgekeeper.services.batching import take_ready
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.services.repeats import BatchedAlert, count_plain
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, Incident
+from bridgekeeper.store.models import Alert
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and finds the winner
 BATCH_MAX = 200  # webhook requests stored in one transaction at most
 LINGER = 0.002  # seconds the writer may wait for a batch as large as the last one
 PIPELINE = 2  # batches written at once on PostgreSQL (on different alerts)
-DEDUP_KEY_MAX = 400
-SOURCE_SEVERITY_MAX = 60
-
-
-class Result(StrEnum):
-    NEW = "new"
-    DUPLICATE = "duplicate"
-    ATTACHED = "attached"
-    RESOLVED = "resolved"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    alert_id: int
-    result: Result
-    incident: int | None  # the incident's number
 
 
 @dataclass
@@ -68,18 +66,8 @@ class _Delivery:
     """One webhook request's alerts, waiting for the batch that stores them."""
 
     alerts: list[model.Alert]
-    body_digest: str
     stored: asyncio.Future[list[Outcome]]
     keys: frozenset[str]  # the alerts' dedup keys, as stored
-
-
-@dataclass(frozen=True)
-class BatchedAlert:
-    """One alert of a batch, with the key of its delivery and the request it came in."""
-
-    alert: model.Alert
-    delivery_key: str
-    request: int  # its request's position in the batch
 
 
 class IntakeService:
@@ -104,11 +92,11 @@ class IntakeService:
         if not settings.triage_channel:
             log.warning("no triage channel configured: alerts are stored without triage cards")
 
-    async def receive(self, alerts: list[model.Alert], *, body_digest: str) -> list[Outcome]:
+    async def receive(self, alerts: list[model.Alert]) -> list[Outcome]:
         """Store one webhook's alerts, all or nothing; return what became of each."""
         stored = asyncio.get_running_loop().create_future()
         keys = frozenset(stored_dedup_key(alert) for alert in alerts)
-        delivery = _Delivery(alerts, body_digest, stored, keys)
+        delivery = _Delivery(alerts, stored, keys)
         self._waiting.append(delivery)
         self._changed.set()
         if self._writer is None or self._writer.done():
@@ -205,10 +193,7 @@ class IntakeService:
             try:
                 async with self.db.transaction() as session:
                     now = self.clock.now()
-                    return [
-                        [await self._receive(session, a, d.body_digest, now) for a in d.alerts]
-                        for d in batch
-                    ]
+                    return [[await self._receive(session, a, now) for a in d.alerts] for d in batch]
             except IntegrityError:
                 if attempt == ATTEMPTS:
                     raise
@@ -216,19 +201,15 @@ class IntakeService:
         raise AssertionError("unreachable")
 
     async def _count_plain_repeats(self, batch: list[_Delivery]) -> dict[int, list[Outcome]]:
-        """The outcomes of the requests (by position) made only of plain repeats: repeats of
-        an open alert that change nothing but its count (and may queue their card's next render).
-        An alert storm is almost all of these, so they are counted and recorded in one
-        transaction of a few statements."""
-        items = [
-            BatchedAlert(a, delivery_key(a, d.body_digest), n)
-            for n, d in enumerate(batch)
-            for a in d.alerts
-        ]
+        """The outcomes of the requests (by position) made only of plain repeats, counted
+        together in one short transaction (services/repeats.py)."""
+        items = [BatchedAlert(a, delivery_key(a), n) for n, d in enumerate(batch) for a in d.alerts]
         if not items:
             return {}
+        interval = timedelta(seconds=self.settings.alerts.card_refresh_seconds)
+        count = partial(count_plain, items=items, now=self.clock.now, interval=interval)
         try:
-            counted, renders = await self.db.run_in_transaction(partial(self._count_plain, items))
+            counted, renders = await self.db.run_in_transaction(count)
         except IntegrityError:  # another replica stored one of these deliveries meanwhile
             return {}
         if renders:
@@ -238,56 +219,21 @@ class IntakeService:
             outcomes.setdefault(items[i].request, []).append(outcome)
         return outcomes
 
-    def _count_plain(
-        self, items: list[BatchedAlert], conn: Connection
-    ) -> tuple[dict[int, Outcome], int]:
-        """(Synchronous: runs inside the transaction.) The items counted, and how many card
-        renders that queued."""
-        now = self.clock.now()
-        keys = [item.delivery_key for item in items]
-        skip = alert_store.delivered_any(conn, keys) | _repeated(keys)
-        open_alerts = alert_store.open_with_keys(
-            conn, list({stored_dedup_key(item.alert) for item in items})
-        )
-        decided_at = self.clock.now()  # read with the rows locked, as in _fire
-        counted = plain_repeats(items, open_alerts, skip=skip)
-        if not counted:
-            return counted, 0
-        repeats = Counter(outcome.alert_id for outcome in counted.values())
-        alert_store.count_repeats(conn, repeats, now)
-        deliveries = [(keys[i], outcome.alert_id) for i, outcome in counted.items()]
-        alert_store.record_deliveries(conn, deliveries, now)
-        counted_alerts = [r for r in open_alerts.values() if r.id in repeats]
-        return counted, self._queue_renders(conn, counted_alerts, decided_at)
-
-    def _queue_renders(
-        self, conn: Connection, repeated: list[alert_store.Repeat], now: datetime
-    ) -> int:
-        """A render for each repeated alert whose card has none scheduled (as refresh_card
-        does for a repeat); how many were queued."""
-        interval = timedelta(seconds=self.settings.alerts.card_refresh_seconds)
-        renders = renders_due(repeated, now, interval)
-        if renders:
-            alert_store.schedule_card_renders(conn, renders)
-            outbox.insert_all(conn, [_triage_render(i, now, due) for i, due in renders.items()])
-        return len(renders)
-
-    async def _receive(
-        self, session: AsyncSession, alert: model.Alert, body_digest: str, now: datetime
-    ) -> Outcome:
-        key = delivery_key(alert, body_digest)
-        seen = await alert_store.delivered_to(session=session, key=key)
+    async def _receive(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
+        key = delivery_key(alert)
+        seen = None if key is None else await alert_store.delivered_to(session=session, key=key)
         if seen is not None:
             previous = await alert_store.get(session=session, alert_id=seen)
-            if previous is not None and (alert.delivery_id or previous.status == alert.status):
+            if previous is not None:
                 return Outcome(previous.id, Result.DUPLICATE, previous.incident_number)
         if alert.status is model.AlertStatus.FIRING:
             outcome = await self._fire(session, alert, now)
         else:
             outcome = await self._resolve(session, alert, now)
-        await alert_store.record_delivery(
-            session=session, key=key, alert_id=outcome.alert_id, now=now, seen=seen is not None
-        )
+        if key is not None:
+            await alert_store.record_delivery(
+                session=session, key=key, alert_id=outcome.alert_id, now=now, seen=seen is not None
+            )
         return outcome
 
     # -- firing -------------------------------------------------------------------------------
@@ -299,7 +245,7 @@ class IntakeService:
             # Decide with the time read now that the alert row is locked: a card render that
             # ran before this repeat commits is then always older, and another is queued.
             decided_at = self.clock.now()
-            if repeat.severity != alert.severity.value or _card_due(
+            if repeat.severity != alert.severity.value or card_due(
                 repeat.card_refresh_at, decided_at
             ):
                 await self._repeat_changes(session, repeat.id, alert, decided_at)
@@ -317,7 +263,7 @@ class IntakeService:
         rule = self._auto_declare_rule(row)
         if rule is not None:
             await self._declare(session, row, rule, now)
-        await self._card(session, row, now, urgent=True)
+        await self._first_card(session, row, now)
         return Outcome(row.id, Result.NEW, row.incident_number)
 
     async def _repeat_changes(
@@ -392,17 +338,20 @@ class IntakeService:
         incident = await incident_store.get_by_id(
             session=session, incident_id=stored.incident_id, lock=True
         )
-        await self.incidents.record(
-            session,
-            incident=incident,
-            actor=BOT_ACTOR,
-            kind="alert_resolved",
-            data={"alert_id": stored.id, "source": stored.source, "title": stored.title},
-            at=stored.resolved_at or now,
-        )
+        await note_resolved(self.incidents, session, alert=stored, incident=incident)
 
     # -- cards --------------------------------------------------------------------------------
+    async def _first_card(self, session: AsyncSession, alert: Alert, now: datetime) -> None:
+        """A new alert's card: its own, or a line in a storm's digest."""
+        if self._wants_card(alert):
+            await digest.first_card(session, settings=self.settings, alert=alert, now=now)
+
     async def _card(self, session: AsyncSession, alert: Alert, now: datetime, urgent: bool) -> None:
+        if alert.digest is not None:  # a line in a storm's digest: the digest shows the change
+            await digest.refresh_digest(
+                session, settings=self.settings, digest=alert.digest, now=now
+            )
+            return
         if not self._wants_card(alert):
             return
         interval = None if urgent else timedelta(seconds=self.settings.alerts.card_refresh_seconds)
@@ -416,217 +365,6 @@ class IntakeService:
         severe = Severity(alert.severity).rank <= threshold.rank
         unattached = alert.incident_id is None or alert.triage == "declared"
         return bool(self.settings.triage_channel) and unattached and severe
-
-
-# -- shared with the triage buttons ----------------------------------------------------------
-async def attach(
-    incidents: IncidentService,
-    session: AsyncSession,
-    *,
-    alert: Alert,
-    incident: Incident,
-    actor: str,
-) -> None:
-    """An alert joins an incident: a timeline entry (the caller holds the incident locked)."""
-    alert.incident_id = incident.id
-    alert.incident_number = incident.number
-    await incidents.record(
-        session,
-        incident=incident,
-        actor=actor,
-        kind="alert_attached",
-        data={
-            "alert_id": alert.id,
-            "source": alert.source,
-            "title": alert.title,
-            "severity": alert.severity,
-            "resource": alert.resource,
-            "first_seen": alert.first_seen.isoformat(),
-        },
-        source_key=f"alert:{alert.id}",
-    )
-    await raise_severity(incidents, session, incident=incident, alert=alert)
-
-
-async def raise_severity(
-    incidents: IncidentService, session: AsyncSession, *, incident: Incident, alert: Alert
-) -> None:
-    """An incident shows the worst severity its alerts suggest; it is never lowered here."""
-    current = Severity(incident.severity)
-    suggested = worst(current, Severity(alert.severity))
-    if suggested == current:
-        return
-    incident.severity = suggested
-    reason = f"alert {alert.id}"
-    await incidents.record(
-        session,
-        incident=incident,
-        actor=BOT_ACTOR,
-        kind="severity_changed",
-        text=reason,
-        data={"from": current.value, "to": suggested.value, "reason": reason},
-    )
-
-
-async def refresh_card(
-    *, session: AsyncSession, alert: Alert, now: datetime, interval: timedelta | None
-) -> None:
-    """Queue a render of the alert's triage card (the deliverer folds queued renders into one).
-
-    With an `interval` (a repeat), nothing is queued while a render is still scheduled, and the
-    next one waits until `interval` after it: a storm updates a card a few times, not once per
-    repeat. Without one (a person acted, or the alert is new or resolved) the render is due now,
-    and a waiting one is pulled forward, since a card's renders are delivered in order.
-    """
-    last = alert.card_refresh_at
-    if interval is not None and last is not None:
-        if last >= now:
-            return
-        due = paced(last, now, interval)
-    else:
-        due = now
-        if last is not None and last > now:
-            await alert_store.hurry_card(session=session, key=card_key(alert), now=now)
-    alert.card_refresh_at = due
-    outbox.add_card(
-        session=session,
-        now=now,
-        incident_id=None,
-        card="triage",
-        owner=alert.id,
-        target="triage",
-        due=due,
-    )
-
-
-def card_key(alert: Alert) -> str:
-    return outbox.card_key("triage", alert.id)
-
-
-def paced(last: datetime, now: datetime, interval: timedelta) -> datetime:
-    """When a repeat's card render is due: `interval` after the last one, and not before now."""
-    return max(now, last + interval)
-
-
-def renders_due(
-    repeated: Iterable[alert_store.Repeat], now: datetime, interval: timedelta
-) -> dict[int, datetime]:
-    """The repeated alerts whose card has no render scheduled, and when their next is due."""
-    return {
-        repeat.id: paced(repeat.card_refresh_at, now, interval)
-        for repeat in repeated
-        if repeat.card_refresh_at is not None and _card_due(repeat.card_refresh_at, now)
-    }
-
-
-def _triage_render(alert_id: int, now: datetime, due: datetime) -> dict[str, Any]:
-    return outbox.card_values(
-        now=now, incident_id=None, card="triage", owner=alert_id, target="triage", due=due
-    )
-
-
-def plain_repeats(
-    items: list[BatchedAlert], open_alerts: dict[str, alert_store.Repeat], *, skip: set[str]
-) -> dict[int, Outcome]:
-    """The items (by position) that only add one to an open alert's count: firing, at the
-    severity stored, and not a redelivery (`skip`). (A card with no render scheduled gets one:
-    `renders_due`.) Keys and requests are taken whole or not at all: the alerts of one key are
-    stored in the order they came, and a request all at once."""
-    by_key: dict[str, list[int]] = {}
-    for i, item in enumerate(items):
-        by_key.setdefault(stored_dedup_key(item.alert), []).append(i)
-
-    def is_plain(key: str) -> bool:
-        repeat = open_alerts.get(key)
-        if repeat is None:
-            return False
-        return all(_plain(items[i], repeat, skip) for i in by_key[key])
-
-    plain = {key for key in by_key if is_plain(key)}
-    while True:  # a key left out leaves its requests out, and theirs keys with them
-        left = {
-            items[i].request
-            for key, positions in by_key.items()
-            if key not in plain
-            for i in positions
-        }
-        kept = {key for key in plain if all(items[i].request not in left for i in by_key[key])}
-        if kept == plain:
-            break
-        plain = kept
-    return {
-        i: Outcome(open_alerts[key].id, Result.DUPLICATE, open_alerts[key].incident_number)
-        for key in plain
-        for i in by_key[key]
-    }
-
-
-def _plain(item: BatchedAlert, repeat: alert_store.Repeat, skip: set[str]) -> bool:
-    alert = item.alert
-    return (
-        alert.status is model.AlertStatus.FIRING
-        and alert.severity.value == repeat.severity
-        and item.delivery_key not in skip
-    )
-
-
-def _repeated(keys: Iterable[str]) -> set[str]:
-    counts = Counter(keys)
-    return {key for key, n in counts.items() if n > 1}
-
-
-def _card_due(card_refresh_at: datetime | None, now: datetime) -> bool:
-    """Whether a repeat should queue a render: the alert has a card and none is scheduled."""
-    return card_refresh_at is not None and card_refresh_at < now
-
-
-def mark_triaged(alert: Alert, triage: str, user: str, now: datetime) -> None:
-    alert.triage = triage
-    alert.triaged_by = user
-    alert.triaged_at = now
-
-
-# -- rows and keys ---------------------------------------------------------------------------
-def new_row(alert: model.Alert, now: datetime) -> Alert:
-    resolved = alert.status is model.AlertStatus.RESOLVED
-    return Alert(
-        source=alert.source,
-        external_id=alert.external_id,
-        dedup_key=stored_dedup_key(alert),
-        title=alert.title,
-        description=alert.description,
-        severity=alert.severity.value,
-        source_severity=alert.source_severity[:SOURCE_SEVERITY_MAX],
-        status=alert.status.value,
-        resource=alert.resource,
-        entities=dict(alert.entities),
-        correlation_keys=sorted(alert.correlation_keys),
-        link=alert.link,
-        first_seen=min(alert.started_at or now, now),
-        last_seen=now,
-        resolved_at=min(alert.ended_at or now, now) if resolved else None,
-        occurrences=1,
-        raw=alert.raw,
-        triage="new",
-        card_version=0,
-    )
-
-
-def stored_dedup_key(alert: model.Alert) -> str:
-    """The dedup key as stored: digested when longer than the column."""
-    if len(alert.dedup_key) <= DEDUP_KEY_MAX:
-        return alert.dedup_key
-    return f"{alert.source}:sha256:{_digest(alert.dedup_key)}"
-
-
-def delivery_key(alert: model.Alert, body_digest: str) -> str:
-    """One key per alert per webhook delivery: the sender's delivery id, else the body."""
-    identity = f"id:{alert.delivery_id}" if alert.delivery_id else f"body:{body_digest}"
-    return f"{alert.source}:{_digest(identity + '|' + alert.dedup_key)}"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _keys(delivery: _Delivery) -> frozenset[str]:

@@ -13,15 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.services import digest as digests
 from bridgekeeper.services.access import Hidden
+from bridgekeeper.services.alert_cards import attach, mark_triaged, refresh_card
 from bridgekeeper.services.incidents import Declared, IncidentService
-from bridgekeeper.services.intake import attach, mark_triaged, refresh_card
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Alert, Incident
 
 UNTRIAGED = ("new", "acknowledged")
+LIST_MAX = 100  # alerts named in a digest's list
 
 
 class Disposition(StrEnum):
@@ -41,6 +43,13 @@ class OpenIncident:
     number: int
     title: str
     private: bool = False
+
+
+@dataclass(frozen=True)
+class DigestList:
+    alerts: list[Alert]  # those that may be named, oldest first
+    hidden: int  # part of a private incident: counted, never named
+    more: int  # named ones left off the list
 
 
 class TriageService:
@@ -148,6 +157,14 @@ class TriageService:
             await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
             mark_triaged(alert, "linked", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
+
+    async def digest_list(self, *, digest: int, user: str) -> DigestList:
+        """A storm digest's alerts for the person who asked: none of a private incident is
+        named (the digest is in a public channel), whoever asks."""
+        await self.incidents.access.prepare(user=user)
+        async with self.db.sessions() as session:
+            named, hidden = await digests.listing(session, digest=digest)
+        return DigestList(named[:LIST_MAX], hidden, max(0, len(named) - LIST_MAX))
 
     async def open_incidents(self, user: str) -> list[OpenIncident]:
         """The Link form's choices: the open incidents `user` may know of (a private one

@@ -1,6 +1,7 @@
 """Bolt listeners for the triage card's buttons and the modals they open: ack, then the service.
 
-Buttons carry the alert id as their value; modals carry it in `private_metadata`.
+Buttons carry the alert id as their value (a storm digest's "List them": the digest's);
+modals carry it in `private_metadata`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class AlertActions:
         app.action("alert_declare")(self.declare)
         app.action("alert_dismiss")(self.open_dismiss)
         app.action("alert_link")(self.open_link)
+        app.action("digest_list")(self.list_digest)
         app.view("alert_dismiss")(self.submit_dismiss)
         app.view("alert_link")(self.submit_link)
 
@@ -59,6 +61,10 @@ class AlertActions:
 
     async def open_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._button(ack, body, self._open_link)
+
+    async def list_digest(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """A storm digest's "List them": the alerts, seen only by the person who clicked."""
+        await self._button(ack, body, self._list_digest)
 
     async def _button(self, ack: AsyncAck, body: dict[str, Any], act: ButtonAction) -> None:
         """Ack at once (counted busy from before the ack, so tests can wait), then act."""
@@ -78,6 +84,13 @@ class AlertActions:
         await self._tell(
             body, "slack/alert_declared.md.j2", number=declared.number, title=declared.title
         )
+
+    async def _list_digest(self, digest: int, body: dict[str, Any]) -> None:
+        found = await self.triage.digest_list(digest=digest, user=_user(body))
+        await self._tell(
+            body, "slack/digest_list.md.j2", alerts=found.alerts, hidden=found.hidden,
+            more=found.more,
+        )  # fmt: skip
 
     async def _open_dismiss(self, alert_id: int, body: dict[str, Any]) -> None:
         alert = await self.triage.get(alert_id, _user(body))

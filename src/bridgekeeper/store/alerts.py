@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -184,3 +184,38 @@ async def hurry_card(*, session: AsyncSession, key: str, now: datetime) -> None:
         .values(next_attempt_at=now)
     )
     notify_on_commit(session)
+
+
+async def latest_render(*, session: AsyncSession, key: str) -> datetime | None:
+    """When a card's latest render was (or is) due; None before its first."""
+    query = select(func.max(Effect.next_attempt_at)).where(Effect.card_key == key)
+    return await session.scalar(query)
+
+
+# -- a storm's digest card -------------------------------------------------------------------
+async def carded_since(*, session: AsyncSession, since: datetime) -> int:
+    """How many alerts got a triage card (or a line in a digest) since `since`."""
+    query = select(func.count()).select_from(Alert).where(Alert.carded_at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+async def open_digest(*, session: AsyncSession, since: datetime) -> int | None:
+    """The digest an alert went into since `since` (the storm still on), if any."""
+    query = (
+        select(Alert.digest)
+        .where(Alert.digest.is_not(None), Alert.carded_at >= since)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def in_digest(*, session: AsyncSession, digest: int) -> list[tuple[Alert, bool]]:
+    """A digest's alerts, oldest first, each with whether it is part of a private incident."""
+    query = (
+        select(Alert, Incident.private)
+        .outerjoin(Incident, Incident.id == Alert.incident_id)
+        .where(Alert.digest == digest)
+        .order_by(Alert.id)
+    )
+    return [(alert, bool(private)) for alert, private in await session.execute(query)]

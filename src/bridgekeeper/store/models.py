@@ -239,6 +239,8 @@ class Alert(Base):
     card_version: Mapped[int] = mapped_column(Integer, default=0)
     card_refresh_at: Mapped[datetime | None]  # the triage card's latest render queued for
     incident_number: Mapped[int | None] = mapped_column(Integer)  # shown on the triage card
+    carded_at: Mapped[datetime | None] = mapped_column(index=True)  # its card (or digest line)
+    digest: Mapped[int | None] = mapped_column(BigId, index=True)  # the storm digest it went into
 
 
 class AlertDelivery(Base):

@@ -21,7 +21,7 @@ from aiohttp import web
 from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
-from bridgekeeper.services.intake import Outcome
+from bridgekeeper.services.alert_rows import Outcome
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -66,8 +66,7 @@ class AlertEndpoint:
             return error(404, str(exc))
         except PayloadError as exc:
             return error(422, str(exc))
-        digest = hashlib.sha256(body).hexdigest()
-        outcomes = await self.bk.intake.receive(alerts, body_digest=digest)
+        outcomes = await self.bk.intake.receive(alerts)
         return web.json_response(answer(outcomes), status=202)
 
     def _configured(self) -> bool:

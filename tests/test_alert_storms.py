@@ -1,0 +1,182 @@
+"""The alert path under storms: repeats, flapping, a growing group and a flood of new alerts,
+seen through the Slack emulator and the database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from bridgekeeper.config import AutoDeclareRule
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.store.models import Alert
+from tests.alerting import (
+    LaterClock,
+    Start,
+    alert,
+    alerts,
+    bridgekeepers,
+    card_texts,
+    generic,
+    incidents,
+    post,
+    timeline,
+    triage_channel,
+)
+from tests.conftest import Running
+
+GROUPED = "Alerts grouped into this incident"
+
+
+@pytest.fixture
+async def serve(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
+    async with bridgekeepers(db_url, emulator) as start:
+        yield start
+
+
+def body(title: str, key: str, **fields: Any) -> bytes:
+    return json.dumps(generic(title, dedup_key=key, **fields)).encode()
+
+
+# -- flapping --------------------------------------------------------------------------------
+async def test_the_same_resolve_after_a_refire_resolves_the_alert_and_its_card(
+    serve: Start,
+) -> None:
+    app = await serve()
+    fire, resolve = (
+        body("Disk full on db-01", "db-01"),
+        body("Disk full on db-01", "db-01", status="resolved"),
+    )
+    first = await post(app, "generic", fire)
+    assert (await post(app, "generic", resolve)).body["result"] == "resolved"
+    again = await post(app, "generic", fire)
+    assert again.body["result"] == "new" and again.body["alert_id"] != first.body["alert_id"]
+    await app.settle()
+
+    answer = await post(app, "generic", resolve)  # the very bytes of the first resolve
+    assert (answer.body["alert_id"], answer.body["result"]) == (again.body["alert_id"], "resolved")
+    assert (await alert(app, again.body["alert_id"])).status == "resolved"
+    await app.settle()
+    cards = card_texts(app)
+    assert len(cards) == 2 and all("*Status:* resolved" in card for card in cards)
+
+
+# -- byte-identical repeats ------------------------------------------------------------------
+async def test_identical_bodies_sent_at_once_are_each_counted(serve: Start) -> None:
+    app = await serve()
+    bodies = [body(f"CPU high on web-{n}", f"cpu-{n}") for n in range(4)]
+    await asyncio.gather(*(post(app, "generic", b) for b in bodies))
+    answers = await asyncio.gather(*(post(app, "generic", bodies[n % 4]) for n in range(96)))
+    assert {a.status for a in answers} == {202}
+    assert {a.body["result"] for a in answers} == {"duplicate"}
+    assert [a.occurrences for a in await alerts(app)] == [25, 25, 25, 25]
+    await app.settle()
+    assert len(app.slack.calls_to("chat.postMessage")) == 4
+
+
+# -- a growing group -------------------------------------------------------------------------
+async def test_grouped_alerts_update_one_message_in_the_bridge_channel(serve: Start) -> None:
+    clock = LaterClock()
+    rule = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1)
+    app = await serve(clock=clock, auto_declare=(rule,))
+    declared = await post(app, "generic", generic("db-01 down", severity="sev1", resource="db-01"))
+    assert declared.body["incident"] == 1
+    joined = []
+    for n in range(12):
+        answer = await post(app, "generic", generic(f"db-01 check {n}", resource="db-01"))
+        assert answer.body["result"] == "attached"
+        joined.append(answer.body["alert_id"])
+    resolved = generic("db-01 check 0", resource="db-01", status="resolved")
+    assert (await post(app, "generic", resolved)).body["result"] == "resolved"
+    await app.settle()
+    clock.advance(seconds=app.bk.settings.alerts.card_refresh_seconds)  # the paced render
+    await app.settle()
+
+    [incident] = await incidents(app)
+    messages = [m.text + json.dumps(m.blocks) for m in bridge_messages(app, incident.channel_id)]
+    [card] = [m for m in messages if GROUPED in m]
+    assert f"{GROUPED}: 13* (12 firing)" in card and "db-01 check 11" in card
+    assert not any("attached the" in m or "resolved" in m for m in messages if GROUPED not in m)
+    entries = await timeline(app, incident.id)
+    attached = [e.data["alert_id"] for e in entries if e.kind == "alert_attached"]
+    assert attached == [declared.body["alert_id"], *joined]
+    assert [e.data["alert_id"] for e in entries if e.kind == "alert_resolved"] == joined[:1]
+
+
+def bridge_messages(app: Running, channel: str | None) -> list[Any]:
+    assert channel is not None
+    return app.slack.messages(channel)
+
+
+# -- a flood of new alerts -------------------------------------------------------------------
+async def test_past_the_cards_a_minute_allows_new_alerts_go_into_one_digest(
+    serve: Start,
+) -> None:
+    clock = LaterClock()
+    app = await serve(clock=clock, triage_cards_per_minute=3)
+    for n in range(3):
+        await post(app, "generic", generic(f"Own card {n}", dedup_key=f"own-{n}"))
+    stormed = []
+    for n in range(5):
+        answer = await post(app, "alertmanager", alertmanager(f"Storm alert {n}", n))
+        stormed.append(answer.body["alerts"][0]["alert_id"])
+    await app.settle()
+    clock.advance(seconds=app.bk.settings.alerts.card_refresh_seconds)
+    await app.settle()
+
+    cards = card_texts(app)
+    assert len(cards) == 4  # three of their own, one digest
+    assert sum("Own card" in c for c in cards) == 3
+    [digest] = [c for c in cards if "digest_list" in c]
+    assert "5 more alerts from Alertmanager" in digest and "Storm alert 4" in digest
+    assert len(app.slack.calls_to("chat.postMessage")) == 4  # the digest updated in place
+    window = stormed[0]
+    assert {a.digest for a in await alerts(app) if a.id in stormed} == {window}
+
+    await hide_in_a_private_incident(app, stormed[1])
+    told = await list_them(app, window)
+    assert all(f"Storm alert {n}" in told for n in (0, 2, 3, 4))
+    assert "Storm alert 1" not in told and "1 more is part of a private incident" in told
+
+    clock.advance(minutes=1)  # the storm has passed
+    await post(app, "generic", generic("After the storm", dedup_key="after"))
+    await app.settle()
+    assert any("After the storm" in c and "alert_ack" in c for c in card_texts(app))
+
+
+def alertmanager(title: str, n: int) -> dict[str, Any]:
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": f"Storm{n}", "instance": f"web-{n}", "severity": "critical"},
+        "annotations": {"summary": title},
+        "startsAt": "2026-11-22T08:00:00Z",
+        "fingerprint": f"storm-{n}",
+    }
+    return {"version": "4", "status": "firing", "receiver": "bridgekeeper", "alerts": [alert]}
+
+
+async def hide_in_a_private_incident(app: Running, alert_id: int) -> None:
+    """A private incident holds one of the digest's alerts."""
+    await app.command("declare Payroll breach sev1 private")
+    await app.settle()
+    [incident] = await incidents(app)
+    async with app.bk.db.transaction() as session:
+        await session.execute(
+            update(Alert)
+            .where(Alert.id == alert_id)
+            .values(incident_id=incident.id, incident_number=incident.number)
+        )
+
+
+async def list_them(app: Running, window: int, user: str = "U0DAVE") -> str:
+    reply = await app.driver.block_action(
+        user=user, action_id="digest_list", value=str(window), channel=triage_channel(app)
+    )
+    assert reply.status == 200
+    await app.settle()
+    return json.dumps([p.body for p in app.slack.response_posts if p.url == reply.response_url])
