@@ -146,7 +146,9 @@ async def recorded_order(running: Running) -> list[int]:
         return [int(text.split()[-1]) for text in found]
 
 
-async def test_a_sev1_declaration_is_served_before_a_sev4_backlog(db_url: str) -> None:
+async def test_a_sev1_declaration_is_served_first_and_its_announcement_waits_for_its_channel(
+    db_url: str,
+) -> None:
     now = SystemClock().now()
     db = Database(db_url)
     try:
@@ -159,6 +161,8 @@ async def test_a_sev1_declaration_is_served_before_a_sev4_backlog(db_url: str) -
             outbox.add(session=session, now=now, kind="post",
                        payload={"target": "triage", "text": "a triage note"})  # fmt: skip
             outbox.add(session=session, now=now, kind="create_channel", incident_id=ids["sev1"])
+            outbox.add(session=session, now=now, kind="post", incident_id=ids["sev1"],
+                       payload={"target": "stakeholders", "text": "names the channel"})  # fmt: skip
             outbox.add(session=session, now=now + timedelta(minutes=5), kind="post",
                        payload={"target": "triage", "text": "later"})  # fmt: skip
         due = await db.run_together(
@@ -171,7 +175,9 @@ async def test_a_sev1_declaration_is_served_before_a_sev4_backlog(db_url: str) -
         "channel:triage",
         f"bridge:{ids['sev4']}",
     ]
-    assert len(due[1].effect_ids) == 1  # the message scheduled for later is not due
+    # not due: the stakeholders' message waits for the SEV1's channel, and the triage message
+    # scheduled for later holds back nothing
+    assert len(due[1].effect_ids) == 1
     assert len(due[2].effect_ids) == 5
 
 

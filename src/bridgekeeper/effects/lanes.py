@@ -1,7 +1,8 @@
 """Which outbox lanes have work due, in what order, and which replica delivers each.
 
 A lane's effects go out in order (effects/outbox.py `lane`). A lane is due when its first
-pending effect is due; one waiting out a retry holds back only its own lane. A render scheduled
+pending effect is due; one waiting out a retry holds back only its own lane. An incident's
+effects in other channels wait for its bridge channel to be created. A render scheduled
 for later (a storm card's next refresh) holds back nothing: a card is rendered from current
 state, so a later one in the same lane may go first.
 
@@ -44,13 +45,14 @@ def due_lanes(conn: Connection, *, now: datetime, per_lane: int, limit: int) -> 
     """The lanes with work due, most urgent first, each with up to `per_lane` effects."""
     rows = conn.execute(_HEADS, {"now": now, "per_lane": per_lane}).all()
     severities = _severities(conn, {row.incident_id for row in rows} - {None})
+    opening = set(conn.scalars(_OPENING))
     lanes: dict[str, DueLane] = {}
     waiting: set[str] = set()
     for row in rows:
         if row.lane in waiting:
             continue
-        if row.next_attempt_at > now:  # a retry backing off: the lane waits
-            waiting.add(row.lane)
+        if row.next_attempt_at > now or _before_its_channel(row, opening):
+            waiting.add(row.lane)  # a retry backing off, or a channel still to be created
             continue
         lane = lanes.setdefault(row.lane, DueLane(row.lane))
         lane.effect_ids.append(row.id)
@@ -80,6 +82,12 @@ def claim(
 def release(conn: Connection, *, lanes: list[str], holder: str) -> None:
     """Give up claims (a lane's work is done for now), so any replica may take the lane."""
     conn.execute(_RELEASE, {"lanes": lanes, "holder": holder})
+
+
+def _before_its_channel(row: Row[Any], opening: set[int]) -> bool:
+    """An incident's message outside its bridge channel (a stakeholder announcement) names the
+    channel: it waits until the channel is created."""
+    return row.incident_id in opening and row.lane != f"bridge:{row.incident_id}"
 
 
 def _priority(row: Row[Any], severities: dict[int, int]) -> tuple[int, int, int]:
@@ -112,6 +120,9 @@ _RANKED = (
         or_(_EFFECTS.c.next_attempt_at <= bindparam("now"), _EFFECTS.c.attempts > 0),
     )
     .subquery()
+)
+_OPENING = select(_EFFECTS.c.incident_id).where(
+    _EFFECTS.c.status == "pending", _EFFECTS.c.kind == "create_channel"
 )
 _HEADS = select(_RANKED).where(_RANKED.c.n <= bindparam("per_lane")).order_by(_RANKED.c.id)
 _RELEASE = (

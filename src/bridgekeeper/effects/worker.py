@@ -47,6 +47,7 @@ class OutboxWorker:
         concurrency: int = 32,
         idle_poll: float = 1.0,
         claim_seconds: float = 15.0,
+        min_pass: float = 0.02,
     ) -> None:
         self.db = db
         self.deliver = deliver
@@ -57,6 +58,7 @@ class OutboxWorker:
         self.concurrency = concurrency
         self.idle_poll = idle_poll
         self.claim_seconds = claim_seconds
+        self.min_pass = min_pass
         self._active: dict[str, asyncio.Task[int]] = {}
         self._wake = asyncio.Event()
 
@@ -65,14 +67,18 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start lanes as work comes due (woken by commits and by lanes finishing)."""
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
+            started = loop.time()
             try:
                 await self.start_due()
             except Exception:
                 log.exception("outbox pass failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+            # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
+            await asyncio.sleep(max(0.0, started + self.min_pass - loop.time()))
         await asyncio.gather(*self._active.values(), return_exceptions=True)
 
     async def deliver_due(self) -> int:
