@@ -159,9 +159,10 @@ async def database(options: Options, kind: str) -> AsyncIterator[str]:
 
 # -- the Slack emulator --------------------------------------------------------------------------
 @contextlib.asynccontextmanager
-async def emulator() -> AsyncIterator[SlackEmulator]:
-    """The Slack emulator in this process, with a few users; no delays, no rate limits."""
-    slack = SlackEmulator(bot_token=BOT_TOKEN)
+async def emulator(*, rate_limits: bool = False) -> AsyncIterator[SlackEmulator]:
+    """The Slack emulator in this process, with a few users; no delays, and no rate limits
+    unless `rate_limits` (then Slack's own tiers, answered with 429 and Retry-After)."""
+    slack = SlackEmulator(bot_token=BOT_TOKEN, enforce_rate_limits=rate_limits)
     slack.add_people(USERS)
     await slack.start()
     try:

@@ -51,6 +51,11 @@ def test_every_benchmark_reports_a_measurement(quick_run: str) -> None:
         ("declaration", "command to channel"),
         ("footprint", "serve start-up"),
         ("footprint", "resident memory"),
+        ("mixed load", "ack p99, whole scenario (SQLite)"),
+        ("mixed load", "bare Bolt ack p99, same commands"),
+        ("mixed load", "alerts/s during the storm (all 202, stored) (SQLite)"),
+        ("mixed load", "bare aiohttp alerts/s, same storm"),
+        ("mixed load", "serve resident memory at the end"),
     ):
         median = cells(line(quick_run, benchmark, metric))[2]
         assert median[0].isdigit(), f"{benchmark} {metric}: {median}"
@@ -71,3 +76,12 @@ def test_a_declaration_takes_a_few_web_api_calls(quick_run: str) -> None:
 def test_the_report_is_rendered_or_said_to_be_missing(quick_run: str) -> None:
     row = cells(line(quick_run, "report", "render Markdown"))
     assert row[2][0].isdigit() or row[2].startswith("not available")
+
+
+def test_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(quick_run: str) -> None:
+    cards = int(cells(line(quick_run, "mixed load", "triage cards posted (SQLite)"))[2])
+    assert 1 <= cards <= 50  # at most one per dedup key, however often each repeats
+    assert int(cells(line(quick_run, "mixed load", "messages the burst's notes took"))[2]) >= 1
+    assert int(cells(line(quick_run, "failing channel: 503 answers (SQLite)"))[2]) >= 1
+    assert int(cells(line(quick_run, "failing channel: pending effects at the start"))[2]) >= 1
+    assert "chat.postMessage" in line(quick_run, "mixed load", "calls by method, last run (SQLite)")
