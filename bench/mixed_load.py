@@ -104,8 +104,7 @@ async def _round(
                                                      lambda i: ours.send(note[i]))  # fmt: skip
             if any(status != 200 for status, _ in sent):
                 raise RuntimeError("a note for the failing channel was refused")
-            await asyncio.sleep(1.0)  # its first deliveries fail
-            v["failing pending start"] = (await _pending(db_url))[0]
+            v["failing pending start"] = await _settled(db_url)
             await harness.wait_quiet(slack, quiet=0.5, timeout=30)
         theirs = await _bare_side(slack, bolt, bare_alerts, size, bridge, general)
         async with scenario.client_session() as session:
@@ -315,6 +314,20 @@ async def _pending(url: str) -> tuple[int, int]:
         counts = {incident: int(n) for incident, n in rows.all()}
     mine = counts.pop(failing, 0)
     return mine, sum(counts.values())
+
+
+async def _settled(url: str, timeout: float = 60.0) -> int:
+    """The failing incident's pending effects once every queued note has been applied (the
+    count unchanged for a second)."""
+    deadline, last, since = time.perf_counter() + timeout, -1, time.perf_counter()
+    while time.perf_counter() < deadline:
+        count = (await _pending(url))[0]
+        if count != last:
+            last, since = count, time.perf_counter()
+        elif time.perf_counter() - since >= 1.0:
+            break
+        await asyncio.sleep(0.1)
+    return last
 
 
 async def _drained(url: str, started: float, timeout: float) -> float | None:
