@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -13,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from bridgekeeper import logs
 from bridgekeeper.config import Settings, load_settings, require_slack
-from bridgekeeper.errors import BridgekeeperError
+from bridgekeeper.config.commands import add_parser as add_config_parser
+from bridgekeeper.config.commands import config_command
+from bridgekeeper.config.loading import read_log_level
+from bridgekeeper.errors import BridgekeeperError, ConfigError
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where to write the incident report (default: a new folder under the system temp dir)",
     )
+    add_config_parser(sub)
     return parser
 
 
@@ -121,10 +124,16 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = "WARNING" if args.command in ("demo", "audit", "outbox") else "INFO"
-    logs.configure(os.environ.get("LOG_LEVEL", quiet).upper())
+    quiet = "WARNING" if args.command in ("demo", "audit", "outbox", "config") else "INFO"
     try:
-        return run(_dispatch(args))
+        if args.command == "config":
+            return config_command(args)
+        settings = None if args.command == "demo" else load_settings()
+        logs.configure((settings.log_level if settings else read_log_level()) or quiet)
+        return run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print("\n".join(f"bridgekeeper: {line}" for line in exc.lines()), file=sys.stderr)
+        return 2
     except BridgekeeperError as exc:
         print(f"bridgekeeper: {exc}", file=sys.stderr)
         return 2
@@ -132,12 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-async def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "demo":
+async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
+    if args.command == "demo" or settings is None:
         from bridgekeeper.demo import run_demo
 
         return await run_demo(output_dir=args.output_dir)
-    settings = load_settings()
     if args.command == "db":
         return await _db_upgrade(settings)
     if args.command == "audit":
@@ -149,9 +157,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         return await _report(settings, args.number, args.format, args.report_version)
     require_slack(settings)
+    from bridgekeeper.preflight import database_reachable
+
+    if not await database_reachable(settings.database_url):
+        return 1
     if args.command == "worker":
         return await _worker(settings)
-    port = args.port or int(os.environ.get("PORT", "3000"))
+    port = args.port or settings.port
     return await _serve(settings, host=args.host, port=port, worker=not args.no_worker)
 
 

@@ -1,7 +1,7 @@
 """The exceptions bridgekeeper raises inside; the edges translate them once.
 
 BridgekeeperError
-├── ConfigError            invalid settings: start-up stops with the key and the problem
+├── ConfigError            invalid settings: start-up stops with each key and its problem
 ├── SchemaOutOfDate        the database needs `bridgekeeper db upgrade`
 ├── CommandRefused         a valid command that cannot be applied (the user is told why)
 │   ├── IncidentNotFound
@@ -13,16 +13,24 @@ BridgekeeperError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class BridgekeeperError(Exception):
     pass
 
 
 class ConfigError(BridgekeeperError):
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"configuration error: {key}: {problem}")
+    """`key` and `problem` are the first of `problems`: every (key, problem) found at once."""
+
+    def __init__(self, key: str, problem: str, *, more: Sequence[tuple[str, str]] = ()) -> None:
+        self.problems = [(key, problem), *more]
+        super().__init__("\n".join(self.lines()))
         self.key = key
         self.problem = problem
+
+    def lines(self) -> list[str]:
+        return [f"config: {key}: {problem}" for key, problem in self.problems]
 
 
 class SchemaOutOfDate(BridgekeeperError):

@@ -1,0 +1,117 @@
+"""The environment variables (and a `.env` file in the working directory, which the real
+environment overrides), read and checked by pydantic-settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bridgekeeper.config.types import (
+    ChannelId,
+    ReportToken,
+    Secret,
+    SecretText,
+    Shown,
+    choice,
+    problem,
+)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bridgekeeper.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_DRIVERS = (
+    ("postgres://", "postgresql+asyncpg://"),
+    ("postgresql://", "postgresql+asyncpg://"),
+    ("sqlite://", "sqlite+aiosqlite://"),
+)
+
+
+def with_async_driver(raw: str) -> str:
+    """Accept the URLs platforms hand out (postgres://...) and pick the async drivers."""
+    for plain, driver in _DRIVERS:
+        if raw.startswith(plain):
+            return driver + raw[len(plain) :]
+    if raw.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return raw
+    raise problem("database_url")
+
+
+def _api_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise problem("http_url")
+    return url if url.endswith("/") else url + "/"
+
+
+def _port(value: object) -> object:
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.isdigit() and 1 <= int(text) <= 65535:
+        return int(text)
+    if isinstance(text, int) and not isinstance(text, bool) and 1 <= text <= 65535:
+        return text
+    raise problem("port")
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+DatabaseUrl = Annotated[str, AfterValidator(with_async_driver), Secret(), Shown("database URL")]
+Port = Annotated[int, BeforeValidator(_port), Shown("port")]
+LogLevel = Annotated[Literal[LOG_LEVELS], choice(LOG_LEVELS), BeforeValidator(_upper)]  # type: ignore[valid-type]
+
+
+class Environment(BaseSettings):
+    """Every variable bridgekeeper reads; an empty one counts as unset."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_ignore_empty=True,
+        case_sensitive=True,
+        extra="ignore",
+        populate_by_name=False,
+        frozen=True,
+    )
+
+    slack_bot_token: SecretText = Field("", alias="SLACK_BOT_TOKEN", description="the bot token "
+        "(xoxb-...); required by serve and worker")  # fmt: skip
+    slack_signing_secret: SecretText = Field("", alias="SLACK_SIGNING_SECRET", description=
+        "verifies requests from Slack; required in HTTP mode")  # fmt: skip
+    slack_app_token: SecretText | None = Field(None, alias="SLACK_APP_TOKEN", description=
+        "app-level token (xapp-...): when set, bridgekeeper uses Socket Mode")  # fmt: skip
+    slack_api_url: Annotated[str, AfterValidator(_api_url)] = Field(DEFAULT_API_URL,
+        alias="SLACK_API_URL", description="Slack Web API base URL (GovSlack, a proxy, or the "
+        "emulator in tests)")  # fmt: skip
+    database_url: DatabaseUrl = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL", description=
+        "sqlite:///path.db or postgresql://user:pass@host/db")  # fmt: skip
+    config_path: str | None = Field(None, alias="BRIDGEKEEPER_CONFIG", description="path of the "
+        "TOML file; none: built-in defaults")  # fmt: skip
+    triage_channel: ChannelId | None = Field(None, alias="BRIDGEKEEPER_TRIAGE_CHANNEL",
+        description="channel ID where alert triage cards go")  # fmt: skip
+    stakeholder_channel: ChannelId | None = Field(None, alias="BRIDGEKEEPER_STAKEHOLDER_CHANNEL",
+        description="channel ID for stakeholder announcements")  # fmt: skip
+    alert_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_ALERT_TOKEN", description=
+        "shared secret for the alert webhooks ([alerts] token takes precedence)")  # fmt: skip
+    report_token: ReportToken | None = Field(None, alias="BRIDGEKEEPER_REPORT_TOKEN", description=
+        "bearer token for GET /incidents/<n>/report, at least 16 characters")  # fmt: skip
+    log_level: LogLevel | None = Field(None, alias="LOG_LEVEL", description="DEBUG, INFO, "
+        "WARNING or ERROR; default: INFO for serve and worker, WARNING for the others")  # fmt: skip
+    port: Port = Field(3000, alias="PORT", description="HTTP port for serve (--port overrides)")
+
+
+class LogOnly(BaseSettings):
+    """LOG_LEVEL alone, for the commands that read no other setting (demo)."""
+
+    model_config = Environment.model_config
+    log_level: LogLevel | None = Field(None, alias="LOG_LEVEL")
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
+    """The process environment and `.env`; or only `environ` when given (no `.env`)."""
+    if environ is None:
+        return Environment()
+    names = {field.alias for field in Environment.model_fields.values()}
+    given = {name: value for name, value in environ.items() if name in names and value != ""}
+    return Environment.model_validate(given)

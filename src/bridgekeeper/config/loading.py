@@ -1,0 +1,210 @@
+"""load_settings(): the environment and the TOML file, checked whole, mapped to Settings.
+
+Every problem found is reported at once, one line each (ConfigError.problems); nothing is read
+from the environment or the file anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
+from bridgekeeper.config import schema
+from bridgekeeper.config.environment import (
+    DEFAULT_DATABASE_URL,
+    Environment,
+    LogOnly,
+    read_environment,
+    with_async_driver,
+)
+from bridgekeeper.config.problems import config_error, describe, problems_of
+from bridgekeeper.config.settings import (
+    AlertSettings,
+    AutoDeclareRule,
+    CloseSettings,
+    HttpSettings,
+    ProcessSettings,
+    ReportSettings,
+    Settings,
+    UpdateSettings,
+)
+from bridgekeeper.domain.incidents import Impact, Severity, Stage
+from bridgekeeper.domain.reminders import BUILTIN_REGIMES, Deadline, Regime
+from bridgekeeper.errors import ConfigError
+
+CONFIG_VARIABLE = "BRIDGEKEEPER_CONFIG"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, config_path: str | None = None
+) -> Settings:
+    """The process environment and `.env` (or only `environ`), and the TOML file it names (or
+    `config_path`). Raises ConfigError listing every problem."""
+    checked = check(environ, config_path=config_path)
+    return to_settings(*checked)
+
+
+def check(
+    environ: Mapping[str, str] | None = None, *, config_path: str | None = None
+) -> tuple[Environment, schema.Document]:
+    """The validated environment and document, or ConfigError with every problem found."""
+    problems: list[tuple[str, str]] = []
+    env: Environment | None = None
+    try:
+        env = read_environment(environ)
+    except ValidationError as error:
+        problems += problems_of(error, model=Environment, typed=False)
+    path = config_path or (env.config_path if env else _raw_config_path(environ))
+    document = None
+    try:
+        document = read_document(path)
+    except ConfigError as error:
+        problems += error.problems
+    if problems or env is None or document is None:
+        raise config_error(problems)
+    if config_path:
+        env = env.model_copy(update={"config_path": config_path})
+    return env, document
+
+
+def read_document(path: str | None) -> schema.Document:
+    if not path:
+        return schema.Document()
+    try:
+        with Path(path).open("rb") as handle:
+            data = tomllib.load(handle)
+    except (FileNotFoundError, IsADirectoryError):
+        raise ConfigError(CONFIG_VARIABLE, describe("file_not_found", path=path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(CONFIG_VARIABLE, describe("toml_syntax", reason=str(exc))) from None
+    try:
+        return schema.Document.model_validate(data, context={"base": Path(path).parent})
+    except ValidationError as error:
+        raise config_error(problems_of(error, model=schema.Document, typed=True)) from None
+
+
+def _raw_config_path(environ: Mapping[str, str] | None) -> str | None:
+    """The file named even when other variables are wrong, so its problems are listed too."""
+    if environ is None:
+        environ = {**dotenv_values(".env"), **os.environ}  # type: ignore[dict-item]
+    return environ.get(CONFIG_VARIABLE) or None
+
+
+def read_log_level() -> str | None:
+    """LOG_LEVEL alone (environment and .env): for commands that read no other setting."""
+    try:
+        return LogOnly().log_level
+    except ValidationError as error:
+        raise config_error(problems_of(error, model=LogOnly, typed=False)) from None
+
+
+def require_slack(settings: Settings) -> None:
+    """Serving real Slack needs both secrets; say which is missing."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN", describe("missing_bot_token"))
+    if not settings.socket_mode and not settings.slack_signing_secret.strip():
+        raise ConfigError("SLACK_SIGNING_SECRET", describe("missing_signing_secret"))
+
+
+def database_url(raw: str | None) -> str:
+    """Accept the URLs platforms hand out (postgres://...) and pick the async drivers."""
+    if not raw:
+        return DEFAULT_DATABASE_URL
+    try:
+        return with_async_driver(raw)
+    except PydanticCustomError as error:
+        raise ConfigError("DATABASE_URL", describe(error.type)) from None
+
+
+# -- the checked values, as the dataclasses the rest of bridgekeeper reads ----------------------
+def to_settings(env: Environment, doc: schema.Document) -> Settings:
+    return Settings(
+        slack_bot_token=env.slack_bot_token,
+        slack_signing_secret=env.slack_signing_secret,
+        slack_app_token=env.slack_app_token,
+        slack_api_url=env.slack_api_url,
+        database_url=env.database_url,
+        triage_channel=env.triage_channel or doc.channels.triage,
+        stakeholder_channel=env.stakeholder_channel or doc.channels.stakeholders,
+        process=_process(doc),
+        alerts=_alerts(doc.alerts, env.alert_token),
+        outbox_max_attempts=doc.outbox.max_attempts,
+        config_path=env.config_path,
+        close=CloseSettings(
+            required=tuple(doc.close.required),
+            require_regulatory_decisions=doc.close.require_regulatory_decisions,
+            archive_after_hours=float(doc.close.archive_after_hours),
+        ),
+        reports=ReportSettings(
+            access_token=env.report_token or doc.reports.access_token,
+            template_dir=Path(doc.reports.template_dir) if doc.reports.template_dir else None,
+        ),
+        updates=_updates(doc.updates, doc.regulatory),
+        http=HttpSettings(**doc.http.model_dump()),
+        log_level=env.log_level,
+        port=env.port,
+    )
+
+
+def _by_severity(table: schema.Table) -> dict[Severity, Any]:
+    return {Severity(name): value for name, value in table.model_dump().items()}
+
+
+def _process(doc: schema.Document) -> ProcessSettings:
+    return ProcessSettings(
+        severity_meanings=_by_severity(doc.severities),
+        default_severity=doc.incidents.default_severity,
+        roles=tuple(doc.incidents.roles),
+        stages=(Stage.DETECT, Stage.ASSESS, Stage.DIAGNOSE, Stage.STABILIZE),
+        channel_prefix=doc.channels.prefix,
+        incident_managers_group=doc.incidents.managers_usergroup,
+        permissions={a: tuple(names) for a, names in doc.permissions.model_dump().items()},
+        impact_severity={Impact(level): s for level, s in doc.impact.model_dump().items()},
+    )
+
+
+def _alerts(table: schema.Alerts, env_token: str | None) -> AlertSettings:
+    return AlertSettings(
+        token=table.token or env_token,
+        source_tokens=dict(table.tokens),
+        pagerduty_secrets=tuple(table.pagerduty_secrets),
+        grafana_secret=table.grafana_secret or None,
+        triage_threshold=table.triage_threshold,
+        grouping_window_minutes=table.grouping_window_minutes,
+        max_body_bytes=table.max_body_bytes,
+        auto_declare=tuple(
+            AutoDeclareRule(tuple(rule.sources), rule.min_severity, rule.private)
+            for rule in table.auto_declare
+        ),
+        card_refresh_seconds=table.card_refresh_seconds,
+        triage_cards_per_minute=table.triage_cards_per_minute,
+    )
+
+
+def _updates(table: schema.Updates, regulatory: schema.Regulatory) -> UpdateSettings:
+    regimes = {regime.name: regime for regime in BUILTIN_REGIMES}
+    for listed in regulatory.regimes:
+        regimes[listed.name] = Regime(
+            name=listed.name,
+            title=listed.title or listed.name.upper(),
+            deadlines=tuple(Deadline(d.label.strip(), d.hours) for d in listed.deadlines),
+            remind=tuple(listed.remind),
+        )
+    channels = _by_severity(table.stakeholder_channels)
+    return UpdateSettings(
+        cadence_minutes={s: m or None for s, m in _by_severity(table.cadence_minutes).items()},
+        stakeholder_channels={s: tuple(c) for s, c in channels.items() if c is not None},
+        no_commander_minutes=table.no_commander_minutes,
+        review_after_days=table.review_after_days,
+        private_codename=table.private_codename,
+        private_details=table.private_details,
+        regimes=tuple(regimes.values()),
+        regulatory_contacts=tuple(regulatory.contacts),
+    )

@@ -1,0 +1,275 @@
+"""The TOML file, table by table: every key, its type, default and meaning (the reference in
+docs/configuration.md is generated from here). Unknown keys and values of the wrong type are
+errors; nothing is converted silently (`"false"` is not false)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from bridgekeeper.config.settings import (
+    CLOSE_FIELDS,
+    DEFAULT_PERMISSIONS,
+    DEFAULT_SEVERITY_MEANINGS,
+)
+from bridgekeeper.config.types import (
+    ChannelId,
+    ChannelIds,
+    ChannelPrefix,
+    ContactId,
+    Minutes,
+    Positive,
+    RegimeName,
+    ReportToken,
+    Seconds,
+    SecretText,
+    SeverityName,
+    Text,
+    choice,
+    problem,
+)
+from bridgekeeper.domain.access import ANYONE, MANAGERS
+from bridgekeeper.domain.incidents import DEFAULT_IMPACT_SEVERITY, DEFAULT_ROLES, Impact, Severity
+from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
+
+CloseField = Annotated[Literal[CLOSE_FIELDS], choice(CLOSE_FIELDS)]  # type: ignore[valid-type]
+Allowed = list[Text]
+
+
+class Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Channels(Table):
+    prefix: ChannelPrefix = Field("inc", description="bridge channels are named "
+        "<prefix>-<number>-<title>; 1-20 lowercase letters, digits, - or _")  # fmt: skip
+    triage: ChannelId | None = Field(None, description="where alert triage cards go "
+        "(BRIDGEKEEPER_TRIAGE_CHANNEL takes precedence)")  # fmt: skip
+    stakeholders: ChannelId | None = Field(None, description="where stakeholder announcements "
+        "go (BRIDGEKEEPER_STAKEHOLDER_CHANNEL takes precedence)")  # fmt: skip
+
+
+def _with_commander(roles: list[str]) -> list[str]:
+    if "commander" not in roles:
+        raise problem("no_commander")
+    return roles
+
+
+class Incidents(Table):
+    default_severity: SeverityName = Field(Severity.SEV3, description="severity of an incident "
+        "declared without one")  # fmt: skip
+    roles: Annotated[list[Text], AfterValidator(_with_commander)] = Field(
+        list(DEFAULT_ROLES), description="the roles people can take; must include commander"
+    )
+    managers_usergroup: Text | None = Field(None, description="Slack user group ID of the "
+        "incident managers (`managers` in [permissions])")  # fmt: skip
+
+
+def _meaning(severity: Severity) -> Text:
+    return Field(DEFAULT_SEVERITY_MEANINGS[severity], description=f"what {severity.label} "
+                 "means, shown on the status card")  # fmt: skip
+
+
+class Severities(Table):
+    sev1: Text = _meaning(Severity.SEV1)
+    sev2: Text = _meaning(Severity.SEV2)
+    sev3: Text = _meaning(Severity.SEV3)
+    sev4: Text = _meaning(Severity.SEV4)
+
+
+def _allowed(action: str) -> Allowed:
+    return Field(list(DEFAULT_PERMISSIONS), description=f"who may {action}: role names, "
+                 f"{MANAGERS} (the managers' user group) or {ANYONE}")  # fmt: skip
+
+
+class Permissions(Table):
+    """One key per privileged action (domain/access.py PRIVILEGED_ACTIONS)."""
+
+    severity: Allowed = _allowed("change the severity")
+    close: Allowed = _allowed("close an incident")
+    reopen: Allowed = _allowed("reopen a closed incident")
+    role: Allowed = _allowed("assign roles")
+    update: Allowed = _allowed("post a status update")
+    notify: Allowed = _allowed("start a regulatory notification clock")
+    snooze: Allowed = _allowed("snooze reminders")
+
+
+def _suggests(impact: Impact) -> SeverityName:
+    return Field(DEFAULT_IMPACT_SEVERITY[impact], description="severity suggested when the worst"
+                 f" of confidentiality, integrity, availability is {impact.value}")  # fmt: skip
+
+
+class ImpactTable(Table):
+    none: SeverityName = _suggests(Impact.NONE)
+    low: SeverityName = _suggests(Impact.LOW)
+    medium: SeverityName = _suggests(Impact.MEDIUM)
+    high: SeverityName = _suggests(Impact.HIGH)
+
+
+class Outbox(Table):
+    max_attempts: Positive = Field(300, description="a failing delivery lane is parked after "
+        "this many tries (about a day at the 5-minute backoff cap)")  # fmt: skip
+
+
+class AutoDeclare(Table):
+    sources: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="alert sources this rule applies to (e.g. defender, sentinel)"
+    )
+    min_severity: SeverityName = Field(Severity.SEV2, description="alerts at this severity or "
+        "worse declare an incident at once")  # fmt: skip
+    private: bool = Field(False, description="declare the incident private")
+
+
+class Alerts(Table):
+    token: SecretText | None = Field(None, description="shared secret for the alert webhooks "
+        "(else BRIDGEKEEPER_ALERT_TOKEN); none: webhooks refuse everything")  # fmt: skip
+    tokens: dict[str, SecretText] = Field({}, description="per-source tokens, e.g. "
+        "{ pagerduty = \"...\", grafana = \"...\" }")  # fmt: skip
+    pagerduty_secrets: list[SecretText] = Field([], description="PagerDuty V3 webhook "
+        "signing secrets")  # fmt: skip
+    grafana_secret: SecretText | None = Field(None, description="Grafana HMAC secret")
+    triage_threshold: SeverityName = Field(Severity.SEV3, description="triage cards for alerts "
+        "at this severity or worse")  # fmt: skip
+    grouping_window_minutes: Positive = Field(60, description="repeats of an alert within this "
+        "many minutes are grouped")  # fmt: skip
+    max_body_bytes: Positive = Field(1024 * 1024, description="largest webhook body accepted")
+    card_refresh_seconds: Positive = Field(20, description="a repeating alert's triage card is "
+        "updated at most this often")  # fmt: skip
+    triage_cards_per_minute: Positive = Field(20, description="past this many new triage cards "
+        "a minute, new alerts go into one digest card")  # fmt: skip
+    auto_declare: list[AutoDeclare] = Field([], description="[[alerts.auto_declare]] rules: "
+        "alerts that declare an incident without triage")  # fmt: skip
+
+
+class Http(Table):
+    header_timeout_seconds: Seconds = Field(10.0, description="time for a new connection's "
+        "request line and headers")  # fmt: skip
+    body_timeout_seconds: Seconds = Field(30.0, description="time for a request's body, once "
+        "its headers are in")  # fmt: skip
+    keepalive_timeout_seconds: Seconds = Field(75.0, description="an idle kept-alive "
+        "connection is closed after this long")  # fmt: skip
+    max_connections: Positive = Field(1000, description="connections per process; more are "
+        "answered 503 and closed")  # fmt: skip
+    slack_max_body_bytes: Positive = Field(1024 * 1024, description="largest request accepted "
+        "on /slack/events")  # fmt: skip
+
+
+class Close(Table):
+    required: list[CloseField] = Field(["summary"], description="what must be filled in before "
+        f"an incident closes: any of {', '.join(CLOSE_FIELDS)}")  # fmt: skip
+    require_regulatory_decisions: bool = Field(True, description="an undecided regulatory "
+        "notification clock blocks closing")  # fmt: skip
+    archive_after_hours: Annotated[float, Field(ge=0)] = Field(24.0, description="hours after "
+        "closing when the bridge channel is archived; 0: never")  # fmt: skip
+
+
+def _folder(value: str | None, info: ValidationInfo) -> str | None:
+    """template_dir relative to the TOML file; it must exist."""
+    if value is None:
+        return None
+    base = (info.context or {}).get("base")
+    path = Path(value)
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if not path.is_dir():
+        raise problem("folder_not_found", path=str(path))
+    return str(path)
+
+
+class Reports(Table):
+    access_token: ReportToken | None = Field(None, description="bearer token for GET "
+        "/incidents/<n>/report (BRIDGEKEEPER_REPORT_TOKEN takes precedence); none: no reports "
+        "over HTTP")  # fmt: skip
+    template_dir: Annotated[Text | None, AfterValidator(_folder)] = Field(None, description=
+        "folder of templates overriding the shipped ones (e.g. report/report.md.j2), relative "
+        "to this file")  # fmt: skip
+
+
+def _cadence(severity: Severity) -> Minutes:
+    return Field(DEFAULT_CADENCE_MINUTES[severity] or 0, description="minutes between status "
+                 f"update reminders at {severity.label}; 0: none")  # fmt: skip
+
+
+class Cadence(Table):
+    sev1: Minutes = _cadence(Severity.SEV1)
+    sev2: Minutes = _cadence(Severity.SEV2)
+    sev3: Minutes = _cadence(Severity.SEV3)
+    sev4: Minutes = _cadence(Severity.SEV4)
+
+
+def _channels(severity: Severity) -> ChannelIds | None:
+    return Field(None, description=f"where updates at {severity.label} go (a channel ID or a "
+                 "list); default: [channels] stakeholders")  # fmt: skip
+
+
+class StakeholderChannels(Table):
+    sev1: ChannelIds | None = _channels(Severity.SEV1)
+    sev2: ChannelIds | None = _channels(Severity.SEV2)
+    sev3: ChannelIds | None = _channels(Severity.SEV3)
+    sev4: ChannelIds | None = _channels(Severity.SEV4)
+
+
+class Updates(Table):
+    cadence_minutes: Cadence = Field(Cadence(), description="status update cadence")
+    stakeholder_channels: StakeholderChannels = Field(StakeholderChannels(), description=
+        "stakeholder channels by severity")  # fmt: skip
+    no_commander_minutes: Positive = Field(10, description="remind the channel when an incident "
+        "has had no commander this long")  # fmt: skip
+    review_after_days: Positive = Field(3, description="remind about the review this many days "
+        "after closing")  # fmt: skip
+    private_codename: Text | None = Field(None, description="what stakeholders see of a private "
+        "incident, e.g. \"Project {number}\"; none: \"Incident <number>\"")  # fmt: skip
+    private_details: bool = Field(False, description="private incidents show their title and "
+        "update text to stakeholders")  # fmt: skip
+
+
+class Deadline(Table):
+    label: Text = Field(description="what is due, e.g. initial notification")
+    hours: Positive = Field(description="hours after awareness when it is due")
+
+
+class Regime(Table):
+    name: RegimeName = Field(description="what people type in `notify <name>`; gdpr or nis2 "
+        "replaces the built-in")  # fmt: skip
+    title: Text | None = Field(None, description="what people read; default: the name in "
+        "capitals")  # fmt: skip
+    deadlines: Annotated[list[Deadline], Field(min_length=1)] = Field(
+        description="[{ label = ..., hours = ... }, ...]"
+    )
+    remind: list[ContactId] = Field([], description="users or groups reminded of its deadlines")
+
+
+class Regulatory(Table):
+    contacts: list[ContactId] = Field([], description="users or user groups reminded of every "
+        "regime's deadlines")  # fmt: skip
+    regimes: list[Regime] = Field([], description="[[regulatory.regimes]]: more notification "
+        "regimes")  # fmt: skip
+
+
+class Document(Table):
+    """The whole TOML file; every table is optional."""
+
+    channels: Channels = Channels()
+    incidents: Incidents = Incidents()
+    severities: Severities = Severities()
+    permissions: Permissions = Permissions()
+    impact: ImpactTable = ImpactTable()
+    outbox: Outbox = Outbox()
+    alerts: Alerts = Alerts()
+    http: Http = Http()
+    close: Close = Close()
+    reports: Reports = Reports()
+    updates: Updates = Updates()
+    regulatory: Regulatory = Regulatory()
+
+    @model_validator(mode="after")
+    def _permissions_name_roles(self) -> Document:
+        known = {*self.incidents.roles, ANYONE, MANAGERS}
+        for action, allowed in self.permissions.model_dump().items():
+            unknown = [name for name in allowed if name not in known]
+            if unknown:
+                raise problem("unknown_role", key=f"permissions.{action}", role=unknown[0],
+                              roles=sorted(known))  # fmt: skip
+        return self

@@ -1,0 +1,160 @@
+"""The settings the rest of bridgekeeper reads: frozen dataclasses, built once at start-up by
+loading.py from the checked environment and TOML file (schema.py, environment.py). The defaults
+here are those of an empty file and environment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bridgekeeper.config.environment import DEFAULT_API_URL, DEFAULT_DATABASE_URL
+from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
+from bridgekeeper.domain.incidents import (
+    DEFAULT_IMPACT_SEVERITY,
+    DEFAULT_ROLES,
+    Impact,
+    Severity,
+    Stage,
+)
+from bridgekeeper.domain.reminders import (
+    BUILTIN_REGIMES,
+    DEFAULT_CADENCE_MINUTES,
+    Regime,
+)
+
+DEFAULT_SEVERITY_MEANINGS = {
+    Severity.SEV1: "Critical: severe impact on customers or data, all hands",
+    Severity.SEV2: "Major: significant impact, urgent response",
+    Severity.SEV3: "Minor: limited impact, handled in working hours",
+    Severity.SEV4: "Low: little or no impact, tracked for follow-up",
+}
+DEFAULT_PERMISSIONS: tuple[str, ...] = ("commander", "deputy", "managers")
+
+
+@dataclass(frozen=True)
+class AutoDeclareRule:
+    sources: tuple[str, ...]
+    min_severity: Severity
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    token: str | None = None
+    source_tokens: Mapping[str, str] = field(default_factory=dict)
+    pagerduty_secrets: tuple[str, ...] = ()
+    grafana_secret: str | None = None
+    triage_threshold: Severity = Severity.SEV3
+    grouping_window_minutes: int = 60
+    max_body_bytes: int = 1024 * 1024
+    auto_declare: tuple[AutoDeclareRule, ...] = ()
+    card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
+    triage_cards_per_minute: int = 20  # new triage cards a minute; past it, one digest card
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """[http]: how much of `serve` one client may hold before it has proved who it is."""
+
+    header_timeout_seconds: float = 10.0  # a new connection's request line and headers
+    body_timeout_seconds: float = 30.0  # a request's body, once its headers are in
+    keepalive_timeout_seconds: float = 75.0  # an idle kept-alive connection (and its next request)
+    max_connections: int = 1000  # per process; more are answered 503 and closed
+    slack_max_body_bytes: int = 1024 * 1024  # /slack/events (Slack's requests are a few KB)
+
+
+CLOSE_FIELDS = ("summary", "root_cause", "went_well", "to_improve", "disposition", "follow_ups")
+
+
+@dataclass(frozen=True)
+class CloseSettings:
+    """[close]: what must be filled in before an incident closes, and when its channel goes."""
+
+    required: tuple[str, ...] = ("summary",)  # names from CLOSE_FIELDS
+    require_regulatory_decisions: bool = True  # an undecided notification clock blocks closing
+    archive_after_hours: float = 24.0  # 0: never archive the bridge channel
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """[reports]: who may fetch reports over HTTP, and a team's own report templates."""
+
+    access_token: str | None = None  # None: GET /incidents/<n>/report serves nothing
+    template_dir: Path | None = None  # overrides files of messages/ (e.g. report/report.md.j2)
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """[updates]: status-update cadence, stakeholder channels, reminders, private incidents."""
+
+    cadence_minutes: Mapping[Severity, int | None] = field(
+        default_factory=lambda: dict(DEFAULT_CADENCE_MINUTES)
+    )  # None: no update reminders at that severity
+    stakeholder_channels: Mapping[Severity, tuple[str, ...]] = field(default_factory=dict)
+    no_commander_minutes: int = 10
+    review_after_days: int = 3
+    private_codename: str | None = None  # e.g. "Project {number}"; None: "Incident <number>"
+    private_details: bool = False  # true: private incidents show title and text to stakeholders
+    regimes: tuple[Regime, ...] = BUILTIN_REGIMES
+    regulatory_contacts: tuple[str, ...] = ()  # reminded of every regime's deadlines
+
+    def channels_for(self, severity: Severity, fallback: str | None) -> tuple[str, ...]:
+        """Where updates at this severity go: the configured list, else the stakeholder channel."""
+        if severity in self.stakeholder_channels:
+            return self.stakeholder_channels[severity]
+        return (fallback,) if fallback else ()
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """What the TOML file describes: the incident process itself."""
+
+    severity_meanings: Mapping[Severity, str] = field(
+        default_factory=lambda: dict(DEFAULT_SEVERITY_MEANINGS)
+    )
+    default_severity: Severity = Severity.SEV3
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    stages: tuple[Stage, ...] = (Stage.DETECT, Stage.ASSESS, Stage.DIAGNOSE, Stage.STABILIZE)
+    channel_prefix: str = "inc"
+    incident_managers_group: str | None = None
+    permissions: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {a: DEFAULT_PERMISSIONS for a in PRIVILEGED_ACTIONS}
+    )
+    impact_severity: Mapping[Impact, Severity] = field(
+        default_factory=lambda: dict(DEFAULT_IMPACT_SEVERITY)
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    triage_channel: str | None = None
+    stakeholder_channel: str | None = None
+    process: ProcessSettings = field(default_factory=ProcessSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    outbox_max_attempts: int = 300  # about a day at the 5-minute backoff cap
+    config_path: str | None = None
+    close: CloseSettings = field(default_factory=CloseSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    log_level: str | None = None  # None: the command's own default (INFO or WARNING)
+    port: int = 3000  # serve's HTTP port (--port overrides)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Settings(database={redact_url(self.database_url)}, api={self.slack_api_url})"
+
+
+def redact_url(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:***@host/db"""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
