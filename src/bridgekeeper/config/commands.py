@@ -60,10 +60,15 @@ def config_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cell(text: object) -> str:
+    """Text inside a Markdown table cell: no column break, no HTML tag."""
+    return str(text).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def reference(renderer: Renderer | None = None) -> str:
     """docs/configuration.md, as the code describes the settings."""
     renderer = renderer or Renderer()
-    renderer.text_env.filters["cell"] = lambda text: str(text).replace("|", "\\|")
+    renderer.text_env.filters["cell"] = _cell
     text = renderer.text(
         "cli/config_reference.md.j2",
         environment=environment_entries(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridgekeeper.config.types import (
@@ -63,17 +63,10 @@ Port = Annotated[int, BeforeValidator(_port), Shown("port")]
 LogLevel = Annotated[Literal[LOG_LEVELS], choice(LOG_LEVELS), BeforeValidator(_upper)]  # type: ignore[valid-type]
 
 
-class Environment(BaseSettings):
-    """Every variable bridgekeeper reads; an empty one counts as unset."""
+class Variables(BaseModel):
+    """Every variable bridgekeeper reads (by name); an empty one counts as unset."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_ignore_empty=True,
-        case_sensitive=True,
-        extra="ignore",
-        populate_by_name=False,
-        frozen=True,
-    )
+    model_config = ConfigDict(extra="ignore", populate_by_name=False, frozen=True)
 
     slack_bot_token: SecretText = Field("", alias="SLACK_BOT_TOKEN", description="the bot token "
         "(xoxb-...); required by serve and worker")  # fmt: skip
@@ -104,14 +97,27 @@ class Environment(BaseSettings):
 class LogOnly(BaseSettings):
     """LOG_LEVEL alone, for the commands that read no other setting (demo)."""
 
-    model_config = Environment.model_config
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True,
+                                      case_sensitive=True, extra="ignore")  # fmt: skip
     log_level: LogLevel | None = Field(None, alias="LOG_LEVEL")
 
 
-def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
+class Environment(BaseSettings, Variables):
+    """The variables read from the process environment and `.env` (which it overrides)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_ignore_empty=True,
+        case_sensitive=True,
+        extra="ignore",
+        populate_by_name=False,
+        frozen=True,
+    )
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> Variables:
     """The process environment and `.env`; or only `environ` when given (no `.env`)."""
     if environ is None:
         return Environment()
-    names = {field.alias for field in Environment.model_fields.values()}
-    given = {name: value for name, value in environ.items() if name in names and value != ""}
-    return Environment.model_validate(given)
+    given = {name: value for name, value in environ.items() if value != ""}
+    return Variables.model_validate(given)

@@ -19,8 +19,8 @@ from pydantic_core import PydanticCustomError
 from bridgekeeper.config import schema
 from bridgekeeper.config.environment import (
     DEFAULT_DATABASE_URL,
-    Environment,
     LogOnly,
+    Variables,
     read_environment,
     with_async_driver,
 )
@@ -53,14 +53,14 @@ def load_settings(
 
 def check(
     environ: Mapping[str, str] | None = None, *, config_path: str | None = None
-) -> tuple[Environment, schema.Document]:
+) -> tuple[Variables, schema.Document]:
     """The validated environment and document, or ConfigError with every problem found."""
     problems: list[tuple[str, str]] = []
-    env: Environment | None = None
+    env: Variables | None = None
     try:
         env = read_environment(environ)
     except ValidationError as error:
-        problems += problems_of(error, model=Environment, typed=False)
+        problems += problems_of(error, model=Variables, typed=False)
     path = config_path or (env.config_path if env else _raw_config_path(environ))
     document = None
     try:
@@ -124,7 +124,7 @@ def database_url(raw: str | None) -> str:
 
 
 # -- the checked values, as the dataclasses the rest of bridgekeeper reads ----------------------
-def to_settings(env: Environment, doc: schema.Document) -> Settings:
+def to_settings(env: Variables, doc: schema.Document) -> Settings:
     return Settings(
         slack_bot_token=env.slack_bot_token,
         slack_signing_secret=env.slack_signing_secret,

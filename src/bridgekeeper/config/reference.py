@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from bridgekeeper.config import schema
-from bridgekeeper.config.environment import Environment
+from bridgekeeper.config.environment import Variables
 from bridgekeeper.config.problems import is_secret
 from bridgekeeper.config.settings import Settings, redact_url
 from bridgekeeper.config.types import Shown
@@ -46,7 +46,7 @@ def entries(model: type[BaseModel], prefix: str = "") -> Iterator[Entry]:
 
 
 def environment_entries() -> list[Entry]:
-    return list(entries(Environment))
+    return list(entries(Variables))
 
 
 def document_entries() -> list[Entry]:
@@ -54,7 +54,7 @@ def document_entries() -> list[Entry]:
 
 
 def type_name(annotation: Any, metadata: list[Any] = ()) -> str:  # type: ignore[assignment]
-    """How the reference names a type: `list of channel ID`, `sev1 | sev2 | ...`."""
+    """How the reference names a type: `list of channel ID`, `sev1/sev2/sev3/sev4`."""
     for marker in metadata:
         if isinstance(marker, Shown):
             return marker.name
@@ -69,9 +69,9 @@ def type_name(annotation: Any, metadata: list[Any] = ()) -> str:  # type: ignore
     if origin is dict:
         return f"table of {type_name(args[1])}"
     if origin is Literal:
-        return " | ".join(str(a) for a in args)
+        return "/".join(str(a) for a in args)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return " | ".join(str(m.value) for m in annotation)
+        return "/".join(str(m.value) for m in annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "table"
     simple = {bool: "boolean", int: "integer", float: "number", str: "text"}
@@ -98,7 +98,7 @@ def toml_value(value: Any) -> str:
 
 
 def _default(field: FieldInfo) -> str:
-    if field.is_required():
+    if field.is_required() or field.default == "":
         return ""
     return toml_value(field.get_default(call_default_factory=True))
 
@@ -116,7 +116,7 @@ def _is_list(annotation: Any) -> bool:
 
 
 # -- config show ---------------------------------------------------------------------------------
-def effective(env: Environment, doc: schema.Document, settings: Settings) -> list[tuple[str, str]]:
+def effective(env: Variables, doc: schema.Document, settings: Settings) -> list[tuple[str, str]]:
     """(key, value) for every environment variable and TOML key, secrets masked. Where both
     may set a value (channels, tokens), the TOML key shows the one in effect."""
     shown = [(e.key, _shown(e, getattr(env, _attribute(e.key)))) for e in environment_entries()]
@@ -136,7 +136,7 @@ def effective(env: Environment, doc: schema.Document, settings: Settings) -> lis
 
 
 def _attribute(alias: str) -> str:
-    return next(n for n, f in Environment.model_fields.items() if f.alias == alias)
+    return next(n for n, f in Variables.model_fields.items() if f.alias == alias)
 
 
 def _shown(entry: Entry, value: Any) -> str:

@@ -267,7 +267,8 @@ class Document(Table):
     @model_validator(mode="after")
     def _permissions_name_roles(self) -> Document:
         known = {*self.incidents.roles, ANYONE, MANAGERS}
-        for action, allowed in self.permissions.model_dump().items():
+        for action in sorted(self.permissions.model_fields_set):
+            allowed = getattr(self.permissions, action)
             unknown = [name for name in allowed if name not in known]
             if unknown:
                 raise problem("unknown_role", key=f"permissions.{action}", role=unknown[0],

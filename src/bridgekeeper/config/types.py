@@ -93,7 +93,7 @@ ContactId = Annotated[str, _matching(CONTACT_ID, "contact_id"), Shown("user or g
 ChannelPrefix = Annotated[str, _matching(PREFIX, "channel_prefix"), Shown("channel prefix")]
 ReportToken = Annotated[str, AfterValidator(_long_enough), Secret(), Shown("secret")]
 SecretText = Annotated[str, Secret(), Shown("secret")]
-Positive = Annotated[int, Field(gt=0)]
+Positive = Annotated[int, Field(gt=0), Shown("positive integer")]
 Minutes = Annotated[int, Field(ge=0), Shown("minutes")]
 Seconds = Annotated[float, Field(gt=0), Shown("seconds")]
 
