@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import SystemClock
 from bridgekeeper.effects import lanes, outbox
+from bridgekeeper.effects.folding import fold
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store.db import Database
@@ -190,3 +191,32 @@ async def add_incident(session: AsyncSession, number: int, severity: str) -> int
     session.add(incident)
     await session.flush()
     return incident.id
+
+
+def test_folding_passes_over_card_refreshes_and_keeps_them_in_order() -> None:
+    def post(i: int, text: str) -> Effect:
+        return Effect(id=i, kind="post", attempts=0, payload={"target": "bridge", "text": text,
+                                                               "fold": True})  # fmt: skip
+
+    def card(i: int) -> Effect:
+        return Effect(id=i, kind="card", attempts=0, payload={"key": "status:1"})
+
+    topic = Effect(id=6, kind="topic", attempts=0, payload={})
+    effects = [
+        post(1, "one"),
+        card(2),
+        post(3, "two"),
+        card(4),
+        post(5, "three"),
+        topic,
+        post(7, "x"),
+    ]
+    first, folded, rest = fold(effects)
+    assert first.id == 1 and first.payload["text"] == "one\ntwo\nthree"
+    assert [e.id for e in folded] == [3, 5]
+    assert [e.id for e in rest] == [2, 4, 6, 7]  # the topic stops the folding
+
+    retried = post(8, "tried before")
+    retried.attempts = 1
+    first, folded, rest = fold([retried, post(9, "new")])
+    assert first.id == 8 and not folded and [e.id for e in rest] == [9]

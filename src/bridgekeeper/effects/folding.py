@@ -15,21 +15,27 @@ MAX_FOLD = 20  # messages folded into one at most
 
 
 def fold(effects: list[Effect]) -> tuple[Effect, list[Effect], list[Effect]]:
-    """(the next effect to deliver, the messages folded into it, the rest of the lane)."""
+    """(the next effect to deliver, the messages folded into it, the rest of the lane). Card
+    refreshes between the messages are passed over (a card shows current state whenever it
+    is rendered) and stay in the rest, in their order."""
     first, rest = effects[0], effects[1:]
     if not _foldable(first):
         return first, [], rest
-    run = [first]
-    for effect in rest[: MAX_FOLD - 1]:
-        if not _foldable(effect) or _target(effect) != _target(first):
+    run, passed, scanned = [first], [], 0
+    for effect in rest:
+        if effect.kind == "card":
+            passed.append(effect)
+        elif _foldable(effect) and _target(effect) == _target(first) and len(run) < MAX_FOLD:
+            if not _fits(_joined([*run, effect])):
+                break
+            run.append(effect)
+        else:
             break
-        if not _fits(_joined([*run, effect])):
-            break
-        run.append(effect)
+        scanned += 1
     if len(run) == 1:
         return first, [], rest
     first.payload = {**first.payload, "text": _joined(run), "folded": [e.id for e in run[1:]]}
-    return first, run[1:], effects[len(run) :]
+    return first, run[1:], [*passed, *rest[scanned:]]
 
 
 def _foldable(effect: Effect) -> bool:

@@ -60,6 +60,18 @@ def due_lanes(conn: Connection, *, now: datetime, per_lane: int, limit: int) -> 
     return sorted(lanes.values(), key=lambda lane: lane.priority)[:limit]
 
 
+def next_in_lane(conn: Connection, *, lane: str, now: datetime, limit: int) -> list[int]:
+    """The lane's next effects due, in order, up to the first one still waiting (a lane being
+    delivered goes on with these, without waiting for the next pass)."""
+    rows = conn.execute(_LANE, {"lane": lane, "now": now, "limit": limit}).all()
+    due: list[int] = []
+    for effect_id, next_attempt_at in rows:
+        if next_attempt_at > now:
+            break
+        due.append(effect_id)
+    return due
+
+
 def claim(
     conn: Connection, *, lanes: list[str], holder: str, now: datetime, ttl: float
 ) -> set[str]:
@@ -125,6 +137,16 @@ _OPENING = select(_EFFECTS.c.incident_id).where(
     _EFFECTS.c.status == "pending", _EFFECTS.c.kind == "create_channel"
 )
 _HEADS = select(_RANKED).where(_RANKED.c.n <= bindparam("per_lane")).order_by(_RANKED.c.id)
+_LANE = (
+    select(_EFFECTS.c.id, _EFFECTS.c.next_attempt_at)
+    .where(
+        _EFFECTS.c.status == "pending",
+        _EFFECTS.c.lane == bindparam("lane"),
+        or_(_EFFECTS.c.next_attempt_at <= bindparam("now"), _EFFECTS.c.attempts > 0),
+    )
+    .order_by(_EFFECTS.c.id)
+    .limit(bindparam("limit"))
+)
 _RELEASE = (
     update(_LANES)
     .where(

@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -29,6 +32,7 @@ from bridgekeeper.store.models import Effect
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[Effect], Awaitable[None]]
+T = TypeVar("T")
 MAX_BACKOFF = 300.0
 # Errors that mean the lane's channel cannot take anything: the rest of the lane is parked too.
 CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "channel_is_archived"}
@@ -47,7 +51,7 @@ class OutboxWorker:
         concurrency: int = 32,
         idle_poll: float = 1.0,
         claim_seconds: float = 15.0,
-        min_pass: float = 0.02,
+        min_pass: float = 0.05,
     ) -> None:
         self.db = db
         self.deliver = deliver
@@ -60,6 +64,7 @@ class OutboxWorker:
         self.claim_seconds = claim_seconds
         self.min_pass = min_pass
         self._active: dict[str, asyncio.Task[int]] = {}
+        self._renewed = 0.0
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -90,28 +95,46 @@ class OutboxWorker:
         """Claim the most urgent due lanes that no task of this process is delivering, and
         start one task for each, up to `concurrency` at once. The claims of lanes being
         delivered are renewed on the way (a claim runs out only when its process is gone)."""
-        free = self.concurrency - len(self._active)
         now = self.clock.now()
         busy = list(self._active)
-
-        def claim_due(conn: Connection) -> list[lanes.DueLane]:
-            due = lanes.due_lanes(conn, now=now, per_lane=self.per_lane, limit=free + len(busy))
-            wanted = [lane for lane in due if lane.name not in busy][: max(free, 0)]
-            held = lanes.claim(conn, lanes=[*busy, *(lane.name for lane in wanted)],
-                               holder=self.holder, now=now, ttl=self.claim_seconds)  # fmt: skip
-            return [lane for lane in wanted if lane.name in held]
-
+        free = self.concurrency - len(busy)
+        limit = max(free, 0) + len(busy)
+        due = await self._read(
+            partial(lanes.due_lanes, now=now, per_lane=self.per_lane, limit=limit)
+        )
+        wanted = [lane for lane in due if lane.name not in self._active][: max(free, 0)]
+        renew = busy if self._renewed + self.claim_seconds / 3 < time.monotonic() else []
+        if not wanted and not renew:
+            return []
+        names = [*renew, *(lane.name for lane in wanted)]
+        claim = partial(lanes.claim, lanes=names, holder=self.holder, now=now,
+                        ttl=self.claim_seconds)  # fmt: skip
+        held = await self.db.run_together(claim)
+        if renew:
+            self._renewed = time.monotonic()
         started = []
-        for lane in await self.db.run_together(claim_due):
-            task = asyncio.create_task(self._deliver_lane(lane))
-            self._active[lane.name] = task
-            started.append(task)
+        for lane in wanted:
+            if lane.name in held and lane.name not in self._active:
+                task = asyncio.create_task(self._deliver_lane(lane))
+                self._active[lane.name] = task
+                started.append(task)
         return started
 
     async def _deliver_lane(self, lane: lanes.DueLane) -> int:
+        """Deliver the lane's effects in order, batch after batch, until none is due or one
+        fails; then let the lane go."""
+        delivered, effect_ids = 0, lane.effect_ids
         try:
-            effects = await self._load(lane.effect_ids)
-            return await self._deliver_in_order(effects)
+            while effect_ids:
+                effects = await self._load(effect_ids)
+                count, finished = await self._deliver_in_order(effects)
+                delivered += count
+                if not finished:
+                    break
+                following = partial(lanes.next_in_lane, lane=lane.name, now=self.clock.now(),
+                                    limit=self.per_lane)  # fmt: skip
+                effect_ids = await self._read(following)
+            return delivered
         finally:
             with contextlib.suppress(Exception):
                 await self.db.run_together(
@@ -120,20 +143,27 @@ class OutboxWorker:
             del self._active[lane.name]
             self.wake()
 
+    async def _read(self, work: Callable[[Connection], T]) -> T:
+        """Run reading statements on a reading session (off the event loop on SQLite)."""
+        async with self.db.sessions() as session:
+            conn = await session.connection()
+            return await conn.run_sync(work)
+
     async def _load(self, effect_ids: list[int]) -> list[Effect]:
         async with self.db.sessions() as session:
             loaded = await session.scalars(select(Effect).where(Effect.id.in_(effect_ids)))
             by_id = {effect.id: effect for effect in loaded}
         return [by_id[i] for i in effect_ids if i in by_id]
 
-    async def _deliver_in_order(self, effects: list[Effect]) -> int:
+    async def _deliver_in_order(self, effects: list[Effect]) -> tuple[int, bool]:
+        """(effects delivered, whether the lane may go on)."""
         delivered = 0
         while effects:
             effect, folded, effects = fold(effects)
             if not await self._deliver_one(effect, folded):
-                break
+                return delivered, False
             delivered += 1 + len(folded)
-        return delivered
+        return delivered, True
 
     async def _deliver_one(self, effect: Effect, folded: list[Effect]) -> bool:
         """Deliver one effect (carrying the messages folded into it); False stops the lane."""
