@@ -113,7 +113,7 @@ async def scripted_incident(start: Start, emulator: SlackEmulator) -> Scripted:
     await say(running, channel, "stage stabilize")
     clock.set(datetime(2026, 1, 1, 11, 10, tzinfo=UTC))
     await close_with_form(running, channel)
-    rows = {r.format: r.body for r in await reports(running)}
+    rows = {r.format: r.text for r in await reports(running)}
     return Scripted(running, clock, channel, rows["md"], rows["html"], json.loads(rows["json"]))
 
 
@@ -228,7 +228,7 @@ async def test_markup_in_a_title_never_runs(running: Running) -> None:
     await say(running, channel, "role commander <@U0ALICE>")
     await say(running, channel, "note <b>bold</b> **claim** [link](javascript:alert(3))")
     await say(running, channel, "close done")
-    rows = {r.format: r.body for r in await reports(running)}
+    rows = {r.format: r.text for r in await reports(running)}
     assert "<script>" not in rows["html"] and "<img" not in rows["html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img" in rows["html"]
     assert "&lt;b&gt;bold&lt;/b&gt;" in rows["html"]
@@ -242,7 +242,7 @@ async def test_a_false_positive_gets_the_short_form(running: Running) -> None:
     await say(running, channel, "role commander <@U0ALICE>")
     await close_with_form(running, channel, summary="A pentest we forgot about",
                           disposition="false_positive", follow_ups=())  # fmt: skip
-    rows = {r.format: r.body for r in await reports(running)}
+    rows = {r.format: r.text for r in await reports(running)}
     headings = [line[3:] for line in rows["md"].splitlines() if line.startswith("## ")]
     assert headings == ["Summary", "Classification", "Detection and triage", "Timeline",
                         "Follow-ups", "Metrics"]  # fmt: skip
@@ -345,7 +345,7 @@ async def test_teams_can_use_their_own_report_template(
     channel = await declare(running, "Fraud_case")
     await say(running, channel, "role commander <@U0ALICE>")
     await say(running, channel, "close done")
-    rows = {r.format: r.body for r in await reports(running)}
+    rows = {r.format: r.text for r in await reports(running)}
     assert rows["md"] == "ACME incident 1: Fraud\\_case (1)\n"
     assert '<h2 id="summary">' in rows["html"]  # the built-in HTML still applies
 
@@ -358,7 +358,7 @@ async def test_a_report_of_10000_entries(running: Running) -> None:
     started = time.perf_counter()
     await say(running, channel, "close after a very long night")
     elapsed = time.perf_counter() - started
-    rows = {r.format: r.body for r in await reports(running)}
+    rows = {r.format: r.text for r in await reports(running)}
     row = await incident(running)
     assert row.timeline_length > 10_000
     md_lines = [ln for ln in section(rows["md"], "Timeline").splitlines() if ln.startswith("- 20")]

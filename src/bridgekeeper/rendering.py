@@ -9,7 +9,7 @@ Jinja's own autoescape.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,13 @@ class Renderer:
 
     def text(self, name: str, **context: Any) -> str:
         return self.text_env.get_template(name).render(**context)
+
+    def html_pieces(self, name: str, **context: Any) -> Iterator[str]:
+        """`html`, piece by piece as the template produces it (long reports)."""
+        return self.html_env.get_template(name).generate(**context)
+
+    def text_pieces(self, name: str, **context: Any) -> Iterator[str]:
+        return self.text_env.get_template(name).generate(**context)
 
 
 def _environment(loader: ChoiceLoader, **options: Any) -> Environment:

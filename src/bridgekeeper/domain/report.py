@@ -16,16 +16,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bridgekeeper.domain.report_timeline import (
+    BOT,
+    ActionsIn,
+    Entry,
+    TimelineSummary,
+    entry_row,
+    iso,
+    summarize,
+)
+
+__all__ = ["BOT", "Entry", "iso"]
 REPORT_FORMAT = 1
 DISPOSITIONS = ("resolved", "false_positive", "benign", "duplicate", "other")
 SHORT_DISPOSITIONS = frozenset({"false_positive", "benign", "duplicate"})
-# Timeline kinds that are messages sent to people (issue 4's updates and notifications).
-COMMUNICATION_KINDS = frozenset(
-    {"update", "update_posted", "status_update", "stakeholder_update", "announcement"}
-)
-REGULATORY_PREFIXES = ("notif", "regulatory", "clock")
-ACTION_KINDS = frozenset({"note", "task_done", "pinned", "pinned_edited"})
-BOT = "bridgekeeper"
 
 
 @dataclass(frozen=True)
@@ -52,17 +56,6 @@ class IncidentFacts:
     follow_ups: Sequence[Mapping[str, Any]] = ()
     timeline_head: str = ""
     timeline_length: int = 0
-
-
-@dataclass(frozen=True)
-class Entry:
-    seq: int
-    at: datetime
-    actor: str
-    kind: str
-    text: str = ""
-    data: Mapping[str, Any] = field(default_factory=dict)
-    hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,12 +149,6 @@ class Milestones:
         }
 
 
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def iso_text(value: object) -> str | None:
     """A stored ISO 8601 string (or datetime) in the report's form."""
     if isinstance(value, datetime):
@@ -215,9 +202,20 @@ def mean_median(values: Iterable[int | None]) -> tuple[int | None, int | None]:
 
 # -- the report ---------------------------------------------------------------------------------
 def compile_report(source: ReportInput) -> dict[str, Any]:
+    """The whole report, its timeline's entries included (held in memory: small incidents)."""
+    summary = summarize(source.entries)
+    report = outline(source, summary)
+    report["timeline"]["entries"] = [entry_row(e) for e in source.entries]
+    for group in report["actions"]["by_stage"]:
+        group["items"] = [entry_row(e) for e in ActionsIn(group["stage"]).pick(source.entries)]
+    return report
+
+
+def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
+    """The report with the timeline's entries and each stage's actions left empty: those are
+    filled in, or streamed, by the caller. `source.entries` is not read."""
     incident = source.incident
-    walk = _walk_timeline(source.entries)
-    moments = milestones(incident, source.alerts, walk.stabilized_at)
+    moments = milestones(incident, source.alerts, summary.stabilized_at)
     disposition = incident.disposition
     return {
         "report_format": REPORT_FORMAT,
@@ -232,23 +230,26 @@ def compile_report(source: ReportInput) -> dict[str, Any]:
             "impact": _impact(incident.impact),
             "initial_severity": incident.initial_severity,
             "final_severity": incident.severity,
-            "severity_changes": walk.severity_changes,
+            "severity_changes": summary.severity_changes,
             "disposition": disposition,
         },
         "detection": _detection(incident, source.alerts, moments),
         "timeline": {
             "head": incident.timeline_head,
             "length": incident.timeline_length,
-            "entries": walk.entries,
+            "entries": [],
         },
-        "team": _team(source),
-        "actions": {"by_stage": walk.actions, "tasks": [_task(t) for t in source.tasks]},
-        "impact": {"current": _impact(incident.impact), "assessments": walk.assessments},
+        "team": _team(source, summary.actors),
+        "actions": {
+            "by_stage": [{"stage": stage, "items": []} for stage in summary.action_stages],
+            "tasks": [_task(t) for t in source.tasks],
+        },
+        "impact": {"current": _impact(incident.impact), "assessments": summary.assessments},
         "root_cause": incident.root_cause,
-        "communications": _communications(source.communications, walk.communications),
+        "communications": _communications(source.communications, summary.communications),
         "regulatory": {
             "clocks": [_clock(c) for c in source.clocks],
-            "entries": walk.regulatory,
+            "entries": summary.regulatory,
         },
         "lessons": {"went_well": incident.went_well, "to_improve": incident.to_improve},
         "follow_ups": [
@@ -355,13 +356,13 @@ def _clock(clock: RegulatoryClock) -> dict[str, Any]:
     }
 
 
-def _team(source: ReportInput) -> dict[str, Any]:
+def _team(source: ReportInput, actors: Iterable[str]) -> dict[str, Any]:
     spells = sorted(source.roles, key=lambda r: (r.assigned_at, r.role))
     people: dict[str, None] = {}
     for user in (
         source.incident.declared_by,
         *(s.user for s in spells),
-        *(e.actor for e in source.entries),
+        *actors,
         *(t.owner for t in source.tasks if t.owner),
     ):
         if user and user != BOT:
@@ -389,51 +390,3 @@ def _communications(
         for c in sorted(sent, key=lambda c: c.at)
     ]
     return given or from_timeline
-
-
-@dataclass
-class _Walk:
-    """What one pass over the timeline collects."""
-
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    severity_changes: list[dict[str, Any]] = field(default_factory=list)
-    assessments: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)  # [{stage, items}]
-    communications: list[dict[str, Any]] = field(default_factory=list)
-    regulatory: list[dict[str, Any]] = field(default_factory=list)
-    stabilized_at: datetime | None = None
-
-
-def _walk_timeline(entries: Sequence[Entry]) -> _Walk:
-    walk = _Walk()
-    stage = "detect"
-    by_stage: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        row = {"seq": entry.seq, "at": iso(entry.at), "actor": entry.actor, "kind": entry.kind,
-               "text": entry.text, "data": dict(entry.data), "hash": entry.hash}  # fmt: skip
-        walk.entries.append(row)
-        kind = entry.kind
-        if kind == "stage_changed":
-            stage = str(entry.data.get("to") or stage)
-            if stage == "stabilize" and walk.stabilized_at is None:
-                walk.stabilized_at = entry.at
-        elif kind == "severity_changed":
-            walk.severity_changes.append(
-                {"at": row["at"], "actor": entry.actor, "from": entry.data.get("from"),
-                 "to": entry.data.get("to"), "reason": entry.text}
-            )  # fmt: skip
-        elif kind == "impact_assessed":
-            walk.assessments.append({"at": row["at"], "actor": entry.actor, **entry.data})
-        elif kind in ACTION_KINDS:
-            if stage not in by_stage:
-                by_stage[stage] = []
-                walk.actions.append({"stage": stage, "items": by_stage[stage]})
-            by_stage[stage].append(row)
-        elif kind in COMMUNICATION_KINDS:
-            where = ["bridge", *(str(ch) for ch in entry.data.get("channels") or [])]
-            walk.communications.append(
-                {"at": row["at"], "actor": entry.actor, "where": where, "text": entry.text}
-            )
-        elif kind.startswith(REGULATORY_PREFIXES):
-            walk.regulatory.append(row)
-    return walk

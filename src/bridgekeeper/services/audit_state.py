@@ -277,11 +277,12 @@ def shown(value: object) -> str:
 
 
 def report_differences(reports: Sequence[Report], heads: set[str]) -> list[str]:
-    """Stored reports: each body must give its sha256, and come from a head the chain had."""
+    """Stored reports: each text (body and parts) must give its sha256, and come from a head
+    the chain had."""
     found = []
     for report in reports:
         name = f"report version {report.version} ({report.format})"
-        if hashlib.sha256(report.body.encode()).hexdigest() != report.sha256:
+        if hashlib.sha256(report.text.encode()).hexdigest() != report.sha256:
             found.append(f"{name}: its content does not match its sha256")
         if report.timeline_head not in heads:
             found.append(f"{name}: compiled at a timeline head this timeline never had")

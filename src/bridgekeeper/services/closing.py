@@ -305,12 +305,15 @@ class ClosingService:
                 session, user=inv.user, action="read", number=command.incident,
                 channel=inv.channel, subcommand="report", open_only=False,
             )  # fmt: skip
-            number = incident.number
-        stored = await self.reports.stored(number, "json")
-        if incident.status == Status.CLOSED and stored is not None:
-            context = json.loads(stored.body)
-        else:
-            context = json.loads(await self.reports.draft(number, "json") or "{}")
+            stored = await self.reports.stored(incident.number, "md", whole=False)
+            if incident.status != Status.CLOSED or stored is None:
+                stored = None
+            users = await self.reports.names(await self.reports.people(session, incident))
+            # The sections the preview shows, as the stored version has them: only a close
+            # changes them, and that makes a new version.
+            context = await self.reports.outline(
+                session, incident, version=stored.version if stored else 0, users=users
+            )
         return Reply(
             "slack/report_preview.md.j2",
             {"report": context, "sha256": stored.sha256 if stored else None},

@@ -292,10 +292,13 @@ class Lifecycle:
         async with self.db.sessions() as session:
             incident = await self._locate(session, command, inv, "timeline", "read",
                                           open_only=False)  # fmt: skip
-            entries = await incident_store.timeline(session=session, incident_id=incident.id)
-        pages = max(1, -(-len(entries) // TIMELINE_PAGE))
-        page = min(page, pages)
-        shown = entries[(page - 1) * TIMELINE_PAGE : page * TIMELINE_PAGE]
+            count = await incident_store.timeline_count(session=session, incident_id=incident.id)
+            pages = max(1, -(-count // TIMELINE_PAGE))
+            page = min(page, pages)
+            shown = await incident_store.timeline_page(
+                session=session, incident_id=incident.id, offset=(page - 1) * TIMELINE_PAGE,
+                limit=TIMELINE_PAGE,
+            )  # fmt: skip
         return Reply("slack/timeline.md.j2", {"incident": incident, "entries": shown,
                                               "page": page, "pages": pages})  # fmt: skip
 

@@ -1,28 +1,34 @@
 """Post-incident reports: load an incident's data, compile it, render Markdown, HTML and JSON,
 and keep every version with its sha256.
 
-The content comes from `bridgekeeper.domain.report.compile_report` (pure); the words from
-messages/report/ (Markdown through `Renderer.text` with the `md` filter escaping what people
-typed, HTML through `Renderer.html`, autoescaped); JSON is the compiled dict itself.
+The content comes from `bridgekeeper.domain.report` (pure); the words from messages/report/
+(Markdown through the text environment with the `md` filter escaping what people typed, HTML
+through the HTML one, autoescaped); JSON is the compiled dict itself. The timeline is read page
+by page and the work done in a worker thread (`services.report_build`), so a report of a long
+incident neither holds up the event loop nor sits whole in memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
 from bridgekeeper.rendering import Renderer, duration
+from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
     Alert,
@@ -34,12 +40,13 @@ from bridgekeeper.store.models import (
     TimelineEntry,
 )
 
+T = TypeVar("T")
+
 FORMATS = ("md", "html", "json")
 MEDIA_TYPES = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
 UserName = Callable[[str], Awaitable[str]]
 _MD_ESCAPES = {c: "\\" + c for c in "\\`*_[]<>#|"} | {"\n": "\n  ", "\r": ""}
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|\n\r]")
-SEPARATOR = "\x1e"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class StoredReport:
     sha256: str
     private: bool
     created_at: datetime
+    report_id: int = 0
 
 
 async def _no_names(user: str) -> str:
@@ -59,13 +67,23 @@ async def _no_names(user: str) -> str:
 
 class ReportService:
     def __init__(
-        self, *, db: Database, clock: Clock, renderer: Renderer, user_name: UserName = _no_names
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        renderer: Renderer,
+        user_name: UserName = _no_names,
+        page_rows: int = PAGE_ROWS,
+        part_chars: int = PART_CHARS,
     ) -> None:
         self.db = db
         self.clock = clock
         self.renderer = renderer
         self.user_name = user_name
         self._names: dict[str, str] = {}
+        self.page_rows = page_rows
+        self.part_chars = part_chars
+        self.building = 0  # reports being built in worker threads now
         add_report_filters(renderer)
 
     # -- compiling --------------------------------------------------------------------------------
@@ -89,17 +107,18 @@ class ReportService:
         found.update(str(f.get("owner")) for f in incident.follow_ups or [] if f.get("owner"))
         return found
 
-    async def compile(
+    async def source(
         self,
         session: AsyncSession,
         incident: Incident,
         *,
         version: int,
         users: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        source = r.ReportInput(
+    ) -> r.ReportInput:
+        """Everything a report is compiled from but the timeline (read page by page later)."""
+        return r.ReportInput(
             incident=incident_facts(incident),
-            entries=await timeline_entries(session, incident.id),
+            entries=(),
             roles=[
                 _spell(s)
                 for s in await session.scalars(
@@ -123,51 +142,78 @@ class ReportService:
             version=version,
             generated_at=self.clock.now(),
         )
-        return r.compile_report(source)
 
-    def render(self, context: dict[str, Any]) -> dict[str, str]:
-        """The three formats. Timeline sentences are rendered once, in one pass, and shared."""
-        entries = context["timeline"]["entries"]
-        sentences = self.renderer.text(
-            "report/sentences.txt.j2", entries=entries, users=context["users"], sep=SEPARATOR
-        ).split(SEPARATOR)
-        said = {e["seq"]: sentence.strip() for e, sentence in zip(entries, sentences, strict=False)}
-        return {
-            "md": self.renderer.text("report/report.md.j2", **context, said=said).strip() + "\n",
-            "html": self.renderer.html("report/report.html.j2", **context, said=said) + "\n",
-            "json": json.dumps(context, ensure_ascii=False, sort_keys=True) + "\n",
-        }
+    async def in_thread(
+        self, session: AsyncSession, incident: Incident, source: r.ReportInput,
+        job: Callable[[Build], T],
+    ) -> T:  # fmt: skip
+        """Run `job` on a Build of this incident's report in a worker thread; the timeline is
+        read through this session (and its transaction), page by page, by the event loop."""
+        loop = Loop(asyncio.get_running_loop())
+
+        async def fetch(after: int, kinds: frozenset[str] | None) -> Sequence[Any]:
+            return await incident_store.timeline_rows(session=session, incident_id=incident.id,
+                                                      after=after, limit=self.page_rows,
+                                                      kinds=kinds)  # fmt: skip
+
+        timeline = Timeline(loop, fetch, self.page_rows)
+        build = Build(renderer=self.renderer, source=source, timeline=timeline)
+        self.building += 1
+        try:
+            return await asyncio.to_thread(job, build)
+        except asyncio.CancelledError:
+            loop.stopped = True  # the thread stops at its next page
+            raise
+        finally:
+            self.building -= 1
+
+    async def outline(self, session: AsyncSession, incident: Incident, *, version: int,
+                      users: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+        """The report without its timeline's entries and actions (the Slack preview)."""
+        source = await self.source(session, incident, version=version, users=users)
+        return await self.in_thread(session, incident, source, Build.outline)
 
     # -- storing ----------------------------------------------------------------------------------
     async def publish(
         self, session: AsyncSession, incident: Incident, *, users: dict[str, str]
     ) -> dict[str, Report]:
-        """Compile, render and store the next version (inside the closing transaction)."""
+        """Compile, render and store the next version (inside the closing transaction). A long
+        report goes out in parts as it is rendered (`Report.body`, then `report_parts`)."""
         last = await session.scalar(
             select(func.max(Report.version)).where(Report.incident_id == incident.id)
         )
         version = (last or 0) + 1
-        bodies = self.render(await self.compile(session, incident, version=version, users=users))
+        source = await self.source(session, incident, version=version, users=users)
         now = self.clock.now()
-        rows = {
-            fmt: Report(
-                incident_id=incident.id,
-                version=version,
-                format=fmt,
-                body=body,
-                sha256=sha256(body),
-                timeline_head=incident.timeline_head,
-                created_at=now,
-            )
-            for fmt, body in bodies.items()
-        }
+        rows = {fmt: self._empty(incident, version, fmt, now) for fmt in FORMATS}
         session.add_all(rows.values())
+        await session.flush()
+
+        def job(build: Build) -> dict[str, tuple[str, str]]:
+            report = build.outline()
+            return {fmt: build.write(fmt, report, Sink(partial(store, build, row.id),
+                                                       self.part_chars))
+                    for fmt, row in rows.items()}  # fmt: skip
+
+        def store(build: Build, report_id: int, number: int, body: str) -> None:
+            build.timeline.loop.call(report_store.add_part(
+                session=session, report_id=report_id, number=number, body=body))  # fmt: skip
+
+        for fmt, (first, digest) in (await self.in_thread(session, incident, source, job)).items():
+            rows[fmt].body, rows[fmt].sha256 = first, digest
         await session.flush()
         return rows
 
+    @staticmethod
+    def _empty(incident: Incident, version: int, fmt: str, now: datetime) -> Report:
+        """A report row to fill in once its format is rendered."""
+        return Report(incident_id=incident.id, version=version, format=fmt, body="", sha256="",
+                      timeline_head=incident.timeline_head, created_at=now)  # fmt: skip
+
     async def stored(
-        self, number: int, fmt: str = "md", version: int | None = None
+        self, number: int, fmt: str = "md", version: int | None = None, *, whole: bool = True
     ) -> StoredReport | None:
+        """A stored report; `whole=False`: only its first part in `body` (see `rest`)."""
         async with self.db.sessions() as session:
             incident = await incident_store.get(session=session, number=number)
             if incident is None:
@@ -175,12 +221,21 @@ class ReportService:
             query = select(Report).where(Report.incident_id == incident.id, Report.format == fmt)
             if version is not None:
                 query = query.where(Report.version == version)
+            if not whole:
+                query = query.options(raiseload(Report.parts))
             row = await session.scalar(query.order_by(Report.version.desc()).limit(1))
             if row is None:
                 return None
             return StoredReport(number=incident.number, version=row.version, format=fmt,
-                                body=row.body, sha256=row.sha256, private=incident.private,
-                                created_at=row.created_at)  # fmt: skip
+                                body=row.text if whole else row.body, sha256=row.sha256,
+                                private=incident.private, created_at=row.created_at,
+                                report_id=row.id)  # fmt: skip
+
+    async def rest(self, stored: StoredReport) -> AsyncIterator[str]:
+        """The parts of a long report after its first, one at a time."""
+        async with self.db.sessions() as session:
+            async for body in report_store.later_parts(session=session, report_id=stored.report_id):
+                yield body
 
     async def versions(self, number: int) -> list[int]:
         async with self.db.sessions() as session:
@@ -197,8 +252,10 @@ class ReportService:
             if incident is None:
                 return None
             users = await self.names(await self.people(session, incident))
-            context = await self.compile(session, incident, version=0, users=users)
-        return self.render(context)[fmt]
+            source = await self.source(session, incident, version=0, users=users)
+            return await self.in_thread(
+                session, incident, source, lambda build: build.text(fmt, build.outline())
+            )
 
 
 def sha256(body: str) -> str:
@@ -274,20 +331,6 @@ def incident_facts(incident: Incident) -> r.IncidentFacts:
         disposition=incident.disposition, follow_ups=list(incident.follow_ups or []),
         timeline_head=incident.timeline_head, timeline_length=incident.timeline_length,
     )  # fmt: skip
-
-
-async def timeline_entries(session: AsyncSession, incident_id: int) -> list[r.Entry]:
-    """The whole timeline as plain rows: no ORM objects, so 10,000 entries load quickly."""
-    rows = await session.execute(
-        select(TimelineEntry.seq, TimelineEntry.at, TimelineEntry.actor, TimelineEntry.kind,
-               TimelineEntry.text, TimelineEntry.data, TimelineEntry.hash)
-        .where(TimelineEntry.incident_id == incident_id)
-        .order_by(TimelineEntry.seq)
-    )  # fmt: skip
-    return [
-        r.Entry(seq=seq, at=at, actor=actor, kind=kind, text=text, data=data or {}, hash=digest)
-        for seq, at, actor, kind, text, data, digest in rows
-    ]
 
 
 def _spell(spell: RoleAssignment) -> r.RoleSpell:

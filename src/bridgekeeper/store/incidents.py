@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -123,6 +124,40 @@ def chain_start(incident: Incident) -> str:
 async def timeline(*, session: AsyncSession, incident_id: int) -> list[TimelineEntry]:
     query = select(TimelineEntry).where(TimelineEntry.incident_id == incident_id)
     return list((await session.execute(query.order_by(TimelineEntry.seq))).scalars())
+
+
+async def timeline_rows(
+    *,
+    session: AsyncSession,
+    incident_id: int,
+    after: int = 0,
+    limit: int = 1000,
+    kinds: Collection[str] | None = None,
+) -> Sequence[Row[Any]]:
+    """Up to `limit` entries after seq `after` as plain rows (seq, at, actor, kind, text, data,
+    hash), no ORM objects: keyset by seq, so the last page of a long timeline costs what the
+    first does. `kinds`: only entries of these kinds."""
+    query = select(
+        TimelineEntry.seq, TimelineEntry.at, TimelineEntry.actor, TimelineEntry.kind,
+        TimelineEntry.text, TimelineEntry.data, TimelineEntry.hash,
+    ).where(TimelineEntry.incident_id == incident_id, TimelineEntry.seq > after)  # fmt: skip
+    if kinds is not None:
+        query = query.where(TimelineEntry.kind.in_(sorted(kinds)))
+    return (await session.execute(query.order_by(TimelineEntry.seq).limit(limit))).all()
+
+
+async def timeline_page(
+    *, session: AsyncSession, incident_id: int, offset: int, limit: int
+) -> list[TimelineEntry]:
+    """`limit` entries from the `offset`-th on, in order (a page of `/incident timeline`)."""
+    query = select(TimelineEntry).where(TimelineEntry.incident_id == incident_id)
+    query = query.order_by(TimelineEntry.seq).offset(offset).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def timeline_count(*, session: AsyncSession, incident_id: int) -> int:
+    query = select(func.count()).where(TimelineEntry.incident_id == incident_id)
+    return int(await session.scalar(query) or 0)
 
 
 async def has_source_key(*, session: AsyncSession, incident_id: int, source_key: str) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from bridgekeeper.domain.timeline import CHAIN_VERSION
@@ -307,10 +307,30 @@ class Report(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(10))  # md, html, json
-    body: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))  # of the UTF-8 body
+    body: Mapped[str] = mapped_column(Text)  # all of it, or its first part (see `text`)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the UTF-8 text
     timeline_head: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    parts: Mapped[list[ReportPart]] = relationship(
+        lazy="selectin", order_by="ReportPart.number", viewonly=True
+    )
+
+    @property
+    def text(self) -> str:
+        """The whole report: `body`, then the parts a long report continues in, in order."""
+        return self.body + "".join(part.body for part in self.parts)
+
+
+class ReportPart(Base):
+    """The rest of a long report, in parts of a few megabytes (its first is `Report.body`):
+    written as it is rendered, so no process holds a whole long report at once."""
+
+    __tablename__ = "report_parts"
+    __table_args__ = (UniqueConstraint("report_id", "number"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... (0 is Report.body)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class ScheduledJob(Base):

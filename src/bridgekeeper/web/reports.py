@@ -22,7 +22,7 @@ class ReportEndpoint:
     def __init__(self, bk: Bridgekeeper) -> None:
         self.bk = bk
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         token = self.bk.settings.reports.access_token
         if not token:
             raise web.HTTPNotFound()
@@ -34,23 +34,30 @@ class ReportEndpoint:
         if number is None or (version_text is not None and version is None):
             raise web.HTTPNotFound()
         fmt = choose_format(request.headers.get("Accept", ""))
-        stored = await self.bk.reports.stored(number, fmt, version)
+        stored = await self.bk.reports.stored(number, fmt, version, whole=False)
         if stored is None:
             raise web.HTTPNotFound()
-        return web.Response(
-            text=stored.body,
-            content_type=MEDIA_TYPES[fmt],
-            charset="utf-8",
-            headers={
-                "ETag": f'"{stored.sha256}"',
-                "X-Report-Version": str(stored.version),
-                "X-Content-SHA256": stored.sha256,
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                "Vary": "Accept, Authorization",
-            },
-        )
+        response = web.StreamResponse(headers=_headers(stored.sha256, stored.version))
+        response.content_type = MEDIA_TYPES[fmt]
+        response.charset = "utf-8"
+        await response.prepare(request)
+        await response.write(stored.body.encode())
+        async for part in self.bk.reports.rest(stored):  # a long report, a part at a time
+            await response.write(part.encode())
+        await response.write_eof()
+        return response
+
+
+def _headers(digest: str, version: int) -> dict[str, str]:
+    return {
+        "ETag": f'"{digest}"',
+        "X-Report-Version": str(version),
+        "X-Content-SHA256": digest,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "Vary": "Accept, Authorization",
+    }
 
 
 def _authorized(request: web.Request, token: str) -> bool:

@@ -1,0 +1,116 @@
+"""What a report takes from an incident's timeline, one entry at a time: pure, no I/O.
+
+A long incident's timeline is read twice rather than held: `TimelineSummary` collects in one
+pass the few things the report's sections need (severity changes, assessments, stages, who took
+part); the entries themselves are read again, page by page, while the report is rendered, and
+`actions_in` picks the entries of one stage's "Actions taken" from such a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+COMMUNICATION_KINDS = frozenset(
+    {"update", "update_posted", "status_update", "stakeholder_update", "announcement"}
+)
+REGULATORY_PREFIXES = ("notif", "regulatory", "clock")
+ACTION_KINDS = frozenset({"note", "task_done", "pinned", "pinned_edited"})
+# What a pass over "Actions taken" reads: the actions, and the stage changes that place them.
+ACTION_PASS_KINDS = ACTION_KINDS | {"stage_changed"}
+FIRST_STAGE = "detect"
+BOT = "bridgekeeper"
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    text: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    hash: str = ""
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry_row(entry: Entry) -> dict[str, Any]:
+    """An entry as the report shows it."""
+    return {"seq": entry.seq, "at": iso(entry.at), "actor": entry.actor, "kind": entry.kind,
+            "text": entry.text, "data": dict(entry.data), "hash": entry.hash}  # fmt: skip
+
+
+@dataclass
+class TimelineSummary:
+    """Everything the report needs from the timeline except the entries themselves."""
+
+    length: int = 0
+    severity_changes: list[dict[str, Any]] = field(default_factory=list)
+    assessments: list[dict[str, Any]] = field(default_factory=list)
+    communications: list[dict[str, Any]] = field(default_factory=list)
+    regulatory: list[dict[str, Any]] = field(default_factory=list)
+    stabilized_at: datetime | None = None
+    actors: dict[str, None] = field(default_factory=dict)  # in order of first appearance
+    action_stages: dict[str, int] = field(default_factory=dict)  # stage: actions, in order
+    stage: str = FIRST_STAGE
+
+    def add(self, entry: Entry) -> None:
+        self.length += 1
+        if entry.actor and entry.actor != BOT:
+            self.actors.setdefault(entry.actor, None)
+        kind = entry.kind
+        if kind == "stage_changed":
+            self._stage_changed(entry)
+        elif kind == "severity_changed":
+            self.severity_changes.append(
+                {"at": iso(entry.at), "actor": entry.actor, "from": entry.data.get("from"),
+                 "to": entry.data.get("to"), "reason": entry.text}
+            )  # fmt: skip
+        elif kind == "impact_assessed":
+            self.assessments.append({"at": iso(entry.at), "actor": entry.actor, **entry.data})
+        elif kind in ACTION_KINDS:
+            self.action_stages[self.stage] = self.action_stages.get(self.stage, 0) + 1
+        elif kind in COMMUNICATION_KINDS:
+            where = ["bridge", *(str(ch) for ch in entry.data.get("channels") or [])]
+            self.communications.append(
+                {"at": iso(entry.at), "actor": entry.actor, "where": where, "text": entry.text}
+            )
+        elif kind.startswith(REGULATORY_PREFIXES):
+            self.regulatory.append(entry_row(entry))
+
+    def _stage_changed(self, entry: Entry) -> None:
+        self.stage = str(entry.data.get("to") or self.stage)
+        if self.stage == "stabilize" and self.stabilized_at is None:
+            self.stabilized_at = entry.at
+
+
+def summarize(entries: Iterable[Entry]) -> TimelineSummary:
+    summary = TimelineSummary()
+    for entry in entries:
+        summary.add(entry)
+    return summary
+
+
+class ActionsIn:
+    """Picks the notes, completed tasks and pins recorded while the incident was in `stage`
+    from the timeline read in order, whole or page by page (stage changes included)."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.current = FIRST_STAGE
+
+    def pick(self, entries: Iterable[Entry]) -> list[Entry]:
+        picked = []
+        for entry in entries:
+            if entry.kind == "stage_changed":
+                self.current = str(entry.data.get("to") or self.current)
+            elif entry.kind in ACTION_KINDS and self.current == self.stage:
+                picked.append(entry)
+        return picked

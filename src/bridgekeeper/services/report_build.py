@@ -1,0 +1,279 @@
+"""Building a report without holding it: the work runs in a worker thread, the database stays
+with the event loop.
+
+A `Build` runs in a thread (`asyncio.to_thread`), so compiling and rendering a long timeline
+never holds up the event loop (Slack acks, webhooks). It reads the timeline through `Timeline`,
+page by page: each page is fetched by the event loop, in the caller's session and transaction,
+while the thread waits. One pass summarises the timeline (`domain.report_timeline`); each format
+then reads the entries again as the templates reach them (`Rows`), and its text goes out through
+a `Sink` in parts of a few megabytes, hashed on the way. JSON is the outline dumped as usual
+with markers where the long lists go, which are then written entry by entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from bridgekeeper.domain import report as r
+from bridgekeeper.domain.report_timeline import (
+    ACTION_PASS_KINDS,
+    ActionsIn,
+    Entry,
+    TimelineSummary,
+    entry_row,
+)
+from bridgekeeper.rendering import Renderer
+
+SEPARATOR = "\x1e"
+PAGE_ROWS = 2000
+PART_CHARS = 4_000_000
+T = TypeVar("T")
+FetchPage = Callable[[int, frozenset[str] | None], Coroutine[Any, Any, Sequence[Any]]]
+StorePart = Callable[[int, str], Coroutine[Any, Any, None]]
+
+
+class Stopped(Exception):
+    """The caller gave up on the report (its task was cancelled)."""
+
+
+class Loop:
+    """The event loop, as the worker thread calls it: each call waits for its result."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.stopped = False
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self.stopped:
+            coroutine.close()
+            raise Stopped
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+
+class Timeline:
+    """An incident's timeline, page by page (rows: seq, at, actor, kind, text, data, hash)."""
+
+    def __init__(self, loop: Loop, fetch: FetchPage, page_rows: int = PAGE_ROWS) -> None:
+        self.loop = loop
+        self.fetch = fetch
+        self.page_rows = page_rows
+
+    def pages(self, kinds: frozenset[str] | None = None) -> Iterator[list[Entry]]:
+        after = 0
+        while True:
+            rows = self.loop.call(self.fetch(after, kinds))
+            if not rows:
+                return
+            yield [_entry(*row) for row in rows]
+            if len(rows) < self.page_rows:
+                return
+            after = rows[-1][0]
+
+    def entries(self) -> Iterator[Entry]:
+        for page in self.pages():
+            yield from page
+
+
+def _entry(seq: int, at: Any, actor: str, kind: str, text: str, data: Any, digest: str) -> Entry:
+    return Entry(seq=seq, at=at, actor=actor, kind=kind, text=text, data=data or {}, hash=digest)
+
+
+class Said:
+    """Each entry's sentence (report/sentences.txt.j2), rendered a page at a time; the few
+    entries shown outside the timeline's order (regulatory) are rendered once, up front."""
+
+    def __init__(self, renderer: Renderer, users: Mapping[str, str], kept: list[Any]) -> None:
+        self.renderer = renderer
+        self.users = users
+        self.kept = self.render(kept)
+        self.page: dict[int, str] = {}
+
+    def render(self, rows: list[dict[str, Any]]) -> dict[int, str]:
+        sentences = self.renderer.text(
+            "report/sentences.txt.j2", entries=rows, users=self.users, sep=SEPARATOR
+        ).split(SEPARATOR)
+        return {row["seq"]: said.strip() for row, said in zip(rows, sentences, strict=False)}
+
+    def learn(self, rows: list[dict[str, Any]]) -> None:
+        self.page = self.render(rows)
+
+    def __getitem__(self, seq: int) -> str:
+        found = self.page.get(seq)
+        return self.kept[seq] if found is None else found
+
+
+class Rows:
+    """A list for the templates, read from the database each time they loop over it."""
+
+    def __init__(self, make: Callable[[], Iterator[dict[str, Any]]], length: int) -> None:
+        self.make = make
+        self.length = length
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.make()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __bool__(self) -> bool:
+        return self.length > 0
+
+
+class Sink:
+    """A format's text in parts of about `part_chars`, hashed as it goes. The first part is
+    kept (it becomes `Report.body`); each later one is stored as soon as it is full."""
+
+    def __init__(self, store: Callable[[int, str], None], part_chars: int) -> None:
+        self.store = store
+        self.part_chars = part_chars
+        self.pending: list[str] = []
+        self.size = 0
+        self.first: str | None = None
+        self.parts = 0
+        self.hash = hashlib.sha256()
+
+    def write(self, text: str) -> None:
+        self.pending.append(text)
+        self.size += len(text)
+        if self.size >= self.part_chars:
+            self._flush()
+
+    def close(self) -> tuple[str, str]:
+        """(the first part, the sha256 of the whole text)"""
+        if self.pending or self.first is None:
+            self._flush()
+        return self.first or "", self.hash.hexdigest()
+
+    def _flush(self) -> None:
+        part = "".join(self.pending)
+        self.pending, self.size = [], 0
+        self.hash.update(part.encode())
+        if self.first is None:
+            self.first = part
+        else:
+            self.parts += 1
+            self.store(self.parts, part)
+
+
+class Build:
+    """One report: its outline from one pass over the timeline, then each format rendered."""
+
+    def __init__(self, *, renderer: Renderer, source: r.ReportInput, timeline: Timeline) -> None:
+        self.renderer = renderer
+        self.source = source
+        self.timeline = timeline
+        self.summary = TimelineSummary()
+
+    def outline(self) -> dict[str, Any]:
+        """The report without its long lists (`domain.report.outline`)."""
+        self.summary = TimelineSummary()
+        for entry in self.timeline.entries():
+            self.summary.add(entry)
+        return r.outline(self.source, self.summary)
+
+    def write(self, fmt: str, report: dict[str, Any], sink: Sink) -> tuple[str, str]:
+        for piece in self.pieces(fmt, report):
+            sink.write(piece)
+        return sink.close()
+
+    def text(self, fmt: str, report: dict[str, Any]) -> str:
+        return "".join(self.pieces(fmt, report))
+
+    def pieces(self, fmt: str, report: dict[str, Any]) -> Iterator[str]:
+        if fmt == "json":
+            yield from self.json_pieces(report)
+            yield "\n"
+            return
+        said = Said(self.renderer, report["users"], report["regulatory"]["entries"])
+        context = self.streamed(report, said)
+        if fmt == "md":
+            yield from stripped(self.renderer.text_pieces("report/report.md.j2", **context))
+        else:
+            yield from self.renderer.html_pieces("report/report.html.j2", **context)
+            yield "\n"
+
+    def streamed(self, report: dict[str, Any], said: Said) -> dict[str, Any]:
+        """The report for the templates: its long lists read as they are looped over."""
+        timeline = {**report["timeline"], "entries": Rows(
+            partial(self.timeline_rows, said), self.summary.length)}  # fmt: skip
+        groups = [
+            {"stage": stage, "items": Rows(partial(self.action_rows, stage, said), count)}
+            for stage, count in self.summary.action_stages.items()
+        ]
+        actions = {**report["actions"], "by_stage": groups}
+        return {**report, "timeline": timeline, "actions": actions, "said": said}
+
+    def timeline_rows(self, said: Said | None) -> Iterator[dict[str, Any]]:
+        return _rows(self.timeline.pages(), said)
+
+    def action_rows(self, stage: str, said: Said | None) -> Iterator[dict[str, Any]]:
+        picker = ActionsIn(stage)
+        return _rows((picker.pick(p) for p in self.timeline.pages(ACTION_PASS_KINDS)), said)
+
+    def json_pieces(self, report: dict[str, Any]) -> Iterator[str]:
+        """json.dumps(report, ensure_ascii=False, sort_keys=True), its long lists streamed."""
+        token = secrets.token_hex(16)  # no text anyone typed can contain the markers
+        lists: dict[str, Callable[[], Iterator[dict[str, Any]]]] = {}
+
+        def marker(make: Callable[[], Iterator[dict[str, Any]]]) -> str:
+            name = f"\x00{token}:{len(lists)}"
+            lists[json.dumps(name)] = make
+            return name
+
+        groups = [{"stage": stage, "items": marker(partial(self.action_rows, stage, None))}
+                  for stage in self.summary.action_stages]  # fmt: skip
+        entries = marker(partial(self.timeline_rows, None))
+        outline = {
+            **report,
+            "timeline": {**report["timeline"], "entries": entries},
+            "actions": {**report["actions"], "by_stage": groups},
+        }
+        text = json.dumps(outline, ensure_ascii=False, sort_keys=True)
+        done = 0
+        for found in re.finditer("|".join(map(re.escape, lists)), text):
+            yield text[done : found.start()]
+            yield from json_list(lists[found.group()]())
+            done = found.end()
+        yield text[done:]
+
+
+def _rows(pages: Iterable[list[Entry]], said: Said | None) -> Iterator[dict[str, Any]]:
+    for page in pages:
+        rows = [entry_row(entry) for entry in page]
+        if said is not None and rows:
+            said.learn(rows)
+        yield from rows
+
+
+def json_list(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A list as json.dumps writes it (", " between items), an item at a time."""
+    yield "["
+    comma = ""
+    for row in rows:
+        yield comma + json.dumps(row, ensure_ascii=False, sort_keys=True)
+        comma = ", "
+    yield "]"
+
+
+def stripped(pieces: Iterable[str]) -> Iterator[str]:
+    """The pieces as `"".join(pieces).strip() + "\\n"` reads, without joining them."""
+    started = False
+    blank = ""  # whitespace seen at the end so far: dropped if nothing follows it
+    for piece in pieces:
+        if not started:
+            piece = piece.lstrip()
+            started = bool(piece)
+        body = piece.rstrip()
+        if body:
+            yield blank + body
+            blank = piece[len(body) :]
+        else:
+            blank += piece
+    yield "\n"
