@@ -1,19 +1,6 @@
-"""Slack rate-limit tiers as token buckets, plus tracking of callers that ignore Retry-After.
-
-Tier table (FACTS.md §6.1 and §6.3, docs.slack.dev/reference/methods/*),
-as (calls per minute, bucket size):
-
-- Tier 1 (1/min, 1): none of the emulated methods.
-- Tier 2 (20/min, 20): conversations.create, setTopic, setPurpose, archive, unarchive, list;
-  pins.add, pins.remove, pins.list; bookmarks.add, bookmarks.list; users.list; usergroups.list;
-  usergroups.users.list.
-- Tier 3 (50/min, 50): conversations.invite, info, history, replies, join, members, open;
-  chat.update, chat.delete; reactions.add, remove, get; users.lookupByEmail;
-  apps.connections.open; and any method not listed here.
-- Tier 4 (100/min, 100): chat.postEphemeral, chat.getPermalink, users.info, views.open, update,
-  push, publish; files.getUploadURLExternal, files.completeUploadExternal; api.test.
-- Special: chat.postMessage (60/min, 3) per channel, i.e. about 1 per second with short bursts;
-  auth.test (600/min, 100).
+"""Slack's rate limits enforced as token buckets, plus tracking of callers that ignore
+Retry-After. The limits themselves are bridgekeeper's own table (slack/limits.py), the one the
+gateway paces its calls by.
 
 The refill rate is multiplied by `scale`, so scale=60 makes a Slack minute last one second.
 """
@@ -24,60 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
-DEFAULT_TIER = 3
-PER_CHANNEL_METHODS = {"chat.postMessage"}
-
-METHOD_TIERS: dict[str, int] = {
-    **dict.fromkeys(
-        [
-            "conversations.create",
-            "conversations.setTopic",
-            "conversations.setPurpose",
-            "conversations.archive",
-            "conversations.unarchive",
-            "conversations.list",
-            "pins.add",
-            "pins.remove",
-            "pins.list",
-            "bookmarks.add",
-            "bookmarks.list",
-            "users.list",
-            "usergroups.list",
-            "usergroups.users.list",
-        ],
-        2,
-    ),
-    **dict.fromkeys(
-        [
-            "chat.postEphemeral",
-            "chat.getPermalink",
-            "users.info",
-            "views.open",
-            "views.update",
-            "views.push",
-            "views.publish",
-            "files.getUploadURLExternal",
-            "files.completeUploadExternal",
-            "api.test",
-        ],
-        4,
-    ),
-}
-
-# method -> (per minute, bucket size)
-SPECIAL_LIMITS: dict[str, tuple[float, float]] = {
-    "chat.postMessage": (60, 3),
-    "auth.test": (600, 100),
-}
-
-
-def limit_for(method: str) -> tuple[float, float]:
-    """(calls per minute, burst size) for a method."""
-    if method in SPECIAL_LIMITS:
-        return SPECIAL_LIMITS[method]
-    per_minute = TIER_PER_MINUTE[METHOD_TIERS.get(method, DEFAULT_TIER)]
-    return per_minute, per_minute
+from bridgekeeper.slack.limits import bucket_key, limit_for
 
 
 @dataclass
@@ -108,7 +42,7 @@ class RateLimiter:
 
     @staticmethod
     def key(method: str, channel: str) -> str:
-        return f"{method}#{channel}" if method in PER_CHANNEL_METHODS else method
+        return bucket_key(method, channel)
 
     def take(self, method: str, channel: str) -> int | None:
         """None when the call is within its limit, else Retry-After seconds."""
