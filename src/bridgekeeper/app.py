@@ -37,10 +37,12 @@ from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.close_actions import CloseActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.listeners import SlackListeners
+from bridgekeeper.slack.rate_limiter import RateLimiter
 from bridgekeeper.slack.redelivery import SkipRedelivered
 from bridgekeeper.slack.update_actions import UpdateActions
 from bridgekeeper.store import leases
 from bridgekeeper.store.db import Database
+from bridgekeeper.store.rate_buckets import buckets_for
 from bridgekeeper.web.server import build_web_app
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,10 @@ class Bridgekeeper:
         self.renderer = Renderer(
             [settings.reports.template_dir] if settings.reports.template_dir else []
         )
-        self.gateway = SlackGateway(token=settings.slack_bot_token, api_url=settings.slack_api_url)
+        self.gateway = SlackGateway(
+            token=settings.slack_bot_token, api_url=settings.slack_api_url,
+            limiter=RateLimiter(buckets_for(self.db)),
+        )  # fmt: skip
         self.incidents = IncidentService(
             db=self.db, clock=self.clock, settings=settings, renderer=self.renderer,
             directory=self.gateway,

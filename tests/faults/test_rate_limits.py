@@ -1,8 +1,9 @@
 """Slack's rate limits: a burst is delivered whole, and no call is made inside a Retry-After window.
 
 The emulator counts every call that reaches it while a 429's Retry-After is still running as a
-violation (`rate_limit_violations`): a well-behaved client has none, even with many concurrent
-deliveries.
+violation (`rate_limit_violations`): a well-behaved client, once it has seen a 429, has none,
+even with many concurrent deliveries. (Calls already on their way when the 429 is sent would
+count too, so each test lets its 429 come while no other call to that method is in flight.)
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import pytest
 
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.rate_limiter import RateLimiter
 from tests.conftest import BOT_TOKEN, start_bridgekeeper
 from tests.conftest import test_settings as settings_for
+from tests.faults.servers import wait_for
 
 pytestmark = pytest.mark.faults
 BURST = 30
@@ -26,14 +29,16 @@ async def test_thirty_incidents_at_once_all_get_channels_and_cards(
 ) -> None:
     settings = settings_for(db_url=db_url, api_url=limited_slack.api_url)
     app, runner = await start_bridgekeeper(settings, limited_slack)
-    # Tier 2 lets 20 creations through at once; on a slow machine the burst may spread out
-    # enough to stay under it, so one 429 is made certain.
-    limited_slack.fail("conversations.create", status=429, times=1, retry_after=1)
+    app.bk.gateway.limiter.scale = 4  # the pace of this sped-up Slack
     try:
         replies = await asyncio.gather(
             *(app.command(f"declare Burst incident {n}") for n in range(BURST))
         )
         assert [r.status for r in replies] == [200] * BURST
+        # Tier 2 lets 20 creations through at once, then the bot paces the rest. One of
+        # those is refused, so a 429 is certain: it is waited out.
+        await wait_for(lambda: len(limited_slack.calls_to("conversations.create")) >= 20)
+        limited_slack.fail("conversations.create", status=429, times=1, retry_after=1)
         await app.settle(timeout=90)
 
         bridges = [c for c in limited_slack.channels.values() if c.name.startswith("inc-")]
@@ -50,14 +55,18 @@ async def test_thirty_incidents_at_once_all_get_channels_and_cards(
         await app.bk.stop()
 
 
-async def test_concurrent_callers_all_wait_out_a_429(emulator: SlackEmulator) -> None:
-    """Six deliveries to one method at once; the first gets a 429: none calls again too early."""
+async def test_callers_after_a_429_all_wait_it_out(emulator: SlackEmulator) -> None:
+    """A delivery to one method gets a 429; five more come while it waits: none calls again
+    too early."""
     channels = [emulator.add_channel(f"room-{n}", members=["UBOT"]) for n in range(6)]
     emulator.fail("conversations.setTopic", status=429, retry_after=1)
-    gateway = SlackGateway(token=BOT_TOKEN, api_url=emulator.api_url)
+    limiter = RateLimiter(scale=60)  # Tier 2's pace after the hold, a minute a second
+    gateway = SlackGateway(token=BOT_TOKEN, api_url=emulator.api_url, limiter=limiter)
     try:
         started = time.monotonic()
-        await asyncio.gather(*(gateway.set_topic(c, f"topic {c}") for c in channels))
+        first = asyncio.create_task(gateway.set_topic(channels[0], f"topic {channels[0]}"))
+        await wait_for(lambda: emulator.calls_to("conversations.setTopic"), timeout=10)
+        await asyncio.gather(first, *(gateway.set_topic(c, f"topic {c}") for c in channels[1:]))
         took = time.monotonic() - started
     finally:
         await gateway.close()

@@ -1,18 +1,16 @@
 """The one door to Slack's Web API: chat-shaped calls, retries and rate-limit manners.
 
-Nothing else in bridgekeeper uses the Slack client. Every call honours SLACK_API_URL, retries
-429 (after Retry-After), 5xx and timeouts with backoff up to a bound, and after a 429 holds back
-every further call to that method until Retry-After has passed, so the bot slows down instead of
-hammering. One call per method is in flight at a time (Slack's limits are per method, a few calls
-a second at most): concurrent deliveries queue instead of racing, so no call is already on its way
-when a 429 arrives, and every caller waits out the hold it set.
+Nothing else in bridgekeeper uses the Slack client. Every call honours SLACK_API_URL and waits
+its turn under Slack's published limits (slack/rate_limiter.py: per method, and for
+chat.postMessage per channel), so posts to different channels go out at once while a burst to
+one channel is paced instead of refused. A 429 holds its bucket for every caller until
+Retry-After has passed; 429s, 5xx and timeouts are retried with backoff up to a bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridgekeeper.errors import SlackError, SlackRetryable
+from bridgekeeper.slack.rate_limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 RETRYABLE_ERRORS = {
@@ -54,6 +53,7 @@ class SlackGateway:
         timeout: float = 10.0,
         max_wait: float = 30.0,
         sleep: Sleep = asyncio.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.client = AsyncWebClient(
             token=token, base_url=api_url, timeout=int(timeout), retry_handlers=[]
@@ -62,26 +62,28 @@ class SlackGateway:
         self.timeout = timeout
         self.max_wait = max_wait
         self._sleep = sleep
-        self._held_until: dict[str, float] = {}
-        self._in_flight: dict[str, asyncio.Lock] = {}
+        self.limiter = limiter or RateLimiter(max_wait=max_wait, sleep=sleep)
         self._bot_user_id: str | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
 
     # -- the single call path ---------------------------------------------------------------
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
         last: SlackRetryable | None = None
         for attempt in range(self.attempts):
+            await self.limiter.acquire(method, channel)
             try:
-                async with self._in_flight.setdefault(method, asyncio.Lock()):
-                    await self._wait_for(method)
-                    return await self._call_once(method, args)
+                return await self._call_once(method, args)
             except SlackRetryable as exc:
                 last = exc
+                if exc.retry_after is not None:  # a 429: the limiter waits it out, for everyone
+                    await self.limiter.hold(method, channel, exc.retry_after)
                 delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
                 if delay > self.max_wait or attempt == self.attempts - 1:
                     break
                 log.info("slack %s: %s, retrying in %.1fs", method, exc.error, delay)
-                await self._sleep(delay)
+                if exc.retry_after is None:
+                    await self._sleep(delay)
         assert last is not None
         raise last
 
@@ -102,7 +104,6 @@ class SlackGateway:
         error = str(exc.response.get("error", "") if exc.response.data else "") or f"http {status}"
         if status == 429 or error == "ratelimited":
             retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            self._held_until[method] = time.monotonic() + retry_after
             return SlackRetryable(method, "ratelimited", retry_after)
         if status >= 500 or error in RETRYABLE_ERRORS:
             return SlackRetryable(method, error)
@@ -116,11 +117,6 @@ class SlackGateway:
             session, self._http_loop = aiohttp.ClientSession(), loop
             self.client.session = session
         return session
-
-    async def _wait_for(self, method: str) -> None:
-        """Sleep out a hold after a 429 (checked again after waking: never a call too early)."""
-        while (held := self._held_until.get(method, 0.0) - time.monotonic()) > 0:
-            await self._sleep(held)
 
     # -- chat-shaped calls --------------------------------------------------------------------
     @property
