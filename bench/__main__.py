@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import ack_latency, alert_ingest, declaration, footprint, mixed_load, report
+from bench import ack_latency, alert_ingest, declaration, footprint, long_close, mixed_load, report
 from bench.harness import DEFAULT_PG_URL, Options, Row, pg_reachable, table, workdir
 
 Benchmark = Callable[[Options], Awaitable[list[Row]]]
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "ingest": alert_ingest.run,  # also the storm economy
     "declare": declaration.run,
     "report": report.run,
+    "close": long_close.run,
     "footprint": footprint.run,
     "mixed": mixed_load.run,  # commands, an alert storm and a SEV1 at once, rate-limited
 }

@@ -87,7 +87,7 @@ async def test_a_long_report_is_stored_in_parts_with_every_entry(serve: Start) -
 
 async def test_commands_are_acked_while_a_long_report_is_built(running: Running) -> None:
     service = running.bk.reports
-    service.page_rows = 25  # many pages: the build takes a while, in small steps
+    service.page_rows = 10  # many pages: the build takes a while, in small steps
     channel = await declare(running, "Long one")
     await say(running, channel, "role commander <@U0ALICE>")
     await bulk_entries(running, 3_000)

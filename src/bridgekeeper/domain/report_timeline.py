@@ -18,8 +18,6 @@ COMMUNICATION_KINDS = frozenset(
 )
 REGULATORY_PREFIXES = ("notif", "regulatory", "clock")
 ACTION_KINDS = frozenset({"note", "task_done", "pinned", "pinned_edited"})
-# What a pass over "Actions taken" reads: the actions, and the stage changes that place them.
-ACTION_PASS_KINDS = ACTION_KINDS | {"stage_changed"}
 FIRST_STAGE = "detect"
 BOT = "bridgekeeper"
 

@@ -2,12 +2,13 @@
 with the event loop.
 
 A `Build` runs in a thread (`asyncio.to_thread`), so compiling and rendering a long timeline
-never holds up the event loop (Slack acks, webhooks). It reads the timeline through `Timeline`,
-page by page: each page is fetched by the event loop, in the caller's session and transaction,
-while the thread waits. One pass summarises the timeline (`domain.report_timeline`); each format
-then reads the entries again as the templates reach them (`Rows`), and its text goes out through
-a `Sink` in parts of a few megabytes, hashed on the way. JSON is the outline dumped as usual
-with markers where the long lists go, which are then written entry by entry.
+never holds up the event loop (Slack acks, webhooks). It reads the timeline once, through
+`Timeline`, page by page: each page is fetched by the event loop, in the caller's session and
+transaction, while the thread waits. That pass summarises the timeline (`domain.report_timeline`)
+and spills its rows, and each stage's actions, to temporary files; each format then reads them
+back a page at a time as the templates loop (`Rows`), and its text goes out through a `Sink` in
+parts of a few megabytes, hashed on the way. JSON is the outline dumped as usual with markers
+where the long lists go, which are then written entry by entry.
 """
 
 from __future__ import annotations
@@ -15,27 +16,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import pickle
 import re
 import secrets
+import tempfile
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 from bridgekeeper.domain import report as r
-from bridgekeeper.domain.report_timeline import (
-    ACTION_PASS_KINDS,
-    ActionsIn,
-    Entry,
-    TimelineSummary,
-    entry_row,
-)
+from bridgekeeper.domain.report_timeline import ACTION_KINDS, Entry, TimelineSummary, entry_row
 from bridgekeeper.rendering import Renderer
 
 SEPARATOR = "\x1e"
 PAGE_ROWS = 2000
 PART_CHARS = 4_000_000
 T = TypeVar("T")
-FetchPage = Callable[[int, frozenset[str] | None], Coroutine[Any, Any, Sequence[Any]]]
+FetchPage = Callable[[int], Coroutine[Any, Any, Sequence[Any]]]
 StorePart = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
@@ -65,20 +62,16 @@ class Timeline:
         self.fetch = fetch
         self.page_rows = page_rows
 
-    def pages(self, kinds: frozenset[str] | None = None) -> Iterator[list[Entry]]:
+    def pages(self) -> Iterator[list[Entry]]:
         after = 0
         while True:
-            rows = self.loop.call(self.fetch(after, kinds))
+            rows = self.loop.call(self.fetch(after))
             if not rows:
                 return
             yield [_entry(*row) for row in rows]
             if len(rows) < self.page_rows:
                 return
             after = rows[-1][0]
-
-    def entries(self) -> Iterator[Entry]:
-        for page in self.pages():
-            yield from page
 
 
 def _entry(seq: int, at: Any, actor: str, kind: str, text: str, data: Any, digest: str) -> Entry:
@@ -107,6 +100,32 @@ class Said:
     def __getitem__(self, seq: int) -> str:
         found = self.page.get(seq)
         return self.kept[seq] if found is None else found
+
+
+class Spill:
+    """Rows written once to a temporary file, a page at a time, and read back as often as
+    needed (each reader keeps its own place): the formats read the timeline from here, not
+    from the database again."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115  (closed by Build.close)
+        self.end = 0
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.file.seek(self.end)
+        pickle.dump(rows, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.end = self.file.tell()
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        place = 0
+        while place < self.end:
+            self.file.seek(place)
+            rows: list[dict[str, Any]] = pickle.load(self.file)  # our own file
+            place = self.file.tell()
+            yield rows
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class Rows:
@@ -170,13 +189,34 @@ class Build:
         self.source = source
         self.timeline = timeline
         self.summary = TimelineSummary()
+        self.entries = Spill()
+        self.actions: dict[str, Spill] = {}
 
     def outline(self) -> dict[str, Any]:
-        """The report without its long lists (`domain.report.outline`)."""
+        """The report without its long lists (`domain.report.outline`), from the one read of
+        the timeline, which also spills its rows and each stage's actions for the formats."""
+        self.close()
         self.summary = TimelineSummary()
-        for entry in self.timeline.entries():
-            self.summary.add(entry)
+        for page in self.timeline.pages():
+            self.spill(page)
         return r.outline(self.source, self.summary)
+
+    def spill(self, page: list[Entry]) -> None:
+        rows: list[dict[str, Any]] = []
+        actions: dict[str, list[dict[str, Any]]] = {}
+        for entry in page:
+            self.summary.add(entry)
+            rows.append(row := entry_row(entry))
+            if entry.kind in ACTION_KINDS:  # in the stage the summary has now reached
+                actions.setdefault(self.summary.stage, []).append(row)
+        self.entries.add(rows)
+        for stage, picked in actions.items():
+            self.actions.setdefault(stage, Spill()).add(picked)
+
+    def close(self) -> None:
+        for spill in (self.entries, *self.actions.values()):
+            spill.close()
+        self.entries, self.actions = Spill(), {}
 
     def write(self, fmt: str, report: dict[str, Any], sink: Sink) -> tuple[str, str]:
         for piece in self.pieces(fmt, report):
@@ -211,11 +251,10 @@ class Build:
         return {**report, "timeline": timeline, "actions": actions, "said": said}
 
     def timeline_rows(self, said: Said | None) -> Iterator[dict[str, Any]]:
-        return _rows(self.timeline.pages(), said)
+        return _rows(self.entries.pages(), said)
 
     def action_rows(self, stage: str, said: Said | None) -> Iterator[dict[str, Any]]:
-        picker = ActionsIn(stage)
-        return _rows((picker.pick(p) for p in self.timeline.pages(ACTION_PASS_KINDS)), said)
+        return _rows(self.actions[stage].pages(), said)
 
     def json_pieces(self, report: dict[str, Any]) -> Iterator[str]:
         """json.dumps(report, ensure_ascii=False, sort_keys=True), its long lists streamed."""
@@ -244,9 +283,8 @@ class Build:
         yield text[done:]
 
 
-def _rows(pages: Iterable[list[Entry]], said: Said | None) -> Iterator[dict[str, Any]]:
-    for page in pages:
-        rows = [entry_row(entry) for entry in page]
+def _rows(pages: Iterable[list[dict[str, Any]]], said: Said | None) -> Iterator[dict[str, Any]]:
+    for rows in pages:
         if said is not None and rows:
             said.learn(rows)
         yield from rows

@@ -151,10 +151,10 @@ class ReportService:
         read through this session (and its transaction), page by page, by the event loop."""
         loop = Loop(asyncio.get_running_loop())
 
-        async def fetch(after: int, kinds: frozenset[str] | None) -> Sequence[Any]:
-            return await incident_store.timeline_rows(session=session, incident_id=incident.id,
-                                                      after=after, limit=self.page_rows,
-                                                      kinds=kinds)  # fmt: skip
+        async def fetch(after: int) -> Sequence[Any]:
+            return await incident_store.timeline_rows(
+                session=session, incident_id=incident.id, after=after, limit=self.page_rows
+            )
 
         timeline = Timeline(loop, fetch, self.page_rows)
         build = Build(renderer=self.renderer, source=source, timeline=timeline)
@@ -166,6 +166,7 @@ class ReportService:
             raise
         finally:
             self.building -= 1
+            build.close()
 
     async def outline(self, session: AsyncSession, incident: Incident, *, version: int,
                       users: dict[str, str]) -> dict[str, Any]:  # fmt: skip

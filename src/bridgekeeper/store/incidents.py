@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -132,17 +132,14 @@ async def timeline_rows(
     incident_id: int,
     after: int = 0,
     limit: int = 1000,
-    kinds: Collection[str] | None = None,
 ) -> Sequence[Row[Any]]:
     """Up to `limit` entries after seq `after` as plain rows (seq, at, actor, kind, text, data,
     hash), no ORM objects: keyset by seq, so the last page of a long timeline costs what the
-    first does. `kinds`: only entries of these kinds."""
+    first does."""
     query = select(
         TimelineEntry.seq, TimelineEntry.at, TimelineEntry.actor, TimelineEntry.kind,
         TimelineEntry.text, TimelineEntry.data, TimelineEntry.hash,
     ).where(TimelineEntry.incident_id == incident_id, TimelineEntry.seq > after)  # fmt: skip
-    if kinds is not None:
-        query = query.where(TimelineEntry.kind.in_(sorted(kinds)))
     return (await session.execute(query.order_by(TimelineEntry.seq).limit(limit))).all()
 
 
