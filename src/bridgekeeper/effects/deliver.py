@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
+from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import channel_name
@@ -25,8 +26,9 @@ from bridgekeeper.services import cards
 from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Effect, Incident, Report, SlackMessage
+from bridgekeeper.store.models import Effect, Incident, SlackMessage
 
 log = logging.getLogger(__name__)
 _MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
@@ -190,10 +192,11 @@ class Deliverer:
         content = effect.payload.get("content")
         if content is None:
             async with self.db.sessions() as session:
-                report = await session.get(Report, int(effect.payload["report_id"]))
-            if report is None:
+                content = await report_store.text(
+                    session=session, report_id=int(effect.payload["report_id"])
+                )
+            if content is None:
                 raise SlackError("upload_file", "the report to upload is gone")
-            content = report.body
         await self.slack.upload_file(
             channel, filename=filename, content=str(content).encode(),
             title=str(effect.payload.get("title") or filename),
@@ -245,6 +248,7 @@ class Deliverer:
             channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
             ts = await self._post_once(effect, channel, markup)
             await self._remember(key, channel, ts)
+            metrics.card_posted(str(effect.payload["card"]))
             if effect.payload.get("pin"):
                 await self.slack.pin(channel, ts)
         await self._settle(covered, effect.id)
