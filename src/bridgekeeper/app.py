@@ -15,6 +15,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
+from bridgekeeper import metrics
 from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
@@ -78,6 +79,7 @@ class Bridgekeeper:
         self.updates = Updates(self.incidents, self.scheduler)
         self.updates.register(self.runner)
         self.incidents.after_change.append(self.updates.sync)
+        self.incidents.after_change.append(metrics.incident_changed)
         self.regulatory = Regulatory(self.incidents, self.scheduler)
         self.regulatory.register(self.runner)
         self.reports = ReportService(db=self.db, clock=self.clock, renderer=self.renderer,

@@ -14,7 +14,7 @@ from bridgekeeper import logs
 from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.config.commands import add_parser as add_config_parser
 from bridgekeeper.config.commands import config_command
-from bridgekeeper.config.loading import read_log_level
+from bridgekeeper.config.loading import read_log_settings
 from bridgekeeper.errors import BridgekeeperError, ConfigError
 
 if TYPE_CHECKING:
@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "config":
             return config_command(args)
         settings = None if args.command == "demo" else load_settings()
-        logs.configure((settings.log_level if settings else read_log_level()) or quiet)
+        level, fmt = (settings.log_level, settings.log_format) if settings else read_log_settings()
+        logs.configure(level or quiet, fmt)
         return run(_dispatch(args, settings))
     except ConfigError as exc:
         print("\n".join(f"bridgekeeper: {line}" for line in exc.lines()), file=sys.stderr)

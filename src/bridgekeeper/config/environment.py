@@ -22,6 +22,7 @@ from bridgekeeper.config.types import (
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bridgekeeper.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 _DRIVERS = (
     ("postgres://", "postgresql+asyncpg://"),
     ("postgresql://", "postgresql+asyncpg://"),
@@ -58,9 +59,14 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 DatabaseUrl = Annotated[str, AfterValidator(with_async_driver), Secret(), Shown("database URL")]
 Port = Annotated[int, BeforeValidator(_port), Shown("port")]
 LogLevel = Annotated[Literal[LOG_LEVELS], choice(LOG_LEVELS), BeforeValidator(_upper)]  # type: ignore[valid-type]
+LogFormat = Annotated[Literal[LOG_FORMATS], choice(LOG_FORMATS), BeforeValidator(_lower)]  # type: ignore[valid-type]
 
 
 class Variables(BaseModel):
@@ -91,6 +97,12 @@ class Variables(BaseModel):
         "bearer token for GET /incidents/<n>/report, at least 16 characters")  # fmt: skip
     log_level: LogLevel | None = Field(None, alias="LOG_LEVEL", description="DEBUG, INFO, "
         "WARNING or ERROR; default: INFO for serve and worker, WARNING for the others")  # fmt: skip
+    log_format: LogFormat = Field("text", alias="LOG_FORMAT", description="text, or json: one "
+        "JSON object a line (time, level, logger, message, and ids: incident_id, request_id, "
+        "...)")  # fmt: skip
+    metrics_token: ReportToken | None = Field(None, alias="BRIDGEKEEPER_METRICS_TOKEN",
+        description="bearer token for GET /metrics, at least 16 characters; none: /metrics "
+        "is open")  # fmt: skip
     port: Port = Field(3000, alias="PORT", description="HTTP port for serve (--port overrides)")
 
 
@@ -100,6 +112,7 @@ class LogOnly(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True,
                                       case_sensitive=True, extra="ignore")  # fmt: skip
     log_level: LogLevel | None = Field(None, alias="LOG_LEVEL")
+    log_format: LogFormat = Field("text", alias="LOG_FORMAT")
 
 
 class Environment(BaseSettings, Variables):

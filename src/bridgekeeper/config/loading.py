@@ -97,10 +97,12 @@ def _raw_config_path(environ: Mapping[str, str] | None) -> str | None:
     return environ.get(CONFIG_VARIABLE) or None
 
 
-def read_log_level() -> str | None:
-    """LOG_LEVEL alone (environment and .env): for commands that read no other setting."""
+def read_log_settings() -> tuple[str | None, str]:
+    """LOG_LEVEL and LOG_FORMAT (environment and .env): for commands that read no other
+    setting."""
     try:
-        return LogOnly().log_level
+        only = LogOnly()
+        return only.log_level, only.log_format
     except ValidationError as error:
         raise config_error(problems_of(error, model=LogOnly, typed=False)) from None
 
@@ -149,6 +151,8 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         updates=_updates(doc.updates, doc.regulatory),
         http=HttpSettings(**doc.http.model_dump()),
         log_level=env.log_level,
+        log_format=env.log_format,
+        metrics_token=env.metrics_token or doc.metrics.token,
         port=env.port,
     )
 

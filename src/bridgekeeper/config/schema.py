@@ -187,6 +187,12 @@ class Reports(Table):
         "to this file")  # fmt: skip
 
 
+class Metrics(Table):
+    token: ReportToken | None = Field(None, description="bearer token for GET /metrics "
+        "(BRIDGEKEEPER_METRICS_TOKEN takes precedence); none: /metrics is open to whoever "
+        "reaches the port")  # fmt: skip
+
+
 def _cadence(severity: Severity) -> Minutes:
     return Field(DEFAULT_CADENCE_MINUTES[severity] or 0, description="minutes between status "
                  f"update reminders at {severity.label}; 0: none")  # fmt: skip
@@ -261,6 +267,7 @@ class Document(Table):
     http: Http = Http()
     close: Close = Close()
     reports: Reports = Reports()
+    metrics: Metrics = Metrics()
     updates: Updates = Updates()
     regulatory: Regulatory = Regulatory()
 

@@ -145,6 +145,8 @@ class Settings:
     updates: UpdateSettings = field(default_factory=UpdateSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     log_level: str | None = None  # None: the command's own default (INFO or WARNING)
+    log_format: str = "text"  # or "json": one object a line
+    metrics_token: str | None = None  # None: GET /metrics is open
     port: int = 3000  # serve's HTTP port (--port overrides)
 
     @property

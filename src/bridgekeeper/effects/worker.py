@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, select
 
+from bridgekeeper import logs
 from bridgekeeper.clock import Clock
 from bridgekeeper.effects import lanes, outbox
 from bridgekeeper.effects.folding import fold
@@ -167,6 +168,7 @@ class OutboxWorker:
 
     async def _deliver_one(self, effect: Effect, folded: list[Effect]) -> bool:
         """Deliver one effect (carrying the messages folded into it); False stops the lane."""
+        logs.bind(incident_id=effect.incident_id, effect_id=effect.id)
         if not await self._claim(effect):
             return True  # coalesced into an earlier card refresh, or done by another pass
         if folded:

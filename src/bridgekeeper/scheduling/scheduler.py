@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridgekeeper import logs, metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
@@ -85,7 +86,8 @@ class Scheduler:
             fired = 0
             for job_id, incident_id in await self._due(now):
                 try:
-                    fired += await self._fire(job_id, incident_id, now)
+                    with logs.bound(incident_id=incident_id, job_id=job_id):
+                        fired += await self._fire(job_id, incident_id, now)
                 except Exception:
                     log.exception("scheduled job %s failed; retrying later", job_id)
                     await self._postpone(job_id, now + RETRY_AFTER_ERROR)
@@ -120,6 +122,7 @@ class Scheduler:
                 .execution_options(populate_existing=True)
             )  # fmt: skip
             assert job is not None
+            metrics.job_fired(job.kind, job.due_at, self.clock.now())
             handler = self.handlers.get(job.kind)
             outcome = await handler(session, job, now) if handler else Outcome(False, None)
             if handler is None:

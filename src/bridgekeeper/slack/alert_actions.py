@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bridgekeeper import logs
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
@@ -73,6 +74,7 @@ class AlertActions:
             alert_id = _button_alert(body)
             if alert_id is None:
                 return
+            logs.bind(alert_id=alert_id)
             with _refusals_logged():
                 await act(alert_id, body)
 

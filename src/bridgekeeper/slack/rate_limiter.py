@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bridgekeeper import metrics
 from bridgekeeper.errors import SlackRetryable
 from bridgekeeper.slack.limits import Limit, bucket_key, limit_for, refilled, wait_for_token
 
@@ -52,13 +53,16 @@ class RateLimiter:
         """Wait for a token to call `method` (in `channel`). A wait past `max_wait` (a long
         Retry-After) raises SlackRetryable instead, so the caller backs off and retries later."""
         key, limit = bucket_key(method, channel), self._limit(method)
+        started = time.monotonic()
         while (wait := await self.buckets.take(key, limit)) > 0:
             if wait > self.max_wait:
                 raise SlackRetryable(method, "ratelimited", wait)
             await self._sleep(max(wait, MIN_SLEEP))
+        metrics.limiter_waited(method, time.monotonic() - started)
 
     async def hold(self, method: str, channel: str, seconds: float) -> None:
         """Honour a 429: every caller of this bucket waits `seconds`."""
+        metrics.ratelimited(method, seconds)
         await self.buckets.hold(bucket_key(method, channel), self._limit(method), seconds)
 
     def _limit(self, method: str) -> Limit:

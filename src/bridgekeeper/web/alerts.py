@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bridgekeeper import metrics
 from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
@@ -45,6 +46,12 @@ class AlertEndpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         source = request.match_info["source"]
+        response = await self._handle(source, request)
+        if response.status >= 400:
+            metrics.alert_refused(source)
+        return response
+
+    async def _handle(self, source: str, request: web.Request) -> web.Response:
         try:
             body = await read_limited(request, self.settings.max_body_bytes)
         except BodyTooLarge:
@@ -67,6 +74,7 @@ class AlertEndpoint:
         except PayloadError as exc:
             return error(422, str(exc))
         outcomes = await self.bk.intake.receive(alerts)
+        metrics.alerts_received(source, outcomes)
         return web.json_response(answer(outcomes), status=202)
 
     def _configured(self) -> bool:

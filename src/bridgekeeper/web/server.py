@@ -17,8 +17,10 @@ from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bridgekeeper import metrics
 from bridgekeeper.config import Settings
 from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
+from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.reports import ReportEndpoint
 
 if TYPE_CHECKING:
@@ -32,13 +34,14 @@ ALERTS_PREFIX = "/alerts/"
 def build_web_app(bk: Bridgekeeper) -> web.Application:
     settings = bk.settings
     largest = max(settings.alerts.max_body_bytes, settings.http.slack_max_body_bytes)
-    app = web.Application(client_max_size=largest, middlewares=[bounded_bodies])
+    app = web.Application(client_max_size=largest, middlewares=[request_ids, bounded_bodies])
     app[APP_KEY] = bk
     if serves_slack_over_http(settings):
         app.router.add_post(SLACK_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/alerts/{source}", AlertEndpoint(bk).handle)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
+    app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
     return app
 
 
@@ -97,7 +100,8 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         query=request.query_string,
         headers=request.headers,  # type: ignore[arg-type]
     )
-    bolt_response = await bk.bolt.async_dispatch(bolt_request)
+    with metrics.slash_ack(body):
+        bolt_response = await bk.bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
 

@@ -1,0 +1,188 @@
+"""Prometheus metrics: the metric objects and the one-line hooks the edges call.
+
+Every metric is named `bridgekeeper_...` and lives in prometheus-client's default registry, so
+`/metrics` (web/metrics.py) also shows the process's CPU, memory and file descriptors. Counters
+and histograms count what this process did; the outbox gauges are read from the database when
+`/metrics` is scraped, so every replica reports the same, shared, outbox.
+
+Labels take values from short, fixed sets only (alert sources, Slack method names, severities,
+card kinds): never anything a request chose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import event, func, select
+
+from bridgekeeper.domain.alerts.parse import PARSERS
+from bridgekeeper.errors import SlackRetryable
+from bridgekeeper.store.models import Effect
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bridgekeeper.services.alert_rows import Outcome
+    from bridgekeeper.store.db import Database
+    from bridgekeeper.store.models import Incident
+
+T = TypeVar("T")
+FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SLOW = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+
+ALERTS = Counter(
+    "bridgekeeper_alerts_received",
+    "Alerts received by webhook: new, duplicate (a "
+    "repeat), attached (to an incident), resolved; refused counts refused requests",
+    ["source", "outcome"],
+)
+CARDS = Counter(
+    "bridgekeeper_cards_posted",
+    "Cards posted to Slack (triage, status, announcement), not counting updates in place",
+    ["card"],
+)
+DECLARED = Counter("bridgekeeper_incidents_declared", "Incidents declared", ["severity"])
+CLOSED = Counter("bridgekeeper_incidents_closed", "Incidents closed", ["severity"])
+ACK = Histogram(
+    "bridgekeeper_slash_command_ack_seconds",
+    "Time from a slash command's request to its acknowledgement",
+    buckets=FAST,
+)
+SLACK_CALLS = Counter(
+    "bridgekeeper_slack_api_calls",
+    "Slack Web API calls (each attempt): ok, "
+    "ratelimited (429), retryable (5xx, timeout, network) or error",
+    ["method", "outcome"],
+)
+SLACK_SECONDS = Histogram(
+    "bridgekeeper_slack_api_call_seconds", "Slack Web API call latency", ["method"], buckets=FAST
+)
+RATELIMITED = Counter("bridgekeeper_slack_ratelimited", "429 answers from Slack", ["method"])
+RETRY_AFTER = Counter(
+    "bridgekeeper_slack_retry_after_seconds",
+    "Seconds Slack's 429s asked every caller of a method to wait (Retry-After)",
+    ["method"],
+)
+LIMITER_WAIT = Histogram(
+    "bridgekeeper_slack_limiter_wait_seconds",
+    "Time a Slack call waited for its turn under the rate limiter",
+    ["method"],
+    buckets=FAST,
+)
+OUTBOX_PENDING = Gauge("bridgekeeper_outbox_pending", "Slack effects waiting to be delivered")
+OUTBOX_PARKED = Gauge("bridgekeeper_outbox_parked", "Slack effects set aside for an operator")
+OUTBOX_OLDEST = Gauge(
+    "bridgekeeper_outbox_oldest_pending_seconds", "Age of the oldest pending Slack effect (0: none)"
+)
+JOB_LAG = Histogram(
+    "bridgekeeper_scheduled_job_lag_seconds",
+    "How late a scheduled job (reminder, deadline) fired after it fell due",
+    ["kind"],
+    buckets=SLOW,
+)
+DB_SECONDS = Histogram(
+    "bridgekeeper_db_transaction_seconds",
+    "Writing transaction time, waiting for the writer's turn included",
+    ["kind"],
+    buckets=FAST,
+)
+
+
+# -- alerts and incidents --------------------------------------------------------------------
+def source_label(source: str) -> str:
+    return source if source in PARSERS else "unknown"
+
+
+def alerts_received(source: str, outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        ALERTS.labels(source_label(source), outcome.result.value).inc()
+
+
+def alert_refused(source: str) -> None:
+    ALERTS.labels(source_label(source), "refused").inc()
+
+
+def card_posted(card: str) -> None:
+    CARDS.labels(card).inc()
+
+
+async def incident_changed(session: AsyncSession, incident: Incident, kind: str) -> None:
+    """An IncidentService.after_change hook: count declarations and closes once committed."""
+    counter = {"declared": DECLARED, "closed": CLOSED}.get(kind)
+    if counter is None:
+        return
+    child = counter.labels(str(incident.severity))
+    event.listen(session.sync_session, "after_commit", lambda _session: child.inc(), once=True)
+
+
+# -- Slack -----------------------------------------------------------------------------------
+@contextmanager
+def slash_ack(body: bytes) -> Iterator[None]:
+    """Time a /slack/events request that carries a slash command (its answer is the ack)."""
+    started = time.perf_counter()
+    yield
+    if body.startswith(b"command=") or b"&command=" in body:
+        ACK.observe(time.perf_counter() - started)
+
+
+async def slack_call(method: str, call: Awaitable[T]) -> T:
+    """Await one Slack API call, counted by method and outcome, and timed."""
+    started, outcome = time.perf_counter(), "error"
+    try:
+        result = await call
+        outcome = "ok"
+        return result
+    except SlackRetryable as exc:
+        outcome = "ratelimited" if exc.retry_after is not None else "retryable"
+        raise
+    finally:
+        SLACK_CALLS.labels(method, outcome).inc()
+        SLACK_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+
+def limiter_waited(method: str, seconds: float) -> None:
+    LIMITER_WAIT.labels(method).observe(seconds)
+
+
+def ratelimited(method: str, retry_after: float) -> None:
+    RATELIMITED.labels(method).inc()
+    RETRY_AFTER.labels(method).inc(max(retry_after, 0.0))
+
+
+# -- scheduler and database ------------------------------------------------------------------
+def job_fired(kind: str, due_at: datetime, now: datetime) -> None:
+    JOB_LAG.labels(kind).observe(max((_utc(now) - _utc(due_at)).total_seconds(), 0.0))
+
+
+@contextmanager
+def transaction(kind: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        DB_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+
+async def refresh_outbox(db: Database, now: datetime) -> None:
+    """Set the outbox gauges from one grouped query (pending and parked rows, by status)."""
+    query = (
+        select(Effect.status, func.count(), func.min(Effect.created_at))
+        .where(Effect.status.in_(("pending", "parked")))
+        .group_by(Effect.status)
+    )
+    async with db.sessions() as session:
+        rows = {status: (count, oldest) for status, count, oldest in await session.execute(query)}
+    pending, oldest = rows.get("pending", (0, None))
+    OUTBOX_PENDING.set(pending)
+    OUTBOX_PARKED.set(rows.get("parked", (0, None))[0])
+    age = (_utc(now) - _utc(oldest)).total_seconds() if oldest is not None else 0.0
+    OUTBOX_OLDEST.set(max(age, 0.0))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,0 +1,69 @@
+"""`GET /metrics` in Prometheus's text format, and a request id for every request's log lines.
+
+With a metrics token configured (BRIDGEKEEPER_METRICS_TOKEN or `[metrics] token`), /metrics
+answers 401 without `Authorization: Bearer <token>`; without one, it is open to whoever reaches
+the port. The outbox gauges are read from the database at each scrape (one grouped query).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from bridgekeeper import logs, metrics
+from bridgekeeper.web.alerts import same
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+log = logging.getLogger(__name__)
+REQUEST_ID = "X-Request-Id"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class MetricsEndpoint:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        self.bk = bk
+
+    async def handle(self, request: web.Request) -> web.Response:
+        token = self.bk.settings.metrics_token
+        if token and not same(_bearer(request), token):
+            raise web.HTTPUnauthorized(
+                text="missing or invalid bearer token",
+                headers={"WWW-Authenticate": 'Bearer realm="bridgekeeper metrics"'},
+            )
+        try:
+            await metrics.refresh_outbox(self.bk.db, self.bk.clock.now())
+        except Exception as exc:  # the rest of the metrics still answer
+            log.warning("outbox gauges not refreshed: %s", type(exc).__name__)
+        return web.Response(
+            body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+
+def _bearer(request: web.Request) -> str:
+    """The Authorization header's bearer token (no ?token=: URLs end up in logs)."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Each request's log lines carry its id: the caller's X-Request-Id when it is a plain
+    token of up to 64 characters, else a new one; the answer carries it back."""
+    given = request.headers.get(REQUEST_ID, "")
+    request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex[:16]
+    try:
+        with logs.bound(request_id=request_id):
+            response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers[REQUEST_ID] = request_id
+        raise
+    response.headers[REQUEST_ID] = request_id
+    return response
