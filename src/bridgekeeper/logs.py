@@ -121,7 +121,9 @@ def bound(**fields: Any) -> Iterator[None]:
 
 
 def _with(fields: dict[str, Any]) -> dict[str, Any]:
-    return {**(_CONTEXT.get() or {}), **{k: v for k, v in fields.items() if v is not None}}
+    """The bound fields with these (None: no longer known)."""
+    merged = {**(_CONTEXT.get() or {}), **fields}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 def configure(level: str, fmt: str = "text") -> None:
