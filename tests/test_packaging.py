@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bridgekeeper.sandbox.api_misc import BOT_SCOPES
+from bridgekeeper.slack.auth import REQUIRED_SCOPES
+
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "bridgekeeper"
 CHART = ROOT / "charts" / "bridgekeeper"
@@ -37,6 +40,7 @@ PLACEHOLDER_HOST = "bridgekeeper.example.com"
 # channels:manage).
 METHOD_SCOPES: dict[str, frozenset[str]] = {
     "auth.test": frozenset(),
+    "apps.connections.open": frozenset(),  # the app-level token's connections:write, no bot scope
     "views.open": frozenset(),
     # chat:write.public: triage cards and stakeholder announcements go to public channels the
     # bot was never invited to (bridgekeeper never calls conversations.join)
@@ -49,6 +53,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.archive": frozenset({"channels:manage", "groups:write"}),
     "conversations.unarchive": frozenset({"channels:manage", "groups:write"}),
     "conversations.list": frozenset({"channels:read", "groups:read"}),
+    "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.members": frozenset({"channels:read", "groups:read"}),
     "conversations.history": frozenset({"channels:history", "groups:history"}),
     "conversations.replies": frozenset({"channels:history", "groups:history"}),
@@ -195,6 +200,16 @@ def test_manifest_asks_for_exactly_the_scopes_the_code_uses(manifest: dict[str, 
     assert not missing, f"{manifest['_mode']}: scopes missing (needed by): {missing}"
     assert not unused, f"{manifest['_mode']}: scopes nothing uses: {unused}"
     assert "user" not in manifest["oauth_config"]["scopes"], "bridgekeeper uses no user token"
+
+
+def test_the_self_check_and_the_emulator_grant_the_manifest_scopes(
+    manifest: dict[str, Any],
+) -> None:
+    """Start-up refuses a bot token without a scope the manifest asks for; the emulator grants
+    exactly those by default."""
+    asked = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert asked == REQUIRED_SCOPES
+    assert set(BOT_SCOPES.split(",")) == asked
 
 
 def test_manifest_declares_what_the_app_listens_to(manifest: dict[str, Any]) -> None:
@@ -480,7 +495,10 @@ def test_helm_template_with_defaults(helm: HelmBinary | HelmSdk, tmp_path: Path)
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
     (worker,) = _containers(deployments["bk-bridgekeeper-worker"])
-    assert worker["command"] == ["bridgekeeper", "worker"]
+    assert worker["command"] == ["bridgekeeper", "worker", "--health-port", "3001"]
+    assert worker["ports"] == [{"name": "health", "containerPort": 3001, "protocol": "TCP"}]
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
 
     (job,) = kinds["Job"]
     (migrate,) = _containers(job)
@@ -567,7 +585,8 @@ def test_compose_migrates_before_web_and_worker_start() -> None:
     assert services["migrate"]["command"] == ["bridgekeeper", "db", "upgrade"]
     assert services["migrate"]["restart"] == "no"
     assert services["web"]["command"][:2] == ["bridgekeeper", "serve"]
-    assert services["worker"]["command"] == ["bridgekeeper", "worker"]
+    assert services["worker"]["command"] == ["bridgekeeper", "worker", "--health-port", "3001"]
+    assert "3001/healthz" in " ".join(services["worker"]["healthcheck"]["test"])
     for name in ("web", "worker"):
         condition = services[name]["depends_on"]["migrate"]["condition"]
         assert condition == "service_completed_successfully"

@@ -20,6 +20,7 @@ from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
+from bridgekeeper.health import Health
 from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
@@ -109,6 +110,7 @@ class Bridgekeeper:
             max_attempts=settings.outbox_max_attempts,
         )
         self.db.on_commit(self.worker.wake)
+        self.health = Health(self.db)
         self.bolt = self._bolt_app()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -170,6 +172,7 @@ class Bridgekeeper:
     def start_worker(self) -> None:
         """Deliver the outbox (every replica: lanes are claimed, effects/lanes.py), archive due
         channels, and run the scheduler while this process leads."""
+        self.health.watch_worker(self.worker)
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._lead()))
         self._tasks.append(asyncio.create_task(self._archive_when_due()))

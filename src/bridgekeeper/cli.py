@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Coroutine, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from bridgekeeper import logs
@@ -15,7 +15,7 @@ from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.config.commands import add_parser as add_config_parser
 from bridgekeeper.config.commands import config_command
 from bridgekeeper.config.loading import read_log_settings
-from bridgekeeper.errors import BridgekeeperError, ConfigError
+from bridgekeeper.errors import BridgekeeperError, ConfigError, SlackRejected
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bridgekeeper", description="A Slack incident bot for security and operations teams."
     )
+    parser.add_argument("--version", action="version", version=f"bridgekeeper {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser(
         "serve",
@@ -41,11 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run the background worker in this process"
     )
-    sub.add_parser(
+    worker = sub.add_parser(
         "worker",
         help="run the background worker alone",
-        description="Deliver Slack effects and run scheduled jobs, without HTTP.",
+        description="Deliver Slack effects and run scheduled jobs, without Slack's HTTP "
+        "endpoints; /healthz and /readyz on --health-port.",
     )
+    worker.add_argument("--health-port", type=int, default=None, help="port of /healthz and "
+                        "/readyz (default: $WORKER_HEALTH_PORT, else none; 0: none)")  # fmt: skip
     db = sub.add_parser("db", help="database commands", description="Database commands.")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_sub.add_parser(
@@ -157,13 +161,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
         return await outbox_command(settings, args)
     if args.command == "report":
         return await _report(settings, args.number, args.format, args.report_version)
-    require_slack(settings)
+    require_slack(settings, signed_requests=args.command == "serve")
     from bridgekeeper.preflight import database_reachable
 
     if not await database_reachable(settings.database_url):
         return 1
     if args.command == "worker":
-        return await _worker(settings)
+        health_port = settings.worker_health_port if args.health_port is None else args.health_port
+        return await _worker(settings, health_port)
     port = args.port or settings.port
     return await _serve(settings, host=args.host, port=port, worker=not args.no_worker)
 
@@ -236,45 +241,66 @@ async def _audit_verify(settings: Settings, number: int | None) -> int:
 
 
 async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> int:
+    """Serve /healthz at once; start the worker and Socket Mode once Slack's self-check passes."""
     from bridgekeeper.app import Bridgekeeper
+    from bridgekeeper.startup import say_rejected, slack_ready, stop_on_signal
     from bridgekeeper.web.connections import start_http
 
     bk = Bridgekeeper(settings)
     await bk.prepare_database()
     http = await start_http(bk.web_app(), settings.http, host, port)
     log.info("bridgekeeper listening on http://%s:%s", host, http.port)
-    if worker:
-        bk.start_worker()
-    socket_mode = await _start_socket_mode(bk) if settings.socket_mode else None
-    await _wait_for_signal()
+    stop, status, socket_mode = stop_on_signal(), 0, None
+    try:
+        slack = await slack_ready(bk, stop, socket_mode=settings.socket_mode)
+        if slack is not None:
+            if worker:
+                bk.start_worker()
+            if settings.socket_mode:
+                socket_mode = await _start_socket_mode(bk, slack.socket_url)
+            log.info("bridgekeeper ready")
+            await stop.wait()
+    except SlackRejected as exc:
+        status = say_rejected(exc)
     if socket_mode is not None:
         await socket_mode.close()
     await http.close()
     await bk.stop()
-    return 0
+    return status
 
 
-async def _start_socket_mode(bk: Bridgekeeper) -> SocketModeConnection:
+async def _start_socket_mode(bk: Bridgekeeper, url: str | None) -> SocketModeConnection:
     from bridgekeeper.slack.socket_mode import start_socket_mode
 
-    return await start_socket_mode(bk)
+    return await start_socket_mode(bk, url)
 
 
-async def _worker(settings: Settings) -> int:
+async def _worker(settings: Settings, health_port: int) -> int:
     from bridgekeeper.app import Bridgekeeper
+    from bridgekeeper.startup import say_rejected, slack_ready, stop_on_signal
+    from bridgekeeper.web.health import HealthServer
 
     bk = Bridgekeeper(settings)
     await bk.db.check_schema()
-    bk.start_worker()
-    log.info("bridgekeeper worker running")
-    await _wait_for_signal()
+    health = await HealthServer.start(bk.health, "0.0.0.0", health_port) if health_port else None
+    if health is not None:
+        log.info("worker health on http://0.0.0.0:%s (/healthz, /readyz)", health.port)
+    stop, status = stop_on_signal(), 0
+    try:
+        if await slack_ready(bk, stop) is not None:
+            bk.start_worker()
+            log.info("bridgekeeper worker running")
+            await stop.wait()
+    except SlackRejected as exc:
+        status = say_rejected(exc)
+    if health is not None:
+        await health.close()
     await bk.stop()
-    return 0
+    return status
 
 
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+def _version() -> str:
+    try:
+        return version("bridgekeeper")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"

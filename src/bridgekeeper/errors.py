@@ -3,6 +3,7 @@
 BridgekeeperError
 ├── ConfigError            invalid settings: start-up stops with each key and its problem
 ├── SchemaOutOfDate        the database needs `bridgekeeper db upgrade`
+├── SlackRejected          Slack refused a token, or it lacks scopes: start-up stops, one line
 ├── CommandRefused         a valid command that cannot be applied (the user is told why)
 │   ├── IncidentNotFound
 │   ├── NotInBridgeChannel
@@ -35,6 +36,17 @@ class ConfigError(BridgekeeperError):
 
 class SchemaOutOfDate(BridgekeeperError):
     pass
+
+
+class SlackRejected(BridgekeeperError):
+    """No retry can help: `token` ("bot" or "app") was refused with `error`, or the bot token
+    lacks the scopes `missing`. Rendered at the edge (messages/cli/slack_problem.txt.j2)."""
+
+    def __init__(self, token: str, *, error: str = "", missing: Sequence[str] = ()) -> None:
+        super().__init__(f"{token} token: {error or 'missing ' + ', '.join(missing)}")
+        self.token = token
+        self.error = error
+        self.missing = tuple(missing)
 
 
 class CommandRefused(BridgekeeperError):

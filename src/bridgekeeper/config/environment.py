@@ -55,6 +55,15 @@ def _port(value: object) -> object:
     raise problem("port")
 
 
+def _port_or_off(value: object) -> object:
+    if value in (0, "0") or (isinstance(value, str) and value.strip() == "0"):
+        return 0
+    try:
+        return _port(value)
+    except ValueError:
+        raise problem("port_or_off") from None
+
+
 def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
@@ -65,6 +74,7 @@ def _lower(value: object) -> object:
 
 DatabaseUrl = Annotated[str, AfterValidator(with_async_driver), Secret(), Shown("database URL")]
 Port = Annotated[int, BeforeValidator(_port), Shown("port")]
+PortOrOff = Annotated[int, BeforeValidator(_port_or_off), Shown("port")]
 LogLevel = Annotated[Literal[LOG_LEVELS], choice(LOG_LEVELS), BeforeValidator(_upper)]  # type: ignore[valid-type]
 LogFormat = Annotated[Literal[LOG_FORMATS], choice(LOG_FORMATS), BeforeValidator(_lower)]  # type: ignore[valid-type]
 
@@ -104,6 +114,8 @@ class Variables(BaseModel):
         description="bearer token for GET /metrics, at least 16 characters; none: /metrics "
         "is open")  # fmt: skip
     port: Port = Field(3000, alias="PORT", description="HTTP port for serve (--port overrides)")
+    worker_health_port: PortOrOff = Field(0, alias="WORKER_HEALTH_PORT", description="port of "
+        "worker's /healthz and /readyz (--health-port overrides); 0: none")  # fmt: skip
 
 
 class LogOnly(BaseSettings):

@@ -107,11 +107,12 @@ def read_log_settings() -> tuple[str | None, str]:
         raise config_error(problems_of(error, model=LogOnly, typed=False)) from None
 
 
-def require_slack(settings: Settings) -> None:
-    """Serving real Slack needs both secrets; say which is missing."""
+def require_slack(settings: Settings, *, signed_requests: bool = True) -> None:
+    """Serving real Slack needs the bot token, and the signing secret where Slack's requests
+    come over HTTP (`serve` in HTTP mode; not `worker`); say which is missing."""
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN", describe("missing_bot_token"))
-    if not settings.socket_mode and not settings.slack_signing_secret.strip():
+    if signed_requests and not settings.socket_mode and not settings.slack_signing_secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET", describe("missing_signing_secret"))
 
 
@@ -154,6 +155,7 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         log_format=env.log_format,
         metrics_token=env.metrics_token or doc.metrics.token,
         port=env.port,
+        worker_health_port=env.worker_health_port,
     )
 
 

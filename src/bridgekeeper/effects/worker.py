@@ -67,6 +67,7 @@ class OutboxWorker:
         self._active: dict[str, asyncio.Task[int]] = {}
         self._renewed = 0.0
         self._wake = asyncio.Event()
+        self.last_tick: float | None = None  # loop.time() of the latest pass (readiness)
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,7 +77,7 @@ class OutboxWorker:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
-            started = loop.time()
+            started = self.last_tick = loop.time()
             try:
                 await self.start_due()
             except Exception:

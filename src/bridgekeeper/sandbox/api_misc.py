@@ -12,11 +12,12 @@ from bridgekeeper.sandbox.wire import Args, message_json, page, reactions_json, 
 BOOKMARKS_MAX = 100
 TS_FORMAT = re.compile(r"\d+\.\d+")
 
-# the bot scopes reported in auth.test's x-oauth-scopes header (FACTS.md §9)
+# The bot scopes a token is granted by default, reported like Slack in auth.test's
+# x-oauth-scopes header: those the app manifests ask for (slack-app-manifest-*.yml), no more.
 BOT_SCOPES = (
-    "commands,chat:write,chat:write.public,channels:manage,channels:read,channels:history,"
-    "channels:join,groups:write,groups:read,groups:history,pins:write,pins:read,bookmarks:write,"
-    "reactions:write,reactions:read,users:read,users:read.email,usergroups:read,files:write"
+    "channels:history,channels:manage,channels:read,chat:write,chat:write.public,commands,"
+    "files:write,groups:history,groups:read,groups:write,pins:write,reactions:read,"
+    "usergroups:read,users:read"
 )
 
 

@@ -83,6 +83,8 @@ class SlackEmulator:
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        # what auth.test reports the bot token was granted; a test may take some away
+        self.bot_scopes: set[str] = set(api_misc.BOT_SCOPES.split(","))
         self.enforce_rate_limits = enforce_rate_limits
         self.clock = clock
         self.state = Workspace(
@@ -402,7 +404,8 @@ class SlackEmulator:
             body = handler(self.state, Args(args))
         except ApiError as exc:
             return Answer(200, exc.body())
-        headers = {"x-oauth-scopes": api_misc.BOT_SCOPES} if method == "auth.test" else {}
+        scopes = ",".join(sorted(self.bot_scopes))
+        headers = {"x-oauth-scopes": scopes} if method == "auth.test" else {}
         return Answer(200, body, headers)
 
     def _connections_open(self) -> JsonDict:

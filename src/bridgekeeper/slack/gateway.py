@@ -344,6 +344,22 @@ class SlackGateway:
         if session is not None:
             await session.close()
 
+    async def granted_scopes(self) -> frozenset[str] | None:
+        """auth.test, once: the scopes the bot token was granted (Slack's x-oauth-scopes
+        header; None when the answer has none). Raises SlackError / SlackRetryable as `call`."""
+        self._http()
+        try:
+            response = await asyncio.wait_for(self.client.auth_test(), timeout=self.timeout + 1)
+        except SlackApiError as exc:
+            raise self._translate("auth.test", exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise SlackRetryable("auth.test", f"network: {type(exc).__name__}") from None
+        self._bot_user_id = str(response.get("user_id") or "") or self._bot_user_id
+        header = {k.lower(): v for k, v in response.headers.items()}.get("x-oauth-scopes")
+        if header is None:
+            return None
+        return frozenset(s.strip() for s in str(header).split(",") if s.strip())
+
 
 def is_slack_response_url(url: str, api_url: str) -> bool:
     """Whether `url` is on the Slack the bot talks to: the API URL's scheme and port, on its

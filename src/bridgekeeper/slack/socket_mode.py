@@ -21,11 +21,14 @@ class SocketModeConnection:
         await self.handler.close_async()
 
 
-async def start_socket_mode(bk: Bridgekeeper) -> SocketModeConnection:
-    """Connect (apps.connections.open through SLACK_API_URL); reconnects on drops by itself."""
+async def start_socket_mode(bk: Bridgekeeper, url: str | None = None) -> SocketModeConnection:
+    """Connect (apps.connections.open through SLACK_API_URL, or to `url`, one it returned to
+    the start-up self-check: slack/auth.py); reconnects on drops by itself."""
     handler = AsyncSocketModeHandler(
         bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client,
         logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
     )  # fmt: skip
+    if url:
+        handler.client.wss_uri = url
     await handler.connect_async()
     return SocketModeConnection(handler)

@@ -1,4 +1,4 @@
-"""The aiohttp application: Slack at /slack/events, health, alerts and reports.
+"""The aiohttp application: Slack at /slack/events, health (web/health.py), alerts, reports.
 
 /slack/events is served only where it can be verified: always in HTTP mode, and in Socket Mode
 only when a signing secret is configured too (else it answers 404, as if it did not exist).
@@ -20,6 +20,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bridgekeeper import metrics
 from bridgekeeper.config import Settings
 from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
+from bridgekeeper.web.health import add_health_routes
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.reports import ReportEndpoint
 
@@ -38,7 +39,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     app[APP_KEY] = bk
     if serves_slack_over_http(settings):
         app.router.add_post(SLACK_PATH, slack_events)
-    app.router.add_get("/healthz", healthz)
+    add_health_routes(app, bk.health)
     app.router.add_post("/alerts/{source}", AlertEndpoint(bk).handle)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
@@ -103,10 +104,3 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     with metrics.slash_ack(body):
         bolt_response = await bk.bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    bk = request.app[APP_KEY]
-    if await bk.db.ping():
-        return web.json_response({"status": "ok"})
-    return web.json_response({"status": "database unavailable"}, status=503)

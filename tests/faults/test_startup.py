@@ -1,0 +1,224 @@
+"""Real `serve` and `worker` processes starting against the Slack emulator: a token Slack refuses
+or a missing scope stops them with one line and exit status 1; Slack unreachable at start keeps
+them alive but not ready until it answers; /healthz never asks the database, /readyz does."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy.engine import make_url
+
+from bridgekeeper.sandbox import SlackEmulator
+from tests.conftest import PG_URL
+from tests.faults.servers import Server, Worker, free_port, wait_for
+
+pytestmark = pytest.mark.faults
+
+
+async def probe(url: str) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.json()
+
+
+async def wait_for_status(url: str, status: int, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll `url` until it answers `status`; its body."""
+    got: list[dict[str, Any]] = []
+
+    async def answered() -> bool:
+        code, body = await probe(url)
+        got[:] = [body]
+        return code == status
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await answered():
+            return got[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never answered {status}: {got}")
+
+
+async def exit_status(server: Server, timeout: float = 30.0) -> int:
+    assert server.process is not None
+    process = server.process
+    await wait_for(lambda: process.poll() is not None, timeout=timeout)
+    return int(process.returncode)
+
+
+def problem_lines(server: Server) -> list[str]:
+    """The lines the process printed for people (log records carry a level name)."""
+    return [line for line in server.output().splitlines() if line.startswith("bridgekeeper: ")]
+
+
+async def stopped_with_one_line(server: Server) -> str:
+    server.spawn()
+    try:
+        assert await exit_status(server) == 1
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output()
+    (line,) = problem_lines(server)
+    return line
+
+
+@pytest.mark.parametrize(
+    ("token", "fault", "said"),
+    [
+        ("xoxb-not-the-right-one", None, "Slack refused the bot token (invalid_auth)"),
+        (None, "token_revoked", "Slack refused the bot token (token_revoked)"),
+        (None, "account_inactive", "(account_inactive): the app was uninstalled"),
+    ],
+)
+async def test_a_bot_token_slack_refuses_stops_serve_with_one_line(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path, token: str | None,
+    fault: str | None, said: str,
+) -> None:  # fmt: skip
+    env = {"SLACK_BOT_TOKEN": token} if token else {}
+    if fault:
+        emulator.fail("auth.test", error=fault)
+    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log", env=env)
+    line = await stopped_with_one_line(server)
+    assert said in line and "SLACK_BOT_TOKEN" in line
+    assert [c.method for c in emulator.calls] == ["auth.test"]  # nothing else was tried
+
+
+async def test_a_missing_scope_is_named_and_stops_serve(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    emulator.bot_scopes -= {"pins:write", "chat:write.public"}
+    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log")
+    line = await stopped_with_one_line(server)
+    assert "lacks the scopes chat:write.public, pins:write" in line
+
+
+@pytest.mark.parametrize(
+    ("app_token", "error"),
+    [("xapp-not-the-right-one", "invalid_auth"), ("bot", "not_allowed_token_type")],
+)
+async def test_an_app_token_slack_refuses_stops_socket_mode_with_one_line(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path, app_token: str, error: str
+) -> None:
+    token = emulator.bot_token if app_token == "bot" else app_token
+    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log",
+                    env={"SLACK_APP_TOKEN": token, "SLACK_SIGNING_SECRET": ""})  # fmt: skip
+    line = await stopped_with_one_line(server)
+    assert f"refused the app-level token at apps.connections.open ({error})" in line
+    assert "SLACK_APP_TOKEN" in line
+    assert emulator.socket_connections == 0
+
+
+async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    emulator.outage(503)
+    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log")
+    try:
+        await server.start()  # /healthz answers while Slack does not
+        body = await wait_for_status(f"{server.url}/readyz", 503)
+        assert body["failing"] == ["slack"]
+        assert body["checks"]["database"] == "ok" and body["checks"]["schema"] == "ok"
+        assert "cannot be reached" in body["checks"]["slack"]
+        await wait_for(lambda: len(emulator.calls_to("auth.test")) >= 2)  # it keeps trying
+        emulator.recover()
+        body = await wait_for_status(f"{server.url}/readyz", 200)
+        assert body["checks"] == {"database": "ok", "schema": "ok", "slack": "ok", "worker": "ok"}
+        assert (await probe(f"{server.url}/healthz"))[0] == 200
+    finally:
+        server.stop()
+    assert server.process is not None and server.process.returncode == 0
+    assert "Traceback" not in server.output()
+
+
+async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    worker = Worker(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "w.log",
+                    env={"SLACK_SIGNING_SECRET": ""})  # fmt: skip
+    worker.env["WORKER_HEALTH_PORT"] = str(worker.port)
+    try:
+        await worker.start()
+        body = await wait_for_status(f"{worker.url}/readyz", 200)
+        assert body["checks"] == {"database": "ok", "schema": "ok", "slack": "ok", "worker": "ok"}
+    finally:
+        worker.stop()
+    assert "worker running" in worker.output()
+
+
+async def test_a_worker_with_a_refused_token_stops_with_one_line(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    worker = Worker(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "w.log",
+                    env={"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_SIGNING_SECRET": ""})  # fmt: skip
+    assert "Slack refused the bot token (invalid_auth)" in await stopped_with_one_line(worker)
+
+
+class TcpProxy:
+    """A TCP forwarder to the database that can be cut (every connection closed, new ones
+    refused) and restored on the same port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def up(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.writers):
+            writer.close()
+        self.writers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers |= {writer, up_writer}
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="a database that can go away: PostgreSQL")
+async def test_a_database_outage_keeps_healthz_and_fails_readyz(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    url = make_url(db_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.up()
+    through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    server = Server(db_url=through, api_url=emulator.api_url, log=tmp_path / "s.log")
+    try:
+        await server.start()
+        await wait_for_status(f"{server.url}/readyz", 200)
+        await proxy.down()
+        body = await wait_for_status(f"{server.url}/readyz", 503)
+        assert "database" in body["failing"] and body["checks"]["slack"] == "ok"
+        assert (await probe(f"{server.url}/healthz")) == (200, {"status": "ok"})
+        await proxy.up()
+        await wait_for_status(f"{server.url}/readyz", 200)
+    finally:
+        server.stop()
+        await proxy.down()
+
+
+def test_version_is_the_installed_package_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "bridgekeeper", "--version"],
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    assert done.stdout.strip() == f"bridgekeeper {version('bridgekeeper')}"

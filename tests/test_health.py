@@ -1,0 +1,69 @@
+"""Readiness, check by check (bridgekeeper/health.py), and the two endpoints in process."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+from bridgekeeper.health import Health, ready
+from bridgekeeper.store.db import Database
+from tests.conftest import Running
+
+
+@dataclass
+class FakeWorker:
+    idle_poll: float = 1.0
+    last_tick: float | None = None
+
+
+async def checks_of(url: str, worker: FakeWorker | None = None) -> dict[str, str]:
+    db = Database(url)
+    health = Health(db)
+    health.slack_ok()
+    if worker is not None:
+        health.watch_worker(worker)
+    try:
+        return await health.checks()
+    finally:
+        await db.dispose()
+
+
+async def test_a_current_database_and_a_ticking_worker_are_ready(db_url: str) -> None:
+    now = asyncio.get_running_loop().time()
+    checks = await checks_of(db_url, FakeWorker(last_tick=now))
+    assert checks == {"database": "ok", "schema": "ok", "slack": "ok", "worker": "ok"}
+    assert ready(checks)
+
+
+async def test_a_worker_loop_silent_past_its_interval_is_not_ready(db_url: str) -> None:
+    long_ago = asyncio.get_running_loop().time() - 120
+    assert (await checks_of(db_url, FakeWorker()))["worker"] == "not started yet"
+    checks = await checks_of(db_url, FakeWorker(last_tick=long_ago))
+    assert checks["worker"].startswith("stuck: no pass for 1")
+    assert not ready(checks)
+
+
+async def test_an_out_of_date_schema_and_an_unreachable_database_are_named(
+    empty_db_url: str,
+) -> None:
+    checks = await checks_of(empty_db_url)
+    assert checks["database"] == "ok"
+    assert checks["schema"] == "out of date: run `bridgekeeper db upgrade`"
+    checks = await checks_of("postgresql+asyncpg://bk:secret@127.0.0.1:9/bk")
+    assert checks["database"].startswith("unreachable") and checks["schema"] == "unknown"
+
+
+async def test_healthz_asks_nothing_and_readyz_names_what_is_missing(running: Running) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{running.url}/healthz") as response:
+            assert (response.status, await response.json()) == (200, {"status": "ok"})
+        async with session.get(f"{running.url}/readyz") as response:
+            body = await response.json()
+    assert response.status == 503  # started in process, without the start-up self-check
+    assert body["failing"] == ["slack"] and body["status"] == "not ready"
+    running.bk.health.slack_ok()
+    async with aiohttp.ClientSession() as session, session.get(f"{running.url}/readyz") as r:
+        assert r.status == 200
+        assert (await r.json())["checks"]["worker"] == "ok"
