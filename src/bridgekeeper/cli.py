@@ -1,4 +1,5 @@
-"""The `bridgekeeper` command: serve, worker, db upgrade, audit verify, outbox, report, demo."""
+"""The `bridgekeeper` command: serve, worker, doctor, db upgrade, audit verify, outbox, report,
+demo."""
 
 from __future__ import annotations
 
@@ -50,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--health-port", type=int, default=None, help="port of /healthz and "
                         "/readyz (default: $WORKER_HEALTH_PORT, else none; 0: none)")  # fmt: skip
+    sub.add_parser(
+        "doctor",
+        help="check configuration, database, Slack tokens, scopes and channels",
+        description="Check the configuration, the database and its schema, the Slack tokens and "
+        "scopes, and that the bot is in the channels it posts to: one line per check, exit "
+        "status 0 when all pass, 1 otherwise.",
+    )
     db = sub.add_parser("db", help="database commands", description="Database commands.")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_sub.add_parser(
@@ -132,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "config":
             return config_command(args)
+        if args.command == "doctor":
+            from bridgekeeper.doctor import doctor
+
+            logs.configure("ERROR")  # its findings are its output
+            return run(doctor())
         settings = None if args.command == "demo" else load_settings()
         level, fmt = (settings.log_level, settings.log_format) if settings else read_log_settings()
         logs.configure(level or quiet, fmt)

@@ -24,14 +24,14 @@ async def database_reachable(url: str, *, timeout: float = CONNECT_TIMEOUT_SECON
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         print(Renderer().text("cli/database_unreachable.txt.j2", database=redact_url(url),
-                              reason=_reason(exc)).strip(), file=sys.stderr)  # fmt: skip
+                              reason=database_reason(exc)).strip(), file=sys.stderr)  # fmt: skip
         return False
     finally:
         await engine.dispose()
     return True
 
 
-def _reason(exc: BaseException) -> str:
+def database_reason(exc: BaseException) -> str:
     """The driver's own first line (what SQLAlchemy wraps), else the exception's name."""
     first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
     return first[0] if first and first[0] else type(exc).__name__
