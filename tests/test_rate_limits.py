@@ -2,7 +2,8 @@
 
 Posts to different channels go out at once; a burst to one channel is spread out at Slack's
 pace and never refused; a 429 holds its bucket for every caller, and every replica sharing a
-PostgreSQL database, until Retry-After has passed.
+PostgreSQL database, until Retry-After has passed. And no Slack call is made while a database
+transaction is open.
 """
 
 from __future__ import annotations
@@ -122,3 +123,18 @@ async def test_two_replicas_together_stay_within_one_channels_limit(
     assert len(texts(strict_slack, channel)) == 6
     assert [c.http_status for c in calls] == [200] * 6
     assert calls[-1].at - calls[0].at >= 2.5
+
+
+async def test_slack_is_never_called_inside_a_database_transaction(
+    strict_slack: SlackEmulator, gateway: SlackGateway, db_url: str
+) -> None:
+    channel = strict_slack.add_channel("inc-1", members=["UBOT"])
+    db = Database(db_url)
+    try:
+        async with db.transaction():
+            with pytest.raises(RuntimeError, match=r"chat\.postMessage"):
+                await post(gateway, channel, "too early")
+        await post(gateway, channel, "after the commit")
+    finally:
+        await db.dispose()
+    assert texts(strict_slack, channel) == ["after the commit"]

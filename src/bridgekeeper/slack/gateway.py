@@ -5,6 +5,10 @@ its turn under Slack's published limits (slack/rate_limiter.py: per method, and 
 chat.postMessage per channel), so posts to different channels go out at once while a burst to
 one channel is paced instead of refused. A 429 holds its bucket for every caller until
 Retry-After has passed; 429s, 5xx and timeouts are retried with backoff up to a bound.
+
+No call is made while the calling task has a database transaction open (store/db.py
+`in_transaction`): a Slack call can take seconds, and the rows the transaction locked would
+stay locked for all of them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.slack.rate_limiter import RateLimiter
+from bridgekeeper.store.db import in_transaction
 
 log = logging.getLogger(__name__)
 RETRYABLE_ERRORS = {
@@ -68,6 +73,7 @@ class SlackGateway:
 
     # -- the single call path ---------------------------------------------------------------
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
+        _refuse_in_transaction(method)
         channel = str(args.get("channel") or "")
         last: SlackRetryable | None = None
         for attempt in range(self.attempts):
@@ -326,6 +332,7 @@ class SlackGateway:
 
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """Post to a response_url (ephemeral replies after the ack), only if it is Slack's."""
+        _refuse_in_transaction("response_url")
         if not is_slack_response_url(response_url, self.client.base_url):
             host = urlsplit(response_url).hostname or "?"
             log.warning("response_url refused: not on Slack's host (%s)", host[:100])
@@ -378,6 +385,11 @@ def is_slack_response_url(url: str, api_url: str) -> bool:
         and not given.username
         and not given.password
     )
+
+
+def _refuse_in_transaction(method: str) -> None:
+    if in_transaction():
+        raise RuntimeError(f"Slack {method} called inside a database transaction")
 
 
 def _channel(item: dict[str, Any]) -> ChannelRef:

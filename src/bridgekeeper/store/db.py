@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -34,6 +35,22 @@ BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process'
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
+_OPEN = ContextVar("bridgekeeper_transaction_open", default=False)
+
+
+def in_transaction() -> bool:
+    """Whether the current task has a writing transaction open. Slack is never called then:
+    the rows it locked would stay locked for as long as Slack takes to answer."""
+    return _OPEN.get()
+
+
+@asynccontextmanager
+async def _marked_open() -> AsyncIterator[None]:
+    token = _OPEN.set(True)
+    try:
+        yield
+    finally:
+        _OPEN.reset(token)
 
 
 def notify_on_commit(session: AsyncSession) -> None:
@@ -69,7 +86,12 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._one_writer(), self._writing() as session, session.begin():
+        async with (
+            _marked_open(),
+            self._one_writer(),
+            self._writing() as session,
+            session.begin(),
+        ):
             yield session
         if session.info.get(NOTIFY):
             self.effects_committed()
@@ -86,6 +108,10 @@ class Database:
         `DirectSQLite`. On PostgreSQL the connection is not pinged first (a round trip per
         transaction): one that the server closed fails the work, which is run once more on a
         new connection. `work` must therefore only touch the database."""
+        async with _marked_open():
+            return await self._run_work(work)
+
+    async def _run_work(self, work: Callable[[Connection], T]) -> T:
         if self._direct is not None:
             async with self._one_writer():
                 return await self._direct.run(work)
