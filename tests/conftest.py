@@ -156,6 +156,7 @@ async def start_bridgekeeper(
     settings: Settings, slack: SlackEmulator, *, clock: Clock | None = None
 ) -> tuple[Running, web.AppRunner]:
     bk = Bridgekeeper(settings, clock=clock or SystemClock())
+    bk.gateway.limiter.scale = slack_pace(slack)
     runner = web.AppRunner(bk.web_app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -165,6 +166,13 @@ async def start_bridgekeeper(
     bk.start_worker()
     driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET)
     return Running(bk, slack, driver, url), runner
+
+
+def slack_pace(slack: SlackEmulator) -> float:
+    """How many times Slack's published rates bridgekeeper may call this emulator at: the pace
+    it enforces, else a Slack minute a second (the rate limiter at work without slowing down
+    the tests that are not about it; tests/test_rate_limits.py holds it to Slack's real pace)."""
+    return slack.limiter.scale if slack.enforce_rate_limits else 60.0
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ async def test_thirty_incidents_at_once_all_get_channels_and_cards(
 ) -> None:
     settings = settings_for(db_url=db_url, api_url=limited_slack.api_url)
     app, runner = await start_bridgekeeper(settings, limited_slack)
-    app.bk.gateway.limiter.scale = 4  # the pace of this sped-up Slack
     try:
         replies = await asyncio.gather(
             *(app.command(f"declare Burst incident {n}") for n in range(BURST))

@@ -23,6 +23,9 @@ from bridgekeeper.errors import SlackRetryable
 from bridgekeeper.slack.limits import Limit, bucket_key, limit_for, refilled, wait_for_token
 
 MIN_SLEEP = 0.001  # never wake in a tight loop
+# Refill a little slower than Slack does: its bucket and ours start a network round trip apart,
+# so at exactly Slack's rate the first call after a burst could reach it a moment too early.
+HEADROOM = 0.9
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -67,7 +70,7 @@ class RateLimiter:
 
     def _limit(self, method: str) -> Limit:
         per_minute, burst = limit_for(method)
-        return Limit(per_minute * self.scale, burst)
+        return Limit(per_minute * self.scale * HEADROOM, burst)
 
 
 @dataclass
