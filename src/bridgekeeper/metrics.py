@@ -12,8 +12,8 @@ card kinds): never anything a request chose.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -159,8 +159,8 @@ def job_fired(kind: str, due_at: datetime, now: datetime) -> None:
     JOB_LAG.labels(kind).observe(max((_utc(now) - _utc(due_at)).total_seconds(), 0.0))
 
 
-@contextmanager
-def transaction(kind: str) -> Iterator[None]:
+@asynccontextmanager
+async def transaction(kind: str) -> AsyncIterator[None]:
     started = time.perf_counter()
     try:
         yield

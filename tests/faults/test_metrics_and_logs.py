@@ -105,6 +105,13 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
     for secret in SECRETS:
         assert secret not in server.output()
         assert secret not in after
+    calls = "bridgekeeper_slack_api_calls_total"
+    assert delta(calls, method="chat.postMessage", outcome="ok") >= 2
+    assert delta(calls, method="conversations.create", outcome="ratelimited") == 1
+    assert delta("bridgekeeper_slack_ratelimited_total", method="conversations.create") == 1
+    assert delta("bridgekeeper_slack_api_call_seconds_count", method="chat.postMessage") >= 2
+    assert delta("bridgekeeper_slack_limiter_wait_seconds_count", method="chat.postMessage") >= 2
+    assert delta("bridgekeeper_db_transaction_seconds_count", kind="session") >= 1
 
 
 async def test_a_metrics_token_guards_metrics(

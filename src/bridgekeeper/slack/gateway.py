@@ -24,6 +24,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridgekeeper import metrics
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.slack.rate_limiter import RateLimiter
 from bridgekeeper.store.db import in_transaction
@@ -79,7 +80,7 @@ class SlackGateway:
         for attempt in range(self.attempts):
             await self.limiter.acquire(method, channel)
             try:
-                return await self._call_once(method, args)
+                return await metrics.slack_call(method, self._call_once(method, args))
             except SlackRetryable as exc:
                 last = exc
                 if exc.retry_after is not None:  # a 429: the limiter waits it out, for everyone

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
@@ -87,6 +88,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with (
+            metrics.transaction("session"),
             _marked_open(),
             self._one_writer(),
             self._writing() as session,
@@ -108,7 +110,7 @@ class Database:
         `DirectSQLite`. On PostgreSQL the connection is not pinged first (a round trip per
         transaction): one that the server closed fails the work, which is run once more on a
         new connection. `work` must therefore only touch the database."""
-        async with _marked_open():
+        async with _marked_open(), metrics.transaction("statements"):
             return await self._run_work(work)
 
     async def _run_work(self, work: Callable[[Connection], T]) -> T:
