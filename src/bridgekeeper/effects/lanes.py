@@ -117,6 +117,9 @@ def _severities(conn: Connection, incident_ids: set[int]) -> dict[int, int]:
     return {incident_id: Severity(severity).rank for incident_id, severity in rows}
 
 
+# Due, or waiting out a retry (which holds back its lane). Not yet tried and scheduled for
+# later: it holds back nothing (see the docstring).
+_DUE_OR_RETRYING = or_(_EFFECTS.c.next_attempt_at <= bindparam("now"), _EFFECTS.c.attempts > 0)
 _RANKED = (
     select(
         _EFFECTS.c.id,
@@ -128,8 +131,7 @@ _RANKED = (
     )
     .where(
         _EFFECTS.c.status == "pending",
-        # not yet tried and scheduled for later: it holds back nothing (see the docstring)
-        or_(_EFFECTS.c.next_attempt_at <= bindparam("now"), _EFFECTS.c.attempts > 0),
+        _DUE_OR_RETRYING,
     )
     .subquery()
 )
@@ -142,7 +144,7 @@ _LANE = (
     .where(
         _EFFECTS.c.status == "pending",
         _EFFECTS.c.lane == bindparam("lane"),
-        or_(_EFFECTS.c.next_attempt_at <= bindparam("now"), _EFFECTS.c.attempts > 0),
+        _DUE_OR_RETRYING,
     )
     .order_by(_EFFECTS.c.id)
     .limit(bindparam("limit"))

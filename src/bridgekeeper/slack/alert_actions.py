@@ -88,7 +88,7 @@ class AlertActions:
         )
 
     async def _list_digest(self, digest: int, body: dict[str, Any]) -> None:
-        found = await self.triage.digest_list(digest=digest, user=_user(body))
+        found = await self.triage.digest_list(digest=digest)
         await self._tell(
             body, "slack/digest_list.md.j2", alerts=found.alerts, hidden=found.hidden,
             more=found.more,
