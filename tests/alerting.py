@@ -46,9 +46,11 @@ def example(name: str) -> Any:
 
 
 @asynccontextmanager
-async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
+async def bridgekeepers(
+    db_url: str, emulator: SlackEmulator, transport: str = "http"
+) -> AsyncIterator[Start]:
     """Start bridgekeeper with a triage channel and any [alerts] settings changed."""
-    async with conftest.bridgekeepers(db_url, emulator) as start_any:
+    async with conftest.bridgekeepers(db_url, emulator, transport) as start_any:
 
         async def start(clock: Clock | None = None, **alerts: Any) -> Running:
             channel = emulator.add_channel("alert-triage", members=["UBOT", *USERS])

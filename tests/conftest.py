@@ -3,6 +3,9 @@ emulator over HTTP, and bridgekeeper's real aiohttp server driven with signed re
 
 Set BRIDGEKEEPER_TEST_DATABASE_URL=postgresql://user@host:5432/db to run every database test on
 PostgreSQL: each test gets its own database cloned from a migrated template.
+
+Modules marked `both_transports` run each of their tests twice: with Slack's requests over HTTP
+and over a Socket Mode connection (the `transport` fixture).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import ProcessSettings, Settings, database_url, load_settings
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
 from bridgekeeper.sandbox.driver import Reply
+from bridgekeeper.slack.socket_mode import SocketModeConnection, start_socket_mode
 from bridgekeeper.store.db import Database
 from tests.helpers import settle
 
@@ -38,6 +42,19 @@ USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave
 
 def pytest_report_header() -> str:
     return f"bridgekeeper database: {'PostgreSQL' if PG_URL else 'SQLite'}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "transport" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_transports"
+    ):
+        metafunc.parametrize("transport", ["http", "socket"], indirect=True)
+
+
+@pytest.fixture
+def transport(request: pytest.FixtureRequest) -> str:
+    """How Slack's requests reach bridgekeeper: "http" (signed POSTs) or "socket" (Socket Mode)."""
+    return str(getattr(request, "param", "http"))
 
 
 # -- databases ----------------------------------------------------------------------------------
@@ -135,12 +152,15 @@ class Running:
     """bridgekeeper serving on a real port, with the emulator and a Slack-side driver."""
 
     def __init__(
-        self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver, url: str
-    ) -> None:
+        self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver, url: str,
+        runner: web.AppRunner | None = None, socket: SocketModeConnection | None = None,
+    ) -> None:  # fmt: skip
         self.bk = bk
         self.slack = slack
         self.driver = driver
         self.url = url
+        self.runner = runner
+        self.socket = socket
         self.general = slack.add_channel("general", members=list(USERS))
 
     async def settle(self, timeout: float = 10.0) -> None:
@@ -151,10 +171,23 @@ class Running:
     ) -> Reply:
         return await self.driver.command(text, user=user, channel=channel or self.general)
 
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        await self.bk.stop()
+
 
 async def start_bridgekeeper(
-    settings: Settings, slack: SlackEmulator, *, clock: Clock | None = None
-) -> tuple[Running, web.AppRunner]:
+    settings: Settings, slack: SlackEmulator, *, clock: Clock | None = None,
+    transport: str = "http",
+) -> Running:  # fmt: skip
+    """Serve on a free port and start the worker; over "socket", connect in Socket Mode too and
+    drive Slack's side through the socket."""
+    over_socket = transport == "socket"
+    if over_socket:  # as deployed in Socket Mode: no signing secret, no Slack route over HTTP
+        settings = replace(settings, slack_app_token=slack.app_token, slack_signing_secret="")
     bk = Bridgekeeper(settings, clock=clock or SystemClock())
     bk.gateway.limiter.scale = slack_pace(slack)
     runner = web.AppRunner(bk.web_app(), access_log=None)
@@ -164,8 +197,11 @@ async def start_bridgekeeper(
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     url = f"http://127.0.0.1:{port}"
     bk.start_worker()
-    driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET)
-    return Running(bk, slack, driver, url), runner
+    socket = await start_socket_mode(bk) if over_socket else None
+    if socket is not None:
+        await slack.wait_socket_connected()
+    driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET, over_socket=over_socket)
+    return Running(bk, slack, driver, url, runner, socket)
 
 
 def slack_pace(slack: SlackEmulator) -> float:
@@ -176,44 +212,44 @@ def slack_pace(slack: SlackEmulator) -> float:
 
 
 @pytest.fixture
-async def running(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+async def running(db_url: str, emulator: SlackEmulator, transport: str) -> AsyncIterator[Running]:
     settings = test_settings(db_url=db_url, api_url=emulator.api_url)
-    app, runner = await start_bridgekeeper(settings, emulator)
+    app = await start_bridgekeeper(settings, emulator, transport=transport)
     yield app
-    await runner.cleanup()
-    await app.bk.stop()
+    await app.stop()
 
 
 Start = Callable[..., Awaitable[Running]]
 
 
 @asynccontextmanager
-async def bridgekeepers(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
+async def bridgekeepers(
+    db_url: str, emulator: SlackEmulator, transport: str = "http"
+) -> AsyncIterator[Start]:
     """Start bridgekeepers with settings changed (`close=`, `alerts=`...) and an optional clock;
     all are stopped at the end."""
-    started: list[tuple[Running, web.AppRunner]] = []
+    started: list[Running] = []
 
     async def start(clock: Clock | None = None, **overrides: Any) -> Running:
         settings = test_settings(db_url=db_url, api_url=emulator.api_url, **overrides)
-        app, runner = await start_bridgekeeper(settings, emulator, clock=clock)
-        started.append((app, runner))
+        app = await start_bridgekeeper(settings, emulator, clock=clock, transport=transport)
+        started.append(app)
         return app
 
     try:
         yield start
     finally:
-        for app, runner in started:
-            await runner.cleanup()
-            await app.bk.stop()
+        for app in started:
+            await app.stop()
 
 
 MANAGERS = "S0MANAGERS"
 
 
 @pytest.fixture
-async def managed(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+async def managed(db_url: str, emulator: SlackEmulator, transport: str) -> AsyncIterator[Running]:
     """bridgekeeper whose incident managers' group holds Carol (Dave is in nobody's incident)."""
     emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
     process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
-    async with bridgekeepers(db_url, emulator) as start:
+    async with bridgekeepers(db_url, emulator, transport) as start:
         yield await start(process=process)

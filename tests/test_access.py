@@ -18,6 +18,8 @@ from tests import test_triage as triage
 from tests.conftest import Running
 from tests.helpers import settle
 
+pytestmark = pytest.mark.both_transports
+
 SECRET = "Payroll exfiltration by contractor"
 
 
@@ -289,9 +291,9 @@ async def test_the_declarer_commands_and_is_invited(managed: Running) -> None:
 
 # -- the triage card's Link form -----------------------------------------------------------------
 async def test_link_form_offers_only_incidents_the_user_may_know_of(
-    db_url: str, emulator: SlackEmulator
+    db_url: str, emulator: SlackEmulator, transport: str
 ) -> None:
-    async with alerting.bridgekeepers(db_url, emulator) as start:
+    async with alerting.bridgekeepers(db_url, emulator, transport) as start:
         running = await start()
         await declare(running, f"{SECRET} sev1 private")
         await declare(running, "Website slow sev3")

@@ -26,6 +26,8 @@ from tests.test_access import (
     say,
 )
 
+pytestmark = pytest.mark.both_transports
+
 DAVE, ALICE, BOB, CAROL = "U0DAVE", "U0ALICE", "U0BOB", "U0CAROL"
 PRIVATE_GENERIC = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1, private=True)
 
@@ -62,9 +64,9 @@ async def button(managed: Running, action: str, alert_id: int, user: str = DAVE)
 
 
 async def test_triage_buttons_answer_an_outsider_as_for_a_missing_alert(
-    db_url: str, emulator: SlackEmulator
+    db_url: str, emulator: SlackEmulator, transport: str
 ) -> None:
-    async with alerting.bridgekeepers(db_url, emulator) as start:
+    async with alerting.bridgekeepers(db_url, emulator, transport) as start:
         running = await start(auto_declare=(PRIVATE_GENERIC,))
         alert_id = await hidden_alert(running)
         for action in ("alert_declare", "alert_ack", "alert_dismiss", "alert_link"):
@@ -76,9 +78,9 @@ async def test_triage_buttons_answer_an_outsider_as_for_a_missing_alert(
 
 
 async def test_a_second_click_on_declare_tells_an_outsider_nothing(
-    db_url: str, emulator: SlackEmulator
+    db_url: str, emulator: SlackEmulator, transport: str
 ) -> None:
-    async with alerting.bridgekeepers(db_url, emulator) as start:
+    async with alerting.bridgekeepers(db_url, emulator, transport) as start:
         running = await start(auto_declare=(AutoDeclareRule(("generic",), Severity.SEV1, True),))
         alert_id, ts = await triage.carded(running, title=SECRET)  # sev2: a card, declared by hand
         await triage.click(running, "alert_declare", alert_id, ts, user=ALICE)
@@ -129,9 +131,9 @@ async def test_managers_are_nobody_while_slack_cannot_say_who_they_are(
 
 
 async def test_the_public_triage_card_does_not_name_a_private_incident(
-    db_url: str, emulator: SlackEmulator
+    db_url: str, emulator: SlackEmulator, transport: str
 ) -> None:
-    async with alerting.bridgekeepers(db_url, emulator) as start:
+    async with alerting.bridgekeepers(db_url, emulator, transport) as start:
         running = await start()
         await declare(running, f"{SECRET} sev1 private")
         alert_id, ts = await triage.carded(running)

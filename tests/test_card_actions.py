@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
 from tests.test_lifecycle import card, declare, in_bridge, incident_row, timeline
+
+pytestmark = pytest.mark.both_transports
 
 
 def select(value: str) -> dict[str, object]:

@@ -18,10 +18,12 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, Report, TimelineEntry
 from tests.conftest import USERS, Running, Start, bridgekeepers
 
+pytestmark = pytest.mark.both_transports
+
 
 @pytest.fixture
-async def serve(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
-    async with bridgekeepers(db_url, emulator) as start:
+async def serve(db_url: str, emulator: SlackEmulator, transport: str) -> AsyncIterator[Start]:
+    async with bridgekeepers(db_url, emulator, transport) as start:
         yield start
 
 

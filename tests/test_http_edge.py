@@ -124,18 +124,13 @@ async def test_socket_mode_without_a_signing_secret_serves_no_slack_requests_ove
     connection = await start_socket_mode(app.bk)  # the same command over the socket does act
     try:
         await emulator.wait_socket_connected()
-        envelope = await emulator.socket_send("slash_commands", _socket_command(app, "list"))
-        await emulator.socket_ack(envelope)
+        over_socket = SlackDriver(emulator, "", "", over_socket=True)
+        reply = await over_socket.command("list", user="U0ALICE", channel=app.general)
         await app.settle()
     finally:
         await connection.close()
-    assert emulator.response_posts, "the command over the socket was not answered"
-
-
-def _socket_command(app: Running, text: str) -> dict[str, Any]:
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(command_form(app, text).decode()))
+    answers = [p.body for p in emulator.response_posts if p.url == reply.response_url]
+    assert answers, "the command over the socket was not answered"
 
 
 async def test_socket_mode_with_a_signing_secret_verifies_http_requests(

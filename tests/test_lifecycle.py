@@ -15,6 +15,8 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, TimelineEntry
 from tests.conftest import Running
 
+pytestmark = pytest.mark.both_transports
+
 
 def text_of(body: object) -> str:
     return json.dumps(body)

@@ -15,6 +15,8 @@ from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
 from tests.test_lifecycle import declare, in_bridge, incident_row, timeline
 
+pytestmark = pytest.mark.both_transports
+
 SAID = "attacker IP is 203.0.113.7"
 CORRECTED = "attacker IP is 203.0.113.9"
 

@@ -18,12 +18,14 @@ from bridgekeeper.sandbox.driver import Reply
 from tests.alerting import alert, bridgekeepers, generic, incidents, post, timeline, triage_channel
 from tests.conftest import Running
 
+pytestmark = pytest.mark.both_transports
+
 STARTED = "2025-11-14T10:00:00Z"
 
 
 @pytest.fixture
-async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
-    async with bridgekeepers(db_url, emulator) as start:
+async def app(db_url: str, emulator: SlackEmulator, transport: str) -> AsyncIterator[Running]:
+    async with bridgekeepers(db_url, emulator, transport) as start:
         yield await start()
 
 
@@ -225,12 +227,12 @@ async def test_link_with_no_open_incident_says_so(app: Running) -> None:
 
 
 async def test_declare_keeps_incidents_from_private_sources_private(
-    db_url: str, emulator: SlackEmulator
+    db_url: str, emulator: SlackEmulator, transport: str
 ) -> None:
     """A source the auto-declare rules keep private (a security tool) stays private when an
     alert from it is declared by hand, below the rule's threshold."""
     rule = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1, private=True)
-    async with bridgekeepers(db_url, emulator) as start:
+    async with bridgekeepers(db_url, emulator, transport) as start:
         app = await start(auto_declare=(rule,))
         alert_id, ts = await carded(app)
         await click(app, "alert_declare", alert_id, ts)

@@ -103,9 +103,8 @@ async def desk_for(
     settings = test_settings(db_url=db_url, api_url=slack.api_url, stakeholder_channel=stakeholders)
     settings = replace(settings, updates=replace(settings.updates, **(updates or {})), **overrides)
     clock = clock or FrozenClock(START)
-    running, runner = await start_bridgekeeper(settings, slack, clock=clock)
+    running = await start_bridgekeeper(settings, slack, clock=clock)
     try:
         yield Desk(running, clock, stakeholders)
     finally:
-        await runner.cleanup()
-        await running.bk.stop()
+        await running.stop()

@@ -270,9 +270,11 @@ async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> i
             if worker:
                 bk.start_worker()
             if settings.socket_mode:
-                socket_mode = await _start_socket_mode(bk, slack.socket_url)
+                socket_mode = await _start_socket_mode(bk, slack.socket_url, stop)
             log.info("bridgekeeper ready")
             await stop.wait()
+            if socket_mode is not None and socket_mode.refused is not None:
+                raise socket_mode.refused
     except SlackRejected as exc:
         status = say_rejected(exc)
     if socket_mode is not None:
@@ -282,10 +284,12 @@ async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> i
     return status
 
 
-async def _start_socket_mode(bk: Bridgekeeper, url: str | None) -> SocketModeConnection:
+async def _start_socket_mode(
+    bk: Bridgekeeper, url: str | None, stop: asyncio.Event
+) -> SocketModeConnection:
     from bridgekeeper.slack.socket_mode import start_socket_mode
 
-    return await start_socket_mode(bk, url)
+    return await start_socket_mode(bk, url, stop)
 
 
 async def _worker(settings: Settings, health_port: int) -> int:

@@ -122,11 +122,12 @@ async def incident_changed(session: AsyncSession, incident: Incident, kind: str)
 
 # -- Slack -----------------------------------------------------------------------------------
 @contextmanager
-def slash_ack(body: bytes) -> Iterator[None]:
-    """Time a /slack/events request that carries a slash command (its answer is the ack)."""
+def slash_ack(is_command: bool) -> Iterator[None]:
+    """Time a request from Slack (over HTTP or the socket) until its ack, if it carries a slash
+    command."""
     started = time.perf_counter()
     yield
-    if body.startswith(b"command=") or b"&command=" in body:
+    if is_command:
         ACK.observe(time.perf_counter() - started)
 
 

@@ -23,6 +23,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def socket_mode(app_token: str) -> dict[str, str]:
+    """The environment of a process serving Slack over Socket Mode only."""
+    return {"SLACK_APP_TOKEN": app_token, "SLACK_SIGNING_SECRET": ""}
+
+
 class Server:
     """`python -m bridgekeeper serve` in a child process, its output in a log file."""
 

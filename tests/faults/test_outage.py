@@ -38,10 +38,9 @@ async def frozen(
 ) -> AsyncIterator[tuple[Running, FrozenClock]]:
     clock = FrozenClock()
     settings = settings_for(db_url=db_url, api_url=emulator.api_url)
-    app, runner = await start_bridgekeeper(settings, emulator, clock=clock)
+    app = await start_bridgekeeper(settings, emulator, clock=clock)
     yield app, clock
-    await runner.cleanup()
-    await app.bk.stop()
+    await app.stop()
 
 
 async def backed_off(app: Running, timeout: float = 20.0) -> None:

@@ -28,7 +28,7 @@ async def test_thirty_incidents_at_once_all_get_channels_and_cards(
     db_url: str, limited_slack: SlackEmulator
 ) -> None:
     settings = settings_for(db_url=db_url, api_url=limited_slack.api_url)
-    app, runner = await start_bridgekeeper(settings, limited_slack)
+    app = await start_bridgekeeper(settings, limited_slack)
     try:
         replies = await asyncio.gather(
             *(app.command(f"declare Burst incident {n}") for n in range(BURST))
@@ -50,8 +50,7 @@ async def test_thirty_incidents_at_once_all_get_channels_and_cards(
         assert limited_slack.rate_limit_violations == []
         assert [c for c in limited_slack.calls if not c.ok and c.http_status != 429] == []
     finally:
-        await runner.cleanup()
-        await app.bk.stop()
+        await app.stop()
 
 
 async def test_callers_after_a_429_all_wait_it_out(emulator: SlackEmulator) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from bridgekeeper.sandbox import SlackEmulator
 from tests.conftest import PG_URL
-from tests.faults.servers import Server, Worker, free_port, wait_for
+from tests.faults.servers import Server, Worker, free_port, socket_mode, wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -106,11 +106,30 @@ async def test_an_app_token_slack_refuses_stops_socket_mode_with_one_line(
 ) -> None:
     token = emulator.bot_token if app_token == "bot" else app_token
     server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log",
-                    env={"SLACK_APP_TOKEN": token, "SLACK_SIGNING_SECRET": ""})  # fmt: skip
+                    env=socket_mode(token))  # fmt: skip
     line = await stopped_with_one_line(server)
     assert f"refused the app-level token at apps.connections.open ({error})" in line
     assert "SLACK_APP_TOKEN" in line
     assert emulator.socket_connections == 0
+
+
+async def test_an_app_token_revoked_while_serving_stops_serve_with_one_line(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log",
+                    env=socket_mode(emulator.app_token))  # fmt: skip
+    await server.start()
+    await emulator.wait_socket_connected(timeout=30.0)
+    await emulator.revoke_app_token()  # Slack drops the socket; the reconnection is refused
+    try:
+        assert await exit_status(server) == 1
+    finally:
+        server.stop()
+    opened = [c.ok for c in emulator.calls_to("apps.connections.open")]
+    assert opened == [True, False]  # no retry loop against a refused token
+    assert "Traceback" not in server.output()
+    (line,) = problem_lines(server)
+    assert "refused the app-level token at apps.connections.open (token_revoked)" in line
 
 
 async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(

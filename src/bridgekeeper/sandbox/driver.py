@@ -34,7 +34,9 @@ class Reply:
 
 
 class SlackDriver:
-    """Plays Slack's side: sends correctly signed requests to the bot's /slack/events URL."""
+    """Plays Slack's side: sends correctly signed requests to the bot's /slack/events URL, or,
+    with `over_socket`, the same payloads in Socket Mode envelopes over the emulator's socket
+    (the ack's payload is the reply's body, as an HTTP answer's body would be)."""
 
     def __init__(
         self,
@@ -44,12 +46,14 @@ class SlackDriver:
         *,
         clock: Callable[[], float] = time.time,
         verification_token: str = "legacy-verification-token",
+        over_socket: bool = False,
     ) -> None:
         self.emulator = emulator
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.clock = clock
         self.verification_token = verification_token
+        self.over_socket = over_socket
         self.timeout = 10.0
 
     # signing and sending -------------------------------------------------------------------------
@@ -79,11 +83,26 @@ class SlackDriver:
         headers = {"Content-Type": content_type, **self.sign(body), **(extra or {})}
         return await self.raw(body, headers)
 
-    async def _send_form(self, fields: dict[str, str]) -> Reply:
+    async def _send_command(self, fields: dict[str, str]) -> Reply:
+        if self.over_socket:
+            return await self._send_envelope("slash_commands", fields)
         return await self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded")
 
     async def _send_payload(self, payload: JsonDict) -> Reply:
-        return await self._send_form({"payload": json.dumps(payload)})
+        if self.over_socket:
+            return await self._send_envelope("interactive", payload)
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self._send(body, "application/x-www-form-urlencoded")
+
+    async def _send_envelope(
+        self, kind: str, payload: JsonDict, retry_num: int = 0, retry_reason: str = ""
+    ) -> Reply:
+        started = time.perf_counter()
+        envelope = await self.emulator.socket_send(
+            kind, payload, retry_num, retry_reason=retry_reason, timeout=self.timeout
+        )
+        ack = await self.emulator.socket_ack(envelope, timeout=self.timeout)
+        return Reply(200, ack.get("payload", ""), time.perf_counter() - started)
 
     # slash commands ------------------------------------------------------------------------------
 
@@ -109,7 +128,7 @@ class SlackDriver:
             "response_url": response_url,
             "trigger_id": trigger,
         }
-        reply = await self._send_form(fields)
+        reply = await self._send_command(fields)
         reply.response_url, reply.trigger_id = response_url, trigger
         return reply
 
@@ -143,7 +162,10 @@ class SlackDriver:
         self, event: JsonDict, *, event_id: str | None = None, retry_num: int | None = None,
         retry_reason: str = "http_timeout",
     ) -> Reply:  # fmt: skip
-        body = json.dumps(self.event_envelope(event, event_id)).encode()
+        envelope = self.event_envelope(event, event_id)
+        if self.over_socket:
+            return await self._send_envelope("events_api", envelope, retry_num or 0, retry_reason)
+        body = json.dumps(envelope).encode()
         extra: dict[str, str] = {}
         if retry_num is not None:
             extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class SlackEmulator:
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        self.revoked_tokens: set[str] = set()
         # what auth.test reports the bot token was granted; a test may take some away
         self.bot_scopes: set[str] = set(api_misc.BOT_SCOPES.split(","))
         self.enforce_rate_limits = enforce_rate_limits
@@ -317,6 +319,12 @@ class SlackEmulator:
     async def socket_disconnect(self, *, graceful: bool = False) -> None:
         await self.socket.disconnect(graceful=graceful)
 
+    async def revoke_app_token(self) -> None:
+        """Someone revokes the app-level token: Slack drops the socket and refuses the token."""
+        self.revoked_tokens.add(self.app_token)
+        self.app_token = "xapp-" + secrets.token_hex(8)
+        await self.socket.disconnect(graceful=False)
+
     async def wait_socket_connected(self, timeout: float = 5.0) -> None:
         await self.socket.wait_connected(timeout)
 
@@ -389,7 +397,7 @@ class SlackEmulator:
             return None
         if token in (self.app_token, self.bot_token):
             return "not_allowed_token_type"
-        return "invalid_auth"
+        return "token_revoked" if token in self.revoked_tokens else "invalid_auth"
 
     def _rate_limited(self, method: str, channel: str, penalty: float) -> Answer | None:
         if not self.enforce_rate_limits:

@@ -78,11 +78,16 @@ async def open_socket(gateway: SlackGateway, app_token: str) -> str:
     return str(data["url"])
 
 
+async def check_app_token(gateway: SlackGateway, app_token: str) -> SlackReady:
+    """The app-level token's check: a fresh Socket Mode URL."""
+    return SlackReady(socket_url=await open_socket(gateway, app_token))
+
+
 async def check_slack(gateway: SlackGateway, app_token: str | None = None) -> SlackReady:
     """The whole self-check, once."""
     await check_bot_token(gateway)
     if app_token:
-        return SlackReady(socket_url=await open_socket(gateway, app_token))
+        return await check_app_token(gateway, app_token)
     return SlackReady()
 
 

@@ -1,11 +1,24 @@
-"""Socket Mode: the same Bolt listeners over Slack's WebSocket, when SLACK_APP_TOKEN is set."""
+"""Socket Mode: the same Bolt listeners over Slack's WebSocket, when SLACK_APP_TOKEN is set.
+
+Slack hands out a new WebSocket URL (apps.connections.open) at every reconnection. If it refuses
+the app-level token then (revoked, app uninstalled), no retry can help: the connection ends and
+names why, so the process stops with one line, as at start-up. While Slack cannot be reached,
+the URL is asked for again with backoff, without a traceback per try.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bridgekeeper import metrics
+from bridgekeeper.errors import SlackRejected
+from bridgekeeper.slack.auth import check_app_token, wait_for_slack
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -13,22 +26,58 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class TimedHandler(AsyncSocketModeHandler):
+    """Bolt's handler; a slash command's ack is timed as over HTTP."""
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with metrics.slash_ack(req.type == "slash_commands"):
+            await super().handle(client, req)
+
+
 class SocketModeConnection:
-    def __init__(self, handler: AsyncSocketModeHandler) -> None:
-        self.handler = handler
+    """The connection; when Slack refuses the app-level token on a reconnection, `refused`
+    says why and `stop` is set."""
+
+    def __init__(self, bk: Bridgekeeper, stop: asyncio.Event) -> None:
+        self.bk = bk
+        self.stop = stop
+        self.handler = TimedHandler(
+            bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client,
+            logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
+        )  # fmt: skip
+        self.handler.client.issue_new_wss_url = self._new_url  # type: ignore[method-assign]
+        self.refused: SlackRejected | None = None
+        self.ended = asyncio.Event()
+
+    async def _new_url(self) -> str:
+        """The URL to reconnect to; "" with the client closed when there is none to have (the
+        token refused, or the connection closing), so the client stops quietly."""
+        try:
+            ready = await wait_for_slack(
+                lambda: check_app_token(self.bk.gateway, self.handler.app_token), self.ended
+            )
+        except SlackRejected as exc:
+            self.refused = exc
+            self.stop.set()
+            ready = None
+        if ready is None or ready.socket_url is None:
+            self.handler.client.closed = True
+            self.ended.set()
+            return ""
+        return ready.socket_url
 
     async def close(self) -> None:
+        self.ended.set()
         await self.handler.close_async()
 
 
-async def start_socket_mode(bk: Bridgekeeper, url: str | None = None) -> SocketModeConnection:
-    """Connect (apps.connections.open through SLACK_API_URL, or to `url`, one it returned to
-    the start-up self-check: slack/auth.py); reconnects on drops by itself."""
-    handler = AsyncSocketModeHandler(
-        bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client,
-        logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
-    )  # fmt: skip
+async def start_socket_mode(
+    bk: Bridgekeeper, url: str | None = None, stop: asyncio.Event | None = None
+) -> SocketModeConnection:
+    """Connect (to `url`, one the start-up self-check was given: slack/auth.py, else to a new
+    one); reconnects on drops by itself. `stop` is set if the app-level token is refused."""
+    connection = SocketModeConnection(bk, stop or asyncio.Event())
     if url:
-        handler.client.wss_uri = url
-    await handler.connect_async()
-    return SocketModeConnection(handler)
+        connection.handler.client.wss_uri = url
+    await connection.handler.connect_async()
+    return connection

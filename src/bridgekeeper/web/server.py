@@ -101,6 +101,6 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         query=request.query_string,
         headers=request.headers,  # type: ignore[arg-type]
     )
-    with metrics.slash_ack(body):
+    with metrics.slash_ack(body.startswith(b"command=") or b"&command=" in body):
         bolt_response = await bk.bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
