@@ -1,0 +1,68 @@
+"""A real headless Chromium (the system's `chromium`, e.g. Debian's package) driven by
+Playwright; nothing downloads a browser. Screenshots go to BRIDGEKEEPER_ARTIFACTS (default
+test-artifacts/) so a CI run keeps them.
+
+Without a Chromium on PATH these tests are skipped, unless BRIDGEKEEPER_BROWSER_TESTS=required
+(CI sets it), when they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+CHROMIUM = os.environ.get("BRIDGEKEEPER_CHROMIUM") or next(
+    (path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None
+)
+REQUIRED = os.environ.get("BRIDGEKEEPER_BROWSER_TESTS") == "required"
+ARTIFACTS = Path(os.environ.get("BRIDGEKEEPER_ARTIFACTS", "test-artifacts"))
+FLAGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # the machine has no internet: nothing calls home
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if CHROMIUM is None:
+        if REQUIRED:
+            pytest.fail("no chromium on PATH (install Debian's chromium package)")
+        pytest.skip("no chromium on PATH (install Debian's chromium package)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=FLAGS
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as a test artifact; its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
