@@ -8,6 +8,7 @@ Without a Chromium on PATH these tests are skipped, unless BRIDGEKEEPER_BROWSER_
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -62,7 +63,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 async def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot as a test artifact; its path."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(ARTIFACTS.mkdir, parents=True, exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bridgekeeper.domain.command_parsing import SUBCOMMANDS, parse
 from bridgekeeper.domain.commands import (
     PROBLEMS,
-    SUBCOMMANDS,
     AddNote,
     AddTask,
     AssignRole,
@@ -40,7 +40,6 @@ from bridgekeeper.domain.commands import (
     Stats,
     UsageError,
     UserRef,
-    parse,
 )
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bridgekeeper.domain import commands
+from bridgekeeper.domain.command_parsing import parse
 from bridgekeeper.domain.text import clean
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.lifecycle import Lifecycle
@@ -93,8 +94,8 @@ class SlackListeners:
     async def _incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         text = unescape_slack(str(body.get("text") or ""))
         roles = self.runner.settings.process.roles
-        outside = commands.parse(text, roles=roles)
-        inside = commands.parse(text, roles=roles, in_bridge=True)
+        outside = parse(text, roles=roles)
+        inside = parse(text, roles=roles, in_bridge=True)
         valid = [p for p in (outside, inside) if not isinstance(p, commands.UsageError)]
         immediate = self.runner.immediate_reply(outside)
         if not valid or isinstance(outside, commands.Help):

@@ -1,0 +1,421 @@
+"""Read the text of an `/incident ...` slash command into a typed command (domain/commands.py).
+
+Pure Python: no Slack, HTTP or database here. `parse` never raises: a command it cannot read
+comes back as a `UsageError` holding a stable problem code.
+
+Free text (titles, notes, reasons) is returned exactly as Slack sent it, inner spacing and
+newlines kept, ends stripped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeAlias
+
+from bridgekeeper.domain.commands import (
+    AddNote,
+    AddTask,
+    AssignRole,
+    Close,
+    Command,
+    CompleteTask,
+    Declare,
+    Help,
+    ListIncidents,
+    ListRoles,
+    ListTasks,
+    Notify,
+    NotifyDone,
+    NotifyNotRequired,
+    PostUpdate,
+    Reopen,
+    SetImpact,
+    SetSeverity,
+    SetStage,
+    ShowReport,
+    ShowSummary,
+    ShowTimeline,
+    Stats,
+    UsageError,
+    UserRef,
+)
+from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
+
+# --- reading the text -------------------------------------------------------------
+
+# A Slack escape such as <@U1|Ann Lee> is one token even with spaces inside.
+_TOKEN = re.compile(r"<[^<>\s][^<>]*>|\S+")
+_MENTION = re.compile(r"<@([A-Za-z0-9]+)(?:\|([^<>]*))?>")
+_PLAIN_MENTION = re.compile(r"@([^\s@<>|]+)")
+_HASH_NUMBER = re.compile(r"#?0*([1-9][0-9]{0,8})")  # 42 or #42
+_NUMBER = re.compile(r"0*([1-9][0-9]{0,8})")
+_SEVERITY_LIKE = re.compile(r"sev-?[0-9]+")
+_AROUND_EQUALS = re.compile(r"\s*=\s*")
+_PAIR_SEPARATORS = re.compile(r"[\s,;]+")
+_DETAIL_MAX = 80
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Args:
+    """What follows the subcommand (and the incident number, once taken)."""
+
+    subcommand: str
+    text: str  # the whole command text, for slicing free text out of it
+    tokens: tuple[_Token, ...]
+    roles: tuple[str, ...]
+    incident: int | None = None
+    in_bridge: bool = False  # typed in a bridge channel: no number names another incident
+
+    @property
+    def words(self) -> list[str]:
+        return [token.text for token in self.tokens]
+
+    def rest(self, start: int = 0, stop: int | None = None) -> str:
+        """The original text of tokens[start:stop], inner spacing kept."""
+        chosen = self.tokens[start:stop]
+        return self.text[chosen[0].start : chosen[-1].end] if chosen else ""
+
+    def drop(self, count: int) -> _Args:
+        return replace(self, tokens=self.tokens[count:])
+
+    def error(self, problem: str, **detail: str) -> UsageError:
+        return UsageError(self.subcommand, problem, {k: _clip(v) for k, v in detail.items()})
+
+
+def _tokenize(text: str) -> list[_Token]:
+    return [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _clip(value: str) -> str:
+    """One printable line of at most _DETAIL_MAX characters, to quote back to the user."""
+    shown = "".join(ch if ch.isprintable() or ch.isspace() else "?" for ch in value[:1000])
+    line = " ".join(shown.split())
+    return line if len(line) <= _DETAIL_MAX else line[: _DETAIL_MAX - 1] + "…"
+
+
+def _positive(pattern: re.Pattern[str], word: str) -> int | None:
+    match = pattern.fullmatch(word)
+    return int(match[1]) if match else None
+
+
+def _user(word: str) -> UserRef | None:
+    if match := _MENTION.fullmatch(word):
+        return UserRef(match[1], (match[2] or "").strip() or None)
+    if match := _PLAIN_MENTION.fullmatch(word):
+        return UserRef(None, match[1])
+    return None
+
+
+def _severity(word: str) -> Severity | None:
+    try:
+        return Severity(word.casefold())
+    except ValueError:
+        return None
+
+
+def _take_incident(args: _Args) -> _Args:
+    number = _positive(_HASH_NUMBER, args.tokens[0].text) if args.tokens else None
+    return args if number is None else replace(args.drop(1), incident=number)
+
+
+def _nothing_more(args: _Args, command: Command) -> Command | UsageError:
+    return args.error("unexpected_text", value=args.rest()) if args.tokens else command
+
+
+# --- one parser per subcommand -----------------------------------------------------
+
+
+def _help(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return Help(None)
+    topic = args.words[0].casefold()
+    if topic not in _PARSERS:
+        return args.error("unknown_subcommand", value=args.words[0])
+    return _nothing_more(args.drop(1), Help(topic))
+
+
+def _list(args: _Args) -> Command | UsageError:
+    return _nothing_more(args, ListIncidents())
+
+
+def _declare(args: _Args) -> Command | UsageError:
+    words = args.words
+    severity: Severity | None = None
+    private = False
+    end = len(words)
+    while end > 0:
+        word = words[end - 1].casefold()
+        if word == "private" and not private:
+            private = True
+        elif severity is None and (found := _severity(word)) is not None:
+            severity = found
+        elif severity is None and _SEVERITY_LIKE.fullmatch(word):
+            return args.error("unknown_severity", value=words[end - 1])
+        else:
+            break
+        end -= 1
+    title = args.rest(0, end)
+    if not title:
+        return args.error("missing_title")
+    return Declare(title, severity, private)
+
+
+def _stats(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return Stats(None)
+    days = args.words[0].casefold().removesuffix("d")
+    if len(args.tokens) > 1 or days not in ("7", "30", "90"):
+        return args.error("bad_period", value=args.rest())
+    return Stats(int(days))
+
+
+def _role(args: _Args) -> Command | UsageError:
+    words = args.words
+    at = next((i for i, word in enumerate(words) if _user(word)), None)
+    role_words = words if at is None else words[:at] + words[at + 1 :]
+    if not role_words:
+        return args.error("missing_role")
+    typed = " ".join(role_words)
+    role = next((r for r in args.roles if r.casefold() == typed.casefold()), None)
+    if role is None:
+        return args.error("unknown_role", value=typed)
+    user = _user(words[at]) if at is not None else None
+    if user is None:
+        return args.error("missing_user", role=role)
+    return AssignRole(args.incident, role, user)
+
+
+def _roles(args: _Args) -> Command | UsageError:
+    return _nothing_more(args, ListRoles(args.incident))
+
+
+def _set_severity(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return args.error("missing_severity")
+    severity = _severity(args.words[0])
+    if severity is None:
+        return args.error("unknown_severity", value=args.words[0])
+    reason = args.rest(1)
+    if not reason:
+        return args.error("missing_reason", severity=severity.value)
+    return SetSeverity(args.incident, severity, reason)
+
+
+_STAGE_WORDS = {stage.value: stage for stage in Stage if stage is not Stage.CLOSED}
+_STAGE_WORDS["stabilise"] = Stage.STABILIZE
+_CLOSING_WORDS = ("closed", "close", "resolved", "resolve", "done")
+
+
+def _stage(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return args.error("missing_stage")
+    word = args.words[0].casefold()
+    if word in _CLOSING_WORDS:
+        return args.error("use_close", value=args.words[0])
+    stage = _STAGE_WORDS.get(word)
+    if stage is None:
+        return args.error("unknown_stage", value=args.words[0])
+    return SetStage(args.incident, stage, args.rest(1) or None)
+
+
+_IMPACT_KEYS = {
+    "c": "c",
+    "confidentiality": "c",
+    "i": "i",
+    "integrity": "i",
+    "a": "a",
+    "availability": "a",
+    "personal-data": "pd",
+    "personal_data": "pd",
+    "pd": "pd",
+}
+_LEVELS = {impact.value: impact for impact in Impact}
+_YES_NO = {"yes": True, "no": False, "true": True, "false": False, "y": True, "n": False}
+
+
+def _impact(args: _Args) -> Command | UsageError:
+    given: dict[str, str] = {}
+    for pair in _PAIR_SEPARATORS.split(_AROUND_EQUALS.sub("=", args.rest())):
+        if not pair:
+            continue
+        key, _, value = pair.casefold().partition("=")
+        part = _IMPACT_KEYS.get(key)
+        allowed = _YES_NO if part == "pd" else _LEVELS
+        if part is None or part in given or value not in allowed:
+            return args.error("bad_impact", value=pair)
+        given[part] = value
+    if not given:
+        return args.error("missing_impact")
+    return SetImpact(
+        args.incident,
+        confidentiality=_LEVELS.get(given.get("c", "")),
+        integrity=_LEVELS.get(given.get("i", "")),
+        availability=_LEVELS.get(given.get("a", "")),
+        personal_data=_YES_NO.get(given.get("pd", "")),
+    )
+
+
+def _note(args: _Args) -> Command | UsageError:
+    text = args.rest()
+    return AddNote(args.incident, text) if text else args.error("missing_text")
+
+
+def _update(args: _Args) -> Command | UsageError:
+    text = args.rest()
+    return PostUpdate(args.incident, text) if text else args.error("missing_text")
+
+
+def _task(args: _Args) -> Command | UsageError:
+    words = args.words
+    if words and words[0].casefold() == "done":
+        return _task_done(args.drop(1))
+    owner = _user(words[-1]) if words else None
+    text = args.rest(0, -1 if owner else None)
+    if not text:
+        return args.error("missing_text")
+    return AddTask(args.incident, text, owner)
+
+
+def _task_done(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return args.error("missing_task_number")
+    number = _positive(_HASH_NUMBER, args.words[0])
+    if number is None or len(args.tokens) > 1:
+        return args.error("bad_task_number", value=args.rest())
+    return CompleteTask(args.incident, number)
+
+
+def _tasks(args: _Args) -> Command | UsageError:
+    return _nothing_more(args, ListTasks(args.incident))
+
+
+def _timeline(args: _Args) -> Command | UsageError:
+    """`timeline [page]`, `timeline #42 [page]`, `timeline 42 <page>`: a lone number is a page."""
+    words = args.words
+    if not args.in_bridge and words and (words[0].startswith("#") or len(words) > 1):
+        args = _take_incident(args)
+    if not args.tokens:
+        return ShowTimeline(args.incident, None)
+    page = _positive(_NUMBER, args.words[0])
+    if page is None or len(args.tokens) > 1:
+        return args.error("bad_page", value=args.rest())
+    return ShowTimeline(args.incident, page)
+
+
+def _summary(args: _Args) -> Command | UsageError:
+    return _nothing_more(args, ShowSummary(args.incident))
+
+
+def _report(args: _Args) -> Command | UsageError:
+    return _nothing_more(args, ShowReport(args.incident))
+
+
+def _aware_at(text: str) -> datetime | None:
+    """ISO 8601 or `YYYY-MM-DD HH:MM`, with a time of day; no offset means UTC."""
+    if not any(sep in text for sep in "Tt "):
+        return None  # a bare date would silently mean midnight
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _notify(args: _Args) -> Command | UsageError:
+    first = args.words[0].casefold() if args.tokens else ""
+    if first == "done":
+        return _notify_done(args.drop(1))
+    if first == "none":
+        return _notify_none(args.drop(1))
+    if not args.tokens:
+        return args.error("missing_regime")
+    when = args.rest(1)
+    aware_at = _aware_at(when) if when else None
+    if when and aware_at is None:
+        return args.error("bad_time", value=when, regime=args.words[0])
+    return Notify(args.incident, args.words[0], aware_at)
+
+
+def _notify_done(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return args.error("missing_regime")
+    return _nothing_more(args.drop(1), NotifyDone(args.incident, args.words[0]))
+
+
+def _notify_none(args: _Args) -> Command | UsageError:
+    if not args.tokens:
+        return args.error("missing_regime")
+    rationale = args.rest(1)
+    if not rationale:
+        return args.error("missing_reason", regime=args.words[0])
+    return NotifyNotRequired(args.incident, args.words[0], rationale)
+
+
+def _close(args: _Args) -> Command | UsageError:
+    return Close(args.incident, args.rest() or None)
+
+
+def _reopen(args: _Args) -> Command | UsageError:
+    reason = args.rest()
+    return Reopen(args.incident, reason) if reason else args.error("missing_reason")
+
+
+_Parser: TypeAlias = Callable[[_Args], Command | UsageError]
+
+# In the order `/incident help` lists them.
+_PARSERS: dict[str, _Parser] = {
+    "declare": _declare,
+    "list": _list,
+    "help": _help,
+    "role": _role,
+    "roles": _roles,
+    "severity": _set_severity,
+    "stage": _stage,
+    "impact": _impact,
+    "note": _note,
+    "update": _update,
+    "task": _task,
+    "tasks": _tasks,
+    "timeline": _timeline,
+    "summary": _summary,
+    "report": _report,
+    "notify": _notify,
+    "close": _close,
+    "reopen": _reopen,
+    "stats": _stats,
+}
+SUBCOMMANDS: tuple[str, ...] = tuple(_PARSERS)
+
+# Commands that never act on one incident; `timeline` reads its own numbers.
+_NO_INCIDENT = frozenset({"declare", "list", "help", "stats", "timeline"})
+
+
+def parse(
+    text: str, *, roles: Sequence[str] = DEFAULT_ROLES, in_bridge: bool = False
+) -> Command | UsageError:
+    """Read the text after `/incident`. Never raises.
+
+    Outside a bridge channel an incident is named by number first (`note #42 text`, or
+    `note 42 text`). In a bridge channel (`in_bridge`) the command is always about that
+    channel's incident, so `note 1 text` is the note "1 text"."""
+    tokens = _tokenize(text)
+    if not tokens:
+        return UsageError(None, "empty", {})
+    name = tokens[0].text.casefold()
+    parser = _PARSERS.get(name)
+    if parser is None:
+        return UsageError(None, "unknown_subcommand", {"value": _clip(tokens[0].text)})
+    args = _Args(name, text, tuple(tokens[1:]), tuple(roles), in_bridge=in_bridge)
+    if name not in _NO_INCIDENT and not in_bridge:
+        args = _take_incident(args)
+    return parser(args)
