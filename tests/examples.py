@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "alerts"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # published shapes, kept with the tests
 EXAMPLE_SOURCES = {
     "alertmanager_firing.json": "alertmanager",
     "azure_monitor_fired.json": "azure-monitor",

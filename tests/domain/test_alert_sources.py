@@ -17,7 +17,7 @@ from bridgekeeper.domain.alerts.grouping import correlation_keys, pick_incident,
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.alerts.parse import SOURCES, UnknownSource, parse
 from bridgekeeper.domain.incidents import Severity
-from tests.examples import EXAMPLE_SOURCES, EXAMPLES
+from tests.examples import EXAMPLE_SOURCES, EXAMPLES, SAMPLES
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -759,6 +759,7 @@ def test_sources_are_the_routes() -> None:
         "grafana",
         "pagerduty",
         "datadog",
+        "gcp",
     )
 
 
@@ -918,6 +919,7 @@ GENERIC_EXAMPLE = {
     "started_at": "2025-11-14T10:00:00Z",
 }
 SOURCE_EXAMPLES = {source: name for name, source in EXAMPLE_SOURCES.items()}
+SAMPLED_HERE = {"gcp": SAMPLES / "gcp" / "open.json"}  # sources with samples in tests/samples
 FUZZ = settings(
     max_examples=200,
     deadline=None,
@@ -975,6 +977,8 @@ def example_for(source: str) -> tuple[str, list[tuple[Any, ...]]]:
     """The source's example as JSON text (copied per use by decoding) and its paths."""
     if source == "generic":
         payload: Any = GENERIC_EXAMPLE
+    elif source in SAMPLED_HERE:
+        payload = json.loads(SAMPLED_HERE[source].read_text(encoding="utf-8"))
     else:
         path = EXAMPLES / SOURCE_EXAMPLES[source]
         payload = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -10,6 +10,7 @@ from bridgekeeper.domain.alerts import (
     azure_monitor,
     datadog,
     defender,
+    gcp,
     generic,
     grafana,
     pagerduty,
@@ -28,6 +29,7 @@ PARSERS: dict[str, Parser] = {
     "grafana": grafana.parse,
     "pagerduty": pagerduty.parse,
     "datadog": datadog.parse,
+    "gcp": gcp.parse,
 }
 SOURCES: tuple[str, ...] = tuple(PARSERS)
 
