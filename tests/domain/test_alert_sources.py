@@ -760,6 +760,7 @@ def test_sources_are_the_routes() -> None:
         "pagerduty",
         "datadog",
         "gcp",
+        "cloudevents",
     )
 
 
@@ -919,7 +920,10 @@ GENERIC_EXAMPLE = {
     "started_at": "2025-11-14T10:00:00Z",
 }
 SOURCE_EXAMPLES = {source: name for name, source in EXAMPLE_SOURCES.items()}
-SAMPLED_HERE = {"gcp": SAMPLES / "gcp" / "open.json"}  # sources with samples in tests/samples
+SAMPLED_HERE = {  # sources with samples in tests/samples
+    "gcp": SAMPLES / "gcp" / "open.json",
+    "cloudevents": SAMPLES / "cloudevents" / "falco.json",
+}
 FUZZ = settings(
     max_examples=200,
     deadline=None,

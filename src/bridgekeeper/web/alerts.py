@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -23,6 +25,7 @@ from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
 from bridgekeeper.services.alert_rows import Outcome
+from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_binary, read_events
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -32,6 +35,7 @@ GRAFANA_SIGNATURE = "X-Grafana-Alerting-Signature"
 GRAFANA_TIMESTAMPS = ("X-Grafana-Alerting-Signature-Timestamp", "X-Grafana-Alerting-Timestamp")
 GRAFANA_MAX_SKEW = 300  # seconds
 PAGERDUTY_SIGNATURE = "X-PagerDuty-Signature"
+ORIGIN = re.compile(r"[A-Za-z0-9.-]{1,253}")  # a host name, e.g. eventgrid.azure.net
 
 
 class BodyTooLarge(Exception):
@@ -51,6 +55,19 @@ class AlertEndpoint:
             metrics.alert_refused(source)
         return response
 
+    async def handshake(self, request: web.Request) -> web.Response:
+        """The CloudEvents webhook validation (Azure Event Grid sends it before delivering):
+        OPTIONS with WebHook-Request-Origin, answered with the origin allowed, if the request
+        carries the alert token."""
+        origin = request.headers.get("WebHook-Request-Origin", "").strip()
+        if not ORIGIN.fullmatch(origin):
+            return error(400, "WebHook-Request-Origin is missing or not a host name")
+        source = request.match_info["source"]
+        if not self._configured() or not authorized(self.settings, source, request, b""):
+            return unauthorized()
+        allowed = {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"}
+        return web.Response(status=200, headers={**allowed, "Allow": "POST, OPTIONS"})
+
     async def _handle(self, source: str, request: web.Request) -> web.Response:
         try:
             body = await read_limited(request, self.settings.max_body_bytes)
@@ -60,19 +77,21 @@ class AlertEndpoint:
             return unauthorized()
         if not authorized(self.settings, source, request, body):
             return unauthorized()
-        return await self._accept(source, body)
+        return await self._accept(source, request.headers, body)
 
-    async def _accept(self, source: str, body: bytes) -> web.Response:
+    async def _accept(self, source: str, headers: Mapping[str, str], body: bytes) -> web.Response:
         try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            return error(400, f"the body is not valid JSON: {str(exc)[:200]}")
-        try:
+            if carries_cloudevents(source, headers):
+                source, payload = "cloudevents", read_events(headers, body)
+            else:
+                payload = json.loads(body)
             alerts = parse(source, payload, received_at=self.bk.clock.now())
-        except UnknownSource as exc:
-            return error(404, str(exc))
         except PayloadError as exc:
             return error(422, str(exc))
+        except (NotCloudEvents, ValueError, RecursionError) as exc:
+            return error(400, f"the body is not valid JSON: {str(exc)[:200]}")
+        except UnknownSource as exc:
+            return error(404, str(exc))
         outcomes = await self.bk.intake.receive(alerts)
         metrics.alerts_received(source, outcomes)
         return web.json_response(answer(outcomes), status=202)
@@ -87,6 +106,15 @@ class AlertEndpoint:
                 "BRIDGEKEEPER_ALERT_TOKEN (or [alerts] token / tokens in the config file)"
             )
         return configured
+
+
+def carries_cloudevents(source: str, headers: Mapping[str, str]) -> bool:
+    """Everything on /alerts/cloudevents; on /alerts/generic, the CloudEvents content modes
+    (a structured event sent as plain JSON is recognised by domain/alerts/generic.py)."""
+    if source == "cloudevents":
+        return True
+    content_type = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return source == "generic" and (is_binary(headers) or content_type in (BATCH, STRUCTURED))
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:

@@ -40,7 +40,9 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     if serves_slack_over_http(settings):
         app.router.add_post(SLACK_PATH, slack_events)
     add_health_routes(app, bk.health)
-    app.router.add_post("/alerts/{source}", AlertEndpoint(bk).handle)
+    alerts = AlertEndpoint(bk)
+    app.router.add_post("/alerts/{source}", alerts.handle)
+    app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
     return app

@@ -8,6 +8,7 @@ from datetime import datetime
 from bridgekeeper.domain.alerts import (
     alertmanager,
     azure_monitor,
+    cloudevents,
     datadog,
     defender,
     gcp,
@@ -30,6 +31,7 @@ PARSERS: dict[str, Parser] = {
     "pagerduty": pagerduty.parse,
     "datadog": datadog.parse,
     "gcp": gcp.parse,
+    "cloudevents": cloudevents.parse,
 }
 SOURCES: tuple[str, ...] = tuple(PARSERS)
 

@@ -1,0 +1,209 @@
+"""`POST /alerts/cloudevents`: CloudEvents 1.0 events, one alert each.
+
+The HTTP edge (web/cloudevents.py) reads the three content modes (structured, binary, batch)
+into a list of events in their structured JSON form; this module maps each event. `source` +
+`id` identify the delivery (a redelivery is a no-op). Known event types have their own
+mapping (Azure Resource Health through Event Grid, Falco through Falcosidekick); any other
+event is read from `data` by the documented rules:
+
+- title: data.title, summary, message, name, rule; else the event's subject; else its type
+- severity: data.severity, priority or level (SEVn, Pn, and the usual words)
+- status: resolved when data.status/state says resolved, ok, closed or recovered
+- dedup key: data.dedup_key, fingerprint, alert_id or id; else source + type + subject
+- resource: data.resource, host or hostname; else the subject
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
+from bridgekeeper.domain.incidents import Severity
+
+SOURCE = "cloudevents"
+MAX_EVENTS = 1000
+SYSLOG_SEVERITY = {  # syslog levels, as Falco and many agents name their priorities
+    "emergency": Severity.SEV1,
+    "alert": Severity.SEV1,
+    "critical": Severity.SEV2,
+    "error": Severity.SEV2,
+    "warning": Severity.SEV3,
+    "notice": Severity.SEV4,
+    "informational": Severity.SEV4,
+    "debug": Severity.SEV4,
+}
+SEVERITY_WORDS = (
+    fields.OWN_SEVERITY,
+    fields.PRIORITY_SEVERITY,
+    fields.LABEL_SEVERITY,
+    SYSLOG_SEVERITY,
+)
+RESOLVED_WORDS = frozenset({"resolved", "ok", "closed", "recovered"})
+
+
+def parse(payload: object, *, received_at: datetime) -> list[Alert]:
+    """`payload`: one event in structured JSON form, or a list of them (a batch)."""
+    events = payload if isinstance(payload, list) else [payload]
+    if not events:
+        return []
+    if len(events) > MAX_EVENTS:
+        raise PayloadError(f"a batch holds at most {MAX_EVENTS} events")
+    return [_alert(event, index, received_at) for index, event in enumerate(events)]
+
+
+def is_cloudevent(body: object) -> bool:
+    """A structured CloudEvent (what /alerts/generic hands over instead of guessing)."""
+    return isinstance(body, dict) and all(
+        isinstance(body.get(name), str) for name in ("specversion", "id", "source", "type")
+    )
+
+
+def _alert(event: object, index: int, received_at: datetime) -> Alert:
+    path = f"[{index}]"
+    if not isinstance(event, dict):
+        raise PayloadError(f"event {path} must be an object")
+    for name in ("specversion", "id", "source", "type"):
+        fields.require_text(event, name, f"{path}.{name}" if index else name)
+    if fields.text_at(event, "specversion") != "1.0":
+        raise PayloadError("specversion must be 1.0")
+    data = fields.get(event, "data")
+    mapping = TYPE_MAPPINGS.get(fields.text_at(event, "type").lower(), _generic)
+    return mapping(event, data if isinstance(data, dict) else {"message": data}, received_at)
+
+
+def _generic(event: dict[str, Any], data: dict[str, Any], received_at: datetime) -> Alert:
+    subject = fields.text_at(event, "subject")
+    title = fields.text_at(data, "title", "summary", "message", "name", "rule")
+    resource = fields.text_at(data, "resource", "host", "hostname") or subject
+    dedup = fields.text_at(data, "dedup_key", "fingerprint", "alert_id", "id")
+    return _build(
+        event,
+        received_at,
+        title=title or subject or fields.text_at(event, "type"),
+        severity=_severity(fields.text_at(data, "severity", "priority", "level")),
+        resolved=fields.text_at(data, "status", "state").lower() in RESOLVED_WORDS,
+        dedup=dedup or _event_key(event),
+        resource=resource,
+        description=fields.text_at(data, "description", "details", "output"),
+        link=fields.first_url(fields.get(data, "link"), fields.get(data, "url")),
+    )
+
+
+def _availability(event: dict[str, Any], data: dict[str, Any], received_at: datetime) -> Alert:
+    """Azure Resource Health through Event Grid: a resource's availability changed."""
+    properties = _health_properties(data)
+    resource = fields.text_at(properties, "targetResourceId") or fields.text_at(event, "subject")
+    state = fields.text_at(properties, "availabilityState") or "Unknown"
+    before = fields.text_at(properties, "previousAvailabilityState")
+    return _build(
+        event,
+        received_at,
+        title=f"{_last_part(resource)} is {state.lower()}",
+        severity=(state, Severity.SEV2 if state.lower() == "unavailable" else Severity.SEV3),
+        resolved=state.lower() == "available",
+        dedup=f"resource-health:{resource.lower()}",
+        resource=fields.normalise_resource(resource),
+        description=fields.join_lines(
+            f"Availability: {state}" + (f" (was {before})" if before else ""),
+            f"Resource type: {fields.text_at(properties, 'targetResourceType')}",
+        ),
+        link=None,
+    )
+
+
+def _annotation(event: dict[str, Any], data: dict[str, Any], received_at: datetime) -> Alert:
+    """Azure Resource Health through Event Grid: why a resource's availability changed."""
+    properties = _health_properties(data)
+    resource = fields.text_at(properties, "targetResourceId") or fields.text_at(event, "subject")
+    reason = fields.text_at(properties, "reason", "annotationName") or "Health annotation"
+    return _build(
+        event,
+        received_at,
+        title=f"{_last_part(resource)}: {reason}",
+        severity=("", Severity.SEV4),
+        resolved=False,
+        dedup=f"resource-health:{resource.lower()}:{fields.text_at(properties, 'annotationName')}",
+        resource=fields.normalise_resource(resource),
+        description=fields.join_lines(
+            fields.text_at(properties, "summary"),
+            f"Context: {fields.text_at(properties, 'context')}",
+            f"Category: {fields.text_at(properties, 'category')}",
+        ),
+        link=None,
+    )
+
+
+def _health_properties(data: dict[str, Any]) -> dict[str, Any]:
+    return fields.obj_at(fields.obj_at(data, "resourceInfo"), "properties")
+
+
+def _last_part(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] or "Azure resource"
+
+
+def _falco(event: dict[str, Any], data: dict[str, Any], received_at: datetime) -> Alert:
+    """A Falco rule's output as Falcosidekick sends it (type falco.rule.output.v1)."""
+    output_fields = fields.obj_at(data, "output_fields")
+    host = fields.text_at(data, "hostname") or fields.text_at(output_fields, "host.name")
+    rule = fields.text_at(data, "rule") or "Falco rule"
+    return _build(
+        event,
+        received_at,
+        title=f"{rule} on {host}" if host else rule,
+        severity=_severity(fields.text_at(data, "priority")),
+        resolved=False,
+        dedup=f"falco:{rule}:{host}",  # the same rule on the same host again is a repeat
+        resource=host,
+        description=fields.text_at(data, "output"),
+        link=None,
+    )
+
+
+def _build(
+    event: dict[str, Any], received_at: datetime, *, title: str, severity: tuple[str, Severity],
+    resolved: bool, dedup: str, resource: str, description: str, link: str | None,
+) -> Alert:  # fmt: skip
+    event_id = fields.truncate(fields.text_at(event, "id"), fields.TEXT_MAX)
+    started_at = fields.time_at(event, "time") or received_at
+    host = fields.host_name(resource) if resource else ""
+    return Alert(
+        source=SOURCE,
+        external_id=event_id,
+        dedup_key=f"{SOURCE}:{fields.truncate(dedup, fields.TEXT_MAX)}",
+        title=fields.one_line(title),
+        severity=severity[1],
+        source_severity=severity[0],
+        status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
+        description=fields.paragraph(description),
+        resource=fields.truncate(resource, fields.TEXT_MAX) or None,
+        link=link,
+        started_at=started_at,
+        ended_at=started_at if resolved else None,
+        delivery_id=fields.truncate(f"{fields.text_at(event, 'source')}#{event_id}", 2000),
+        correlation_keys=grouping.correlation_keys(
+            resources=[resource] if fields.is_arm_id(resource) else [],
+            hosts=[host] if host and fields.looks_like_host(host) else [],
+        ),
+        raw=event,
+    )
+
+
+def _severity(raw: str) -> tuple[str, Severity]:
+    return raw, fields.lookup_severity(raw, *SEVERITY_WORDS) or fields.DEFAULT_SEVERITY
+
+
+def _event_key(event: dict[str, Any]) -> str:
+    parts = (fields.text_at(event, name) for name in ("source", "type", "subject"))
+    return fields.stable_hash([part for part in parts if part])
+
+
+Mapping = Callable[[dict[str, Any], dict[str, Any], datetime], Alert]
+HEALTH = "microsoft.resourcenotifications.healthresources."
+TYPE_MAPPINGS: dict[str, Mapping] = {
+    HEALTH + "availabilitystatuschanged": _availability,
+    HEALTH + "resourceannotated": _annotation,
+    "falco.rule.output.v1": _falco,
+}

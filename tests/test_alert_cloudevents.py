@@ -1,0 +1,103 @@
+"""`POST /alerts/cloudevents` end to end, in CloudEvents' three HTTP content modes, with Event
+Grid's OPTIONS handshake; a redelivered event changes nothing; bad input names the problem."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bridgekeeper.sandbox import SlackEmulator
+from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
+from tests.conftest import ALERT_TOKEN, Running
+from tests.domain.test_alert_cloudevents import sample
+
+STRUCTURED = {"Content-Type": "application/cloudevents+json; charset=utf-8"}
+BATCH = {"Content-Type": "application/cloudevents-batch+json"}
+
+
+@pytest.fixture
+async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+    async with bridgekeepers(db_url, emulator) as start:
+        yield await start()
+
+
+def binary(event: dict[str, object]) -> tuple[bytes, dict[str, str]]:
+    """The event in binary mode: attributes as ce-* headers, the data as the body."""
+    headers = {f"ce-{k}": str(v) for k, v in event.items() if k not in ("data", "datacontenttype")}
+    return json.dumps(event["data"]).encode(), {**headers, "Content-Type": "application/json"}
+
+
+async def test_structured_then_batch_fire_and_resolve_a_resource_health_card(app: Running) -> None:
+    fired = await post(
+        app, "cloudevents", sample("resource_health_unavailable.json"), headers=STRUCTURED
+    )
+    assert fired.status == 202, fired.body
+    alert_id = fired.body["alert_id"]
+    await app.settle()
+    [card] = card_texts(app)
+    assert "vm-web-01 is unavailable" in card
+
+    batch = [sample("resource_health_annotated.json"), sample("resource_health_available.json")]
+    answer = await post(app, "cloudevents", batch, headers=BATCH)
+    assert [a["result"] for a in answer.body["alerts"]] == ["new", "resolved"]
+    assert answer.body["alerts"][1]["alert_id"] == alert_id
+    await app.settle()
+    assert (await alert(app, alert_id)).status == "resolved"
+    annotation = await alert(app, answer.body["alerts"][0]["alert_id"])
+    assert annotation.title == "vm-web-01: Unexpected host failure"  # SEV4: stored, no card
+
+
+async def test_a_binary_mode_falco_event_is_carded_once_however_often_it_is_sent(
+    app: Running,
+) -> None:
+    event = sample("falco.json")
+    event["data"]["priority"] = "Critical"  # Notice is SEV4: stored without a card
+    body, headers = binary(event)
+    for _ in range(3):  # the SDK retries: the same source + id
+        answer = await post(app, "cloudevents", body, headers=headers)
+        assert answer.status == 202, answer.body
+    assert [a.occurrences for a in await alerts(app)] == [1]
+    await app.settle()
+    [card] = card_texts(app)
+    assert "Terminal shell in container on node-pool-a-3" in card
+
+
+async def test_generic_takes_cloudevents_in_every_mode(app: Running) -> None:
+    assert (await post(app, "generic", sample("deploy_failed.json"))).status == 202
+    body, headers = binary(sample("falco.json"))
+    assert (await post(app, "generic", body, headers=headers)).status == 202
+    assert sorted(a.source for a in await alerts(app)) == ["cloudevents", "cloudevents"]
+
+
+async def test_event_grid_handshake_needs_the_token(app: Running) -> None:
+    origin = {"WebHook-Request-Origin": "eventgrid.azure.net"}
+    async with aiohttp.ClientSession() as session:
+        url = f"{app.url}/alerts/cloudevents?token={ALERT_TOKEN}"
+        async with session.options(url, headers=origin) as response:
+            assert response.status == 200
+            assert response.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+        async with session.options(f"{app.url}/alerts/cloudevents", headers=origin) as response:
+            assert response.status == 401
+        async with session.options(url) as response:
+            assert response.status == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "said"),
+    [
+        (b"{not json", STRUCTURED, 400, "not valid JSON"),
+        (b'{"specversion": "1.0", "id": "1", "source": "/x"}', STRUCTURED, 422, "type"),
+        (b'{"specversion": "1.0"}', BATCH, 422, "JSON array"),
+        (b'[{"specversion": "1.0", "id": "1"}]', BATCH, 422, "CloudEvent"),
+        (b"{}", {"ce-specversion": "1.0", "ce-id": "1", "ce-type": "t"}, 422, "source"),
+    ],
+)
+async def test_bad_events_are_refused_and_nothing_stored(
+    app: Running, body: bytes, headers: dict[str, str], status: int, said: str
+) -> None:
+    answer = await post(app, "cloudevents", body, headers=headers)
+    assert answer.status == status and said in answer.body["error"], answer.body
+    assert await alerts(app) == []
