@@ -761,6 +761,7 @@ def test_sources_are_the_routes() -> None:
         "datadog",
         "gcp",
         "cloudevents",
+        "opsgenie",
     )
 
 
@@ -923,6 +924,7 @@ SOURCE_EXAMPLES = {source: name for name, source in EXAMPLE_SOURCES.items()}
 SAMPLED_HERE = {  # sources with samples in tests/samples
     "gcp": SAMPLES / "gcp" / "open.json",
     "cloudevents": SAMPLES / "cloudevents" / "falco.json",
+    "opsgenie": SAMPLES / "opsgenie" / "create.json",
 }
 FUZZ = settings(
     max_examples=200,

@@ -142,9 +142,10 @@ def authorized(settings: AlertSettings, source: str, request: web.Request, body:
 
 
 def tokens_given(request: web.Request) -> list[str]:
-    given = [request.query.get("token", "")]
+    """`?token=`, a bearer token, or Opsgenie's `GenieKey <key>` (and its `?apiKey=`)."""
+    given = [request.query.get("token", ""), request.query.get("apiKey", "")]
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
+    if scheme.lower() in ("bearer", "geniekey"):
         given.append(credentials.strip())
     return [token for token in given if token]
 

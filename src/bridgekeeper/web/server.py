@@ -19,6 +19,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bridgekeeper import metrics
 from bridgekeeper.config import Settings
+from bridgekeeper.web.alert_api import AlertApiEndpoint
 from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
 from bridgekeeper.web.health import add_health_routes
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
@@ -43,6 +44,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     alerts = AlertEndpoint(bk)
     app.router.add_post("/alerts/{source}", alerts.handle)
     app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
+    AlertApiEndpoint(bk).add_routes(app)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
     return app

@@ -14,6 +14,7 @@ from bridgekeeper.domain.alerts import (
     gcp,
     generic,
     grafana,
+    opsgenie,
     pagerduty,
     sentinel,
 )
@@ -32,6 +33,7 @@ PARSERS: dict[str, Parser] = {
     "datadog": datadog.parse,
     "gcp": gcp.parse,
     "cloudevents": cloudevents.parse,
+    "opsgenie": opsgenie.parse,
 }
 SOURCES: tuple[str, ...] = tuple(PARSERS)
 
