@@ -1,5 +1,5 @@
 """The `bridgekeeper` command: serve, worker, doctor, db upgrade, audit verify, outbox, report,
-demo."""
+demo, sandbox."""
 
 from __future__ import annotations
 
@@ -120,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where to write the incident report (default: a new folder under the system temp dir)",
     )
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="try bridgekeeper in a browser against a built-in fake Slack",
+        description="Run bridgekeeper on the built-in Slack emulator and a temporary SQLite "
+        "database, with a Slack-like web client at the printed address. Ctrl-C stops it.",
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8000, help="the web client's port (default 8000; 0: any free)"
+    )
     add_config_parser(sub)
     return parser
 
@@ -136,7 +145,9 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = "WARNING" if args.command in ("demo", "audit", "outbox", "config") else "INFO"
+    quiet = "INFO"
+    if args.command in ("demo", "sandbox", "audit", "outbox", "config"):
+        quiet = "WARNING"
     try:
         if args.command == "config":
             return config_command(args)
@@ -145,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             logs.configure("ERROR")  # its findings are its output
             return run(doctor())
-        settings = None if args.command == "demo" else load_settings()
+        settings = None if args.command in ("demo", "sandbox") else load_settings()
         level, fmt = (settings.log_level, settings.log_format) if settings else read_log_settings()
         logs.configure(level or quiet, fmt)
         return run(_dispatch(args, settings))
@@ -160,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
+    if args.command == "sandbox":
+        from bridgekeeper.sandbox.client import run_sandbox
+
+        return await run_sandbox(port=args.port, out=sys.stdout)
     if args.command == "demo" or settings is None:
         from bridgekeeper.demo import run_demo
 

@@ -1,0 +1,453 @@
+// bridgekeeper sandbox: the page's behaviour. Every piece of text from the server is untrusted
+// (alert titles, people's messages): it only ever reaches the page through textContent or
+// attribute setters, never as HTML.
+"use strict";
+
+const state = { me: "", channel: "", version: 0, data: null, poll: null, modalKey: "" };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "className") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+// -- talking to the server ---------------------------------------------------------------------
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+  return answer;
+}
+
+function say(text, isError = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.className = isError ? "error" : "";
+}
+
+async function poll() {
+  const controller = new AbortController();
+  state.poll = controller;
+  const me = state.me;
+  while (!controller.signal.aborted) {
+    try {
+      const url = `/api/state?user=${encodeURIComponent(me)}&since=${state.version}`;
+      const response = await fetch(url, { signal: controller.signal });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const answer = await response.json();
+      if (controller.signal.aborted) return;
+      state.version = answer.version;
+      if (!answer.unchanged) { state.data = answer; render(); }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+function restartPoll() {
+  if (state.poll) state.poll.abort();
+  state.version = 0;
+  poll();
+}
+
+// -- rendering the workspace ------------------------------------------------------------------
+
+function render() {
+  const data = state.data;
+  if (!data.channels.some((c) => c.id === state.channel)) state.channel = data.channels[0]?.id || "";
+  renderChannels(data.channels);
+  renderChannel(data.channels.find((c) => c.id === state.channel));
+  renderModal(data.modal);
+}
+
+function channelLabel(channel) {
+  if (channel.kind === "im") return `@${channel.name === state.me ? "bridgekeeper" : channel.name}`;
+  return `${channel.kind === "private" ? "🔒" : "#"} ${channel.name}`;
+}
+
+function renderChannels(channels) {
+  const list = $("channels");
+  const focused = document.activeElement?.dataset?.channel;
+  list.replaceChildren(...channels.map((channel) => {
+    const button = el("button", {
+      type: "button", "data-channel": channel.id, "aria-current": String(channel.id === state.channel),
+      className: channel.archived ? "archived" : "", onclick: () => selectChannel(channel.id),
+    }, [channelLabel(channel)]);
+    if (channel.kind === "private") button.append(el("span", { className: "visually-hidden", text: " (private)" }));
+    if (channel.archived) button.append(el("span", { className: "visually-hidden", text: " (archived)" }));
+    return el("li", {}, [button]);
+  }));
+  if (focused) list.querySelector(`[data-channel="${CSS.escape(focused)}"]`)?.focus();
+}
+
+function selectChannel(id) {
+  state.channel = id;
+  render();
+  $("composer-text").focus();
+}
+
+function renderChannel(channel) {
+  const messages = $("messages");
+  if (!channel) {
+    $("channel-name").textContent = "No channel";
+    $("channel-topic").textContent = "";
+    messages.replaceChildren();
+    return;
+  }
+  $("channel-name").textContent = channelLabel(channel) + (channel.archived ? " (archived)" : "");
+  $("channel-topic").textContent = channel.topic ? `Topic: ${channel.topic}` : "";
+  $("composer-label").textContent = `Message ${channelLabel(channel)}`;
+  const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
+  const previous = messages.dataset.channel;
+  messages.replaceChildren(...channel.messages.map((m) => renderMessage(m, channel)));
+  messages.dataset.channel = channel.id;
+  if (atBottom || previous !== channel.id) messages.scrollTop = messages.scrollHeight;
+}
+
+function renderMessage(message, channel) {
+  const time = new Date(parseFloat(message.ts) * 1000);
+  const meta = el("div", { className: "meta" }, [
+    el("span", { className: "author", text: message.author }),
+    el("time", { className: "time", datetime: time.toISOString(), text: time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) }),
+  ]);
+  if (message.ephemeral) meta.append(el("span", { className: "badge", text: "Only visible to you" }));
+  if (message.pinned) meta.append(el("span", { className: "badge", text: "📌 Pinned" }));
+  if (message.edited) meta.append(el("span", { className: "badge", text: "edited" }));
+  if (message.in_thread) meta.append(el("span", { className: "badge", text: "reply in thread" }));
+  const where = { channel: channel.id, ts: message.ephemeral ? null : message.ts };
+  const body = el("div", { className: "body" });
+  if (message.blocks.length) renderBlocks(message.blocks, body, where);
+  else renderMrkdwn(message.text, body);
+  for (const file of message.files) body.append(renderFile(file));
+  const reactions = Object.entries(message.reactions).map(([name, count]) => `:${name}: ${count}`);
+  if (reactions.length) body.append(el("div", { className: "context", text: reactions.join("  ") }));
+  const classes = ["message", message.ephemeral && "ephemeral", message.pinned && "pinned", message.in_thread && "in-thread"];
+  return el("li", { className: classes.filter(Boolean).join(" "), "data-ts": message.ts }, [meta, body]);
+}
+
+function renderFile(file) {
+  const href = `/files/${encodeURIComponent(file.id)}?user=${encodeURIComponent(state.me)}`;
+  return el("div", {}, [el("a", { className: "file", href, target: "_blank", rel: "noopener noreferrer", text: `📄 ${file.title || file.name}` })]);
+}
+
+// -- Block Kit ----------------------------------------------------------------------------------
+
+function renderBlocks(blocks, parent, where) {
+  for (const block of blocks) {
+    const render = BLOCKS[block.type];
+    if (render) parent.append(render(block, where));
+  }
+}
+
+const BLOCKS = {
+  section(block, where) {
+    const node = el("div", { className: "block section" });
+    if (block.text) node.append(textObject(block.text));
+    if (block.fields) node.append(el("div", { className: "fields" }, block.fields.map((f) => textObject(f))));
+    if (block.accessory) node.append(element(block.accessory, block, where));
+    return node;
+  },
+  header: (block) => el("h3", { text: block.text?.text || "" }),
+  divider: () => el("hr"),
+  context: (block) => el("div", { className: "block context" }, (block.elements || []).map((e) =>
+    e.type === "image" ? el("span", { className: "image-alt", text: `[${e.alt_text || "image"}] ` }) : textObject(e, "span"))),
+  actions: (block, where) => el("div", { className: "actions" }, (block.elements || []).map((e) => element(e, block, where))),
+  image: (block) => el("div", { className: "image-alt", text: `[image: ${block.alt_text || block.title?.text || ""}]` }),
+  markdown: (block) => { const node = el("div", { className: "block" }); renderMrkdwn(block.text || "", node); return node; },
+  rich_text: (block) => el("div", { className: "block", text: richText(block) }),
+  input: (block) => inputBlock(block),
+};
+
+function richText(node) {
+  if (Array.isArray(node)) return node.map(richText).join("");
+  if (!node || typeof node !== "object") return "";
+  if (typeof node.text === "string") return node.text;
+  if (node.type === "user") return `@${state.data.users[node.user_id] || node.user_id}`;
+  return richText(node.elements || []);
+}
+
+function textObject(obj, tag = "div") {
+  const node = el(tag, { className: "block" });
+  if (obj?.type === "mrkdwn") renderMrkdwn(obj.text || "", node);
+  else node.textContent = obj?.text || "";
+  return node;
+}
+
+function element(e, block, where) {
+  if (e.type === "button") {
+    const button = el("button", { type: "button", className: e.style || "", text: e.text?.text || "" });
+    button.addEventListener("click", () => click(button, e, block, where));
+    return button;
+  }
+  if (e.type === "image") return el("span", { className: "image-alt", text: `[${e.alt_text || "image"}]` });
+  return null;
+}
+
+async function click(button, e, block, where) {
+  button.disabled = true;
+  try {
+    await post("/api/action", {
+      user: state.me, action_id: e.action_id, value: e.value || "", block_id: block.block_id || "",
+      ...where,
+    });
+    if (e.url && /^https?:\/\//.test(e.url)) window.open(e.url, "_blank", "noopener,noreferrer");
+  } catch (error) {
+    say(`The click failed: ${error.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// -- mrkdwn, rendered as nodes ----------------------------------------------------------------
+
+const MRKDWN = /```([\s\S]+?)```|`([^`\n]+)`|<([^<>\n]+)>|(?<![\w*])\*(?!\s)([^*\n]+?)\*(?![\w*])|(?<![\w_])_(?!\s)([^_\n]+?)_(?![\w_])|(?<![\w~])~(?!\s)([^~\n]+?)~(?![\w~])/g;
+
+function unescape(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+function renderMrkdwn(text, parent) {
+  let last = 0;
+  for (const match of text.matchAll(MRKDWN)) {
+    parent.append(unescape(text.slice(last, match.index)));
+    last = match.index + match[0].length;
+    const [, pre, code, angle, bold, italic, strike] = match;
+    if (pre !== undefined) parent.append(el("pre", { text: unescape(pre) }));
+    else if (code !== undefined) parent.append(el("code", { text: unescape(code) }));
+    else if (angle !== undefined) parent.append(special(angle));
+    else {
+      const node = el(bold !== undefined ? "strong" : italic !== undefined ? "em" : "s");
+      renderMrkdwn(bold ?? italic ?? strike, node);
+      parent.append(node);
+    }
+  }
+  parent.append(unescape(text.slice(last)));
+}
+
+function special(inner) {
+  const [target, ...rest] = inner.split("|");
+  const label = rest.length ? unescape(rest.join("|")) : "";
+  const users = state.data.users, channels = state.data.channel_names;
+  if (target.startsWith("@")) {
+    const id = target.slice(1);
+    return el("span", { className: "mention", text: `@${users[id] || label || id}` });
+  }
+  if (target.startsWith("#")) {
+    const id = target.slice(1);
+    return el("span", { className: "mention", text: `#${channels[id] || label || "private-channel"}` });
+  }
+  if (target.startsWith("!subteam^")) return el("span", { className: "mention", text: label || "@group" });
+  if (target.startsWith("!date^")) return label || target;
+  if (target.startsWith("!")) return el("span", { className: "mention", text: `@${target.slice(1)}` });
+  const url = unescape(target);
+  if (/^(https?:|mailto:)/i.test(url)) {
+    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: label || url });
+  }
+  return unescape(inner);
+}
+
+// -- modals ----------------------------------------------------------------------------------
+
+function renderModal(modal) {
+  const dialog = $("modal");
+  if (!modal) {
+    state.modalKey = "";
+    if (dialog.open) dialog.close();
+    return;
+  }
+  const key = `${modal.id}:${modal.hash}`;
+  if (key !== state.modalKey) {
+    state.modalKey = key;
+    $("modal-title").textContent = modal.title;
+    $("modal-submit").textContent = modal.submit || "Submit";
+    $("modal-submit").hidden = !modal.submit;
+    $("modal-close").textContent = modal.close;
+    const blocks = $("modal-blocks");
+    blocks.replaceChildren();
+    renderBlocks(modal.blocks, blocks, { view_id: modal.id });
+    dialog.dataset.view = modal.id;
+  }
+  showErrors(modal.errors);
+  if (!dialog.open) {
+    dialog.showModal();
+    dialog.querySelector("input, textarea, select")?.focus();
+  }
+}
+
+function showErrors(errors) {
+  for (const block of document.querySelectorAll("#modal-blocks .input-block")) {
+    const message = errors[block.dataset.block] || "";
+    const error = block.querySelector(".error");
+    error.textContent = message;
+    error.hidden = !message;
+    block.querySelector("[data-field]")?.setAttribute("aria-invalid", String(Boolean(message)));
+  }
+}
+
+let fieldCount = 0;
+
+function inputBlock(block) {
+  const id = `field-${++fieldCount}`;
+  const e = block.element || {};
+  const label = block.label?.text || "";
+  const wrapper = el("div", { className: "input-block", "data-block": block.block_id, "data-kind": e.type });
+  const hint = block.hint ? el("p", { className: "hint", id: `${id}-hint`, text: block.hint.text }) : null;
+  const error = el("p", { className: "error", id: `${id}-error`, role: "alert", hidden: "" });
+  const described = [hint && `${id}-hint`, `${id}-error`].filter(Boolean).join(" ");
+  const optional = block.optional ? el("span", { className: "optional", text: " (optional)" }) : null;
+  const control = inputControl(e, id, described);
+  if (e.type === "radio_buttons" || e.type === "checkboxes") {
+    wrapper.append(el("fieldset", { "aria-describedby": described }, [el("legend", { text: label }, [optional]), control]));
+  } else {
+    wrapper.append(el("label", { for: id, text: label }, [optional]), control);
+  }
+  wrapper.append(hint || "", error);
+  return wrapper;
+}
+
+function people() {
+  return Object.entries(state.data.users).filter(([id]) => id !== "UBOT");
+}
+
+function option(value, text, selected) {
+  const node = el("option", { value, text });
+  node.selected = Boolean(selected);
+  return node;
+}
+
+function inputControl(e, id, described) {
+  const common = { id, "data-field": "", "aria-describedby": described };
+  switch (e.type) {
+    case "static_select": {
+      const select = el("select", common, [option("", "Choose…", !e.initial_option)]);
+      for (const o of e.options || []) select.append(option(o.value, o.text?.text || o.value, o.value === e.initial_option?.value));
+      return select;
+    }
+    case "users_select":
+    case "multi_users_select": {
+      const multiple = e.type === "multi_users_select";
+      const select = el("select", { ...common, multiple: multiple ? "" : null });
+      if (!multiple) select.append(option("", "Choose someone…", !e.initial_user));
+      const initial = multiple ? e.initial_users || [] : [e.initial_user];
+      for (const [uid, name] of people()) select.append(option(uid, name, initial.includes(uid)));
+      return select;
+    }
+    case "radio_buttons":
+    case "checkboxes": {
+      const kind = e.type === "radio_buttons" ? "radio" : "checkbox";
+      const chosen = (e.initial_options || [e.initial_option]).filter(Boolean).map((o) => o.value);
+      return el("div", { id, "data-field": "" }, (e.options || []).map((o, i) => {
+        const input = el("input", { type: kind, id: `${id}-${i}`, name: id, value: o.value });
+        input.checked = chosen.includes(o.value);
+        return el("div", {}, [input, el("label", { for: `${id}-${i}`, text: ` ${o.text?.text || o.value}` })]);
+      }));
+    }
+    case "datepicker":
+      return el("input", { ...common, type: "date", value: e.initial_date || "" });
+    case "number_input":
+      return el("input", { ...common, type: "number", value: e.initial_value || "" });
+    default: {
+      const attrs = { ...common, maxlength: e.max_length || null, placeholder: e.placeholder?.text || null };
+      const input = e.multiline ? el("textarea", attrs) : el("input", { ...attrs, type: "text" });
+      input.value = e.initial_value || "";
+      return input;
+    }
+  }
+}
+
+function formFields() {
+  const fields = {};
+  for (const block of document.querySelectorAll("#modal-blocks .input-block")) {
+    const field = block.querySelector("[data-field]");
+    if (field.tagName === "SELECT" && field.multiple) {
+      fields[block.dataset.block] = [...field.selectedOptions].map((o) => o.value);
+    } else if (field.tagName === "DIV") {
+      fields[block.dataset.block] = [...field.querySelectorAll("input:checked")].map((i) => i.value);
+    } else {
+      fields[block.dataset.block] = field.value;
+    }
+  }
+  return fields;
+}
+
+async function submitModal(event) {
+  event.preventDefault();
+  const submit = $("modal-submit");
+  submit.disabled = true;
+  try {
+    await post("/api/submit", { user: state.me, view_id: $("modal").dataset.view, fields: formFields() });
+  } catch (error) {
+    say(`The form could not be sent: ${error.message}`, true);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function closeModal(event) {
+  event?.preventDefault();
+  try {
+    await post("/api/close", { user: state.me });
+  } catch (error) {
+    say(`The form could not be closed: ${error.message}`, true);
+  }
+}
+
+// -- composer, people, alerts ------------------------------------------------------------------
+
+async function send(event) {
+  event.preventDefault();
+  const input = $("composer-text");
+  const text = input.value.trim();
+  if (!text || !state.channel) return;
+  const path = text.startsWith("/") ? "/api/command" : "/api/message";
+  try {
+    await post(path, { user: state.me, channel: state.channel, text });
+    input.value = "";
+    say("");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function sendAlert(event) {
+  event.preventDefault();
+  const select = $("alert-source");
+  const name = select.selectedOptions[0].textContent;
+  $("send-alert").disabled = true;
+  try {
+    const answer = await post("/api/alert", { source: select.value });
+    say(`${name} example sent: bridgekeeper answered HTTP ${answer.status}`);
+  } catch (error) {
+    say(`The alert could not be sent: ${error.message}`, true);
+  } finally {
+    $("send-alert").disabled = false;
+  }
+}
+
+function switchUser() {
+  state.me = $("user").value;
+  state.modalKey = "";
+  restartPoll();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("composer").addEventListener("submit", send);
+  $("alert-form").addEventListener("submit", sendAlert);
+  $("user").addEventListener("change", switchUser);
+  $("modal-form").addEventListener("submit", submitModal);
+  $("modal-close").addEventListener("click", closeModal);
+  $("modal").addEventListener("cancel", closeModal);
+  state.me = $("user").value;
+  poll();
+});
