@@ -116,6 +116,14 @@ class Variables(BaseModel):
     port: Port = Field(3000, alias="PORT", description="HTTP port for serve (--port overrides)")
     worker_health_port: PortOrOff = Field(0, alias="WORKER_HEALTH_PORT", description="port of "
         "worker's /healthz and /readyz (--health-port overrides); 0: none")  # fmt: skip
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID", description="the app's "
+        "client ID, for the web console's Sign in with Slack")  # fmt: skip
+    slack_client_secret: SecretText | None = Field(None, alias="SLACK_CLIENT_SECRET",
+        description="the app's client secret, for the web console's Sign in with "
+        "Slack")  # fmt: skip
+    session_secret: ReportToken | None = Field(None, alias="BRIDGEKEEPER_SESSION_SECRET",
+        description="signs the web console's session cookies, at least 16 characters (32 "
+        "random bytes are better); none: the console is off")  # fmt: skip
 
 
 class LogOnly(BaseSettings):

@@ -29,6 +29,7 @@ from bridgekeeper.config.settings import (
     AlertSettings,
     AutoDeclareRule,
     CloseSettings,
+    ConsoleSettings,
     HttpSettings,
     ProcessSettings,
     ReportSettings,
@@ -156,6 +157,14 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         metrics_token=env.metrics_token or doc.metrics.token,
         port=env.port,
         worker_health_port=env.worker_health_port,
+        console=ConsoleSettings(
+            enabled=doc.console.enabled,
+            public_url=doc.console.public_url,
+            session_hours=doc.console.session_hours,
+            session_secret=env.session_secret,
+            client_id=env.slack_client_id,
+            client_secret=env.slack_client_secret,
+        ),
     )
 
 

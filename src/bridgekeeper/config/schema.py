@@ -193,6 +193,26 @@ class Metrics(Table):
         "reaches the port")  # fmt: skip
 
 
+def _base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or " " in value:
+        raise problem("http_url")
+    return value.rstrip("/")
+
+
+class Console(Table):
+    enabled: bool = Field(True, description="serve the web console at /console/ and its API at "
+        "/api/v1/ (it also needs BRIDGEKEEPER_SESSION_SECRET, SLACK_CLIENT_ID and "
+        "SLACK_CLIENT_SECRET)")  # fmt: skip
+    public_url: Annotated[Text | None, AfterValidator(_base_url)] = Field(None, description=
+        "the console's external base URL, e.g. https://bridgekeeper.example.com (Sign in with "
+        "Slack's redirect URL is <public_url>/console/auth/callback); none: from each "
+        "request")  # fmt: skip
+    session_hours: Positive = Field(12, description="a console session lasts this many hours "
+        "after signing in")  # fmt: skip
+
+
 def _cadence(severity: Severity) -> Minutes:
     return Field(DEFAULT_CADENCE_MINUTES[severity] or 0, description="minutes between status "
                  f"update reminders at {severity.label}; 0: none")  # fmt: skip
@@ -268,6 +288,7 @@ class Document(Table):
     close: Close = Close()
     reports: Reports = Reports()
     metrics: Metrics = Metrics()
+    console: Console = Console()
     updates: Updates = Updates()
     regulatory: Regulatory = Regulatory()
 

@@ -86,6 +86,32 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """[console] and its secrets: the web console at /console/ and its API at /api/v1/."""
+
+    enabled: bool = True
+    public_url: str | None = None  # e.g. https://bridgekeeper.example.com; None: from the request
+    session_hours: int = 12
+    session_secret: str | None = None  # BRIDGEKEEPER_SESSION_SECRET
+    client_id: str | None = None  # SLACK_CLIENT_ID
+    client_secret: str | None = None  # SLACK_CLIENT_SECRET
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The variables the console needs that are not set."""
+        needed = {
+            "BRIDGEKEEPER_SESSION_SECRET": self.session_secret,
+            "SLACK_CLIENT_ID": self.client_id,
+            "SLACK_CLIENT_SECRET": self.client_secret,
+        }
+        return tuple(name for name, value in needed.items() if not value)
+
+    @property
+    def serving(self) -> bool:
+        return self.enabled and not self.missing
+
+
+@dataclass(frozen=True)
 class UpdateSettings:
     """[updates]: status-update cadence, stakeholder channels, reminders, private incidents."""
 
@@ -149,6 +175,7 @@ class Settings:
     metrics_token: str | None = None  # None: GET /metrics is open
     port: int = 3000  # serve's HTTP port (--port overrides)
     worker_health_port: int = 0  # worker's /healthz and /readyz (--health-port overrides); 0: off
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def socket_mode(self) -> bool:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bridgekeeper.sandbox import api_chat, api_conversations, api_files, api_misc, api_views
+from bridgekeeper.sandbox.api_openid import OpenIdProvider
 from bridgekeeper.sandbox.faults import DelayRule, FailRule, FaultAnswer, Faults, ratelimited
 from bridgekeeper.sandbox.limits import RateLimiter
 from bridgekeeper.sandbox.response_urls import (
@@ -97,6 +98,7 @@ class SlackEmulator:
         self.faults = Faults()
         self.limiter = RateLimiter(clock, rate_limit_scale)
         self.socket = SocketModeServer(app_id)
+        self.openid = OpenIdProvider(self.state)  # Sign in with Slack (sandbox/api_openid.py)
         self.calls: list[Call] = []
         self.response_posts: list[ResponsePost] = []
         self.rate_limit_violations: list[Call] = []
@@ -165,6 +167,7 @@ class SlackEmulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.openid.add_routes(app)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_get("/link", self.socket.handle)
         app.router.add_get("/link/", self.socket.handle)

@@ -139,10 +139,17 @@ class Access:
     ) -> list[Incident]:
         """The incidents `user` may know of: public ones, and private ones they are in."""
         chosen = list(incidents)
-        if self.is_manager(user) or not any(i.private for i in chosen):
+        if not any(i.private for i in chosen):
             return chosen
-        mine = await members.incidents_of(session=session, user=user)
-        return [i for i in chosen if not i.private or i.id in mine]
+        mine = await self.visible_private(session, user=user)
+        return [i for i in chosen if not i.private or mine is None or i.id in mine]
+
+    async def visible_private(self, session: AsyncSession, *, user: str) -> frozenset[int] | None:
+        """The ids of the private incidents `user` may know of; None: every one (a manager).
+        For queries that filter and count in the database (the console's list)."""
+        if self.is_manager(user):
+            return None
+        return frozenset(await members.incidents_of(session=session, user=user))
 
     # -- keeping membership current ----------------------------------------------------------
     async def joined(self, *, channel: str, user: str) -> None:

@@ -9,6 +9,7 @@ false-positive rate per alert source. Times are measured as in the report
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,17 +78,21 @@ class IncidentStats:
     async def stats_command(self, command: c.Stats, inv: Invocation) -> Reply:
         return Reply("slack/stats.md.j2", {"stats": await self.compute(command.days)})
 
-    async def compute(self, days: int | None = None, *, now: datetime | None = None) -> Stats:
+    async def compute(
+        self, days: int | None = None, *, now: datetime | None = None,
+        private_ids: Collection[int] | None = None,
+    ) -> Stats:  # fmt: skip
+        """`private_ids`: count only these private incidents (and their alerts); None: all."""
         days = days or DEFAULT_DAYS
         until = now or self.clock.now()
         since = until - timedelta(days=days)
         async with self.db.sessions() as session:
-            incidents = list(await session.scalars(
+            incidents = [i for i in await session.scalars(
                 select(Incident).where(Incident.declared_at >= since,
                                        Incident.declared_at <= until)
-            ))  # fmt: skip
+            ) if private_ids is None or not i.private or i.id in private_ids]  # fmt: skip
             timings = await _timings(session, incidents)
-            sources = await _sources(session, since, until)
+            sources = await _sources(session, since, until, private_ids)
         return Stats(
             days=days, since=since, until=until, incidents=len(incidents),
             open=sum(1 for i in incidents if i.status == "open"),
@@ -134,17 +139,21 @@ async def _timings(session: AsyncSession, incidents: list[Incident]) -> dict[str
 
 
 async def _sources(
-    session: AsyncSession, since: datetime, until: datetime
-) -> tuple[SourceQuality, ...]:
+    session: AsyncSession, since: datetime, until: datetime,
+    private_ids: Collection[int] | None = None,
+) -> tuple[SourceQuality, ...]:  # fmt: skip
     """Per source: alerts first seen in the period, how many were triaged, how many were false
     positives (dismissed as such, or part of an incident closed as one)."""
     rows = await session.execute(
-        select(Alert.source, Alert.triage, Alert.disposition, Incident.disposition)
+        select(Alert.source, Alert.triage, Alert.disposition, Incident.disposition,
+               Incident.private, Incident.id)
         .outerjoin(Incident, Incident.id == Alert.incident_id)
         .where(Alert.first_seen >= since, Alert.first_seen <= until)
-    )
+    )  # fmt: skip
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for source, triage, alert_disposition, incident_disposition in rows:
+    for source, triage, alert_disposition, incident_disposition, private, incident_id in rows:
+        if private and private_ids is not None and incident_id not in private_ids:
+            continue  # an alert of a private incident the asker may not know of
         counts = totals[source]
         counts[0] += 1
         if triage in TRIAGED or incident_disposition:

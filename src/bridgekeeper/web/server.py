@@ -1,4 +1,5 @@
-"""The aiohttp application: Slack at /slack/events, health (web/health.py), alerts, reports.
+"""The aiohttp application: Slack at /slack/events, health (web/health.py), alerts, reports,
+and the web console (console/).
 
 /slack/events is served only where it can be verified: always in HTTP mode, and in Socket Mode
 only when a signing secret is configured too (else it answers 404, as if it did not exist).
@@ -19,6 +20,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bridgekeeper import metrics
 from bridgekeeper.config import Settings
+from bridgekeeper.console import add_console
 from bridgekeeper.web.alert_api import AlertApiEndpoint
 from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
 from bridgekeeper.web.health import add_health_routes
@@ -47,6 +49,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     AlertApiEndpoint(bk).add_routes(app)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
+    add_console(app, bk)  # /console/ and /api/v1/ (bridgekeeper/console/)
     return app
 
 

@@ -21,6 +21,7 @@ COMMAND = "/incident"
 EXAMPLES = resources.files("bridgekeeper.sandbox") / "examples"
 # The examples are written as if sent at this moment; sending moves their times to now.
 WRITTEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
+CONTENT_TYPES = {"cloudevents": "application/cloudevents+json"}  # else application/json
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
@@ -153,8 +154,10 @@ async def send_alert(sandbox: Sandbox, *, source: str) -> JsonDict:
     if source not in example_sources():
         raise Refused(f"no example alert for {source!r}")
     body = restamped((EXAMPLES / f"{source}.json").read_text("utf-8"), datetime.now(UTC))
-    headers = {"Authorization": f"Bearer {sandbox.alert_token}",
-               "Content-Type": "application/json"}  # fmt: skip
+    headers = {
+        "Authorization": f"Bearer {sandbox.alert_token}",
+        "Content-Type": CONTENT_TYPES.get(source, "application/json"),
+    }
     url = f"{sandbox.bot_url}/alerts/{source}"
     async with (
         aiohttp.ClientSession() as session,

@@ -73,7 +73,7 @@ function render() {
 
 function channelLabel(channel) {
   if (channel.kind === "im") return `@${channel.name === state.me ? "bridgekeeper" : channel.name}`;
-  return `${channel.kind === "private" ? "🔒" : "#"} ${channel.name}`;
+  return `${channel.kind === "private" ? "○" : "#"} ${channel.name}`;
 }
 
 function renderChannels(channels) {
@@ -84,7 +84,7 @@ function renderChannels(channels) {
       type: "button", "data-channel": channel.id, "aria-current": String(channel.id === state.channel),
       className: channel.archived ? "archived" : "", onclick: () => selectChannel(channel.id),
     }, [channelLabel(channel)]);
-    if (channel.kind === "private") button.append(el("span", { className: "visually-hidden", text: " (private)" }));
+    if (channel.kind === "private") button.append(el("span", { className: "tag", text: " (private)" }));
     if (channel.archived) button.append(el("span", { className: "visually-hidden", text: " (archived)" }));
     return el("li", {}, [button]);
   }));
@@ -122,13 +122,13 @@ function renderMessage(message, channel) {
     el("time", { className: "time", datetime: time.toISOString(), text: time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) }),
   ]);
   if (message.ephemeral) meta.append(el("span", { className: "badge", text: "Only visible to you" }));
-  if (message.pinned) meta.append(el("span", { className: "badge", text: "📌 Pinned" }));
+  if (message.pinned) meta.append(el("span", { className: "badge", text: "Pinned" }));
   if (message.edited) meta.append(el("span", { className: "badge", text: "edited" }));
   if (message.in_thread) meta.append(el("span", { className: "badge", text: "reply in thread" }));
   const where = { channel: channel.id, ts: message.ephemeral ? null : message.ts };
   const body = el("div", { className: "body" });
   if (message.blocks.length) renderBlocks(message.blocks, body, where);
-  else renderMrkdwn(message.text, body);
+  else renderMrkdwnBlock(message.text, body);
   for (const file of message.files) body.append(renderFile(file));
   const reactions = Object.entries(message.reactions).map(([name, count]) => `:${name}: ${count}`);
   if (reactions.length) body.append(el("div", { className: "context", text: reactions.join("  ") }));
@@ -138,7 +138,7 @@ function renderMessage(message, channel) {
 
 function renderFile(file) {
   const href = `/files/${encodeURIComponent(file.id)}?user=${encodeURIComponent(state.me)}`;
-  return el("div", {}, [el("a", { className: "file", href, target: "_blank", rel: "noopener noreferrer", text: `📄 ${file.title || file.name}` })]);
+  return el("div", {}, [el("a", { className: "file", href, target: "_blank", rel: "noopener noreferrer", text: `File: ${file.title || file.name}` })]);
 }
 
 // -- Block Kit ----------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ function richText(node) {
 
 function textObject(obj, tag = "div") {
   const node = el(tag, { className: "block" });
-  if (obj?.type === "mrkdwn") renderMrkdwn(obj.text || "", node);
+  if (obj?.type === "mrkdwn") renderMrkdwnBlock(obj.text || "", node);
   else node.textContent = obj?.text || "";
   return node;
 }
@@ -215,6 +215,24 @@ const MRKDWN = /```([\s\S]+?)```|`([^`\n]+)`|<([^<>\n]+)>|(?<![\w*])\*(?!\s)([^*
 
 function unescape(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+// Lines starting with ">" (escaped by Slack as "&gt;") are quoted, the rest is inline mrkdwn.
+function renderMrkdwnBlock(text, parent) {
+  if (text.includes("```")) { renderMrkdwn(text, parent); return; }
+  let quote = null;
+  text.split("\n").forEach((line, index) => {
+    const quoted = /^(&gt;|>) ?/.exec(line);
+    if (quoted) {
+      if (!quote) { quote = el("blockquote"); parent.append(quote); }
+      else quote.append("\n");
+      renderMrkdwn(line.slice(quoted[0].length), quote);
+      return;
+    }
+    if (index > 0 && !quote) parent.append("\n");
+    quote = null;
+    renderMrkdwn(line, parent);
+  });
 }
 
 function renderMrkdwn(text, parent) {
@@ -286,12 +304,19 @@ function renderModal(modal) {
 }
 
 function showErrors(errors) {
+  let first = null;
   for (const block of document.querySelectorAll("#modal-blocks .input-block")) {
     const message = errors[block.dataset.block] || "";
     const error = block.querySelector(".error");
+    const changed = error.textContent !== message;
     error.textContent = message;
     error.hidden = !message;
     block.querySelector("[data-field]")?.setAttribute("aria-invalid", String(Boolean(message)));
+    if (message && changed && !first) first = block;
+  }
+  if (first) {
+    first.scrollIntoView({ block: "center" });
+    first.querySelector("input, textarea, select")?.focus();
   }
 }
 

@@ -1,0 +1,71 @@
+"""What the console's handlers share, built once per web app from the running bridgekeeper."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bridgekeeper.config import Settings
+from bridgekeeper.console.oidc import SlackSignIn
+from bridgekeeper.console.sessions import Cookies, Session
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.incident_views import IncidentReader
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+CALLBACK_PATH = "/console/auth/callback"
+
+
+class ConsoleContext:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        console = bk.settings.console
+        self.settings: Settings = bk.settings
+        self.renderer: Renderer = bk.renderer
+        self.cookies = Cookies(
+            secret=console.session_secret or "", session_hours=console.session_hours,
+            secure=(console.public_url or "").startswith("https://"),
+        )  # fmt: skip
+        self.sign_in = SlackSignIn(
+            api_url=bk.settings.slack_api_url, client_id=console.client_id or "",
+            client_secret=console.client_secret or "",
+        )  # fmt: skip
+        self.reader = IncidentReader(
+            db=bk.db, settings=bk.settings, access=bk.incidents.access, stats=bk.stats,
+            renderer=bk.renderer, user_name=bk.gateway.user_name, clock=bk.clock,
+        )  # fmt: skip
+        self.clock = bk.clock
+
+    def base_url(self, request: web.Request) -> str:
+        """[console] public_url, else where this request says it was sent."""
+        return self.settings.console.public_url or f"{request.scheme}://{request.host}"
+
+    def redirect_uri(self, request: web.Request) -> str:
+        return self.base_url(request) + CALLBACK_PATH
+
+    def page(
+        self, request: web.Request, name: str, *, status: int = 200, session: Session | None,
+        **context: Any,
+    ) -> web.Response:  # fmt: skip
+        """A page of messages/console/, escaped, with the console's security headers."""
+        body = self.renderer.html(f"console/{name}", session=session, now=self.clock.now(),
+                                  path=request.path, **context)  # fmt: skip
+        return web.Response(text=body, status=status, content_type="text/html",
+                            headers=PAGE_HEADERS)  # fmt: skip
+
+    def not_found(self, request: web.Request, session: Session | None) -> web.Response:
+        return self.page(request, "not_found.html.j2", status=404, session=session)
+
+
+def csrf_ok(session: Session, form: Any) -> bool:
+    given = form.get("csrf") if hasattr(form, "get") else None
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), session.csrf.encode())

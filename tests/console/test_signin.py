@@ -1,0 +1,111 @@
+"""Signing in to the web console with Slack (through the emulator's authorize page), what a
+wrong `state` or a form without its CSRF token gets, and the console turned off."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import aiohttp
+import pytest
+
+from bridgekeeper.sandbox import SlackEmulator
+from tests.conftest import Running, bridgekeepers
+from tests.console.conftest import Visitors, start_console
+
+
+async def test_signing_in_with_slack_lands_on_the_incidents(visitors: Visitors) -> None:
+    alice = visitors()
+    status, _ = await alice.get("/console/incidents", allow_redirects=False)
+    assert status == 302
+    url, page = await alice.authorize_page()
+    assert urlparse(url).path == "/openid/connect/authorize"
+    query = parse_qs(urlparse(url).query)
+    assert query["scope"] == ["openid profile email"] and query["response_type"] == ["code"]
+    assert query["redirect_uri"][0].endswith("/console/auth/callback")
+    assert query["state"][0] and query["nonce"][0]
+    assert "alice" in page and "bob" in page
+    landed = await alice.sign_in("U0ALICE")
+    assert "Signed in as alice" in landed and "<h1>Incidents</h1>" in landed
+    cookie = next(c for c in alice.http.cookie_jar if c.key == "bk_console")
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert (await alice.api("/incidents"))[0] == 200
+
+
+async def test_a_callback_whose_state_does_not_match_is_refused(
+    console: Running, visitors: Visitors
+) -> None:
+    alice = visitors()
+    url, page = await alice.authorize_page()
+    async with await alice.choose(url, page, "U0ALICE", follow=False) as back:
+        callback = back.headers["Location"]
+    params = parse_qs(urlparse(callback).query)
+    forged = {"code": params["code"][0], "state": "someone-elses-state"}
+    status, text = await alice.get("/console/auth/callback?" + urlencode(forged))
+    assert status == 400 and "Sign-in failed" in text and "expired" in text
+    assert (await alice.get("/console/incidents", allow_redirects=False))[0] == 302
+    assert (await alice.api("/incidents"))[0] == 401
+    stranger = visitors()  # the right state, in a browser that never started signing in
+    status, _ = await stranger.get("/console/auth/callback?" + urlparse(callback).query)
+    assert status == 400
+    assert (await stranger.get("/console/incidents", allow_redirects=False))[0] == 302
+
+
+async def test_a_code_is_good_once(visitors: Visitors) -> None:
+    alice = visitors()
+    url, page = await alice.authorize_page()
+    async with await alice.choose(url, page, "U0ALICE", follow=False) as back:
+        callback = back.headers["Location"]
+    async with alice.http.get(callback) as first:
+        assert first.status == 200
+    thief = visitors()
+    url, _ = await thief.authorize_page()  # a login cookie of its own, but not that state
+    status, _ = await thief.get("/console/auth/callback?" + urlparse(callback).query)
+    assert status == 400 and (await thief.api("/incidents"))[0] == 401
+
+
+async def test_signing_out_needs_the_forms_csrf_token(visitors: Visitors) -> None:
+    alice = visitors()
+    page = await alice.sign_in()
+    status, text = await alice.post("/console/signout", {})
+    assert status == 403 and "nothing was changed" in text
+    status, text = await alice.post("/console/signout", {"csrf": "not-the-token"})
+    assert status == 403
+    assert (await alice.api("/incidents"))[0] == 200  # still signed in
+    status, text = await alice.post("/console/signout", {"csrf": alice.csrf(page)})
+    assert status == 200 and "Sign in with Slack" in text
+    assert (await alice.api("/incidents"))[0] == 401
+
+
+async def test_a_tampered_session_cookie_is_no_session(
+    console: Running, visitors: Visitors
+) -> None:
+    alice = visitors()
+    await alice.sign_in()
+    cookie = next(c for c in alice.http.cookie_jar if c.key == "bk_console")
+    forged = cookie.value.replace("alice", "bob", 1)[:-2] + "xx"
+    bob = visitors()
+    bob.http.cookie_jar.update_cookies(
+        {"bk_console": forged}, response_url=aiohttp.client.URL(console.url)
+    )
+    assert (await bob.api("/incidents"))[0] == 401
+
+
+@pytest.mark.parametrize("off", ["by setting", "without its secret"])
+async def test_the_console_off_is_not_there(
+    db_url: str, emulator: SlackEmulator, off: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    changes = {"enabled": False} if off == "by setting" else {"session_secret": None}
+    caplog.set_level(logging.INFO, logger="bridgekeeper.console.routes")
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start_console(start, emulator, **changes)
+        async with aiohttp.ClientSession() as http:
+            for path in ("/console/", "/console/incidents", "/console/signin",
+                         "/api/v1/incidents", "/api/v1/openapi.json"):  # fmt: skip
+                async with http.get(app.url + path, allow_redirects=False) as response:
+                    assert response.status == 404, path
+    said = [r.getMessage() for r in caplog.records if r.name == "bridgekeeper.console.routes"]
+    if off == "by setting":
+        assert said == []
+    else:
+        assert said == ["web console off: BRIDGEKEEPER_SESSION_SECRET not set"]
