@@ -106,10 +106,6 @@ class ConsoleSettings:
         }
         return tuple(name for name, value in needed.items() if not value)
 
-    @property
-    def serving(self) -> bool:
-        return self.enabled and not self.missing
-
 
 @dataclass(frozen=True)
 class UpdateSettings:
