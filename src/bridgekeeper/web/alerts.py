@@ -24,6 +24,7 @@ from bridgekeeper import metrics
 from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
+from bridgekeeper.domain.alerts.sniff import advice
 from bridgekeeper.services.alert_rows import Outcome
 from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_binary, read_events
 
@@ -80,6 +81,7 @@ class AlertEndpoint:
         return await self._accept(source, request.headers, body)
 
     async def _accept(self, source: str, headers: Mapping[str, str], body: bytes) -> web.Response:
+        payload: Any = None
         try:
             if carries_cloudevents(source, headers):
                 source, payload = "cloudevents", read_events(headers, body)
@@ -87,11 +89,11 @@ class AlertEndpoint:
                 payload = json.loads(body)
             alerts = parse(source, payload, received_at=self.bk.clock.now())
         except PayloadError as exc:
-            return error(422, str(exc))
+            return error(422, with_advice(str(exc), payload, source))
         except (NotCloudEvents, ValueError, RecursionError) as exc:
             return error(400, f"the body is not valid JSON: {str(exc)[:200]}")
         except UnknownSource as exc:
-            return error(404, str(exc))
+            return error(404, with_advice(str(exc), payload, source))
         outcomes = await self.bk.intake.receive(alerts)
         metrics.alerts_received(source, outcomes)
         return web.json_response(answer(outcomes), status=202)
@@ -184,6 +186,12 @@ def answer(outcomes: list[Outcome]) -> dict[str, Any]:
         {"alert_id": o.alert_id, "result": o.result.value, "incident": o.incident} for o in outcomes
     ]
     return {**(listed[0] if len(listed) == 1 else {}), "alerts": listed}
+
+
+def with_advice(problem: str, payload: object, source: str) -> str:
+    """The problem, and where a body of this shape should go if that is known."""
+    hint = advice(payload, f"/alerts/{source}")
+    return f"{problem}; {hint}" if hint else problem
 
 
 def error(status: int, message: str) -> web.Response:

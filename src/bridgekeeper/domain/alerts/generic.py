@@ -27,12 +27,20 @@ SEVERITIES = fields.OWN_SEVERITY | {
     "info": Severity.SEV4,
 }
 ENTITY_KINDS = ("hosts", "ips", "accounts")
+# Fields other tools send that would change the alert's meaning: refused rather than ignored.
+NOT_OURS = {
+    "state": "status (firing or resolved)",
+    "priority": "severity (sev1..sev4, critical, high, medium, low, info)",
+}
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     if cloudevents.is_cloudevent(payload):  # a CloudEvent sent as plain JSON: not ours to guess
         return cloudevents.parse(payload, received_at=received_at)
     body = fields.require_payload_object(payload)
+    for name, instead in NOT_OURS.items():
+        if name in body:
+            raise PayloadError(f"{name} is not a field of the generic format: use {instead}")
     title = _required_text(body, "title")
     status = _status(body)
     resource = _optional_text(body, "resource")
