@@ -1,0 +1,99 @@
+"""`bridgekeeper sandbox` in a real browser: the web client shows the emulator's state, and what
+a person does there reaches bridgekeeper as Slack's own requests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Locator, Page, expect
+
+from bridgekeeper.sandbox.client import Sandbox, start_sandbox
+from tests.browser.conftest import screenshot
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    started = await start_sandbox(port=0)
+    yield started
+    await started.stop()
+
+
+def channel_button(page: Page, name: str | re.Pattern[str]) -> Locator:
+    return page.get_by_role("navigation", name="Channels").get_by_role("button", name=name)
+
+
+def message(page: Page, text: str) -> Locator:
+    return page.locator("#messages > li", has_text=text)
+
+
+async def type_in_composer(page: Page, text: str) -> None:
+    await page.get_by_label(re.compile(r"^Message ")).fill(text)
+    await page.get_by_label(re.compile(r"^Message ")).press("Enter")
+
+
+async def test_an_incident_from_declaration_and_alert_to_report(
+    page: Page, sandbox: Sandbox
+) -> None:
+    await page.goto(sandbox.url)
+    await expect(page.locator("#channel-name")).to_have_text("# alert-triage")
+
+    # declared from the composer: the bridge channel appears, with its status card
+    await type_in_composer(page, "/incident declare Database down sev2")
+    await expect(message(page, "Incident 1 declared")).to_contain_text("Only visible to you")
+    await channel_button(page, re.compile("inc-1-database-down")).click()
+    card = message(page, "Incident 1: Database down")
+    await expect(card).to_be_visible()
+    await expect(card.get_by_role("button").first).to_be_visible()
+    await expect(page.locator("#channel-topic")).to_contain_text("SEV2")
+    await screenshot(page, "sandbox-declared")
+
+    # an example alert from the menu: its triage card, then Declare incident on it
+    await channel_button(page, re.compile("alert-triage")).click()
+    await page.get_by_label("Example alert").select_option("datadog")
+    await page.get_by_role("button", name="Send alert").click()
+    await expect(page.get_by_role("status")).to_contain_text("HTTP 202")
+    triage_card = message(page, "Disk almost full on database hosts")
+    await expect(triage_card).to_be_visible()
+    await screenshot(page, "sandbox-alert-card")
+    await triage_card.get_by_role("button", name="Declare incident").click()
+    await expect(channel_button(page, re.compile("inc-2-"))).to_be_visible()
+    await screenshot(page, "sandbox-alert-declared")
+
+    # closing incident 1: the form opens, refuses an empty summary inline, then closes it
+    await channel_button(page, re.compile("inc-1-database-down")).click()
+    await type_in_composer(page, "/incident close")
+    modal = page.get_by_role("dialog")
+    await expect(modal).to_be_visible()
+    await expect(modal.get_by_role("heading", level=2)).to_have_text("Close incident 1")
+    await modal.get_by_label("Resolution summary").fill("")
+    await modal.get_by_role("button", name="Close incident").click()
+    await expect(modal.get_by_role("alert").first).to_be_visible()
+    await screenshot(page, "sandbox-close-form-errors")
+    await modal.get_by_label("Resolution summary").fill("The primary ran out of disk; space freed.")
+    await modal.get_by_label(re.compile("^Root cause")).fill("WAL archiving stalled.")
+    await modal.get_by_label("Disposition").select_option("resolved")
+    await modal.get_by_role("button", name="Close incident").click()
+    await expect(modal).to_be_hidden()
+    report = page.locator("#messages a.file")
+    await expect(report.first).to_be_visible()
+    await screenshot(page, "sandbox-closed-report")
+
+
+async def test_a_private_incident_is_not_listed_for_someone_outside_it(
+    page: Page, sandbox: Sandbox
+) -> None:
+    await page.goto(sandbox.url)
+    await expect(page.locator("#channel-name")).to_have_text("# alert-triage")
+    await type_in_composer(page, "/incident declare Leaked signing key private sev2")
+    private = channel_button(page, re.compile(r"inc-1-.*\(private\)"))
+    await expect(private).to_be_visible()
+    await type_in_composer(page, "/incident declare Checkout errors sev3")
+    await expect(channel_button(page, re.compile("inc-2-checkout-errors"))).to_be_visible()
+    await screenshot(page, "sandbox-private-as-alice")
+
+    await page.get_by_label("Act as").select_option(label="dave")
+    await expect(channel_button(page, re.compile("inc-2-checkout-errors"))).to_be_visible()
+    await expect(private).to_have_count(0)
+    await screenshot(page, "sandbox-private-as-dave")
