@@ -153,3 +153,8 @@ async def alert_incident(app: Running, title: str) -> None:
     answer = await alerting.post(app, "generic", alerting.generic(title, severity="sev1"))
     assert answer.status in (200, 201, 202), answer.body
     await app.settle()
+
+
+def bridge(slack: SlackEmulator, number: int) -> str:
+    """The id of incident `number`'s bridge channel."""
+    return next(c.id for c in slack.channels.values() if c.name.startswith(f"inc-{number}-"))
