@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,7 +75,11 @@ async def start_sandbox(*, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
     sandbox._runners.append(bot)
     from bridgekeeper.sandbox.client.routes import client_app
 
-    client = await _serve(client_app(sandbox), host, port)
+    try:
+        client = await _serve(client_app(sandbox), host, port)
+    except BaseException:
+        await sandbox.stop()
+        raise
     sandbox._runners.append(client)
     sandbox.url = _url(client)
     return sandbox
@@ -115,7 +120,12 @@ async def run_sandbox(*, host: str = "127.0.0.1", port: int = 0, out: TextIO) ->
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     stop = stop_on_signal()
-    sandbox = await start_sandbox(host=host, port=port)
+    try:
+        sandbox = await start_sandbox(host=host, port=port)
+    except OSError as exc:
+        print(f"bridgekeeper sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     try:
         print(f"bridgekeeper sandbox: open {sandbox.url} in your browser (Ctrl-C stops it)",
               file=out, flush=True)  # fmt: skip
