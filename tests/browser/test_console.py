@@ -1,0 +1,74 @@
+"""The web console in a real browser: signing in through the emulator's Sign in with Slack
+page, the incidents list, an incident's page, and a private incident not found for an
+outsider. Screenshots are kept as artifacts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Page, expect
+
+from bridgekeeper.sandbox import SlackEmulator
+from tests.browser.conftest import screenshot
+from tests.conftest import Running, bridgekeepers
+from tests.console.conftest import alert_incident, bridge, declare, start_console
+
+SECRET = "Payroll exfiltration by contractor"
+
+
+@pytest.fixture
+async def console(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start_console(start, emulator)
+        await declare(app, "Website slow for EU customers sev2")
+        await alert_incident(app, "CPU on fire on web-3")
+        await declare(app, f"{SECRET} sev1 private")
+        said = ("role scribe <@U0BOB>", "impact c=high i=low a=none",
+                "task Revoke the contractor's keys", "note HR informed", "notify gdpr")  # fmt: skip
+        for text in said:
+            assert (await app.command(text, channel=bridge(app.slack, 3))).status == 200
+        await app.settle()
+        yield app
+
+
+async def sign_in(page: Page, app: Running, name: str) -> None:
+    await page.goto(f"{app.url}/console/")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.get_by_role("link", name="Sign in with Slack").click()
+    await page.get_by_label(name, exact=True).check()  # the emulator's authorize page
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
+    await expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
+async def test_a_member_lists_incidents_and_opens_one(page: Page, console: Running) -> None:
+    await sign_in(page, console, "alice")
+    rows = page.get_by_role("table").get_by_role("row")
+    await expect(rows).to_have_count(4)  # the header and three incidents
+    await screenshot(page, "console-incidents")
+    await page.get_by_label("Severity").select_option("sev1")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page).to_have_url(re.compile(r"severity=sev1"))
+    await expect(rows).to_have_count(3)
+    await page.get_by_role("link", name=SECRET).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"Incident 3: {SECRET}")
+    for section in ("Status", "Tasks", "Alerts", "Regulatory clocks", "Notes", "Timeline"):
+        await expect(page.get_by_role("heading", name=section, exact=True)).to_be_visible()
+    await expect(page.get_by_role("cell", name="Revoke the contractor's keys")).to_be_visible()
+    await expect(page.locator(".timeline li")).to_have_count(6)
+    await screenshot(page, "console-incident")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("link", name="Sign in with Slack")).to_be_visible()
+
+
+async def test_an_outsider_finds_no_private_incident(page: Page, console: Running) -> None:
+    await sign_in(page, console, "dave")
+    await expect(page.get_by_role("link", name=SECRET)).to_have_count(0)
+    await expect(page.get_by_text("2 incidents")).to_be_visible()
+    response = await page.goto(f"{console.url}/console/incidents/3")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    await expect(page.get_by_text(SECRET)).to_have_count(0)
+    await screenshot(page, "console-not-found")
