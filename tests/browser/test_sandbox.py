@@ -47,6 +47,14 @@ async def test_an_incident_from_declaration_and_alert_to_report(
     await expect(card).to_be_visible()
     await expect(card.get_by_role("button").first).to_be_visible()
     await expect(page.locator("#channel-topic")).to_contain_text("SEV2")
+    await type_in_composer(page, "/incident role analyst @bob")
+    await expect(card).to_contain_text("Analyst: @bob")
+    # people's text is shown as text, never as markup
+    await type_in_composer(page, "<img src=x onerror=alert(1)> & *bold*")
+    typed = message(page, "<img src=x onerror=alert(1)> & bold")
+    await expect(typed.locator(".author")).to_have_text("alice")
+    await expect(typed.locator("strong")).to_have_text("bold")
+    await expect(page.locator("#messages img")).to_have_count(0)
     await screenshot(page, "sandbox-declared")
 
     # an example alert from the menu: its triage card, then Declare incident on it

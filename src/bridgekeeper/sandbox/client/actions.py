@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from bridgekeeper.sandbox.api_views import close_stack
+from bridgekeeper.sandbox.client.snapshot import visible_to
 from bridgekeeper.sandbox.state import Ephemeral, JsonDict, Message, Workspace
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ EXAMPLES = resources.files("bridgekeeper.sandbox") / "examples"
 # The examples are written as if sent at this moment; sending moves their times to now.
 WRITTEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
 CONTENT_TYPES = {"cloudevents": "application/cloudevents+json"}  # else application/json
+MENTION = re.compile(r"(?<![\w@#&])([@#])([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
@@ -34,7 +36,8 @@ async def command(sandbox: Sandbox, *, user: str, channel: str, text: str) -> Js
     name, _, rest = text.strip().partition(" ")
     if name != COMMAND:
         raise Refused(f"{name or text} is not a command here: try {COMMAND} help")
-    reply = await sandbox.driver.command(rest.strip(), user=user, channel=channel)
+    typed = as_sent(sandbox.slack.state, rest.strip(), user=user)
+    reply = await sandbox.driver.command(typed, user=user, channel=channel)
     show_ack(sandbox.slack.state, channel=channel, user=user, body=reply.body)
     return {"status": reply.status}
 
@@ -54,6 +57,24 @@ def show_ack(ws: Workspace, *, channel: str, user: str, body: Any) -> None:
     ws.ephemerals.append(Ephemeral(channel, user, text, blocks, ws.new_ts()))
 
 
+def as_sent(ws: Workspace, text: str, *, user: str) -> str:
+    """The text as Slack sends it (with the command's should_escape): `& < >` escaped, and
+    @name and #channel that the person can see turned into <@U…|name> and <#C…|name>."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    people = {u.name.lower(): u.id for u in ws.users.values() if not u.deleted}
+
+    def linked(match: re.Match[str]) -> str:
+        sigil, name = match.groups()
+        if sigil == "@" and name.lower() in people:
+            return f"<@{people[name.lower()]}|{name}>"
+        channel = ws.channel_by_name(name) if sigil == "#" else None
+        if channel is not None and visible_to(channel, user):
+            return f"<#{channel.id}|{channel.name}>"
+        return match.group(0)
+
+    return MENTION.sub(linked, escaped)
+
+
 async def message(sandbox: Sandbox, *, user: str, channel: str, text: str) -> JsonDict:
     """A plain message: stored as the user's, then Slack's `message` event goes to the bot."""
     if not text.strip():
@@ -61,8 +82,9 @@ async def message(sandbox: Sandbox, *, user: str, channel: str, text: str) -> Js
     target = sandbox.slack.channels[channel]
     if target.is_archived:
         raise Refused("the channel is archived")
-    posted = sandbox.slack.post_user_message(channel, user, text)
-    event = {"type": "message", "channel": channel, "user": user, "text": text,
+    posted = sandbox.slack.post_user_message(channel, user, as_sent(sandbox.slack.state, text,
+                                                                   user=user))  # fmt: skip
+    event = {"type": "message", "channel": channel, "user": user, "text": posted.text,
              "ts": posted.ts, "event_ts": posted.ts,
              "channel_type": "im" if target.is_im else "channel"}  # fmt: skip
     reply = await sandbox.driver.event(event)
