@@ -5,6 +5,8 @@ anyone outside it, and is neither listed nor counted for them.
 A single incident is checked with `Access.prepare` + `Access.check` ("read"), so Slack is asked
 about the bridge channel's members as for a slash command; lists and counts filter in the
 database on the membership bridgekeeper keeps (invitations and Slack's join and leave events).
+The console is seen by its reader alone, like a card's form, so a member reads a private incident
+there as from its bridge channel (never "addressed from outside").
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class IncidentReader:
                                                               incident_id=incident.id)  # fmt: skip
             entries = await _timeline(session, incident.id)
         facts["timeline"] = await self._said(entries)
+        facts["timeline_cut"] = len(entries) >= TIMELINE_MAX
         facts["notes"] = [e for e in facts["timeline"] if e["kind"] == "note"]
         facts["names"] = await self.names(_people(facts))
         _time_left(facts["clocks"], self.clock.now())
