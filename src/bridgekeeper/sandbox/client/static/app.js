@@ -110,9 +110,18 @@ function renderChannel(channel) {
   $("composer-label").textContent = `Message ${channelLabel(channel)}`;
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   const previous = messages.dataset.channel;
+  const focused = focusedButton(messages);
   messages.replaceChildren(...channel.messages.map((m) => renderMessage(m, channel)));
   messages.dataset.channel = channel.id;
   if (atBottom || previous !== channel.id) messages.scrollTop = messages.scrollHeight;
+  if (focused) messages.querySelector(`li[data-ts="${CSS.escape(focused.ts)}"]`)?.querySelectorAll("button")[focused.index]?.focus();
+}
+
+// Which message button has the keyboard focus, to give it back after the list is redrawn.
+function focusedButton(messages) {
+  const item = document.activeElement?.closest?.("li[data-ts]");
+  if (!item || !messages.contains(item)) return null;
+  return { ts: item.dataset.ts, index: [...item.querySelectorAll("button")].indexOf(document.activeElement) };
 }
 
 function renderMessage(message, channel) {
