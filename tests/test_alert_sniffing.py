@@ -39,8 +39,10 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
 @pytest.mark.parametrize(
     ("route", "body", "status", "said"),
     [
-        ("generic", SNS_CONFIRMATION, 422, "looks like an AWS SNS subscription confirmation, "
-         "which bridgekeeper does not take yet"),
+        ("generic", SNS_CONFIRMATION, 422, "looks like an AWS SNS subscription confirmation: "
+         "post it to /alerts/aws-sns"),
+        ("generic", {"ruleName": "cpu", "state": "alerting", "evalMatches": []}, 422,
+         "looks like a legacy Grafana alert, which bridgekeeper does not take yet"),
         ("generic", ALERTMANAGER, 422, "post it to /alerts/alertmanager or /alerts/grafana"),
         ("azure-monitor", None, 422, "looks like a Google Cloud Monitoring notification: "
          "post it to /alerts/gcp"),

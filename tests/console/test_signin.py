@@ -64,6 +64,17 @@ async def test_a_code_is_good_once(visitors: Visitors) -> None:
     assert status == 400 and (await thief.api("/incidents"))[0] == 401
 
 
+async def test_someone_of_another_workspace_may_not_sign_in(
+    console: Running, visitors: Visitors
+) -> None:
+    console.slack.openid.other_teams["U0DAVE"] = "T0ELSEWHERE"
+    dave = visitors()
+    url, page = await dave.authorize_page()
+    async with await dave.choose(url, page, "U0DAVE") as landed:
+        assert landed.status == 400 and "another workspace" in await landed.text()
+    assert (await dave.api("/incidents"))[0] == 401
+
+
 async def test_signing_out_needs_the_forms_csrf_token(visitors: Visitors) -> None:
     alice = visitors()
     page = await alice.sign_in()

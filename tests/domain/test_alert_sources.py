@@ -762,6 +762,7 @@ def test_sources_are_the_routes() -> None:
         "gcp",
         "cloudevents",
         "opsgenie",
+        "aws-sns",
     )
 
 
@@ -925,6 +926,7 @@ SAMPLED_HERE = {  # sources with samples in tests/samples
     "gcp": SAMPLES / "gcp" / "open.json",
     "cloudevents": SAMPLES / "cloudevents" / "falco.json",
     "opsgenie": SAMPLES / "opsgenie" / "create.json",
+    "aws-sns": SAMPLES / "aws" / "sns_notification.json",
 }
 FUZZ = settings(
     max_examples=200,

@@ -200,6 +200,7 @@ def _alerts(table: schema.Alerts, env_token: str | None) -> AlertSettings:
         ),
         card_refresh_seconds=table.card_refresh_seconds,
         triage_cards_per_minute=table.triage_cards_per_minute,
+        sns_topics=tuple(table.sns_topics),
     )
 
 

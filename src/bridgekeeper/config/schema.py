@@ -139,6 +139,9 @@ class Alerts(Table):
         "updated at most this often")  # fmt: skip
     triage_cards_per_minute: Positive = Field(20, description="past this many new triage cards "
         "a minute, new alerts go into one digest card")  # fmt: skip
+    sns_topics: list[str] = Field([], description="AWS SNS topic ARNs whose messages "
+        "/alerts/aws-sns takes (shell-style patterns, e.g. arn:aws:sns:*:123456789012:*); "
+        "none: SNS is refused")  # fmt: skip
     auto_declare: list[AutoDeclare] = Field([], description="[[alerts.auto_declare]] rules: "
         "alerts that declare an incident without triage")  # fmt: skip
 

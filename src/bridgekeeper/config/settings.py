@@ -52,6 +52,9 @@ class AlertSettings:
     auto_declare: tuple[AutoDeclareRule, ...] = ()
     card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
     triage_cards_per_minute: int = 20  # new triage cards a minute; past it, one digest card
+    sns_topics: tuple[str, ...] = ()  # SNS topic ARNs (shell-style patterns) /alerts/aws-sns takes
+    # where SNS signing certificates and subscription confirmations may be fetched from
+    sns_url_pattern: str = r"https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,9 @@ class AuthViews:
         except SignInFailed as exc:
             log.warning("Sign in with Slack failed: %s", exc)
             return self._failed(request, "slack")
+        if who.team != await self.ctx.workspace():
+            log.warning("console: %s of another workspace (%s) may not sign in", who.user, who.team)
+            return self._failed(request, "workspace")
         response = redirect(safe_next(login.next))
         self.ctx.cookies.start(response, user=who.user, name=who.name, team=who.team)
         log.info("console: %s signed in", who.user)

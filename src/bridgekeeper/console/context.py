@@ -44,6 +44,14 @@ class ConsoleContext:
             renderer=bk.renderer, user_name=bk.gateway.user_name, clock=bk.clock,
         )  # fmt: skip
         self.clock = bk.clock
+        self._gateway = bk.gateway
+        self._team: str | None = None
+
+    async def workspace(self) -> str:
+        """The bot's own workspace (auth.test): only its people may sign in."""
+        if self._team is None:
+            self._team = str((await self._gateway.call("auth.test")).get("team_id", ""))
+        return self._team
 
     def base_url(self, request: web.Request) -> str:
         """[console] public_url, else where this request says it was sent."""

@@ -62,6 +62,7 @@ class OpenIdProvider:
         self._key: RSAKey | None = None
         self.grants: dict[str, Grant] = {}
         self.tokens: dict[str, tuple[str, float]] = {}  # access token: user, expiry
+        self.other_teams: dict[str, str] = {}  # people of another workspace: their team id
 
     @property
     def key(self) -> RSAKey:
@@ -177,7 +178,7 @@ class OpenIdProvider:
         return {
             "sub": user.id,
             "https://slack.com/user_id": user.id,
-            "https://slack.com/team_id": self.ws.team_id,
+            "https://slack.com/team_id": self.other_teams.get(user.id, self.ws.team_id),
             "https://slack.com/team_domain": self.ws.team_domain,
             "email": user.email or "",
             "email_verified": bool(user.email),

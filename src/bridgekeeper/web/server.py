@@ -26,6 +26,7 @@ from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
 from bridgekeeper.web.health import add_health_routes
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.reports import ReportEndpoint
+from bridgekeeper.web.sns import SnsEndpoint
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -44,6 +45,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
         app.router.add_post(SLACK_PATH, slack_events)
     add_health_routes(app, bk.health)
     alerts = AlertEndpoint(bk)
+    app.router.add_post("/alerts/aws-sns", SnsEndpoint(bk).handle)  # before /alerts/{source}
     app.router.add_post("/alerts/{source}", alerts.handle)
     app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
     AlertApiEndpoint(bk).add_routes(app)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bridgekeeper.domain.alerts import (
     alertmanager,
+    aws,
     azure_monitor,
     cloudevents,
     datadog,
@@ -34,6 +35,7 @@ PARSERS: dict[str, Parser] = {
     "gcp": gcp.parse,
     "cloudevents": cloudevents.parse,
     "opsgenie": opsgenie.parse,
+    "aws-sns": aws.parse,
 }
 SOURCES: tuple[str, ...] = tuple(PARSERS)
 

@@ -35,6 +35,7 @@ def _sns(kind: str) -> Callable[[dict[str, Any]], bool]:
 
 
 AZURE = "/alerts/azure-monitor"
+SNS = "/alerts/aws-sns"
 OLD_AZURE = ("azuremonitormetricalert", "microsoft.insights/activitylogs",
              "microsoft.insights/logalert")  # fmt: skip
 AZURE_OLD = Shape("an Azure Monitor alert without the common alert schema", AZURE,
@@ -42,8 +43,8 @@ AZURE_OLD = Shape("an Azure Monitor alert without the common alert schema", AZUR
 GROUPS = Shape("an Alertmanager or Grafana webhook", "/alerts/alertmanager or /alerts/grafana")
 DEFENDER = Shape("a Defender for Cloud alert", "/alerts/defender")
 SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
-    (_sns("SubscriptionConfirmation"), Shape("an AWS SNS subscription confirmation", None)),
-    (_sns("Notification"), Shape("an AWS SNS notification", None)),
+    (_sns("SubscriptionConfirmation"), Shape("an AWS SNS subscription confirmation", SNS)),
+    (_sns("Notification"), Shape("an AWS SNS notification", SNS)),
     (_has("specversion", "id", "source", "type"), Shape("a CloudEvent", "/alerts/cloudevents")),
     (_schema("azuremonitorcommonalertschema"), Shape("an Azure Monitor alert", AZURE)),
     (_schema(*OLD_AZURE), AZURE_OLD),

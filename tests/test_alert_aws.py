@@ -1,0 +1,113 @@
+"""`POST /alerts/aws-sns` end to end: the subscription confirmed for an allowed topic only,
+signatures verified (versions 1 and 2, certificates from SNS hosts only), CloudWatch alarms,
+GuardDuty and Security Hub findings carded and resolved. Messages: tests/samples/aws (README)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bridgekeeper.sandbox import SlackEmulator
+from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
+from tests.conftest import Running
+from tests.examples import SAMPLES
+from tests.sns import LOCAL_PATTERN, TOPIC, FakeSns, fake_sns
+
+
+def sample(name: str) -> Any:
+    return json.loads((SAMPLES / "aws" / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+async def sns() -> AsyncIterator[FakeSns]:
+    async with fake_sns() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def app(db_url: str, emulator: SlackEmulator, sns: FakeSns) -> AsyncIterator[Running]:
+    async with bridgekeepers(db_url, emulator) as start:
+        yield await start(sns_topics=("arn:aws:sns:*:123456789012:ops-*",),
+                          sns_url_pattern=LOCAL_PATTERN)  # fmt: skip
+
+
+async def send(app: Running, body: dict[str, Any]) -> Any:
+    headers = {"x-amz-sns-message-type": body["Type"], "Content-Type": "text/plain"}
+    return await post(app, "aws-sns", body, token=None, headers=headers)
+
+
+async def test_the_subscription_is_confirmed_only_for_an_allowed_topic(
+    app: Running, sns: FakeSns
+) -> None:
+    other = sns.envelope("SubscriptionConfirmation", "subscribe?", topic=TOPIC + "-x")
+    other["TopicArn"] = "arn:aws:sns:eu-west-1:999999999999:someone-elses"
+    refused = await send(app, sns.signed(other))
+    assert refused.status == 403 and "sns_topics" in refused.body["error"]
+    assert sns.confirmations == []
+    answer = await send(app, sns.envelope("SubscriptionConfirmation", "You have chosen to..."))
+    assert answer.status == 200 and sns.confirmations == ["Action=Confirm"]
+    assert await alerts(app) == []
+
+
+async def test_a_cloudwatch_alarm_fires_a_card_and_ok_resolves_it(
+    app: Running, sns: FakeSns
+) -> None:
+    alarm = sample("cloudwatch_alarm.json")
+    fired = await send(app, sns.notification(alarm, subject='ALARM: "checkout-api-cpu-high"'))
+    assert fired.status == 202, fired.body
+    await app.settle()
+    [card] = card_texts(app)
+    assert "checkout-api-cpu-high" in card and "i-0a1b2c3d4e5f67890" in card
+    assert "Threshold Crossed" in card
+
+    ok = copy.deepcopy(alarm) | {"NewStateValue": "OK", "OldStateValue": "ALARM"}
+    answer = await send(app, sns.notification(ok, version="1"))  # SHA1 signatures too
+    assert answer.body["alerts"][0]["result"] == "resolved"
+    assert (await alert(app, fired.body["alert_id"])).status == "resolved"
+    assert sns.certificate_fetches == 1  # cached
+
+
+async def test_findings_from_guardduty_and_security_hub(app: Running, sns: FakeSns) -> None:
+    guardduty = await send(app, sns.notification(sample("guardduty_finding.json")))
+    stored = await alert(app, guardduty.body["alert_id"])
+    assert stored.title.startswith("198.51.100.23 is performing SSH brute force")
+    assert (stored.severity, stored.source_severity) == ("sev2", "high (8)")
+    assert stored.resource == "i-0a1b2c3d4e5f67890"
+
+    hub = await send(app, sns.notification(sample("securityhub_findings.json")))
+    results = [a["result"] for a in hub.body["alerts"]]
+    assert results == ["new", "resolved"]
+    await app.settle()
+    assert any(
+        "S3 general purpose buckets should block public access" in c for c in card_texts(app)
+    )
+
+
+async def test_a_redelivered_notification_changes_nothing(app: Running, sns: FakeSns) -> None:
+    body = sns.notification(sample("composite_alarm.json"))
+    for _ in range(3):
+        assert (await send(app, body)).status == 202
+    [row] = await alerts(app)
+    assert row.occurrences == 1 and "ALARM(checkout-latency)" in row.description
+
+
+@pytest.mark.parametrize("tamper", ["message", "signature", "certificate", "version"])
+async def test_a_message_that_does_not_verify_is_refused_and_nothing_stored(
+    app: Running, sns: FakeSns, tamper: str
+) -> None:
+    body = sns.notification(sample("cloudwatch_alarm.json"))
+    if tamper == "message":
+        body["Message"] = body["Message"].replace("checkout", "payroll")
+    elif tamper == "signature":
+        body["Signature"] = body["Signature"][:-8] + "AAAAAAA="
+    elif tamper == "certificate":
+        body["SigningCertURL"] = "https://attacker.example.com/cert.pem"
+    else:
+        body["SignatureVersion"] = "3"
+    answer = await send(app, body)
+    assert answer.status == 401, answer.body
+    assert await alerts(app) == []
