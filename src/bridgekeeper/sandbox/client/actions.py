@@ -22,7 +22,10 @@ COMMAND = "/incident"
 EXAMPLES = resources.files("bridgekeeper.sandbox") / "examples"
 # The examples are written as if sent at this moment; sending moves their times to now.
 WRITTEN_AT = datetime(2026, 1, 1, tzinfo=UTC)
-CONTENT_TYPES = {"cloudevents": "application/cloudevents+json"}  # else application/json
+CONTENT_TYPES = {  # else application/json
+    "cloudevents": "application/cloudevents+json",
+    "aws-sns": "text/plain; charset=UTF-8",
+}
 MENTION = re.compile(r"(?<![\w@#&])([@#])([a-z0-9][a-z0-9._-]*)", re.IGNORECASE)
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
@@ -176,6 +179,8 @@ async def send_alert(sandbox: Sandbox, *, source: str) -> JsonDict:
     if source not in example_sources():
         raise Refused(f"no example alert for {source!r}")
     body = restamped((EXAMPLES / f"{source}.json").read_text("utf-8"), datetime.now(UTC))
+    if source == "aws-sns":  # SNS signs each delivery, and bridgekeeper checks the signature
+        body = json.dumps(sandbox.sns.delivered(json.loads(body), base_url=sandbox.url))
     headers = {
         "Authorization": f"Bearer {sandbox.alert_token}",
         "Content-Type": CONTENT_TYPES.get(source, "application/json"),

@@ -10,6 +10,7 @@ POST /api/submit        {user, view_id, fields}: submit the open modal
 POST /api/close         {user}: dismiss the open modal
 POST /api/alert         {source}: send that source's example alert to the webhook
 GET  /files/{id}        a file the bot shared (the report), as plain text
+GET  /sns/signing-cert.pem  the certificate of the key the aws-sns example is signed with
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from aiohttp import web
 
-from bridgekeeper.sandbox.client import actions
+from bridgekeeper.sandbox.client import actions, templates
 from bridgekeeper.sandbox.client.snapshot import snapshot, version_key, visible_to
+from bridgekeeper.sandbox.client.sns import CERT_PATH
 from bridgekeeper.sandbox.state import JsonDict
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-SANDBOX_KEY = web.AppKey("sandbox", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -75,6 +75,7 @@ def client_app(sandbox: Sandbox) -> web.Application:
     for name, act in ACTIONS.items():
         app.router.add_post(f"/api/{name}", _action(sandbox, act))
     app.router.add_get("/files/{file_id}", _file(sandbox))
+    app.router.add_get(CERT_PATH, _certificate(sandbox))
     return app
 
 
@@ -86,15 +87,8 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def _page(sandbox: Sandbox) -> str:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
     people = [u for u in sandbox.slack.users.values() if not u.is_bot]
-    return environment.get_template("index.html.j2").render(
-        people=people, sources=actions.example_sources()
-    )
+    return templates.render("index.html.j2", people=people, sources=actions.example_sources())
 
 
 def _html(page: str) -> Handler:
@@ -203,5 +197,12 @@ def _file(sandbox: Sandbox) -> Handler:
                 text = file.content.decode("utf-8", "replace")
                 return web.Response(text=text, content_type="text/plain", charset="utf-8")
         raise web.HTTPNotFound(text="no such file")
+
+    return handle
+
+
+def _certificate(sandbox: Sandbox) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=sandbox.sns.certificate, content_type="application/x-pem-file")
 
     return handle

@@ -19,6 +19,9 @@ from aiohttp import web
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.config import Settings, load_settings
+from bridgekeeper.sandbox.client import sns
+from bridgekeeper.sandbox.client.sns import SnsSigner
+from bridgekeeper.sandbox.client.templates import line
 from bridgekeeper.sandbox.driver import SlackDriver
 from bridgekeeper.sandbox.emulator import SlackEmulator
 
@@ -42,6 +45,7 @@ class Sandbox:
     stakeholders: str
     url: str = ""
     alert_token: str = ALERT_TOKEN
+    sns: SnsSigner = field(default_factory=SnsSigner)
     _runners: list[web.AppRunner] = field(default_factory=list)
     _folder: tempfile.TemporaryDirectory[str] | None = None
 
@@ -90,6 +94,7 @@ def _settings(slack: SlackEmulator, db_path: Path, triage: str, stakeholders: st
         {"DATABASE_URL": f"sqlite:///{db_path}", "BRIDGEKEEPER_ALERT_TOKEN": ALERT_TOKEN}
     )
     process = replace(settings.process, incident_managers_group=MANAGERS_GROUP)
+    alerts = replace(settings.alerts, sns_topics=(sns.TOPIC,), sns_url_pattern=sns.URL_PATTERN)
     return replace(
         settings,
         slack_bot_token=slack.bot_token,
@@ -98,6 +103,7 @@ def _settings(slack: SlackEmulator, db_path: Path, triage: str, stakeholders: st
         triage_channel=triage,
         stakeholder_channel=stakeholders,
         process=process,
+        alerts=alerts,
     )
 
 
@@ -123,14 +129,13 @@ async def run_sandbox(*, host: str = "127.0.0.1", port: int = 0, out: TextIO) ->
     try:
         sandbox = await start_sandbox(host=host, port=port)
     except OSError as exc:
-        print(f"bridgekeeper sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}",
-              file=sys.stderr)  # fmt: skip
+        reason = exc.strerror or str(exc)
+        print(line("port_taken.txt.j2", host=host, port=port, reason=reason), file=sys.stderr)
         return 1
     try:
-        print(f"bridgekeeper sandbox: open {sandbox.url} in your browser (Ctrl-C stops it)",
-              file=out, flush=True)  # fmt: skip
+        print(line("started.txt.j2", url=sandbox.url), file=out, flush=True)
         await stop.wait()
     finally:
         await asyncio.shield(sandbox.stop())
-    print("bridgekeeper sandbox stopped", file=out, flush=True)
+    print(line("stopped.txt.j2"), file=out, flush=True)
     return 0
