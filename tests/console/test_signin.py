@@ -120,3 +120,25 @@ async def test_the_console_off_is_not_there(
         assert said == []
     else:
         assert said == ["web console off: BRIDGEKEEPER_SESSION_SECRET not set"]
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["https://evil.example/", "//evil.example/x", "/slack/events"]
+)
+async def test_after_signing_in_only_the_console_is_a_destination(
+    visitors: Visitors, elsewhere: str
+) -> None:
+    alice = visitors()
+    url, page = await alice.authorize_page(next_path=elsewhere)
+    async with await alice.choose(url, page, "U0ALICE") as landed:
+        assert landed.status == 200 and landed.url.path == "/console/incidents"
+
+
+async def test_pages_forbid_scripts_and_framing(visitors: Visitors) -> None:
+    alice = visitors()
+    await alice.sign_in()
+    async with alice.http.get(alice.app.url + "/console/incidents") as response:
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "<script" not in await response.text()
