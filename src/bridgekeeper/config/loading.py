@@ -36,6 +36,7 @@ from bridgekeeper.config.settings import (
     Settings,
     UpdateSettings,
 )
+from bridgekeeper.domain.alerts.custom import CustomSource
 from bridgekeeper.domain.incidents import Impact, Severity, Stage
 from bridgekeeper.domain.reminders import BUILTIN_REGIMES, Deadline, Regime
 from bridgekeeper.errors import ConfigError
@@ -138,7 +139,7 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         triage_channel=env.triage_channel or doc.channels.triage,
         stakeholder_channel=env.stakeholder_channel or doc.channels.stakeholders,
         process=_process(doc),
-        alerts=_alerts(doc.alerts, env.alert_token),
+        alerts=_alerts(doc.alerts, env.alert_token, doc.sources),
         outbox_max_attempts=doc.outbox.max_attempts,
         config_path=env.config_path,
         close=CloseSettings(
@@ -185,7 +186,9 @@ def _process(doc: schema.Document) -> ProcessSettings:
     )
 
 
-def _alerts(table: schema.Alerts, env_token: str | None) -> AlertSettings:
+def _alerts(
+    table: schema.Alerts, env_token: str | None, sources: Mapping[str, schema.Source]
+) -> AlertSettings:
     return AlertSettings(
         token=table.token or env_token,
         source_tokens=dict(table.tokens),
@@ -201,7 +204,13 @@ def _alerts(table: schema.Alerts, env_token: str | None) -> AlertSettings:
         card_refresh_seconds=table.card_refresh_seconds,
         triage_cards_per_minute=table.triage_cards_per_minute,
         sns_topics=tuple(table.sns_topics),
+        custom_sources={name: _source(name, source) for name, source in sources.items()},
     )
+
+
+def _source(name: str, table: schema.Source) -> CustomSource:
+    values = table.model_dump()
+    return CustomSource(name=name, **{**values, "resolved_values": tuple(table.resolved_values)})
 
 
 def _updates(table: schema.Updates, regulatory: schema.Regulatory) -> UpdateSettings:

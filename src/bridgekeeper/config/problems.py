@@ -116,13 +116,16 @@ def _closest(root: type[BaseModel], loc: Loc) -> str | None:
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    a_key = False  # the part after a table of tables ([sources.<name>]) is a name, not a field
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or a_key:
+            a_key = False
             continue
         field = model.model_fields.get(part)
         found = _model_in(field.annotation) if field else None
-        if found is None:
+        if field is None or found is None:
             return None
+        a_key = get_origin(field.annotation) is dict
         model = found
     return model
 
@@ -132,6 +135,8 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
         return annotation
     if get_origin(annotation) in (list, tuple):
         return _model_in(get_args(annotation)[0])
+    if get_origin(annotation) is dict:
+        return _model_in(get_args(annotation)[1])
     return None
 
 

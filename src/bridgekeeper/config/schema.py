@@ -4,6 +4,7 @@ errors; nothing is converted silently (`"false"` is not false)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,14 +27,18 @@ from bridgekeeper.config.types import (
     Seconds,
     SecretText,
     SeverityName,
+    Shown,
     Text,
     choice,
     problem,
 )
 from bridgekeeper.domain.access import ANYONE, MANAGERS
+from bridgekeeper.domain.alerts.custom import check_template
+from bridgekeeper.domain.alerts.parse import SOURCES as BUILT_IN_SOURCES
 from bridgekeeper.domain.incidents import DEFAULT_IMPACT_SEVERITY, DEFAULT_ROLES, Impact, Severity
 from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
 
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CloseField = Annotated[Literal[CLOSE_FIELDS], choice(CLOSE_FIELDS)]  # type: ignore[valid-type]
 Allowed = list[Text]
 
@@ -144,6 +149,43 @@ class Alerts(Table):
         "none: SNS is refused")  # fmt: skip
     auto_declare: list[AutoDeclare] = Field([], description="[[alerts.auto_declare]] rules: "
         "alerts that declare an incident without triage")  # fmt: skip
+
+
+def _template(value: str) -> str:
+    reason = check_template(value)
+    if reason is not None:
+        raise problem("template", reason=reason)
+    return value
+
+
+Template = Annotated[str, AfterValidator(_template), Shown("Jinja expression")]
+
+
+def _source_name(value: str) -> str:
+    if not SOURCE_NAME.match(value) or value in BUILT_IN_SOURCES:
+        raise problem("source_name", built_in=sorted(BUILT_IN_SOURCES))
+    return value
+
+
+SourceName = Annotated[str, AfterValidator(_source_name)]
+
+
+class Source(Table):
+    title: Template = Field(description='the alert\'s title, e.g. "{{ monitor.name }} is down"')
+    description: Template = Field("", description="the description")
+    severity: Template = Field("", description="the tool's severity; mapped by severity_map, "
+        "then the usual words (sev1..sev4, P1..P5, critical, high, warning...)")  # fmt: skip
+    severity_map: dict[str, SeverityName] = Field({}, description="the tool's severity words "
+        "to sev1..sev4, e.g. { Disaster = \"sev1\" }")  # fmt: skip
+    status: Template = Field("", description="firing unless it renders one of resolved_values")
+    resolved_values: list[str] = Field(["resolved", "ok", "closed", "recovered", "up"],
+        description="what status renders when the alert has resolved")  # fmt: skip
+    dedup_key: Template = Field("", description="identifies the alert from firing to resolved; "
+        "default: the title and resource")  # fmt: skip
+    resource: Template = Field("", description="the affected host or resource")
+    link: Template = Field("", description="an http(s) link back to the tool")
+    started_at: Template = Field("", description="when it started (ISO 8601 or epoch seconds); "
+        "default: when received")  # fmt: skip
 
 
 class Http(Table):
@@ -292,6 +334,8 @@ class Document(Table):
     reports: Reports = Reports()
     metrics: Metrics = Metrics()
     console: Console = Console()
+    sources: dict[SourceName, Source] = Field({}, description="[sources.<name>]: alert sources "
+        "defined here, posted to /alerts/<name> (docs/custom-sources.md)")  # fmt: skip
     updates: Updates = Updates()
     regulatory: Regulatory = Regulatory()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bridgekeeper.config.environment import DEFAULT_API_URL, DEFAULT_DATABASE_URL
 from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
+from bridgekeeper.domain.alerts.custom import CustomSource
 from bridgekeeper.domain.incidents import (
     DEFAULT_IMPACT_SEVERITY,
     DEFAULT_ROLES,
@@ -55,6 +56,7 @@ class AlertSettings:
     sns_topics: tuple[str, ...] = ()  # SNS topic ARNs (shell-style patterns) /alerts/aws-sns takes
     # where SNS signing certificates and subscription confirmations may be fetched from
     sns_url_pattern: str = r"https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
+    custom_sources: Mapping[str, CustomSource] = field(default_factory=dict)  # [sources.<name>]
 
 
 @dataclass(frozen=True)

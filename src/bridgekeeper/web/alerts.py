@@ -87,7 +87,8 @@ class AlertEndpoint:
                 source, payload = "cloudevents", read_events(headers, body)
             else:
                 payload = json.loads(body)
-            alerts = parse(source, payload, received_at=self.bk.clock.now())
+            alerts = parse(source, payload, received_at=self.bk.clock.now(),
+                           custom=self.settings.custom_sources)  # fmt: skip
         except PayloadError as exc:
             return error(422, with_advice(str(exc), payload, source))
         except (NotCloudEvents, ValueError, RecursionError) as exc:

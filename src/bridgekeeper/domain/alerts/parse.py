@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from bridgekeeper.domain.alerts import (
@@ -19,6 +19,7 @@ from bridgekeeper.domain.alerts import (
     pagerduty,
     sentinel,
 )
+from bridgekeeper.domain.alerts import custom as custom_sources
 from bridgekeeper.domain.alerts.model import Alert
 
 Parser = Callable[..., list[Alert]]
@@ -48,7 +49,13 @@ class UnknownSource(LookupError):
         self.source = source
 
 
-def parse(source: str, payload: object, *, received_at: datetime) -> list[Alert]:
+def parse(
+    source: str,
+    payload: object,
+    *,
+    received_at: datetime,
+    custom: Mapping[str, custom_sources.CustomSource] | None = None,
+) -> list[Alert]:
     """Normalise one webhook body (already JSON-decoded).
 
     Returns zero or more alerts (zero: e.g. a PagerDuty note event or an empty Alertmanager
@@ -56,6 +63,8 @@ def parse(source: str, payload: object, *, received_at: datetime) -> list[Alert]
     not in `SOURCES`; never anything else. `received_at` (aware) fills in missing start times
     and the end time of resolutions that carry none.
     """
+    if custom and source in custom:
+        return custom_sources.parse(custom[source], payload, received_at=received_at)
     parser = PARSERS.get(source)
     if parser is None:
         raise UnknownSource(source)
