@@ -104,4 +104,10 @@ async def test_a_private_incident_is_not_listed_for_someone_outside_it(
     await page.get_by_label("Act as").select_option(label="dave")
     await expect(channel_button(page, re.compile("inc-2-checkout-errors"))).to_be_visible()
     await expect(private).to_have_count(0)
+    # dave may join the public one; the bot is told (member_joined_channel)
+    await channel_button(page, re.compile("inc-2-checkout-errors")).click()
+    await page.get_by_role("button", name="Join channel").click()
+    await expect(page.get_by_role("button", name="Join channel")).to_be_hidden()
+    joined = sandbox.slack.channel_by_name("inc-2-checkout-errors")
+    assert joined is not None and "U0DAVE" in joined.members
     await screenshot(page, "sandbox-private-as-dave")

@@ -85,11 +85,27 @@ async def message(sandbox: Sandbox, *, user: str, channel: str, text: str) -> Js
     target = sandbox.slack.channels[channel]
     if target.is_archived:
         raise Refused("the channel is archived")
+    if user not in target.members:
+        await join(sandbox, user=user, channel=channel)
     posted = sandbox.slack.post_user_message(channel, user, as_sent(sandbox.slack.state, text,
                                                                    user=user))  # fmt: skip
     event = {"type": "message", "channel": channel, "user": user, "text": posted.text,
              "ts": posted.ts, "event_ts": posted.ts,
              "channel_type": "im" if target.is_im else "channel"}  # fmt: skip
+    reply = await sandbox.driver.event(event)
+    return {"status": reply.status}
+
+
+async def join(sandbox: Sandbox, *, user: str, channel: str) -> JsonDict:
+    """The person joins a public channel; Slack tells the bot (member_joined_channel)."""
+    ws, target = sandbox.slack.state, sandbox.slack.channels[channel]
+    if target.is_private or target.is_im or target.is_archived:
+        raise Refused("only an open public channel can be joined")
+    if user in target.members:
+        return {"status": 200}
+    target.members.add(user)
+    event = {"type": "member_joined_channel", "user": user, "channel": channel,
+             "channel_type": "C", "team": ws.team_id, "event_ts": ws.new_ts()}  # fmt: skip
     reply = await sandbox.driver.event(event)
     return {"status": reply.status}
 

@@ -5,6 +5,7 @@ GET  /static/{file}     app.js and app.css
 GET  /api/state         ?user=U…&since=N: the user's view once the version passes N (long poll)
 POST /api/command       {user, channel, text}: a slash command
 POST /api/message       {user, channel, text}: a plain message
+POST /api/join         {user, channel}: join a public channel
 POST /api/action        {user, action_id, value, block_id, channel, ts | view_id}: a button
 POST /api/submit        {user, view_id, fields}: submit the open modal
 POST /api/close         {user}: dismiss the open modal
@@ -58,7 +59,7 @@ class Versions:
 
     async def after(self, since: int) -> int:
         deadline = time.monotonic() + POLL_WAIT
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.sandbox.closing.is_set():
             if self.current() > since:
                 break
             await asyncio.sleep(POLL_STEP)
@@ -157,6 +158,11 @@ async def _message(sandbox: Sandbox, body: JsonDict) -> JsonDict:
     return await actions.message(sandbox, user=user, channel=channel, text=str(body.get("text")))
 
 
+async def _join(sandbox: Sandbox, body: JsonDict) -> JsonDict:
+    user, channel = _user(sandbox, body.get("user")), _channel(sandbox, body.get("channel"))
+    return await actions.join(sandbox, user=user, channel=channel)
+
+
 async def _click(sandbox: Sandbox, body: JsonDict) -> JsonDict:
     return await actions.click(sandbox, user=_user(sandbox, body.get("user")), action=body)
 
@@ -180,6 +186,7 @@ async def _alert(sandbox: Sandbox, body: JsonDict) -> JsonDict:
 ACTIONS: dict[str, Act] = {
     "command": _command,
     "message": _message,
+    "join": _join,
     "action": _click,
     "submit": _submit,
     "close": _close,

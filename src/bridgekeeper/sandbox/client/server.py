@@ -46,10 +46,12 @@ class Sandbox:
     url: str = ""
     alert_token: str = ALERT_TOKEN
     sns: SnsSigner = field(default_factory=SnsSigner)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)  # polls answer at once
     _runners: list[web.AppRunner] = field(default_factory=list)
     _folder: tempfile.TemporaryDirectory[str] | None = None
 
     async def stop(self) -> None:
+        self.closing.set()
         for runner in reversed(self._runners):
             await runner.cleanup()
         await self.bk.stop()

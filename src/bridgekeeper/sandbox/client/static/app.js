@@ -107,6 +107,7 @@ function renderChannel(channel) {
   }
   $("channel-name").textContent = channelLabel(channel) + (channel.archived ? " (archived)" : "");
   $("channel-topic").textContent = channel.topic ? `Topic: ${channel.topic}` : "";
+  $("join").hidden = channel.member || channel.kind !== "public" || channel.archived;
   $("composer-label").textContent = `Message ${channelLabel(channel)}`;
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   const previous = messages.dataset.channel;
@@ -454,6 +455,14 @@ async function send(event) {
   }
 }
 
+async function join() {
+  try {
+    await post("/api/join", { user: state.me, channel: state.channel });
+  } catch (error) {
+    say(`Could not join: ${error.message}`, true);
+  }
+}
+
 async function sendAlert(event) {
   event.preventDefault();
   const select = $("alert-source");
@@ -479,6 +488,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("composer").addEventListener("submit", send);
   $("alert-form").addEventListener("submit", sendAlert);
   $("user").addEventListener("change", switchUser);
+  $("join").addEventListener("click", join);
   $("modal-form").addEventListener("submit", submitModal);
   $("modal-close").addEventListener("click", closeModal);
   $("modal").addEventListener("cancel", closeModal);
