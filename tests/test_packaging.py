@@ -42,6 +42,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "auth.test": frozenset(),
     "apps.connections.open": frozenset(),  # the app-level token's connections:write, no bot scope
     "views.open": frozenset(),
+    "views.publish": frozenset(),  # the App Home tab
     # chat:write.public: triage cards and stakeholder announcements go to public channels the
     # bot was never invited to (bridgekeeper never calls conversations.join)
     "chat.postMessage": frozenset({"chat:write", "chat:write.public"}),
@@ -66,6 +67,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
 }
 # Bot scopes each event subscription needs (docs.slack.dev/reference/events/<event>).
 EVENT_SCOPES: dict[str, frozenset[str]] = {
+    "app_home_opened": frozenset(),  # with features.app_home.home_tab_enabled
     "member_joined_channel": frozenset({"channels:read", "groups:read"}),
     "member_left_channel": frozenset({"channels:read", "groups:read"}),
     "reaction_added": frozenset({"reactions:read"}),

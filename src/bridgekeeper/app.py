@@ -25,6 +25,7 @@ from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
+from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
@@ -38,6 +39,7 @@ from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.close_actions import CloseActions
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.home_actions import HomeActions
 from bridgekeeper.slack.listeners import SlackListeners
 from bridgekeeper.slack.rate_limiter import RateLimiter
 from bridgekeeper.slack.redelivery import SkipRedelivered
@@ -94,12 +96,15 @@ class Bridgekeeper:
             db=self.db, clock=self.clock, settings=settings, incidents=self.incidents
         )
         self.triage = TriageService(db=self.db, clock=self.clock, incidents=self.incidents)
+        self.home = HomeTab(db=self.db, clock=self.clock, renderer=self.renderer,
+                            access=self.incidents.access, common=self.runner.common)  # fmt: skip
         self.deliverer = Deliverer(
             db=self.db,
             gateway=self.gateway,
             renderer=self.renderer,
             settings=settings,
             clock=self.clock,
+            home=self.home.markup,
         )
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.worker = OutboxWorker(
@@ -145,6 +150,7 @@ class Bridgekeeper:
             closing=self.closing, renderer=self.renderer, gateway=self.gateway,
             busy=self.runner.busy, common=self.runner.common,
         ).register(app)  # fmt: skip
+        HomeActions(home=self.home, runner=self.runner, gateway=self.gateway).register(app)
         return app
 
     def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:

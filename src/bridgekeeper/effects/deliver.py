@@ -12,8 +12,9 @@ import logging
 import secrets
 import string
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, insert, select, update
 
 from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
@@ -41,6 +42,8 @@ NAME_SUFFIXES = (0, 2, 3, 4, 5)
 RANDOM_LENGTH = 6
 RANDOM_ALPHABET = string.ascii_lowercase + string.digits
 MAX_NAME_TRIES = 25
+HOME_MAX_BLOCKS = 100  # a home tab's limit (a message's is 50)
+HomeMarkup = Callable[..., Awaitable[str]]  # (user=...) -> a person's home tab, rendered
 
 
 class ChannelNames:
@@ -82,8 +85,10 @@ class Deliverer:
         renderer: Renderer,
         settings: Settings,
         clock: Clock,
+        home: HomeMarkup | None = None,
     ) -> None:
         self.db = db
+        self.home_markup = home
         self.slack = gateway
         self.renderer = renderer
         self.settings = settings
@@ -98,6 +103,7 @@ class Deliverer:
             "archive": self.archive,
             "unarchive": self.unarchive,
             "upload_file": self.upload_file,
+            "home": self.home,
         }
 
     async def __call__(self, effect: Effect) -> None:
@@ -223,15 +229,7 @@ class Deliverer:
         async with self.db.sessions() as session:
             # Renders already due are folded into this one; a render scheduled for later (a
             # throttled storm card) stays, or the repeats it stands for would never be shown.
-            covered = list(
-                await session.scalars(
-                    select(Effect.id).where(
-                        Effect.card_key == key,
-                        Effect.status == "pending",
-                        Effect.next_attempt_at <= self.clock.now(),
-                    )
-                )
-            )
+            covered = list(await session.scalars(_due_renders(key, self.clock.now())))
             markup = await cards.render_card(
                 session=session,
                 renderer=self.renderer,
@@ -251,6 +249,19 @@ class Deliverer:
             metrics.card_posted(str(effect.payload["card"]))
             if effect.payload.get("pin"):
                 await self.slack.pin(channel, ts)
+        await self._settle(covered, effect.id)
+
+    async def home(self, effect: Effect) -> None:
+        """A person's App Home tab, rendered from current state and published whole; renders
+        of it queued meanwhile are covered by this one."""
+        if self.home_markup is None:
+            raise SlackError("views.publish", "no home tab configured")
+        key, user = str(effect.card_key), str(effect.payload["user"])
+        async with self.db.sessions() as session:
+            covered = list(await session.scalars(_due_renders(key, self.clock.now())))
+        markup = await self.home_markup(user=user)
+        view = {"type": "home", "blocks": to_blocks(markup, HOME_MAX_BLOCKS)}
+        await self.slack.publish_home(user, view)
         await self._settle(covered, effect.id)
 
     async def _post_once(self, effect: Effect, channel: str, markup: str) -> str:
@@ -309,6 +320,12 @@ class Deliverer:
                 raise SlackError(target, f"no {target} channel configured")
             return channel
         return target
+
+
+def _due_renders(key: str, now: datetime) -> Select[int]:
+    return select(Effect.id).where(
+        Effect.card_key == key, Effect.status == "pending", Effect.next_attempt_at <= now
+    )
 
 
 def _incident_id(effect: Effect) -> int:

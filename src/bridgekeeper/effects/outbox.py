@@ -15,6 +15,8 @@ Effect kinds and their payloads:
     unarchive      {}                         unarchive it (a reopened incident)
     upload_file    {"target": ..., "filename": ..., "title": ..., "comment": markup,
                     "report_id": id | "content": text}   share a file (files upload v2)
+    home           {"user": ...}              a person's App Home tab (card key "home:<user>"),
+                                              rendered from current state at delivery
 
 A target is "bridge" (the incident's channel), "stakeholders", "triage", or a channel id.
 

@@ -155,7 +155,7 @@ def views_publish(ws: Workspace, args: Args) -> JsonDict:
     if user_id not in ws.users:
         raise ApiError("user_not_found")
     view = view_arg(ws, args, "home")
-    home = next((v for v in ws.views.values() if v.source == "publish" and v.user == user_id), None)
+    home = ws.home_view(user_id)
     if home is None:
         home = store_view(ws, view, user_id, None, "publish")
         return {"ok": True, "view": home.view}

@@ -199,6 +199,22 @@ class SlackDriver:
         event = self.emulator.edit_user_message(self._channel(channel).id, ts, text)
         return await self.event(event, event_id=event_id)
 
+    async def app_home_opened(
+        self, *, user: str, tab: str = "home", event_id: str | None = None,
+        retry_num: int | None = None,
+    ) -> Reply:  # fmt: skip
+        """The user opens the app's Home (or Messages) tab; as Slack's, the event carries the
+        home view the app last published for them, if any."""
+        state = self.emulator.state
+        event: JsonDict = {
+            "type": "app_home_opened", "user": user, "channel": state.im_channel(user).id,
+            "tab": tab, "event_ts": state.new_ts(),
+        }  # fmt: skip
+        home = state.home_view(user)
+        if home is not None:
+            event["view"] = home.view
+        return await self.event(event, event_id=event_id, retry_num=retry_num)
+
     # interactivity -------------------------------------------------------------------------------
 
     async def block_action(

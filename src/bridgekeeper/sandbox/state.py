@@ -222,6 +222,13 @@ class Workspace:
                 return message
         return None
 
+    def home_view(self, user_id: str) -> View | None:
+        """The App Home tab the app published for a user (views.publish), if any."""
+        for view in self.views.values():
+            if view.source == "publish" and view.user == user_id:
+                return view
+        return None
+
     def im_channel(self, user_id: str) -> Channel:
         """The bot's direct-message conversation with a user, created on first use."""
         for channel in self.channels.values():

@@ -96,18 +96,19 @@ def lines(markup: str) -> list[str]:
     return markup.replace("\r\n", "\n").split("\n")
 
 
-def to_blocks(markup: str) -> list[dict[str, Any]]:
+def to_blocks(markup: str, limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    """A message's blocks (at most 50); `limit` for a view (a home tab takes 100)."""
     builder = _Builder()
     for line in lines(markup):
         builder.add_line(line)
     builder.flush()
-    return limit_blocks(builder.blocks)
+    return limit_blocks(builder.blocks, limit)
 
 
 def limit_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
     if len(blocks) <= limit:
         return blocks
-    return [*blocks[: limit - 1], context("… (more not shown: Slack allows 50 blocks)")]
+    return [*blocks[: limit - 1], context(f"… (more not shown: Slack allows {limit} blocks)")]
 
 
 def fallback_text(markup: str) -> str:

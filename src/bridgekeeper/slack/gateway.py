@@ -231,6 +231,10 @@ class SlackGateway:
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         return str((await self.call("views.open", trigger_id=trigger_id, view=view))["view"]["id"])
 
+    async def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        """The user's App Home tab, replaced whole (views.publish)."""
+        await self.call("views.publish", user_id=user, view=view)
+
     async def archive(self, channel: str) -> None:
         try:
             await self.call("conversations.archive", channel=channel)

@@ -1,0 +1,131 @@
+"""The App Home tab: a person's incidents (their roles, severity, stage, how long since each
+last changed), their open tasks, the other open incidents they may see, and a Declare button.
+
+Opening the tab queues one outbox effect for that person (kind "home", card key "home:<user>",
+so one lane per person); the worker renders the tab from current state when it delivers it
+(effects/deliver.py), so a burst of opens is one views.publish and Slack is never called while
+the transaction that queued it is open. What the tab lists goes through the one access check
+(`Access.visible`, as `/incident list`): a private incident does not exist for anyone outside
+it, not even as a count, and its members see its number, severity and stage, never its title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.clock import Clock
+from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.effects import outbox
+from bridgekeeper.rendering import Renderer
+from bridgekeeper.services.access import Access
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import members
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Incident, Task, TimelineEntry
+
+LIST_MAX = 20  # rows per list; the rest are counted ("and N more"), well within 100 blocks
+TEMPLATE = "slack/home.md.j2"
+
+
+@dataclass(frozen=True)
+class Capped:
+    shown: list[dict[str, Any]]
+    more: int
+
+
+def capped(rows: list[dict[str, Any]], limit: int = LIST_MAX) -> Capped:
+    return Capped(rows[:limit], max(0, len(rows) - limit))
+
+
+def home_key(user: str) -> str:
+    """The tab's key: renders queued meanwhile are covered by the one delivered."""
+    return f"home:{user}"
+
+
+class HomeTab:
+    def __init__(
+        self, *, db: Database, clock: Clock, renderer: Renderer, access: Access,
+        common: Callable[[], dict[str, Any]],
+    ) -> None:  # fmt: skip
+        self.db = db
+        self.clock = clock
+        self.renderer = renderer
+        self.access = access
+        self.common = common
+
+    async def opened(self, *, user: str) -> None:
+        """Queue a render of `user`'s tab (delivered by the outbox worker)."""
+        async with self.db.transaction() as session:
+            outbox.add(
+                session=session, now=self.clock.now(), kind="home", payload={"user": user},
+                card_key=home_key(user),
+            )  # fmt: skip
+
+    async def markup(self, *, user: str) -> str:
+        """The tab as rendered markup (slack/blocks.py turns it into blocks)."""
+        return self.renderer.slack(TEMPLATE, **self.common(), **await self.gather(user=user))
+
+    async def gather(self, *, user: str) -> dict[str, Any]:
+        await self.access.prepare(user=user)  # who the incident managers are, as for `list`
+        now = self.clock.now()
+        async with self.db.sessions() as session:
+            shown = await self.access.visible(
+                session, user=user, incidents=await incident_store.list_open(session=session)
+            )
+            rows = await _rows(session, shown, user, now)
+            joined = await members.incidents_of(session=session, user=user)
+            tasks = await _tasks(session, shown, user)
+        mine = [r for r in rows if r["roles"] or r["incident"].id in joined]
+        others = [r for r in rows if not (r["roles"] or r["incident"].id in joined)]
+        return {"mine": capped(mine), "others": capped(others), "tasks": capped(tasks), "now": now}
+
+
+async def _rows(
+    session: AsyncSession, incidents: list[Incident], user: str, now: datetime
+) -> list[dict[str, Any]]:
+    changed = await _last_changes(session, (i.id for i in incidents))
+    rows = []
+    for incident in sorted(incidents, key=lambda i: (Severity(i.severity).rank, i.number)):
+        roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+        rows.append({
+            "incident": incident,
+            "severity": Severity(incident.severity).label,
+            "stage": Stage(incident.stage).label,
+            "roles": sorted(role for role, holder in roles.items() if holder == user),
+            "since": now - changed.get(incident.id, incident.declared_at),
+        })  # fmt: skip
+    return rows
+
+
+async def _last_changes(session: AsyncSession, incident_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each incident last changed: its latest timeline entry."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    found = await session.execute(
+        select(TimelineEntry.incident_id, func.max(TimelineEntry.at))
+        .where(TimelineEntry.incident_id.in_(ids))
+        .group_by(TimelineEntry.incident_id)
+    )
+    return {incident_id: at for incident_id, at in found.all() if at is not None}
+
+
+async def _tasks(
+    session: AsyncSession, incidents: list[Incident], user: str
+) -> list[dict[str, Any]]:
+    """The user's open tasks, in the incidents they may see."""
+    by_id = {i.id: i for i in incidents}
+    if not by_id:
+        return []
+    found = await session.scalars(
+        select(Task)
+        .where(Task.incident_id.in_(by_id), Task.owner == user, Task.done_at.is_(None))
+        .order_by(Task.incident_id, Task.number)
+    )
+    return [{"incident": by_id[t.incident_id], "task": t} for t in found]
