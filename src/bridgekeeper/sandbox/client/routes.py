@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 
 from bridgekeeper.sandbox.client import actions, templates
@@ -143,6 +144,9 @@ def _action(sandbox: Sandbox, act: Act) -> Handler:
             answer = await act(sandbox, body)
         except (actions.Refused, KeyError) as exc:
             return web.json_response({"error": str(exc).strip("'\"")}, status=400)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            problem = f"bridgekeeper did not answer: {exc or type(exc).__name__}"
+            return web.json_response({"error": problem}, status=502)
         return web.json_response(answer)
 
     return handle
