@@ -26,6 +26,7 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
 from bridgekeeper.services.home import HomeTab
+from bridgekeeper.services.heartbeats import Heartbeats
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
@@ -96,6 +97,10 @@ class Bridgekeeper:
             db=self.db, clock=self.clock, settings=settings, incidents=self.incidents
         )
         self.triage = TriageService(db=self.db, clock=self.clock, incidents=self.incidents)
+        self.heartbeats = Heartbeats(
+            db=self.db, clock=self.clock, intake=self.intake, scheduler=self.scheduler,
+            configured=settings.heartbeats,
+        )  # fmt: skip
         self.home = HomeTab(db=self.db, clock=self.clock, renderer=self.renderer,
                             access=self.incidents.access, common=self.runner.common)  # fmt: skip
         self.deliverer = Deliverer(

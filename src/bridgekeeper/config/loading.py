@@ -140,6 +140,7 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         stakeholder_channel=env.stakeholder_channel or doc.channels.stakeholders,
         process=_process(doc),
         alerts=_alerts(doc.alerts, env.alert_token, doc.sources),
+        heartbeats=dict(doc.heartbeats),
         outbox_max_attempts=doc.outbox.max_attempts,
         config_path=env.config_path,
         close=CloseSettings(

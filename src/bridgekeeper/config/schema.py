@@ -34,6 +34,8 @@ from bridgekeeper.config.types import (
 )
 from bridgekeeper.domain.access import ANYONE, MANAGERS
 from bridgekeeper.domain.alerts.custom import check_template
+from bridgekeeper.domain.alerts.heartbeat import NAME as HEARTBEAT_NAME
+from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
 from bridgekeeper.domain.alerts.parse import SOURCES as BUILT_IN_SOURCES
 from bridgekeeper.domain.incidents import DEFAULT_IMPACT_SEVERITY, DEFAULT_ROLES, Impact, Severity
 from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
@@ -162,12 +164,21 @@ Template = Annotated[str, AfterValidator(_template), Shown("Jinja expression")]
 
 
 def _source_name(value: str) -> str:
-    if not SOURCE_NAME.match(value) or value in BUILT_IN_SOURCES:
+    if not SOURCE_NAME.match(value) or value in (*BUILT_IN_SOURCES, HEARTBEAT):
         raise problem("source_name", built_in=sorted(BUILT_IN_SOURCES))
     return value
 
 
 SourceName = Annotated[str, AfterValidator(_source_name)]
+
+
+def _heartbeat_name(value: str) -> str:
+    if not HEARTBEAT_NAME.match(value):
+        raise problem("heartbeat_name")
+    return value
+
+
+HeartbeatName = Annotated[str, AfterValidator(_heartbeat_name)]
 
 
 class Source(Table):
@@ -334,6 +345,9 @@ class Document(Table):
     reports: Reports = Reports()
     metrics: Metrics = Metrics()
     console: Console = Console()
+    heartbeats: dict[HeartbeatName, Positive] = Field({}, description="[heartbeats]: the "
+        "interval in minutes of each heartbeat pinged at /heartbeats/<name>, e.g. watchdog = 5; "
+        "others take theirs from their first ping")  # fmt: skip
     sources: dict[SourceName, Source] = Field({}, description="[sources.<name>]: alert sources "
         "defined here, posted to /alerts/<name> (docs/custom-sources.md)")  # fmt: skip
     updates: Updates = Updates()

@@ -175,6 +175,7 @@ class Settings:
     log_format: str = "text"  # or "json": one object a line
     metrics_token: str | None = None  # None: GET /metrics is open
     port: int = 3000  # serve's HTTP port (--port overrides)
+    heartbeats: Mapping[str, int] = field(default_factory=dict)  # name -> minutes
     worker_health_port: int = 0  # worker's /healthz and /readyz (--health-port overrides); 0: off
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
 

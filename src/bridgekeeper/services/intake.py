@@ -103,6 +103,11 @@ class IntakeService:
             self._writer = asyncio.create_task(self._write_forever())
         return await asyncio.shield(delivery.stored)
 
+    async def receive_in(self, session: AsyncSession, alert: model.Alert) -> Outcome:
+        """One alert stored within the caller's transaction (a scheduled job's), so that it
+        commits, or not, with the caller's own work."""
+        return await self._receive(session, alert, self.clock.now())
+
     async def close(self) -> None:
         tasks = [*self._writing, *([self._writer] if self._writer else [])]
         for task in tasks:

@@ -24,6 +24,7 @@ from bridgekeeper.console import add_console
 from bridgekeeper.web.alert_api import AlertApiEndpoint
 from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
 from bridgekeeper.web.health import add_health_routes
+from bridgekeeper.web.heartbeats import HeartbeatEndpoint
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.reports import ReportEndpoint
 from bridgekeeper.web.sns import SnsEndpoint
@@ -49,6 +50,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     app.router.add_post("/alerts/{source}", alerts.handle)
     app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
     AlertApiEndpoint(bk).add_routes(app)
+    HeartbeatEndpoint(bk).add_routes(app)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
     add_console(app, bk)  # /console/ and /api/v1/ (bridgekeeper/console/)

@@ -1,0 +1,40 @@
+"""`POST /heartbeats/<name>` (GET too, for a cron job's plain `curl`): a ping, with the alert
+token; `?interval=5m` sets the interval of a heartbeat the configuration does not list.
+Answers 200 with when the next ping is due; 401 without the token; 422 a bad name or interval."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bridgekeeper.domain.alerts import heartbeat
+from bridgekeeper.domain.alerts.model import PayloadError
+from bridgekeeper.web.alerts import authorized, error, unauthorized
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+
+class HeartbeatEndpoint:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        self.bk = bk
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/heartbeats/{name}", self.handle)
+        app.router.add_get("/heartbeats/{name}", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not authorized(self.bk.settings.alerts, heartbeat.SOURCE, request, b""):
+            return unauthorized()
+        name = request.match_info["name"]
+        try:
+            ping = await self.bk.heartbeats.ping(name, request.query.get("interval"))
+        except PayloadError as exc:
+            return error(422, str(exc))
+        return web.json_response({
+            "heartbeat": ping.name,
+            "interval": heartbeat.describe(ping.interval),
+            "late_after": ping.late_after.isoformat(),
+            "was_missed": ping.was_missed,
+        })  # fmt: skip
