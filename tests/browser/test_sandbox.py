@@ -111,3 +111,8 @@ async def test_a_private_incident_is_not_listed_for_someone_outside_it(
     joined = sandbox.slack.channel_by_name("inc-2-checkout-errors")
     assert joined is not None and "U0DAVE" in joined.members
     await screenshot(page, "sandbox-private-as-dave")
+    # the app's Home tab, as published for dave: the public incident, nothing of the private one
+    await channel_button(page, re.compile("Home")).click()
+    await expect(page.locator("#messages")).to_contain_text("Checkout errors")
+    await expect(page.locator("#messages")).not_to_contain_text("Leaked signing key")
+    await screenshot(page, "sandbox-home-as-dave")

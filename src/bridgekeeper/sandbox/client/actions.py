@@ -110,6 +110,12 @@ async def join(sandbox: Sandbox, *, user: str, channel: str) -> JsonDict:
     return {"status": reply.status}
 
 
+async def open_home(sandbox: Sandbox, *, user: str) -> JsonDict:
+    """The person opens the app's Home tab: Slack sends app_home_opened each time."""
+    reply = await sandbox.driver.app_home_opened(user=user)
+    return {"status": reply.status}
+
+
 async def click(sandbox: Sandbox, *, user: str, action: JsonDict) -> JsonDict:
     """A button on a message (channel + ts), an ephemeral message (channel) or a modal."""
     reply = await sandbox.driver.block_action(

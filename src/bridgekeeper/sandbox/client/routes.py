@@ -6,6 +6,7 @@ GET  /api/state         ?user=U…&since=N: the user's view once the version pas
 POST /api/command       {user, channel, text}: a slash command
 POST /api/message       {user, channel, text}: a plain message
 POST /api/join         {user, channel}: join a public channel
+POST /api/home         {user}: open the app's Home tab (app_home_opened)
 POST /api/action        {user, action_id, value, block_id, channel, ts | view_id}: a button
 POST /api/submit        {user, view_id, fields}: submit the open modal
 POST /api/close         {user}: dismiss the open modal
@@ -167,6 +168,10 @@ async def _join(sandbox: Sandbox, body: JsonDict) -> JsonDict:
     return await actions.join(sandbox, user=user, channel=channel)
 
 
+async def _home(sandbox: Sandbox, body: JsonDict) -> JsonDict:
+    return await actions.open_home(sandbox, user=_user(sandbox, body.get("user")))
+
+
 async def _click(sandbox: Sandbox, body: JsonDict) -> JsonDict:
     return await actions.click(sandbox, user=_user(sandbox, body.get("user")), action=body)
 
@@ -191,6 +196,7 @@ ACTIONS: dict[str, Act] = {
     "command": _command,
     "message": _message,
     "join": _join,
+    "home": _home,
     "action": _click,
     "submit": _submit,
     "close": _close,

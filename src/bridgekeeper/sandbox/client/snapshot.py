@@ -22,6 +22,7 @@ def snapshot(ws: Workspace, user: str) -> JsonDict:
         "channel_names": {c.id: c.name for c in channels if not c.is_im},
         "channels": [channel_json(ws, c, user) for c in _ordered(channels)],
         "modal": modal_json(ws, user),
+        "home": home_json(ws, user),
     }
 
 
@@ -108,6 +109,12 @@ def modal_json(ws: Workspace, user: str) -> JsonDict | None:
         "errors": dict(view.errors),
         "hash": body.get("hash"),
     }
+
+
+def home_json(ws: Workspace, user: str) -> JsonDict | None:
+    """The App Home tab the bot published for the user (views.publish), if it did."""
+    home = ws.home_view(user)
+    return None if home is None else {"id": home.id, "blocks": home.view.get("blocks", [])}
 
 
 def _text(obj: Any) -> str:

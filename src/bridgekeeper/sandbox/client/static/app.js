@@ -63,15 +63,21 @@ function restartPoll() {
 
 // -- rendering the workspace ------------------------------------------------------------------
 
+// The app's Home tab, listed first as Slack lists the app under its own name.
+const HOME = { id: "home", name: "Home", kind: "home", archived: false };
+
 function render() {
   const data = state.data;
-  if (!data.channels.some((c) => c.id === state.channel)) state.channel = data.channels[0]?.id || "";
-  renderChannels(data.channels);
-  renderChannel(data.channels.find((c) => c.id === state.channel));
+  const channels = [HOME, ...data.channels];
+  if (!channels.some((c) => c.id === state.channel)) state.channel = data.channels[0]?.id || "";
+  renderChannels(channels);
+  if (state.channel === HOME.id) renderHome(data.home);
+  else renderChannel(data.channels.find((c) => c.id === state.channel));
   renderModal(data.modal);
 }
 
 function channelLabel(channel) {
+  if (channel.kind === "home") return "bridgekeeper: Home";
   if (channel.kind === "im") return `@${channel.name === state.me ? "bridgekeeper" : channel.name}`;
   return `${channel.kind === "private" ? "○" : "#"} ${channel.name}`;
 }
@@ -94,7 +100,20 @@ function renderChannels(channels) {
 function selectChannel(id) {
   state.channel = id;
   render();
-  $("composer-text").focus();
+  if (id !== HOME.id) { $("composer-text").focus(); return; }
+  post("/api/home", { user: state.me }).catch((error) => say(`The Home tab failed: ${error.message}`, true));
+}
+
+function renderHome(home) {
+  $("channel-name").textContent = channelLabel(HOME);
+  $("channel-topic").textContent = "";
+  $("join").hidden = true;
+  $("composer").hidden = true;
+  const body = el("div", { className: "body" });
+  if (home) renderBlocks(home.blocks, body, { view_id: home.id });
+  else body.textContent = "bridgekeeper has not published a Home tab for you yet.";
+  $("messages").replaceChildren(el("li", { className: "message" }, [body]));
+  $("messages").dataset.channel = HOME.id;
 }
 
 function renderChannel(channel) {
@@ -109,6 +128,7 @@ function renderChannel(channel) {
   $("channel-topic").textContent = channel.topic ? `Topic: ${channel.topic}` : "";
   $("join").hidden = channel.member || channel.kind !== "public" || channel.archived;
   $("composer-label").textContent = `Message ${channelLabel(channel)}`;
+  $("composer").hidden = false;
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   const previous = messages.dataset.channel;
   const focused = focusedButton(messages);
@@ -482,6 +502,7 @@ function switchUser() {
   state.me = $("user").value;
   state.modalKey = "";
   restartPoll();
+  if (state.channel === HOME.id) selectChannel(HOME.id);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
