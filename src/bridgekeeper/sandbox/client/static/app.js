@@ -185,7 +185,8 @@ const BLOCKS = {
     const node = el("div", { className: "block section" });
     if (block.text) node.append(textObject(block.text));
     if (block.fields) node.append(el("div", { className: "fields" }, block.fields.map((f) => textObject(f))));
-    if (block.accessory) node.append(element(block.accessory, block, where));
+    const accessory = block.accessory && element(block.accessory, block, where);
+    if (accessory) node.append(accessory);
     return node;
   },
   header: (block) => el("h3", { text: block.text?.text || "" }),
