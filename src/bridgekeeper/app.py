@@ -87,7 +87,8 @@ class Bridgekeeper:
         self.regulatory = Regulatory(self.incidents, self.scheduler)
         self.regulatory.register(self.runner)
         self.reports = ReportService(db=self.db, clock=self.clock, renderer=self.renderer,
-                                     user_name=self.gateway.user_name)  # fmt: skip
+                                     user_name=self.gateway.user_name,
+                                     channel_name=self.gateway.channel_name)  # fmt: skip
         self.closing = ClosingService(incidents=self.incidents, reports=self.reports,
                                       open_view=self.gateway.open_view)  # fmt: skip
         self.closing.register(self.runner)

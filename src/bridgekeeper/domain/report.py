@@ -5,7 +5,8 @@ regulatory clocks into one JSON-ready dict. The Markdown and HTML templates in m
 render that dict, and the JSON format is the dict itself, so the three always say the same.
 
 Times are ISO 8601 UTC strings ("2026-01-01T09:00:00Z"), durations are whole seconds, users are
-Slack ids (the `users` map gives their names). One pass over the timeline: linear in its length.
+Slack ids (the `users` and `channels` maps give names). One pass over the timeline: linear in
+its length.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class ReportInput:
     communications: Sequence[Communication] = ()
     clocks: Sequence[RegulatoryClock] = ()
     users: Mapping[str, str] = field(default_factory=dict)  # id -> name
+    channels: Mapping[str, str] = field(default_factory=dict)  # id (or "bridge") -> name
     version: int = 0  # 0: a draft (preview of an open incident)
     generated_at: datetime | None = None
 
@@ -263,7 +265,9 @@ def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
             "closed_at": iso(moments.closed_at),
         },
         "metrics": moments.metrics(),
+        "duration": seconds_between(incident.declared_at, moments.closed_at or source.generated_at),
         "users": dict(source.users),
+        "channels": dict(source.channels),
     }
 
 

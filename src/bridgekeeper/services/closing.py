@@ -168,7 +168,8 @@ class ClosingService:
     async def _names(
         self, number: int | None, channel: str, user: str, form: CloseForm
     ) -> dict[str, str]:
-        """Display names for the report, asked of Slack before the transaction holds any lock."""
+        """Display names for the report (people's, and the channels updates went to), asked of
+        Slack before the transaction holds any lock."""
         async with self.db.sessions() as session:
             incident = await (
                 incident_store.get(session=session, number=number)
@@ -176,7 +177,9 @@ class ClosingService:
                 else incident_store.get_by_channel(session=session, channel_id=channel)
             )
             people = await self.reports.people(session, incident) if incident else set()
+            channels = await self.reports.places(session, incident) if incident else set()
         people |= {user, *(f.owner for f in form.follow_ups if f.owner)}
+        await self.reports.learn_channels(channels)
         return await self.reports.names(people)
 
     async def _apply(

@@ -24,9 +24,13 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Se
 from functools import partial
 from typing import Any, TypeVar
 
+from markupsafe import Markup
+
 from bridgekeeper.domain import report as r
 from bridgekeeper.domain.report_timeline import ACTION_KINDS, Entry, TimelineSummary, entry_row
+from bridgekeeper.domain.timeline_picture import TimelineSketch
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.services import report_html
 
 SEPARATOR = "\x1e"
 PAGE_ROWS = 2000
@@ -191,12 +195,19 @@ class Build:
         self.summary = TimelineSummary()
         self.entries = Spill()
         self.actions: dict[str, Spill] = {}
+        self.sketch = self._sketch()
+
+    def _sketch(self) -> TimelineSketch:
+        """The HTML report's timeline picture, drawn from the same one read of the timeline."""
+        incident = self.source.incident
+        now = self.source.generated_at or incident.closed_at or incident.declared_at
+        return TimelineSketch(incident, now=now)
 
     def outline(self) -> dict[str, Any]:
         """The report without its long lists (`domain.report.outline`), from the one read of
         the timeline, which also spills its rows and each stage's actions for the formats."""
         self.close()
-        self.summary = TimelineSummary()
+        self.summary, self.sketch = TimelineSummary(), self._sketch()
         for page in self.timeline.pages():
             self.spill(page)
         return r.outline(self.source, self.summary)
@@ -206,6 +217,7 @@ class Build:
         actions: dict[str, list[dict[str, Any]]] = {}
         for entry in page:
             self.summary.add(entry)
+            self.sketch.add(entry)
             rows.append(row := entry_row(entry))
             if entry.kind in ACTION_KINDS:  # in the stage the summary has now reached
                 actions.setdefault(self.summary.stage, []).append(row)
@@ -236,8 +248,15 @@ class Build:
         if fmt == "md":
             yield from stripped(self.renderer.text_pieces("report/report.md.j2", **context))
         else:
-            yield from self.renderer.html_pieces("report/report.html.j2", **context)
+            yield from self.renderer.html_pieces("report/report.html.j2", **context,
+                                                 **self.html_extras())  # fmt: skip
             yield "\n"
+
+    def html_extras(self) -> dict[str, Any]:
+        """The picture and the local-times script (with the CSP source that allows it)."""
+        return {"timeline_svg": report_html.picture_svg(self.renderer, self.sketch.picture()),
+                "local_times": report_html.local_times_script(self.renderer),
+                "script_policy": Markup(report_html.script_policy(self.renderer))}  # fmt: skip
 
     def streamed(self, report: dict[str, Any], said: Said) -> dict[str, Any]:
         """The report for the templates: its long lists read as they are looped over."""

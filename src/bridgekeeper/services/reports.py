@@ -25,8 +25,10 @@ from sqlalchemy.orm import raiseload
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
+from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
 from bridgekeeper.rendering import Renderer, duration
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
+from bridgekeeper.services.report_html import time_element
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
@@ -45,6 +47,7 @@ T = TypeVar("T")
 FORMATS = ("md", "html", "json")
 MEDIA_TYPES = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
 UserName = Callable[[str], Awaitable[str]]
+ChannelName = Callable[[str], Awaitable[str]]
 _MD_ESCAPES = {c: "\\" + c for c in "\\`*_[]<>#|"} | {"\n": "\n  ", "\r": ""}
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|\n\r]")
 
@@ -73,6 +76,7 @@ class ReportService:
         clock: Clock,
         renderer: Renderer,
         user_name: UserName = _no_names,
+        channel_name: ChannelName = _no_names,
         page_rows: int = PAGE_ROWS,
         part_chars: int = PART_CHARS,
     ) -> None:
@@ -81,6 +85,8 @@ class ReportService:
         self.renderer = renderer
         self.user_name = user_name
         self._names: dict[str, str] = {}
+        self.channel_name = channel_name
+        self._channels: dict[str, str] = {}
         self.page_rows = page_rows
         self.part_chars = part_chars
         self.building = 0  # reports being built in worker threads now
@@ -93,6 +99,24 @@ class ReportService:
             if user and user != r.BOT:
                 self._names[user] = await self.user_name(user)
         return {u: self._names[u] for u in users if u in self._names}
+
+    async def learn_channels(self, channels: Iterable[str]) -> None:
+        """Learn the names of the channels updates went to (asked of Slack once per process,
+        never inside a transaction: `source` then only reads what was learned)."""
+        for channel in set(channels) - set(self._channels):
+            self._channels[channel] = await self.channel_name(channel)
+
+    async def places(self, session: AsyncSession, incident: Incident) -> set[str]:
+        """The channels this incident's updates went to, besides its bridge channel."""
+        found = await session.scalars(
+            select(TimelineEntry.data).where(TimelineEntry.incident_id == incident.id,
+                                             TimelineEntry.kind.in_(COMMUNICATION_KINDS))
+        )  # fmt: skip
+        return {str(ch) for data in found for ch in (data or {}).get("channels") or []}
+
+    def channel_names(self, incident: Incident, channels: Iterable[str]) -> dict[str, str]:
+        named = {c: self._channels[c] for c in channels if self._channels.get(c, c) != c}
+        return {"bridge": incident.channel_name, **named} if incident.channel_name else named
 
     async def people(self, session: AsyncSession, incident: Incident) -> set[str]:
         """Everyone a report of this incident may name."""
@@ -139,6 +163,7 @@ class ReportService:
             ],
             clocks=await regulatory_clocks(session, incident.id),
             users=users or {},
+            channels=self.channel_names(incident, await self.places(session, incident)),
             version=version,
             generated_at=self.clock.now(),
         )
@@ -253,6 +278,7 @@ class ReportService:
             if incident is None:
                 return None
             users = await self.names(await self.people(session, incident))
+            await self.learn_channels(await self.places(session, incident))
             source = await self.source(session, incident, version=0, users=users)
             return await self.in_thread(
                 session, incident, source, lambda build: build.text(fmt, build.outline())
@@ -295,6 +321,7 @@ def add_report_filters(renderer: Renderer) -> None:
         env.filters.setdefault("secs", seconds)
     renderer.text_env.filters.setdefault("md", escape_markdown)
     renderer.html_env.filters.setdefault("md", lambda value: value)  # Jinja escapes HTML
+    renderer.html_env.filters.setdefault("at", time_element)
 
 
 # -- regulatory clocks (services/regulatory.py) ---------------------------------------------------

@@ -304,6 +304,14 @@ class SlackGateway:
         return str(profile.get("display_name") or profile.get("real_name") or data.get("name")
                    or user)  # fmt: skip
 
+    async def channel_name(self, channel: str) -> str:
+        """A channel's name (without '#'), or its id when Slack will not say."""
+        try:
+            data = (await self.call("conversations.info", channel=channel)).get("channel", {})
+        except SlackError:
+            return channel
+        return str(data.get("name") or channel)
+
     async def find_user(self, name: str) -> str | None:
         """A user id from a handle or display name typed as plain @name."""
         wanted = name.lstrip("@").lower()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bridgekeeper.services.report_html import script_policy
 from bridgekeeper.services.reports import MEDIA_TYPES
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 class ReportEndpoint:
     def __init__(self, bk: Bridgekeeper) -> None:
         self.bk = bk
+        self.scripts = ""  # the CSP source of the HTML report's one script, once known
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         token = self.bk.settings.reports.access_token
@@ -37,7 +39,9 @@ class ReportEndpoint:
         stored = await self.bk.reports.stored(number, fmt, version, whole=False)
         if stored is None:
             raise web.HTTPNotFound()
-        response = web.StreamResponse(headers=_headers(stored.sha256, stored.version))
+        self.scripts = self.scripts or script_policy(self.bk.renderer)
+        response = web.StreamResponse(headers=_headers(stored.sha256, stored.version,
+                                                       self.scripts))  # fmt: skip
         response.content_type = MEDIA_TYPES[fmt]
         response.charset = "utf-8"
         await response.prepare(request)
@@ -48,14 +52,16 @@ class ReportEndpoint:
         return response
 
 
-def _headers(digest: str, version: int) -> dict[str, str]:
+def _headers(digest: str, version: int, scripts: str) -> dict[str, str]:
     return {
         "ETag": f'"{digest}"',
         "X-Report-Version": str(version),
         "X-Content-SHA256": digest,
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'unsafe-inline'; script-src {scripts}"
+        ),
         "Vary": "Accept, Authorization",
     }
 
