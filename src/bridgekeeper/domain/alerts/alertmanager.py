@@ -17,11 +17,13 @@ from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "alertmanager"
 HOST_LABELS = ("instance", "host", "hostname", "nodename", "node")
-RESOURCE_LABELS = ("azure_resource_id", "resource", "instance", "pod", "service")
+RESOURCE_LABELS = ("azure_resource_id", "resource", "instance", "host", "hostname", "nodename",
+                   "node", "pod", "service")  # fmt: skip
+SHOWN_LABELS_MAX = 12
 SEVERITY_LABELS = (  # (label, vocabulary), first match wins
     ("incident_severity", fields.OWN_SEVERITY),
     ("priority", fields.PRIORITY_SEVERITY),
-    ("severity", fields.OWN_SEVERITY | fields.LABEL_SEVERITY),
+    ("severity", fields.OWN_SEVERITY | fields.LABEL_SEVERITY | fields.PRIORITY_SEVERITY),
 )
 MAX_ALERTS = 1000
 
@@ -72,7 +74,9 @@ def _alert(
         severity=severity,
         source_severity=severity_raw,
         status=status,
-        description=fields.paragraph(_description(annotations, flavour.extra_description(item))),
+        description=fields.paragraph(
+            _description(annotations, labels, flavour.extra_description(item))
+        ),
         resource=_resource(labels),
         entities=fields.entity_map(hosts, [], []),
         link=fields.first_url(
@@ -118,7 +122,7 @@ def label_severity(labels: dict[str, str]) -> tuple[str, Severity]:
 
 
 def _title(labels: dict[str, str], annotations: dict[str, str], source: str) -> str:
-    summary = annotations.get("summary") or annotations.get("title")
+    summary = annotations.get("summary") or annotations.get("title") or annotations.get("message")
     if summary:
         return summary
     name = labels.get("alertname", "")
@@ -128,11 +132,17 @@ def _title(labels: dict[str, str], annotations: dict[str, str], source: str) -> 
     return name or f"{source.capitalize()} alert"
 
 
-def _description(annotations: dict[str, str], extra: str) -> str:
+def _description(annotations: dict[str, str], labels: dict[str, str], extra: str) -> str:
+    """The description (or the kube-prometheus `message` the title did not use), the labels
+    (the alert's name and where it fired, which a summary often leaves out), the runbook."""
     runbook = annotations.get("runbook_url", "")
+    titled_by_message = not (annotations.get("summary") or annotations.get("title"))
+    message = "" if titled_by_message else annotations.get("message", "")
+    shown = list(labels.items())[:SHOWN_LABELS_MAX]
     return fields.join_lines(
-        annotations.get("description") or annotations.get("message", ""),
+        annotations.get("description") or message,
         extra,
+        "Labels: " + ", ".join(f"{k}={v}" for k, v in shown) if shown else "",
         f"Runbook: {runbook}" if runbook else "",
     )
 

@@ -30,9 +30,7 @@ from bridgekeeper.domain.incidents import Severity
 
 TEMPLATE_FIELDS = ("title", "description", "severity", "status", "dedup_key", "resource",
                    "link", "started_at")  # fmt: skip
-ZABBIX_SEVERITY = {  # Zabbix's own levels, which several tools copy
-    "disaster": Severity.SEV1,
-    "average": Severity.SEV3,
+ZABBIX_SEVERITY = {  # Zabbix's own levels not among the usual words
     "information": Severity.SEV4,
     "not classified": Severity.SEV4,
 }

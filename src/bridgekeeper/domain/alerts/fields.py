@@ -282,6 +282,16 @@ LABEL_SEVERITY = {  # Prometheus / Grafana `severity` label, free text by conven
     "informational": Severity.SEV4,
     "low": Severity.SEV4,
     "none": Severity.SEV4,
+    # other tools' words, seen in labels and payloads
+    "disaster": Severity.SEV1,
+    "fatal": Severity.SEV1,
+    "emergency": Severity.SEV1,
+    "major": Severity.SEV2,
+    "minor": Severity.SEV3,
+    "average": Severity.SEV3,
+    "moderate": Severity.SEV3,
+    "notice": Severity.SEV4,
+    "debug": Severity.SEV4,
 }
 OWN_SEVERITY = {s.value: s for s in Severity} | {f"sev-{s.rank}": s for s in Severity}
 DEFAULT_SEVERITY = Severity.SEV3
