@@ -1,0 +1,50 @@
+"""Alertmanager and Grafana alerts as kube-prometheus and other tools label them: the `message`
+annotation, labels on the card, host labels as the resource, other tools' severity words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bridgekeeper.domain.alerts.parse import parse
+from bridgekeeper.domain.incidents import Severity
+
+NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
+
+
+def group(labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    return {"receiver": "ops", "status": "firing", "groupKey": "{}", "version": "4",
+            "alerts": [{"status": "firing", "labels": labels, "annotations": annotations,
+                        "startsAt": "2025-11-14T10:00:00Z", "fingerprint": "a1b2"}]}  # fmt: skip
+
+
+def test_the_message_annotation_titles_an_alert_without_a_summary() -> None:
+    labels = {"alertname": "KubePodCrashLooping", "namespace": "payments", "pod": "checkout-7f9"}
+    message = "Pod payments/checkout-7f9 is restarting 2.1 times / 10 minutes."
+    [alert] = parse("alertmanager", group(labels, {"message": message}), received_at=NOW)
+    assert alert.title == message
+    assert "Labels: alertname=KubePodCrashLooping, namespace=payments" in alert.description
+    assert alert.resource == "checkout-7f9"
+
+
+def test_labels_show_beside_a_summary_and_a_host_label_is_the_resource() -> None:
+    labels = {"alertname": "DiskFull", "host": "db-01", "severity": "major"}
+    body = group(labels, {"summary": "Disk almost full", "description": "/var at 97%"})
+    [alert] = parse("grafana", body, received_at=NOW)
+    assert alert.title == "Disk almost full" and alert.resource == "db-01"
+    assert alert.description.startswith("/var at 97%")
+    assert "alertname=DiskFull" in alert.description
+    assert (alert.severity, alert.source_severity) == (Severity.SEV2, "major")
+
+
+@pytest.mark.parametrize(
+    ("word", "severity"),
+    [("disaster", Severity.SEV1), ("P1", Severity.SEV1), ("minor", Severity.SEV3),
+     ("notice", Severity.SEV4), ("average", Severity.SEV3), ("weird", Severity.SEV3)],
+)  # fmt: skip
+def test_other_tools_severity_words(word: str, severity: Severity) -> None:
+    body = group({"alertname": "X", "severity": word}, {})
+    [alert] = parse("alertmanager", body, received_at=NOW)
+    assert alert.severity is severity and alert.source_severity == word
