@@ -64,3 +64,12 @@ async def test_a_misposted_body_is_told_where_to_go_and_nothing_stored(
 async def test_a_body_of_the_right_shape_with_a_wrong_field_gets_no_advice(app: Running) -> None:
     answer = await post(app, "generic", {"title": "Disk full", "severity": "sev9"})
     assert answer.status == 422 and "looks like" not in answer.body["error"]
+
+
+async def test_a_body_with_no_alert_in_it_is_accepted_and_says_so(app: Running) -> None:
+    recommendation = {"type": "Microsoft.Security/assessments", "name": "4fb67663",
+                      "properties": {"status": {"code": "Healthy"}}}  # fmt: skip
+    answer = await post(app, "defender", recommendation)
+    assert answer.status == 202 and answer.body["alerts"] == []
+    assert "nothing in this body is an alert" in answer.body["ignored"]
+    assert await alerts(app) == []

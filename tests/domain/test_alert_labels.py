@@ -48,3 +48,18 @@ def test_other_tools_severity_words(word: str, severity: Severity) -> None:
     body = group({"alertname": "X", "severity": word}, {})
     [alert] = parse("alertmanager", body, received_at=NOW)
     assert alert.severity is severity and alert.source_severity == word
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"type": "Microsoft.Security/assessments", "name": "4fb67663",
+         "properties": {"status": {"code": "Healthy"}, "displayName": "MFA should be enabled"}},
+        {"type": "Microsoft.Security/secureScores", "name": "ascScore",
+         "properties": {"score": {"current": 31.5, "max": 58, "percentage": 0.54}}},
+        {"RecommendationName": "System updates should be installed",
+         "RecommendationState": "Healthy", "AssessmentId": "/subscriptions/x/assessments/y"},
+    ],
+)  # fmt: skip
+def test_defender_continuous_exports_other_records_make_no_alert(record: dict[str, Any]) -> None:
+    assert parse("defender", record, received_at=NOW) == []

@@ -36,6 +36,7 @@ GRAFANA_SIGNATURE = "X-Grafana-Alerting-Signature"
 GRAFANA_TIMESTAMPS = ("X-Grafana-Alerting-Signature-Timestamp", "X-Grafana-Alerting-Timestamp")
 GRAFANA_MAX_SKEW = 300  # seconds
 PAGERDUTY_SIGNATURE = "X-PagerDuty-Signature"
+IGNORED = "nothing in this body is an alert (a note, a recommendation, a score, an empty group)"
 ORIGIN = re.compile(r"[A-Za-z0-9.-]{1,253}")  # a host name, e.g. eventgrid.azure.net
 
 
@@ -95,6 +96,8 @@ class AlertEndpoint:
             return error(400, f"the body is not valid JSON: {str(exc)[:200]}")
         except UnknownSource as exc:
             return error(404, with_advice(str(exc), payload, source))
+        if not alerts:  # a note, a recommendation, an empty group: accepted, nothing to store
+            return web.json_response({"alerts": [], "ignored": IGNORED}, status=202)
         outcomes = await self.bk.intake.receive(alerts)
         metrics.alerts_received(source, outcomes)
         return web.json_response(answer(outcomes), status=202)

@@ -18,10 +18,15 @@ from bridgekeeper.domain.incidents import Severity
 SOURCE = "defender"
 RESOLVED = frozenset({"resolved", "dismissed"})
 MAX_STEPS = 20
+# Fields of continuous export's other records (recommendations, scores, compliance).
+EXPORTED_NON_ALERTS = ("RecommendationName", "RecommendationState", "AssessmentId",
+                       "SecureScorePercentage", "ComplianceState")  # fmt: skip
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     body = fields.require_payload_object(payload)
+    if not_an_alert(body):
+        return []
     alert, arm = _alert_part(body)
     alert_id = fields.text_at(alert, "SystemAlertId") or (
         fields.text_at(body, "name") if arm else ""
@@ -55,6 +60,17 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
             raw=body,
         )
     ]
+
+
+def not_an_alert(body: dict[str, Any]) -> bool:
+    """What continuous export streams beside alerts: recommendations (assessments), secure
+    scores, regulatory compliance. Only alerts make alerts."""
+    kind = fields.text_at(body, "type").lower()
+    if kind.startswith("microsoft.security/"):
+        return not kind.endswith("/alerts")
+    if fields.get(body, "SystemAlertId") is not None:
+        return False
+    return any(fields.get(body, name) is not None for name in EXPORTED_NON_ALERTS)
 
 
 def _alert_part(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
