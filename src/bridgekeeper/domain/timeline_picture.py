@@ -121,13 +121,17 @@ class Axis:
         self.end = max(end, start + MIN_SPAN)
         self.seconds = (self.end - self.start).total_seconds()
         self.px = WIDTH - RIGHT - LEFT
+        self.buckets = self.px // BUCKET_PX
+        self.per_second = self.px / BUCKET_PX / self.seconds
 
     def x(self, at: datetime) -> float:
         share = (at - self.start).total_seconds() / self.seconds
         return round(LEFT + self.px * min(max(share, 0.0), 1.0), 1)
 
     def bucket(self, at: datetime) -> int:
-        return int((self.x(at) - LEFT) // BUCKET_PX)
+        """Which BUCKET_PX-wide slice of the axis `at` falls in (called for every entry)."""
+        found = int((at - self.start).total_seconds() * self.per_second)
+        return min(max(found, 0), self.buckets)
 
     def ticks(self) -> list[Tick]:
         step = next((s for s in TICK_STEPS if self.seconds / s <= MAX_TICKS), TICK_STEPS[-1])
@@ -158,7 +162,7 @@ class TimelineSketch:
             self.stages.append((entry.at, str(entry.data.get("to") or self.stages[-1][1])))
         elif kind == "severity_changed":
             self.severities.append((entry.at, str(entry.data.get("to") or "")))
-        row = "alerts" if kind.startswith("alert_") else ROW_KINDS.get(kind)
+        row = ROW_KINDS.get(kind) or ("alerts" if kind.startswith("alert_") else None)
         if row is not None:
             self._mark(row, entry)
 
