@@ -125,6 +125,23 @@ async def test_open_tasks_are_listed_for_their_assignee_only(running: Running) -
     assert "attacker" not in bob and "No open tasks are assigned to you." in bob
 
 
+async def test_an_opened_tab_follows_the_changes_it_shows(running: Running) -> None:
+    await say(running, "declare Suspicious login sev2")
+    channel = bridge(running, 1).id
+    before = part(await open_home(running, "U0ALICE"), MINE)
+    assert "SEV2 · Detect" in before
+    await say(running, "stage assess", channel=channel)
+    await say(running, "task reset passwords <@U0ALICE>", channel=channel)
+    await say(running, "role deputy <@U0BOB>", channel=channel)
+    tab = seen(home_of(running, "U0ALICE"))  # not opened again
+    assert "SEV2 · Assess · you are commander" in part(tab, MINE)
+    assert "task 1: reset passwords" in part(tab, TASKS)
+    assert running.slack.state.home_view("U0BOB") is None  # never opened: nothing published
+
+    await say(running, "task done 1", channel=channel)
+    assert "No open tasks are assigned to you." in part(seen(home_of(running, "U0ALICE")), TASKS)
+
+
 async def test_someone_in_no_incident_is_told_how_to_start_one(running: Running) -> None:
     dave = await open_home(running, "U0DAVE")
     assert "You are in no open incident." in dave

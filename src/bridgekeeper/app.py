@@ -25,8 +25,8 @@ from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
-from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.heartbeats import Heartbeats
+from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
@@ -104,6 +104,7 @@ class Bridgekeeper:
         )  # fmt: skip
         self.home = HomeTab(db=self.db, clock=self.clock, renderer=self.renderer,
                             access=self.incidents.access, common=self.runner.common)  # fmt: skip
+        self.incidents.after_change.append(self.home.changed)
         self.deliverer = Deliverer(
             db=self.db,
             gateway=self.gateway,

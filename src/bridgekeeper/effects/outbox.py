@@ -27,7 +27,7 @@ Lanes are independent: one that keeps failing holds up no other (effects/worker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,6 +82,17 @@ def add_card(
         now=now, incident_id=incident_id, card=card, owner=owner, target=target, pin=pin, due=due
     )
     return _add(session, values)
+
+
+async def known_card_keys(session: AsyncSession, *, kind: str, keys: Collection[str]) -> set[str]:
+    """Which of `keys` have had an effect of `kind` queued before (whose home tab to keep
+    current: only those who opened it)."""
+    if not keys:
+        return set()
+    found = await session.scalars(
+        select(Effect.card_key).where(Effect.kind == kind, Effect.card_key.in_(keys)).distinct()
+    )
+    return {key for key in found if key is not None}
 
 
 def insert_all(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -4,9 +4,13 @@ last changed), their open tasks, the other open incidents they may see, and a De
 Opening the tab queues one outbox effect for that person (kind "home", card key "home:<user>",
 so one lane per person); the worker renders the tab from current state when it delivers it
 (effects/deliver.py), so a burst of opens is one views.publish and Slack is never called while
-the transaction that queued it is open. What the tab lists goes through the one access check
-(`Access.visible`, as `/incident list`): a private incident does not exist for anyone outside
-it, not even as a count, and its members see its number, severity and stage, never its title.
+the transaction that queued it is open. A change the tab shows (a role, severity, stage, task,
+close or reopen) queues the same for the incident's people who have opened their tab before;
+everyone else's tab is current the next time they open it.
+
+What the tab lists goes through the one access check (`Access.visible`, as `/incident list`):
+a private incident does not exist for anyone outside it, not even as a count, and its members
+see its number, severity and stage, never its title.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ from bridgekeeper.store import members
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Incident, Task, TimelineEntry
 
+# Timeline kinds that change what someone's tab shows ("changed ... ago" aside).
+REFRESHING_KINDS = frozenset({
+    "declared", "role_assigned", "severity_changed", "stage_changed", "task_added", "task_done",
+    "closed", "reopened",
+})  # fmt: skip
 LIST_MAX = 20  # rows per list; the rest are counted ("and N more"), well within 100 blocks
 TEMPLATE = "slack/home.md.j2"
 
@@ -66,6 +75,17 @@ class HomeTab:
                 session=session, now=self.clock.now(), kind="home", payload={"user": user},
                 card_key=home_key(user),
             )  # fmt: skip
+
+    async def changed(self, session: AsyncSession, incident: Incident, kind: str) -> None:
+        """After a change (IncidentService.after_change, in its transaction): refresh the tabs
+        of the incident's people who have opened theirs."""
+        if kind not in REFRESHING_KINDS:
+            return
+        keys = {home_key(user): user for user in await _people(session, incident.id)}
+        now = self.clock.now()
+        for key in sorted(await outbox.known_card_keys(session, kind="home", keys=keys)):
+            outbox.add(session=session, now=now, kind="home", payload={"user": keys[key]},
+                       card_key=key)  # fmt: skip
 
     async def markup(self, *, user: str) -> str:
         """The tab as rendered markup (slack/blocks.py turns it into blocks)."""
@@ -114,6 +134,19 @@ async def _last_changes(session: AsyncSession, incident_ids: Iterable[int]) -> d
         .group_by(TimelineEntry.incident_id)
     )
     return {incident_id: at for incident_id, at in found.all() if at is not None}
+
+
+async def _people(session: AsyncSession, incident_id: int) -> set[str]:
+    """Whose tab shows this incident as theirs, or a task of it: members, role holders and
+    owners of its tasks (one just done too)."""
+    people = set(await members.of_incident(session=session, incident_id=incident_id))
+    roles = await incident_store.current_roles(session=session, incident_id=incident_id)
+    people.update(roles.values())
+    owners = await session.scalars(
+        select(Task.owner).where(Task.incident_id == incident_id).distinct()
+    )
+    people.update(owner for owner in owners if owner)
+    return people
 
 
 async def _tasks(

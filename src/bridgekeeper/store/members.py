@@ -35,3 +35,8 @@ async def remove(*, session: AsyncSession, incident_id: int, user: str) -> None:
 async def incidents_of(*, session: AsyncSession, user: str) -> set[int]:
     query = select(IncidentMember.incident_id).where(IncidentMember.user_id == user)
     return set((await session.execute(query)).scalars())
+
+
+async def of_incident(*, session: AsyncSession, incident_id: int) -> set[str]:
+    query = select(IncidentMember.user_id).where(IncidentMember.incident_id == incident_id)
+    return set((await session.execute(query)).scalars())
