@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import azure_context, fields, grouping
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -26,8 +26,12 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     data = fields.require_object(fields.get(body, "data"), "data")
     essentials = fields.require_object(fields.get(data, "essentials"), "data.essentials")
     alert_id = fields.require_text(essentials, "alertId", "data.essentials.alertId")
+    context = azure_context.read(essentials, fields.obj_at(data, "alertContext"))
     status = _status(essentials)
-    severity_raw, severity = _severity(essentials)
+    if context.resolved:
+        status = AlertStatus.RESOLVED
+    severity_raw, severity = context.severity or _severity(essentials)
+    key = context.dedup or alert_id.lower()
     targets = fields.texts(fields.get(essentials, "alertTargetIDs"))
     items = fields.texts(fields.get(essentials, "configurationItems"))
     conditions = fields.objects(fields.dig(data, "alertContext", "condition", "allOf"))
@@ -36,12 +40,14 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     alert = Alert(
         source=SOURCE,
         external_id=fields.truncate(alert_id, fields.TEXT_MAX),
-        dedup_key=f"{SOURCE}:{fields.truncate(alert_id.lower(), fields.TEXT_MAX)}",
-        title=fields.one_line(_title(essentials, items)),
+        dedup_key=f"{SOURCE}:{fields.truncate(key, fields.TEXT_MAX)}",
+        title=fields.one_line(context.title or _title(essentials, items)),
         severity=severity,
         source_severity=severity_raw,
         status=status,
-        description=fields.paragraph(_description(essentials, conditions)),
+        description=fields.paragraph(
+            fields.join_lines(_description(essentials, conditions), *context.lines)
+        ),
         resource=_resource(targets, items),
         link=fields.first_url(fields.get(essentials, "investigationLink"))
         or PORTAL_ALERT.format(quote(alert_id, safe="")),

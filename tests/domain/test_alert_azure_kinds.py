@@ -1,0 +1,56 @@
+"""Azure Monitor's non-metric alerts carry the event a responder needs: samples in
+tests/samples/azure (README)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bridgekeeper.domain.alerts.model import Alert, AlertStatus
+from bridgekeeper.domain.alerts.parse import parse
+from bridgekeeper.domain.incidents import Severity
+from tests.examples import SAMPLES
+
+NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
+
+
+def one(name: str) -> Alert:
+    body: Any = json.loads((SAMPLES / "azure" / name).read_text(encoding="utf-8"))
+    [alert] = parse("azure-monitor", body, received_at=NOW)
+    return alert
+
+
+def test_service_health_names_the_incident_and_resolves_from_its_context() -> None:
+    active, resolved = one("service_health_active.json"), one("service_health_resolved.json")
+    assert active.title == "Azure SQL Database - West Europe - Connectivity failures"
+    assert active.severity is Severity.SEV2 and active.status is AlertStatus.FIRING
+    for fact in ("Service: SQL Database", "Region: West Europe", "Tracking ID: 7T2M-H8Z",
+                 "Summary of impact: Starting at 09:40 UTC"):  # fmt: skip
+        assert fact in active.description
+    assert "<p>" not in active.description
+    assert resolved.status is AlertStatus.RESOLVED  # though its monitorCondition is Fired
+    assert resolved.dedup_key == active.dedup_key  # one alert per tracking id
+
+
+def test_resource_health_says_what_is_unavailable_and_why() -> None:
+    alert = one("resource_health_unavailable.json")
+    assert alert.title == "vm-web-01 is unavailable" and alert.severity is Severity.SEV2
+    assert "Unexpected host failure" in alert.description
+    assert "Health: Unavailable (was Available)" in alert.description
+    assert "Cause: PlatformInitiated" in alert.description
+
+
+def test_an_activity_log_alert_says_who_did_what() -> None:
+    alert = one("activity_log_administrative.json")
+    assert alert.title == "Key Vault deleted" and alert.severity is Severity.SEV2
+    assert "Caller: mallory@contoso.com" in alert.description
+    assert "Operation: Microsoft.KeyVault/vaults/delete" in alert.description
+    assert "Status: Succeeded" in alert.description
+
+
+def test_smart_detection_shows_the_detected_and_normal_values() -> None:
+    alert = one("smart_detection.json")
+    assert alert.title == "A spike in failed requests to POST /api/orders"
+    assert "Detected: 23.4%" in alert.description
+    assert "Normal: 0.8% in the last 24 hours" in alert.description
