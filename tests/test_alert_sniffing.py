@@ -42,7 +42,10 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
         ("generic", SNS_CONFIRMATION, 422, "looks like an AWS SNS subscription confirmation: "
          "post it to /alerts/aws-sns"),
         ("generic", {"ruleName": "cpu", "state": "alerting", "evalMatches": []}, 422,
-         "looks like a legacy Grafana alert, which bridgekeeper does not take yet"),
+         "looks like a legacy Grafana alert: post it to /alerts/grafana"),
+        ("generic", {"Type": "Notification", "TopicArn": "arn:aws:sns:x", "Message": "m"}, 422,
+         "looks like an AWS SNS notification: post it to /alerts/aws-sns"),
+        ("defender", {"schemaId": "AIP Budget Notification"}, 422, "SystemAlertId is missing"),
         ("generic", ALERTMANAGER, 422, "post it to /alerts/alertmanager or /alerts/grafana"),
         ("azure-monitor", None, 422, "looks like a Google Cloud Monitoring notification: "
          "post it to /alerts/gcp"),

@@ -63,3 +63,16 @@ def test_other_tools_severity_words(word: str, severity: Severity) -> None:
 )  # fmt: skip
 def test_defender_continuous_exports_other_records_make_no_alert(record: dict[str, Any]) -> None:
     assert parse("defender", record, received_at=NOW) == []
+
+
+def test_grafana_legacy_alerting_fires_and_resolves() -> None:
+    body = {"title": "[Alerting] High CPU", "ruleId": 7, "ruleName": "High CPU",
+            "ruleUrl": "https://grafana.example.com/d/abc/hosts?viewPanel=2", "state": "alerting",
+            "message": "CPU above 90% on db-01", "tags": {"host": "db-01", "severity": "high"},
+            "evalMatches": [{"value": 97.2, "metric": "cpu_usage", "tags": {"host": "db-01"}}],
+            "dashboardId": 1, "panelId": 2, "orgId": 1}  # fmt: skip
+    [firing] = parse("grafana", body, received_at=NOW)
+    assert (firing.title, firing.severity, firing.resource) == ("High CPU", Severity.SEV2, "db-01")
+    assert "cpu_usage: 97.2" in firing.description and firing.link
+    [ok] = parse("grafana", body | {"state": "ok"}, received_at=NOW)
+    assert ok.status.value == "resolved" and ok.dedup_key == firing.dedup_key

@@ -49,7 +49,7 @@ SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_schema("azuremonitorcommonalertschema"), Shape("an Azure Monitor alert", AZURE)),
     (_schema(*OLD_AZURE), AZURE_OLD),
     (_has("receiver", "groupKey", "alerts"), GROUPS),
-    (_has("ruleName", "state", "evalMatches"), Shape("a legacy Grafana alert", None)),
+    (_has("ruleName", "state", "evalMatches"), Shape("a legacy Grafana alert", "/alerts/grafana")),
     (_has("event", "event.event_type"), Shape("a PagerDuty webhook", "/alerts/pagerduty")),
     (_has("incident", "version"), Shape("a Google Cloud Monitoring notification", "/alerts/gcp")),
     (_has("SystemAlertId"), DEFENDER),
