@@ -7,9 +7,11 @@ import json
 
 import pytest
 
+from bridgekeeper.config.settings import ConsoleSettings
+from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel, View
 from bridgekeeper.services.home import LIST_MAX
-from tests.conftest import Running
+from tests.conftest import Running, bridgekeepers
 
 pytestmark = pytest.mark.both_transports
 
@@ -148,6 +150,25 @@ async def test_someone_in_no_incident_is_told_how_to_start_one(running: Running)
     assert "No open tasks are assigned to you." in dave
     assert "No open incidents right now." in dave
     assert "/incident declare &lt;title&gt;" in dave and "Declare an incident" in dave
+
+
+async def test_the_tab_links_the_web_console_when_it_is_served(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    console = ConsoleSettings(
+        public_url="https://bridgekeeper.example.com",
+        session_secret="s" * 32,
+        client_id="1.2",
+        client_secret="c",
+    )
+    async with bridgekeepers(db_url, emulator) as start:
+        served = await start(console=console)
+        tab = await open_home(served, "U0DAVE")
+    assert "<https://bridgekeeper.example.com/console/|Open the web console>" in tab
+
+
+async def test_no_console_link_without_the_console(running: Running) -> None:
+    assert "web console" not in await open_home(running, "U0DAVE")
 
 
 async def test_long_lists_are_capped_within_slacks_limit(running: Running) -> None:

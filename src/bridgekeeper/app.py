@@ -103,7 +103,8 @@ class Bridgekeeper:
             configured=settings.heartbeats,
         )  # fmt: skip
         self.home = HomeTab(db=self.db, clock=self.clock, renderer=self.renderer,
-                            access=self.incidents.access, common=self.runner.common)  # fmt: skip
+                            access=self.incidents.access, common=self.runner.common,
+                            console_link=settings.console.link)  # fmt: skip
         self.incidents.after_change.append(self.home.changed)
         self.deliverer = Deliverer(
             db=self.db,

@@ -111,6 +111,13 @@ class ConsoleSettings:
         }
         return tuple(name for name, value in needed.items() if not value)
 
+    @property
+    def link(self) -> str | None:
+        """Where people open the console, when it is served and its address is known."""
+        if not self.enabled or self.missing or not self.public_url:
+            return None
+        return f"{self.public_url.rstrip('/')}/console/"
+
 
 @dataclass(frozen=True)
 class UpdateSettings:

@@ -60,13 +60,14 @@ def home_key(user: str) -> str:
 class HomeTab:
     def __init__(
         self, *, db: Database, clock: Clock, renderer: Renderer, access: Access,
-        common: Callable[[], dict[str, Any]],
+        common: Callable[[], dict[str, Any]], console_link: str | None = None,
     ) -> None:  # fmt: skip
         self.db = db
         self.clock = clock
         self.renderer = renderer
         self.access = access
         self.common = common
+        self.console_link = console_link  # the web console, when it is served
 
     async def opened(self, *, user: str) -> None:
         """Queue a render of `user`'s tab (delivered by the outbox worker)."""
@@ -89,7 +90,8 @@ class HomeTab:
 
     async def markup(self, *, user: str) -> str:
         """The tab as rendered markup (slack/blocks.py turns it into blocks)."""
-        return self.renderer.slack(TEMPLATE, **self.common(), **await self.gather(user=user))
+        facts = await self.gather(user=user)
+        return self.renderer.slack(TEMPLATE, **self.common(), **facts, console=self.console_link)
 
     async def gather(self, *, user: str) -> dict[str, Any]:
         await self.access.prepare(user=user)  # who the incident managers are, as for `list`
