@@ -104,3 +104,14 @@ async def test_the_report_runs_its_own_script_and_no_other(serve: Start) -> None
     ):
         assert answer.headers["Content-Security-Policy"] == policy
         assert await answer.text() == html
+
+
+async def test_an_open_incident_s_preview_runs_until_now(running: Running) -> None:
+    channel = await declare(running, "Slow checkout")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "note queue depth growing")
+    html = await running.bk.reports.draft(1, "html")
+    assert html is not None and "<strong>Draft</strong>" in html
+    assert "Open for" in glance(html) and "Resolved in" not in glance(html)
+    assert "1 notes, 0 pins, 0 updates." in html
+    assert not await reports(running)  # a preview stores nothing
