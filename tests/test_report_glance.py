@@ -35,9 +35,8 @@ async def test_the_html_report_opens_with_its_figures_and_picture(scripted: Scri
         "Impact": "C high · I low · A medium · personal data involved",
     }  # fmt: skip
     assert html.index('<dl class="glance') < html.index("<svg") < html.index('id="summary"')
-    assert (
-        '<title id="tp-title">Timeline of incident 1: Suspicious login on vm-web-01</title>' in html
-    )
+    title = "Timeline of incident 1: Suspicious login on vm-web-01"
+    assert f'<title id="tp-title-1">{title}</title>' in html
     assert "Detect from 2026-01-01 09:10 UTC, Assess from 2026-01-01 09:35 UTC" in html
     first_seen = '<time datetime="2026-01-01T09:00:00Z">2026-01-01 09:00:00 UTC</time>'
     assert f"First seen: {first_seen}" in html
@@ -113,5 +112,5 @@ async def test_an_open_incident_s_preview_runs_until_now(running: Running) -> No
     html = await running.bk.reports.draft(1, "html")
     assert html is not None and "<strong>Draft</strong>" in html
     assert "Open for" in glance(html) and "Resolved in" not in glance(html)
-    assert "1 notes, 0 pins, 0 updates." in html
+    assert "notes: 1, pins: 0, updates: 0." in html
     assert not await reports(running)  # a preview stores nothing

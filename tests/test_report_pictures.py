@@ -73,7 +73,7 @@ def test_a_small_incident_shows_its_stages_severity_and_marks() -> None:
     desc = root.findtext(f"{SVG}desc") or ""
     assert "From 2026-03-02 08:58 UTC to 2026-03-02 10:00 UTC" in desc
     assert "Detect from 2026-03-02 09:00 UTC, Assess from 2026-03-02 09:05 UTC" in desc
-    assert "1 alerts, 1 notes, 1 pins, 1 updates." in desc
+    assert "Alerts: 1, notes: 1, pins: 1, updates: 1." in desc
     assert titles(root, "stages") == [
         "Detect: 2026-03-02 09:00 UTC to 2026-03-02 09:05 UTC",
         "Assess: 2026-03-02 09:05 UTC to 2026-03-02 09:40 UTC",
@@ -113,7 +113,7 @@ def test_ten_thousand_entries_draw_a_bounded_picture() -> None:
     elements = sum(1 for _ in root.iter())
     assert elements < 1_500, elements
     assert len(svg.encode()) < 120_000, len(svg.encode())
-    assert "10001 notes, 2001 pins" in (root.findtext(f"{SVG}desc") or "")
+    assert "notes: 10001, pins: 2001" in (root.findtext(f"{SVG}desc") or "")
     counted = [t for t in titles(root, "marks") if re.match(r"\d+ notes, ", t)]
     assert sum(int(t.split()[0]) for t in counted) == 10_001  # every note, in counts
     assert len(counted) <= 140  # one mark per 6 pixels at most
