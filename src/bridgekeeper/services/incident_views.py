@@ -18,16 +18,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.domain.report_timeline import Entry
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.cards import incident_context
-from bridgekeeper.services.reports import add_report_filters
+from bridgekeeper.services.report_html import timeline_svg
+from bridgekeeper.services.reports import add_report_filters, incident_facts
 from bridgekeeper.services.stats import IncidentStats, Stats
 from bridgekeeper.store import incident_search
 from bridgekeeper.store import incidents as incident_store
@@ -123,10 +126,17 @@ class IncidentReader:
             entries = await _timeline(session, incident.id)
         facts["timeline"] = await self._said(entries)
         facts["timeline_cut"] = len(entries) >= TIMELINE_MAX
+        facts["picture"] = self._picture(incident, entries)
         facts["notes"] = [e for e in facts["timeline"] if e["kind"] == "note"]
         facts["names"] = await self.names(_people(facts))
         _time_left(facts["clocks"], self.clock.now())
         return facts
+
+    def _picture(self, incident: Incident, entries: list[TimelineEntry]) -> Markup:
+        """The report's timeline picture of the entries shown."""
+        rows = (Entry(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, text=e.text,
+                      data=e.data or {}) for e in entries)  # fmt: skip
+        return timeline_svg(self.renderer, incident_facts(incident), rows, now=self.clock.now())
 
     async def timeline(self, *, user: str, number: int) -> list[dict[str, Any]] | None:
         await self.access.prepare(user=user, number=number)
