@@ -125,5 +125,11 @@ def _environment(loader: ChoiceLoader, **options: Any) -> Environment:
         keep_trailing_newline=False,
         **options,
     )
-    env.filters.update(utc=utc, duration=duration)
+    env.filters.update(utc=utc, duration=duration, role=role_name)
     return env
+
+
+def role_name(role: object) -> str:
+    """A role as a heading: capitalised, a short one as an acronym (sme -> SME)."""
+    text = str(role)
+    return text.upper() if len(text) <= 3 else text[:1].upper() + text[1:]
