@@ -84,7 +84,7 @@ async def test_an_incident_page_shows_its_card_tasks_clocks_notes_and_timeline(
     for fact in seen:
         assert fact in facts, fact
     assert re.search(r"GDPR open \S+ .*? \d+h \d+m", facts), facts
-    picture = page.split('<svg', 1)[1].split("</svg>", 1)[0]  # the timeline picture
+    picture = page.split("<svg", 1)[1].split("</svg>", 1)[0]  # the timeline picture
     assert "Timeline of incident 1: Ransomware note on &lt;file-server&gt;" in picture
     assert ">Assess<" in picture and "<script" not in picture
 
