@@ -76,3 +76,14 @@ def test_grafana_legacy_alerting_fires_and_resolves() -> None:
     assert "cpu_usage: 97.2" in firing.description and firing.link
     [ok] = parse("grafana", body | {"state": "ok"}, received_at=NOW)
     assert ok.status.value == "resolved" and ok.dedup_key == firing.dedup_key
+
+
+def test_a_sentinel_incident_without_the_triggers_envelope_is_read() -> None:
+    from tests.domain.test_alert_sources import load
+
+    wrapped = load("sentinel_incident.json")
+    [expected] = parse("sentinel", wrapped, received_at=NOW)
+    [bare] = parse("sentinel", wrapped["object"], received_at=NOW)
+    assert (bare.title, bare.severity, bare.dedup_key) == (
+        expected.title, expected.severity, expected.dedup_key
+    )  # fmt: skip

@@ -1,7 +1,8 @@
 """`POST /alerts/sentinel`: a Sentinel incident, as a playbook's incident trigger body.
 
 Envelope: {eventUniqueId, objectSchemaType, objectEventType: Create|Update, workspaceInfo,
-object{id, name, etag, type, properties{title, severity, status, alerts[], relatedEntities[]}}}.
+object{id, name, etag, type, properties{title, severity, status, alerts[], relatedEntities[]}}};
+or the incident resource alone ({id, name, type, properties}), as the REST API returns it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ SOURCE = "sentinel"
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     body = fields.require_payload_object(payload)
-    incident = fields.require_object(fields.get(body, "object"), "object")
+    incident = fields.require_object(_incident_part(body), "object")
     props = fields.require_object(fields.get(incident, "properties"), "object.properties")
     name = _incident_name(incident)
     status = _status(props)
@@ -54,6 +55,15 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
             raw=body,
         )
     ]
+
+
+def _incident_part(body: dict[str, Any]) -> object:
+    """The trigger's `object`; else the body itself when it is the incident resource (the REST
+    API's or a Logic App's "Get incident" output, posted without the trigger's envelope)."""
+    wrapped = fields.get(body, "object")
+    if wrapped is None and isinstance(fields.get(body, "properties"), dict):
+        return body
+    return wrapped
 
 
 def _incident_name(incident: dict[str, Any]) -> str:

@@ -30,6 +30,10 @@ def _schema(*ids: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: fields.text_at(body, "schemaId").lower() in ids
 
 
+def _type(prefix: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: fields.text_at(body, "type").lower().startswith(prefix)
+
+
 def _sns(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: fields.text_at(body, "Type") == kind and _has("TopicArn")(body)
 
@@ -42,6 +46,7 @@ AZURE_OLD = Shape("an Azure Monitor alert without the common alert schema", AZUR
                   fix="turn the common alert schema on in the action group")  # fmt: skip
 GROUPS = Shape("an Alertmanager or Grafana webhook", "/alerts/alertmanager or /alerts/grafana")
 DEFENDER = Shape("a Defender for Cloud alert", "/alerts/defender")
+SENTINEL = Shape("a Sentinel incident", "/alerts/sentinel")
 SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_sns("SubscriptionConfirmation"), Shape("an AWS SNS subscription confirmation", SNS)),
     (_sns("Notification"), Shape("an AWS SNS notification", SNS)),
@@ -54,7 +59,8 @@ SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_has("incident", "version"), Shape("a Google Cloud Monitoring notification", "/alerts/gcp")),
     (_has("SystemAlertId"), DEFENDER),
     (_has("AlertDisplayName"), DEFENDER),
-    (_has("object", "objectSchemaType"), Shape("a Sentinel incident", "/alerts/sentinel")),
+    (_has("object", "objectSchemaType"), SENTINEL),
+    (_type("microsoft.securityinsights/incidents"), SENTINEL),
     (_has("alert_transition"), Shape("a Datadog webhook", "/alerts/datadog")),
     (_has("message", "alias"), Shape("an Opsgenie create-alert request", "/v2/alerts")),
 )
