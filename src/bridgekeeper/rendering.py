@@ -39,6 +39,14 @@ def escape_mrkdwn(value: object) -> str:
     return _MARKUP_LINE.sub(ZERO_WIDTH, text)
 
 
+_MARKDOWN_BOLD = re.compile(r"\*\*(\S(?:[^*\n]*?\S)?)\*\*|__(\S(?:[^_\n]*?\S)?)__")
+
+
+def markdown_emphasis(value: object) -> str:
+    """Markdown's **bold** (or __bold__), which monitoring tools write, as Slack's *bold*."""
+    return _MARKDOWN_BOLD.sub(lambda m: f"*{m[1] or m[2]}*", str(value))
+
+
 def user_mention(user_id: object) -> Mrkdwn:
     text = str(user_id or "")
     if _SLACK_ID.match(text):
@@ -94,7 +102,11 @@ class Renderer:
         )
         self.slack_env = _environment(loader, finalize=escape_mrkdwn)
         self.slack_env.filters.update(
-            user=user_mention, channel=channel_mention, link=slack_link, mentions=with_mentions
+            user=user_mention,
+            channel=channel_mention,
+            link=slack_link,
+            mentions=with_mentions,
+            emphasis=markdown_emphasis,
         )
         self.html_env = _environment(loader, autoescape=select_autoescape(["html", "j2"]))
         self.text_env = _environment(loader)
