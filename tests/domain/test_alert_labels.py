@@ -87,3 +87,19 @@ def test_a_sentinel_incident_without_the_triggers_envelope_is_read() -> None:
     assert (bare.title, bare.severity, bare.dedup_key) == (
         expected.title, expected.severity, expected.dedup_key
     )  # fmt: skip
+
+
+def test_datadogs_default_payload_is_read_from_its_title() -> None:
+    body = {"body": "%%%\nCPU is above 90% on web-01\n%%%", "last_updated": "1763114400000",
+            "event_type": "query_alert_monitor", "title": "[Triggered on {host:web-01}] CPU high",
+            "date": "1763114400000", "org": {"id": "123", "name": "Acme"},
+            "id": "7000000000000000001"}  # fmt: skip
+    [fired] = parse("datadog", body, received_at=NOW)
+    assert (fired.title, fired.resource, fired.status.value) == ("CPU high", "web-01", "firing")
+    assert fired.description == "CPU is above 90% on web-01"
+    recovered = body | {
+        "title": "[Recovered on {host:web-01}] CPU high",
+        "id": "7000000000000000002",
+    }
+    [resolved] = parse("datadog", recovered, received_at=NOW)
+    assert resolved.status.value == "resolved" and resolved.dedup_key == fired.dedup_key

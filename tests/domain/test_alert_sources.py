@@ -730,7 +730,7 @@ WRONG_SHAPES = [
         {"event": {"event_type": "incident.triggered", "data": {"type": "incident"}}},
         "event.data.id is missing",
     ),
-    ("datadog", {"title": "x"}, "alert_cycle_key is missing"),
+    ("datadog", {"body": "x"}, "alert_cycle_key is missing"),
     ("datadog", "text", "must be a JSON object"),
 ]
 

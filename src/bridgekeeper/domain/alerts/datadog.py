@@ -1,4 +1,5 @@
-"""`POST /alerts/datadog`: Datadog Webhooks integration, with our recommended payload template.
+"""`POST /alerts/datadog`: Datadog Webhooks integration, with our recommended payload template
+or Datadog's default one (title, body, date, id: the monitor and its scope read from the title).
 
 Every value arrives as a string (ids, epoch-millisecond dates). A `$VARIABLE` left unrendered
 counts as missing.
@@ -26,6 +27,7 @@ TITLE_PREFIX = re.compile(
     r"|Renotify|Alert|OK)\b[^\]]{0,500}\])+\s*",
     re.IGNORECASE,
 )
+TITLE_SCOPE = re.compile(r"^\s*\[[^\]{]*\bon\s*\{([^}]{1,500})\}")
 UNRENDERED = re.compile(r"\$[A-Z_]+")
 MONITOR_URL = "https://app.datadoghq.com/monitors/{}"
 
@@ -47,10 +49,7 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
             source_severity=severity_raw,
             status=status,
             description=fields.paragraph(_description(body)),
-            resource=fields.truncate(
-                _value(body, "host_name") or _value(body, "alert_scope"), fields.TEXT_MAX
-            )
-            or None,
+            resource=_resource(body, hosts),
             entities=fields.entity_map(hosts, [], []),
             link=_link(body),
             started_at=fields.time_at(body, "date", "last_updated") or received_at,
@@ -60,6 +59,11 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
             raw=body,
         )
     ]
+
+
+def _resource(body: dict[str, Any], hosts: list[str]) -> str | None:
+    named = _value(body, "host_name") or _value(body, "alert_scope") or next(iter(hosts), "")
+    return fields.truncate(named, fields.TEXT_MAX) or None
 
 
 def _value(body: dict[str, Any], name: str) -> str:
@@ -78,6 +82,9 @@ def _dedup_key(body: dict[str, Any]) -> str:
     aggregation = _value(body, "aggreg_key")
     if aggregation:
         return aggregation
+    title = _value(body, "alert_title") or _value(body, "title")
+    if title:  # Datadog's default payload: the monitor's name and the scope in its title
+        return "title:" + fields.stable_hash([TITLE_PREFIX.sub("", title), _title_scope(title)])
     raise PayloadError(
         'alert_cycle_key is missing: add "alert_cycle_key": "$ALERT_CYCLE_KEY" to the '
         "webhook payload template"
@@ -122,9 +129,16 @@ def _description(body: dict[str, Any]) -> str:
 def _hosts(body: dict[str, Any]) -> list[str]:
     """host_name, and every `host:` in the scope and tags (tags: a comma string or a list)."""
     tags = fields.get(body, "tags")
-    words = [*_value(body, "alert_scope").split(","), *_tag_list(tags)]
+    title = _value(body, "alert_title") or _value(body, "title")
+    words = [*_value(body, "alert_scope").split(","), *_tag_list(tags), *_title_scope(title)]
     tagged = [word.strip()[5:] for word in words if word.strip().lower().startswith("host:")]
     return fields.unique(h for h in [_value(body, "host_name"), *tagged] if h.strip())
+
+
+def _title_scope(title: str) -> list[str]:
+    """`[Triggered on {host:web-01,env:prod}] CPU high` -> [host:web-01, env:prod]."""
+    match = TITLE_SCOPE.search(title)
+    return [part.strip() for part in match[1].split(",")] if match else []
 
 
 def _tag_list(tags: object) -> list[str]:
