@@ -29,6 +29,7 @@ from bridgekeeper.domain.report_timeline import Entry
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.cards import incident_context
+from bridgekeeper.services.dashboard import Dashboard, Figures
 from bridgekeeper.services.report_html import timeline_svg
 from bridgekeeper.services.reports import add_report_filters, incident_facts
 from bridgekeeper.services.stats import IncidentStats, Stats
@@ -69,6 +70,10 @@ class IncidentReader:
         self.user_name = user_name
         self.clock = clock
         self._names: dict[str, tuple[float, str]] = {}
+        self.dashboard_service = Dashboard(
+            db=db, stats=stats, clock=clock,
+            regimes={r.name: r.title for r in settings.updates.regimes},
+        )  # fmt: skip
         add_report_filters(renderer)  # the timeline's sentences are the report's
 
     # -- lists and counts ------------------------------------------------------------------------
@@ -97,6 +102,12 @@ class IncidentReader:
         async with self.db.sessions() as session:
             private_ids = await self.access.visible_private(session, user=user)
         return await self.stats_service.compute(days, private_ids=private_ids)
+
+    async def dashboard(self, *, user: str, days: int) -> Figures:
+        await self.access.prepare(user=user)
+        async with self.db.sessions() as session:
+            private_ids = await self.access.visible_private(session, user=user)
+        return await self.dashboard_service.figures(days, private_ids=private_ids)
 
     # -- one incident ----------------------------------------------------------------------------
     async def _visible(self, session: AsyncSession, user: str, number: int) -> Incident | None:

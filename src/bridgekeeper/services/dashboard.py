@@ -1,0 +1,217 @@
+"""The console's dashboard figures over a period, as tables: one row per week (or per alert
+source, or per regulatory regime), one column per severity (or source, or outcome).
+
+Only the incidents the reader may see are counted (`private_ids`, as for IncidentStats), and
+the alerts of those alone. Times are measured as in the report (domain.report.milestones):
+acknowledging and closing from the first sighting; the first stakeholder update from the
+declaration to the first "update_posted" entry of the timeline. Weeks start on Monday (UTC).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgekeeper.clock import Clock
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.report import milestones
+from bridgekeeper.services.reports import alert_facts, incident_facts
+from bridgekeeper.services.stats import IncidentStats, SourceQuality
+from bridgekeeper.services.updates import UPDATE_KIND
+from bridgekeeper.store.db import Database
+from bridgekeeper.store.models import Alert, Incident, NotificationClock, TimelineEntry
+
+PERIODS = (30, 90, 365)
+DEFAULT_PERIOD = 90
+BY_HAND = "none"  # the "source" of an incident declared without an alert
+OUTCOMES = ("met", "missed", "pending")
+SEVERITIES = tuple(s.value for s in Severity)
+Value = float | int | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """`name` says what it is (the words are in messages/console/); `kind`: how to draw it."""
+
+    name: str
+    kind: str  # "line" or "bar"
+    unit: str  # "minutes", "incidents", "percent", "deadlines"
+    columns: tuple[str, ...]
+    rows: list[tuple[str, list[Value]]]
+    plotted: tuple[str, ...] = ()  # the columns drawn; all when empty
+
+
+@dataclass(frozen=True)
+class Figures:
+    days: int
+    since: datetime
+    until: datetime
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+@dataclass
+class _Seen:
+    """One incident as the dashboard needs it."""
+
+    week: str
+    severity: str
+    source: str
+    acknowledge: int | None
+    resolve: int | None
+    first_update: int | None
+
+
+class Dashboard:
+    def __init__(
+        self, *, db: Database, stats: IncidentStats, clock: Clock, regimes: dict[str, str]
+    ) -> None:
+        self.db = db
+        self.regimes = regimes  # name: title
+        self.stats = stats
+        self.clock = clock
+
+    async def figures(self, days: int, *, private_ids: Collection[int] | None) -> Figures:
+        until = self.clock.now()
+        since = until - timedelta(days=days)
+        weeks = _weeks(since, until)
+        async with self.db.sessions() as session:
+            incidents = await _incidents(session, since, until, private_ids)
+            seen = await _seen(session, incidents)
+            deadlines = await _deadlines(session, [i.id for i in incidents], until)
+        sources = (await self.stats.compute(days, now=until, private_ids=private_ids)).sources
+        figures = Figures(days, since, until)
+        for table in (
+            _times("mtta", weeks, seen, "acknowledge"),
+            _times("mttr", weeks, seen, "resolve"),
+            _counts("by_severity", weeks, seen, "severity", SEVERITIES),
+            _counts("by_source", weeks, seen, "source", _sources_of(seen)),
+            _false_positives(sources),
+            _times("first_update", weeks, seen, "first_update"),
+            _regulatory(deadlines, self.regimes),
+        ):
+            figures.tables[table.name] = table
+        return figures
+
+
+def monday(moment: datetime) -> date:
+    day = moment.date()
+    return day - timedelta(days=day.weekday())
+
+
+def _weeks(since: datetime, until: datetime) -> list[str]:
+    first, last = monday(since), monday(until)
+    return [(first + timedelta(weeks=n)).isoformat() for n in range((last - first).days // 7 + 1)]
+
+
+def _minutes(seconds: Iterable[int | None]) -> float | None:
+    known = [s for s in seconds if s is not None]
+    return round(statistics.fmean(known) / 60, 1) if known else None
+
+
+def _times(name: str, weeks: list[str], seen: list[_Seen], what: str) -> Table:
+    rows = [(week, [_minutes(getattr(s, what) for s in seen
+                             if s.week == week and s.severity == severity)
+                    for severity in SEVERITIES]) for week in weeks]  # fmt: skip
+    return Table(name, "line", "minutes", SEVERITIES, rows)
+
+
+def _counts(
+    name: str, weeks: list[str], seen: list[_Seen], by: str, columns: tuple[str, ...]
+) -> Table:
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    for s in seen:
+        counted[s.week, getattr(s, by)] += 1
+    rows: list[tuple[str, list[Value]]] = [
+        (week, [counted[week, c] for c in columns]) for week in weeks
+    ]
+    return Table(name, "bar", "incidents", columns, rows)
+
+
+def _sources_of(seen: list[_Seen]) -> tuple[str, ...]:
+    named = sorted({s.source for s in seen if s.source != BY_HAND})
+    return (*named, BY_HAND) if any(s.source == BY_HAND for s in seen) else tuple(named)
+
+
+def _false_positives(sources: Iterable[SourceQuality]) -> Table:
+    rows: list[tuple[str, list[Value]]] = []
+    for s in sources:
+        rate = s.false_positive_rate
+        rows.append((s.source, [s.alerts, s.triaged, s.false_positives,
+                                None if rate is None else round(rate * 100, 1)]))  # fmt: skip
+    columns = ("alerts", "triaged", "false_positives", "rate")
+    return Table("false_positives", "bar", "percent", columns, rows, plotted=("rate",))
+
+
+def _regulatory(deadlines: dict[str, dict[str, int]], titles: dict[str, str]) -> Table:
+    rows: list[tuple[str, list[Value]]] = [
+        (titles.get(regime, regime.upper()), [deadlines[regime][o] for o in OUTCOMES])
+        for regime in sorted(deadlines)
+    ]
+    return Table("regulatory", "bar", "deadlines", OUTCOMES, rows)
+
+
+# -- reading ------------------------------------------------------------------------------------
+async def _incidents(
+    session: AsyncSession, since: datetime, until: datetime, private_ids: Collection[int] | None
+) -> list[Incident]:
+    query = select(Incident).where(Incident.declared_at >= since, Incident.declared_at <= until)
+    return [i for i in await session.scalars(query.order_by(Incident.declared_at))
+            if private_ids is None or not i.private or i.id in private_ids]  # fmt: skip
+
+
+async def _seen(session: AsyncSession, incidents: list[Incident]) -> list[_Seen]:
+    ids = [i.id for i in incidents]
+    alerts: dict[int, list[Alert]] = defaultdict(list)
+    updates: dict[int, datetime] = {}
+    if ids:
+        found = select(Alert).where(Alert.incident_id.in_(ids)).order_by(Alert.first_seen)
+        for alert in await session.scalars(found):
+            alerts[alert.incident_id or 0].append(alert)
+        posted = (select(TimelineEntry.incident_id, TimelineEntry.at)
+                  .where(TimelineEntry.incident_id.in_(ids), TimelineEntry.kind == UPDATE_KIND)
+                  .order_by(TimelineEntry.seq))  # fmt: skip
+        for incident_id, at in await session.execute(posted):
+            updates.setdefault(incident_id, at)
+    return [_one(i, alerts[i.id], updates.get(i.id)) for i in incidents]
+
+
+def _one(incident: Incident, alerts: list[Alert], first_update: datetime | None) -> _Seen:
+    metrics = milestones(incident_facts(incident), map(alert_facts, alerts), None).metrics()
+    update = None
+    if first_update is not None:
+        update = max(0, int((first_update - incident.declared_at).total_seconds()))
+    return _Seen(
+        week=monday(incident.declared_at).isoformat(), severity=incident.severity,
+        source=alerts[0].source if alerts else BY_HAND,
+        acknowledge=metrics["time_to_acknowledge"], resolve=metrics["time_to_close"],
+        first_update=update,
+    )  # fmt: skip
+
+
+async def _deadlines(
+    session: AsyncSession, incident_ids: list[int], now: datetime
+) -> dict[str, dict[str, int]]:
+    """Per regime: its deadlines met (done by the due time), missed (done late, or past due
+    and not done) and pending (not done, not yet due)."""
+    counted: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
+    if not incident_ids:
+        return counted
+    found = select(NotificationClock).where(NotificationClock.incident_id.in_(incident_ids))
+    for clock in await session.scalars(found):
+        for deadline in clock.deadlines:
+            counted[clock.regime][_outcome(deadline, now)] += 1
+    return counted
+
+
+def _outcome(deadline: dict[str, object], now: datetime) -> str:
+    due = datetime.fromisoformat(str(deadline["due_at"]))
+    done = deadline.get("done_at")
+    if done:
+        return "met" if datetime.fromisoformat(str(done)) <= due else "missed"
+    return "missed" if due < now else "pending"
