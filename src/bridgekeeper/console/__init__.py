@@ -6,6 +6,7 @@
     oidc.py      Sign in with Slack (OpenID Connect)
     auth.py      sign in, the callback, sign out (a POST with its CSRF token)
     views.py     the incidents list and an incident's page (messages/console/)
+    dashboard.py the dashboard's charts and tables, and their numbers as CSV
     api.py       /api/v1/ JSON, described by openapi.json
     query.py     the list's filters and paging, read from a query string
 

@@ -12,9 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from bridgekeeper.console.context import ConsoleContext
+from bridgekeeper.console.dashboard import period
 from bridgekeeper.console.query import read
 from bridgekeeper.console.sessions import Session
 from bridgekeeper.console.views import positive
+from bridgekeeper.services.dashboard import DEFAULT_PERIOD, Figures
 from bridgekeeper.services.stats import DEFAULT_DAYS, Stats, Timing
 from bridgekeeper.store.models import Alert
 
@@ -66,6 +68,7 @@ class ApiViews:
         app.router.add_get(f"{PREFIX}/incidents/{{number}}/timeline", self.timeline)
         app.router.add_get(f"{PREFIX}/incidents/{{number}}/alerts", self.alerts)
         app.router.add_get(f"{PREFIX}/stats", self.stats)
+        app.router.add_get(f"{PREFIX}/dashboard", self.dashboard)
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.Response(body=self.description, content_type="application/json",
@@ -119,6 +122,13 @@ class ApiViews:
         found = await self.ctx.reader.stats(user=session.user, days=int(text))
         return _json(stats_json(found))
 
+    async def dashboard(self, request: web.Request) -> web.Response:
+        session = self._session(request)
+        days = period(request.query, DEFAULT_PERIOD)
+        if days is None:
+            return _error(400, "bad_query", fields=["days"])
+        return _json(dashboard_json(await self.ctx.reader.dashboard(user=session.user, days=days)))
+
 
 def alert_json(alert: Alert) -> dict[str, Any]:
     return {
@@ -145,4 +155,13 @@ def stats_json(stats: Stats) -> dict[str, Any]:
         "sources": [{"source": s.source, "alerts": s.alerts, "triaged": s.triaged,
                      "false_positives": s.false_positives,
                      "false_positive_rate": s.false_positive_rate} for s in stats.sources],
+    }  # fmt: skip
+
+
+def dashboard_json(figures: Figures) -> dict[str, Any]:
+    return {
+        "days": figures.days, "since": figures.since, "until": figures.until,
+        "charts": {name: {"kind": t.kind, "unit": t.unit, "columns": list(t.columns),
+                          "rows": [{"label": label, "values": values} for label, values in t.rows]}
+                   for name, t in figures.tables.items()},
     }  # fmt: skip

@@ -15,6 +15,7 @@ from aiohttp import web
 from bridgekeeper.console.api import ApiViews
 from bridgekeeper.console.auth import AuthViews
 from bridgekeeper.console.context import ConsoleContext
+from bridgekeeper.console.dashboard import DashboardViews
 from bridgekeeper.console.views import PageViews
 
 if TYPE_CHECKING:
@@ -33,4 +34,5 @@ def add_console(app: web.Application, bk: Bridgekeeper) -> None:
     ctx = ConsoleContext(bk)
     AuthViews(ctx).add_routes(app)
     PageViews(ctx).add_routes(app)
+    DashboardViews(ctx).add_routes(app)
     ApiViews(ctx).add_routes(app)
