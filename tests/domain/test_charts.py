@@ -30,3 +30,10 @@ def test_a_line_breaks_where_a_value_is_unknown() -> None:
     assert line.path.count("M") == 2 and line.path.count("L") == 1
     assert [p.category for p in chart.points] == ["a", "c", "d"]
     assert not line_chart(["a"], {"sev1": [None]}).points and line_chart(["a"], {}).empty
+
+
+def test_a_bar_chart_of_zeros_is_not_empty_but_one_of_unknowns_is() -> None:
+    assert not bar_chart(["generic"], {"rate": [0.0]}).empty
+    assert bar_chart(["generic"], {"rate": [None]}).empty
+    [bar] = bar_chart(["GDPR"], {"met": [1]}).bars
+    assert bar.width == 56  # one category: a bar, not a wall

@@ -39,7 +39,7 @@ def chart_of(table: Table) -> Chart:
     if table.kind == "line":
         return line_chart(categories, {c: [v[i] for _, v in table.rows]
                                        for c, i in zip(columns, picked, strict=True)})  # fmt: skip
-    return bar_chart(categories, {c: [v[i] or 0 for _, v in table.rows]
+    return bar_chart(categories, {c: [v[i] for _, v in table.rows]
                                   for c, i in zip(columns, picked, strict=True)})  # fmt: skip
 
 

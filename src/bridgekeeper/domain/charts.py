@@ -16,9 +16,10 @@ WIDTH = 720
 HEIGHT = 260
 LEFT = 56  # the value axis' labels
 RIGHT = 12
-TOP = 12
+TOP = 24  # the unit above the value axis
 BOTTOM = 40  # the category labels
 MAX_LABELS = 13  # category labels shown at most; the others are in the table
+BAR_MAX = 56  # px: a bar is no wider, however few the categories
 TICKS = 5
 
 
@@ -72,16 +73,13 @@ class Chart:
     bars: list[Bar]
     lines: list[Line]
     points: list[Point]
+    empty: bool = False  # no value known at all
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
     right: int = WIDTH - RIGHT
     top: int = TOP
     base: int = HEIGHT - BOTTOM
-
-    @property
-    def empty(self) -> bool:
-        return not self.bars and not self.points
 
 
 def nice_step(largest: float, count: int = TICKS) -> float:
@@ -124,23 +122,25 @@ class _Frame:
         return [Label(self.centre(i), c) for i, c in enumerate(self.categories) if i % every == 0]
 
 
-def bar_chart(categories: Sequence[str], series: Mapping[str, Sequence[float]]) -> Chart:
-    """One bar per category, the series stacked in it (in the order given)."""
+def bar_chart(categories: Sequence[str], series: Mapping[str, Sequence[float | None]]) -> Chart:
+    """One bar per category, the series stacked in it (in the order given); None counts as 0
+    but a chart of None alone is empty."""
     names = list(series)
-    totals = [sum(series[n][i] for n in names) for i in range(len(categories))]
+    known = [v for n in names for v in series[n] if v is not None]
+    totals = [sum(series[n][i] or 0 for n in names) for i in range(len(categories))]
     frame = _Frame(categories, max(totals, default=0))
-    width = round(frame.slot * 0.7, 1)
+    width = round(min(frame.slot * 0.7, BAR_MAX), 1)
     bars = []
     for i, category in enumerate(categories):
         below = 0.0
         for s, name in enumerate(names):
-            value = series[name][i]
+            value = series[name][i] or 0
             if value > 0:
                 top = frame.y(below + value)
                 bars.append(Bar(s, name, category, value, round(frame.centre(i) - width / 2, 1),
                                 top, width, round(frame.y(below) - top, 1)))  # fmt: skip
             below += value
-    return Chart("bar", names, frame.ticks(), frame.labels(), bars, [], [])
+    return Chart("bar", names, frame.ticks(), frame.labels(), bars, [], [], empty=not known)
 
 
 def line_chart(categories: Sequence[str], series: Mapping[str, Sequence[float | None]]) -> Chart:
@@ -161,4 +161,4 @@ def line_chart(categories: Sequence[str], series: Mapping[str, Sequence[float | 
             joined = True
         if path:
             lines.append(Line(s, name, " ".join(path)))
-    return Chart("line", names, frame.ticks(), frame.labels(), [], lines, points)
+    return Chart("line", names, frame.ticks(), frame.labels(), [], lines, points, not points)
