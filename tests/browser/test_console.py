@@ -72,3 +72,29 @@ async def test_an_outsider_finds_no_private_incident(page: Page, console: Runnin
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     await expect(page.get_by_text(SECRET)).to_have_count(0)
     await screenshot(page, "console-not-found")
+
+
+async def test_the_dashboard_draws_its_charts_with_their_numbers(
+    page: Page, console: Running
+) -> None:
+    await sign_in(page, console, "alice")
+    await page.get_by_role("link", name="Dashboard").click()
+    await expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    charts = page.locator('svg[role="img"]')
+    await expect(charts).to_have_count(7)
+    await expect(charts.locator("> title")).to_contain_text(
+        ["Mean time to acknowledge (MTTA), per week", "Mean time to resolve (MTTR), per week",
+         "Incidents per week, by severity", "Incidents per week, by alert source",
+         "False-positive rate per alert source", "Time to the first stakeholder update, per week",
+         "Regulatory deadlines met and missed"]
+    )  # fmt: skip
+    by_severity = page.get_by_role("img", name="Incidents per week, by severity")
+    await expect(by_severity.locator("rect title")).to_contain_text(
+        [re.compile(r"SEV1: 2 incidents$"), re.compile(r"SEV2: 1 incident$")]
+    )
+    regulatory = page.get_by_role("table", name="Regulatory deadlines met and missed")
+    await expect(regulatory.get_by_role("row", name=re.compile("GDPR"))).to_be_visible()
+    await page.get_by_label("Period", exact=True).select_option("30")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page).to_have_url(re.compile(r"days=30"))
+    await screenshot(page, "console-dashboard")
