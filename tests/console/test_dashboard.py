@@ -215,8 +215,9 @@ async def test_the_period_is_chosen_on_the_page(
     assert week(table(quarter, "by_severity"), WEEK_1)["SEV2"] == "1"
     status, odd = await alice.get("/console/dashboard?days=lots")
     assert status == 200 and "Ignored (not understood): days" in odd
-    status, _ = await alice.get("/console/dashboard.csv?chart=nothing&days=90")
-    assert status == 400
+    for query in ("chart=nothing&days=90", "chart=mtta&days=0"):
+        status, refused = await alice.get(f"/console/dashboard.csv?{query}")
+        assert status == 400 and "The dashboard has no such chart" in refused
 
 
 async def test_signed_out_visitors_are_sent_to_sign_in_or_refused(

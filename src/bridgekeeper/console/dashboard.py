@@ -8,16 +8,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from urllib.parse import quote
 
 from aiohttp import web
 from markupsafe import Markup
 
-from bridgekeeper.console.auth import redirect
 from bridgekeeper.console.context import ConsoleContext
-from bridgekeeper.console.sessions import Session
+from bridgekeeper.console.views import signed_in
 from bridgekeeper.domain.charts import Chart, bar_chart, line_chart
-from bridgekeeper.services.dashboard import DEFAULT_PERIOD, PERIODS, Figures, Table
+from bridgekeeper.services.dashboard import CHARTS, DEFAULT_PERIOD, PERIODS, Figures, Table
 
 DAYS_MAX = 3660
 SEPARATOR = "\x1e"
@@ -59,14 +57,8 @@ class DashboardViews:
         app.router.add_get("/console/dashboard", self.page)
         app.router.add_get("/console/dashboard.csv", self.csv)
 
-    def _signed_in(self, request: web.Request) -> Session | web.Response:
-        session = self.ctx.cookies.session(request)
-        if session is None:
-            return redirect("/console/signin?next=" + quote(request.path_qs, safe=""))
-        return session
-
     async def page(self, request: web.Request) -> web.Response:
-        session = self._signed_in(request)
+        session = signed_in(self.ctx, request)
         if isinstance(session, web.Response):
             return session
         days = period(request.query)
@@ -83,14 +75,13 @@ class DashboardViews:
                 for name, table in figures.tables.items()}  # fmt: skip
 
     async def csv(self, request: web.Request) -> web.Response:
-        session = self._signed_in(request)
+        session = signed_in(self.ctx, request)
         if isinstance(session, web.Response):
             return session
         days, name = period(request.query), request.query.get("chart", "")
-        figures = await self.ctx.reader.dashboard(user=session.user, days=days or 1)
-        if days is None or name not in figures.tables:
-            return web.Response(status=400, text="Unknown chart or period.\n",
-                                headers={"X-Content-Type-Options": "nosniff"})  # fmt: skip
+        if days is None or name not in CHARTS:
+            return self.ctx.page(request, "dashboard_wrong.html.j2", status=400, session=session)
+        figures = await self.ctx.reader.dashboard(user=session.user, days=days)
         body = self.table_csv(figures.tables[name])
         filename = f"bridgekeeper-{name}-{days}d.csv"
         return web.Response(

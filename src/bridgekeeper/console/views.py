@@ -29,10 +29,7 @@ class PageViews:
         app.router.add_get("/console/static/console.css", self.stylesheet)
 
     def _signed_in(self, request: web.Request) -> Session | web.Response:
-        session = self.ctx.cookies.session(request)
-        if session is None:
-            return redirect("/console/signin?next=" + quote(request.path_qs, safe=""))
-        return session
+        return signed_in(self.ctx, request)
 
     async def home(self, request: web.Request) -> web.Response:
         return redirect("/console/incidents")
@@ -68,6 +65,14 @@ class PageViews:
         if facts is None:
             return self.ctx.not_found(request, session)
         return self.ctx.page(request, "incident.html.j2", session=session, **facts)
+
+
+def signed_in(ctx: ConsoleContext, request: web.Request) -> Session | web.Response:
+    """The visitor's session, or the way to sign in first (and come back here)."""
+    session = ctx.cookies.session(request)
+    if session is None:
+        return redirect("/console/signin?next=" + quote(request.path_qs, safe=""))
+    return session
 
 
 def positive(text: str) -> int | None:

@@ -27,6 +27,8 @@ from bridgekeeper.services.updates import UPDATE_KIND
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Alert, Incident, NotificationClock, TimelineEntry
 
+CHARTS = ("mtta", "mttr", "by_severity", "by_source", "false_positives", "first_update",
+          "regulatory")  # fmt: skip
 PERIODS = (30, 90, 365)
 DEFAULT_PERIOD = 90
 BY_HAND = "none"  # the "source" of an incident declared without an alert
@@ -55,7 +57,7 @@ class Figures:
     tables: dict[str, Table] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Seen:
     """One incident as the dashboard needs it."""
 
