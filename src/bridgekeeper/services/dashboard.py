@@ -117,9 +117,11 @@ def _minutes(seconds: Iterable[int | None]) -> float | None:
 
 
 def _times(name: str, weeks: list[str], seen: list[_Seen], what: str) -> Table:
-    rows = [(week, [_minutes(getattr(s, what) for s in seen
-                             if s.week == week and s.severity == severity)
-                    for severity in SEVERITIES]) for week in weeks]  # fmt: skip
+    grouped: dict[tuple[str, str], list[int | None]] = defaultdict(list)
+    for s in seen:
+        grouped[s.week, s.severity].append(getattr(s, what))
+    rows = [(week, [_minutes(grouped.get((week, severity), ())) for severity in SEVERITIES])
+            for week in weeks]  # fmt: skip
     return Table(name, "line", "minutes", SEVERITIES, rows)
 
 
