@@ -4,6 +4,7 @@ Ctrl-C without a traceback; the example alerts it sends are ones bridgekeeper ac
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import aiohttp
 
 from bridgekeeper.domain.alerts.parse import SOURCES
 from bridgekeeper.sandbox.client import actions, start_sandbox
+from tests.helpers import settle
 
 URL = re.compile(rb"http://127\.0\.0\.1:\d+")
 
@@ -46,3 +48,30 @@ async def test_every_alert_source_has_an_example_bridgekeeper_accepts() -> None:
             assert answer["status"] == 202, (source, answer)
     finally:
         await sandbox.stop()
+
+
+async def test_another_site_can_neither_drive_nor_read_the_client() -> None:
+    sandbox = await start_sandbox(port=0)
+    command = {"user": "U0ALICE", "channel": sandbox.triage, "text": "/incident declare X sev1"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            refused = [
+                session.post(f"{sandbox.url}/api/command", json=command,
+                             headers={"Origin": "http://evil.example"}),
+                session.post(f"{sandbox.url}/api/command", data=json.dumps(command),
+                             headers={"Content-Type": "text/plain"}),
+                session.get(f"{sandbox.url}/api/state?user=U0ALICE",
+                            headers={"Host": "rebound.example:80"}),
+            ]  # fmt: skip
+            for request in refused:
+                async with request as response:
+                    assert response.status == 403, await response.text()
+            own = {"Origin": sandbox.url}
+            async with session.post(f"{sandbox.url}/api/command", json=command,
+                                    headers=own) as response:  # fmt: skip
+                assert response.status == 200, await response.text()
+        await settle(sandbox.bk, timeout=30)  # the declared incident's channel, created
+        bridges = [c.name for c in sandbox.slack.channels.values() if c.name.startswith("inc-")]
+    finally:
+        await sandbox.stop()
+    assert bridges == ["inc-1-x"]  # the one sent from the client's own page, and no other

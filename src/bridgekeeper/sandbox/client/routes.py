@@ -84,9 +84,29 @@ def client_app(sandbox: Sandbox) -> web.Application:
 
 @web.middleware
 async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    refusal = _cross_site(request)
+    if refusal:
+        raise web.HTTPForbidden(text=refusal)
     response = await handler(request)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _cross_site(request: web.Request) -> str:
+    """Why a request may come from another site, or "": another page in the same browser must
+    not drive the client (a form posting a command) nor read it (DNS rebinding)."""
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    if host not in LOCAL_HOSTS:
+        return "the sandbox answers only on its local address"
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        return "requests from another site are refused"
+    if request.method == "POST" and request.content_type != "application/json":
+        return "actions are JSON (Content-Type: application/json)"
+    return ""
 
 
 def _page(sandbox: Sandbox) -> str:
