@@ -121,3 +121,15 @@ async def test_someone_slack_knows_is_in_the_channel_sees_it(
     assert status == 200 and SECRET in page
     _, listed = await dave.get("/console/incidents")
     assert SECRET in titles(listed)
+
+
+async def test_the_source_filter_offers_the_known_sources_not_the_ones_seen(
+    console: Running, visitors: Visitors
+) -> None:
+    dave = visitors()
+    await dave.sign_in("U0DAVE")
+    status, page = await dave.get("/console/incidents")
+    assert status == 200
+    offered = re.findall(r'<option value="([a-z0-9-]+)"', page)
+    for source in ("alertmanager", "gcp", "cloudevents", "aws-sns", "opsgenie", "heartbeat"):
+        assert source in offered, offered  # whether or not any alert came from it

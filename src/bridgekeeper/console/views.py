@@ -49,7 +49,7 @@ class PageViews:
         )
         return self.ctx.page(
             request, "incidents.html.j2", session=session, listing=listing, given=asked.given,
-            wrong=asked.wrong, severities=list(Severity), sources=await self.ctx.reader.sources(),
+            wrong=asked.wrong, severities=list(Severity), sources=self.ctx.reader.sources(),
             page_link=lambda n: "?" + urlencode({**asked.given, "page": n,
                                                   "per_page": asked.per_page}),
         )  # fmt: skip

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
+from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
+from bridgekeeper.domain.alerts.parse import SOURCES
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.domain.report_timeline import Entry
 from bridgekeeper.rendering import Renderer
@@ -93,9 +95,10 @@ class IncidentReader:
         rows = [_row(i, commanders[i.id], names) for i in found]
         return Listing(rows, total, page, per_page)
 
-    async def sources(self) -> list[str]:
-        async with self.db.sessions() as session:
-            return await incident_search.sources(session=session)
+    def sources(self) -> list[str]:
+        """The alert sources the list's filter offers: the built-in and configured ones, not
+        the ones seen (an outsider would learn which sources fired into private incidents)."""
+        return sorted({*SOURCES, *self.settings.alerts.custom_sources, HEARTBEAT})
 
     async def stats(self, *, user: str, days: int) -> Stats:
         await self.access.prepare(user=user)

@@ -66,8 +66,3 @@ async def search(
 async def alerts_of(*, session: AsyncSession, incident_id: int) -> list[Alert]:
     query = select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.first_seen)
     return list(await session.scalars(query))
-
-
-async def sources(*, session: AsyncSession) -> list[str]:
-    """Every alert source that has sent an alert (the list's source filter)."""
-    return list(await session.scalars(select(Alert.source).distinct().order_by(Alert.source)))
