@@ -16,6 +16,7 @@ from bridgekeeper.console.api import ApiViews
 from bridgekeeper.console.auth import AuthViews
 from bridgekeeper.console.context import ConsoleContext
 from bridgekeeper.console.dashboard import DashboardViews
+from bridgekeeper.console.reports import ReportViews
 from bridgekeeper.console.views import PageViews
 
 if TYPE_CHECKING:
@@ -34,5 +35,6 @@ def add_console(app: web.Application, bk: Bridgekeeper) -> None:
     ctx = ConsoleContext(bk)
     AuthViews(ctx).add_routes(app)
     PageViews(ctx).add_routes(app)
+    ReportViews(ctx, bk.reports).add_routes(app)
     DashboardViews(ctx).add_routes(app)
     ApiViews(ctx).add_routes(app)

@@ -39,7 +39,7 @@ from bridgekeeper.store import incident_search
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.incident_search import IncidentFilter
-from bridgekeeper.store.models import Alert, Incident, Task, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident, Report, Task, TimelineEntry
 
 NAME_TTL = 300.0  # seconds a person's name is trusted
 TIMELINE_MAX = 2000  # entries shown on one page (the report has them all)
@@ -123,6 +123,12 @@ class IncidentReader:
             return None
         return incident
 
+    async def may_read(self, *, user: str, number: int) -> bool:
+        """Whether `user` may see incident `number` (False too when there is none)."""
+        await self.access.prepare(user=user, number=number)
+        async with self.db.sessions() as session:
+            return await self._visible(session, user, number) is not None
+
     async def incident(self, *, user: str, number: int) -> dict[str, Any] | None:
         """Everything the incident page shows, or None (missing, or hidden from `user`)."""
         await self.access.prepare(user=user, number=number)
@@ -138,6 +144,9 @@ class IncidentReader:
             facts["alerts"] = await incident_search.alerts_of(session=session,
                                                               incident_id=incident.id)  # fmt: skip
             entries = await _timeline(session, incident.id)
+            facts["report_versions"] = sorted(await session.scalars(
+                select(Report.version).where(Report.incident_id == incident.id).distinct()
+            ))  # fmt: skip
         facts["timeline"] = await self._said(entries)
         facts["timeline_cut"] = len(entries) >= TIMELINE_MAX
         facts["picture"] = self._picture(incident, entries)

@@ -8,12 +8,13 @@ Accept header (text/html, application/json, else Markdown); `?version=N` picks a
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bridgekeeper.services.report_html import script_policy
-from bridgekeeper.services.reports import MEDIA_TYPES
+from bridgekeeper.services.reports import MEDIA_TYPES, ReportService, StoredReport
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -40,16 +41,26 @@ class ReportEndpoint:
         if stored is None:
             raise web.HTTPNotFound()
         self.scripts = self.scripts or script_policy(self.bk.renderer)
-        response = web.StreamResponse(headers=_headers(stored.sha256, stored.version,
-                                                       self.scripts))  # fmt: skip
-        response.content_type = MEDIA_TYPES[fmt]
-        response.charset = "utf-8"
-        await response.prepare(request)
-        await response.write(stored.body.encode())
-        async for part in self.bk.reports.rest(stored):  # a long report, a part at a time
-            await response.write(part.encode())
-        await response.write_eof()
-        return response
+        return await send_report(request, self.bk.reports, stored, self.scripts)
+
+
+async def send_report(
+    request: web.Request, reports: ReportService, stored: StoredReport, scripts: str,
+    headers: Mapping[str, str] | None = None,
+) -> web.StreamResponse:  # fmt: skip
+    """Stream a stored report, a part at a time, with its digest and Content Security Policy
+    (`scripts`: the CSP source allowing the HTML report's one script)."""
+    response = web.StreamResponse(
+        headers={**_headers(stored.sha256, stored.version, scripts), **(headers or {})}
+    )
+    response.content_type = MEDIA_TYPES[stored.format]
+    response.charset = "utf-8"
+    await response.prepare(request)
+    await response.write(stored.body.encode())
+    async for part in reports.rest(stored):
+        await response.write(part.encode())
+    await response.write_eof()
+    return response
 
 
 def _headers(digest: str, version: int, scripts: str) -> dict[str, str]:
