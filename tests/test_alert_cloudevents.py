@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bridgekeeper.config import load_settings
 from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
 from tests.conftest import ALERT_TOKEN, Running
@@ -101,3 +103,39 @@ async def test_bad_events_are_refused_and_nothing_stored(
     answer = await post(app, "cloudevents", body, headers=headers)
     assert answer.status == status and said in answer.body["error"], answer.body
     assert await alerts(app) == []
+
+
+MAPPING = """
+[cloudevents.types."com.example.deploy.failed"]
+title = "{{ data.service }} deploy {{ data.version }} failed"
+severity = "{{ data.level }}"
+severity_map = { red = "sev1", amber = "sev3" }
+status = "{{ data.outcome }}"
+resolved_values = ["rolled-back"]
+dedup_key = "{{ data.service }}"
+resource = "{{ subject }}"
+"""
+
+
+async def test_a_type_mapped_in_the_configuration_is_read_by_its_mapping(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "bridgekeeper.toml"
+    config.write_text(MAPPING, encoding="utf-8")
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"}
+    types = load_settings(env, config_path=str(config)).alerts.cloudevent_types
+    event = {"specversion": "1.0", "id": "d-1", "source": "https://deploy.example.com",
+             "type": "com.example.deploy.failed", "subject": "orders-api",
+             "time": "2025-11-14T10:07:00Z",
+             "data": {"service": "orders", "version": "v2.14", "level": "red",
+                      "outcome": "failed"}}  # fmt: skip
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start(cloudevent_types=types)
+        fired = await post(app, "cloudevents", event, headers=STRUCTURED)
+        stored = await alert(app, fired.body["alert_id"])
+        assert (stored.title, stored.severity, stored.resource) == (
+            "orders deploy v2.14 failed", "sev1", "orders-api"
+        )  # fmt: skip
+        back = event | {"id": "d-2", "data": event["data"] | {"outcome": "rolled-back"}}
+        answer = await post(app, "cloudevents", back, headers=STRUCTURED)
+        assert answer.body["result"] == "resolved" and answer.body["alert_id"] == stored.id

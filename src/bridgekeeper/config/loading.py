@@ -139,7 +139,7 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         triage_channel=env.triage_channel or doc.channels.triage,
         stakeholder_channel=env.stakeholder_channel or doc.channels.stakeholders,
         process=_process(doc),
-        alerts=_alerts(doc.alerts, env.alert_token, doc.sources),
+        alerts=_alerts(doc.alerts, env.alert_token, doc.sources, doc.cloudevents.types),
         heartbeats=dict(doc.heartbeats),
         outbox_max_attempts=doc.outbox.max_attempts,
         config_path=env.config_path,
@@ -188,8 +188,9 @@ def _process(doc: schema.Document) -> ProcessSettings:
 
 
 def _alerts(
-    table: schema.Alerts, env_token: str | None, sources: Mapping[str, schema.Source]
-) -> AlertSettings:
+    table: schema.Alerts, env_token: str | None, sources: Mapping[str, schema.Source],
+    event_types: Mapping[str, schema.Source],
+) -> AlertSettings:  # fmt: skip
     return AlertSettings(
         token=table.token or env_token,
         source_tokens=dict(table.tokens),
@@ -206,6 +207,7 @@ def _alerts(
         triage_cards_per_minute=table.triage_cards_per_minute,
         sns_topics=tuple(table.sns_topics),
         custom_sources={name: _source(name, source) for name, source in sources.items()},
+        cloudevent_types={kind: _source(kind, source) for kind, source in event_types.items()},
     )
 
 

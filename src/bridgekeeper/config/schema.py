@@ -199,6 +199,12 @@ class Source(Table):
         "default: when received")  # fmt: skip
 
 
+class CloudEvents(Table):
+    types: dict[Text, Source] = Field({}, description="[cloudevents.types.\"<type>\"]: how "
+        "events of a type map to alerts, with the keys of [sources.<name>] over the event "
+        "(data.<field>, subject, source)")  # fmt: skip
+
+
 class Http(Table):
     header_timeout_seconds: Seconds = Field(10.0, description="time for a new connection's "
         "request line and headers")  # fmt: skip
@@ -348,6 +354,7 @@ class Document(Table):
     heartbeats: dict[HeartbeatName, Positive] = Field({}, description="[heartbeats]: the "
         "interval in minutes of each heartbeat pinged at /heartbeats/<name>, e.g. watchdog = 5; "
         "others take theirs from their first ping")  # fmt: skip
+    cloudevents: CloudEvents = CloudEvents()
     sources: dict[SourceName, Source] = Field({}, description="[sources.<name>]: alert sources "
         "defined here, posted to /alerts/<name> (docs/custom-sources.md)")  # fmt: skip
     updates: Updates = Updates()

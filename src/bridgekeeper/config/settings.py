@@ -57,6 +57,7 @@ class AlertSettings:
     # where SNS signing certificates and subscription confirmations may be fetched from
     sns_url_pattern: str = r"https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"
     custom_sources: Mapping[str, CustomSource] = field(default_factory=dict)  # [sources.<name>]
+    cloudevent_types: Mapping[str, CustomSource] = field(default_factory=dict)  # by event type
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ class AlertEndpoint:
             else:
                 payload = json.loads(body)
             alerts = parse(source, payload, received_at=self.bk.clock.now(),
-                           custom=self.settings.custom_sources)  # fmt: skip
+                           custom=self.settings.custom_sources,
+                           event_types=self.settings.cloudevent_types)  # fmt: skip
         except PayloadError as exc:
             return error(422, with_advice(str(exc), payload, source))
         except (NotCloudEvents, ValueError, RecursionError) as exc:

@@ -15,11 +15,13 @@ event is read from `data` by the documented rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import custom, fields, grouping
+from bridgekeeper.domain.alerts.custom import CustomSource
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -44,14 +46,18 @@ SEVERITY_WORDS = (
 RESOLVED_WORDS = frozenset({"resolved", "ok", "closed", "recovered"})
 
 
-def parse(payload: object, *, received_at: datetime) -> list[Alert]:
-    """`payload`: one event in structured JSON form, or a list of them (a batch)."""
+def parse(
+    payload: object, *, received_at: datetime, types: Mapping[str, CustomSource] | None = None
+) -> list[Alert]:
+    """`payload`: one event in structured JSON form, or a list of them (a batch). `types`:
+    the configuration's mappings by event type ([cloudevents.types."<type>"]), which come
+    before the built-in ones."""
     events = payload if isinstance(payload, list) else [payload]
     if not events:
         return []
     if len(events) > MAX_EVENTS:
         raise PayloadError(f"a batch holds at most {MAX_EVENTS} events")
-    return [_alert(event, index, received_at) for index, event in enumerate(events)]
+    return [_alert(event, index, received_at, types or {}) for index, event in enumerate(events)]
 
 
 def is_cloudevent(body: object) -> bool:
@@ -61,7 +67,9 @@ def is_cloudevent(body: object) -> bool:
     )
 
 
-def _alert(event: object, index: int, received_at: datetime) -> Alert:
+def _alert(
+    event: object, index: int, received_at: datetime, types: Mapping[str, CustomSource]
+) -> Alert:
     path = f"[{index}]"
     if not isinstance(event, dict):
         raise PayloadError(f"event {path} must be an object")
@@ -70,8 +78,24 @@ def _alert(event: object, index: int, received_at: datetime) -> Alert:
     if fields.text_at(event, "specversion") != "1.0":
         raise PayloadError("specversion must be 1.0")
     data = fields.get(event, "data")
-    mapping = TYPE_MAPPINGS.get(fields.text_at(event, "type").lower(), _generic)
+    kind = fields.text_at(event, "type")
+    if kind in types:
+        return _configured(types[kind], event, received_at)
+    mapping = TYPE_MAPPINGS.get(kind.lower(), _generic)
     return mapping(event, data if isinstance(data, dict) else {"message": data}, received_at)
+
+
+def _configured(source: CustomSource, event: dict[str, Any], received_at: datetime) -> Alert:
+    """A type the configuration maps: its expressions over the event (`data.rule`, `subject`)."""
+    [alert] = custom.parse(source, event, received_at=received_at)
+    started_at = alert.started_at if source.started_at else fields.time_at(event, "time")
+    return replace(
+        alert,
+        source=SOURCE,
+        dedup_key=f"{SOURCE}:{alert.dedup_key.split(':', 1)[1]}",
+        started_at=started_at or received_at,
+        delivery_id=_delivery(event),
+    )
 
 
 def _generic(event: dict[str, Any], data: dict[str, Any], received_at: datetime) -> Alert:
@@ -182,13 +206,18 @@ def _build(
         link=link,
         started_at=started_at,
         ended_at=started_at if resolved else None,
-        delivery_id=fields.truncate(f"{fields.text_at(event, 'source')}#{event_id}", 2000),
+        delivery_id=_delivery(event),
         correlation_keys=grouping.correlation_keys(
             resources=[resource] if fields.is_arm_id(resource) else [],
             hosts=[host] if host and fields.looks_like_host(host) else [],
         ),
         raw=event,
     )
+
+
+def _delivery(event: dict[str, Any]) -> str:
+    event_id = fields.text_at(event, "id")
+    return fields.truncate(f"{fields.text_at(event, 'source')}#{event_id}", 2000)
 
 
 def _severity(raw: str) -> tuple[str, Severity]:
@@ -200,9 +229,9 @@ def _event_key(event: dict[str, Any]) -> str:
     return fields.stable_hash([part for part in parts if part])
 
 
-Mapping = Callable[[dict[str, Any], dict[str, Any], datetime], Alert]
+Reader = Callable[[dict[str, Any], dict[str, Any], datetime], Alert]
 HEALTH = "microsoft.resourcenotifications.healthresources."
-TYPE_MAPPINGS: dict[str, Mapping] = {
+TYPE_MAPPINGS: dict[str, Reader] = {
     HEALTH + "availabilitystatuschanged": _availability,
     HEALTH + "resourceannotated": _annotation,
     "falco.rule.output.v1": _falco,

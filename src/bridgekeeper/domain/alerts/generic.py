@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridgekeeper.domain.alerts import cloudevents, fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -35,8 +35,6 @@ NOT_OURS = {
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
-    if cloudevents.is_cloudevent(payload):  # a CloudEvent sent as plain JSON: not ours to guess
-        return cloudevents.parse(payload, received_at=received_at)
     body = fields.require_payload_object(payload)
     for name, instead in NOT_OURS.items():
         if name in body:

@@ -55,14 +55,20 @@ def parse(
     *,
     received_at: datetime,
     custom: Mapping[str, custom_sources.CustomSource] | None = None,
+    event_types: Mapping[str, custom_sources.CustomSource] | None = None,
 ) -> list[Alert]:
     """Normalise one webhook body (already JSON-decoded).
 
     Returns zero or more alerts (zero: e.g. a PagerDuty note event or an empty Alertmanager
     group). Raises `PayloadError` for JSON of the wrong shape and `UnknownSource` for a source
     not in `SOURCES`; never anything else. `received_at` (aware) fills in missing start times
-    and the end time of resolutions that carry none.
+    and the end time of resolutions that carry none. `custom`: the sources the configuration
+    defines; `event_types`: its mappings of CloudEvents types.
     """
+    if source == "generic" and cloudevents.is_cloudevent(payload):
+        source = "cloudevents"  # a CloudEvent sent as plain JSON: read as one, not guessed at
+    if source == "cloudevents":
+        return cloudevents.parse(payload, received_at=received_at, types=event_types or {})
     if custom and source in custom:
         return custom_sources.parse(custom[source], payload, received_at=received_at)
     parser = PARSERS.get(source)
