@@ -54,3 +54,13 @@ def test_smart_detection_shows_the_detected_and_normal_values() -> None:
     assert alert.title == "A spike in failed requests to POST /api/orders"
     assert "Detected: 23.4%" in alert.description
     assert "Normal: 0.8% in the last 24 hours" in alert.description
+
+
+def test_a_budget_alert_says_what_was_spent_against_which_threshold() -> None:
+    alert = one("budget_actual.json")
+    assert (
+        alert.title == "Budget payments-prod: actual spend $11,400.00 past the $10,000.00 threshold"
+    )
+    assert alert.status is AlertStatus.FIRING and alert.severity is Severity.SEV3
+    assert "Your spend for budget payments-prod" in alert.description
+    assert "Created by: finops@contoso.com" in alert.description

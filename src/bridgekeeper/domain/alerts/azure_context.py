@@ -119,6 +119,28 @@ def _plain(html: str) -> str:
     return unescape(re.sub(r"<[^>]*>", "", text)).strip()
 
 
+def _budget(context: dict[str, Any], essentials: dict[str, Any]) -> Context:
+    """A Cost Management budget crossing one of its thresholds (actual or forecast spend)."""
+    data = fields.obj_at(context, "AlertData")
+    name = fields.text_at(data, "BudgetName") or "A budget"
+    kind = fields.text_at(data, "ThresholdType") or "Actual"
+    at = fields.text_at(data, "NotificationThresholdAmount")
+    threshold = at or fields.text_at(data, "BudgetThreshold")
+    spent = fields.text_at(data, "SpentAmount")
+    amount = f" {spent}" if spent else ""
+    return Context(
+        title=f"Budget {name}: {kind.lower()} spend{amount} past the {threshold} threshold",
+        lines=(
+            _pair("Budget", fields.text_at(data, "BudgetThreshold")),
+            _pair("Scope", fields.text_at(data, "Scope")),
+            _pair("Created by", fields.text_at(data, "BudgetCreator")),
+        ),
+        resolved=False,
+        severity=(f"{kind} budget", Severity.SEV3),
+        dedup=f"budget:{fields.text_at(data, 'BudgetId').lower()}:{kind.lower()}:{at}",
+    )
+
+
 def _pair(label: str, value: str) -> str:
     return f"{label}: {value}" if value else ""
 
@@ -127,4 +149,5 @@ READERS = {  # by monitoringService, lower case without spaces
     "servicehealth": _service_health,
     "resourcehealth": _resource_health,
     "smartdetector": _smart_detection,
+    "costalerts": _budget,
 }

@@ -27,9 +27,7 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     essentials = fields.require_object(fields.get(data, "essentials"), "data.essentials")
     alert_id = fields.require_text(essentials, "alertId", "data.essentials.alertId")
     context = azure_context.read(essentials, fields.obj_at(data, "alertContext"))
-    status = _status(essentials)
-    if context.resolved:
-        status = AlertStatus.RESOLVED
+    status = AlertStatus.RESOLVED if context.resolved else _status(essentials, context)
     severity_raw, severity = context.severity or _severity(essentials)
     key = context.dedup or alert_id.lower()
     targets = fields.texts(fields.get(essentials, "alertTargetIDs"))
@@ -69,7 +67,9 @@ def _check_schema(body: dict[str, Any]) -> None:
         )
 
 
-def _status(essentials: dict[str, Any]) -> AlertStatus:
+def _status(essentials: dict[str, Any], context: azure_context.Context) -> AlertStatus:
+    if context.resolved is not None and not fields.text_at(essentials, "monitorCondition"):
+        return AlertStatus.FIRING  # its kind says it fired (a budget has no monitorCondition)
     condition = fields.require_text(
         essentials, "monitorCondition", "data.essentials.monitorCondition"
     )
