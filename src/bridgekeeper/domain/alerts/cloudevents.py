@@ -27,16 +27,9 @@ from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "cloudevents"
 MAX_EVENTS = 1000
-SYSLOG_SEVERITY = {  # syslog levels, as Falco and many agents name their priorities
-    "emergency": Severity.SEV1,
-    "alert": Severity.SEV1,
-    "critical": Severity.SEV2,
-    "error": Severity.SEV2,
-    "warning": Severity.SEV3,
-    "notice": Severity.SEV4,
-    "informational": Severity.SEV4,
-    "debug": Severity.SEV4,
-}
+# Syslog levels, as Falco and many agents name their priorities: all but "alert" are among
+# fields.LABEL_SEVERITY's words already.
+SYSLOG_SEVERITY = {"alert": Severity.SEV1}
 SEVERITY_WORDS = (
     fields.OWN_SEVERITY,
     fields.PRIORITY_SEVERITY,
