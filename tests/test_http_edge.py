@@ -230,10 +230,11 @@ async def open_stalled(port: int, count: int) -> list[Stalled]:
     backlog is 128). The writers are kept: a collected writer closes its connection."""
 
     async def one() -> Stalled:
+        started = time.monotonic()  # the server cannot start its clock before this
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(STALLED_HEAD)
         await writer.drain()
-        return reader, writer, time.monotonic()
+        return reader, writer, started
 
     opened: list[Stalled] = []
     for start in range(0, count, 100):
