@@ -64,3 +64,19 @@ def test_a_budget_alert_says_what_was_spent_against_which_threshold() -> None:
     assert alert.status is AlertStatus.FIRING and alert.severity is Severity.SEV3
     assert "Your spend for budget payments-prod" in alert.description
     assert "Created by: finops@contoso.com" in alert.description
+
+
+def test_a_defender_alert_in_activity_log_form_names_the_threat_and_the_machine() -> None:
+    alert = one("activity_log_security.json")
+    assert alert.title == "Trojan:Win32/Emotet.PC!MTB on vm-web-02"
+    assert alert.severity is Severity.SEV2 and alert.source_severity == "High"  # not Sev4
+    steps = "Remediation: Run a full scan of the machine; Reset the credentials of svc-web"
+    for fact in (
+        "Threat status: Quarantined",
+        "Action taken: Blocked",
+        "invoice_2025.doc.exe",
+        steps,
+    ):
+        assert fact in alert.description
+    assert alert.entities == {"hosts": ["vm-web-02"]}
+    assert alert.status is AlertStatus.FIRING

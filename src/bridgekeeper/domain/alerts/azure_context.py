@@ -5,8 +5,9 @@
   when its stage or status says Resolved (its monitorCondition stays Fired); one alert per
   tracking id, whatever number of updates Azure sends.
 - Resource Health: "<resource> is unavailable", the cause and the change; Available resolves.
-- Activity Log (administrative, security, policy, autoscale): who did what, on what, with what
-  result.
+- Activity Log (administrative, policy, autoscale): who did what, on what, with what result.
+- Activity Log - Security (Defender for Cloud's alerts through an activity log alert rule): the
+  threat, the machine, the file and what was done; its severity is the threat's, not the rule's.
 - Smart detection (Application Insights): the detected against the normal value.
 
 Service Health and Resource Health events carry no meaningful rule severity (such rules are
@@ -15,8 +16,10 @@ usually Sev3 or Sev4, below the triage threshold): their severity comes from the
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 
@@ -31,6 +34,7 @@ class Context:
     resolved: bool | None = None  # None: as monitorCondition says
     severity: tuple[str, Severity] | None = None  # None: the rule's severity
     dedup: str = ""  # "": the alert id
+    entities: dict[str, list[str]] = field(default_factory=dict)  # hosts, ips, accounts
 
 
 def read(essentials: dict[str, Any], context: dict[str, Any]) -> Context:
@@ -101,6 +105,40 @@ def _activity_log(context: dict[str, Any], essentials: dict[str, Any]) -> Contex
     )
 
 
+def _security(context: dict[str, Any], essentials: dict[str, Any]) -> Context:
+    """A Defender for Cloud alert as the activity log carries it: the threat in `properties`."""
+    props = fields.obj_at(context, "properties")
+    threat = fields.text_at(props, "category", "alertDisplayName") or "Security alert"
+    entity = fields.text_at(props, "compromisedEntity")
+    raw = fields.text_at(props, "severity")
+    severity = fields.lookup_severity(raw, fields.SECURITY_SEVERITY)
+    return Context(
+        title=f"{threat} on {entity}" if entity else threat,
+        lines=(
+            _pair("Threat status", fields.text_at(props, "threatStatus")),
+            _pair("Action taken", fields.text_at(props, "actionTaken")),
+            _pair("File", fields.text_at(props, "filePath")),
+            _pair("Detected by", fields.text_at(props, "protectionType")),
+            _pair("Remediation", "; ".join(_steps(fields.get(props, "remediationSteps")))),
+        ),
+        resolved=fields.text_at(context, "status").lower() in ("resolved", "dismissed"),
+        severity=(raw, severity) if severity else None,
+        entities=fields.entity_map(
+            [entity] if entity else [],
+            fields.texts(fields.get(props, "attackerIPAddress", "clientIpAddress")),
+            fields.texts(fields.get(props, "userName", "accountName")),
+        ),
+    )
+
+
+def _steps(value: object) -> list[str]:
+    """Remediation steps: a list, or a list written as a JSON string (as the activity log does)."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        with suppress(ValueError):
+            value = json.loads(value)
+    return fields.texts(value)
+
+
 def _smart_detection(context: dict[str, Any], essentials: dict[str, Any]) -> Context:
     return Context(
         title=fields.text_at(context, "DetectionSummary"),
@@ -150,4 +188,5 @@ READERS = {  # by monitoringService, lower case without spaces
     "resourcehealth": _resource_health,
     "smartdetector": _smart_detection,
     "costalerts": _budget,
+    "activitylog-security": _security,
 }

@@ -52,6 +52,7 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
         started_at=started_at,
         ended_at=ended_at if status is AlertStatus.RESOLVED else None,
         correlation_keys=_keys(alert_id, targets, items, conditions),
+        entities=context.entities,
         raw=body,
     )
     return [alert]
