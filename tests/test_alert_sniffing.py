@@ -49,7 +49,9 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
         ("generic", ALERTMANAGER, 422, "post it to /alerts/alertmanager or /alerts/grafana"),
         ("azure-monitor", None, 422, "looks like a Google Cloud Monitoring notification: "
          "post it to /alerts/gcp"),
-        ("azure-monitor", AZURE_OLD_SCHEMA, 422, "turn the common alert schema on"),
+        ("azure-monitor", AZURE_OLD_SCHEMA, 422, "data.context is missing"),
+        ("generic", AZURE_OLD_SCHEMA, 422, "looks like an Azure Monitor alert: "
+         "post it to /alerts/azure-monitor"),
         ("nagios", {"message": "x", "alias": "y"}, 404, "post it to /v2/alerts"),
         ("generic", {"title": "Disk full", "state": "CLOSED"}, 422,
          "state is not a field of the generic format: use status"),

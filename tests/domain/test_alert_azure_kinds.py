@@ -80,3 +80,32 @@ def test_a_defender_alert_in_activity_log_form_names_the_threat_and_the_machine(
         assert fact in alert.description
     assert alert.entities == {"hosts": ["vm-web-02"]}
     assert alert.status is AlertStatus.FIRING
+
+
+def test_a_metric_alert_without_the_common_schema_fires_and_resolves_as_one_alert() -> None:
+    fired, resolved = one("legacy_metric_activated.json"), one("legacy_metric_resolved.json")
+    assert fired.title == "web CPU high (vm-web-03)" and fired.severity is Severity.SEV2
+    assert "Percentage CPU GreaterThan 90 (value: 97.5)" in fired.description
+    assert fired.resource is not None and fired.resource.endswith("virtualmachines/vm-web-03")
+    assert fired.link is not None and fired.link.startswith("https://portal.azure.com/#resource")
+    assert fired.status is AlertStatus.FIRING and resolved.status is AlertStatus.RESOLVED
+    assert resolved.dedup_key == fired.dedup_key
+    assert fired.raw["schemaId"] == "AzureMonitorMetricAlert"  # stored as it was sent
+
+
+def test_an_activity_log_alert_without_the_common_schema_says_who_did_what() -> None:
+    alert = one("legacy_activity_log.json")
+    assert alert.title.startswith("Microsoft.Network/networkSecurityGroups/securityRules/write")
+    assert "Caller: eve@contoso.com" in alert.description
+    assert "Status: Succeeded" in alert.description
+    assert alert.started_at == datetime(2025, 11, 14, 10, 20, tzinfo=UTC)
+    assert alert.severity is Severity.SEV3  # the older form has no rule severity: the default
+
+
+def test_a_log_search_alert_without_the_common_schema_shows_its_query_and_count() -> None:
+    alert = one("legacy_log_alert.json")
+    assert alert.title == "Failed sign-ins from one address (aad-tenant-contoso)"
+    assert alert.severity is Severity.SEV3  # Warning is Sev2
+    assert "SigninLogs | where ResultType != 0" in alert.description
+    assert "Greater Than 20 (value: 57)" in alert.description
+    assert alert.link is not None and alert.link.endswith("scope/ws-filtered")

@@ -1,4 +1,5 @@
-"""`POST /alerts/azure-monitor`: Azure Monitor action group, common alert schema only."""
+"""`POST /alerts/azure-monitor`: Azure Monitor action group, in the common alert schema or one of
+the older forms `azure_legacy` reads as it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bridgekeeper.domain.alerts import azure_context, fields, grouping
+from bridgekeeper.domain.alerts import azure_context, azure_legacy, fields, grouping
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -21,7 +22,8 @@ CONDITIONS = {"fired": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
-    body = fields.require_payload_object(payload)
+    sent = fields.require_payload_object(payload)
+    body = azure_legacy.to_common(sent) or sent
     _check_schema(body)
     data = fields.require_object(fields.get(body, "data"), "data")
     essentials = fields.require_object(fields.get(data, "essentials"), "data.essentials")
@@ -53,7 +55,7 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
         ended_at=ended_at if status is AlertStatus.RESOLVED else None,
         correlation_keys=_keys(alert_id, targets, items, conditions),
         entities=context.entities,
-        raw=body,
+        raw=sent,
     )
     return [alert]
 

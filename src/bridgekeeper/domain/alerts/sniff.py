@@ -40,10 +40,8 @@ def _sns(kind: str) -> Callable[[dict[str, Any]], bool]:
 
 AZURE = "/alerts/azure-monitor"
 SNS = "/alerts/aws-sns"
-OLD_AZURE = ("azuremonitormetricalert", "microsoft.insights/activitylogs",
-             "microsoft.insights/logalert")  # fmt: skip
-AZURE_OLD = Shape("an Azure Monitor alert without the common alert schema", AZURE,
-                  fix="turn the common alert schema on in the action group")  # fmt: skip
+AZURE_SCHEMAS = ("azuremonitorcommonalertschema", "azuremonitormetricalert",
+                 "microsoft.insights/activitylogs", "microsoft.insights/logalert")  # fmt: skip
 GROUPS = Shape("an Alertmanager or Grafana webhook", "/alerts/alertmanager or /alerts/grafana")
 DEFENDER = Shape("a Defender for Cloud alert", "/alerts/defender")
 SENTINEL = Shape("a Sentinel incident", "/alerts/sentinel")
@@ -51,8 +49,7 @@ SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_sns("SubscriptionConfirmation"), Shape("an AWS SNS subscription confirmation", SNS)),
     (_sns("Notification"), Shape("an AWS SNS notification", SNS)),
     (_has("specversion", "id", "source", "type"), Shape("a CloudEvent", "/alerts/cloudevents")),
-    (_schema("azuremonitorcommonalertschema"), Shape("an Azure Monitor alert", AZURE)),
-    (_schema(*OLD_AZURE), AZURE_OLD),
+    (_schema(*AZURE_SCHEMAS), Shape("an Azure Monitor alert", AZURE)),
     (_has("receiver", "groupKey", "alerts"), GROUPS),
     (_has("ruleName", "state", "evalMatches"), Shape("a legacy Grafana alert", "/alerts/grafana")),
     (_has("event", "event.event_type"), Shape("a PagerDuty webhook", "/alerts/pagerduty")),
