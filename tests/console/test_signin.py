@@ -102,6 +102,27 @@ async def test_a_tampered_session_cookie_is_no_session(
     assert (await bob.api("/incidents"))[0] == 401
 
 
+async def test_signing_out_ends_a_copied_session_and_every_other_browsers(
+    console: Running, visitors: Visitors
+) -> None:
+    alice, laptop = visitors(), visitors()
+    page = await alice.sign_in()
+    await laptop.sign_in()
+    cookie = next(c for c in alice.http.cookie_jar if c.key == "bk_console")
+    thief = visitors()
+    thief.http.cookie_jar.update_cookies(
+        {"bk_console": cookie.value}, response_url=aiohttp.client.URL(console.url)
+    )
+    assert (await thief.api("/incidents"))[0] == 200  # a copied cookie works while it lasts
+    status, _ = await alice.post("/console/signout", {"csrf": alice.csrf(page)})
+    assert status == 200
+    assert (await thief.api("/incidents"))[0] == 401
+    assert (await thief.get("/console/incidents", allow_redirects=False))[0] == 302
+    assert (await laptop.api("/incidents"))[0] == 401  # signed out everywhere
+    await alice.sign_in()
+    assert (await alice.api("/incidents"))[0] == 200  # a new session is good
+
+
 @pytest.mark.parametrize("off", ["by setting", "without its secret"])
 async def test_the_console_off_is_not_there(
     db_url: str, emulator: SlackEmulator, off: str, caplog: pytest.LogCaptureFixture

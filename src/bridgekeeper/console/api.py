@@ -74,8 +74,8 @@ class ApiViews:
         return web.Response(body=self.description, content_type="application/json",
                             headers=HEADERS)  # fmt: skip
 
-    def _session(self, request: web.Request) -> Session:
-        session = self.ctx.cookies.session(request)
+    async def _session(self, request: web.Request) -> Session:
+        session = await self.ctx.session(request)
         if session is None:
             raise web.HTTPUnauthorized(
                 text=_dumps({"error": "not_signed_in"}), content_type="application/json",
@@ -84,7 +84,7 @@ class ApiViews:
         return session
 
     async def incidents(self, request: web.Request) -> web.Response:
-        session = self._session(request)
+        session = await self._session(request)
         asked = read(request.query)
         if asked.wrong:
             return _error(400, "bad_query", fields=list(asked.wrong))
@@ -96,26 +96,26 @@ class ApiViews:
                       "pages": listing.pages})  # fmt: skip
 
     async def incident(self, request: web.Request) -> web.Response:
-        session, number = self._session(request), _number(request)
+        session, number = await self._session(request), _number(request)
         found = await self.ctx.reader.summary(user=session.user, number=number)
         return _not_found() if found is None else _json(found)
 
     async def timeline(self, request: web.Request) -> web.Response:
-        session, number = self._session(request), _number(request)
+        session, number = await self._session(request), _number(request)
         entries = await self.ctx.reader.timeline(user=session.user, number=number)
         if entries is None:
             return _not_found()
         return _json({"number": number, "entries": entries})
 
     async def alerts(self, request: web.Request) -> web.Response:
-        session, number = self._session(request), _number(request)
+        session, number = await self._session(request), _number(request)
         found = await self.ctx.reader.alerts(user=session.user, number=number)
         if found is None:
             return _not_found()
         return _json({"number": number, "alerts": [alert_json(a) for a in found]})
 
     async def stats(self, request: web.Request) -> web.Response:
-        session = self._session(request)
+        session = await self._session(request)
         text = request.query.get("days", str(DEFAULT_DAYS))
         if not text.isdigit() or not 1 <= int(text[:5]) <= DAYS_MAX:
             return _error(400, "bad_query", fields=["days"])
@@ -123,7 +123,7 @@ class ApiViews:
         return _json(stats_json(found))
 
     async def dashboard(self, request: web.Request) -> web.Response:
-        session = self._session(request)
+        session = await self._session(request)
         days = period(request.query, DEFAULT_PERIOD)
         if days is None:
             return _error(400, "bad_query", fields=["days"])

@@ -66,7 +66,8 @@ class AuthViews:
             log.warning("console: %s of another workspace (%s) may not sign in", who.user, who.team)
             return self._failed(request, "workspace")
         response = redirect(safe_next(login.next))
-        self.ctx.cookies.start(response, user=who.user, name=who.name, team=who.team)
+        self.ctx.cookies.start(response, user=who.user, name=who.name, team=who.team,
+                               at=self.ctx.clock.now().timestamp())  # fmt: skip
         log.info("console: %s signed in", who.user)
         return response
 
@@ -75,11 +76,13 @@ class AuthViews:
                              reason=reason)  # fmt: skip
 
     async def signout(self, request: web.Request) -> web.Response:
-        session = self.ctx.cookies.session(request)
+        session = await self.ctx.session(request)
         if session is None:
             return redirect("/console/signin")
         if not csrf_ok(session, await request.post()):
             return forbidden(self.ctx, request, session)
+        await self.ctx.sign_out(session)
+        log.info("console: %s signed out", session.user)
         response = redirect("/console/signin")
         self.ctx.cookies.end(response)
         return response

@@ -12,6 +12,7 @@ from bridgekeeper.console.oidc import SlackSignIn
 from bridgekeeper.console.sessions import Cookies, Session
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incident_views import IncidentReader
+from bridgekeeper.store import console_signouts
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -44,8 +45,23 @@ class ConsoleContext:
             renderer=bk.renderer, user_name=bk.gateway.user_name, clock=bk.clock,
         )  # fmt: skip
         self.clock = bk.clock
+        self._db = bk.db
         self._gateway = bk.gateway
         self._team: str | None = None
+
+    async def session(self, request: web.Request) -> Session | None:
+        """The visitor's session: a good cookie, made after its person last signed out."""
+        session = self.cookies.session(request)
+        if session is None:
+            return None
+        signed_out = await console_signouts.last(self._db, user=session.user)
+        if signed_out is not None and session.issued_at <= signed_out.timestamp():
+            return None
+        return session
+
+    async def sign_out(self, session: Session) -> None:
+        """End every session of this person, in every browser and on every replica."""
+        await console_signouts.record(self._db, user=session.user, at=self.clock.now())
 
     async def workspace(self) -> str:
         """The bot's own workspace (auth.test): only its people may sign in."""

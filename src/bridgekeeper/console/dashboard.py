@@ -58,7 +58,7 @@ class DashboardViews:
         app.router.add_get("/console/dashboard.csv", self.csv)
 
     async def page(self, request: web.Request) -> web.Response:
-        session = signed_in(self.ctx, request)
+        session = await signed_in(self.ctx, request)
         if isinstance(session, web.Response):
             return session
         days = period(request.query)
@@ -75,7 +75,7 @@ class DashboardViews:
                 for name, table in figures.tables.items()}  # fmt: skip
 
     async def csv(self, request: web.Request) -> web.Response:
-        session = signed_in(self.ctx, request)
+        session = await signed_in(self.ctx, request)
         if isinstance(session, web.Response):
             return session
         days, name = period(request.query), request.query.get("chart", "")

@@ -27,7 +27,7 @@ class ReportViews:
         app.router.add_get("/console/incidents/{number}/report", self.report)
 
     async def report(self, request: web.Request) -> web.StreamResponse:
-        session = signed_in(self.ctx, request)
+        session = await signed_in(self.ctx, request)
         if isinstance(session, web.Response):
             return session
         number = positive(request.match_info["number"])

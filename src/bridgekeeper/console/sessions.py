@@ -1,6 +1,7 @@
-"""The console's session: a signed, HttpOnly, SameSite=Lax cookie (itsdangerous), nothing on the
-server. It holds who signed in, their name, a CSRF token for every form, and when it was made;
-it is good for `[console] session_hours`. Signing in first sets a short-lived cookie with the
+"""The console's session: a signed, HttpOnly, SameSite=Lax cookie (itsdangerous). It holds who
+signed in, their name, a CSRF token for every form, and when it was made; it is good for
+`[console] session_hours`, and until its person signs out (the server keeps only when each person
+last signed out: `store/console_signouts.py`). Signing in first sets a short-lived cookie with the
 OpenID Connect `state` and `nonce` the callback checks."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Session:
     name: str
     team: str
     csrf: str  # the token every form carries
+    issued_at: float  # when it was made (epoch seconds, of the bridgekeeper's clock)
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,17 @@ class Cookies:
         if not isinstance(data, dict):
             return None
         try:
-            return Session(str(data["u"]), str(data["n"]), str(data["t"]), str(data["c"]))
-        except KeyError:
+            issued_at = float(data.get("i", 0.0))
+            return Session(str(data["u"]), str(data["n"]), str(data["t"]), str(data["c"]),
+                           issued_at)  # fmt: skip
+        except (KeyError, TypeError, ValueError):
             return None
 
-    def start(self, response: web.StreamResponse, *, user: str, name: str, team: str) -> None:
+    def start(
+        self, response: web.StreamResponse, *, user: str, name: str, team: str, at: float
+    ) -> None:
         """A new session (and a new CSRF token) for whoever just signed in."""
-        data = {"u": user, "n": name, "t": team, "c": secrets.token_urlsafe(24)}
+        data = {"u": user, "n": name, "t": team, "c": secrets.token_urlsafe(24), "i": at}
         self._set(response, SESSION_COOKIE, self.sessions.dumps(data), self.max_age)
         response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
 

@@ -28,8 +28,8 @@ class PageViews:
         app.router.add_get("/console/incidents/{number}", self.incident)
         app.router.add_get("/console/static/console.css", self.stylesheet)
 
-    def _signed_in(self, request: web.Request) -> Session | web.Response:
-        return signed_in(self.ctx, request)
+    async def _signed_in(self, request: web.Request) -> Session | web.Response:
+        return await signed_in(self.ctx, request)
 
     async def home(self, request: web.Request) -> web.Response:
         return redirect("/console/incidents")
@@ -40,7 +40,7 @@ class PageViews:
                                      "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
     async def incidents(self, request: web.Request) -> web.Response:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         if isinstance(session, web.Response):
             return session
         asked = read(request.query)
@@ -55,7 +55,7 @@ class PageViews:
         )  # fmt: skip
 
     async def incident(self, request: web.Request) -> web.Response:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         if isinstance(session, web.Response):
             return session
         number = positive(request.match_info["number"])
@@ -67,9 +67,9 @@ class PageViews:
         return self.ctx.page(request, "incident.html.j2", session=session, **facts)
 
 
-def signed_in(ctx: ConsoleContext, request: web.Request) -> Session | web.Response:
+async def signed_in(ctx: ConsoleContext, request: web.Request) -> Session | web.Response:
     """The visitor's session, or the way to sign in first (and come back here)."""
-    session = ctx.cookies.session(request)
+    session = await ctx.session(request)
     if session is None:
         return redirect("/console/signin?next=" + quote(request.path_qs, safe=""))
     return session

@@ -364,3 +364,12 @@ class NotificationClock(Base):
     decided_by: Mapped[str | None] = mapped_column(String(40))
     decided_at: Mapped[datetime | None]
     rationale: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleSignout(Base):
+    """When a person last signed out of the web console: every session of theirs made before is
+    over, a copied cookie included."""
+
+    __tablename__ = "console_signouts"
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signed_out_at: Mapped[datetime]
