@@ -5,8 +5,12 @@ clients cannot hold the server."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import resource
+import socket
+import sqlite3
+import struct
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,13 +21,14 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.config import HttpSettings
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
 from bridgekeeper.slack.socket_mode import start_socket_mode
-from bridgekeeper.store.models import Incident, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 from bridgekeeper.web.connections import HttpServer, start_http
 from tests.conftest import ALERT_TOKEN, SIGNING_SECRET, Running
 from tests.conftest import test_settings as settings_for
@@ -333,3 +338,64 @@ async def test_an_oversized_request_is_refused_by_its_content_length(serve: Serv
         status = await asyncio.wait_for(reader.readline(), timeout=5)
         writer.close()
         assert status.startswith(b"HTTP/1.1 413 "), status
+
+
+# -- an answer the sender never got ---------------------------------------------------------------
+@asynccontextmanager
+async def alerts_locked(db_url: str) -> AsyncIterator[None]:
+    """Another process holding the alerts table, so a webhook waits to be stored."""
+    if db_url.startswith("sqlite"):
+        other = sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        return
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("LOCK TABLE alerts IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        await engine.dispose()
+
+
+async def post_and_hang_up(port: int, body: bytes) -> None:
+    """Send a whole alert webhook, then reset the connection without waiting for the answer."""
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (f"POST /alerts/generic HTTP/1.1\r\nHost: bridgekeeper\r\nAuthorization: Bearer "
+            f"{ALERT_TOKEN}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    writer.write(head.encode() + body)
+    await writer.drain()
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.close()
+
+
+async def test_a_retry_of_a_body_whose_answer_was_lost_is_a_redelivery(
+    serve: Serve, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bridgekeeper.web.alerts")
+    edge = await serve()
+    body = json.dumps({"title": "Disk full on db-1", "severity": "sev2", "resource": "db-1"})
+    async with alerts_locked(db_url):
+        await post_and_hang_up(edge.port, body.encode())
+        await wait_until(lambda: edge.http.guard.open == 0)  # the server saw the sender go
+    await wait_until(lambda: "was lost" in caplog.text)
+
+    async def occurrences() -> list[int]:
+        async with edge.app.bk.db.sessions() as session:
+            return list(await session.scalars(select(Alert.occurrences)))
+
+    assert await occurrences() == [1]  # stored once, though its answer never went out
+    async with aiohttp.ClientSession() as http:
+        for expected, occurred in (("duplicate", [1]), ("duplicate", [2])):
+            async with http.post(f"{edge.app.url}/alerts/generic", data=body, headers={
+                "Authorization": f"Bearer {ALERT_TOKEN}", "Content-Type": "application/json",
+            }) as response:  # fmt: skip
+                assert response.status == 202
+                assert (await response.json())["result"] == expected
+            assert await occurrences() == occurred  # the retry changed nothing; a repeat counts

@@ -204,6 +204,7 @@ def _alerts(
             for rule in table.auto_declare
         ),
         card_refresh_seconds=table.card_refresh_seconds,
+        retry_seconds=table.retry_seconds,
         triage_cards_per_minute=table.triage_cards_per_minute,
         sns_topics=tuple(table.sns_topics),
         custom_sources={name: _source(name, source) for name, source in sources.items()},

@@ -144,6 +144,9 @@ class Alerts(Table):
     max_body_bytes: Positive = Field(1024 * 1024, description="largest webhook body accepted")
     card_refresh_seconds: Positive = Field(20, description="a repeating alert's triage card is "
         "updated at most this often")  # fmt: skip
+    retry_seconds: Positive = Field(300, description="a body stored whose answer never reached "
+        "its sender (who will retry) is a redelivery if it comes again within this many "
+        "seconds")  # fmt: skip
     triage_cards_per_minute: Positive = Field(20, description="past this many new triage cards "
         "a minute, new alerts go into one digest card")  # fmt: skip
     sns_topics: list[str] = Field([], description="AWS SNS topic ARNs whose messages "

@@ -52,6 +52,7 @@ class AlertSettings:
     max_body_bytes: int = 1024 * 1024
     auto_declare: tuple[AutoDeclareRule, ...] = ()
     card_refresh_seconds: int = 20  # a repeating alert updates its triage card at most this often
+    retry_seconds: int = 300  # a body whose answer was lost is a redelivery this long after
     triage_cards_per_minute: int = 20  # new triage cards a minute; past it, one digest card
     sns_topics: tuple[str, ...] = ()  # SNS topic ARNs (shell-style patterns) /alerts/aws-sns takes
     # where SNS signing certificates and subscription confirmations may be fetched from

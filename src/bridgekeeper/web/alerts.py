@@ -2,6 +2,9 @@
 
 Answers: 202 with what became of each alert, only after the commit; 401 bad or missing
 credentials; 400 not JSON; 422 JSON of the wrong shape; 404 unknown source; 413 too large.
+A body stored whose answer never reached its sender is answered as a redelivery if it comes
+again (web/lost_answers.py).
+
 Credentials: a bearer token (the `Authorization` header or `?token=`), per source or shared;
 PagerDuty's `X-PagerDuty-Signature` and Grafana's `X-Grafana-Alerting-Signature` HMACs when
 their secrets are configured (then the signature is required).
@@ -27,6 +30,7 @@ from bridgekeeper.domain.alerts.parse import UnknownSource, parse
 from bridgekeeper.domain.alerts.sniff import advice
 from bridgekeeper.services.alert_rows import Outcome
 from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_binary, read_events
+from bridgekeeper.web.lost_answers import LostAnswers
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -48,6 +52,7 @@ class AlertEndpoint:
     def __init__(self, bk: Bridgekeeper) -> None:
         self.bk = bk
         self.settings = bk.settings.alerts
+        self.lost = LostAnswers(self.settings.retry_seconds)
         self._warned = False
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -79,13 +84,20 @@ class AlertEndpoint:
             return unauthorized()
         if not authorized(self.settings, source, request, body):
             return unauthorized()
-        return await self._accept(source, request.headers, body)
+        key = LostAnswers.key(source, body)
+        retried = self.lost.take(key)
+        if retried is not None:
+            log.info("a %s body whose answer was lost came again: a redelivery", source)
+            return web.json_response(answer(retried), status=202)
+        return await self._accept(source, request, body, key)
 
-    async def _accept(self, source: str, headers: Mapping[str, str], body: bytes) -> web.Response:
+    async def _accept(
+        self, source: str, request: web.Request, body: bytes, key: str
+    ) -> web.Response:
         payload: Any = None
         try:
-            if carries_cloudevents(source, headers):
-                source, payload = "cloudevents", read_events(headers, body)
+            if carries_cloudevents(source, request.headers):
+                source, payload = "cloudevents", read_events(request.headers, body)
             else:
                 payload = json.loads(body)
             alerts = parse(source, payload, received_at=self.bk.clock.now(),
@@ -101,6 +113,9 @@ class AlertEndpoint:
             return web.json_response({"alerts": [], "ignored": IGNORED}, status=202)
         outcomes = await self.bk.intake.receive(alerts)
         metrics.alerts_received(source, outcomes)
+        if answer_lost(request) and not any(alert.delivery_id for alert in alerts):
+            self.lost.remember(key, outcomes)  # the sender will send it again
+            log.info("the answer to a %s body was lost: its retry will be a redelivery", source)
         return web.json_response(answer(outcomes), status=202)
 
     def _configured(self) -> bool:
@@ -113,6 +128,12 @@ class AlertEndpoint:
                 "BRIDGEKEEPER_ALERT_TOKEN (or [alerts] token / tokens in the config file)"
             )
         return configured
+
+
+def answer_lost(request: web.Request) -> bool:
+    """The sender hung up (or timed out) before its answer: it will retry."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def carries_cloudevents(source: str, headers: Mapping[str, str]) -> bool:
