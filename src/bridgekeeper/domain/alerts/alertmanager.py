@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -21,9 +21,12 @@ RESOURCE_LABELS = ("azure_resource_id", "resource", "instance", "host", "hostnam
                    "node", "pod", "service")  # fmt: skip
 SHOWN_LABELS_MAX = 12
 SEVERITY_LABELS = (  # (label, vocabulary), first match wins
-    ("incident_severity", fields.OWN_SEVERITY),
-    ("priority", fields.PRIORITY_SEVERITY),
-    ("severity", fields.OWN_SEVERITY | fields.LABEL_SEVERITY | fields.PRIORITY_SEVERITY),
+    ("incident_severity", severities.OWN_SEVERITY),
+    ("priority", severities.PRIORITY_SEVERITY),
+    (
+        "severity",
+        severities.OWN_SEVERITY | severities.LABEL_SEVERITY | severities.PRIORITY_SEVERITY,
+    ),
 )
 MAX_ALERTS = 1000
 
@@ -115,10 +118,10 @@ def label_severity(labels: dict[str, str]) -> tuple[str, Severity]:
     """incident_severity=SEVn overrides, then priority=Pn, then the `severity` label."""
     for name, table in SEVERITY_LABELS:
         raw = labels.get(name, "")
-        severity = fields.lookup_severity(raw, table) if raw else None
+        severity = severities.lookup(raw, table) if raw else None
         if severity is not None:
             return raw, severity
-    return labels.get("severity", ""), fields.DEFAULT_SEVERITY
+    return labels.get("severity", ""), severities.DEFAULT_SEVERITY
 
 
 def _title(labels: dict[str, str], annotations: dict[str, str], source: str) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bridgekeeper.domain.alerts import aws_events, fields, grouping
+from bridgekeeper.domain.alerts import aws_events, fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -117,7 +117,7 @@ def _plain(envelope: dict[str, Any], received_at: datetime) -> Alert:
         external_id=fields.truncate(fields.text_at(envelope, "MessageId"), fields.TEXT_MAX),
         dedup_key=f"{SOURCE}:{fields.stable_hash([topic, subject])}",
         title=fields.one_line(subject or "Amazon SNS notification"),
-        severity=fields.DEFAULT_SEVERITY,
+        severity=severities.DEFAULT_SEVERITY,
         source_severity="",
         status=AlertStatus.FIRING,
         description=fields.paragraph(f"{text}\n\nTopic: {topic}"),

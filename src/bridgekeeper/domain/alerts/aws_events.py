@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus
 from bridgekeeper.domain.incidents import Severity
 
@@ -77,7 +77,7 @@ def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -
     return _alert(
         source, f"securityhub:{fields.text_at(finding, 'Id')}", received_at,
         title=fields.text_at(finding, "Title") or "Security Hub finding",
-        severity=(label, LABEL_SEVERITY.get(label.lower(), fields.DEFAULT_SEVERITY)),
+        severity=(label, LABEL_SEVERITY.get(label.lower(), severities.DEFAULT_SEVERITY)),
         resolved=closed,
         description=fields.join_lines(
             fields.text_at(finding, "Description"),
@@ -97,7 +97,7 @@ def _other(event: dict[str, Any], kind: str, received_at: datetime, source: str)
     return _alert(
         source, f"event:{fields.stable_hash([origin, kind, resources[:1]])}", received_at,
         title=f"{kind} ({resources[0].rsplit(':', 1)[-1]})" if resources else kind,
-        severity=("", fields.DEFAULT_SEVERITY),
+        severity=("", severities.DEFAULT_SEVERITY),
         resolved=False,
         description=fields.join_lines(f"Source: {origin}", *resources[:10]),
         resource=resources[0] if resources else "",

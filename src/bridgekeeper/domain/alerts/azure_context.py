@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields
+from bridgekeeper.domain.alerts import fields, severities
 from bridgekeeper.domain.incidents import Severity
 
 
@@ -111,7 +111,7 @@ def _security(context: dict[str, Any], essentials: dict[str, Any]) -> Context:
     threat = fields.text_at(props, "category", "alertDisplayName") or "Security alert"
     entity = fields.text_at(props, "compromisedEntity")
     raw = fields.text_at(props, "severity")
-    severity = fields.lookup_severity(raw, fields.SECURITY_SEVERITY)
+    severity = severities.lookup(raw, severities.SECURITY_SEVERITY)
     return Context(
         title=f"{threat} on {entity}" if entity else threat,
         lines=(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bridgekeeper.domain.alerts import azure_context, azure_legacy, fields, grouping
+from bridgekeeper.domain.alerts import azure_context, azure_legacy, fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -85,9 +85,9 @@ def _status(essentials: dict[str, Any], context: azure_context.Context) -> Alert
 def _severity(essentials: dict[str, Any]) -> tuple[str, Severity]:
     raw = fields.text_at(essentials, "severity")
     key = f"sev{raw}" if raw.isdigit() else raw
-    return raw, fields.lookup_severity(
-        key, fields.AZURE_MONITOR_SEVERITY
-    ) or fields.DEFAULT_SEVERITY
+    return raw, severities.lookup(
+        key, severities.AZURE_MONITOR_SEVERITY
+    ) or severities.DEFAULT_SEVERITY
 
 
 def _title(essentials: dict[str, Any], items: list[str]) -> str:

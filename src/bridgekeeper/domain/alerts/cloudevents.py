@@ -20,22 +20,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import custom, fields, grouping
+from bridgekeeper.domain.alerts import custom, fields, grouping, severities
 from bridgekeeper.domain.alerts.custom import CustomSource
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "cloudevents"
 MAX_EVENTS = 1000
-# Syslog levels, as Falco and many agents name their priorities: all but "alert" are among
-# fields.LABEL_SEVERITY's words already.
-SYSLOG_SEVERITY = {"alert": Severity.SEV1}
-SEVERITY_WORDS = (
-    fields.OWN_SEVERITY,
-    fields.PRIORITY_SEVERITY,
-    fields.LABEL_SEVERITY,
-    SYSLOG_SEVERITY,
-)
 RESOLVED_WORDS = frozenset({"resolved", "ok", "closed", "recovered"})
 
 
@@ -214,7 +205,7 @@ def _delivery(event: dict[str, Any]) -> str:
 
 
 def _severity(raw: str) -> tuple[str, Severity]:
-    return raw, fields.lookup_severity(raw, *SEVERITY_WORDS) or fields.DEFAULT_SEVERITY
+    return raw, severities.lookup(raw, *severities.WORDS) or severities.DEFAULT_SEVERITY
 
 
 def _event_key(event: dict[str, Any]) -> str:

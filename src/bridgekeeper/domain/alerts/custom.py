@@ -24,22 +24,12 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
 TEMPLATE_FIELDS = ("title", "description", "severity", "status", "dedup_key", "resource",
                    "link", "started_at")  # fmt: skip
-ZABBIX_SEVERITY = {  # Zabbix's own levels not among the usual words
-    "information": Severity.SEV4,
-    "not classified": Severity.SEV4,
-}
-SEVERITY_WORDS = (
-    fields.OWN_SEVERITY,
-    fields.PRIORITY_SEVERITY,
-    fields.LABEL_SEVERITY,
-    ZABBIX_SEVERITY,
-)
 _ENV = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
 
 
@@ -117,8 +107,8 @@ def _names(body: dict[str, Any]) -> dict[str, Any]:
 
 def _severity(source: CustomSource, raw: str) -> Severity:
     mapped = {key.lower(): value for key, value in source.severity_map.items()}
-    found = fields.lookup_severity(raw, mapped, *SEVERITY_WORDS) if raw else None
-    return found or fields.DEFAULT_SEVERITY
+    found = severities.lookup(raw, mapped, *severities.WORDS) if raw else None
+    return found or severities.DEFAULT_SEVERITY
 
 
 @lru_cache(maxsize=512)

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -104,12 +104,12 @@ def _status(body: dict[str, Any]) -> AlertStatus:
 
 def _severity(body: dict[str, Any]) -> tuple[str, Severity]:
     priority = _value(body, "alert_priority")
-    severity = fields.lookup_severity(priority, fields.PRIORITY_SEVERITY)
+    severity = severities.lookup(priority, severities.PRIORITY_SEVERITY)
     if severity is not None:
         return priority, severity
     alert_type = _value(body, "alert_type")
-    severity = fields.lookup_severity(alert_type, TYPE_SEVERITY)
-    return alert_type or priority, severity or fields.DEFAULT_SEVERITY
+    severity = severities.lookup(alert_type, TYPE_SEVERITY)
+    return alert_type or priority, severity or severities.DEFAULT_SEVERITY
 
 
 def _title(body: dict[str, Any]) -> str:

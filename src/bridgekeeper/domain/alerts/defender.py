@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -88,7 +88,7 @@ def _status(alert: dict[str, Any]) -> AlertStatus:
 
 def _severity(alert: dict[str, Any]) -> tuple[str, Severity]:
     raw = fields.text_at(alert, "Severity", "AlertSeverity")
-    severity = fields.lookup_severity(raw, fields.SECURITY_SEVERITY) or fields.DEFAULT_SEVERITY
+    severity = severities.lookup(raw, severities.SECURITY_SEVERITY) or severities.DEFAULT_SEVERITY
     if severity is Severity.SEV2 and _escalated(alert):
         severity = Severity.SEV1
     return raw, severity
@@ -97,7 +97,7 @@ def _severity(alert: dict[str, Any]) -> tuple[str, Severity]:
 def _escalated(alert: dict[str, Any]) -> bool:
     """High becomes SEV1 when Defender already grouped it or its intent is Impact-class."""
     tactics = fields.texts(fields.get(alert, "Intent")) + fields.texts(fields.get(alert, "Tactics"))
-    return fields.flag(fields.get(alert, "IsIncident")) or fields.tactics_escalate(tactics)
+    return fields.flag(fields.get(alert, "IsIncident")) or severities.tactics_escalate(tactics)
 
 
 def _title(alert: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus
 from bridgekeeper.domain.incidents import Severity
 
@@ -21,7 +21,7 @@ POLICY_SEVERITY = {  # the alerting policy's severity level, as the notification
     "error": Severity.SEV3,
     "warning": Severity.SEV4,
 }
-LABEL_SEVERITY = fields.OWN_SEVERITY | fields.PRIORITY_SEVERITY | fields.LABEL_SEVERITY
+LABEL_SEVERITY = severities.OWN_SEVERITY | severities.PRIORITY_SEVERITY | severities.LABEL_SEVERITY
 HOST_LABELS = ("instance_name", "host", "hostname", "node_name")
 
 
@@ -64,11 +64,11 @@ def _severity(incident: dict[str, Any]) -> tuple[str, Severity]:
     labels = fields.obj_at(incident, "policy_user_labels")
     for name in ("incident_severity", "severity"):
         raw = fields.text_at(labels, name)
-        severity = fields.lookup_severity(raw, LABEL_SEVERITY) if raw else None
+        severity = severities.lookup(raw, LABEL_SEVERITY) if raw else None
         if severity is not None:
             return raw, severity
     raw = fields.text_at(incident, "severity")
-    return raw, fields.lookup_severity(raw, POLICY_SEVERITY) or fields.DEFAULT_SEVERITY
+    return raw, severities.lookup(raw, POLICY_SEVERITY) or severities.DEFAULT_SEVERITY
 
 
 def _title(incident: dict[str, Any]) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "generic"
-SEVERITIES = fields.OWN_SEVERITY | {
+SEVERITIES = severities.OWN_SEVERITY | {
     "critical": Severity.SEV1,
     "high": Severity.SEV2,
     "medium": Severity.SEV3,
@@ -87,8 +87,8 @@ def _required_text(body: dict[str, object], name: str) -> str:
 def _severity(body: dict[str, object]) -> tuple[str, Severity]:
     raw = _optional_text(body, "severity")
     if raw is None:
-        return "", fields.DEFAULT_SEVERITY
-    severity = fields.lookup_severity(raw, SEVERITIES)
+        return "", severities.DEFAULT_SEVERITY
+    severity = severities.lookup(raw, SEVERITIES)
     if severity is None:
         raise PayloadError("severity must be one of sev1..sev4, critical, high, medium, low, info")
     return raw, severity

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 
 SOURCE = "opsgenie"
@@ -47,7 +47,7 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
         raise PayloadError(f"alias is longer than {ALIAS_MAX} characters")
     entity = fields.text_at(body, "entity")
     priority = fields.text_at(body, "priority") or "P3"
-    severity = fields.lookup_severity(priority, fields.PRIORITY_SEVERITY)
+    severity = severities.lookup(priority, severities.PRIORITY_SEVERITY)
     if severity is None:
         raise PayloadError("priority must be one of P1, P2, P3, P4 or P5")
     key = alias or fields.stable_hash([message, entity])
@@ -95,7 +95,7 @@ def resolution(stored_dedup_key: str, title: str, received_at: datetime) -> Aler
         external_id=stored_dedup_key.removeprefix(f"{SOURCE}:"),
         dedup_key=stored_dedup_key,
         title=title,
-        severity=fields.DEFAULT_SEVERITY,
+        severity=severities.DEFAULT_SEVERITY,
         source_severity="",
         status=AlertStatus.RESOLVED,
         started_at=received_at,

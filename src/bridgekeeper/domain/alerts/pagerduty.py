@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus
 from bridgekeeper.domain.incidents import Severity
 
@@ -84,14 +84,14 @@ def _status(event_type: str, data: dict[str, Any]) -> AlertStatus:
 def _severity(data: dict[str, Any]) -> tuple[str, Severity]:
     """The priority (P1..P5, or SEV1..SEV4 if the account names them so), else the urgency."""
     priority = fields.text(fields.dig(data, "priority", "summary"))
-    severity = fields.lookup_severity(priority, fields.PRIORITY_SEVERITY, fields.OWN_SEVERITY)
+    severity = severities.lookup(priority, severities.PRIORITY_SEVERITY, severities.OWN_SEVERITY)
     if severity is not None:
         return priority, severity
     urgency = fields.text_at(data, "urgency")
-    severity = fields.lookup_severity(urgency, URGENCY_SEVERITY)
+    severity = severities.lookup(urgency, URGENCY_SEVERITY)
     if severity is not None:
         return urgency, severity
-    return priority or urgency, fields.DEFAULT_SEVERITY
+    return priority or urgency, severities.DEFAULT_SEVERITY
 
 
 def _title(data: dict[str, Any]) -> str:

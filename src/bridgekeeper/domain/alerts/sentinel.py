@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping
+from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -82,7 +82,7 @@ def _status(props: dict[str, Any]) -> AlertStatus:
 
 def _severity(props: dict[str, Any]) -> tuple[str, Severity]:
     raw = fields.text_at(props, "severity")
-    severity = fields.lookup_severity(raw, fields.SECURITY_SEVERITY) or fields.DEFAULT_SEVERITY
+    severity = severities.lookup(raw, severities.SECURITY_SEVERITY) or severities.DEFAULT_SEVERITY
     if severity is Severity.SEV2 and _escalated(props):
         severity = Severity.SEV1
     return raw, severity
@@ -93,7 +93,7 @@ def _escalated(props: dict[str, Any]) -> bool:
     extra = fields.obj_at(props, "additionalData")
     products = {p.lower() for p in fields.texts(fields.get(extra, "alertProductNames"))}
     tactics = fields.texts(fields.get(extra, "tactics"))
-    return len(products) >= 2 or fields.tactics_escalate(tactics)
+    return len(products) >= 2 or severities.tactics_escalate(tactics)
 
 
 def _title(props: dict[str, Any]) -> str:
