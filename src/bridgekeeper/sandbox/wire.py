@@ -1,10 +1,14 @@
-"""Argument parsing and JSON shapes of the fake Web API (what real Slack sends back)."""
+"""Reading the fake Web API's requests, argument parsing, and the JSON shapes of its answers
+(what real Slack sends back)."""
 
 from __future__ import annotations
 
 import base64
 import json
 from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
 
 from bridgekeeper.sandbox.state import ApiError, Channel, JsonDict, Message, User, Workspace
 
@@ -206,3 +210,35 @@ def user_json(ws: Workspace, user: User) -> JsonDict:
         "updated": ws.now(),
         "profile": profile,
     }
+
+
+# -- reading a request ------------------------------------------------------------------------
+def bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+async def read_args(request: web.Request) -> JsonDict:
+    """Merge query string, urlencoded/multipart form and JSON body, like Slack does."""
+    args: JsonDict = dict(request.query)
+    body = await request.read()
+    if not body:
+        return args
+    if request.content_type == "application/json" or body.lstrip().startswith(b"{"):
+        args.update(_json_object(body))
+    elif request.content_type.startswith("multipart/"):
+        form = await request.post()
+        args.update({key: value for key, value in form.items() if isinstance(value, str)})
+    else:
+        args.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return args
+
+
+def _json_object(body: bytes) -> JsonDict:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise ApiError("invalid_json") from None
+    if not isinstance(parsed, dict):
+        raise ApiError("json_not_object")
+    return parsed
