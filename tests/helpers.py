@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
@@ -32,3 +34,19 @@ async def settle(bk: Bridgekeeper, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
         idle = bk.runner.in_flight == 0 and await pending_effects(bk) == 0
         quiet = quiet + 1 if idle else 0
+
+
+async def eventually(
+    condition: Callable[[], object | Awaitable[object]], timeout: float = 10.0
+) -> None:
+    """Wait until `condition` (a plain or an async function) holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        await asyncio.sleep(0.02)

@@ -3,7 +3,6 @@ holder who leaves, a leave racing a membership look-up, and managers while Slack
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -17,6 +16,7 @@ from bridgekeeper.store import members
 from tests import alerting
 from tests import test_triage as triage
 from tests.conftest import MANAGERS, Running
+from tests.helpers import eventually
 from tests.test_access import (
     SECRET,
     click,
@@ -108,11 +108,12 @@ async def test_a_leave_during_a_membership_look_up_sticks(managed: Running) -> N
     bridge.members.add(DAVE)  # in the channel; bridgekeeper does not know yet
     managed.slack.delay("conversations.members", 1.5)
     await managed.driver.command("note racing", user=DAVE, channel=bridge.id)
-    await asyncio.sleep(0.3)  # the look-up is in flight when Dave is removed
+    await eventually(lambda: managed.slack.calls_to("conversations.members"))  # in flight
     bridge.members.discard(DAVE)
     await managed.driver.event({"type": "member_left_channel", "user": DAVE, "channel": bridge.id,
                             "channel_type": "G", "event_ts": "1.000003"})  # fmt: skip
     await managed.settle()
+    await eventually(lambda: not managed.bk.incidents.access.channels.busy)  # Slack answered
     row = await incident(managed)
     async with managed.bk.db.sessions() as session:
         assert not await members.is_member(session=session, incident_id=row.id, user=DAVE)

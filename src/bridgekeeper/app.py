@@ -231,6 +231,7 @@ class Bridgekeeper:
             with contextlib.suppress(Exception):
                 await task
         await self.intake.close()
+        await self.incidents.access.close()
         with contextlib.suppress(Exception):
             await leases.release(self.db, name="worker", holder=self.holder)
         await self.gateway.close()

@@ -1,10 +1,12 @@
 """The one access check: every command, button, modal and event that reads or changes an
 incident goes through `Access.check` (IncidentService.locate calls it).
 
-Slack is asked who manages incidents and who is in a bridge channel only in `prepare`, before
-the caller's transaction (never while a database lock is held); `check` reads the database and
-what `prepare` learnt. A path that skips `prepare` fails closed: a member Slack alone knows
-about, or a manager, is refused rather than let in.
+Slack is asked who manages incidents only in `prepare`, before the caller's transaction (never
+while a database lock is held); `check` reads the database and what `prepare` learnt. Who is in
+a private bridge channel is answered from stored membership alone, so a hidden incident and a
+missing one take the same path and about the same time; Slack is asked about the channel in the
+background (`channel_lookups.py`). A path that skips `prepare` fails closed: a manager is
+refused rather than let in.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +22,7 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.access import Asker, Request, Verdict, verdict, who_may
 from bridgekeeper.errors import PermissionDenied, SlackError
+from bridgekeeper.services.channel_lookups import ChannelLookups
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
@@ -27,7 +31,6 @@ from bridgekeeper.store.models import Incident
 
 log = logging.getLogger(__name__)
 MANAGERS_TTL = 60.0  # seconds a fetched list of incident managers is trusted
-CHANNEL_TTL = 30.0  # seconds a fetched list of a bridge channel's members is trusted
 
 
 class Hidden(Exception):
@@ -43,8 +46,7 @@ class Access:
         self.directory = directory
         self.clock = clock
         self._managers: tuple[float, frozenset[str]] = (0.0, frozenset())
-        self._channels: dict[str, tuple[float, frozenset[str]]] = {}
-        self._left_at: dict[str, float] = {}  # channel: when someone last left it
+        self.channels = ChannelLookups(directory=directory, found=self._found)
 
     # -- before the transaction: learn from Slack what the check will need ---------------------
     async def prepare(
@@ -55,19 +57,18 @@ class Access:
         incident_id: int | None = None,
         channel: str = "",
     ) -> None:
+        """Slack is never asked about the incident named here on the way to the answer: a hidden
+        incident takes the path of a missing one (one query), and a private bridge channel the
+        user is not known to be in is looked up in the background, so that someone added in
+        Slack whose member_joined_channel event was lost is let in shortly afterwards."""
         await self._refresh_managers()
         async with self.db.sessions() as session:
-            incident = await incident_store.find(
-                session=session, number=number, incident_id=incident_id, channel_id=channel
-            )
-            if incident is None or not incident.private or not incident.channel_id:
-                return
-            if await members.is_member(session=session, incident_id=incident.id, user=user):
-                return
-        asked_at = time.monotonic()
-        found = user in await self._channel_members(incident.channel_id)
-        if found and self._left_at.get(incident.channel_id, 0.0) < asked_at:
-            await self.joined(channel=incident.channel_id, user=user)  # no leave since asking
+            shut = await members.channel_shut_to(
+                session=session, user=user, number=number, incident_id=incident_id,
+                channel_id=channel,
+            )  # fmt: skip
+        if shut and not self.is_manager(user):
+            self.channels.ask(channel=shut, user=user)
 
     async def _refresh_managers(self) -> None:
         group = self.settings.process.incident_managers_group
@@ -82,18 +83,6 @@ class Access:
             self._managers = (0.0, frozenset())  # fail closed: nobody is a manager meanwhile
             log.warning("could not read the incident managers group: %s", exc.error)
 
-    async def _channel_members(self, channel: str) -> frozenset[str]:
-        fetched_at, known = self._channels.get(channel, (0.0, frozenset()))
-        if time.monotonic() - fetched_at < CHANNEL_TTL:
-            return known
-        try:
-            known = frozenset(await self.directory.channel_members(channel))
-        except SlackError as exc:
-            log.warning("could not read a bridge channel's members: %s", exc.error)
-            return frozenset()
-        self._channels[channel] = (time.monotonic(), known)
-        return known
-
     # -- the check ------------------------------------------------------------------------------
     async def check(
         self,
@@ -105,31 +94,32 @@ class Access:
         addressed_from_outside: bool = False,
         claims_commander: bool = False,
     ) -> None:
-        """Raise Hidden or PermissionDenied unless `user` may `action` on `incident`."""
+        """Raise Hidden or PermissionDenied unless `user` may `action` on `incident`. Whether
+        it is hidden depends on membership alone and is decided before the roles are read, so a
+        hidden incident costs the database about what a missing one does."""
         allowed = self.settings.process.permissions.get(action, ())
-        roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-        asker = await self._asker(session, incident, user, roles)
+        manager = self.is_manager(user)
+        member = manager or await self._in(session, incident, user)
         request = Request(
-            action=action,
-            private=incident.private,
-            addressed_from_outside=addressed_from_outside,
-            claims_vacant_command=claims_commander and "commander" not in roles and asker.member,
+            action=action, private=incident.private, addressed_from_outside=addressed_from_outside
         )
-        found = verdict(request, asker, allowed)
-        if found is Verdict.HIDDEN:
+        asker = Asker(member=member, manager=manager, roles=frozenset())
+        if verdict(request, asker, allowed) is Verdict.HIDDEN:
             raise Hidden()
-        if found is Verdict.DENIED:
+        roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+        held = frozenset(role for role, holder in roles.items() if holder == user)
+        request = replace(
+            request, claims_vacant_command=claims_commander and "commander" not in roles and member
+        )
+        if verdict(request, replace(asker, roles=held), allowed) is Verdict.DENIED:
             raise PermissionDenied(action, who_may(allowed))
 
-    async def _asker(
-        self, session: AsyncSession, incident: Incident, user: str, roles: dict[str, str]
-    ) -> Asker:
-        held = frozenset(role for role, holder in roles.items() if holder == user)
-        manager = self.is_manager(user)
-        member = manager or not incident.private  # a role holder who left is out too
-        if not member:
-            member = await members.is_member(session=session, incident_id=incident.id, user=user)
-        return Asker(member=member, manager=manager, roles=held)
+    async def _in(self, session: AsyncSession, incident: Incident, user: str) -> bool:
+        """Whether `user` is in the incident: anyone for a public one, a stored member of a
+        private one (a role holder who left is out too)."""
+        if not incident.private:
+            return True
+        return await members.is_member(session=session, incident_id=incident.id, user=user)
 
     def is_manager(self, user: str) -> bool:
         return user in self._managers[1]
@@ -153,17 +143,23 @@ class Access:
 
     # -- keeping membership current ----------------------------------------------------------
     async def joined(self, *, channel: str, user: str) -> None:
+        await self._found(channel, {user})
+
+    async def _found(self, channel: str, users: set[str]) -> None:
         async with self.db.transaction() as session:
             incident = await incident_store.get_by_channel(session=session, channel_id=channel)
             if incident is not None:
                 await members.add(
-                    session=session, incident_id=incident.id, users=[user], at=self.clock.now()
+                    session=session, incident_id=incident.id, users=users, at=self.clock.now()
                 )
 
     async def left(self, *, channel: str, user: str) -> None:
-        self._channels.pop(channel, None)
-        self._left_at[channel] = time.monotonic()
+        self.channels.left(channel)
         async with self.db.transaction() as session:
             incident = await incident_store.get_by_channel(session=session, channel_id=channel)
             if incident is not None:
                 await members.remove(session=session, incident_id=incident.id, user=user)
+
+    async def close(self) -> None:
+        """Stop the membership look-ups still running (at shutdown)."""
+        await self.channels.close()
