@@ -34,6 +34,7 @@ class ChannelLookups:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._looked_at: dict[str, float] = {}
         self._left_at: dict[str, float] = {}  # channel: when someone last left it
+        self._writing: set[str] = set()  # channels whose members are being stored
         self._closed = False
 
     @property
@@ -51,12 +52,14 @@ class ChannelLookups:
         self._left_at[channel] = time.monotonic()
 
     async def close(self) -> None:
+        """Stop the look-ups waiting for their turn or for Slack; let those storing finish."""
         self._closed = True
-        running = list(self._running.values())
-        for task in running:
-            task.cancel()
-        for task in running:
-            with contextlib.suppress(asyncio.CancelledError):
+        running = list(self._running.items())
+        for channel, task in running:
+            if channel not in self._writing:
+                task.cancel()
+        for _, task in running:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # _done logged it
                 await task
 
     def _start(self, channel: str) -> None:
@@ -83,4 +86,8 @@ class ChannelLookups:
             log.warning("could not read a bridge channel's members: %s", exc.error)
             return
         if inside and self._left_at.get(channel, 0.0) < asked_at:
-            await self.found(channel, inside)
+            self._writing.add(channel)
+            try:
+                await self.found(channel, inside)
+            finally:
+                self._writing.discard(channel)
