@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from typing import Any
+
+from sqlalchemy import event
 
 from bridgekeeper.store import members
 from tests.conftest import Running
@@ -67,3 +70,26 @@ async def test_an_outsider_stays_out_after_slack_is_asked(managed: Running) -> N
     async with managed.bk.db.sessions() as session:
         assert not await members.is_member(session=session, incident_id=row.id, user=DAVE)
     assert [e.kind for e in await entries(managed)] == ["declared"]
+
+
+async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_incident(
+    managed: Running,
+) -> None:
+    await declare(managed, f"{SECRET} sev1 private")
+    access = managed.bk.incidents.access
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = managed.bk.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await access.prepare(user=DAVE, number=1)
+        hidden = list(statements)
+        statements.clear()
+        await access.prepare(user=DAVE, number=99)
+        missing = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert hidden == missing and len([s for s in hidden if "incident" in s]) == 1
