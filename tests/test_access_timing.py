@@ -80,7 +80,8 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+        if "FROM incidents" in statement or "incident_members" in statement:  # not the worker's
+            statements.append(statement)
 
     engine = managed.bk.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
@@ -92,4 +93,4 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
         missing = list(statements)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert hidden == missing and len([s for s in hidden if "incident" in s]) == 1
+    assert hidden == missing and len(hidden) == 1
