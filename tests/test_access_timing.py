@@ -94,3 +94,14 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert hidden == missing and len(hidden) == 1
+
+
+async def test_a_burst_of_refusals_asks_slack_once(managed: Running) -> None:
+    bridge = await declare(managed, f"{SECRET} sev1 private")
+    managed.slack.delay("conversations.members", SLOW / 4, times=100)
+    for n in range(6):
+        assert "There is no incident 1" in await say(managed, f"note #1 try {n}", user=DAVE)
+    assert len(managed.slack.calls_to("conversations.members")) == 1  # the next waits its turn
+    bridge.members.add(DAVE)  # added in Slack during the burst; the event lost
+    await eventually(lambda: len(managed.slack.calls_to("conversations.members")) == 2, 15)
+    assert "There is no" not in await say(managed, "note made it", user=DAVE, channel=bridge.id)
