@@ -76,6 +76,11 @@ def test_a_loaded_rota_answers_who_is_on_call(tmp_path: Path) -> None:
             "oncall.teams.payments: expected layers with different names, got {...} (a table)",
         ),
         (
+            ("until = 18:00:00", 'until = 18:00:00\n[[oncall.routes]]\nteam = "billing"'),
+            'oncall.routes[0].team: unknown team "billing"; expected one of [oncall.teams]: '
+            "payments",
+        ),
+        (
             ('"fri"]', '"fry"]'),
             "oncall.teams.payments.layers[1].weekdays: expected one of mon, tue, wed, thu, "
             'fri, sat, sun, got "fry" (a string)',

@@ -19,6 +19,7 @@ from bridgekeeper.domain.oncall import (
     shifts,
     upcoming,
 )
+from bridgekeeper.domain.oncall_routing import Route, labels_of, team_for
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY = Layer("primary", ("UALICE", "UBOB", "UCAROL"), date(2026, 3, 1), time(9), days=1)
@@ -150,3 +151,23 @@ def test_daily_handoffs_keep_their_local_time(at: datetime, zone: str) -> None:
     assert shift.start <= at < shift.end
     assert shift.start.astimezone(ZoneInfo(zone)).time() == time(9)
     assert shift.end.astimezone(ZoneInfo(zone)).time() == time(9)
+
+
+ROUTES = (
+    Route("payments", frozenset({"alertmanager"}), labels={"service": "pay*"}),
+    Route("stores", resource="store-*"),
+)
+
+
+def test_the_first_matching_route_names_the_team() -> None:
+    assert team_for(ROUTES, source="alertmanager", resource="store-1",
+                    labels={"service": "payments"}) == "payments"  # fmt: skip
+    assert team_for(ROUTES, source="grafana", resource="store-1",
+                    labels={"service": "payments"}) == "stores"  # fmt: skip
+    assert team_for(ROUTES, source="alertmanager", resource=None, labels={}) is None
+
+
+def test_labels_are_read_from_the_alert_the_source_sent() -> None:
+    raw = {"receiver": "x", "alerts": [{"labels": {"service": "payments", "replicas": 3}}]}
+    assert labels_of(raw) == {"service": "payments", "replicas": "3"}
+    assert labels_of({"labels": "not a table"}) == {}

@@ -24,7 +24,7 @@ from bridgekeeper.config.environment import (
     read_environment,
     with_async_driver,
 )
-from bridgekeeper.config.oncall import to_teams
+from bridgekeeper.config.oncall import to_routes, to_teams
 from bridgekeeper.config.problems import config_error, describe, problems_of
 from bridgekeeper.config.settings import (
     AlertSettings,
@@ -171,6 +171,7 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         ),
         oncall=OnCallSettings(
             teams=to_teams(doc.oncall),
+            routes=to_routes(doc.oncall),
             feed_token=doc.oncall.feed_token,
             feed_weeks=doc.oncall.feed_weeks,
         ),

@@ -39,6 +39,7 @@ from bridgekeeper.config.types import (
 )
 from bridgekeeper.domain import oncall
 from bridgekeeper.domain.oncall import WEEKDAYS
+from bridgekeeper.domain.oncall_routing import Route
 
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -113,6 +114,15 @@ class Team(Table):
         return self
 
 
+class RouteTable(Table):
+    team: TeamName = Field(description="the team whose on-call person the triage card names")
+    sources: list[Text] = Field([], description="alert sources it applies to; empty: any")
+    resource: Text | None = Field(None, description="a pattern the resource matches, e.g. "
+        "pay-*; none: any")  # fmt: skip
+    labels: dict[str, Text] = Field({}, description="patterns labels match, e.g. { service = "
+        "\"pay*\" } (Alertmanager and Grafana labels)")  # fmt: skip
+
+
 class OnCall(Table):
     feed_token: ReportToken | None = Field(None, description="the secret in the calendar "
         "feeds' address /oncall/<team>.ics?token=...; none: derived from the signing "
@@ -121,12 +131,28 @@ class OnCall(Table):
     teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: time_zone and "
         "[[oncall.teams.<name>.layers]] (name, users, start, handoff, every_days or "
         "every_hours, weekdays, from, until)")  # fmt: skip
+    routes: list[RouteTable] = Field([], description="[[oncall.routes]]: which team an alert "
+        "belongs to, the first that matches")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _routes_name_teams(self) -> OnCall:
+        for index, route in enumerate(self.routes):
+            if route.team not in self.teams:
+                raise problem("unknown_team", key=f"oncall.routes[{index}].team",
+                              team=route.team, teams=sorted(self.teams))  # fmt: skip
+        return self
 
 
 def to_teams(table: OnCall) -> tuple[oncall.Team, ...]:
     return tuple(
         oncall.Team(name, ZoneInfo(team.time_zone), tuple(_layer(t) for t in team.layers))
         for name, team in table.teams.items()
+    )
+
+
+def to_routes(table: OnCall) -> tuple[Route, ...]:
+    return tuple(
+        Route(r.team, frozenset(r.sources), r.resource, dict(r.labels)) for r in table.routes
     )
 
 

@@ -20,6 +20,7 @@ from bridgekeeper.domain.incidents import (
     Stage,
 )
 from bridgekeeper.domain.oncall import Team
+from bridgekeeper.domain.oncall_routing import Route
 from bridgekeeper.domain.reminders import (
     BUILTIN_REGIMES,
     DEFAULT_CADENCE_MINUTES,
@@ -149,6 +150,7 @@ class OnCallSettings:
     """[oncall]: the teams' rotas and their calendar feeds."""
 
     teams: tuple[Team, ...] = ()
+    routes: tuple[Route, ...] = ()  # which team an alert belongs to, the first that matches
     feed_token: str | None = None  # None: derived from the signing secret
     feed_weeks: int = 8
 
