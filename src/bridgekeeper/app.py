@@ -30,6 +30,7 @@ from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
+from bridgekeeper.services.oncall import OnCallService
 from bridgekeeper.services.regulatory import Regulatory
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner
@@ -94,6 +95,11 @@ class Bridgekeeper:
         self.closing.register(self.runner)
         self.stats = IncidentStats(db=self.db, clock=self.clock)
         self.stats.register(self.runner)
+        self.oncall = OnCallService(
+            db=self.db, clock=self.clock, settings=settings, directory=self.gateway,
+            access=self.incidents.access,
+        )  # fmt: skip
+        self.oncall.register(self.runner)
         self.intake = IntakeService(
             db=self.db, clock=self.clock, settings=settings, incidents=self.incidents
         )

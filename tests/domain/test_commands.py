@@ -24,16 +24,20 @@ from bridgekeeper.domain.commands import (
     Declare,
     Help,
     ListIncidents,
+    ListOverrides,
     ListRoles,
     ListTasks,
     Notify,
     NotifyDone,
     NotifyNotRequired,
     PostUpdate,
+    RemoveOverride,
     Reopen,
     SetImpact,
+    SetOverride,
     SetSeverity,
     SetStage,
+    ShowOnCall,
     ShowReport,
     ShowSummary,
     ShowTimeline,
@@ -112,6 +116,19 @@ EXAMPLES: list[tuple[str, Command]] = [
     ("reopen #42 it came back", Reopen(42, "it came back")),
     ("stats", Stats(None)),
     ("stats 30D", Stats(30)),
+    ("oncall", ShowOnCall(None)),
+    ("oncall Payments", ShowOnCall("payments")),
+    ("oncall overrides payments", ListOverrides("payments")),
+    (
+        "oncall override payments <@U1> from 2026-03-03 20:00 until 2026-03-04T12:00+01:00",
+        SetOverride(
+            "payments",
+            UserRef("U1", None),
+            datetime(2026, 3, 3, 20),  # noqa: DTZ001 (the team's local time)
+            datetime(2026, 3, 4, 11, tzinfo=UTC),
+        ),
+    ),
+    ("oncall override remove #3", RemoveOverride(3)),
 ]
 
 # (text, subcommand, problem, detail); together they cover every code in PROBLEMS.
@@ -152,6 +169,17 @@ ERRORS: list[tuple[str, str | None, str, dict[str, str]]] = [
     ("notify none gdpr", "notify", "missing_reason", {"regime": "gdpr"}),
     ("reopen 42", "reopen", "missing_reason", {}),
     ("stats 365d", "stats", "bad_period", {"value": "365d"}),
+    ("oncall override payments", "oncall", "missing_override", {}),
+    ("oncall override payments someone until 2026-03-04 12:00", "oncall", "missing_user", {}),
+    ("oncall override payments <@U1> from 2026-03-04 12:00", "oncall", "missing_until", {}),
+    (
+        "oncall override payments <@U1> soon until 2026-03-04 12:00",
+        "oncall",
+        "bad_override",
+        {"value": "soon until 2026-03-04 12:00"},
+    ),
+    ("oncall override payments <@U1> until noon", "oncall", "bad_local_time", {"value": "noon"}),
+    ("oncall override remove last", "oncall", "bad_override_number", {"value": "last"}),
 ]
 
 

@@ -24,6 +24,7 @@ from bridgekeeper.config.environment import (
     read_environment,
     with_async_driver,
 )
+from bridgekeeper.config.oncall import to_routes, to_teams
 from bridgekeeper.config.problems import config_error, describe, problems_of
 from bridgekeeper.config.settings import (
     AlertSettings,
@@ -31,6 +32,7 @@ from bridgekeeper.config.settings import (
     CloseSettings,
     ConsoleSettings,
     HttpSettings,
+    OnCallSettings,
     ProcessSettings,
     ReportSettings,
     Settings,
@@ -166,6 +168,12 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
             session_secret=env.session_secret,
             client_id=env.slack_client_id,
             client_secret=env.slack_client_secret,
+        ),
+        oncall=OnCallSettings(
+            teams=to_teams(doc.oncall),
+            routes=to_routes(doc.oncall),
+            feed_token=doc.oncall.feed_token,
+            feed_weeks=doc.oncall.feed_weeks,
         ),
     )
 

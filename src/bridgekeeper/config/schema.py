@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
+from bridgekeeper.config.oncall import OnCall
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
     DEFAULT_PERMISSIONS,
@@ -28,6 +29,7 @@ from bridgekeeper.config.types import (
     SecretText,
     SeverityName,
     Shown,
+    Table,
     Text,
     choice,
     problem,
@@ -43,10 +45,6 @@ from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CloseField = Annotated[Literal[CLOSE_FIELDS], choice(CLOSE_FIELDS)]  # type: ignore[valid-type]
 Allowed = list[Text]
-
-
-class Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Channels(Table):
@@ -101,6 +99,7 @@ class Permissions(Table):
     update: Allowed = _allowed("post a status update")
     notify: Allowed = _allowed("start a regulatory notification clock")
     snooze: Allowed = _allowed("snooze reminders")
+    oncall: Allowed = _allowed("set and remove on-call overrides (roles do not apply)")
 
 
 def _suggests(impact: Impact) -> SeverityName:
@@ -362,6 +361,7 @@ class Document(Table):
         "defined here, posted to /alerts/<name> (docs/custom-sources.md)")  # fmt: skip
     updates: Updates = Updates()
     regulatory: Regulatory = Regulatory()
+    oncall: OnCall = OnCall()
 
     @model_validator(mode="after")
     def _permissions_name_roles(self) -> Document:

@@ -19,6 +19,8 @@ from bridgekeeper.domain.incidents import (
     Severity,
     Stage,
 )
+from bridgekeeper.domain.oncall import Team
+from bridgekeeper.domain.oncall_routing import Route
 from bridgekeeper.domain.reminders import (
     BUILTIN_REGIMES,
     DEFAULT_CADENCE_MINUTES,
@@ -144,6 +146,19 @@ class UpdateSettings:
 
 
 @dataclass(frozen=True)
+class OnCallSettings:
+    """[oncall]: the teams' rotas and their calendar feeds."""
+
+    teams: tuple[Team, ...] = ()
+    routes: tuple[Route, ...] = ()  # which team an alert belongs to, the first that matches
+    feed_token: str | None = None  # None: derived from the signing secret
+    feed_weeks: int = 8
+
+    def team(self, name: str) -> Team | None:
+        return next((team for team in self.teams if team.name == name), None)
+
+
+@dataclass(frozen=True)
 class ProcessSettings:
     """What the TOML file describes: the incident process itself."""
 
@@ -187,6 +202,7 @@ class Settings:
     heartbeats: Mapping[str, int] = field(default_factory=dict)  # name -> minutes
     worker_health_port: int = 0  # worker's /healthz and /readyz (--health-port overrides); 0: off
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    oncall: OnCallSettings = field(default_factory=OnCallSettings)
 
     @property
     def socket_mode(self) -> bool:

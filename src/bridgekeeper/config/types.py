@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from bridgekeeper.domain.incidents import Impact, Severity
@@ -22,6 +22,10 @@ CONTACT_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 REGIME_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 REPORT_TOKEN_MIN = 16
+
+
+class Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 @dataclass(frozen=True)

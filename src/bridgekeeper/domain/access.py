@@ -22,6 +22,7 @@ PRIVILEGED_ACTIONS: tuple[str, ...] = (
     "update",
     "notify",
     "snooze",
+    "oncall",  # on-call overrides: no incident, so only managers or anyone apply
 )
 # Actions open to every member of a private incident (to anyone for a public one).
 MEMBER_ACTIONS: tuple[str, ...] = ("read", "note", "task", "stage", "impact", "pin", "link")

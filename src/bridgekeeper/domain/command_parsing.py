@@ -43,6 +43,7 @@ from bridgekeeper.domain.commands import (
     UserRef,
 )
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
+from bridgekeeper.domain.oncall_parsing import read_oncall
 
 # --- reading the text -------------------------------------------------------------
 
@@ -370,6 +371,10 @@ def _reopen(args: _Args) -> Command | UsageError:
     return Reopen(args.incident, reason) if reason else args.error("missing_reason")
 
 
+def _oncall(args: _Args) -> Command | UsageError:
+    return read_oncall(args, _user)
+
+
 _Parser: TypeAlias = Callable[[_Args], Command | UsageError]
 
 # In the order `/incident help` lists them.
@@ -393,11 +398,12 @@ _PARSERS: dict[str, _Parser] = {
     "close": _close,
     "reopen": _reopen,
     "stats": _stats,
+    "oncall": _oncall,
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(_PARSERS)
 
 # Commands that never act on one incident; `timeline` reads its own numbers.
-_NO_INCIDENT = frozenset({"declare", "list", "help", "stats", "timeline"})
+_NO_INCIDENT = frozenset({"declare", "list", "help", "stats", "timeline", "oncall"})
 
 
 def parse(

@@ -161,6 +161,32 @@ class Reopen:
     reason: str
 
 
+@dataclass(frozen=True)
+class ShowOnCall:
+    team: str | None  # None: the only team, if there is one
+
+
+@dataclass(frozen=True)
+class SetOverride:
+    """Times without an offset are the team's local time; no start means now."""
+
+    team: str
+    user: UserRef
+    start: datetime | None
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ListOverrides:
+    team: str | None  # None: every team's
+
+
+@dataclass(frozen=True)
+class RemoveOverride:
+    number: int
+
+
+OnCallCommand: TypeAlias = ShowOnCall | SetOverride | ListOverrides | RemoveOverride
 IncidentCommand: TypeAlias = (
     AssignRole
     | ListRoles
@@ -181,7 +207,7 @@ IncidentCommand: TypeAlias = (
     | Close
     | Reopen
 )
-Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand
+Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand | OnCallCommand
 
 
 @dataclass(frozen=True)
@@ -216,4 +242,9 @@ PROBLEMS: tuple[str, ...] = (
     "bad_time",
     "missing_reason",
     "bad_period",
+    "missing_override",
+    "missing_until",
+    "bad_override",
+    "bad_local_time",
+    "bad_override_number",
 )

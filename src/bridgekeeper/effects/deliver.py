@@ -186,6 +186,7 @@ class Deliverer:
                 markup = await cards.render_card(
                     session=session, renderer=self.renderer, settings=self.settings,
                     card=str(effect.payload["card"]), owner=int(effect.payload["owner"]),
+                    now=self.clock.now(),
                 )  # fmt: skip
         await self._post_once(effect, channel, str(markup))
 
@@ -236,6 +237,7 @@ class Deliverer:
                 settings=self.settings,
                 card=str(effect.payload["card"]),
                 owner=int(effect.payload["owner"]),
+                now=self.clock.now(),
             )
             posted = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
         if posted is not None:

@@ -21,6 +21,7 @@ class User:
     email: str | None = None
     is_bot: bool = False
     deleted: bool = False
+    tz: str = "Etc/UTC"  # what users.info says of their time zone, e.g. Europe/Paris
 
 
 @dataclass

@@ -204,7 +204,7 @@ def user_json(ws: Workspace, user: User) -> JsonDict:
         "is_owner": False,
         "is_restricted": False,
         "is_ultra_restricted": False,
-        "tz": "Etc/UTC",
+        "tz": user.tz,
         "tz_label": "Coordinated Universal Time",
         "tz_offset": 0,
         "updated": ws.now(),

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
-from bridgekeeper.domain.access import Asker, Request, Verdict, verdict, who_may
+from bridgekeeper.domain.access import Asker, Request, Verdict, may, verdict, who_may
 from bridgekeeper.errors import PermissionDenied, SlackError
 from bridgekeeper.services.channel_lookups import ChannelLookups
 from bridgekeeper.services.directory import Directory
@@ -120,6 +120,13 @@ class Access:
         if not incident.private:
             return True
         return await members.is_member(session=session, incident_id=incident.id, user=user)
+
+    async def may_without_incident(self, *, user: str, action: str) -> bool:
+        """Whether `user` may `action` where no incident is involved (on-call overrides): only
+        `managers` and `anyone` in [permissions] can apply, roles being an incident's."""
+        await self._refresh_managers()
+        allowed = self.settings.process.permissions.get(action, ())
+        return may(Asker(member=True, manager=self.is_manager(user), roles=frozenset()), allowed)
 
     def is_manager(self, user: str) -> bool:
         return user in self._managers[1]

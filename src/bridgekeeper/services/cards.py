@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.domain.oncall import Override, on_call
+from bridgekeeper.domain.oncall_routing import labels_of, team_for
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import digest
 from bridgekeeper.services.alert_cards import GROUP_CARD
@@ -16,6 +19,7 @@ from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.services.regulatory import clock_summaries
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store.models import Alert, Incident, Task
 
 
@@ -48,15 +52,18 @@ async def incident_context(
 
 
 async def render_card(
-    *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int
-) -> str:
+    *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int,
+    now: datetime,
+) -> str:  # fmt: skip
     if card == "triage":
         alert = await session.get(Alert, owner, with_for_update=True)  # after in-flight repeats
         if alert is None:
             raise LookupError(f"alert {owner} is gone")
         incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
         private = incident is not None and incident.private  # the card is in a public channel
-        return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private)
+        oncall = await responder(session, settings=settings, alert=alert, now=now)
+        return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private,
+                              oncall=oncall)  # fmt: skip
     if card == DIGEST_CARD:
         found = await digest.summary(session, digest=owner)
         return renderer.slack("slack/digest_card.md.j2", digest=found)
@@ -65,6 +72,21 @@ async def render_card(
     incident = await incident_store.get_by_id(session=session, incident_id=owner)
     context = await incident_context(session=session, settings=settings, incident=incident)
     return renderer.slack(f"slack/{card}_card.md.j2", **context)
+
+
+async def responder(
+    session: AsyncSession, *, settings: Settings, alert: Alert, now: datetime
+) -> tuple[str, str | None] | None:
+    """(team, who is on call now, overrides included) for the team the alert is routed to."""
+    name = team_for(settings.oncall.routes, source=alert.source, resource=alert.resource,
+                    labels=labels_of(alert.raw or {}))  # fmt: skip
+    team = settings.oncall.team(name) if name else None
+    if team is None:
+        return None
+    rows = await oncall_store.current(session=session, teams=[team.name], after=now)
+    shift = on_call(team.with_overrides(Override(r.user_id, r.starts_at, r.ends_at) for r in rows),
+                    now)  # fmt: skip
+    return team.name, shift.user if shift else None
 
 
 async def group_context(session: AsyncSession, incident_id: int) -> dict[str, Any]:

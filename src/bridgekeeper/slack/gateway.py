@@ -304,6 +304,14 @@ class SlackGateway:
         return str(profile.get("display_name") or profile.get("real_name") or data.get("name")
                    or user)  # fmt: skip
 
+    async def user_time_zone(self, user: str) -> str | None:
+        """The user's time zone name (users.info `tz`), or None when Slack will not say."""
+        try:
+            data = (await self.call("users.info", user=user)).get("user", {})
+        except SlackError:
+            return None
+        return str(data["tz"]) if data.get("tz") else None
+
     async def channel_name(self, channel: str) -> str:
         """A channel's name (without '#'), or its id when Slack will not say."""
         try:

@@ -373,3 +373,20 @@ class ConsoleSignout(Base):
     __tablename__ = "console_signouts"
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     signed_out_at: Mapped[datetime]
+
+
+class OnCallOverride(Base):
+    """Someone on call for a team instead of its rota, for a while. A removed override is kept,
+    with who removed it and when."""
+
+    __tablename__ = "oncall_overrides"
+    __table_args__ = (Index("ix_oncall_overrides_team_ends_at", "team", "ends_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[str] = mapped_column(String(32))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    removed_by: Mapped[str | None] = mapped_column(String(32))
+    removed_at: Mapped[datetime | None]

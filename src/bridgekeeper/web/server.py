@@ -26,6 +26,7 @@ from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
 from bridgekeeper.web.health import add_health_routes
 from bridgekeeper.web.heartbeats import HeartbeatEndpoint
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
+from bridgekeeper.web.oncall import OnCallFeedEndpoint
 from bridgekeeper.web.reports import ReportEndpoint
 from bridgekeeper.web.sns import SnsEndpoint
 
@@ -53,6 +54,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     HeartbeatEndpoint(bk).add_routes(app)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
+    OnCallFeedEndpoint(bk).add_routes(app)
     add_console(app, bk)  # /console/ and /api/v1/ (bridgekeeper/console/)
     return app
 

@@ -1,0 +1,175 @@
+"""[oncall]: the on-call rotas of teams without a paging tool, and their calendar feed.
+
+[oncall.teams.payments]
+time_zone = "Europe/Paris"
+[[oncall.teams.payments.layers]]
+name = "round the clock"
+users = ["U0ALICE", "U0BOB"]
+start = 2026-03-02          # the first hand-off, at `handoff` local time
+handoff = 09:00:00
+every_days = 7              # or every_hours = 12
+[[oncall.teams.payments.layers]]  # a later layer covers the earlier ones within its hours
+name = "office hours"
+users = ["U0CAROL"]
+start = 2026-03-02
+handoff = 09:00:00
+every_days = 1
+weekdays = ["mon", "tue", "wed", "thu", "fri"]
+from = 09:00:00
+until = 18:00:00
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, model_validator
+
+from bridgekeeper.config.types import (
+    Positive,
+    ReportToken,
+    Shown,
+    Table,
+    Text,
+    choice,
+    problem,
+)
+from bridgekeeper.domain import oncall
+from bridgekeeper.domain.oncall import WEEKDAYS
+from bridgekeeper.domain.oncall_routing import Route
+
+TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def _user_id(value: str) -> str:
+    if not USER_ID.match(value):
+        raise problem("user_id")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise problem("time_zone") from None
+    return value
+
+
+def _team_name(value: str) -> str:
+    if not TEAM_NAME.match(value):
+        raise problem("team_name")
+    return value
+
+
+UserId = Annotated[str, AfterValidator(_user_id), Shown("user ID")]
+TimeZone = Annotated[str, AfterValidator(_time_zone), Shown("time zone")]
+TeamName = Annotated[str, AfterValidator(_team_name)]
+Weekday = Annotated[Literal[WEEKDAYS], choice(WEEKDAYS)]  # type: ignore[valid-type]
+LocalDate = Annotated[date, Shown("date")]
+LocalTime = Annotated[time, Shown("local time")]
+
+
+class Layer(Table):
+    name: Text = Field(description="shown with the shifts, e.g. office hours")
+    users: Annotated[list[UserId], Field(min_length=1)] = Field(description="who takes turns, "
+        "in order")  # fmt: skip
+    start: LocalDate = Field(description="the day of the first hand-off")
+    handoff: LocalTime = Field(time(9), description="the local time of hand-offs")
+    every_days: Positive | None = Field(None, description="days between hand-offs (7: weekly)")
+    every_hours: Positive | None = Field(None, description="hours between hand-offs, instead")
+    weekdays: list[Weekday] = Field(list(WEEKDAYS), description="the days this layer covers")
+    from_: LocalTime | None = Field(None, alias="from", description="covers from this local "
+        "time on its weekdays; none: all day")  # fmt: skip
+    until: LocalTime | None = Field(None, description="...until this local time (past "
+        "midnight when earlier than from)")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Layer:
+        if (self.every_days is None) == (self.every_hours is None):
+            raise problem("one_length")
+        if (self.from_ is None) != (self.until is None) or (
+            self.from_ and self.from_ == self.until
+        ):
+            raise problem("from_until")
+        if not self.weekdays:
+            raise problem("too_short", min_length=1)
+        return self
+
+
+class Team(Table):
+    time_zone: TimeZone = Field("UTC", description="hand-offs and hours are in this zone, "
+        "e.g. Europe/Paris")  # fmt: skip
+    layers: Annotated[list[Layer], Field(min_length=1)] = Field(description="[[...layers]]: "
+        "lowest first; a later layer covers the earlier ones within its hours")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _distinct_layers(self) -> Team:
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise problem("duplicate_layer")
+        return self
+
+
+class RouteTable(Table):
+    team: TeamName = Field(description="the team whose on-call person the triage card names")
+    sources: list[Text] = Field([], description="alert sources it applies to; empty: any")
+    resource: Text | None = Field(None, description="a pattern the resource matches, e.g. "
+        "pay-*; none: any")  # fmt: skip
+    labels: dict[str, Text] = Field({}, description="patterns labels match, e.g. { service = "
+        "\"pay*\" } (Alertmanager and Grafana labels)")  # fmt: skip
+
+
+class OnCall(Table):
+    feed_token: ReportToken | None = Field(None, description="the secret in the calendar "
+        "feeds' address /oncall/<team>.ics?token=...; none: derived from the signing "
+        "secret")  # fmt: skip
+    feed_weeks: Positive = Field(8, description="weeks of shifts in the calendar feed")
+    teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: time_zone and "
+        "[[oncall.teams.<name>.layers]] (name, users, start, handoff, every_days or "
+        "every_hours, weekdays, from, until)")  # fmt: skip
+    routes: list[RouteTable] = Field([], description="[[oncall.routes]]: which team an alert "
+        "belongs to, the first that matches")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _routes_name_teams(self) -> OnCall:
+        for index, route in enumerate(self.routes):
+            if route.team not in self.teams:
+                raise problem("unknown_team", key=f"oncall.routes[{index}].team",
+                              team=route.team, teams=sorted(self.teams))  # fmt: skip
+        return self
+
+
+def to_teams(table: OnCall) -> tuple[oncall.Team, ...]:
+    return tuple(
+        oncall.Team(name, ZoneInfo(team.time_zone), tuple(_layer(t) for t in team.layers))
+        for name, team in table.teams.items()
+    )
+
+
+def to_routes(table: OnCall) -> tuple[Route, ...]:
+    return tuple(
+        Route(r.team, frozenset(r.sources), r.resource, dict(r.labels)) for r in table.routes
+    )
+
+
+def _layer(layer: Layer) -> oncall.Layer:
+    window = None
+    if layer.from_ is not None or len(layer.weekdays) < len(WEEKDAYS):
+        window = oncall.Window(
+            frozenset(WEEKDAYS.index(day) for day in layer.weekdays),
+            layer.from_ or time(0),
+            layer.until or time(0),
+        )
+    return oncall.Layer(
+        layer.name,
+        tuple(layer.users),
+        layer.start,
+        layer.handoff,
+        days=layer.every_days or 0,
+        hours=layer.every_hours or 0,
+        window=window,
+    )

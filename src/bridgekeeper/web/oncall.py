@@ -1,0 +1,34 @@
+"""`GET /oncall/<team>.ics?token=...`: a team's on-call shifts for the coming weeks, overrides
+included, as a calendar people subscribe to. A wrong or missing token is answered like a team
+that does not exist (404), so the address cannot be probed for team names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bridgekeeper.services.oncall_feed import calendar
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+
+class OnCallFeedEndpoint:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        self.bk = bk
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/oncall/{team}.ics", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        service = self.bk.oncall
+        team = service.feed_team(request.match_info["team"], request.query.get("token", ""))
+        if team is None:
+            raise web.HTTPNotFound()
+        found = await service.feed_shifts(team)
+        names = {user: await self.bk.gateway.user_name(user) for user in {s.user for s in found}}
+        body = calendar(team, found, names=names, renderer=self.bk.renderer,
+                        now=self.bk.clock.now())  # fmt: skip
+        return web.Response(body=body, content_type="text/calendar", charset="utf-8",
+                            headers={"Cache-Control": "private, max-age=300"})  # fmt: skip
