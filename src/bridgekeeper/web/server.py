@@ -28,6 +28,7 @@ from bridgekeeper.web.heartbeats import HeartbeatEndpoint
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.reports import ReportEndpoint
 from bridgekeeper.web.sns import SnsEndpoint
+from bridgekeeper.web.trackers import TrackerWebhook
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -51,6 +52,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
     AlertApiEndpoint(bk).add_routes(app)
     HeartbeatEndpoint(bk).add_routes(app)
+    TrackerWebhook(bk).add_routes(app)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
     add_console(app, bk)  # /console/ and /api/v1/ (bridgekeeper/console/)

@@ -1,0 +1,32 @@
+"""The tracker client the settings name, over one HTTP session opened on first use."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bridgekeeper.config.settings import TrackerSettings
+from bridgekeeper.trackers import Tracker
+
+
+class Connection:
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def build(settings: TrackerSettings, connection: Connection) -> Tracker | None:
+    """The configured tracker's client; None when follow-ups go nowhere."""
+    from bridgekeeper.trackers.github import GitHub
+
+    token = settings.token or ""
+    if settings.kind == "github":
+        return GitHub(connection, url=settings.url, repo=settings.project, token=token)
+    return None

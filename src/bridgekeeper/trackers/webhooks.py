@@ -1,0 +1,37 @@
+"""Reading a tracker's webhook into the issue state it reports: bytes in, values out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bridgekeeper.trackers import Issue
+
+
+class WebhookError(ValueError):
+    """A webhook body of the wrong shape; the message names what was wrong."""
+
+
+def read_webhook(kind: str, headers: Mapping[str, str], body: bytes) -> Issue | None:
+    """The issue and its state; None for an event that says nothing about one (a ping)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise WebhookError("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise WebhookError("body is not a JSON object")
+    if kind == "github":
+        return _github(headers, data)
+    return None
+
+
+def _github(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
+    if headers.get("X-GitHub-Event") != "issues":
+        return None
+    issue = data.get("issue")
+    if not isinstance(issue, dict) or "number" not in issue or "state" not in issue:
+        raise WebhookError("issue.number and issue.state are required")
+    state = str(issue["state"])
+    return Issue(key=str(issue["number"]), url=str(issue.get("html_url", "")), state=state,
+                 done=state == "closed")  # fmt: skip
