@@ -233,3 +233,25 @@ async def test_export_without_a_tracker_is_refused(start: Start) -> None:
     refused = await say(app, channel, "followups export")
     assert "No issue tracker is configured" in refused
     assert await followups(app) == []
+
+
+async def test_closing_creates_the_issues_and_the_report_shows_their_state(
+    start: Start, github: GitHubEmulator
+) -> None:
+    app = await start(trackers=tracker(github))
+    github.webhook_url = f"{app.url}/trackers/github"
+    channel = await declare(app)
+    await say(app, channel, "task Add replica lag alert followup")
+    await say(app, channel, "task Document the failover followup")
+    await say(app, channel, "close Failed over to the replica")
+    await wait_until(lambda: created(app, 2))
+    assert [issue["title"] for issue in github.issues(REPO)] == [
+        "Add replica lag alert (incident 1)", "Document the failover (incident 1)"]  # fmt: skip
+    await github.close(REPO, 2)
+
+    markdown = await app.bk.reports.draft(1, "md")
+    html = await app.bk.reports.draft(1, "html")
+    assert markdown is not None and html is not None
+    assert "follow-up [github #1](https://github.com/acme/ops/issues/1): open" in markdown
+    assert "follow-up [github #2](https://github.com/acme/ops/issues/2): closed" in markdown
+    assert '<a href="https://github.com/acme/ops/issues/2">github #2</a>: closed' in html

@@ -33,6 +33,7 @@ from bridgekeeper.store.models import Incident, Report
 
 log = logging.getLogger(__name__)
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
+OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor)
 FIELD_MAX = 3000
 FOLLOW_UP_SLOTS = 3
 # Clock states that are a decision (services/regulatory.py); anything else is still open.
@@ -95,6 +96,7 @@ class ClosingService:
     ) -> None:
         self.incidents = incidents
         self.reports = reports
+        self.on_close: list[OnClose] = []  # more work committed with the close (follow-ups)
         self.open_view = open_view
         self.db = incidents.db
         self.clock = incidents.clock
@@ -201,6 +203,8 @@ class ClosingService:
             session, incident=incident, actor=user, kind="closed", text=form.summary or "",
             data=close_record(incident), at=now, announce=False,
         )  # fmt: skip
+        for hook in self.on_close:
+            await hook(session, incident=incident, actor=user)
 
     def _announce_close(
         self, session: AsyncSession, incident: Incident, closed: Closed, report: Report
