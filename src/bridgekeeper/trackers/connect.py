@@ -25,8 +25,11 @@ class Connection:
 def build(settings: TrackerSettings, connection: Connection) -> Tracker | None:
     """The configured tracker's client; None when follow-ups go nowhere."""
     from bridgekeeper.trackers.github import GitHub
+    from bridgekeeper.trackers.gitlab import GitLab
 
     token = settings.token or ""
     if settings.kind == "github":
         return GitHub(connection, url=settings.url, repo=settings.project, token=token)
+    if settings.kind == "gitlab":
+        return GitLab(connection, url=settings.url, project=settings.project, token=token)
     return None

@@ -23,6 +23,8 @@ def read_webhook(kind: str, headers: Mapping[str, str], body: bytes) -> Issue | 
         raise WebhookError("body is not a JSON object")
     if kind == "github":
         return _github(headers, data)
+    if kind == "gitlab":
+        return _gitlab(headers, data)
     return None
 
 
@@ -34,4 +36,15 @@ def _github(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
         raise WebhookError("issue.number and issue.state are required")
     state = str(issue["state"])
     return Issue(key=str(issue["number"]), url=str(issue.get("html_url", "")), state=state,
+                 done=state == "closed")  # fmt: skip
+
+
+def _gitlab(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
+    if headers.get("X-Gitlab-Event") != "Issue Hook":
+        return None
+    issue = data.get("object_attributes")
+    if not isinstance(issue, dict) or "iid" not in issue or "state" not in issue:
+        raise WebhookError("object_attributes.iid and object_attributes.state are required")
+    state = str(issue["state"])
+    return Issue(key=str(issue["iid"]), url=str(issue.get("url", "")), state=state,
                  done=state == "closed")  # fmt: skip

@@ -3,5 +3,6 @@ injectable faults, one module per tracker, speaking each vendor's documented wir
 
 from bridgekeeper.sandbox.trackers.base import TrackerEmulator
 from bridgekeeper.sandbox.trackers.github import GitHubEmulator
+from bridgekeeper.sandbox.trackers.gitlab import GitLabEmulator
 
-__all__ = ["GitHubEmulator", "TrackerEmulator"]
+__all__ = ["GitHubEmulator", "GitLabEmulator", "TrackerEmulator"]
