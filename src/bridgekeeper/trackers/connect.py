@@ -26,10 +26,14 @@ def build(settings: TrackerSettings, connection: Connection) -> Tracker | None:
     """The configured tracker's client; None when follow-ups go nowhere."""
     from bridgekeeper.trackers.github import GitHub
     from bridgekeeper.trackers.gitlab import GitLab
+    from bridgekeeper.trackers.jira import Jira
 
     token = settings.token or ""
     if settings.kind == "github":
         return GitHub(connection, url=settings.url, repo=settings.project, token=token)
     if settings.kind == "gitlab":
         return GitLab(connection, url=settings.url, project=settings.project, token=token)
+    if settings.kind == "jira":
+        return Jira(connection, url=settings.url, project=settings.project, token=token,
+                    email=settings.email or "", issue_type=settings.issue_type)  # fmt: skip
     return None

@@ -7,13 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridgekeeper.trackers import Issue
+from bridgekeeper.trackers.jira import read_issue
 
 
 class WebhookError(ValueError):
     """A webhook body of the wrong shape; the message names what was wrong."""
 
 
-def read_webhook(kind: str, headers: Mapping[str, str], body: bytes) -> Issue | None:
+def read_webhook(
+    kind: str, headers: Mapping[str, str], body: bytes, *, base_url: str = ""
+) -> Issue | None:
     """The issue and its state; None for an event that says nothing about one (a ping)."""
     try:
         data = json.loads(body)
@@ -25,6 +28,8 @@ def read_webhook(kind: str, headers: Mapping[str, str], body: bytes) -> Issue | 
         return _github(headers, data)
     if kind == "gitlab":
         return _gitlab(headers, data)
+    if kind == "jira":
+        return _jira(data, base_url)
     return None
 
 
@@ -48,3 +53,12 @@ def _gitlab(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     state = str(issue["state"])
     return Issue(key=str(issue["iid"]), url=str(issue.get("url", "")), state=state,
                  done=state == "closed")  # fmt: skip
+
+
+def _jira(data: dict[str, Any], base_url: str) -> Issue | None:
+    if data.get("webhookEvent") not in ("jira:issue_updated", "jira:issue_created"):
+        return None
+    try:
+        return read_issue(data["issue"], base_url)
+    except (KeyError, TypeError):
+        raise WebhookError("issue.key and issue.fields.status are required") from None

@@ -35,7 +35,7 @@ class TrackerWebhook:
         if not verified(kind, trackers.webhook_secret, request.headers, body):
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
-            issue = read_webhook(kind, request.headers, body)
+            issue = read_webhook(kind, request.headers, body, base_url=trackers.url)
         except WebhookError as exc:
             return web.json_response({"error": str(exc)}, status=422)
         stored = issue is not None and await self.bk.followup_sync.update(issue)

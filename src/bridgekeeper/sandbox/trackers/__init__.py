@@ -4,5 +4,6 @@ injectable faults, one module per tracker, speaking each vendor's documented wir
 from bridgekeeper.sandbox.trackers.base import TrackerEmulator
 from bridgekeeper.sandbox.trackers.github import GitHubEmulator
 from bridgekeeper.sandbox.trackers.gitlab import GitLabEmulator
+from bridgekeeper.sandbox.trackers.jira import JiraEmulator
 
-__all__ = ["GitHubEmulator", "GitLabEmulator", "TrackerEmulator"]
+__all__ = ["GitHubEmulator", "GitLabEmulator", "JiraEmulator", "TrackerEmulator"]
