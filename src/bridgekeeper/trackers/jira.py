@@ -1,4 +1,4 @@
-"""Jira Cloud and Data Center over the REST API v3
+"""Jira Cloud over the REST API v3
 (https://developer.atlassian.com/cloud/jira/platform/rest/v3/)."""
 
 from __future__ import annotations

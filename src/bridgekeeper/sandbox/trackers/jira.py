@@ -1,4 +1,4 @@
-"""Jira Cloud (and Data Center), as its REST API v3 and webhooks document them.
+"""Jira Cloud, as its REST API v3 and webhooks document them.
 
 - Create issue: `POST /rest/api/3/issue` with `fields.project.key`, `fields.summary`,
   `fields.description` (Atlassian Document Format), `fields.issuetype.name`, `fields.labels`,
