@@ -102,7 +102,7 @@ class Bridgekeeper:
         self.closing = ClosingService(incidents=self.incidents, reports=self.reports,
                                       open_view=self.gateway.open_view)  # fmt: skip
         self.closing.register(self.runner)
-        self.closing.on_close.append(self.followups.queue)
+        self.closing.on_close.append(self.followups.at_close)
         self.stats = IncidentStats(db=self.db, clock=self.clock)
         self.stats.register(self.runner)
         self.intake = IntakeService(

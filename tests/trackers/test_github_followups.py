@@ -18,6 +18,7 @@ from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.sandbox.trackers import GitHubEmulator
 from bridgekeeper.store.models import Effect, Followup, TimelineEntry
 from tests.conftest import Running, bridgekeepers
+from tests.test_close import close_values, close_with_form, open_close_form
 
 REPO = "acme/ops"
 TOKEN = "ghp-test-token"
@@ -255,3 +256,38 @@ async def test_closing_creates_the_issues_and_the_report_shows_their_state(
     assert "follow-up [github #1](https://github.com/acme/ops/issues/1): open" in markdown
     assert "follow-up [github #2](https://github.com/acme/ops/issues/2): closed" in markdown
     assert '<a href="https://github.com/acme/ops/issues/2">github #2</a>: closed' in html
+
+
+async def test_the_close_forms_tracker_box_turns_its_follow_ups_into_issues(
+    start: Start, github: GitHubEmulator
+) -> None:
+    app = await start(trackers=tracker(github))
+    channel = await declare(app)
+    await say(app, channel, "task Add replica lag alert followup")
+    view_id = await open_close_form(app, channel)
+    blocks = {b.get("block_id"): b for b in app.slack.views[view_id].view["blocks"]}
+    box = blocks["follow_ups_tracker"]["element"]
+    assert box["type"] == "checkboxes" and "as github issues" in json.dumps(box["options"])
+    values = close_values(follow_ups=(("U0BOB", "Enable secret scanning"), (None, "Rotate keys")))
+    values["follow_ups_tracker"] = {
+        "value": {"type": "checkboxes", "selected_options": [{"value": "yes"}]}
+    }
+    reply = await app.driver.view_submission(user="U0ALICE", view_id=view_id, values=values)
+    assert reply.status == 200
+    await wait_until(lambda: created(app, 3))
+    titles = [(i["title"], i["assignees"]) for i in github.issues(REPO)]
+    assert titles == [
+        ("Add replica lag alert (incident 1)", []),
+        ("Enable secret scanning (incident 1)", [{"login": "bob-gh"}]),
+        ("Rotate keys (incident 1)", []),
+    ]
+
+
+async def test_an_unticked_box_leaves_the_close_forms_follow_ups_out(
+    start: Start, github: GitHubEmulator
+) -> None:
+    app = await start(trackers=tracker(github))
+    channel = await declare(app)
+    await close_with_form(app, channel)  # one follow-up in the form, the box not ticked
+    await app.settle()
+    assert await followups(app) == [] and github.issues(REPO) == []

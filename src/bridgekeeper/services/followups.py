@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services.closing import CloseForm
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store.models import Followup, Incident, Task
@@ -58,6 +59,32 @@ class Followups:
             )  # fmt: skip
             queued = await self.queue(session, incident=incident, actor=inv.user)
         return Reply("slack/followups_exported.md.j2", {"count": queued, "tracker": self.tracker})
+
+    async def at_close(
+        self, session: AsyncSession, *, incident: Incident, actor: str, form: CloseForm
+    ) -> int:
+        """Closing queues the follow-ups' issues; the close form's follow-ups join them as
+        follow-up tasks when its tracker box is ticked."""
+        if form.to_tracker and self.tracker is not None:
+            await self._add_tasks(session, incident=incident, actor=actor, form=form)
+        return await self.queue(session, incident=incident, actor=actor)
+
+    async def _add_tasks(
+        self, session: AsyncSession, *, incident: Incident, actor: str, form: CloseForm
+    ) -> None:
+        now = self.clock.now()
+        last = await session.scalar(
+            select(func.max(Task.number)).where(Task.incident_id == incident.id)
+        )
+        for number, item in enumerate(form.follow_ups, start=(last or 0) + 1):
+            task = Task(incident_id=incident.id, number=number, text=item.text, owner=item.owner,
+                        followup=True, created_by=actor, created_at=now)  # fmt: skip
+            session.add(task)
+            await self.incidents.record(
+                session, incident=incident, actor=actor, kind="task_added", text=item.text,
+                data={"number": number, "owner": item.owner, "followup": True}, announce=False,
+            )  # fmt: skip
+        await session.flush()
 
     async def queue(self, session: AsyncSession, *, incident: Incident, actor: str) -> int:
         """Queue an issue for each follow-up that has none yet: how many (none without a
