@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
@@ -103,11 +103,11 @@ class FollowupSync:
     async def update(self, issue: Issue) -> bool:
         """The tracker says an issue is in `issue.state`: store it (once) and put it on the
         timeline; False when the issue is not one of ours."""
+        if self.tracker is None:
+            return False
         now = self.clock.now()
         async with self.db.transaction() as session:
-            row = await session.scalar(
-                select(Followup).where(Followup.key == issue.key).with_for_update()
-            )
+            row = await session.scalar(self._by_key(issue.key).with_for_update())
             if row is None:
                 return False
             if (row.state, row.done) == (issue.state, issue.done):
@@ -129,7 +129,8 @@ class FollowupSync:
             return 0
         async with self.db.sessions() as session:
             keys = list(await session.scalars(
-                select(Followup.key).where(Followup.key.is_not(None), Followup.done.is_(False))
+                select(Followup.key).where(Followup.tracker == self.tracker.kind,
+                                           Followup.key.is_not(None), Followup.done.is_(False))
             ))  # fmt: skip
         changed = 0
         for key in keys:
@@ -142,8 +143,13 @@ class FollowupSync:
 
     async def _state_of(self, key: str) -> tuple[str | None, bool]:
         async with self.db.sessions() as session:
-            row = await session.scalar(select(Followup).where(Followup.key == key))
+            row = await session.scalar(self._by_key(key))
             return (row.state, row.done) if row else (None, False)
+
+    def _by_key(self, key: str) -> Select[Followup]:
+        """The follow-up whose issue this is, in the tracker configured now."""
+        kind = self.tracker.kind if self.tracker else ""
+        return select(Followup).where(Followup.tracker == kind, Followup.key == key)
 
     @staticmethod
     def _set_state(row: Followup, issue: Issue, now: datetime) -> None:
