@@ -106,6 +106,9 @@ async def test_followups_become_github_issues_once(start: Start, github: GitHubE
     assert len(github.issues(REPO)) == 1 and github.creations() == 1
     listed = await say(app, channel, "followups")
     assert "github.com/acme/ops/issues/1" in listed and "open" in listed
+    timeline = await say(app, channel, "timeline")
+    assert "sent follow-up task 1 to github" in timeline
+    assert "Follow-up issue <https://github.com/acme/ops/issues/1|github #1> created" in timeline
 
 
 async def test_a_lost_answer_and_a_restart_never_create_two(
@@ -161,9 +164,8 @@ async def test_bad_credentials_or_unknown_project_are_reported(
     await wait_until(parked)
     [effect] = await parked()
     assert effect.kind == "tracker_issue" and effect.last_error == error
-    async with app.bk.db.sessions() as session:
-        kinds = list(await session.scalars(select(TimelineEntry.kind)))
-    assert "delivery_failed" in kinds
+    timeline = await say(app, channel, "timeline")
+    assert f"could not be created in the tracker ({error})" in timeline
     assert github.issues("acme/ops") == []
 
 
