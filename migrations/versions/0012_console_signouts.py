@@ -1,7 +1,7 @@
 """console sign-outs: signing out of the web console ends every session made before it
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-04 13:00:00
 
 The console's session is a signed cookie; `console_signouts` keeps, per person, when they last
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,6 +25,9 @@ from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
+from bridgekeeper.services.followup_sync import FollowupSync
+from bridgekeeper.services.followups import EFFECT as FOLLOWUP_EFFECT
+from bridgekeeper.services.followups import Followups
 from bridgekeeper.services.heartbeats import Heartbeats
 from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.incidents import IncidentService
@@ -49,6 +52,7 @@ from bridgekeeper.slack.update_actions import UpdateActions
 from bridgekeeper.store import leases
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.rate_buckets import buckets_for
+from bridgekeeper.trackers import connect as trackers
 from bridgekeeper.web.server import build_web_app
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,12 @@ class Bridgekeeper:
         )
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
+        self.followups = Followups(self.incidents)
+        self.followups.register(self.runner)
+        self.tracker_http = trackers.Connection()
+        self.followup_sync = FollowupSync(
+            self.incidents, tracker=trackers.build(settings.trackers, self.tracker_http)
+        )
         self.scheduler = Scheduler(db=self.db, clock=self.clock)
         self.updates = Updates(self.incidents, self.scheduler)
         self.updates.register(self.runner)
@@ -93,6 +103,7 @@ class Bridgekeeper:
         self.closing = ClosingService(incidents=self.incidents, reports=self.reports,
                                       open_view=self.gateway.open_view)  # fmt: skip
         self.closing.register(self.runner)
+        self.closing.on_close.append(self.followups.at_close)
         self.stats = IncidentStats(db=self.db, clock=self.clock)
         self.stats.register(self.runner)
         self.oncall = OnCallService(
@@ -120,6 +131,7 @@ class Bridgekeeper:
             clock=self.clock,
             home=self.home.markup,
         )
+        self.deliverer.handlers[FOLLOWUP_EFFECT] = self.followup_sync.deliver
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.worker = OutboxWorker(
             db=self.db,
@@ -196,6 +208,22 @@ class Bridgekeeper:
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._lead()))
         self._tasks.append(asyncio.create_task(self._archive_when_due()))
+        self._tasks.append(asyncio.create_task(self._poll_trackers()))
+
+    async def _poll_trackers(self) -> None:
+        """Read open follow-up issues' state from the tracker, every [trackers] poll_minutes."""
+        minutes = self.settings.trackers.poll_minutes
+        if not minutes or self.followup_sync.tracker is None:
+            return
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=minutes * 60.0)
+            if self._stop.is_set() or not self.scheduler.leading:
+                continue
+            try:
+                await self.followup_sync.poll()
+            except Exception:
+                log.exception("polling the tracker failed; trying again")
 
     async def _archive_when_due(self) -> None:
         """Archive closed incidents' channels once their delay has passed (safe on every
@@ -241,4 +269,5 @@ class Bridgekeeper:
         with contextlib.suppress(Exception):
             await leases.release(self.db, name="worker", holder=self.holder)
         await self.gateway.close()
+        await self.tracker_http.close()
         await self.db.dispose()

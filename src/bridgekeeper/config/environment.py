@@ -124,6 +124,12 @@ class Variables(BaseModel):
     session_secret: ReportToken | None = Field(None, alias="BRIDGEKEEPER_SESSION_SECRET",
         description="signs the web console's session cookies, at least 16 characters (32 "
         "random bytes are better); none: the console is off")  # fmt: skip
+    tracker_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_TRACKER_TOKEN",
+        description="the [trackers] API token (GitHub, GitLab, or Jira with [trackers] "
+        "email)")  # fmt: skip
+    tracker_webhook_secret: SecretText | None = Field(None,
+        alias="BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET", description="verifies the tracker's "
+        "webhook at /trackers/<kind>; none: the webhook is off (the poll remains)")  # fmt: skip
 
 
 class LogOnly(BaseSettings):

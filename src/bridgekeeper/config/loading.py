@@ -36,6 +36,7 @@ from bridgekeeper.config.settings import (
     ProcessSettings,
     ReportSettings,
     Settings,
+    TrackerSettings,
     UpdateSettings,
 )
 from bridgekeeper.domain.alerts.custom import CustomSource
@@ -175,7 +176,17 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
             feed_token=doc.oncall.feed_token,
             feed_weeks=doc.oncall.feed_weeks,
         ),
+        trackers=_trackers(doc.trackers, env),
     )
+
+
+def _trackers(table: schema.Trackers, env: Variables) -> TrackerSettings:
+    return TrackerSettings(
+        kind=table.kind, url=table.url or "", project=table.project or "",
+        token=env.tracker_token, email=table.email, webhook_secret=env.tracker_webhook_secret,
+        labels=tuple(table.labels), users=dict(table.users), issue_type=table.issue_type,
+        poll_minutes=table.poll_minutes,
+    )  # fmt: skip
 
 
 def _by_severity(table: schema.Table) -> dict[Severity, Any]:

@@ -15,6 +15,7 @@ from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
     DEFAULT_PERMISSIONS,
     DEFAULT_SEVERITY_MEANINGS,
+    TRACKER_KINDS,
 )
 from bridgekeeper.config.types import (
     ChannelId,
@@ -265,6 +266,12 @@ def _base_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+def _tracker_kind(value: str | None) -> str | None:
+    if value is not None and value not in TRACKER_KINDS:
+        raise problem("one_of", choices=TRACKER_KINDS)
+    return value
+
+
 class Console(Table):
     enabled: bool = Field(True, description="serve the web console at /console/ and its API at "
         "/api/v1/ (it also needs BRIDGEKEEPER_SESSION_SECRET, SLACK_CLIENT_ID and "
@@ -338,6 +345,32 @@ class Regulatory(Table):
         "regimes")  # fmt: skip
 
 
+class Trackers(Table):
+    kind: Annotated[Text | None, AfterValidator(_tracker_kind)] = Field(None, description=
+        "where follow-ups become issues: github, gitlab or jira; none: nowhere")  # fmt: skip
+    url: Annotated[Text | None, AfterValidator(_base_url)] = Field(None, description="the "
+        "API's base URL, e.g. https://api.github.com, https://gitlab.com or "
+        "https://example.atlassian.net")  # fmt: skip
+    project: Text | None = Field(None, description="owner/repo (GitHub), the project's ID or "
+        "path (GitLab), the project key (Jira)")  # fmt: skip
+    email: Text | None = Field(None, description="Jira: the account BRIDGEKEEPER_TRACKER_TOKEN "
+        "belongs to")  # fmt: skip
+    labels: list[Text] = Field(["incident-followup"], description="labels every issue gets")
+    users: dict[Text, Text] = Field({}, description="Slack user ID -> the tracker's account "
+        "(GitHub login, GitLab user ID, Jira accountId), for the owner")  # fmt: skip
+    issue_type: Text = Field("Task", description="Jira: the issue type")
+    poll_minutes: Annotated[int, Field(ge=0)] = Field(15, description="minutes between polls "
+        "of open issues' state; 0: none (the webhook only)")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _complete(self) -> Trackers:
+        if self.kind is not None:
+            for key in ("url", "project") + (("email",) if self.kind == "jira" else ()):
+                if not getattr(self, key):
+                    raise problem("tracker_needs", key=f"trackers.{key}", tracker=self.kind)
+        return self
+
+
 class Document(Table):
     """The whole TOML file; every table is optional."""
 
@@ -362,6 +395,7 @@ class Document(Table):
     updates: Updates = Updates()
     regulatory: Regulatory = Regulatory()
     oncall: OnCall = OnCall()
+    trackers: Trackers = Trackers()
 
     @model_validator(mode="after")
     def _permissions_name_roles(self) -> Document:

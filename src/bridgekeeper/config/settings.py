@@ -178,6 +178,25 @@ class ProcessSettings:
     )
 
 
+TRACKER_KINDS = ("github", "gitlab", "jira")
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """[trackers] and its secrets: where follow-ups become issues (None: nowhere)."""
+
+    kind: str | None = None  # one of TRACKER_KINDS
+    url: str = ""  # the API's base URL
+    project: str = ""  # owner/repo, a GitLab project id or path, a Jira project key
+    token: str | None = None  # BRIDGEKEEPER_TRACKER_TOKEN
+    email: str | None = None  # Jira: the account the API token belongs to
+    webhook_secret: str | None = None  # BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET
+    labels: tuple[str, ...] = ("incident-followup",)
+    users: Mapping[str, str] = field(default_factory=dict)  # Slack user ID -> tracker account
+    issue_type: str = "Task"  # Jira
+    poll_minutes: int = 15  # 0: no poll (the webhook only)
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str = ""
@@ -203,6 +222,7 @@ class Settings:
     worker_health_port: int = 0  # worker's /healthz and /readyz (--health-port overrides); 0: off
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     oncall: OnCallSettings = field(default_factory=OnCallSettings)
+    trackers: TrackerSettings = field(default_factory=TrackerSettings)
 
     @property
     def socket_mode(self) -> bool:

@@ -23,7 +23,9 @@ from bridgekeeper.domain.commands import (
     Command,
     CompleteTask,
     Declare,
+    ExportFollowups,
     Help,
+    ListFollowups,
     ListIncidents,
     ListRoles,
     ListTasks,
@@ -276,15 +278,21 @@ def _update(args: _Args) -> Command | UsageError:
     return PostUpdate(args.incident, text) if text else args.error("missing_text")
 
 
+FOLLOWUP_WORD = "followup"  # `task <text> [@owner] followup`
+
+
 def _task(args: _Args) -> Command | UsageError:
     words = args.words
     if words and words[0].casefold() == "done":
         return _task_done(args.drop(1))
+    followup = bool(words) and words[-1].casefold() == FOLLOWUP_WORD
+    words = words[:-1] if followup else words
     owner = _user(words[-1]) if words else None
-    text = args.rest(0, -1 if owner else None)
+    end = len(words) - 1 if owner else len(words)
+    text = args.rest(0, end) if end else ""
     if not text:
         return args.error("missing_text")
-    return AddTask(args.incident, text, owner)
+    return AddTask(args.incident, text, owner, followup=followup)
 
 
 def _task_done(args: _Args) -> Command | UsageError:
@@ -298,6 +306,12 @@ def _task_done(args: _Args) -> Command | UsageError:
 
 def _tasks(args: _Args) -> Command | UsageError:
     return _nothing_more(args, ListTasks(args.incident))
+
+
+def _followups(args: _Args) -> Command | UsageError:
+    if args.words and args.words[0].casefold() == "export":
+        return _nothing_more(args.drop(1), ExportFollowups(args.incident))
+    return _nothing_more(args, ListFollowups(args.incident))
 
 
 def _timeline(args: _Args) -> Command | UsageError:
@@ -391,6 +405,7 @@ _PARSERS: dict[str, _Parser] = {
     "update": _update,
     "task": _task,
     "tasks": _tasks,
+    "followups": _followups,
     "timeline": _timeline,
     "summary": _summary,
     "report": _report,

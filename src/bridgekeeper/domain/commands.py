@@ -92,6 +92,19 @@ class AddTask:
     incident: int | None
     text: str
     owner: UserRef | None
+    followup: bool = False  # to become an issue in the team's tracker
+
+
+@dataclass(frozen=True)
+class ListFollowups:
+    incident: int | None
+
+
+@dataclass(frozen=True)
+class ExportFollowups:
+    """Create the follow-ups' issues in the configured tracker now (not only at close)."""
+
+    incident: int | None
 
 
 @dataclass(frozen=True)
@@ -197,6 +210,8 @@ IncidentCommand: TypeAlias = (
     | AddTask
     | CompleteTask
     | ListTasks
+    | ListFollowups
+    | ExportFollowups
     | ShowTimeline
     | ShowSummary
     | ShowReport

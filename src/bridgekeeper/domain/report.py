@@ -77,6 +77,8 @@ class TaskFacts:
     created_at: datetime
     done_by: str | None = None
     done_at: datetime | None = None
+    followup: bool = False
+    issue: Mapping[str, Any] | None = None  # tracker, key, url, state, done: once created
 
 
 @dataclass(frozen=True)
@@ -337,6 +339,8 @@ def _task(task: TaskFacts) -> dict[str, Any]:
         "created_at": iso(task.created_at),
         "done_by": task.done_by,
         "done_at": iso(task.done_at),
+        "followup": task.followup,
+        "issue": dict(task.issue) if task.issue else None,
     }
 
 

@@ -17,6 +17,8 @@ Effect kinds and their payloads:
                     "report_id": id | "content": text}   share a file (files upload v2)
     home           {"user": ...}              a person's App Home tab (card key "home:<user>"),
                                               rendered from current state at delivery
+    tracker_issue  {"task": id}               a follow-up's issue in the team's tracker
+                                              (services/followup_sync.py), lane tracker:<id>
 
 A target is "bridge" (the incident's channel), "stakeholders", "triage", or a channel id.
 
@@ -200,6 +202,7 @@ def effect_values(
     }
 
 
+TRACKER_KINDS = {"tracker_issue"}
 BRIDGE_KINDS = {"create_channel", "invite", "topic", "archive", "unarchive"}
 
 
@@ -207,6 +210,8 @@ def lane(
     *, kind: str, incident_id: int | None, payload: dict[str, Any], card_key: str | None
 ) -> str:
     """The lane an effect is delivered in: effects of one lane go out in order."""
+    if kind in TRACKER_KINDS:  # a slow tracker holds up no Slack delivery
+        return f"tracker:{incident_id}"
     target = str(payload.get("target", "bridge"))
     if incident_id is not None and (kind in BRIDGE_KINDS or target == "bridge"):
         return f"bridge:{incident_id}"

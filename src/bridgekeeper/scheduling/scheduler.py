@@ -67,6 +67,11 @@ class Scheduler:
         )  # fmt: skip
         self._aps.start()
 
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the scheduler now (it holds the lease)."""
+        return self._aps is not None
+
     def stop(self) -> None:
         if self._aps is not None:
             self._aps.shutdown(wait=False)

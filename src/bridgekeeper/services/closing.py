@@ -33,6 +33,7 @@ from bridgekeeper.store.models import Incident, Report
 
 log = logging.getLogger(__name__)
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
+OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor, form)
 FIELD_MAX = 3000
 FOLLOW_UP_SLOTS = 3
 # Clock states that are a decision (services/regulatory.py); anything else is still open.
@@ -57,6 +58,7 @@ class CloseForm:
     to_improve: str | None = None
     disposition: str | None = None
     follow_ups: tuple[FollowUp, ...] = ()
+    to_tracker: bool = False  # the follow-ups become issues in the configured tracker
 
     def value(self, name: str) -> object:
         return self.follow_ups if name == "follow_ups" else getattr(self, name)
@@ -95,6 +97,7 @@ class ClosingService:
     ) -> None:
         self.incidents = incidents
         self.reports = reports
+        self.on_close: list[OnClose] = []  # more work committed with the close (follow-ups)
         self.open_view = open_view
         self.db = incidents.db
         self.clock = incidents.clock
@@ -125,6 +128,7 @@ class ClosingService:
             "modals/close_incident.json.j2", incident=incident, dispositions=DISPOSITIONS,
             required=self.settings.close.required, slots=range(1, FOLLOW_UP_SLOTS + 1),
             metadata=json.dumps({"number": incident.number, "channel": inv.channel}),
+            tracker=self.settings.trackers.kind,
         ))  # fmt: skip
         await self.open_view(str(inv.trigger_id), view)
 
@@ -201,6 +205,8 @@ class ClosingService:
             session, incident=incident, actor=user, kind="closed", text=form.summary or "",
             data=close_record(incident), at=now, announce=False,
         )  # fmt: skip
+        for hook in self.on_close:
+            await hook(session, incident=incident, actor=user, form=form)
 
     def _announce_close(
         self, session: AsyncSession, incident: Incident, closed: Closed, report: Report
@@ -368,7 +374,9 @@ def read_form(values: dict[str, Any]) -> tuple[CloseForm, dict[str, str]]:
             problems[f"follow_up_{slot}_text"] = "too_long"
         elif text:
             follow_ups.append(FollowUp(owner=owner, text=text))
-    form = CloseForm(disposition=disposition, follow_ups=tuple(follow_ups), **texts)
+    to_tracker = bool(_element(values, "follow_ups_tracker").get("selected_options"))
+    form = CloseForm(disposition=disposition, follow_ups=tuple(follow_ups), to_tracker=to_tracker,
+                     **texts)  # fmt: skip
     return form, problems
 
 

@@ -205,13 +205,15 @@ class Lifecycle:
                 number=(last or 0) + 1,
                 text=command.text,
                 owner=owner,
+                followup=command.followup,
                 created_by=inv.user,
                 created_at=self.clock.now(),
             )
             session.add(task)
             await self.incidents.record(
                 session, incident=incident, actor=inv.user, kind="task_added",
-                text=command.text, data={"number": task.number, "owner": owner},
+                text=command.text,
+                data={"number": task.number, "owner": owner, "followup": command.followup},
                 at=task.created_at,
             )  # fmt: skip
         return Reply("slack/task_added.md.j2", {"task": task})

@@ -34,6 +34,7 @@ from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
     Alert,
+    Followup,
     Incident,
     NotificationClock,
     Report,
@@ -150,9 +151,12 @@ class ReportService:
                 )
             ],
             tasks=[
-                _task(t)
-                for t in await session.scalars(
-                    select(Task).where(Task.incident_id == incident.id).order_by(Task.number)
+                _task(t, f)
+                for t, f in await session.execute(
+                    select(Task, Followup)
+                    .outerjoin(Followup, Followup.task_id == Task.id)
+                    .where(Task.incident_id == incident.id)
+                    .order_by(Task.number)
                 )
             ],
             alerts=[
@@ -366,10 +370,15 @@ def _spell(spell: RoleAssignment) -> r.RoleSpell:
                        assigned_at=spell.assigned_at, ended_at=spell.ended_at)  # fmt: skip
 
 
-def _task(task: Task) -> r.TaskFacts:
+def _task(task: Task, followup: Followup | None) -> r.TaskFacts:
+    issue = None
+    if followup is not None and followup.key:
+        issue = {"tracker": followup.tracker, "key": followup.key, "url": followup.url,
+                 "state": followup.state, "done": followup.done}  # fmt: skip
     return r.TaskFacts(number=task.number, text=task.text, owner=task.owner,
                        created_by=task.created_by, created_at=task.created_at,
-                       done_by=task.done_by, done_at=task.done_at)  # fmt: skip
+                       done_by=task.done_by, done_at=task.done_at, followup=task.followup,
+                       issue=issue)  # fmt: skip
 
 
 def alert_facts(alert: Alert) -> r.AlertFacts:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -296,6 +297,26 @@ class Task(Base):
     created_at: Mapped[datetime]
     done_by: Mapped[str | None] = mapped_column(String(40))
     done_at: Mapped[datetime | None]
+    followup: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Followup(Base):
+    """A follow-up task's issue in the team's tracker: stored before the tracker is called (the
+    intent), its key once created, its state as the tracker last reported it."""
+
+    __tablename__ = "followups"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    tracker: Mapped[str] = mapped_column(String(20))  # github, gitlab, jira
+    marker: Mapped[str] = mapped_column(String(80), unique=True)  # the label that finds it again
+    called: Mapped[bool] = mapped_column(Boolean, default=False)  # a creation was attempted
+    key: Mapped[str | None] = mapped_column(String(80), index=True)  # 42, PROJ-7
+    url: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(String(80))  # the tracker's own word
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    state_at: Mapped[datetime | None]
 
 
 class Report(Base):

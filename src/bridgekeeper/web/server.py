@@ -29,6 +29,7 @@ from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.oncall import OnCallFeedEndpoint
 from bridgekeeper.web.reports import ReportEndpoint
 from bridgekeeper.web.sns import SnsEndpoint
+from bridgekeeper.web.trackers import TrackerWebhook
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -52,6 +53,7 @@ def build_web_app(bk: Bridgekeeper) -> web.Application:
     app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
     AlertApiEndpoint(bk).add_routes(app)
     HeartbeatEndpoint(bk).add_routes(app)
+    TrackerWebhook(bk).add_routes(app)
     app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
     app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
     OnCallFeedEndpoint(bk).add_routes(app)

@@ -1,0 +1,34 @@
+"""One JSON call to a tracker, its failures sorted into retryable and not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from bridgekeeper.trackers import TrackerError, TrackerRetryable
+
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+async def call(
+    session: aiohttp.ClientSession, method: str, url: str, *, kind: str,
+    headers: dict[str, str], json: Any = None, params: dict[str, str] | None = None,
+) -> Any:  # fmt: skip
+    """The answer's JSON; raises TrackerRetryable or TrackerError with the status."""
+    what = f"{kind} {method}"
+    try:
+        async with session.request(method, url, headers=headers, json=json, params=params,
+                                   timeout=TIMEOUT) as answer:  # fmt: skip
+            if answer.status == 429 or answer.status >= 500:
+                raise TrackerRetryable(what, f"HTTP {answer.status}", _retry_after(answer))
+            if answer.status >= 400:
+                raise TrackerError(what, f"HTTP {answer.status}")
+            return await answer.json(content_type=None)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise TrackerRetryable(what, type(exc).__name__) from None
+
+
+def _retry_after(answer: aiohttp.ClientResponse) -> float | None:
+    value = answer.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None

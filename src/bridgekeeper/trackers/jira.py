@@ -1,0 +1,69 @@
+"""Jira Cloud over the REST API v3
+(https://developer.atlassian.com/cloud/jira/platform/rest/v3/)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from bridgekeeper.trackers import Draft, Issue
+from bridgekeeper.trackers.connect import Connection
+from bridgekeeper.trackers.http import call
+
+
+class Jira:
+    kind = "jira"
+
+    def __init__(
+        self, http: Connection, *, url: str, project: str, email: str, token: str,
+        issue_type: str,
+    ) -> None:  # fmt: skip
+        self.http = http
+        self.url = url
+        self.project = project
+        self.issue_type = issue_type
+        basic = base64.b64encode(f"{email}:{token}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+
+    async def find(self, marker: str) -> Issue | None:
+        jql = f"labels = {json.dumps(marker)}"
+        found = await self._call("GET", "/rest/api/3/search", params={"jql": jql})
+        issues = found.get("issues") or []
+        return self._issue(issues[0]) if issues else None
+
+    async def create(self, draft: Draft) -> Issue:
+        fields: dict[str, Any] = {
+            "project": {"key": self.project}, "summary": draft.title,
+            "description": document(draft.body), "issuetype": {"name": self.issue_type},
+            "labels": [*draft.labels, draft.marker],
+        }  # fmt: skip
+        if draft.assignee:
+            fields["assignee"] = {"accountId": draft.assignee}
+        made = await self._call("POST", "/rest/api/3/issue", json={"fields": fields})
+        return await self.get(str(made["key"]))
+
+    async def get(self, key: str) -> Issue:
+        return self._issue(await self._call("GET", f"/rest/api/3/issue/{key}"))
+
+    def _issue(self, data: dict[str, Any]) -> Issue:
+        return read_issue(data, self.url)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return await call(self.http.session(), method, self.url + path, kind=self.kind,
+                          headers=self.headers, **kwargs)  # fmt: skip
+
+
+def read_issue(data: dict[str, Any], base_url: str) -> Issue:
+    status = data["fields"]["status"]
+    key = str(data["key"])
+    return Issue(key=key, url=f"{base_url}/browse/{key}", state=str(status["name"]),
+                 done=status.get("statusCategory", {}).get("key") == "done")  # fmt: skip
+
+
+def document(text: str) -> dict[str, Any]:
+    """Plain text as an Atlassian Document Format document: a paragraph per block of lines."""
+    blocks = [block.strip() for block in text.split("\n\n") if block.strip()]
+    content = [{"type": "paragraph", "content": [{"type": "text", "text": block}]}
+               for block in blocks]  # fmt: skip
+    return {"type": "doc", "version": 1, "content": content}

@@ -1,0 +1,42 @@
+"""`POST /trackers/<kind>`: the tracker's webhook, verified with its secret, bringing an issue's
+state back (services/followup_sync.py). 401 without a valid signature or token; 404 when that
+tracker is not the one configured or no secret is set; 200 once stored, or ignored."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bridgekeeper.trackers.signatures import verified
+from bridgekeeper.trackers.webhooks import WebhookError, read_webhook
+
+if TYPE_CHECKING:
+    from bridgekeeper.app import Bridgekeeper
+
+MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; issue events are far smaller
+
+
+class TrackerWebhook:
+    def __init__(self, bk: Bridgekeeper) -> None:
+        self.bk = bk
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/trackers/{kind}", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        trackers = self.bk.settings.trackers
+        kind = request.match_info["kind"]
+        if kind != trackers.kind or not trackers.webhook_secret:
+            raise web.HTTPNotFound()
+        body = await request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body))
+        if not verified(kind, trackers.webhook_secret, request.headers, body):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            issue = read_webhook(kind, request.headers, body, base_url=trackers.url)
+        except WebhookError as exc:
+            return web.json_response({"error": str(exc)}, status=422)
+        stored = issue is not None and await self.bk.followup_sync.update(issue)
+        return web.json_response({"ok": True, "stored": stored})
