@@ -25,6 +25,7 @@ from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
+from bridgekeeper.services.evidence import Evidence
 from bridgekeeper.services.heartbeats import Heartbeats
 from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.incidents import IncidentService
@@ -79,6 +80,8 @@ class Bridgekeeper:
         )
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
+        self.evidence = Evidence(self.incidents)
+        self.evidence.register(self.runner)
         self.scheduler = Scheduler(db=self.db, clock=self.clock)
         self.updates = Updates(self.incidents, self.scheduler)
         self.updates.register(self.runner)

@@ -161,6 +161,34 @@ class Reopen:
     reason: str
 
 
+@dataclass(frozen=True)
+class AddEvidence:
+    incident: int | None
+    description: str
+    sha256: str | None  # 64 lower-case hex characters
+    location: str | None
+
+
+@dataclass(frozen=True)
+class TransferEvidence:
+    incident: int | None
+    number: int
+    to: UserRef
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerifyEvidence:
+    incident: int | None
+    number: int
+    sha256: str  # 64 lower-case hex characters
+
+
+@dataclass(frozen=True)
+class ListEvidence:
+    incident: int | None
+
+
 IncidentCommand: TypeAlias = (
     AssignRole
     | ListRoles
@@ -180,6 +208,10 @@ IncidentCommand: TypeAlias = (
     | NotifyNotRequired
     | Close
     | Reopen
+    | AddEvidence
+    | TransferEvidence
+    | VerifyEvidence
+    | ListEvidence
 )
 Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand
 
@@ -216,4 +248,8 @@ PROBLEMS: tuple[str, ...] = (
     "bad_time",
     "missing_reason",
     "bad_period",
+    "bad_hash",
+    "missing_hash",
+    "missing_evidence_number",
+    "bad_evidence_number",
 )
