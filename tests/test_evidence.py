@@ -44,7 +44,7 @@ async def collected(running: Running) -> Channel:
         "location=Locker 4, room B"
     )  # fmt: skip
     assert "Evidence 1 recorded" in said
-    assert "without a hash" in await say(running, channel, "evidence add auth.log <from> web-3")
+    assert "Add a hash with" in await say(running, channel, "evidence add auth.log <from> web-3")
     return channel
 
 

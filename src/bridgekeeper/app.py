@@ -40,6 +40,7 @@ from bridgekeeper.services.updates import Updates
 from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.close_actions import CloseActions
+from bridgekeeper.slack.evidence_actions import EvidenceShortcut
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.home_actions import HomeActions
 from bridgekeeper.slack.listeners import SlackListeners
@@ -153,6 +154,9 @@ class Bridgekeeper:
         CardActions(runner=self.runner, lifecycle=self.lifecycle, gateway=self.gateway).register(
             app
         )
+        EvidenceShortcut(
+            runner=self.runner, gateway=self.gateway, incidents=self.incidents
+        ).register(app)
         UpdateActions(
             updates=self.updates, renderer=self.renderer, gateway=self.gateway,
             busy=self.runner.busy,

@@ -167,6 +167,9 @@ class AddEvidence:
     description: str
     sha256: str | None  # 64 lower-case hex characters
     location: str | None
+    file_name: str | None = None  # a file shared in Slack (the message shortcut)
+    file_size: int | None = None
+    unhashed: str | None = None  # why a file has no hash: "too_big" or "unreachable"
 
 
 @dataclass(frozen=True)

@@ -56,14 +56,15 @@ class Evidence:
             incident = await self._locate(session, command.incident, inv, "note")
             item = await self.create(
                 session, incident=incident, user=inv.user, description=command.description,
-                sha256=command.sha256, location=command.location,
+                sha256=command.sha256, location=command.location, file_name=command.file_name,
+                file_size=command.file_size, unhashed=command.unhashed,
             )  # fmt: skip
-        return Reply("slack/evidence_added.md.j2", {"item": item})
+        return Reply("slack/evidence_added.md.j2", {"item": item, "unhashed": command.unhashed})
 
     async def create(
         self, session: AsyncSession, *, incident: Incident, user: str, description: str,
         sha256: str | None = None, location: str | None = None, file_name: str | None = None,
-        file_size: int | None = None, note: str = "",
+        file_size: int | None = None, unhashed: str | None = None,
     ) -> EvidenceItem:  # fmt: skip
         """Number and store a new item, collected now by `user`, who holds it."""
         last = await session.scalar(
@@ -77,7 +78,7 @@ class Evidence:
         session.add(item)
         await self.incidents.record(
             session, incident=incident, actor=user, kind=ev.ADDED, text=description,
-            data={**item_data(item), "note": note}, at=item.collected_at,
+            data={**item_data(item), "unhashed": unhashed}, at=item.collected_at,
         )  # fmt: skip
         return item
 
