@@ -4,6 +4,7 @@ and the audit finding an evidence hash changed in the database behind the bot's 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -194,3 +195,46 @@ async def test_the_audit_finds_a_changed_custody_entry(running: Running, audit: 
         )  # fmt: skip
     verdict = await audit()
     assert verdict.code != 0 and "MODIFIED" in verdict.out
+
+
+def form_values(description: str, sha256: str = "", location: str = "") -> dict[str, Any]:
+    def typed(value: str) -> dict[str, Any]:
+        return {"value": {"type": "plain_text_input", "value": value or None}}
+
+    return {"description": typed(description), "sha256": typed(sha256),
+            "location": typed(location)}  # fmt: skip
+
+
+async def open_form(running: Running, channel: str, text: str = "evidence add",
+                    user: str = "U0ALICE") -> str:  # fmt: skip
+    before = set(running.slack.views)
+    await say(running, channel, text, user=user)
+    [view_id] = [v for v in running.slack.views if v not in before]
+    assert running.slack.views[view_id].view["callback_id"] == "add_evidence"
+    return view_id
+
+
+async def test_the_form_adds_evidence_and_refuses_a_bad_hash_inline(running: Running) -> None:
+    channel = await declare(running)
+    view_id = await open_form(running, channel.id)
+    bad = await running.driver.view_submission(
+        user="U0ALICE", view_id=view_id, values=form_values("Memory dump", "123")
+    )
+    assert bad.status == 200 and "64 hexadecimal" in json.dumps(bad.body)
+    assert await register(running) == []
+    good = await running.driver.view_submission(
+        user="U0ALICE", view_id=view_id, values=form_values("Memory dump", DISK.upper(), "Safe 2")
+    )
+    assert good.status == 200 and "errors" not in json.dumps(good.body)
+    await running.settle()
+    [item] = await register(running)
+    assert (item.description, item.sha256, item.location) == ("Memory dump", DISK, "Safe 2")
+
+
+async def test_the_form_is_refused_to_outsiders_of_a_private_incident(running: Running) -> None:
+    await declare(running, f"{SECRET} sev1 private")
+    before = set(running.slack.views)
+    missing = await elsewhere(running, "evidence #99 add")
+    hidden = await elsewhere(running, "evidence #1 add")
+    assert hidden == missing.replace("99", "1") and "There is no incident 1" in hidden
+    assert set(running.slack.views) == before

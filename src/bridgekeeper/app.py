@@ -40,7 +40,7 @@ from bridgekeeper.services.updates import Updates
 from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.close_actions import CloseActions
-from bridgekeeper.slack.evidence_actions import EvidenceShortcut
+from bridgekeeper.slack.evidence_actions import EvidenceActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.home_actions import HomeActions
 from bridgekeeper.slack.listeners import SlackListeners
@@ -81,7 +81,7 @@ class Bridgekeeper:
         )
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
-        self.evidence = Evidence(self.incidents)
+        self.evidence = Evidence(self.incidents, open_view=self.gateway.open_view)
         self.evidence.register(self.runner)
         self.scheduler = Scheduler(db=self.db, clock=self.clock)
         self.updates = Updates(self.incidents, self.scheduler)
@@ -154,7 +154,7 @@ class Bridgekeeper:
         CardActions(runner=self.runner, lifecycle=self.lifecycle, gateway=self.gateway).register(
             app
         )
-        EvidenceShortcut(
+        EvidenceActions(
             runner=self.runner, gateway=self.gateway, incidents=self.incidents
         ).register(app)
         UpdateActions(

@@ -23,6 +23,7 @@ from bridgekeeper.domain.commands import (
     Command,
     CompleteTask,
     Declare,
+    EvidenceForm,
     Help,
     ListEvidence,
     ListIncidents,
@@ -63,6 +64,7 @@ EXAMPLES: list[tuple[str, Command]] = [
     ("evidence", ListEvidence(None)),
     ("evidence #42 list", ListEvidence(42)),
     ("evidence add Disk image", AddEvidence(None, "Disk image", None, None)),
+    ("evidence #5 add", EvidenceForm(5)),
     (
         f"evidence 7 add Disk  image sha256={'AB' * 32} location=Locker 4, room B",
         AddEvidence(7, "Disk  image", "ab" * 32, "Locker 4, room B"),

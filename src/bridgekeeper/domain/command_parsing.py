@@ -25,6 +25,7 @@ from bridgekeeper.domain.commands import (
     Command,
     CompleteTask,
     Declare,
+    EvidenceForm,
     Help,
     ListEvidence,
     ListIncidents,
@@ -383,7 +384,7 @@ def _evidence(args: _Args) -> Command | UsageError:
     if action == "list":
         return _nothing_more(rest, ListEvidence(args.incident))
     if action == "add":
-        return _evidence_add(rest)
+        return _evidence_add(rest) if rest.tokens else EvidenceForm(args.incident)
     if action not in ("transfer", "verify"):
         return args.error("unexpected_text", value=args.rest())
     if not rest.tokens:

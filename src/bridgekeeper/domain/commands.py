@@ -188,6 +188,13 @@ class VerifyEvidence:
 
 
 @dataclass(frozen=True)
+class EvidenceForm:
+    """`evidence add` alone: the form to fill in."""
+
+    incident: int | None
+
+
+@dataclass(frozen=True)
 class ListEvidence:
     incident: int | None
 
@@ -215,6 +222,7 @@ IncidentCommand: TypeAlias = (
     | TransferEvidence
     | VerifyEvidence
     | ListEvidence
+    | EvidenceForm
 )
 Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand
 

@@ -7,6 +7,8 @@ bot's back. A check against a different hash is recorded as failed and said loud
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +22,8 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store.models import EvidenceItem, Incident, TimelineEntry
 
+OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]  # the gateway's: trigger id, view
+
 
 def item_data(item: EvidenceItem) -> dict[str, Any]:
     """What an `evidence_*` entry records of the item: all of it, as it stands after."""
@@ -32,8 +36,9 @@ def item_data(item: EvidenceItem) -> dict[str, Any]:
 class Evidence:
     """Command handlers of `/incident evidence ...`."""
 
-    def __init__(self, incidents: IncidentService) -> None:
+    def __init__(self, incidents: IncidentService, *, open_view: OpenView) -> None:
         self.incidents = incidents
+        self.open_view = open_view
         self.db = incidents.db
         self.clock = incidents.clock
 
@@ -42,6 +47,7 @@ class Evidence:
         runner.on(c.TransferEvidence, self.transfer)
         runner.on(c.VerifyEvidence, self.verify)
         runner.on(c.ListEvidence, self.list_items)
+        runner.on(c.EvidenceForm, self.open_form)
 
     async def _locate(
         self, session: AsyncSession, incident: int | None, inv: Invocation, action: str
@@ -60,6 +66,16 @@ class Evidence:
                 file_size=command.file_size, unhashed=command.unhashed,
             )  # fmt: skip
         return Reply("slack/evidence_added.md.j2", {"item": item, "unhashed": command.unhashed})
+
+    async def open_form(self, command: c.EvidenceForm, inv: Invocation) -> None:
+        """The form of `evidence add`; its submission is the same command."""
+        async with self.db.sessions() as session:
+            incident = await self._locate(session, command.incident, inv, "note")
+        metadata = json.dumps({"number": command.incident, "channel": inv.channel})
+        view = json.loads(self.incidents.renderer.text(
+            "modals/add_evidence.json.j2", incident=incident, metadata=metadata
+        ))  # fmt: skip
+        await self.open_view(str(inv.trigger_id), view)
 
     async def create(
         self, session: AsyncSession, *, incident: Incident, user: str, description: str,

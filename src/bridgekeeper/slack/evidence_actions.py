@@ -1,4 +1,5 @@
-"""The "Add as evidence" message shortcut: each file of the message becomes an evidence item.
+"""The "Add as evidence" message shortcut: each file of the message becomes an evidence item;
+and the form `/incident evidence add` opens, submitted as the same command.
 
 Ack first; then each file is downloaded and hashed (slack/files.py) outside any transaction,
 and recorded through the command runner, with the same access check as `/incident evidence add`.
@@ -7,11 +8,14 @@ A file in a channel that is no incident's bridge is not downloaded: the runner r
 
 from __future__ import annotations
 
+import html
+import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bridgekeeper.domain.commands import AddEvidence
+from bridgekeeper.domain.evidence import normal_sha256
 from bridgekeeper.domain.text import clean_line
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
@@ -19,9 +23,10 @@ from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.files import Hashed, sha256_of
 from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.view_state import view_values
 
 
-class EvidenceShortcut:
+class EvidenceActions:
     def __init__(
         self, *, runner: CommandRunner, gateway: SlackGateway, incidents: IncidentService
     ) -> None:
@@ -31,6 +36,7 @@ class EvidenceShortcut:
 
     def register(self, app: AsyncApp) -> None:
         app.shortcut("add_as_evidence")(self.add_as_evidence)
+        app.view("add_evidence")(self.submit_form)
 
     async def add_as_evidence(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -67,3 +73,40 @@ class EvidenceShortcut:
         if reply is not None and invocation.response_url:
             text = self.runner.render(reply)
             await self.gateway.respond(invocation.response_url, ephemeral(text))
+
+    async def submit_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Applied before the ack, so a refusal shows in the form instead of vanishing."""
+        values = view_values(body)
+        description = values.get("description", "").strip()
+        typed = values.get("sha256", "").strip()
+        sha256 = normal_sha256(typed) if typed else None
+        if not description or (typed and sha256 is None):
+            block = "sha256" if description else "description"
+            problem = "bad_hash" if description else "description_missing"
+            text = self.runner.renderer.text("modals/evidence_problems.txt.j2", problem=problem)
+            await ack(response_action="errors", errors={block: text.strip()})
+            return
+        meta = _metadata(body)
+        number = meta.get("number")
+        command = AddEvidence(number if isinstance(number, int) else None, description, sha256,
+                              values.get("location", "").strip() or None)  # fmt: skip
+        user = str((body.get("user") or {}).get("id", ""))
+        with self.runner.busy():
+            try:
+                await self.runner.run(
+                    command, Invocation(user=user, channel=str(meta.get("channel") or ""))
+                )
+            except CommandRefused as refused:
+                text = self.runner.render(Reply(refused.template, refused.context))
+                plain = html.unescape(text).replace("*", "").strip()  # a modal shows plain text
+                await ack(response_action="errors", errors={"description": plain[:2000]})
+                return
+        await ack()
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(str((body.get("view") or {}).get("private_metadata") or "{}"))
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
