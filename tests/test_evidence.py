@@ -164,9 +164,8 @@ async def test_the_report_has_the_full_custody_history(running: Running) -> None
     ]
     assert outline[0]["custody"][1]["reason"] == "to the lab"
     markdown = stored["md"].split("## Appendix: evidence and chain of custody")[1]
-    assert (
-        "Locker 4, room B" in markdown and "to the lab" in markdown and "DOES NOT MATCH" in markdown
-    )
+    assert "Locker 4, room B" in markdown and "handed it to bob: to the lab" in markdown
+    assert "DOES NOT MATCH" in markdown and "Held by bob" in markdown
     html = stored["html"].split('id="evidence"')[1]
     assert "auth.log &lt;from&gt; web-3" in html and f"<code>{OTHER}</code>" in html
 

@@ -35,6 +35,7 @@ from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
     Alert,
+    EvidenceItem,
     Incident,
     NotificationClock,
     Report,
@@ -128,7 +129,10 @@ class ReportService:
             select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id)
         )
         owners = await session.scalars(select(Task.owner).where(Task.incident_id == incident.id))
-        found = {incident.declared_by, *actors, *holders, *(o for o in owners if o)}
+        custodians = await session.scalars(
+            select(EvidenceItem.custodian).where(EvidenceItem.incident_id == incident.id)
+        )
+        found = {incident.declared_by, *actors, *holders, *(o for o in owners if o), *custodians}
         found.update(str(f.get("owner")) for f in incident.follow_ups or [] if f.get("owner"))
         return found
 
