@@ -75,6 +75,8 @@ EVENT_SCOPES: dict[str, frozenset[str]] = {
     "message.groups": frozenset({"groups:history"}),
     "pin_added": frozenset({"pins:read"}),
 }
+# Shortcuts that download a message's files (url_private_download with the bot token).
+DOWNLOAD_SHORTCUTS = {"add_as_evidence": frozenset({"files:read"})}
 # Slash commands and shortcuts come with the `commands` scope.
 COMMANDS_SCOPE = "commands"
 # Events the app has a listener for but does not subscribe to, and why.
@@ -192,6 +194,9 @@ def test_manifest_asks_for_exactly_the_scopes_the_code_uses(manifest: dict[str, 
         assert event in EVENT_SCOPES, f"add the scopes of event {event} to EVENT_SCOPES"
         for scope in EVENT_SCOPES[event]:
             needed.setdefault(scope, set()).add(f"event {event}")
+    for shortcut in features.get("shortcuts", []):
+        for scope in DOWNLOAD_SHORTCUTS.get(shortcut["callback_id"], ()):
+            needed.setdefault(scope, set()).add(f"shortcut {shortcut['callback_id']}")
     if features.get("slash_commands") or features.get("shortcuts"):
         needed.setdefault(COMMANDS_SCOPE, set()).add("slash commands and shortcuts")
 

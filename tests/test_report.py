@@ -52,6 +52,7 @@ SECTIONS = (
     ("Lessons", "lessons"),
     ("Follow-ups", "follow-ups"),
     ("Metrics", "metrics"),
+    ("Appendix: evidence and chain of custody", "evidence"),
 )
 
 

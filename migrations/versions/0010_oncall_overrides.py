@@ -1,7 +1,7 @@
 """on-call overrides: someone on call for a team instead of its rota, for a while
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04 14:00:00
 
 `oncall_overrides` holds the overrides set with `/incident oncall override`; a removed one is
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,6 +25,7 @@ from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.closing import ClosingService
+from bridgekeeper.services.evidence import Evidence
 from bridgekeeper.services.followup_sync import FollowupSync
 from bridgekeeper.services.followups import EFFECT as FOLLOWUP_EFFECT
 from bridgekeeper.services.followups import Followups
@@ -43,6 +44,7 @@ from bridgekeeper.services.updates import Updates
 from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.close_actions import CloseActions
+from bridgekeeper.slack.evidence_actions import EvidenceActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.home_actions import HomeActions
 from bridgekeeper.slack.listeners import SlackListeners
@@ -90,6 +92,8 @@ class Bridgekeeper:
         self.followup_sync = FollowupSync(
             self.incidents, tracker=trackers.build(settings.trackers, self.tracker_http)
         )
+        self.evidence = Evidence(self.incidents, open_view=self.gateway.open_view)
+        self.evidence.register(self.runner)
         self.scheduler = Scheduler(db=self.db, clock=self.clock)
         self.updates = Updates(self.incidents, self.scheduler)
         self.updates.register(self.runner)
@@ -168,6 +172,9 @@ class Bridgekeeper:
         CardActions(runner=self.runner, lifecycle=self.lifecycle, gateway=self.gateway).register(
             app
         )
+        EvidenceActions(
+            runner=self.runner, gateway=self.gateway, incidents=self.incidents
+        ).register(app)
         UpdateActions(
             updates=self.updates, renderer=self.renderer, gateway=self.gateway,
             busy=self.runner.busy,

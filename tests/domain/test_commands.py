@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bridgekeeper.domain.command_parsing import SUBCOMMANDS, parse
 from bridgekeeper.domain.commands import (
     PROBLEMS,
+    AddEvidence,
     AddNote,
     AddTask,
     AssignRole,
@@ -22,8 +23,10 @@ from bridgekeeper.domain.commands import (
     Command,
     CompleteTask,
     Declare,
+    EvidenceForm,
     ExportFollowups,
     Help,
+    ListEvidence,
     ListFollowups,
     ListIncidents,
     ListOverrides,
@@ -44,8 +47,10 @@ from bridgekeeper.domain.commands import (
     ShowSummary,
     ShowTimeline,
     Stats,
+    TransferEvidence,
     UsageError,
     UserRef,
+    VerifyEvidence,
 )
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 
@@ -62,6 +67,16 @@ EXAMPLES: list[tuple[str, Command]] = [
     ("declare 42 servers down", Declare("42 servers down", None, False)),
     ("declare private data leaked", Declare("private data leaked", None, False)),
     ("role commander <@U1>", AssignRole(None, "commander", ANN)),
+    ("evidence", ListEvidence(None)),
+    ("evidence #42 list", ListEvidence(42)),
+    ("evidence add Disk image", AddEvidence(None, "Disk image", None, None)),
+    ("evidence #5 add", EvidenceForm(5)),
+    (
+        f"evidence 7 add Disk  image sha256={'AB' * 32} location=Locker 4, room B",
+        AddEvidence(7, "Disk  image", "ab" * 32, "Locker 4, room B"),
+    ),
+    ("evidence transfer 2 <@U1> to the lab", TransferEvidence(None, 2, ANN, "to the lab")),
+    (f"evidence verify #3 {'0F' * 32}", VerifyEvidence(None, 3, "0f" * 32)),
     ("role 42 Scribe <@U1|ann>", AssignRole(42, "scribe", UserRef("U1", "ann"))),
     ("role <@U1|Ann Lee> deputy", AssignRole(None, "deputy", UserRef("U1", "Ann Lee"))),
     ("role #7 comms @bob", AssignRole(7, "comms", UserRef(None, "bob"))),
@@ -188,6 +203,10 @@ ERRORS: list[tuple[str, str | None, str, dict[str, str]]] = [
     ),
     ("oncall override payments <@U1> until noon", "oncall", "bad_local_time", {"value": "noon"}),
     ("oncall override remove last", "oncall", "bad_override_number", {"value": "last"}),
+    ("evidence add disk sha256=abc", "evidence", "bad_hash", {"value": "sha256=abc"}),
+    ("evidence verify 1", "evidence", "missing_hash", {}),
+    ("evidence verify", "evidence", "missing_evidence_number", {}),
+    ("evidence transfer x", "evidence", "bad_evidence_number", {"value": "x"}),
 ]
 
 

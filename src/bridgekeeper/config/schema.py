@@ -120,6 +120,12 @@ class Outbox(Table):
         "this many tries (about a day at the 5-minute backoff cap)")  # fmt: skip
 
 
+class Evidence(Table):
+    max_file_bytes: Positive = Field(1 << 30, description="a file added as evidence (the "
+        "message shortcut) is downloaded and hashed up to this size; a larger one is recorded "
+        "without a hash")  # fmt: skip
+
+
 class AutoDeclare(Table):
     sources: Annotated[list[Text], Field(min_length=1)] = Field(
         description="alert sources this rule applies to (e.g. defender, sentinel)"
@@ -396,6 +402,7 @@ class Document(Table):
     regulatory: Regulatory = Regulatory()
     oncall: OnCall = OnCall()
     trackers: Trackers = Trackers()
+    evidence: Evidence = Evidence()
 
     @model_validator(mode="after")
     def _permissions_name_roles(self) -> Document:

@@ -13,9 +13,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import TypeAlias
 
 from bridgekeeper.domain.commands import (
+    AddEvidence,
     AddNote,
     AddTask,
     AssignRole,
@@ -23,8 +25,10 @@ from bridgekeeper.domain.commands import (
     Command,
     CompleteTask,
     Declare,
+    EvidenceForm,
     ExportFollowups,
     Help,
+    ListEvidence,
     ListFollowups,
     ListIncidents,
     ListRoles,
@@ -41,9 +45,12 @@ from bridgekeeper.domain.commands import (
     ShowSummary,
     ShowTimeline,
     Stats,
+    TransferEvidence,
     UsageError,
     UserRef,
+    VerifyEvidence,
 )
+from bridgekeeper.domain.evidence import normal_sha256
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 from bridgekeeper.domain.oncall_parsing import read_oncall
 
@@ -389,6 +396,65 @@ def _oncall(args: _Args) -> Command | UsageError:
     return read_oncall(args, _user)
 
 
+def _evidence(args: _Args) -> Command | UsageError:
+    """`evidence`, `evidence add|transfer|verify ...`."""
+    action = args.words[0].casefold() if args.tokens else "list"
+    rest = args.drop(1)
+    if action == "list":
+        return _nothing_more(rest, ListEvidence(args.incident))
+    if action == "add":
+        return _evidence_add(rest) if rest.tokens else EvidenceForm(args.incident)
+    if action not in ("transfer", "verify"):
+        return args.error("unexpected_text", value=args.rest())
+    if not rest.tokens:
+        return args.error("missing_evidence_number")
+    number = _positive(_HASH_NUMBER, rest.words[0])
+    if number is None:
+        return args.error("bad_evidence_number", value=rest.words[0])
+    if action == "verify":
+        return _evidence_verify(rest.drop(1), number)
+    to = _user(rest.words[1]) if len(rest.tokens) > 1 else None
+    if to is None:
+        return args.error("missing_user")
+    reason = rest.rest(2)
+    return (
+        TransferEvidence(args.incident, number, to, reason)
+        if reason
+        else args.error("missing_reason")
+    )
+
+
+def _evidence_verify(args: _Args, number: int) -> Command | UsageError:
+    if not args.tokens:
+        return args.error("missing_hash")
+    sha256 = normal_sha256(args.words[0].removeprefix("sha256="))
+    if sha256 is None:
+        return args.error("bad_hash", value=args.words[0])
+    return _nothing_more(args.drop(1), VerifyEvidence(args.incident, number, sha256))
+
+
+_EVIDENCE_KEYS = ("sha256=", "location=")
+
+
+def _evidence_add(args: _Args) -> Command | UsageError:
+    """`<description> [sha256=<hash>] [location=<where>]`: a location runs to the next key."""
+    keys = [i for i, w in enumerate(args.words) if w.casefold().startswith(_EVIDENCE_KEYS)]
+    description = args.rest(0, keys[0] if keys else None)
+    sha256: str | None = None
+    location: str | None = None
+    for at, stop in pairwise([*keys, len(args.tokens)]):
+        key, _, value = args.rest(at, stop).partition("=")
+        if key.casefold() == "sha256":
+            sha256 = normal_sha256(value.strip())
+            if sha256 is None:
+                return args.error("bad_hash", value=args.rest(at, stop))
+        else:
+            location = value.strip() or None
+    if not description:
+        return args.error("missing_text")
+    return AddEvidence(args.incident, description, sha256, location)
+
+
 _Parser: TypeAlias = Callable[[_Args], Command | UsageError]
 
 # In the order `/incident help` lists them.
@@ -410,6 +476,7 @@ _PARSERS: dict[str, _Parser] = {
     "summary": _summary,
     "report": _report,
     "notify": _notify,
+    "evidence": _evidence,
     "close": _close,
     "reopen": _reopen,
     "stats": _stats,

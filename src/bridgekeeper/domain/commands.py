@@ -200,6 +200,46 @@ class RemoveOverride:
 
 
 OnCallCommand: TypeAlias = ShowOnCall | SetOverride | ListOverrides | RemoveOverride
+
+
+@dataclass(frozen=True)
+class AddEvidence:
+    incident: int | None
+    description: str
+    sha256: str | None  # 64 lower-case hex characters
+    location: str | None
+    file_name: str | None = None  # a file shared in Slack (the message shortcut)
+    file_size: int | None = None
+    unhashed: str | None = None  # why a file has no hash: "too_big" or "unreachable"
+
+
+@dataclass(frozen=True)
+class TransferEvidence:
+    incident: int | None
+    number: int
+    to: UserRef
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerifyEvidence:
+    incident: int | None
+    number: int
+    sha256: str  # 64 lower-case hex characters
+
+
+@dataclass(frozen=True)
+class EvidenceForm:
+    """`evidence add` alone: the form to fill in."""
+
+    incident: int | None
+
+
+@dataclass(frozen=True)
+class ListEvidence:
+    incident: int | None
+
+
 IncidentCommand: TypeAlias = (
     AssignRole
     | ListRoles
@@ -221,6 +261,11 @@ IncidentCommand: TypeAlias = (
     | NotifyNotRequired
     | Close
     | Reopen
+    | AddEvidence
+    | TransferEvidence
+    | VerifyEvidence
+    | ListEvidence
+    | EvidenceForm
 )
 Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand | OnCallCommand
 
@@ -262,4 +307,8 @@ PROBLEMS: tuple[str, ...] = (
     "bad_override",
     "bad_local_time",
     "bad_override_number",
+    "bad_hash",
+    "missing_hash",
+    "missing_evidence_number",
+    "bad_evidence_number",
 )

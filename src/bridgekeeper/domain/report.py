@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bridgekeeper.domain.evidence import EvidenceFacts, appendix_row
 from bridgekeeper.domain.report_timeline import (
     BOT,
     ActionsIn,
@@ -128,6 +129,7 @@ class ReportInput:
     alerts: Sequence[AlertFacts] = ()
     communications: Sequence[Communication] = ()
     clocks: Sequence[RegulatoryClock] = ()
+    evidence: Sequence[EvidenceFacts] = ()
     users: Mapping[str, str] = field(default_factory=dict)  # id -> name
     channels: Mapping[str, str] = field(default_factory=dict)  # id (or "bridge") -> name
     version: int = 0  # 0: a draft (preview of an open incident)
@@ -255,6 +257,7 @@ def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
             "clocks": [_clock(c) for c in source.clocks],
             "entries": summary.regulatory,
         },
+        "evidence": [appendix_row(item) for item in source.evidence],
         "lessons": {"went_well": incident.went_well, "to_improve": incident.to_improve},
         "follow_ups": [
             {"owner": f.get("owner"), "text": str(f.get("text") or "")} for f in incident.follow_ups

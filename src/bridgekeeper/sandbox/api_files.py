@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from bridgekeeper.sandbox.api_chat import post_target
 from bridgekeeper.sandbox.state import ApiError, Channel, File, JsonDict, Message, Workspace
@@ -105,10 +106,34 @@ def file_json(ws: Workspace, file: File) -> JsonDict:
         "is_external": False,
         "is_public": True,
         "url_private": f"https://files.slack.com/files-pri/{ws.team_id}-{file.id}/{file.filename}",
+        "url_private_download": download_url(ws, file),
         "permalink": f"https://{ws.team_domain}.slack.com/files/{ws.bot_user_id}/{file.id}",
         "channels": list(file.channels),
         "initial_comment": file.initial_comment,
     }
+
+
+def download_url(ws: Workspace, file: File) -> str:
+    """Where the file's bytes are served, to a bearer of the bot token (Slack's is on
+    files.slack.com; the emulator serves it at its own address)."""
+    return f"{ws.base_url}/files-pri/{ws.team_id}-{file.id}/download/{quote(file.filename)}"
+
+
+def share_user_file(ws: Workspace, channel: Channel, user: str, filename: str,
+                    content: bytes) -> Message:  # fmt: skip
+    """A person shares a file in a channel: the file is stored and a message carries it."""
+    file = File(id=ws.new_id("F"), filename=filename, title=filename, content=content,
+                channels=[channel.id], length=len(content), completed=True)  # fmt: skip
+    ws.files.append(file)
+    shared = file_json(ws, file) | {"user": user}
+    message = Message(ts=ws.new_ts(), user=user, text="", channel=channel.id, files=[shared])
+    channel.messages.append(message)
+    return message
+
+
+def downloaded(ws: Workspace, team_file: str) -> File | None:
+    """The file a `/files-pri/<team>-<file id>/download/...` URL names."""
+    return next((f for f in ws.files if f"{ws.team_id}-{f.id}" == team_file), None)
 
 
 METHODS: dict[str, Callable[[Workspace, Args], JsonDict]] = {

@@ -16,7 +16,7 @@ TS_FORMAT = re.compile(r"\d+\.\d+")
 # x-oauth-scopes header: those the app manifests ask for (slack-app-manifest-*.yml), no more.
 BOT_SCOPES = (
     "channels:history,channels:manage,channels:read,chat:write,chat:write.public,commands,"
-    "files:write,groups:history,groups:read,groups:write,pins:write,reactions:read,"
+    "files:read,files:write,groups:history,groups:read,groups:write,pins:write,reactions:read,"
     "usergroups:read,users:read"
 )
 

@@ -153,6 +153,7 @@ class SlackEmulator(WebApi):
         app.router.add_get("/link", self.socket.handle)
         app.router.add_get("/link/", self.socket.handle)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._handle_download)
         for kind in RESPONSE_URL_KINDS:
             app.router.add_post(f"/{kind}/{{rest:.*}}", self._handle_response_url)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
@@ -339,6 +340,21 @@ class SlackEmulator(WebApi):
         if not api_files.receive_upload(self.state, request.match_info["file_id"], data):
             return web.Response(status=404, text="Not Found")
         return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        """A file's url_private_download: its bytes to a bearer of the bot token; anyone else
+        is sent to the sign-in page, as Slack does."""
+        file = api_files.downloaded(self.state, request.match_info["team_file"])
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            raise web.HTTPFound(f"{self.state.base_url}/signin")
+        if file is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=file.content, content_type="application/octet-stream")
+
+    def share_user_file(self, channel_id: str, user: str, filename: str, content: bytes) -> Message:
+        """A person shares a file in a channel (for the evidence shortcut's tests)."""
+        channel = self.state.channels[channel_id]
+        return api_files.share_user_file(self.state, channel, user, filename, content)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         raw = await request.read()

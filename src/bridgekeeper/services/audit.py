@@ -13,7 +13,8 @@ the chains shows:
 
 Then the timeline is replayed to the state it implies (services/audit_state.py) and compared with
 what the report shows from other rows: the incident's title, severity, stage, status, impact and
-close record, its role assignments and tasks, and each stored report against its sha256. A row
+close record, its role assignments, tasks and evidence register (services/audit_evidence.py), and
+each stored report against its sha256. A row
 that says otherwise is *changed*.
 """
 
@@ -28,10 +29,17 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.timeline import entry_hash
-from bridgekeeper.services import audit_state
+from bridgekeeper.services import audit_evidence, audit_state
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.incidents import chain_start
-from bridgekeeper.store.models import Incident, Report, RoleAssignment, Task, TimelineEntry
+from bridgekeeper.store.models import (
+    EvidenceItem,
+    Incident,
+    Report,
+    RoleAssignment,
+    Task,
+    TimelineEntry,
+)
 
 
 class Tampering(StrEnum):
@@ -103,11 +111,13 @@ async def check_incident(session: AsyncSession, incident: Incident) -> ChainRepo
     roles = list(await session.scalars(_rows(RoleAssignment, incident, RoleAssignment.id)))
     tasks = list(await session.scalars(_rows(Task, incident, Task.number)))
     reports = list(await session.scalars(_rows(Report, incident, Report.version)))
+    evidence = list(await session.scalars(_rows(EvidenceItem, incident, EvidenceItem.number)))
     implied = audit_state.replay(entries)
     strict = incident.chain_version >= 2
     problems = [
         *audit_state.differences(implied, incident, roles, tasks, strict=strict),
         *audit_state.report_differences(reports, {e.hash for e in entries}),
+        *audit_evidence.differences(entries, evidence),
     ]
     report.findings.extend(Finding(incident.number, Tampering.CHANGED, p) for p in problems)
     return report

@@ -27,6 +27,7 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
 from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
 from bridgekeeper.rendering import Renderer, duration
+from bridgekeeper.services.evidence import evidence_facts
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
 from bridgekeeper.services.report_html import time_element
 from bridgekeeper.store import incidents as incident_store
@@ -34,6 +35,7 @@ from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
     Alert,
+    EvidenceItem,
     Followup,
     Incident,
     NotificationClock,
@@ -128,7 +130,10 @@ class ReportService:
             select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id)
         )
         owners = await session.scalars(select(Task.owner).where(Task.incident_id == incident.id))
-        found = {incident.declared_by, *actors, *holders, *(o for o in owners if o)}
+        custodians = await session.scalars(
+            select(EvidenceItem.custodian).where(EvidenceItem.incident_id == incident.id)
+        )
+        found = {incident.declared_by, *actors, *holders, *(o for o in owners if o), *custodians}
         found.update(str(f.get("owner")) for f in incident.follow_ups or [] if f.get("owner"))
         return found
 
@@ -166,6 +171,7 @@ class ReportService:
                 )
             ],
             clocks=await regulatory_clocks(session, incident.id),
+            evidence=await evidence_facts(session, incident.id),
             users=users or {},
             channels=self.channel_names(incident, await self.places(session, incident)),
             version=version,

@@ -30,6 +30,7 @@ REQUIRED_SCOPES = frozenset(
         "chat:write",
         "chat:write.public",
         "commands",
+        "files:read",
         "files:write",
         "groups:history",
         "groups:read",

@@ -411,3 +411,22 @@ class OnCallOverride(Base):
     created_at: Mapped[datetime]
     removed_by: Mapped[str | None] = mapped_column(String(32))
     removed_at: Mapped[datetime | None]
+
+
+class EvidenceItem(Base):
+    """An item of an incident's evidence register, as it stands now; its chain of custody is on
+    the timeline (`evidence_*` entries), which the audit replays against this row."""
+
+    __tablename__ = "evidence_items"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    collected_by: Mapped[str] = mapped_column(String(40))
+    collected_at: Mapped[datetime]
+    custodian: Mapped[str] = mapped_column(String(40))

@@ -1,0 +1,69 @@
+"""Downloading a file shared in Slack to hash it: a stream, never the whole file in memory.
+
+Slack's file objects carry no SHA-256, so the bytes are fetched from `url_private_download` with
+the bot token (scope files:read), only from Slack's own file host, outside any transaction. Slack
+answers a request it does not accept with a redirect to its sign-in page, so a redirect, like
+any other answer but 200, means the file could not be fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from bridgekeeper.slack.gateway import DEFAULT_PORTS, SlackGateway
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Hashed:
+    sha256: str | None
+    unhashed: str | None = None  # why not: "too_big" or "unreachable"
+
+
+def is_slack_file_url(url: str, api_url: str) -> bool:
+    """Whether `url` is on the Slack the bot talks to (its API host, or files.<that host>), so
+    the bot token may be sent there."""
+    try:
+        given, api = urlsplit(url), urlsplit(api_url)
+        ports = [u.port or DEFAULT_PORTS.get(u.scheme) for u in (given, api)]
+    except ValueError:
+        return False
+    host = (api.hostname or "").lower()
+    return (
+        given.scheme == api.scheme
+        and ports[0] == ports[1]
+        and (given.hostname or "").lower() in (host, f"files.{host}")
+        and not given.username
+        and not given.password
+    )
+
+
+async def sha256_of(gateway: SlackGateway, url: str, *, size: int, max_bytes: int) -> Hashed:
+    """The SHA-256 of a shared file's bytes, or why there is none."""
+    if size > max_bytes:
+        return Hashed(None, "too_big")
+    if not url or not is_slack_file_url(url, gateway.client.base_url):
+        return Hashed(None, "unreachable")
+    headers = {"Authorization": f"Bearer {gateway.client.token}"}
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=gateway.timeout)
+    digest, seen = hashlib.sha256(), 0
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url, headers=headers, allow_redirects=False) as response,
+        ):
+            if response.status != 200:
+                return Hashed(None, "unreachable")
+            async for chunk in response.content.iter_chunked(CHUNK):
+                seen += len(chunk)
+                if seen > max_bytes:
+                    return Hashed(None, "too_big")
+                digest.update(chunk)
+    except (TimeoutError, aiohttp.ClientError):
+        return Hashed(None, "unreachable")
+    return Hashed(digest.hexdigest())
