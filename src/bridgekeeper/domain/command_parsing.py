@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from itertools import pairwise
+from functools import partial
 from typing import TypeAlias
 
+from bridgekeeper.domain.command_words import Args, clip, mention, positive, tokenize
 from bridgekeeper.domain.commands import (
-    AddEvidence,
     AddNote,
     AddTask,
     AssignRole,
@@ -25,10 +25,8 @@ from bridgekeeper.domain.commands import (
     Command,
     CompleteTask,
     Declare,
-    EvidenceForm,
     ExportFollowups,
     Help,
-    ListEvidence,
     ListFollowups,
     ListIncidents,
     ListRoles,
@@ -45,85 +43,19 @@ from bridgekeeper.domain.commands import (
     ShowSummary,
     ShowTimeline,
     Stats,
-    TransferEvidence,
     UsageError,
-    UserRef,
-    VerifyEvidence,
 )
-from bridgekeeper.domain.evidence import normal_sha256
+from bridgekeeper.domain.evidence_parsing import read_evidence
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 from bridgekeeper.domain.oncall_parsing import read_oncall
 
 # --- reading the text -------------------------------------------------------------
 
-# A Slack escape such as <@U1|Ann Lee> is one token even with spaces inside.
-_TOKEN = re.compile(r"<[^<>\s][^<>]*>|\S+")
-_MENTION = re.compile(r"<@([A-Za-z0-9]+)(?:\|([^<>]*))?>")
-_PLAIN_MENTION = re.compile(r"@([^\s@<>|]+)")
 _HASH_NUMBER = re.compile(r"#?0*([1-9][0-9]{0,8})")  # 42 or #42
 _NUMBER = re.compile(r"0*([1-9][0-9]{0,8})")
 _SEVERITY_LIKE = re.compile(r"sev-?[0-9]+")
 _AROUND_EQUALS = re.compile(r"\s*=\s*")
 _PAIR_SEPARATORS = re.compile(r"[\s,;]+")
-_DETAIL_MAX = 80
-
-
-@dataclass(frozen=True)
-class _Token:
-    text: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class _Args:
-    """What follows the subcommand (and the incident number, once taken)."""
-
-    subcommand: str
-    text: str  # the whole command text, for slicing free text out of it
-    tokens: tuple[_Token, ...]
-    roles: tuple[str, ...]
-    incident: int | None = None
-    in_bridge: bool = False  # typed in a bridge channel: no number names another incident
-
-    @property
-    def words(self) -> list[str]:
-        return [token.text for token in self.tokens]
-
-    def rest(self, start: int = 0, stop: int | None = None) -> str:
-        """The original text of tokens[start:stop], inner spacing kept."""
-        chosen = self.tokens[start:stop]
-        return self.text[chosen[0].start : chosen[-1].end] if chosen else ""
-
-    def drop(self, count: int) -> _Args:
-        return replace(self, tokens=self.tokens[count:])
-
-    def error(self, problem: str, **detail: str) -> UsageError:
-        return UsageError(self.subcommand, problem, {k: _clip(v) for k, v in detail.items()})
-
-
-def _tokenize(text: str) -> list[_Token]:
-    return [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-
-
-def _clip(value: str) -> str:
-    """One printable line of at most _DETAIL_MAX characters, to quote back to the user."""
-    shown = "".join(ch if ch.isprintable() or ch.isspace() else "?" for ch in value[:1000])
-    line = " ".join(shown.split())
-    return line if len(line) <= _DETAIL_MAX else line[: _DETAIL_MAX - 1] + "…"
-
-
-def _positive(pattern: re.Pattern[str], word: str) -> int | None:
-    match = pattern.fullmatch(word)
-    return int(match[1]) if match else None
-
-
-def _user(word: str) -> UserRef | None:
-    if match := _MENTION.fullmatch(word):
-        return UserRef(match[1], (match[2] or "").strip() or None)
-    if match := _PLAIN_MENTION.fullmatch(word):
-        return UserRef(None, match[1])
-    return None
 
 
 def _severity(word: str) -> Severity | None:
@@ -133,19 +65,19 @@ def _severity(word: str) -> Severity | None:
         return None
 
 
-def _take_incident(args: _Args) -> _Args:
-    number = _positive(_HASH_NUMBER, args.tokens[0].text) if args.tokens else None
+def _take_incident(args: Args) -> Args:
+    number = positive(_HASH_NUMBER, args.tokens[0].text) if args.tokens else None
     return args if number is None else replace(args.drop(1), incident=number)
 
 
-def _nothing_more(args: _Args, command: Command) -> Command | UsageError:
+def _nothing_more(args: Args, command: Command) -> Command | UsageError:
     return args.error("unexpected_text", value=args.rest()) if args.tokens else command
 
 
 # --- one parser per subcommand -----------------------------------------------------
 
 
-def _help(args: _Args) -> Command | UsageError:
+def _help(args: Args) -> Command | UsageError:
     if not args.tokens:
         return Help(None)
     topic = args.words[0].casefold()
@@ -154,11 +86,11 @@ def _help(args: _Args) -> Command | UsageError:
     return _nothing_more(args.drop(1), Help(topic))
 
 
-def _list(args: _Args) -> Command | UsageError:
+def _list(args: Args) -> Command | UsageError:
     return _nothing_more(args, ListIncidents())
 
 
-def _declare(args: _Args) -> Command | UsageError:
+def _declare(args: Args) -> Command | UsageError:
     words = args.words
     severity: Severity | None = None
     private = False
@@ -180,7 +112,7 @@ def _declare(args: _Args) -> Command | UsageError:
     return Declare(title, severity, private)
 
 
-def _stats(args: _Args) -> Command | UsageError:
+def _stats(args: Args) -> Command | UsageError:
     if not args.tokens:
         return Stats(None)
     days = args.words[0].casefold().removesuffix("d")
@@ -189,9 +121,9 @@ def _stats(args: _Args) -> Command | UsageError:
     return Stats(int(days))
 
 
-def _role(args: _Args) -> Command | UsageError:
+def _role(args: Args) -> Command | UsageError:
     words = args.words
-    at = next((i for i, word in enumerate(words) if _user(word)), None)
+    at = next((i for i, word in enumerate(words) if mention(word)), None)
     role_words = words if at is None else words[:at] + words[at + 1 :]
     if not role_words:
         return args.error("missing_role")
@@ -199,17 +131,17 @@ def _role(args: _Args) -> Command | UsageError:
     role = next((r for r in args.roles if r.casefold() == typed.casefold()), None)
     if role is None:
         return args.error("unknown_role", value=typed)
-    user = _user(words[at]) if at is not None else None
+    user = mention(words[at]) if at is not None else None
     if user is None:
         return args.error("missing_user", role=role)
     return AssignRole(args.incident, role, user)
 
 
-def _roles(args: _Args) -> Command | UsageError:
+def _roles(args: Args) -> Command | UsageError:
     return _nothing_more(args, ListRoles(args.incident))
 
 
-def _set_severity(args: _Args) -> Command | UsageError:
+def _set_severity(args: Args) -> Command | UsageError:
     if not args.tokens:
         return args.error("missing_severity")
     severity = _severity(args.words[0])
@@ -226,7 +158,7 @@ _STAGE_WORDS["stabilise"] = Stage.STABILIZE
 _CLOSING_WORDS = ("closed", "close", "resolved", "resolve", "done")
 
 
-def _stage(args: _Args) -> Command | UsageError:
+def _stage(args: Args) -> Command | UsageError:
     if not args.tokens:
         return args.error("missing_stage")
     word = args.words[0].casefold()
@@ -253,7 +185,7 @@ _LEVELS = {impact.value: impact for impact in Impact}
 _YES_NO = {"yes": True, "no": False, "true": True, "false": False, "y": True, "n": False}
 
 
-def _impact(args: _Args) -> Command | UsageError:
+def _impact(args: Args) -> Command | UsageError:
     given: dict[str, str] = {}
     for pair in _PAIR_SEPARATORS.split(_AROUND_EQUALS.sub("=", args.rest())):
         if not pair:
@@ -275,12 +207,12 @@ def _impact(args: _Args) -> Command | UsageError:
     )
 
 
-def _note(args: _Args) -> Command | UsageError:
+def _note(args: Args) -> Command | UsageError:
     text = args.rest()
     return AddNote(args.incident, text) if text else args.error("missing_text")
 
 
-def _update(args: _Args) -> Command | UsageError:
+def _update(args: Args) -> Command | UsageError:
     text = args.rest()
     return PostUpdate(args.incident, text) if text else args.error("missing_text")
 
@@ -288,13 +220,13 @@ def _update(args: _Args) -> Command | UsageError:
 FOLLOWUP_WORD = "followup"  # `task <text> [@owner] followup`
 
 
-def _task(args: _Args) -> Command | UsageError:
+def _task(args: Args) -> Command | UsageError:
     words = args.words
     if words and words[0].casefold() == "done":
         return _task_done(args.drop(1))
     followup = bool(words) and words[-1].casefold() == FOLLOWUP_WORD
     words = words[:-1] if followup else words
-    owner = _user(words[-1]) if words else None
+    owner = mention(words[-1]) if words else None
     end = len(words) - 1 if owner else len(words)
     text = args.rest(0, end) if end else ""
     if not text:
@@ -302,43 +234,43 @@ def _task(args: _Args) -> Command | UsageError:
     return AddTask(args.incident, text, owner, followup=followup)
 
 
-def _task_done(args: _Args) -> Command | UsageError:
+def _task_done(args: Args) -> Command | UsageError:
     if not args.tokens:
         return args.error("missing_task_number")
-    number = _positive(_HASH_NUMBER, args.words[0])
+    number = positive(_HASH_NUMBER, args.words[0])
     if number is None or len(args.tokens) > 1:
         return args.error("bad_task_number", value=args.rest())
     return CompleteTask(args.incident, number)
 
 
-def _tasks(args: _Args) -> Command | UsageError:
+def _tasks(args: Args) -> Command | UsageError:
     return _nothing_more(args, ListTasks(args.incident))
 
 
-def _followups(args: _Args) -> Command | UsageError:
+def _followups(args: Args) -> Command | UsageError:
     if args.words and args.words[0].casefold() == "export":
         return _nothing_more(args.drop(1), ExportFollowups(args.incident))
     return _nothing_more(args, ListFollowups(args.incident))
 
 
-def _timeline(args: _Args) -> Command | UsageError:
+def _timeline(args: Args) -> Command | UsageError:
     """`timeline [page]`, `timeline #42 [page]`, `timeline 42 <page>`: a lone number is a page."""
     words = args.words
     if not args.in_bridge and words and (words[0].startswith("#") or len(words) > 1):
         args = _take_incident(args)
     if not args.tokens:
         return ShowTimeline(args.incident, None)
-    page = _positive(_NUMBER, args.words[0])
+    page = positive(_NUMBER, args.words[0])
     if page is None or len(args.tokens) > 1:
         return args.error("bad_page", value=args.rest())
     return ShowTimeline(args.incident, page)
 
 
-def _summary(args: _Args) -> Command | UsageError:
+def _summary(args: Args) -> Command | UsageError:
     return _nothing_more(args, ShowSummary(args.incident))
 
 
-def _report(args: _Args) -> Command | UsageError:
+def _report(args: Args) -> Command | UsageError:
     return _nothing_more(args, ShowReport(args.incident))
 
 
@@ -353,7 +285,7 @@ def _aware_at(text: str) -> datetime | None:
         return None
 
 
-def _notify(args: _Args) -> Command | UsageError:
+def _notify(args: Args) -> Command | UsageError:
     first = args.words[0].casefold() if args.tokens else ""
     if first == "done":
         return _notify_done(args.drop(1))
@@ -368,13 +300,13 @@ def _notify(args: _Args) -> Command | UsageError:
     return Notify(args.incident, args.words[0], aware_at)
 
 
-def _notify_done(args: _Args) -> Command | UsageError:
+def _notify_done(args: Args) -> Command | UsageError:
     if not args.tokens:
         return args.error("missing_regime")
     return _nothing_more(args.drop(1), NotifyDone(args.incident, args.words[0]))
 
 
-def _notify_none(args: _Args) -> Command | UsageError:
+def _notify_none(args: Args) -> Command | UsageError:
     if not args.tokens:
         return args.error("missing_regime")
     rationale = args.rest(1)
@@ -383,79 +315,24 @@ def _notify_none(args: _Args) -> Command | UsageError:
     return NotifyNotRequired(args.incident, args.words[0], rationale)
 
 
-def _close(args: _Args) -> Command | UsageError:
+def _close(args: Args) -> Command | UsageError:
     return Close(args.incident, args.rest() or None)
 
 
-def _reopen(args: _Args) -> Command | UsageError:
+def _reopen(args: Args) -> Command | UsageError:
     reason = args.rest()
     return Reopen(args.incident, reason) if reason else args.error("missing_reason")
 
 
-def _oncall(args: _Args) -> Command | UsageError:
-    return read_oncall(args, _user)
+def _oncall(args: Args) -> Command | UsageError:
+    return read_oncall(args, mention)
 
 
-def _evidence(args: _Args) -> Command | UsageError:
-    """`evidence`, `evidence add|transfer|verify ...`."""
-    action = args.words[0].casefold() if args.tokens else "list"
-    rest = args.drop(1)
-    if action == "list":
-        return _nothing_more(rest, ListEvidence(args.incident))
-    if action == "add":
-        return _evidence_add(rest) if rest.tokens else EvidenceForm(args.incident)
-    if action not in ("transfer", "verify"):
-        return args.error("unexpected_text", value=args.rest())
-    if not rest.tokens:
-        return args.error("missing_evidence_number")
-    number = _positive(_HASH_NUMBER, rest.words[0])
-    if number is None:
-        return args.error("bad_evidence_number", value=rest.words[0])
-    if action == "verify":
-        return _evidence_verify(rest.drop(1), number)
-    to = _user(rest.words[1]) if len(rest.tokens) > 1 else None
-    if to is None:
-        return args.error("missing_user")
-    reason = rest.rest(2)
-    return (
-        TransferEvidence(args.incident, number, to, reason)
-        if reason
-        else args.error("missing_reason")
-    )
+def _evidence(args: Args) -> Command | UsageError:
+    return read_evidence(args, mention, partial(positive, _HASH_NUMBER))
 
 
-def _evidence_verify(args: _Args, number: int) -> Command | UsageError:
-    if not args.tokens:
-        return args.error("missing_hash")
-    sha256 = normal_sha256(args.words[0].removeprefix("sha256="))
-    if sha256 is None:
-        return args.error("bad_hash", value=args.words[0])
-    return _nothing_more(args.drop(1), VerifyEvidence(args.incident, number, sha256))
-
-
-_EVIDENCE_KEYS = ("sha256=", "location=")
-
-
-def _evidence_add(args: _Args) -> Command | UsageError:
-    """`<description> [sha256=<hash>] [location=<where>]`: a location runs to the next key."""
-    keys = [i for i, w in enumerate(args.words) if w.casefold().startswith(_EVIDENCE_KEYS)]
-    description = args.rest(0, keys[0] if keys else None)
-    sha256: str | None = None
-    location: str | None = None
-    for at, stop in pairwise([*keys, len(args.tokens)]):
-        key, _, value = args.rest(at, stop).partition("=")
-        if key.casefold() == "sha256":
-            sha256 = normal_sha256(value.strip())
-            if sha256 is None:
-                return args.error("bad_hash", value=args.rest(at, stop))
-        else:
-            location = value.strip() or None
-    if not description:
-        return args.error("missing_text")
-    return AddEvidence(args.incident, description, sha256, location)
-
-
-_Parser: TypeAlias = Callable[[_Args], Command | UsageError]
+_Parser: TypeAlias = Callable[[Args], Command | UsageError]
 
 # In the order `/incident help` lists them.
 _PARSERS: dict[str, _Parser] = {
@@ -496,14 +373,14 @@ def parse(
     Outside a bridge channel an incident is named by number first (`note #42 text`, or
     `note 42 text`). In a bridge channel (`in_bridge`) the command is always about that
     channel's incident, so `note 1 text` is the note "1 text"."""
-    tokens = _tokenize(text)
+    tokens = tokenize(text)
     if not tokens:
         return UsageError(None, "empty", {})
     name = tokens[0].text.casefold()
     parser = _PARSERS.get(name)
     if parser is None:
-        return UsageError(None, "unknown_subcommand", {"value": _clip(tokens[0].text)})
-    args = _Args(name, text, tuple(tokens[1:]), tuple(roles), in_bridge=in_bridge)
+        return UsageError(None, "unknown_subcommand", {"value": clip(tokens[0].text)})
+    args = Args(name, text, tuple(tokens[1:]), tuple(roles), in_bridge=in_bridge)
     if name not in _NO_INCIDENT and not in_bridge:
         args = _take_incident(args)
     return parser(args)
