@@ -155,6 +155,17 @@ BUILTIN_RULES: tuple[RegimeRule, ...] = (
         ),
     ),
     RegimeRule(
+        "cra-incident",
+        "EU CRA (severe incident)",
+        "the CSIRT coordinator and ENISA",
+        "severe_product_incident",
+        (
+            _d("early warning", 24),
+            _d("incident notification", 72),
+            _d("final report", 1, "months", "previous"),
+        ),
+    ),
+    RegimeRule(
         "sec",
         "SEC Form 8-K Item 1.05",
         "the SEC (Form 8-K)",
