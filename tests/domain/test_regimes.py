@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from bridgekeeper.domain.regimes import BUILTIN_RULES, Span, add_span, clocks
+from bridgekeeper.domain.regimes import BUILTIN_RULES, Span, add_span, clocks, suggestions
 
 RULES = {rule.name: rule for rule in BUILTIN_RULES}
 
@@ -52,3 +52,9 @@ def test_cra_final_report_waits_for_a_corrective_measure() -> None:
     assert early.due_at == at("2026-06-02 09:00")
     assert notification.due_at == at("2026-06-04 09:00")
     assert final.due_at is None and final.waiting_for == "corrective_measure"
+
+
+def test_regimes_are_suggested_only_for_the_facts_that_hold() -> None:
+    facts = {"financial_entity": True, "listed_company": True, "personal_data": False}
+    names = [rule.name for rule in suggestions(BUILTIN_RULES, facts)]
+    assert names == ["dora", "sec"]

@@ -173,3 +173,11 @@ BUILTIN_RULES: tuple[RegimeRule, ...] = (
         (_d("file Form 8-K Item 1.05", 4, "business_days", "materiality"),),
     ),
 )
+
+
+def suggestions(rules: tuple[RegimeRule, ...], facts: Mapping[str, bool]) -> list[RegimeRule]:
+    """The regimes that may apply, from the team's settings and the incident's impact.
+
+    Only a suggestion: a human starts the clock (`notify <regime>`) or records `notify none`.
+    """
+    return [rule for rule in rules if facts.get(rule.applies_to)]
