@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from bridgekeeper.slack.gateway import DEFAULT_PORTS, SlackGateway
+from bridgekeeper.slack.gateway import SlackGateway, on_slack
 
 CHUNK = 1 << 16
 
@@ -28,19 +27,7 @@ class Hashed:
 def is_slack_file_url(url: str, api_url: str) -> bool:
     """Whether `url` is on the Slack the bot talks to (its API host, or files.<that host>), so
     the bot token may be sent there."""
-    try:
-        given, api = urlsplit(url), urlsplit(api_url)
-        ports = [u.port or DEFAULT_PORTS.get(u.scheme) for u in (given, api)]
-    except ValueError:
-        return False
-    host = (api.hostname or "").lower()
-    return (
-        given.scheme == api.scheme
-        and ports[0] == ports[1]
-        and (given.hostname or "").lower() in (host, f"files.{host}")
-        and not given.username
-        and not given.password
-    )
+    return on_slack(url, api_url, "files")
 
 
 async def sha256_of(gateway: SlackGateway, url: str, *, size: int, max_bytes: int) -> Hashed:

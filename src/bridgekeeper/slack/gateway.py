@@ -390,9 +390,14 @@ class SlackGateway:
 
 
 def is_slack_response_url(url: str, api_url: str) -> bool:
+    """Whether `url` is a response URL of the Slack the bot talks to (https://slack.com/api/
+    answers at https://hooks.slack.com/...; the emulator at its own address)."""
+    return on_slack(url, api_url, "hooks")
+
+
+def on_slack(url: str, api_url: str, subdomain: str) -> bool:
     """Whether `url` is on the Slack the bot talks to: the API URL's scheme and port, on its
-    host or on hooks.<its host> (https://slack.com/api/ answers at https://hooks.slack.com/...;
-    the emulator at its own address)."""
+    host or on <subdomain>.<its host>, with no credentials in it."""
     try:
         given, api = urlsplit(url), urlsplit(api_url)
         ports = [u.port or DEFAULT_PORTS.get(u.scheme) for u in (given, api)]
@@ -402,7 +407,7 @@ def is_slack_response_url(url: str, api_url: str) -> bool:
     return (
         given.scheme == api.scheme
         and ports[0] == ports[1]
-        and (given.hostname or "").lower() in (host, f"hooks.{host}")
+        and (given.hostname or "").lower() in (host, f"{subdomain}.{host}")
         and not given.username
         and not given.password
     )
