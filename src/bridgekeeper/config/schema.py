@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from bridgekeeper.config.oncall import OnCall
+from bridgekeeper.config.regulatory import Regulatory
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
     DEFAULT_PERMISSIONS,
@@ -21,10 +22,8 @@ from bridgekeeper.config.types import (
     ChannelId,
     ChannelIds,
     ChannelPrefix,
-    ContactId,
     Minutes,
     Positive,
-    RegimeName,
     ReportToken,
     Seconds,
     SecretText,
@@ -326,29 +325,6 @@ class Updates(Table):
         "incident, e.g. \"Project {number}\"; none: \"Incident <number>\"")  # fmt: skip
     private_details: bool = Field(False, description="private incidents show their title and "
         "update text to stakeholders")  # fmt: skip
-
-
-class Deadline(Table):
-    label: Text = Field(description="what is due, e.g. initial notification")
-    hours: Positive = Field(description="hours after awareness when it is due")
-
-
-class Regime(Table):
-    name: RegimeName = Field(description="what people type in `notify <name>`; gdpr or nis2 "
-        "replaces the built-in")  # fmt: skip
-    title: Text | None = Field(None, description="what people read; default: the name in "
-        "capitals")  # fmt: skip
-    deadlines: Annotated[list[Deadline], Field(min_length=1)] = Field(
-        description="[{ label = ..., hours = ... }, ...]"
-    )
-    remind: list[ContactId] = Field([], description="users or groups reminded of its deadlines")
-
-
-class Regulatory(Table):
-    contacts: list[ContactId] = Field([], description="users or user groups reminded of every "
-        "regime's deadlines")  # fmt: skip
-    regimes: list[Regime] = Field([], description="[[regulatory.regimes]]: more notification "
-        "regimes")  # fmt: skip
 
 
 class Trackers(Table):

@@ -21,11 +21,8 @@ from bridgekeeper.domain.incidents import (
 )
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import Route
-from bridgekeeper.domain.reminders import (
-    BUILTIN_REGIMES,
-    DEFAULT_CADENCE_MINUTES,
-    Regime,
-)
+from bridgekeeper.domain.regimes import BUILTIN_RULES, RegimeRule
+from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
 
 DEFAULT_SEVERITY_MEANINGS = {
     Severity.SEV1: "Critical: severe impact on customers or data, all hands",
@@ -135,8 +132,9 @@ class UpdateSettings:
     review_after_days: int = 3
     private_codename: str | None = None  # e.g. "Project {number}"; None: "Incident <number>"
     private_details: bool = False  # true: private incidents show title and text to stakeholders
-    regimes: tuple[Regime, ...] = BUILTIN_REGIMES
+    regimes: tuple[RegimeRule, ...] = BUILTIN_RULES
     regulatory_contacts: tuple[str, ...] = ()  # reminded of every regime's deadlines
+    regulatory_facts: frozenset[str] = frozenset()  # financial_entity, listed_company, ...
 
     def channels_for(self, severity: Severity, fallback: str | None) -> tuple[str, ...]:
         """Where updates at this severity go: the configured list, else the stakeholder channel."""

@@ -33,6 +33,7 @@ from bridgekeeper.domain.commands import (
     ListTasks,
     Notify,
     NotifyDone,
+    NotifyEvent,
     NotifyNotRequired,
     PostUpdate,
     Reopen,
@@ -48,6 +49,7 @@ from bridgekeeper.domain.commands import (
 from bridgekeeper.domain.evidence_parsing import read_evidence
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 from bridgekeeper.domain.oncall_parsing import read_oncall
+from bridgekeeper.domain.regimes import EVENT_WORDS
 
 # --- reading the text -------------------------------------------------------------
 
@@ -293,11 +295,14 @@ def _notify(args: Args) -> Command | UsageError:
         return _notify_none(args.drop(1))
     if not args.tokens:
         return args.error("missing_regime")
-    when = args.rest(1)
-    aware_at = _aware_at(when) if when else None
-    if when and aware_at is None:
+    event = EVENT_WORDS.get(args.words[1].casefold()) if len(args.tokens) > 1 else None
+    when = args.rest(2 if event else 1)
+    at = _aware_at(when) if when else None
+    if when and at is None:
         return args.error("bad_time", value=when, regime=args.words[0])
-    return Notify(args.incident, args.words[0], aware_at)
+    if event:
+        return NotifyEvent(args.incident, args.words[0], event, at)
+    return Notify(args.incident, args.words[0], at)
 
 
 def _notify_done(args: Args) -> Command | UsageError:

@@ -150,6 +150,17 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class NotifyEvent:
+    """Record an event a regime's deadline counts from (classified, material, fixed); starts
+    the clock if it is not running."""
+
+    incident: int | None
+    regime: str
+    event: str  # one of regimes.START_EVENTS other than "previous"
+    at: datetime | None  # timezone-aware UTC; None: now
+
+
+@dataclass(frozen=True)
 class NotifyDone:
     incident: int | None
     regime: str
@@ -258,6 +269,7 @@ IncidentCommand: TypeAlias = (
     | PostUpdate
     | Notify
     | NotifyDone
+    | NotifyEvent
     | NotifyNotRequired
     | Close
     | Reopen

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
+from bridgekeeper.domain import regimes
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.report import milestones
 from bridgekeeper.services.reports import alert_facts, incident_facts
@@ -214,8 +215,11 @@ async def _deadlines(
 
 
 def _outcome(deadline: dict[str, object], now: datetime) -> str:
-    due = datetime.fromisoformat(str(deadline["due_at"]))
-    done = deadline.get("done_at")
-    if done:
-        return "met" if datetime.fromisoformat(str(done)) <= due else "missed"
-    return "missed" if due < now else "pending"
+    """A deadline still waiting for the event it counts from is pending."""
+    due, done = (_at(deadline.get(key)) for key in ("due_at", "done_at"))
+    found = regimes.outcome(due, done, now)
+    return "pending" if found == "waiting" else found
+
+
+def _at(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
