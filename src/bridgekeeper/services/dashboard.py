@@ -25,8 +25,9 @@ from bridgekeeper.domain.report import milestones
 from bridgekeeper.services.reports import alert_facts, incident_facts
 from bridgekeeper.services.stats import IncidentStats, SourceQuality
 from bridgekeeper.services.updates import UPDATE_KIND
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, Incident, NotificationClock, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 CHARTS = ("mtta", "mttr", "by_severity", "by_source", "false_positives", "first_update",
           "regulatory")  # fmt: skip
@@ -207,8 +208,7 @@ async def _deadlines(
     counted: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     if not incident_ids:
         return counted
-    found = select(NotificationClock).where(NotificationClock.incident_id.in_(incident_ids))
-    for clock in await session.scalars(found):
+    for clock in await clock_store.of_incidents(session=session, incident_ids=incident_ids):
         for deadline in clock.deadlines:
             counted[clock.regime][_outcome(deadline, now)] += 1
     return counted

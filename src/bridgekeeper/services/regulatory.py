@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -32,6 +31,7 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.regulatory_clocks import open_deadlines, recompute, summary, unsent
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.models import Incident, NotificationClock, ScheduledJob
 
 JOB_KIND = "notify_reminder"
@@ -217,10 +217,8 @@ class Regulatory:
     async def _find(
         self, session: AsyncSession, incident: Incident, regime: RegimeRule
     ) -> NotificationClock | None:
-        query = select(NotificationClock).where(
-            NotificationClock.incident_id == incident.id, NotificationClock.regime == regime.name
-        )
-        return await session.scalar(query)
+        return await clock_store.find(session=session, incident_id=incident.id,
+                                      regime=regime.name)  # fmt: skip
 
     async def _open_clock(
         self, session: AsyncSession, incident: Incident, regime: RegimeRule

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import regimes
 from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.domain.reminders import DueDeadline
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.models import NotificationClock
 
 
@@ -91,13 +91,9 @@ def summary(clock: NotificationClock, titles: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def clocks(session: AsyncSession, incident_id: int) -> list[NotificationClock]:
-    query = select(NotificationClock).where(NotificationClock.incident_id == incident_id)
-    return list(await session.scalars(query.order_by(NotificationClock.id)))
-
-
 async def clock_summaries(
     session: AsyncSession, incident_id: int, titles: dict[str, str]
 ) -> list[dict[str, Any]]:
     """Every clock of the incident, for the status card (open ones) and the report (all)."""
-    return [summary(clock, titles) for clock in await clocks(session, incident_id)]
+    found = await clock_store.of_incident(session=session, incident_id=incident_id)
+    return [summary(clock, titles) for clock in found]

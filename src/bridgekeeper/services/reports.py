@@ -31,6 +31,7 @@ from bridgekeeper.services.evidence import evidence_facts
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
 from bridgekeeper.services.report_html import time_element
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
@@ -38,7 +39,6 @@ from bridgekeeper.store.models import (
     EvidenceItem,
     Followup,
     Incident,
-    NotificationClock,
     Report,
     RoleAssignment,
     Task,
@@ -336,10 +336,7 @@ def add_report_filters(renderer: Renderer) -> None:
 
 # -- regulatory clocks (services/regulatory.py) ---------------------------------------------------
 async def regulatory_clocks(session: AsyncSession, incident_id: int) -> list[r.RegulatoryClock]:
-    rows = await session.scalars(
-        select(NotificationClock).where(NotificationClock.incident_id == incident_id)
-        .order_by(NotificationClock.started_at)
-    )  # fmt: skip
+    rows = await clock_store.of_incident(session=session, incident_id=incident_id)
     return [
         r.RegulatoryClock(
             regime=row.regime,
