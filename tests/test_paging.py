@@ -14,13 +14,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bridgekeeper.clock import FrozenClock
-from bridgekeeper.config.settings import OnCallSettings
+from bridgekeeper.config.settings import AutoDeclareRule, OnCallSettings
+from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.oncall import Layer, Team
+from bridgekeeper.domain.oncall_routing import Route
 from bridgekeeper.domain.paging import Policy
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel, Message
 from bridgekeeper.store.models import TimelineEntry
 from bridgekeeper.store.paging import Page
+from tests.alerting import generic, post
 from tests.conftest import Running, start_bridgekeeper
 from tests.conftest import test_settings as settings_for
 from tests.updating import START, containing, dm
@@ -279,3 +282,28 @@ async def test_closing_resolves_open_pages_and_stops_their_escalation(
         assert page.status == "resolved"
         await at(running, 60)
         assert len(dm(emulator, "U0BOB")) == 1 and await kinds(running) == ["page_sent"]
+
+
+async def test_an_alert_whose_route_says_page_pages_its_team_when_declared(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    routes = (Route("payments", labels={"service": "pay*"}, page=True),
+              Route("night", labels={"service": "batch*"}))  # fmt: skip
+    base = settings_for(db_url=db_url, api_url=emulator.api_url).alerts
+    alerts = replace(base, auto_declare=(AutoDeclareRule(("generic",), Severity.SEV2),))
+    oncall = replace(ONCALL, routes=routes)
+    async with paging_desk(db_url, emulator, oncall=oncall, alerts=alerts) as running:
+        paged = generic("Card <declines> high", labels={"service": "payments-api"})
+        quiet = generic("Batch late", labels={"service": "batch-etl"})
+        assert (await post(running, "generic", paged)).status == 202
+        assert (await post(running, "generic", quiet)).status == 202
+        await running.settle()
+        [text] = dms(emulator, "U0BOB", PAGED)
+        assert "as on-call for *payments*" in text and "Card &lt;declines&gt; high" in text
+        [page] = await pages(running)
+        assert (page.team, page.created_by, page.message) == (
+            "payments", "bridgekeeper", "Card <declines> high")  # fmt: skip
+        bridge = next(c for c in emulator.channels.values() if c.name.startswith("inc-1-"))
+        assert "U0BOB" in emulator.channels[bridge.id].members
+        await at(running, 10)
+        assert len(dms(emulator, "U0CAROL", ESCALATED)) == 1

@@ -159,6 +159,8 @@ class RouteTable(Table):
         "pay-*; none: any")  # fmt: skip
     labels: dict[str, Text] = Field({}, description="patterns labels match, e.g. { service = "
         "\"pay*\" } (Alertmanager and Grafana labels)")  # fmt: skip
+    page: bool = Field(False, description="page the team's on-call when such an alert is "
+        "declared an incident (by hand or by [alerts] auto_declare)")  # fmt: skip
 
 
 class OnCall(Table):
@@ -191,7 +193,8 @@ def to_teams(table: OnCall) -> tuple[oncall.Team, ...]:
 
 def to_routes(table: OnCall) -> tuple[Route, ...]:
     return tuple(
-        Route(r.team, frozenset(r.sources), r.resource, dict(r.labels)) for r in table.routes
+        Route(r.team, frozenset(r.sources), r.resource, dict(r.labels), r.page)
+        for r in table.routes
     )
 
 

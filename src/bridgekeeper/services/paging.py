@@ -21,6 +21,7 @@ from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import paging
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.oncall import Team
+from bridgekeeper.domain.oncall_routing import labels_of, route_for
 from bridgekeeper.domain.paging import Policy, Step
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused, IncidentNotFound
@@ -33,7 +34,7 @@ from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store import paging as page_store
-from bridgekeeper.store.models import Incident, ScheduledJob
+from bridgekeeper.store.models import Alert, Incident, ScheduledJob
 from bridgekeeper.store.paging import Page
 
 JOB_KIND = "page_escalation"
@@ -53,6 +54,7 @@ class Paging:
         self.settings = incidents.settings
         self.renderer = incidents.renderer
         scheduler.on(JOB_KIND, self.fire)
+        incidents.after_alert_declared.append(self.alert_declared)
 
     def register(self, runner: CommandRunner) -> None:
         runner.on(c.Page, self.page)
@@ -61,26 +63,45 @@ class Paging:
     async def page(self, command: c.Page, inv: Invocation) -> Reply:
         team = self._team(command.team) if command.team else None
         user = await self._resolve_user(command.user) if command.user else None
-        now = self.clock.now()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
                 session, user=inv.user, action=ACTION, number=command.incident,
                 channel=inv.channel, subcommand="page",
             )  # fmt: skip
-            policy = self.settings.oncall.policy(team) if team else paging.user_policy(str(user))
-            planned = await self._planned(session, team, now)
-            first = _first_reached(policy, Step(1, 0), planned, now)
-            if first is None:
+            started = await self._start(session, incident, team, user, command.message, inv.user)
+            if started is None:
                 raise CommandRefused("refused/nobody_to_page.md.j2", team=team.name if team else "")
-            row = await self._new_page(session, incident, team, user, command.message, inv.user)
-            await self._reach(session, incident, row, first, actor=inv.user, kind="page_sent")
-            if row.pagerduty:
-                self._pagerduty(session, row, "trigger", now)
-            await self._schedule(session, row, now + policy.delay)
-            people = first[1]
+            row, people, policy = started
         return Reply("slack/page_reply.md.j2", {"incident": incident, "team": row.team,
                                                 "people": people, "delay": policy.delay,
                                                 "pagerduty": row.pagerduty})  # fmt: skip
+
+    async def alert_declared(self, session: AsyncSession, incident: Incident, alert: Alert) -> None:
+        """An alert whose routing rule says `page` pages its team when declared an incident."""
+        route = route_for(self.settings.oncall.routes, source=alert.source,
+                          resource=alert.resource, labels=labels_of(alert.raw or {}))  # fmt: skip
+        team = self.settings.oncall.team(route.team) if route and route.page else None
+        if team is not None:
+            await self._start(session, incident, team, None, alert.title, BOT_ACTOR)
+
+    async def _start(
+        self, session: AsyncSession, incident: Incident, team: Team | None, user: str | None,
+        message: str | None, actor: str,
+    ) -> tuple[Page, list[str], Policy] | None:  # fmt: skip
+        """A new page and its first level, PagerDuty event and escalation; None: it would reach
+        nobody (nothing is stored)."""
+        now = self.clock.now()
+        policy = self.settings.oncall.policy(team) if team else paging.user_policy(str(user))
+        planned = await self._planned(session, team, now)
+        first = _first_reached(policy, Step(1, 0), planned, now)
+        if first is None:
+            return None
+        row = await self._new_page(session, incident, team, user, message, actor)
+        await self._reach(session, incident, row, first, actor=actor, kind="page_sent")
+        if row.pagerduty:
+            self._pagerduty(session, row, "trigger", now)
+        await self._schedule(session, row, now + policy.delay)
+        return row, first[1], policy
 
     async def _new_page(
         self, session: AsyncSession, incident: Incident, team: Team | None, user: str | None,
