@@ -26,6 +26,7 @@ from bridgekeeper.store.paging import Page
 from tests.alerting import generic, post
 from tests.conftest import Running, start_bridgekeeper
 from tests.conftest import test_settings as settings_for
+from tests.test_close import reports
 from tests.updating import START, containing, dm
 
 # Bob is on call (the primary layer covers the backup one); Carol is on the backup layer.
@@ -282,6 +283,8 @@ async def test_closing_resolves_open_pages_and_stops_their_escalation(
         assert page.status == "resolved"
         await at(running, 60)
         assert len(dm(emulator, "U0BOB")) == 1 and await kinds(running) == ["page_sent"]
+        [report] = [r for r in await reports(running) if r.format == "md"]
+        assert "alice · paged U0BOB (night on call)" in report.body
 
 
 async def test_an_alert_whose_route_says_page_pages_its_team_when_declared(
