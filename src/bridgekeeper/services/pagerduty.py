@@ -5,7 +5,8 @@ effect, in a lane of its own per incident so Slack never waits behind PagerDuty.
 Every event of a page carries its dedup key: PagerDuty folds a repeated trigger into the alert
 already open under that key, and acknowledges or resolves that alert, so a retried delivery (an
 answer lost, a 429 or a 5xx, retried with backoff by the outbox) never pages twice. The routing
-key is read from the settings at delivery, never stored with the effect or logged.
+key is read from the settings at delivery, never stored with the effect or logged. A private
+incident's title and the page's message stay in Slack.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class PagerDuty:
             "source": "bridgekeeper",
             "severity": SEVERITIES[Severity(incident.severity)],
             "custom_details": {"incident": incident.number, "paged_by": row.created_by,
-                               "message": row.message or ""},
+                               "message": "" if incident.private else row.message or ""},
         }  # fmt: skip
         if incident.channel_id:
             event["links"] = [{"href": _channel_url(incident.channel_id),
