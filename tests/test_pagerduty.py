@@ -78,19 +78,27 @@ async def test_trigger_acknowledge_and_resolve_share_one_dedup_key(
                                                                "resolve"]  # fmt: skip
 
 
-async def test_a_500_and_a_429_then_success_is_one_event(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyEmulator
-) -> None:
+async def test_500s_and_a_429_then_success_are_one_event_each(
+    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     async with routed(db_url, emulator, pagerduty) as running:
         bridge = await declare(running)
-        pagerduty.fail(500)
+        pagerduty.fail(500, times=2)
         await say(running, "page payments", channel=bridge.id)
-        assert pagerduty.events == []
-        pagerduty.fail(429)
         await retried(running)
-        assert pagerduty.events == []
         await retried(running)
+        assert caplog.text.count("failed: HTTP 500") == 2
         assert len(pagerduty.events) == 1 and len(pagerduty.alerts) == 1
+
+        pagerduty.fail(429)
+        [page] = await pages(running)
+        channel, message = page_dm(emulator, "U0BOB")
+        await press(running, "U0BOB", page_id=page.id, channel=channel, message_ts=message.ts)
+        await retried(running)
+        assert "failed: HTTP 429" in caplog.text
+        assert [e["event_action"] for e in pagerduty.events] == ["trigger", "acknowledge"]
+        assert pagerduty.alerts[0].status == "acknowledged"
 
 
 async def test_a_lost_answer_is_retried_into_the_same_alert(
