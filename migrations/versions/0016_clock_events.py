@@ -1,7 +1,7 @@
 """clock events: when an incident was classified, found material or fixed, per regulatory clock
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-04 16:00:00
 
 A notification regime's deadlines count from events besides awareness: DORA's initial
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

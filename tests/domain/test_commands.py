@@ -35,6 +35,7 @@ from bridgekeeper.domain.commands import (
     Notify,
     NotifyDone,
     NotifyNotRequired,
+    Page,
     PostUpdate,
     RemoveOverride,
     Reopen,
@@ -150,6 +151,9 @@ EXAMPLES: list[tuple[str, Command]] = [
         ),
     ),
     ("oncall override remove #3", RemoveOverride(3)),
+    ("page payments", Page(None, "payments", None, None)),
+    ("page #42 Payments card  payments\nfail", Page(42, "payments", None, "card  payments\nfail")),
+    ("page <@U1|bob> join us", Page(None, None, UserRef("U1", "bob"), "join us")),
 ]
 
 # (text, subcommand, problem, detail); together they cover every code in PROBLEMS.
@@ -207,6 +211,9 @@ ERRORS: list[tuple[str, str | None, str, dict[str, str]]] = [
     ("evidence verify 1", "evidence", "missing_hash", {}),
     ("evidence verify", "evidence", "missing_evidence_number", {}),
     ("evidence transfer x", "evidence", "bad_evidence_number", {"value": "x"}),
+    ("page", "page", "missing_page_target", {}),
+    ("page 42", "page", "missing_page_target", {}),
+    ("page pay$ now", "page", "bad_page_target", {"value": "pay$"}),
 ]
 
 

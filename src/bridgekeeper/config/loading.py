@@ -24,7 +24,7 @@ from bridgekeeper.config.environment import (
     read_environment,
     with_async_driver,
 )
-from bridgekeeper.config.oncall import to_routes, to_teams
+from bridgekeeper.config.oncall import to_pagerduty_keys, to_policies, to_routes, to_teams
 from bridgekeeper.config.problems import config_error, describe, problems_of
 from bridgekeeper.config.regulatory import Regulatory, to_regimes
 from bridgekeeper.config.settings import (
@@ -176,8 +176,11 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
             routes=to_routes(doc.oncall),
             feed_token=doc.oncall.feed_token,
             feed_weeks=doc.oncall.feed_weeks,
+            policies=to_policies(doc.oncall),
+            pagerduty_keys=to_pagerduty_keys(doc.oncall),
         ),
         trackers=_trackers(doc.trackers, env),
+        pagerduty_events_url=doc.pagerduty.events_url,
     )
 
 

@@ -14,6 +14,7 @@ from bridgekeeper.config.oncall import OnCall
 from bridgekeeper.config.regulatory import Regulatory
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
+    DEFAULT_PAGERDUTY_EVENTS_URL,
     DEFAULT_PERMISSIONS,
     DEFAULT_SEVERITY_MEANINGS,
     TRACKER_KINDS,
@@ -353,6 +354,12 @@ class Trackers(Table):
         return self
 
 
+class PagerDuty(Table):
+    events_url: Annotated[Text, AfterValidator(_base_url)] = Field(
+        DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
+        "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
+
+
 class Document(Table):
     """The whole TOML file; every table is optional."""
 
@@ -378,6 +385,7 @@ class Document(Table):
     regulatory: Regulatory = Regulatory()
     oncall: OnCall = OnCall()
     trackers: Trackers = Trackers()
+    pagerduty: PagerDuty = PagerDuty()
     evidence: Evidence = Evidence()
 
     @model_validator(mode="after")

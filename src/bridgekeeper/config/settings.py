@@ -21,6 +21,7 @@ from bridgekeeper.domain.incidents import (
 )
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import Route
+from bridgekeeper.domain.paging import Policy, default_policy
 from bridgekeeper.domain.regimes import BUILTIN_RULES, RegimeRule
 from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
 
@@ -151,9 +152,17 @@ class OnCallSettings:
     routes: tuple[Route, ...] = ()  # which team an alert belongs to, the first that matches
     feed_token: str | None = None  # None: derived from the signing secret
     feed_weeks: int = 8
+    policies: Mapping[str, Policy] = field(default_factory=dict)  # team -> its escalation
+    pagerduty_keys: Mapping[str, str] = field(default_factory=dict)  # team -> routing key
 
     def team(self, name: str) -> Team | None:
         return next((team for team in self.teams if team.name == name), None)
+
+    def policy(self, team: Team) -> Policy:
+        return self.policies.get(team.name) or default_policy(team)
+
+
+DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 @dataclass(frozen=True)
@@ -222,6 +231,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     oncall: OnCallSettings = field(default_factory=OnCallSettings)
     trackers: TrackerSettings = field(default_factory=TrackerSettings)
+    pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL  # [pagerduty] events_url
 
     @property
     def socket_mode(self) -> bool:

@@ -35,6 +35,7 @@ from bridgekeeper.domain.commands import (
     NotifyDone,
     NotifyEvent,
     NotifyNotRequired,
+    Page,
     PostUpdate,
     Reopen,
     SetImpact,
@@ -58,6 +59,7 @@ _NUMBER = re.compile(r"0*([1-9][0-9]{0,8})")
 _SEVERITY_LIKE = re.compile(r"sev-?[0-9]+")
 _AROUND_EQUALS = re.compile(r"\s*=\s*")
 _PAIR_SEPARATORS = re.compile(r"[\s,;]+")
+_TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 def _severity(word: str) -> Severity | None:
@@ -320,6 +322,18 @@ def _notify_none(args: Args) -> Command | UsageError:
     return NotifyNotRequired(args.incident, args.words[0], rationale)
 
 
+def _page(args: Args) -> Command | UsageError:
+    """`page <team|@someone> [message]`."""
+    if not args.tokens:
+        return args.error("missing_page_target")
+    first = args.words[0]
+    user = mention(first)
+    team = None if user else first.casefold()
+    if team is not None and not _TEAM_NAME.fullmatch(team):
+        return args.error("bad_page_target", value=first)
+    return Page(args.incident, team, user, args.rest(1) or None)
+
+
 def _close(args: Args) -> Command | UsageError:
     return Close(args.incident, args.rest() or None)
 
@@ -363,6 +377,7 @@ _PARSERS: dict[str, _Parser] = {
     "reopen": _reopen,
     "stats": _stats,
     "oncall": _oncall,
+    "page": _page,
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(_PARSERS)
 

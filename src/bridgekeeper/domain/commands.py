@@ -174,6 +174,16 @@ class NotifyNotRequired:
 
 
 @dataclass(frozen=True)
+class Page:
+    """Page a team's on-call (escalating by its policy) or one person."""
+
+    incident: int | None
+    team: str | None  # a team name as typed (the service checks it), or None for a user
+    user: UserRef | None
+    message: str | None
+
+
+@dataclass(frozen=True)
 class Close:
     incident: int | None
     summary: str | None  # None: the service opens the close modal
@@ -271,6 +281,7 @@ IncidentCommand: TypeAlias = (
     | NotifyDone
     | NotifyEvent
     | NotifyNotRequired
+    | Page
     | Close
     | Reopen
     | AddEvidence
@@ -323,4 +334,6 @@ PROBLEMS: tuple[str, ...] = (
     "missing_hash",
     "missing_evidence_number",
     "bad_evidence_number",
+    "missing_page_target",
+    "bad_page_target",
 )

@@ -432,3 +432,7 @@ class EvidenceItem(Base):
     collected_by: Mapped[str] = mapped_column(String(40))
     collected_at: Mapped[datetime]
     custodian: Mapped[str] = mapped_column(String(40))
+
+
+# Tables kept in modules of their own, registered with the same metadata.
+from bridgekeeper.store import paging as _paging  # noqa: E402, F401
