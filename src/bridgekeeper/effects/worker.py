@@ -104,7 +104,10 @@ class OutboxWorker:
         due = await self._read(
             partial(lanes.due_lanes, now=now, per_lane=self.per_lane, limit=limit)
         )
-        wanted = [lane for lane in due if lane.name not in self._active][: max(free, 0)]
+        # a lane busy when the read began may have finished during it: what the read saw of it
+        # is stale (an effect it just rescheduled looks due), so it waits for the next pass
+        wanted = [lane for lane in due if lane.name not in busy and lane.name not in self._active]
+        wanted = wanted[: max(free, 0)]
         renew = busy if self._renewed + self.claim_seconds / 3 < time.monotonic() else []
         if not wanted and not renew:
             return []
