@@ -430,3 +430,7 @@ class EvidenceItem(Base):
     collected_by: Mapped[str] = mapped_column(String(40))
     collected_at: Mapped[datetime]
     custodian: Mapped[str] = mapped_column(String(40))
+
+
+# Tables with a module of their own, imported here so that `Base.metadata` holds every table.
+from bridgekeeper.store import indicator_models  # noqa: E402, F401
