@@ -240,6 +240,27 @@ class ListEvidence:
     incident: int | None
 
 
+@dataclass(frozen=True)
+class ListIndicators:
+    incident: int | None
+
+
+@dataclass(frozen=True)
+class DecideIndicator:
+    """`ioc confirm|dismiss <number> [reason]`."""
+
+    incident: int | None
+    number: int
+    status: str  # "confirmed" or "dismissed"
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExportIndicators:
+    incident: int | None
+    format: str  # "stix" or "csv"
+
+
 IncidentCommand: TypeAlias = (
     AssignRole
     | ListRoles
@@ -266,6 +287,9 @@ IncidentCommand: TypeAlias = (
     | VerifyEvidence
     | ListEvidence
     | EvidenceForm
+    | ListIndicators
+    | DecideIndicator
+    | ExportIndicators
 )
 Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand | OnCallCommand
 
@@ -311,4 +335,8 @@ PROBLEMS: tuple[str, ...] = (
     "missing_hash",
     "missing_evidence_number",
     "bad_evidence_number",
+    "missing_indicator_action",
+    "missing_indicator_number",
+    "bad_indicator_number",
+    "bad_export_format",
 )
