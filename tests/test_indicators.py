@@ -214,4 +214,3 @@ async def test_a_private_incidents_indicators_do_not_exist_outside_it(running: R
     [row] = await stored(running)
     assert row.status == "confirmed"
     assert not running.slack.files
-
