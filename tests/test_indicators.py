@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 import stix2
@@ -18,7 +19,7 @@ from bridgekeeper.store.indicator_models import Indicator
 from tests.alerting import bridgekeepers, generic, post, triage_channel
 from tests.conftest import Running
 from tests.test_access import SECRET, mark, outside_since
-from tests.test_close import declare, entries, say
+from tests.test_close import declare, entries, reports, say
 from tests.test_evidence import elsewhere
 from tests.test_pins import pin
 from tests.test_triage import click
@@ -214,3 +215,23 @@ async def test_a_private_incidents_indicators_do_not_exist_outside_it(running: R
     [row] = await stored(running)
     assert row.status == "confirmed"
     assert not running.slack.files
+
+
+async def test_the_report_has_an_appendix_of_the_confirmed_indicators(running: Running) -> None:
+    channel = await noted(running)
+    await say(running, channel, "ioc confirm 2 seen in the firewall logs")
+    await say(running, channel, "ioc dismiss 3")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close contained")
+    stored = {r.format: r.body for r in await reports(running)}
+    [row] = json.loads(stored["json"])["indicators"]
+    assert (row["number"], row["type"], row["value"], row["reason"]) == (
+        2,
+        "ipv4",
+        "185.220.101.42",
+        "seen in the firewall logs",
+    )
+    markdown = stored["md"].split("## Appendix: indicators of compromise")[1]
+    assert "Indicator 2: ipv4 `185[.]220[.]101[.]42`" in markdown and MD5 not in markdown
+    html = stored["html"].split('id="indicators"')[1]
+    assert "<code>185[.]220[.]101[.]42</code>" in html and "firewall logs" in html

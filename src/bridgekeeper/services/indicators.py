@@ -73,6 +73,14 @@ async def confirmed(session: AsyncSession, incident_id: int) -> list[Indicator]:
     return list(await session.scalars(query.order_by(Indicator.number)))
 
 
+def appendix_row(row: Indicator) -> dict[str, Any]:
+    """A confirmed indicator as the report's appendix shows it (and its JSON form holds it)."""
+    return {"number": row.number, "type": row.type, "value": row.value,
+            "first_seen": row.first_seen_at.isoformat(), "confirmed_by": row.decided_by,
+            "confirmed_at": row.decided_at.isoformat() if row.decided_at else None,
+            "reason": row.reason}  # fmt: skip
+
+
 def export_file(
     renderer: Renderer, incident: Incident, rows: Sequence[Indicator], fmt: str, at: datetime
 ) -> tuple[str, str]:
