@@ -105,3 +105,8 @@ def test_values_are_shown_defanged() -> None:
     assert defang("ipv4", "1.2.3.4") == "1[.]2[.]3[.]4"
     assert defang("email", "a@b.com") == "a[@]b[.]com"
     assert defang("md5", MD5) == MD5
+
+
+def test_overlong_values_are_no_indicators() -> None:
+    assert extract("http://evil.com/" + "数" * 400) == []
+    assert from_entities({"hosts": ["h" * 1001]}) == []

@@ -21,7 +21,7 @@ TYPES = ("ipv4", "ipv6", "domain", "url", "md5", "sha1", "sha256", "email", "acc
 STATUSES = ("seen", "confirmed", "dismissed")
 CONFIRMED = "indicator_confirmed"
 DISMISSED = "indicator_dismissed"
-MAX_VALUE = 1000  # longer "URLs" are not indicators worth keeping
+MAX_VALUE = 1000  # bytes of UTF-8: longer "URLs" are not indicators worth keeping
 MAX_SOURCES = 5  # where an indicator was seen: the first few places
 
 _SUFFIXES = PublicSuffixList(only_icann=True)
@@ -78,7 +78,7 @@ def from_entities(entities: Mapping[str, Any]) -> list[Found]:
     for kind, values in entities.items():
         for value in values if isinstance(values, list) else []:
             item = _entity(kind, str(value).strip())
-            if item is not None and len(item.value) <= MAX_VALUE:
+            if item is not None and _short(item.value):
                 found.setdefault(item)
     return list(found)
 
@@ -119,7 +119,7 @@ def _unlink(text: str) -> str:
 
 def _normal(kind: str, raw: str) -> Found | None:
     value = raw.rstrip(_TRAILING) if kind in ("domain", "email") else raw
-    if not value or len(value) > MAX_VALUE:
+    if not value or not _short(value):
         return None
     if kind == "url":
         return _url(value)
@@ -131,6 +131,10 @@ def _normal(kind: str, raw: str) -> Found | None:
     if kind == "hash":
         return Found(_HASH_TYPES[len(value)], value.lower())
     return _domain(value)
+
+
+def _short(value: str) -> bool:
+    return len(value.encode()) <= MAX_VALUE
 
 
 def _url(value: str) -> Found | None:
