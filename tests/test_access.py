@@ -69,8 +69,8 @@ READS_AND_WRITES = [
     "timeline #{n}", "tasks #{n}", "roles #{n}", "summary #{n}", "report #{n}",
     "note #{n} we know", "task #{n} look around", "stage #{n} assess",
     "impact #{n} c=high", "severity #{n} sev1 mine now", "role #{n} commander <@U0DAVE>",
-    "update #{n} all clear", "notify #{n} gdpr", "notify #{n} done gdpr", "close #{n} done",
-    "reopen #{n} again", "timeline #{n} 2",
+    "update #{n} all clear", "notify #{n} gdpr", "notify #{n} done gdpr",
+    "notify #{n} dora classified", "close #{n} done", "reopen #{n} again", "timeline #{n} 2",
 ]  # fmt: skip
 
 

@@ -207,6 +207,7 @@ SUBCOMMANDS = [
     "", "declare", "help", "list", "summary", "timeline", "note", "note 1", "task", "task done",
     "role", "role commander", "severity", "severity sev1", "stage", "impact", "tasks", "roles",
     "close", "reopen", "update", "notify", "report", "stats", "7", "declare x sev9 private",
+    "page", "page 1 <@U0BOB>", "page 1 payments",
 ]  # fmt: skip
 command_text = st.one_of(
     st.text(max_size=200),
@@ -225,6 +226,7 @@ command_text = st.one_of(
 @given(text=command_text)
 @example(text="note 1 \x00 nul")  # PostgreSQL cannot store NUL in text
 @example(text=f"declare {EVERYONE}")
+@example(text="page 1 <@U0BOB> \x00 nul")
 async def test_any_command_text_gets_an_answer_never_an_error(running: Running, text: str) -> None:
     reply = await running.driver.command(text, user="U0ALICE", channel=running.general)
     assert reply.status == 200, text

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from bridgekeeper.config import load_settings
 from bridgekeeper.domain import reminders
+from bridgekeeper.domain.regimes import Span
 from bridgekeeper.errors import ConfigError
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
-from bridgekeeper.services.regulatory import clock_summaries
+from bridgekeeper.services.regulatory_clocks import clock_summaries
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import NotificationClock
 from tests.updating import START, Desk, containing, desk_for, dm
@@ -85,7 +86,7 @@ async def test_nis2_deadlines_in_turn_with_done(db_url: str, emulator: SlackEmul
         reply = await desk.command("notify nis2", channel=bridge.id)
         assert "early warning" in reply and "2026-01-06 09:00 UTC" in reply
         [started] = containing(bridge, "started the *NIS2*")
-        assert "2026-01-08 09:00 UTC" in started and "2026-02-04 09:00 UTC" in started
+        assert "2026-01-08 09:00 UTC" in started and "2026-02-08 09:00 UTC" in started
         await desk.at(hours=12)  # half time of the early warning
         [first] = containing(bridge, REMINDER)
         assert "early warning" in first and "NIS2" in first
@@ -168,15 +169,21 @@ async def test_regimes_from_the_toml_file(
 ) -> None:
     config = tmp_path / "bridgekeeper.toml"
     config.write_text(
-        '[regulatory]\ncontacts = ["U0CAROL"]\n'
+        '[regulatory]\ncontacts = ["U0CAROL"]\napplies = ["financial_entity"]\n'
         '[[regulatory.regimes]]\nname = "dora"\ntitle = "DORA"\nremind = ["U0DAVE"]\n'
         'deadlines = [{label = "initial notification", hours = 4},'
-        ' {label = "intermediate report", hours = 72}]\n'
+        ' {label = "intermediate report", days = 3, from = "previous"}]\n'
+        '[[regulatory.regimes]]\nname = "ccpa"\nauthority = "the California AG"\n'
+        'deadlines = [{label = "notify residents", business_days = 10, from = "materiality"}]\n'
     )
     settings = load_settings({"BRIDGEKEEPER_CONFIG": str(config)})
-    dora = next(r for r in settings.updates.regimes if r.name == "dora")
-    assert [d.hours for d in dora.deadlines] == [4, 72] and dora.remind == ("U0DAVE",)
-    assert {r.name for r in settings.updates.regimes} == {"gdpr", "nis2", "dora"}
+    rules = {r.name: r for r in settings.updates.regimes}
+    dora, ccpa = rules["dora"], rules["ccpa"]
+    assert [d.span for d in dora.deadlines] == [Span(4), Span(3, "days", "previous")]
+    assert dora.remind == ("U0DAVE",) and settings.updates.regulatory_facts == {"financial_entity"}
+    assert ccpa.title == "CCPA"
+    assert ccpa.deadlines[0].span == Span(10, "business_days", "materiality")
+    assert set(rules) == {"gdpr", "nis2", "dora", "cra", "cra-incident", "sec", "ccpa"}
     updates = {"regimes": settings.updates.regimes, "regulatory_contacts": ("U0CAROL",)}
     async with desk_for(db_url, emulator, updates=updates) as desk:
         bridge = await desk.declare("Payment outage sev1")
@@ -201,6 +208,13 @@ async def test_regimes_from_the_toml_file(
         ('[[regulatory.regimes]]\nname = "x"\ndeadlines = []', "regulatory.regimes[0].deadlines"),
         ('[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", hours = 0}]',
          "regulatory.regimes[0].deadlines[0].hours"),
+        ('[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", hours = 1, days = 1}]',
+         "regulatory.regimes[0].deadlines"),
+        ('[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", from = "awareness"}]',
+         "regulatory.regimes[0].deadlines"),
+        ('[[regulatory.regimes]]\nname = "x"\n'
+         'deadlines = [{label = "a", hours = 1, from = "lunch"}]',
+         "regulatory.regimes[0].deadlines[0].from"),
     ],
 )  # fmt: skip
 def test_invalid_configuration_names_the_key(tmp_path: Path, toml: str, key: str) -> None:
@@ -212,9 +226,9 @@ def test_invalid_configuration_names_the_key(tmp_path: Path, toml: str, key: str
 
 
 def test_reminder_points() -> None:
-    [deadline] = reminders.deadlines(reminders.BUILTIN_REGIMES[0], START)
+    deadline = reminders.DueDeadline("notify", START, START + timedelta(hours=72))
     points = reminders.reminder_times(START, deadline.due_at)
     assert [(p - START) / timedelta(hours=1) for p in points] == [36, 57.6, 71, 72]
     # two points missed together make one reminder, for the latest of them
-    due = reminders.due_reminder(START, [deadline], START, START + timedelta(hours=60))
+    due = reminders.due_reminder([deadline], START, START + timedelta(hours=60))
     assert due is not None and due.at == START + timedelta(hours=57.6)

@@ -168,6 +168,7 @@ async def test_markdown_report_has_every_section(scripted: Scripted) -> None:
     assert "alice to #inc-1-suspicious-login-on-vm-web-01: We are containing" in communications
     regulatory = section(md, "Regulatory assessment")
     assert "GDPR: notified" in regulatory and "sent 2026-01-01 10:05:00 UTC by alice" in regulatory
+    assert "by alice: **on time**" in regulatory
     lessons = section(md, "Lessons")
     assert "Fast containment." in lessons and "Secret scanning on every push." in lessons
     assert "Enable secret scanning (owner bob)" in section(md, "Follow-ups")

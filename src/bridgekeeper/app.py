@@ -36,6 +36,9 @@ from bridgekeeper.services.indicators import Indicators
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.oncall import OnCallService
+from bridgekeeper.services.pagerduty import PagerDuty
+from bridgekeeper.services.paging import EFFECT as PAGERDUTY_EFFECT
+from bridgekeeper.services.paging import Paging
 from bridgekeeper.services.regulatory import Regulatory
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner
@@ -49,6 +52,7 @@ from bridgekeeper.slack.evidence_actions import EvidenceActions
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.home_actions import HomeActions
 from bridgekeeper.slack.listeners import SlackListeners
+from bridgekeeper.slack.page_actions import PageActions
 from bridgekeeper.slack.rate_limiter import RateLimiter
 from bridgekeeper.slack.redelivery import SkipRedelivered
 from bridgekeeper.slack.update_actions import UpdateActions
@@ -110,6 +114,11 @@ class Bridgekeeper:
                                       open_view=self.gateway.open_view)  # fmt: skip
         self.closing.register(self.runner)
         self.closing.on_close.append(self.followups.at_close)
+        self.paging = Paging(self.incidents, self.scheduler)
+        self.paging.register(self.runner)
+        self.closing.on_close.append(self.paging.at_close)
+        self.pagerduty = PagerDuty(db=self.db, settings=settings, renderer=self.renderer,
+                                   http=self.tracker_http)  # fmt: skip
         self.stats = IncidentStats(db=self.db, clock=self.clock)
         self.stats.register(self.runner)
         self.oncall = OnCallService(
@@ -138,6 +147,7 @@ class Bridgekeeper:
             home=self.home.markup,
         )
         self.deliverer.handlers[FOLLOWUP_EFFECT] = self.followup_sync.deliver
+        self.deliverer.handlers[PAGERDUTY_EFFECT] = self.pagerduty.deliver
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.worker = OutboxWorker(
             db=self.db,
@@ -186,6 +196,7 @@ class Bridgekeeper:
             busy=self.runner.busy, common=self.runner.common,
         ).register(app)  # fmt: skip
         HomeActions(home=self.home, runner=self.runner, gateway=self.gateway).register(app)
+        PageActions(paging=self.paging, runner=self.runner, gateway=self.gateway).register(app)
         return app
 
     def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from bridgekeeper.clock import FrozenClock
-from bridgekeeper.domain.reminders import BUILTIN_REGIMES, Deadline, Regime
+from bridgekeeper.domain.regimes import BUILTIN_RULES, RegimeDeadline, RegimeRule, Span
 from bridgekeeper.sandbox import SlackEmulator
 from tests import conftest
 from tests.alerting import generic, post
@@ -27,7 +27,9 @@ from tests.test_stats import alert_id, click, dismiss_as_false_positive
 from tests.updating import START  # a Monday
 
 SECRET = "Payroll exfiltration by contractor"
-FORMULA = Regime("sox", "=HYPERLINK(1)", (Deadline("tell the auditors", 24),))
+FORMULA = RegimeRule(
+    "sox", "=HYPERLINK(1)", "the auditors", "", (RegimeDeadline("tell the auditors", Span(24)),)
+)
 WEEK_1, WEEK_2 = "2026-01-05", "2026-01-12"
 
 
@@ -46,7 +48,7 @@ async def dashboard(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Runni
         app = await start(
             clock=clock, triage_channel=triage, stakeholder_channel=stakeholders,
             alerts=replace(base.alerts, auto_declare=(GENERIC_DECLARES,)),
-            updates=replace(base.updates, regimes=(*BUILTIN_REGIMES, FORMULA)),
+            updates=replace(base.updates, regimes=(*BUILTIN_RULES, FORMULA)),
             console=console_settings(emulator),
         )  # fmt: skip
         await history(app, clock, triage)

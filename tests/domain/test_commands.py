@@ -38,6 +38,7 @@ from bridgekeeper.domain.commands import (
     Notify,
     NotifyDone,
     NotifyNotRequired,
+    Page,
     PostUpdate,
     RemoveOverride,
     Reopen,
@@ -158,6 +159,9 @@ EXAMPLES: list[tuple[str, Command]] = [
         ),
     ),
     ("oncall override remove #3", RemoveOverride(3)),
+    ("page payments", Page(None, "payments", None, None)),
+    ("page #42 Payments card  payments\nfail", Page(42, "payments", None, "card  payments\nfail")),
+    ("page <@U1|bob> join us", Page(None, None, UserRef("U1", "bob"), "join us")),
 ]
 
 # (text, subcommand, problem, detail); together they cover every code in PROBLEMS.
@@ -221,6 +225,9 @@ ERRORS: list[tuple[str, str | None, str, dict[str, str]]] = [
     ("ioc ban 1", "ioc", "unexpected_text", {"value": "ban 1"}),
     ("ioc confirm", "ioc", "missing_indicator_number", {}),
     ("ioc dismiss one", "ioc", "bad_indicator_number", {"value": "one"}),
+    ("page", "page", "missing_page_target", {}),
+    ("page 42", "page", "missing_page_target", {}),
+    ("page pay$ now", "page", "bad_page_target", {"value": "pay$"}),
 ]
 
 

@@ -24,8 +24,9 @@ from bridgekeeper.config.environment import (
     read_environment,
     with_async_driver,
 )
-from bridgekeeper.config.oncall import to_routes, to_teams
+from bridgekeeper.config.oncall import to_pagerduty_keys, to_policies, to_routes, to_teams
 from bridgekeeper.config.problems import config_error, describe, problems_of
+from bridgekeeper.config.regulatory import Regulatory, to_regimes
 from bridgekeeper.config.settings import (
     AlertSettings,
     AutoDeclareRule,
@@ -41,7 +42,6 @@ from bridgekeeper.config.settings import (
 )
 from bridgekeeper.domain.alerts.custom import CustomSource
 from bridgekeeper.domain.incidents import Impact, Severity, Stage
-from bridgekeeper.domain.reminders import BUILTIN_REGIMES, Deadline, Regime
 from bridgekeeper.errors import ConfigError
 
 CONFIG_VARIABLE = "BRIDGEKEEPER_CONFIG"
@@ -176,8 +176,11 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
             routes=to_routes(doc.oncall),
             feed_token=doc.oncall.feed_token,
             feed_weeks=doc.oncall.feed_weeks,
+            policies=to_policies(doc.oncall),
+            pagerduty_keys=to_pagerduty_keys(doc.oncall),
         ),
         trackers=_trackers(doc.trackers, env),
+        pagerduty_events_url=doc.pagerduty.events_url,
     )
 
 
@@ -237,15 +240,7 @@ def _source(name: str, table: schema.Source) -> CustomSource:
     return CustomSource(name=name, **{**values, "resolved_values": tuple(table.resolved_values)})
 
 
-def _updates(table: schema.Updates, regulatory: schema.Regulatory) -> UpdateSettings:
-    regimes = {regime.name: regime for regime in BUILTIN_REGIMES}
-    for listed in regulatory.regimes:
-        regimes[listed.name] = Regime(
-            name=listed.name,
-            title=listed.title or listed.name.upper(),
-            deadlines=tuple(Deadline(d.label.strip(), d.hours) for d in listed.deadlines),
-            remind=tuple(listed.remind),
-        )
+def _updates(table: schema.Updates, regulatory: Regulatory) -> UpdateSettings:
     channels = _by_severity(table.stakeholder_channels)
     return UpdateSettings(
         cadence_minutes={s: m or None for s, m in _by_severity(table.cadence_minutes).items()},
@@ -254,6 +249,7 @@ def _updates(table: schema.Updates, regulatory: schema.Regulatory) -> UpdateSett
         review_after_days=table.review_after_days,
         private_codename=table.private_codename,
         private_details=table.private_details,
-        regimes=tuple(regimes.values()),
+        regimes=to_regimes(regulatory),
         regulatory_contacts=tuple(regulatory.contacts),
+        regulatory_facts=frozenset(fact.strip() for fact in regulatory.applies),
     )

@@ -17,12 +17,16 @@ every_days = 1
 weekdays = ["mon", "tue", "wed", "thu", "fri"]
 from = 09:00:00
 until = 18:00:00
+[oncall.teams.payments.escalation]  # optional: whom a page reaches, level by level
+levels = [["oncall"], ["other-layers"], ["U0DAVE"]]
+delay_minutes = 10          # unacknowledged this long, a page moves to the next level
+repeat = 1                  # start again from the first level once, then stop
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +35,7 @@ from pydantic import AfterValidator, Field, model_validator
 from bridgekeeper.config.types import (
     Positive,
     ReportToken,
+    Secret,
     Shown,
     Table,
     Text,
@@ -40,9 +45,11 @@ from bridgekeeper.config.types import (
 from bridgekeeper.domain import oncall
 from bridgekeeper.domain.oncall import WEEKDAYS
 from bridgekeeper.domain.oncall_routing import Route
+from bridgekeeper.domain.paging import DEFAULT_DELAY_MINUTES, TARGET_WORDS, Policy
 
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 
 
 def _user_id(value: str) -> str:
@@ -65,6 +72,20 @@ def _team_name(value: str) -> str:
     return value
 
 
+def _page_target(value: str) -> str:
+    if value not in TARGET_WORDS and not USER_ID.match(value):
+        raise problem("page_target")
+    return value
+
+
+def _routing_key(value: str) -> str:
+    if not ROUTING_KEY.match(value):
+        raise problem("routing_key")
+    return value
+
+
+PageTarget = Annotated[str, AfterValidator(_page_target), Shown("page target")]
+RoutingKey = Annotated[str, AfterValidator(_routing_key), Secret(), Shown("secret")]
 UserId = Annotated[str, AfterValidator(_user_id), Shown("user ID")]
 TimeZone = Annotated[str, AfterValidator(_time_zone), Shown("time zone")]
 TeamName = Annotated[str, AfterValidator(_team_name)]
@@ -100,11 +121,28 @@ class Layer(Table):
         return self
 
 
+class Escalation(Table):
+    levels: Annotated[list[Annotated[list[PageTarget], Field(min_length=1)]],
+                      Field(min_length=1)] = Field(description="whom each level pages: "
+        "oncall (the rota's on-call now), other-layers (each other layer's on-call now) or "
+        "user IDs, e.g. [[\"oncall\"], [\"U0DAVE\"]]")  # fmt: skip
+    delay_minutes: Positive = Field(DEFAULT_DELAY_MINUTES, description="minutes a level has "
+        "to acknowledge before the next is paged")  # fmt: skip
+    repeat: Annotated[int, Field(ge=0)] = Field(0, description="times to start again from the "
+        "first level after the last; 0: stop there")  # fmt: skip
+
+
 class Team(Table):
     time_zone: TimeZone = Field("UTC", description="hand-offs and hours are in this zone, "
         "e.g. Europe/Paris")  # fmt: skip
     layers: Annotated[list[Layer], Field(min_length=1)] = Field(description="[[...layers]]: "
         "lowest first; a later layer covers the earlier ones within its hours")  # fmt: skip
+    escalation: Escalation | None = Field(None, description="[...escalation]: levels, "
+        "delay_minutes, repeat; none: the on-call, then the other layers' on-call, then "
+        "stop")  # fmt: skip
+    pagerduty_routing_key: RoutingKey | None = Field(None, description="the integration key of "
+        "the team's PagerDuty service (Events API v2): pages trigger it too; none: Slack "
+        "only")  # fmt: skip
 
     @model_validator(mode="after")
     def _distinct_layers(self) -> Team:
@@ -121,6 +159,8 @@ class RouteTable(Table):
         "pay-*; none: any")  # fmt: skip
     labels: dict[str, Text] = Field({}, description="patterns labels match, e.g. { service = "
         "\"pay*\" } (Alertmanager and Grafana labels)")  # fmt: skip
+    page: bool = Field(False, description="page the team's on-call when such an alert is "
+        "declared an incident (by hand or by [alerts] auto_declare)")  # fmt: skip
 
 
 class OnCall(Table):
@@ -128,9 +168,10 @@ class OnCall(Table):
         "feeds' address /oncall/<team>.ics?token=...; none: derived from the signing "
         "secret")  # fmt: skip
     feed_weeks: Positive = Field(8, description="weeks of shifts in the calendar feed")
-    teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: time_zone and "
-        "[[oncall.teams.<name>.layers]] (name, users, start, handoff, every_days or "
-        "every_hours, weekdays, from, until)")  # fmt: skip
+    teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: time_zone, "
+        "pagerduty_routing_key, [[oncall.teams.<name>.layers]] (name, users, start, handoff, "
+        "every_days or every_hours, weekdays, from, until) and [oncall.teams.<name>.escalation] "
+        "(levels, delay_minutes, repeat)")  # fmt: skip
     routes: list[RouteTable] = Field([], description="[[oncall.routes]]: which team an alert "
         "belongs to, the first that matches")  # fmt: skip
 
@@ -152,8 +193,26 @@ def to_teams(table: OnCall) -> tuple[oncall.Team, ...]:
 
 def to_routes(table: OnCall) -> tuple[Route, ...]:
     return tuple(
-        Route(r.team, frozenset(r.sources), r.resource, dict(r.labels)) for r in table.routes
+        Route(r.team, frozenset(r.sources), r.resource, dict(r.labels), r.page)
+        for r in table.routes
     )
+
+
+def to_policies(table: OnCall) -> dict[str, Policy]:
+    """The escalation policies the file sets (other teams take the default)."""
+    return {
+        name: Policy(tuple(tuple(level) for level in team.escalation.levels),
+                     timedelta(minutes=team.escalation.delay_minutes), team.escalation.repeat)
+        for name, team in table.teams.items() if team.escalation is not None
+    }  # fmt: skip
+
+
+def to_pagerduty_keys(table: OnCall) -> dict[str, str]:
+    return {
+        name: team.pagerduty_routing_key
+        for name, team in table.teams.items()
+        if team.pagerduty_routing_key
+    }
 
 
 def _layer(layer: Layer) -> oncall.Layer:

@@ -83,13 +83,18 @@ def _field_at(model: type[BaseModel], loc: Loc) -> FieldInfo | None:
     """The field holding the value at `loc` (for alerts.tokens.x: alerts.tokens)."""
     owner: type[BaseModel] | None = model
     field = None
+    keyed = False  # the last field was a table of tables (oncall.teams): a name comes next
     for name in (part for part in loc if isinstance(part, str)):
+        if keyed:
+            keyed = False
+            continue
         if owner is None:
             return field
         field = next((f for n, f in owner.model_fields.items() if name in (n, f.alias)), None)
         if field is None:
             return None
         owner = _model_in(field.annotation)
+        keyed = owner is not None and get_origin(field.annotation) is dict
     return field
 
 

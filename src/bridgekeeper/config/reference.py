@@ -120,7 +120,7 @@ def effective(env: Variables, doc: schema.Document, settings: Settings) -> list[
     """(key, value) for every environment variable and TOML key, secrets masked. Where both
     may set a value (channels, tokens), the TOML key shows the one in effect."""
     shown = [(e.key, _shown(e, getattr(env, _attribute(e.key)))) for e in environment_entries()]
-    data = doc.model_dump()
+    data = _dump(doc)
     data["channels"]["triage"] = settings.triage_channel
     data["channels"]["stakeholders"] = settings.stakeholder_channel
     data["alerts"]["token"] = settings.alerts.token
@@ -133,6 +133,22 @@ def effective(env: Variables, doc: schema.Document, settings: Settings) -> list[
             value = value[part]
         shown.append((entry.key, _shown(entry, value)))
     return shown
+
+
+def _dump(value: Any) -> Any:
+    """A table as plain data, with the secret texts inside it masked (those of a table within a
+    table of tables, such as a team's routing key, have no entry of their own to mask them)."""
+    if isinstance(value, BaseModel):
+        return {
+            name: MASK if is_secret(field) and isinstance(item, str) and item else _dump(item)
+            for name, field in type(value).model_fields.items()
+            for item in [getattr(value, name)]
+        }
+    if isinstance(value, dict):
+        return {key: _dump(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dump(item) for item in value]
+    return value
 
 
 def _attribute(alias: str) -> str:

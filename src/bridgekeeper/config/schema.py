@@ -11,8 +11,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from bridgekeeper.config.oncall import OnCall
+from bridgekeeper.config.regulatory import Regulatory
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
+    DEFAULT_PAGERDUTY_EVENTS_URL,
     DEFAULT_PERMISSIONS,
     DEFAULT_SEVERITY_MEANINGS,
     TRACKER_KINDS,
@@ -21,10 +23,8 @@ from bridgekeeper.config.types import (
     ChannelId,
     ChannelIds,
     ChannelPrefix,
-    ContactId,
     Minutes,
     Positive,
-    RegimeName,
     ReportToken,
     Seconds,
     SecretText,
@@ -328,29 +328,6 @@ class Updates(Table):
         "update text to stakeholders")  # fmt: skip
 
 
-class Deadline(Table):
-    label: Text = Field(description="what is due, e.g. initial notification")
-    hours: Positive = Field(description="hours after awareness when it is due")
-
-
-class Regime(Table):
-    name: RegimeName = Field(description="what people type in `notify <name>`; gdpr or nis2 "
-        "replaces the built-in")  # fmt: skip
-    title: Text | None = Field(None, description="what people read; default: the name in "
-        "capitals")  # fmt: skip
-    deadlines: Annotated[list[Deadline], Field(min_length=1)] = Field(
-        description="[{ label = ..., hours = ... }, ...]"
-    )
-    remind: list[ContactId] = Field([], description="users or groups reminded of its deadlines")
-
-
-class Regulatory(Table):
-    contacts: list[ContactId] = Field([], description="users or user groups reminded of every "
-        "regime's deadlines")  # fmt: skip
-    regimes: list[Regime] = Field([], description="[[regulatory.regimes]]: more notification "
-        "regimes")  # fmt: skip
-
-
 class Trackers(Table):
     kind: Annotated[Text | None, AfterValidator(_tracker_kind)] = Field(None, description=
         "where follow-ups become issues: github, gitlab or jira; none: nowhere")  # fmt: skip
@@ -375,6 +352,12 @@ class Trackers(Table):
                 if not getattr(self, key):
                     raise problem("tracker_needs", key=f"trackers.{key}", tracker=self.kind)
         return self
+
+
+class PagerDuty(Table):
+    events_url: Annotated[Text, AfterValidator(_base_url)] = Field(
+        DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
+        "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
 
 
 class Document(Table):
@@ -402,6 +385,7 @@ class Document(Table):
     regulatory: Regulatory = Regulatory()
     oncall: OnCall = OnCall()
     trackers: Trackers = Trackers()
+    pagerduty: PagerDuty = PagerDuty()
     evidence: Evidence = Evidence()
 
     @model_validator(mode="after")

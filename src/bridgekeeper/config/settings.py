@@ -21,11 +21,9 @@ from bridgekeeper.domain.incidents import (
 )
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import Route
-from bridgekeeper.domain.reminders import (
-    BUILTIN_REGIMES,
-    DEFAULT_CADENCE_MINUTES,
-    Regime,
-)
+from bridgekeeper.domain.paging import Policy, default_policy
+from bridgekeeper.domain.regimes import BUILTIN_RULES, RegimeRule
+from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
 
 DEFAULT_SEVERITY_MEANINGS = {
     Severity.SEV1: "Critical: severe impact on customers or data, all hands",
@@ -135,8 +133,9 @@ class UpdateSettings:
     review_after_days: int = 3
     private_codename: str | None = None  # e.g. "Project {number}"; None: "Incident <number>"
     private_details: bool = False  # true: private incidents show title and text to stakeholders
-    regimes: tuple[Regime, ...] = BUILTIN_REGIMES
+    regimes: tuple[RegimeRule, ...] = BUILTIN_RULES
     regulatory_contacts: tuple[str, ...] = ()  # reminded of every regime's deadlines
+    regulatory_facts: frozenset[str] = frozenset()  # financial_entity, listed_company, ...
 
     def channels_for(self, severity: Severity, fallback: str | None) -> tuple[str, ...]:
         """Where updates at this severity go: the configured list, else the stakeholder channel."""
@@ -153,9 +152,17 @@ class OnCallSettings:
     routes: tuple[Route, ...] = ()  # which team an alert belongs to, the first that matches
     feed_token: str | None = None  # None: derived from the signing secret
     feed_weeks: int = 8
+    policies: Mapping[str, Policy] = field(default_factory=dict)  # team -> its escalation
+    pagerduty_keys: Mapping[str, str] = field(default_factory=dict)  # team -> routing key
 
     def team(self, name: str) -> Team | None:
         return next((team for team in self.teams if team.name == name), None)
+
+    def policy(self, team: Team) -> Policy:
+        return self.policies.get(team.name) or default_policy(team)
+
+
+DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 @dataclass(frozen=True)
@@ -224,6 +231,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     oncall: OnCallSettings = field(default_factory=OnCallSettings)
     trackers: TrackerSettings = field(default_factory=TrackerSettings)
+    pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL  # [pagerduty] events_url
 
     @property
     def socket_mode(self) -> bool:

@@ -33,7 +33,9 @@ from bridgekeeper.domain.commands import (
     ListTasks,
     Notify,
     NotifyDone,
+    NotifyEvent,
     NotifyNotRequired,
+    Page,
     PostUpdate,
     Reopen,
     SetImpact,
@@ -49,6 +51,7 @@ from bridgekeeper.domain.evidence_parsing import read_evidence
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 from bridgekeeper.domain.indicator_parsing import read_indicator, read_indicators
 from bridgekeeper.domain.oncall_parsing import read_oncall
+from bridgekeeper.domain.regimes import EVENT_WORDS
 
 # --- reading the text -------------------------------------------------------------
 
@@ -57,6 +60,7 @@ _NUMBER = re.compile(r"0*([1-9][0-9]{0,8})")
 _SEVERITY_LIKE = re.compile(r"sev-?[0-9]+")
 _AROUND_EQUALS = re.compile(r"\s*=\s*")
 _PAIR_SEPARATORS = re.compile(r"[\s,;]+")
+_TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 def _severity(word: str) -> Severity | None:
@@ -294,11 +298,14 @@ def _notify(args: Args) -> Command | UsageError:
         return _notify_none(args.drop(1))
     if not args.tokens:
         return args.error("missing_regime")
-    when = args.rest(1)
-    aware_at = _aware_at(when) if when else None
-    if when and aware_at is None:
+    event = EVENT_WORDS.get(args.words[1].casefold()) if len(args.tokens) > 1 else None
+    when = args.rest(2 if event else 1)
+    at = _aware_at(when) if when else None
+    if when and at is None:
         return args.error("bad_time", value=when, regime=args.words[0])
-    return Notify(args.incident, args.words[0], aware_at)
+    if event:
+        return NotifyEvent(args.incident, args.words[0], event, at)
+    return Notify(args.incident, args.words[0], at)
 
 
 def _notify_done(args: Args) -> Command | UsageError:
@@ -314,6 +321,18 @@ def _notify_none(args: Args) -> Command | UsageError:
     if not rationale:
         return args.error("missing_reason", regime=args.words[0])
     return NotifyNotRequired(args.incident, args.words[0], rationale)
+
+
+def _page(args: Args) -> Command | UsageError:
+    """`page <team|@someone> [message]`."""
+    if not args.tokens:
+        return args.error("missing_page_target")
+    first = args.words[0]
+    user = mention(first)
+    team = None if user else first.casefold()
+    if team is not None and not _TEAM_NAME.fullmatch(team):
+        return args.error("bad_page_target", value=first)
+    return Page(args.incident, team, user, args.rest(1) or None)
 
 
 def _close(args: Args) -> Command | UsageError:
@@ -369,6 +388,7 @@ _PARSERS: dict[str, _Parser] = {
     "reopen": _reopen,
     "stats": _stats,
     "oncall": _oncall,
+    "page": _page,
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(_PARSERS)
 

@@ -150,6 +150,17 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class NotifyEvent:
+    """Record an event a regime's deadline counts from (classified, material, fixed); starts
+    the clock if it is not running."""
+
+    incident: int | None
+    regime: str
+    event: str  # one of regimes.START_EVENTS other than "previous"
+    at: datetime | None  # timezone-aware UTC; None: now
+
+
+@dataclass(frozen=True)
 class NotifyDone:
     incident: int | None
     regime: str
@@ -160,6 +171,16 @@ class NotifyNotRequired:
     incident: int | None
     regime: str
     rationale: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """Page a team's on-call (escalating by its policy) or one person."""
+
+    incident: int | None
+    team: str | None  # a team name as typed (the service checks it), or None for a user
+    user: UserRef | None
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -279,7 +300,9 @@ IncidentCommand: TypeAlias = (
     | PostUpdate
     | Notify
     | NotifyDone
+    | NotifyEvent
     | NotifyNotRequired
+    | Page
     | Close
     | Reopen
     | AddEvidence
@@ -339,4 +362,6 @@ PROBLEMS: tuple[str, ...] = (
     "missing_indicator_number",
     "bad_indicator_number",
     "bad_export_format",
+    "missing_page_target",
+    "bad_page_target",
 )

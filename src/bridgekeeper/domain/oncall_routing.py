@@ -1,5 +1,6 @@
-"""Which team an alert belongs to, for the on-call name on its triage card: the first routing
-rule that matches the alert's source, resource and labels (shell-style patterns, `*` and `?`)."""
+"""Which team an alert belongs to, for the on-call name on its triage card (and, for a rule with
+`page`, the team to page when the alert is declared an incident): the first routing rule that
+matches the alert's source, resource and labels (shell-style patterns, `*` and `?`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,20 @@ class Route:
     sources: frozenset[str] = frozenset()  # empty: any source
     resource: str | None = None  # a pattern; None: any resource
     labels: Mapping[str, str] = field(default_factory=dict)  # label name: pattern
+    page: bool = False  # page the team when such an alert is declared an incident
 
 
 def team_for(
     routes: Sequence[Route], *, source: str, resource: str | None, labels: Mapping[str, str]
 ) -> str | None:
-    return next((r.team for r in routes if _matches(r, source, resource, labels)), None)
+    route = route_for(routes, source=source, resource=resource, labels=labels)
+    return route.team if route else None
+
+
+def route_for(
+    routes: Sequence[Route], *, source: str, resource: str | None, labels: Mapping[str, str]
+) -> Route | None:
+    return next((r for r in routes if _matches(r, source, resource, labels)), None)
 
 
 def _matches(route: Route, source: str, resource: str | None, labels: Mapping[str, str]) -> bool:

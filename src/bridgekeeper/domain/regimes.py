@@ -19,6 +19,11 @@ from dateutil.relativedelta import relativedelta
 
 START_EVENTS = ("awareness", "classification", "materiality", "corrective_measure", "previous")
 UNITS = ("hours", "days", "business_days", "months")
+EVENT_WORDS = {  # what people type after `notify <regime>`: the event it records
+    "classified": "classification",
+    "material": "materiality",
+    "fixed": "corrective_measure",
+}
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -43,6 +48,7 @@ class RegimeRule:
     authority: str
     applies_to: str  # a settings flag or incident fact: personal_data, financial_entity, ...
     deadlines: tuple[RegimeDeadline, ...]
+    remind: tuple[str, ...] = ()  # user or user-group ids reminded besides the commander
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Clock:
     label: str
     due_at: datetime | None  # None: waiting for `waiting_for`
     waiting_for: str | None = None
+    start_at: datetime | None = None  # when it started running (reminders count from here)
 
 
 def add_business_days(start: datetime, days: int) -> datetime:
@@ -81,8 +88,14 @@ def add_span(start: datetime, span: Span) -> datetime:
     raise ValueError(f"unknown unit: {span.unit}")
 
 
+def _start(
+    span: Span, events: Mapping[str, datetime], previous: datetime | None
+) -> datetime | None:
+    return previous if span.start == "previous" else events.get(span.start)
+
+
 def _due(span: Span, events: Mapping[str, datetime], previous: datetime | None) -> datetime | None:
-    start = previous if span.start == "previous" else events.get(span.start)
+    start = _start(span, events, previous)
     return add_span(start, span) if start is not None else None
 
 
@@ -96,11 +109,14 @@ def clocks(rule: RegimeRule, events: Mapping[str, datetime]) -> list[Clock]:
     previous: datetime | None = None
     for deadline in rule.deadlines:
         due = _due(deadline.span, events, previous)
+        start = _start(deadline.span, events, previous)
         if deadline.earlier_of is not None:
             bound = _due(deadline.earlier_of, events, previous)
             due = min(d for d in (due, bound) if d) if (due or bound) else None
+            starts = (start, _start(deadline.earlier_of, events, previous))
+            start = min((s for s in starts if s), default=None)
         waiting = None if due else deadline.span.start
-        result.append(Clock(deadline.label, due, waiting))
+        result.append(Clock(deadline.label, due, waiting, start if due else None))
         previous = events.get(f"sent:{deadline.label}", due)
     return result
 
@@ -173,6 +189,24 @@ BUILTIN_RULES: tuple[RegimeRule, ...] = (
         (_d("file Form 8-K Item 1.05", 4, "business_days", "materiality"),),
     ),
 )
+
+
+def outcome(due_at: datetime | None, done_at: datetime | None, now: datetime | None) -> str:
+    """met (sent by the deadline), missed (sent late, or past due and not sent), pending, or
+    waiting (for the event it counts from)."""
+    if due_at is None:
+        return "met" if done_at else "waiting"
+    if done_at is not None:
+        return "met" if done_at <= due_at else "missed"
+    return "missed" if now is not None and due_at < now else "pending"
+
+
+def events_used(rule: RegimeRule) -> set[str]:
+    """The events other than awareness that `rule`'s deadlines count from."""
+    spans = [d.span for d in rule.deadlines] + [
+        d.earlier_of for d in rule.deadlines if d.earlier_of
+    ]
+    return {span.start for span in spans} - {"awareness", "previous"}
 
 
 def suggestions(rules: tuple[RegimeRule, ...], facts: Mapping[str, bool]) -> list[RegimeRule]:

@@ -1,5 +1,5 @@
 """When reminders fall due: update cadence, missing commander, post-incident review, and the
-deadlines of regulatory notification regimes.
+deadlines of regulatory notification clocks.
 
 Pure Python: no Slack, HTTP or database here. Every function takes the facts it needs and
 answers with a time (or None: no reminder). The scheduler re-asks these functions when a job
@@ -88,52 +88,20 @@ def review_due(
     return closed_at + policy.review_after
 
 
-# -- regulatory notification regimes -----------------------------------------------------------
-@dataclass(frozen=True)
-class Deadline:
-    label: str
-    hours: int
-
-
-@dataclass(frozen=True)
-class Regime:
-    name: str  # what people type: gdpr, nis2
-    title: str  # what they read: GDPR, NIS2
-    deadlines: tuple[Deadline, ...]
-    remind: tuple[str, ...] = ()  # user or user-group ids reminded besides the commander
-
-
-BUILTIN_REGIMES: tuple[Regime, ...] = (
-    Regime("gdpr", "GDPR", (Deadline("notify the supervisory authority", 72),)),
-    Regime(
-        "nis2",
-        "NIS2",
-        (
-            Deadline("early warning to the CSIRT or authority", 24),
-            Deadline("incident notification", 72),
-            Deadline("final report", 30 * 24),  # one month; counted from awareness, to be safe
-        ),
-    ),
-)
-
-
+# -- regulatory notification deadlines (the regimes themselves: domain/regimes.py) -------------
 @dataclass(frozen=True)
 class DueDeadline:
     label: str
+    start_at: datetime  # when its clock started running
     due_at: datetime
-    done: bool = False
 
 
-def deadlines(regime: Regime, aware_at: datetime) -> list[DueDeadline]:
-    return [DueDeadline(d.label, aware_at + timedelta(hours=d.hours)) for d in regime.deadlines]
-
-
-def reminder_times(aware_at: datetime, due_at: datetime) -> list[datetime]:
+def reminder_times(start_at: datetime, due_at: datetime) -> list[datetime]:
     """Half time, 80 % of the time, one hour before, and the deadline itself."""
-    span = due_at - aware_at
-    points = {aware_at + span * fraction for fraction in REMINDER_FRACTIONS}
+    span = due_at - start_at
+    points = {start_at + span * fraction for fraction in REMINDER_FRACTIONS}
     points |= {due_at - LAST_CALL, due_at}
-    return sorted(p for p in points if p > aware_at)
+    return sorted(p for p in points if p > start_at)
 
 
 @dataclass(frozen=True)
@@ -143,27 +111,25 @@ class ClockReminder:
 
 
 def due_reminder(
-    aware_at: datetime, open_deadlines: list[DueDeadline], after: datetime, now: datetime
+    open_deadlines: list[DueDeadline], after: datetime, now: datetime
 ) -> ClockReminder | None:
     """The reminder to send now: the most urgent deadline with a point in (after, now].
 
     Several points that fell due together (a process that was down) make one reminder.
     """
     for deadline in sorted(open_deadlines, key=lambda d: d.due_at):
-        fallen = [p for p in reminder_times(aware_at, deadline.due_at) if after < p <= now]
+        fallen = [p for p in reminder_times(deadline.start_at, deadline.due_at) if after < p <= now]
         if fallen:
             return ClockReminder(deadline, fallen[-1])
     return None
 
 
-def next_reminder(
-    aware_at: datetime, open_deadlines: list[DueDeadline], after: datetime
-) -> datetime | None:
+def next_reminder(open_deadlines: list[DueDeadline], after: datetime) -> datetime | None:
     """The first reminder point after `after` over the deadlines still open."""
     points = [
         p
         for deadline in open_deadlines
-        for p in reminder_times(aware_at, deadline.due_at)
+        for p in reminder_times(deadline.start_at, deadline.due_at)
         if p > after
     ]
     return min(points, default=None)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bridgekeeper.domain.evidence import EvidenceFacts, appendix_row
+from bridgekeeper.domain.report_clocks import RegulatoryClock, report_clock
 from bridgekeeper.domain.report_timeline import (
     BOT,
     ActionsIn,
@@ -25,10 +26,11 @@ from bridgekeeper.domain.report_timeline import (
     TimelineSummary,
     entry_row,
     iso,
+    iso_text,
     summarize,
 )
 
-__all__ = ["BOT", "Entry", "iso"]
+__all__ = ["BOT", "Entry", "RegulatoryClock", "iso", "iso_text"]
 REPORT_FORMAT = 1
 DISPOSITIONS = ("resolved", "false_positive", "benign", "duplicate", "other")
 SHORT_DISPOSITIONS = frozenset({"false_positive", "benign", "duplicate"})
@@ -110,17 +112,6 @@ class Communication:
 
 
 @dataclass(frozen=True)
-class RegulatoryClock:
-    regime: str
-    status: str  # open, done, not_required
-    aware_at: datetime | None = None
-    deadlines: Sequence[Mapping[str, Any]] = ()  # {"label", "due_at", "done_at", "done_by"}
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    rationale: str | None = None
-
-
-@dataclass(frozen=True)
 class ReportInput:
     incident: IncidentFacts
     entries: Sequence[Entry]
@@ -154,19 +145,6 @@ class Milestones:
             "time_to_stabilize": seconds_between(self.first_seen, self.stabilized_at),
             "time_to_close": seconds_between(self.first_seen, self.closed_at),
         }
-
-
-def iso_text(value: object) -> str | None:
-    """A stored ISO 8601 string (or datetime) in the report's form."""
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    return None
 
 
 def seconds_between(start: datetime, end: datetime | None) -> int | None:
@@ -255,7 +233,7 @@ def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
         "root_cause": incident.root_cause,
         "communications": _communications(source.communications, summary.communications),
         "regulatory": {
-            "clocks": [_clock(c) for c in source.clocks],
+            "clocks": [report_clock(c, source.generated_at) for c in source.clocks],
             "entries": summary.regulatory,
         },
         "evidence": [appendix_row(item) for item in source.evidence],
@@ -346,26 +324,6 @@ def _task(task: TaskFacts) -> dict[str, Any]:
         "done_at": iso(task.done_at),
         "followup": task.followup,
         "issue": dict(task.issue) if task.issue else None,
-    }
-
-
-def _clock(clock: RegulatoryClock) -> dict[str, Any]:
-    return {
-        "regime": clock.regime,
-        "status": clock.status,
-        "aware_at": iso(clock.aware_at),
-        "deadlines": [
-            {
-                "label": str(d.get("label") or ""),
-                "due_at": iso_text(d.get("due_at")),
-                "done_at": iso_text(d.get("done_at")),
-                "done_by": d.get("done_by"),
-            }
-            for d in clock.deadlines
-        ],
-        "decided_by": clock.decided_by,
-        "decided_at": iso(clock.decided_at),
-        "rationale": clock.rationale,
     }
 
 

@@ -39,6 +39,19 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_text(value: object) -> str | None:
+    """A stored ISO 8601 string (or datetime) in the report's form."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return None
+
+
 def entry_row(entry: Entry) -> dict[str, Any]:
     """An entry as the report shows it."""
     return {"seq": entry.seq, "at": iso(entry.at), "actor": entry.actor, "kind": entry.kind,

@@ -19,6 +19,9 @@ Effect kinds and their payloads:
                                               rendered from current state at delivery
     tracker_issue  {"task": id}               a follow-up's issue in the team's tracker
                                               (services/followup_sync.py), lane tracker:<id>
+    pagerduty_event {"page": id, "action": trigger|acknowledge|resolve}
+                                              a page's event in PagerDuty
+                                              (services/pagerduty.py), lane pagerduty:<id>
 
 A target is "bridge" (the incident's channel), "stakeholders", "triage", or a channel id.
 
@@ -202,7 +205,8 @@ def effect_values(
     }
 
 
-TRACKER_KINDS = {"tracker_issue"}
+# Effects that call another service than Slack, each kind in a lane of its own per incident.
+OWN_LANES = {"tracker_issue": "tracker", "pagerduty_event": "pagerduty"}
 BRIDGE_KINDS = {"create_channel", "invite", "topic", "archive", "unarchive"}
 
 
@@ -210,8 +214,8 @@ def lane(
     *, kind: str, incident_id: int | None, payload: dict[str, Any], card_key: str | None
 ) -> str:
     """The lane an effect is delivered in: effects of one lane go out in order."""
-    if kind in TRACKER_KINDS:  # a slow tracker holds up no Slack delivery
-        return f"tracker:{incident_id}"
+    if kind in OWN_LANES:  # a slow tracker or PagerDuty holds up no Slack delivery
+        return f"{OWN_LANES[kind]}:{incident_id}"
     target = str(payload.get("target", "bridge"))
     if incident_id is not None and (kind in BRIDGE_KINDS or target == "bridge"):
         return f"bridge:{incident_id}"

@@ -16,7 +16,7 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import digest
 from bridgekeeper.services.alert_cards import GROUP_CARD
 from bridgekeeper.services.digest import DIGEST_CARD
-from bridgekeeper.services.regulatory import clock_summaries
+from bridgekeeper.services.regulatory_clocks import clock_summaries
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store

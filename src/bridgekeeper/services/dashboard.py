@@ -19,13 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
+from bridgekeeper.domain import regimes
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.report import milestones
 from bridgekeeper.services.reports import alert_facts, incident_facts
 from bridgekeeper.services.stats import IncidentStats, SourceQuality
 from bridgekeeper.services.updates import UPDATE_KIND
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, Incident, NotificationClock, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 CHARTS = ("mtta", "mttr", "by_severity", "by_source", "false_positives", "first_update",
           "regulatory")  # fmt: skip
@@ -206,16 +208,18 @@ async def _deadlines(
     counted: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     if not incident_ids:
         return counted
-    found = select(NotificationClock).where(NotificationClock.incident_id.in_(incident_ids))
-    for clock in await session.scalars(found):
+    for clock in await clock_store.of_incidents(session=session, incident_ids=incident_ids):
         for deadline in clock.deadlines:
             counted[clock.regime][_outcome(deadline, now)] += 1
     return counted
 
 
 def _outcome(deadline: dict[str, object], now: datetime) -> str:
-    due = datetime.fromisoformat(str(deadline["due_at"]))
-    done = deadline.get("done_at")
-    if done:
-        return "met" if datetime.fromisoformat(str(done)) <= due else "missed"
-    return "missed" if due < now else "pending"
+    """A deadline still waiting for the event it counts from is pending."""
+    due, done = (_at(deadline.get(key)) for key in ("due_at", "done_at"))
+    found = regimes.outcome(due, done, now)
+    return "pending" if found == "waiting" else found
+
+
+def _at(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None

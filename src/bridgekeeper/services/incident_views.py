@@ -255,7 +255,7 @@ def _people(facts: dict[str, Any]) -> set[str]:
 
 def _time_left(clocks: list[dict[str, Any]], now: Any) -> None:
     for clock in clocks:
-        due = clock["next"].due_at if clock.get("next") else None
+        due = clock["next"]["due_at"] if clock.get("next") else None
         clock["left"] = (due - now) if due else None
         clock["overdue"] = bool(due and due < now)
         clock["late_by"] = (now - due) if due and due < now else timedelta(0)

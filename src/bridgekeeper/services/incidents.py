@@ -30,12 +30,14 @@ from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Incident, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 BOT_ACTOR = "bridgekeeper"  # the actor of what bridgekeeper does by itself
 TOPIC_KINDS = {"severity_changed", "stage_changed", "role_assigned", "closed", "reopened"}
 # Called after each change with (session, incident, kind): reminders follow the incident's state.
 ChangeHook = Callable[[AsyncSession, Incident, str], Awaitable[None]]
+# Called with (session, incident, alert) when an alert is declared an incident (paging).
+AlertDeclaredHook = Callable[[AsyncSession, Incident, Alert], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class IncidentService:
         self.directory = directory
         self.access = Access(db=db, settings=settings, directory=directory, clock=clock)
         self.after_change: list[ChangeHook] = []
+        self.after_alert_declared: list[AlertDeclaredHook] = []
         self._bridge_channels: set[str] = set()
 
     # -- declaring ----------------------------------------------------------------------------
@@ -129,6 +132,11 @@ class IncidentService:
         if stakeholders.announces(self.settings, "declared", None):
             stakeholders.add_announcement(session, settings=self.settings, incident=incident,
                                           now=now)  # fmt: skip
+
+    async def alert_declared(self, session: AsyncSession, incident: Incident, alert: Alert) -> None:
+        """An alert was declared an incident (and attached to it)."""
+        for hook in self.after_alert_declared:
+            await hook(session, incident, alert)
 
     async def _changed(self, session: AsyncSession, incident: Incident, kind: str) -> None:
         for hook in self.after_change:

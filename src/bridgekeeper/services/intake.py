@@ -316,6 +316,7 @@ class IntakeService:
             session=session, incident_id=declared.incident_id, lock=True
         )
         await attach(self.incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
+        await self.incidents.alert_declared(session, incident, row)
         mark_triaged(row, "declared", BOT_ACTOR, now)
 
     # -- resolved -----------------------------------------------------------------------------

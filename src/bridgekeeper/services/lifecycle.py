@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
+from bridgekeeper.domain import regimes
 from bridgekeeper.domain.incidents import (
     IMPACT_DIMENSIONS,
     Severity,
@@ -181,9 +182,12 @@ class Lifecycle:
                       "personal_data": impact.get("personal_data"),
                       "suggested": impact["suggested"]},
             )  # fmt: skip
+        facts = {**dict.fromkeys(self.settings.updates.regulatory_facts, True),
+                 "personal_data": bool(impact.get("personal_data"))}  # fmt: skip
         return Reply("slack/impact_assessed.md.j2", {
             "impact": impact, "current": Severity(incident.severity).label,
             "suggested": suggested.label if suggested else None,
+            "regimes": regimes.suggestions(self.settings.updates.regimes, facts),
         })  # fmt: skip
 
     # -- notes and tasks --------------------------------------------------------------------------

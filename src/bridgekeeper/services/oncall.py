@@ -70,14 +70,14 @@ class OnCallService:
             rows = await oncall_store.current(
                 session=session, teams=[t.name for t in teams], after=self.clock.now()
             )
-        shown = [(row.id, row.team, _seen(_override(row), zone)) for row in rows]
+        shown = [(row.id, row.team, _seen(override_of(row), zone)) for row in rows]
         return Reply("slack/oncall_overrides.md.j2", {"overrides": shown, "zone": str(zone)})
 
     async def planned(self, team: Team, now: datetime) -> Team:
         """The team's rota with its overrides that have not ended by `now`."""
         async with self.db.sessions() as session:
             rows = await oncall_store.current(session=session, teams=[team.name], after=now)
-        return team.with_overrides(_override(row) for row in rows)
+        return team.with_overrides(override_of(row) for row in rows)
 
     # -- changing ----------------------------------------------------------------------------
     async def set_override(self, command: c.SetOverride, inv: Invocation) -> Reply:
@@ -170,7 +170,7 @@ class OnCallService:
             return ZoneInfo("UTC")
 
 
-def _override(row: OnCallOverride) -> Override:
+def override_of(row: OnCallOverride) -> Override:
     return Override(row.user_id, row.starts_at, row.ends_at)
 
 

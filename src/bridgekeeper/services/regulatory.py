@@ -1,11 +1,15 @@
-"""Regulatory notification clocks: `/incident notify <regime> [awareness time]`, `notify done`,
-`notify none`, and the reminders before each deadline.
+"""Regulatory notification clocks: `/incident notify <regime> [awareness time]`, `notify <regime>
+classified|material|fixed [time]`, `notify done`, `notify none`, and the reminders before each
+deadline.
 
 A clock starts at the time of awareness (the declaration, or a time given with the command) and
-holds the regime's deadlines. `notify done` records the next deadline as met (who, when); when all
-are met the clock is done. `notify none` records the decision not to notify, with its rationale.
-Reminders (half time, 80 %, one hour before, at the deadline) go to the bridge channel, naming
-the commander and the regime's contacts, and to each contact person directly.
+holds the regime's deadlines (domain/regimes.py): some count from awareness, some from another
+event recorded later (DORA's from the classification, the SEC's from the materiality
+determination) and wait for it, some from the notification before. `notify done` records the
+next deadline as met (who, when); when all are met the clock is done. `notify none` records the
+decision not to notify, with its rationale. Reminders (half time, 80 %, one hour before, at the
+deadline) go to the bridge channel, naming the commander and the regime's contacts, and to each
+contact person directly.
 """
 
 from __future__ import annotations
@@ -13,20 +17,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
-from bridgekeeper.domain import reminders
-from bridgekeeper.domain.reminders import DueDeadline, Regime
+from bridgekeeper.domain import regimes, reminders
+from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Mrkdwn, user_mention
 from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.regulatory_clocks import open_deadlines, recompute, summary, unsent
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.models import Incident, NotificationClock, ScheduledJob
 
 JOB_KIND = "notify_reminder"
@@ -34,50 +39,6 @@ JOB_KIND = "notify_reminder"
 
 def clock_job(clock_id: int) -> str:
     return f"notify-reminder:{clock_id}"
-
-
-def open_deadlines(clock: NotificationClock) -> list[DueDeadline]:
-    return [
-        DueDeadline(str(d["label"]), datetime.fromisoformat(str(d["due_at"])))
-        for d in clock.deadlines
-        if not d.get("done_at")
-    ]
-
-
-def summary(clock: NotificationClock, titles: dict[str, str]) -> dict[str, Any]:
-    """A clock as the status card and the report show it."""
-    remaining = open_deadlines(clock)
-    return {
-        "name": clock.regime,
-        "regime": titles.get(clock.regime, clock.regime.upper()),
-        "status": clock.status,
-        "aware_at": clock.aware_at,
-        "started_by": clock.started_by,
-        "next": remaining[0] if remaining and clock.status == "open" else None,
-        "deadlines": [
-            {
-                **d,
-                "due_at": datetime.fromisoformat(str(d["due_at"])),
-                "done_at": datetime.fromisoformat(str(d["done_at"])) if d.get("done_at") else None,
-            }
-            for d in clock.deadlines
-        ],
-        "decided_by": clock.decided_by,
-        "decided_at": clock.decided_at,
-        "rationale": clock.rationale,
-    }
-
-
-async def clocks(session: AsyncSession, incident_id: int) -> list[NotificationClock]:
-    query = select(NotificationClock).where(NotificationClock.incident_id == incident_id)
-    return list(await session.scalars(query.order_by(NotificationClock.id)))
-
-
-async def clock_summaries(
-    session: AsyncSession, incident_id: int, titles: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Every clock of the incident, for the status card (open ones) and the report (all)."""
-    return [summary(clock, titles) for clock in await clocks(session, incident_id)]
 
 
 class Regulatory:
@@ -92,10 +53,11 @@ class Regulatory:
 
     def register(self, runner: CommandRunner) -> None:
         runner.on(c.Notify, self.start)
+        runner.on(c.NotifyEvent, self.event)
         runner.on(c.NotifyDone, self.done)
         runner.on(c.NotifyNotRequired, self.not_required)
 
-    def regime(self, name: str) -> Regime:
+    def regime(self, name: str) -> RegimeRule:
         regime = self.regimes.get(name.casefold())
         if regime is None:
             raise CommandRefused(
@@ -108,37 +70,51 @@ class Regulatory:
     async def start(self, command: c.Notify, inv: Invocation) -> Reply:
         regime = self.regime(command.regime)
         now = self.clock.now()
-        if command.aware_at is not None and command.aware_at > now:
-            raise CommandRefused("slack/notify_refused.md.j2", problem="future",
-                                 regime=regime.title, aware_at=command.aware_at)  # fmt: skip
+        self._not_future(command.aware_at, now, regime, "awareness")
         async with self.db.transaction() as session:
             incident = await self._locate(session, command.incident, inv)
             existing = await self._find(session, incident, regime)
             if existing is not None:
                 raise CommandRefused("slack/notify_refused.md.j2", problem="started",
                                      regime=regime.title, since=existing.aware_at)  # fmt: skip
-            aware_at = command.aware_at or incident.declared_at
-            due = reminders.deadlines(regime, aware_at)
-            clock = NotificationClock(
-                incident_id=incident.id, regime=regime.name, aware_at=aware_at,
-                started_by=inv.user, started_at=now, status="open",
-                deadlines=[{"label": d.label, "due_at": d.due_at.isoformat(), "done_at": None,
-                            "done_by": None} for d in due],
-            )  # fmt: skip
-            session.add(clock)
-            await session.flush()
-            await self._schedule(session, clock, after=now)
-            await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="notification_clock_started",
-                data={"regime": regime.name, "aware_at": aware_at.isoformat(),
-                      "deadlines": [{"label": d.label, "due_at": d.due_at.isoformat()}
-                                    for d in due]},
-                announce=False,
-            )  # fmt: skip
-            context = {"incident": incident, "regime": regime, "aware_at": aware_at,
-                       "deadlines": due, "user": inv.user, "now": now}  # fmt: skip
+            clock = await self._start(session, incident, regime, command.aware_at, inv, now)
+            context = self._context(incident, regime, clock, inv, now)
             self._post(session, incident, "bridge", "slack/notify_started.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "started"})
+
+    async def event(self, command: c.NotifyEvent, inv: Invocation) -> Reply:
+        """An event some deadlines count from; starts the clock (from the declaration) if needed."""
+        regime = self.regime(command.regime)
+        if command.event not in regimes.events_used(regime):
+            raise CommandRefused("slack/notify_refused.md.j2", problem="no_such_event",
+                                 regime=regime.title, event=command.event,
+                                 used=sorted(regimes.events_used(regime)))  # fmt: skip
+        now = self.clock.now()
+        at = command.at or now
+        self._not_future(at, now, regime, command.event)
+        async with self.db.transaction() as session:
+            incident = await self._locate(session, command.incident, inv)
+            clock = await self._find(session, incident, regime)
+            if clock is None:
+                clock = await self._start(session, incident, regime, None, inv, now)
+            recorded = (clock.events or {}).get(command.event)
+            if recorded or clock.status != "open":
+                raise CommandRefused("slack/notify_refused.md.j2", problem="event_recorded",
+                                     regime=regime.title, event=command.event,
+                                     since=datetime.fromisoformat(recorded) if recorded
+                                     else None, status=clock.status)  # fmt: skip
+            clock.events = {**(clock.events or {}), command.event: at.isoformat()}
+            recompute(clock, regime)
+            await self._schedule(session, clock, after=now)
+            await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="notification_event",
+                data={"regime": regime.name, "event": command.event, "at": at.isoformat()},
+                announce=False,
+            )  # fmt: skip
+            context = {**self._context(incident, regime, clock, inv, now),
+                       "event": command.event, "at": at}  # fmt: skip
+            self._post(session, incident, "bridge", "slack/notify_event.md.j2", context, now)
+        return Reply("slack/notify_reply.md.j2", {**context, "action": "event"})
 
     async def done(self, command: c.NotifyDone, inv: Invocation) -> Reply:
         regime = self.regime(command.regime)
@@ -150,22 +126,59 @@ class Regulatory:
             met = next(d for d in deadlines if not d.get("done_at"))
             met.update(done_at=now.isoformat(), done_by=inv.user)
             clock.deadlines = deadlines
-            remaining = open_deadlines(clock)
+            recompute(clock, regime)  # a deadline counted from this one now runs
+            remaining = unsent(clock)
             if not remaining:
                 clock.status, clock.decided_by, clock.decided_at = "done", inv.user, now
             await self._schedule(session, clock, after=now)
+            due_at = datetime.fromisoformat(str(met["due_at"])) if met["due_at"] else None
             await self.incidents.record(
                 session, incident=incident, actor=inv.user, kind="notification_sent",
-                data={"regime": regime.name, "deadline": met["label"],
-                      "due_at": met["due_at"], "late": now > datetime.fromisoformat(
-                          str(met["due_at"]))},
+                data={"regime": regime.name, "deadline": met["label"], "due_at": met["due_at"],
+                      "late": bool(due_at and now > due_at)},
                 announce=False,
             )  # fmt: skip
-            context = {"incident": incident, "regime": regime, "label": met["label"],
-                       "due_at": datetime.fromisoformat(str(met["due_at"])), "user": inv.user,
-                       "now": now, "remaining": remaining}  # fmt: skip
+            context = {**self._context(incident, regime, clock, inv, now),
+                       "label": met["label"], "due_at": due_at, "remaining": remaining}  # fmt: skip
             self._post(session, incident, "bridge", "slack/notify_done.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "done"})
+
+    async def _start(
+        self, session: AsyncSession, incident: Incident, regime: RegimeRule,
+        aware_at: datetime | None, inv: Invocation, now: datetime,
+    ) -> NotificationClock:  # fmt: skip
+        clock = NotificationClock(
+            incident_id=incident.id, regime=regime.name,
+            aware_at=aware_at or incident.declared_at, started_by=inv.user, started_at=now,
+            status="open", deadlines=[], events={},
+        )  # fmt: skip
+        recompute(clock, regime)
+        session.add(clock)
+        await session.flush()
+        await self._schedule(session, clock, after=now)
+        await self.incidents.record(
+            session, incident=incident, actor=inv.user, kind="notification_clock_started",
+            data={"regime": regime.name, "aware_at": clock.aware_at.isoformat(),
+                  "deadlines": [{"label": d["label"], "due_at": d["due_at"]}
+                                for d in clock.deadlines]},
+            announce=False,
+        )  # fmt: skip
+        return clock
+
+    @staticmethod
+    def _not_future(at: datetime | None, now: datetime, regime: RegimeRule, event: str) -> None:
+        if at is not None and at > now:
+            raise CommandRefused("slack/notify_refused.md.j2", problem="future",
+                                 regime=regime.title, aware_at=at, event=event)  # fmt: skip
+
+    @staticmethod
+    def _context(
+        incident: Incident, regime: RegimeRule, clock: NotificationClock, inv: Invocation,
+        now: datetime,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {"incident": incident, "regime": regime, "aware_at": clock.aware_at,
+                "deadlines": summary(clock, {})["deadlines"], "user": inv.user,
+                "now": now}  # fmt: skip
 
     async def not_required(self, command: c.NotifyNotRequired, inv: Invocation) -> Reply:
         regime = self.regime(command.regime)
@@ -202,21 +215,19 @@ class Regulatory:
                                            subcommand="notify", open_only=False)  # fmt: skip
 
     async def _find(
-        self, session: AsyncSession, incident: Incident, regime: Regime
+        self, session: AsyncSession, incident: Incident, regime: RegimeRule
     ) -> NotificationClock | None:
-        query = select(NotificationClock).where(
-            NotificationClock.incident_id == incident.id, NotificationClock.regime == regime.name
-        )
-        return await session.scalar(query)
+        return await clock_store.find(session=session, incident_id=incident.id,
+                                      regime=regime.name)  # fmt: skip
 
     async def _open_clock(
-        self, session: AsyncSession, incident: Incident, regime: Regime
+        self, session: AsyncSession, incident: Incident, regime: RegimeRule
     ) -> NotificationClock:
         clock = await self._find(session, incident, regime)
         if clock is None:
             raise CommandRefused("slack/notify_refused.md.j2", problem="not_started",
                                  regime=regime.title, command_name=regime.name)  # fmt: skip
-        if clock.status != "open" or not open_deadlines(clock):
+        if clock.status != "open" or not unsent(clock):
             raise CommandRefused("slack/notify_refused.md.j2", problem="decided",
                                  regime=regime.title, status=clock.status)  # fmt: skip
         return clock
@@ -226,7 +237,7 @@ class Regulatory:
     ) -> None:
         due = None
         if clock.status == "open":
-            due = reminders.next_reminder(clock.aware_at, open_deadlines(clock), after)
+            due = reminders.next_reminder(open_deadlines(clock), after)
         await jobs.put(session, job_id=clock_job(clock.id), kind=JOB_KIND,
                        incident_id=clock.incident_id, due_at=due,
                        payload={"clock_id": clock.id})  # fmt: skip
@@ -238,12 +249,14 @@ class Regulatory:
             return Outcome(False, None)  # done or decided in the meantime
         remaining = open_deadlines(clock)
         after = max(job.fired_at or clock.started_at, clock.started_at)
-        due = reminders.due_reminder(clock.aware_at, remaining, after, now)
-        next_due = reminders.next_reminder(clock.aware_at, remaining, now)
+        due = reminders.due_reminder(remaining, after, now)
+        next_due = reminders.next_reminder(remaining, now)
         if due is None:
             return Outcome(False, next_due)
         incident = await incident_store.get_by_id(session=session, incident_id=clock.incident_id)
-        regime = self.regimes.get(clock.regime) or Regime(clock.regime, clock.regime.upper(), ())
+        regime = self.regimes.get(clock.regime) or RegimeRule(
+            clock.regime, clock.regime.upper(), "", "", ()
+        )  # a regime since removed from the settings
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         contacts = self._contacts(regime)
         context = {
@@ -258,7 +271,7 @@ class Regulatory:
                            {**context, "direct": True}, now)  # fmt: skip
         return Outcome(True, next_due)
 
-    def _contacts(self, regime: Regime) -> list[str]:
+    def _contacts(self, regime: RegimeRule) -> list[str]:
         listed = [*self.settings.updates.regulatory_contacts, *regime.remind]
         return list(dict.fromkeys(listed))
 

@@ -32,6 +32,7 @@ from bridgekeeper.services.indicators import appendix_row, confirmed
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
 from bridgekeeper.services.report_html import time_element
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
@@ -39,7 +40,6 @@ from bridgekeeper.store.models import (
     EvidenceItem,
     Followup,
     Incident,
-    NotificationClock,
     Report,
     RoleAssignment,
     Task,
@@ -338,10 +338,7 @@ def add_report_filters(renderer: Renderer) -> None:
 
 # -- regulatory clocks (services/regulatory.py) ---------------------------------------------------
 async def regulatory_clocks(session: AsyncSession, incident_id: int) -> list[r.RegulatoryClock]:
-    rows = await session.scalars(
-        select(NotificationClock).where(NotificationClock.incident_id == incident_id)
-        .order_by(NotificationClock.started_at)
-    )  # fmt: skip
+    rows = await clock_store.of_incident(session=session, incident_id=incident_id)
     return [
         r.RegulatoryClock(
             regime=row.regime,

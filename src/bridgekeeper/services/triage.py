@@ -132,6 +132,7 @@ class TriageService:
                 session=session, incident_id=declared.incident_id, lock=True
             )
             await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
+            await self.incidents.alert_declared(session, incident, alert)
             mark_triaged(alert, "declared", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
             return declared

@@ -16,8 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bridgekeeper.errors import CommandRefused, IncidentNotFound, PermissionDenied
 from bridgekeeper.rendering import Renderer
-from bridgekeeper.services.closing import ClosingService, gate_problems, read_form
+from bridgekeeper.services.closing import ClosingService
 from bridgekeeper.slack.blocks import fallback_text, to_blocks
+from bridgekeeper.slack.close_form import gate_problems, read_form
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import state_values
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bridgekeeper.slack.gateway import SlackGateway, on_slack
+from bridgekeeper.slack.gateway import SlackGateway
+from bridgekeeper.slack.urls import on_slack
 
 CHUNK = 1 << 16
 

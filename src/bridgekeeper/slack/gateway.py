@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridgekeeper import metrics
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.slack.rate_limiter import RateLimiter
+from bridgekeeper.slack.urls import is_slack_response_url
 from bridgekeeper.store.db import in_transaction
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ RETRYABLE_ERRORS = {
     "service_unavailable",
     "request_timeout",
 }
-DEFAULT_PORTS = {"https": 443, "http": 80}
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -387,30 +387,6 @@ class SlackGateway:
         if header is None:
             return None
         return frozenset(s.strip() for s in str(header).split(",") if s.strip())
-
-
-def is_slack_response_url(url: str, api_url: str) -> bool:
-    """Whether `url` is a response URL of the Slack the bot talks to (https://slack.com/api/
-    answers at https://hooks.slack.com/...; the emulator at its own address)."""
-    return on_slack(url, api_url, "hooks")
-
-
-def on_slack(url: str, api_url: str, subdomain: str) -> bool:
-    """Whether `url` is on the Slack the bot talks to: the API URL's scheme and port, on its
-    host or on <subdomain>.<its host>, with no credentials in it."""
-    try:
-        given, api = urlsplit(url), urlsplit(api_url)
-        ports = [u.port or DEFAULT_PORTS.get(u.scheme) for u in (given, api)]
-    except ValueError:
-        return False
-    host = (api.hostname or "").lower()
-    return (
-        given.scheme == api.scheme
-        and ports[0] == ports[1]
-        and (given.hostname or "").lower() in (host, f"{subdomain}.{host}")
-        and not given.username
-        and not given.password
-    )
 
 
 def _refuse_in_transaction(method: str) -> None:

@@ -379,8 +379,10 @@ class NotificationClock(Base):
     aware_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(40))
     started_at: Mapped[datetime]
-    # [{"label", "due_at" (ISO 8601), "done_at", "done_by"}], in deadline order
+    # [{"label", "start_at", "due_at" (ISO 8601, none while waiting for an event), "waiting_for",
+    #   "done_at", "done_by"}], in deadline order
     deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    events: Mapped[dict[str, str] | None] = mapped_column(JSON)  # classification, ...: ISO 8601
     status: Mapped[str] = mapped_column(String(15), default="open")  # open, done, not_required
     decided_by: Mapped[str | None] = mapped_column(String(40))
     decided_at: Mapped[datetime | None]
@@ -432,5 +434,6 @@ class EvidenceItem(Base):
     custodian: Mapped[str] = mapped_column(String(40))
 
 
-# Tables with a module of their own, imported here so that `Base.metadata` holds every table.
-from bridgekeeper.store import indicator_models  # noqa: E402, F401
+# Tables kept in modules of their own, registered with the same metadata.
+from bridgekeeper.store import indicator_models as _indicators  # noqa: E402, F401
+from bridgekeeper.store import paging as _paging  # noqa: E402, F401

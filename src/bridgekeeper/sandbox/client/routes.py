@@ -1,7 +1,7 @@
-"""The web client's routes: the page, its two static files, the state poll, the actions.
+"""The web client's routes: the page, its static files, the state poll, the actions.
 
 GET  /                  the page (templates/index.html.j2)
-GET  /static/{file}     app.js and app.css
+GET  /static/{file}     app.js, mrkdwn.js, modals.js and app.css
 GET  /api/state         ?user=U…&since=N: the user's view once the version passes N (long poll)
 POST /api/command       {user, channel, text}: a slash command
 POST /api/message       {user, channel, text}: a plain message
