@@ -1,7 +1,7 @@
 """pages: a team's on-call or a person paged for an incident, and its escalation
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 15:30:00
 
 One row per page: its target (a team or a user), the level of the escalation policy it has
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

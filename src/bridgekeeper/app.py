@@ -32,6 +32,7 @@ from bridgekeeper.services.followups import Followups
 from bridgekeeper.services.heartbeats import Heartbeats
 from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.indicators import Indicators
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.oncall import OnCallService
@@ -98,6 +99,7 @@ class Bridgekeeper:
         )
         self.evidence = Evidence(self.incidents, open_view=self.gateway.open_view)
         self.evidence.register(self.runner)
+        Indicators(self.incidents).register(self.runner)
         self.scheduler = Scheduler(db=self.db, clock=self.clock)
         self.updates = Updates(self.incidents, self.scheduler)
         self.updates.register(self.runner)

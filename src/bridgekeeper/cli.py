@@ -1,5 +1,5 @@
 """The `bridgekeeper` command: serve, worker, doctor, db upgrade, audit verify, outbox, report,
-demo, sandbox."""
+iocs export, demo, sandbox."""
 
 from __future__ import annotations
 
@@ -109,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Markdown (default), HTML or JSON")  # fmt: skip
     report.add_argument("--version", type=int, default=None, dest="report_version",
                         help="an earlier version (default: the latest)")  # fmt: skip
+    iocs = sub.add_parser(
+        "iocs", help="indicators of compromise", description="Indicators of compromise."
+    )
+    iocs_sub = iocs.add_subparsers(dest="iocs_command", required=True, metavar="ACTION")
+    export = iocs_sub.add_parser(
+        "export",
+        help="print an incident's confirmed indicators",
+        description="Print the confirmed indicators of compromise of an incident, to share "
+        "with a threat intelligence platform.",
+    )
+    export.add_argument("number", type=int, help="the incident number")
+    export.add_argument("--format", choices=("stix", "csv"), default="stix",
+                        help="a STIX 2.1 bundle (default) or CSV")  # fmt: skip
     demo = sub.add_parser(
         "demo",
         help="run a scripted incident against a built-in fake Slack",
@@ -189,6 +202,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
         return await outbox_command(settings, args)
     if args.command == "report":
         return await _report(settings, args.number, args.format, args.report_version)
+    if args.command == "iocs":
+        return await _iocs_export(settings, args.number, args.format)
     require_slack(settings, signed_requests=args.command == "serve")
     from bridgekeeper.preflight import database_reachable
 
@@ -236,6 +251,31 @@ async def _report(settings: Settings, number: int, fmt: str, version: int | None
         print(problem.strip(), file=sys.stderr)
         return 1
     sys.stdout.write(body if body.endswith("\n") else body + "\n")
+    return 0
+
+
+async def _iocs_export(settings: Settings, number: int, fmt: str) -> int:
+    from bridgekeeper.clock import SystemClock
+    from bridgekeeper.rendering import Renderer
+    from bridgekeeper.services.indicators import confirmed, export_file
+    from bridgekeeper.store import incidents as incident_store
+    from bridgekeeper.store.db import Database
+
+    renderer = Renderer()
+    db = Database(settings.database_url)
+    try:
+        await db.check_schema()
+        async with db.sessions() as session:
+            incident = await incident_store.find(session=session, number=number)
+            rows = await confirmed(session, incident.id) if incident else []
+    finally:
+        await db.dispose()
+    if incident is None or not rows:
+        problem = renderer.text("cli/no_indicators.txt.j2", number=number, found=incident)
+        print(problem.strip(), file=sys.stderr)
+        return 1
+    _, content = export_file(renderer, incident, rows, fmt, SystemClock().now())
+    sys.stdout.write(content if content.endswith("\n") else content + "\n")
     return 0
 
 

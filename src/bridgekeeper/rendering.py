@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from bridgekeeper.domain.indicators import defang
 from bridgekeeper.resources import shipped_dir
 
 _SLACK_ID = re.compile(r"^[UWBCGSD][A-Z0-9]{1,30}$")
@@ -78,6 +79,11 @@ def with_mentions(value: object) -> Mrkdwn:
     return Mrkdwn(_ESCAPED_MENTION.sub(r"<\1\2>", escape_mrkdwn(value)))
 
 
+def defanged(value: object, kind: object) -> str:
+    """An indicator of compromise that is no link, in no code span it could close."""
+    return defang(str(kind), str(value)).replace("`", "\u02cb")
+
+
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     return value.strftime(fmt) if value else "—"
 
@@ -137,7 +143,7 @@ def _environment(loader: ChoiceLoader, **options: Any) -> Environment:
         keep_trailing_newline=False,
         **options,
     )
-    env.filters.update(utc=utc, duration=duration, role=role_name)
+    env.filters.update(utc=utc, duration=duration, role=role_name, defang=defanged)
     return env
 
 

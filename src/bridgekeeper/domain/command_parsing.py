@@ -49,6 +49,7 @@ from bridgekeeper.domain.commands import (
 )
 from bridgekeeper.domain.evidence_parsing import read_evidence
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
+from bridgekeeper.domain.indicator_parsing import read_indicator, read_indicators
 from bridgekeeper.domain.oncall_parsing import read_oncall
 from bridgekeeper.domain.regimes import EVENT_WORDS
 
@@ -351,6 +352,14 @@ def _evidence(args: Args) -> Command | UsageError:
     return read_evidence(args, mention, partial(positive, _HASH_NUMBER))
 
 
+def _iocs(args: Args) -> Command | UsageError:
+    return read_indicators(args)
+
+
+def _ioc(args: Args) -> Command | UsageError:
+    return read_indicator(args, partial(positive, _HASH_NUMBER))
+
+
 _Parser: TypeAlias = Callable[[Args], Command | UsageError]
 
 # In the order `/incident help` lists them.
@@ -373,6 +382,8 @@ _PARSERS: dict[str, _Parser] = {
     "report": _report,
     "notify": _notify,
     "evidence": _evidence,
+    "iocs": _iocs,
+    "ioc": _ioc,
     "close": _close,
     "reopen": _reopen,
     "stats": _stats,

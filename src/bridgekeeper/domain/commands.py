@@ -261,6 +261,27 @@ class ListEvidence:
     incident: int | None
 
 
+@dataclass(frozen=True)
+class ListIndicators:
+    incident: int | None
+
+
+@dataclass(frozen=True)
+class DecideIndicator:
+    """`ioc confirm|dismiss <number> [reason]`."""
+
+    incident: int | None
+    number: int
+    status: str  # "confirmed" or "dismissed"
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExportIndicators:
+    incident: int | None
+    format: str  # "stix" or "csv"
+
+
 IncidentCommand: TypeAlias = (
     AssignRole
     | ListRoles
@@ -289,6 +310,9 @@ IncidentCommand: TypeAlias = (
     | VerifyEvidence
     | ListEvidence
     | EvidenceForm
+    | ListIndicators
+    | DecideIndicator
+    | ExportIndicators
 )
 Command: TypeAlias = Help | ListIncidents | Declare | Stats | IncidentCommand | OnCallCommand
 
@@ -334,6 +358,10 @@ PROBLEMS: tuple[str, ...] = (
     "missing_hash",
     "missing_evidence_number",
     "bad_evidence_number",
+    "missing_indicator_action",
+    "missing_indicator_number",
+    "bad_indicator_number",
+    "bad_export_format",
     "missing_page_target",
     "bad_page_target",
 )

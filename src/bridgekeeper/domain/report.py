@@ -121,6 +121,7 @@ class ReportInput:
     communications: Sequence[Communication] = ()
     clocks: Sequence[RegulatoryClock] = ()
     evidence: Sequence[EvidenceFacts] = ()
+    indicators: Sequence[Mapping[str, Any]] = ()  # confirmed ones: services/indicators.py
     users: Mapping[str, str] = field(default_factory=dict)  # id -> name
     channels: Mapping[str, str] = field(default_factory=dict)  # id (or "bridge") -> name
     version: int = 0  # 0: a draft (preview of an open incident)
@@ -236,6 +237,7 @@ def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
             "entries": summary.regulatory,
         },
         "evidence": [appendix_row(item) for item in source.evidence],
+        "indicators": list(source.indicators),
         "lessons": {"went_well": incident.went_well, "to_improve": incident.to_improve},
         "follow_ups": [
             {"owner": f.get("owner"), "text": str(f.get("text") or "")} for f in incident.follow_ups

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Severity, worst
+from bridgekeeper.domain.indicators import from_entities
 from bridgekeeper.effects import outbox
+from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store.models import Alert, Incident
@@ -50,6 +52,10 @@ async def attach(
         source_key=f"alert:{alert.id}",
         announce=actor != BOT_ACTOR,
     )
+    await indicators.record_found(
+        session, incident_id=incident.id, found=from_entities(alert.entities or {}),
+        source={"kind": "alert", "alert": alert.id}, at=incidents.clock.now(),
+    )  # fmt: skip
     await refresh_group_card(incidents, session, incident_id=incident.id)
     await raise_severity(incidents, session, incident=incident, alert=alert)
 

@@ -16,9 +16,10 @@ from bridgekeeper.domain.incidents import (
     Stage,
     suggested_severity,
 )
+from bridgekeeper.domain.indicators import extract
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
-from bridgekeeper.services import pins
+from bridgekeeper.services import indicators, pins
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
@@ -193,8 +194,12 @@ class Lifecycle:
     async def add_note(self, command: c.AddNote, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self._locate(session, command, inv, "note", "note")
-            await self.incidents.record(session, incident=incident, actor=inv.user, kind="note",
-                                        text=command.text)  # fmt: skip
+            entry = await self.incidents.record(session, incident=incident, actor=inv.user,
+                                                kind="note", text=command.text)  # fmt: skip
+            await indicators.record_found(
+                session, incident_id=incident.id, found=extract(command.text), at=entry.at,
+                source=indicators.seen_in("note", by=inv.user, at=entry.at),
+            )  # fmt: skip
         return Reply("slack/noted.md.j2", {"number": incident.number})
 
     async def add_task(self, command: c.AddTask, inv: Invocation) -> Reply:
@@ -279,12 +284,16 @@ class Lifecycle:
                     session=session, incident_id=incident.id, source_key=source_key
                 ):
                     return False
-                await self.incidents.record(
+                entry = await self.incidents.record(
                     session, incident=incident, actor=pins.message_author(message),
                     kind="pinned", text=pins.message_text(message),
                     data={"ts": ts, "channel": channel, "pinned_by": pinned_by,
                           **pins.pin_data(message)},
                     at=said_at, source_key=source_key, announce=False,
+                )  # fmt: skip
+                await indicators.record_found(
+                    session, incident_id=incident.id, found=extract(entry.text), at=said_at,
+                    source=indicators.seen_in("pin", by=entry.actor, at=said_at),
                 )  # fmt: skip
         except IntegrityError:
             return False  # the same message, pinned at the same moment by someone else

@@ -28,6 +28,7 @@ from bridgekeeper.domain import report as r
 from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
 from bridgekeeper.rendering import Renderer, duration
 from bridgekeeper.services.evidence import evidence_facts
+from bridgekeeper.services.indicators import appendix_row, confirmed
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
 from bridgekeeper.services.report_html import time_element
 from bridgekeeper.store import incidents as incident_store
@@ -172,6 +173,7 @@ class ReportService:
             ],
             clocks=await regulatory_clocks(session, incident.id),
             evidence=await evidence_facts(session, incident.id),
+            indicators=[appendix_row(row) for row in await confirmed(session, incident.id)],
             users=users or {},
             channels=self.channel_names(incident, await self.places(session, incident)),
             version=version,

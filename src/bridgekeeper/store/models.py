@@ -435,4 +435,5 @@ class EvidenceItem(Base):
 
 
 # Tables kept in modules of their own, registered with the same metadata.
+from bridgekeeper.store import indicator_models as _indicators  # noqa: E402, F401
 from bridgekeeper.store import paging as _paging  # noqa: E402, F401
