@@ -76,7 +76,6 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
     managed: Running,
 ) -> None:
     await declare(managed, f"{SECRET} sev1 private")
-    access = managed.bk.incidents.access
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -86,14 +85,16 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
     engine = managed.bk.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        await access.prepare(user=DAVE, number=1)
+        hidden_answer = await say(managed, "note #1 let me in", user=DAVE)
         hidden = list(statements)
         statements.clear()
-        await access.prepare(user=DAVE, number=99)
+        missing_answer = await say(managed, "note #99 let me in", user=DAVE)
         missing = list(statements)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert hidden == missing and len(hidden) == 1
+    assert "There is no incident 1" in hidden_answer and "There is no incident 99" in missing_answer
+    assert hidden == missing  # the same statements, whether hidden or missing
+    assert len([s for s in hidden if "incident_members" in s]) == 1  # read with the incident
 
 
 async def test_a_burst_of_refusals_asks_slack_once(managed: Running) -> None:

@@ -57,18 +57,14 @@ class Access:
         incident_id: int | None = None,
         channel: str = "",
     ) -> None:
-        """Slack is never asked about the incident named here on the way to the answer: a hidden
-        incident takes the path of a missing one (one query), and a private bridge channel the
-        user is not known to be in is looked up in the background, so that someone added in
-        Slack whose member_joined_channel event was lost is let in shortly afterwards."""
+        """Who the incident managers are, from Slack (cached), before a transaction is open.
+
+        Slack is never asked about the incident itself on the way to the answer: `check` asks
+        in the background about a private bridge channel the user is not known to be in, so
+        that someone added in Slack whose member_joined_channel event was lost is let in
+        shortly afterwards. (The incident's number, id or channel are accepted for the callers'
+        sake; the check finds the incident itself.)"""
         await self._refresh_managers()
-        async with self.db.sessions() as session:
-            shut = await members.channel_shut_to(
-                session=session, user=user, number=number, incident_id=incident_id,
-                channel_id=channel,
-            )  # fmt: skip
-        if shut and not self.is_manager(user):
-            self.channels.ask(channel=shut, user=user)
 
     async def _refresh_managers(self) -> None:
         group = self.settings.process.incident_managers_group
@@ -93,17 +89,21 @@ class Access:
         action: str,
         addressed_from_outside: bool = False,
         claims_commander: bool = False,
+        stored_member: bool | None = None,
     ) -> None:
         """Raise Hidden or PermissionDenied unless `user` may `action` on `incident`. Whether
         it is hidden depends on membership alone and is decided before the roles are read, so a
-        hidden incident costs the database about what a missing one does."""
+        hidden incident costs the database what a missing one does. `stored_member`: whether
+        the user's membership row exists, when the caller read it with the incident."""
         allowed = self.settings.process.permissions.get(action, ())
         manager = self.is_manager(user)
-        member = manager or await self._in(session, incident, user)
+        member = manager or await self._in(session, incident, user, stored_member)
         request = Request(
             action=action, private=incident.private, addressed_from_outside=addressed_from_outside
         )
         asker = Asker(member=member, manager=manager, roles=frozenset())
+        if incident.private and not member and incident.channel_id:
+            self.channels.ask(channel=incident.channel_id, user=user)  # answered in the background
         if verdict(request, asker, allowed) is Verdict.HIDDEN:
             raise Hidden()
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
@@ -114,11 +114,15 @@ class Access:
         if verdict(request, replace(asker, roles=held), allowed) is Verdict.DENIED:
             raise PermissionDenied(action, who_may(allowed))
 
-    async def _in(self, session: AsyncSession, incident: Incident, user: str) -> bool:
+    async def _in(
+        self, session: AsyncSession, incident: Incident, user: str, stored: bool | None
+    ) -> bool:
         """Whether `user` is in the incident: anyone for a public one, a stored member of a
         private one (a role holder who left is out too)."""
         if not incident.private:
             return True
+        if stored is not None:
+            return stored
         return await members.is_member(session=session, incident_id=incident.id, user=user)
 
     async def may_without_incident(self, *, user: str, action: str) -> bool:

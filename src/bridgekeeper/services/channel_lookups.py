@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import time
@@ -63,7 +64,8 @@ class ChannelLookups:
                 await task
 
     def _start(self, channel: str) -> None:
-        task = asyncio.create_task(self._look_up(channel))
+        # its own context: asked during a check, inside the caller's transaction, it is not in it
+        task = asyncio.create_task(self._look_up(channel), context=contextvars.Context())
         self._running[channel] = task
         task.add_done_callback(functools.partial(self._done, channel))
 

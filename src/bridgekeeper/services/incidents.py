@@ -163,15 +163,16 @@ class IncidentService:
         answer is seen only by the user (a card's form, the Link form) or shows nothing of the
         incident (reopen, whose archived channel takes no commands), so members may name a
         private incident by number from outside its channel."""
-        incident = await incident_store.find(
-            session=session, number=number, incident_id=incident_id, channel_id=channel, lock=True
-        )
+        incident, member = await incident_store.find_for(
+            session=session, user=user, number=number, incident_id=incident_id,
+            channel_id=channel, lock=True,
+        )  # fmt: skip
         if incident is None:
             raise self._not_found(number, incident_id, subcommand)
         outside = number is not None and not by_number_anywhere and channel != incident.channel_id
         try:
             await self.access.check(session, incident=incident, user=user, action=action,
-                                    addressed_from_outside=outside,
+                                    addressed_from_outside=outside, stored_member=member,
                                     claims_commander=claims_commander)  # fmt: skip
         except Hidden:
             raise self._not_found(number, incident_id, subcommand) from None

@@ -6,12 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.timeline import CHAIN_VERSION, entry_hash, genesis
-from bridgekeeper.store.models import Counter, Incident, RoleAssignment, TimelineEntry
+from bridgekeeper.store.models import (
+    Counter,
+    Incident,
+    IncidentMember,
+    RoleAssignment,
+    TimelineEntry,
+)
 
 
 async def next_number(*, session: AsyncSession, name: str = "incident") -> int:
@@ -58,17 +64,45 @@ async def find(
     lock: bool = False,
 ) -> Incident | None:
     """The incident named by id, else by number, else by its bridge channel."""
-    if incident_id is not None:
-        query = select(Incident).where(Incident.id == incident_id)
-    elif number is not None:
-        query = select(Incident).where(Incident.number == number)
-    elif channel_id:
-        query = select(Incident).where(Incident.channel_id == channel_id)
-    else:
+    named = _named(number, incident_id, channel_id)
+    if named is None:
         return None
+    query = select(Incident).where(named)
     if lock:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def find_for(
+    *,
+    session: AsyncSession,
+    user: str,
+    number: int | None = None,
+    incident_id: int | None = None,
+    channel_id: str = "",
+    lock: bool = False,
+) -> tuple[Incident | None, bool]:
+    """The incident named (as `find`) and whether `user` is a stored member of it, in one
+    statement: a hidden incident costs the database what a missing one does."""
+    named = _named(number, incident_id, channel_id)
+    if named is None:
+        return None, False
+    known = and_(IncidentMember.incident_id == Incident.id, IncidentMember.user_id == user)
+    query = select(Incident, IncidentMember.user_id).outerjoin(IncidentMember, known).where(named)
+    if lock:
+        query = query.with_for_update(of=Incident)
+    row = (await session.execute(query)).one_or_none()
+    return (row[0], row[1] is not None) if row is not None else (None, False)
+
+
+def _named(
+    number: int | None, incident_id: int | None, channel_id: str
+) -> ColumnElement[bool] | None:
+    if incident_id is not None:
+        return Incident.id == incident_id
+    if number is not None:
+        return Incident.number == number
+    return Incident.channel_id == channel_id if channel_id else None
 
 
 async def list_open(*, session: AsyncSession) -> list[Incident]:

@@ -5,42 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridgekeeper.store.models import Incident, IncidentMember
+from bridgekeeper.store.models import IncidentMember
 
 
 async def is_member(*, session: AsyncSession, incident_id: int, user: str) -> bool:
     return await session.get(IncidentMember, (incident_id, user)) is not None
-
-
-async def channel_shut_to(
-    *,
-    session: AsyncSession,
-    user: str,
-    number: int | None = None,
-    incident_id: int | None = None,
-    channel_id: str = "",
-) -> str | None:
-    """The bridge channel of the private incident named (by id, else number, else channel) when
-    `user` is not known to be in it; None when it is missing, public or theirs. One query, the
-    same for a missing incident and a hidden one."""
-    if incident_id is not None:
-        named = Incident.id == incident_id
-    elif number is not None:
-        named = Incident.number == number
-    elif channel_id:
-        named = Incident.channel_id == channel_id
-    else:
-        return None
-    known = and_(IncidentMember.incident_id == Incident.id, IncidentMember.user_id == user)
-    query = (
-        select(Incident.channel_id)
-        .outerjoin(IncidentMember, known)
-        .where(named, Incident.private, IncidentMember.user_id.is_(None))
-    )
-    return (await session.execute(query)).scalar_one_or_none() or None
 
 
 async def add(
