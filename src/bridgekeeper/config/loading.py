@@ -24,7 +24,13 @@ from bridgekeeper.config.environment import (
     read_environment,
     with_async_driver,
 )
-from bridgekeeper.config.oncall import to_pagerduty_keys, to_policies, to_routes, to_teams
+from bridgekeeper.config.oncall import (
+    to_pagerduty_keys,
+    to_policies,
+    to_routes,
+    to_sources,
+    to_teams,
+)
 from bridgekeeper.config.problems import config_error, describe, problems_of
 from bridgekeeper.config.regulatory import Regulatory, to_regimes
 from bridgekeeper.config.settings import (
@@ -178,6 +184,11 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
             feed_weeks=doc.oncall.feed_weeks,
             policies=to_policies(doc.oncall),
             pagerduty_keys=to_pagerduty_keys(doc.oncall),
+            sources=to_sources(doc.oncall),
+            pagerduty_api_url=doc.pagerduty.api_url,
+            pagerduty_token=env.pagerduty_token,
+            goalert_url=doc.goalert.url,
+            goalert_token=env.goalert_token,
         ),
         trackers=_trackers(doc.trackers, env),
         pagerduty_events_url=doc.pagerduty.events_url,

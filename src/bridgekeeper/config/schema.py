@@ -14,6 +14,7 @@ from bridgekeeper.config.oncall import OnCall
 from bridgekeeper.config.regulatory import Regulatory
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
+    DEFAULT_PAGERDUTY_API_URL,
     DEFAULT_PAGERDUTY_EVENTS_URL,
     DEFAULT_PERMISSIONS,
     DEFAULT_SEVERITY_MEANINGS,
@@ -358,6 +359,15 @@ class PagerDuty(Table):
     events_url: Annotated[Text, AfterValidator(_base_url)] = Field(
         DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
         "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
+    api_url: Annotated[Text, AfterValidator(_base_url)] = Field(DEFAULT_PAGERDUTY_API_URL,
+        description="the REST API that teams with source = \"pagerduty\" read their on-call "
+        "from (with BRIDGEKEEPER_PAGERDUTY_TOKEN)")  # fmt: skip
+
+
+class GoAlert(Table):
+    url: Annotated[Text | None, AfterValidator(_base_url)] = Field(None, description="the "
+        "GoAlert server, e.g. https://goalert.example.com; required by teams with source = "
+        "\"goalert\" (with BRIDGEKEEPER_GOALERT_TOKEN)")  # fmt: skip
 
 
 class Document(Table):
@@ -386,7 +396,15 @@ class Document(Table):
     oncall: OnCall = OnCall()
     trackers: Trackers = Trackers()
     pagerduty: PagerDuty = PagerDuty()
+    goalert: GoAlert = GoAlert()
     evidence: Evidence = Evidence()
+
+    @model_validator(mode="after")
+    def _goalert_has_url(self) -> Document:
+        uses = any(team.source == "goalert" for team in self.oncall.teams.values())
+        if uses and self.goalert.url is None:
+            raise problem("goalert_needs_url", key="goalert.url")
+        return self
 
     @model_validator(mode="after")
     def _permissions_name_roles(self) -> Document:
