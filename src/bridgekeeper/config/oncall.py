@@ -183,7 +183,8 @@ class OnCall(Table):
         "secret")  # fmt: skip
     feed_weeks: Positive = Field(8, description="weeks of shifts in the calendar feed")
     teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: source, "
-        "schedule, escalation_policy, time_zone, pagerduty_routing_key, [[oncall.teams.<name>.layers]] (name, users, start, handoff, "
+        "schedule, escalation_policy, time_zone, pagerduty_routing_key, "
+        "[[oncall.teams.<name>.layers]] (name, users, start, handoff, "
         "every_days or every_hours, weekdays, from, until) and [oncall.teams.<name>.escalation] "
         "(levels, delay_minutes, repeat)")  # fmt: skip
     routes: list[RouteTable] = Field([], description="[[oncall.routes]]: which team an alert "

@@ -154,8 +154,10 @@ def _window_on(window: Window, zone: ZoneInfo, day: date) -> Sequence[tuple[date
 
 
 def _boundaries(team: Team, start: datetime, end: datetime) -> Iterable[datetime]:
-    for fixed in (*team.overrides, *team.shifts):
-        yield from (fixed.start, fixed.end)
+    for override in team.overrides:
+        yield from (override.start, override.end)
+    for shift in team.shifts:
+        yield from (shift.start, shift.end)
     for layer in team.layers:
         yield from _layer_boundaries(layer, team.zone, start, end)
 

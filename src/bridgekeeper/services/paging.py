@@ -8,6 +8,9 @@ escalation job (`page-escalation:<id>`). The scheduler fires that job exactly on
 incident's lock: it re-reads the page and, if nobody acknowledged it, pages the next level of the
 team's escalation policy (domain/paging.py) and re-arms itself, or marks the page exhausted.
 Acknowledging stops it; closing the incident resolves every page still open.
+
+A team whose schedule lives in PagerDuty or GoAlert is read through OnCallService.planned before
+the page's transaction opens; inside it (and when escalating) the shifts last read stand.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridgekeeper.config.oncall import USER_ID
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import paging
 from bridgekeeper.domain.incidents import Status
@@ -29,7 +33,7 @@ from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.closing import CloseForm
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
-from bridgekeeper.services.oncall import override_of
+from bridgekeeper.services.oncall import OnCallService, override_of
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store
@@ -47,8 +51,11 @@ def page_job(page_id: int) -> str:
 
 
 class Paging:
-    def __init__(self, incidents: IncidentService, scheduler: Scheduler) -> None:
+    def __init__(
+        self, incidents: IncidentService, scheduler: Scheduler, oncall: OnCallService
+    ) -> None:
         self.incidents = incidents
+        self.oncall = oncall
         self.db = incidents.db
         self.clock = incidents.clock
         self.settings = incidents.settings
@@ -63,6 +70,8 @@ class Paging:
     async def page(self, command: c.Page, inv: Invocation) -> Reply:
         team = self._team(command.team) if command.team else None
         user = await self._resolve_user(command.user) if command.user else None
+        if team is not None and self.oncall.schedules.tool(team):
+            await self.oncall.planned(team, self.clock.now())  # read before the transaction
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
                 session, user=inv.user, action=ACTION, number=command.incident,
@@ -235,6 +244,8 @@ class Paging:
     ) -> Team | None:
         if team is None:
             return None
+        if self.oncall.schedules.tool(team):
+            return self.oncall.schedules.known(team)
         rows = await oncall_store.current(session=session, teams=[team.name], after=now)
         return team.with_overrides(override_of(row) for row in rows)
 
@@ -261,7 +272,8 @@ def _first_reached(
     for _ in range(tries):
         if step is None:
             return None
-        people = paging.people(policy.levels[step.level - 1], team, now)
+        targets = paging.people(policy.levels[step.level - 1], team, now)
+        people = [p for p in targets if USER_ID.match(p)]  # a tool may name one Slack lacks
         if people:
             return step, people
         step = paging.after(policy, step)
