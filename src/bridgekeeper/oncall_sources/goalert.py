@@ -26,11 +26,11 @@ QUERY = (
 
 async def duties(
     session: aiohttp.ClientSession, *, url: str, token: str, schedule: str, since: datetime,
-    until: datetime,
+    until: datetime, timeout: float,
 ) -> list[Duty]:  # fmt: skip
     variables = {"id": schedule, "start": since.isoformat(), "end": until.isoformat()}
     body = await call(session, "POST", f"{url.rstrip('/')}/api/graphql", tool=TOOL,
-                      headers={"Authorization": f"Bearer {token}"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
                       json={"query": QUERY, "variables": variables})  # fmt: skip
     if not isinstance(body, dict):
         raise ScheduleUnreadable(TOOL, "an answer that is not an object")

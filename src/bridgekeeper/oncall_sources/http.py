@@ -6,19 +6,19 @@ from typing import Any
 
 import aiohttp
 
-from bridgekeeper.oncall_sources import TIMEOUT_SECONDS, ScheduleUnreadable
-
-TIMEOUT = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+from bridgekeeper.oncall_sources import ScheduleUnreadable
 
 
 async def call(
     session: aiohttp.ClientSession, method: str, url: str, *, tool: str,
-    headers: dict[str, str], json: Any = None, params: list[tuple[str, str]] | None = None,
+    headers: dict[str, str], timeout: float, json: Any = None,
+    params: list[tuple[str, str]] | None = None,
 ) -> Any:  # fmt: skip
     """The answer's JSON; raises ScheduleUnreadable (`refused` on 401 and 403)."""
+    limit = aiohttp.ClientTimeout(total=timeout)
     try:
         async with session.request(method, url, headers=headers, json=json, params=params,
-                                   timeout=TIMEOUT) as answer:  # fmt: skip
+                                   timeout=limit) as answer:  # fmt: skip
             if answer.status in (401, 403):
                 raise ScheduleUnreadable(tool, f"HTTP {answer.status}", refused=True)
             if answer.status >= 400:

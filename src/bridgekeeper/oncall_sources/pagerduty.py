@@ -24,7 +24,7 @@ ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 async def duties(
     session: aiohttp.ClientSession, *, url: str, token: str, schedule: str | None,
-    escalation_policy: str | None, since: datetime, until: datetime,
+    escalation_policy: str | None, since: datetime, until: datetime, timeout: float,
 ) -> list[Duty]:  # fmt: skip
     """The shifts of a schedule, or of an escalation policy's first level, over the span."""
     headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
@@ -38,7 +38,7 @@ async def duties(
     for page in range(MAX_PAGES):
         params = [*query, ("offset", str(page * PAGE_SIZE))]
         body = await call(session, "GET", f"{url.rstrip('/')}/oncalls", tool=TOOL,
-                          headers=headers, params=params)  # fmt: skip
+                          headers=headers, params=params, timeout=timeout)  # fmt: skip
         entries = _entries(body)
         found += [_duty(e, since, until) for e in entries if _first_level(e, schedule)]
         if not body.get("more") or not entries:

@@ -18,7 +18,13 @@ from datetime import datetime, timedelta
 from bridgekeeper.clock import Clock
 from bridgekeeper.config.settings import OnCallSettings, ScheduleSource
 from bridgekeeper.domain.oncall import Shift, Team
-from bridgekeeper.oncall_sources import Duty, ScheduleUnreadable, goalert, pagerduty
+from bridgekeeper.oncall_sources import (
+    TIMEOUT_SECONDS,
+    Duty,
+    ScheduleUnreadable,
+    goalert,
+    pagerduty,
+)
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.trackers.connect import Connection
 
@@ -44,6 +50,7 @@ class Schedules:
         self.directory = directory
         self.http = http
         self.span = timedelta(weeks=weeks)
+        self.timeout = TIMEOUT_SECONDS  # each call to a tool
         self._reads: dict[str, _Read] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -94,11 +101,11 @@ class Schedules:
             return await pagerduty.duties(
                 session, url=settings.pagerduty_api_url, token=settings.pagerduty_token or "",
                 schedule=source.schedule, escalation_policy=source.escalation_policy,
-                since=since, until=until,
+                since=since, until=until, timeout=self.timeout,
             )  # fmt: skip
         return await goalert.duties(
             session, url=settings.goalert_url or "", token=settings.goalert_token or "",
-            schedule=source.schedule or "", since=since, until=until,
+            schedule=source.schedule or "", since=since, until=until, timeout=self.timeout,
         )  # fmt: skip
 
     async def _slack_user(self, duty: Duty) -> str:
