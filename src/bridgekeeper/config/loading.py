@@ -78,11 +78,23 @@ def check(
         document = read_document(path)
     except ConfigError as error:
         problems += error.problems
+    if env is not None and document is not None:
+        problems += _tokens_missing(env, document)
     if problems or env is None or document is None:
         raise config_error(problems)
     if config_path:
         env = env.model_copy(update={"config_path": config_path})
     return env, document
+
+
+def _tokens_missing(env: Variables, doc: schema.Document) -> list[tuple[str, str]]:
+    """The API keys of the paging tools teams read their on-call from, where none is set."""
+    used = {team.source for team in doc.oncall.teams.values()}
+    tokens = {"pagerduty": ("BRIDGEKEEPER_PAGERDUTY_TOKEN", env.pagerduty_token),
+              "goalert": ("BRIDGEKEEPER_GOALERT_TOKEN", env.goalert_token)}  # fmt: skip
+    missing = [(name, source) for source, (name, value) in tokens.items()
+               if source in used and not value]  # fmt: skip
+    return [(name, describe("source_token", source=source)) for name, source in missing]
 
 
 def read_document(path: str | None) -> schema.Document:
