@@ -116,8 +116,7 @@ class Bridgekeeper:
         self.closing.register(self.runner)
         self.closing.on_close.append(self.followups.at_close)
         self.schedules = Schedules(settings=settings.oncall, clock=self.clock,
-                                   directory=self.gateway, http=self.tracker_http,
-                                   weeks=settings.oncall.feed_weeks)  # fmt: skip
+                                   directory=self.gateway, http=self.tracker_http)  # fmt: skip
         self.oncall = OnCallService(
             db=self.db, clock=self.clock, settings=settings, directory=self.gateway,
             access=self.incidents.access, schedules=self.schedules,

@@ -30,6 +30,7 @@ from bridgekeeper.trackers.connect import Connection
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 60
+NAME_MAX = 100  # of a name or e-mail shown for someone Slack does not know
 TOOLS = {"pagerduty": "PagerDuty", "goalert": "GoAlert"}
 
 
@@ -42,14 +43,13 @@ class _Read:
 
 class Schedules:
     def __init__(
-        self, *, settings: OnCallSettings, clock: Clock, directory: Directory, http: Connection,
-        weeks: int,
-    ) -> None:  # fmt: skip
+        self, *, settings: OnCallSettings, clock: Clock, directory: Directory, http: Connection
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.directory = directory
         self.http = http
-        self.span = timedelta(weeks=weeks)
+        self.span = timedelta(weeks=settings.feed_weeks)  # the shifts the feed shows
         self.timeout = TIMEOUT_SECONDS  # each call to a tool
         self._reads: dict[str, _Read] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -113,4 +113,5 @@ class Schedules:
         user = await self.directory.user_by_email(duty.email) if duty.email else None
         if user:
             return user
-        return f"{duty.name} ({duty.email})" if duty.email else duty.name
+        name = " ".join(duty.name.split())[:NAME_MAX]  # one line: it is shown inside others
+        return f"{name} ({duty.email[:NAME_MAX]})" if duty.email else name
