@@ -118,6 +118,7 @@ async def later(running: Running, minutes: float) -> None:
 
 async def test_oncall_shows_pagerduty_now_and_next_as_slack_users(desk: Running) -> None:
     told = await say(desk, "oncall platform")
+    assert "On call for platform* (from PagerDuty, times in Etc/UTC)" in told
     assert "Now: <@U0BOB> until Tue 06 Jan 00:00" in told
     assert "Next: <@U0CAROL> from Tue 06 Jan 00:00 until Wed 07 Jan 00:00" in told
     # Erin has no Slack account with her e-mail: shown by name (escaped, on one line), not dropped

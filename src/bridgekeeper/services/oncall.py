@@ -65,7 +65,7 @@ class OnCallService:
         return Reply("slack/oncall.md.j2", {
             "team": team.name, "zone": str(zone), "shifts": [_seen(s, zone) for s in found],
             "layers": [(name, _seen(s, zone) if s else None) for name, s in layers],
-            "feed": self.feed_address(team.name),
+            "feed": self.feed_address(team.name), "tool": self.schedules.tool(team),
         })  # fmt: skip
 
     async def list_overrides(self, command: c.ListOverrides, inv: Invocation) -> Reply:

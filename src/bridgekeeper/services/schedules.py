@@ -68,8 +68,8 @@ class Schedules:
                 read = await self._read(team.name, source, read)
                 self._reads[team.name] = read
         if read.shifts is None:
-            assert read.failure is not None
-            raise read.failure
+            failed = read.failure or ScheduleUnreadable(TOOLS[source.kind], "never read")
+            raise ScheduleUnreadable(failed.tool, failed.reason, refused=failed.refused)
         return team.with_shifts(read.shifts)
 
     def known(self, team: Team) -> Team:
