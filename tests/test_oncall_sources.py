@@ -18,6 +18,7 @@ from bridgekeeper.clock import FrozenClock
 from bridgekeeper.config.settings import OnCallSettings, ProcessSettings, ScheduleSource
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import Route
+from bridgekeeper.domain.paging import Policy
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.goalert import GoAlertEmulator
 from bridgekeeper.sandbox.oncall_tools import Duty
@@ -25,7 +26,7 @@ from bridgekeeper.sandbox.pagerduty_rest import PagerDutyRestEmulator
 from tests.alerting import card_texts, generic, post
 from tests.conftest import MANAGERS, USERS, Running, bridgekeepers
 from tests.test_oncall import feed, overrides, say
-from tests.test_paging import PAGED, declare, dms, paging_desk
+from tests.test_paging import ESCALATED, PAGED, at, declare, dms, paging_desk
 from tests.test_paging import say as say_in
 from tests.updating import START
 
@@ -177,6 +178,21 @@ async def test_a_page_to_a_pagerduty_team_reaches_its_on_call(
         assert "Paged <@U0BOB> (platform on call)" in reply
         assert dms(emulator, "U0BOB", PAGED)
         assert not dms(emulator, "U0CAROL", PAGED)
+
+
+async def test_an_escalation_pages_whoever_the_tool_has_on_call_by_then(
+    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    goalert: GoAlertEmulator,
+) -> None:  # fmt: skip
+    twice = Policy((("oncall",), ("oncall",)), timedelta(minutes=10))
+    oncall = oncall_settings(pagerduty, goalert, policies={"platform": twice})
+    async with paging_desk(db_url, emulator, oncall=oncall) as running:
+        bridge = await declare(running)
+        assert "Paged <@U0BOB>" in await say_in(running, "page platform", channel=bridge.id)
+        pagerduty.duties[0] = Duty("PCAROL1", SCHEDULE, day(0), day(1))  # swapped in PagerDuty
+        await at(running, 10)
+        assert dms(emulator, "U0CAROL", ESCALATED)
+        assert len(dms(emulator, "U0BOB", PAGED)) == 1
 
 
 async def test_an_outsider_cannot_page_a_pagerduty_team_for_a_private_incident(

@@ -10,12 +10,15 @@ team's escalation policy (domain/paging.py) and re-arms itself, or marks the pag
 Acknowledging stops it; closing the incident resolves every page still open.
 
 A team whose schedule lives in PagerDuty or GoAlert is read through OnCallService.planned before
-the page's transaction opens; inside it (and when escalating) the shifts last read stand.
+the page's transaction opens (and before an escalation's, in `prepare`); inside, those shifts
+stand.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +63,7 @@ class Paging:
         self.clock = incidents.clock
         self.settings = incidents.settings
         self.renderer = incidents.renderer
-        scheduler.on(JOB_KIND, self.fire)
+        scheduler.on(JOB_KIND, self.fire, prepare=self.prepare)
         incidents.after_alert_declared.append(self.alert_declared)
 
     def register(self, runner: CommandRunner) -> None:
@@ -153,6 +156,16 @@ class Paging:
         )  # fmt: skip
 
     # -- escalating (the scheduler holds the incident row locked) -----------------------------
+    async def prepare(self, payload: dict[str, Any]) -> None:
+        """Before an escalation's transaction: read the team's paging tool, if it has one (its
+        shifts last read stand when it cannot be)."""
+        async with self.db.sessions() as session:
+            row = await page_store.get(session, int(payload["page"]))
+            team = self.settings.oncall.team(row.team) if row and row.team else None
+        if team is not None and self.oncall.schedules.tool(team):
+            with contextlib.suppress(CommandRefused):
+                await self.oncall.planned(team, self.clock.now())
+
     async def fire(self, session: AsyncSession, job: ScheduledJob, now: datetime) -> Outcome:
         row = await page_store.get(session, int(job.payload["page"]), lock=True)
         if row is None or row.status != page_store.TRIGGERED:
