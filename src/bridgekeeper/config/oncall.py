@@ -1,4 +1,5 @@
-"""[oncall]: the on-call rotas of teams without a paging tool, and their calendar feed.
+"""[oncall]: the on-call rotas of teams without a paging tool, and their calendar feed; and
+[pagerduty] and [goalert], the paging tools other teams read their on-call from.
 
 [oncall.teams.payments]
 time_zone = "Europe/Paris"
@@ -36,7 +37,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, model_validator
 
-from bridgekeeper.config.settings import ScheduleSource
+from bridgekeeper.config.settings import (
+    DEFAULT_PAGERDUTY_API_URL,
+    DEFAULT_PAGERDUTY_EVENTS_URL,
+    ScheduleSource,
+)
 from bridgekeeper.config.types import (
     Positive,
     ReportToken,
@@ -44,6 +49,7 @@ from bridgekeeper.config.types import (
     Shown,
     Table,
     Text,
+    base_url,
     choice,
     problem,
 )
@@ -294,3 +300,18 @@ def _layer(layer: Layer) -> oncall.Layer:
         hours=layer.every_hours or 0,
         window=window,
     )
+
+
+class PagerDuty(Table):
+    events_url: Annotated[Text, AfterValidator(base_url)] = Field(
+        DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
+        "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
+    api_url: Annotated[Text, AfterValidator(base_url)] = Field(DEFAULT_PAGERDUTY_API_URL,
+        description="the REST API that teams with source = \"pagerduty\" read their on-call "
+        "from (with BRIDGEKEEPER_PAGERDUTY_TOKEN)")  # fmt: skip
+
+
+class GoAlert(Table):
+    url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description="the "
+        "GoAlert server, e.g. https://goalert.example.com; required by teams with source = "
+        "\"goalert\" (with BRIDGEKEEPER_GOALERT_TOKEN)")  # fmt: skip
