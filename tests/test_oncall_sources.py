@@ -214,6 +214,7 @@ async def test_an_outage_after_a_good_read_shows_the_shifts_last_read(
     desk: Running, pagerduty: PagerDutyRestEmulator
 ) -> None:
     assert "Now: <@U0BOB>" in await say(desk, "oncall platform")
+    pagerduty.duties[0] = Duty("PCAROL1", SCHEDULE, day(0), day(1))  # a read now would say so
     pagerduty.outage(500)
     await later(desk, 2)
     told = await say(desk, "oncall platform")
@@ -225,6 +226,11 @@ async def test_an_outage_after_a_good_read_shows_the_shifts_last_read(
     desk.bk.schedules.timeout = 0.2
     await later(desk, 2)
     assert "Now: <@U0BOB> until Tue 06 Jan 00:00" in await say(desk, "oncall platform")
+    assert pagerduty.calls == 3
+
+    pagerduty.stall(0)  # answering again: the next read, a minute on, has the change
+    await later(desk, 2)
+    assert "Now: <@U0CAROL> until Wed 07 Jan 00:00" in await say(desk, "oncall platform")
 
 
 async def test_with_no_shifts_read_yet_an_outage_is_said_plainly(
