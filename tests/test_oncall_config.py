@@ -155,3 +155,87 @@ def test_config_check_names_the_key_of_a_mistake(
     done = bridgekeeper(tmp_path, "config", "check", str(config), **SAME_CODE)
     assert done.returncode == 2
     assert assert_clean_failure(done, 1) == [f"bridgekeeper: config: {line}"]
+
+
+PLATFORM = """
+[oncall.teams.platform]
+source = "pagerduty"
+schedule = "PABC123"
+[oncall.teams.storage]
+source = "goalert"
+schedule = "6f1c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
+[goalert]
+url = "https://goalert.example.com"
+"""
+TOKENS = {"BRIDGEKEEPER_PAGERDUTY_TOKEN": "u+read-only", "BRIDGEKEEPER_GOALERT_TOKEN": "ga-key"}
+
+
+def test_teams_reading_paging_tools_load(tmp_path: Path) -> None:
+    settings = load_settings(TOKENS, config_path=str(write(tmp_path, PLATFORM)))
+    sources = settings.oncall.sources
+    assert (sources["platform"].kind, sources["platform"].schedule) == ("pagerduty", "PABC123")
+    assert sources["storage"].kind == "goalert"
+    assert settings.oncall.pagerduty_api_url == "https://api.pagerduty.com"
+    assert (settings.oncall.goalert_url, settings.oncall.goalert_token) == (
+        "https://goalert.example.com", "ga-key")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            ('schedule = "PABC123"', ""),
+            "oncall.teams.platform.schedule: expected exactly one of schedule or escalation_policy",
+        ),
+        (
+            ('schedule = "PABC123"', 'schedule = "PABC123"\nescalation_policy = "PDEF456"'),
+            "oncall.teams.platform.schedule: expected exactly one of schedule or escalation_policy",
+        ),
+        (
+            ('"PABC123"', '"pabc"'),
+            "oncall.teams.platform.schedule: expected a PagerDuty ID like PABC123",
+        ),
+        (
+            ('schedule = "6f1c', 'schedule = "not-a-uuid-6f1c'),
+            "oncall.teams.storage.schedule: expected a GoAlert schedule ID (a UUID)",
+        ),
+        (
+            ('url = "https://goalert.example.com"', ""),
+            'goalert.url: is needed by teams with source = "goalert" (the GoAlert server\'s '
+            "address)",
+        ),
+        (
+            ('source = "pagerduty"', 'source = "pagerdutyy"'),
+            "oncall.teams.platform.source: expected one of rota, pagerduty, goalert, got "
+            '"pagerdutyy" (a string)',
+        ),
+        (
+            ('schedule = "PABC123"', ROTA.split("\n", 3)[3].replace("payments", "platform")),
+            "oncall.teams.platform.layers: expected no layers: the team's shifts come from its "
+            "source",
+        ),
+        (
+            ('source = "pagerduty"\n', ""),
+            "oncall.teams.platform.schedule: expected no schedule or escalation_policy for "
+            "source rota (the layers are the rota)",
+        ),
+    ],
+)
+def test_a_mistake_in_a_teams_source_names_its_key(
+    tmp_path: Path, change: tuple[str, str], line: str
+) -> None:
+    config = write(tmp_path, PLATFORM.replace(*change))
+    done = bridgekeeper(tmp_path, "config", "check", str(config), **TOKENS, **SAME_CODE)
+    assert done.returncode == 2
+    assert assert_clean_failure(done, 1) == [f"bridgekeeper: config: {line}"]
+
+
+def test_a_missing_api_key_is_named(tmp_path: Path) -> None:
+    config = write(tmp_path, PLATFORM)
+    done = bridgekeeper(tmp_path, "config", "check", str(config),
+                        BRIDGEKEEPER_GOALERT_TOKEN="ga-key", **SAME_CODE)  # fmt: skip
+    assert done.returncode == 2
+    assert assert_clean_failure(done, 1) == [
+        "bridgekeeper: config: BRIDGEKEEPER_PAGERDUTY_TOKEN: is not set: teams with source = "
+        '"pagerduty" read their on-call with this API key'
+    ]

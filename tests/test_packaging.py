@@ -63,6 +63,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset({"files:write"}),
     "users.info": frozenset({"users:read"}),
     "users.list": frozenset({"users:read"}),
+    "users.lookupByEmail": frozenset({"users:read.email"}),
     "usergroups.users.list": frozenset({"usergroups:read"}),
 }
 # Bot scopes each event subscription needs (docs.slack.dev/reference/events/<event>).

@@ -42,6 +42,7 @@ from bridgekeeper.services.paging import Paging
 from bridgekeeper.services.regulatory import Regulatory
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner
+from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.services.stats import IncidentStats
 from bridgekeeper.services.triage import TriageService
 from bridgekeeper.services.updates import Updates
@@ -114,18 +115,20 @@ class Bridgekeeper:
                                       open_view=self.gateway.open_view)  # fmt: skip
         self.closing.register(self.runner)
         self.closing.on_close.append(self.followups.at_close)
-        self.paging = Paging(self.incidents, self.scheduler)
+        self.schedules = Schedules(settings=settings.oncall, clock=self.clock,
+                                   directory=self.gateway, http=self.tracker_http)  # fmt: skip
+        self.oncall = OnCallService(
+            db=self.db, clock=self.clock, settings=settings, directory=self.gateway,
+            access=self.incidents.access, schedules=self.schedules,
+        )  # fmt: skip
+        self.oncall.register(self.runner)
+        self.paging = Paging(self.incidents, self.scheduler, self.oncall)
         self.paging.register(self.runner)
         self.closing.on_close.append(self.paging.at_close)
         self.pagerduty = PagerDuty(db=self.db, settings=settings, renderer=self.renderer,
                                    http=self.tracker_http)  # fmt: skip
         self.stats = IncidentStats(db=self.db, clock=self.clock)
         self.stats.register(self.runner)
-        self.oncall = OnCallService(
-            db=self.db, clock=self.clock, settings=settings, directory=self.gateway,
-            access=self.incidents.access,
-        )  # fmt: skip
-        self.oncall.register(self.runner)
         self.intake = IntakeService(
             db=self.db, clock=self.clock, settings=settings, incidents=self.incidents
         )
@@ -144,6 +147,7 @@ class Bridgekeeper:
             renderer=self.renderer,
             settings=settings,
             clock=self.clock,
+            schedules=self.schedules,
             home=self.home.markup,
         )
         self.deliverer.handlers[FOLLOWUP_EFFECT] = self.followup_sync.deliver

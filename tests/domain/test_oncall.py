@@ -13,6 +13,7 @@ from bridgekeeper.domain.oncall import (
     OVERRIDE,
     Layer,
     Override,
+    Shift,
     Team,
     Window,
     on_call,
@@ -157,6 +158,21 @@ ROUTES = (
     Route("payments", frozenset({"alertmanager"}), labels={"service": "pay*"}),
     Route("stores", resource="store-*"),
 )
+
+
+def test_a_team_read_from_a_paging_tool_has_its_shifts_and_gaps() -> None:
+    """Shifts read from PagerDuty or GoAlert: on call within them, nobody between them."""
+    bob = Shift("UBOB", paris(2026, 3, 2, 9), paris(2026, 3, 3, 9), "PagerDuty")
+    carol = Shift("UCAROL", paris(2026, 3, 4, 9), paris(2026, 3, 5, 9), "PagerDuty")
+    team = Team("platform", PARIS, ()).with_shifts([bob, carol])
+    assert on_call(team, paris(2026, 3, 2, 20)) == bob
+    assert on_call(team, paris(2026, 3, 3, 12)) is None
+    assert shifts(team, paris(2026, 3, 2, 12), paris(2026, 3, 6)) == [
+        Shift("UBOB", paris(2026, 3, 2, 12), paris(2026, 3, 3, 9), "PagerDuty"),
+        carol,
+    ]
+    now = paris(2026, 3, 2, 12)
+    assert upcoming(team, now, count=4, horizon=timedelta(days=7)) == [bob, carol]
 
 
 def test_the_first_matching_route_names_the_team() -> None:

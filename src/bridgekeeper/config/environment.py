@@ -130,6 +130,12 @@ class Variables(BaseModel):
     tracker_webhook_secret: SecretText | None = Field(None,
         alias="BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET", description="verifies the tracker's "
         "webhook at /trackers/<kind>; none: the webhook is off (the poll remains)")  # fmt: skip
+    pagerduty_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_PAGERDUTY_TOKEN",
+        description="a PagerDuty REST API key, to read the on-call of teams with source = "
+        "\"pagerduty\"")  # fmt: skip
+    goalert_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_GOALERT_TOKEN",
+        description="a GoAlert API key (GraphQL), to read the on-call of teams with source = "
+        "\"goalert\"")  # fmt: skip
 
 
 class LogOnly(BaseSettings):

@@ -24,7 +24,13 @@ from bridgekeeper.config.environment import (
     read_environment,
     with_async_driver,
 )
-from bridgekeeper.config.oncall import to_pagerduty_keys, to_policies, to_routes, to_teams
+from bridgekeeper.config.oncall import (
+    to_pagerduty_keys,
+    to_policies,
+    to_routes,
+    to_sources,
+    to_teams,
+)
 from bridgekeeper.config.problems import config_error, describe, problems_of
 from bridgekeeper.config.regulatory import Regulatory, to_regimes
 from bridgekeeper.config.settings import (
@@ -72,11 +78,23 @@ def check(
         document = read_document(path)
     except ConfigError as error:
         problems += error.problems
+    if env is not None and document is not None:
+        problems += _tokens_missing(env, document)
     if problems or env is None or document is None:
         raise config_error(problems)
     if config_path:
         env = env.model_copy(update={"config_path": config_path})
     return env, document
+
+
+def _tokens_missing(env: Variables, doc: schema.Document) -> list[tuple[str, str]]:
+    """The API keys of the paging tools teams read their on-call from, where none is set."""
+    used = {team.source for team in doc.oncall.teams.values()}
+    tokens = {"pagerduty": ("BRIDGEKEEPER_PAGERDUTY_TOKEN", env.pagerduty_token),
+              "goalert": ("BRIDGEKEEPER_GOALERT_TOKEN", env.goalert_token)}  # fmt: skip
+    missing = [(name, source) for source, (name, value) in tokens.items()
+               if source in used and not value]  # fmt: skip
+    return [(name, describe("source_token", source=source)) for name, source in missing]
 
 
 def read_document(path: str | None) -> schema.Document:
@@ -178,6 +196,11 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
             feed_weeks=doc.oncall.feed_weeks,
             policies=to_policies(doc.oncall),
             pagerduty_keys=to_pagerduty_keys(doc.oncall),
+            sources=to_sources(doc.oncall),
+            pagerduty_api_url=doc.pagerduty.api_url,
+            pagerduty_token=env.pagerduty_token,
+            goalert_url=doc.goalert.url,
+            goalert_token=env.goalert_token,
         ),
         trackers=_trackers(doc.trackers, env),
         pagerduty_events_url=doc.pagerduty.events_url,

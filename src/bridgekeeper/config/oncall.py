@@ -1,4 +1,5 @@
-"""[oncall]: the on-call rotas of teams without a paging tool, and their calendar feed.
+"""[oncall]: the on-call rotas of teams without a paging tool, and their calendar feed; and
+[pagerduty] and [goalert], the paging tools other teams read their on-call from.
 
 [oncall.teams.payments]
 time_zone = "Europe/Paris"
@@ -21,17 +22,26 @@ until = 18:00:00
 levels = [["oncall"], ["other-layers"], ["U0DAVE"]]
 delay_minutes = 10          # unacknowledged this long, a page moves to the next level
 repeat = 1                  # start again from the first level once, then stop
+[oncall.teams.platform]     # a team whose schedule lives in a paging tool: no layers
+source = "pagerduty"        # or "goalert"
+schedule = "PABC123"        # or escalation_policy = "PDEF456" (PagerDuty only)
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, model_validator
 
+from bridgekeeper.config.settings import (
+    DEFAULT_PAGERDUTY_API_URL,
+    DEFAULT_PAGERDUTY_EVENTS_URL,
+    ScheduleSource,
+)
 from bridgekeeper.config.types import (
     Positive,
     ReportToken,
@@ -39,6 +49,7 @@ from bridgekeeper.config.types import (
     Shown,
     Table,
     Text,
+    base_url,
     choice,
     problem,
 )
@@ -50,6 +61,8 @@ from bridgekeeper.domain.paging import DEFAULT_DELAY_MINUTES, TARGET_WORDS, Poli
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+PAGERDUTY_ID = re.compile(r"^P[A-Z0-9]{5,13}$")
+SOURCES = ("rota", "pagerduty", "goalert")
 
 
 def _user_id(value: str) -> str:
@@ -133,10 +146,17 @@ class Escalation(Table):
 
 
 class Team(Table):
+    source: Annotated[Literal[SOURCES], choice(SOURCES)] = Field("rota", description="where "  # type: ignore[valid-type]
+        "the shifts come from: rota (the layers here), pagerduty or goalert (schedule or "
+        "escalation_policy, no layers)")  # fmt: skip
+    schedule: Text | None = Field(None, description="pagerduty: a schedule ID like PABC123; "
+        "goalert: a schedule's UUID")  # fmt: skip
+    escalation_policy: Text | None = Field(None, description="pagerduty: an escalation "
+        "policy ID, instead of schedule (its first level is the on-call)")  # fmt: skip
     time_zone: TimeZone = Field("UTC", description="hand-offs and hours are in this zone, "
         "e.g. Europe/Paris")  # fmt: skip
-    layers: Annotated[list[Layer], Field(min_length=1)] = Field(description="[[...layers]]: "
-        "lowest first; a later layer covers the earlier ones within its hours")  # fmt: skip
+    layers: list[Layer] = Field([], description="[[...layers]]: lowest first; a later layer "
+        "covers the earlier ones within its hours; required by source rota")  # fmt: skip
     escalation: Escalation | None = Field(None, description="[...escalation]: levels, "
         "delay_minutes, repeat; none: the on-call, then the other layers' on-call, then "
         "stop")  # fmt: skip
@@ -168,12 +188,22 @@ class OnCall(Table):
         "feeds' address /oncall/<team>.ics?token=...; none: derived from the signing "
         "secret")  # fmt: skip
     feed_weeks: Positive = Field(8, description="weeks of shifts in the calendar feed")
-    teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: time_zone, "
-        "pagerduty_routing_key, [[oncall.teams.<name>.layers]] (name, users, start, handoff, "
+    teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: source, "
+        "schedule, escalation_policy, time_zone, pagerduty_routing_key, "
+        "[[oncall.teams.<name>.layers]] (name, users, start, handoff, "
         "every_days or every_hours, weekdays, from, until) and [oncall.teams.<name>.escalation] "
         "(levels, delay_minutes, repeat)")  # fmt: skip
     routes: list[RouteTable] = Field([], description="[[oncall.routes]]: which team an alert "
         "belongs to, the first that matches")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _sources_complete(self) -> OnCall:
+        for name, team in self.teams.items():
+            found = _source_problem(team)
+            if found is not None:
+                key, kind = found
+                raise problem(kind, key=f"oncall.teams.{name}.{key}", source=team.source)
+        return self
 
     @model_validator(mode="after")
     def _routes_name_teams(self) -> OnCall:
@@ -182,6 +212,36 @@ class OnCall(Table):
                 raise problem("unknown_team", key=f"oncall.routes[{index}].team",
                               team=route.team, teams=sorted(self.teams))  # fmt: skip
         return self
+
+
+def _source_problem(team: Team) -> tuple[str, str] | None:
+    """(the key, the problem) of a team whose source and keys do not fit together."""
+    if team.source == "rota":
+        extra = "schedule" if team.schedule else "escalation_policy"
+        if team.schedule or team.escalation_policy:
+            return extra, "rota_no_schedule"
+        return ("layers", "rota_needs_layers") if not team.layers else None
+    if team.layers:
+        return "layers", "source_no_layers"
+    if team.source == "goalert" and team.escalation_policy:
+        return "escalation_policy", "goalert_schedule_only"
+    if bool(team.schedule) == bool(team.escalation_policy):
+        return "schedule", "source_needs_schedule"
+    value = team.schedule or team.escalation_policy or ""
+    key = "schedule" if team.schedule else "escalation_policy"
+    if team.source == "pagerduty" and not PAGERDUTY_ID.match(value):
+        return key, "pagerduty_id"
+    if team.source == "goalert" and not _is_uuid(value):
+        return key, "goalert_id"
+    return None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def to_teams(table: OnCall) -> tuple[oncall.Team, ...]:
@@ -204,6 +264,14 @@ def to_policies(table: OnCall) -> dict[str, Policy]:
         name: Policy(tuple(tuple(level) for level in team.escalation.levels),
                      timedelta(minutes=team.escalation.delay_minutes), team.escalation.repeat)
         for name, team in table.teams.items() if team.escalation is not None
+    }  # fmt: skip
+
+
+def to_sources(table: OnCall) -> dict[str, ScheduleSource]:
+    """Where the teams without a rota read their shifts."""
+    return {
+        name: ScheduleSource(team.source, team.schedule, team.escalation_policy)
+        for name, team in table.teams.items() if team.source != "rota"
     }  # fmt: skip
 
 
@@ -232,3 +300,18 @@ def _layer(layer: Layer) -> oncall.Layer:
         hours=layer.every_hours or 0,
         window=window,
     )
+
+
+class PagerDuty(Table):
+    events_url: Annotated[Text, AfterValidator(base_url)] = Field(
+        DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
+        "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
+    api_url: Annotated[Text, AfterValidator(base_url)] = Field(DEFAULT_PAGERDUTY_API_URL,
+        description="the REST API that teams with source = \"pagerduty\" read their on-call "
+        "from (with BRIDGEKEEPER_PAGERDUTY_TOKEN)")  # fmt: skip
+
+
+class GoAlert(Table):
+    url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description="the "
+        "GoAlert server, e.g. https://goalert.example.com; required by teams with source = "
+        "\"goalert\" (with BRIDGEKEEPER_GOALERT_TOKEN)")  # fmt: skip

@@ -10,11 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
-from bridgekeeper.config.oncall import OnCall
+from bridgekeeper.config.oncall import GoAlert, OnCall, PagerDuty
 from bridgekeeper.config.regulatory import Regulatory
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
-    DEFAULT_PAGERDUTY_EVENTS_URL,
     DEFAULT_PERMISSIONS,
     DEFAULT_SEVERITY_MEANINGS,
     TRACKER_KINDS,
@@ -32,6 +31,7 @@ from bridgekeeper.config.types import (
     Shown,
     Table,
     Text,
+    base_url,
     choice,
     problem,
 )
@@ -264,14 +264,6 @@ class Metrics(Table):
         "reaches the port")  # fmt: skip
 
 
-def _base_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not value.startswith(("http://", "https://")) or " " in value:
-        raise problem("http_url")
-    return value.rstrip("/")
-
-
 def _tracker_kind(value: str | None) -> str | None:
     if value is not None and value not in TRACKER_KINDS:
         raise problem("one_of", choices=TRACKER_KINDS)
@@ -282,7 +274,7 @@ class Console(Table):
     enabled: bool = Field(True, description="serve the web console at /console/ and its API at "
         "/api/v1/ (it also needs BRIDGEKEEPER_SESSION_SECRET, SLACK_CLIENT_ID and "
         "SLACK_CLIENT_SECRET)")  # fmt: skip
-    public_url: Annotated[Text | None, AfterValidator(_base_url)] = Field(None, description=
+    public_url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description=
         "the console's external base URL, e.g. https://bridgekeeper.example.com (Sign in with "
         "Slack's redirect URL is <public_url>/console/auth/callback); none: from each "
         "request")  # fmt: skip
@@ -331,7 +323,7 @@ class Updates(Table):
 class Trackers(Table):
     kind: Annotated[Text | None, AfterValidator(_tracker_kind)] = Field(None, description=
         "where follow-ups become issues: github, gitlab or jira; none: nowhere")  # fmt: skip
-    url: Annotated[Text | None, AfterValidator(_base_url)] = Field(None, description="the "
+    url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description="the "
         "API's base URL, e.g. https://api.github.com, https://gitlab.com or "
         "https://example.atlassian.net")  # fmt: skip
     project: Text | None = Field(None, description="owner/repo (GitHub), the project's ID or "
@@ -352,12 +344,6 @@ class Trackers(Table):
                 if not getattr(self, key):
                     raise problem("tracker_needs", key=f"trackers.{key}", tracker=self.kind)
         return self
-
-
-class PagerDuty(Table):
-    events_url: Annotated[Text, AfterValidator(_base_url)] = Field(
-        DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
-        "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
 
 
 class Document(Table):
@@ -386,7 +372,15 @@ class Document(Table):
     oncall: OnCall = OnCall()
     trackers: Trackers = Trackers()
     pagerduty: PagerDuty = PagerDuty()
+    goalert: GoAlert = GoAlert()
     evidence: Evidence = Evidence()
+
+    @model_validator(mode="after")
+    def _goalert_has_url(self) -> Document:
+        uses = any(team.source == "goalert" for team in self.oncall.teams.values())
+        if uses and self.goalert.url is None:
+            raise problem("goalert_needs_url", key="goalert.url")
+        return self
 
     @model_validator(mode="after")
     def _permissions_name_roles(self) -> Document:

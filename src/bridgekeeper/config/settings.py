@@ -144,6 +144,19 @@ class UpdateSettings:
         return (fallback,) if fallback else ()
 
 
+DEFAULT_PAGERDUTY_API_URL = "https://api.pagerduty.com"
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    """Where a team without a rota reads its shifts: a PagerDuty schedule or escalation policy,
+    or a GoAlert schedule."""
+
+    kind: str  # pagerduty or goalert
+    schedule: str | None = None
+    escalation_policy: str | None = None
+
+
 @dataclass(frozen=True)
 class OnCallSettings:
     """[oncall]: the teams' rotas and their calendar feeds."""
@@ -154,6 +167,11 @@ class OnCallSettings:
     feed_weeks: int = 8
     policies: Mapping[str, Policy] = field(default_factory=dict)  # team -> its escalation
     pagerduty_keys: Mapping[str, str] = field(default_factory=dict)  # team -> routing key
+    sources: Mapping[str, ScheduleSource] = field(default_factory=dict)  # team -> its tool
+    pagerduty_api_url: str = DEFAULT_PAGERDUTY_API_URL  # [pagerduty] api_url
+    pagerduty_token: str | None = None  # BRIDGEKEEPER_PAGERDUTY_TOKEN
+    goalert_url: str | None = None  # [goalert] url
+    goalert_token: str | None = None  # BRIDGEKEEPER_GOALERT_TOKEN
 
     def team(self, name: str) -> Team | None:
         return next((team for team in self.teams if team.name == name), None)

@@ -113,6 +113,15 @@ def _regime_name(value: object) -> object:
 RegimeName = Annotated[str, BeforeValidator(_regime_name), Shown("name")]
 
 
+def base_url(value: str | None) -> str | None:
+    """An http(s) address without its trailing slash."""
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or " " in value:
+        raise problem("http_url")
+    return value.rstrip("/")
+
+
 def choice(values: Iterable[str]) -> BeforeValidator:
     """For Literal types: the same `one_of` problem as the enums."""
     return _one_of(values)

@@ -3,14 +3,15 @@
 A team has layers, lowest first. Each layer is a rotation (people in order, handing over at a
 local time every so many days, or every so many hours) and may be limited to some hours of some
 weekdays; a higher layer covers the lower ones within its hours. Overrides cover every layer; the
-one set last wins. Hand-offs counted in days keep their local time across daylight-saving
+one set last wins. A team whose schedule lives in a paging tool has no layers but the shifts read
+from it. Hand-offs counted in days keep their local time across daylight-saving
 changes; hand-offs counted in hours are that many real hours apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -48,22 +49,26 @@ class Override:
 
 
 @dataclass(frozen=True)
-class Team:
-    name: str
-    zone: ZoneInfo
-    layers: tuple[Layer, ...]
-    overrides: tuple[Override, ...] = ()
-
-    def with_overrides(self, overrides: Iterable[Override]) -> Team:
-        return Team(self.name, self.zone, self.layers, (*self.overrides, *overrides))
-
-
-@dataclass(frozen=True)
 class Shift:
     user: str
     start: datetime
     end: datetime
     layer: str
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    zone: ZoneInfo
+    layers: tuple[Layer, ...]
+    overrides: tuple[Override, ...] = ()
+    shifts: tuple[Shift, ...] = ()  # read from a paging tool, for a team with no layers
+
+    def with_overrides(self, overrides: Iterable[Override]) -> Team:
+        return replace(self, overrides=(*self.overrides, *overrides))
+
+    def with_shifts(self, shifts: Iterable[Shift]) -> Team:
+        return replace(self, shifts=tuple(shifts))
 
 
 def on_call(team: Team, at: datetime) -> Shift | None:
@@ -75,7 +80,7 @@ def on_call(team: Team, at: datetime) -> Shift | None:
         if layer.users and covers(layer.window, team.zone, at):
             start, end, turn = _turn(layer, team.zone, at)
             return Shift(layer.users[turn % len(layer.users)], start, end, layer.name)
-    return None
+    return next((shift for shift in team.shifts if shift.start <= at < shift.end), None)
 
 
 def shifts(team: Team, start: datetime, end: datetime) -> list[Shift]:
@@ -151,6 +156,8 @@ def _window_on(window: Window, zone: ZoneInfo, day: date) -> Sequence[tuple[date
 def _boundaries(team: Team, start: datetime, end: datetime) -> Iterable[datetime]:
     for override in team.overrides:
         yield from (override.start, override.end)
+    for shift in team.shifts:
+        yield from (shift.start, shift.end)
     for layer in team.layers:
         yield from _layer_boundaries(layer, team.zone, start, end)
 

@@ -8,6 +8,7 @@ in its metadata, pins and invites treat "already" as success.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import string
@@ -22,14 +23,16 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import channel_name
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import SlackError, SlackRetryable
+from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import cards
+from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Effect, Incident, SlackMessage
+from bridgekeeper.store.models import Alert, Effect, Incident, SlackMessage
 
 log = logging.getLogger(__name__)
 _MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
@@ -85,9 +88,11 @@ class Deliverer:
         renderer: Renderer,
         settings: Settings,
         clock: Clock,
+        schedules: Schedules,
         home: HomeMarkup | None = None,
     ) -> None:
         self.db = db
+        self.schedules = schedules
         self.home_markup = home
         self.slack = gateway
         self.renderer = renderer
@@ -182,11 +187,12 @@ class Deliverer:
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
         markup = effect.payload.get("text")
         if markup is None:
+            await self._read_schedule(str(effect.payload["card"]), int(effect.payload["owner"]))
             async with self.db.sessions() as session:
                 markup = await cards.render_card(
                     session=session, renderer=self.renderer, settings=self.settings,
                     card=str(effect.payload["card"]), owner=int(effect.payload["owner"]),
-                    now=self.clock.now(),
+                    now=self.clock.now(), schedules=self.schedules,
                 )  # fmt: skip
         await self._post_once(effect, channel, str(markup))
 
@@ -210,6 +216,18 @@ class Deliverer:
             comment=str(effect.payload.get("comment") or ""),
         )  # fmt: skip
 
+    async def _read_schedule(self, card: str, owner: int) -> None:
+        """A triage card names its team's on-call: read a paging tool's shifts first (cached),
+        with no database session open while the tool and Slack answer."""
+        if card != "triage" or not self.settings.oncall.sources:
+            return
+        async with self.db.sessions() as session:
+            alert = await session.get(Alert, owner)
+            team = cards.routed_team(self.settings, alert) if alert else None
+        if team is not None and self.schedules.tool(team):
+            with contextlib.suppress(ScheduleUnreadable):  # the card says it could not be read
+                await self.schedules.planned(team)
+
     async def ephemeral(self, effect: Effect) -> None:
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
         markup = str(effect.payload["text"])
@@ -227,6 +245,7 @@ class Deliverer:
 
     async def card(self, effect: Effect) -> None:
         key = str(effect.payload["key"])
+        await self._read_schedule(str(effect.payload["card"]), int(effect.payload["owner"]))
         async with self.db.sessions() as session:
             # Renders already due are folded into this one; a render scheduled for later (a
             # throttled storm card) stays, or the repeats it stands for would never be shown.
@@ -238,6 +257,7 @@ class Deliverer:
                 card=str(effect.payload["card"]),
                 owner=int(effect.payload["owner"]),
                 now=self.clock.now(),
+                schedules=self.schedules,
             )
             posted = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
         if posted is not None:

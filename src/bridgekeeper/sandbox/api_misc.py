@@ -17,7 +17,7 @@ TS_FORMAT = re.compile(r"\d+\.\d+")
 BOT_SCOPES = (
     "channels:history,channels:manage,channels:read,chat:write,chat:write.public,commands,"
     "files:read,files:write,groups:history,groups:read,groups:write,pins:write,reactions:read,"
-    "usergroups:read,users:read"
+    "usergroups:read,users:read,users:read.email"
 )
 
 

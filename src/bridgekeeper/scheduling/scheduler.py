@@ -4,7 +4,8 @@
 calls the job kind's handler (which re-reads the incident and re-checks the condition), and
 enqueues what it says as outbox effects, all in one transaction: a second process, or a second
 pass, finds nothing left to claim. A handler answers whether it reminded anyone and when the job
-is next due (None: done).
+is next due (None: done). A kind may also have a `prepare` step, run before that transaction
+opens, for what must not be done inside one (reading a paging tool's schedule).
 
 Misfires: a job that fell due while no process was running fires once when the next leader
 starts (it runs `run_due` at once on taking the lease); a repeating reminder that missed several
@@ -18,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
@@ -42,6 +44,7 @@ class Outcome:
 
 
 JobHandler = Callable[[AsyncSession, ScheduledJob, datetime], Awaitable[Outcome]]
+JobPrepare = Callable[[dict[str, Any]], Awaitable[None]]  # (the job's payload)
 
 
 class Scheduler:
@@ -50,11 +53,14 @@ class Scheduler:
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.handlers: dict[str, JobHandler] = {}
+        self.preparers: dict[str, JobPrepare] = {}
         self._aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
 
-    def on(self, kind: str, handler: JobHandler) -> None:
+    def on(self, kind: str, handler: JobHandler, *, prepare: JobPrepare | None = None) -> None:
         self.handlers[kind] = handler
+        if prepare is not None:
+            self.preparers[kind] = prepare
 
     # -- running under the lease ------------------------------------------------------------------
     async def start(self) -> None:
@@ -89,24 +95,28 @@ class Scheduler:
         async with self._lock:
             now = now or self.clock.now()
             fired = 0
-            for job_id, incident_id in await self._due(now):
+            for job_id, incident_id, kind, payload in await self._due(now):
                 try:
                     with logs.bound(incident_id=incident_id, job_id=job_id):
+                        if kind in self.preparers:
+                            await self.preparers[kind](payload)
                         fired += await self._fire(job_id, incident_id, now)
                 except Exception:
                     log.exception("scheduled job %s failed; retrying later", job_id)
                     await self._postpone(job_id, now + RETRY_AFTER_ERROR)
             return fired
 
-    async def _due(self, now: datetime) -> list[tuple[str, int | None]]:
+    async def _due(self, now: datetime) -> list[tuple[str, int | None, str, dict[str, Any]]]:
         async with self.db.sessions() as session:
+            job = ScheduledJob
             query = (
-                select(ScheduledJob.id, ScheduledJob.incident_id)
+                select(job.id, job.incident_id, job.kind, job.payload)
                 .where(ScheduledJob.status == "pending", ScheduledJob.due_at <= now)
                 .order_by(ScheduledJob.due_at)
                 .limit(BATCH)
             )
-            return [(row[0], row[1]) for row in await session.execute(query)]
+            return [(row[0], row[1], row[2], dict(row[3] or {}))
+                    for row in await session.execute(query)]  # fmt: skip
 
     async def _fire(self, job_id: str, incident_id: int | None, now: datetime) -> bool:
         async with self.db.transaction() as session:

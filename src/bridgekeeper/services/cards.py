@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
-from bridgekeeper.domain.oncall import Override, on_call
+from bridgekeeper.domain.oncall import Override, Team, on_call
 from bridgekeeper.domain.oncall_routing import labels_of, team_for
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import digest
 from bridgekeeper.services.alert_cards import GROUP_CARD
 from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.services.regulatory_clocks import clock_summaries
+from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store
@@ -53,7 +54,7 @@ async def incident_context(
 
 async def render_card(
     *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int,
-    now: datetime,
+    now: datetime, schedules: Schedules,
 ) -> str:  # fmt: skip
     if card == "triage":
         alert = await session.get(Alert, owner, with_for_update=True)  # after in-flight repeats
@@ -61,7 +62,8 @@ async def render_card(
             raise LookupError(f"alert {owner} is gone")
         incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
         private = incident is not None and incident.private  # the card is in a public channel
-        oncall = await responder(session, settings=settings, alert=alert, now=now)
+        oncall = await responder(session, settings=settings, alert=alert, now=now,
+                                 schedules=schedules)  # fmt: skip
         return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private,
                               oncall=oncall)  # fmt: skip
     if card == DIGEST_CARD:
@@ -74,19 +76,30 @@ async def render_card(
     return renderer.slack(f"slack/{card}_card.md.j2", **context)
 
 
-async def responder(
-    session: AsyncSession, *, settings: Settings, alert: Alert, now: datetime
-) -> tuple[str, str | None] | None:
-    """(team, who is on call now, overrides included) for the team the alert is routed to."""
+def routed_team(settings: Settings, alert: Alert) -> Team | None:
+    """The on-call team the alert is routed to, if any."""
     name = team_for(settings.oncall.routes, source=alert.source, resource=alert.resource,
                     labels=labels_of(alert.raw or {}))  # fmt: skip
-    team = settings.oncall.team(name) if name else None
+    return settings.oncall.team(name) if name else None
+
+
+async def responder(
+    session: AsyncSession, *, settings: Settings, alert: Alert, now: datetime,
+    schedules: Schedules,
+) -> tuple[str, str | None, bool] | None:  # fmt: skip
+    """(team, who is on call now, overrides included, whether its schedule could be read) for
+    the team the alert is routed to. A paging tool's shifts are those read last: the deliverer
+    reads them just before rendering (effects/deliver.py), outside any transaction."""
+    team = routed_team(settings, alert)
     if team is None:
         return None
+    if schedules.tool(team):
+        shift = on_call(schedules.known(team), now)
+        return team.name, shift.user if shift else None, schedules.readable(team)
     rows = await oncall_store.current(session=session, teams=[team.name], after=now)
     shift = on_call(team.with_overrides(Override(r.user_id, r.starts_at, r.ends_at) for r in rows),
                     now)  # fmt: skip
-    return team.name, shift.user if shift else None
+    return team.name, shift.user if shift else None, True
 
 
 async def group_context(session: AsyncSession, incident_id: int) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Who is on call: `/incident oncall [team]`, overrides set, listed and removed, and each team's
 calendar feed (`/oncall/<team>.ics`).
 
-The rotas come from the TOML file ([oncall.teams.<name>]); overrides are rows of
-`oncall_overrides`. Overrides belong to no incident, so they are not on an incident's hash-chained
-timeline: each row keeps who set it and when, and who removed it and when, and each change is
-logged.
+The rotas come from the TOML file ([oncall.teams.<name>]); a team whose schedule lives in
+PagerDuty or GoAlert has the shifts read from that tool instead (services/schedules.py, which the
+triage card and paging read too), and takes its overrides there. Overrides are rows of
+`oncall_overrides`. Overrides belong to no incident, so they are not on an incident's
+hash-chained timeline: each row keeps who set it and when, and who removed it and when, and each
+change is logged.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.oncall import Override, Shift, Team, on_call, shifts, upcoming
 from bridgekeeper.errors import CommandRefused
+from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.services.access import Access
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import OnCallOverride
@@ -34,8 +38,9 @@ SHOWN_SHIFTS = 4  # now and the next three
 class OnCallService:
     def __init__(
         self, *, db: Database, clock: Clock, settings: Settings, directory: Directory,
-        access: Access,
+        access: Access, schedules: Schedules,
     ) -> None:  # fmt: skip
+        self.schedules = schedules
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -60,7 +65,7 @@ class OnCallService:
         return Reply("slack/oncall.md.j2", {
             "team": team.name, "zone": str(zone), "shifts": [_seen(s, zone) for s in found],
             "layers": [(name, _seen(s, zone) if s else None) for name, s in layers],
-            "feed": self.feed_address(team.name),
+            "feed": self.feed_address(team.name), "tool": self.schedules.tool(team),
         })  # fmt: skip
 
     async def list_overrides(self, command: c.ListOverrides, inv: Invocation) -> Reply:
@@ -74,7 +79,15 @@ class OnCallService:
         return Reply("slack/oncall_overrides.md.j2", {"overrides": shown, "zone": str(zone)})
 
     async def planned(self, team: Team, now: datetime) -> Team:
-        """The team's rota with its overrides that have not ended by `now`."""
+        """The team's rota with its overrides that have not ended by `now`; or the shifts its
+        paging tool has (raises CommandRefused when it cannot be read and none were before).
+        Not inside a database transaction: reading a tool asks Slack who its people are."""
+        if self.schedules.tool(team):
+            try:
+                return await self.schedules.planned(team)
+            except ScheduleUnreadable as exc:
+                raise CommandRefused("refused/schedule_unreadable.md.j2", team=team.name,
+                                     tool=exc.tool, refused=exc.refused) from None  # fmt: skip
         async with self.db.sessions() as session:
             rows = await oncall_store.current(session=session, teams=[team.name], after=now)
         return team.with_overrides(override_of(row) for row in rows)
@@ -83,6 +96,9 @@ class OnCallService:
     async def set_override(self, command: c.SetOverride, inv: Invocation) -> Reply:
         team = self._team(command.team)
         await self._may_change(inv.user)
+        if self.schedules.tool(team):
+            raise CommandRefused("refused/oncall_managed_elsewhere.md.j2", team=team.name,
+                                 tool=self.schedules.tool(team))  # fmt: skip
         user = await self._resolve_user(command.user)
         now = self.clock.now()
         start = _in_zone(command.start, team.zone) if command.start else now

@@ -8,15 +8,22 @@ escalation job (`page-escalation:<id>`). The scheduler fires that job exactly on
 incident's lock: it re-reads the page and, if nobody acknowledged it, pages the next level of the
 team's escalation policy (domain/paging.py) and re-arms itself, or marks the page exhausted.
 Acknowledging stops it; closing the incident resolves every page still open.
+
+A team whose schedule lives in PagerDuty or GoAlert is read through OnCallService.planned before
+the page's transaction opens (and before an escalation's, in `prepare`); inside, those shifts
+stand.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridgekeeper.config.oncall import USER_ID
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import paging
 from bridgekeeper.domain.incidents import Status
@@ -29,7 +36,7 @@ from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.closing import CloseForm
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
-from bridgekeeper.services.oncall import override_of
+from bridgekeeper.services.oncall import OnCallService, override_of
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store
@@ -47,13 +54,16 @@ def page_job(page_id: int) -> str:
 
 
 class Paging:
-    def __init__(self, incidents: IncidentService, scheduler: Scheduler) -> None:
+    def __init__(
+        self, incidents: IncidentService, scheduler: Scheduler, oncall: OnCallService
+    ) -> None:
         self.incidents = incidents
+        self.oncall = oncall
         self.db = incidents.db
         self.clock = incidents.clock
         self.settings = incidents.settings
         self.renderer = incidents.renderer
-        scheduler.on(JOB_KIND, self.fire)
+        scheduler.on(JOB_KIND, self.fire, prepare=self.prepare)
         incidents.after_alert_declared.append(self.alert_declared)
 
     def register(self, runner: CommandRunner) -> None:
@@ -63,6 +73,8 @@ class Paging:
     async def page(self, command: c.Page, inv: Invocation) -> Reply:
         team = self._team(command.team) if command.team else None
         user = await self._resolve_user(command.user) if command.user else None
+        if team is not None and self.oncall.schedules.tool(team):
+            await self.oncall.planned(team, self.clock.now())  # read before the transaction
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
                 session, user=inv.user, action=ACTION, number=command.incident,
@@ -144,6 +156,16 @@ class Paging:
         )  # fmt: skip
 
     # -- escalating (the scheduler holds the incident row locked) -----------------------------
+    async def prepare(self, payload: dict[str, Any]) -> None:
+        """Before an escalation's transaction: read the team's paging tool, if it has one (its
+        shifts last read stand when it cannot be)."""
+        async with self.db.sessions() as session:
+            row = await page_store.get(session, int(payload["page"]))
+            team = self.settings.oncall.team(row.team) if row and row.team else None
+        if team is not None and self.oncall.schedules.tool(team):
+            with contextlib.suppress(CommandRefused):
+                await self.oncall.planned(team, self.clock.now())
+
     async def fire(self, session: AsyncSession, job: ScheduledJob, now: datetime) -> Outcome:
         row = await page_store.get(session, int(job.payload["page"]), lock=True)
         if row is None or row.status != page_store.TRIGGERED:
@@ -235,6 +257,8 @@ class Paging:
     ) -> Team | None:
         if team is None:
             return None
+        if self.oncall.schedules.tool(team):
+            return self.oncall.schedules.known(team)
         rows = await oncall_store.current(session=session, teams=[team.name], after=now)
         return team.with_overrides(override_of(row) for row in rows)
 
@@ -261,7 +285,8 @@ def _first_reached(
     for _ in range(tries):
         if step is None:
             return None
-        people = paging.people(policy.levels[step.level - 1], team, now)
+        targets = paging.people(policy.levels[step.level - 1], team, now)
+        people = [p for p in targets if USER_ID.match(p)]  # a tool may name one Slack lacks
         if people:
             return step, people
         step = paging.after(policy, step)

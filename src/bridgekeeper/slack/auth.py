@@ -39,6 +39,7 @@ REQUIRED_SCOPES = frozenset(
         "reactions:read",
         "usergroups:read",
         "users:read",
+        "users:read.email",
     }
 )
 FIRST_WAIT = 0.5  # seconds before the first retry while Slack is unreachable

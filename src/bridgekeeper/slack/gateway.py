@@ -335,6 +335,15 @@ class SlackGateway:
             if not cursor:
                 return None
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The user with this e-mail (users.lookupByEmail); None: nobody, or Slack will not say."""
+        try:
+            data = await self.call("users.lookupByEmail", email=email)
+        except SlackError:
+            return None
+        user = data.get("user") or {}
+        return None if user.get("deleted") else str(user.get("id") or "") or None
+
     async def usergroup_members(self, group: str) -> list[str]:
         data = await self.call("usergroups.users.list", usergroup=group)
         return [str(u) for u in data.get("users", [])]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.oncall_feed import calendar
 
 if TYPE_CHECKING:
@@ -26,7 +27,10 @@ class OnCallFeedEndpoint:
         team = service.feed_team(request.match_info["team"], request.query.get("token", ""))
         if team is None:
             raise web.HTTPNotFound()
-        found = await service.feed_shifts(team)
+        try:
+            found = await service.feed_shifts(team)
+        except CommandRefused:  # a paging tool that could not be read, with no shifts before
+            raise web.HTTPServiceUnavailable() from None
         names = {user: await self.bk.gateway.user_name(user) for user in {s.user for s in found}}
         body = calendar(team, found, names=names, renderer=self.bk.renderer,
                         now=self.bk.clock.now())  # fmt: skip
