@@ -88,3 +88,20 @@ async def test_doctor_reports_a_configuration_problem(tmp_path: Path) -> None:
     assert status == 1
     assert lines[0].startswith("FAIL  configuration: config: PORT: expected a port number")
     assert lines[-1] == "1 of 1 checks failed"
+
+
+async def test_the_email_scope_is_needed_only_where_a_team_reads_its_on_call_from_a_tool(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """An app installed before the e-mail scope existed keeps working, until a team's on-call
+    comes from PagerDuty, whose people are matched to Slack by e-mail."""
+    emulator.bot_scopes.discard("users:read.email")
+    status, lines, _ = await doctor(environment(db_url, emulator), tmp_path)
+    assert status == 0, lines
+    config = tmp_path / "bridgekeeper.toml"
+    config.write_text('[oncall.teams.platform]\nsource = "pagerduty"\nschedule = "PABC123"\n')
+    env = environment(db_url, emulator, BRIDGEKEEPER_CONFIG=str(config),
+                      BRIDGEKEEPER_PAGERDUTY_TOKEN="u+read-only")  # fmt: skip
+    status, lines, _ = await doctor(env, tmp_path)
+    [failed] = [line for line in lines if line.startswith("FAIL")]
+    assert status == 1 and "lacks the scope users:read.email" in failed

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from bridgekeeper.sandbox.api_misc import BOT_SCOPES
-from bridgekeeper.slack.auth import REQUIRED_SCOPES
+from bridgekeeper.slack.auth import MANIFEST_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "bridgekeeper"
@@ -216,7 +216,7 @@ def test_the_self_check_and_the_emulator_grant_the_manifest_scopes(
     """Start-up refuses a bot token without a scope the manifest asks for; the emulator grants
     exactly those by default."""
     asked = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert asked == REQUIRED_SCOPES
+    assert asked == MANIFEST_SCOPES
     assert set(BOT_SCOPES.split(",")) == asked
 
 

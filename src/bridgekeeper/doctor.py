@@ -17,7 +17,7 @@ from bridgekeeper.config import Settings, load_settings, redact_url, require_sla
 from bridgekeeper.errors import ConfigError, SchemaOutOfDate, SlackError, SlackRetryable
 from bridgekeeper.preflight import database_reason
 from bridgekeeper.rendering import Renderer
-from bridgekeeper.slack.auth import REQUIRED_SCOPES
+from bridgekeeper.slack.auth import required_scopes
 from bridgekeeper.slack.gateway import SlackGateway
 
 Finding = defaultdict[str, Any]
@@ -95,8 +95,9 @@ async def _slack_checks(settings: Settings, gateway: SlackGateway) -> list[Findi
     if granted is None:
         found.append(finding("scopes", False, unknown=True))
     else:
-        missing = sorted(REQUIRED_SCOPES - granted)
-        found.append(finding("scopes", not missing, missing=missing, count=len(REQUIRED_SCOPES)))
+        required = required_scopes(by_email=bool(settings.oncall.sources))
+        missing = sorted(required - granted)
+        found.append(finding("scopes", not missing, missing=missing, count=len(required)))
     if settings.slack_app_token:
         found.append(await app_token_check(gateway, settings.slack_app_token))
     for role, channel in channels:

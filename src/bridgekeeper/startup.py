@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bridgekeeper.errors import SlackRejected
 from bridgekeeper.rendering import Renderer
-from bridgekeeper.slack.auth import SlackReady, check_slack, wait_for_slack
+from bridgekeeper.slack.auth import SlackReady, check_slack, required_scopes, wait_for_slack
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -36,9 +36,11 @@ async def slack_ready(
     """Wait for the self-check to pass (None: stopped first), keeping readiness in step.
     Raises SlackRejected when no retry can help."""
     app_token = bk.settings.slack_app_token if socket_mode else None
+    required = required_scopes(by_email=bool(bk.settings.oncall.sources))
     ready = await wait_for_slack(
-        lambda: check_slack(bk.gateway, app_token), stop, on_wait=bk.health.slack_waiting
-    )
+        lambda: check_slack(bk.gateway, required, app_token), stop,
+        on_wait=bk.health.slack_waiting,
+    )  # fmt: skip
     if ready is not None:
         bk.health.slack_ok()
     return ready

@@ -21,8 +21,9 @@ from bridgekeeper.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 # The bot scopes of slack-app-manifest-http.yml and slack-app-manifest-socket-mode.yml
-# (tests/test_packaging.py checks that both ask for exactly these).
-REQUIRED_SCOPES = frozenset(
+# (tests/test_packaging.py checks that both ask for exactly these). An app installed before a
+# scope was added lacks it: start-up requires the e-mail scope only where it is used.
+MANIFEST_SCOPES = frozenset(
     {
         "channels:history",
         "channels:manage",
@@ -42,6 +43,7 @@ REQUIRED_SCOPES = frozenset(
         "users:read.email",
     }
 )
+EMAIL_SCOPE = "users:read.email"  # people matched by e-mail to on-call tools' schedules
 FIRST_WAIT = 0.5  # seconds before the first retry while Slack is unreachable
 MAX_WAIT = 30.0
 
@@ -53,7 +55,13 @@ class SlackReady:
     socket_url: str | None = None
 
 
-async def check_bot_token(gateway: SlackGateway) -> None:
+def required_scopes(*, by_email: bool) -> frozenset[str]:
+    """The scopes start-up requires: the manifest's, the e-mail one only when `by_email` (a
+    team's on-call is read from PagerDuty or GoAlert)."""
+    return MANIFEST_SCOPES if by_email else MANIFEST_SCOPES - {EMAIL_SCOPE}
+
+
+async def check_bot_token(gateway: SlackGateway, required: frozenset[str]) -> None:
     """auth.test and the granted scopes; SlackRejected, SlackRetryable, or nothing wrong."""
     try:
         granted = await gateway.granted_scopes()
@@ -64,7 +72,7 @@ async def check_bot_token(gateway: SlackGateway) -> None:
     if granted is None:
         log.warning("Slack named no scopes in auth.test (no x-oauth-scopes header); not checked")
         return
-    missing = sorted(REQUIRED_SCOPES - granted)
+    missing = sorted(required - granted)
     if missing:
         raise SlackRejected("bot", missing=missing)
 
@@ -85,9 +93,11 @@ async def check_app_token(gateway: SlackGateway, app_token: str) -> SlackReady:
     return SlackReady(socket_url=await open_socket(gateway, app_token))
 
 
-async def check_slack(gateway: SlackGateway, app_token: str | None = None) -> SlackReady:
+async def check_slack(
+    gateway: SlackGateway, required: frozenset[str], app_token: str | None = None
+) -> SlackReady:
     """The whole self-check, once."""
-    await check_bot_token(gateway)
+    await check_bot_token(gateway, required)
     if app_token:
         return await check_app_token(gateway, app_token)
     return SlackReady()
