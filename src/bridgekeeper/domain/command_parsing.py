@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import TypeAlias
 
@@ -31,10 +30,6 @@ from bridgekeeper.domain.commands import (
     ListIncidents,
     ListRoles,
     ListTasks,
-    Notify,
-    NotifyDone,
-    NotifyEvent,
-    NotifyNotRequired,
     Page,
     PostUpdate,
     Reopen,
@@ -50,8 +45,8 @@ from bridgekeeper.domain.commands import (
 from bridgekeeper.domain.evidence_parsing import read_evidence
 from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 from bridgekeeper.domain.indicator_parsing import read_indicator, read_indicators
+from bridgekeeper.domain.notify_parsing import read_notify
 from bridgekeeper.domain.oncall_parsing import read_oncall
-from bridgekeeper.domain.regimes import EVENT_WORDS
 
 # --- reading the text -------------------------------------------------------------
 
@@ -279,50 +274,6 @@ def _report(args: Args) -> Command | UsageError:
     return _nothing_more(args, ShowReport(args.incident))
 
 
-def _aware_at(text: str) -> datetime | None:
-    """ISO 8601 or `YYYY-MM-DD HH:MM`, with a time of day; no offset means UTC."""
-    if not any(sep in text for sep in "Tt "):
-        return None  # a bare date would silently mean midnight
-    try:
-        moment = datetime.fromisoformat(text)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _notify(args: Args) -> Command | UsageError:
-    first = args.words[0].casefold() if args.tokens else ""
-    if first == "done":
-        return _notify_done(args.drop(1))
-    if first == "none":
-        return _notify_none(args.drop(1))
-    if not args.tokens:
-        return args.error("missing_regime")
-    event = EVENT_WORDS.get(args.words[1].casefold()) if len(args.tokens) > 1 else None
-    when = args.rest(2 if event else 1)
-    at = _aware_at(when) if when else None
-    if when and at is None:
-        return args.error("bad_time", value=when, regime=args.words[0])
-    if event:
-        return NotifyEvent(args.incident, args.words[0], event, at)
-    return Notify(args.incident, args.words[0], at)
-
-
-def _notify_done(args: Args) -> Command | UsageError:
-    if not args.tokens:
-        return args.error("missing_regime")
-    return _nothing_more(args.drop(1), NotifyDone(args.incident, args.words[0]))
-
-
-def _notify_none(args: Args) -> Command | UsageError:
-    if not args.tokens:
-        return args.error("missing_regime")
-    rationale = args.rest(1)
-    if not rationale:
-        return args.error("missing_reason", regime=args.words[0])
-    return NotifyNotRequired(args.incident, args.words[0], rationale)
-
-
 def _page(args: Args) -> Command | UsageError:
     """`page <team|@someone> [message]`."""
     if not args.tokens:
@@ -380,7 +331,7 @@ _PARSERS: dict[str, _Parser] = {
     "timeline": _timeline,
     "summary": _summary,
     "report": _report,
-    "notify": _notify,
+    "notify": read_notify,
     "evidence": _evidence,
     "iocs": _iocs,
     "ioc": _ioc,
