@@ -10,7 +10,7 @@ import json
 
 import pytest
 import stix2
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bridgekeeper import cli
 from bridgekeeper.sandbox import SlackEmulator
@@ -19,6 +19,7 @@ from bridgekeeper.store.indicator_models import Indicator
 from tests.alerting import bridgekeepers, generic, post, triage_channel
 from tests.conftest import Running
 from tests.test_access import SECRET, mark, outside_since
+from tests.test_audit import Audit, audit  # noqa: F401 (the fixture)
 from tests.test_close import declare, entries, reports, say
 from tests.test_evidence import elsewhere
 from tests.test_pins import pin
@@ -235,3 +236,25 @@ async def test_the_report_has_an_appendix_of_the_confirmed_indicators(running: R
     assert "Indicator 2: ipv4 `185[.]220[.]101[.]42`" in markdown and MD5 not in markdown
     html = stored["html"].split('id="indicators"')[1]
     assert "<code>185[.]220[.]101[.]42</code>" in html and "firewall logs" in html
+
+
+async def test_the_audit_finds_an_indicator_confirmed_or_changed_behind_the_bots_back(
+    running: Running,
+    audit: Audit,  # noqa: F811
+) -> None:
+    channel = await noted(running)
+    await say(running, channel, "ioc confirm 1")
+    assert (await audit()).code == 0
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(Indicator).where(Indicator.number == 1).values(value="http://harmless.example/")
+        )
+        await session.execute(
+            update(Indicator).where(Indicator.number == 2).values(status="confirmed")
+        )
+    verdict = await audit()
+    assert verdict.code != 0 and "2 problems" in verdict.out
+    assert 'CHANGED: indicator 1 value: the timeline says "http://update-cdn.net/gate.php"' in (
+        verdict.out
+    )
+    assert "CHANGED: indicator 2: confirmed, but not on the timeline" in verdict.out

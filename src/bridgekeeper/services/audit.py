@@ -13,9 +13,9 @@ the chains shows:
 
 Then the timeline is replayed to the state it implies (services/audit_state.py) and compared with
 what the report shows from other rows: the incident's title, severity, stage, status, impact and
-close record, its role assignments, tasks and evidence register (services/audit_evidence.py), and
-each stored report against its sha256. A row
-that says otherwise is *changed*.
+close record, its role assignments, tasks, evidence register (services/audit_evidence.py),
+decided indicators (services/audit_indicators.py), and each stored report against its sha256.
+A row that says otherwise is *changed*.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.timeline import entry_hash
-from bridgekeeper.services import audit_evidence, audit_state
+from bridgekeeper.services import audit_evidence, audit_indicators, audit_state
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.incidents import chain_start
+from bridgekeeper.store.indicator_models import Indicator
 from bridgekeeper.store.models import (
     EvidenceItem,
     Incident,
@@ -112,12 +113,14 @@ async def check_incident(session: AsyncSession, incident: Incident) -> ChainRepo
     tasks = list(await session.scalars(_rows(Task, incident, Task.number)))
     reports = list(await session.scalars(_rows(Report, incident, Report.version)))
     evidence = list(await session.scalars(_rows(EvidenceItem, incident, EvidenceItem.number)))
+    indicators = list(await session.scalars(_rows(Indicator, incident, Indicator.number)))
     implied = audit_state.replay(entries)
     strict = incident.chain_version >= 2
     problems = [
         *audit_state.differences(implied, incident, roles, tasks, strict=strict),
         *audit_state.report_differences(reports, {e.hash for e in entries}),
         *audit_evidence.differences(entries, evidence),
+        *audit_indicators.differences(entries, indicators),
     ]
     report.findings.extend(Finding(incident.number, Tampering.CHANGED, p) for p in problems)
     return report
