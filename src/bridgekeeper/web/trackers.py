@@ -32,7 +32,7 @@ class TrackerWebhook:
         body = await request.content.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body))
-        if not verified(kind, trackers.webhook_secret, request.headers, body):
+        if not verified(kind, trackers.webhook_secret, request.headers, body, request.query):
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
             issue = read_webhook(kind, request.headers, body, base_url=trackers.url)
