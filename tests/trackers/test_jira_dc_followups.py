@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+
 from bridgekeeper.config.settings import TrackerSettings
 from bridgekeeper.effects import outbox
 from bridgekeeper.sandbox.trackers import JiraEmulator
@@ -55,7 +56,8 @@ async def test_followups_become_issues_once_with_usernames_and_wiki_text(
     jira.lose_answers(1)
     app = await start(trackers=tracker(jira))
     channel = await declare(app)
-    await say(app, channel, "task Fix [the link|https://evil.example] {html} *now* <@U0BOB> followup")
+    text = "Fix [the link|https://evil.example] {html} *now*"
+    await say(app, channel, f"task {text} <@U0BOB> followup")
     await say(app, channel, "task Document the failover followup")
     await say(app, channel, "followups export")
     await wait_until(lambda: created(app, 2), timeout=30)

@@ -50,8 +50,8 @@ def test_jira_data_center_needs_no_email(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
-        ('kind = "bugzilla"', 'config: trackers.kind: expected one of github, gitlab, jira, jira-dc, got '
-                              '"bugzilla" (a string)'),
+        ('kind = "bugzilla"', 'config: trackers.kind: expected one of github, gitlab, jira, '
+                              'jira-dc, got "bugzilla" (a string)'),
         ('kind = "github"\nproject = "acme/ops"',
          "config: trackers.url: is needed by the github tracker"),
         ('kind = "jira"\nurl = "https://x.atlassian.net"\nproject = "OPS"',

@@ -129,7 +129,8 @@ class Variables(BaseModel):
         "email, or a Jira Data Center personal access token)")  # fmt: skip
     tracker_webhook_secret: SecretText | None = Field(None,
         alias="BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET", description="verifies the tracker's "
-        "webhook at /trackers/<kind> (jira-dc: as ?secret=<it> in the webhook's URL); none: the webhook is off (the poll remains)")  # fmt: skip
+        "webhook at /trackers/<kind> (jira-dc: as ?secret=<it> in the webhook's URL); none: "
+        "the webhook is off (the poll remains)")  # fmt: skip
     pagerduty_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_PAGERDUTY_TOKEN",
         description="a PagerDuty REST API key, to read the on-call of teams with source = "
         "\"pagerduty\"")  # fmt: skip

@@ -329,14 +329,13 @@ class Trackers(Table):
         "https://example.atlassian.net or https://jira.example.com")  # fmt: skip
     project: Text | None = Field(None, description="owner/repo (GitHub), the project's ID or "
         "path (GitLab), the project key (Jira, Jira Data Center)")  # fmt: skip
-    email: Text | None = Field(None, description="Jira Cloud: the account BRIDGEKEEPER_TRACKER_TOKEN "
-        "belongs to")  # fmt: skip
+    email: Text | None = Field(None, description="Jira Cloud: the account "
+        "BRIDGEKEEPER_TRACKER_TOKEN belongs to")  # fmt: skip
     labels: list[Text] = Field(["incident-followup"], description="labels every issue gets")
     users: dict[Text, Text] = Field({}, description="Slack user ID -> the tracker's account "
         "(GitHub login, GitLab user ID, Jira Cloud accountId, Jira Data Center username), for "
         "the owner")  # fmt: skip
-    issue_type: Text = Field("Task", description="Jira, Jira Data Center: the issue "
-        "type")
+    issue_type: Text = Field("Task", description="Jira, Jira Data Center: the issue type")
     poll_minutes: Annotated[int, Field(ge=0)] = Field(15, description="minutes between polls "
         "of open issues' state; 0: none (the webhook only)")  # fmt: skip
 

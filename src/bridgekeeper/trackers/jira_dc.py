@@ -18,6 +18,7 @@ from bridgekeeper.trackers.connect import Connection
 from bridgekeeper.trackers.http import call
 from bridgekeeper.trackers.jira import read_issue
 
+
 class JiraDataCenter:
     kind = "jira-dc"
     markup = "wiki"
