@@ -31,15 +31,21 @@ _MARKUP_LINE = re.compile(r"^(?=# |-{3}|~ |\[button)", re.MULTILINE)
 ZERO_WIDTH = "\u200b"
 
 
-# Characters that start wiki markup: links [..], macros {..}, tables |, images !..!, mentions
-# [~..], emphasis * _ + - ^ ~ ?? and the escape itself; a backslash makes each one literal.
+# Characters that start Jira wiki markup: links [..], macros {..}, tables |, images !..!, mentions
+# [~..], emphasis * _ + - ^ ~ ?? and headings' #; a backslash before each makes it literal. A
+# backslash itself becomes its character entity: two of them would be a line break.
 # https://jira.atlassian.com/secure/WikiRendererHelpAction.jspa?section=all
-WIKI_SPECIAL = re.compile(r"([\\{}\[\]|*_+\-^~?!#])")
+WIKI_SPECIAL = re.compile(r"[\\{}\[\]|*_+\-^~?!#]")
 
 
 def escape_wiki(text: str) -> str:
     """`text` shown as written in Jira wiki markup: no link, macro, table or emphasis."""
-    return WIKI_SPECIAL.sub(r"\\\1", text)
+    return WIKI_SPECIAL.sub(_wiki_literal, text)
+
+
+def _wiki_literal(found: re.Match[str]) -> str:
+    char = found[0]
+    return "&#92;" if char == "\\" else "\\" + char
 
 
 def escape_mrkdwn(value: object) -> str:

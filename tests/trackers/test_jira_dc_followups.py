@@ -56,7 +56,7 @@ async def test_followups_become_issues_once_with_usernames_and_wiki_text(
     jira.lose_answers(1)
     app = await start(trackers=tracker(jira))
     channel = await declare(app)
-    text = "Fix [the link|https://evil.example] {html} *now*"
+    text = r"Fix [the link|https://evil.example] {html} *now* \[~admin]"
     await say(app, channel, f"task {text} <@U0BOB> followup")
     await say(app, channel, "task Document the failover followup")
     await say(app, channel, "followups export")
@@ -70,7 +70,8 @@ async def test_followups_become_issues_once_with_usernames_and_wiki_text(
     assert fields["labels"] == ["incident-followup", "bridgekeeper-1-1"]
     description = fields["description"]
     assert description.startswith("Follow-up of incident 1: Database failover.\n\n")
-    assert r"Fix \[the link\|https://evil.example\] \{html\} \*now\*" in description
+    escaped = r"Fix \[the link\|https://evil.example\] \{html\} \*now\* &#92;\[\~admin\]"
+    assert escaped in description
     assert "[the link|" not in description and "{html}" not in description
     assert "assignee" not in second["fields"]
     rows = await followups(app)
