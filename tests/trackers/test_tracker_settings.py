@@ -58,6 +58,10 @@ def test_jira_data_center_needs_no_email(tmp_path: Path) -> None:
          "config: trackers.email: is needed by the jira tracker"),
         ('kind = "jira-dc"\nproject = "OPS"',
          "config: trackers.url: is needed by the jira-dc tracker"),
+        ('kind = "jira-dc"\nurl = "https://jira.example.com"\nproject = "OPS"\n'
+         'email = "bot@example.com"',
+         "config: trackers.email: is not used by the jira-dc tracker (a Data Center personal "
+         "access token needs no e-mail)"),
         ('kind = "github"\nurl = "api.github.com"\nproject = "a/b"',
          'config: trackers.url: expected a URL starting with http:// or https://, got '
          '"api.github.com" (a string)'),

@@ -345,6 +345,8 @@ class Trackers(Table):
             for key in ("url", "project") + (("email",) if self.kind == "jira" else ()):
                 if not getattr(self, key):
                     raise problem("tracker_needs", key=f"trackers.{key}", tracker=self.kind)
+            if self.email and self.kind != "jira":
+                raise problem("tracker_ignores", key="trackers.email", tracker=self.kind)
         return self
 
 
