@@ -1,6 +1,6 @@
 """`POST /trackers/<kind>`: the tracker's webhook, verified with its secret, bringing an issue's
-state back (services/followup_sync.py). 401 without a valid signature or token; 404 when that
-tracker is not the one configured or no secret is set; 200 once stored, or ignored."""
+state back (services/followup_sync.py). 401 without a valid signature, token or URL secret; 404
+when that tracker is not the one configured or no secret is set; 200 once stored, or ignored."""
 
 from __future__ import annotations
 
