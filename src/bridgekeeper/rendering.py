@@ -3,7 +3,7 @@
 Slack templates escape `& < >` in every `{{ }}` by default, so untrusted text (alert titles,
 anything users typed) can never become a mention or a link. Trusted Slack syntax (a user mention
 the bot builds from a validated id) is wrapped in `Mrkdwn` by the filters below. HTML templates use
-Jinja's own autoescape.
+Jinja's own autoescape. Text for Jira wiki markup escapes users' text with the `wiki` filter.
 """
 
 from __future__ import annotations
@@ -29,6 +29,23 @@ class Mrkdwn(str):
 # Lines that slack/blocks.py reads as structure (header, divider, context, button).
 _MARKUP_LINE = re.compile(r"^(?=# |-{3}|~ |\[button)", re.MULTILINE)
 ZERO_WIDTH = "\u200b"
+
+
+# Characters that start Jira wiki markup: links [..], macros {..}, tables |, images !..!, mentions
+# [~..], emphasis * _ + - ^ ~ ?? and headings' #; a backslash before each makes it literal. A
+# backslash itself becomes its character entity: two of them would be a line break.
+# https://jira.atlassian.com/secure/WikiRendererHelpAction.jspa?section=all
+WIKI_SPECIAL = re.compile(r"[\\{}\[\]|*_+\-^~?!#]")
+
+
+def escape_wiki(text: str) -> str:
+    """`text` shown as written in Jira wiki markup: no link, macro, table or emphasis."""
+    return WIKI_SPECIAL.sub(_wiki_literal, text)
+
+
+def _wiki_literal(found: re.Match[str]) -> str:
+    char = found[0]
+    return "&#92;" if char == "\\" else "\\" + char
 
 
 def escape_mrkdwn(value: object) -> str:
@@ -116,6 +133,7 @@ class Renderer:
         )
         self.html_env = _environment(loader, autoescape=select_autoescape(["html", "j2"]))
         self.text_env = _environment(loader)
+        self.text_env.filters["wiki"] = escape_wiki
 
     def slack(self, name: str, **context: Any) -> str:
         return self.slack_env.get_template(name).render(**context).strip()

@@ -36,15 +36,32 @@ def test_a_tracker_reads_its_secrets_from_the_environment(tmp_path: Path) -> Non
     assert load(tmp_path, "").kind is None
 
 
+def test_jira_data_center_needs_no_email(tmp_path: Path) -> None:
+    settings = load(
+        tmp_path,
+        '[trackers]\nkind = "jira-dc"\nurl = "https://jira.example.com"\nproject = "OPS"\n'
+        'users = { U0BOB = "bob.smith" }\n',
+        BRIDGEKEEPER_TRACKER_TOKEN="personal-access-token",
+    )
+    assert (settings.kind, settings.project, settings.email) == ("jira-dc", "OPS", None)
+    assert settings.users == {"U0BOB": "bob.smith"}
+
+
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
-        ('kind = "bugzilla"', 'config: trackers.kind: expected one of github, gitlab, jira, got '
-                              '"bugzilla" (a string)'),
+        ('kind = "bugzilla"', 'config: trackers.kind: expected one of github, gitlab, jira, '
+                              'jira-dc, got "bugzilla" (a string)'),
         ('kind = "github"\nproject = "acme/ops"',
          "config: trackers.url: is needed by the github tracker"),
         ('kind = "jira"\nurl = "https://x.atlassian.net"\nproject = "OPS"',
          "config: trackers.email: is needed by the jira tracker"),
+        ('kind = "jira-dc"\nproject = "OPS"',
+         "config: trackers.url: is needed by the jira-dc tracker"),
+        ('kind = "jira-dc"\nurl = "https://jira.example.com"\nproject = "OPS"\n'
+         'email = "bot@example.com"',
+         "config: trackers.email: is not used by the jira-dc tracker (a Data Center personal "
+         "access token needs no e-mail)"),
         ('kind = "github"\nurl = "api.github.com"\nproject = "a/b"',
          'config: trackers.url: expected a URL starting with http:// or https://, got '
          '"api.github.com" (a string)'),

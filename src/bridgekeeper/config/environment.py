@@ -125,11 +125,12 @@ class Variables(BaseModel):
         description="signs the web console's session cookies, at least 16 characters (32 "
         "random bytes are better); none: the console is off")  # fmt: skip
     tracker_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_TRACKER_TOKEN",
-        description="the [trackers] API token (GitHub, GitLab, or Jira with [trackers] "
-        "email)")  # fmt: skip
+        description="the [trackers] API token (GitHub, GitLab, Jira Cloud with [trackers] "
+        "email, or a Jira Data Center personal access token)")  # fmt: skip
     tracker_webhook_secret: SecretText | None = Field(None,
         alias="BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET", description="verifies the tracker's "
-        "webhook at /trackers/<kind>; none: the webhook is off (the poll remains)")  # fmt: skip
+        "webhook at /trackers/<kind> (jira-dc: as ?secret=<it> in the webhook's URL); none: "
+        "the webhook is off (the poll remains)")  # fmt: skip
     pagerduty_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_PAGERDUTY_TOKEN",
         description="a PagerDuty REST API key, to read the on-call of teams with source = "
         "\"pagerduty\"")  # fmt: skip

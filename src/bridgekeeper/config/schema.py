@@ -322,18 +322,20 @@ class Updates(Table):
 
 class Trackers(Table):
     kind: Annotated[Text | None, AfterValidator(_tracker_kind)] = Field(None, description=
-        "where follow-ups become issues: github, gitlab or jira; none: nowhere")  # fmt: skip
+        "where follow-ups become issues: github, gitlab, jira (Jira Cloud) or jira-dc (Jira Data "
+        "Center); none: nowhere")  # fmt: skip
     url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description="the "
         "API's base URL, e.g. https://api.github.com, https://gitlab.com or "
-        "https://example.atlassian.net")  # fmt: skip
+        "https://example.atlassian.net or https://jira.example.com")  # fmt: skip
     project: Text | None = Field(None, description="owner/repo (GitHub), the project's ID or "
-        "path (GitLab), the project key (Jira)")  # fmt: skip
-    email: Text | None = Field(None, description="Jira: the account BRIDGEKEEPER_TRACKER_TOKEN "
-        "belongs to")  # fmt: skip
+        "path (GitLab), the project key (Jira, Jira Data Center)")  # fmt: skip
+    email: Text | None = Field(None, description="Jira Cloud: the account "
+        "BRIDGEKEEPER_TRACKER_TOKEN belongs to")  # fmt: skip
     labels: list[Text] = Field(["incident-followup"], description="labels every issue gets")
     users: dict[Text, Text] = Field({}, description="Slack user ID -> the tracker's account "
-        "(GitHub login, GitLab user ID, Jira accountId), for the owner")  # fmt: skip
-    issue_type: Text = Field("Task", description="Jira: the issue type")
+        "(GitHub login, GitLab user ID, Jira Cloud accountId, Jira Data Center username), for "
+        "the owner")  # fmt: skip
+    issue_type: Text = Field("Task", description="Jira, Jira Data Center: the issue type")
     poll_minutes: Annotated[int, Field(ge=0)] = Field(15, description="minutes between polls "
         "of open issues' state; 0: none (the webhook only)")  # fmt: skip
 
@@ -343,6 +345,8 @@ class Trackers(Table):
             for key in ("url", "project") + (("email",) if self.kind == "jira" else ()):
                 if not getattr(self, key):
                     raise problem("tracker_needs", key=f"trackers.{key}", tracker=self.kind)
+            if self.email and self.kind != "jira":
+                raise problem("tracker_ignores", key="trackers.email", tracker=self.kind)
         return self
 
 

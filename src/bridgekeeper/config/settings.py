@@ -203,7 +203,7 @@ class ProcessSettings:
     )
 
 
-TRACKER_KINDS = ("github", "gitlab", "jira")
+TRACKER_KINDS = ("github", "gitlab", "jira", "jira-dc")  # jira-dc: Jira Data Center
 
 
 @dataclass(frozen=True)
@@ -214,11 +214,11 @@ class TrackerSettings:
     url: str = ""  # the API's base URL
     project: str = ""  # owner/repo, a GitLab project id or path, a Jira project key
     token: str | None = None  # BRIDGEKEEPER_TRACKER_TOKEN
-    email: str | None = None  # Jira: the account the API token belongs to
+    email: str | None = None  # Jira Cloud: the account the API token belongs to
     webhook_secret: str | None = None  # BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET
     labels: tuple[str, ...] = ("incident-followup",)
     users: Mapping[str, str] = field(default_factory=dict)  # Slack user ID -> tracker account
-    issue_type: str = "Task"  # Jira
+    issue_type: str = "Task"  # Jira, Jira Data Center
     poll_minutes: int = 15  # 0: no poll (the webhook only)
 
 

@@ -71,10 +71,14 @@ class FollowupSync:
                    "report_url": self._report_url(incident)}  # fmt: skip
         return Draft(
             title=self.renderer.text("trackers/issue_title.txt.j2", **context).strip(),
-            body=self.renderer.text("trackers/issue_body.md.j2", **context),
+            body=self.renderer.text(self._body_template(), **context),
             labels=trackers.labels, marker=marker,
             assignee=trackers.users.get(task.owner) if task.owner else None,
         )  # fmt: skip
+
+    def _body_template(self) -> str:
+        markup = self.tracker.markup if self.tracker else "md"
+        return f"trackers/issue_body.{markup}.j2"
 
     def _report_url(self, incident: Incident) -> str | None:
         link = self.settings.console.link

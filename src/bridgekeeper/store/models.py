@@ -308,7 +308,7 @@ class Followup(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    tracker: Mapped[str] = mapped_column(String(20))  # github, gitlab, jira
+    tracker: Mapped[str] = mapped_column(String(20))  # github, gitlab, jira, jira-dc
     marker: Mapped[str] = mapped_column(String(80), unique=True)  # the label that finds it again
     called: Mapped[bool] = mapped_column(Boolean, default=False)  # a creation was attempted
     key: Mapped[str | None] = mapped_column(String(80), index=True)  # 42, PROJ-7

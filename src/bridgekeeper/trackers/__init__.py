@@ -37,6 +37,7 @@ class Issue:
 
 class Tracker(Protocol):
     kind: str
+    markup: str  # the issue body's: "md" (Markdown) or "wiki" (Jira wiki markup)
 
     async def find(self, marker: str) -> Issue | None: ...
 

@@ -27,6 +27,7 @@ def build(settings: TrackerSettings, connection: Connection) -> Tracker | None:
     from bridgekeeper.trackers.github import GitHub
     from bridgekeeper.trackers.gitlab import GitLab
     from bridgekeeper.trackers.jira import Jira
+    from bridgekeeper.trackers.jira_dc import JiraDataCenter
 
     token = settings.token or ""
     if settings.kind == "github":
@@ -36,4 +37,7 @@ def build(settings: TrackerSettings, connection: Connection) -> Tracker | None:
     if settings.kind == "jira":
         return Jira(connection, url=settings.url, project=settings.project, token=token,
                     email=settings.email or "", issue_type=settings.issue_type)  # fmt: skip
+    if settings.kind == "jira-dc":
+        return JiraDataCenter(connection, url=settings.url, project=settings.project, token=token,
+                              issue_type=settings.issue_type)  # fmt: skip
     return None

@@ -11,6 +11,7 @@ from bridgekeeper.trackers.http import call
 
 class GitHub:
     kind = "github"
+    markup = "md"
 
     def __init__(self, http: Connection, *, url: str, repo: str, token: str) -> None:
         self.http = http

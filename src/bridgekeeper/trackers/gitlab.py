@@ -12,6 +12,7 @@ from bridgekeeper.trackers.http import call
 
 class GitLab:
     kind = "gitlab"
+    markup = "md"
 
     def __init__(self, http: Connection, *, url: str, project: str, token: str) -> None:
         self.http = http

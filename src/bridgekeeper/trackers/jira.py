@@ -14,6 +14,7 @@ from bridgekeeper.trackers.http import call
 
 class Jira:
     kind = "jira"
+    markup = "md"
 
     def __init__(
         self, http: Connection, *, url: str, project: str, email: str, token: str,

@@ -28,7 +28,7 @@ def read_webhook(
         return _github(headers, data)
     if kind == "gitlab":
         return _gitlab(headers, data)
-    if kind == "jira":
+    if kind in ("jira", "jira-dc"):  # the same events and issue on Cloud and Data Center
         return _jira(data, base_url)
     return None
 

@@ -1,6 +1,6 @@
 """`POST /trackers/<kind>`: the tracker's webhook, verified with its secret, bringing an issue's
-state back (services/followup_sync.py). 401 without a valid signature or token; 404 when that
-tracker is not the one configured or no secret is set; 200 once stored, or ignored."""
+state back (services/followup_sync.py). 401 without a valid signature, token or URL secret; 404
+when that tracker is not the one configured or no secret is set; 200 once stored, or ignored."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class TrackerWebhook:
         body = await request.content.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body))
-        if not verified(kind, trackers.webhook_secret, request.headers, body):
+        if not verified(kind, trackers.webhook_secret, request.headers, body, request.query):
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
             issue = read_webhook(kind, request.headers, body, base_url=trackers.url)

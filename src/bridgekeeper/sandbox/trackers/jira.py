@@ -1,4 +1,5 @@
-"""Jira Cloud, as its REST API v3 and webhooks document them.
+"""Jira Cloud, as its REST API v3 and webhooks document them; with `datacenter=True`, Jira Data
+Center as its REST API v2 documents it (the differences are listed at the end).
 
 - Create issue: `POST /rest/api/3/issue` with `fields.project.key`, `fields.summary`,
   `fields.description` (Atlassian Document Format), `fields.issuetype.name`, `fields.labels`,
@@ -17,6 +18,14 @@
 - Webhooks: `webhookEvent` "jira:issue_updated" with the issue; an admin webhook with a
   secret is signed `X-Hub-Signature: sha256=<HMAC-SHA256 of the body>`
   https://developer.atlassian.com/cloud/jira/platform/webhooks/
+
+Data Center: the same calls under `/rest/api/2/`; `fields.description` is wiki markup text;
+`fields.assignee.name` is the username; authentication is a personal access token as
+`Authorization: Bearer <PAT>`, 401 otherwise; webhooks are the same events, unsigned (the
+receiver's secret travels in the registered URL).
+  https://docs.atlassian.com/software/jira/docs/api/REST/9.12.0/
+  https://confluence.atlassian.com/enterprise/using-personal-access-tokens-1026032365.html
+  https://developer.atlassian.com/server/jira/platform/webhooks/
 """
 
 from __future__ import annotations
@@ -45,18 +54,22 @@ class JiraEmulator(TrackerEmulator):
     projects: dict[str, list[JsonDict]] = field(default_factory=dict)  # key -> issues
     webhook_url: str | None = None
     webhook_secret: str = ""
+    datacenter: bool = False
 
     def add_project(self, key: str) -> None:
         self.projects.setdefault(key, [])
 
     def routes(self) -> list[web.RouteDef]:
+        api = "/rest/api/2" if self.datacenter else "/rest/api/3"
         return [
-            web.post("/rest/api/3/issue", self._create),
-            web.get("/rest/api/3/issue/{key}", self._get),
-            web.get("/rest/api/3/search", self._search),
+            web.post(f"{api}/issue", self._create),
+            web.get(f"{api}/issue/{{key}}", self._get),
+            web.get(f"{api}/search", self._search),
         ]
 
     def authorized(self, request: web.Request) -> bool:
+        if self.datacenter:
+            return request.headers.get("Authorization") == f"Bearer {self.token}"
         basic = base64.b64encode(f"{self.email}:{self.token}".encode()).decode()
         return request.headers.get("Authorization") == f"Basic {basic}"
 
@@ -71,7 +84,8 @@ class JiraEmulator(TrackerEmulator):
         if self.webhook_url is None:
             return None
         data = encode({"webhookEvent": "jira:issue_updated", "issue": issue})
-        headers = {"X-Hub-Signature": "sha256=" + hmac_sha256(self.webhook_secret, data)}
+        headers = {} if self.datacenter else {
+            "X-Hub-Signature": "sha256=" + hmac_sha256(self.webhook_secret, data)}  # fmt: skip
         return await send_webhook(self.webhook_url, data, headers)
 
     def _find(self, key: str) -> JsonDict | None:
@@ -86,17 +100,24 @@ class JiraEmulator(TrackerEmulator):
                 {"errorMessages": [], "errors": {"project": "valid project is required"}},
                 status=400,
             )
-        if not fields.get("summary") or fields.get("description", {}).get("type") != "doc":
+        if not fields.get("summary") or not self._described(fields.get("description")):
             return web.json_response({"errors": {"summary": "required"}}, status=400)
+        if self.datacenter and "accountId" in fields.get("assignee", {}):
+            return web.json_response({"errors": {"assignee": "expected 'name'"}}, status=400)
         issues = self.projects[project]
         key = f"{project}-{len(issues) + 1}"
         issue = {"id": str(10000 + len(issues)), "key": key,
-                 "self": f"{self.url}/rest/api/3/issue/{key}",
+                 "self": f"{self.url}/rest/api/{2 if self.datacenter else 3}/issue/{key}",
                  "fields": {**fields, "status": _status("To Do")}}  # fmt: skip
         issues.append(issue)
         if self.faults.lose():
             return web.json_response({"message": "Bad Gateway"}, status=502)
         return web.json_response({k: issue[k] for k in ("id", "key", "self")}, status=201)
+
+    def _described(self, description: object) -> bool:
+        if self.datacenter:  # wiki markup text
+            return isinstance(description, str)
+        return isinstance(description, dict) and description.get("type") == "doc"
 
     async def _get(self, request: web.Request) -> web.Response:
         issue = self._find(request.match_info["key"])
