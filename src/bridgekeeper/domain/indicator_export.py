@@ -73,10 +73,20 @@ def stix_bundle(items: Sequence[Shared], *, team: str, report: str, at: datetime
     return str(bundle.serialize(pretty=True))
 
 
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 def csv_text(items: Sequence[Shared]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for item in items:
-        writer.writerow([item.type, item.value, item.first_seen_at.isoformat(), item.where])
+        cells = [item.type, item.value, item.first_seen_at.isoformat(), item.where]
+        writer.writerow([_inert(cell) for cell in cells])
     return out.getvalue()
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula: one starting with = + - @ or a tab or
+    carriage return (an account name from an alert may be anything) gets a leading quote."""
+    return f"'{cell}" if cell[:1] in FORMULA_STARTS else cell

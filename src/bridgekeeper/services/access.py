@@ -121,8 +121,9 @@ class Access:
         private one (a role holder who left is out too)."""
         if not incident.private:
             return True
-        if stored is not None:
-            return stored
+        if stored is False:  # read with the incident: a hidden one costs what a missing one does
+            return False
+        # read again: on PostgreSQL a row read while waiting for the incident's lock may be stale
         return await members.is_member(session=session, incident_id=incident.id, user=user)
 
     async def may_without_incident(self, *, user: str, action: str) -> bool:

@@ -109,9 +109,10 @@ class Schedules:
         )  # fmt: skip
 
     async def _slack_user(self, duty: Duty) -> str:
-        """The person's Slack user ID, else their name (and e-mail) as the tool gave it."""
+        """The person's Slack user ID, else their name and e-mail as the tool gave them."""
         user = await self.directory.user_by_email(duty.email) if duty.email else None
         if user:
             return user
         name = " ".join(duty.name.split())[:NAME_MAX]  # one line: it is shown inside others
-        return f"{name} ({duty.email[:NAME_MAX]})" if duty.email else name
+        # never bare: a name like "U0DAVE" must not be taken for a Slack user, paged or mentioned
+        return f"{name} ({duty.email[:NAME_MAX] if duty.email else 'not in Slack'})"
