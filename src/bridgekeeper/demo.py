@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
-from aiohttp import web
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.clock import FrozenClock
@@ -26,6 +25,7 @@ from bridgekeeper.demo_scenes import play
 from bridgekeeper.demo_transcript import Transcript
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
 from bridgekeeper.sandbox.driver import Reply
+from bridgekeeper.sandbox.loopback import serve
 
 SIGNING_SECRET = "demo-signing-secret"
 ALERT_TOKEN = "demo-alert-token"
@@ -161,11 +161,7 @@ async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
     bk = Bridgekeeper(settings, clock=clock)
     bk.gateway.limiter.scale = SLACK_PACE
     await bk.prepare_database()
-    runner = web.AppRunner(bk.web_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, url = await serve(bk.web_app())
     driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET)
     demo = Demo(bk, slack, driver, Transcript(slack, out), clock=clock, url=url)
     try:

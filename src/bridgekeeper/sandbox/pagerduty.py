@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bridgekeeper.sandbox.loopback import serve
 from bridgekeeper.sandbox.trackers.base import Faults
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -69,12 +70,7 @@ class PagerDutyEmulator:
     async def start(self) -> None:
         app = web.Application()
         app.add_routes([web.post("/v2/enqueue", self._enqueue)])
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
 
     async def stop(self) -> None:
         if self._runner is not None:
