@@ -49,21 +49,13 @@ class Access:
         self.channels = ChannelLookups(directory=directory, found=self._found)
 
     # -- before the transaction: learn from Slack what the check will need ---------------------
-    async def prepare(
-        self,
-        *,
-        user: str,
-        number: int | None = None,
-        incident_id: int | None = None,
-        channel: str = "",
-    ) -> None:
+    async def prepare(self) -> None:
         """Who the incident managers are, from Slack (cached), before a transaction is open.
 
         Slack is never asked about the incident itself on the way to the answer: `check` asks
         in the background about a private bridge channel the user is not known to be in, so
         that someone added in Slack whose member_joined_channel event was lost is let in
-        shortly afterwards. (The incident's number, id or channel are accepted for the callers'
-        sake; the check finds the incident itself.)"""
+        shortly afterwards."""
         await self._refresh_managers()
 
     async def _refresh_managers(self) -> None:

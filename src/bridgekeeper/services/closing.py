@@ -135,7 +135,7 @@ class ClosingService:
     async def precheck(self, *, number: int, channel: str, user: str, form: CloseForm) -> Gate:
         """The gate as it stands (the modal shows it inline before accepting); raises a refusal
         for a closed incident or a user without permission."""
-        await self.incidents.access.prepare(user=user, number=number, channel=channel)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(session, user=user, action="close",
                                                    number=number, channel=channel,
@@ -153,7 +153,7 @@ class ClosingService:
         self, *, number: int | None, channel: str, user: str, form: CloseForm
     ) -> Closed:
         users = await self._names(number, channel, user, form)
-        await self.incidents.access.prepare(user=user, number=number, channel=channel)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(session, user=user, action="close",
                                                    number=number, channel=channel,

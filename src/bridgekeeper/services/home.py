@@ -94,7 +94,7 @@ class HomeTab:
         return self.renderer.slack(TEMPLATE, **self.common(), **facts, console=self.console_link)
 
     async def gather(self, *, user: str) -> dict[str, Any]:
-        await self.access.prepare(user=user)  # who the incident managers are, as for `list`
+        await self.access.prepare()  # who the incident managers are, as for `list`
         now = self.clock.now()
         async with self.db.sessions() as session:
             shown = await self.access.visible(

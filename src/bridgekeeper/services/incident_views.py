@@ -82,7 +82,7 @@ class IncidentReader:
     async def listing(
         self, *, user: str, wanted: IncidentFilter, page: int, per_page: int
     ) -> Listing:
-        await self.access.prepare(user=user)  # who the incident managers are
+        await self.access.prepare()  # who the incident managers are
         async with self.db.sessions() as session:
             private_ids = await self.access.visible_private(session, user=user)
             found, total = await incident_search.search(
@@ -101,13 +101,13 @@ class IncidentReader:
         return sorted({*SOURCES, *self.settings.alerts.custom_sources, HEARTBEAT})
 
     async def stats(self, *, user: str, days: int) -> Stats:
-        await self.access.prepare(user=user)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             private_ids = await self.access.visible_private(session, user=user)
         return await self.stats_service.compute(days, private_ids=private_ids)
 
     async def dashboard(self, *, user: str, days: int) -> Figures:
-        await self.access.prepare(user=user)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             private_ids = await self.access.visible_private(session, user=user)
         return await self.dashboard_service.figures(days, private_ids=private_ids)
@@ -125,13 +125,13 @@ class IncidentReader:
 
     async def may_read(self, *, user: str, number: int) -> bool:
         """Whether `user` may see incident `number` (False too when there is none)."""
-        await self.access.prepare(user=user, number=number)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             return await self._visible(session, user, number) is not None
 
     async def incident(self, *, user: str, number: int) -> dict[str, Any] | None:
         """Everything the incident page shows, or None (missing, or hidden from `user`)."""
-        await self.access.prepare(user=user, number=number)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             incident = await self._visible(session, user, number)
             if incident is None:
@@ -162,7 +162,7 @@ class IncidentReader:
         return timeline_svg(self.renderer, incident_facts(incident), rows, now=self.clock.now())
 
     async def timeline(self, *, user: str, number: int) -> list[dict[str, Any]] | None:
-        await self.access.prepare(user=user, number=number)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             incident = await self._visible(session, user, number)
             if incident is None:
@@ -171,7 +171,7 @@ class IncidentReader:
         return await self._said(entries)
 
     async def alerts(self, *, user: str, number: int) -> list[Alert] | None:
-        await self.access.prepare(user=user, number=number)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             incident = await self._visible(session, user, number)
             if incident is None:
@@ -180,7 +180,7 @@ class IncidentReader:
 
     async def summary(self, *, user: str, number: int) -> dict[str, Any] | None:
         """The list's row of one incident (the API's incident)."""
-        await self.access.prepare(user=user, number=number)
+        await self.access.prepare()
         async with self.db.sessions() as session:
             incident = await self._visible(session, user, number)
             if incident is None:

@@ -67,7 +67,7 @@ class Lifecycle:
     async def for_card(self, *, incident_id: int, user: str, action: str) -> Incident:
         """The incident a status card's button names, if `user` may `action` on it (opening the
         role form is allowed to whoever may take a vacant command)."""
-        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             return await self.incidents.locate(
                 session, user=user, action=action, incident_id=incident_id,
@@ -274,7 +274,7 @@ class Lifecycle:
         message = message or await self.incidents.directory.message(channel, ts)
         if message is None:
             return False
-        await self.incidents.access.prepare(user=pinned_by, channel=channel)
+        await self.incidents.access.prepare()
         try:
             async with self.db.transaction() as session:
                 incident = await self.incidents.locate(

@@ -203,7 +203,7 @@ class Paging:
             incident_id = found.incident_id if found else None
         if incident_id is None:
             raise IncidentNotFound(None)
-        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        await self.incidents.access.prepare()
         now = self.clock.now()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(

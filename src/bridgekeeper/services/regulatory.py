@@ -28,7 +28,7 @@ from bridgekeeper.rendering import Mrkdwn, user_mention
 from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
-from bridgekeeper.services.regulatory_clocks import open_deadlines, recompute, summary, unsent
+from bridgekeeper.services.regulatory_clocks import deadline, open_deadlines, recompute, unsent
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import notification_clocks as clock_store
@@ -177,7 +177,7 @@ class Regulatory:
         now: datetime,
     ) -> dict[str, Any]:  # fmt: skip
         return {"incident": incident, "regime": regime, "aware_at": clock.aware_at,
-                "deadlines": summary(clock, {})["deadlines"], "user": inv.user,
+                "deadlines": [deadline(d, clock) for d in clock.deadlines], "user": inv.user,
                 "now": now}  # fmt: skip
 
     async def not_required(self, command: c.NotifyNotRequired, inv: Invocation) -> Reply:

@@ -103,11 +103,7 @@ class CommandRunner:
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
         async with self._working:  # a burst of commands must not starve the acks of the next
-            await self.access.prepare(
-                user=invocation.user,
-                number=getattr(parsed, "incident", None),
-                channel=invocation.channel,
-            )
+            await self.access.prepare()
             return await handler(parsed, invocation)
 
 

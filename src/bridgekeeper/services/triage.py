@@ -61,7 +61,7 @@ class TriageService:
     async def acknowledge(self, *, alert_id: int, user: str) -> None:
         """Who and when: the time to acknowledge is measured from the alert's first sighting."""
         now = self.clock.now()
-        await self.incidents.access.prepare(user=user)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             alert = await self._alert(session, alert_id, user)
             if alert.triage != "new":
@@ -75,7 +75,7 @@ class TriageService:
         self, *, alert_id: int, user: str, disposition: Disposition, comment: str
     ) -> None:
         now = self.clock.now()
-        await self.incidents.access.prepare(user=user)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             alert = await self._alert(session, alert_id, user)
             if alert.triage not in UNTRIAGED:
@@ -86,7 +86,7 @@ class TriageService:
             await refresh_card(session=session, alert=alert, now=now, interval=None)
 
     async def get(self, alert_id: int, user: str) -> Alert:
-        await self.incidents.access.prepare(user=user)
+        await self.incidents.access.prepare()
         async with self.db.sessions() as session:
             return await self._alert(session, alert_id, user, lock=False)
 
@@ -115,7 +115,7 @@ class TriageService:
         An alert already in an incident gives that incident: a second click declares nothing.
         """
         now = self.clock.now()
-        await self.incidents.access.prepare(user=user)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None and alert.incident_number is not None:
@@ -147,7 +147,7 @@ class TriageService:
     async def link(self, *, alert_id: int, user: str, number: int) -> None:
         """Attach the alert to an open incident (it keeps the first one it joined)."""
         now = self.clock.now()
-        await self.incidents.access.prepare(user=user, number=number)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None:
@@ -170,7 +170,7 @@ class TriageService:
     async def open_incidents(self, user: str) -> list[OpenIncident]:
         """The Link form's choices: the open incidents `user` may know of (a private one
         without its title: the form is opened from a public triage channel)."""
-        await self.incidents.access.prepare(user=user)
+        await self.incidents.access.prepare()
         async with self.db.sessions() as session:
             incidents: list[Incident] = await self.incidents.access.visible(
                 session, user=user, incidents=await incident_store.list_open(session=session)

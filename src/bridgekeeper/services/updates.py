@@ -100,7 +100,7 @@ class Updates:
         next_in: timedelta | None,
     ) -> tuple[int, tuple[str, ...]]:
         """The "Post update" form: stage and severity change first, then the update is posted."""
-        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(session, user=user, action="update",
                                                    incident_id=incident_id)  # fmt: skip
@@ -159,7 +159,7 @@ class Updates:
 
     async def modal_context(self, incident_id: int, user: str) -> dict[str, Any]:
         """What the "Post update" form shows; refused like posting for those who may not."""
-        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(session, user=user, action="update",
                                                    incident_id=incident_id)  # fmt: skip
@@ -176,7 +176,7 @@ class Updates:
     async def snooze(self, *, incident_id: int, minutes: int, user: str) -> datetime | None:
         """Remind again in `minutes` (unless an update comes first); None: nothing to snooze."""
         now = self.clock.now()
-        await self.incidents.access.prepare(user=user, incident_id=incident_id)
+        await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(session, user=user, action="snooze",
                                                    incident_id=incident_id)  # fmt: skip
