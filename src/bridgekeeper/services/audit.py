@@ -32,10 +32,10 @@ from bridgekeeper.domain.timeline import entry_hash
 from bridgekeeper.services import audit_evidence, audit_indicators, audit_state
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.incidents import chain_start
-from bridgekeeper.store.indicator_models import Indicator
 from bridgekeeper.store.models import (
     EvidenceItem,
     Incident,
+    Indicator,
     Report,
     RoleAssignment,
     Task,

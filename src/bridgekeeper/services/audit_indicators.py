@@ -14,8 +14,7 @@ from typing import Any
 
 from bridgekeeper.domain import indicators as ioc
 from bridgekeeper.services.audit_state import shown
-from bridgekeeper.store.indicator_models import Indicator
-from bridgekeeper.store.models import TimelineEntry
+from bridgekeeper.store.models import Indicator, TimelineEntry
 
 DECISIONS = {ioc.CONFIRMED: "confirmed", ioc.DISMISSED: "dismissed"}
 COMPARED = ("type", "value", "status", "decided_by")

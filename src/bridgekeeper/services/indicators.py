@@ -23,8 +23,7 @@ from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
-from bridgekeeper.store.indicator_models import Indicator
-from bridgekeeper.store.models import Incident
+from bridgekeeper.store.models import Incident, Indicator
 
 EXPORTED = "indicators_exported"
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bridgekeeper.store.models import Base, BigId
+from bridgekeeper.store.tables.base import Base, BigId
 
 
 class Indicator(Base):

@@ -1,0 +1,1 @@
+"""The database tables, one module per area, as typed SQLAlchemy 2 models."""
