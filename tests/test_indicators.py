@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bridgekeeper import cli
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
-from bridgekeeper.store.indicator_models import Indicator
+from bridgekeeper.store.models import Indicator
 from tests.alerting import bridgekeepers, generic, post, triage_channel
 from tests.conftest import Running
 from tests.test_access import SECRET, mark, outside_since
