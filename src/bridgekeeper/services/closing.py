@@ -26,7 +26,8 @@ from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import stakeholders
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
-from bridgekeeper.services.reports import ReportService, regulatory_clocks
+from bridgekeeper.services.report_facts import regulatory_clocks
+from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, Report

@@ -22,7 +22,7 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.domain import regimes
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.report import milestones
-from bridgekeeper.services.reports import alert_facts, incident_facts
+from bridgekeeper.services.report_facts import alert_facts, incident_facts
 from bridgekeeper.services.stats import IncidentStats, SourceQuality
 from bridgekeeper.services.updates import UPDATE_KIND
 from bridgekeeper.store import notification_clocks as clock_store

@@ -32,8 +32,9 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.cards import incident_context
 from bridgekeeper.services.dashboard import Dashboard, Figures
+from bridgekeeper.services.report_facts import incident_facts
+from bridgekeeper.services.report_filters import add_report_filters
 from bridgekeeper.services.report_html import timeline_svg
-from bridgekeeper.services.reports import add_report_filters, incident_facts
 from bridgekeeper.services.stats import IncidentStats, Stats
 from bridgekeeper.store import incident_search
 from bridgekeeper.store import incidents as incident_store

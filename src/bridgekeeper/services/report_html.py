@@ -48,7 +48,7 @@ def script_policy(renderer: Renderer) -> str:
 
 def time_element(value: object) -> Markup:
     """A time from the compiled report as a <time> element whose text is the UTC time (as
-    `services.reports.when` writes it) and whose datetime the script reads."""
+    `services.report_filters.when` writes it) and whose datetime the script reads."""
     moment = iso_text(value)
     if not moment or not moment.endswith("Z"):
         return escape(moment or "—")

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -26,13 +25,19 @@ from sqlalchemy.orm import raiseload
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
 from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
-from bridgekeeper.rendering import Renderer, duration
+from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.evidence import evidence_facts
 from bridgekeeper.services.indicators import appendix_row, confirmed
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
-from bridgekeeper.services.report_html import time_element
+from bridgekeeper.services.report_facts import (
+    alert_facts,
+    incident_facts,
+    regulatory_clocks,
+    role_spell,
+    task_facts,
+)
+from bridgekeeper.services.report_filters import add_report_filters
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
@@ -52,8 +57,6 @@ FORMATS = ("md", "html", "json")
 MEDIA_TYPES = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
 UserName = Callable[[str], Awaitable[str]]
 ChannelName = Callable[[str], Awaitable[str]]
-_MD_ESCAPES = {c: "\\" + c for c in "\\`*_[]<>#|"} | {"\n": "\n  ", "\r": ""}
-_MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|\n\r]")
 
 
 @dataclass(frozen=True)
@@ -151,13 +154,13 @@ class ReportService:
             incident=incident_facts(incident),
             entries=(),
             roles=[
-                _spell(s)
+                role_spell(s)
                 for s in await session.scalars(
                     select(RoleAssignment).where(RoleAssignment.incident_id == incident.id)
                 )
             ],
             tasks=[
-                _task(t, f)
+                task_facts(t, f)
                 for t, f in await session.execute(
                     select(Task, Followup)
                     .outerjoin(Followup, Followup.task_id == Task.id)
@@ -299,98 +302,3 @@ class ReportService:
 
 def sha256(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-# -- template filters ---------------------------------------------------------------------------
-def escape_markdown(value: object) -> str:
-    """Text people typed, safe in Markdown: no markup, no raw HTML, continuation lines indented
-    so a multi-line note stays inside its list item."""
-    text = "" if value is None else str(value)
-    if _MD_SPECIAL.search(text) is None:  # most values: names, numbers
-        return text
-    return _MD_SPECIAL.sub(lambda match: _MD_ESCAPES[match[0]], text)
-
-
-def when(value: object) -> str:
-    """A time from the compiled report (ISO 8601 UTC, "...Z") as people read it; any other
-    ISO 8601 text or datetime is converted to UTC first."""
-    if not value:
-        return "—"
-    text = value if isinstance(value, str) else ""
-    if len(text) == 20 and text.endswith("Z"):  # the report's own form: fast
-        return text.replace("T", " ").replace("Z", " UTC")
-    normal = r.iso_text(value)
-    return normal.replace("T", " ").replace("Z", " UTC") if normal else str(value)
-
-
-def seconds(value: int | None) -> str:
-    return "—" if value is None else duration(timedelta(seconds=value))
-
-
-def add_report_filters(renderer: Renderer) -> None:
-    for env in (renderer.text_env, renderer.html_env, renderer.slack_env):
-        env.filters.setdefault("when", when)
-        env.filters.setdefault("secs", seconds)
-    renderer.text_env.filters.setdefault("md", escape_markdown)
-    renderer.html_env.filters.setdefault("md", lambda value: value)  # Jinja escapes HTML
-    renderer.html_env.filters.setdefault("at", time_element)
-
-
-# -- regulatory clocks (services/regulatory.py) ---------------------------------------------------
-async def regulatory_clocks(session: AsyncSession, incident_id: int) -> list[r.RegulatoryClock]:
-    rows = await clock_store.of_incident(session=session, incident_id=incident_id)
-    return [
-        r.RegulatoryClock(
-            regime=row.regime,
-            status=row.status,
-            aware_at=row.aware_at,
-            deadlines=list(row.deadlines or []),
-            decided_by=row.decided_by,
-            decided_at=row.decided_at,
-            rationale=row.rationale,
-        )
-        for row in rows
-    ]
-
-
-# -- rows to plain data -------------------------------------------------------------------------
-def incident_facts(incident: Incident) -> r.IncidentFacts:
-    return r.IncidentFacts(
-        number=incident.number, title=incident.title, severity=incident.severity,
-        initial_severity=incident.initial_severity, stage=incident.stage, status=incident.status,
-        private=incident.private, declared_by=incident.declared_by,
-        declared_at=incident.declared_at, detected_at=incident.detected_at,
-        closed_at=incident.closed_at, closed_by=incident.closed_by,
-        impact=dict(incident.impact or {}),
-        incident_type=getattr(incident, "incident_type", None),
-        resolution_summary=incident.resolution_summary, root_cause=incident.root_cause,
-        went_well=incident.went_well, to_improve=incident.to_improve,
-        disposition=incident.disposition, follow_ups=list(incident.follow_ups or []),
-        timeline_head=incident.timeline_head, timeline_length=incident.timeline_length,
-    )  # fmt: skip
-
-
-def _spell(spell: RoleAssignment) -> r.RoleSpell:
-    return r.RoleSpell(role=spell.role, user=spell.user_id, assigned_by=spell.assigned_by,
-                       assigned_at=spell.assigned_at, ended_at=spell.ended_at)  # fmt: skip
-
-
-def _task(task: Task, followup: Followup | None) -> r.TaskFacts:
-    issue = None
-    if followup is not None and followup.key:
-        issue = {"tracker": followup.tracker, "key": followup.key, "url": followup.url,
-                 "state": followup.state, "done": followup.done}  # fmt: skip
-    return r.TaskFacts(number=task.number, text=task.text, owner=task.owner,
-                       created_by=task.created_by, created_at=task.created_at,
-                       done_by=task.done_by, done_at=task.done_at, followup=task.followup,
-                       issue=issue)  # fmt: skip
-
-
-def alert_facts(alert: Alert) -> r.AlertFacts:
-    return r.AlertFacts(
-        source=alert.source, title=alert.title, severity=alert.severity,
-        first_seen=alert.first_seen, last_seen=alert.last_seen, occurrences=alert.occurrences,
-        acknowledged_by=alert.acknowledged_by, acknowledged_at=alert.acknowledged_at,
-        triaged_by=alert.triaged_by, triaged_at=alert.triaged_at, triage=alert.triage,
-        disposition=alert.disposition, link=alert.link,
-    )  # fmt: skip

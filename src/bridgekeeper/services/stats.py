@@ -20,7 +20,7 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.report import mean_median, milestones
-from bridgekeeper.services.reports import alert_facts, incident_facts
+from bridgekeeper.services.report_facts import alert_facts, incident_facts
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
