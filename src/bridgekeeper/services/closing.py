@@ -20,6 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
+from bridgekeeper.domain.closing import (
+    DECIDED_CLOCKS,
+    FOLLOW_UP_SLOTS,
+    CloseForm,
+    Gate,
+    has_details,
+)
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.report import DISPOSITIONS
 from bridgekeeper.effects import outbox
@@ -35,45 +42,6 @@ from bridgekeeper.store.models import Incident, Report
 log = logging.getLogger(__name__)
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
 OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor, form)
-FIELD_MAX = 3000
-FOLLOW_UP_SLOTS = 3
-# Clock states that are a decision (services/regulatory.py); anything else is still open.
-DECIDED_CLOCKS = frozenset(
-    {"notified", "done", "sent", "not_required", "none", "decided", "withdrawn"}
-)
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    owner: str | None
-    text: str
-
-
-@dataclass(frozen=True)
-class CloseForm:
-    """What the close form (or `/incident close <summary>`) gives; None: not recorded."""
-
-    summary: str | None
-    root_cause: str | None = None
-    went_well: str | None = None
-    to_improve: str | None = None
-    disposition: str | None = None
-    follow_ups: tuple[FollowUp, ...] = ()
-    to_tracker: bool = False  # the follow-ups become issues in the configured tracker
-
-    def value(self, name: str) -> object:
-        return self.follow_ups if name == "follow_ups" else getattr(self, name)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """Why an incident cannot close yet: required fields left empty, undecided clocks."""
-
-    missing: tuple[str, ...] = ()
-    undecided: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.missing or self.undecided)
 
 
 class CloseRefused(CommandRefused):
@@ -161,7 +129,7 @@ class ClosingService:
                                                    subcommand="close")  # fmt: skip
             gate = await self.gate(session, incident, form)
             if gate:
-                raise CloseRefused(incident.number, gate, short_form=not _has_details(form))
+                raise CloseRefused(incident.number, gate, short_form=not has_details(form))
             await self._apply(session, incident, user, form)
             rows = await self.reports.publish(session, incident, users=users)
             closed = Closed(number=incident.number, version=rows["md"].version,
@@ -343,8 +311,3 @@ def close_record(incident: Incident) -> dict[str, Any]:
             "went_well": incident.went_well, "to_improve": incident.to_improve,
             "disposition": incident.disposition,
             "follow_ups": list(incident.follow_ups)}  # fmt: skip
-
-
-def _has_details(form: CloseForm) -> bool:
-    return any((form.root_cause, form.went_well, form.to_improve, form.disposition,
-                form.follow_ups))  # fmt: skip

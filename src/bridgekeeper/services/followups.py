@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
+from bridgekeeper.domain.closing import CloseForm
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
-from bridgekeeper.services.closing import CloseForm
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store.models import Followup, Incident, Task

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgekeeper.config.oncall import USER_ID
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import paging
+from bridgekeeper.domain.closing import CloseForm
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import labels_of, route_for
@@ -34,7 +35,6 @@ from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused, IncidentNotFound
 from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
-from bridgekeeper.services.closing import CloseForm
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.oncall import OnCallService, override_of
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridgekeeper.domain.closing import FIELD_MAX, FOLLOW_UP_SLOTS, CloseForm, FollowUp, Gate
 from bridgekeeper.domain.report import DISPOSITIONS
-from bridgekeeper.services.closing import FIELD_MAX, FOLLOW_UP_SLOTS, CloseForm, FollowUp, Gate
 
 TEXT_FIELDS = ("summary", "root_cause", "went_well", "to_improve")
 
