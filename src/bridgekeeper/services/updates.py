@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
@@ -29,7 +28,7 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.models import Incident, ScheduledJob, TimelineEntry
+from bridgekeeper.store.models import Incident, ScheduledJob
 
 UPDATE_KIND = "update_posted"
 SYNC_KINDS = {"declared", UPDATE_KIND, "severity_changed", "role_assigned", "closed", "reopened"}
@@ -224,13 +223,10 @@ class Updates:
             return None
         if incident.closed_at is not None:
             return incident.closed_at
-        query = (
-            select(TimelineEntry.recorded_at)
-            .where(TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "closed")
-            .order_by(TimelineEntry.seq.desc())
-            .limit(1)
+        closed = await incident_store.last_entry(
+            session=session, incident_id=incident.id, kind="closed"
         )
-        return await session.scalar(query) or self.clock.now()
+        return closed.recorded_at if closed is not None else self.clock.now()
 
     async def _sync_update(
         self, session: AsyncSession, incident: Incident, job: ScheduledJob | None
@@ -243,7 +239,9 @@ class Updates:
     async def _update_facts(
         self, session: AsyncSession, incident: Incident, job: ScheduledJob | None
     ) -> UpdateFacts:
-        last = await last_update(session, incident.id)
+        last = await incident_store.last_entry(
+            session=session, incident_id=incident.id, kind=UPDATE_KIND
+        )
         payload = job.payload if job is not None else {}
         return UpdateFacts(
             open=incident.status == Status.OPEN,
@@ -315,24 +313,6 @@ class Updates:
     ) -> None:
         outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
                    payload={"target": target, "text": markup})  # fmt: skip
-
-
-async def last_update(session: AsyncSession, incident_id: int) -> TimelineEntry | None:
-    query = (
-        select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == UPDATE_KIND)
-        .order_by(TimelineEntry.seq.desc())
-        .limit(1)
-    )
-    return await session.scalar(query)
-
-
-async def communications_log(session: AsyncSession, incident_id: int) -> list[TimelineEntry]:
-    """Every status update posted, oldest first: the report's communications log."""
-    query = select(TimelineEntry).where(
-        TimelineEntry.incident_id == incident_id, TimelineEntry.kind == UPDATE_KIND
-    )
-    return list(await session.scalars(query.order_by(TimelineEntry.seq)))
 
 
 def _owner(job: ScheduledJob) -> int:

@@ -186,6 +186,17 @@ async def timeline_page(
     return list((await session.execute(query)).scalars())
 
 
+async def last_entry(*, session: AsyncSession, incident_id: int, kind: str) -> TimelineEntry | None:
+    """The incident's latest timeline entry of this kind."""
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == kind)
+        .order_by(TimelineEntry.seq.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
 async def timeline_count(*, session: AsyncSession, incident_id: int) -> int:
     query = select(func.count()).where(TimelineEntry.incident_id == incident_id)
     return int(await session.scalar(query) or 0)
