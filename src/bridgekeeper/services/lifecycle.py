@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -19,7 +18,7 @@ from bridgekeeper.domain.incidents import (
 from bridgekeeper.domain.indicators import extract
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
-from bridgekeeper.services import indicators, pins
+from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
@@ -253,53 +252,6 @@ class Lifecycle:
                 )
             )
         return Reply("slack/tasks.md.j2", {"incident": incident, "tasks": tasks})
-
-    # -- pinned messages --------------------------------------------------------------------------
-    async def pin_message(
-        self, *, channel: str, ts: str, pinned_by: str, message: dict[str, Any] | None = None
-    ) -> bool:
-        """Add a bridge-channel message to the timeline, once, at its own time and author, as it
-        reads now (saying so, and when, if it was edited before: services/pins.py)."""
-        source_key, said_at = pins.source_key(channel, ts), pins.slack_time(ts)
-        if said_at is None:
-            return False
-        async with self.db.sessions() as session:
-            incident = await incident_store.get_by_channel(session=session, channel_id=channel)
-            if incident is None or incident.status != "open":
-                return False
-            if await incident_store.has_source_key(
-                session=session, incident_id=incident.id, source_key=source_key
-            ):
-                return False
-        message = message or await self.incidents.directory.message(channel, ts)
-        if message is None:
-            return False
-        await self.incidents.access.prepare()
-        try:
-            async with self.db.transaction() as session:
-                incident = await self.incidents.locate(
-                    session, user=pinned_by, action="pin", channel=channel
-                )
-                if await incident_store.has_source_key(
-                    session=session, incident_id=incident.id, source_key=source_key
-                ):
-                    return False
-                entry = await self.incidents.record(
-                    session, incident=incident, actor=pins.message_author(message),
-                    kind="pinned", text=pins.message_text(message),
-                    data={"ts": ts, "channel": channel, "pinned_by": pinned_by,
-                          **pins.pin_data(message)},
-                    at=said_at, source_key=source_key, announce=False,
-                )  # fmt: skip
-                await indicators.record_found(
-                    session, incident_id=incident.id, found=extract(entry.text), at=said_at,
-                    source=indicators.seen_in("pin", by=entry.actor, at=said_at),
-                )  # fmt: skip
-        except IntegrityError:
-            return False  # the same message, pinned at the same moment by someone else
-        except CommandRefused:
-            return False  # closed meanwhile, or the pinner is not in the incident
-        return True
 
     # -- reading ----------------------------------------------------------------------------------
     async def show_timeline(self, command: c.ShowTimeline, inv: Invocation) -> Reply:

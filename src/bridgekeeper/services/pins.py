@@ -12,9 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridgekeeper.domain.indicators import extract
 from bridgekeeper.domain.text import clean, clean_line
+from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import TimelineEntry
@@ -59,12 +63,59 @@ def pin_data(message: dict[str, Any]) -> dict[str, Any]:
     return {"edited": True, "edited_ts": ts, "edited_at": moment.isoformat() if moment else None}
 
 
-class PinnedEdits:
-    """Edits of messages already on a timeline (Slack's `message_changed` events)."""
+class Pins:
+    """Bridge-channel messages put on the timeline (a :pushpin: or the message shortcut), and
+    their edits afterwards (Slack's `message_changed` events)."""
 
     def __init__(self, incidents: IncidentService) -> None:
         self.incidents = incidents
         self.db = incidents.db
+
+    async def pin(
+        self, *, channel: str, ts: str, pinned_by: str, message: dict[str, Any] | None = None
+    ) -> bool:
+        """Add a bridge-channel message to the timeline, once, at its own time and author, as it
+        reads now (saying so, and when, if it was edited before)."""
+        key, said_at = source_key(channel, ts), slack_time(ts)
+        if said_at is None:
+            return False
+        async with self.db.sessions() as session:
+            incident = await incident_store.get_by_channel(session=session, channel_id=channel)
+            if incident is None or incident.status != "open":
+                return False
+            if await incident_store.has_source_key(
+                session=session, incident_id=incident.id, source_key=key
+            ):
+                return False
+        message = message or await self.incidents.directory.message(channel, ts)
+        if message is None:
+            return False
+        await self.incidents.access.prepare()
+        try:
+            async with self.db.transaction() as session:
+                incident = await self.incidents.locate(
+                    session, user=pinned_by, action="pin", channel=channel
+                )
+                if await incident_store.has_source_key(
+                    session=session, incident_id=incident.id, source_key=key
+                ):
+                    return False
+                entry = await self.incidents.record(
+                    session, incident=incident, actor=message_author(message),
+                    kind="pinned", text=message_text(message),
+                    data={"ts": ts, "channel": channel, "pinned_by": pinned_by,
+                          **pin_data(message)},
+                    at=said_at, source_key=key, announce=False,
+                )  # fmt: skip
+                await indicators.record_found(
+                    session, incident_id=incident.id, found=extract(entry.text), at=said_at,
+                    source=indicators.seen_in("pin", by=entry.actor, at=said_at),
+                )  # fmt: skip
+        except IntegrityError:
+            return False  # the same message, pinned at the same moment by someone else
+        except CommandRefused:
+            return False  # closed meanwhile, or the pinner is not in the incident
+        return True
 
     async def edited(self, *, channel: str, message: dict[str, Any], event_ts: str) -> bool:
         """Record the new text of a pinned message as its own entry; False when the message is

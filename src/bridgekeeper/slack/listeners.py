@@ -16,7 +16,7 @@ from bridgekeeper.domain.command_parsing import parse
 from bridgekeeper.domain.text import clean
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.lifecycle import Lifecycle
-from bridgekeeper.services.pins import PinnedEdits
+from bridgekeeper.services.pins import Pins
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
@@ -31,7 +31,7 @@ class SlackListeners:
         self.runner = runner
         self.gateway = gateway
         self.lifecycle = lifecycle
-        self.pins = PinnedEdits(lifecycle.incidents)
+        self.pins = Pins(lifecycle.incidents)
 
     def register(self, app: AsyncApp) -> None:
         app.command("/incident")(self.incident_command)
@@ -59,7 +59,7 @@ class SlackListeners:
         if event.get("reaction") != "pushpin" or item.get("type") != "message":
             return
         with self.runner.busy():
-            await self.lifecycle.pin_message(
+            await self.pins.pin(
                 channel=str(item.get("channel")), ts=str(item.get("ts")),
                 pinned_by=str(event.get("user")),
             )  # fmt: skip
@@ -80,7 +80,7 @@ class SlackListeners:
         message = body.get("message") or {}
         user = str((body.get("user") or {}).get("id"))
         with self.runner.busy():
-            added = await self.lifecycle.pin_message(
+            added = await self.pins.pin(
                 channel=channel, ts=str(message.get("ts")), pinned_by=user, message=message
             )
             reply = Reply("slack/pinned.md.j2", {"added": added})
