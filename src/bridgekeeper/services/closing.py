@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -248,12 +247,7 @@ class ClosingService:
         many. Safe to run anywhere, any number of times: each incident is claimed under lock."""
         now = now or self.clock.now()
         async with self.db.sessions() as session:
-            due = list(await session.scalars(
-                select(Incident.id).where(
-                    Incident.status == Status.CLOSED, Incident.archived_at.is_(None),
-                    Incident.archive_due_at.is_not(None), Incident.archive_due_at <= now,
-                ).order_by(Incident.archive_due_at)
-            ))  # fmt: skip
+            due = await incident_store.due_archives(session=session, now=now)
         archived = 0
         for incident_id in due:
             archived += await self._archive(incident_id, now)

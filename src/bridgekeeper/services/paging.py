@@ -20,7 +20,6 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config.oncall import USER_ID
@@ -119,9 +118,7 @@ class Paging:
         self, session: AsyncSession, incident: Incident, team: Team | None, user: str | None,
         message: str | None, actor: str,
     ) -> Page:  # fmt: skip
-        count = await session.scalar(
-            select(func.count()).select_from(Page).where(Page.incident_id == incident.id)
-        )
+        count = await page_store.count(session, incident.id)
         routed = team is not None and team.name in self.settings.oncall.pagerduty_keys
         row = Page(
             incident_id=incident.id, team=team.name if team else None, user_id=user,

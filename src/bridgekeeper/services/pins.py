@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.indicators import extract
 from bridgekeeper.domain.text import clean, clean_line
@@ -133,7 +131,9 @@ class Pins:
             )
             if incident is None or incident.status != "open":
                 return False
-            recorded = await _recorded(session, incident.id, source_key(channel, ts))
+            recorded = await incident_store.entries_keyed(
+                session=session, incident_id=incident.id, key=source_key(channel, ts)
+            )
             if not recorded or recorded[-1].text == text or _edit_seen(recorded, float(when)):
                 return False
             said_at = slack_time(ts)
@@ -152,15 +152,3 @@ def _edit_seen(recorded: list[TimelineEntry], when: float) -> bool:
     seen = [slack_time((entry.data or {}).get("edited_ts")) for entry in recorded]
     latest = max((moment.timestamp() for moment in seen if moment), default=0.0)
     return when <= latest
-
-
-async def _recorded(session: AsyncSession, incident_id: int, key: str) -> list[TimelineEntry]:
-    """The message's pinned entry and its recorded edits, oldest first."""
-    query = select(TimelineEntry).where(
-        TimelineEntry.incident_id == incident_id,
-        or_(
-            TimelineEntry.source_key == key,
-            TimelineEntry.source_key.startswith(f"{key}:edited:", autoescape=True),
-        ),
-    )
-    return list((await session.scalars(query.order_by(TimelineEntry.seq))).all())

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -105,6 +105,17 @@ def _named(
     return Incident.channel_id == channel_id if channel_id else None
 
 
+async def due_archives(*, session: AsyncSession, now: datetime) -> list[int]:
+    """Closed incidents whose bridge channel is due to be archived, soonest first."""
+    query = select(Incident.id).where(
+        Incident.status == Status.CLOSED,
+        Incident.archived_at.is_(None),
+        Incident.archive_due_at.is_not(None),
+        Incident.archive_due_at <= now,
+    )
+    return list(await session.scalars(query.order_by(Incident.archive_due_at)))
+
+
 async def list_open(*, session: AsyncSession) -> list[Incident]:
     query = select(Incident).where(Incident.status == Status.OPEN).order_by(Incident.number)
     return list((await session.execute(query)).scalars())
@@ -195,6 +206,21 @@ async def last_entry(*, session: AsyncSession, incident_id: int, kind: str) -> T
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def entries_keyed(
+    *, session: AsyncSession, incident_id: int, key: str
+) -> list[TimelineEntry]:
+    """The entry recorded under `key` and those under `key:edited:…` (a pinned message and its
+    recorded edits), oldest first."""
+    query = select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id,
+        or_(
+            TimelineEntry.source_key == key,
+            TimelineEntry.source_key.startswith(f"{key}:edited:", autoescape=True),
+        ),
+    )
+    return list(await session.scalars(query.order_by(TimelineEntry.seq)))
 
 
 async def timeline_count(*, session: AsyncSession, incident_id: int) -> int:
