@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper import logs, metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import jobs
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import ScheduledJob
 
@@ -108,35 +108,15 @@ class Scheduler:
 
     async def _due(self, now: datetime) -> list[tuple[str, int | None, str, dict[str, Any]]]:
         async with self.db.sessions() as session:
-            job = ScheduledJob
-            query = (
-                select(job.id, job.incident_id, job.kind, job.payload)
-                .where(ScheduledJob.status == "pending", ScheduledJob.due_at <= now)
-                .order_by(ScheduledJob.due_at)
-                .limit(BATCH)
-            )
-            return [(row[0], row[1], row[2], dict(row[3] or {}))
-                    for row in await session.execute(query)]  # fmt: skip
+            return await jobs.due(session, now=now, limit=BATCH)
 
     async def _fire(self, job_id: str, incident_id: int | None, now: datetime) -> bool:
         async with self.db.transaction() as session:
             if incident_id is not None:  # the incident first, as every command locks it first
                 await incident_store.get_by_id(session=session, incident_id=incident_id, lock=True)
-            claimed = await session.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.id == job_id, ScheduledJob.status == "pending",
-                       ScheduledJob.due_at <= now)
-                .values(status="running")
-                .returning(ScheduledJob.id)
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
-            if claimed.scalar_one_or_none() is None:
+            job = await jobs.claim(session, job_id=job_id, now=now)
+            if job is None:
                 return False  # fired by another process or pass, or moved meanwhile
-            job = await session.scalar(
-                select(ScheduledJob).where(ScheduledJob.id == job_id)
-                .execution_options(populate_existing=True)
-            )  # fmt: skip
-            assert job is not None
             metrics.job_fired(job.kind, job.due_at, self.clock.now())
             handler = self.handlers.get(job.kind)
             outcome = await handler(session, job, now) if handler else Outcome(False, None)
@@ -149,9 +129,4 @@ class Scheduler:
 
     async def _postpone(self, job_id: str, when: datetime) -> None:
         async with self.db.transaction() as session:
-            await session.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.id == job_id, ScheduledJob.status == "pending")
-                .values(due_at=when)
-                .execution_options(synchronize_session=False)
-            )
+            await jobs.postpone(session, job_id=job_id, when=when)

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.alerts import heartbeat
 from bridgekeeper.domain.alerts.model import PayloadError
-from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.intake import IntakeService
+from bridgekeeper.store import jobs
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import ScheduledJob
 

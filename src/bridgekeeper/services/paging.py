@@ -32,12 +32,12 @@ from bridgekeeper.domain.oncall_routing import labels_of, route_for
 from bridgekeeper.domain.paging import Policy, Step
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused, IncidentNotFound
-from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.oncall import OnCallService, override_of
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import jobs
 from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store import paging as page_store
 from bridgekeeper.store.models import Alert, Incident, ScheduledJob

@@ -22,12 +22,12 @@ from bridgekeeper.domain import reminders
 from bridgekeeper.domain.incidents import Severity, Stage, Status
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
 from bridgekeeper.effects import outbox
-from bridgekeeper.scheduling import jobs
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import jobs
 from bridgekeeper.store.models import Incident, ScheduledJob
 
 UPDATE_KIND = "update_posted"

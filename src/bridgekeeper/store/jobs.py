@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.store.models import ScheduledJob
@@ -52,3 +52,44 @@ async def pending(session: AsyncSession, *, incident_id: int) -> list[ScheduledJ
         ScheduledJob.incident_id == incident_id, ScheduledJob.status == "pending"
     )
     return list(await session.scalars(query.order_by(ScheduledJob.due_at)))
+
+
+async def due(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> list[tuple[str, int | None, str, dict[str, Any]]]:
+    """Pending jobs due by `now`, soonest first: id, incident, kind and payload."""
+    job = ScheduledJob
+    query = (
+        select(job.id, job.incident_id, job.kind, job.payload)
+        .where(job.status == "pending", job.due_at <= now)
+        .order_by(job.due_at)
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2], dict(row[3] or {})) for row in await session.execute(query)]
+
+
+async def claim(session: AsyncSession, *, job_id: str, now: datetime) -> ScheduledJob | None:
+    """Mark a due pending job running and return it; None when another process or pass fired
+    it, or it was moved, meanwhile."""
+    claimed = await session.execute(
+        update(ScheduledJob)
+        .where(
+            ScheduledJob.id == job_id, ScheduledJob.status == "pending", ScheduledJob.due_at <= now
+        )
+        .values(status="running")
+        .returning(ScheduledJob.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.scalar_one_or_none() is None:
+        return None
+    return await get(session, job_id)
+
+
+async def postpone(session: AsyncSession, *, job_id: str, when: datetime) -> None:
+    """Move a pending job to `when` (a job whose handler failed)."""
+    await session.execute(
+        update(ScheduledJob)
+        .where(ScheduledJob.id == job_id, ScheduledJob.status == "pending")
+        .values(due_at=when)
+        .execution_options(synchronize_session=False)
+    )
