@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
+from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.effects import outbox
 from bridgekeeper.rendering import Renderer
@@ -33,11 +34,6 @@ from bridgekeeper.store import members
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Incident, Task, TimelineEntry
 
-# Timeline kinds that change what someone's tab shows ("changed ... ago" aside).
-REFRESHING_KINDS = frozenset({
-    "declared", "role_assigned", "severity_changed", "stage_changed", "task_added", "task_done",
-    "closed", "reopened",
-})  # fmt: skip
 LIST_MAX = 20  # rows per list; the rest are counted ("and N more"), well within 100 blocks
 TEMPLATE = "slack/home.md.j2"
 
@@ -80,7 +76,7 @@ class HomeTab:
     async def changed(self, session: AsyncSession, incident: Incident, kind: str) -> None:
         """After a change (IncidentService.after_change, in its transaction): refresh the tabs
         of the incident's people who have opened theirs."""
-        if kind not in REFRESHING_KINDS:
+        if consequences.HOME_TABS not in consequences.causes(kind):
             return
         keys = {home_key(user): user for user in await _people(session, incident.id)}
         now = self.clock.now()

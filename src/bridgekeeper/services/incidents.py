@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
+from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity, Stage, Status
 from bridgekeeper.effects import outbox
 from bridgekeeper.errors import (
@@ -33,7 +34,6 @@ from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 BOT_ACTOR = "bridgekeeper"  # the actor of what bridgekeeper does by itself
-TOPIC_KINDS = {"severity_changed", "stage_changed", "role_assigned", "closed", "reopened"}
 # Called after each change with (session, incident, kind): reminders follow the incident's state.
 ChangeHook = Callable[[AsyncSession, Incident, str], Awaitable[None]]
 # Called with (session, incident, alert) when an alert is declared an incident (paging).
@@ -231,7 +231,7 @@ class IncidentService:
         )  # fmt: skip
         outbox.add_card(session=session, now=now, incident_id=incident.id, card="status",
                         owner=incident.id, target="bridge")  # fmt: skip
-        if kind in TOPIC_KINDS:
+        if consequences.TOPIC in consequences.causes(kind, data):
             outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
         if stakeholders.announces(self.settings, kind, data):
             stakeholders.add_announcement(session, settings=self.settings, incident=incident,

@@ -9,12 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
+from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.effects import outbox
 from bridgekeeper.store.models import Incident
-
-ANNOUNCE_KINDS = {"declared", "severity_changed", "stage_changed", "closed", "reopened",
-                  "update_posted"}  # fmt: skip
 
 
 def disclosure(settings: Settings, incident: Incident) -> dict[str, Any]:
@@ -31,9 +29,7 @@ def announces(settings: Settings, kind: str, data: dict[str, Any] | None) -> boo
     """Whether a change shows on the stakeholder announcement."""
     if not settings.stakeholder_channel and not settings.updates.stakeholder_channels:
         return False
-    if kind == "role_assigned":
-        return (data or {}).get("role") == "commander"
-    return kind in ANNOUNCE_KINDS
+    return consequences.ANNOUNCEMENT in consequences.causes(kind, data)
 
 
 def add_announcement(

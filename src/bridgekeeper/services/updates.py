@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands as c
-from bridgekeeper.domain import reminders
+from bridgekeeper.domain import consequences, reminders
 from bridgekeeper.domain.incidents import Severity, Stage, Status
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
 from bridgekeeper.effects import outbox
@@ -31,7 +31,6 @@ from bridgekeeper.store import jobs
 from bridgekeeper.store.models import Incident, ScheduledJob
 
 UPDATE_KIND = "update_posted"
-SYNC_KINDS = {"declared", UPDATE_KIND, "severity_changed", "role_assigned", "closed", "reopened"}
 
 
 def update_job(incident_id: int) -> str:
@@ -191,7 +190,7 @@ class Updates:
     # -- keeping the reminder jobs in step --------------------------------------------------------
     async def sync(self, session: AsyncSession, incident: Incident, kind: str) -> None:
         """Called by IncidentService after each change: move or cancel the reminders."""
-        if kind not in SYNC_KINDS:
+        if consequences.REMINDERS not in consequences.causes(kind):
             return
         await self._sync_update(session, incident, await jobs.get(session, update_job(incident.id)))
         commander = await jobs.get(session, commander_job(incident.id))
