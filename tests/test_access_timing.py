@@ -16,7 +16,7 @@ from tests.conftest import Running
 from tests.helpers import eventually
 from tests.test_access import SECRET, declare, entries, incident, say
 
-SLOW = 1.0  # seconds Slack takes to say who is in a channel
+SLOW = 3.0  # seconds Slack takes to say who is in a channel
 TRIES = 4
 DAVE = "U0DAVE"  # in no private incident
 
