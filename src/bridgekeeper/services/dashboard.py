@@ -24,7 +24,7 @@ from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.report import milestones
 from bridgekeeper.services.report_facts import alert_facts, incident_facts
 from bridgekeeper.services.stats import IncidentStats, SourceQuality
-from bridgekeeper.services.updates import UPDATE_KIND
+from bridgekeeper.services.update_reminders import UPDATE_KIND
 from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
