@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -219,6 +219,16 @@ async def entries_keyed(
             TimelineEntry.source_key == key,
             TimelineEntry.source_key.startswith(f"{key}:edited:", autoescape=True),
         ),
+    )
+    return list(await session.scalars(query.order_by(TimelineEntry.seq)))
+
+
+async def entries_of_kinds(
+    *, session: AsyncSession, incident_id: int, kinds: Collection[str]
+) -> list[TimelineEntry]:
+    """The incident's entries of these kinds, in order."""
+    query = select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(kinds)
     )
     return list(await session.scalars(query.order_by(TimelineEntry.seq)))
 
