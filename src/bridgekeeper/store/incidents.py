@@ -233,6 +233,18 @@ async def entries_of_kinds(
     return list(await session.scalars(query.order_by(TimelineEntry.seq)))
 
 
+async def last_changed(
+    *, session: AsyncSession, incident_ids: Collection[int]
+) -> dict[int, datetime]:
+    """When each of these incidents last changed: its latest timeline entry's time."""
+    found = await session.execute(
+        select(TimelineEntry.incident_id, func.max(TimelineEntry.at))
+        .where(TimelineEntry.incident_id.in_(incident_ids))
+        .group_by(TimelineEntry.incident_id)
+    )
+    return {incident_id: at for incident_id, at in found.all() if at is not None}
+
+
 async def timeline_count(*, session: AsyncSession, incident_id: int) -> int:
     query = select(func.count()).where(TimelineEntry.incident_id == incident_id)
     return int(await session.scalar(query) or 0)
