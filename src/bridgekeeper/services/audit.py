@@ -23,24 +23,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.timeline import entry_hash
 from bridgekeeper.services import audit_evidence, audit_indicators, audit_state
+from bridgekeeper.store import audit as audit_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.incidents import chain_start
-from bridgekeeper.store.models import (
-    EvidenceItem,
-    Incident,
-    Indicator,
-    Report,
-    RoleAssignment,
-    Task,
-    TimelineEntry,
-)
+from bridgekeeper.store.models import Incident, TimelineEntry
 
 
 class Tampering(StrEnum):
@@ -95,10 +86,7 @@ class NoSuchIncident(LookupError):
 async def verify(db: Database, number: int | None = None) -> AuditReport:
     """Recompute every incident's chain (or one incident's) against the stored hashes."""
     async with db.sessions() as session:
-        query = select(Incident).order_by(Incident.number)
-        if number is not None:
-            query = query.where(Incident.number == number)
-        incidents = list((await session.execute(query)).scalars())
+        incidents = await audit_store.incidents(session=session, number=number)
         if number is not None and not incidents:
             raise NoSuchIncident(number)
         chains = [await check_incident(session, incident) for incident in incidents]
@@ -107,27 +95,19 @@ async def verify(db: Database, number: int | None = None) -> AuditReport:
 
 async def check_incident(session: AsyncSession, incident: Incident) -> ChainReport:
     """The chain, then the rows the report shows against the state the timeline implies."""
-    entries = list(await session.scalars(_rows(TimelineEntry, incident, TimelineEntry.seq)))
+    rows = await audit_store.rows_of(session=session, incident_id=incident.id)
+    entries = rows.entries
     report = check_chain(incident, entries)
-    roles = list(await session.scalars(_rows(RoleAssignment, incident, RoleAssignment.id)))
-    tasks = list(await session.scalars(_rows(Task, incident, Task.number)))
-    reports = list(await session.scalars(_rows(Report, incident, Report.version)))
-    evidence = list(await session.scalars(_rows(EvidenceItem, incident, EvidenceItem.number)))
-    indicators = list(await session.scalars(_rows(Indicator, incident, Indicator.number)))
     implied = audit_state.replay(entries)
     strict = incident.chain_version >= 2
     problems = [
-        *audit_state.differences(implied, incident, roles, tasks, strict=strict),
-        *audit_state.report_differences(reports, {e.hash for e in entries}),
-        *audit_evidence.differences(entries, evidence),
-        *audit_indicators.differences(entries, indicators),
+        *audit_state.differences(implied, incident, rows.roles, rows.tasks, strict=strict),
+        *audit_state.report_differences(rows.reports, {e.hash for e in entries}),
+        *audit_evidence.differences(entries, rows.evidence),
+        *audit_indicators.differences(entries, rows.indicators),
     ]
     report.findings.extend(Finding(incident.number, Tampering.CHANGED, p) for p in problems)
     return report
-
-
-def _rows(model: Any, incident: Incident, order: Any) -> Select[Any]:
-    return select(model).where(model.incident_id == incident.id).order_by(order, model.id)
 
 
 def check_chain(incident: Incident, entries: Sequence[TimelineEntry]) -> ChainReport:

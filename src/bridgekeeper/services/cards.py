@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.config import Settings
@@ -19,9 +18,11 @@ from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.services.regulatory_clocks import clock_summaries
 from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.services.stakeholders import disclosure
+from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store
-from bridgekeeper.store.models import Alert, Incident, Task
+from bridgekeeper.store import tasks as task_store
+from bridgekeeper.store.models import Alert, Incident
 
 
 async def incident_context(
@@ -30,10 +31,7 @@ async def incident_context(
     roles = await incident_store.current_roles(session=session, incident_id=incident.id)
     severity = Severity(incident.severity)
     impact = incident.impact or {}
-    open_tasks = await session.scalars(
-        select(Task).where(Task.incident_id == incident.id, Task.done_at.is_(None))
-        .order_by(Task.number)
-    )  # fmt: skip
+    open_tasks = await task_store.open_of_incident(session=session, incident_id=incident.id)
     return {
         "incident": incident,
         "severity": severity.label,
@@ -43,7 +41,7 @@ async def incident_context(
         "commander": roles.get("commander"),
         "impact": impact,
         "suggested": Severity(impact["suggested"]).label if impact.get("suggested") else None,
-        "open_tasks": list(open_tasks),
+        "open_tasks": open_tasks,
         "open": incident.status == "open",
         "disclosure": disclosure(settings, incident),  # what the stakeholder announcement shows
         "clocks": await clock_summaries(
@@ -57,7 +55,8 @@ async def render_card(
     now: datetime, schedules: Schedules,
 ) -> str:  # fmt: skip
     if card == "triage":
-        alert = await session.get(Alert, owner, with_for_update=True)  # after in-flight repeats
+        # after in-flight repeats
+        alert = await alert_store.get(session=session, alert_id=owner, lock=True)
         if alert is None:
             raise LookupError(f"alert {owner} is gone")
         incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
@@ -104,14 +103,10 @@ async def responder(
 
 async def group_context(session: AsyncSession, incident_id: int) -> dict[str, Any]:
     """An incident's grouped alerts: how many, how many still firing, and the latest."""
-    await session.get(Incident, incident_id, with_for_update=True)  # after in-flight attaches
-    grouped = select(Alert).where(Alert.incident_id == incident_id)
-    count = await session.scalar(select(func.count()).select_from(grouped.subquery()))
-    firing = await session.scalar(
-        select(func.count()).select_from(grouped.where(Alert.status == "firing").subquery())
-    )
-    latest = await session.scalar(grouped.order_by(Alert.id.desc()).limit(1))
-    return {"count": count or 0, "firing": firing or 0, "latest": latest}
+    # after in-flight attaches
+    await incident_store.find(session=session, incident_id=incident_id, lock=True)
+    count, firing, latest = await alert_store.grouped(session=session, incident_id=incident_id)
+    return {"count": count, "firing": firing, "latest": latest}
 
 
 async def topic_context(

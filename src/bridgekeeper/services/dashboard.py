@@ -15,7 +15,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
@@ -26,8 +25,9 @@ from bridgekeeper.services.report_facts import alert_facts, incident_facts
 from bridgekeeper.services.stats import IncidentStats, SourceQuality
 from bridgekeeper.services.update_reminders import UPDATE_KIND
 from bridgekeeper.store import notification_clocks as clock_store
+from bridgekeeper.store import stats as stats_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, Incident, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident
 
 CHARTS = ("mtta", "mttr", "by_severity", "by_source", "false_positives", "first_update",
           "regulatory")  # fmt: skip
@@ -166,9 +166,10 @@ def _regulatory(deadlines: dict[str, dict[str, int]], titles: dict[str, str]) ->
 async def _incidents(
     session: AsyncSession, since: datetime, until: datetime, private_ids: Collection[int] | None
 ) -> list[Incident]:
-    query = select(Incident).where(Incident.declared_at >= since, Incident.declared_at <= until)
-    return [i for i in await session.scalars(query.order_by(Incident.declared_at))
-            if private_ids is None or not i.private or i.id in private_ids]  # fmt: skip
+    declared = await stats_store.declared_between(
+        session=session, since=since, until=until, in_order=True
+    )
+    return [i for i in declared if private_ids is None or not i.private or i.id in private_ids]
 
 
 async def _seen(session: AsyncSession, incidents: list[Incident]) -> list[_Seen]:
@@ -176,13 +177,10 @@ async def _seen(session: AsyncSession, incidents: list[Incident]) -> list[_Seen]
     alerts: dict[int, list[Alert]] = defaultdict(list)
     updates: dict[int, datetime] = {}
     if ids:
-        found = select(Alert).where(Alert.incident_id.in_(ids)).order_by(Alert.first_seen)
-        for alert in await session.scalars(found):
+        for alert in await stats_store.alerts_of(session=session, incident_ids=ids, in_order=True):
             alerts[alert.incident_id or 0].append(alert)
-        posted = (select(TimelineEntry.incident_id, TimelineEntry.at)
-                  .where(TimelineEntry.incident_id.in_(ids), TimelineEntry.kind == UPDATE_KIND)
-                  .order_by(TimelineEntry.seq))  # fmt: skip
-        for incident_id, at in await session.execute(posted):
+        posted = await stats_store.entry_times(session=session, incident_ids=ids, kind=UPDATE_KIND)
+        for incident_id, at in posted:
             updates.setdefault(incident_id, at)
     return [_one(i, alerts[i.id], updates.get(i.id)) for i in incidents]
 

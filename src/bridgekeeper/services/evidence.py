@@ -11,7 +11,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -20,7 +19,9 @@ from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
-from bridgekeeper.store.models import EvidenceItem, Incident, TimelineEntry
+from bridgekeeper.store import evidence as evidence_store
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import EvidenceItem, Incident
 
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]  # the gateway's: trigger id, view
 
@@ -83,11 +84,9 @@ class Evidence:
         file_size: int | None = None, unhashed: str | None = None,
     ) -> EvidenceItem:  # fmt: skip
         """Number and store a new item, collected now by `user`, who holds it."""
-        last = await session.scalar(
-            select(func.max(EvidenceItem.number)).where(EvidenceItem.incident_id == incident.id)
-        )
+        last = await evidence_store.last_number(session=session, incident_id=incident.id)
         item = EvidenceItem(
-            incident_id=incident.id, number=(last or 0) + 1, description=description,
+            incident_id=incident.id, number=last + 1, description=description,
             sha256=sha256, location=location, file_name=file_name, file_size=file_size,
             collected_by=user, collected_at=self.clock.now(), custodian=user,
         )  # fmt: skip
@@ -99,11 +98,7 @@ class Evidence:
         return item
 
     async def _item(self, session: AsyncSession, incident: Incident, number: int) -> EvidenceItem:
-        item = await session.scalar(
-            select(EvidenceItem).where(
-                EvidenceItem.incident_id == incident.id, EvidenceItem.number == number
-            )
-        )
+        item = await evidence_store.get(session=session, incident_id=incident.id, number=number)
         if item is None:
             raise CommandRefused("refused/no_such_evidence.md.j2", number=number)
         return item
@@ -151,32 +146,21 @@ class Evidence:
     async def list_items(self, command: c.ListEvidence, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
             incident = await self._locate(session, command.incident, inv, "read")
-            items = list(
-                await session.scalars(
-                    select(EvidenceItem)
-                    .where(EvidenceItem.incident_id == incident.id)
-                    .order_by(EvidenceItem.number)
-                )
-            )
+            items = await evidence_store.of_incident(session=session, incident_id=incident.id)
         return Reply("slack/evidence.md.j2", {"incident": incident, "items": items})
 
 
 async def evidence_facts(session: AsyncSession, incident_id: int) -> list[ev.EvidenceFacts]:
     """The register with each item's chain of custody, from its timeline entries, for the report."""
-    entries = await session.scalars(
-        select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(ev.KINDS))
-        .order_by(TimelineEntry.seq)
+    entries = await incident_store.entries_of_kinds(
+        session=session, incident_id=incident_id, kinds=ev.KINDS
     )
     history: dict[int, list[ev.CustodyStep]] = {}
     for entry in entries:
         data = entry.data or {}
         step = ev.custody(entry.kind, data, at=entry.at, actor=entry.actor, text=entry.text)
         history.setdefault(data.get("number", 0), []).append(step)
-    items = await session.scalars(
-        select(EvidenceItem).where(EvidenceItem.incident_id == incident_id)
-        .order_by(EvidenceItem.number)
-    )  # fmt: skip
+    items = await evidence_store.of_incident(session=session, incident_id=incident_id)
     return [_facts(item, history.get(item.number, [])) for item in items]
 
 

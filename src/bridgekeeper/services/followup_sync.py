@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.store import followups as followup_store
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect, Followup, Incident, Task
 from bridgekeeper.trackers import Draft, Issue, Tracker
@@ -53,12 +53,10 @@ class FollowupSync:
         """The issue to create (None: created already), whether it may exist; marks the row
         called before the tracker is."""
         async with self.db.transaction() as session:
-            row = await session.scalar(
-                select(Followup).where(Followup.task_id == task_id).with_for_update()
-            )
+            row = await followup_store.of_task(session=session, task_id=task_id, lock=True)
             if row is None or row.key is not None:
                 return None, False
-            task = await session.get(Task, task_id)
+            task = await task_store.get(session=session, task_id=task_id)
             incident = await incident_store.get_by_id(session=session, incident_id=row.incident_id)
             assert task is not None
             called, row.called = row.called, True
@@ -87,9 +85,7 @@ class FollowupSync:
     async def _store(self, marker: str, issue: Issue) -> None:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            row = await session.scalar(
-                select(Followup).where(Followup.marker == marker).with_for_update()
-            )
+            row = await followup_store.by_marker(session=session, marker=marker, lock=True)
             if row is None or row.key is not None:
                 return
             row.key, row.url = issue.key, issue.url
@@ -111,7 +107,9 @@ class FollowupSync:
             return False
         now = self.clock.now()
         async with self.db.transaction() as session:
-            row = await session.scalar(self._by_key(issue.key).with_for_update())
+            row = await followup_store.by_key(
+                session=session, tracker=self._kind(), key=issue.key, lock=True
+            )
             if row is None:
                 return False
             if (row.state, row.done) == (issue.state, issue.done):
@@ -132,13 +130,9 @@ class FollowupSync:
         if self.tracker is None:
             return 0
         async with self.db.sessions() as session:
-            keys = list(await session.scalars(
-                select(Followup.key).where(Followup.tracker == self.tracker.kind,
-                                           Followup.key.is_not(None), Followup.done.is_(False))
-            ))  # fmt: skip
+            keys = await followup_store.open_keys(session=session, tracker=self.tracker.kind)
         changed = 0
         for key in keys:
-            assert key is not None
             issue = await self.tracker.get(key)
             before = await self._state_of(key)
             await self.update(issue)
@@ -147,13 +141,12 @@ class FollowupSync:
 
     async def _state_of(self, key: str) -> tuple[str | None, bool]:
         async with self.db.sessions() as session:
-            row = await session.scalar(self._by_key(key))
+            row = await followup_store.by_key(session=session, tracker=self._kind(), key=key)
             return (row.state, row.done) if row else (None, False)
 
-    def _by_key(self, key: str) -> Select[Followup]:
-        """The follow-up whose issue this is, in the tracker configured now."""
-        kind = self.tracker.kind if self.tracker else ""
-        return select(Followup).where(Followup.tracker == kind, Followup.key == key)
+    def _kind(self) -> str:
+        """The tracker configured now: a follow-up's issue is looked for in it."""
+        return self.tracker.kind if self.tracker else ""
 
     @staticmethod
     def _set_state(row: Followup, issue: Issue, now: datetime) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -18,6 +17,8 @@ from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.store import followups as followup_store
+from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.models import Followup, Incident, Task
 
 EFFECT = "tracker_issue"
@@ -45,7 +46,7 @@ class Followups:
                 session, user=inv.user, action="read", number=command.incident,
                 channel=inv.channel, subcommand="followups", open_only=False,
             )  # fmt: skip
-            rows = await listed(session, incident_id=incident.id)
+            rows = await followup_store.listed(session=session, incident_id=incident.id)
         return Reply("slack/followups.md.j2", {"incident": incident, "rows": rows,
                                                "tracker": self.tracker})  # fmt: skip
 
@@ -73,10 +74,8 @@ class Followups:
         self, session: AsyncSession, *, incident: Incident, actor: str, form: CloseForm
     ) -> None:
         now = self.clock.now()
-        last = await session.scalar(
-            select(func.max(Task.number)).where(Task.incident_id == incident.id)
-        )
-        for number, item in enumerate(form.follow_ups, start=(last or 0) + 1):
+        last = await task_store.last_number(session=session, incident_id=incident.id)
+        for number, item in enumerate(form.follow_ups, start=last + 1):
             task = Task(incident_id=incident.id, number=number, text=item.text, owner=item.owner,
                         followup=True, created_by=actor, created_at=now)  # fmt: skip
             session.add(task)
@@ -92,12 +91,7 @@ class Followups:
         if self.tracker is None:
             return 0
         now = self.clock.now()
-        waiting = await session.scalars(
-            select(Task)
-            .outerjoin(Followup, Followup.task_id == Task.id)
-            .where(Task.incident_id == incident.id, Task.followup.is_(True), Followup.id.is_(None))
-            .order_by(Task.number)
-        )
+        waiting = await followup_store.waiting(session=session, incident_id=incident.id)
         numbers = [self._add(session, incident, task, now) for task in waiting]
         await session.flush()
         if numbers:
@@ -116,14 +110,3 @@ class Followups:
         outbox.add(session=session, now=now, kind=EFFECT, incident_id=incident.id,
                    payload={"task": task.id})  # fmt: skip
         return task.number
-
-
-async def listed(session: AsyncSession, *, incident_id: int) -> list[tuple[Task, Followup | None]]:
-    """The incident's follow-up tasks, each with its issue when one is queued."""
-    rows = await session.execute(
-        select(Task, Followup)
-        .outerjoin(Followup, Followup.task_id == Task.id)
-        .where(Task.incident_id == incident_id, Task.followup.is_(True))
-        .order_by(Task.number)
-    )
-    return [(row[0], row[1]) for row in rows]

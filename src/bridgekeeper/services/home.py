@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
@@ -31,8 +30,9 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
+from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Incident, Task, TimelineEntry
+from bridgekeeper.store.models import Incident
 
 LIST_MAX = 20  # rows per list; the rest are counted ("and N more"), well within 100 blocks
 TEMPLATE = "slack/home.md.j2"
@@ -126,12 +126,7 @@ async def _last_changes(session: AsyncSession, incident_ids: Iterable[int]) -> d
     ids = list(incident_ids)
     if not ids:
         return {}
-    found = await session.execute(
-        select(TimelineEntry.incident_id, func.max(TimelineEntry.at))
-        .where(TimelineEntry.incident_id.in_(ids))
-        .group_by(TimelineEntry.incident_id)
-    )
-    return {incident_id: at for incident_id, at in found.all() if at is not None}
+    return await incident_store.last_changed(session=session, incident_ids=ids)
 
 
 async def _people(session: AsyncSession, incident_id: int) -> set[str]:
@@ -140,9 +135,7 @@ async def _people(session: AsyncSession, incident_id: int) -> set[str]:
     people = set(await members.of_incident(session=session, incident_id=incident_id))
     roles = await incident_store.current_roles(session=session, incident_id=incident_id)
     people.update(roles.values())
-    owners = await session.scalars(
-        select(Task.owner).where(Task.incident_id == incident_id).distinct()
-    )
+    owners = await task_store.owners(session=session, incident_id=incident_id)
     people.update(owner for owner in owners if owner)
     return people
 
@@ -154,9 +147,5 @@ async def _tasks(
     by_id = {i.id: i for i in incidents}
     if not by_id:
         return []
-    found = await session.scalars(
-        select(Task)
-        .where(Task.incident_id.in_(by_id), Task.owner == user, Task.done_at.is_(None))
-        .order_by(Task.incident_id, Task.number)
-    )
+    found = await task_store.open_of_owner(session=session, incident_ids=by_id, owner=user)
     return [{"incident": by_id[t.incident_id], "task": t} for t in found]

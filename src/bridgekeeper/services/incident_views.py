@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
@@ -38,9 +37,11 @@ from bridgekeeper.services.report_html import timeline_svg
 from bridgekeeper.services.stats import IncidentStats, Stats
 from bridgekeeper.store import incident_search
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import reports as report_store
+from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.incident_search import IncidentFilter
-from bridgekeeper.store.models import Alert, Incident, Report, Task, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 NAME_TTL = 300.0  # seconds a person's name is trusted
 TIMELINE_MAX = 2000  # entries shown on one page (the report has them all)
@@ -139,15 +140,13 @@ class IncidentReader:
                 return None
             facts = await incident_context(session=session, settings=self.settings,
                                            incident=incident)  # fmt: skip
-            facts["tasks"] = list(await session.scalars(
-                select(Task).where(Task.incident_id == incident.id).order_by(Task.number)
-            ))  # fmt: skip
+            facts["tasks"] = await task_store.of_incident(session=session, incident_id=incident.id)
             facts["alerts"] = await incident_search.alerts_of(session=session,
                                                               incident_id=incident.id)  # fmt: skip
             entries = await _timeline(session, incident.id)
-            facts["report_versions"] = sorted(await session.scalars(
-                select(Report.version).where(Report.incident_id == incident.id).distinct()
-            ))  # fmt: skip
+            facts["report_versions"] = await report_store.versions(
+                session=session, incident_id=incident.id
+            )
         facts["timeline"] = await self._said(entries)
         facts["timeline_cut"] = len(entries) >= TIMELINE_MAX
         facts["picture"] = self._picture(incident, entries)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -23,6 +22,7 @@ from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.store import indicators as indicator_store
 from bridgekeeper.store.models import Incident, Indicator
 
 EXPORTED = "indicators_exported"
@@ -36,25 +36,18 @@ async def record_found(
     one more place they were seen. The caller holds the incident locked."""
     if not found:
         return
-    known = {
-        (row.type, row.value): row
-        for row in await session.scalars(
-            select(Indicator).where(
-                Indicator.incident_id == incident_id,
-                Indicator.value.in_({item.value for item in found}),
-            )
-        )
-    }
+    rows = await indicator_store.with_values(
+        session=session, incident_id=incident_id, values={item.value for item in found}
+    )
+    known = {(row.type, row.value): row for row in rows}
     for row in known.values():
         row.sources = ioc.source_list(row.sources, source)
     new = [item for item in found if (item.type, item.value) not in known]
     if not new:
         return
-    last = await session.scalar(
-        select(func.max(Indicator.number)).where(Indicator.incident_id == incident_id)
-    )
+    last = await indicator_store.last_number(session=session, incident_id=incident_id)
     session.add_all(
-        Indicator(incident_id=incident_id, number=(last or 0) + n, type=item.type,
+        Indicator(incident_id=incident_id, number=last + n, type=item.type,
                   value=item.value, status="seen", first_seen_at=at, sources=[source])
         for n, item in enumerate(new, start=1)
     )  # fmt: skip
@@ -66,10 +59,8 @@ def seen_in(kind: str, *, by: str, at: datetime) -> dict[str, Any]:
 
 
 async def confirmed(session: AsyncSession, incident_id: int) -> list[Indicator]:
-    query = select(Indicator).where(
-        Indicator.incident_id == incident_id, Indicator.status == "confirmed"
-    )
-    return list(await session.scalars(query.order_by(Indicator.number)))
+    """Those a responder confirmed, by number (the report's appendix, the export)."""
+    return await indicator_store.confirmed(session=session, incident_id=incident_id)
 
 
 def appendix_row(row: Indicator) -> dict[str, Any]:
@@ -123,17 +114,14 @@ class Indicators:
     async def list_indicators(self, command: c.ListIndicators, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
             incident = await self._locate(session, command.incident, inv, "read", "iocs")
-            query = select(Indicator).where(Indicator.incident_id == incident.id)
-            rows = list(await session.scalars(query.order_by(Indicator.number)))
+            rows = await indicator_store.of_incident(session=session, incident_id=incident.id)
         return Reply("slack/iocs.md.j2", {"incident": incident, "indicators": rows})
 
     async def decide(self, command: c.DecideIndicator, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self._locate(session, command.incident, inv, "note", "ioc")
-            row = await session.scalar(
-                select(Indicator).where(
-                    Indicator.incident_id == incident.id, Indicator.number == command.number
-                )
+            row = await indicator_store.get(
+                session=session, incident_id=incident.id, number=command.number
             )
             if row is None:
                 raise CommandRefused("refused/no_such_indicator.md.j2", number=command.number)

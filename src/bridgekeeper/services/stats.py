@@ -13,7 +13,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
@@ -22,8 +21,9 @@ from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.domain.report import mean_median, milestones
 from bridgekeeper.services.report_facts import alert_facts, incident_facts
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.store import stats as stats_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, Incident, TimelineEntry
+from bridgekeeper.store.models import Alert, Incident
 
 DEFAULT_DAYS = 30
 FALSE_POSITIVE = "false_positive"
@@ -87,10 +87,10 @@ class IncidentStats:
         until = now or self.clock.now()
         since = until - timedelta(days=days)
         async with self.db.sessions() as session:
-            incidents = [i for i in await session.scalars(
-                select(Incident).where(Incident.declared_at >= since,
-                                       Incident.declared_at <= until)
-            ) if private_ids is None or not i.private or i.id in private_ids]  # fmt: skip
+            declared = await stats_store.declared_between(session=session, since=since, until=until)
+            incidents = [
+                i for i in declared if private_ids is None or not i.private or i.id in private_ids
+            ]
             timings = await _timings(session, incidents)
             sources = await _sources(session, since, until, private_ids)
         return Stats(
@@ -114,13 +114,11 @@ async def _timings(session: AsyncSession, incidents: list[Incident]) -> dict[str
     alerts: dict[int, list[Alert]] = defaultdict(list)
     stabilized: dict[int, datetime] = {}
     if ids:
-        for alert in await session.scalars(select(Alert).where(Alert.incident_id.in_(ids))):
+        for alert in await stats_store.alerts_of(session=session, incident_ids=ids):
             alerts[alert.incident_id or 0].append(alert)
-        changes = await session.scalars(
-            select(TimelineEntry).where(TimelineEntry.incident_id.in_(ids),
-                                        TimelineEntry.kind == "stage_changed")
-            .order_by(TimelineEntry.seq)
-        )  # fmt: skip
+        changes = await stats_store.entries_of_kind(
+            session=session, incident_ids=ids, kind="stage_changed"
+        )
         for entry in changes:
             if (entry.data or {}).get("to") == "stabilize":
                 stabilized.setdefault(entry.incident_id, entry.at)
@@ -144,12 +142,7 @@ async def _sources(
 ) -> tuple[SourceQuality, ...]:  # fmt: skip
     """Per source: alerts first seen in the period, how many were triaged, how many were false
     positives (dismissed as such, or part of an incident closed as one)."""
-    rows = await session.execute(
-        select(Alert.source, Alert.triage, Alert.disposition, Incident.disposition,
-               Incident.private, Incident.id)
-        .outerjoin(Incident, Incident.id == Alert.incident_id)
-        .where(Alert.first_seen >= since, Alert.first_seen <= until)
-    )  # fmt: skip
+    rows = await stats_store.alert_outcomes(session=session, since=since, until=until)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for source, triage, alert_disposition, incident_disposition, private, incident_id in rows:
         if private and private_ids is not None and incident_id not in private_ids:

@@ -49,6 +49,17 @@ async def latest_resolved(*, session: AsyncSession, dedup_key: str) -> Alert | N
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def grouped(*, session: AsyncSession, incident_id: int) -> tuple[int, int, Alert | None]:
+    """An incident's alerts: how many, how many still firing, and the latest."""
+    query = select(Alert).where(Alert.incident_id == incident_id)
+    count = await session.scalar(select(func.count()).select_from(query.subquery()))
+    firing = await session.scalar(
+        select(func.count()).select_from(query.where(Alert.status == "firing").subquery())
+    )
+    latest = await session.scalar(query.order_by(Alert.id.desc()).limit(1))
+    return count or 0, firing or 0, latest
+
+
 # The storm's hot path runs these for every webhook: built once, executed with parameters
 # (building SQLAlchemy expressions per call cost more than running them).
 _ALERTS: Table = Alert.__table__  # type: ignore[assignment]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -221,6 +221,28 @@ async def entries_keyed(
         ),
     )
     return list(await session.scalars(query.order_by(TimelineEntry.seq)))
+
+
+async def entries_of_kinds(
+    *, session: AsyncSession, incident_id: int, kinds: Collection[str]
+) -> list[TimelineEntry]:
+    """The incident's entries of these kinds, in order."""
+    query = select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(kinds)
+    )
+    return list(await session.scalars(query.order_by(TimelineEntry.seq)))
+
+
+async def last_changed(
+    *, session: AsyncSession, incident_ids: Collection[int]
+) -> dict[int, datetime]:
+    """When each of these incidents last changed: its latest timeline entry's time."""
+    found = await session.execute(
+        select(TimelineEntry.incident_id, func.max(TimelineEntry.at))
+        .where(TimelineEntry.incident_id.in_(incident_ids))
+        .group_by(TimelineEntry.incident_id)
+    )
+    return {incident_id: at for incident_id, at in found.all() if at is not None}
 
 
 async def timeline_count(*, session: AsyncSession, incident_id: int) -> int:

@@ -27,3 +27,9 @@ async def later_parts(*, session: AsyncSession, report_id: int) -> AsyncIterator
     query = select(ReportPart.body).where(ReportPart.report_id == report_id)
     async for body in await session.stream_scalars(query.order_by(ReportPart.number)):
         yield body
+
+
+async def versions(*, session: AsyncSession, incident_id: int) -> list[int]:
+    """The incident's report versions, lowest first."""
+    query = select(Report.version).where(Report.incident_id == incident_id).distinct()
+    return sorted(await session.scalars(query))
