@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain import commands as c
@@ -22,6 +21,7 @@ from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.models import Incident, Task
 
 TIMELINE_PAGE = 25
@@ -205,12 +205,10 @@ class Lifecycle:
         owner = await self._resolve_user(command.owner, "task") if command.owner else None
         async with self.db.transaction() as session:
             incident = await self._locate(session, command, inv, "task", "task")
-            last = await session.scalar(
-                select(func.max(Task.number)).where(Task.incident_id == incident.id)
-            )
+            last = await task_store.last_number(session=session, incident_id=incident.id)
             task = Task(
                 incident_id=incident.id,
-                number=(last or 0) + 1,
+                number=last + 1,
                 text=command.text,
                 owner=owner,
                 followup=command.followup,
@@ -229,8 +227,8 @@ class Lifecycle:
     async def complete_task(self, command: c.CompleteTask, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self._locate(session, command, inv, "task", "task")
-            task = await session.scalar(
-                select(Task).where(Task.incident_id == incident.id, Task.number == command.number)
+            task = await task_store.numbered(
+                session=session, incident_id=incident.id, number=command.number
             )
             if task is None:
                 raise CommandRefused("refused/no_such_task.md.j2", number=command.number)
@@ -246,11 +244,7 @@ class Lifecycle:
     async def list_tasks(self, command: c.ListTasks, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
             incident = await self._locate(session, command, inv, "tasks", "read", open_only=False)
-            tasks = list(
-                await session.scalars(
-                    select(Task).where(Task.incident_id == incident.id).order_by(Task.number)
-                )
-            )
+            tasks = await task_store.of_incident(session=session, incident_id=incident.id)
         return Reply("slack/tasks.md.j2", {"incident": incident, "tasks": tasks})
 
     # -- reading ----------------------------------------------------------------------------------

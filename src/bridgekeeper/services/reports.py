@@ -18,9 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
@@ -41,14 +39,8 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import (
-    Alert,
-    EvidenceItem,
-    Followup,
     Incident,
     Report,
-    RoleAssignment,
-    Task,
-    TimelineEntry,
 )
 
 T = TypeVar("T")
@@ -115,10 +107,9 @@ class ReportService:
 
     async def places(self, session: AsyncSession, incident: Incident) -> set[str]:
         """The channels this incident's updates went to, besides its bridge channel."""
-        found = await session.scalars(
-            select(TimelineEntry.data).where(TimelineEntry.incident_id == incident.id,
-                                             TimelineEntry.kind.in_(COMMUNICATION_KINDS))
-        )  # fmt: skip
+        found = await report_store.data_of_kinds(
+            session=session, incident_id=incident.id, kinds=COMMUNICATION_KINDS
+        )
         return {str(ch) for data in found for ch in (data or {}).get("channels") or []}
 
     def channel_names(self, incident: Incident, channels: Iterable[str]) -> dict[str, str]:
@@ -127,17 +118,8 @@ class ReportService:
 
     async def people(self, session: AsyncSession, incident: Incident) -> set[str]:
         """Everyone a report of this incident may name."""
-        actors = await session.scalars(
-            select(TimelineEntry.actor).where(TimelineEntry.incident_id == incident.id).distinct()
-        )
-        holders = await session.scalars(
-            select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id)
-        )
-        owners = await session.scalars(select(Task.owner).where(Task.incident_id == incident.id))
-        custodians = await session.scalars(
-            select(EvidenceItem.custodian).where(EvidenceItem.incident_id == incident.id)
-        )
-        found = {incident.declared_by, *actors, *holders, *(o for o in owners if o), *custodians}
+        found = {incident.declared_by}
+        found.update(await report_store.named_people(session=session, incident_id=incident.id))
         found.update(str(f.get("owner")) for f in incident.follow_ups or [] if f.get("owner"))
         return found
 
@@ -150,29 +132,23 @@ class ReportService:
         users: dict[str, str] | None = None,
     ) -> r.ReportInput:
         """Everything a report is compiled from but the timeline (read page by page later)."""
+        incident_id = incident.id
         return r.ReportInput(
             incident=incident_facts(incident),
             entries=(),
             roles=[
                 role_spell(s)
-                for s in await session.scalars(
-                    select(RoleAssignment).where(RoleAssignment.incident_id == incident.id)
-                )
+                for s in await report_store.role_spells(session=session, incident_id=incident_id)
             ],
             tasks=[
                 task_facts(t, f)
-                for t, f in await session.execute(
-                    select(Task, Followup)
-                    .outerjoin(Followup, Followup.task_id == Task.id)
-                    .where(Task.incident_id == incident.id)
-                    .order_by(Task.number)
+                for t, f in await report_store.tasks_with_issues(
+                    session=session, incident_id=incident_id
                 )
             ],
             alerts=[
                 alert_facts(a)
-                for a in await session.scalars(
-                    select(Alert).where(Alert.incident_id == incident.id)
-                )
+                for a in await report_store.alerts_of(session=session, incident_id=incident_id)
             ],
             clocks=await regulatory_clocks(session, incident.id),
             evidence=await evidence_facts(session, incident.id),
@@ -220,10 +196,7 @@ class ReportService:
     ) -> dict[str, Report]:
         """Compile, render and store the next version (inside the closing transaction). A long
         report goes out in parts as it is rendered (`Report.body`, then `report_parts`)."""
-        last = await session.scalar(
-            select(func.max(Report.version)).where(Report.incident_id == incident.id)
-        )
-        version = (last or 0) + 1
+        version = await report_store.last_version(session=session, incident_id=incident.id) + 1
         source = await self.source(session, incident, version=version, users=users)
         now = self.clock.now()
         rows = {fmt: self._empty(incident, version, fmt, now) for fmt in FORMATS}
@@ -259,12 +232,9 @@ class ReportService:
             incident = await incident_store.get(session=session, number=number)
             if incident is None:
                 return None
-            query = select(Report).where(Report.incident_id == incident.id, Report.format == fmt)
-            if version is not None:
-                query = query.where(Report.version == version)
-            if not whole:
-                query = query.options(raiseload(Report.parts))
-            row = await session.scalar(query.order_by(Report.version.desc()).limit(1))
+            row = await report_store.latest(
+                session=session, incident_id=incident.id, fmt=fmt, version=version, whole=whole
+            )
             if row is None:
                 return None
             return StoredReport(number=incident.number, version=row.version, format=fmt,
@@ -283,8 +253,7 @@ class ReportService:
             incident = await incident_store.get(session=session, number=number)
             if incident is None:
                 return []
-            query = select(Report.version).where(Report.incident_id == incident.id).distinct()
-            return sorted(await session.scalars(query))
+            return await report_store.versions(session=session, incident_id=incident.id)
 
     async def draft(self, number: int, fmt: str = "md") -> str | None:
         """The report as it would read now, not stored (an open incident's preview)."""

@@ -3,12 +3,23 @@ session keyword-only."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
-from bridgekeeper.store.models import Report, ReportPart
+from bridgekeeper.store.models import (
+    Alert,
+    EvidenceItem,
+    Followup,
+    Report,
+    ReportPart,
+    RoleAssignment,
+    Task,
+    TimelineEntry,
+)
 
 
 async def add_part(*, session: AsyncSession, report_id: int, number: int, body: str) -> None:
@@ -33,3 +44,70 @@ async def versions(*, session: AsyncSession, incident_id: int) -> list[int]:
     """The incident's report versions, lowest first."""
     query = select(Report.version).where(Report.incident_id == incident_id).distinct()
     return sorted(await session.scalars(query))
+
+
+async def last_version(*, session: AsyncSession, incident_id: int) -> int:
+    """The incident's latest report version (0 before the first)."""
+    query = select(func.max(Report.version)).where(Report.incident_id == incident_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def latest(
+    *, session: AsyncSession, incident_id: int, fmt: str, version: int | None, whole: bool
+) -> Report | None:
+    """The stored report in this format: the given version, else the latest; `whole=False`
+    leaves its later parts unloaded (reading them raises)."""
+    query = select(Report).where(Report.incident_id == incident_id, Report.format == fmt)
+    if version is not None:
+        query = query.where(Report.version == version)
+    if not whole:
+        query = query.options(raiseload(Report.parts))
+    return await session.scalar(query.order_by(Report.version.desc()).limit(1))
+
+
+# -- what a report is compiled from, besides the timeline ------------------------------------------
+async def data_of_kinds(
+    *, session: AsyncSession, incident_id: int, kinds: Collection[str]
+) -> list[dict[str, Any]]:
+    """The data of the incident's timeline entries of these kinds."""
+    query = select(TimelineEntry.data).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(kinds)
+    )
+    return [data or {} for data in await session.scalars(query)]
+
+
+async def named_people(*, session: AsyncSession, incident_id: int) -> set[str]:
+    """Everyone the incident's timeline, roles, tasks and evidence name."""
+    actors = await session.scalars(
+        select(TimelineEntry.actor).where(TimelineEntry.incident_id == incident_id).distinct()
+    )
+    holders = await session.scalars(
+        select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident_id)
+    )
+    owners = await session.scalars(select(Task.owner).where(Task.incident_id == incident_id))
+    custodians = await session.scalars(
+        select(EvidenceItem.custodian).where(EvidenceItem.incident_id == incident_id)
+    )
+    return {*actors, *holders, *(owner for owner in owners if owner), *custodians}
+
+
+async def role_spells(*, session: AsyncSession, incident_id: int) -> list[RoleAssignment]:
+    query = select(RoleAssignment).where(RoleAssignment.incident_id == incident_id)
+    return list(await session.scalars(query))
+
+
+async def tasks_with_issues(
+    *, session: AsyncSession, incident_id: int
+) -> list[tuple[Task, Followup | None]]:
+    """Every task of the incident by number, with its follow-up issue if it has one."""
+    rows = await session.execute(
+        select(Task, Followup)
+        .outerjoin(Followup, Followup.task_id == Task.id)
+        .where(Task.incident_id == incident_id)
+        .order_by(Task.number)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def alerts_of(*, session: AsyncSession, incident_id: int) -> list[Alert]:
+    return list(await session.scalars(select(Alert).where(Alert.incident_id == incident_id)))

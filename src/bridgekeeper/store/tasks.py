@@ -21,6 +21,12 @@ async def last_number(*, session: AsyncSession, incident_id: int) -> int:
     return int(await session.scalar(query) or 0)
 
 
+async def numbered(*, session: AsyncSession, incident_id: int, number: int) -> Task | None:
+    """The incident's task of this number."""
+    query = select(Task).where(Task.incident_id == incident_id, Task.number == number)
+    return await session.scalar(query)
+
+
 async def of_incident(*, session: AsyncSession, incident_id: int) -> list[Task]:
     """By number."""
     query = select(Task).where(Task.incident_id == incident_id)
