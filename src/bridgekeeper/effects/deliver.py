@@ -27,6 +27,7 @@ from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import cards
 from bridgekeeper.services.schedules import Schedules
+from bridgekeeper.slack import card_views
 from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
@@ -189,7 +190,7 @@ class Deliverer:
         if markup is None:
             await self._read_schedule(str(effect.payload["card"]), int(effect.payload["owner"]))
             async with self.db.sessions() as session:
-                markup = await cards.render_card(
+                markup = await card_views.render_card(
                     session=session, renderer=self.renderer, settings=self.settings,
                     card=str(effect.payload["card"]), owner=int(effect.payload["owner"]),
                     now=self.clock.now(), schedules=self.schedules,
@@ -250,7 +251,7 @@ class Deliverer:
             # Renders already due are folded into this one; a render scheduled for later (a
             # throttled storm card) stays, or the repeats it stands for would never be shown.
             covered = list(await session.scalars(_due_renders(key, self.clock.now())))
-            markup = await cards.render_card(
+            markup = await card_views.render_card(
                 session=session,
                 renderer=self.renderer,
                 settings=self.settings,

@@ -1,4 +1,5 @@
-"""What the cards and the topic show, read from current state at delivery time."""
+"""What the cards and the topic show, read from current state at delivery time (the Slack
+edge renders them: slack/card_views.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.domain.oncall import Override, Team, on_call
 from bridgekeeper.domain.oncall_routing import labels_of, team_for
-from bridgekeeper.rendering import Renderer
-from bridgekeeper.services import digest
-from bridgekeeper.services.alert_cards import GROUP_CARD
-from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.services.regulatory_clocks import clock_summaries
 from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.services.stakeholders import disclosure
@@ -48,31 +45,6 @@ async def incident_context(
             session, incident.id, {r.name: r.title for r in settings.updates.regimes}
         ),
     }
-
-
-async def render_card(
-    *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int,
-    now: datetime, schedules: Schedules,
-) -> str:  # fmt: skip
-    if card == "triage":
-        # after in-flight repeats
-        alert = await alert_store.get(session=session, alert_id=owner, lock=True)
-        if alert is None:
-            raise LookupError(f"alert {owner} is gone")
-        incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
-        private = incident is not None and incident.private  # the card is in a public channel
-        oncall = await responder(session, settings=settings, alert=alert, now=now,
-                                 schedules=schedules)  # fmt: skip
-        return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private,
-                              oncall=oncall)  # fmt: skip
-    if card == DIGEST_CARD:
-        found = await digest.summary(session, digest=owner)
-        return renderer.slack("slack/digest_card.md.j2", digest=found)
-    if card == GROUP_CARD:
-        return renderer.slack("slack/alerts_card.md.j2", **await group_context(session, owner))
-    incident = await incident_store.get_by_id(session=session, incident_id=owner)
-    context = await incident_context(session=session, settings=settings, incident=incident)
-    return renderer.slack(f"slack/{card}_card.md.j2", **context)
 
 
 def routed_team(settings: Settings, alert: Alert) -> Team | None:
