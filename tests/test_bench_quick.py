@@ -17,8 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BRIDGEKEEPER_TEST_DATABASE_URL", "")
 
 
-@pytest.fixture(scope="module")
-def quick_run() -> str:
+def run_quick_bench() -> str:
     if not (REPO / "bench" / "__main__.py").exists():
         pytest.skip("bench/ is not in this tree (installed without a checkout)")
     database = ["--pg-url", PG_URL] if PG_URL else ["--no-pg"]
@@ -42,7 +41,7 @@ def cells(row: str) -> list[str]:
     return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
-def test_every_benchmark_reports_a_measurement(quick_run: str) -> None:
+def check_every_benchmark_reports_a_measurement(quick_run: str) -> None:
     for benchmark, metric in (
         ("ack latency", "bridgekeeper p99"),
         ("ack latency", "bare Bolt p99"),
@@ -62,26 +61,37 @@ def test_every_benchmark_reports_a_measurement(quick_run: str) -> None:
     assert "cores" in quick_run.splitlines()[0] and "Python" in quick_run.splitlines()[0]
 
 
-def test_a_storm_gets_a_bounded_number_of_triage_cards(quick_run: str) -> None:
+def check_a_storm_gets_a_bounded_number_of_triage_cards(quick_run: str) -> None:
     assert cells(line(quick_run, "triage cards posted (SQLite)"))[2] == "21"  # 20, then a digest
     assert cells(line(quick_run, "updates per card, most (SQLite)"))[5] == "yes"
 
 
-def test_a_declaration_takes_a_few_web_api_calls(quick_run: str) -> None:
+def check_a_declaration_takes_a_few_web_api_calls(quick_run: str) -> None:
     calls = cells(line(quick_run, "Web API calls per incident"))
     assert 1 <= int(calls[2]) <= 8
     assert "conversations.create 1" in line(quick_run, "calls by method")
 
 
-def test_the_report_is_rendered_or_said_to_be_missing(quick_run: str) -> None:
+def check_the_report_is_rendered_or_said_to_be_missing(quick_run: str) -> None:
     row = cells(line(quick_run, "report", "render Markdown"))
     assert row[2][0].isdigit() or row[2].startswith("not available")
 
 
-def test_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(quick_run: str) -> None:
+def check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(quick_run: str) -> None:
     cards = int(cells(line(quick_run, "mixed load", "triage cards posted (SQLite)"))[2])
     assert 1 <= cards <= 50  # at most one per dedup key, however often each repeats
     assert int(cells(line(quick_run, "mixed load", "messages the burst's notes took"))[2]) >= 1
     assert int(cells(line(quick_run, "failing channel: 503 answers (SQLite)"))[2]) >= 1
     assert int(cells(line(quick_run, "failing channel: pending effects at the start"))[2]) >= 1
     assert "chat.postMessage" in line(quick_run, "mixed load", "calls by method, last run (SQLite)")
+
+
+def test_the_quick_bench_measures_everything_and_counts_its_calls() -> None:
+    """One run of the quick bench (a minute and a half), every check on its output: one test,
+    so that parallel test processes do not each run it."""
+    output = run_quick_bench()
+    check_every_benchmark_reports_a_measurement(output)
+    check_a_storm_gets_a_bounded_number_of_triage_cards(output)
+    check_a_declaration_takes_a_few_web_api_calls(output)
+    check_the_report_is_rendered_or_said_to_be_missing(output)
+    check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(output)
