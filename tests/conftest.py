@@ -152,9 +152,14 @@ class Running:
     """bridgekeeper serving on a real port, with the emulator and a Slack-side driver."""
 
     def __init__(
-        self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver, url: str,
-        runner: web.AppRunner | None = None, socket: SocketModeConnection | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        bk: Bridgekeeper,
+        slack: SlackEmulator,
+        driver: SlackDriver,
+        url: str,
+        runner: web.AppRunner | None = None,
+        socket: SocketModeConnection | None = None,
+    ) -> None:
         self.bk = bk
         self.slack = slack
         self.driver = driver
@@ -180,9 +185,12 @@ class Running:
 
 
 async def start_bridgekeeper(
-    settings: Settings, slack: SlackEmulator, *, clock: Clock | None = None,
+    settings: Settings,
+    slack: SlackEmulator,
+    *,
+    clock: Clock | None = None,
     transport: str = "http",
-) -> Running:  # fmt: skip
+) -> Running:
     """Serve on a free port and start the worker; over "socket", connect in Socket Mode too and
     drive Slack's side through the socket."""
     over_socket = transport == "socket"

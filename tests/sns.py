@@ -28,11 +28,15 @@ def certificate(key: rsa.RSAPrivateKey) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.eu-west-1.amazonaws.com")])
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -43,13 +47,24 @@ class FakeSns:
     confirmations: list[str] = field(default_factory=list)
     certificate_fetches: int = 0
 
-    def envelope(self, kind: str, message: str, *, version: str = "2", topic: str = TOPIC,
-                 subject: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def envelope(
+        self,
+        kind: str,
+        message: str,
+        *,
+        version: str = "2",
+        topic: str = TOPIC,
+        subject: str | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "Type": kind, "MessageId": str(uuid.uuid4()), "TopicArn": topic, "Message": message,
-            "Timestamp": "2025-11-14T10:00:05.123Z", "SignatureVersion": version,
+            "Type": kind,
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": topic,
+            "Message": message,
+            "Timestamp": "2025-11-14T10:00:05.123Z",
+            "SignatureVersion": version,
             "SigningCertURL": f"{self.url}/SimpleNotificationService-test.pem",
-        }  # fmt: skip
+        }
         if subject is not None:
             body["Subject"] = subject
         if kind != "Notification":

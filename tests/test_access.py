@@ -66,12 +66,25 @@ def mark(managed: Running, bridge: Channel) -> tuple[int, int]:
 
 # -- a private incident does not exist for those outside it --------------------------------------
 READS_AND_WRITES = [
-    "timeline #{n}", "tasks #{n}", "roles #{n}", "summary #{n}", "report #{n}",
-    "note #{n} we know", "task #{n} look around", "stage #{n} assess",
-    "impact #{n} c=high", "severity #{n} sev1 mine now", "role #{n} commander <@U0DAVE>",
-    "update #{n} all clear", "notify #{n} gdpr", "notify #{n} done gdpr",
-    "notify #{n} dora classified", "close #{n} done", "reopen #{n} again", "timeline #{n} 2",
-]  # fmt: skip
+    "timeline #{n}",
+    "tasks #{n}",
+    "roles #{n}",
+    "summary #{n}",
+    "report #{n}",
+    "note #{n} we know",
+    "task #{n} look around",
+    "stage #{n} assess",
+    "impact #{n} c=high",
+    "severity #{n} sev1 mine now",
+    "role #{n} commander <@U0DAVE>",
+    "update #{n} all clear",
+    "notify #{n} gdpr",
+    "notify #{n} done gdpr",
+    "notify #{n} dora classified",
+    "close #{n} done",
+    "reopen #{n} again",
+    "timeline #{n} 2",
+]
 
 
 @pytest.mark.parametrize("command", READS_AND_WRITES)
@@ -196,8 +209,13 @@ async def test_members_act_on_a_private_incident_without_privilege(managed: Runn
 # -- buttons and modals go through the same check ----------------------------------------------
 def card_button(bridge: Channel, action: str) -> tuple[str, str]:
     [pinned] = [m for m in bridge.messages if m.ts in bridge.pins]
-    [value] = [e["value"] for b in pinned.blocks if b["type"] == "actions"
-               for e in b["elements"] if e["action_id"] == action]  # fmt: skip
+    [value] = [
+        e["value"]
+        for b in pinned.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action
+    ]
     return value, pinned.ts
 
 
@@ -229,9 +247,10 @@ async def test_a_modal_submitted_by_an_outsider_changes_nothing(managed: Running
     await click(managed, bridge, "card_note", "U0ALICE")
     [view_id] = list(managed.slack.views)
     reply = await managed.driver.view_submission(
-        user="U0DAVE", view_id=view_id,
+        user="U0DAVE",
+        view_id=view_id,
         values={"text": {"value": {"type": "plain_text_input", "value": "planted"}}},
-    )  # fmt: skip
+    )
     assert reply.body["response_action"] == "errors"
     assert "There is no incident 1" in json.dumps(reply.body)
     await managed.settle()
@@ -260,15 +279,27 @@ async def test_membership_follows_joins_and_leaves(managed: Running) -> None:
     bridge = await declare(managed, f"{SECRET} sev1 private")
     assert "That incident is not there" in await click(managed, bridge, "card_note", "U0DAVE")
     bridge.members.add("U0DAVE")
-    await managed.driver.event({"type": "member_joined_channel", "user": "U0DAVE",
-                            "channel": bridge.id, "channel_type": "G",
-                            "event_ts": "1.000001"})  # fmt: skip
+    await managed.driver.event(
+        {
+            "type": "member_joined_channel",
+            "user": "U0DAVE",
+            "channel": bridge.id,
+            "channel_type": "G",
+            "event_ts": "1.000001",
+        }
+    )
     await managed.settle()
     assert "not there" not in await click(managed, bridge, "card_note", "U0DAVE")
     bridge.members.discard("U0DAVE")
-    await managed.driver.event({"type": "member_left_channel", "user": "U0DAVE",
-                            "channel": bridge.id, "channel_type": "G",
-                            "event_ts": "1.000002"})  # fmt: skip
+    await managed.driver.event(
+        {
+            "type": "member_left_channel",
+            "user": "U0DAVE",
+            "channel": bridge.id,
+            "channel_type": "G",
+            "event_ts": "1.000002",
+        }
+    )
     await managed.settle()
     assert "That incident is not there" in await click(managed, bridge, "card_note", "U0DAVE")
 

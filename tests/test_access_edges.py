@@ -44,11 +44,19 @@ def told(managed: Running, reply: Any) -> str:
 async def hidden_alert(managed: Running) -> int:
     """An alert rule declares private incident 1; a second alert on the same resource joins it
     without a card of its own. Returns the second alert's id."""
-    first = await alerting.post(managed, "generic", alerting.generic(
-        "Payroll DB anomaly", severity="sev1", resource="payroll-db", dedup_key="a1"))  # fmt: skip
+    first = await alerting.post(
+        managed,
+        "generic",
+        alerting.generic(
+            "Payroll DB anomaly", severity="sev1", resource="payroll-db", dedup_key="a1"
+        ),
+    )
     assert first.body["incident"] == 1
-    second = await alerting.post(managed, "generic", alerting.generic(
-        SECRET, severity="sev3", resource="payroll-db", dedup_key="a2"))  # fmt: skip
+    second = await alerting.post(
+        managed,
+        "generic",
+        alerting.generic(SECRET, severity="sev3", resource="payroll-db", dedup_key="a2"),
+    )
     assert second.body["result"] == "attached"
     await managed.settle()
     assert SECRET not in triage_texts(managed)
@@ -85,9 +93,12 @@ async def test_a_second_click_on_declare_tells_an_outsider_nothing(
         alert_id, ts = await triage.carded(running, title=SECRET)  # sev2: a card, declared by hand
         await triage.click(running, "alert_declare", alert_id, ts, user=ALICE)
         reply = await running.driver.block_action(
-            user=DAVE, action_id="alert_declare", value=str(alert_id),
-            channel=alerting.triage_channel(running), message_ts=ts,
-        )  # fmt: skip
+            user=DAVE,
+            action_id="alert_declare",
+            value=str(alert_id),
+            channel=alerting.triage_channel(running),
+            message_ts=ts,
+        )
         await running.settle()
         assert (await incident(running)).private
         assert SECRET not in told(running, reply) and "Incident 1" not in told(running, reply)
@@ -97,8 +108,15 @@ async def test_a_role_holder_who_left_is_out(managed: Running) -> None:
     bridge = await declare(managed, f"{SECRET} sev1 private")
     await say(managed, "role scribe <@U0BOB>", user=ALICE, channel=bridge.id)
     bridge.members.discard(BOB)
-    await managed.driver.event({"type": "member_left_channel", "user": BOB, "channel": bridge.id,
-                            "channel_type": "G", "event_ts": "1.000002"})  # fmt: skip
+    await managed.driver.event(
+        {
+            "type": "member_left_channel",
+            "user": BOB,
+            "channel": bridge.id,
+            "channel_type": "G",
+            "event_ts": "1.000002",
+        }
+    )
     await managed.settle()
     assert "That incident is not there" in await click(managed, bridge, "card_note", BOB)
 
@@ -110,8 +128,15 @@ async def test_a_leave_during_a_membership_look_up_sticks(managed: Running) -> N
     await managed.driver.command("note racing", user=DAVE, channel=bridge.id)
     await eventually(lambda: managed.slack.calls_to("conversations.members"))  # in flight
     bridge.members.discard(DAVE)
-    await managed.driver.event({"type": "member_left_channel", "user": DAVE, "channel": bridge.id,
-                            "channel_type": "G", "event_ts": "1.000003"})  # fmt: skip
+    await managed.driver.event(
+        {
+            "type": "member_left_channel",
+            "user": DAVE,
+            "channel": bridge.id,
+            "channel_type": "G",
+            "event_ts": "1.000003",
+        }
+    )
     await managed.settle()
     await eventually(lambda: not managed.bk.incidents.access.channels.busy)  # Slack answered
     row = await incident(managed)
@@ -141,9 +166,10 @@ async def test_the_public_triage_card_does_not_name_a_private_incident(
         await triage.click(running, "alert_link", alert_id, ts)
         await running.settle()
         await running.driver.view_submission(
-            user=ALICE, view_id=triage.open_view(running, "alert_link"),
+            user=ALICE,
+            view_id=triage.open_view(running, "alert_link"),
             values={"incident": triage.selected("1")},
-        )  # fmt: skip
+        )
         await running.settle()
         assert (await alerting.alert(running, alert_id)).incident_id is not None
         card = triage.card(running, ts)

@@ -81,8 +81,13 @@ async def test_a_note_on_an_alert_in_an_incident_goes_on_its_timeline(app: Runni
     await app.settle()
     [row] = await alerts(app)
     card = next(m for m in app.slack.messages(triage_channel(app)))
-    await app.driver.block_action(user="U0ALICE", action_id="alert_declare", value=str(row.id),
-                                  channel=triage_channel(app), message_ts=card.ts)  # fmt: skip
+    await app.driver.block_action(
+        user="U0ALICE",
+        action_id="alert_declare",
+        value=str(row.id),
+        channel=triage_channel(app),
+        message_ts=card.ts,
+    )
     await app.settle()
     note = {"note": "Synthetics green again", "user": "Monitoring Script"}
     assert (await call(app, "/checkout-api-5xx/notes?identifierType=alias", note))[0] == 202

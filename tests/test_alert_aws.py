@@ -31,8 +31,9 @@ async def sns() -> AsyncIterator[FakeSns]:
 @pytest.fixture
 async def app(db_url: str, emulator: SlackEmulator, sns: FakeSns) -> AsyncIterator[Running]:
     async with bridgekeepers(db_url, emulator) as start:
-        yield await start(sns_topics=("arn:aws:sns:*:123456789012:ops-*",),
-                          sns_url_pattern=LOCAL_PATTERN)  # fmt: skip
+        yield await start(
+            sns_topics=("arn:aws:sns:*:123456789012:ops-*",), sns_url_pattern=LOCAL_PATTERN
+        )
 
 
 async def send(app: Running, body: dict[str, Any]) -> Any:

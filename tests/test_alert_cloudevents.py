@@ -124,18 +124,24 @@ async def test_a_type_mapped_in_the_configuration_is_read_by_its_mapping(
     config.write_text(MAPPING, encoding="utf-8")
     env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"}
     types = load_settings(env, config_path=str(config)).alerts.cloudevent_types
-    event = {"specversion": "1.0", "id": "d-1", "source": "https://deploy.example.com",
-             "type": "com.example.deploy.failed", "subject": "orders-api",
-             "time": "2025-11-14T10:07:00Z",
-             "data": {"service": "orders", "version": "v2.14", "level": "red",
-                      "outcome": "failed"}}  # fmt: skip
+    event = {
+        "specversion": "1.0",
+        "id": "d-1",
+        "source": "https://deploy.example.com",
+        "type": "com.example.deploy.failed",
+        "subject": "orders-api",
+        "time": "2025-11-14T10:07:00Z",
+        "data": {"service": "orders", "version": "v2.14", "level": "red", "outcome": "failed"},
+    }
     async with bridgekeepers(db_url, emulator) as start:
         app = await start(cloudevent_types=types)
         fired = await post(app, "cloudevents", event, headers=STRUCTURED)
         stored = await alert(app, fired.body["alert_id"])
         assert (stored.title, stored.severity, stored.resource) == (
-            "orders deploy v2.14 failed", "sev1", "orders-api"
-        )  # fmt: skip
+            "orders deploy v2.14 failed",
+            "sev1",
+            "orders-api",
+        )
         back = event | {"id": "d-2", "data": event["data"] | {"outcome": "rolled-back"}}
         answer = await post(app, "cloudevents", back, headers=STRUCTURED)
         assert answer.body["result"] == "resolved" and answer.body["alert_id"] == stored.id

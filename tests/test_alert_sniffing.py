@@ -25,8 +25,13 @@ SNS_CONFIRMATION = {
     "Signature": "EXAMPLE",
     "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000.pem",
 }
-ALERTMANAGER = {"receiver": "ops", "status": "firing", "groupKey": "{}:{}", "alerts": [],
-                "version": "4"}  # fmt: skip
+ALERTMANAGER = {
+    "receiver": "ops",
+    "status": "firing",
+    "groupKey": "{}:{}",
+    "alerts": [],
+    "version": "4",
+}
 AZURE_OLD_SCHEMA = {"schemaId": "AzureMonitorMetricAlert", "data": {"status": "Activated"}}
 
 
@@ -39,25 +44,49 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
 @pytest.mark.parametrize(
     ("route", "body", "status", "said"),
     [
-        ("generic", SNS_CONFIRMATION, 422, "looks like an AWS SNS subscription confirmation: "
-         "post it to /alerts/aws-sns"),
-        ("generic", {"ruleName": "cpu", "state": "alerting", "evalMatches": []}, 422,
-         "looks like a legacy Grafana alert: post it to /alerts/grafana"),
-        ("generic", {"Type": "Notification", "TopicArn": "arn:aws:sns:x", "Message": "m"}, 422,
-         "looks like an AWS SNS notification: post it to /alerts/aws-sns"),
+        (
+            "generic",
+            SNS_CONFIRMATION,
+            422,
+            "looks like an AWS SNS subscription confirmation: post it to /alerts/aws-sns",
+        ),
+        (
+            "generic",
+            {"ruleName": "cpu", "state": "alerting", "evalMatches": []},
+            422,
+            "looks like a legacy Grafana alert: post it to /alerts/grafana",
+        ),
+        (
+            "generic",
+            {"Type": "Notification", "TopicArn": "arn:aws:sns:x", "Message": "m"},
+            422,
+            "looks like an AWS SNS notification: post it to /alerts/aws-sns",
+        ),
         ("defender", {"schemaId": "AIP Budget Notification"}, 422, "SystemAlertId is missing"),
         ("generic", ALERTMANAGER, 422, "post it to /alerts/alertmanager or /alerts/grafana"),
-        ("azure-monitor", None, 422, "looks like a Google Cloud Monitoring notification: "
-         "post it to /alerts/gcp"),
+        (
+            "azure-monitor",
+            None,
+            422,
+            "looks like a Google Cloud Monitoring notification: post it to /alerts/gcp",
+        ),
         ("azure-monitor", AZURE_OLD_SCHEMA, 422, "data.context is missing"),
-        ("generic", AZURE_OLD_SCHEMA, 422, "looks like an Azure Monitor alert: "
-         "post it to /alerts/azure-monitor"),
+        (
+            "generic",
+            AZURE_OLD_SCHEMA,
+            422,
+            "looks like an Azure Monitor alert: post it to /alerts/azure-monitor",
+        ),
         ("nagios", {"message": "x", "alias": "y"}, 404, "post it to /v2/alerts"),
-        ("generic", {"title": "Disk full", "state": "CLOSED"}, 422,
-         "state is not a field of the generic format: use status"),
+        (
+            "generic",
+            {"title": "Disk full", "state": "CLOSED"},
+            422,
+            "state is not a field of the generic format: use status",
+        ),
         ("generic", {"title": "Disk full", "priority": "CRITICAL"}, 422, "use severity"),
     ],
-)  # fmt: skip
+)
 async def test_a_misposted_body_is_told_where_to_go_and_nothing_stored(
     app: Running, route: str, body: Any, status: int, said: str
 ) -> None:
@@ -72,8 +101,11 @@ async def test_a_body_of_the_right_shape_with_a_wrong_field_gets_no_advice(app: 
 
 
 async def test_a_body_with_no_alert_in_it_is_accepted_and_says_so(app: Running) -> None:
-    recommendation = {"type": "Microsoft.Security/assessments", "name": "4fb67663",
-                      "properties": {"status": {"code": "Healthy"}}}  # fmt: skip
+    recommendation = {
+        "type": "Microsoft.Security/assessments",
+        "name": "4fb67663",
+        "properties": {"status": {"code": "Healthy"}},
+    }
     answer = await post(app, "defender", recommendation)
     assert answer.status == 202 and answer.body["alerts"] == []
     assert "nothing in this body is an alert" in answer.body["ignored"]

@@ -183,9 +183,10 @@ async def test_long_lists_are_capped_within_slacks_limit(running: Running) -> No
 # -- the Declare button --------------------------------------------------------------------------
 def declare_form(running: Running, user: str) -> View:
     [form] = [
-        v for v in running.slack.views.values()
+        v
+        for v in running.slack.views.values()
         if v.user == user and v.view["callback_id"] == "home_declare" and not v.closed
-    ]  # fmt: skip
+    ]
     return form
 
 
@@ -210,17 +211,22 @@ async def test_the_declare_button_declares_an_incident_with_its_bridge_channel(
     form = declare_form(running, "U0DAVE")
 
     empty = await running.driver.view_submission(
-        user="U0DAVE", view_id=form.id,
+        user="U0DAVE",
+        view_id=form.id,
         values={"title": typed("  "), "severity": {}, "visibility": chosen("public")},
-    )  # fmt: skip
+    )
     assert empty.body["response_action"] == "errors" and "title" in empty.body["errors"]
     assert not [c for c in running.slack.channels.values() if c.name.startswith("inc-")]
 
     sent = await running.driver.view_submission(
-        user="U0DAVE", view_id=form.id,
-        values={"title": typed("Printer on fire"), "severity": chosen("sev2"),
-                "visibility": chosen("private")},
-    )  # fmt: skip
+        user="U0DAVE",
+        view_id=form.id,
+        values={
+            "title": typed("Printer on fire"),
+            "severity": chosen("sev2"),
+            "visibility": chosen("private"),
+        },
+    )
     assert sent.status == 200 and sent.body in ("", None) and form.closed
     await running.settle()
     channel = bridge(running, 1)

@@ -127,9 +127,14 @@ async def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(
     await busy_incident(running)
     target = await entry(running, 4)
     forged = entry_hash(
-        prev_hash=target.prev_hash, seq=target.seq, at=target.at, actor=target.actor,
-        kind=target.kind, text="nothing seen", data=target.data,
-    )  # fmt: skip
+        prev_hash=target.prev_hash,
+        seq=target.seq,
+        at=target.at,
+        actor=target.actor,
+        kind=target.kind,
+        text="nothing seen",
+        data=target.data,
+    )
     async with running.bk.db.transaction() as session:
         await session.execute(
             update(TimelineEntry)
@@ -419,8 +424,15 @@ async def as_version_1(running: Running, number: int = 1) -> None:
             data = dict(row.data)
             if row.kind == "closed":
                 data = {"disposition": data["disposition"], "follow_ups": 1}
-            digest = entry_hash(prev_hash=prev, seq=row.seq, at=row.at, actor=row.actor,
-                                kind=row.kind, text=row.text, data=data)  # fmt: skip
+            digest = entry_hash(
+                prev_hash=prev,
+                seq=row.seq,
+                at=row.at,
+                actor=row.actor,
+                kind=row.kind,
+                text=row.text,
+                data=data,
+            )
             rehashed[row.hash] = digest
             row.data, row.prev_hash, row.hash, prev = data, prev, digest, digest
         incident.chain_version, incident.timeline_head = 1, prev
@@ -453,8 +465,12 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
     return subprocess.run(
         [sys.executable, "-m", "bridgekeeper", "audit", "verify", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:

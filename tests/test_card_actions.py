@@ -61,12 +61,20 @@ async def test_severity_button_validates_inline_then_changes(running: Running) -
 async def test_severity_button_refuses_without_permission(running: Running) -> None:
     channel = await declare(running)
     [pinned] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
-    [button] = [e for b in pinned.blocks if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == "card_severity"]  # fmt: skip
+    [button] = [
+        e
+        for b in pinned.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "card_severity"
+    ]
     reply = await running.driver.block_action(
-        user="U0DAVE", action_id="card_severity", value=button["value"], channel=channel.id,
+        user="U0DAVE",
+        action_id="card_severity",
+        value=button["value"],
+        channel=channel.id,
         message_ts=pinned.ts,
-    )  # fmt: skip
+    )
     await running.settle()
     assert not running.slack.views
     told = [p.body for p in running.slack.response_posts if p.url == reply.response_url]

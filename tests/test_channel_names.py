@@ -74,8 +74,9 @@ async def test_a_channel_the_bot_created_earlier_under_a_random_name_is_adopted(
     await running.settle()
     assert [c.id for c in bridge_channels(running)] == [earlier]
     assert (await incident_row(running)).channel_id == earlier
-    assert any(m.ts in running.slack.channels[earlier].pins
-               for m in running.slack.messages(earlier))  # fmt: skip
+    assert any(
+        m.ts in running.slack.channels[earlier].pins for m in running.slack.messages(earlier)
+    )
 
 
 async def test_a_bot_channel_of_another_title_or_archived_is_not_adopted(

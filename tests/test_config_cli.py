@@ -22,9 +22,13 @@ def bridgekeeper(
     """The command in `cwd` with only `env` set (and PATH): no .env or variable of ours leaks in."""
     return subprocess.run(
         [sys.executable, "-m", "bridgekeeper", *args],
-        cwd=cwd, env={"PATH": os.environ.get("PATH", ""), **env},
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        cwd=cwd,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def write(tmp_path: Path, toml: str, name: str = "bridgekeeper.toml") -> Path:

@@ -33,20 +33,28 @@ def test_no_file_and_no_environment_give_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
-        ('[alerts]\ntriage_threshhold = "sev2"',
-         "config: alerts.triage_threshhold: unknown key (did you mean alerts.triage_threshold?)"),
-        ("[alert]\ntoken = \"abc\"", "config: alert: unknown key (did you mean alerts?)"),
-        ('[permissions]\nclsoe = ["commander"]',
-         "config: permissions.clsoe: unknown key (did you mean permissions.close?)"),
-        ('[[alerts.auto_declare]]\nsources = ["x"]\nprivat = true',
-         "config: alerts.auto_declare[0].privat: unknown key "
-         "(did you mean alerts.auto_declare[0].private?)"),
-        ("[updates]\ncadence_minutes = { sev5 = 10 }",
-         "config: updates.cadence_minutes.sev5: unknown key (did you mean "
-         "updates.cadence_minutes.sev4?)"),
+        (
+            '[alerts]\ntriage_threshhold = "sev2"',
+            "config: alerts.triage_threshhold: unknown key (did you mean alerts.triage_threshold?)",
+        ),
+        ('[alert]\ntoken = "abc"', "config: alert: unknown key (did you mean alerts?)"),
+        (
+            '[permissions]\nclsoe = ["commander"]',
+            "config: permissions.clsoe: unknown key (did you mean permissions.close?)",
+        ),
+        (
+            '[[alerts.auto_declare]]\nsources = ["x"]\nprivat = true',
+            "config: alerts.auto_declare[0].privat: unknown key "
+            "(did you mean alerts.auto_declare[0].private?)",
+        ),
+        (
+            "[updates]\ncadence_minutes = { sev5 = 10 }",
+            "config: updates.cadence_minutes.sev5: unknown key (did you mean "
+            "updates.cadence_minutes.sev4?)",
+        ),
         ("[wibble]\nx = 1", "config: wibble: unknown key"),
     ],
-)  # fmt: skip
+)
 def test_unknown_keys_are_refused_with_the_nearest_known_key(
     tmp_path: Path, toml: str, line: str
 ) -> None:
@@ -56,51 +64,80 @@ def test_unknown_keys_are_refused_with_the_nearest_known_key(
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
-        ('[[alerts.auto_declare]]\nsources = ["defender"]\nprivate = "false"',
-         'alerts.auto_declare[0].private: expected true or false, got "false" (a string)'),
-        ('[close]\nrequire_regulatory_decisions = "no"',
-         'close.require_regulatory_decisions: expected true or false, got "no" (a string)'),
+        (
+            '[[alerts.auto_declare]]\nsources = ["defender"]\nprivate = "false"',
+            'alerts.auto_declare[0].private: expected true or false, got "false" (a string)',
+        ),
+        (
+            '[close]\nrequire_regulatory_decisions = "no"',
+            'close.require_regulatory_decisions: expected true or false, got "no" (a string)',
+        ),
         ("[alerts]\ntoken = 12345", "alerts.token: expected text in quotes, got a number"),
-        ('[alerts]\ngrouping_window_minutes = "60"',
-         'alerts.grouping_window_minutes: expected a whole number, got "60" (a string)'),
-        ("[outbox]\nmax_attempts = 2.5",
-         "outbox.max_attempts: expected a whole number, got 2.5 (a number)"),
-        ("[outbox]\nmax_attempts = true",
-         "outbox.max_attempts: expected a whole number, got true (a boolean)"),
-        ("[http]\nmax_connections = 0",
-         "http.max_connections: expected a number greater than 0, got 0 (a number)"),
-        ("[http]\nbody_timeout_seconds = -1",
-         "http.body_timeout_seconds: expected a number greater than 0, got -1 (a number)"),
-        ('[incidents]\ndefault_severity = "sev9"',
-         'incidents.default_severity: expected one of sev1, sev2, sev3, sev4, got "sev9" '
-         "(a string)"),
+        (
+            '[alerts]\ngrouping_window_minutes = "60"',
+            'alerts.grouping_window_minutes: expected a whole number, got "60" (a string)',
+        ),
+        (
+            "[outbox]\nmax_attempts = 2.5",
+            "outbox.max_attempts: expected a whole number, got 2.5 (a number)",
+        ),
+        (
+            "[outbox]\nmax_attempts = true",
+            "outbox.max_attempts: expected a whole number, got true (a boolean)",
+        ),
+        (
+            "[http]\nmax_connections = 0",
+            "http.max_connections: expected a number greater than 0, got 0 (a number)",
+        ),
+        (
+            "[http]\nbody_timeout_seconds = -1",
+            "http.body_timeout_seconds: expected a number greater than 0, got -1 (a number)",
+        ),
+        (
+            '[incidents]\ndefault_severity = "sev9"',
+            'incidents.default_severity: expected one of sev1, sev2, sev3, sev4, got "sev9" '
+            "(a string)",
+        ),
         ('[incidents]\nroles = ["deputy"]', "incidents.roles: must include commander"),
-        ('[permissions]\nclose = ["commander", "janitor"]',
-         'permissions.close: unknown role "janitor"; expected roles from [incidents] roles, '
-         "managers or anyone"),
-        ('[channels]\nprefix = "INC!"',
-         'channels.prefix: expected 1-20 lowercase letters, digits, - or _, got "INC!" '
-         "(a string)"),
-        ('[close]\nrequired = ["summary", "haiku"]',
-         "close.required: expected one of summary, root_cause, went_well, to_improve, "
-         'disposition, follow_ups, got "haiku" (a string)'),
-        ("[alerts]\nauto_declare = [{ min_severity = \"sev1\" }]",
-         "alerts.auto_declare[0].sources: missing: this key is required"),
+        (
+            '[permissions]\nclose = ["commander", "janitor"]',
+            'permissions.close: unknown role "janitor"; expected roles from [incidents] roles, '
+            "managers or anyone",
+        ),
+        (
+            '[channels]\nprefix = "INC!"',
+            'channels.prefix: expected 1-20 lowercase letters, digits, - or _, got "INC!" '
+            "(a string)",
+        ),
+        (
+            '[close]\nrequired = ["summary", "haiku"]',
+            "close.required: expected one of summary, root_cause, went_well, to_improve, "
+            'disposition, follow_ups, got "haiku" (a string)',
+        ),
+        (
+            '[alerts]\nauto_declare = [{ min_severity = "sev1" }]',
+            "alerts.auto_declare[0].sources: missing: this key is required",
+        ),
         ('[reports]\ntemplate_dir = "no-such-folder"', "reports.template_dir: folder not found: "),
-        ('[alerts]\ntriage_threshold = ["sev1"]',
-         'alerts.triage_threshold: expected one of sev1, sev2, sev3, sev4, got ["sev1"] (a list)'),
+        (
+            '[alerts]\ntriage_threshold = ["sev1"]',
+            "alerts.triage_threshold: expected one of sev1, sev2, sev3, sev4, "
+            'got ["sev1"] (a list)',
+        ),
         ('channels = "C0123"', 'channels: expected a table, got "C0123" (a string)'),
     ],
-)  # fmt: skip
+)
 def test_values_of_the_wrong_type_are_refused(tmp_path: Path, toml: str, line: str) -> None:
     [found] = problems(toml, tmp_path)
     assert found.startswith("config: " + line), found
 
 
 def test_secrets_are_never_repeated_in_errors(tmp_path: Path) -> None:
-    lines = problems('[alerts]\ntokens = { pagerduty = 424242 }\n'
-                     '[reports]\naccess_token = "hunter2"', tmp_path,
-                     DATABASE_URL="mysql://bk:s3cret-pw@db/bk")  # fmt: skip
+    lines = problems(
+        '[alerts]\ntokens = { pagerduty = 424242 }\n[reports]\naccess_token = "hunter2"',
+        tmp_path,
+        DATABASE_URL="mysql://bk:s3cret-pw@db/bk",
+    )
     assert lines == [
         "config: DATABASE_URL: expected a postgresql:// or sqlite:// URL",
         "config: alerts.tokens.pagerduty: expected text in quotes, got a number",
@@ -116,21 +153,40 @@ def test_secrets_are_never_repeated_in_errors(tmp_path: Path) -> None:
         ("PORT", "0", 'PORT: expected a port number 1-65535, got "0"'),
         ("PORT", "70000", 'PORT: expected a port number 1-65535, got "70000"'),
         ("LOG_LEVEL", "LOUD", 'LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, got "LOUD"'),
-        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: expected a URL starting with http:// "
-         'or https://, got "slack.com/api"'),
-        ("DATABASE_URL", "mysql://db/bk",
-         "DATABASE_URL: expected a postgresql:// or sqlite:// URL"),
-        ("BRIDGEKEEPER_TRIAGE_CHANNEL", "#triage",
-         'BRIDGEKEEPER_TRIAGE_CHANNEL: expected a Slack channel ID like C0123ABCD, got "#triage"'),
-        ("BRIDGEKEEPER_STAKEHOLDER_CHANNEL", "general",
-         "BRIDGEKEEPER_STAKEHOLDER_CHANNEL: expected a Slack channel ID like C0123ABCD, "
-         'got "general"'),
-        ("BRIDGEKEEPER_REPORT_TOKEN", "short", "BRIDGEKEEPER_REPORT_TOKEN: expected at least 16 "
-         "characters"),
-        ("BRIDGEKEEPER_CONFIG", "/no/such/bridgekeeper.toml", "BRIDGEKEEPER_CONFIG: file not "
-         "found: /no/such/bridgekeeper.toml"),
+        (
+            "SLACK_API_URL",
+            "slack.com/api",
+            'SLACK_API_URL: expected a URL starting with http:// or https://, got "slack.com/api"',
+        ),
+        (
+            "DATABASE_URL",
+            "mysql://db/bk",
+            "DATABASE_URL: expected a postgresql:// or sqlite:// URL",
+        ),
+        (
+            "BRIDGEKEEPER_TRIAGE_CHANNEL",
+            "#triage",
+            "BRIDGEKEEPER_TRIAGE_CHANNEL: expected a Slack channel ID like C0123ABCD, "
+            'got "#triage"',
+        ),
+        (
+            "BRIDGEKEEPER_STAKEHOLDER_CHANNEL",
+            "general",
+            "BRIDGEKEEPER_STAKEHOLDER_CHANNEL: expected a Slack channel ID like C0123ABCD, "
+            'got "general"',
+        ),
+        (
+            "BRIDGEKEEPER_REPORT_TOKEN",
+            "short",
+            "BRIDGEKEEPER_REPORT_TOKEN: expected at least 16 characters",
+        ),
+        (
+            "BRIDGEKEEPER_CONFIG",
+            "/no/such/bridgekeeper.toml",
+            "BRIDGEKEEPER_CONFIG: file not found: /no/such/bridgekeeper.toml",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_environment_variable_is_checked(name: str, value: str, line: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings({name: value})
@@ -139,8 +195,12 @@ def test_each_environment_variable_is_checked(name: str, value: str, line: str) 
 
 
 def test_environment_variables_that_are_valid() -> None:
-    env = {"PORT": " 8080 ", "LOG_LEVEL": "debug", "DATABASE_URL": "postgres://bk:pw@db/bk",
-           "SLACK_API_URL": "http://localhost:9"}  # fmt: skip
+    env = {
+        "PORT": " 8080 ",
+        "LOG_LEVEL": "debug",
+        "DATABASE_URL": "postgres://bk:pw@db/bk",
+        "SLACK_API_URL": "http://localhost:9",
+    }
     settings = load_settings(env)
     assert settings.port == 8080 and settings.log_level == "DEBUG"
     assert settings.database_url == "postgresql+asyncpg://bk:pw@db/bk"
@@ -148,13 +208,20 @@ def test_environment_variables_that_are_valid() -> None:
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
-    lines = problems('[alerts]\ntriage_threshhold = "sev2"\n[[alerts.auto_declare]]\n'
-                     'sources = ["defender"]\nprivate = "false"\n[outbox]\nmax_attempts = 0',
-                     tmp_path, PORT="abc", LOG_LEVEL="LOUD")  # fmt: skip
+    lines = problems(
+        '[alerts]\ntriage_threshhold = "sev2"\n[[alerts.auto_declare]]\n'
+        'sources = ["defender"]\nprivate = "false"\n[outbox]\nmax_attempts = 0',
+        tmp_path,
+        PORT="abc",
+        LOG_LEVEL="LOUD",
+    )
     assert [line.split(":")[1].strip() for line in lines] == [
-        "LOG_LEVEL", "PORT", "outbox.max_attempts", "alerts.auto_declare[0].private",
+        "LOG_LEVEL",
+        "PORT",
+        "outbox.max_attempts",
+        "alerts.auto_declare[0].private",
         "alerts.triage_threshhold",
-    ]  # fmt: skip
+    ]
 
 
 def test_a_file_that_is_not_toml(tmp_path: Path) -> None:
@@ -176,8 +243,11 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
         "[updates]\ncadence_minutes = { sev1 = 15, sev3 = 0 }\n"
         'stakeholder_channels = { sev1 = "C0EXECS", sev4 = [] }\n'
     )
-    env = {"BRIDGEKEEPER_CONFIG": str(config), "BRIDGEKEEPER_ALERT_TOKEN": "from-env",
-           "BRIDGEKEEPER_TRIAGE_CHANNEL": "C0ENVTRIAGE"}  # fmt: skip
+    env = {
+        "BRIDGEKEEPER_CONFIG": str(config),
+        "BRIDGEKEEPER_ALERT_TOKEN": "from-env",
+        "BRIDGEKEEPER_TRIAGE_CHANNEL": "C0ENVTRIAGE",
+    }
     settings = load_settings(env)
     assert settings.process.channel_prefix == "sec" and settings.triage_channel == "C0ENVTRIAGE"
     assert settings.process.default_severity is Severity.SEV2
@@ -191,8 +261,7 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
     assert settings.reports.template_dir == tmp_path / "templates"
     assert settings.updates.cadence_minutes[Severity.SEV1] == 15
     assert settings.updates.cadence_minutes[Severity.SEV3] is None
-    assert settings.updates.stakeholder_channels == {Severity.SEV1: ("C0EXECS",),
-                                                     Severity.SEV4: ()}  # fmt: skip
+    assert settings.updates.stakeholder_channels == {Severity.SEV1: ("C0EXECS",), Severity.SEV4: ()}
 
 
 def test_the_readme_example_is_a_valid_file(tmp_path: Path) -> None:

@@ -43,16 +43,40 @@ async def app(db_url: str, emulator: SlackEmulator, tmp_path: Path) -> AsyncIter
 
 # (source, firing sample, resolved sample or None, title, severity, resource)
 TOOLS = [
-    ("uptime-kuma", "uptime-kuma_down.json", "uptime-kuma_up.json", "Checkout API is down",
-     "sev2", "https://checkout.example.com/health"),
-    ("uptimerobot", "uptimerobot_down.json", "uptimerobot_up.json", "Shop front page is down",
-     "sev2", "https://shop.example.com"),
-    ("zabbix", "zabbix_problem.json", "zabbix_resolved.json",
-     "High CPU utilization (over 90% for 5m) on db-01", "sev2", "db-01"),
+    (
+        "uptime-kuma",
+        "uptime-kuma_down.json",
+        "uptime-kuma_up.json",
+        "Checkout API is down",
+        "sev2",
+        "https://checkout.example.com/health",
+    ),
+    (
+        "uptimerobot",
+        "uptimerobot_down.json",
+        "uptimerobot_up.json",
+        "Shop front page is down",
+        "sev2",
+        "https://shop.example.com",
+    ),
+    (
+        "zabbix",
+        "zabbix_problem.json",
+        "zabbix_resolved.json",
+        "High CPU utilization (over 90% for 5m) on db-01",
+        "sev2",
+        "db-01",
+    ),
     ("splunk", "splunk.json", None, "Failed VPN logins spike on vpn-01", "sev3", "vpn-01"),
-    ("new-relic", "new-relic_activated.json", "new-relic_closed.json",
-     "Error rate above 5% on checkout-api", "sev1", "checkout-api"),
-]  # fmt: skip
+    (
+        "new-relic",
+        "new-relic_activated.json",
+        "new-relic_closed.json",
+        "Error rate above 5% on checkout-api",
+        "sev1",
+        "checkout-api",
+    ),
+]
 
 
 def test_the_documented_mappings_are_five_valid_sources(tmp_path: Path) -> None:
@@ -61,9 +85,14 @@ def test_the_documented_mappings_are_five_valid_sources(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("source", "firing", "resolved", "title", "severity", "resource"), TOOLS)
 async def test_each_tool_fires_a_card_and_resolves_it(
-    app: Running, source: str, firing: str, resolved: str | None, title: str, severity: str,
+    app: Running,
+    source: str,
+    firing: str,
+    resolved: str | None,
+    title: str,
+    severity: str,
     resource: str,
-) -> None:  # fmt: skip
+) -> None:
     fired = await post(app, source, sample(firing))
     assert fired.status == 202, fired.body
     stored = await alert(app, fired.body["alert_id"])

@@ -15,10 +15,15 @@ from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 async def doctor(env: dict[str, str], cwd: Path) -> tuple[int, list[str], str]:
     """Exit status, stdout lines, stderr (the emulator answers in this process meanwhile)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridgekeeper", "doctor", cwd=cwd,
-        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bridgekeeper",
+        "doctor",
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     return int(process.returncode or 0), out.decode().splitlines(), err.decode()
 
@@ -38,16 +43,26 @@ async def test_doctor_passes_a_ready_installation(
 ) -> None:
     triage = emulator.add_channel("sec-triage", members=[emulator.bot_user_id])
     stakeholders = emulator.add_channel("incidents", members=[emulator.bot_user_id])
-    env = environment(db_url, emulator, BRIDGEKEEPER_TRIAGE_CHANNEL=triage,
-                      BRIDGEKEEPER_STAKEHOLDER_CHANNEL=stakeholders)  # fmt: skip
+    env = environment(
+        db_url,
+        emulator,
+        BRIDGEKEEPER_TRIAGE_CHANNEL=triage,
+        BRIDGEKEEPER_STAKEHOLDER_CHANNEL=stakeholders,
+    )
     status, lines, err = await doctor(env, tmp_path)
     assert status == 0, lines
     assert err == ""
     checks = lines[:-1]
     assert all(line.startswith("ok  ") for line in checks), lines
     assert [line.split()[1] for line in checks] == [
-        "configuration:", "database:", "database", "Slack:", "Slack", "triage", "stakeholder",
-    ]  # fmt: skip
+        "configuration:",
+        "database:",
+        "database",
+        "Slack:",
+        "Slack",
+        "triage",
+        "stakeholder",
+    ]
     assert f"triage channel {triage} (#sec-triage): the bot is a member" in lines[5]
     assert lines[-1] == f"all {len(checks)} checks passed"
 
@@ -71,8 +86,9 @@ async def test_doctor_names_each_failing_check_and_what_to_fix(
 async def test_doctor_with_a_refused_token_and_no_database(
     emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    env = environment("postgresql://bk:secret@127.0.0.1:9/bk", emulator,
-                      SLACK_BOT_TOKEN="xoxb-wrong")  # fmt: skip
+    env = environment(
+        "postgresql://bk:secret@127.0.0.1:9/bk", emulator, SLACK_BOT_TOKEN="xoxb-wrong"
+    )
     status, lines, err = await doctor(env, tmp_path)
     assert status == 1
     assert "Traceback" not in err
@@ -100,8 +116,12 @@ async def test_the_email_scope_is_needed_only_where_a_team_reads_its_on_call_fro
     assert status == 0, lines
     config = tmp_path / "bridgekeeper.toml"
     config.write_text('[oncall.teams.platform]\nsource = "pagerduty"\nschedule = "PABC123"\n')
-    env = environment(db_url, emulator, BRIDGEKEEPER_CONFIG=str(config),
-                      BRIDGEKEEPER_PAGERDUTY_TOKEN="u+read-only")  # fmt: skip
+    env = environment(
+        db_url,
+        emulator,
+        BRIDGEKEEPER_CONFIG=str(config),
+        BRIDGEKEEPER_PAGERDUTY_TOKEN="u+read-only",
+    )
     status, lines, _ = await doctor(env, tmp_path)
     [failed] = [line for line in lines if line.startswith("FAIL")]
     assert status == 1 and "lacks the scope users:read.email" in failed

@@ -41,9 +41,10 @@ async def collected(running: Running) -> Channel:
     """An incident with two items: a disk image with its hash and place, a log without hash."""
     channel = await declare(running)
     said = await say(
-        running, channel, f"evidence add Disk image of web-3 sha256={DISK.upper()} "
-        "location=Locker 4, room B"
-    )  # fmt: skip
+        running,
+        channel,
+        f"evidence add Disk image of web-3 sha256={DISK.upper()} location=Locker 4, room B",
+    )
     assert "Evidence 1 recorded" in said
     assert "Add a hash with" in await say(running, channel, "evidence add auth.log <from> web-3")
     return channel
@@ -189,9 +190,10 @@ async def test_the_audit_finds_a_changed_custody_entry(running: Running, audit: 
     await say(running, channel, "evidence transfer 1 <@U0BOB> to the lab")
     async with running.bk.db.transaction() as session:
         await session.execute(
-            update(TimelineEntry).where(TimelineEntry.kind == "evidence_transferred")
+            update(TimelineEntry)
+            .where(TimelineEntry.kind == "evidence_transferred")
             .values(data={"number": 1, "custodian": "U0DAVE"})
-        )  # fmt: skip
+        )
     verdict = await audit()
     assert verdict.code != 0 and "MODIFIED" in verdict.out
 
@@ -200,12 +202,12 @@ def form_values(description: str, sha256: str = "", location: str = "") -> dict[
     def typed(value: str) -> dict[str, Any]:
         return {"value": {"type": "plain_text_input", "value": value or None}}
 
-    return {"description": typed(description), "sha256": typed(sha256),
-            "location": typed(location)}  # fmt: skip
+    return {"description": typed(description), "sha256": typed(sha256), "location": typed(location)}
 
 
-async def open_form(running: Running, channel: str, text: str = "evidence add",
-                    user: str = "U0ALICE") -> str:  # fmt: skip
+async def open_form(
+    running: Running, channel: str, text: str = "evidence add", user: str = "U0ALICE"
+) -> str:
     before = set(running.slack.views)
     await say(running, channel, text, user=user)
     [view_id] = [v for v in running.slack.views if v not in before]

@@ -51,8 +51,11 @@ async def test_a_late_ping_raises_an_alert_and_the_next_ping_resolves_it(app: Ru
     assert status == 200
     await later(app, minutes=6)  # 5 minutes and the grace of 1 minute: missed
     [row] = await alerts(app)
-    assert (row.title, row.severity, row.status) == ("Heartbeat nightly-backup missed", "sev2",
-                                                     "firing")  # fmt: skip
+    assert (row.title, row.severity, row.status) == (
+        "Heartbeat nightly-backup missed",
+        "sev2",
+        "firing",
+    )
     [card] = card_texts(app)
     assert "Heartbeat nightly-backup missed" in card and "every 5m" in card
     await later(app, minutes=30)

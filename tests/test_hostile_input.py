@@ -96,32 +96,49 @@ def refused_calls(slack: SlackEmulator) -> list[Any]:
 
 def command_body(app: Running, text: str, channel: str) -> bytes:
     fields = {
-        "token": "legacy-verification-token", "team_id": app.slack.team_id,
-        "channel_id": channel, "user_id": "U0ALICE", "user_name": "alice",
-        "command": "/incident", "text": text, "api_app_id": app.slack.app_id,
+        "token": "legacy-verification-token",
+        "team_id": app.slack.team_id,
+        "channel_id": channel,
+        "user_id": "U0ALICE",
+        "user_name": "alice",
+        "command": "/incident",
+        "text": text,
+        "api_app_id": app.slack.app_id,
         "response_url": app.slack.new_response_url(channel=channel, user="U0ALICE"),
         "trigger_id": app.slack.new_trigger_id("U0ALICE"),
-    }  # fmt: skip
+    }
     return urlencode(fields).encode()
 
 
 def event_body(app: Running, channel: str, ts: str) -> bytes:
     event = {
-        "type": "reaction_added", "user": "U0ALICE", "reaction": "pushpin",
-        "item": {"type": "message", "channel": channel, "ts": ts}, "item_user": "U0BOB",
+        "type": "reaction_added",
+        "user": "U0ALICE",
+        "reaction": "pushpin",
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "item_user": "U0BOB",
         "event_ts": ts,
-    }  # fmt: skip
+    }
     return json.dumps(app.driver.event_envelope(event, event_id="Ev0FORGED")).encode()
 
 
 def action_body(app: Running, alert_id: int) -> bytes:
     payload = {
-        "type": "block_actions", "user": {"id": "U0ALICE", "name": "alice"},
-        "api_app_id": app.slack.app_id, "team": {"id": app.slack.team_id},
+        "type": "block_actions",
+        "user": {"id": "U0ALICE", "name": "alice"},
+        "api_app_id": app.slack.app_id,
+        "team": {"id": app.slack.team_id},
         "trigger_id": app.slack.new_trigger_id("U0ALICE"),
-        "actions": [{"action_id": "alert_declare", "value": str(alert_id), "type": "button",
-                     "block_id": "b", "action_ts": "1"}],
-    }  # fmt: skip
+        "actions": [
+            {
+                "action_id": "alert_declare",
+                "value": str(alert_id),
+                "type": "button",
+                "block_id": "b",
+                "action_ts": "1",
+            }
+        ],
+    }
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -204,11 +221,36 @@ async def test_alert_webhooks_with_wrong_credentials_get_401_and_store_nothing(
 
 # -- random command text -------------------------------------------------------------------------
 SUBCOMMANDS = [
-    "", "declare", "help", "list", "summary", "timeline", "note", "note 1", "task", "task done",
-    "role", "role commander", "severity", "severity sev1", "stage", "impact", "tasks", "roles",
-    "close", "reopen", "update", "notify", "report", "stats", "7", "declare x sev9 private",
-    "page", "page 1 <@U0BOB>", "page 1 payments",
-]  # fmt: skip
+    "",
+    "declare",
+    "help",
+    "list",
+    "summary",
+    "timeline",
+    "note",
+    "note 1",
+    "task",
+    "task done",
+    "role",
+    "role commander",
+    "severity",
+    "severity sev1",
+    "stage",
+    "impact",
+    "tasks",
+    "roles",
+    "close",
+    "reopen",
+    "update",
+    "notify",
+    "report",
+    "stats",
+    "7",
+    "declare x sev9 private",
+    "page",
+    "page 1 <@U0BOB>",
+    "page 1 payments",
+]
 command_text = st.one_of(
     st.text(max_size=200),
     st.builds(
@@ -262,9 +304,12 @@ async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
     [card] = app.slack.messages(app.bk.settings.triage_channel or "")
     alert_id = (await post(app, "generic", generic("second", dedup_key="x"))).body["alerts"][0]
     await app.driver.block_action(
-        user="U0ALICE", action_id="alert_declare", value="1",
-        channel=app.bk.settings.triage_channel, message_ts=card.ts,
-    )  # fmt: skip
+        user="U0ALICE",
+        action_id="alert_declare",
+        value="1",
+        channel=app.bk.settings.triage_channel,
+        message_ts=card.ts,
+    )
     await app.settle()
     for text in (
         f"declare {EVERYONE} sev2",
@@ -282,9 +327,12 @@ async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
         replies += await answered(app, reply)
         await app.settle()
     await app.driver.block_action(
-        user="U0ALICE", action_id="alert_link", value=str(alert_id["alert_id"]),
-        channel=app.bk.settings.triage_channel, message_ts=card.ts,
-    )  # fmt: skip
+        user="U0ALICE",
+        action_id="alert_link",
+        value=str(alert_id["alert_id"]),
+        channel=app.bk.settings.triage_channel,
+        message_ts=card.ts,
+    )
     await app.settle()
     assert await count(app, Incident) == 2
     assert unsafe_anywhere(app, replies) == []
@@ -326,9 +374,12 @@ async def test_huge_titles_notes_and_timelines_stay_within_slack_limits(serve: S
     second = await post(app, "generic", generic("another", dedup_key="another"))
     await app.settle()
     await app.driver.block_action(
-        user="U0ALICE", action_id="alert_link", value=str(second.body["alerts"][0]["alert_id"]),
-        channel=triage, message_ts=app.slack.messages(triage)[-1].ts,
-    )  # fmt: skip
+        user="U0ALICE",
+        action_id="alert_link",
+        value=str(second.body["alerts"][0]["alert_id"]),
+        channel=triage,
+        message_ts=app.slack.messages(triage)[-1].ts,
+    )
     await app.settle()
 
     assert refused_calls(app.slack) == []
@@ -352,9 +403,14 @@ async def _append_notes(app: Running, *, number: int, notes: int, text: str) -> 
         assert incident is not None
         for n in range(notes):
             await incident_store.append(
-                session=session, incident=incident, at=now, recorded_at=now, actor="U0BOB",
-                kind="note", text=f"{n} {text}",
-            )  # fmt: skip
+                session=session,
+                incident=incident,
+                at=now,
+                recorded_at=now,
+                actor="U0BOB",
+                kind="note",
+                text=f"{n} {text}",
+            )
 
 
 # -- secrets never reach a log or an error -------------------------------------------------------
@@ -430,8 +486,11 @@ def test_a_database_password_never_reaches_the_output(tmp_path: Path) -> None:
     with log.open("wb") as out:
         done = subprocess.run(
             [sys.executable, "-m", "bridgekeeper", "serve", "--port", "0"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, timeout=60,
-        )  # fmt: skip
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+        )
     output = log.read_text(errors="replace")
     assert done.returncode != 0
     assert "bk_intruder" in output or "refused" in output.lower() or "connect" in output.lower()
@@ -443,9 +502,11 @@ async def test_secrets_never_reach_a_serve_process_log(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
     server = Server(
-        db_url=db_url, api_url=emulator.api_url, log=tmp_path / "serve.log",
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "serve.log",
         env={"LOG_LEVEL": "DEBUG"},
-    )  # fmt: skip
+    )
     try:
         await server.start()
         await _provoke_errors(server.url, emulator)

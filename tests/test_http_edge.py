@@ -100,13 +100,18 @@ async def changed(app: Running) -> tuple[int, ...]:
 
 def command_form(app: Running, text: str, response_url: str | None = None) -> bytes:
     fields = {
-        "token": "legacy-verification-token", "team_id": app.slack.team_id,
-        "channel_id": app.general, "user_id": "U0ALICE", "user_name": "alice",
-        "command": "/incident", "text": text, "api_app_id": app.slack.app_id,
+        "token": "legacy-verification-token",
+        "team_id": app.slack.team_id,
+        "channel_id": app.general,
+        "user_id": "U0ALICE",
+        "user_name": "alice",
+        "command": "/incident",
+        "text": text,
+        "api_app_id": app.slack.app_id,
         "response_url": response_url
         or app.slack.new_response_url(channel=app.general, user="U0ALICE"),
         "trigger_id": app.slack.new_trigger_id("U0ALICE"),
-    }  # fmt: skip
+    }
     return urlencode(fields).encode()
 
 
@@ -208,16 +213,18 @@ async def test_rejected_bodies_never_reach_the_logs(
     forged = {"X-Slack-Signature": "v0=" + "0" * 64, "X-Slack-Request-Timestamp": "1"}
     async with aiohttp.ClientSession() as session:
         for body, status in ((big, 401), (big * 2, 413)):
-            async with session.post(f"{app.url}/slack/events", data=body,
-                                    headers={**FORM, **forged}) as r:  # fmt: skip
+            async with session.post(
+                f"{app.url}/slack/events", data=body, headers={**FORM, **forged}
+            ) as r:
                 assert r.status == status
-            async with session.post(f"{app.url}/alerts/generic", data=body,
-                                    headers={"Authorization": "Bearer wrong"}) as r:  # fmt: skip
+            async with session.post(
+                f"{app.url}/alerts/generic", data=body, headers={"Authorization": "Bearer wrong"}
+            ) as r:
                 assert r.status == (401 if status == 401 else 413)
 
         async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: refused while read
             for _ in range(40):
-                yield big[:64 * 1024]  # fmt: skip
+                yield big[: 64 * 1024]
 
         async with session.post(f"{app.url}/slack/events", data=chunks(), headers=forged) as r:
             assert r.status == 413
@@ -365,9 +372,11 @@ async def alerts_locked(db_url: str) -> AsyncIterator[None]:
 async def post_and_hang_up(port: int, body: bytes) -> None:
     """Send a whole alert webhook, then reset the connection without waiting for the answer."""
     _, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = (f"POST /alerts/generic HTTP/1.1\r\nHost: bridgekeeper\r\nAuthorization: Bearer "
-            f"{ALERT_TOKEN}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    head = (
+        f"POST /alerts/generic HTTP/1.1\r\nHost: bridgekeeper\r\nAuthorization: Bearer "
+        f"{ALERT_TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     writer.write(head.encode() + body)
     await writer.drain()
     sock = writer.get_extra_info("socket")
@@ -393,9 +402,14 @@ async def test_a_retry_of_a_body_whose_answer_was_lost_is_a_redelivery(
     assert await occurrences() == [1]  # stored once, though its answer never went out
     async with aiohttp.ClientSession() as http:
         for expected, occurred in (("duplicate", [1]), ("duplicate", [2])):
-            async with http.post(f"{edge.app.url}/alerts/generic", data=body, headers={
-                "Authorization": f"Bearer {ALERT_TOKEN}", "Content-Type": "application/json",
-            }) as response:  # fmt: skip
+            async with http.post(
+                f"{edge.app.url}/alerts/generic",
+                data=body,
+                headers={
+                    "Authorization": f"Bearer {ALERT_TOKEN}",
+                    "Content-Type": "application/json",
+                },
+            ) as response:
                 assert response.status == 202
                 assert (await response.json())["result"] == expected
             assert await occurrences() == occurred  # the retry changed nothing; a repeat counts

@@ -57,8 +57,9 @@ async def rota(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
     process = replace(process, permissions={**process.permissions, "oncall": ("managers",)})
     oncall = OnCallSettings(teams=(PAYMENTS, STORES), feed_weeks=1)
     async with bridgekeepers(db_url, emulator) as start:
-        yield await start(clock=FrozenClock(TUESDAY_3PM.astimezone(UTC)), process=process,
-                          oncall=oncall)  # fmt: skip
+        yield await start(
+            clock=FrozenClock(TUESDAY_3PM.astimezone(UTC)), process=process, oncall=oncall
+        )
 
 
 async def say(running: Running, text: str, user: str = "U0ALICE") -> str:
@@ -112,9 +113,10 @@ async def test_a_reader_without_a_time_zone_sees_utc(rota: Running) -> None:
 
 async def test_an_override_across_a_handoff_shows_in_slack_and_in_the_feed(rota: Running) -> None:
     told = await say(
-        rota, "oncall override payments <@U0DAVE> from 2026-03-03 20:00 until 2026-03-04 12:00",
+        rota,
+        "oncall override payments <@U0DAVE> from 2026-03-03 20:00 until 2026-03-04 12:00",
         user="U0CAROL",
-    )  # fmt: skip
+    )
     assert "Override #1: <@U0DAVE> is on call for payments from Tue 03 Mar 19:00 UTC" in told
     [row] = await overrides(rota)
     assert (row.user_id, row.created_by) == ("U0DAVE", "U0CAROL")

@@ -53,9 +53,15 @@ def test_an_escalation_policy_and_a_routing_key_load(tmp_path: Path) -> None:
     assert policy.levels == (("oncall",), ("other-layers",), ("U0DAVE",))
     assert (policy.delay, policy.repeat) == (timedelta(minutes=10), 1)
     assert settings.oncall.pagerduty_keys == {"payments": KEY}
-    shown = bridgekeeper(tmp_path, "config", "show", BRIDGEKEEPER_CONFIG=str(write(tmp_path, text)),
-                         SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="test",
-                         **SAME_CODE)  # fmt: skip
+    shown = bridgekeeper(
+        tmp_path,
+        "config",
+        "show",
+        BRIDGEKEEPER_CONFIG=str(write(tmp_path, text)),
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="test",
+        **SAME_CODE,
+    )
     assert (
         KEY not in shown.stdout + shown.stderr and 'pagerduty_routing_key = "****' in shown.stdout
     )
@@ -177,7 +183,9 @@ def test_teams_reading_paging_tools_load(tmp_path: Path) -> None:
     assert sources["storage"].kind == "goalert"
     assert settings.oncall.pagerduty_api_url == "https://api.pagerduty.com"
     assert (settings.oncall.goalert_url, settings.oncall.goalert_token) == (
-        "https://goalert.example.com", "ga-key")  # fmt: skip
+        "https://goalert.example.com",
+        "ga-key",
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,8 +240,9 @@ def test_a_mistake_in_a_teams_source_names_its_key(
 
 def test_a_missing_api_key_is_named(tmp_path: Path) -> None:
     config = write(tmp_path, PLATFORM)
-    done = bridgekeeper(tmp_path, "config", "check", str(config),
-                        BRIDGEKEEPER_GOALERT_TOKEN="ga-key", **SAME_CODE)  # fmt: skip
+    done = bridgekeeper(
+        tmp_path, "config", "check", str(config), BRIDGEKEEPER_GOALERT_TOKEN="ga-key", **SAME_CODE
+    )
     assert done.returncode == 2
     assert assert_clean_failure(done, 1) == [
         "bridgekeeper: config: BRIDGEKEEPER_PAGERDUTY_TOKEN: is not set: teams with source = "

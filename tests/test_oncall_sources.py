@@ -46,17 +46,23 @@ def day(offset: int, hour: int = 0) -> datetime:
     return datetime(2026, 1, 5 + offset, hour, tzinfo=UTC)
 
 
-def oncall_settings(pagerduty: PagerDutyRestEmulator, goalert: GoAlertEmulator,
-                    **changes: object) -> OnCallSettings:  # fmt: skip
+def oncall_settings(
+    pagerduty: PagerDutyRestEmulator, goalert: GoAlertEmulator, **changes: object
+) -> OnCallSettings:
     settings = OnCallSettings(
         teams=(PLATFORM, NETWORK, STORAGE),
         routes=(Route("platform", frozenset({"generic"})),),
-        sources={"platform": ScheduleSource("pagerduty", schedule=SCHEDULE),
-                 "network": ScheduleSource("pagerduty", escalation_policy=POLICY),
-                 "storage": ScheduleSource("goalert", schedule=GA_SCHEDULE)},
-        feed_weeks=1, pagerduty_api_url=pagerduty.url, pagerduty_token=PD_TOKEN,
-        goalert_url=goalert.url, goalert_token=GA_TOKEN,
-    )  # fmt: skip
+        sources={
+            "platform": ScheduleSource("pagerduty", schedule=SCHEDULE),
+            "network": ScheduleSource("pagerduty", escalation_policy=POLICY),
+            "storage": ScheduleSource("goalert", schedule=GA_SCHEDULE),
+        },
+        feed_weeks=1,
+        pagerduty_api_url=pagerduty.url,
+        pagerduty_token=PD_TOKEN,
+        goalert_url=goalert.url,
+        goalert_token=GA_TOKEN,
+    )
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
@@ -93,9 +99,11 @@ async def goalert() -> AsyncIterator[GoAlertEmulator]:
 
 @pytest.fixture
 async def desk(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> AsyncIterator[Running]:  # fmt: skip
+) -> AsyncIterator[Running]:
     """bridgekeeper reading both tools; Carol manages incidents (she may set overrides)."""
     async with bridgekeepers(db_url, emulator) as start:
         yield await start(**_started(emulator, oncall_settings(pagerduty, goalert)))
@@ -106,8 +114,12 @@ def _started(emulator: SlackEmulator, oncall: OnCallSettings) -> dict[str, objec
     triage = emulator.add_channel("alert-triage", members=["UBOT", *USERS])
     process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
     process = replace(process, permissions={**process.permissions, "oncall": ("managers",)})
-    return {"clock": FrozenClock(START), "process": process, "oncall": oncall,
-            "triage_channel": triage}  # fmt: skip
+    return {
+        "clock": FrozenClock(START),
+        "process": process,
+        "oncall": oncall,
+        "triage_channel": triage,
+    }
 
 
 async def later(running: Running, minutes: float) -> None:
@@ -141,9 +153,11 @@ async def test_oncall_shows_goalert_now_and_next(desk: Running) -> None:
 
 
 async def test_many_shifts_are_read_page_by_page_into_the_feed(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> None:  # fmt: skip
+) -> None:
     pagerduty.duties.clear()
     for hour in range(130):  # more than one page of 100
         person = "PBOB001" if hour % 2 else "PCAROL1"
@@ -168,9 +182,11 @@ async def test_the_triage_card_names_the_pagerduty_on_call(desk: Running) -> Non
 
 
 async def test_a_page_to_a_pagerduty_team_reaches_its_on_call(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> None:  # fmt: skip
+) -> None:
     oncall = oncall_settings(pagerduty, goalert)
     async with paging_desk(db_url, emulator, oncall=oncall) as running:
         bridge = await declare(running)
@@ -181,9 +197,11 @@ async def test_a_page_to_a_pagerduty_team_reaches_its_on_call(
 
 
 async def test_an_escalation_pages_whoever_the_tool_has_on_call_by_then(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> None:  # fmt: skip
+) -> None:
     twice = Policy((("oncall",), ("oncall",)), timedelta(minutes=10))
     oncall = oncall_settings(pagerduty, goalert, policies={"platform": twice})
     async with paging_desk(db_url, emulator, oncall=oncall) as running:
@@ -196,15 +214,16 @@ async def test_an_escalation_pages_whoever_the_tool_has_on_call_by_then(
 
 
 async def test_an_outsider_cannot_page_a_pagerduty_team_for_a_private_incident(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> None:  # fmt: skip
+) -> None:
     oncall = oncall_settings(pagerduty, goalert)
     async with paging_desk(db_url, emulator, oncall=oncall) as running:
         await declare(running, "Insider case sev2 private")
         hidden = await say_in(running, "page #1 platform", channel=running.general, user="U0DAVE")
-        missing = await say_in(running, "page #7 platform", channel=running.general,
-                               user="U0DAVE")  # fmt: skip
+        missing = await say_in(running, "page #7 platform", channel=running.general, user="U0DAVE")
         assert "not there" in hidden or "no incident 1" in hidden
         assert hidden.replace("1", "N") == missing.replace("7", "N")
         assert not dms(emulator, "U0BOB", PAGED)
@@ -254,11 +273,14 @@ async def test_with_no_shifts_read_yet_an_outage_is_said_plainly(
 
 
 async def test_a_wrong_token_is_said_plainly(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> None:  # fmt: skip
-    oncall = oncall_settings(pagerduty, goalert, pagerduty_token="not-the-key",
-                             goalert_token="not-the-key")  # fmt: skip
+) -> None:
+    oncall = oncall_settings(
+        pagerduty, goalert, pagerduty_token="not-the-key", goalert_token="not-the-key"
+    )
     async with bridgekeepers(db_url, emulator) as start:
         running = await start(**_started(emulator, oncall))
         told = await say(running, "oncall platform")
@@ -267,8 +289,9 @@ async def test_a_wrong_token_is_said_plainly(
 
 
 async def test_overrides_are_refused_for_a_team_managed_in_a_tool(desk: Running) -> None:
-    told = await say(desk, "oncall override platform <@U0ALICE> until 2026-01-05 18:00",
-                     user="U0CAROL")  # fmt: skip
+    told = await say(
+        desk, "oncall override platform <@U0ALICE> until 2026-01-05 18:00", user="U0CAROL"
+    )
     assert "The on-call of platform is managed in PagerDuty" in told
     assert await overrides(desk) == []
     assert "Now: <@U0BOB>" in await say(desk, "oncall platform")
@@ -295,9 +318,11 @@ async def test_the_emulators_answer_as_the_tools_document(
 
 
 async def test_a_name_from_the_tool_is_never_taken_for_a_slack_user(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyRestEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyRestEmulator,
     goalert: GoAlertEmulator,
-) -> None:  # fmt: skip
+) -> None:
     """Someone on call in PagerDuty with no e-mail, whose name reads like a Slack user ID, is
     shown by that name and never paged: the Slack user of that ID is not who is on call."""
     pagerduty.add_person("PMALL01", "U0DAVE", "")

@@ -31,8 +31,12 @@ async def triaging(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Runnin
     process = replace(process, permissions={**process.permissions, "oncall": ("managers",)})
     oncall = OnCallSettings(teams=(PAYMENTS, STORES), routes=ROUTES)
     async with bridgekeepers(db_url, emulator) as start:
-        yield await start(clock=FrozenClock(TUESDAY_3PM.astimezone(UTC)), process=process,
-                          oncall=oncall, triage_channel=triage)  # fmt: skip
+        yield await start(
+            clock=FrozenClock(TUESDAY_3PM.astimezone(UTC)),
+            process=process,
+            oncall=oncall,
+            triage_channel=triage,
+        )
 
 
 async def test_the_card_names_the_on_call_person_of_the_routed_team(triaging: Running) -> None:
@@ -43,8 +47,10 @@ async def test_the_card_names_the_on_call_person_of_the_routed_team(triaging: Ru
     ).status == 202
     assert (await post(triaging, "generic", generic("Disk full", resource="db-01"))).status == 202
     await triaging.settle()
-    cards = {title: next(c for c in card_texts(triaging) if title in c)
-             for title in ("Checkout errors", "Till offline", "Disk full")}  # fmt: skip
+    cards = {
+        title: next(c for c in card_texts(triaging) if title in c)
+        for title in ("Checkout errors", "Till offline", "Disk full")
+    }
     checkout, till, disk = cards.values()
     assert "*On call (payments):* <@U0BOB>" in checkout  # the first route that matches
     assert "*On call (stores):* <@U0DAVE>" in till
@@ -52,8 +58,9 @@ async def test_the_card_names_the_on_call_person_of_the_routed_team(triaging: Ru
 
 
 async def test_the_card_follows_an_override(triaging: Running) -> None:
-    await say(triaging, "oncall override payments <@U0ALICE> until 2026-03-03 18:00",
-              user="U0CAROL")  # fmt: skip
+    await say(
+        triaging, "oncall override payments <@U0ALICE> until 2026-03-03 18:00", user="U0CAROL"
+    )
     body = generic("Checkout errors", labels={"service": "payments-api"})
     assert (await post(triaging, "generic", body)).status == 202
     await triaging.settle()

@@ -53,8 +53,12 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
     return subprocess.run(
         [sys.executable, "-m", "bridgekeeper", "outbox", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked(
@@ -130,8 +134,9 @@ async def test_a_burst_of_notes_is_folded_into_few_messages_in_order(running: Ru
     notes = [m for m in posted if "burst" in json.dumps(m.blocks)]
     assert len(notes) < 40  # folded: Slack takes about one message a second per channel
     order = [json.dumps(m.blocks) for m in notes]
-    positions = [next(i for i, text in enumerate(order) if f"burst {n:02d}" in text)
-                 for n in range(40)]  # fmt: skip
+    positions = [
+        next(i for i, text in enumerate(order) if f"burst {n:02d}" in text) for n in range(40)
+    ]
     recorded = await recorded_order(running)
     assert [positions[n] for n in recorded] == sorted(positions[n] for n in recorded)
 
@@ -154,18 +159,38 @@ async def test_a_sev1_declaration_is_served_first_and_its_announcement_waits_for
     db = Database(db_url)
     try:
         async with db.transaction() as session:
-            ids = {sev: await add_incident(session, number, sev)
-                   for number, sev in ((901, "sev4"), (902, "sev1"))}  # fmt: skip
+            ids = {
+                sev: await add_incident(session, number, sev)
+                for number, sev in ((901, "sev4"), (902, "sev1"))
+            }
             for n in range(5):
-                outbox.add(session=session, now=now, kind="post", incident_id=ids["sev4"],
-                           payload={"target": "bridge", "text": f"backlog {n}"})  # fmt: skip
-            outbox.add(session=session, now=now, kind="post",
-                       payload={"target": "triage", "text": "a triage note"})  # fmt: skip
+                outbox.add(
+                    session=session,
+                    now=now,
+                    kind="post",
+                    incident_id=ids["sev4"],
+                    payload={"target": "bridge", "text": f"backlog {n}"},
+                )
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                payload={"target": "triage", "text": "a triage note"},
+            )
             outbox.add(session=session, now=now, kind="create_channel", incident_id=ids["sev1"])
-            outbox.add(session=session, now=now, kind="post", incident_id=ids["sev1"],
-                       payload={"target": "stakeholders", "text": "names the channel"})  # fmt: skip
-            outbox.add(session=session, now=now + timedelta(minutes=5), kind="post",
-                       payload={"target": "triage", "text": "later"})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=ids["sev1"],
+                payload={"target": "stakeholders", "text": "names the channel"},
+            )
+            outbox.add(
+                session=session,
+                now=now + timedelta(minutes=5),
+                kind="post",
+                payload={"target": "triage", "text": "later"},
+            )
         due = await db.run_together(
             lambda conn: lanes.due_lanes(conn, now=now, per_lane=20, limit=10)
         )
@@ -185,9 +210,16 @@ async def test_a_sev1_declaration_is_served_first_and_its_announcement_waits_for
 async def add_incident(session: AsyncSession, number: int, severity: str) -> int:
     now = SystemClock().now()
     incident = Incident(
-        number=number, title="t", severity=severity, initial_severity=severity, stage="detect",
-        status="open", declared_by="U0ALICE", declared_at=now, detected_at=now,
-    )  # fmt: skip
+        number=number,
+        title="t",
+        severity=severity,
+        initial_severity=severity,
+        stage="detect",
+        status="open",
+        declared_by="U0ALICE",
+        declared_at=now,
+        detected_at=now,
+    )
     session.add(incident)
     await session.flush()
     return incident.id
@@ -195,8 +227,9 @@ async def add_incident(session: AsyncSession, number: int, severity: str) -> int
 
 def test_folding_passes_over_card_refreshes_and_keeps_them_in_order() -> None:
     def post(i: int, text: str) -> Effect:
-        return Effect(id=i, kind="post", attempts=0, payload={"target": "bridge", "text": text,
-                                                               "fold": True})  # fmt: skip
+        return Effect(
+            id=i, kind="post", attempts=0, payload={"target": "bridge", "text": text, "fold": True}
+        )
 
     def card(i: int) -> Effect:
         return Effect(id=i, kind="card", attempts=0, payload={"key": "status:1"})

@@ -413,8 +413,9 @@ class HelmBinary:
         self._run("lint", "--strict", str(CHART), values=values, tmp=tmp)
 
     def template(self, values: dict[str, Any], tmp: Path) -> str:
-        return self._run("template", "bk", str(CHART), "--namespace", "incidents",
-                         values=values, tmp=tmp)  # fmt: skip
+        return self._run(
+            "template", "bk", str(CHART), "--namespace", "incidents", values=values, tmp=tmp
+        )
 
 
 class HelmSdk:
@@ -442,8 +443,9 @@ class HelmSdk:
             )
         except self.helm.HelmError as exc:
             raise HelmFailed(str(exc)) from exc
-        return "\n---\n".join(body for name, body in sorted(rendered.items())
-                              if name.endswith(".yaml"))  # fmt: skip
+        return "\n---\n".join(
+            body for name, body in sorted(rendered.items()) if name.endswith(".yaml")
+        )
 
 
 @pytest.fixture(params=["binary", "sdk"], name="helm")
@@ -461,12 +463,15 @@ EVERYTHING_ON = {
     "config": '[incidents]\ndefault_severity = "sev2"\n',
     "env": {"BRIDGEKEEPER_TRIAGE_CHANNEL": "C0123TRIAGE", "LOG_LEVEL": "INFO"},
     "web": {"worker": False},
-    "ingress": {"enabled": True, "className": "nginx",
-                "tls": [{"secretName": "bk-tls", "hosts": [PLACEHOLDER_HOST]}]},
+    "ingress": {
+        "enabled": True,
+        "className": "nginx",
+        "tls": [{"secretName": "bk-tls", "hosts": [PLACEHOLDER_HOST]}],
+    },
     "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
     "serviceAccountName": "bridgekeeper",
     "imagePullSecrets": [{"name": "registry"}],
-}  # fmt: skip
+}
 
 
 def _documents(text: str) -> list[dict[str, Any]]:
@@ -532,8 +537,13 @@ def test_helm_template_with_defaults(helm: HelmBinary | HelmSdk, tmp_path: Path)
 def test_helm_template_with_everything_on(helm: HelmBinary | HelmSdk, tmp_path: Path) -> None:
     kinds = _by_kind(_documents(helm.template(EVERYTHING_ON, tmp_path)))
     assert sorted(kinds) == [
-        "ConfigMap", "Deployment", "Ingress", "Job", "Service", "ServiceMonitor",
-    ]  # fmt: skip
+        "ConfigMap",
+        "Deployment",
+        "Ingress",
+        "Job",
+        "Service",
+        "ServiceMonitor",
+    ]
     (config,) = kinds["ConfigMap"]
     assert config["data"]["bridgekeeper.toml"].strip() == EVERYTHING_ON["config"].strip()
     web = next(d for d in kinds["Deployment"] if d["metadata"]["name"].endswith("-web"))

@@ -71,17 +71,21 @@ async def test_trigger_acknowledge_and_resolve_share_one_dedup_key(
 
         await say(running, "close Rolled back the release", channel=bridge.id)
         assert [e["event_action"] for e in pagerduty.events] == [
-            "trigger", "acknowledge", "resolve"]  # fmt: skip
+            "trigger",
+            "acknowledge",
+            "resolve",
+        ]
         assert {e["dedup_key"] for e in pagerduty.events} == {page.dedup_key}
         [alert] = pagerduty.alerts
-        assert alert.status == "resolved" and alert.events == ["trigger", "acknowledge",
-                                                               "resolve"]  # fmt: skip
+        assert alert.status == "resolved" and alert.events == ["trigger", "acknowledge", "resolve"]
 
 
 async def test_500s_and_a_429_then_success_are_one_event_each(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyEmulator,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     async with routed(db_url, emulator, pagerduty) as running:
         bridge = await declare(running)
         pagerduty.fail(500, times=2)
@@ -115,9 +119,11 @@ async def test_a_lost_answer_is_retried_into_the_same_alert(
 
 
 async def test_an_event_pagerduty_refuses_waits_for_an_operator(
-    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyEmulator,
+    db_url: str,
+    emulator: SlackEmulator,
+    pagerduty: PagerDutyEmulator,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     pagerduty.routing_keys = {"R0ANOTHER0INTEGRATION0KEY0123456"}
     async with routed(db_url, emulator, pagerduty) as running:
         bridge = await declare(running)
@@ -143,15 +149,19 @@ async def test_a_team_without_a_routing_key_pages_slack_only(
 
 
 def test_the_emulator_checks_events_as_pagerduty_documents_them() -> None:
-    good = {"routing_key": ROUTING_KEY, "event_action": "trigger", "dedup_key": "k",
-            "payload": {"summary": "s", "source": "x", "severity": "error"}}  # fmt: skip
+    good = {
+        "routing_key": ROUTING_KEY,
+        "event_action": "trigger",
+        "dedup_key": "k",
+        "payload": {"summary": "s", "source": "x", "severity": "error"},
+    }
     assert problems(good, {ROUTING_KEY}) == []
     short = {**good, "routing_key": "short"}
     assert problems(short, set()) == [
-        "Length of 'routing_key' is incorrect (should be 32 characters)"]  # fmt: skip
+        "Length of 'routing_key' is incorrect (should be 32 characters)"
+    ]
     long = {**good, "payload": {**good["payload"], "summary": "x" * 1025}}  # type: ignore[dict-item]
     assert "too long" in problems(long, set())[0]
     loud = {**good, "payload": {**good["payload"], "severity": "sev1"}}  # type: ignore[dict-item]
     assert "severity" in problems(loud, set())[0]
-    assert "dedup_key" in problems({**good, "event_action": "resolve", "dedup_key": None},
-                                   set())[0]  # fmt: skip
+    assert "dedup_key" in problems({**good, "event_action": "resolve", "dedup_key": None}, set())[0]

@@ -38,8 +38,9 @@ PAYMENTS = Team(
         Layer("primary", ("U0BOB",), date(2026, 1, 1), time(0), days=7),
     ),
 )
-NIGHT = Team("night", ZoneInfo("UTC"), (Layer("all", ("U0BOB",), date(2026, 1, 1), time(0),
-                                              days=7),))  # fmt: skip
+NIGHT = Team(
+    "night", ZoneInfo("UTC"), (Layer("all", ("U0BOB",), date(2026, 1, 1), time(0), days=7),)
+)
 THREE_LEVELS = Policy((("oncall",), ("other-layers",), ("U0DAVE",)), timedelta(minutes=10))
 ONCALL = OnCallSettings(teams=(PAYMENTS, NIGHT), policies={"payments": THREE_LEVELS})
 PAGED = "paged you"
@@ -47,8 +48,9 @@ ESCALATED = "Escalated to you"
 
 
 @asynccontextmanager
-async def paging_desk(db_url: str, slack: SlackEmulator, **overrides: object
-                      ) -> AsyncIterator[Running]:  # fmt: skip
+async def paging_desk(
+    db_url: str, slack: SlackEmulator, **overrides: object
+) -> AsyncIterator[Running]:
     changes = {"oncall": ONCALL, **overrides}
     settings = replace(settings_for(db_url=db_url, api_url=slack.api_url), **changes)  # type: ignore[arg-type]
     running = await start_bridgekeeper(settings, slack, clock=FrozenClock(START))
@@ -86,10 +88,12 @@ def page_dm(slack: SlackEmulator, user: str) -> tuple[str, Message]:
     return channel.id, message
 
 
-async def press(running: Running, user: str, *, page_id: int, channel: str,
-                message_ts: str | None = None) -> str:  # fmt: skip
-    reply = await running.driver.block_action(user=user, action_id="page_ack", value=str(page_id),
-                                              channel=channel, message_ts=message_ts)  # fmt: skip
+async def press(
+    running: Running, user: str, *, page_id: int, channel: str, message_ts: str | None = None
+) -> str:
+    reply = await running.driver.block_action(
+        user=user, action_id="page_ack", value=str(page_id), channel=channel, message_ts=message_ts
+    )
     await running.settle()
     posts = [p.body for p in running.slack.response_posts if p.url == reply.response_url]
     return json.dumps(posts, ensure_ascii=False)
@@ -127,8 +131,9 @@ async def test_a_page_acknowledged_in_time_does_not_escalate(
         await at(running, 5)
         [page] = await pages(running)
         channel, message = page_dm(emulator, "U0BOB")
-        told = await press(running, "U0BOB", page_id=page.id, channel=channel,
-                           message_ts=message.ts)  # fmt: skip
+        told = await press(
+            running, "U0BOB", page_id=page.id, channel=channel, message_ts=message.ts
+        )
         assert "Acknowledged" in told
         [page] = await pages(running)
         assert (page.status, page.acked_by) == ("acknowledged", "U0BOB")
@@ -165,11 +170,16 @@ async def test_an_unacknowledged_page_escalates_twice_then_stops(
         assert len(dms(emulator, "U0CAROL", ESCALATED)) == 1
         assert len(dms(emulator, "U0DAVE", ESCALATED)) == 1
         assert await kinds(running) == [
-            "page_sent", "page_escalated", "page_escalated", "page_exhausted"]  # fmt: skip
+            "page_sent",
+            "page_escalated",
+            "page_escalated",
+            "page_exhausted",
+        ]
         # too late to acknowledge: nothing changes
         channel, message = page_dm(emulator, "U0DAVE")
-        told = await press(running, "U0DAVE", page_id=page.id, channel=channel,
-                           message_ts=message.ts)  # fmt: skip
+        told = await press(
+            running, "U0DAVE", page_id=page.id, channel=channel, message_ts=message.ts
+        )
         assert "exhausted" in told and len(await kinds(running)) == 4
 
 
@@ -242,10 +252,12 @@ async def test_only_people_in_a_private_incident_may_acknowledge_its_page(
         assert (await pages(running))[0].status == "triggered"
 
         channel, message = page_dm(emulator, "U0BOB")
-        first = await press(running, "U0BOB", page_id=page.id, channel=channel,
-                            message_ts=message.ts)  # fmt: skip
-        second = await press(running, "U0BOB", page_id=page.id, channel=channel,
-                             message_ts=message.ts)  # fmt: skip
+        first = await press(
+            running, "U0BOB", page_id=page.id, channel=channel, message_ts=message.ts
+        )
+        second = await press(
+            running, "U0BOB", page_id=page.id, channel=channel, message_ts=message.ts
+        )
         assert "Acknowledged" in first and "already acknowledged by <@U0BOB>" in second
         assert await kinds(running) == ["page_sent", "page_acknowledged"]
         await at(running, 60)  # a user page has one level: acknowledged, nothing more
@@ -259,7 +271,8 @@ async def test_bad_input_gets_the_usage_and_pages_nobody(
         bridge = await declare(running)
         nothing = await say(running, "page", channel=bridge.id)
         assert "Say whom to page" in nothing and "page <team|@someone>" in nothing.replace(
-            "&lt;", "<").replace("&gt;", ">")  # fmt: skip
+            "&lt;", "<"
+        ).replace("&gt;", ">")
         odd = await say(running, "page Pay$ments now", channel=bridge.id)
         assert "isn't a team name or a mention" in odd
         unknown = await say(running, "page stores now", channel=bridge.id)
@@ -290,8 +303,10 @@ async def test_closing_resolves_open_pages_and_stops_their_escalation(
 async def test_an_alert_whose_route_says_page_pages_its_team_when_declared(
     db_url: str, emulator: SlackEmulator
 ) -> None:
-    routes = (Route("payments", labels={"service": "pay*"}, page=True),
-              Route("night", labels={"service": "batch*"}))  # fmt: skip
+    routes = (
+        Route("payments", labels={"service": "pay*"}, page=True),
+        Route("night", labels={"service": "batch*"}),
+    )
     base = settings_for(db_url=db_url, api_url=emulator.api_url).alerts
     alerts = replace(base, auto_declare=(AutoDeclareRule(("generic",), Severity.SEV2),))
     oncall = replace(ONCALL, routes=routes)
@@ -305,7 +320,10 @@ async def test_an_alert_whose_route_says_page_pages_its_team_when_declared(
         assert "as on-call for *payments*" in text and "Card &lt;declines&gt; high" in text
         [page] = await pages(running)
         assert (page.team, page.created_by, page.message) == (
-            "payments", "bridgekeeper", "Card <declines> high")  # fmt: skip
+            "payments",
+            "bridgekeeper",
+            "Card <declines> high",
+        )
         bridge = next(c for c in emulator.channels.values() if c.name.startswith("inc-1-"))
         assert "U0BOB" in emulator.channels[bridge.id].members
         await at(running, 10)

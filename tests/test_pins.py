@@ -152,9 +152,10 @@ async def test_edits_of_other_messages_change_nothing(running: Running) -> None:
     await pin(running, channel, card.ts)
     await in_bridge(running, channel, "severity sev1 it spread")
     bot_edits = [
-        e for e in running.slack.emitted_events
+        e
+        for e in running.slack.emitted_events
         if e.get("subtype") == "message_changed" and e["message"]["user"] == "UBOT"
-    ]  # fmt: skip
+    ]
     assert bot_edits
     for event in bot_edits:  # as if the card's text had changed too
         await running.driver.event({**event, "message": {**event["message"], "text": "new"}})

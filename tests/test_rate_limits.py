@@ -112,9 +112,12 @@ async def test_two_replicas_together_stay_within_one_channels_limit(
     ]
     try:
         await asyncio.gather(
-            *(post(g, channel, f"replica {r} note {n}") for r, g in enumerate(gateways)
-              for n in range(3))
-        )  # fmt: skip
+            *(
+                post(g, channel, f"replica {r} note {n}")
+                for r, g in enumerate(gateways)
+                for n in range(3)
+            )
+        )
     finally:
         for g, db in zip(gateways, databases, strict=True):
             await g.close()

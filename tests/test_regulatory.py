@@ -124,8 +124,11 @@ async def test_none_records_the_decision_and_stops_the_reminders(
         missing = await desk.command("notify none gdpr", channel=bridge.id)
         assert "Say why" in missing
         await desk.command("role deputy <@U0BOB>", channel=bridge.id)
-        await desk.command("notify none gdpr encrypted attachment, key not disclosed",
-                           user="U0BOB", channel=bridge.id)  # fmt: skip
+        await desk.command(
+            "notify none gdpr encrypted attachment, key not disclosed",
+            user="U0BOB",
+            channel=bridge.id,
+        )
         clock = await clock_row(desk, "gdpr")
         assert clock.status == "not_required" and clock.decided_by == "U0BOB"
         assert clock.rationale == "encrypted attachment, key not disclosed"
@@ -144,7 +147,9 @@ async def test_none_records_the_decision_and_stops_the_reminders(
         assert kinds.count("notification_not_required") == 2
         assert "notification_clock_started" in kinds
         assert [(c["regime"], c["status"]) for c in shown] == [
-            ("GDPR", "not_required"), ("NIS2", "not_required")]  # fmt: skip
+            ("GDPR", "not_required"),
+            ("NIS2", "not_required"),
+        ]
 
 
 async def test_unknown_regime_lists_the_known_ones_and_refusals(
@@ -200,23 +205,33 @@ async def test_regimes_from_the_toml_file(
     [
         ("[updates]\ncadence_minutes = {sev1 = -5}", "updates.cadence_minutes.sev1"),
         ("[updates]\ncadence_minutes = {sev9 = 5}", "updates.cadence_minutes.sev9"),
-        ('[updates]\nstakeholder_channels = {sev1 = ["#general"]}',
-         "updates.stakeholder_channels.sev1"),
+        (
+            '[updates]\nstakeholder_channels = {sev1 = ["#general"]}',
+            "updates.stakeholder_channels.sev1",
+        ),
         ("[updates]\nno_commander_minutes = 0", "updates.no_commander_minutes"),
         ('[updates]\nprivate_details = "yes"', "updates.private_details"),
         ('[regulatory]\ncontacts = ["legal@example.com"]', "regulatory.contacts"),
         ('[[regulatory.regimes]]\nname = "x"\ndeadlines = []', "regulatory.regimes[0].deadlines"),
-        ('[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", hours = 0}]',
-         "regulatory.regimes[0].deadlines[0].hours"),
-        ('[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", hours = 1, days = 1}]',
-         "regulatory.regimes[0].deadlines"),
-        ('[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", from = "awareness"}]',
-         "regulatory.regimes[0].deadlines"),
-        ('[[regulatory.regimes]]\nname = "x"\n'
-         'deadlines = [{label = "a", hours = 1, from = "lunch"}]',
-         "regulatory.regimes[0].deadlines[0].from"),
+        (
+            '[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", hours = 0}]',
+            "regulatory.regimes[0].deadlines[0].hours",
+        ),
+        (
+            '[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", hours = 1, days = 1}]',
+            "regulatory.regimes[0].deadlines",
+        ),
+        (
+            '[[regulatory.regimes]]\nname = "x"\ndeadlines = [{label = "a", from = "awareness"}]',
+            "regulatory.regimes[0].deadlines",
+        ),
+        (
+            '[[regulatory.regimes]]\nname = "x"\n'
+            'deadlines = [{label = "a", hours = 1, from = "lunch"}]',
+            "regulatory.regimes[0].deadlines[0].from",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_configuration_names_the_key(tmp_path: Path, toml: str, key: str) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(toml + "\n")

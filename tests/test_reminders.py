@@ -60,12 +60,16 @@ async def test_snooze_moves_the_reminder(db_url: str, emulator: SlackEmulator) -
         [message] = [m for m in bridge.messages if UPDATE_DUE in json.dumps(m.blocks)]
         incident = await desk.incident()
         click = await desk.running.driver.block_action(
-            user="U0ALICE", action_id="update_snooze_15", value=str(incident.id),
-            channel=bridge.id, message_ts=message.ts,
-        )  # fmt: skip
+            user="U0ALICE",
+            action_id="update_snooze_15",
+            value=str(incident.id),
+            channel=bridge.id,
+            message_ts=message.ts,
+        )
         await desk.running.settle()
-        answer = json.dumps([p.body for p in desk.slack.response_posts
-                             if p.url == click.response_url])  # fmt: skip
+        answer = json.dumps(
+            [p.body for p in desk.slack.response_posts if p.url == click.response_url]
+        )
         assert "snoozed" in answer and "10:15 UTC" in answer
         assert await desk.at(minutes=14) == 0
         await desk.at(minutes=1)
@@ -161,17 +165,30 @@ def test_update_due_rules() -> None:
     minutes = lambda m: t0 + timedelta(minutes=m)  # noqa: E731
     facts = UpdateFacts(open=True, severity=Severity.SEV2, declared_at=t0)
     assert reminders.update_due(facts, policy) == minutes(60)
-    promised = UpdateFacts(True, Severity.SEV2, t0, last_update_at=minutes(5),
-                           promised_at=minutes(20))  # fmt: skip
+    promised = UpdateFacts(
+        True, Severity.SEV2, t0, last_update_at=minutes(5), promised_at=minutes(20)
+    )
     assert reminders.update_due(promised, policy) == minutes(20)
     reminded = UpdateFacts(True, Severity.SEV2, t0, reminded_at=minutes(60))
     assert reminders.update_due(reminded, policy) == minutes(120)
-    snoozed = UpdateFacts(True, Severity.SEV2, t0, reminded_at=minutes(60),
-                          snoozed_at=minutes(61), snoozed_until=minutes(76))  # fmt: skip
+    snoozed = UpdateFacts(
+        True,
+        Severity.SEV2,
+        t0,
+        reminded_at=minutes(60),
+        snoozed_at=minutes(61),
+        snoozed_until=minutes(76),
+    )
     assert reminders.update_due(snoozed, policy) == minutes(76)
-    overtaken = UpdateFacts(True, Severity.SEV2, t0, last_update_at=minutes(70),
-                            reminded_at=minutes(60), snoozed_at=minutes(61),
-                            snoozed_until=minutes(76))  # fmt: skip
+    overtaken = UpdateFacts(
+        True,
+        Severity.SEV2,
+        t0,
+        last_update_at=minutes(70),
+        reminded_at=minutes(60),
+        snoozed_at=minutes(61),
+        snoozed_until=minutes(76),
+    )
     assert reminders.update_due(overtaken, policy) == minutes(130)
     assert reminders.update_due(UpdateFacts(True, Severity.SEV4, t0), policy) is None
     assert reminders.update_due(UpdateFacts(False, Severity.SEV2, t0), policy) is None

@@ -73,8 +73,9 @@ def section(md: str, title: str) -> str:
 
 async def click(running: Running, triage: str, alert_id: int, action: str, user: str) -> None:
     [card] = [m for m in running.slack.messages(triage) if action in json.dumps(m.blocks)]
-    await running.driver.block_action(user=user, action_id=action, value=str(alert_id),
-                                      channel=triage, message_ts=card.ts)  # fmt: skip
+    await running.driver.block_action(
+        user=user, action_id=action, value=str(alert_id), channel=triage, message_ts=card.ts
+    )
     await running.settle()
 
 
@@ -135,10 +136,14 @@ async def test_markdown_report_has_every_section(scripted: Scripted) -> None:
     assert "Rotated the leaked key" in section(md, "Summary")
 
     classification = section(md, "Classification")
-    for expected in ("Initial severity: SEV2", "Final severity: SEV1",
-                     "SEV2 to SEV1, because ransomware note found on two hosts",
-                     "confidentiality high, integrity low, availability medium",
-                     "Personal data involved: yes", "Disposition: Resolved"):  # fmt: skip
+    for expected in (
+        "Initial severity: SEV2",
+        "Final severity: SEV1",
+        "SEV2 to SEV1, because ransomware note found on two hosts",
+        "confidentiality high, integrity low, availability medium",
+        "Personal data involved: yes",
+        "Disposition: Resolved",
+    ):
         assert expected in classification, expected
 
     detection = section(md, "Detection and triage")
@@ -173,8 +178,12 @@ async def test_markdown_report_has_every_section(scripted: Scripted) -> None:
     assert "Fast containment." in lessons and "Secret scanning on every push." in lessons
     assert "Enable secret scanning (owner bob)" in section(md, "Follow-ups")
     metrics = section(md, "Metrics")
-    for expected in ("Time to acknowledge: 5m", "Time to declare: 10m",
-                     "Time to stabilize: 1h 10m", "Time to close: 2h 10m"):  # fmt: skip
+    for expected in (
+        "Time to acknowledge: 5m",
+        "Time to declare: 10m",
+        "Time to stabilize: 1h 10m",
+        "Time to close: 2h 10m",
+    ):
         assert expected in metrics, expected
 
 
@@ -186,12 +195,19 @@ async def test_html_report_has_every_section(scripted: Scripted) -> None:
     assert ids == [(anchor, title) for title, anchor in SECTIONS]
     assert f"<code>{row.timeline_head}</code>" in html
     assert html.count('<td class="when">') == row.timeline_length
-    for expected in ("Rotated the leaked key", "SEV2 to SEV1, because ransomware note",
-                     "Acknowledged: <time datetime=\"2026-01-01T09:05:00Z\">2026-01-01 09:05:00"
-                     " UTC</time> by bob", "Commander: alice",
-                     "noted: isolated vm-web-01", "An API key committed",
-                     "We are containing a break-in", "GDPR: notified", "Fast containment.",
-                     "Enable secret scanning (owner bob)", "Time to close: 2h 10m"):  # fmt: skip
+    for expected in (
+        "Rotated the leaked key",
+        "SEV2 to SEV1, because ransomware note",
+        'Acknowledged: <time datetime="2026-01-01T09:05:00Z">2026-01-01 09:05:00 UTC</time> by bob',
+        "Commander: alice",
+        "noted: isolated vm-web-01",
+        "An API key committed",
+        "We are containing a break-in",
+        "GDPR: notified",
+        "Fast containment.",
+        "Enable secret scanning (owner bob)",
+        "Time to close: 2h 10m",
+    ):
         assert expected in html, expected
 
 
@@ -204,8 +220,12 @@ async def test_json_report_is_the_compiled_content(scripted: Scripted) -> None:
     assert [e["seq"] for e in timeline["entries"]] == list(range(1, row.timeline_length + 1))
     assert timeline["entries"][-1]["hash"] == row.timeline_head
     assert data["summary"] == "Rotated the leaked key and blocked the attacker's IP."
-    assert data["metrics"] == {"time_to_acknowledge": 300, "time_to_declare": 600,
-                               "time_to_stabilize": 4200, "time_to_close": 7800}  # fmt: skip
+    assert data["metrics"] == {
+        "time_to_acknowledge": 300,
+        "time_to_declare": 600,
+        "time_to_stabilize": 4200,
+        "time_to_close": 7800,
+    }
     classification = data["classification"]
     assert isinstance(classification, dict)
     assert classification["initial_severity"] == "sev2"
@@ -219,8 +239,10 @@ async def test_json_report_is_the_compiled_content(scripted: Scripted) -> None:
     assert data["users"] == {"U0ALICE": "alice", "U0BOB": "bob"}
     [clock] = data["regulatory"]["clocks"]  # type: ignore[index]
     assert clock["regime"] == "gdpr" and clock["status"] == "done"
-    assert data["lessons"] == {"went_well": "Fast containment.",
-                               "to_improve": "Secret scanning on every push."}  # fmt: skip
+    assert data["lessons"] == {
+        "went_well": "Fast containment.",
+        "to_improve": "Secret scanning on every push.",
+    }
     assert {"team", "actions", "impact", "root_cause", "communications"} <= set(data)
 
 
@@ -244,12 +266,23 @@ async def test_markup_in_a_title_never_runs(running: Running) -> None:
 async def test_a_false_positive_gets_the_short_form(running: Running) -> None:
     channel = await declare(running, "Odd login")
     await say(running, channel, "role commander <@U0ALICE>")
-    await close_with_form(running, channel, summary="A pentest we forgot about",
-                          disposition="false_positive", follow_ups=())  # fmt: skip
+    await close_with_form(
+        running,
+        channel,
+        summary="A pentest we forgot about",
+        disposition="false_positive",
+        follow_ups=(),
+    )
     rows = {r.format: r.text for r in await reports(running)}
     headings = [line[3:] for line in rows["md"].splitlines() if line.startswith("## ")]
-    assert headings == ["Summary", "Classification", "Detection and triage", "Timeline",
-                        "Follow-ups", "Metrics"]  # fmt: skip
+    assert headings == [
+        "Summary",
+        "Classification",
+        "Detection and triage",
+        "Timeline",
+        "Follow-ups",
+        "Metrics",
+    ]
     assert "(short form)" in rows["md"] and "Disposition: False positive" in rows["md"]
     assert json.loads(rows["json"])["short"] is True
     assert 'id="team"' not in rows["html"] and 'id="metrics"' in rows["html"]
@@ -386,10 +419,22 @@ async def bulk_notes(running: Running, count: int) -> None:
             seq += 1
             at += timedelta(seconds=1)
             text = f"note {number} of the night"
-            digest = entry_hash(prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind="note",
-                                text=text, data={})  # fmt: skip
-            session.add(TimelineEntry(incident_id=row.id, seq=seq, at=at, recorded_at=at,
-                                      actor="U0BOB", kind="note", text=text, data={},
-                                      prev_hash=prev, hash=digest))  # fmt: skip
+            digest = entry_hash(
+                prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind="note", text=text, data={}
+            )
+            session.add(
+                TimelineEntry(
+                    incident_id=row.id,
+                    seq=seq,
+                    at=at,
+                    recorded_at=at,
+                    actor="U0BOB",
+                    kind="note",
+                    text=text,
+                    data={},
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
             prev = digest
         row.timeline_head, row.timeline_length = prev, seq

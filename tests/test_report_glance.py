@@ -30,10 +30,14 @@ def glance(html: str) -> dict[str, str]:
 async def test_the_html_report_opens_with_its_figures_and_picture(scripted: Scripted) -> None:
     html = scripted.html
     assert glance(html) == {
-        "Severity": "SEV1 (from SEV2)", "Duration": "2h 0m", "Acknowledged in": "5m",
-        "Declared in": "10m", "Contained in": "1h 10m", "Resolved in": "2h 10m",
+        "Severity": "SEV1 (from SEV2)",
+        "Duration": "2h 0m",
+        "Acknowledged in": "5m",
+        "Declared in": "10m",
+        "Contained in": "1h 10m",
+        "Resolved in": "2h 10m",
         "Impact": "C high · I low · A medium · personal data involved",
-    }  # fmt: skip
+    }
     assert html.index('<dl class="glance') < html.index("<svg") < html.index('id="summary"')
     title = "Timeline of incident 1: Suspicious login on vm-web-01"
     assert f'<title id="tp-title-1">{title}</title>' in html

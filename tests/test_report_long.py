@@ -39,11 +39,23 @@ async def bulk_entries(running: Running, count: int) -> int:
                 stage = STAGES[(number // 300) % len(STAGES)]
                 kind, text, data = "stage_changed", "", {"from": "x", "to": stage}
             notes += kind == "note"
-            digest = entry_hash(prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind=kind,
-                                text=text, data=data)  # fmt: skip
-            session.add(TimelineEntry(incident_id=row.id, seq=seq, at=at, recorded_at=at,
-                                      actor="U0BOB", kind=kind, text=text, data=data,
-                                      prev_hash=prev, hash=digest))  # fmt: skip
+            digest = entry_hash(
+                prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind=kind, text=text, data=data
+            )
+            session.add(
+                TimelineEntry(
+                    incident_id=row.id,
+                    seq=seq,
+                    at=at,
+                    recorded_at=at,
+                    actor="U0BOB",
+                    kind=kind,
+                    text=text,
+                    data=data,
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
             prev = digest
         row.timeline_head, row.timeline_length = prev, seq
     return notes
@@ -79,7 +91,11 @@ async def test_a_long_report_is_stored_in_parts_with_every_entry(serve: Start) -
     assert [e["seq"] for e in data["timeline"]["entries"]] == list(range(1, length + 1))
     assert sum(len(group["items"]) for group in data["actions"]["by_stage"]) == notes
     assert [g["stage"] for g in data["actions"]["by_stage"]] == [
-        "detect", "assess", "diagnose", "stabilize"]  # fmt: skip
+        "detect",
+        "assess",
+        "diagnose",
+        "stabilize",
+    ]
     url = f"{running.url}/incidents/1/report"
     for fmt, accept in (("md", "text/markdown"), ("json", "application/json")):
         assert (await fetch(url, TOKEN, accept))[2] == texts[fmt]

@@ -21,17 +21,31 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def facts(title: str = "Database down", *, minutes: float = 60, **changes: object) -> IncidentFacts:
     fields: dict[str, object] = {
-        "number": 7, "title": title, "severity": "sev1", "initial_severity": "sev3",
-        "stage": "stabilize", "status": "closed", "private": False, "declared_by": "U0ALICE",
-        "declared_at": START, "detected_at": START - timedelta(minutes=2),
-        "closed_at": START + timedelta(minutes=minutes), **changes,
-    }  # fmt: skip
+        "number": 7,
+        "title": title,
+        "severity": "sev1",
+        "initial_severity": "sev3",
+        "stage": "stabilize",
+        "status": "closed",
+        "private": False,
+        "declared_by": "U0ALICE",
+        "declared_at": START,
+        "detected_at": START - timedelta(minutes=2),
+        "closed_at": START + timedelta(minutes=minutes),
+        **changes,
+    }
     return IncidentFacts(**fields)
 
 
 def entry(seq: int, minute: float, kind: str, text: str = "", **data: object) -> Entry:
-    return Entry(seq=seq, at=START + timedelta(minutes=minute), actor="U0ALICE", kind=kind,
-                 text=text, data=data)  # fmt: skip
+    return Entry(
+        seq=seq,
+        at=START + timedelta(minutes=minute),
+        actor="U0ALICE",
+        kind=kind,
+        text=text,
+        data=data,
+    )
 
 
 def small_timeline(note: str = "isolated the host") -> list[Entry]:
@@ -90,8 +104,10 @@ def test_a_small_incident_shows_its_stages_severity_and_marks() -> None:
     [severity] = [g for g in root.iter(f"{SVG}g") if g.get("class") == "severity"]
     labels = [t.text for t in severity.iter(f"{SVG}text")]
     assert labels == ["SEV1", "SEV2", "SEV3", "SEV4"]
-    assert titles(root, "moments") == ["Declared 2026-03-02 09:00 UTC",
-                                       "Closed 2026-03-02 10:00 UTC"]  # fmt: skip
+    assert titles(root, "moments") == [
+        "Declared 2026-03-02 09:00 UTC",
+        "Closed 2026-03-02 10:00 UTC",
+    ]
 
 
 def test_a_hostile_title_and_note_stay_text() -> None:
@@ -138,8 +154,7 @@ def test_a_two_week_incident_is_ticked_in_days() -> None:
 
 def test_an_open_incident_runs_until_now() -> None:
     incident = facts(status="open", closed_at=None)
-    svg = timeline_svg(Renderer(), incident, small_timeline()[:-1],
-                       now=START + timedelta(hours=3))  # fmt: skip
+    svg = timeline_svg(Renderer(), incident, small_timeline()[:-1], now=START + timedelta(hours=3))
     root = parse(str(svg))
     assert "to 2026-03-02 12:00 UTC" in (root.findtext(f"{SVG}desc") or "")
     assert titles(root, "moments") == ["Declared 2026-03-02 09:00 UTC"]

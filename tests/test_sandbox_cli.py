@@ -21,10 +21,16 @@ URL = re.compile(rb"http://127\.0\.0\.1:\d+")
 
 async def test_sandbox_prints_its_address_serves_the_page_and_stops_on_ctrl_c() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridgekeeper", "sandbox", "--port", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bridgekeeper",
+        "sandbox",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
     found = URL.search(line)
@@ -56,19 +62,27 @@ async def test_another_site_can_neither_drive_nor_read_the_client() -> None:
     try:
         async with aiohttp.ClientSession() as session:
             refused = [
-                session.post(f"{sandbox.url}/api/command", json=command,
-                             headers={"Origin": "http://evil.example"}),
-                session.post(f"{sandbox.url}/api/command", data=json.dumps(command),
-                             headers={"Content-Type": "text/plain"}),
-                session.get(f"{sandbox.url}/api/state?user=U0ALICE",
-                            headers={"Host": "rebound.example:80"}),
-            ]  # fmt: skip
+                session.post(
+                    f"{sandbox.url}/api/command",
+                    json=command,
+                    headers={"Origin": "http://evil.example"},
+                ),
+                session.post(
+                    f"{sandbox.url}/api/command",
+                    data=json.dumps(command),
+                    headers={"Content-Type": "text/plain"},
+                ),
+                session.get(
+                    f"{sandbox.url}/api/state?user=U0ALICE", headers={"Host": "rebound.example:80"}
+                ),
+            ]
             for request in refused:
                 async with request as response:
                     assert response.status == 403, await response.text()
             own = {"Origin": sandbox.url}
-            async with session.post(f"{sandbox.url}/api/command", json=command,
-                                    headers=own) as response:  # fmt: skip
+            async with session.post(
+                f"{sandbox.url}/api/command", json=command, headers=own
+            ) as response:
                 assert response.status == 200, await response.text()
         await settle(sandbox.bk, timeout=30)  # the declared incident's channel, created
         bridges = [c.name for c in sandbox.slack.channels.values() if c.name.startswith("inc-")]

@@ -30,10 +30,14 @@ async def alert_id(running: Running, title: str) -> int:
 
 
 async def click(running: Running, triage: str, alert: int, action: str, user: str) -> None:
-    [card] = [m for m in running.slack.messages(triage) if f'"value": "{alert}"' in
-              json.dumps(m.blocks) and action in json.dumps(m.blocks)]  # fmt: skip
-    await running.driver.block_action(user=user, action_id=action, value=str(alert),
-                                      channel=triage, message_ts=card.ts)  # fmt: skip
+    [card] = [
+        m
+        for m in running.slack.messages(triage)
+        if f'"value": "{alert}"' in json.dumps(m.blocks) and action in json.dumps(m.blocks)
+    ]
+    await running.driver.block_action(
+        user=user, action_id=action, value=str(alert), channel=triage, message_ts=card.ts
+    )
     await running.settle()
 
 
@@ -42,10 +46,11 @@ async def dismiss_as_false_positive(running: Running, triage: str, alert: int) -
     await click(running, triage, alert, "alert_dismiss", "U0BOB")
     [view_id] = [v for v in running.slack.views if v not in before]
     values = {
-        "disposition": {"value": {"type": "static_select",
-                                  "selected_option": {"value": "false_positive"}}},
+        "disposition": {
+            "value": {"type": "static_select", "selected_option": {"value": "false_positive"}}
+        },
         "comment": {"value": {"type": "plain_text_input", "value": "pentest"}},
-    }  # fmt: skip
+    }
     await running.driver.view_submission(user="U0BOB", view_id=view_id, values=values)
     await running.settle()
 

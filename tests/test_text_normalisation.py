@@ -214,23 +214,29 @@ async def test_every_modal_field_is_cleaned(running: Running) -> None:
     channel = await declare(running)
     view = await click(running, channel, "card_severity")
     await running.driver.view_submission(
-        user="U0ALICE", view_id=view,
-        values={"severity": {"value": {"type": "static_select",
-                                       "selected_option": {"value": "sev1"}}},
-                "reason": text("data\u2029left\x1e the \u202enetwork")},
-    )  # fmt: skip
+        user="U0ALICE",
+        view_id=view,
+        values={
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "sev1"}}},
+            "reason": text("data\u2029left\x1e the \u202enetwork"),
+        },
+    )
     await running.settle()
     [change] = [e for e in await timeline(running) if e.kind == "severity_changed"]
     assert change.text == "data left the network"
     close = await in_bridge(running, channel, "close")
     assert "error" not in close.lower()
-    [close_view] = [v for v in running.slack.views.values() if v.view.get("callback_id") ==
-                    "incident_close"]  # fmt: skip
+    [close_view] = [
+        v for v in running.slack.views.values() if v.view.get("callback_id") == "incident_close"
+    ]
     await running.driver.view_submission(
-        user="U0ALICE", view_id=close_view.id,
-        values={"summary": text("Restored\x1e from \u2066backup\u2069"),
-                "root_cause": text("stolen\u2028token")},
-    )  # fmt: skip
+        user="U0ALICE",
+        view_id=close_view.id,
+        values={
+            "summary": text("Restored\x1e from \u2066backup\u2069"),
+            "root_cause": text("stolen\u2028token"),
+        },
+    )
     await running.settle()
     [closed] = [e for e in await timeline(running) if e.kind == "closed"]
     assert closed.text == "Restored from backup"

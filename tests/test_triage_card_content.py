@@ -21,8 +21,11 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
 async def test_entities_and_emphasis_on_the_card(app: Running) -> None:
     body = generic("Brute force on vpn-01", description="**412** failed logins from 203.0.113.7")
     body["severity"] = "high"
-    body["entities"] = {"hosts": ["vpn-01"], "ips": ["203.0.113.7", "198.51.100.2"],
-                        "accounts": ["svc-deploy", "<!channel>"]}  # fmt: skip
+    body["entities"] = {
+        "hosts": ["vpn-01"],
+        "ips": ["203.0.113.7", "198.51.100.2"],
+        "accounts": ["svc-deploy", "<!channel>"],
+    }
     assert (await post(app, "generic", body)).status == 202
     await app.settle()
     [card] = card_texts(app)

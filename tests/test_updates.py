@@ -14,8 +14,11 @@ from tests.updating import Desk, containing, desk_for, texts
 
 def announcement(desk: Desk) -> list[str]:
     channel = desk.slack.channels[desk.stakeholders]
-    return [t for t, m in zip(texts(channel), channel.messages, strict=True)
-            if "· status update" not in t and m.user]  # fmt: skip
+    return [
+        t
+        for t, m in zip(texts(channel), channel.messages, strict=True)
+        if "· status update" not in t and m.user
+    ]
 
 
 async def test_update_reaches_bridge_and_stakeholders_and_the_timeline(
@@ -23,8 +26,9 @@ async def test_update_reaches_bridge_and_stakeholders_and_the_timeline(
 ) -> None:
     async with desk_for(db_url, emulator) as desk:
         bridge = await desk.declare("Suspicious login on vm-web-01 sev2")
-        reply = await desk.command("update Locked the account; checking sign-in logs <!here>",
-                                   channel=bridge.id)  # fmt: skip
+        reply = await desk.command(
+            "update Locked the account; checking sign-in logs <!here>", channel=bridge.id
+        )
         assert "Update posted" in reply and desk.stakeholders in reply
         stakeholders = desk.slack.channels[desk.stakeholders]
         [update] = containing(stakeholders, "· status update")
@@ -68,8 +72,9 @@ async def test_private_incident_discloses_only_number_severity_and_stage(
 ) -> None:
     async with desk_for(db_url, emulator) as desk:
         bridge = await desk.declare("CFO mailbox compromised sev1 private")
-        await desk.command("update Attacker forwarded payroll mails to evil.example",
-                           channel=bridge.id)  # fmt: skip
+        await desk.command(
+            "update Attacker forwarded payroll mails to evil.example", channel=bridge.id
+        )
         stakeholders = json.dumps(texts(desk.slack.channels[desk.stakeholders]))
         assert "Incident 1" in stakeholders and "SEV1" in stakeholders
         assert "Detect" in stakeholders
@@ -122,8 +127,13 @@ async def test_post_update_button_opens_a_form_that_sets_stage_severity_and_next
         [card] = [m for m in bridge.messages if m.ts in bridge.pins]
         assert "card_update" in json.dumps(card.blocks)
         driver = desk.running.driver
-        await driver.block_action(user="U0ALICE", action_id="card_update", value=str(
-            (await desk.incident()).id), channel=bridge.id, message_ts=card.ts)  # fmt: skip
+        await driver.block_action(
+            user="U0ALICE",
+            action_id="card_update",
+            value=str((await desk.incident()).id),
+            channel=bridge.id,
+            message_ts=card.ts,
+        )
         await desk.running.settle()
         [view_id] = list(desk.slack.views)
         blank = form("  ", "assess", "sev3", "default")
@@ -132,9 +142,11 @@ async def test_post_update_button_opens_a_form_that_sets_stage_severity_and_next
         assert (await desk.incident()).stage == "detect"
 
         await desk.command("role commander <@U0ALICE>", channel=bridge.id)
-        reply = await driver.view_submission(user="U0ALICE", view_id=view_id,
-                                             values=form("Found the phishing mail", "diagnose",
-                                                         "sev2", "15"))  # fmt: skip
+        reply = await driver.view_submission(
+            user="U0ALICE",
+            view_id=view_id,
+            values=form("Found the phishing mail", "diagnose", "sev2", "15"),
+        )
         await desk.running.settle()
         assert reply.status == 200 and not reply.body
         incident = await desk.incident()
@@ -150,8 +162,9 @@ async def test_form_refuses_a_severity_change_without_permission(
     db_url: str, emulator: SlackEmulator
 ) -> None:
     # the deputy may post updates here but only the commander may change the severity
-    process = replace(ProcessSettings(), permissions={
-        **ProcessSettings().permissions, "severity": ("commander",)})  # fmt: skip
+    process = replace(
+        ProcessSettings(), permissions={**ProcessSettings().permissions, "severity": ("commander",)}
+    )
     async with desk_for(db_url, emulator, process=process) as desk:
         bridge = await desk.declare("Suspicious login sev3")
         await desk.command("role deputy <@U0DAVE>", channel=bridge.id)

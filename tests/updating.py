@@ -69,8 +69,9 @@ class Desk:
             incident = await incident_store.get(session=session, number=number, lock=True)
             assert incident is not None
             incident.status, incident.closed_at = Status.CLOSED, self.clock.now()
-            await bk.incidents.record(session, incident=incident, actor=user, kind="closed",
-                                      text="contained")  # fmt: skip
+            await bk.incidents.record(
+                session, incident=incident, actor=user, kind="closed", text="contained"
+            )
         await self.running.settle()
 
 
@@ -89,15 +90,24 @@ def containing(channel: Channel, needle: str) -> list[str]:
 
 
 def dm(slack: SlackEmulator, user: str) -> list[str]:
-    return [message_text(m) for c in slack.channels.values() if c.is_im and user in c.members
-            for m in c.messages]  # fmt: skip
+    return [
+        message_text(m)
+        for c in slack.channels.values()
+        if c.is_im and user in c.members
+        for m in c.messages
+    ]
 
 
 @asynccontextmanager
 async def desk_for(
-    db_url: str, slack: SlackEmulator, *, updates: dict[str, Any] | None = None,
-    clock: FrozenClock | None = None, stakeholders: str | None = None, **overrides: Any,
-) -> AsyncIterator[Desk]:  # fmt: skip
+    db_url: str,
+    slack: SlackEmulator,
+    *,
+    updates: dict[str, Any] | None = None,
+    clock: FrozenClock | None = None,
+    stakeholders: str | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Desk]:
     """A bridgekeeper on a FrozenClock (START unless given) with a stakeholder channel."""
     stakeholders = stakeholders or slack.add_channel("stakeholders", members=list(USERS))
     settings = test_settings(db_url=db_url, api_url=slack.api_url, stakeholder_channel=stakeholders)

@@ -80,13 +80,17 @@ class Bridgekeeper:
             [settings.reports.template_dir] if settings.reports.template_dir else []
         )
         self.gateway = SlackGateway(
-            token=settings.slack_bot_token, api_url=settings.slack_api_url,
+            token=settings.slack_bot_token,
+            api_url=settings.slack_api_url,
             limiter=RateLimiter(buckets_for(self.db)),
-        )  # fmt: skip
+        )
         self.incidents = IncidentService(
-            db=self.db, clock=self.clock, settings=settings, renderer=self.renderer,
+            db=self.db,
+            clock=self.clock,
+            settings=settings,
+            renderer=self.renderer,
             directory=self.gateway,
-        )  # fmt: skip
+        )
         self.runner = CommandRunner(
             settings=settings, renderer=self.renderer, access=self.incidents.access
         )
@@ -108,25 +112,39 @@ class Bridgekeeper:
         self.incidents.after_change.append(metrics.incident_changed)
         self.regulatory = Regulatory(self.incidents, self.scheduler)
         self.regulatory.register(self.runner)
-        self.reports = ReportService(db=self.db, clock=self.clock, renderer=self.renderer,
-                                     user_name=self.gateway.user_name,
-                                     channel_name=self.gateway.channel_name)  # fmt: skip
-        self.closing = ClosingService(incidents=self.incidents, reports=self.reports,
-                                      open_view=self.gateway.open_view)  # fmt: skip
+        self.reports = ReportService(
+            db=self.db,
+            clock=self.clock,
+            renderer=self.renderer,
+            user_name=self.gateway.user_name,
+            channel_name=self.gateway.channel_name,
+        )
+        self.closing = ClosingService(
+            incidents=self.incidents, reports=self.reports, open_view=self.gateway.open_view
+        )
         self.closing.register(self.runner)
         self.closing.on_close.append(self.followups.at_close)
-        self.schedules = Schedules(settings=settings.oncall, clock=self.clock,
-                                   directory=self.gateway, http=self.tracker_http)  # fmt: skip
+        self.schedules = Schedules(
+            settings=settings.oncall,
+            clock=self.clock,
+            directory=self.gateway,
+            http=self.tracker_http,
+        )
         self.oncall = OnCallService(
-            db=self.db, clock=self.clock, settings=settings, directory=self.gateway,
-            access=self.incidents.access, schedules=self.schedules,
-        )  # fmt: skip
+            db=self.db,
+            clock=self.clock,
+            settings=settings,
+            directory=self.gateway,
+            access=self.incidents.access,
+            schedules=self.schedules,
+        )
         self.oncall.register(self.runner)
         self.paging = Paging(self.incidents, self.scheduler, self.oncall)
         self.paging.register(self.runner)
         self.closing.on_close.append(self.paging.at_close)
-        self.pagerduty = PagerDuty(db=self.db, settings=settings, renderer=self.renderer,
-                                   http=self.tracker_http)  # fmt: skip
+        self.pagerduty = PagerDuty(
+            db=self.db, settings=settings, renderer=self.renderer, http=self.tracker_http
+        )
         self.stats = IncidentStats(db=self.db, clock=self.clock)
         self.stats.register(self.runner)
         self.intake = IntakeService(
@@ -134,12 +152,20 @@ class Bridgekeeper:
         )
         self.triage = TriageService(db=self.db, clock=self.clock, incidents=self.incidents)
         self.heartbeats = Heartbeats(
-            db=self.db, clock=self.clock, intake=self.intake, scheduler=self.scheduler,
+            db=self.db,
+            clock=self.clock,
+            intake=self.intake,
+            scheduler=self.scheduler,
             configured=settings.heartbeats,
-        )  # fmt: skip
-        self.home = HomeTab(db=self.db, clock=self.clock, renderer=self.renderer,
-                            access=self.incidents.access, common=self.runner.common,
-                            console_link=settings.console.link)  # fmt: skip
+        )
+        self.home = HomeTab(
+            db=self.db,
+            clock=self.clock,
+            renderer=self.renderer,
+            access=self.incidents.access,
+            common=self.runner.common,
+            console_link=settings.console.link,
+        )
         self.incidents.after_change.append(self.home.changed)
         self.deliverer = Deliverer(
             db=self.db,
@@ -192,13 +218,18 @@ class Bridgekeeper:
             runner=self.runner, gateway=self.gateway, incidents=self.incidents
         ).register(app)
         UpdateActions(
-            updates=self.updates, renderer=self.renderer, gateway=self.gateway,
+            updates=self.updates,
+            renderer=self.renderer,
+            gateway=self.gateway,
             busy=self.runner.busy,
-        ).register(app)  # fmt: skip
+        ).register(app)
         CloseActions(
-            closing=self.closing, renderer=self.renderer, gateway=self.gateway,
-            busy=self.runner.busy, common=self.runner.common,
-        ).register(app)  # fmt: skip
+            closing=self.closing,
+            renderer=self.renderer,
+            gateway=self.gateway,
+            busy=self.runner.busy,
+            common=self.runner.common,
+        ).register(app)
         HomeActions(home=self.home, runner=self.runner, gateway=self.gateway).register(app)
         PageActions(paging=self.paging, runner=self.runner, gateway=self.gateway).register(app)
         return app

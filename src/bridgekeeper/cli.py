@@ -49,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deliver Slack effects and run scheduled jobs, without Slack's HTTP "
         "endpoints; /healthz and /readyz on --health-port.",
     )
-    worker.add_argument("--health-port", type=int, default=None, help="port of /healthz and "
-                        "/readyz (default: $WORKER_HEALTH_PORT, else none; 0: none)")  # fmt: skip
+    worker.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        help="port of /healthz and /readyz (default: $WORKER_HEALTH_PORT, else none; 0: none)",
+    )
     sub.add_parser(
         "doctor",
         help="check configuration, database, Slack tokens, scopes and channels",
@@ -105,10 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
         "open and was never closed).",
     )
     report.add_argument("number", type=int, help="the incident number")
-    report.add_argument("--format", choices=("md", "html", "json"), default="md",
-                        help="Markdown (default), HTML or JSON")  # fmt: skip
-    report.add_argument("--version", type=int, default=None, dest="report_version",
-                        help="an earlier version (default: the latest)")  # fmt: skip
+    report.add_argument(
+        "--format",
+        choices=("md", "html", "json"),
+        default="md",
+        help="Markdown (default), HTML or JSON",
+    )
+    report.add_argument(
+        "--version",
+        type=int,
+        default=None,
+        dest="report_version",
+        help="an earlier version (default: the latest)",
+    )
     iocs = sub.add_parser(
         "iocs", help="indicators of compromise", description="Indicators of compromise."
     )
@@ -120,8 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         "with a threat intelligence platform.",
     )
     export.add_argument("number", type=int, help="the incident number")
-    export.add_argument("--format", choices=("stix", "csv"), default="stix",
-                        help="a STIX 2.1 bundle (default) or CSV")  # fmt: skip
+    export.add_argument(
+        "--format",
+        choices=("stix", "csv"),
+        default="stix",
+        help="a STIX 2.1 bundle (default) or CSV",
+    )
     demo = sub.add_parser(
         "demo",
         help="run a scripted incident against a built-in fake Slack",
@@ -298,9 +315,14 @@ async def _audit_verify(settings: Settings, number: int | None) -> int:
         return 2
     except (SQLAlchemyError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
-        print(renderer.text("cli/audit_unreachable.txt.j2", database=redact_url(db.url),
-                            reason=reason[0] if reason else type(exc).__name__).strip(),
-              file=sys.stderr)  # fmt: skip
+        print(
+            renderer.text(
+                "cli/audit_unreachable.txt.j2",
+                database=redact_url(db.url),
+                reason=reason[0] if reason else type(exc).__name__,
+            ).strip(),
+            file=sys.stderr,
+        )
         return 2
     finally:
         await db.dispose()

@@ -36,9 +36,15 @@ SLACK_PACE = 60.0  # the emulator enforces no rate limits: call it at a Slack mi
 
 class Demo:
     def __init__(
-        self, bk: Bridgekeeper, slack: SlackEmulator, driver: SlackDriver, transcript: Transcript,
-        *, clock: FrozenClock, url: str,
-    ) -> None:  # fmt: skip
+        self,
+        bk: Bridgekeeper,
+        slack: SlackEmulator,
+        driver: SlackDriver,
+        transcript: Transcript,
+        *,
+        clock: FrozenClock,
+        url: str,
+    ) -> None:
         self.bk = bk
         self.slack = slack
         self.driver = driver
@@ -65,9 +71,12 @@ class Demo:
         label = button["text"]["text"]
         self.transcript.user_did(user, f"clicks [{label}] on the card in #{self._name(channel)}")
         reply = await self.driver.block_action(
-            user=user, action_id=action_id, value=button.get("value", ""), channel=channel,
+            user=user,
+            action_id=action_id,
+            value=button.get("value", ""),
+            channel=channel,
             message_ts=ts,
-        )  # fmt: skip
+        )
         await self.respond(reply)
 
     async def submit(self, user: str, callback_id: str, values: dict[str, Any]) -> None:
@@ -150,14 +159,15 @@ async def _run_in(folder: Path, db_path: Path, out: TextIO) -> int:
     stakeholders = slack.add_channel("stakeholders", members=list(DEMO_USERS))
     await slack.start()
     settings = replace(
-        load_settings({"DATABASE_URL": f"sqlite:///{db_path}",
-                       "BRIDGEKEEPER_ALERT_TOKEN": ALERT_TOKEN}),
+        load_settings(
+            {"DATABASE_URL": f"sqlite:///{db_path}", "BRIDGEKEEPER_ALERT_TOKEN": ALERT_TOKEN}
+        ),
         slack_bot_token=slack.bot_token,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.api_url,
         stakeholder_channel=stakeholders,
         triage_channel=triage,
-    )  # fmt: skip
+    )
     bk = Bridgekeeper(settings, clock=clock)
     bk.gateway.limiter.scale = SLACK_PACE
     await bk.prepare_database()

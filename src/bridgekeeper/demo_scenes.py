@@ -16,22 +16,22 @@ DEFENDER_ALERT: dict[str, Any] = {
     "SystemAlertId": "2517125899166499999_5f3b7c2e-0d41-4a8e-9b6f-1c2d3e4f5a6b",
     "AlertDisplayName": "Suspicious process detected",
     "Description": "Suspicious process named 'SVCHOST.EXE' was running from path: "
-                   "c:\\users\\public\\svchost.exe. This process is normally launched from "
-                   "C:\\Windows\\System32 and running it from any other location may indicate "
-                   "masquerading malware.",
+    "c:\\users\\public\\svchost.exe. This process is normally launched from "
+    "C:\\Windows\\System32 and running it from any other location may indicate "
+    "masquerading malware.",
     "Severity": "High",
     "Status": "New",
     "StartTimeUtc": "2025-11-14T10:01:12.335Z",
     "TimeGenerated": "2025-11-14T10:03:40.517Z",
     "CompromisedEntity": "vm-web-01",
     "AzureResourceId": "/subscriptions/7d2f1c3a-5b8e-4e6f-9a1b-2c3d4e5f6a7b/resourceGroups/"
-                       "rg-prod-web/providers/Microsoft.Compute/virtualMachines/vm-web-01",
+    "rg-prod-web/providers/Microsoft.Compute/virtualMachines/vm-web-01",
     "Entities": [
         {"$id": "4", "HostName": "vm-web-01", "OSFamily": "Windows", "Type": "host"},
         {"$id": "5", "Name": "svc-deploy", "NTDomain": "CONTOSO", "Type": "account"},
         {"$id": "8", "Address": "203.0.113.45", "Type": "ip"},
     ],
-}  # fmt: skip
+}
 
 
 async def play(demo: Demo, *, triage: str, folder: Path) -> None:
@@ -39,8 +39,10 @@ async def play(demo: Demo, *, triage: str, folder: Path) -> None:
     say("bridgekeeper demo: an incident from alert to report, on a built-in Slack emulator.")
     say("Every request below is real HTTP to bridgekeeper's server: the alert webhook, and")
     say("Slack's signed slash commands, button clicks and form submissions. No workspace needed.")
-    say(f"\nIt is {demo.clock.now():%Y-%m-%d %H:%M} UTC. Defender for Cloud spots a masqueraded"
-        " svchost.exe on vm-web-01:")  # fmt: skip
+    say(
+        f"\nIt is {demo.clock.now():%Y-%m-%d %H:%M} UTC. Defender for Cloud spots a masqueraded"
+        " svchost.exe on vm-web-01:"
+    )
     await demo.webhook("defender", DEFENDER_ALERT, sender="Defender for Cloud")
     card = demo.last_message(triage)
     demo.later(4)
@@ -59,14 +61,17 @@ async def _bridge_scene(demo: Demo) -> None:
     for minutes, user, text in (
         (2, "U0ALICE", "role analyst <@U0BOB|bob>"),
         (1, "U0ALICE", "role comms <@U0CAROL|carol>"),
-        (9, "U0BOB", "stage assess 40 failed logons for svc-deploy, then a success from "
-                     "203.0.113.45"),
+        (
+            9,
+            "U0BOB",
+            "stage assess 40 failed logons for svc-deploy, then a success from 203.0.113.45",
+        ),
         (6, "U0BOB", "impact c=high i=low a=none personal-data=yes"),
         (1, "U0CAROL", "severity sev1 attacker reached customer data"),
         (1, "U0ALICE", "severity sev1 attacker reached customer data"),
         (4, "U0BOB", "note svc-deploy is a service account without MFA"),
         (1, "U0ALICE", "task disable the service account <@U0BOB|bob>"),
-    ):  # fmt: skip
+    ):
         if minutes > 1:
             demo.later(minutes)
         else:
@@ -137,13 +142,16 @@ def _close_form() -> dict[str, dict[str, Any]]:
         return {"value": {"type": "plain_text_input", "value": value}}
 
     return {
-        "summary": text("A password-sprayed service account without MFA was used to read "
-                        "customer records; the account is disabled and its sessions revoked."),
+        "summary": text(
+            "A password-sprayed service account without MFA was used to read "
+            "customer records; the account is disabled and its sessions revoked."
+        ),
         "root_cause": text("A service account exempt from MFA, with a weak password."),
         "went_well": text("The alert reached the bridge within ten minutes."),
         "to_improve": text("No account may be exempt from MFA."),
-        "disposition": {"value": {"type": "static_select",
-                                  "selected_option": {"value": "resolved"}}},
+        "disposition": {
+            "value": {"type": "static_select", "selected_option": {"value": "resolved"}}
+        },
         "follow_up_1_owner": {"value": {"type": "users_select", "selected_user": "U0BOB"}},
         "follow_up_1_text": text("Review every MFA exemption"),
-    }  # fmt: skip
+    }

@@ -64,16 +64,19 @@ async def database_checks(settings: Settings) -> list[Finding]:
         return [finding("database", True, database=shown), finding("schema", False, reason=exc)]
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         reason = database_reason(exc)
-        return [finding("database", False, database=shown, reason=reason),
-                finding("schema", False)]  # fmt: skip
+        return [finding("database", False, database=shown, reason=reason), finding("schema", False)]
     finally:
         await db.dispose()
     return [finding("database", True, database=shown), finding("schema", True)]
 
 
 async def slack_checks(settings: Settings) -> list[Finding]:
-    gateway = SlackGateway(token=settings.slack_bot_token, api_url=settings.slack_api_url,
-                           attempts=1, timeout=SLACK_TIMEOUT)  # fmt: skip
+    gateway = SlackGateway(
+        token=settings.slack_bot_token,
+        api_url=settings.slack_api_url,
+        attempts=1,
+        timeout=SLACK_TIMEOUT,
+    )
     try:
         return await _slack_checks(settings, gateway)
     finally:
@@ -86,8 +89,9 @@ async def _slack_checks(settings: Settings, gateway: SlackGateway) -> list[Findi
         granted = await gateway.granted_scopes()
     except SlackError as exc:
         unreachable = isinstance(exc, SlackRetryable)
-        bot = finding("slack", False, error=exc.error, unreachable=unreachable,
-                      api_url=settings.slack_api_url)  # fmt: skip
+        bot = finding(
+            "slack", False, error=exc.error, unreachable=unreachable, api_url=settings.slack_api_url
+        )
         skipped = [finding("channel", False, role=role, channel=c) for role, c in channels]
         app = [finding("app_token", False)] if settings.socket_mode else []
         return [bot, finding("scopes", False), *app, *skipped]
@@ -109,8 +113,9 @@ async def app_token_check(gateway: SlackGateway, app_token: str) -> Finding:
     try:
         await gateway.call("apps.connections.open", app_token=app_token)
     except SlackError as exc:
-        return finding("app_token", False, error=exc.error,
-                       unreachable=isinstance(exc, SlackRetryable))  # fmt: skip
+        return finding(
+            "app_token", False, error=exc.error, unreachable=isinstance(exc, SlackRetryable)
+        )
     return finding("app_token", True)
 
 
@@ -123,8 +128,14 @@ async def channel_check(gateway: SlackGateway, role: str, channel: str) -> Findi
         return finding("channel", False, role=role, channel=channel, error=exc.error)
     name = str(info.get("name") or channel)
     member = bool(info.get("is_member"))
-    return finding("channel", member, role=role, channel=channel, name=name,
-                   error="" if member else "not_member")  # fmt: skip
+    return finding(
+        "channel",
+        member,
+        role=role,
+        channel=channel,
+        name=name,
+        error="" if member else "not_member",
+    )
 
 
 def configured_channels(settings: Settings) -> list[tuple[str, str]]:

@@ -31,8 +31,10 @@ FORMATS = ("text", "json")
 # few seconds, idle or not), Alembic's plugin set-up at every start.
 QUIET = ("apscheduler", "alembic.runtime.plugins")
 # Bolt reads SLACK_BOT_TOKEN by itself, then warns that our authorize() and client win over it.
-BOLT_TOKEN_NOTES = ("As you gave `client` as well, `token`", "As `installation_store` or "
-                    "`authorize` has been used, `token`")  # fmt: skip
+BOLT_TOKEN_NOTES = (
+    "As you gave `client` as well, `token`",
+    "As `installation_store` or `authorize` has been used, `token`",
+)
 _CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("bridgekeeper_log_context", default=None)
 # C0/C1 controls, line and paragraph separators, zero-width and bidirectional marks.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
@@ -80,9 +82,10 @@ class JsonFormatter(_JsonFormatter):
     context; every text cleaned and bounded as SafeFormatter's (a traceback as `exc_info`)."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s",
-                         rename_fields={"asctime": "time", "levelname": "level",
-                                        "name": "logger"})  # fmt: skip
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")

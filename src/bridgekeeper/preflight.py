@@ -23,8 +23,16 @@ async def database_reachable(url: str, *, timeout: float = CONNECT_TIMEOUT_SECON
         async with asyncio.timeout(timeout), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        print(Renderer().text("cli/database_unreachable.txt.j2", database=redact_url(url),
-                              reason=database_reason(exc)).strip(), file=sys.stderr)  # fmt: skip
+        print(
+            Renderer()
+            .text(
+                "cli/database_unreachable.txt.j2",
+                database=redact_url(url),
+                reason=database_reason(exc),
+            )
+            .strip(),
+            file=sys.stderr,
+        )
         return False
     finally:
         await engine.dispose()

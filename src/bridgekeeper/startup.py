@@ -38,9 +38,10 @@ async def slack_ready(
     app_token = bk.settings.slack_app_token if socket_mode else None
     required = required_scopes(by_email=bool(bk.settings.oncall.sources))
     ready = await wait_for_slack(
-        lambda: check_slack(bk.gateway, required, app_token), stop,
+        lambda: check_slack(bk.gateway, required, app_token),
+        stop,
         on_wait=bk.health.slack_waiting,
-    )  # fmt: skip
+    )
     if ready is not None:
         bk.health.slack_ok()
     return ready
@@ -48,7 +49,8 @@ async def slack_ready(
 
 def say_rejected(exc: SlackRejected) -> int:
     """The one line on stderr; the exit status."""
-    line = Renderer().text("cli/slack_rejected.txt.j2", token=exc.token, error=exc.error,
-                           missing=exc.missing)  # fmt: skip
+    line = Renderer().text(
+        "cli/slack_rejected.txt.j2", token=exc.token, error=exc.error, missing=exc.missing
+    )
     print(" ".join(part.strip() for part in line.splitlines() if part.strip()), file=sys.stderr)
     return 1

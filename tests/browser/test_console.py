@@ -25,8 +25,13 @@ async def console(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running
         await declare(app, "Website slow for EU customers sev2")
         await alert_incident(app, "CPU on fire on web-3")
         await declare(app, f"{SECRET} sev1 private")
-        said = ("role scribe <@U0BOB>", "impact c=high i=low a=none",
-                "task Revoke the contractor's keys", "note HR informed", "notify gdpr")  # fmt: skip
+        said = (
+            "role scribe <@U0BOB>",
+            "impact c=high i=low a=none",
+            "task Revoke the contractor's keys",
+            "note HR informed",
+            "notify gdpr",
+        )
         for text in said:
             assert (await app.command(text, channel=bridge(app.slack, 3))).status == 200
         await app.settle()
@@ -83,11 +88,16 @@ async def test_the_dashboard_draws_its_charts_with_their_numbers(
     charts = page.locator('svg[role="img"]')
     await expect(charts).to_have_count(7)
     await expect(charts.locator("> title")).to_contain_text(
-        ["Mean time to acknowledge (MTTA), per week", "Mean time to resolve (MTTR), per week",
-         "Incidents per week, by severity", "Incidents per week, by alert source",
-         "False-positive rate per alert source", "Time to the first stakeholder update, per week",
-         "Regulatory deadlines met and missed"]
-    )  # fmt: skip
+        [
+            "Mean time to acknowledge (MTTA), per week",
+            "Mean time to resolve (MTTR), per week",
+            "Incidents per week, by severity",
+            "Incidents per week, by alert source",
+            "False-positive rate per alert source",
+            "Time to the first stakeholder update, per week",
+            "Regulatory deadlines met and missed",
+        ]
+    )
     by_severity = page.get_by_role("img", name="Incidents per week, by severity")
     await expect(by_severity.locator("rect title")).to_contain_text(
         [re.compile(r"SEV1: 2 incidents$"), re.compile(r"SEV2: 1 incident$")]

@@ -38,10 +38,13 @@ def console_settings(emulator: SlackEmulator, **changes: Any) -> ConsoleSettings
 async def start_console(start: Start, emulator: SlackEmulator, **changes: Any) -> Running:
     """bridgekeeper with the console on, a triage channel, and generic SEV1 alerts declaring."""
     triage = emulator.add_channel("alert-triage", members=["UBOT", "U0ALICE"])
-    alerts = replace(test_settings(db_url="sqlite://", api_url=emulator.api_url).alerts,
-                     auto_declare=(GENERIC_DECLARES,))  # fmt: skip
-    return await start(triage_channel=triage, alerts=alerts,
-                       console=console_settings(emulator, **changes))  # fmt: skip
+    alerts = replace(
+        test_settings(db_url="sqlite://", api_url=emulator.api_url).alerts,
+        auto_declare=(GENERIC_DECLARES,),
+    )
+    return await start(
+        triage_channel=triage, alerts=alerts, console=console_settings(emulator, **changes)
+    )
 
 
 @pytest.fixture
@@ -107,9 +110,10 @@ class Visitor:
         assert user in form.choices["user"], form.choices
         assert form.action is not None
         return await self.http.post(
-            urljoin(page_url, form.action), data={**form.fields, "user": user},
+            urljoin(page_url, form.action),
+            data={**form.fields, "user": user},
             allow_redirects=follow,
-        )  # fmt: skip
+        )
 
     async def sign_in(self, user: str = "U0ALICE") -> str:
         """Sign in as `user`; the page the console shows afterwards."""

@@ -46,11 +46,13 @@ async def dashboard(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Runni
     base = conftest.test_settings(db_url=db_url, api_url=emulator.api_url)
     async with bridgekeepers(db_url, emulator) as start:
         app = await start(
-            clock=clock, triage_channel=triage, stakeholder_channel=stakeholders,
+            clock=clock,
+            triage_channel=triage,
+            stakeholder_channel=stakeholders,
             alerts=replace(base.alerts, auto_declare=(GENERIC_DECLARES,)),
             updates=replace(base.updates, regimes=(*BUILTIN_RULES, FORMULA)),
             console=console_settings(emulator),
-        )  # fmt: skip
+        )
         await history(app, clock, triage)
         yield app
 
@@ -114,8 +116,10 @@ def table(page: str, name: str) -> list[list[str]]:
     found = re.search(rf'<table class="figures" id="t-{name}">(.*?)</table>', page, re.S)
     assert found is not None, f"no table {name}"
     rows = re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)
-    return [[unescape(c.strip()) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
-            for row in rows]  # fmt: skip
+    return [
+        [unescape(c.strip()) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in rows
+    ]
 
 
 def week(rows: list[list[str]], monday: str) -> dict[str, str]:
@@ -146,17 +150,29 @@ async def test_the_dashboard_shows_the_numbers_and_the_csv_repeats_them(
     await alice.sign_in()
     page = await shown(alice)
     assert '<a href="/console/dashboard" aria-current="page">Dashboard</a>' in page
-    assert week(table(page, "by_severity"), WEEK_1) == {"SEV1": "1", "SEV2": "1", "SEV3": "0",
-                                                        "SEV4": "0"}  # fmt: skip
+    assert week(table(page, "by_severity"), WEEK_1) == {
+        "SEV1": "1",
+        "SEV2": "1",
+        "SEV3": "0",
+        "SEV4": "0",
+    }
     assert week(table(page, "by_severity"), WEEK_2)["SEV3"] == "1"
     assert week(table(page, "by_source"), WEEK_1) == {"generic": "1", "Declared by hand": "1"}
-    assert week(table(page, "mtta"), WEEK_1) == {"SEV1": "0.0", "SEV2": "10.0", "SEV3": "—",
-                                                 "SEV4": "—"}  # fmt: skip
+    assert week(table(page, "mtta"), WEEK_1) == {
+        "SEV1": "0.0",
+        "SEV2": "10.0",
+        "SEV3": "—",
+        "SEV4": "—",
+    }
     assert week(table(page, "mttr"), WEEK_1)["SEV2"] == "110.0"
     assert week(table(page, "mttr"), WEEK_1)["SEV1"] == "45.0"
     assert week(table(page, "mttr"), WEEK_2)["SEV3"] == "—"  # still open
-    assert week(table(page, "first_update"), WEEK_1) == {"SEV1": "—", "SEV2": "30.0",
-                                                         "SEV3": "—", "SEV4": "—"}  # fmt: skip
+    assert week(table(page, "first_update"), WEEK_1) == {
+        "SEV1": "—",
+        "SEV2": "30.0",
+        "SEV3": "—",
+        "SEV4": "—",
+    }
     assert table(page, "false_positives")[1:] == [["generic", "2", "2", "1", "50.0"]]
     assert table(page, "regulatory")[1:] == [
         ["GDPR", "1", "0", "0"],
@@ -165,13 +181,19 @@ async def test_the_dashboard_shows_the_numbers_and_the_csv_repeats_them(
     ]
     for name in ("by_severity", "by_source", "mtta", "mttr", "first_update", "false_positives"):
         rows = await csv_of(alice, name)
-        assert [r[1:] for r in rows[1:]] == [[c.replace("—", "") for c in r[1:]]
-                                             for r in table(page, name)[1:]], name  # fmt: skip
-    assert (await csv_of(alice, "mtta"))[0] == ["Week starting", "SEV1 (minutes)",
-                                                "SEV2 (minutes)", "SEV3 (minutes)",
-                                                "SEV4 (minutes)"]  # fmt: skip
-    charts = re.findall(r'<svg [^>]*role="img"[^>]*>\s*<title id="chart-[a-z_]+-title">([^<]+)',
-                        page)  # fmt: skip
+        assert [r[1:] for r in rows[1:]] == [
+            [c.replace("—", "") for c in r[1:]] for r in table(page, name)[1:]
+        ], name
+    assert (await csv_of(alice, "mtta"))[0] == [
+        "Week starting",
+        "SEV1 (minutes)",
+        "SEV2 (minutes)",
+        "SEV3 (minutes)",
+        "SEV4 (minutes)",
+    ]
+    charts = re.findall(
+        r'<svg [^>]*role="img"[^>]*>\s*<title id="chart-[a-z_]+-title">([^<]+)', page
+    )
     assert len(charts) == 7 and "Incidents per week, by severity" in charts
 
 

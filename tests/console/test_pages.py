@@ -66,8 +66,14 @@ async def test_an_incident_page_shows_its_card_tasks_clocks_notes_and_timeline(
 ) -> None:
     await declare(console, "Ransomware note on <file-server> sev1")
     channel = bridge(console.slack, 1)
-    for text in ("role scribe <@U0BOB>", "impact c=high i=medium a=low", "task Isolate the host",
-                 "note Seen on <b>three</b> hosts", "notify gdpr", "stage assess"):  # fmt: skip
+    for text in (
+        "role scribe <@U0BOB>",
+        "impact c=high i=medium a=low",
+        "task Isolate the host",
+        "note Seen on <b>three</b> hosts",
+        "notify gdpr",
+        "stage assess",
+    ):
         reply = await console.command(text, channel=channel)
         assert reply.status == 200
     await console.settle()
@@ -78,10 +84,20 @@ async def test_an_incident_page_shows_its_card_tasks_clocks_notes_and_timeline(
     assert "<h1>Incident 1: Ransomware note on &lt;file-server&gt;</h1>" in page
     assert "<b>three</b>" not in page and "Seen on &lt;b&gt;three&lt;/b&gt; hosts" in page
     facts = " ".join(re.sub(r"<[^>]+>", " ", page).split())
-    seen = ("Severity SEV1", "Stage Assess", "Commander alice", "Scribe bob",
-            "Confidentiality high", "Integrity medium", "Availability low", "Isolate the host",
-            "GDPR", "alice declared the incident", "alice made bob scribe",
-            "alice moved the incident from Detect to Assess")  # fmt: skip
+    seen = (
+        "Severity SEV1",
+        "Stage Assess",
+        "Commander alice",
+        "Scribe bob",
+        "Confidentiality high",
+        "Integrity medium",
+        "Availability low",
+        "Isolate the host",
+        "GDPR",
+        "alice declared the incident",
+        "alice made bob scribe",
+        "alice moved the incident from Detect to Assess",
+    )
     for fact in seen:
         assert fact in facts, fact
     assert re.search(r"GDPR open \S+ .*? \d+h \d+m", facts), facts

@@ -25,12 +25,17 @@ def test_console_settings_and_their_defaults(tmp_path: Path) -> None:
     console = load_settings({}).console
     assert console.enabled and console.public_url is None and console.session_hours == 12
     assert console.missing == (
-        "BRIDGEKEEPER_SESSION_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET",
-    )  # fmt: skip
+        "BRIDGEKEEPER_SESSION_SECRET",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+    )
     settings = settings_from(
-        tmp_path, '[console]\npublic_url = "https://bk.example.com/"\nsession_hours = 8',
-        BRIDGEKEEPER_SESSION_SECRET="x" * 32, SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="s",
-    )  # fmt: skip
+        tmp_path,
+        '[console]\npublic_url = "https://bk.example.com/"\nsession_hours = 8',
+        BRIDGEKEEPER_SESSION_SECRET="x" * 32,
+        SLACK_CLIENT_ID="1.2",
+        SLACK_CLIENT_SECRET="s",
+    )
     console = settings.console  # type: ignore[attr-defined]
     assert console.public_url == "https://bk.example.com" and console.session_hours == 8
     assert console.missing == ()

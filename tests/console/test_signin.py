@@ -132,8 +132,13 @@ async def test_the_console_off_is_not_there(
     async with bridgekeepers(db_url, emulator) as start:
         app = await start_console(start, emulator, **changes)
         async with aiohttp.ClientSession() as http:
-            for path in ("/console/", "/console/incidents", "/console/signin",
-                         "/api/v1/incidents", "/api/v1/openapi.json"):  # fmt: skip
+            for path in (
+                "/console/",
+                "/console/incidents",
+                "/console/signin",
+                "/api/v1/incidents",
+                "/api/v1/openapi.json",
+            ):
                 async with http.get(app.url + path, allow_redirects=False) as response:
                     assert response.status == 404, path
     said = [r.getMessage() for r in caplog.records if r.name == "bridgekeeper.console.routes"]

@@ -25,8 +25,12 @@ def test_service_health_names_the_incident_and_resolves_from_its_context() -> No
     active, resolved = one("service_health_active.json"), one("service_health_resolved.json")
     assert active.title == "Azure SQL Database - West Europe - Connectivity failures"
     assert active.severity is Severity.SEV2 and active.status is AlertStatus.FIRING
-    for fact in ("Service: SQL Database", "Region: West Europe", "Tracking ID: 7T2M-H8Z",
-                 "Summary of impact: Starting at 09:40 UTC"):  # fmt: skip
+    for fact in (
+        "Service: SQL Database",
+        "Region: West Europe",
+        "Tracking ID: 7T2M-H8Z",
+        "Summary of impact: Starting at 09:40 UTC",
+    ):
         assert fact in active.description
     assert "<p>" not in active.description
     assert resolved.status is AlertStatus.RESOLVED  # though its monitorCondition is Fired

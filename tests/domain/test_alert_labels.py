@@ -15,9 +15,21 @@ NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
 
 def group(labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
-    return {"receiver": "ops", "status": "firing", "groupKey": "{}", "version": "4",
-            "alerts": [{"status": "firing", "labels": labels, "annotations": annotations,
-                        "startsAt": "2025-11-14T10:00:00Z", "fingerprint": "a1b2"}]}  # fmt: skip
+    return {
+        "receiver": "ops",
+        "status": "firing",
+        "groupKey": "{}",
+        "version": "4",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": labels,
+                "annotations": annotations,
+                "startsAt": "2025-11-14T10:00:00Z",
+                "fingerprint": "a1b2",
+            }
+        ],
+    }
 
 
 def test_the_message_annotation_titles_an_alert_without_a_summary() -> None:
@@ -41,9 +53,15 @@ def test_labels_show_beside_a_summary_and_a_host_label_is_the_resource() -> None
 
 @pytest.mark.parametrize(
     ("word", "severity"),
-    [("disaster", Severity.SEV1), ("P1", Severity.SEV1), ("minor", Severity.SEV3),
-     ("notice", Severity.SEV4), ("average", Severity.SEV3), ("weird", Severity.SEV3)],
-)  # fmt: skip
+    [
+        ("disaster", Severity.SEV1),
+        ("P1", Severity.SEV1),
+        ("minor", Severity.SEV3),
+        ("notice", Severity.SEV4),
+        ("average", Severity.SEV3),
+        ("weird", Severity.SEV3),
+    ],
+)
 def test_other_tools_severity_words(word: str, severity: Severity) -> None:
     body = group({"alertname": "X", "severity": word}, {})
     [alert] = parse("alertmanager", body, received_at=NOW)
@@ -53,24 +71,41 @@ def test_other_tools_severity_words(word: str, severity: Severity) -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        {"type": "Microsoft.Security/assessments", "name": "4fb67663",
-         "properties": {"status": {"code": "Healthy"}, "displayName": "MFA should be enabled"}},
-        {"type": "Microsoft.Security/secureScores", "name": "ascScore",
-         "properties": {"score": {"current": 31.5, "max": 58, "percentage": 0.54}}},
-        {"RecommendationName": "System updates should be installed",
-         "RecommendationState": "Healthy", "AssessmentId": "/subscriptions/x/assessments/y"},
+        {
+            "type": "Microsoft.Security/assessments",
+            "name": "4fb67663",
+            "properties": {"status": {"code": "Healthy"}, "displayName": "MFA should be enabled"},
+        },
+        {
+            "type": "Microsoft.Security/secureScores",
+            "name": "ascScore",
+            "properties": {"score": {"current": 31.5, "max": 58, "percentage": 0.54}},
+        },
+        {
+            "RecommendationName": "System updates should be installed",
+            "RecommendationState": "Healthy",
+            "AssessmentId": "/subscriptions/x/assessments/y",
+        },
     ],
-)  # fmt: skip
+)
 def test_defender_continuous_exports_other_records_make_no_alert(record: dict[str, Any]) -> None:
     assert parse("defender", record, received_at=NOW) == []
 
 
 def test_grafana_legacy_alerting_fires_and_resolves() -> None:
-    body = {"title": "[Alerting] High CPU", "ruleId": 7, "ruleName": "High CPU",
-            "ruleUrl": "https://grafana.example.com/d/abc/hosts?viewPanel=2", "state": "alerting",
-            "message": "CPU above 90% on db-01", "tags": {"host": "db-01", "severity": "high"},
-            "evalMatches": [{"value": 97.2, "metric": "cpu_usage", "tags": {"host": "db-01"}}],
-            "dashboardId": 1, "panelId": 2, "orgId": 1}  # fmt: skip
+    body = {
+        "title": "[Alerting] High CPU",
+        "ruleId": 7,
+        "ruleName": "High CPU",
+        "ruleUrl": "https://grafana.example.com/d/abc/hosts?viewPanel=2",
+        "state": "alerting",
+        "message": "CPU above 90% on db-01",
+        "tags": {"host": "db-01", "severity": "high"},
+        "evalMatches": [{"value": 97.2, "metric": "cpu_usage", "tags": {"host": "db-01"}}],
+        "dashboardId": 1,
+        "panelId": 2,
+        "orgId": 1,
+    }
     [firing] = parse("grafana", body, received_at=NOW)
     assert (firing.title, firing.severity, firing.resource) == ("High CPU", Severity.SEV2, "db-01")
     assert "cpu_usage: 97.2" in firing.description and firing.link
@@ -85,15 +120,22 @@ def test_a_sentinel_incident_without_the_triggers_envelope_is_read() -> None:
     [expected] = parse("sentinel", wrapped, received_at=NOW)
     [bare] = parse("sentinel", wrapped["object"], received_at=NOW)
     assert (bare.title, bare.severity, bare.dedup_key) == (
-        expected.title, expected.severity, expected.dedup_key
-    )  # fmt: skip
+        expected.title,
+        expected.severity,
+        expected.dedup_key,
+    )
 
 
 def test_datadogs_default_payload_is_read_from_its_title() -> None:
-    body = {"body": "%%%\nCPU is above 90% on web-01\n%%%", "last_updated": "1763114400000",
-            "event_type": "query_alert_monitor", "title": "[Triggered on {host:web-01}] CPU high",
-            "date": "1763114400000", "org": {"id": "123", "name": "Acme"},
-            "id": "7000000000000000001"}  # fmt: skip
+    body = {
+        "body": "%%%\nCPU is above 90% on web-01\n%%%",
+        "last_updated": "1763114400000",
+        "event_type": "query_alert_monitor",
+        "title": "[Triggered on {host:web-01}] CPU high",
+        "date": "1763114400000",
+        "org": {"id": "123", "name": "Acme"},
+        "id": "7000000000000000001",
+    }
     [fired] = parse("datadog", body, received_at=NOW)
     assert (fired.title, fired.resource, fired.status.value) == ("CPU high", "web-01", "firing")
     assert fired.description == "CPU is above 90% on web-01"

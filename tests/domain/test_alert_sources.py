@@ -870,11 +870,30 @@ def test_parse_time(value: object, expected: datetime | None) -> None:
 SHORT_TEXT = st.text(st.characters(max_codepoint=0x2FF), max_size=12)
 KNOWN_KEYS = st.sampled_from(
     [
-        "alerts", "data", "essentials", "alertId", "monitorCondition", "schemaId", "event",
-        "event_type", "object", "properties", "name", "status", "labels", "Entities", "$ref",
-        "$id", "Type", "title", "severity", "fingerprint", "alert_cycle_key", "SystemAlertId",
+        "alerts",
+        "data",
+        "essentials",
+        "alertId",
+        "monitorCondition",
+        "schemaId",
+        "event",
+        "event_type",
+        "object",
+        "properties",
+        "name",
+        "status",
+        "labels",
+        "Entities",
+        "$ref",
+        "$id",
+        "Type",
+        "title",
+        "severity",
+        "fingerprint",
+        "alert_cycle_key",
+        "SystemAlertId",
     ]
-)  # fmt: skip
+)
 JSON = st.recursive(
     st.none()
     | st.booleans()

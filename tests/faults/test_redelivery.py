@@ -101,9 +101,12 @@ async def test_declare_clicked_twice_makes_one_incident(serve: Start) -> None:
 
     def click(user: str) -> Awaitable[Reply]:
         return app.driver.block_action(
-            user=user, action_id="alert_declare", value=str(alert_id),
-            channel=triage, message_ts=card.ts,
-        )  # fmt: skip
+            user=user,
+            action_id="alert_declare",
+            value=str(alert_id),
+            channel=triage,
+            message_ts=card.ts,
+        )
 
     replies = await asyncio.gather(click("U0ALICE"), click("U0ALICE"), click("U0BOB"))
     assert all(r.status == 200 for r in replies)

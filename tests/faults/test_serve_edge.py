@@ -24,15 +24,25 @@ LINE_LIMIT = MAX_MESSAGE + 200  # the message plus time, level, logger name and 
 async def test_a_serve_process_logs_no_rejected_body_and_only_bounded_lines(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "serve.log",
-                    env={"LOG_LEVEL": "DEBUG"})  # fmt: skip
+    server = Server(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "serve.log",
+        env={"LOG_LEVEL": "DEBUG"},
+    )
     general = emulator.add_channel("general", members=["U0ALICE"])
     try:
         await server.start()
         await _send_rejected_bodies(server.url)
         driver = SlackDriver(emulator, f"{server.url}/slack/events", SIGNING_SECRET)
-        event = {"type": "app_mention", "user": "U0ALICE", "text": "hi", "channel": general,
-                 "ts": "1.000001", "event_ts": "1.000001"}  # fmt: skip
+        event = {
+            "type": "app_mention",
+            "user": "U0ALICE",
+            "text": "hi",
+            "channel": general,
+            "ts": "1.000001",
+            "event_ts": "1.000001",
+        }
         for retry in (None, 1):  # the redelivery is logged with its event id
             await driver.event(event, event_id=f"Ev1\n{FORGED}\r", retry_num=retry)
         title = "Long " + "title " * 2_000 + "\n" + FORGED
@@ -57,8 +67,9 @@ async def _send_rejected_bodies(url: str) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{url}/slack/events", data=body, headers=forged) as r:
             assert r.status == 401
-        async with session.post(f"{url}/alerts/generic", data=body,
-                                headers={"Authorization": "Bearer wrong"}) as r:  # fmt: skip
+        async with session.post(
+            f"{url}/alerts/generic", data=body, headers={"Authorization": "Bearer wrong"}
+        ) as r:
             assert r.status == 401
 
 
@@ -75,12 +86,16 @@ def test_a_bad_http_setting_stops_serve_with_one_line_naming_it(
 ) -> None:
     config = tmp_path / "bridgekeeper.toml"
     config.write_text(f"[http]\n{setting}\n")
-    env = Server(db_url="sqlite:///unused.db", api_url="http://127.0.0.1:9/api/",
-                 log=tmp_path / "serve.log").env | {"BRIDGEKEEPER_CONFIG": str(config)}  # fmt: skip
+    env = Server(
+        db_url="sqlite:///unused.db", api_url="http://127.0.0.1:9/api/", log=tmp_path / "serve.log"
+    ).env | {"BRIDGEKEEPER_CONFIG": str(config)}
     done = subprocess.run(
         [sys.executable, "-m", "bridgekeeper", "serve", "--port", "0"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert key in line

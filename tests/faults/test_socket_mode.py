@@ -80,15 +80,18 @@ async def test_serve_in_socket_mode_acks_over_the_socket_and_counts_the_ack(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
     general = emulator.add_channel("general", members=["U0ALICE"])
-    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "serve.log",
-                    env=socket_mode(emulator.app_token))  # fmt: skip
+    server = Server(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "serve.log",
+        env=socket_mode(emulator.app_token),
+    )
     driver = SlackDriver(emulator, "", "", over_socket=True)
     try:
         await server.start()
         await emulator.wait_socket_connected(timeout=30.0)
         _, before = await scrape(server.url)
-        reply = await driver.command("declare Database down sev2", user="U0ALICE",
-                                     channel=general)  # fmt: skip
+        reply = await driver.command("declare Database down sev2", user="U0ALICE", channel=general)
         assert "Database down" in str(reply.body)
         _, after = await scrape(server.url)
     finally:

@@ -76,9 +76,13 @@ async def stopped_with_one_line(server: Server) -> str:
     ],
 )
 async def test_a_bot_token_slack_refuses_stops_serve_with_one_line(
-    db_url: str, emulator: SlackEmulator, tmp_path: Path, token: str | None,
-    fault: str | None, said: str,
-) -> None:  # fmt: skip
+    db_url: str,
+    emulator: SlackEmulator,
+    tmp_path: Path,
+    token: str | None,
+    fault: str | None,
+    said: str,
+) -> None:
     env = {"SLACK_BOT_TOKEN": token} if token else {}
     if fault:
         emulator.fail("auth.test", error=fault)
@@ -105,8 +109,9 @@ async def test_an_app_token_slack_refuses_stops_socket_mode_with_one_line(
     db_url: str, emulator: SlackEmulator, tmp_path: Path, app_token: str, error: str
 ) -> None:
     token = emulator.bot_token if app_token == "bot" else app_token
-    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log",
-                    env=socket_mode(token))  # fmt: skip
+    server = Server(
+        db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log", env=socket_mode(token)
+    )
     line = await stopped_with_one_line(server)
     assert f"refused the app-level token at apps.connections.open ({error})" in line
     assert "SLACK_APP_TOKEN" in line
@@ -116,8 +121,12 @@ async def test_an_app_token_slack_refuses_stops_socket_mode_with_one_line(
 async def test_an_app_token_revoked_while_serving_stops_serve_with_one_line(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log",
-                    env=socket_mode(emulator.app_token))  # fmt: skip
+    server = Server(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "s.log",
+        env=socket_mode(emulator.app_token),
+    )
     await server.start()
     await emulator.wait_socket_connected(timeout=30.0)
     await emulator.revoke_app_token()  # Slack drops the socket; the reconnection is refused
@@ -157,8 +166,12 @@ async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
 async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    worker = Worker(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "w.log",
-                    env={"SLACK_SIGNING_SECRET": ""})  # fmt: skip
+    worker = Worker(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "w.log",
+        env={"SLACK_SIGNING_SECRET": ""},
+    )
     worker.env["WORKER_HEALTH_PORT"] = str(worker.port)
     try:
         await worker.start()
@@ -172,8 +185,12 @@ async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
 async def test_a_worker_with_a_refused_token_stops_with_one_line(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    worker = Worker(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "w.log",
-                    env={"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_SIGNING_SECRET": ""})  # fmt: skip
+    worker = Worker(
+        db_url=db_url,
+        api_url=emulator.api_url,
+        log=tmp_path / "w.log",
+        env={"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_SIGNING_SECRET": ""},
+    )
     assert "Slack refused the bot token (invalid_auth)" in await stopped_with_one_line(worker)
 
 
@@ -238,6 +255,11 @@ async def test_a_database_outage_keeps_healthz_and_fails_readyz(
 
 
 def test_version_is_the_installed_package_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "bridgekeeper", "--version"],
-                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bridgekeeper", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert done.stdout.strip() == f"bridgekeeper {version('bridgekeeper')}"

@@ -115,10 +115,16 @@ def spawn(binary: str, bridgekeeper: str, folder: Path) -> Alertmanager:
     port, log = free_port(), folder / "alertmanager.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.path={folder / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     return Alertmanager(f"http://127.0.0.1:{port}", process, log)
 
 

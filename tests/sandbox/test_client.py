@@ -37,8 +37,12 @@ def test_private_channels_and_ephemerals_are_shown_only_to_whom_they_belong() ->
 
 def test_the_open_modal_is_its_owners_with_the_errors_the_bot_answered() -> None:
     slack = workspace()
-    view = {"type": "modal", "title": {"type": "plain_text", "text": "Close incident 1"},
-            "submit": {"type": "plain_text", "text": "Close"}, "blocks": []}  # fmt: skip
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Close incident 1"},
+        "submit": {"type": "plain_text", "text": "Close"},
+        "blocks": [],
+    }
     stored = store_view(slack.state, view, "U0ALICE", None, "open")
     before = version_key(slack.state)
     stored.errors = {"summary": "Required"}
@@ -71,10 +75,9 @@ def test_form_values_take_slacks_shape_for_each_kind_of_input() -> None:
     blocks = [
         block("summary", {"type": "plain_text_input", "action_id": "value"}),
         block("note", {"type": "plain_text_input", "action_id": "value"}),
-        block("disposition", {"type": "static_select", "action_id": "value",
-                              "options": [option]}),
+        block("disposition", {"type": "static_select", "action_id": "value", "options": [option]}),
         block("owner", {"type": "users_select", "action_id": "value"}),
-    ]  # fmt: skip
+    ]
     fields = {"summary": "Disk freed", "note": "", "disposition": "resolved", "owner": "U0BOB"}
 
     values = form_values(blocks, fields, workspace().state)

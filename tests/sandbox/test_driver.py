@@ -224,8 +224,18 @@ async def test_bolt_app_round_trip(emulator: SlackEmulator) -> None:
         await _eventually(lambda: emulator.messages(triage))
         posted = emulator.messages(triage)[0]
         assert posted.text == "Declared DB down"
-        posted.blocks = [{"type": "actions", "elements": [{"type": "button", "action_id": "ack",
-                          "text": {"type": "plain_text", "text": "Ack"}}]}]  # fmt: skip
+        posted.blocks = [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "ack",
+                        "text": {"type": "plain_text", "text": "Ack"},
+                    }
+                ],
+            }
+        ]
         clicked = await driver.block_action(
             user="U1", action_id="ack", channel=triage, message_ts=posted.ts
         )

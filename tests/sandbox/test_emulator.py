@@ -560,8 +560,9 @@ async def test_edits_emit_message_changed_like_slack(
     assert edit is emulator.emitted_events[-1]
     assert edit["message"]["user"] == "U1" and edit["message"]["edited"]["user"] == "U1"
     assert edit["previous_message"]["text"] == "the attacker is 203.0.113.7"
-    history = await client.conversations_history(channel=channel_id, latest=said.ts, inclusive=True,
-                                                 limit=1)  # fmt: skip
+    history = await client.conversations_history(
+        channel=channel_id, latest=said.ts, inclusive=True, limit=1
+    )
     [message] = history["messages"]
     assert message["text"] == "the attacker is 203.0.113.9"
     assert message["edited"] == {"user": "U1", "ts": edit["ts"]}

@@ -28,16 +28,23 @@ async def slack() -> AsyncIterator[SlackEmulator]:
 
 
 def authorize_query(slack: SlackEmulator, **changes: str) -> dict[str, str]:
-    return {"client_id": slack.openid.client_id, "response_type": "code", "state": "s1",
-            "scope": "openid profile email", "redirect_uri": REDIRECT, "nonce": "n1",
-            **changes}  # fmt: skip
+    return {
+        "client_id": slack.openid.client_id,
+        "response_type": "code",
+        "state": "s1",
+        "scope": "openid profile email",
+        "redirect_uri": REDIRECT,
+        "nonce": "n1",
+        **changes,
+    }
 
 
 async def code_for(http: aiohttp.ClientSession, slack: SlackEmulator, user: str) -> str:
     async with http.post(
         slack.base_url + "/openid/connect/authorize",
-        data={**authorize_query(slack), "user": user}, allow_redirects=False,
-    ) as response:  # fmt: skip
+        data={**authorize_query(slack), "user": user},
+        allow_redirects=False,
+    ) as response:
         assert response.status == 302
         back = urlparse(response.headers["Location"])
     assert f"{back.scheme}://{back.netloc}{back.path}" == REDIRECT
@@ -46,16 +53,21 @@ async def code_for(http: aiohttp.ClientSession, slack: SlackEmulator, user: str)
 
 
 async def token(http: aiohttp.ClientSession, slack: SlackEmulator, **args: str) -> Any:
-    sent = {"client_id": slack.openid.client_id, "client_secret": slack.openid.client_secret,
-            "redirect_uri": REDIRECT, **args}  # fmt: skip
+    sent = {
+        "client_id": slack.openid.client_id,
+        "client_secret": slack.openid.client_secret,
+        "redirect_uri": REDIRECT,
+        **args,
+    }
     async with http.post(slack.api_url + "openid.connect.token", data=sent) as response:
         return await response.json()
 
 
 async def test_a_code_becomes_a_signed_id_token_and_user_info(slack: SlackEmulator) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.get(slack.base_url + "/openid/connect/authorize",
-                            params=authorize_query(slack)) as page:  # fmt: skip
+        async with http.get(
+            slack.base_url + "/openid/connect/authorize", params=authorize_query(slack)
+        ) as page:
             assert page.status == 200 and "alice" in await page.text()
         answer = await token(http, slack, code=await code_for(http, slack, "U0BOB"))
         assert answer["ok"] and answer["access_token"].startswith("xoxp-")
@@ -104,7 +116,8 @@ async def test_the_authorize_page_refuses_a_bad_request(
 ) -> None:
     async with (
         aiohttp.ClientSession() as http,
-        http.get(slack.base_url + "/openid/connect/authorize",
-                 params=authorize_query(slack, **changes)) as page,
-    ):  # fmt: skip
+        http.get(
+            slack.base_url + "/openid/connect/authorize", params=authorize_query(slack, **changes)
+        ) as page,
+    ):
         assert page.status == 400

@@ -50,9 +50,16 @@ async def start(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
 
 
 def tracker(github: GitHubEmulator, **changes: object) -> TrackerSettings:
-    settings = TrackerSettings(kind="github", url=github.url, project=REPO, token=TOKEN,
-                               webhook_secret=SECRET, labels=("incident-followup",),
-                               users={"U0BOB": "bob-gh"}, poll_minutes=0)  # fmt: skip
+    settings = TrackerSettings(
+        kind="github",
+        url=github.url,
+        project=REPO,
+        token=TOKEN,
+        webhook_secret=SECRET,
+        labels=("incident-followup",),
+        users={"U0BOB": "bob-gh"},
+        poll_minutes=0,
+    )
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
@@ -95,8 +102,7 @@ async def test_followups_become_github_issues_once(start: Start, github: GitHubE
     await wait_until(lambda: created(app, 1))
     [issue] = github.issues(REPO)
     assert issue["title"] == "Add replica lag alert (incident 1)"
-    assert {label["name"] for label in issue["labels"]} == {
-        "incident-followup", "bridgekeeper-1-1"}  # fmt: skip
+    assert {label["name"] for label in issue["labels"]} == {"incident-followup", "bridgekeeper-1-1"}
     assert issue["assignees"] == [{"login": "bob-gh"}]
     assert f"app_redirect?channel={channel.id}" in issue["body"]
 
@@ -249,7 +255,9 @@ async def test_closing_creates_the_issues_and_the_report_shows_their_state(
     await say(app, channel, "close Failed over to the replica")
     await wait_until(lambda: created(app, 2))
     assert [issue["title"] for issue in github.issues(REPO)] == [
-        "Add replica lag alert (incident 1)", "Document the failover (incident 1)"]  # fmt: skip
+        "Add replica lag alert (incident 1)",
+        "Document the failover (incident 1)",
+    ]
     await github.close(REPO, 2)
 
     markdown = await app.bk.reports.draft(1, "md")

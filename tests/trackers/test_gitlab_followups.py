@@ -38,9 +38,15 @@ async def gitlab() -> AsyncIterator[GitLabEmulator]:
 
 def tracker(gitlab: GitLabEmulator, **changes: str) -> TrackerSettings:
     values: dict[str, str] = {"project": PROJECT, "token": TOKEN, **changes}
-    return TrackerSettings(kind="gitlab", url=gitlab.url, webhook_secret=SECRET,
-                           labels=("incident", "followup"), users={"U0BOB": "7"},
-                           poll_minutes=0, **values)  # fmt: skip
+    return TrackerSettings(
+        kind="gitlab",
+        url=gitlab.url,
+        webhook_secret=SECRET,
+        labels=("incident", "followup"),
+        users={"U0BOB": "7"},
+        poll_minutes=0,
+        **values,
+    )
 
 
 async def test_followups_become_gitlab_issues_once_and_come_back_closed(
@@ -64,7 +70,9 @@ async def test_followups_become_gitlab_issues_once_and_come_back_closed(
     await gitlab.close(PROJECT, 2)
     assert await app.bk.followup_sync.poll() == 1
     assert [(row.key, row.state, row.done) for row in await followups(app)] == [
-        ("1", "closed", True), ("2", "closed", True)]  # fmt: skip
+        ("1", "closed", True),
+        ("2", "closed", True),
+    ]
     listed = await say(app, channel, "followups")
     assert listed.count("closed :white_check_mark:") == 2
 
@@ -92,8 +100,9 @@ async def test_refusals_are_parked_and_create_nothing(
 
     async def parked() -> list[str | None]:
         async with app.bk.db.sessions() as session:
-            return list(await session.scalars(
-                select(Effect.last_error).where(Effect.status == "parked")))  # fmt: skip
+            return list(
+                await session.scalars(select(Effect.last_error).where(Effect.status == "parked"))
+            )
 
     await wait_until(parked)
     assert await parked() == [error]

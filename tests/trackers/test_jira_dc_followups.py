@@ -39,9 +39,16 @@ async def jira() -> AsyncIterator[JiraEmulator]:
 
 
 def tracker(jira: JiraEmulator, **changes: object) -> TrackerSettings:
-    settings = TrackerSettings(kind="jira-dc", url=jira.url, project="OPS", token=PAT,
-                               webhook_secret=SECRET, labels=("incident-followup",),
-                               users={"U0BOB": "bob.smith"}, poll_minutes=0)  # fmt: skip
+    settings = TrackerSettings(
+        kind="jira-dc",
+        url=jira.url,
+        project="OPS",
+        token=PAT,
+        webhook_secret=SECRET,
+        labels=("incident-followup",),
+        users={"U0BOB": "bob.smith"},
+        poll_minutes=0,
+    )
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
@@ -95,7 +102,9 @@ async def test_state_comes_back_and_the_report_shows_it(start: Start, jira: Jira
     await jira.transition("OPS-2", "In Progress")
     assert await app.bk.followup_sync.poll() == 1
     assert [(r.state, r.done) for r in await followups(app)] == [
-        ("Done", True), ("In Progress", False)]  # fmt: skip
+        ("Done", True),
+        ("In Progress", False),
+    ]
     assert "Done :white_check_mark:" in await say(app, channel, "followups")
     markdown = await app.bk.reports.draft(1, "md")
     assert markdown is not None and "jira-dc #OPS-1" in markdown and "): Done" in markdown

@@ -39,9 +39,16 @@ async def jira() -> AsyncIterator[JiraEmulator]:
 
 def tracker(jira: JiraEmulator, **changes: str) -> TrackerSettings:
     values: dict[str, str] = {"project": "OPS", "token": TOKEN, **changes}
-    return TrackerSettings(kind="jira", url=jira.url, email=EMAIL, webhook_secret=SECRET,
-                           labels=("incident-followup",), users={"U0BOB": BOB},
-                           poll_minutes=0, **values)  # fmt: skip
+    return TrackerSettings(
+        kind="jira",
+        url=jira.url,
+        email=EMAIL,
+        webhook_secret=SECRET,
+        labels=("incident-followup",),
+        users={"U0BOB": BOB},
+        poll_minutes=0,
+        **values,
+    )
 
 
 async def test_followups_become_jira_issues_once_and_come_back_done(
@@ -76,7 +83,9 @@ async def test_followups_become_jira_issues_once_and_come_back_done(
     await jira.transition("OPS-2", "In Progress")
     assert await app.bk.followup_sync.poll() == 1
     assert [(r.state, r.done) for r in await followups(app)] == [
-        ("Done", True), ("In Progress", False)]  # fmt: skip
+        ("Done", True),
+        ("In Progress", False),
+    ]
     markdown = await app.bk.reports.draft(1, "md")
     assert markdown is not None and "jira #OPS-1" in markdown and "): Done" in markdown
 
@@ -94,8 +103,9 @@ async def test_refusals_are_parked_and_create_nothing(
 
     async def parked() -> list[str | None]:
         async with app.bk.db.sessions() as session:
-            return list(await session.scalars(
-                select(Effect.last_error).where(Effect.status == "parked")))  # fmt: skip
+            return list(
+                await session.scalars(select(Effect.last_error).where(Effect.status == "parked"))
+            )
 
     await wait_until(parked)
     assert await parked() == [error]

@@ -14,9 +14,11 @@ from bridgekeeper.rendering import Renderer
 def add_parser(sub: Any) -> None:
     """The `config` command and its subcommands, on the main parser's subparsers."""
     config = sub.add_parser(
-        "config", help="check or print the configuration", description="Check or print the "
-        "configuration (the environment, .env and the TOML file) without starting anything."
-    )  # fmt: skip
+        "config",
+        help="check or print the configuration",
+        description="Check or print the "
+        "configuration (the environment, .env and the TOML file) without starting anything.",
+    )
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
     checking = config_sub.add_parser(
         "check",
@@ -24,8 +26,9 @@ def add_parser(sub: Any) -> None:
         description="Validate the environment and the TOML file: exit status 0 when valid, "
         "else 2 with one line per problem on stderr.",
     )
-    checking.add_argument("file", nargs="?", default=None,
-                          help="the TOML file (default: $BRIDGEKEEPER_CONFIG)")  # fmt: skip
+    checking.add_argument(
+        "file", nargs="?", default=None, help="the TOML file (default: $BRIDGEKEEPER_CONFIG)"
+    )
     config_sub.add_parser(
         "show",
         help="print every setting in effect, defaults included, secrets masked",
@@ -52,11 +55,14 @@ def config_command(args: argparse.Namespace) -> int:
     settings = to_settings(env, doc)
     shown = effective(env, doc, settings)
     variables = {entry.key for entry in environment_entries()}
-    sys.stdout.write(renderer.text(
-        "cli/config_show.txt.j2", path=env.config_path,
-        environment=[(k, v) for k, v in shown if k in variables],
-        document=[(k, v) for k, v in shown if k not in variables],
-    ))  # fmt: skip
+    sys.stdout.write(
+        renderer.text(
+            "cli/config_show.txt.j2",
+            path=env.config_path,
+            environment=[(k, v) for k, v in shown if k in variables],
+            document=[(k, v) for k, v in shown if k not in variables],
+        )
+    )
     return 0
 
 

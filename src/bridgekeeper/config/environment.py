@@ -84,66 +84,129 @@ class Variables(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=False, frozen=True)
 
-    slack_bot_token: SecretText = Field("", alias="SLACK_BOT_TOKEN", description="the bot token "
-        "(xoxb-...); required by serve and worker")  # fmt: skip
-    slack_signing_secret: SecretText = Field("", alias="SLACK_SIGNING_SECRET", description=
-        "verifies requests from Slack; required in HTTP mode")  # fmt: skip
-    slack_app_token: SecretText | None = Field(None, alias="SLACK_APP_TOKEN", description=
-        "app-level token (xapp-...): when set, bridgekeeper uses Socket Mode")  # fmt: skip
-    slack_api_url: Annotated[str, AfterValidator(_api_url)] = Field(DEFAULT_API_URL,
-        alias="SLACK_API_URL", description="Slack Web API base URL (GovSlack, a proxy, or the "
-        "emulator in tests)")  # fmt: skip
-    database_url: DatabaseUrl = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL", description=
-        "sqlite:///path.db or postgresql://user:pass@host/db")  # fmt: skip
-    config_path: str | None = Field(None, alias="BRIDGEKEEPER_CONFIG", description="path of the "
-        "TOML file; none: built-in defaults")  # fmt: skip
-    triage_channel: ChannelId | None = Field(None, alias="BRIDGEKEEPER_TRIAGE_CHANNEL",
-        description="channel ID where alert triage cards go")  # fmt: skip
-    stakeholder_channel: ChannelId | None = Field(None, alias="BRIDGEKEEPER_STAKEHOLDER_CHANNEL",
-        description="channel ID for stakeholder announcements")  # fmt: skip
-    alert_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_ALERT_TOKEN", description=
-        "shared secret for the alert webhooks ([alerts] token takes precedence)")  # fmt: skip
-    report_token: ReportToken | None = Field(None, alias="BRIDGEKEEPER_REPORT_TOKEN", description=
-        "bearer token for GET /incidents/<n>/report, at least 16 characters")  # fmt: skip
-    log_level: LogLevel | None = Field(None, alias="LOG_LEVEL", description="DEBUG, INFO, "
-        "WARNING or ERROR; default: INFO for serve and worker, WARNING for the others")  # fmt: skip
-    log_format: LogFormat = Field("text", alias="LOG_FORMAT", description="text, or json: one "
+    slack_bot_token: SecretText = Field(
+        "",
+        alias="SLACK_BOT_TOKEN",
+        description="the bot token (xoxb-...); required by serve and worker",
+    )
+    slack_signing_secret: SecretText = Field(
+        "",
+        alias="SLACK_SIGNING_SECRET",
+        description="verifies requests from Slack; required in HTTP mode",
+    )
+    slack_app_token: SecretText | None = Field(
+        None,
+        alias="SLACK_APP_TOKEN",
+        description="app-level token (xapp-...): when set, bridgekeeper uses Socket Mode",
+    )
+    slack_api_url: Annotated[str, AfterValidator(_api_url)] = Field(
+        DEFAULT_API_URL,
+        alias="SLACK_API_URL",
+        description="Slack Web API base URL (GovSlack, a proxy, or the emulator in tests)",
+    )
+    database_url: DatabaseUrl = Field(
+        DEFAULT_DATABASE_URL,
+        alias="DATABASE_URL",
+        description="sqlite:///path.db or postgresql://user:pass@host/db",
+    )
+    config_path: str | None = Field(
+        None,
+        alias="BRIDGEKEEPER_CONFIG",
+        description="path of the TOML file; none: built-in defaults",
+    )
+    triage_channel: ChannelId | None = Field(
+        None,
+        alias="BRIDGEKEEPER_TRIAGE_CHANNEL",
+        description="channel ID where alert triage cards go",
+    )
+    stakeholder_channel: ChannelId | None = Field(
+        None,
+        alias="BRIDGEKEEPER_STAKEHOLDER_CHANNEL",
+        description="channel ID for stakeholder announcements",
+    )
+    alert_token: SecretText | None = Field(
+        None,
+        alias="BRIDGEKEEPER_ALERT_TOKEN",
+        description="shared secret for the alert webhooks ([alerts] token takes precedence)",
+    )
+    report_token: ReportToken | None = Field(
+        None,
+        alias="BRIDGEKEEPER_REPORT_TOKEN",
+        description="bearer token for GET /incidents/<n>/report, at least 16 characters",
+    )
+    log_level: LogLevel | None = Field(
+        None,
+        alias="LOG_LEVEL",
+        description="DEBUG, INFO, "
+        "WARNING or ERROR; default: INFO for serve and worker, WARNING for the others",
+    )
+    log_format: LogFormat = Field(
+        "text",
+        alias="LOG_FORMAT",
+        description="text, or json: one "
         "JSON object a line (time, level, logger, message, and ids: incident_id, request_id, "
-        "...)")  # fmt: skip
-    metrics_token: ReportToken | None = Field(None, alias="BRIDGEKEEPER_METRICS_TOKEN",
-        description="bearer token for GET /metrics, at least 16 characters; none: /metrics "
-        "is open")  # fmt: skip
+        "...)",
+    )
+    metrics_token: ReportToken | None = Field(
+        None,
+        alias="BRIDGEKEEPER_METRICS_TOKEN",
+        description="bearer token for GET /metrics, at least 16 characters; none: /metrics is open",
+    )
     port: Port = Field(3000, alias="PORT", description="HTTP port for serve (--port overrides)")
-    worker_health_port: PortOrOff = Field(0, alias="WORKER_HEALTH_PORT", description="port of "
-        "worker's /healthz and /readyz (--health-port overrides); 0: none")  # fmt: skip
-    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID", description="the app's "
-        "client ID, for the web console's Sign in with Slack")  # fmt: skip
-    slack_client_secret: SecretText | None = Field(None, alias="SLACK_CLIENT_SECRET",
-        description="the app's client secret, for the web console's Sign in with "
-        "Slack")  # fmt: skip
-    session_secret: ReportToken | None = Field(None, alias="BRIDGEKEEPER_SESSION_SECRET",
+    worker_health_port: PortOrOff = Field(
+        0,
+        alias="WORKER_HEALTH_PORT",
+        description="port of worker's /healthz and /readyz (--health-port overrides); 0: none",
+    )
+    slack_client_id: str | None = Field(
+        None,
+        alias="SLACK_CLIENT_ID",
+        description="the app's client ID, for the web console's Sign in with Slack",
+    )
+    slack_client_secret: SecretText | None = Field(
+        None,
+        alias="SLACK_CLIENT_SECRET",
+        description="the app's client secret, for the web console's Sign in with Slack",
+    )
+    session_secret: ReportToken | None = Field(
+        None,
+        alias="BRIDGEKEEPER_SESSION_SECRET",
         description="signs the web console's session cookies, at least 16 characters (32 "
-        "random bytes are better); none: the console is off")  # fmt: skip
-    tracker_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_TRACKER_TOKEN",
+        "random bytes are better); none: the console is off",
+    )
+    tracker_token: SecretText | None = Field(
+        None,
+        alias="BRIDGEKEEPER_TRACKER_TOKEN",
         description="the [trackers] API token (GitHub, GitLab, Jira Cloud with [trackers] "
-        "email, or a Jira Data Center personal access token)")  # fmt: skip
-    tracker_webhook_secret: SecretText | None = Field(None,
-        alias="BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET", description="verifies the tracker's "
+        "email, or a Jira Data Center personal access token)",
+    )
+    tracker_webhook_secret: SecretText | None = Field(
+        None,
+        alias="BRIDGEKEEPER_TRACKER_WEBHOOK_SECRET",
+        description="verifies the tracker's "
         "webhook at /trackers/<kind> (jira-dc: as ?secret=<it> in the webhook's URL); none: "
-        "the webhook is off (the poll remains)")  # fmt: skip
-    pagerduty_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_PAGERDUTY_TOKEN",
+        "the webhook is off (the poll remains)",
+    )
+    pagerduty_token: SecretText | None = Field(
+        None,
+        alias="BRIDGEKEEPER_PAGERDUTY_TOKEN",
         description="a PagerDuty REST API key, to read the on-call of teams with source = "
-        "\"pagerduty\"")  # fmt: skip
-    goalert_token: SecretText | None = Field(None, alias="BRIDGEKEEPER_GOALERT_TOKEN",
+        '"pagerduty"',
+    )
+    goalert_token: SecretText | None = Field(
+        None,
+        alias="BRIDGEKEEPER_GOALERT_TOKEN",
         description="a GoAlert API key (GraphQL), to read the on-call of teams with source = "
-        "\"goalert\"")  # fmt: skip
+        '"goalert"',
+    )
 
 
 class LogOnly(BaseSettings):
     """LOG_LEVEL alone, for the commands that read no other setting (demo)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True,
-                                      case_sensitive=True, extra="ignore")  # fmt: skip
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, case_sensitive=True, extra="ignore"
+    )
     log_level: LogLevel | None = Field(None, alias="LOG_LEVEL")
     log_format: LogFormat = Field("text", alias="LOG_FORMAT")
 

@@ -90,10 +90,13 @@ def check(
 def _tokens_missing(env: Variables, doc: schema.Document) -> list[tuple[str, str]]:
     """The API keys of the paging tools teams read their on-call from, where none is set."""
     used = {team.source for team in doc.oncall.teams.values()}
-    tokens = {"pagerduty": ("BRIDGEKEEPER_PAGERDUTY_TOKEN", env.pagerduty_token),
-              "goalert": ("BRIDGEKEEPER_GOALERT_TOKEN", env.goalert_token)}  # fmt: skip
-    missing = [(name, source) for source, (name, value) in tokens.items()
-               if source in used and not value]  # fmt: skip
+    tokens = {
+        "pagerduty": ("BRIDGEKEEPER_PAGERDUTY_TOKEN", env.pagerduty_token),
+        "goalert": ("BRIDGEKEEPER_GOALERT_TOKEN", env.goalert_token),
+    }
+    missing = [
+        (name, source) for source, (name, value) in tokens.items() if source in used and not value
+    ]
     return [(name, describe("source_token", source=source)) for name, source in missing]
 
 
@@ -209,11 +212,17 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
 
 def _trackers(table: schema.Trackers, env: Variables) -> TrackerSettings:
     return TrackerSettings(
-        kind=table.kind, url=table.url or "", project=table.project or "",
-        token=env.tracker_token, email=table.email, webhook_secret=env.tracker_webhook_secret,
-        labels=tuple(table.labels), users=dict(table.users), issue_type=table.issue_type,
+        kind=table.kind,
+        url=table.url or "",
+        project=table.project or "",
+        token=env.tracker_token,
+        email=table.email,
+        webhook_secret=env.tracker_webhook_secret,
+        labels=tuple(table.labels),
+        users=dict(table.users),
+        issue_type=table.issue_type,
         poll_minutes=table.poll_minutes,
-    )  # fmt: skip
+    )
 
 
 def _by_severity(table: schema.Table) -> dict[Severity, Any]:
@@ -234,9 +243,11 @@ def _process(doc: schema.Document) -> ProcessSettings:
 
 
 def _alerts(
-    table: schema.Alerts, env_token: str | None, sources: Mapping[str, schema.Source],
+    table: schema.Alerts,
+    env_token: str | None,
+    sources: Mapping[str, schema.Source],
     event_types: Mapping[str, schema.Source],
-) -> AlertSettings:  # fmt: skip
+) -> AlertSettings:
     return AlertSettings(
         token=table.token or env_token,
         source_tokens=dict(table.tokens),

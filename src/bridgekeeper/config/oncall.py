@@ -109,17 +109,20 @@ LocalTime = Annotated[time, Shown("local time")]
 
 class Layer(Table):
     name: Text = Field(description="shown with the shifts, e.g. office hours")
-    users: Annotated[list[UserId], Field(min_length=1)] = Field(description="who takes turns, "
-        "in order")  # fmt: skip
+    users: Annotated[list[UserId], Field(min_length=1)] = Field(
+        description="who takes turns, in order"
+    )
     start: LocalDate = Field(description="the day of the first hand-off")
     handoff: LocalTime = Field(time(9), description="the local time of hand-offs")
     every_days: Positive | None = Field(None, description="days between hand-offs (7: weekly)")
     every_hours: Positive | None = Field(None, description="hours between hand-offs, instead")
     weekdays: list[Weekday] = Field(list(WEEKDAYS), description="the days this layer covers")
-    from_: LocalTime | None = Field(None, alias="from", description="covers from this local "
-        "time on its weekdays; none: all day")  # fmt: skip
-    until: LocalTime | None = Field(None, description="...until this local time (past "
-        "midnight when earlier than from)")  # fmt: skip
+    from_: LocalTime | None = Field(
+        None, alias="from", description="covers from this local time on its weekdays; none: all day"
+    )
+    until: LocalTime | None = Field(
+        None, description="...until this local time (past midnight when earlier than from)"
+    )
 
     @model_validator(mode="after")
     def _sensible(self) -> Layer:
@@ -135,34 +138,56 @@ class Layer(Table):
 
 
 class Escalation(Table):
-    levels: Annotated[list[Annotated[list[PageTarget], Field(min_length=1)]],
-                      Field(min_length=1)] = Field(description="whom each level pages: "
+    levels: Annotated[
+        list[Annotated[list[PageTarget], Field(min_length=1)]], Field(min_length=1)
+    ] = Field(
+        description="whom each level pages: "
         "oncall (the rota's on-call now), other-layers (each other layer's on-call now) or "
-        "user IDs, e.g. [[\"oncall\"], [\"U0DAVE\"]]")  # fmt: skip
-    delay_minutes: Positive = Field(DEFAULT_DELAY_MINUTES, description="minutes a level has "
-        "to acknowledge before the next is paged")  # fmt: skip
-    repeat: Annotated[int, Field(ge=0)] = Field(0, description="times to start again from the "
-        "first level after the last; 0: stop there")  # fmt: skip
+        'user IDs, e.g. [["oncall"], ["U0DAVE"]]'
+    )
+    delay_minutes: Positive = Field(
+        DEFAULT_DELAY_MINUTES,
+        description="minutes a level has to acknowledge before the next is paged",
+    )
+    repeat: Annotated[int, Field(ge=0)] = Field(
+        0, description="times to start again from the first level after the last; 0: stop there"
+    )
 
 
 class Team(Table):
-    source: Annotated[Literal[SOURCES], choice(SOURCES)] = Field("rota", description="where "  # type: ignore[valid-type]
-        "the shifts come from: rota (the layers here), pagerduty or goalert (schedule or "
-        "escalation_policy, no layers)")  # fmt: skip
-    schedule: Text | None = Field(None, description="pagerduty: a schedule ID like PABC123; "
-        "goalert: a schedule's UUID")  # fmt: skip
-    escalation_policy: Text | None = Field(None, description="pagerduty: an escalation "
-        "policy ID, instead of schedule (its first level is the on-call)")  # fmt: skip
-    time_zone: TimeZone = Field("UTC", description="hand-offs and hours are in this zone, "
-        "e.g. Europe/Paris")  # fmt: skip
-    layers: list[Layer] = Field([], description="[[...layers]]: lowest first; a later layer "
-        "covers the earlier ones within its hours; required by source rota")  # fmt: skip
-    escalation: Escalation | None = Field(None, description="[...escalation]: levels, "
+    source: Annotated[Literal[SOURCES], choice(SOURCES)] = Field(  # type: ignore[valid-type]
+        "rota",
+        description="where the shifts come from: rota (the layers here), pagerduty or goalert "
+        "(schedule or escalation_policy, no layers)",
+    )
+    schedule: Text | None = Field(
+        None, description="pagerduty: a schedule ID like PABC123; goalert: a schedule's UUID"
+    )
+    escalation_policy: Text | None = Field(
+        None,
+        description="pagerduty: an escalation "
+        "policy ID, instead of schedule (its first level is the on-call)",
+    )
+    time_zone: TimeZone = Field(
+        "UTC", description="hand-offs and hours are in this zone, e.g. Europe/Paris"
+    )
+    layers: list[Layer] = Field(
+        [],
+        description="[[...layers]]: lowest first; a later layer "
+        "covers the earlier ones within its hours; required by source rota",
+    )
+    escalation: Escalation | None = Field(
+        None,
+        description="[...escalation]: levels, "
         "delay_minutes, repeat; none: the on-call, then the other layers' on-call, then "
-        "stop")  # fmt: skip
-    pagerduty_routing_key: RoutingKey | None = Field(None, description="the integration key of "
+        "stop",
+    )
+    pagerduty_routing_key: RoutingKey | None = Field(
+        None,
+        description="the integration key of "
         "the team's PagerDuty service (Events API v2): pages trigger it too; none: Slack "
-        "only")  # fmt: skip
+        "only",
+    )
 
     @model_validator(mode="after")
     def _distinct_layers(self) -> Team:
@@ -175,26 +200,40 @@ class Team(Table):
 class RouteTable(Table):
     team: TeamName = Field(description="the team whose on-call person the triage card names")
     sources: list[Text] = Field([], description="alert sources it applies to; empty: any")
-    resource: Text | None = Field(None, description="a pattern the resource matches, e.g. "
-        "pay-*; none: any")  # fmt: skip
-    labels: dict[str, Text] = Field({}, description="patterns labels match, e.g. { service = "
-        "\"pay*\" } (Alertmanager and Grafana labels)")  # fmt: skip
-    page: bool = Field(False, description="page the team's on-call when such an alert is "
-        "declared an incident (by hand or by [alerts] auto_declare)")  # fmt: skip
+    resource: Text | None = Field(
+        None, description="a pattern the resource matches, e.g. pay-*; none: any"
+    )
+    labels: dict[str, Text] = Field(
+        {},
+        description="patterns labels match, e.g. { service = "
+        '"pay*" } (Alertmanager and Grafana labels)',
+    )
+    page: bool = Field(
+        False,
+        description="page the team's on-call when such an alert is "
+        "declared an incident (by hand or by [alerts] auto_declare)",
+    )
 
 
 class OnCall(Table):
-    feed_token: ReportToken | None = Field(None, description="the secret in the calendar "
+    feed_token: ReportToken | None = Field(
+        None,
+        description="the secret in the calendar "
         "feeds' address /oncall/<team>.ics?token=...; none: derived from the signing "
-        "secret")  # fmt: skip
+        "secret",
+    )
     feed_weeks: Positive = Field(8, description="weeks of shifts in the calendar feed")
-    teams: dict[TeamName, Team] = Field({}, description="[oncall.teams.<name>]: source, "
+    teams: dict[TeamName, Team] = Field(
+        {},
+        description="[oncall.teams.<name>]: source, "
         "schedule, escalation_policy, time_zone, pagerduty_routing_key, "
         "[[oncall.teams.<name>.layers]] (name, users, start, handoff, "
         "every_days or every_hours, weekdays, from, until) and [oncall.teams.<name>.escalation] "
-        "(levels, delay_minutes, repeat)")  # fmt: skip
-    routes: list[RouteTable] = Field([], description="[[oncall.routes]]: which team an alert "
-        "belongs to, the first that matches")  # fmt: skip
+        "(levels, delay_minutes, repeat)",
+    )
+    routes: list[RouteTable] = Field(
+        [], description="[[oncall.routes]]: which team an alert belongs to, the first that matches"
+    )
 
     @model_validator(mode="after")
     def _sources_complete(self) -> OnCall:
@@ -209,8 +248,12 @@ class OnCall(Table):
     def _routes_name_teams(self) -> OnCall:
         for index, route in enumerate(self.routes):
             if route.team not in self.teams:
-                raise problem("unknown_team", key=f"oncall.routes[{index}].team",
-                              team=route.team, teams=sorted(self.teams))  # fmt: skip
+                raise problem(
+                    "unknown_team",
+                    key=f"oncall.routes[{index}].team",
+                    team=route.team,
+                    teams=sorted(self.teams),
+                )
         return self
 
 
@@ -261,18 +304,23 @@ def to_routes(table: OnCall) -> tuple[Route, ...]:
 def to_policies(table: OnCall) -> dict[str, Policy]:
     """The escalation policies the file sets (other teams take the default)."""
     return {
-        name: Policy(tuple(tuple(level) for level in team.escalation.levels),
-                     timedelta(minutes=team.escalation.delay_minutes), team.escalation.repeat)
-        for name, team in table.teams.items() if team.escalation is not None
-    }  # fmt: skip
+        name: Policy(
+            tuple(tuple(level) for level in team.escalation.levels),
+            timedelta(minutes=team.escalation.delay_minutes),
+            team.escalation.repeat,
+        )
+        for name, team in table.teams.items()
+        if team.escalation is not None
+    }
 
 
 def to_sources(table: OnCall) -> dict[str, ScheduleSource]:
     """Where the teams without a rota read their shifts."""
     return {
         name: ScheduleSource(team.source, team.schedule, team.escalation_policy)
-        for name, team in table.teams.items() if team.source != "rota"
-    }  # fmt: skip
+        for name, team in table.teams.items()
+        if team.source != "rota"
+    }
 
 
 def to_pagerduty_keys(table: OnCall) -> dict[str, str]:
@@ -304,14 +352,21 @@ def _layer(layer: Layer) -> oncall.Layer:
 
 class PagerDuty(Table):
     events_url: Annotated[Text, AfterValidator(base_url)] = Field(
-        DEFAULT_PAGERDUTY_EVENTS_URL, description="where pages of teams with a "
-        "pagerduty_routing_key are sent (PagerDuty Events API v2)")  # fmt: skip
-    api_url: Annotated[Text, AfterValidator(base_url)] = Field(DEFAULT_PAGERDUTY_API_URL,
-        description="the REST API that teams with source = \"pagerduty\" read their on-call "
-        "from (with BRIDGEKEEPER_PAGERDUTY_TOKEN)")  # fmt: skip
+        DEFAULT_PAGERDUTY_EVENTS_URL,
+        description="where pages of teams with a "
+        "pagerduty_routing_key are sent (PagerDuty Events API v2)",
+    )
+    api_url: Annotated[Text, AfterValidator(base_url)] = Field(
+        DEFAULT_PAGERDUTY_API_URL,
+        description='the REST API that teams with source = "pagerduty" read their on-call '
+        "from (with BRIDGEKEEPER_PAGERDUTY_TOKEN)",
+    )
 
 
 class GoAlert(Table):
-    url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description="the "
+    url: Annotated[Text | None, AfterValidator(base_url)] = Field(
+        None,
+        description="the "
         "GoAlert server, e.g. https://goalert.example.com; required by teams with source = "
-        "\"goalert\" (with BRIDGEKEEPER_GOALERT_TOKEN)")  # fmt: skip
+        '"goalert" (with BRIDGEKEEPER_GOALERT_TOKEN)',
+    )

@@ -163,8 +163,13 @@ def _literal(value: object) -> str:
 
 def _kind(value: object) -> str | None:
     """What TOML type the value was: the template says "(a string)" and so on."""
-    for kind, types in (("boolean", bool), ("string", str), ("number", int | float),
-                        ("list", list), ("table", dict)):  # fmt: skip
+    for kind, types in (
+        ("boolean", bool),
+        ("string", str),
+        ("number", int | float),
+        ("list", list),
+        ("table", dict),
+    ):
         if isinstance(value, types):
             return kind
     return None

@@ -39,8 +39,14 @@ def entries(model: type[BaseModel], prefix: str = "") -> Iterator[Entry]:
         if table is not None and not _is_list(field.annotation):
             yield from entries(table, key + ".")
             continue
-        yield Entry(key, type_name(field.annotation, field.metadata), _default(field),
-                    field.description or "", is_secret(field), field.is_required())  # fmt: skip
+        yield Entry(
+            key,
+            type_name(field.annotation, field.metadata),
+            _default(field),
+            field.description or "",
+            is_secret(field),
+            field.is_required(),
+        )
         if table is not None:
             yield from entries(table, key + "[].")
 

@@ -33,12 +33,17 @@ class Deadline(Table):
     label: Text = Field(description="what is due, e.g. initial notification")
     hours: Positive | None = Field(None, description="due this many hours after its start")
     days: Positive | None = Field(None, description="...or this many days")
-    business_days: Positive | None = Field(None, description="...or this many US business "
-        "days (weekends and federal holidays skipped)")  # fmt: skip
+    business_days: Positive | None = Field(
+        None, description="...or this many US business days (weekends and federal holidays skipped)"
+    )
     months: Positive | None = Field(None, description="...or this many calendar months")
-    from_: StartEvent = Field("awareness", alias="from", description="what starts it: "
+    from_: StartEvent = Field(
+        "awareness",
+        alias="from",
+        description="what starts it: "
         "awareness, classification, materiality, corrective_measure, or previous (the "
-        "deadline before it was met)")  # fmt: skip
+        "deadline before it was met)",
+    )
 
     @model_validator(mode="after")
     def _one_length(self) -> Deadline:
@@ -52,13 +57,17 @@ class Deadline(Table):
 
 
 class Regime(Table):
-    name: RegimeName = Field(description="what people type in `notify <name>`; a built-in "
-        "name (gdpr, nis2, dora, cra, cra-incident, sec) replaces the built-in")  # fmt: skip
-    title: Text | None = Field(None, description="what people read; default: the name in "
-        "capitals")  # fmt: skip
+    name: RegimeName = Field(
+        description="what people type in `notify <name>`; a built-in "
+        "name (gdpr, nis2, dora, cra, cra-incident, sec) replaces the built-in"
+    )
+    title: Text | None = Field(None, description="what people read; default: the name in capitals")
     authority: Text = Field("the competent authority", description="who is notified")
-    applies_to: Text | None = Field(None, description="when it may apply: a fact from "
-        "[regulatory] applies, or personal_data (the incident's impact)")  # fmt: skip
+    applies_to: Text | None = Field(
+        None,
+        description="when it may apply: a fact from "
+        "[regulatory] applies, or personal_data (the incident's impact)",
+    )
     deadlines: Annotated[list[Deadline], Field(min_length=1)] = Field(
         description="[{ label = ..., hours|days|business_days|months = ..., from = ... }, ...]"
     )
@@ -66,14 +75,19 @@ class Regime(Table):
 
 
 class Regulatory(Table):
-    contacts: list[ContactId] = Field([], description="users or user groups reminded of every "
-        "regime's deadlines")  # fmt: skip
-    applies: list[Text] = Field([], description="facts about your organisation that make a "
+    contacts: list[ContactId] = Field(
+        [], description="users or user groups reminded of every regime's deadlines"
+    )
+    applies: list[Text] = Field(
+        [],
+        description="facts about your organisation that make a "
         "regime suggested when an incident's impact is recorded: financial_entity (DORA), "
         "essential_entity (NIS2), listed_company (SEC), exploited_vulnerability and "
-        "severe_product_incident (EU CRA); personal data in the impact suggests GDPR")  # fmt: skip
-    regimes: list[Regime] = Field([], description="[[regulatory.regimes]]: more notification "
-        "regimes")  # fmt: skip
+        "severe_product_incident (EU CRA); personal data in the impact suggests GDPR",
+    )
+    regimes: list[Regime] = Field(
+        [], description="[[regulatory.regimes]]: more notification regimes"
+    )
 
 
 def to_regimes(table: Regulatory) -> tuple[RegimeRule, ...]:

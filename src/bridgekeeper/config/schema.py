@@ -49,12 +49,20 @@ Allowed = list[Text]
 
 
 class Channels(Table):
-    prefix: ChannelPrefix = Field("inc", description="bridge channels are named "
-        "<prefix>-<number>-<title>; 1-20 lowercase letters, digits, - or _")  # fmt: skip
-    triage: ChannelId | None = Field(None, description="where alert triage cards go "
-        "(BRIDGEKEEPER_TRIAGE_CHANNEL takes precedence)")  # fmt: skip
-    stakeholders: ChannelId | None = Field(None, description="where stakeholder announcements "
-        "go (BRIDGEKEEPER_STAKEHOLDER_CHANNEL takes precedence)")  # fmt: skip
+    prefix: ChannelPrefix = Field(
+        "inc",
+        description="bridge channels are named "
+        "<prefix>-<number>-<title>; 1-20 lowercase letters, digits, - or _",
+    )
+    triage: ChannelId | None = Field(
+        None,
+        description="where alert triage cards go (BRIDGEKEEPER_TRIAGE_CHANNEL takes precedence)",
+    )
+    stakeholders: ChannelId | None = Field(
+        None,
+        description="where stakeholder announcements "
+        "go (BRIDGEKEEPER_STAKEHOLDER_CHANNEL takes precedence)",
+    )
 
 
 def _with_commander(roles: list[str]) -> list[str]:
@@ -64,18 +72,23 @@ def _with_commander(roles: list[str]) -> list[str]:
 
 
 class Incidents(Table):
-    default_severity: SeverityName = Field(Severity.SEV3, description="severity of an incident "
-        "declared without one")  # fmt: skip
+    default_severity: SeverityName = Field(
+        Severity.SEV3, description="severity of an incident declared without one"
+    )
     roles: Annotated[list[Text], AfterValidator(_with_commander)] = Field(
         list(DEFAULT_ROLES), description="the roles people can take; must include commander"
     )
-    managers_usergroup: Text | None = Field(None, description="Slack user group ID of the "
-        "incident managers (`managers` in [permissions])")  # fmt: skip
+    managers_usergroup: Text | None = Field(
+        None,
+        description="Slack user group ID of the incident managers (`managers` in [permissions])",
+    )
 
 
 def _meaning(severity: Severity) -> Text:
-    return Field(DEFAULT_SEVERITY_MEANINGS[severity], description=f"what {severity.label} "
-                 "means, shown on the status card")  # fmt: skip
+    return Field(
+        DEFAULT_SEVERITY_MEANINGS[severity],
+        description=f"what {severity.label} means, shown on the status card",
+    )
 
 
 class Severities(Table):
@@ -86,8 +99,11 @@ class Severities(Table):
 
 
 def _allowed(action: str) -> Allowed:
-    return Field(list(DEFAULT_PERMISSIONS), description=f"who may {action}: role names, "
-                 f"{MANAGERS} (the managers' user group) or {ANYONE}")  # fmt: skip
+    return Field(
+        list(DEFAULT_PERMISSIONS),
+        description=f"who may {action}: role names, "
+        f"{MANAGERS} (the managers' user group) or {ANYONE}",
+    )
 
 
 class Permissions(Table):
@@ -104,8 +120,11 @@ class Permissions(Table):
 
 
 def _suggests(impact: Impact) -> SeverityName:
-    return Field(DEFAULT_IMPACT_SEVERITY[impact], description="severity suggested when the worst"
-                 f" of confidentiality, integrity, availability is {impact.value}")  # fmt: skip
+    return Field(
+        DEFAULT_IMPACT_SEVERITY[impact],
+        description="severity suggested when the worst"
+        f" of confidentiality, integrity, availability is {impact.value}",
+    )
 
 
 class ImpactTable(Table):
@@ -116,50 +135,75 @@ class ImpactTable(Table):
 
 
 class Outbox(Table):
-    max_attempts: Positive = Field(300, description="a failing delivery lane is parked after "
-        "this many tries (about a day at the 5-minute backoff cap)")  # fmt: skip
+    max_attempts: Positive = Field(
+        300,
+        description="a failing delivery lane is parked after "
+        "this many tries (about a day at the 5-minute backoff cap)",
+    )
 
 
 class Evidence(Table):
-    max_file_bytes: Positive = Field(1 << 30, description="a file added as evidence (the "
+    max_file_bytes: Positive = Field(
+        1 << 30,
+        description="a file added as evidence (the "
         "message shortcut) is downloaded and hashed up to this size; a larger one is recorded "
-        "without a hash")  # fmt: skip
+        "without a hash",
+    )
 
 
 class AutoDeclare(Table):
     sources: Annotated[list[Text], Field(min_length=1)] = Field(
         description="alert sources this rule applies to (e.g. defender, sentinel)"
     )
-    min_severity: SeverityName = Field(Severity.SEV2, description="alerts at this severity or "
-        "worse declare an incident at once")  # fmt: skip
+    min_severity: SeverityName = Field(
+        Severity.SEV2, description="alerts at this severity or worse declare an incident at once"
+    )
     private: bool = Field(False, description="declare the incident private")
 
 
 class Alerts(Table):
-    token: SecretText | None = Field(None, description="shared secret for the alert webhooks "
-        "(else BRIDGEKEEPER_ALERT_TOKEN); none: webhooks refuse everything")  # fmt: skip
-    tokens: dict[str, SecretText] = Field({}, description="per-source tokens, e.g. "
-        "{ pagerduty = \"...\", grafana = \"...\" }")  # fmt: skip
-    pagerduty_secrets: list[SecretText] = Field([], description="PagerDuty V3 webhook "
-        "signing secrets")  # fmt: skip
+    token: SecretText | None = Field(
+        None,
+        description="shared secret for the alert webhooks "
+        "(else BRIDGEKEEPER_ALERT_TOKEN); none: webhooks refuse everything",
+    )
+    tokens: dict[str, SecretText] = Field(
+        {}, description='per-source tokens, e.g. { pagerduty = "...", grafana = "..." }'
+    )
+    pagerduty_secrets: list[SecretText] = Field(
+        [], description="PagerDuty V3 webhook signing secrets"
+    )
     grafana_secret: SecretText | None = Field(None, description="Grafana HMAC secret")
-    triage_threshold: SeverityName = Field(Severity.SEV3, description="triage cards for alerts "
-        "at this severity or worse")  # fmt: skip
-    grouping_window_minutes: Positive = Field(60, description="repeats of an alert within this "
-        "many minutes are grouped")  # fmt: skip
+    triage_threshold: SeverityName = Field(
+        Severity.SEV3, description="triage cards for alerts at this severity or worse"
+    )
+    grouping_window_minutes: Positive = Field(
+        60, description="repeats of an alert within this many minutes are grouped"
+    )
     max_body_bytes: Positive = Field(1024 * 1024, description="largest webhook body accepted")
-    card_refresh_seconds: Positive = Field(20, description="a repeating alert's triage card is "
-        "updated at most this often")  # fmt: skip
-    retry_seconds: Positive = Field(300, description="a body stored whose answer never reached "
+    card_refresh_seconds: Positive = Field(
+        20, description="a repeating alert's triage card is updated at most this often"
+    )
+    retry_seconds: Positive = Field(
+        300,
+        description="a body stored whose answer never reached "
         "its sender (who will retry) is a redelivery if it comes again within this many "
-        "seconds")  # fmt: skip
-    triage_cards_per_minute: Positive = Field(20, description="past this many new triage cards "
-        "a minute, new alerts go into one digest card")  # fmt: skip
-    sns_topics: list[str] = Field([], description="AWS SNS topic ARNs whose messages "
+        "seconds",
+    )
+    triage_cards_per_minute: Positive = Field(
+        20,
+        description="past this many new triage cards a minute, new alerts go into one digest card",
+    )
+    sns_topics: list[str] = Field(
+        [],
+        description="AWS SNS topic ARNs whose messages "
         "/alerts/aws-sns takes (shell-style patterns, e.g. arn:aws:sns:*:123456789012:*); "
-        "none: SNS is refused")  # fmt: skip
-    auto_declare: list[AutoDeclare] = Field([], description="[[alerts.auto_declare]] rules: "
-        "alerts that declare an incident without triage")  # fmt: skip
+        "none: SNS is refused",
+    )
+    auto_declare: list[AutoDeclare] = Field(
+        [],
+        description="[[alerts.auto_declare]] rules: alerts that declare an incident without triage",
+    )
 
 
 def _template(value: str) -> str:
@@ -193,47 +237,69 @@ HeartbeatName = Annotated[str, AfterValidator(_heartbeat_name)]
 class Source(Table):
     title: Template = Field(description='the alert\'s title, e.g. "{{ monitor.name }} is down"')
     description: Template = Field("", description="the description")
-    severity: Template = Field("", description="the tool's severity; mapped by severity_map, "
-        "then the usual words (sev1..sev4, P1..P5, critical, high, warning...)")  # fmt: skip
-    severity_map: dict[str, SeverityName] = Field({}, description="the tool's severity words "
-        "to sev1..sev4, e.g. { Disaster = \"sev1\" }")  # fmt: skip
+    severity: Template = Field(
+        "",
+        description="the tool's severity; mapped by severity_map, "
+        "then the usual words (sev1..sev4, P1..P5, critical, high, warning...)",
+    )
+    severity_map: dict[str, SeverityName] = Field(
+        {}, description='the tool\'s severity words to sev1..sev4, e.g. { Disaster = "sev1" }'
+    )
     status: Template = Field("", description="firing unless it renders one of resolved_values")
-    resolved_values: list[str] = Field(["resolved", "ok", "closed", "recovered", "up"],
-        description="what status renders when the alert has resolved")  # fmt: skip
-    dedup_key: Template = Field("", description="identifies the alert from firing to resolved; "
-        "default: the title and resource")  # fmt: skip
+    resolved_values: list[str] = Field(
+        ["resolved", "ok", "closed", "recovered", "up"],
+        description="what status renders when the alert has resolved",
+    )
+    dedup_key: Template = Field(
+        "",
+        description="identifies the alert from firing to resolved; default: the title and resource",
+    )
     resource: Template = Field("", description="the affected host or resource")
     link: Template = Field("", description="an http(s) link back to the tool")
-    started_at: Template = Field("", description="when it started (ISO 8601 or epoch seconds); "
-        "default: when received")  # fmt: skip
+    started_at: Template = Field(
+        "", description="when it started (ISO 8601 or epoch seconds); default: when received"
+    )
 
 
 class CloudEvents(Table):
-    types: dict[Text, Source] = Field({}, description="[cloudevents.types.\"<type>\"]: how "
+    types: dict[Text, Source] = Field(
+        {},
+        description='[cloudevents.types."<type>"]: how '
         "events of a type map to alerts, with the keys of [sources.<name>] over the event "
-        "(data.<field>, subject, source)")  # fmt: skip
+        "(data.<field>, subject, source)",
+    )
 
 
 class Http(Table):
-    header_timeout_seconds: Seconds = Field(10.0, description="time for a new connection's "
-        "request line and headers")  # fmt: skip
-    body_timeout_seconds: Seconds = Field(30.0, description="time for a request's body, once "
-        "its headers are in")  # fmt: skip
-    keepalive_timeout_seconds: Seconds = Field(75.0, description="an idle kept-alive "
-        "connection is closed after this long")  # fmt: skip
-    max_connections: Positive = Field(1000, description="connections per process; more are "
-        "answered 503 and closed")  # fmt: skip
-    slack_max_body_bytes: Positive = Field(1024 * 1024, description="largest request accepted "
-        "on /slack/events")  # fmt: skip
+    header_timeout_seconds: Seconds = Field(
+        10.0, description="time for a new connection's request line and headers"
+    )
+    body_timeout_seconds: Seconds = Field(
+        30.0, description="time for a request's body, once its headers are in"
+    )
+    keepalive_timeout_seconds: Seconds = Field(
+        75.0, description="an idle kept-alive connection is closed after this long"
+    )
+    max_connections: Positive = Field(
+        1000, description="connections per process; more are answered 503 and closed"
+    )
+    slack_max_body_bytes: Positive = Field(
+        1024 * 1024, description="largest request accepted on /slack/events"
+    )
 
 
 class Close(Table):
-    required: list[CloseField] = Field(["summary"], description="what must be filled in before "
-        f"an incident closes: any of {', '.join(CLOSE_FIELDS)}")  # fmt: skip
-    require_regulatory_decisions: bool = Field(True, description="an undecided regulatory "
-        "notification clock blocks closing")  # fmt: skip
-    archive_after_hours: Annotated[float, Field(ge=0)] = Field(24.0, description="hours after "
-        "closing when the bridge channel is archived; 0: never")  # fmt: skip
+    required: list[CloseField] = Field(
+        ["summary"],
+        description="what must be filled in before "
+        f"an incident closes: any of {', '.join(CLOSE_FIELDS)}",
+    )
+    require_regulatory_decisions: bool = Field(
+        True, description="an undecided regulatory notification clock blocks closing"
+    )
+    archive_after_hours: Annotated[float, Field(ge=0)] = Field(
+        24.0, description="hours after closing when the bridge channel is archived; 0: never"
+    )
 
 
 def _folder(value: str | None, info: ValidationInfo) -> str | None:
@@ -250,18 +316,26 @@ def _folder(value: str | None, info: ValidationInfo) -> str | None:
 
 
 class Reports(Table):
-    access_token: ReportToken | None = Field(None, description="bearer token for GET "
+    access_token: ReportToken | None = Field(
+        None,
+        description="bearer token for GET "
         "/incidents/<n>/report (BRIDGEKEEPER_REPORT_TOKEN takes precedence); none: no reports "
-        "over HTTP")  # fmt: skip
-    template_dir: Annotated[Text | None, AfterValidator(_folder)] = Field(None, description=
-        "folder of templates overriding the shipped ones (e.g. report/report.md.j2), relative "
-        "to this file")  # fmt: skip
+        "over HTTP",
+    )
+    template_dir: Annotated[Text | None, AfterValidator(_folder)] = Field(
+        None,
+        description="folder of templates overriding the shipped ones (e.g. "
+        "report/report.md.j2), relative to this file",
+    )
 
 
 class Metrics(Table):
-    token: ReportToken | None = Field(None, description="bearer token for GET /metrics "
+    token: ReportToken | None = Field(
+        None,
+        description="bearer token for GET /metrics "
         "(BRIDGEKEEPER_METRICS_TOKEN takes precedence); none: /metrics is open to whoever "
-        "reaches the port")  # fmt: skip
+        "reaches the port",
+    )
 
 
 def _tracker_kind(value: str | None) -> str | None:
@@ -271,20 +345,28 @@ def _tracker_kind(value: str | None) -> str | None:
 
 
 class Console(Table):
-    enabled: bool = Field(True, description="serve the web console at /console/ and its API at "
+    enabled: bool = Field(
+        True,
+        description="serve the web console at /console/ and its API at "
         "/api/v1/ (it also needs BRIDGEKEEPER_SESSION_SECRET, SLACK_CLIENT_ID and "
-        "SLACK_CLIENT_SECRET)")  # fmt: skip
-    public_url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description=
-        "the console's external base URL, e.g. https://bridgekeeper.example.com (Sign in with "
-        "Slack's redirect URL is <public_url>/console/auth/callback); none: from each "
-        "request")  # fmt: skip
-    session_hours: Positive = Field(12, description="a console session lasts this many hours "
-        "after signing in")  # fmt: skip
+        "SLACK_CLIENT_SECRET)",
+    )
+    public_url: Annotated[Text | None, AfterValidator(base_url)] = Field(
+        None,
+        description="the console's external base URL, e.g. https://bridgekeeper.example.com "
+        "(Sign in with Slack's redirect URL is <public_url>/console/auth/callback); none: from "
+        "each request",
+    )
+    session_hours: Positive = Field(
+        12, description="a console session lasts this many hours after signing in"
+    )
 
 
 def _cadence(severity: Severity) -> Minutes:
-    return Field(DEFAULT_CADENCE_MINUTES[severity] or 0, description="minutes between status "
-                 f"update reminders at {severity.label}; 0: none")  # fmt: skip
+    return Field(
+        DEFAULT_CADENCE_MINUTES[severity] or 0,
+        description=f"minutes between status update reminders at {severity.label}; 0: none",
+    )
 
 
 class Cadence(Table):
@@ -295,8 +377,11 @@ class Cadence(Table):
 
 
 def _channels(severity: Severity) -> ChannelIds | None:
-    return Field(None, description=f"where updates at {severity.label} go (a channel ID or a "
-                 "list); default: [channels] stakeholders")  # fmt: skip
+    return Field(
+        None,
+        description=f"where updates at {severity.label} go (a channel ID or a "
+        "list); default: [channels] stakeholders",
+    )
 
 
 class StakeholderChannels(Table):
@@ -308,36 +393,56 @@ class StakeholderChannels(Table):
 
 class Updates(Table):
     cadence_minutes: Cadence = Field(Cadence(), description="status update cadence")
-    stakeholder_channels: StakeholderChannels = Field(StakeholderChannels(), description=
-        "stakeholder channels by severity")  # fmt: skip
-    no_commander_minutes: Positive = Field(10, description="remind the channel when an incident "
-        "has had no commander this long")  # fmt: skip
-    review_after_days: Positive = Field(3, description="remind about the review this many days "
-        "after closing")  # fmt: skip
-    private_codename: Text | None = Field(None, description="what stakeholders see of a private "
-        "incident, e.g. \"Project {number}\"; none: \"Incident <number>\"")  # fmt: skip
-    private_details: bool = Field(False, description="private incidents show their title and "
-        "update text to stakeholders")  # fmt: skip
+    stakeholder_channels: StakeholderChannels = Field(
+        StakeholderChannels(), description="stakeholder channels by severity"
+    )
+    no_commander_minutes: Positive = Field(
+        10, description="remind the channel when an incident has had no commander this long"
+    )
+    review_after_days: Positive = Field(
+        3, description="remind about the review this many days after closing"
+    )
+    private_codename: Text | None = Field(
+        None,
+        description="what stakeholders see of a private "
+        'incident, e.g. "Project {number}"; none: "Incident <number>"',
+    )
+    private_details: bool = Field(
+        False, description="private incidents show their title and update text to stakeholders"
+    )
 
 
 class Trackers(Table):
-    kind: Annotated[Text | None, AfterValidator(_tracker_kind)] = Field(None, description=
-        "where follow-ups become issues: github, gitlab, jira (Jira Cloud) or jira-dc (Jira Data "
-        "Center); none: nowhere")  # fmt: skip
-    url: Annotated[Text | None, AfterValidator(base_url)] = Field(None, description="the "
+    kind: Annotated[Text | None, AfterValidator(_tracker_kind)] = Field(
+        None,
+        description="where follow-ups become issues: github, gitlab, jira (Jira Cloud) or "
+        "jira-dc (Jira Data Center); none: nowhere",
+    )
+    url: Annotated[Text | None, AfterValidator(base_url)] = Field(
+        None,
+        description="the "
         "API's base URL, e.g. https://api.github.com, https://gitlab.com or "
-        "https://example.atlassian.net or https://jira.example.com")  # fmt: skip
-    project: Text | None = Field(None, description="owner/repo (GitHub), the project's ID or "
-        "path (GitLab), the project key (Jira, Jira Data Center)")  # fmt: skip
-    email: Text | None = Field(None, description="Jira Cloud: the account "
-        "BRIDGEKEEPER_TRACKER_TOKEN belongs to")  # fmt: skip
+        "https://example.atlassian.net or https://jira.example.com",
+    )
+    project: Text | None = Field(
+        None,
+        description="owner/repo (GitHub), the project's ID or "
+        "path (GitLab), the project key (Jira, Jira Data Center)",
+    )
+    email: Text | None = Field(
+        None, description="Jira Cloud: the account BRIDGEKEEPER_TRACKER_TOKEN belongs to"
+    )
     labels: list[Text] = Field(["incident-followup"], description="labels every issue gets")
-    users: dict[Text, Text] = Field({}, description="Slack user ID -> the tracker's account "
+    users: dict[Text, Text] = Field(
+        {},
+        description="Slack user ID -> the tracker's account "
         "(GitHub login, GitLab user ID, Jira Cloud accountId, Jira Data Center username), for "
-        "the owner")  # fmt: skip
+        "the owner",
+    )
     issue_type: Text = Field("Task", description="Jira, Jira Data Center: the issue type")
-    poll_minutes: Annotated[int, Field(ge=0)] = Field(15, description="minutes between polls "
-        "of open issues' state; 0: none (the webhook only)")  # fmt: skip
+    poll_minutes: Annotated[int, Field(ge=0)] = Field(
+        15, description="minutes between polls of open issues' state; 0: none (the webhook only)"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Trackers:
@@ -365,12 +470,18 @@ class Document(Table):
     reports: Reports = Reports()
     metrics: Metrics = Metrics()
     console: Console = Console()
-    heartbeats: dict[HeartbeatName, Positive] = Field({}, description="[heartbeats]: the "
+    heartbeats: dict[HeartbeatName, Positive] = Field(
+        {},
+        description="[heartbeats]: the "
         "interval in minutes of each heartbeat pinged at /heartbeats/<name>, e.g. watchdog = 5; "
-        "others take theirs from their first ping")  # fmt: skip
+        "others take theirs from their first ping",
+    )
     cloudevents: CloudEvents = CloudEvents()
-    sources: dict[SourceName, Source] = Field({}, description="[sources.<name>]: alert sources "
-        "defined here, posted to /alerts/<name> (docs/custom-sources.md)")  # fmt: skip
+    sources: dict[SourceName, Source] = Field(
+        {},
+        description="[sources.<name>]: alert sources "
+        "defined here, posted to /alerts/<name> (docs/custom-sources.md)",
+    )
     updates: Updates = Updates()
     regulatory: Regulatory = Regulatory()
     oncall: OnCall = OnCall()
@@ -393,6 +504,10 @@ class Document(Table):
             allowed = getattr(self.permissions, action)
             unknown = [name for name in allowed if name not in known]
             if unknown:
-                raise problem("unknown_role", key=f"permissions.{action}", role=unknown[0],
-                              roles=sorted(known))  # fmt: skip
+                raise problem(
+                    "unknown_role",
+                    key=f"permissions.{action}",
+                    role=unknown[0],
+                    roles=sorted(known),
+                )
         return self

@@ -51,8 +51,9 @@ def _number(request: web.Request) -> int:
     """The incident number in the path; a malformed one is as missing as an unknown one."""
     number = positive(request.match_info["number"])
     if number is None:
-        raise web.HTTPNotFound(text=_dumps({"error": "not_found"}),
-                               content_type="application/json", headers=HEADERS)  # fmt: skip
+        raise web.HTTPNotFound(
+            text=_dumps({"error": "not_found"}), content_type="application/json", headers=HEADERS
+        )
     return number
 
 
@@ -71,16 +72,16 @@ class ApiViews:
         app.router.add_get(f"{PREFIX}/dashboard", self.dashboard)
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.description, content_type="application/json",
-                            headers=HEADERS)  # fmt: skip
+        return web.Response(body=self.description, content_type="application/json", headers=HEADERS)
 
     async def _session(self, request: web.Request) -> Session:
         session = await self.ctx.session(request)
         if session is None:
             raise web.HTTPUnauthorized(
-                text=_dumps({"error": "not_signed_in"}), content_type="application/json",
+                text=_dumps({"error": "not_signed_in"}),
+                content_type="application/json",
                 headers=HEADERS,
-            )  # fmt: skip
+            )
         return session
 
     async def incidents(self, request: web.Request) -> web.Response:
@@ -91,9 +92,15 @@ class ApiViews:
         listing = await self.ctx.reader.listing(
             user=session.user, wanted=asked.wanted, page=asked.page, per_page=asked.per_page
         )
-        return _json({"incidents": listing.incidents, "total": listing.total,
-                      "page": listing.page, "per_page": listing.per_page,
-                      "pages": listing.pages})  # fmt: skip
+        return _json(
+            {
+                "incidents": listing.incidents,
+                "total": listing.total,
+                "page": listing.page,
+                "per_page": listing.per_page,
+                "pages": listing.pages,
+            }
+        )
 
     async def incident(self, request: web.Request) -> web.Response:
         session, number = await self._session(request), _number(request)
@@ -132,12 +139,19 @@ class ApiViews:
 
 def alert_json(alert: Alert) -> dict[str, Any]:
     return {
-        "id": alert.id, "source": alert.source, "title": alert.title,
-        "severity": alert.severity, "status": alert.status, "resource": alert.resource,
-        "link": alert.link, "first_seen": alert.first_seen, "last_seen": alert.last_seen,
-        "resolved_at": alert.resolved_at, "occurrences": alert.occurrences,
+        "id": alert.id,
+        "source": alert.source,
+        "title": alert.title,
+        "severity": alert.severity,
+        "status": alert.status,
+        "resource": alert.resource,
+        "link": alert.link,
+        "first_seen": alert.first_seen,
+        "last_seen": alert.last_seen,
+        "resolved_at": alert.resolved_at,
+        "occurrences": alert.occurrences,
         "triage": alert.triage,
-    }  # fmt: skip
+    }
 
 
 def _timing(timing: Timing) -> dict[str, Any]:
@@ -146,22 +160,42 @@ def _timing(timing: Timing) -> dict[str, Any]:
 
 def stats_json(stats: Stats) -> dict[str, Any]:
     return {
-        "days": stats.days, "since": stats.since, "until": stats.until,
-        "incidents": stats.incidents, "open": stats.open, "by_severity": stats.by_severity,
+        "days": stats.days,
+        "since": stats.since,
+        "until": stats.until,
+        "incidents": stats.incidents,
+        "open": stats.open,
+        "by_severity": stats.by_severity,
         "by_disposition": stats.by_disposition,
         "time_to_acknowledge": _timing(stats.acknowledge),
         "time_to_declare": _timing(stats.declare),
-        "time_to_stabilize": _timing(stats.stabilize), "time_to_close": _timing(stats.close),
-        "sources": [{"source": s.source, "alerts": s.alerts, "triaged": s.triaged,
-                     "false_positives": s.false_positives,
-                     "false_positive_rate": s.false_positive_rate} for s in stats.sources],
-    }  # fmt: skip
+        "time_to_stabilize": _timing(stats.stabilize),
+        "time_to_close": _timing(stats.close),
+        "sources": [
+            {
+                "source": s.source,
+                "alerts": s.alerts,
+                "triaged": s.triaged,
+                "false_positives": s.false_positives,
+                "false_positive_rate": s.false_positive_rate,
+            }
+            for s in stats.sources
+        ],
+    }
 
 
 def dashboard_json(figures: Figures) -> dict[str, Any]:
     return {
-        "days": figures.days, "since": figures.since, "until": figures.until,
-        "charts": {name: {"kind": t.kind, "unit": t.unit, "columns": list(t.columns),
-                          "rows": [{"label": label, "values": values} for label, values in t.rows]}
-                   for name, t in figures.tables.items()},
-    }  # fmt: skip
+        "days": figures.days,
+        "since": figures.since,
+        "until": figures.until,
+        "charts": {
+            name: {
+                "kind": t.kind,
+                "unit": t.unit,
+                "columns": list(t.columns),
+                "rows": [{"label": label, "values": values} for label, values in t.rows],
+            }
+            for name, t in figures.tables.items()
+        },
+    }

@@ -56,9 +56,10 @@ class AuthViews:
             return self._failed(request, "refused")
         try:
             who = await self.ctx.sign_in.identify(
-                code=request.query["code"], redirect_uri=self.ctx.redirect_uri(request),
+                code=request.query["code"],
+                redirect_uri=self.ctx.redirect_uri(request),
                 nonce=login.nonce,
-            )  # fmt: skip
+            )
         except SignInFailed as exc:
             log.warning("Sign in with Slack failed: %s", exc)
             return self._failed(request, "slack")
@@ -66,14 +67,20 @@ class AuthViews:
             log.warning("console: %s of another workspace (%s) may not sign in", who.user, who.team)
             return self._failed(request, "workspace")
         response = redirect(safe_next(login.next))
-        self.ctx.cookies.start(response, user=who.user, name=who.name, team=who.team,
-                               at=self.ctx.clock.now().timestamp())  # fmt: skip
+        self.ctx.cookies.start(
+            response,
+            user=who.user,
+            name=who.name,
+            team=who.team,
+            at=self.ctx.clock.now().timestamp(),
+        )
         log.info("console: %s signed in", who.user)
         return response
 
     def _failed(self, request: web.Request, reason: str) -> web.Response:
-        return self.ctx.page(request, "signin_failed.html.j2", status=400, session=None,
-                             reason=reason)  # fmt: skip
+        return self.ctx.page(
+            request, "signin_failed.html.j2", status=400, session=None, reason=reason
+        )
 
     async def signout(self, request: web.Request) -> web.Response:
         session = await self.ctx.session(request)

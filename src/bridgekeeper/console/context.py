@@ -33,17 +33,24 @@ class ConsoleContext:
         self.settings: Settings = bk.settings
         self.renderer: Renderer = bk.renderer
         self.cookies = Cookies(
-            secret=console.session_secret or "", session_hours=console.session_hours,
+            secret=console.session_secret or "",
+            session_hours=console.session_hours,
             secure=(console.public_url or "").startswith("https://"),
-        )  # fmt: skip
+        )
         self.sign_in = SlackSignIn(
-            api_url=bk.settings.slack_api_url, client_id=console.client_id or "",
+            api_url=bk.settings.slack_api_url,
+            client_id=console.client_id or "",
             client_secret=console.client_secret or "",
-        )  # fmt: skip
+        )
         self.reader = IncidentReader(
-            db=bk.db, settings=bk.settings, access=bk.incidents.access, stats=bk.stats,
-            renderer=bk.renderer, user_name=bk.gateway.user_name, clock=bk.clock,
-        )  # fmt: skip
+            db=bk.db,
+            settings=bk.settings,
+            access=bk.incidents.access,
+            stats=bk.stats,
+            renderer=bk.renderer,
+            user_name=bk.gateway.user_name,
+            clock=bk.clock,
+        )
         self.clock = bk.clock
         self._db = bk.db
         self._gateway = bk.gateway
@@ -77,14 +84,21 @@ class ConsoleContext:
         return self.base_url(request) + CALLBACK_PATH
 
     def page(
-        self, request: web.Request, name: str, *, status: int = 200, session: Session | None,
+        self,
+        request: web.Request,
+        name: str,
+        *,
+        status: int = 200,
+        session: Session | None,
         **context: Any,
-    ) -> web.Response:  # fmt: skip
+    ) -> web.Response:
         """A page of messages/console/, escaped, with the console's security headers."""
-        body = self.renderer.html(f"console/{name}", session=session, now=self.clock.now(),
-                                  path=request.path, **context)  # fmt: skip
-        return web.Response(text=body, status=status, content_type="text/html",
-                            headers=PAGE_HEADERS)  # fmt: skip
+        body = self.renderer.html(
+            f"console/{name}", session=session, now=self.clock.now(), path=request.path, **context
+        )
+        return web.Response(
+            text=body, status=status, content_type="text/html", headers=PAGE_HEADERS
+        )
 
     def not_found(self, request: web.Request, session: Session | None) -> web.Response:
         return self.page(request, "not_found.html.j2", status=404, session=session)

@@ -35,10 +35,13 @@ def chart_of(table: Table) -> Chart:
     categories = [label for label, _ in table.rows]
     picked = [table.columns.index(c) for c in columns]
     if table.kind == "line":
-        return line_chart(categories, {c: [v[i] for _, v in table.rows]
-                                       for c, i in zip(columns, picked, strict=True)})  # fmt: skip
-    return bar_chart(categories, {c: [v[i] for _, v in table.rows]
-                                  for c, i in zip(columns, picked, strict=True)})  # fmt: skip
+        return line_chart(
+            categories,
+            {c: [v[i] for _, v in table.rows] for c, i in zip(columns, picked, strict=True)},
+        )
+    return bar_chart(
+        categories, {c: [v[i] for _, v in table.rows] for c, i in zip(columns, picked, strict=True)}
+    )
 
 
 def safe_cell(value: object) -> str:
@@ -65,14 +68,24 @@ class DashboardViews:
         wrong = days is None
         figures = await self.ctx.reader.dashboard(user=session.user, days=days or DEFAULT_PERIOD)
         return self.ctx.page(
-            request, "dashboard.html.j2", session=session, figures=figures, wrong=wrong,
-            periods=PERIODS, charts=self._charts(figures),
-        )  # fmt: skip
+            request,
+            "dashboard.html.j2",
+            session=session,
+            figures=figures,
+            wrong=wrong,
+            periods=PERIODS,
+            charts=self._charts(figures),
+        )
 
     def _charts(self, figures: Figures) -> dict[str, Markup]:
-        return {name: Markup(self.ctx.renderer.html(
-                    "console/chart.svg.j2", chart=name, table=table, c=chart_of(table)).strip())
-                for name, table in figures.tables.items()}  # fmt: skip
+        return {
+            name: Markup(
+                self.ctx.renderer.html(
+                    "console/chart.svg.j2", chart=name, table=table, c=chart_of(table)
+                ).strip()
+            )
+            for name, table in figures.tables.items()
+        }
 
     async def csv(self, request: web.Request) -> web.Response:
         session = await signed_in(self.ctx, request)
@@ -85,14 +98,22 @@ class DashboardViews:
         body = self.table_csv(figures.tables[name])
         filename = f"bridgekeeper-{name}-{days}d.csv"
         return web.Response(
-            text=body, content_type="text/csv", charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                     "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-        )  # fmt: skip
+            text=body,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     def table_csv(self, table: Table) -> str:
-        heads = self.ctx.renderer.text("console/dashboard_heads.txt.j2", table=table,
-                                       sep=SEPARATOR).strip().split(SEPARATOR)  # fmt: skip
+        heads = (
+            self.ctx.renderer.text("console/dashboard_heads.txt.j2", table=table, sep=SEPARATOR)
+            .strip()
+            .split(SEPARATOR)
+        )
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(safe_cell(h) for h in heads)

@@ -47,23 +47,35 @@ class SlackSignIn:
 
     def authorize_url(self, *, redirect_uri: str, state: str, nonce: str) -> str:
         query = {
-            "response_type": "code", "scope": SCOPE, "client_id": self.client_id,
-            "state": state, "nonce": nonce, "redirect_uri": redirect_uri,
-        }  # fmt: skip
+            "response_type": "code",
+            "scope": SCOPE,
+            "client_id": self.client_id,
+            "state": state,
+            "nonce": nonce,
+            "redirect_uri": redirect_uri,
+        }
         return f"{self.issuer}/openid/connect/authorize?{urlencode(query)}"
 
     async def identify(self, *, code: str, redirect_uri: str, nonce: str) -> Identity:
         """Who Slack says signed in, or SignInFailed."""
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            tokens = await self._method(http, "openid.connect.token", data={
-                "client_id": self.client_id, "client_secret": self.client_secret,
-                "code": code, "redirect_uri": redirect_uri, "grant_type": "authorization_code",
-            })  # fmt: skip
+            tokens = await self._method(
+                http,
+                "openid.connect.token",
+                data={
+                    "client_id": self.client_id,
+                    "client_secret": self.client_secret,
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "grant_type": "authorization_code",
+                },
+            )
             claims = await self._checked_claims(http, str(tokens.get("id_token", "")), nonce)
             info = await self._method(
-                http, "openid.connect.userInfo",
+                http,
+                "openid.connect.userInfo",
                 headers={"Authorization": f"Bearer {tokens.get('access_token', '')}"},
-            )  # fmt: skip
+            )
         if info.get("sub") != claims.get("sub") or not claims.get(USER_ID):
             raise SignInFailed("userInfo names someone else than the id_token")
         name = str(info.get("name") or claims.get("name") or claims[USER_ID])

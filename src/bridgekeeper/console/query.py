@@ -64,8 +64,11 @@ def read(query: Mapping[str, str]) -> ListQuery:
     per_page = _count(query.get("per_page", "").strip(), PER_PAGE, PER_PAGE_MAX)
     wrong += [n for n, v in (("page", page), ("per_page", per_page)) if v is None]
     wanted = IncidentFilter(
-        status=status, severity=severity, source=source, text=text,
+        status=status,
+        severity=severity,
+        source=source,
+        text=text,
         since=_day(since_text) if since_text else None,
         until=until + timedelta(days=1) if until else None,
-    )  # fmt: skip
+    )
     return ListQuery(wanted, page or 1, per_page or PER_PAGE, given, tuple(wrong))

@@ -49,8 +49,9 @@ class Cookies:
             return None
         try:
             issued_at = float(data.get("i", 0.0))
-            return Session(str(data["u"]), str(data["n"]), str(data["t"]), str(data["c"]),
-                           issued_at)  # fmt: skip
+            return Session(
+                str(data["u"]), str(data["n"]), str(data["t"]), str(data["c"]), issued_at
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -90,6 +91,11 @@ class Cookies:
 
     def _set(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
         response.set_cookie(
-            name, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="Lax",
+            name,
+            value,
+            max_age=max_age,
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="Lax",
             secure=self.secure,
-        )  # fmt: skip
+        )

@@ -35,9 +35,12 @@ class PageViews:
         return redirect("/console/incidents")
 
     async def stylesheet(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.css, content_type="text/css", charset="utf-8",
-                            headers={"Cache-Control": "max-age=300",
-                                     "X-Content-Type-Options": "nosniff"})  # fmt: skip
+        return web.Response(
+            body=self.css,
+            content_type="text/css",
+            charset="utf-8",
+            headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
+        )
 
     async def incidents(self, request: web.Request) -> web.Response:
         session = await self._signed_in(request)
@@ -48,11 +51,18 @@ class PageViews:
             user=session.user, wanted=asked.wanted, page=asked.page, per_page=asked.per_page
         )
         return self.ctx.page(
-            request, "incidents.html.j2", session=session, listing=listing, given=asked.given,
-            wrong=asked.wrong, severities=list(Severity), sources=self.ctx.reader.sources(),
-            page_link=lambda n: "?" + urlencode({**asked.given, "page": n,
-                                                  "per_page": asked.per_page}),
-        )  # fmt: skip
+            request,
+            "incidents.html.j2",
+            session=session,
+            listing=listing,
+            given=asked.given,
+            wrong=asked.wrong,
+            severities=list(Severity),
+            sources=self.ctx.reader.sources(),
+            page_link=lambda n: (
+                "?" + urlencode({**asked.given, "page": n, "per_page": asked.per_page})
+            ),
+        )
 
     async def incident(self, request: web.Request) -> web.Response:
         session = await self._signed_in(request)

@@ -137,8 +137,18 @@ def bar_chart(categories: Sequence[str], series: Mapping[str, Sequence[float | N
             value = series[name][i] or 0
             if value > 0:
                 top = frame.y(below + value)
-                bars.append(Bar(s, name, category, value, round(frame.centre(i) - width / 2, 1),
-                                top, width, round(frame.y(below) - top, 1)))  # fmt: skip
+                bars.append(
+                    Bar(
+                        s,
+                        name,
+                        category,
+                        value,
+                        round(frame.centre(i) - width / 2, 1),
+                        top,
+                        width,
+                        round(frame.y(below) - top, 1),
+                    )
+                )
             below += value
     return Chart("bar", names, frame.ticks(), frame.labels(), bars, [], [], empty=not known)
 

@@ -47,5 +47,6 @@ class Gate:
 
 
 def has_details(form: CloseForm) -> bool:
-    return any((form.root_cause, form.went_well, form.to_improve, form.disposition,
-                form.follow_ups))  # fmt: skip
+    return any(
+        (form.root_cause, form.went_well, form.to_improve, form.disposition, form.follow_ups)
+    )

@@ -55,10 +55,14 @@ class EvidenceFacts:
 def custody(kind: str, data: dict[str, Any], *, at: datetime, actor: str, text: str) -> CustodyStep:
     """A custody step from an `evidence_*` timeline entry's data."""
     return CustodyStep(
-        at=at, actor=actor, kind=kind, to=data.get("custodian") if kind == TRANSFERRED else None,
-        reason=text, sha256=data.get("checked") if kind == VERIFIED else data.get("sha256"),
+        at=at,
+        actor=actor,
+        kind=kind,
+        to=data.get("custodian") if kind == TRANSFERRED else None,
+        reason=text,
+        sha256=data.get("checked") if kind == VERIFIED else data.get("sha256"),
         matched=data.get("matched") if kind == VERIFIED else None,
-    )  # fmt: skip
+    )
 
 
 def appendix_row(item: EvidenceFacts) -> dict[str, Any]:
@@ -74,9 +78,15 @@ def appendix_row(item: EvidenceFacts) -> dict[str, Any]:
         "collected_at": item.collected_at.isoformat(),
         "custodian": item.custodian,
         "custody": [
-            {"at": step.at.isoformat(), "actor": step.actor, "kind": step.kind.removeprefix(
-                "evidence_"), "to": step.to, "reason": step.reason, "sha256": step.sha256,
-             "matched": step.matched}
+            {
+                "at": step.at.isoformat(),
+                "actor": step.actor,
+                "kind": step.kind.removeprefix("evidence_"),
+                "to": step.to,
+                "reason": step.reason,
+                "sha256": step.sha256,
+                "matched": step.matched,
+            }
             for step in item.history
         ],
-    }  # fmt: skip
+    }

@@ -66,9 +66,14 @@ def stix_bundle(items: Sequence[Shared], *, team: str, report: str, at: datetime
         for item in items
     ]
     grouping = stix2.Report(
-        name=report, published=at, report_types=["indicator"], created_by_ref=identity.id,
-        object_refs=[i.id for i in indicators] or [identity.id], created=at, modified=at,
-    )  # fmt: skip
+        name=report,
+        published=at,
+        report_types=["indicator"],
+        created_by_ref=identity.id,
+        object_refs=[i.id for i in indicators] or [identity.id],
+        created=at,
+        modified=at,
+    )
     bundle = stix2.Bundle(identity, grouping, *indicators)
     return str(bundle.serialize(pretty=True))
 

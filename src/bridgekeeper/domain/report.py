@@ -285,8 +285,14 @@ def _detection(
     incident: IncidentFacts, alerts: Sequence[AlertFacts], moments: Milestones
 ) -> dict[str, Any]:
     acknowledgers = sorted(alerts, key=lambda a: a.acknowledged_at or a.triaged_at or a.first_seen)
-    by = next((a.acknowledged_by or a.triaged_by for a in acknowledgers
-               if a.acknowledged_by or a.triaged_by), None)  # fmt: skip
+    by = next(
+        (
+            a.acknowledged_by or a.triaged_by
+            for a in acknowledgers
+            if a.acknowledged_by or a.triaged_by
+        ),
+        None,
+    )
     return {
         "alerts": [_alert(a) for a in sorted(alerts, key=lambda a: a.first_seen)],
         "first_seen": iso(moments.first_seen),

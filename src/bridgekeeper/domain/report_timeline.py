@@ -54,8 +54,15 @@ def iso_text(value: object) -> str | None:
 
 def entry_row(entry: Entry) -> dict[str, Any]:
     """An entry as the report shows it."""
-    return {"seq": entry.seq, "at": iso(entry.at), "actor": entry.actor, "kind": entry.kind,
-            "text": entry.text, "data": dict(entry.data), "hash": entry.hash}  # fmt: skip
+    return {
+        "seq": entry.seq,
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "kind": entry.kind,
+        "text": entry.text,
+        "data": dict(entry.data),
+        "hash": entry.hash,
+    }
 
 
 @dataclass
@@ -81,9 +88,14 @@ class TimelineSummary:
             self._stage_changed(entry)
         elif kind == "severity_changed":
             self.severity_changes.append(
-                {"at": iso(entry.at), "actor": entry.actor, "from": entry.data.get("from"),
-                 "to": entry.data.get("to"), "reason": entry.text}
-            )  # fmt: skip
+                {
+                    "at": iso(entry.at),
+                    "actor": entry.actor,
+                    "from": entry.data.get("from"),
+                    "to": entry.data.get("to"),
+                    "reason": entry.text,
+                }
+            )
         elif kind == "impact_assessed":
             self.assessments.append({"at": iso(entry.at), "actor": entry.actor, **entry.data})
         elif kind in ACTION_KINDS:

@@ -31,8 +31,24 @@ SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 ROWS = ("alerts", "notes", "pins", "updates")
 ROW_KINDS = {"note": "notes", "task_done": "notes", "pinned": "pins", "pinned_edited": "pins"}
 ROW_KINDS.update(dict.fromkeys(COMMUNICATION_KINDS, "updates"))
-TICK_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
-              604800, 1209600, 2592000)  # fmt: skip
+TICK_STEPS = (
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    604800,
+    1209600,
+    2592000,
+)
 # Where things go, top to bottom (px)
 STAGE_Y, STAGE_H = 8, 24
 SEVERITY_Y, SEVERITY_STEP = 44, 12
@@ -138,8 +154,9 @@ class Axis:
         unit = "day" if step >= 86400 else "hour" if step >= 3600 else "minute"
         first = math.ceil(self.start.timestamp() / step) * step
         moments = range(int(first), int(self.end.timestamp()) + 1, step)
-        return [Tick(self.x(at), at, unit)
-                for at in (datetime.fromtimestamp(t, UTC) for t in moments)]  # fmt: skip
+        return [
+            Tick(self.x(at), at, unit) for at in (datetime.fromtimestamp(t, UTC) for t in moments)
+        ]
 
 
 class TimelineSketch:
@@ -180,22 +197,41 @@ class TimelineSketch:
     def picture(self) -> TimelinePicture:
         axis = self.axis
         return TimelinePicture(
-            number=self.incident.number, title=self.incident.title,
-            start=axis.start, end=axis.end, bands=self._bands(),
-            severity_path=self._severity_path(), severity_changes=len(self.severities) - 1,
-            marks=[self._drawn(row, bucket) for (row, _), bucket in sorted(
-                self.buckets.items(), key=lambda item: (ROWS.index(item[0][0]), item[0][1]))],
-            ticks=axis.ticks(), moments=self._moments(), counts=dict(self.counts),
+            number=self.incident.number,
+            title=self.incident.title,
+            start=axis.start,
+            end=axis.end,
+            bands=self._bands(),
+            severity_path=self._severity_path(),
+            severity_changes=len(self.severities) - 1,
+            marks=[
+                self._drawn(row, bucket)
+                for (row, _), bucket in sorted(
+                    self.buckets.items(), key=lambda item: (ROWS.index(item[0][0]), item[0][1])
+                )
+            ],
+            ticks=axis.ticks(),
+            moments=self._moments(),
+            counts=dict(self.counts),
             rows={row: ROW_Y + ROW_H * i for i, row in enumerate(ROWS)},
             severity_y={s: _severity_y(s) for s in SEVERITIES},
-        )  # fmt: skip
+        )
 
     def _drawn(self, row: str, bucket: _Bucket) -> Mark:
         x = self.axis.x(bucket.start)
         width = 2.0 if bucket.count == 1 else float(BUCKET_PX - 1)
         top = ROW_Y + ROW_H * ROWS.index(row) + 3
-        return Mark(row=row, x=x, y=top, width=width, count=bucket.count, start=bucket.start,
-                    end=bucket.end, kind=bucket.kind, text=bucket.text)  # fmt: skip
+        return Mark(
+            row=row,
+            x=x,
+            y=top,
+            width=width,
+            count=bucket.count,
+            start=bucket.start,
+            end=bucket.end,
+            kind=bucket.kind,
+            text=bucket.text,
+        )
 
     def _bands(self) -> list[Band]:
         """Each stage from its change to the next; bands under a pixel wide are left out."""

@@ -191,10 +191,14 @@ class Deliverer:
             await self._read_schedule(str(effect.payload["card"]), int(effect.payload["owner"]))
             async with self.db.sessions() as session:
                 markup = await card_views.render_card(
-                    session=session, renderer=self.renderer, settings=self.settings,
-                    card=str(effect.payload["card"]), owner=int(effect.payload["owner"]),
-                    now=self.clock.now(), schedules=self.schedules,
-                )  # fmt: skip
+                    session=session,
+                    renderer=self.renderer,
+                    settings=self.settings,
+                    card=str(effect.payload["card"]),
+                    owner=int(effect.payload["owner"]),
+                    now=self.clock.now(),
+                    schedules=self.schedules,
+                )
         await self._post_once(effect, channel, str(markup))
 
     async def upload_file(self, effect: Effect) -> None:
@@ -212,10 +216,12 @@ class Deliverer:
             if content is None:
                 raise SlackError("upload_file", "the report to upload is gone")
         await self.slack.upload_file(
-            channel, filename=filename, content=str(content).encode(),
+            channel,
+            filename=filename,
+            content=str(content).encode(),
             title=str(effect.payload.get("title") or filename),
             comment=str(effect.payload.get("comment") or ""),
-        )  # fmt: skip
+        )
 
     async def _read_schedule(self, card: str, owner: int) -> None:
         """A triage card names its team's on-call: read a paging tool's shifts first (cached),

@@ -37,9 +37,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridgekeeper.store.db import notify_on_commit
+from bridgekeeper.store.db import DbSession, notify_on_commit
 from bridgekeeper.store.models import Effect
 
 PARKED = "parked"
@@ -51,7 +50,7 @@ def card_key(card: str, owner: int) -> str:
 
 def add(
     *,
-    session: AsyncSession,
+    session: DbSession,
     now: datetime,
     kind: str,
     incident_id: int | None = None,
@@ -72,7 +71,7 @@ def add(
 
 def add_card(
     *,
-    session: AsyncSession,
+    session: DbSession,
     now: datetime,
     incident_id: int | None,
     card: str,
@@ -89,7 +88,7 @@ def add_card(
     return _add(session, values)
 
 
-async def known_card_keys(session: AsyncSession, *, kind: str, keys: Collection[str]) -> set[str]:
+async def known_card_keys(session: DbSession, *, kind: str, keys: Collection[str]) -> set[str]:
     """Which of `keys` have had an effect of `kind` queued before (whose home tab to keep
     current: only those who opened it)."""
     if not keys:
@@ -123,7 +122,7 @@ def mark_done(conn: Connection, effect_ids: list[int], now: datetime) -> None:
 
 
 async def park(
-    session: AsyncSession, *, effect_id: int, error: str, now: datetime, whole_lane: bool
+    session: DbSession, *, effect_id: int, error: str, now: datetime, whole_lane: bool
 ) -> int:
     """Set a pending effect aside (its attempts ran out, or Slack refused it for good), and
     with it the rest of its lane when `whole_lane`: how many were parked."""
@@ -141,7 +140,7 @@ async def park(
     return 1 + int(rest.rowcount)  # type: ignore[attr-defined]
 
 
-async def parked(session: AsyncSession) -> list[Effect]:
+async def parked(session: DbSession) -> list[Effect]:
     """The parked effects, lane by lane, oldest first."""
     found = await session.scalars(
         select(Effect).where(Effect.status == PARKED).order_by(Effect.lane, Effect.id)
@@ -149,7 +148,7 @@ async def parked(session: AsyncSession) -> list[Effect]:
     return list(found)
 
 
-async def pending_by_lane(session: AsyncSession) -> Sequence[Any]:
+async def pending_by_lane(session: DbSession) -> Sequence[Any]:
     """Pending effects per lane: (lane, count, last_error of one waiting out a retry)."""
     rows = await session.execute(
         select(
@@ -165,7 +164,7 @@ async def pending_by_lane(session: AsyncSession) -> Sequence[Any]:
 
 
 async def retry(
-    session: AsyncSession, *, now: datetime, effect_ids: Sequence[int] = (), lane: str | None = None
+    session: DbSession, *, now: datetime, effect_ids: Sequence[int] = (), lane: str | None = None
 ) -> int:
     """Put parked effects back in their lanes (by id, by lane, or every one when neither is
     given), with fresh attempts: how many."""
@@ -241,7 +240,7 @@ def card_values(
     )
 
 
-def _add(session: AsyncSession, values: dict[str, Any]) -> Effect:
+def _add(session: DbSession, values: dict[str, Any]) -> Effect:
     effect = Effect(**values)
     session.add(effect)
     notify_on_commit(session)  # wakes the worker

@@ -112,8 +112,9 @@ class OutboxWorker:
         if not wanted and not renew:
             return []
         names = [*renew, *(lane.name for lane in wanted)]
-        claim = partial(lanes.claim, lanes=names, holder=self.holder, now=now,
-                        ttl=self.claim_seconds)  # fmt: skip
+        claim = partial(
+            lanes.claim, lanes=names, holder=self.holder, now=now, ttl=self.claim_seconds
+        )
         held = await self.db.run_together(claim)
         if renew:
             self._renewed = time.monotonic()
@@ -136,8 +137,9 @@ class OutboxWorker:
                 delivered += count
                 if not finished:
                     break
-                following = partial(lanes.next_in_lane, lane=lane.name, now=self.clock.now(),
-                                    limit=self.per_lane)  # fmt: skip
+                following = partial(
+                    lanes.next_in_lane, lane=lane.name, now=self.clock.now(), limit=self.per_lane
+                )
                 effect_ids = await self._read(following)
             return delivered
         finally:
@@ -211,8 +213,12 @@ class OutboxWorker:
         delay = max(exc.retry_after or 0.0, min(2.0**attempts, MAX_BACKOFF))
         log.warning(
             "effect %s (%s) failed: %s; attempt %s, retry in %.0fs",
-            effect.id, effect.kind, exc.error, attempts, delay,
-        )  # fmt: skip
+            effect.id,
+            effect.kind,
+            exc.error,
+            attempts,
+            delay,
+        )
         async with self.db.transaction() as session:
             row = await session.get(Effect, effect.id)
             if row is not None and row.status == "pending":
@@ -235,8 +241,16 @@ class OutboxWorker:
                 session=session, incident_id=effect.incident_id, lock=True
             )
             await incident_store.append(
-                session=session, incident=incident, at=now, recorded_at=now,
-                actor="bridgekeeper", kind="delivery_failed",
-                data={"effect_id": effect.id, "effect": effect.kind, "error": error,
-                      "parked": parked},
-            )  # fmt: skip
+                session=session,
+                incident=incident,
+                at=now,
+                recorded_at=now,
+                actor="bridgekeeper",
+                kind="delivery_failed",
+                data={
+                    "effect_id": effect.id,
+                    "effect": effect.kind,
+                    "error": error,
+                    "parked": parked,
+                },
+            )

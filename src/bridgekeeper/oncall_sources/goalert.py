@@ -25,13 +25,25 @@ QUERY = (
 
 
 async def duties(
-    session: aiohttp.ClientSession, *, url: str, token: str, schedule: str, since: datetime,
-    until: datetime, timeout: float,
-) -> list[Duty]:  # fmt: skip
+    session: aiohttp.ClientSession,
+    *,
+    url: str,
+    token: str,
+    schedule: str,
+    since: datetime,
+    until: datetime,
+    timeout: float,
+) -> list[Duty]:
     variables = {"id": schedule, "start": since.isoformat(), "end": until.isoformat()}
-    body = await call(session, "POST", f"{url.rstrip('/')}/api/graphql", tool=TOOL,
-                      headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
-                      json={"query": QUERY, "variables": variables})  # fmt: skip
+    body = await call(
+        session,
+        "POST",
+        f"{url.rstrip('/')}/api/graphql",
+        tool=TOOL,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=timeout,
+        json={"query": QUERY, "variables": variables},
+    )
     if not isinstance(body, dict):
         raise ScheduleUnreadable(TOOL, "an answer that is not an object")
     if body.get("errors"):

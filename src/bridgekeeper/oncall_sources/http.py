@@ -10,15 +10,22 @@ from bridgekeeper.oncall_sources import ScheduleUnreadable
 
 
 async def call(
-    session: aiohttp.ClientSession, method: str, url: str, *, tool: str,
-    headers: dict[str, str], timeout: float, json: Any = None,
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    tool: str,
+    headers: dict[str, str],
+    timeout: float,
+    json: Any = None,
     params: list[tuple[str, str]] | None = None,
-) -> Any:  # fmt: skip
+) -> Any:
     """The answer's JSON; raises ScheduleUnreadable (`refused` on 401 and 403)."""
     limit = aiohttp.ClientTimeout(total=timeout)
     try:
-        async with session.request(method, url, headers=headers, json=json, params=params,
-                                   timeout=limit) as answer:  # fmt: skip
+        async with session.request(
+            method, url, headers=headers, json=json, params=params, timeout=limit
+        ) as answer:
             if answer.status in (401, 403):
                 raise ScheduleUnreadable(tool, f"HTTP {answer.status}", refused=True)
             if answer.status >= 400:

@@ -23,13 +23,24 @@ ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
 async def duties(
-    session: aiohttp.ClientSession, *, url: str, token: str, schedule: str | None,
-    escalation_policy: str | None, since: datetime, until: datetime, timeout: float,
-) -> list[Duty]:  # fmt: skip
+    session: aiohttp.ClientSession,
+    *,
+    url: str,
+    token: str,
+    schedule: str | None,
+    escalation_policy: str | None,
+    since: datetime,
+    until: datetime,
+    timeout: float,
+) -> list[Duty]:
     """The shifts of a schedule, or of an escalation policy's first level, over the span."""
     headers = {"Authorization": f"Token token={token}", "Accept": ACCEPT}
-    query = [("since", since.isoformat()), ("until", until.isoformat()),
-             ("include[]", "users"), ("limit", str(PAGE_SIZE))]  # fmt: skip
+    query = [
+        ("since", since.isoformat()),
+        ("until", until.isoformat()),
+        ("include[]", "users"),
+        ("limit", str(PAGE_SIZE)),
+    ]
     if schedule:
         query.append(("schedule_ids[]", schedule))
     else:
@@ -37,8 +48,15 @@ async def duties(
     found: list[Duty] = []
     for page in range(MAX_PAGES):
         params = [*query, ("offset", str(page * PAGE_SIZE))]
-        body = await call(session, "GET", f"{url.rstrip('/')}/oncalls", tool=TOOL,
-                          headers=headers, params=params, timeout=timeout)  # fmt: skip
+        body = await call(
+            session,
+            "GET",
+            f"{url.rstrip('/')}/oncalls",
+            tool=TOOL,
+            headers=headers,
+            params=params,
+            timeout=timeout,
+        )
         entries = _entries(body)
         found += [_duty(e, since, until) for e in entries if _first_level(e, schedule)]
         if not body.get("more") or not entries:

@@ -119,11 +119,19 @@ def download_url(ws: Workspace, file: File) -> str:
     return f"{ws.base_url}/files-pri/{ws.team_id}-{file.id}/download/{quote(file.filename)}"
 
 
-def share_user_file(ws: Workspace, channel: Channel, user: str, filename: str,
-                    content: bytes) -> Message:  # fmt: skip
+def share_user_file(
+    ws: Workspace, channel: Channel, user: str, filename: str, content: bytes
+) -> Message:
     """A person shares a file in a channel: the file is stored and a message carries it."""
-    file = File(id=ws.new_id("F"), filename=filename, title=filename, content=content,
-                channels=[channel.id], length=len(content), completed=True)  # fmt: skip
+    file = File(
+        id=ws.new_id("F"),
+        filename=filename,
+        title=filename,
+        content=content,
+        channels=[channel.id],
+        length=len(content),
+        completed=True,
+    )
     ws.files.append(file)
     shared = file_json(ws, file) | {"user": user}
     message = Message(ts=ws.new_ts(), user=user, text="", channel=channel.id, files=[shared])

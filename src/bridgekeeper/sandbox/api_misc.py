@@ -67,15 +67,23 @@ def pins_add(ws: Workspace, args: Args) -> JsonDict:
             "type": "pin_added",
             "user": ws.bot_user_id,
             "channel_id": channel.id,
-            "item": {"type": "message", "channel": channel.id, "created": ws.now(),
-                     "created_by": ws.bot_user_id, "message": message_json(ws, message)},
+            "item": {
+                "type": "message",
+                "channel": channel.id,
+                "created": ws.now(),
+                "created_by": ws.bot_user_id,
+                "message": message_json(ws, message),
+            },
             "item_user": message.user,
             "pin_count": len(channel.pins),
-            "pinned_info": {"channel": channel.id, "pinned_by": ws.bot_user_id,
-                            "pinned_ts": ws.now()},
+            "pinned_info": {
+                "channel": channel.id,
+                "pinned_by": ws.bot_user_id,
+                "pinned_ts": ws.now(),
+            },
             "event_ts": ws.new_ts(),
         }
-    )  # fmt: skip
+    )
     return {"ok": True}
 
 

@@ -90,9 +90,12 @@ class OpenIdProvider:
             for k, v in query.items()
         )
         page = PAGE.format(
-            team=html.escape(self.ws.team_domain), client=html.escape(query["client_id"]),
-            action=AUTHORIZE_PATH, hidden=hidden, people=self._people_choices(),
-        )  # fmt: skip
+            team=html.escape(self.ws.team_domain),
+            client=html.escape(query["client_id"]),
+            action=AUTHORIZE_PATH,
+            hidden=hidden,
+            people=self._people_choices(),
+        )
         return web.Response(text=page, content_type="text/html")
 
     def _people_choices(self) -> str:
@@ -127,8 +130,9 @@ class OpenIdProvider:
     def issue_code(self, user: str, query: dict[str, str]) -> str:
         """The redirect back to the app for `user`, as Slack sends it after consent."""
         code = f"{secrets.token_hex(8)}.{secrets.token_hex(16)}"
-        self.grants[code] = Grant(user, query["client_id"], query["redirect_uri"],
-                                  query.get("nonce", ""), self.ws.clock())  # fmt: skip
+        self.grants[code] = Grant(
+            user, query["client_id"], query["redirect_uri"], query.get("nonce", ""), self.ws.clock()
+        )
         redirect = query["redirect_uri"]
         back = {"code": code, **({"state": query["state"]} if "state" in query else {})}
         return redirect + ("&" if "?" in redirect else "?") + urlencode(back)
@@ -161,16 +165,24 @@ class OpenIdProvider:
         grant.used = True
         access = "xoxp-" + secrets.token_hex(16)
         self.tokens[access] = (grant.user, self.ws.clock() + TOKEN_SECONDS)
-        return {"ok": True, "access_token": access, "token_type": "Bearer",
-                "id_token": self._id_token(grant)}  # fmt: skip
+        return {
+            "ok": True,
+            "access_token": access,
+            "token_type": "Bearer",
+            "id_token": self._id_token(grant),
+        }
 
     def _id_token(self, grant: Grant) -> str:
         now = int(self.ws.clock())
         claims: dict[str, Any] = {
-            "iss": self.ws.base_url, "aud": grant.client_id, "iat": now, "auth_time": now,
-            "exp": now + TOKEN_SECONDS, **({"nonce": grant.nonce} if grant.nonce else {}),
+            "iss": self.ws.base_url,
+            "aud": grant.client_id,
+            "iat": now,
+            "auth_time": now,
+            "exp": now + TOKEN_SECONDS,
+            **({"nonce": grant.nonce} if grant.nonce else {}),
             **self.claims(grant.user),
-        }  # fmt: skip
+        }
         return jwt.encode({"alg": "RS256", "kid": "emulator-1"}, claims, self.key)
 
     def claims(self, user_id: str) -> JsonDict:

@@ -107,9 +107,14 @@ class SlackDriver:
     # slash commands ------------------------------------------------------------------------------
 
     async def command(
-        self, text: str, *, user: str, channel: str, command: str = "/incident",
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str,
+        command: str = "/incident",
         trigger_id: str | None = None,
-    ) -> Reply:  # fmt: skip
+    ) -> Reply:
         target = self._channel(channel)
         trigger = trigger_id or self.emulator.new_trigger_id(user)
         response_url = self.emulator.new_response_url(channel=target.id, user=user)
@@ -159,9 +164,13 @@ class SlackDriver:
         }
 
     async def event(
-        self, event: JsonDict, *, event_id: str | None = None, retry_num: int | None = None,
+        self,
+        event: JsonDict,
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
         retry_reason: str = "http_timeout",
-    ) -> Reply:  # fmt: skip
+    ) -> Reply:
         envelope = self.event_envelope(event, event_id)
         if self.over_socket:
             return await self._send_envelope("events_api", envelope, retry_num or 0, retry_reason)
@@ -172,9 +181,15 @@ class SlackDriver:
         return await self._send(body, "application/json", extra)
 
     async def reaction_added(
-        self, *, user: str, channel: str, ts: str, reaction: str = "pushpin",
-        event_id: str | None = None, retry_num: int | None = None,
-    ) -> Reply:  # fmt: skip
+        self,
+        *,
+        user: str,
+        channel: str,
+        ts: str,
+        reaction: str = "pushpin",
+        event_id: str | None = None,
+        retry_num: int | None = None,
+    ) -> Reply:
         """The user reacts to a stored message: updates the emulator, then sends the event."""
         target = self._channel(channel)
         message = self.emulator.state.find_message(target, ts)
@@ -200,16 +215,23 @@ class SlackDriver:
         return await self.event(event, event_id=event_id)
 
     async def app_home_opened(
-        self, *, user: str, tab: str = "home", event_id: str | None = None,
+        self,
+        *,
+        user: str,
+        tab: str = "home",
+        event_id: str | None = None,
         retry_num: int | None = None,
-    ) -> Reply:  # fmt: skip
+    ) -> Reply:
         """The user opens the app's Home (or Messages) tab; as Slack's, the event carries the
         home view the app last published for them, if any."""
         state = self.emulator.state
         event: JsonDict = {
-            "type": "app_home_opened", "user": user, "channel": state.im_channel(user).id,
-            "tab": tab, "event_ts": state.new_ts(),
-        }  # fmt: skip
+            "type": "app_home_opened",
+            "user": user,
+            "channel": state.im_channel(user).id,
+            "tab": tab,
+            "event_ts": state.new_ts(),
+        }
         home = state.home_view(user)
         if home is not None:
             event["view"] = home.view
@@ -218,9 +240,16 @@ class SlackDriver:
     # interactivity -------------------------------------------------------------------------------
 
     async def block_action(
-        self, *, user: str, action_id: str, value: str = "", channel: str | None = None,
-        message_ts: str | None = None, block_id: str = "b", view_id: str | None = None,
-    ) -> Reply:  # fmt: skip
+        self,
+        *,
+        user: str,
+        action_id: str,
+        value: str = "",
+        channel: str | None = None,
+        message_ts: str | None = None,
+        block_id: str = "b",
+        view_id: str | None = None,
+    ) -> Reply:
         """A button click on a message (channel + message_ts) or in a modal (view_id)."""
         trigger = self.emulator.new_trigger_id(user)
         payload: JsonDict = {
@@ -254,16 +283,23 @@ class SlackDriver:
         payload["response_url"] = response_url
         if message_ts is not None:
             payload["container"] = {
-                "type": "message", "message_ts": message_ts, "channel_id": target.id,
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": target.id,
                 "is_ephemeral": False,
-            }  # fmt: skip
+            }
             payload["message"] = self._message(target, message_ts)
         return response_url
 
     def _action(
-        self, action_id: str, value: str, block_id: str, channel: str | None,
-        message_ts: str | None, view_id: str | None,
-    ) -> JsonDict:  # fmt: skip
+        self,
+        action_id: str,
+        value: str,
+        block_id: str,
+        channel: str | None,
+        message_ts: str | None,
+        view_id: str | None,
+    ) -> JsonDict:
         blocks: list[JsonDict] = []
         if view_id is not None:
             blocks = self.emulator.views[view_id].view.get("blocks", [])
@@ -292,8 +328,12 @@ class SlackDriver:
             "token": self.verification_token,
             "action_ts": f"{self.clock():.6f}",
             "team": self._team(),
-            "user": {"id": user, "name": self._user_name(user), "username": self._user_name(user),
-                     "team_id": self.emulator.team_id},
+            "user": {
+                "id": user,
+                "name": self._user_name(user),
+                "username": self._user_name(user),
+                "team_id": self.emulator.team_id,
+            },
             "channel": {"id": target.id, "name": target.name},
             "is_enterprise_install": False,
             "enterprise": None,
@@ -302,15 +342,19 @@ class SlackDriver:
             "response_url": response_url,
             "message_ts": message_ts,
             "message": self._message(target, message_ts),
-        }  # fmt: skip
+        }
         reply = await self._send_payload(payload)
         reply.response_url, reply.trigger_id = response_url, trigger
         return reply
 
     async def view_submission(
-        self, *, user: str, view_id: str, values: dict[str, dict[str, dict[str, Any]]],
+        self,
+        *,
+        user: str,
+        view_id: str,
+        values: dict[str, dict[str, dict[str, Any]]],
         apply_ack: bool = True,
-    ) -> Reply:  # fmt: skip
+    ) -> Reply:
         """Submit a stored modal; the bot's ack (close/errors/update/push/clear) is applied."""
         view = dict(self.emulator.views[view_id].view)
         view["state"] = {"values": values}

@@ -72,9 +72,13 @@ class SlackEmulator(WebApi):
         self.enforce_rate_limits = enforce_rate_limits
         self.clock = clock
         self.state = Workspace(
-            team_id=team_id, team_domain=team_domain, bot_user_id=bot_user_id,
-            bot_id=bot_id, app_id=app_id, clock=clock,
-        )  # fmt: skip
+            team_id=team_id,
+            team_domain=team_domain,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=app_id,
+            clock=clock,
+        )
         self.state.users[bot_user_id] = User(bot_user_id, "bridgekeeper", is_bot=True)
         self.faults = Faults()
         self.limiter = RateLimiter(clock, rate_limit_scale)
@@ -185,9 +189,14 @@ class SlackEmulator(WebApi):
     # directory -----------------------------------------------------------------------------------
 
     def add_user(
-        self, user_id: str, name: str, *, email: str | None = None, is_bot: bool = False,
+        self,
+        user_id: str,
+        name: str,
+        *,
+        email: str | None = None,
+        is_bot: bool = False,
         deleted: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.state.users[user_id] = User(user_id, name, email, is_bot, deleted)
 
     def add_people(self, people: Mapping[str, str]) -> None:
@@ -199,14 +208,23 @@ class SlackEmulator(WebApi):
         self.state.usergroups[group_id] = Usergroup(group_id, handle, list(users))
 
     def add_channel(
-        self, name: str, *, is_private: bool = False, members: Iterable[str] = (),
+        self,
+        name: str,
+        *,
+        is_private: bool = False,
+        members: Iterable[str] = (),
         creator: str = "U_ADMIN",
-    ) -> str:  # fmt: skip
+    ) -> str:
         """A pre-existing channel; the bot is a member only if listed in `members`."""
         channel = Channel(
-            id=self.state.new_id("C"), name=name, is_private=is_private, is_archived=False,
-            creator=creator, created=self.state.now(), members=set(members),
-        )  # fmt: skip
+            id=self.state.new_id("C"),
+            name=name,
+            is_private=is_private,
+            is_archived=False,
+            creator=creator,
+            created=self.state.now(),
+            members=set(members),
+        )
         self.state.channels[channel.id] = channel
         return channel.id
 
@@ -250,9 +268,13 @@ class SlackEmulator(WebApi):
         return api_views.issue_trigger(self.state, user)
 
     def new_response_url(
-        self, *, channel: str | None = None, user: str | None = None,
-        message_ts: str | None = None, kind: str = "commands",
-    ) -> str:  # fmt: skip
+        self,
+        *,
+        channel: str | None = None,
+        user: str | None = None,
+        message_ts: str | None = None,
+        kind: str = "commands",
+    ) -> str:
         """Absolute URL on this server; accepts up to 5 posts within 30 minutes."""
         self.base_url  # noqa: B018 - raises if not started
         return issue_response_url(self.state, kind, channel, user, message_ts)
@@ -267,9 +289,15 @@ class SlackEmulator(WebApi):
     # faults ---------------------------------------------------------------------------------------
 
     def fail(
-        self, method: str | None, *, status: int = 500, times: int = 1, retry_after: int = 1,
-        error: str | None = None, channel: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        method: str | None,
+        *,
+        status: int = 500,
+        times: int = 1,
+        retry_after: int = 1,
+        error: str | None = None,
+        channel: str | None = None,
+    ) -> None:
         """The next `times` calls (to `channel` only, when given) fail."""
         rule = FailRule(method, status, times, retry_after, error, channel)
         self.faults.fail_rules.append(rule)
@@ -291,9 +319,14 @@ class SlackEmulator(WebApi):
     # Socket Mode ----------------------------------------------------------------------------------
 
     async def socket_send(
-        self, envelope_type: str, payload: JsonDict, retry_attempt: int = 0, *,
-        retry_reason: str = "", timeout: float = 5.0,
-    ) -> str:  # fmt: skip
+        self,
+        envelope_type: str,
+        payload: JsonDict,
+        retry_attempt: int = 0,
+        *,
+        retry_reason: str = "",
+        timeout: float = 5.0,
+    ) -> str:
         """Send an envelope to the connected client (waits for a connection); its envelope_id."""
         reason = retry_reason or ("timeout" if retry_attempt else "")
         return await self.socket.send(envelope_type, payload, retry_attempt, reason, timeout)

@@ -56,8 +56,11 @@ class GoAlertEmulator(ToolEmulator):
         schedule = str(variables.get("id", ""))
         if not any(d.schedule == schedule for d in self.duties):
             return web.json_response({"data": {"schedule": None}})
-        shifts = [self._shift(d, start, end) for d in self.duties
-                  if d.schedule == schedule and overlaps(d, start, end)]  # fmt: skip
+        shifts = [
+            self._shift(d, start, end)
+            for d in self.duties
+            if d.schedule == schedule and overlaps(d, start, end)
+        ]
         return web.json_response({"data": {"schedule": {"shifts": shifts}}})
 
     def _shift(self, duty: Duty, start: datetime, end: datetime) -> JsonDict:
@@ -65,10 +68,12 @@ class GoAlertEmulator(ToolEmulator):
         begins = max(duty.start or start, start)
         ends = min(duty.end or end, end)
         return {
-            "userID": person.id, "user": {"name": person.name, "email": person.email},
-            "start": _iso(begins), "end": _iso(ends),
+            "userID": person.id,
+            "user": {"name": person.name, "email": person.email},
+            "start": _iso(begins),
+            "end": _iso(ends),
             "truncated": duty.end is None or duty.end > end,
-        }  # fmt: skip
+        }
 
 
 def _iso(moment: datetime) -> str:

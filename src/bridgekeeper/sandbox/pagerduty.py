@@ -89,12 +89,17 @@ class PagerDutyEmulator:
     async def _enqueue(self, request: web.Request) -> web.Response:
         status = self.faults.take()
         if status == 429:
-            return web.json_response({"status": "throttle event", "message": "Requests for "
-                                      "this service are arriving too quickly."},
-                                     status=429)  # fmt: skip
+            return web.json_response(
+                {
+                    "status": "throttle event",
+                    "message": "Requests for this service are arriving too quickly.",
+                },
+                status=429,
+            )
         if status is not None:
-            return web.json_response({"status": "error", "message": "injected fault"},
-                                     status=status)  # fmt: skip
+            return web.json_response(
+                {"status": "error", "message": "injected fault"}, status=status
+            )
         try:
             event = json.loads(await request.read())
         except ValueError:
@@ -161,8 +166,9 @@ def _payload_problems(payload: object) -> list[str]:
     if not isinstance(payload.get("source"), str) or not payload.get("source"):
         errors.append("'payload.source' is missing or blank")
     if payload.get("severity") not in SEVERITIES:
-        errors.append("'payload.severity' is invalid (must be one of: critical, error, "
-                      "warning, info)")  # fmt: skip
+        errors.append(
+            "'payload.severity' is invalid (must be one of: critical, error, warning, info)"
+        )
     details = payload.get("custom_details")
     if details is not None and not isinstance(details, dict | str):
         errors.append("'payload.custom_details' must be an object")

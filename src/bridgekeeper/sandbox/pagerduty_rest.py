@@ -36,8 +36,7 @@ class PagerDutyRestEmulator(ToolEmulator):
         return request.headers.get("Authorization") == f"Token token={self.token}"
 
     def unauthorized(self) -> web.Response:
-        return web.json_response({"error": {"message": "Unauthorized", "code": 2006}},
-                                 status=401)  # fmt: skip
+        return web.json_response({"error": {"message": "Unauthorized", "code": 2006}}, status=401)
 
     async def _oncalls(self, request: web.Request) -> web.Response:
         query = request.query
@@ -53,17 +52,23 @@ class PagerDutyRestEmulator(ToolEmulator):
         schedules = set(query.getall("schedule_ids[]", []))
         policies = set(query.getall("escalation_policy_ids[]", []))
         found = [
-            d for d in self.duties
+            d
+            for d in self.duties
             if (not schedules or d.schedule in schedules)
             and (not policies or d.escalation_policy in policies)
             and (since is None or until is None or overlaps(d, since, until))
-        ]  # fmt: skip
+        ]
         full = "users" in query.getall("include[]", [])
         page = found[offset : offset + limit]
-        return web.json_response({
-            "oncalls": [self._entry(d, full) for d in page], "limit": limit, "offset": offset,
-            "more": offset + limit < len(found), "total": None,
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "oncalls": [self._entry(d, full) for d in page],
+                "limit": limit,
+                "offset": offset,
+                "more": offset + limit < len(found),
+                "total": None,
+            }
+        )
 
     def _entry(self, duty: Duty, full: bool) -> JsonDict:
         person = self.people[duty.person]
@@ -87,9 +92,15 @@ def _moment(value: str | None) -> datetime | None:
 
 
 def _user(person: Person) -> JsonDict:
-    return {"id": person.id, "type": "user", "summary": person.name, "name": person.name,
-            "email": person.email, "time_zone": "Etc/UTC",
-            "html_url": f"https://example.pagerduty.com/users/{person.id}"}  # fmt: skip
+    return {
+        "id": person.id,
+        "type": "user",
+        "summary": person.name,
+        "name": person.name,
+        "email": person.email,
+        "time_zone": "Etc/UTC",
+        "html_url": f"https://example.pagerduty.com/users/{person.id}",
+    }
 
 
 def _reference(item_id: str, kind: str, summary: str | None = None) -> JsonDict:

@@ -70,9 +70,13 @@ class SocketModeServer:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def send(
-        self, envelope_type: str, payload: JsonDict, retry_attempt: int, retry_reason: str,
+        self,
+        envelope_type: str,
+        payload: JsonDict,
+        retry_attempt: int,
+        retry_reason: str,
         timeout: float,
-    ) -> str:  # fmt: skip
+    ) -> str:
         await self.wait_connected(timeout)
         assert self.current is not None
         envelope_id = str(uuid.uuid4())

@@ -22,13 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper import logs, metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class Outcome:
     next_due: datetime | None  # re-arm the job then; None: it is done
 
 
-JobHandler = Callable[[AsyncSession, ScheduledJob, datetime], Awaitable[Outcome]]
+JobHandler = Callable[[DbSession, ScheduledJob, datetime], Awaitable[Outcome]]
 JobPrepare = Callable[[dict[str, Any]], Awaitable[None]]  # (the job's payload)
 
 
@@ -68,9 +67,14 @@ class Scheduler:
         await self._tick()
         self._aps = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
         self._aps.add_job(
-            self._tick, "interval", seconds=self.tick_seconds, id="run_due",
-            coalesce=True, max_instances=1, misfire_grace_time=None,
-        )  # fmt: skip
+            self._tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="run_due",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
         self._aps.start()
 
     @property

@@ -16,8 +16,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.access import Asker, Request, Verdict, may, verdict, who_may
@@ -26,7 +24,7 @@ from bridgekeeper.services.channel_lookups import ChannelLookups
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Incident
 
 log = logging.getLogger(__name__)
@@ -74,7 +72,7 @@ class Access:
     # -- the check ------------------------------------------------------------------------------
     async def check(
         self,
-        session: AsyncSession,
+        session: DbSession,
         *,
         incident: Incident,
         user: str,
@@ -107,7 +105,7 @@ class Access:
             raise PermissionDenied(action, who_may(allowed))
 
     async def _in(
-        self, session: AsyncSession, incident: Incident, user: str, stored: bool | None
+        self, session: DbSession, incident: Incident, user: str, stored: bool | None
     ) -> bool:
         """Whether `user` is in the incident: anyone for a public one, a stored member of a
         private one (a role holder who left is out too)."""
@@ -129,7 +127,7 @@ class Access:
         return user in self._managers[1]
 
     async def visible(
-        self, session: AsyncSession, *, user: str, incidents: Iterable[Incident]
+        self, session: DbSession, *, user: str, incidents: Iterable[Incident]
     ) -> list[Incident]:
         """The incidents `user` may know of: public ones, and private ones they are in."""
         chosen = list(incidents)
@@ -138,7 +136,7 @@ class Access:
         mine = await self.visible_private(session, user=user)
         return [i for i in chosen if not i.private or mine is None or i.id in mine]
 
-    async def visible_private(self, session: AsyncSession, *, user: str) -> frozenset[int] | None:
+    async def visible_private(self, session: DbSession, *, user: str) -> frozenset[int] | None:
         """The ids of the private incidents `user` may know of; None: every one (a manager).
         For queries that filter and count in the database (the console's list)."""
         if self.is_manager(user):

@@ -7,8 +7,6 @@ The API key is the sender's: it may act on the alerts the API created, not on ot
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.alerts import opsgenie
 from bridgekeeper.domain.alerts.model import AlertStatus, PayloadError
@@ -18,7 +16,7 @@ from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Alert
 
 WHO_MAX = 40  # the width of the stored acknowledger
@@ -85,7 +83,7 @@ class AlertApi:
         return True
 
     async def _find(
-        self, session: AsyncSession, action: opsgenie.Action, *, lock: bool
+        self, session: DbSession, action: opsgenie.Action, *, lock: bool
     ) -> Alert | None:
         if action.identifier_type == "alias":
             key = opsgenie.alias_key(action.identifier)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain.incidents import Severity, worst
 from bridgekeeper.domain.indicators import from_entities
 from bridgekeeper.effects import outbox
 from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert, Incident
 
 GROUP_CARD = "alerts"  # an incident's grouped alerts, in its bridge channel
@@ -25,7 +24,7 @@ GROUP_CARD = "alerts"  # an incident's grouped alerts, in its bridge channel
 
 async def attach(
     incidents: IncidentService,
-    session: AsyncSession,
+    session: DbSession,
     *,
     alert: Alert,
     incident: Incident,
@@ -53,15 +52,18 @@ async def attach(
         announce=actor != BOT_ACTOR,
     )
     await indicators.record_found(
-        session, incident_id=incident.id, found=from_entities(alert.entities or {}),
-        source={"kind": "alert", "alert": alert.id}, at=incidents.clock.now(),
-    )  # fmt: skip
+        session,
+        incident_id=incident.id,
+        found=from_entities(alert.entities or {}),
+        source={"kind": "alert", "alert": alert.id},
+        at=incidents.clock.now(),
+    )
     await refresh_group_card(incidents, session, incident_id=incident.id)
     await raise_severity(incidents, session, incident=incident, alert=alert)
 
 
 async def note_resolved(
-    incidents: IncidentService, session: AsyncSession, *, alert: Alert, incident: Incident
+    incidents: IncidentService, session: DbSession, *, alert: Alert, incident: Incident
 ) -> None:
     """An attached alert resolved: a timeline entry, shown on the card of grouped alerts."""
     await incidents.record(
@@ -77,7 +79,7 @@ async def note_resolved(
 
 
 async def refresh_group_card(
-    incidents: IncidentService, session: AsyncSession, *, incident_id: int
+    incidents: IncidentService, session: DbSession, *, incident_id: int
 ) -> None:
     interval = timedelta(seconds=incidents.settings.alerts.card_refresh_seconds)
     await refresh_paced(
@@ -92,7 +94,7 @@ async def refresh_group_card(
 
 
 async def refresh_paced(
-    session: AsyncSession,
+    session: DbSession,
     *,
     now: datetime,
     interval: timedelta,
@@ -119,7 +121,7 @@ async def refresh_paced(
 
 
 async def raise_severity(
-    incidents: IncidentService, session: AsyncSession, *, incident: Incident, alert: Alert
+    incidents: IncidentService, session: DbSession, *, incident: Incident, alert: Alert
 ) -> None:
     """An incident shows the worst severity its alerts suggest; it is never lowered here."""
     current = Severity(incident.severity)
@@ -139,7 +141,7 @@ async def raise_severity(
 
 
 async def refresh_card(
-    *, session: AsyncSession, alert: Alert, now: datetime, interval: timedelta | None
+    *, session: DbSession, alert: Alert, now: datetime, interval: timedelta | None
 ) -> None:
     """Queue a render of the alert's triage card (the deliverer folds queued renders into one).
 

@@ -24,12 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain.timeline import entry_hash
 from bridgekeeper.services import audit_evidence, audit_indicators, audit_state
 from bridgekeeper.store import audit as audit_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.incidents import chain_start
 from bridgekeeper.store.models import Incident, TimelineEntry
 
@@ -93,7 +91,7 @@ async def verify(db: Database, number: int | None = None) -> AuditReport:
     return AuditReport(chains)
 
 
-async def check_incident(session: AsyncSession, incident: Incident) -> ChainReport:
+async def check_incident(session: DbSession, incident: Incident) -> ChainReport:
     """The chain, then the rows the report shows against the state the timeline implies."""
     rows = await audit_store.rows_of(session=session, incident_id=incident.id)
     entries = rows.entries

@@ -14,8 +14,16 @@ from bridgekeeper.domain import evidence as ev
 from bridgekeeper.services.audit_state import shown
 from bridgekeeper.store.models import EvidenceItem, TimelineEntry
 
-COMPARED = ("description", "sha256", "location", "file_name", "file_size", "collected_by",
-            "collected_at", "custodian")  # fmt: skip
+COMPARED = (
+    "description",
+    "sha256",
+    "location",
+    "file_name",
+    "file_size",
+    "collected_by",
+    "collected_at",
+    "custodian",
+)
 
 
 def implied(entries: Iterable[TimelineEntry]) -> dict[int, dict[str, Any]]:

@@ -26,8 +26,11 @@ def implied(entries: Iterable[TimelineEntry]) -> dict[int, dict[str, Any]]:
     for entry in entries:
         data = entry.data or {}
         if entry.kind in DECISIONS and isinstance(data.get("number"), int):
-            decided[data["number"]] = {**data, "status": DECISIONS[entry.kind],
-                                       "decided_by": entry.actor}  # fmt: skip
+            decided[data["number"]] = {
+                **data,
+                "status": DECISIONS[entry.kind],
+                "decided_by": entry.actor,
+            }
     return decided
 
 

@@ -32,9 +32,14 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 IMPACT_KEYS = (*IMPACT_DIMENSIONS, "personal_data", "suggested")
 # the close entry's data key -> the incident column
-CLOSE_FIELDS = {"summary": "resolution_summary", "root_cause": "root_cause",
-                "went_well": "went_well", "to_improve": "to_improve",
-                "disposition": "disposition", "follow_ups": "follow_ups"}  # fmt: skip
+CLOSE_FIELDS = {
+    "summary": "resolution_summary",
+    "root_cause": "root_cause",
+    "went_well": "went_well",
+    "to_improve": "to_improve",
+    "disposition": "disposition",
+    "follow_ups": "follow_ups",
+}
 STRICT_FIELDS = frozenset({"closed_at"})
 SHOWN_MAX = 60
 
@@ -67,9 +72,13 @@ class TaskState:
     done_at: datetime | None = None
 
     def compared(self, strict: bool) -> dict[str, Any]:
-        values: dict[str, Any] = {"text": self.text, "owner": self.owner,
-                                  "created_by": self.created_by, "done_by": self.done_by,
-                                  "done": self.done_at is not None}  # fmt: skip
+        values: dict[str, Any] = {
+            "text": self.text,
+            "owner": self.owner,
+            "created_by": self.created_by,
+            "done_by": self.done_by,
+            "done": self.done_at is not None,
+        }
         if strict:
             values |= {"created_at": self.created_at, "done_at": self.done_at}
         return values
@@ -96,13 +105,20 @@ def replay(entries: Iterable[TimelineEntry]) -> Implied:
 
 def _declared(state: Implied, entry: TimelineEntry, data: dict[str, Any]) -> None:
     state.fields.update(
-        title=data.get("title", UNKNOWN), severity=data.get("severity", UNKNOWN),
-        initial_severity=data.get("severity", UNKNOWN), private=data.get("private", UNKNOWN),
-        stage="detect", status="open", declared_by=entry.actor, declared_at=entry.at,
+        title=data.get("title", UNKNOWN),
+        severity=data.get("severity", UNKNOWN),
+        initial_severity=data.get("severity", UNKNOWN),
+        private=data.get("private", UNKNOWN),
+        stage="detect",
+        status="open",
+        declared_by=entry.actor,
+        declared_at=entry.at,
         detected_at=_time(data["detected_at"]) if "detected_at" in data else UNKNOWN,
-        closed_at=None, closed_by=None, impact=_impact({}),
+        closed_at=None,
+        closed_by=None,
+        impact=_impact({}),
         **{column: None for column in CLOSE_FIELDS.values()},
-    )  # fmt: skip
+    )
     state.fields["follow_ups"] = []
     if data.get("commander"):
         state.spells.append(Spell("commander", str(data["commander"]), entry.actor, entry.at))
@@ -131,9 +147,11 @@ def _role(state: Implied, entry: TimelineEntry, data: dict[str, Any]) -> None:
 def _task_added(state: Implied, entry: TimelineEntry, data: dict[str, Any]) -> None:
     owner = data.get("owner")
     state.tasks[int(data.get("number") or 0)] = TaskState(
-        text=entry.text, owner=str(owner) if owner else None, created_by=entry.actor,
+        text=entry.text,
+        owner=str(owner) if owner else None,
+        created_by=entry.actor,
         created_at=entry.at,
-    )  # fmt: skip
+    )
 
 
 def _task_done(state: Implied, entry: TimelineEntry, data: dict[str, Any]) -> None:
@@ -206,8 +224,9 @@ def _role_differences(
     holders = {s.role: s.user for s in stored if s.ended_at is None}
     for role in sorted(set(current) | set(holders)):
         if current.get(role) != holders.get(role):
-            found.append(_says(f"role {role}", current.get(role), holders.get(role),
-                               "role_assignments"))  # fmt: skip
+            found.append(
+                _says(f"role {role}", current.get(role), holders.get(role), "role_assignments")
+            )
     for number, (want, got) in enumerate(zip_longest(spells, stored), start=1):
         if want is None or got is None or want.key(strict) != got.key(strict):
             found.append(_says(f"role assignment {number}", want, got, "role_assignments"))
@@ -218,8 +237,10 @@ def _role_differences(
 def _task_differences(
     implied: dict[int, TaskState], rows: Sequence[Task], strict: bool
 ) -> list[str]:
-    stored = {t.number: TaskState(t.text, t.owner, t.created_by, t.created_at, t.done_by,
-                                  t.done_at) for t in rows}  # fmt: skip
+    stored = {
+        t.number: TaskState(t.text, t.owner, t.created_by, t.created_at, t.done_by, t.done_at)
+        for t in rows
+    }
     found = []
     for number in sorted(set(implied) | set(stored)):
         want, got = implied.get(number), stored.get(number)

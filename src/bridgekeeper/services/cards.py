@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.domain.oncall import Override, Team, on_call
@@ -19,11 +17,12 @@ from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store import tasks as task_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert, Incident
 
 
 async def incident_context(
-    *, session: AsyncSession, settings: Settings, incident: Incident
+    *, session: DbSession, settings: Settings, incident: Incident
 ) -> dict[str, Any]:
     roles = await incident_store.current_roles(session=session, incident_id=incident.id)
     severity = Severity(incident.severity)
@@ -49,15 +48,23 @@ async def incident_context(
 
 def routed_team(settings: Settings, alert: Alert) -> Team | None:
     """The on-call team the alert is routed to, if any."""
-    name = team_for(settings.oncall.routes, source=alert.source, resource=alert.resource,
-                    labels=labels_of(alert.raw or {}))  # fmt: skip
+    name = team_for(
+        settings.oncall.routes,
+        source=alert.source,
+        resource=alert.resource,
+        labels=labels_of(alert.raw or {}),
+    )
     return settings.oncall.team(name) if name else None
 
 
 async def responder(
-    session: AsyncSession, *, settings: Settings, alert: Alert, now: datetime,
+    session: DbSession,
+    *,
+    settings: Settings,
+    alert: Alert,
+    now: datetime,
     schedules: Schedules,
-) -> tuple[str, str | None, bool] | None:  # fmt: skip
+) -> tuple[str, str | None, bool] | None:
     """(team, who is on call now, overrides included, whether its schedule could be read) for
     the team the alert is routed to. A paging tool's shifts are those read last: the deliverer
     reads them just before rendering (effects/deliver.py), outside any transaction."""
@@ -68,12 +75,13 @@ async def responder(
         shift = on_call(schedules.known(team), now)
         return team.name, shift.user if shift else None, schedules.readable(team)
     rows = await oncall_store.current(session=session, teams=[team.name], after=now)
-    shift = on_call(team.with_overrides(Override(r.user_id, r.starts_at, r.ends_at) for r in rows),
-                    now)  # fmt: skip
+    shift = on_call(
+        team.with_overrides(Override(r.user_id, r.starts_at, r.ends_at) for r in rows), now
+    )
     return team.name, shift.user if shift else None, True
 
 
-async def group_context(session: AsyncSession, incident_id: int) -> dict[str, Any]:
+async def group_context(session: DbSession, incident_id: int) -> dict[str, Any]:
     """An incident's grouped alerts: how many, how many still firing, and the latest."""
     # after in-flight attaches
     await incident_store.find(session=session, incident_id=incident_id, lock=True)
@@ -82,7 +90,7 @@ async def group_context(session: AsyncSession, incident_id: int) -> dict[str, An
 
 
 async def topic_context(
-    *, session: AsyncSession, settings: Settings, incident_id: int
+    *, session: DbSession, settings: Settings, incident_id: int
 ) -> dict[str, Any]:
     incident = await incident_store.get_by_id(session=session, incident_id=incident_id)
     return await incident_context(session=session, settings=settings, incident=incident)

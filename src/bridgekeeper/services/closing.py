@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.closing import (
     DECIDED_CLOCKS,
@@ -36,6 +34,7 @@ from bridgekeeper.services.report_facts import regulatory_clocks
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, Report
 
 log = logging.getLogger(__name__)
@@ -45,8 +44,13 @@ OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor, form
 
 class CloseRefused(CommandRefused):
     def __init__(self, number: int, gate: Gate, short_form: bool) -> None:
-        super().__init__("refused/close_gate.md.j2", number=number, missing=list(gate.missing),
-                         undecided=list(gate.undecided), short_form=short_form)  # fmt: skip
+        super().__init__(
+            "refused/close_gate.md.j2",
+            number=number,
+            missing=list(gate.missing),
+            undecided=list(gate.undecided),
+            short_form=short_form,
+        )
         self.gate = gate
 
 
@@ -82,22 +86,35 @@ class ClosingService:
         if command.summary is None:
             await self.open_form(command.incident, inv)
             return None
-        closed = await self.close(number=command.incident, channel=inv.channel, user=inv.user,
-                                  form=CloseForm(summary=command.summary))  # fmt: skip
+        closed = await self.close(
+            number=command.incident,
+            channel=inv.channel,
+            user=inv.user,
+            form=CloseForm(summary=command.summary),
+        )
         return Reply("slack/closed.md.j2", {"closed": closed})
 
     async def open_form(self, number: int | None, inv: Invocation) -> None:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, user=inv.user, action="close", number=number, channel=inv.channel,
+                session,
+                user=inv.user,
+                action="close",
+                number=number,
+                channel=inv.channel,
                 subcommand="close",
-            )  # fmt: skip
-        view = json.loads(self.renderer.text(
-            "modals/close_incident.json.j2", incident=incident, dispositions=DISPOSITIONS,
-            required=self.settings.close.required, slots=range(1, FOLLOW_UP_SLOTS + 1),
-            metadata=json.dumps({"number": incident.number, "channel": inv.channel}),
-            tracker=self.settings.trackers.kind,
-        ))  # fmt: skip
+            )
+        view = json.loads(
+            self.renderer.text(
+                "modals/close_incident.json.j2",
+                incident=incident,
+                dispositions=DISPOSITIONS,
+                required=self.settings.close.required,
+                slots=range(1, FOLLOW_UP_SLOTS + 1),
+                metadata=json.dumps({"number": incident.number, "channel": inv.channel}),
+                tracker=self.settings.trackers.kind,
+            )
+        )
         await self.open_view(str(inv.trigger_id), view)
 
     async def precheck(self, *, number: int, channel: str, user: str, form: CloseForm) -> Gate:
@@ -105,12 +122,17 @@ class ClosingService:
         for a closed incident or a user without permission."""
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, user=user, action="close",
-                                                   number=number, channel=channel,
-                                                   subcommand="close")  # fmt: skip
+            incident = await self.incidents.locate(
+                session,
+                user=user,
+                action="close",
+                number=number,
+                channel=channel,
+                subcommand="close",
+            )
             return await self.gate(session, incident, form)
 
-    async def gate(self, session: AsyncSession, incident: Incident, form: CloseForm) -> Gate:
+    async def gate(self, session: DbSession, incident: Incident, form: CloseForm) -> Gate:
         missing = tuple(name for name in self.settings.close.required if not form.value(name))
         undecided: tuple[str, ...] = ()
         if self.settings.close.require_regulatory_decisions:
@@ -123,17 +145,26 @@ class ClosingService:
         users = await self._names(number, channel, user, form)
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, user=user, action="close",
-                                                   number=number, channel=channel,
-                                                   subcommand="close")  # fmt: skip
+            incident = await self.incidents.locate(
+                session,
+                user=user,
+                action="close",
+                number=number,
+                channel=channel,
+                subcommand="close",
+            )
             gate = await self.gate(session, incident, form)
             if gate:
                 raise CloseRefused(incident.number, gate, short_form=not has_details(form))
             await self._apply(session, incident, user, form)
             rows = await self.reports.publish(session, incident, users=users)
-            closed = Closed(number=incident.number, version=rows["md"].version,
-                            sha256=rows["md"].sha256, archive_due_at=incident.archive_due_at,
-                            channel_id=incident.channel_id)  # fmt: skip
+            closed = Closed(
+                number=incident.number,
+                version=rows["md"].version,
+                sha256=rows["md"].sha256,
+                archive_due_at=incident.archive_due_at,
+                channel_id=incident.channel_id,
+            )
             self._announce_close(session, incident, closed, rows["md"])
         return closed
 
@@ -155,7 +186,7 @@ class ClosingService:
         return await self.reports.names(people)
 
     async def _apply(
-        self, session: AsyncSession, incident: Incident, user: str, form: CloseForm
+        self, session: DbSession, incident: Incident, user: str, form: CloseForm
     ) -> None:
         now = self.clock.now()
         incident.resolution_summary = form.summary
@@ -170,34 +201,55 @@ class ClosingService:
         hours = self.settings.close.archive_after_hours
         incident.archive_due_at = now + timedelta(hours=hours) if hours > 0 else None
         await self.incidents.record(
-            session, incident=incident, actor=user, kind="closed", text=form.summary or "",
-            data=close_record(incident), at=now, announce=False,
-        )  # fmt: skip
+            session,
+            incident=incident,
+            actor=user,
+            kind="closed",
+            text=form.summary or "",
+            data=close_record(incident),
+            at=now,
+            announce=False,
+        )
         for hook in self.on_close:
             await hook(session, incident=incident, actor=user, form=form)
 
     def _announce_close(
-        self, session: AsyncSession, incident: Incident, closed: Closed, report: Report
+        self, session: DbSession, incident: Incident, closed: Closed, report: Report
     ) -> None:
         now = self.clock.now()
-        context = {"incident": incident, "closed": closed, "follow_ups": incident.follow_ups,
-                   "disposition": incident.disposition}  # fmt: skip
+        context = {
+            "incident": incident,
+            "closed": closed,
+            "follow_ups": incident.follow_ups,
+            "disposition": incident.disposition,
+        }
         summary = self.renderer.slack("slack/close_summary.md.j2", **context)
-        outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                   payload={"target": "bridge", "text": summary})  # fmt: skip
+        outbox.add(
+            session=session,
+            now=now,
+            kind="post",
+            incident_id=incident.id,
+            payload={"target": "bridge", "text": summary},
+        )
         comment = self.renderer.slack("slack/close_report_file.md.j2", **context)
         outbox.add(
-            session=session, now=now, kind="upload_file", incident_id=incident.id,
-            payload={"target": "bridge", "report_id": report.id, "comment": comment,
-                     "filename": f"incident-{incident.number}-report-v{closed.version}.md",
-                     "title": self.renderer.text("slack/close_report_title.txt.j2",
-                                                 **context).strip()},
+            session=session,
+            now=now,
+            kind="upload_file",
+            incident_id=incident.id,
+            payload={
+                "target": "bridge",
+                "report_id": report.id,
+                "comment": comment,
+                "filename": f"incident-{incident.number}-report-v{closed.version}.md",
+                "title": self.renderer.text("slack/close_report_title.txt.j2", **context).strip(),
+            },
             dedup_key=f"report-file:{incident.id}:{closed.version}",
-        )  # fmt: skip
+        )
         self._tell_stakeholders(session, incident, "slack/close_stakeholders.md.j2", context)
 
     def _tell_stakeholders(
-        self, session: AsyncSession, incident: Incident, template: str, context: dict[str, Any]
+        self, session: DbSession, incident: Incident, template: str, context: dict[str, Any]
     ) -> None:
         """A message in the stakeholder channel(s) for the incident's severity (the announcement
         there is edited by `record`); a private incident shows only what the policy allows."""
@@ -205,23 +257,33 @@ class ClosingService:
         channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
         shown = {**context, "disclosure": stakeholders.disclosure(self.settings, incident)}
         for channel in channels:
-            outbox.add(session=session, now=self.clock.now(), kind="post",
-                       incident_id=incident.id,
-                       payload={"target": channel,
-                                "text": self.renderer.slack(template, **shown)})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=self.clock.now(),
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": channel, "text": self.renderer.slack(template, **shown)},
+            )
 
     # -- /incident reopen ---------------------------------------------------------------------
     async def reopen_command(self, command: c.Reopen, inv: Invocation) -> Reply:
-        number = await self.reopen(number=command.incident, channel=inv.channel, user=inv.user,
-                                   reason=command.reason)  # fmt: skip
+        number = await self.reopen(
+            number=command.incident, channel=inv.channel, user=inv.user, reason=command.reason
+        )
         return Reply("slack/reopened.md.j2", {"number": number})
 
     async def reopen(self, *, number: int | None, channel: str, user: str, reason: str) -> int:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, user=user, action="reopen", number=number, channel=channel,
-                subcommand="reopen", open_only=False, by_number_anywhere=True,
-            )  # fmt: skip  # an archived channel takes no commands: members reopen from anywhere
+                session,
+                user=user,
+                action="reopen",
+                number=number,
+                channel=channel,
+                subcommand="reopen",
+                open_only=False,
+                by_number_anywhere=True,
+            )  # an archived channel takes no commands: members reopen from anywhere
             if incident.status == Status.OPEN:
                 raise CommandRefused("refused/not_closed.md.j2", number=incident.number)
             now = self.clock.now()
@@ -231,13 +293,20 @@ class ClosingService:
             incident.status = Status.OPEN
             incident.closed_at = incident.closed_by = None
             incident.archive_due_at = incident.archived_at = None
-            await self.incidents.record(session, incident=incident, actor=user, kind="reopened",
-                                        text=reason, announce=False)  # fmt: skip
+            await self.incidents.record(
+                session, incident=incident, actor=user, kind="reopened", text=reason, announce=False
+            )
             context = {"incident": incident, "user": user, "reason": reason}
-            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": "bridge",
-                                "text": self.renderer.slack("slack/reopen_announce.md.j2",
-                                                            **context)})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=incident.id,
+                payload={
+                    "target": "bridge",
+                    "text": self.renderer.slack("slack/reopen_announce.md.j2", **context),
+                },
+            )
             self._tell_stakeholders(session, incident, "slack/reopen_stakeholders.md.j2", context)
             return incident.number
 
@@ -255,18 +324,25 @@ class ClosingService:
 
     async def _archive(self, incident_id: int, now: datetime) -> bool:
         async with self.db.transaction() as session:
-            incident = await incident_store.get_by_id(session=session, incident_id=incident_id,
-                                                      lock=True)  # fmt: skip
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=incident_id, lock=True
+            )
             due = incident.archive_due_at
             if incident.status != Status.CLOSED or incident.archived_at or not due or due > now:
                 return False
             incident.archived_at = self.clock.now()
-            await self.incidents.record(session, incident=incident, actor=BOT_ACTOR,
-                                        kind="archived", announce=False)  # fmt: skip
+            await self.incidents.record(
+                session, incident=incident, actor=BOT_ACTOR, kind="archived", announce=False
+            )
             text = self.renderer.slack("slack/close_archiving.md.j2", incident=incident)
             queued = self.clock.now()  # `now` may be a test's or the scheduler's moment
-            outbox.add(session=session, now=queued, kind="post", incident_id=incident.id,
-                       payload={"target": "bridge", "text": text})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=queued,
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": "bridge", "text": text},
+            )
             outbox.add(session=session, now=queued, kind="archive", incident_id=incident.id)
         return True
 
@@ -274,9 +350,14 @@ class ClosingService:
     async def report_command(self, command: c.ShowReport, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
             incident = await self.incidents.locate(
-                session, user=inv.user, action="read", number=command.incident,
-                channel=inv.channel, subcommand="report", open_only=False,
-            )  # fmt: skip
+                session,
+                user=inv.user,
+                action="read",
+                number=command.incident,
+                channel=inv.channel,
+                subcommand="report",
+                open_only=False,
+            )
             stored = await self.reports.stored(incident.number, "md", whole=False)
             if incident.status != Status.CLOSED or stored is None:
                 stored = None
@@ -292,7 +373,7 @@ class ClosingService:
         )
 
 
-async def undecided_clocks(session: AsyncSession, incident_id: int) -> tuple[str, ...]:
+async def undecided_clocks(session: DbSession, incident_id: int) -> tuple[str, ...]:
     """The regimes whose notification decision is still open (none before services/regulatory
     exists)."""
     clocks = await regulatory_clocks(session, incident_id)
@@ -301,7 +382,11 @@ async def undecided_clocks(session: AsyncSession, incident_id: int) -> tuple[str
 
 def close_record(incident: Incident) -> dict[str, Any]:
     """What the close recorded, in full, for the timeline (the audit compares it with the row)."""
-    return {"summary": incident.resolution_summary, "root_cause": incident.root_cause,
-            "went_well": incident.went_well, "to_improve": incident.to_improve,
-            "disposition": incident.disposition,
-            "follow_ups": list(incident.follow_ups)}  # fmt: skip
+    return {
+        "summary": incident.resolution_summary,
+        "root_cause": incident.root_cause,
+        "went_well": incident.went_well,
+        "to_improve": incident.to_improve,
+        "disposition": incident.disposition,
+        "follow_ups": list(incident.follow_ups),
+    }

@@ -15,8 +15,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import regimes
 from bridgekeeper.domain.incidents import Severity
@@ -26,11 +24,18 @@ from bridgekeeper.services.stats import IncidentStats, SourceQuality
 from bridgekeeper.services.update_reminders import UPDATE_KIND
 from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store import stats as stats_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Alert, Incident
 
-CHARTS = ("mtta", "mttr", "by_severity", "by_source", "false_positives", "first_update",
-          "regulatory")  # fmt: skip
+CHARTS = (
+    "mtta",
+    "mttr",
+    "by_severity",
+    "by_source",
+    "false_positives",
+    "first_update",
+    "regulatory",
+)
 PERIODS = (30, 90, 365)
 DEFAULT_PERIOD = 90
 BY_HAND = "none"  # the "source" of an incident declared without an alert
@@ -122,8 +127,10 @@ def _times(name: str, weeks: list[str], seen: list[_Seen], what: str) -> Table:
     grouped: dict[tuple[str, str], list[int | None]] = defaultdict(list)
     for s in seen:
         grouped[s.week, s.severity].append(getattr(s, what))
-    rows = [(week, [_minutes(grouped.get((week, severity), ())) for severity in SEVERITIES])
-            for week in weeks]  # fmt: skip
+    rows = [
+        (week, [_minutes(grouped.get((week, severity), ())) for severity in SEVERITIES])
+        for week in weeks
+    ]
     return Table(name, "line", "minutes", SEVERITIES, rows)
 
 
@@ -148,8 +155,17 @@ def _false_positives(sources: Iterable[SourceQuality]) -> Table:
     rows: list[tuple[str, list[Value]]] = []
     for s in sources:
         rate = s.false_positive_rate
-        rows.append((s.source, [s.alerts, s.triaged, s.false_positives,
-                                None if rate is None else round(rate * 100, 1)]))  # fmt: skip
+        rows.append(
+            (
+                s.source,
+                [
+                    s.alerts,
+                    s.triaged,
+                    s.false_positives,
+                    None if rate is None else round(rate * 100, 1),
+                ],
+            )
+        )
     columns = ("alerts", "triaged", "false_positives", "rate")
     return Table("false_positives", "bar", "percent", columns, rows, plotted=("rate",))
 
@@ -164,7 +180,7 @@ def _regulatory(deadlines: dict[str, dict[str, int]], titles: dict[str, str]) ->
 
 # -- reading ------------------------------------------------------------------------------------
 async def _incidents(
-    session: AsyncSession, since: datetime, until: datetime, private_ids: Collection[int] | None
+    session: DbSession, since: datetime, until: datetime, private_ids: Collection[int] | None
 ) -> list[Incident]:
     declared = await stats_store.declared_between(
         session=session, since=since, until=until, in_order=True
@@ -172,7 +188,7 @@ async def _incidents(
     return [i for i in declared if private_ids is None or not i.private or i.id in private_ids]
 
 
-async def _seen(session: AsyncSession, incidents: list[Incident]) -> list[_Seen]:
+async def _seen(session: DbSession, incidents: list[Incident]) -> list[_Seen]:
     ids = [i.id for i in incidents]
     alerts: dict[int, list[Alert]] = defaultdict(list)
     updates: dict[int, datetime] = {}
@@ -191,15 +207,17 @@ def _one(incident: Incident, alerts: list[Alert], first_update: datetime | None)
     if first_update is not None:
         update = max(0, int((first_update - incident.declared_at).total_seconds()))
     return _Seen(
-        week=monday(incident.declared_at).isoformat(), severity=incident.severity,
+        week=monday(incident.declared_at).isoformat(),
+        severity=incident.severity,
         source=alerts[0].source if alerts else BY_HAND,
-        acknowledge=metrics["time_to_acknowledge"], resolve=metrics["time_to_close"],
+        acknowledge=metrics["time_to_acknowledge"],
+        resolve=metrics["time_to_close"],
         first_update=update,
-    )  # fmt: skip
+    )
 
 
 async def _deadlines(
-    session: AsyncSession, incident_ids: list[int], now: datetime
+    session: DbSession, incident_ids: list[int], now: datetime
 ) -> dict[str, dict[str, int]]:
     """Per regime: its deadlines met (done by the due time), missed (done late, or past due
     and not done) and pending (not done, not yet due)."""

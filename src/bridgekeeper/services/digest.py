@@ -13,12 +13,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.services.alert_cards import refresh_card, refresh_paced
 from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert
 
 DIGEST_CARD = "digest"  # its key is "digest:<the id of its first alert>"
@@ -39,7 +38,7 @@ class Digest:
 
 
 async def first_card(
-    session: AsyncSession, *, settings: Settings, alert: Alert, now: datetime
+    session: DbSession, *, settings: Settings, alert: Alert, now: datetime
 ) -> None:
     """A new alert's card: its own, or during a storm a line in the storm's digest."""
     since = now - STORM_WINDOW
@@ -53,7 +52,7 @@ async def first_card(
 
 
 async def refresh_digest(
-    session: AsyncSession, *, settings: Settings, digest: int, now: datetime
+    session: DbSession, *, settings: Settings, digest: int, now: datetime
 ) -> None:
     """Queue the digest card's render: at once the first time, then at a pace."""
     await refresh_paced(
@@ -67,7 +66,7 @@ async def refresh_digest(
     )
 
 
-async def summary(session: AsyncSession, *, digest: int) -> Digest:
+async def summary(session: DbSession, *, digest: int) -> Digest:
     members = await alert_store.in_digest(session=session, digest=digest)
     alerts = [alert for alert, _ in members]
     named = [alert for alert, private in members if not private]
@@ -82,7 +81,7 @@ async def summary(session: AsyncSession, *, digest: int) -> Digest:
     )
 
 
-async def listing(session: AsyncSession, *, digest: int) -> tuple[list[Alert], int]:
+async def listing(session: DbSession, *, digest: int) -> tuple[list[Alert], int]:
     """(the digest's alerts that may be named, oldest first; how many are not)"""
     members = await alert_store.in_digest(session=session, digest=digest)
     named = [alert for alert, private in members if not private]

@@ -11,8 +11,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import evidence as ev
 from bridgekeeper.effects import outbox
@@ -21,6 +19,7 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import evidence as evidence_store
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import EvidenceItem, Incident
 
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]  # the gateway's: trigger id, view
@@ -28,10 +27,17 @@ OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]  # the gateway's: tri
 
 def item_data(item: EvidenceItem) -> dict[str, Any]:
     """What an `evidence_*` entry records of the item: all of it, as it stands after."""
-    return {"number": item.number, "description": item.description, "sha256": item.sha256,
-            "location": item.location, "file_name": item.file_name,
-            "file_size": item.file_size, "collected_by": item.collected_by,
-            "collected_at": item.collected_at.isoformat(), "custodian": item.custodian}  # fmt: skip
+    return {
+        "number": item.number,
+        "description": item.description,
+        "sha256": item.sha256,
+        "location": item.location,
+        "file_name": item.file_name,
+        "file_size": item.file_size,
+        "collected_by": item.collected_by,
+        "collected_at": item.collected_at.isoformat(),
+        "custodian": item.custodian,
+    }
 
 
 class Evidence:
@@ -51,21 +57,33 @@ class Evidence:
         runner.on(c.EvidenceForm, self.open_form)
 
     async def _locate(
-        self, session: AsyncSession, incident: int | None, inv: Invocation, action: str
+        self, session: DbSession, incident: int | None, inv: Invocation, action: str
     ) -> Incident:
         return await self.incidents.locate(
-            session, user=inv.user, action=action, number=incident, channel=inv.channel,
-            subcommand="evidence", open_only=action != "read", by_number_anywhere=inv.from_card,
-        )  # fmt: skip
+            session,
+            user=inv.user,
+            action=action,
+            number=incident,
+            channel=inv.channel,
+            subcommand="evidence",
+            open_only=action != "read",
+            by_number_anywhere=inv.from_card,
+        )
 
     async def add(self, command: c.AddEvidence, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self._locate(session, command.incident, inv, "note")
             item = await self.create(
-                session, incident=incident, user=inv.user, description=command.description,
-                sha256=command.sha256, location=command.location, file_name=command.file_name,
-                file_size=command.file_size, unhashed=command.unhashed,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                user=inv.user,
+                description=command.description,
+                sha256=command.sha256,
+                location=command.location,
+                file_name=command.file_name,
+                file_size=command.file_size,
+                unhashed=command.unhashed,
+            )
         return Reply("slack/evidence_added.md.j2", {"item": item, "unhashed": command.unhashed})
 
     async def open_form(self, command: c.EvidenceForm, inv: Invocation) -> None:
@@ -73,31 +91,53 @@ class Evidence:
         async with self.db.sessions() as session:
             incident = await self._locate(session, command.incident, inv, "note")
         metadata = json.dumps({"number": command.incident, "channel": inv.channel})
-        view = json.loads(self.incidents.renderer.text(
-            "modals/add_evidence.json.j2", incident=incident, metadata=metadata
-        ))  # fmt: skip
+        view = json.loads(
+            self.incidents.renderer.text(
+                "modals/add_evidence.json.j2", incident=incident, metadata=metadata
+            )
+        )
         await self.open_view(str(inv.trigger_id), view)
 
     async def create(
-        self, session: AsyncSession, *, incident: Incident, user: str, description: str,
-        sha256: str | None = None, location: str | None = None, file_name: str | None = None,
-        file_size: int | None = None, unhashed: str | None = None,
-    ) -> EvidenceItem:  # fmt: skip
+        self,
+        session: DbSession,
+        *,
+        incident: Incident,
+        user: str,
+        description: str,
+        sha256: str | None = None,
+        location: str | None = None,
+        file_name: str | None = None,
+        file_size: int | None = None,
+        unhashed: str | None = None,
+    ) -> EvidenceItem:
         """Number and store a new item, collected now by `user`, who holds it."""
         last = await evidence_store.last_number(session=session, incident_id=incident.id)
         item = EvidenceItem(
-            incident_id=incident.id, number=last + 1, description=description,
-            sha256=sha256, location=location, file_name=file_name, file_size=file_size,
-            collected_by=user, collected_at=self.clock.now(), custodian=user,
-        )  # fmt: skip
+            incident_id=incident.id,
+            number=last + 1,
+            description=description,
+            sha256=sha256,
+            location=location,
+            file_name=file_name,
+            file_size=file_size,
+            collected_by=user,
+            collected_at=self.clock.now(),
+            custodian=user,
+        )
         session.add(item)
         await self.incidents.record(
-            session, incident=incident, actor=user, kind=ev.ADDED, text=description,
-            data={**item_data(item), "unhashed": unhashed}, at=item.collected_at,
-        )  # fmt: skip
+            session,
+            incident=incident,
+            actor=user,
+            kind=ev.ADDED,
+            text=description,
+            data={**item_data(item), "unhashed": unhashed},
+            at=item.collected_at,
+        )
         return item
 
-    async def _item(self, session: AsyncSession, incident: Incident, number: int) -> EvidenceItem:
+    async def _item(self, session: DbSession, incident: Incident, number: int) -> EvidenceItem:
         item = await evidence_store.get(session=session, incident_id=incident.id, number=number)
         if item is None:
             raise CommandRefused("refused/no_such_evidence.md.j2", number=number)
@@ -110,17 +150,22 @@ class Evidence:
             item = await self._item(session, incident, command.number)
             previous, item.custodian = item.custodian, to
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind=ev.TRANSFERRED,
-                text=command.reason, data={**item_data(item), "from": previous},
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind=ev.TRANSFERRED,
+                text=command.reason,
+                data={**item_data(item), "from": previous},
+            )
         return Reply("slack/evidence_transferred.md.j2", {"item": item, "previous": previous})
 
     async def _resolve(self, ref: c.UserRef) -> str:
         directory = self.incidents.directory
         user = ref.id if ref.id else await directory.find_user(ref.name or "")
         if not user or not await directory.user_exists(user):
-            raise CommandRefused("refused/unknown_user.md.j2", user=ref.name or ref.id,
-                                 role="evidence")  # fmt: skip
+            raise CommandRefused(
+                "refused/unknown_user.md.j2", user=ref.name or ref.id, role="evidence"
+            )
         return user
 
     async def verify(self, command: c.VerifyEvidence, inv: Invocation) -> Reply:
@@ -133,15 +178,27 @@ class Evidence:
                 item.sha256 = command.sha256
             data = {**item_data(item), "checked": command.sha256, "matched": matched}
             entry = await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind=ev.VERIFIED, data=data,
-                at=now, announce=matched is not False,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind=ev.VERIFIED,
+                data=data,
+                at=now,
+                announce=matched is not False,
+            )
             if matched is False:
                 alarm = self.incidents.renderer.slack("slack/evidence_mismatch.md.j2", entry=entry)
-                outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                           payload={"target": "bridge", "text": alarm})  # fmt: skip
-        return Reply("slack/evidence_verified.md.j2",
-                     {"item": item, "matched": matched, "checked": command.sha256})  # fmt: skip
+                outbox.add(
+                    session=session,
+                    now=now,
+                    kind="post",
+                    incident_id=incident.id,
+                    payload={"target": "bridge", "text": alarm},
+                )
+        return Reply(
+            "slack/evidence_verified.md.j2",
+            {"item": item, "matched": matched, "checked": command.sha256},
+        )
 
     async def list_items(self, command: c.ListEvidence, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
@@ -150,7 +207,7 @@ class Evidence:
         return Reply("slack/evidence.md.j2", {"incident": incident, "items": items})
 
 
-async def evidence_facts(session: AsyncSession, incident_id: int) -> list[ev.EvidenceFacts]:
+async def evidence_facts(session: DbSession, incident_id: int) -> list[ev.EvidenceFacts]:
     """The register with each item's chain of custody, from its timeline entries, for the report."""
     entries = await incident_store.entries_of_kinds(
         session=session, incident_id=incident_id, kinds=ev.KINDS
@@ -166,8 +223,14 @@ async def evidence_facts(session: AsyncSession, incident_id: int) -> list[ev.Evi
 
 def _facts(item: EvidenceItem, history: list[ev.CustodyStep]) -> ev.EvidenceFacts:
     return ev.EvidenceFacts(
-        number=item.number, description=item.description, collected_by=item.collected_by,
-        collected_at=item.collected_at, custodian=item.custodian, sha256=item.sha256,
-        location=item.location, file_name=item.file_name, file_size=item.file_size,
+        number=item.number,
+        description=item.description,
+        collected_by=item.collected_by,
+        collected_at=item.collected_at,
+        custodian=item.custodian,
+        sha256=item.sha256,
+        location=item.location,
+        file_name=item.file_name,
+        file_size=item.file_size,
         history=tuple(history),
-    )  # fmt: skip
+    )

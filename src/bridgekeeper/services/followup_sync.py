@@ -64,15 +64,20 @@ class FollowupSync:
 
     def _draft(self, incident: Incident, task: Task, marker: str) -> Draft:
         trackers = self.settings.trackers
-        context = {"incident": incident, "task": task, "marker": marker,
-                   "channel_url": _channel_url(incident),
-                   "report_url": self._report_url(incident)}  # fmt: skip
+        context = {
+            "incident": incident,
+            "task": task,
+            "marker": marker,
+            "channel_url": _channel_url(incident),
+            "report_url": self._report_url(incident),
+        }
         return Draft(
             title=self.renderer.text("trackers/issue_title.txt.j2", **context).strip(),
             body=self.renderer.text(self._body_template(), **context),
-            labels=trackers.labels, marker=marker,
+            labels=trackers.labels,
+            marker=marker,
             assignee=trackers.users.get(task.owner) if task.owner else None,
-        )  # fmt: skip
+        )
 
     def _body_template(self) -> str:
         markup = self.tracker.markup if self.tracker else "md"
@@ -94,10 +99,13 @@ class FollowupSync:
                 session=session, incident_id=row.incident_id, lock=True
             )
             await self.incidents.record(
-                session, incident=incident, actor=ACTOR, kind="followup_created",
-                data={"marker": marker, "tracker": row.tracker, "key": issue.key,
-                      "url": issue.url}, announce=False,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=ACTOR,
+                kind="followup_created",
+                data={"marker": marker, "tracker": row.tracker, "key": issue.key, "url": issue.url},
+                announce=False,
+            )
 
     # -- state ----------------------------------------------------------------------------------
     async def update(self, issue: Issue) -> bool:
@@ -119,10 +127,19 @@ class FollowupSync:
                 session=session, incident_id=row.incident_id, lock=True
             )
             await self.incidents.record(
-                session, incident=incident, actor=ACTOR, kind="followup_state",
-                data={"marker": row.marker, "tracker": row.tracker, "key": row.key,
-                      "state": issue.state, "done": issue.done}, announce=False,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=ACTOR,
+                kind="followup_state",
+                data={
+                    "marker": row.marker,
+                    "tracker": row.tracker,
+                    "key": row.key,
+                    "state": issue.state,
+                    "done": issue.done,
+                },
+                announce=False,
+            )
         return True
 
     async def poll(self) -> int:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.closing import CloseForm
 from bridgekeeper.effects import outbox
@@ -19,6 +17,7 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import followups as followup_store
 from bridgekeeper.store import tasks as task_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Followup, Incident, Task
 
 EFFECT = "tracker_issue"
@@ -43,26 +42,37 @@ class Followups:
     async def list_followups(self, command: c.ListFollowups, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
             incident = await self.incidents.locate(
-                session, user=inv.user, action="read", number=command.incident,
-                channel=inv.channel, subcommand="followups", open_only=False,
-            )  # fmt: skip
+                session,
+                user=inv.user,
+                action="read",
+                number=command.incident,
+                channel=inv.channel,
+                subcommand="followups",
+                open_only=False,
+            )
             rows = await followup_store.listed(session=session, incident_id=incident.id)
-        return Reply("slack/followups.md.j2", {"incident": incident, "rows": rows,
-                                               "tracker": self.tracker})  # fmt: skip
+        return Reply(
+            "slack/followups.md.j2", {"incident": incident, "rows": rows, "tracker": self.tracker}
+        )
 
     async def export(self, command: c.ExportFollowups, inv: Invocation) -> Reply:
         if self.tracker is None:
             raise CommandRefused("refused/no_tracker.md.j2")
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, user=inv.user, action="task", number=command.incident,
-                channel=inv.channel, subcommand="followups", open_only=False,
-            )  # fmt: skip
+                session,
+                user=inv.user,
+                action="task",
+                number=command.incident,
+                channel=inv.channel,
+                subcommand="followups",
+                open_only=False,
+            )
             queued = await self.queue(session, incident=incident, actor=inv.user)
         return Reply("slack/followups_exported.md.j2", {"count": queued, "tracker": self.tracker})
 
     async def at_close(
-        self, session: AsyncSession, *, incident: Incident, actor: str, form: CloseForm
+        self, session: DbSession, *, incident: Incident, actor: str, form: CloseForm
     ) -> int:
         """Closing queues the follow-ups' issues; the close form's follow-ups join them as
         follow-up tasks when its tracker box is ticked."""
@@ -71,21 +81,33 @@ class Followups:
         return await self.queue(session, incident=incident, actor=actor)
 
     async def _add_tasks(
-        self, session: AsyncSession, *, incident: Incident, actor: str, form: CloseForm
+        self, session: DbSession, *, incident: Incident, actor: str, form: CloseForm
     ) -> None:
         now = self.clock.now()
         last = await task_store.last_number(session=session, incident_id=incident.id)
         for number, item in enumerate(form.follow_ups, start=last + 1):
-            task = Task(incident_id=incident.id, number=number, text=item.text, owner=item.owner,
-                        followup=True, created_by=actor, created_at=now)  # fmt: skip
+            task = Task(
+                incident_id=incident.id,
+                number=number,
+                text=item.text,
+                owner=item.owner,
+                followup=True,
+                created_by=actor,
+                created_at=now,
+            )
             session.add(task)
             await self.incidents.record(
-                session, incident=incident, actor=actor, kind="task_added", text=item.text,
-                data={"number": number, "owner": item.owner, "followup": True}, announce=False,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=actor,
+                kind="task_added",
+                text=item.text,
+                data={"number": number, "owner": item.owner, "followup": True},
+                announce=False,
+            )
         await session.flush()
 
-    async def queue(self, session: AsyncSession, *, incident: Incident, actor: str) -> int:
+    async def queue(self, session: DbSession, *, incident: Incident, actor: str) -> int:
         """Queue an issue for each follow-up that has none yet: how many (none without a
         tracker configured)."""
         if self.tracker is None:
@@ -96,17 +118,32 @@ class Followups:
         await session.flush()
         if numbers:
             await self.incidents.record(
-                session, incident=incident, actor=actor, kind="followups_exported",
-                data={"tasks": numbers, "tracker": self.tracker}, announce=False,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=actor,
+                kind="followups_exported",
+                data={"tasks": numbers, "tracker": self.tracker},
+                announce=False,
+            )
         return len(numbers)
 
-    def _add(self, session: AsyncSession, incident: Incident, task: Task, now: datetime) -> int:
+    def _add(self, session: DbSession, incident: Incident, task: Task, now: datetime) -> int:
         assert self.tracker is not None
-        row = Followup(task_id=task.id, incident_id=incident.id, tracker=self.tracker,
-                       marker=marker(incident.number, task.number), called=False, done=False,
-                       created_at=now)  # fmt: skip
+        row = Followup(
+            task_id=task.id,
+            incident_id=incident.id,
+            tracker=self.tracker,
+            marker=marker(incident.number, task.number),
+            called=False,
+            done=False,
+            created_at=now,
+        )
         session.add(row)
-        outbox.add(session=session, now=now, kind=EFFECT, incident_id=incident.id,
-                   payload={"task": task.id})  # fmt: skip
+        outbox.add(
+            session=session,
+            now=now,
+            kind=EFFECT,
+            incident_id=incident.id,
+            payload={"task": task.id},
+        )
         return task.number

@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.alerts import heartbeat
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.intake import IntakeService
 from bridgekeeper.store import jobs
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import ScheduledJob
 
 KIND = "heartbeat"
@@ -36,9 +34,14 @@ class Ping:
 
 class Heartbeats:
     def __init__(
-        self, *, db: Database, clock: Clock, intake: IntakeService, scheduler: Scheduler,
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        intake: IntakeService,
+        scheduler: Scheduler,
         configured: Mapping[str, int],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.db = db
         self.clock = clock
         self.intake = intake
@@ -53,10 +56,19 @@ class Heartbeats:
             every = self._interval(name, interval, job)
             was_missed = bool(job and job.payload.get("missed"))
             late_after = now + every + heartbeat.grace(every)
-            payload = {"name": name, "interval_seconds": int(every.total_seconds()),
-                       "last_ping": now.isoformat()}  # fmt: skip
-            await jobs.put(session, job_id=f"{KIND}:{name}", kind=KIND, incident_id=None,
-                           due_at=late_after, payload=payload)  # fmt: skip
+            payload = {
+                "name": name,
+                "interval_seconds": int(every.total_seconds()),
+                "last_ping": now.isoformat(),
+            }
+            await jobs.put(
+                session,
+                job_id=f"{KIND}:{name}",
+                kind=KIND,
+                incident_id=None,
+                due_at=late_after,
+                payload=payload,
+            )
         if was_missed:
             await self.intake.receive([heartbeat.back(name, now)])
         return Ping(name, every, late_after, was_missed)
@@ -73,7 +85,7 @@ class Heartbeats:
             f"[heartbeats] {name} = <minutes> in the configuration"
         )
 
-    async def missed(self, session: AsyncSession, job: ScheduledJob, now: datetime) -> Outcome:
+    async def missed(self, session: DbSession, job: ScheduledJob, now: datetime) -> Outcome:
         name = str(job.payload["name"])
         interval = timedelta(seconds=int(job.payload["interval_seconds"]))
         last = datetime.fromisoformat(str(job.payload["last_ping"]))

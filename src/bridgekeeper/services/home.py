@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity, Stage
@@ -31,7 +29,7 @@ from bridgekeeper.services.access import Access
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
 from bridgekeeper.store import tasks as task_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Incident
 
 LIST_MAX = 20  # rows per list; the rest are counted ("and N more"), well within 100 blocks
@@ -55,9 +53,15 @@ def home_key(user: str) -> str:
 
 class HomeTab:
     def __init__(
-        self, *, db: Database, clock: Clock, renderer: Renderer, access: Access,
-        common: Callable[[], dict[str, Any]], console_link: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        renderer: Renderer,
+        access: Access,
+        common: Callable[[], dict[str, Any]],
+        console_link: str | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.renderer = renderer
@@ -69,11 +73,14 @@ class HomeTab:
         """Queue a render of `user`'s tab (delivered by the outbox worker)."""
         async with self.db.transaction() as session:
             outbox.add(
-                session=session, now=self.clock.now(), kind="home", payload={"user": user},
+                session=session,
+                now=self.clock.now(),
+                kind="home",
+                payload={"user": user},
                 card_key=home_key(user),
-            )  # fmt: skip
+            )
 
-    async def changed(self, session: AsyncSession, incident: Incident, kind: str) -> None:
+    async def changed(self, session: DbSession, incident: Incident, kind: str) -> None:
         """After a change (IncidentService.after_change, in its transaction): refresh the tabs
         of the incident's people who have opened theirs."""
         if consequences.HOME_TABS not in consequences.causes(kind):
@@ -81,8 +88,9 @@ class HomeTab:
         keys = {home_key(user): user for user in await _people(session, incident.id)}
         now = self.clock.now()
         for key in sorted(await outbox.known_card_keys(session, kind="home", keys=keys)):
-            outbox.add(session=session, now=now, kind="home", payload={"user": keys[key]},
-                       card_key=key)  # fmt: skip
+            outbox.add(
+                session=session, now=now, kind="home", payload={"user": keys[key]}, card_key=key
+            )
 
     async def markup(self, *, user: str) -> str:
         """The tab as rendered markup (slack/blocks.py turns it into blocks)."""
@@ -105,23 +113,25 @@ class HomeTab:
 
 
 async def _rows(
-    session: AsyncSession, incidents: list[Incident], user: str, now: datetime
+    session: DbSession, incidents: list[Incident], user: str, now: datetime
 ) -> list[dict[str, Any]]:
     changed = await _last_changes(session, (i.id for i in incidents))
     rows = []
     for incident in sorted(incidents, key=lambda i: (Severity(i.severity).rank, i.number)):
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-        rows.append({
-            "incident": incident,
-            "severity": Severity(incident.severity).label,
-            "stage": Stage(incident.stage).label,
-            "roles": sorted(role for role, holder in roles.items() if holder == user),
-            "since": now - changed.get(incident.id, incident.declared_at),
-        })  # fmt: skip
+        rows.append(
+            {
+                "incident": incident,
+                "severity": Severity(incident.severity).label,
+                "stage": Stage(incident.stage).label,
+                "roles": sorted(role for role, holder in roles.items() if holder == user),
+                "since": now - changed.get(incident.id, incident.declared_at),
+            }
+        )
     return rows
 
 
-async def _last_changes(session: AsyncSession, incident_ids: Iterable[int]) -> dict[int, datetime]:
+async def _last_changes(session: DbSession, incident_ids: Iterable[int]) -> dict[int, datetime]:
     """When each incident last changed: its latest timeline entry."""
     ids = list(incident_ids)
     if not ids:
@@ -129,7 +139,7 @@ async def _last_changes(session: AsyncSession, incident_ids: Iterable[int]) -> d
     return await incident_store.last_changed(session=session, incident_ids=ids)
 
 
-async def _people(session: AsyncSession, incident_id: int) -> set[str]:
+async def _people(session: DbSession, incident_id: int) -> set[str]:
     """Whose tab shows this incident as theirs, or a task of it: members, role holders and
     owners of its tasks (one just done too)."""
     people = set(await members.of_incident(session=session, incident_id=incident_id))
@@ -140,9 +150,7 @@ async def _people(session: AsyncSession, incident_id: int) -> set[str]:
     return people
 
 
-async def _tasks(
-    session: AsyncSession, incidents: list[Incident], user: str
-) -> list[dict[str, Any]]:
+async def _tasks(session: DbSession, incidents: list[Incident], user: str) -> list[dict[str, Any]]:
     """The user's open tasks, in the incidents they may see."""
     by_id = {i.id: i for i in incidents}
     if not by_id:

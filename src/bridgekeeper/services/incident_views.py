@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
@@ -39,7 +38,7 @@ from bridgekeeper.store import incident_search
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store import tasks as task_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.incident_search import IncidentFilter
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
@@ -63,9 +62,16 @@ class Listing:
 
 class IncidentReader:
     def __init__(
-        self, *, db: Database, settings: Settings, access: Access, stats: IncidentStats,
-        renderer: Renderer, user_name: UserName, clock: Clock,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        access: Access,
+        stats: IncidentStats,
+        renderer: Renderer,
+        user_name: UserName,
+        clock: Clock,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.access = access
@@ -75,9 +81,11 @@ class IncidentReader:
         self.clock = clock
         self._names: dict[str, tuple[float, str]] = {}
         self.dashboard_service = Dashboard(
-            db=db, stats=stats, clock=clock,
+            db=db,
+            stats=stats,
+            clock=clock,
             regimes={r.name: r.title for r in settings.updates.regimes},
-        )  # fmt: skip
+        )
         add_report_filters(renderer)  # the timeline's sentences are the report's
 
     # -- lists and counts ------------------------------------------------------------------------
@@ -88,11 +96,18 @@ class IncidentReader:
         async with self.db.sessions() as session:
             private_ids = await self.access.visible_private(session, user=user)
             found, total = await incident_search.search(
-                session=session, wanted=wanted, private_ids=private_ids,
-                offset=(page - 1) * per_page, limit=per_page,
-            )  # fmt: skip
-            commanders = {i.id: (await incident_store.current_roles(
-                session=session, incident_id=i.id)).get("commander") for i in found}  # fmt: skip
+                session=session,
+                wanted=wanted,
+                private_ids=private_ids,
+                offset=(page - 1) * per_page,
+                limit=per_page,
+            )
+            commanders = {
+                i.id: (await incident_store.current_roles(session=session, incident_id=i.id)).get(
+                    "commander"
+                )
+                for i in found
+            }
         names = await self.names(c for c in commanders.values() if c)
         rows = [_row(i, commanders[i.id], names) for i in found]
         return Listing(rows, total, page, per_page)
@@ -115,7 +130,7 @@ class IncidentReader:
         return await self.dashboard_service.figures(days, private_ids=private_ids)
 
     # -- one incident ----------------------------------------------------------------------------
-    async def _visible(self, session: AsyncSession, user: str, number: int) -> Incident | None:
+    async def _visible(self, session: DbSession, user: str, number: int) -> Incident | None:
         incident = await incident_store.get(session=session, number=number)
         if incident is None:
             return None
@@ -138,11 +153,13 @@ class IncidentReader:
             incident = await self._visible(session, user, number)
             if incident is None:
                 return None
-            facts = await incident_context(session=session, settings=self.settings,
-                                           incident=incident)  # fmt: skip
+            facts = await incident_context(
+                session=session, settings=self.settings, incident=incident
+            )
             facts["tasks"] = await task_store.of_incident(session=session, incident_id=incident.id)
-            facts["alerts"] = await incident_search.alerts_of(session=session,
-                                                              incident_id=incident.id)  # fmt: skip
+            facts["alerts"] = await incident_search.alerts_of(
+                session=session, incident_id=incident.id
+            )
             entries = await _timeline(session, incident.id)
             facts["report_versions"] = await report_store.versions(
                 session=session, incident_id=incident.id
@@ -157,8 +174,10 @@ class IncidentReader:
 
     def _picture(self, incident: Incident, entries: list[TimelineEntry]) -> Markup:
         """The report's timeline picture of the entries shown."""
-        rows = (Entry(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, text=e.text,
-                      data=e.data or {}) for e in entries)  # fmt: skip
+        rows = (
+            Entry(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, text=e.text, data=e.data or {})
+            for e in entries
+        )
         return timeline_svg(self.renderer, incident_facts(incident), rows, now=self.clock.now())
 
     async def timeline(self, *, user: str, number: int) -> list[dict[str, Any]] | None:
@@ -195,16 +214,29 @@ class IncidentReader:
     # -- people and sentences --------------------------------------------------------------------
     async def names(self, users: Iterable[str]) -> dict[str, str]:
         wanted = {u for u in users if u}
-        stale = [u for u in wanted if time.monotonic() - self._names.get(u, (-NAME_TTL, ""))[0]
-                 >= NAME_TTL]  # fmt: skip
-        for user, name in zip(stale, await asyncio.gather(*map(self.user_name, stale)),
-                              strict=True):  # fmt: skip
+        stale = [
+            u
+            for u in wanted
+            if time.monotonic() - self._names.get(u, (-NAME_TTL, ""))[0] >= NAME_TTL
+        ]
+        for user, name in zip(
+            stale, await asyncio.gather(*map(self.user_name, stale)), strict=True
+        ):
             self._names[user] = (time.monotonic(), name)
         return {u: self._names[u][1] for u in wanted}
 
     async def _said(self, entries: list[TimelineEntry]) -> list[dict[str, Any]]:
-        rows = [{"seq": e.seq, "at": e.at, "actor": e.actor, "kind": e.kind, "text": e.text,
-                 "data": e.data or {}} for e in entries]  # fmt: skip
+        rows = [
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor,
+                "kind": e.kind,
+                "text": e.text,
+                "data": e.data or {},
+            }
+            for e in entries
+        ]
         names = await self.names(_mentioned(rows))
         sentences = self.renderer.text(
             "report/sentences.txt.j2", entries=rows, users=names, sep=SEPARATOR
@@ -215,7 +247,7 @@ class IncidentReader:
         return rows
 
 
-async def _timeline(session: AsyncSession, incident_id: int) -> list[TimelineEntry]:
+async def _timeline(session: DbSession, incident_id: int) -> list[TimelineEntry]:
     return await incident_store.timeline_page(
         session=session, incident_id=incident_id, offset=0, limit=TIMELINE_MAX
     )
@@ -241,8 +273,9 @@ def _row(incident: Incident, commander: str | None, names: dict[str, str]) -> di
 def _mentioned(rows: list[dict[str, Any]]) -> set[str]:
     users = {str(r["actor"]) for r in rows}
     for row in rows:
-        users.update(str(row["data"][k]) for k in ("user", "previous", "owner")
-                     if row["data"].get(k))  # fmt: skip
+        users.update(
+            str(row["data"][k]) for k in ("user", "previous", "owner") if row["data"].get(k)
+        )
     return users
 
 

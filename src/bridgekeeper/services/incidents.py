@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
@@ -30,14 +28,14 @@ from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 BOT_ACTOR = "bridgekeeper"  # the actor of what bridgekeeper does by itself
 # Called after each change with (session, incident, kind): reminders follow the incident's state.
-ChangeHook = Callable[[AsyncSession, Incident, str], Awaitable[None]]
+ChangeHook = Callable[[DbSession, Incident, str], Awaitable[None]]
 # Called with (session, incident, alert) when an alert is declared an incident (paging).
-AlertDeclaredHook = Callable[[AsyncSession, Incident, Alert], Awaitable[None]]
+AlertDeclaredHook = Callable[[DbSession, Incident, Alert], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class IncidentService:
         severity: Severity | None = None,
         private: bool = False,
         detected_at: datetime | None = None,
-        session: AsyncSession | None = None,
+        session: DbSession | None = None,
     ) -> Declared:
         if session is not None:
             return await self._declare(session, user, title, severity, private, detected_at)
@@ -85,7 +83,7 @@ class IncidentService:
 
     async def _declare(
         self,
-        session: AsyncSession,
+        session: DbSession,
         user: str,
         title: str,
         severity: Severity | None,
@@ -96,56 +94,85 @@ class IncidentService:
         severity = severity or self.settings.process.default_severity
         number = await incident_store.next_number(session=session)
         incident = Incident(
-            number=number, title=title, severity=severity, initial_severity=severity,
-            stage=Stage.DETECT, status=Status.OPEN, private=private, declared_by=user,
-            declared_at=now, detected_at=detected_at or now, impact={},
-            timeline_head="", timeline_length=0, version=0,
-        )  # fmt: skip
+            number=number,
+            title=title,
+            severity=severity,
+            initial_severity=severity,
+            stage=Stage.DETECT,
+            status=Status.OPEN,
+            private=private,
+            declared_by=user,
+            declared_at=now,
+            detected_at=detected_at or now,
+            impact={},
+            timeline_head="",
+            timeline_length=0,
+            version=0,
+        )
         session.add(incident)
         await session.flush()
         commander = user if user != BOT_ACTOR else None  # whoever declares commands at first
         await incident_store.append(
-            session=session, incident=incident, at=now, recorded_at=now, actor=user,
-            kind="declared", data={"title": title, "severity": severity.value,
-                                   "private": private, "commander": commander,
-                                   "detected_at": incident.detected_at.isoformat()},
-        )  # fmt: skip
+            session=session,
+            incident=incident,
+            at=now,
+            recorded_at=now,
+            actor=user,
+            kind="declared",
+            data={
+                "title": title,
+                "severity": severity.value,
+                "private": private,
+                "commander": commander,
+                "detected_at": incident.detected_at.isoformat(),
+            },
+        )
         if commander:
             await incident_store.assign_role(
-                session=session, incident_id=incident.id, role="commander", user_id=user,
-                by=user, at=now,
-            )  # fmt: skip
+                session=session,
+                incident_id=incident.id,
+                role="commander",
+                user_id=user,
+                by=user,
+                at=now,
+            )
         await self._open_bridge(session=session, incident=incident, declarer=user)
         await self._changed(session, incident, "declared")
         return Declared(number=number, incident_id=incident.id, title=title)
 
-    async def _open_bridge(
-        self, *, session: AsyncSession, incident: Incident, declarer: str
-    ) -> None:
+    async def _open_bridge(self, *, session: DbSession, incident: Incident, declarer: str) -> None:
         now = self.clock.now()
         outbox.add(session=session, now=now, kind="create_channel", incident_id=incident.id)
         if declarer != BOT_ACTOR:  # an automatic declaration (alert rule) has nobody to invite
             await self.invite(session, incident=incident, users=[declarer])
-        outbox.add_card(session=session, now=now, incident_id=incident.id, card="status",
-                        owner=incident.id, target="bridge", pin=True)  # fmt: skip
+        outbox.add_card(
+            session=session,
+            now=now,
+            incident_id=incident.id,
+            card="status",
+            owner=incident.id,
+            target="bridge",
+            pin=True,
+        )
         outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
         if stakeholders.announces(self.settings, "declared", None):
-            stakeholders.add_announcement(session, settings=self.settings, incident=incident,
-                                          now=now)  # fmt: skip
+            stakeholders.add_announcement(
+                session, settings=self.settings, incident=incident, now=now
+            )
 
-    async def alert_declared(self, session: AsyncSession, incident: Incident, alert: Alert) -> None:
+    async def alert_declared(self, session: DbSession, incident: Incident, alert: Alert) -> None:
         """An alert was declared an incident (and attached to it)."""
         for hook in self.after_alert_declared:
             await hook(session, incident, alert)
 
-    async def _changed(self, session: AsyncSession, incident: Incident, kind: str) -> None:
+    async def _changed(self, session: DbSession, incident: Incident, kind: str) -> None:
         for hook in self.after_change:
             await hook(session, incident, kind)
 
     # -- finding the incident a command is about, and whether the user may -------------------
     async def locate(
         self,
-        session: AsyncSession,
+        session: DbSession,
         *,
         user: str,
         action: str,
@@ -164,16 +191,26 @@ class IncidentService:
         incident (reopen, whose archived channel takes no commands), so members may name a
         private incident by number from outside its channel."""
         incident, member = await incident_store.find_for(
-            session=session, user=user, number=number, incident_id=incident_id,
-            channel_id=channel, lock=True,
-        )  # fmt: skip
+            session=session,
+            user=user,
+            number=number,
+            incident_id=incident_id,
+            channel_id=channel,
+            lock=True,
+        )
         if incident is None:
             raise self._not_found(number, incident_id, subcommand)
         outside = number is not None and not by_number_anywhere and channel != incident.channel_id
         try:
-            await self.access.check(session, incident=incident, user=user, action=action,
-                                    addressed_from_outside=outside, stored_member=member,
-                                    claims_commander=claims_commander)  # fmt: skip
+            await self.access.check(
+                session,
+                incident=incident,
+                user=user,
+                action=action,
+                addressed_from_outside=outside,
+                stored_member=member,
+                claims_commander=claims_commander,
+            )
         except Hidden:
             raise self._not_found(number, incident_id, subcommand) from None
         if open_only and incident.status != Status.OPEN:
@@ -198,22 +235,27 @@ class IncidentService:
         return IncidentNotFound(number)
 
     async def require(
-        self, session: AsyncSession, *, incident: Incident, user: str, action: str
+        self, session: DbSession, *, incident: Incident, user: str, action: str
     ) -> None:
         """A second action on an incident already located (the update form's severity)."""
         await self.access.check(session, incident=incident, user=user, action=action)
 
-    async def invite(self, session: AsyncSession, *, incident: Incident, users: list[str]) -> None:
+    async def invite(self, session: DbSession, *, incident: Incident, users: list[str]) -> None:
         """Invite people to the bridge channel; they are members from now on."""
         now = self.clock.now()
-        outbox.add(session=session, now=now, kind="invite", incident_id=incident.id,
-                   payload={"users": users})  # fmt: skip
+        outbox.add(
+            session=session,
+            now=now,
+            kind="invite",
+            incident_id=incident.id,
+            payload={"users": users},
+        )
         await members.add(session=session, incident_id=incident.id, users=users, at=now)
 
     # -- recording a change -----------------------------------------------------------------------
     async def record(
         self,
-        session: AsyncSession,
+        session: DbSession,
         *,
         incident: Incident,
         actor: str,
@@ -226,19 +268,38 @@ class IncidentService:
     ) -> TimelineEntry:
         now = self.clock.now()
         entry = await incident_store.append(
-            session=session, incident=incident, at=at or now, recorded_at=now, actor=actor,
-            kind=kind, text=text, data=data or {}, source_key=source_key,
-        )  # fmt: skip
-        outbox.add_card(session=session, now=now, incident_id=incident.id, card="status",
-                        owner=incident.id, target="bridge")  # fmt: skip
+            session=session,
+            incident=incident,
+            at=at or now,
+            recorded_at=now,
+            actor=actor,
+            kind=kind,
+            text=text,
+            data=data or {},
+            source_key=source_key,
+        )
+        outbox.add_card(
+            session=session,
+            now=now,
+            incident_id=incident.id,
+            card="status",
+            owner=incident.id,
+            target="bridge",
+        )
         if consequences.TOPIC in consequences.causes(kind, data):
             outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
         if stakeholders.announces(self.settings, kind, data):
-            stakeholders.add_announcement(session, settings=self.settings, incident=incident,
-                                          now=now)  # fmt: skip
+            stakeholders.add_announcement(
+                session, settings=self.settings, incident=incident, now=now
+            )
         if announce:
             markup = self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
-            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": "bridge", "text": markup, "fold": True})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": "bridge", "text": markup, "fold": True},
+            )
         await self._changed(session, incident, kind)
         return entry

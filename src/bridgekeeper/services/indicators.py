@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import indicator_export as export
 from bridgekeeper.domain import indicators as ioc
@@ -23,15 +21,20 @@ from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import indicators as indicator_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, Indicator
 
 EXPORTED = "indicators_exported"
 
 
 async def record_found(
-    session: AsyncSession, *, incident_id: int, found: Sequence[ioc.Found],
-    source: dict[str, Any], at: datetime,
-) -> None:  # fmt: skip
+    session: DbSession,
+    *,
+    incident_id: int,
+    found: Sequence[ioc.Found],
+    source: dict[str, Any],
+    at: datetime,
+) -> None:
     """Store what was found in a text or an alert: new indicators numbered on, known ones with
     one more place they were seen. The caller holds the incident locked."""
     if not found:
@@ -47,10 +50,17 @@ async def record_found(
         return
     last = await indicator_store.last_number(session=session, incident_id=incident_id)
     session.add_all(
-        Indicator(incident_id=incident_id, number=last + n, type=item.type,
-                  value=item.value, status="seen", first_seen_at=at, sources=[source])
+        Indicator(
+            incident_id=incident_id,
+            number=last + n,
+            type=item.type,
+            value=item.value,
+            status="seen",
+            first_seen_at=at,
+            sources=[source],
+        )
         for n, item in enumerate(new, start=1)
-    )  # fmt: skip
+    )
 
 
 def seen_in(kind: str, *, by: str, at: datetime) -> dict[str, Any]:
@@ -58,17 +68,22 @@ def seen_in(kind: str, *, by: str, at: datetime) -> dict[str, Any]:
     return {"kind": kind, "by": by, "at": at.isoformat(timespec="seconds")}
 
 
-async def confirmed(session: AsyncSession, incident_id: int) -> list[Indicator]:
+async def confirmed(session: DbSession, incident_id: int) -> list[Indicator]:
     """Those a responder confirmed, by number (the report's appendix, the export)."""
     return await indicator_store.confirmed(session=session, incident_id=incident_id)
 
 
 def appendix_row(row: Indicator) -> dict[str, Any]:
     """A confirmed indicator as the report's appendix shows it (and its JSON form holds it)."""
-    return {"number": row.number, "type": row.type, "value": row.value,
-            "first_seen": row.first_seen_at.isoformat(), "confirmed_by": row.decided_by,
-            "confirmed_at": row.decided_at.isoformat() if row.decided_at else None,
-            "reason": row.reason}  # fmt: skip
+    return {
+        "number": row.number,
+        "type": row.type,
+        "value": row.value,
+        "first_seen": row.first_seen_at.isoformat(),
+        "confirmed_by": row.decided_by,
+        "confirmed_at": row.decided_at.isoformat() if row.decided_at else None,
+        "reason": row.reason,
+    }
 
 
 def export_file(
@@ -76,11 +91,15 @@ def export_file(
 ) -> tuple[str, str]:
     """The file name and content of the confirmed indicators in `fmt` (stix or csv)."""
     items = [
-        export.Shared(type=row.type, value=row.value, first_seen_at=row.first_seen_at,
-                      confirmed_at=row.decided_at or row.first_seen_at,
-                      where=renderer.text("iocs/where.txt.j2", sources=row.sources).strip())
+        export.Shared(
+            type=row.type,
+            value=row.value,
+            first_seen_at=row.first_seen_at,
+            confirmed_at=row.decided_at or row.first_seen_at,
+            where=renderer.text("iocs/where.txt.j2", sources=row.sources).strip(),
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
     name = f"incident-{incident.number}-indicators.{export.SUFFIXES[fmt]}"
     if fmt == "csv":
         return name, export.csv_text(items)
@@ -103,13 +122,23 @@ class Indicators:
         runner.on(c.ExportIndicators, self.export)
 
     async def _locate(
-        self, session: AsyncSession, incident: int | None, inv: Invocation, action: str,
+        self,
+        session: DbSession,
+        incident: int | None,
+        inv: Invocation,
+        action: str,
         subcommand: str,
-    ) -> Incident:  # fmt: skip
+    ) -> Incident:
         return await self.incidents.locate(
-            session, user=inv.user, action=action, number=incident, channel=inv.channel,
-            subcommand=subcommand, open_only=action != "read", by_number_anywhere=inv.from_card,
-        )  # fmt: skip
+            session,
+            user=inv.user,
+            action=action,
+            number=incident,
+            channel=inv.channel,
+            subcommand=subcommand,
+            open_only=action != "read",
+            by_number_anywhere=inv.from_card,
+        )
 
     async def list_indicators(self, command: c.ListIndicators, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:
@@ -128,11 +157,14 @@ class Indicators:
             row.status, row.reason = command.status, command.reason or None
             row.decided_by, row.decided_at = inv.user, self.clock.now()
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, text=command.reason,
+                session,
+                incident=incident,
+                actor=inv.user,
+                text=command.reason,
                 kind=ioc.CONFIRMED if command.status == "confirmed" else ioc.DISMISSED,
                 data={"number": row.number, "type": row.type, "value": row.value},
                 at=row.decided_at,
-            )  # fmt: skip
+            )
         return Reply("slack/ioc_decided.md.j2", {"indicator": row})
 
     async def export(self, command: c.ExportIndicators, inv: Invocation) -> Reply:
@@ -142,16 +174,32 @@ class Indicators:
             rows = await confirmed(session, incident.id)
             if not rows:
                 raise CommandRefused("refused/no_confirmed_indicators.md.j2")
-            name, content = export_file(self.incidents.renderer, incident, rows, command.format,
-                                        now)  # fmt: skip
+            name, content = export_file(
+                self.incidents.renderer, incident, rows, command.format, now
+            )
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind=EXPORTED, announce=False,
-                data={"format": command.format, "count": len(rows), "file": name}, at=now,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind=EXPORTED,
+                announce=False,
+                data={"format": command.format, "count": len(rows), "file": name},
+                at=now,
+            )
             comment = self.incidents.renderer.slack(
                 "slack/iocs_file.md.j2", user=inv.user, count=len(rows), format=command.format
             )
-            outbox.add(session=session, now=now, kind="upload_file", incident_id=incident.id,
-                       payload={"target": "bridge", "filename": name, "title": name,
-                                "content": content, "comment": comment})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="upload_file",
+                incident_id=incident.id,
+                payload={
+                    "target": "bridge",
+                    "filename": name,
+                    "title": name,
+                    "content": content,
+                    "comment": comment,
+                },
+            )
         return Reply("slack/iocs_exported.md.j2", {"count": len(rows), "file": name})

@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import AutoDeclareRule, Settings
 from bridgekeeper.domain.alerts import model
@@ -51,7 +48,7 @@ from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.repeats import BatchedAlert, count_plain
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession, DuplicateRow
 from bridgekeeper.store.models import Alert
 
 log = logging.getLogger(__name__)
@@ -103,7 +100,7 @@ class IntakeService:
             self._writer = asyncio.create_task(self._write_forever())
         return await asyncio.shield(delivery.stored)
 
-    async def receive_in(self, session: AsyncSession, alert: model.Alert) -> Outcome:
+    async def receive_in(self, session: DbSession, alert: model.Alert) -> Outcome:
         """One alert stored within the caller's transaction (a scheduled job's), so that it
         commits, or not, with the caller's own work."""
         return await self._receive(session, alert, self.clock.now())
@@ -199,7 +196,7 @@ class IntakeService:
                 async with self.db.transaction() as session:
                     now = self.clock.now()
                     return [[await self._receive(session, a, now) for a in d.alerts] for d in batch]
-            except IntegrityError:
+            except DuplicateRow:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("concurrent delivery of the same alert; retrying (%s)", attempt)
@@ -215,7 +212,7 @@ class IntakeService:
         count = partial(count_plain, items=items, now=self.clock.now, interval=interval)
         try:
             counted, renders = await self.db.run_in_transaction(count)
-        except IntegrityError:  # another replica stored one of these deliveries meanwhile
+        except DuplicateRow:  # another replica stored one of these deliveries meanwhile
             return {}
         if renders:
             self.db.effects_committed()
@@ -224,7 +221,7 @@ class IntakeService:
             outcomes.setdefault(items[i].request, []).append(outcome)
         return outcomes
 
-    async def _receive(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
+    async def _receive(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:
         key = delivery_key(alert)
         seen = None if key is None else await alert_store.delivered_to(session=session, key=key)
         if seen is not None:
@@ -242,7 +239,7 @@ class IntakeService:
         return outcome
 
     # -- firing -------------------------------------------------------------------------------
-    async def _fire(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
+    async def _fire(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:
         repeat = await alert_store.count_repeat(
             session=session, dedup_key=stored_dedup_key(alert), now=now
         )
@@ -272,7 +269,7 @@ class IntakeService:
         return Outcome(row.id, Result.NEW, row.incident_number)
 
     async def _repeat_changes(
-        self, session: AsyncSession, alert_id: int, alert: model.Alert, now: datetime
+        self, session: DbSession, alert_id: int, alert: model.Alert, now: datetime
     ) -> None:
         """A repeat that changes more than the count: a new severity, or a card to refresh."""
         stored = await alert_store.get(session=session, alert_id=alert_id, lock=True)
@@ -287,9 +284,7 @@ class IntakeService:
                 await raise_severity(self.incidents, session, incident=incident, alert=stored)
         await self._card(session, stored, now, urgent=False)
 
-    async def _related_incident(
-        self, session: AsyncSession, row: Alert, now: datetime
-    ) -> int | None:
+    async def _related_incident(self, session: DbSession, row: Alert, now: datetime) -> int | None:
         window = timedelta(minutes=self.settings.alerts.grouping_window_minutes)
         candidates = await alert_store.open_incident_keys(session=session, since=now - window)
         return pick_incident(frozenset(row.correlation_keys), candidates, now=now, window=window)
@@ -302,7 +297,7 @@ class IntakeService:
         return None
 
     async def _declare(
-        self, session: AsyncSession, row: Alert, rule: AutoDeclareRule, now: datetime
+        self, session: DbSession, row: Alert, rule: AutoDeclareRule, now: datetime
     ) -> None:
         declared = await self.incidents.declare(
             session=session,
@@ -320,7 +315,7 @@ class IntakeService:
         mark_triaged(row, "declared", BOT_ACTOR, now)
 
     # -- resolved -----------------------------------------------------------------------------
-    async def _resolve(self, session: AsyncSession, alert: model.Alert, now: datetime) -> Outcome:
+    async def _resolve(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:
         key = stored_dedup_key(alert)
         stored = await alert_store.get_firing(session=session, dedup_key=key, lock=True)
         if stored is None:
@@ -339,7 +334,7 @@ class IntakeService:
         await self._card(session, stored, now, urgent=True)
         return Outcome(stored.id, Result.RESOLVED, stored.incident_number)
 
-    async def _note_resolved(self, session: AsyncSession, stored: Alert, now: datetime) -> None:
+    async def _note_resolved(self, session: DbSession, stored: Alert, now: datetime) -> None:
         assert stored.incident_id is not None
         incident = await incident_store.get_by_id(
             session=session, incident_id=stored.incident_id, lock=True
@@ -347,12 +342,12 @@ class IntakeService:
         await note_resolved(self.incidents, session, alert=stored, incident=incident)
 
     # -- cards --------------------------------------------------------------------------------
-    async def _first_card(self, session: AsyncSession, alert: Alert, now: datetime) -> None:
+    async def _first_card(self, session: DbSession, alert: Alert, now: datetime) -> None:
         """A new alert's card: its own, or a line in a storm's digest."""
         if self._wants_card(alert):
             await digest.first_card(session, settings=self.settings, alert=alert, now=now)
 
-    async def _card(self, session: AsyncSession, alert: Alert, now: datetime, urgent: bool) -> None:
+    async def _card(self, session: DbSession, alert: Alert, now: datetime, urgent: bool) -> None:
         if alert.digest is not None:  # a line in a storm's digest: the digest shows the change
             await digest.refresh_digest(
                 session, settings=self.settings, digest=alert.digest, now=now

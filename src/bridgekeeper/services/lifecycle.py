@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import regimes
 from bridgekeeper.domain.incidents import (
@@ -22,6 +20,7 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import tasks as task_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, Task
 
 TIMELINE_PAGE = 25
@@ -54,14 +53,27 @@ class Lifecycle:
         ):
             runner.on(command, handler)
 
-    async def _locate(self, session: AsyncSession, command: Any, inv: Invocation,
-                      subcommand: str, action: str, open_only: bool = True,
-                      claims_commander: bool = False) -> Incident:  # fmt: skip
+    async def _locate(
+        self,
+        session: DbSession,
+        command: Any,
+        inv: Invocation,
+        subcommand: str,
+        action: str,
+        open_only: bool = True,
+        claims_commander: bool = False,
+    ) -> Incident:
         return await self.incidents.locate(
-            session, user=inv.user, action=action, number=command.incident, channel=inv.channel,
-            subcommand=subcommand, open_only=open_only, by_number_anywhere=inv.from_card,
+            session,
+            user=inv.user,
+            action=action,
+            number=command.incident,
+            channel=inv.channel,
+            subcommand=subcommand,
+            open_only=open_only,
+            by_number_anywhere=inv.from_card,
             claims_commander=claims_commander,
-        )  # fmt: skip
+        )
 
     async def for_card(self, *, incident_id: int, user: str, action: str) -> Incident:
         """The incident a status card's button names, if `user` may `action` on it (opening the
@@ -69,16 +81,21 @@ class Lifecycle:
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             return await self.incidents.locate(
-                session, user=user, action=action, incident_id=incident_id,
+                session,
+                user=user,
+                action=action,
+                incident_id=incident_id,
                 claims_commander=action == "role",
-            )  # fmt: skip
+            )
 
     # -- declaring and listing --------------------------------------------------------------------
     async def declare(self, command: c.Declare, inv: Invocation) -> Reply:
         declared = await self.incidents.declare(
-            user=inv.user, title=command.title, severity=command.severity,
+            user=inv.user,
+            title=command.title,
+            severity=command.severity,
             private=command.private,
-        )  # fmt: skip
+        )
         return Reply("slack/declared.md.j2", {"number": declared.number, "title": declared.title})
 
     async def list_incidents(self, command: c.ListIncidents, inv: Invocation) -> Reply:
@@ -89,9 +106,14 @@ class Lifecycle:
             )
             for incident in shown:
                 roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-                rows.append({"incident": incident, "commander": roles.get("commander"),
-                             "severity": Severity(incident.severity).label,
-                             "stage": Stage(incident.stage).label})  # fmt: skip
+                rows.append(
+                    {
+                        "incident": incident,
+                        "commander": roles.get("commander"),
+                        "severity": Severity(incident.severity).label,
+                        "stage": Stage(incident.stage).label,
+                    }
+                )
         return Reply("slack/incident_list.md.j2", {"incidents": rows})
 
     # -- roles ----------------------------------------------------------------------------------
@@ -100,24 +122,39 @@ class Lifecycle:
         now = self.clock.now()
         async with self.db.transaction() as session:
             claims = command.role == "commander" and user == inv.user
-            incident = await self._locate(session, command, inv, "role", "role",
-                                          claims_commander=claims)  # fmt: skip
+            incident = await self._locate(
+                session, command, inv, "role", "role", claims_commander=claims
+            )
             previous = await incident_store.assign_role(
-                session=session, incident_id=incident.id, role=command.role, user_id=user,
-                by=inv.user, at=now,
-            )  # fmt: skip
+                session=session,
+                incident_id=incident.id,
+                role=command.role,
+                user_id=user,
+                by=inv.user,
+                at=now,
+            )
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="role_assigned",
-                data={"role": command.role, "user": user, "previous": previous}, at=now,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="role_assigned",
+                data={"role": command.role, "user": user, "previous": previous},
+                at=now,
+            )
             await self.incidents.invite(session, incident=incident, users=[user])
             brief = self.incidents.renderer.slack(
                 "slack/role_brief.md.j2", role=command.role, incident=incident
             )
-            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": user, "text": brief})  # fmt: skip
-        return Reply("slack/role_assigned.md.j2", {"role": command.role, "user": user,
-                                                   "previous": previous})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": user, "text": brief},
+            )
+        return Reply(
+            "slack/role_assigned.md.j2", {"role": command.role, "user": user, "previous": previous}
+        )
 
     async def _resolve_user(self, ref: c.UserRef, role: str) -> str:
         directory = self.incidents.directory
@@ -138,13 +175,16 @@ class Lifecycle:
             incident = await self._locate(session, command, inv, "severity", "severity")
             previous = incident.severity
             if previous == command.severity:
-                raise CommandRefused("refused/same_severity.md.j2",
-                                     severity=command.severity.label)  # fmt: skip
+                raise CommandRefused("refused/same_severity.md.j2", severity=command.severity.label)
             incident.severity = command.severity
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="severity_changed",
-                text=command.reason, data={"from": previous, "to": command.severity.value},
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="severity_changed",
+                text=command.reason,
+                data={"from": previous, "to": command.severity.value},
+            )
         return Reply(
             "slack/severity_changed.md.j2",
             {"previous": Severity(previous).label, "severity": command.severity.label},
@@ -158,14 +198,21 @@ class Lifecycle:
                 raise CommandRefused("refused/same_stage.md.j2", stage=command.stage.label)
             incident.stage = command.stage
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="stage_changed",
-                text=command.note or "", data={"from": previous, "to": command.stage.value},
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="stage_changed",
+                text=command.note or "",
+                data={"from": previous, "to": command.stage.value},
+            )
         return Reply("slack/stage_changed.md.j2", {"stage": command.stage.label})
 
     async def set_impact(self, command: c.SetImpact, inv: Invocation) -> Reply:
-        given = {"confidentiality": command.confidentiality, "integrity": command.integrity,
-                 "availability": command.availability}  # fmt: skip
+        given = {
+            "confidentiality": command.confidentiality,
+            "integrity": command.integrity,
+            "availability": command.availability,
+        }
         async with self.db.transaction() as session:
             incident = await self._locate(session, command, inv, "impact", "impact")
             impact = dict(incident.impact or {})
@@ -176,29 +223,44 @@ class Lifecycle:
             impact["suggested"] = suggested.value if suggested else None
             incident.impact = impact
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="impact_assessed",
-                data={**{k: impact.get(k) for k in IMPACT_DIMENSIONS},
-                      "personal_data": impact.get("personal_data"),
-                      "suggested": impact["suggested"]},
-            )  # fmt: skip
-        facts = {**dict.fromkeys(self.settings.updates.regulatory_facts, True),
-                 "personal_data": bool(impact.get("personal_data"))}  # fmt: skip
-        return Reply("slack/impact_assessed.md.j2", {
-            "impact": impact, "current": Severity(incident.severity).label,
-            "suggested": suggested.label if suggested else None,
-            "regimes": regimes.suggestions(self.settings.updates.regimes, facts),
-        })  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="impact_assessed",
+                data={
+                    **{k: impact.get(k) for k in IMPACT_DIMENSIONS},
+                    "personal_data": impact.get("personal_data"),
+                    "suggested": impact["suggested"],
+                },
+            )
+        facts = {
+            **dict.fromkeys(self.settings.updates.regulatory_facts, True),
+            "personal_data": bool(impact.get("personal_data")),
+        }
+        return Reply(
+            "slack/impact_assessed.md.j2",
+            {
+                "impact": impact,
+                "current": Severity(incident.severity).label,
+                "suggested": suggested.label if suggested else None,
+                "regimes": regimes.suggestions(self.settings.updates.regimes, facts),
+            },
+        )
 
     # -- notes and tasks --------------------------------------------------------------------------
     async def add_note(self, command: c.AddNote, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self._locate(session, command, inv, "note", "note")
-            entry = await self.incidents.record(session, incident=incident, actor=inv.user,
-                                                kind="note", text=command.text)  # fmt: skip
+            entry = await self.incidents.record(
+                session, incident=incident, actor=inv.user, kind="note", text=command.text
+            )
             await indicators.record_found(
-                session, incident_id=incident.id, found=extract(command.text), at=entry.at,
+                session,
+                incident_id=incident.id,
+                found=extract(command.text),
+                at=entry.at,
                 source=indicators.seen_in("note", by=inv.user, at=entry.at),
-            )  # fmt: skip
+            )
         return Reply("slack/noted.md.j2", {"number": incident.number})
 
     async def add_task(self, command: c.AddTask, inv: Invocation) -> Reply:
@@ -217,11 +279,14 @@ class Lifecycle:
             )
             session.add(task)
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="task_added",
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="task_added",
                 text=command.text,
                 data={"number": task.number, "owner": owner, "followup": command.followup},
                 at=task.created_at,
-            )  # fmt: skip
+            )
         return Reply("slack/task_added.md.j2", {"task": task})
 
     async def complete_task(self, command: c.CompleteTask, inv: Invocation) -> Reply:
@@ -236,9 +301,14 @@ class Lifecycle:
                 raise CommandRefused("refused/task_already_done.md.j2", number=command.number)
             task.done_at, task.done_by = self.clock.now(), inv.user
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="task_done",
-                text=task.text, data={"number": task.number}, at=task.done_at,
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="task_done",
+                text=task.text,
+                data={"number": task.number},
+                at=task.done_at,
+            )
         return Reply("slack/task_done.md.j2", {"task": task})
 
     async def list_tasks(self, command: c.ListTasks, inv: Invocation) -> Reply:
@@ -251,24 +321,32 @@ class Lifecycle:
     async def show_timeline(self, command: c.ShowTimeline, inv: Invocation) -> Reply:
         page = command.page or 1
         async with self.db.sessions() as session:
-            incident = await self._locate(session, command, inv, "timeline", "read",
-                                          open_only=False)  # fmt: skip
+            incident = await self._locate(
+                session, command, inv, "timeline", "read", open_only=False
+            )
             count = await incident_store.timeline_count(session=session, incident_id=incident.id)
             pages = max(1, -(-count // TIMELINE_PAGE))
             page = min(page, pages)
             shown = await incident_store.timeline_page(
-                session=session, incident_id=incident.id, offset=(page - 1) * TIMELINE_PAGE,
+                session=session,
+                incident_id=incident.id,
+                offset=(page - 1) * TIMELINE_PAGE,
                 limit=TIMELINE_PAGE,
-            )  # fmt: skip
-        return Reply("slack/timeline.md.j2", {"incident": incident, "entries": shown,
-                                              "page": page, "pages": pages})  # fmt: skip
+            )
+        return Reply(
+            "slack/timeline.md.j2",
+            {"incident": incident, "entries": shown, "page": page, "pages": pages},
+        )
 
     async def show_summary(self, command: c.ShowSummary, inv: Invocation) -> Reply | None:
         now = self.clock.now()
         async with self.db.transaction() as session:
-            incident = await self._locate(session, command, inv, "summary", "read",
-                                          open_only=False)  # fmt: skip
-            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": inv.channel, "card": "status",
-                                "owner": incident.id})  # fmt: skip
+            incident = await self._locate(session, command, inv, "summary", "read", open_only=False)
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": inv.channel, "card": "status", "owner": incident.id},
+            )
         return None

@@ -37,9 +37,15 @@ SHOWN_SHIFTS = 4  # now and the next three
 
 class OnCallService:
     def __init__(
-        self, *, db: Database, clock: Clock, settings: Settings, directory: Directory,
-        access: Access, schedules: Schedules,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        directory: Directory,
+        access: Access,
+        schedules: Schedules,
+    ) -> None:
         self.schedules = schedules
         self.db = db
         self.clock = clock
@@ -60,13 +66,25 @@ class OnCallService:
         now = self.clock.now()
         planned = await self.planned(team, now)
         found = upcoming(planned, now, count=SHOWN_SHIFTS, horizon=self._horizon)
-        layers = [(layer.name, on_call(Team(team.name, team.zone, (layer,)), now))
-                  for layer in team.layers] if len(team.layers) > 1 else []  # fmt: skip
-        return Reply("slack/oncall.md.j2", {
-            "team": team.name, "zone": str(zone), "shifts": [_seen(s, zone) for s in found],
-            "layers": [(name, _seen(s, zone) if s else None) for name, s in layers],
-            "feed": self.feed_address(team.name), "tool": self.schedules.tool(team),
-        })  # fmt: skip
+        layers = (
+            [
+                (layer.name, on_call(Team(team.name, team.zone, (layer,)), now))
+                for layer in team.layers
+            ]
+            if len(team.layers) > 1
+            else []
+        )
+        return Reply(
+            "slack/oncall.md.j2",
+            {
+                "team": team.name,
+                "zone": str(zone),
+                "shifts": [_seen(s, zone) for s in found],
+                "layers": [(name, _seen(s, zone) if s else None) for name, s in layers],
+                "feed": self.feed_address(team.name),
+                "tool": self.schedules.tool(team),
+            },
+        )
 
     async def list_overrides(self, command: c.ListOverrides, inv: Invocation) -> Reply:
         teams = [self._team(command.team)] if command.team else list(self.settings.oncall.teams)
@@ -86,8 +104,12 @@ class OnCallService:
             try:
                 return await self.schedules.planned(team)
             except ScheduleUnreadable as exc:
-                raise CommandRefused("refused/schedule_unreadable.md.j2", team=team.name,
-                                     tool=exc.tool, refused=exc.refused) from None  # fmt: skip
+                raise CommandRefused(
+                    "refused/schedule_unreadable.md.j2",
+                    team=team.name,
+                    tool=exc.tool,
+                    refused=exc.refused,
+                ) from None
         async with self.db.sessions() as session:
             rows = await oncall_store.current(session=session, teams=[team.name], after=now)
         return team.with_overrides(override_of(row) for row in rows)
@@ -97,8 +119,11 @@ class OnCallService:
         team = self._team(command.team)
         await self._may_change(inv.user)
         if self.schedules.tool(team):
-            raise CommandRefused("refused/oncall_managed_elsewhere.md.j2", team=team.name,
-                                 tool=self.schedules.tool(team))  # fmt: skip
+            raise CommandRefused(
+                "refused/oncall_managed_elsewhere.md.j2",
+                team=team.name,
+                tool=self.schedules.tool(team),
+            )
         user = await self._resolve_user(command.user)
         now = self.clock.now()
         start = _in_zone(command.start, team.zone) if command.start else now
@@ -106,16 +131,23 @@ class OnCallService:
         if end <= max(start, now):
             raise CommandRefused("refused/oncall_override_ended.md.j2")
         async with self.db.transaction() as session:
-            row = oncall_store.add(session=session, team=team.name, user=user, start=start,
-                                   end=end, by=inv.user, at=now)  # fmt: skip
+            row = oncall_store.add(
+                session=session,
+                team=team.name,
+                user=user,
+                start=start,
+                end=end,
+                by=inv.user,
+                at=now,
+            )
             await session.flush()
             number = row.id
-        log.info("on-call override %s set: %s for team %s by %s", number, user, team.name,
-                 inv.user)  # fmt: skip
+        log.info("on-call override %s set: %s for team %s by %s", number, user, team.name, inv.user)
         zone = await self._zone_of(inv.user)
         shown = _seen(Shift(user, start, end, "override"), zone)
-        return Reply("slack/oncall_override_set.md.j2",
-                     {"number": number, "team": team.name, "shift": shown})  # fmt: skip
+        return Reply(
+            "slack/oncall_override_set.md.j2", {"number": number, "team": team.name, "shift": shown}
+        )
 
     async def remove_override(self, command: c.RemoveOverride, inv: Invocation) -> Reply:
         await self._may_change(inv.user)
@@ -126,8 +158,10 @@ class OnCallService:
             oncall_store.remove(row, by=inv.user, at=self.clock.now())
             team, user = row.team, row.user_id
         log.info("on-call override %s removed by %s", command.number, inv.user)
-        return Reply("slack/oncall_override_removed.md.j2",
-                     {"number": command.number, "team": team, "user": user})  # fmt: skip
+        return Reply(
+            "slack/oncall_override_removed.md.j2",
+            {"number": command.number, "team": team, "user": user},
+        )
 
     # -- the calendar feed ---------------------------------------------------------------------
     def feed_token(self, team: str) -> str:
@@ -164,8 +198,9 @@ class OnCallService:
         if found is None and name is None and len(teams) == 1:
             found = teams[0]
         if found is None:
-            raise CommandRefused("refused/no_such_team.md.j2", team=name,
-                                 teams=[t.name for t in teams])  # fmt: skip
+            raise CommandRefused(
+                "refused/no_such_team.md.j2", team=name, teams=[t.name for t in teams]
+            )
         return found
 
     async def _may_change(self, user: str) -> None:

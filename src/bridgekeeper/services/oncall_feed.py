@@ -19,9 +19,13 @@ PRODUCT = "-//bridgekeeper//on-call rota//EN"
 
 
 def calendar(
-    team: Team, found: Sequence[Shift], *, names: Mapping[str, str], renderer: Renderer,
+    team: Team,
+    found: Sequence[Shift],
+    *,
+    names: Mapping[str, str],
+    renderer: Renderer,
     now: datetime,
-) -> bytes:  # fmt: skip
+) -> bytes:
     feed = icalendar.Calendar()
     feed.add("prodid", PRODUCT)
     feed.add("version", "2.0")
@@ -42,8 +46,9 @@ def _event(
     event.add("dtstart", shift.start)
     event.add("dtend", shift.end)
     person = names.get(shift.user, shift.user)
-    summary = renderer.text("calendar/shift_summary.txt.j2", team=team.name, person=person,
-                            layer=shift.layer)  # fmt: skip
+    summary = renderer.text(
+        "calendar/shift_summary.txt.j2", team=team.name, person=person, layer=shift.layer
+    )
     event.add("summary", summary.strip())
     event.add("categories", [shift.layer])
     return event

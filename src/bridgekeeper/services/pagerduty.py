@@ -27,8 +27,12 @@ from bridgekeeper.trackers.http import call
 
 KIND = "pagerduty"
 SUMMARY_MAX = 1024
-SEVERITIES = {Severity.SEV1: "critical", Severity.SEV2: "error", Severity.SEV3: "warning",
-              Severity.SEV4: "info"}  # fmt: skip
+SEVERITIES = {
+    Severity.SEV1: "critical",
+    Severity.SEV2: "error",
+    Severity.SEV3: "warning",
+    Severity.SEV4: "info",
+}
 
 
 class PagerDuty:
@@ -50,12 +54,21 @@ class PagerDuty:
         if key is None:
             raise TrackerError(KIND, f"team {row.team} has no pagerduty_routing_key")
         body = self.event(str(effect.payload["action"]), key, row, incident)
-        await call(self.http.session(), "POST", self.settings.pagerduty_events_url, kind=KIND,
-                   headers={}, json=body)  # fmt: skip
+        await call(
+            self.http.session(),
+            "POST",
+            self.settings.pagerduty_events_url,
+            kind=KIND,
+            headers={},
+            json=body,
+        )
 
     def event(self, action: str, key: str, row: Page, incident: Incident) -> dict[str, Any]:
-        event: dict[str, Any] = {"routing_key": key, "event_action": action,
-                                 "dedup_key": row.dedup_key}  # fmt: skip
+        event: dict[str, Any] = {
+            "routing_key": key,
+            "event_action": action,
+            "dedup_key": row.dedup_key,
+        }
         if action != "trigger":
             return event
         summary = self.renderer.text("pagerduty/summary.txt.j2", incident=incident, page=row)
@@ -63,12 +76,19 @@ class PagerDuty:
             "summary": " ".join(summary.split())[:SUMMARY_MAX],
             "source": "bridgekeeper",
             "severity": SEVERITIES[Severity(incident.severity)],
-            "custom_details": {"incident": incident.number, "paged_by": row.created_by,
-                               "message": "" if incident.private else row.message or ""},
-        }  # fmt: skip
+            "custom_details": {
+                "incident": incident.number,
+                "paged_by": row.created_by,
+                "message": "" if incident.private else row.message or "",
+            },
+        }
         if incident.channel_id:
-            event["links"] = [{"href": _channel_url(incident.channel_id),
-                               "text": f"Incident {incident.number} channel in Slack"}]  # fmt: skip
+            event["links"] = [
+                {
+                    "href": _channel_url(incident.channel_id),
+                    "text": f"Incident {incident.number} channel in Slack",
+                }
+            ]
         return event
 
 

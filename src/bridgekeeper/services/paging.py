@@ -20,8 +20,6 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.config.oncall import USER_ID
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import paging
@@ -40,6 +38,7 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs
 from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store import paging as page_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert, Incident, ScheduledJob
 from bridgekeeper.store.paging import Page
 
@@ -76,29 +75,49 @@ class Paging:
             await self.oncall.planned(team, self.clock.now())  # read before the transaction
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, user=inv.user, action=ACTION, number=command.incident,
-                channel=inv.channel, subcommand="page",
-            )  # fmt: skip
+                session,
+                user=inv.user,
+                action=ACTION,
+                number=command.incident,
+                channel=inv.channel,
+                subcommand="page",
+            )
             started = await self._start(session, incident, team, user, command.message, inv.user)
             if started is None:
                 raise CommandRefused("refused/nobody_to_page.md.j2", team=team.name if team else "")
             row, people, policy = started
-        return Reply("slack/page_reply.md.j2", {"incident": incident, "team": row.team,
-                                                "people": people, "delay": policy.delay,
-                                                "pagerduty": row.pagerduty})  # fmt: skip
+        return Reply(
+            "slack/page_reply.md.j2",
+            {
+                "incident": incident,
+                "team": row.team,
+                "people": people,
+                "delay": policy.delay,
+                "pagerduty": row.pagerduty,
+            },
+        )
 
-    async def alert_declared(self, session: AsyncSession, incident: Incident, alert: Alert) -> None:
+    async def alert_declared(self, session: DbSession, incident: Incident, alert: Alert) -> None:
         """An alert whose routing rule says `page` pages its team when declared an incident."""
-        route = route_for(self.settings.oncall.routes, source=alert.source,
-                          resource=alert.resource, labels=labels_of(alert.raw or {}))  # fmt: skip
+        route = route_for(
+            self.settings.oncall.routes,
+            source=alert.source,
+            resource=alert.resource,
+            labels=labels_of(alert.raw or {}),
+        )
         team = self.settings.oncall.team(route.team) if route and route.page else None
         if team is not None:
             await self._start(session, incident, team, None, alert.title, BOT_ACTOR)
 
     async def _start(
-        self, session: AsyncSession, incident: Incident, team: Team | None, user: str | None,
-        message: str | None, actor: str,
-    ) -> tuple[Page, list[str], Policy] | None:  # fmt: skip
+        self,
+        session: DbSession,
+        incident: Incident,
+        team: Team | None,
+        user: str | None,
+        message: str | None,
+        actor: str,
+    ) -> tuple[Page, list[str], Policy] | None:
         """A new page and its first level, PagerDuty event and escalation; None: it would reach
         nobody (nothing is stored)."""
         now = self.clock.now()
@@ -115,42 +134,80 @@ class Paging:
         return row, first[1], policy
 
     async def _new_page(
-        self, session: AsyncSession, incident: Incident, team: Team | None, user: str | None,
-        message: str | None, actor: str,
-    ) -> Page:  # fmt: skip
+        self,
+        session: DbSession,
+        incident: Incident,
+        team: Team | None,
+        user: str | None,
+        message: str | None,
+        actor: str,
+    ) -> Page:
         count = await page_store.count(session, incident.id)
         routed = team is not None and team.name in self.settings.oncall.pagerduty_keys
         row = Page(
-            incident_id=incident.id, team=team.name if team else None, user_id=user,
-            message=message, level=1, cycle=0, status=page_store.TRIGGERED, paged=[],
-            created_by=actor, created_at=self.clock.now(), pagerduty=routed,
+            incident_id=incident.id,
+            team=team.name if team else None,
+            user_id=user,
+            message=message,
+            level=1,
+            cycle=0,
+            status=page_store.TRIGGERED,
+            paged=[],
+            created_by=actor,
+            created_at=self.clock.now(),
+            pagerduty=routed,
             dedup_key=f"bridgekeeper-{incident.number}-page-{(count or 0) + 1}",
-        )  # fmt: skip
+        )
         session.add(row)
         await session.flush()
         return row
 
     async def _reach(
-        self, session: AsyncSession, incident: Incident, row: Page,
-        reached: tuple[Step, list[str]], *, actor: str, kind: str,
-    ) -> None:  # fmt: skip
+        self,
+        session: DbSession,
+        incident: Incident,
+        row: Page,
+        reached: tuple[Step, list[str]],
+        *,
+        actor: str,
+        kind: str,
+    ) -> None:
         """Page the people of a step: direct messages, invitations, the timeline."""
         step, people = reached
         now = self.clock.now()
         row.level, row.cycle = step.level, step.cycle
         row.paged = list(dict.fromkeys([*row.paged, *people]))
         await self.incidents.invite(session, incident=incident, users=people)
-        context = {"incident": incident, "page": row, "by": row.created_by,
-                   "escalated": kind == "page_escalated"}  # fmt: skip
+        context = {
+            "incident": incident,
+            "page": row,
+            "by": row.created_by,
+            "escalated": kind == "page_escalated",
+        }
         text = self.renderer.slack("slack/page_dm.md.j2", **context)
         for person in people:
-            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": person, "text": text})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": person, "text": text},
+            )
         await self.incidents.record(
-            session, incident=incident, actor=actor, kind=kind, text=row.message or "",
-            data={"page": row.id, "team": row.team, "user": row.user_id, "level": step.level,
-                  "cycle": step.cycle, "people": people},
-        )  # fmt: skip
+            session,
+            incident=incident,
+            actor=actor,
+            kind=kind,
+            text=row.message or "",
+            data={
+                "page": row.id,
+                "team": row.team,
+                "user": row.user_id,
+                "level": step.level,
+                "cycle": step.cycle,
+                "people": people,
+            },
+        )
 
     # -- escalating (the scheduler holds the incident row locked) -----------------------------
     async def prepare(self, payload: dict[str, Any]) -> None:
@@ -163,7 +220,7 @@ class Paging:
             with contextlib.suppress(CommandRefused):
                 await self.oncall.planned(team, self.clock.now())
 
-    async def fire(self, session: AsyncSession, job: ScheduledJob, now: datetime) -> Outcome:
+    async def fire(self, session: DbSession, job: ScheduledJob, now: datetime) -> Outcome:
         row = await page_store.get(session, int(job.payload["page"]), lock=True)
         if row is None or row.status != page_store.TRIGGERED:
             return Outcome(False, None)  # acknowledged or resolved meanwhile
@@ -178,10 +235,12 @@ class Paging:
         if reached is None:
             row.status, row.ended_at = page_store.EXHAUSTED, now
             await self.incidents.record(
-                session, incident=incident, actor=BOT_ACTOR, kind="page_exhausted",
-                data={"page": row.id, "team": row.team, "user": row.user_id,
-                      "people": row.paged},
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=BOT_ACTOR,
+                kind="page_exhausted",
+                data={"page": row.id, "team": row.team, "user": row.user_id, "people": row.paged},
+            )
             return Outcome(True, None)
         await self._reach(session, incident, row, reached, actor=BOT_ACTOR, kind="page_escalated")
         return Outcome(True, now + policy.delay)
@@ -212,46 +271,74 @@ class Paging:
             if row.status != page_store.TRIGGERED:
                 return Reply("slack/page_acked.md.j2", {**context, "already": True})
             row.status, row.acked_by, row.acked_at = page_store.ACKNOWLEDGED, user, now
-            await jobs.put(session, job_id=page_job(row.id), kind=JOB_KIND,
-                           incident_id=incident.id, due_at=None)  # fmt: skip
+            await jobs.put(
+                session,
+                job_id=page_job(row.id),
+                kind=JOB_KIND,
+                incident_id=incident.id,
+                due_at=None,
+            )
             await self.incidents.record(
-                session, incident=incident, actor=user, kind="page_acknowledged",
-                data={"page": row.id, "team": row.team, "level": row.level,
-                      "seconds": int((now - row.created_at).total_seconds())},
-            )  # fmt: skip
+                session,
+                incident=incident,
+                actor=user,
+                kind="page_acknowledged",
+                data={
+                    "page": row.id,
+                    "team": row.team,
+                    "level": row.level,
+                    "seconds": int((now - row.created_at).total_seconds()),
+                },
+            )
             if row.pagerduty:
                 self._pagerduty(session, row, "acknowledge", now)
         return Reply("slack/page_acked.md.j2", {**context, "already": False})
 
     # -- closing ------------------------------------------------------------------------------
     async def at_close(
-        self, session: AsyncSession, *, incident: Incident, actor: str, form: CloseForm
+        self, session: DbSession, *, incident: Incident, actor: str, form: CloseForm
     ) -> int:
         """Closing resolves the incident's open pages (and their PagerDuty incidents)."""
         now = self.clock.now()
-        open_pages = [row for row in await page_store.of_incident(session, incident.id)
-                      if row.status in (page_store.TRIGGERED, page_store.ACKNOWLEDGED)]  # fmt: skip
+        open_pages = [
+            row
+            for row in await page_store.of_incident(session, incident.id)
+            if row.status in (page_store.TRIGGERED, page_store.ACKNOWLEDGED)
+        ]
         for row in open_pages:
             row.status, row.ended_at = page_store.RESOLVED, now
-            await jobs.put(session, job_id=page_job(row.id), kind=JOB_KIND,
-                           incident_id=incident.id, due_at=None)  # fmt: skip
+            await jobs.put(
+                session,
+                job_id=page_job(row.id),
+                kind=JOB_KIND,
+                incident_id=incident.id,
+                due_at=None,
+            )
             if row.pagerduty:
                 self._pagerduty(session, row, "resolve", now)
         return len(open_pages)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _pagerduty(self, session: AsyncSession, row: Page, action: str, now: datetime) -> None:
-        outbox.add(session=session, now=now, kind=EFFECT, incident_id=row.incident_id,
-                   payload={"page": row.id, "action": action})  # fmt: skip
+    def _pagerduty(self, session: DbSession, row: Page, action: str, now: datetime) -> None:
+        outbox.add(
+            session=session,
+            now=now,
+            kind=EFFECT,
+            incident_id=row.incident_id,
+            payload={"page": row.id, "action": action},
+        )
 
-    async def _schedule(self, session: AsyncSession, row: Page, due: datetime) -> None:
-        await jobs.put(session, job_id=page_job(row.id), kind=JOB_KIND,
-                       incident_id=row.incident_id, due_at=due,
-                       payload={"page": row.id})  # fmt: skip
+    async def _schedule(self, session: DbSession, row: Page, due: datetime) -> None:
+        await jobs.put(
+            session,
+            job_id=page_job(row.id),
+            kind=JOB_KIND,
+            incident_id=row.incident_id,
+            due_at=due,
+            payload={"page": row.id},
+        )
 
-    async def _planned(
-        self, session: AsyncSession, team: Team | None, now: datetime
-    ) -> Team | None:
+    async def _planned(self, session: DbSession, team: Team | None, now: datetime) -> Team | None:
         if team is None:
             return None
         if self.oncall.schedules.tool(team):
@@ -262,8 +349,11 @@ class Paging:
     def _team(self, name: str) -> Team:
         found = self.settings.oncall.team(name)
         if found is None:
-            raise CommandRefused("refused/no_such_team.md.j2", team=name,
-                                 teams=[t.name for t in self.settings.oncall.teams])  # fmt: skip
+            raise CommandRefused(
+                "refused/no_such_team.md.j2",
+                team=name,
+                teams=[t.name for t in self.settings.oncall.teams],
+            )
         return found
 
     async def _resolve_user(self, ref: c.UserRef) -> str:

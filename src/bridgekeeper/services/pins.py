@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from bridgekeeper.domain.indicators import extract
 from bridgekeeper.domain.text import clean, clean_line
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import DuplicateRow
 from bridgekeeper.store.models import TimelineEntry
 
 
@@ -99,17 +98,29 @@ class Pins:
                 ):
                     return False
                 entry = await self.incidents.record(
-                    session, incident=incident, actor=message_author(message),
-                    kind="pinned", text=message_text(message),
-                    data={"ts": ts, "channel": channel, "pinned_by": pinned_by,
-                          **pin_data(message)},
-                    at=said_at, source_key=key, announce=False,
-                )  # fmt: skip
+                    session,
+                    incident=incident,
+                    actor=message_author(message),
+                    kind="pinned",
+                    text=message_text(message),
+                    data={
+                        "ts": ts,
+                        "channel": channel,
+                        "pinned_by": pinned_by,
+                        **pin_data(message),
+                    },
+                    at=said_at,
+                    source_key=key,
+                    announce=False,
+                )
                 await indicators.record_found(
-                    session, incident_id=incident.id, found=extract(entry.text), at=said_at,
+                    session,
+                    incident_id=incident.id,
+                    found=extract(entry.text),
+                    at=said_at,
                     source=indicators.seen_in("pin", by=entry.actor, at=said_at),
-                )  # fmt: skip
-        except IntegrityError:
+                )
+        except DuplicateRow:
             return False  # the same message, pinned at the same moment by someone else
         except CommandRefused:
             return False  # closed meanwhile, or the pinner is not in the incident
@@ -138,12 +149,21 @@ class Pins:
                 return False
             said_at = slack_time(ts)
             await self.incidents.record(
-                session, incident=incident, actor=message_author(message), kind="pinned_edited",
-                text=text, at=moment, source_key=f"{source_key(channel, ts)}:edited:{when}",
-                data={"ts": ts, "channel": channel, "edited_ts": when,
-                      "said_at": said_at.isoformat() if said_at else None},
+                session,
+                incident=incident,
+                actor=message_author(message),
+                kind="pinned_edited",
+                text=text,
+                at=moment,
+                source_key=f"{source_key(channel, ts)}:edited:{when}",
+                data={
+                    "ts": ts,
+                    "channel": channel,
+                    "edited_ts": when,
+                    "said_at": said_at.isoformat() if said_at else None,
+                },
                 announce=False,
-            )  # fmt: skip
+            )
         return True
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import regimes
 from bridgekeeper.domain.regimes import RegimeRule
@@ -29,6 +27,7 @@ from bridgekeeper.services.regulatory_clocks import deadline, recompute, unsent
 from bridgekeeper.services.regulatory_reminders import NotificationReminders, post
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import notification_clocks as clock_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, NotificationClock
 
 
@@ -52,9 +51,10 @@ class Regulatory:
         regime = self.regimes.get(name.casefold())
         if regime is None:
             raise CommandRefused(
-                "slack/notify_unknown.md.j2", regime=name,
+                "slack/notify_unknown.md.j2",
+                regime=name,
                 known=[{"name": r.name, "title": r.title} for r in self.regimes.values()],
-            )  # fmt: skip
+            )
         return regime
 
     # -- commands ---------------------------------------------------------------------------------
@@ -66,8 +66,12 @@ class Regulatory:
             incident = await self._locate(session, command.incident, inv)
             existing = await self._find(session, incident, regime)
             if existing is not None:
-                raise CommandRefused("slack/notify_refused.md.j2", problem="started",
-                                     regime=regime.title, since=existing.aware_at)  # fmt: skip
+                raise CommandRefused(
+                    "slack/notify_refused.md.j2",
+                    problem="started",
+                    regime=regime.title,
+                    since=existing.aware_at,
+                )
             clock = await self._start(session, incident, regime, command.aware_at, inv, now)
             context = self._context(incident, regime, clock, inv, now)
             self._post(session, incident, "bridge", "slack/notify_started.md.j2", context, now)
@@ -77,9 +81,13 @@ class Regulatory:
         """An event some deadlines count from; starts the clock (from the declaration) if needed."""
         regime = self.regime(command.regime)
         if command.event not in regimes.events_used(regime):
-            raise CommandRefused("slack/notify_refused.md.j2", problem="no_such_event",
-                                 regime=regime.title, event=command.event,
-                                 used=sorted(regimes.events_used(regime)))  # fmt: skip
+            raise CommandRefused(
+                "slack/notify_refused.md.j2",
+                problem="no_such_event",
+                regime=regime.title,
+                event=command.event,
+                used=sorted(regimes.events_used(regime)),
+            )
         now = self.clock.now()
         at = command.at or now
         self._not_future(at, now, regime, command.event)
@@ -90,20 +98,30 @@ class Regulatory:
                 clock = await self._start(session, incident, regime, None, inv, now)
             recorded = (clock.events or {}).get(command.event)
             if recorded or clock.status != "open":
-                raise CommandRefused("slack/notify_refused.md.j2", problem="event_recorded",
-                                     regime=regime.title, event=command.event,
-                                     since=datetime.fromisoformat(recorded) if recorded
-                                     else None, status=clock.status)  # fmt: skip
+                raise CommandRefused(
+                    "slack/notify_refused.md.j2",
+                    problem="event_recorded",
+                    regime=regime.title,
+                    event=command.event,
+                    since=datetime.fromisoformat(recorded) if recorded else None,
+                    status=clock.status,
+                )
             clock.events = {**(clock.events or {}), command.event: at.isoformat()}
             recompute(clock, regime)
             await self._schedule(session, clock, after=now)
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="notification_event",
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="notification_event",
                 data={"regime": regime.name, "event": command.event, "at": at.isoformat()},
                 announce=False,
-            )  # fmt: skip
-            context = {**self._context(incident, regime, clock, inv, now),
-                       "event": command.event, "at": at}  # fmt: skip
+            )
+            context = {
+                **self._context(incident, regime, clock, inv, now),
+                "event": command.event,
+                "at": at,
+            }
             self._post(session, incident, "bridge", "slack/notify_event.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "event"})
 
@@ -124,52 +142,93 @@ class Regulatory:
             await self._schedule(session, clock, after=now)
             due_at = datetime.fromisoformat(str(met["due_at"])) if met["due_at"] else None
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="notification_sent",
-                data={"regime": regime.name, "deadline": met["label"], "due_at": met["due_at"],
-                      "late": bool(due_at and now > due_at)},
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="notification_sent",
+                data={
+                    "regime": regime.name,
+                    "deadline": met["label"],
+                    "due_at": met["due_at"],
+                    "late": bool(due_at and now > due_at),
+                },
                 announce=False,
-            )  # fmt: skip
-            context = {**self._context(incident, regime, clock, inv, now),
-                       "label": met["label"], "due_at": due_at, "remaining": remaining}  # fmt: skip
+            )
+            context = {
+                **self._context(incident, regime, clock, inv, now),
+                "label": met["label"],
+                "due_at": due_at,
+                "remaining": remaining,
+            }
             self._post(session, incident, "bridge", "slack/notify_done.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "done"})
 
     async def _start(
-        self, session: AsyncSession, incident: Incident, regime: RegimeRule,
-        aware_at: datetime | None, inv: Invocation, now: datetime,
-    ) -> NotificationClock:  # fmt: skip
+        self,
+        session: DbSession,
+        incident: Incident,
+        regime: RegimeRule,
+        aware_at: datetime | None,
+        inv: Invocation,
+        now: datetime,
+    ) -> NotificationClock:
         clock = NotificationClock(
-            incident_id=incident.id, regime=regime.name,
-            aware_at=aware_at or incident.declared_at, started_by=inv.user, started_at=now,
-            status="open", deadlines=[], events={},
-        )  # fmt: skip
+            incident_id=incident.id,
+            regime=regime.name,
+            aware_at=aware_at or incident.declared_at,
+            started_by=inv.user,
+            started_at=now,
+            status="open",
+            deadlines=[],
+            events={},
+        )
         recompute(clock, regime)
         session.add(clock)
         await session.flush()
         await self._schedule(session, clock, after=now)
         await self.incidents.record(
-            session, incident=incident, actor=inv.user, kind="notification_clock_started",
-            data={"regime": regime.name, "aware_at": clock.aware_at.isoformat(),
-                  "deadlines": [{"label": d["label"], "due_at": d["due_at"]}
-                                for d in clock.deadlines]},
+            session,
+            incident=incident,
+            actor=inv.user,
+            kind="notification_clock_started",
+            data={
+                "regime": regime.name,
+                "aware_at": clock.aware_at.isoformat(),
+                "deadlines": [
+                    {"label": d["label"], "due_at": d["due_at"]} for d in clock.deadlines
+                ],
+            },
             announce=False,
-        )  # fmt: skip
+        )
         return clock
 
     @staticmethod
     def _not_future(at: datetime | None, now: datetime, regime: RegimeRule, event: str) -> None:
         if at is not None and at > now:
-            raise CommandRefused("slack/notify_refused.md.j2", problem="future",
-                                 regime=regime.title, aware_at=at, event=event)  # fmt: skip
+            raise CommandRefused(
+                "slack/notify_refused.md.j2",
+                problem="future",
+                regime=regime.title,
+                aware_at=at,
+                event=event,
+            )
 
     @staticmethod
     def _context(
-        incident: Incident, regime: RegimeRule, clock: NotificationClock, inv: Invocation,
+        incident: Incident,
+        regime: RegimeRule,
+        clock: NotificationClock,
+        inv: Invocation,
         now: datetime,
-    ) -> dict[str, Any]:  # fmt: skip
-        return {"incident": incident, "regime": regime, "aware_at": clock.aware_at,
-                "deadlines": [deadline(d, clock) for d in clock.deadlines], "user": inv.user,
-                "now": now}  # fmt: skip
+    ) -> dict[str, Any]:
+        return {
+            "incident": incident,
+            "regime": regime,
+            "aware_at": clock.aware_at,
+            "deadlines": [deadline(d, clock) for d in clock.deadlines],
+            "user": inv.user,
+            "now": now,
+        }
 
     async def not_required(self, command: c.NotifyNotRequired, inv: Invocation) -> Reply:
         regime = self.regime(command.regime)
@@ -178,58 +237,94 @@ class Regulatory:
             incident = await self._locate(session, command.incident, inv)
             clock = await self._find(session, incident, regime)
             if clock is not None and clock.status != "open":
-                raise CommandRefused("slack/notify_refused.md.j2", problem="decided",
-                                     regime=regime.title, status=clock.status)  # fmt: skip
+                raise CommandRefused(
+                    "slack/notify_refused.md.j2",
+                    problem="decided",
+                    regime=regime.title,
+                    status=clock.status,
+                )
             if clock is None:  # deciding not to notify needs no running clock
                 clock = NotificationClock(
-                    incident_id=incident.id, regime=regime.name, aware_at=incident.declared_at,
-                    started_by=inv.user, started_at=now, deadlines=[],
-                )  # fmt: skip
+                    incident_id=incident.id,
+                    regime=regime.name,
+                    aware_at=incident.declared_at,
+                    started_by=inv.user,
+                    started_at=now,
+                    deadlines=[],
+                )
                 session.add(clock)
             clock.status, clock.decided_by, clock.decided_at = "not_required", inv.user, now
             clock.rationale = command.rationale
             await session.flush()
             await self._schedule(session, clock, after=now)
             await self.incidents.record(
-                session, incident=incident, actor=inv.user, kind="notification_not_required",
-                text=command.rationale, data={"regime": regime.name}, announce=False,
-            )  # fmt: skip
-            context = {"incident": incident, "regime": regime, "rationale": command.rationale,
-                       "user": inv.user, "now": now}  # fmt: skip
+                session,
+                incident=incident,
+                actor=inv.user,
+                kind="notification_not_required",
+                text=command.rationale,
+                data={"regime": regime.name},
+                announce=False,
+            )
+            context = {
+                "incident": incident,
+                "regime": regime,
+                "rationale": command.rationale,
+                "user": inv.user,
+                "now": now,
+            }
             self._post(session, incident, "bridge", "slack/notify_none.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "none"})
 
-    async def _locate(self, session: AsyncSession, number: int | None, inv: Invocation) -> Incident:
+    async def _locate(self, session: DbSession, number: int | None, inv: Invocation) -> Incident:
         """Clocks outlive the incident: they may be started and settled after it closed."""
-        return await self.incidents.locate(session, user=inv.user, action="notify",
-                                           number=number, channel=inv.channel,
-                                           subcommand="notify", open_only=False)  # fmt: skip
+        return await self.incidents.locate(
+            session,
+            user=inv.user,
+            action="notify",
+            number=number,
+            channel=inv.channel,
+            subcommand="notify",
+            open_only=False,
+        )
 
     async def _find(
-        self, session: AsyncSession, incident: Incident, regime: RegimeRule
+        self, session: DbSession, incident: Incident, regime: RegimeRule
     ) -> NotificationClock | None:
-        return await clock_store.find(session=session, incident_id=incident.id,
-                                      regime=regime.name)  # fmt: skip
+        return await clock_store.find(session=session, incident_id=incident.id, regime=regime.name)
 
     async def _open_clock(
-        self, session: AsyncSession, incident: Incident, regime: RegimeRule
+        self, session: DbSession, incident: Incident, regime: RegimeRule
     ) -> NotificationClock:
         clock = await self._find(session, incident, regime)
         if clock is None:
-            raise CommandRefused("slack/notify_refused.md.j2", problem="not_started",
-                                 regime=regime.title, command_name=regime.name)  # fmt: skip
+            raise CommandRefused(
+                "slack/notify_refused.md.j2",
+                problem="not_started",
+                regime=regime.title,
+                command_name=regime.name,
+            )
         if clock.status != "open" or not unsent(clock):
-            raise CommandRefused("slack/notify_refused.md.j2", problem="decided",
-                                 regime=regime.title, status=clock.status)  # fmt: skip
+            raise CommandRefused(
+                "slack/notify_refused.md.j2",
+                problem="decided",
+                regime=regime.title,
+                status=clock.status,
+            )
         return clock
 
     async def _schedule(
-        self, session: AsyncSession, clock: NotificationClock, *, after: datetime
+        self, session: DbSession, clock: NotificationClock, *, after: datetime
     ) -> None:
         await self.reminders.schedule(session, clock, after=after)
 
     def _post(
-        self, session: AsyncSession, incident: Incident, target: str, template: str,
-        context: dict[str, Any], now: datetime,
-    ) -> None:  # fmt: skip
+        self,
+        session: DbSession,
+        incident: Incident,
+        target: str,
+        template: str,
+        context: dict[str, Any],
+        now: datetime,
+    ) -> None:
         post(self.renderer, session, incident, target, template, context, now)

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import regimes
 from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.domain.reminders import DueDeadline
 from bridgekeeper.store import notification_clocks as clock_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import NotificationClock
 
 
@@ -92,7 +91,7 @@ def summary(clock: NotificationClock, titles: dict[str, str]) -> dict[str, Any]:
 
 
 async def clock_summaries(
-    session: AsyncSession, incident_id: int, titles: dict[str, str]
+    session: DbSession, incident_id: int, titles: dict[str, str]
 ) -> list[dict[str, Any]]:
     """Every clock of the incident, for the status card (open ones) and the report (all)."""
     found = await clock_store.of_incident(session=session, incident_id=incident_id)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import reminders
 from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.effects import outbox
@@ -18,6 +16,7 @@ from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.regulatory_clocks import open_deadlines
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, NotificationClock, ScheduledJob
 
 JOB_KIND = "notify_reminder"
@@ -37,17 +36,22 @@ class NotificationReminders:
         scheduler.on(JOB_KIND, self.fire)
 
     async def schedule(
-        self, session: AsyncSession, clock: NotificationClock, *, after: datetime
+        self, session: DbSession, clock: NotificationClock, *, after: datetime
     ) -> None:
         due = None
         if clock.status == "open":
             due = reminders.next_reminder(open_deadlines(clock), after)
-        await jobs.put(session, job_id=clock_job(clock.id), kind=JOB_KIND,
-                       incident_id=clock.incident_id, due_at=due,
-                       payload={"clock_id": clock.id})  # fmt: skip
+        await jobs.put(
+            session,
+            job_id=clock_job(clock.id),
+            kind=JOB_KIND,
+            incident_id=clock.incident_id,
+            due_at=due,
+            payload={"clock_id": clock.id},
+        )
 
     # -- the scheduler holds the incident row locked -------------------------------------------
-    async def fire(self, session: AsyncSession, job: ScheduledJob, now: datetime) -> Outcome:
+    async def fire(self, session: DbSession, job: ScheduledJob, now: datetime) -> Outcome:
         clock = await session.get(NotificationClock, int(job.payload["clock_id"]))
         if clock is None or clock.status != "open":
             return Outcome(False, None)  # done or decided in the meantime
@@ -64,10 +68,13 @@ class NotificationReminders:
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         contacts = self._contacts(regime)
         context = {
-            "incident": incident, "regime": regime, "deadline": due.deadline,
-            "overdue": now >= due.deadline.due_at, "left": due.deadline.due_at - now,
+            "incident": incident,
+            "regime": regime,
+            "deadline": due.deadline,
+            "overdue": now >= due.deadline.due_at,
+            "left": due.deadline.due_at - now,
             "mentions": self._mentions(roles.get("commander"), contacts),
-        }  # fmt: skip
+        }
         post(
             self.renderer, session, incident, "bridge", "slack/reminder_notify.md.j2", context, now
         )
@@ -94,15 +101,24 @@ class NotificationReminders:
         """Mentions of the commander, the contact people and groups (ids checked by config)."""
         people = [commander] if commander else []
         people += [c for c in contacts if c not in people]
-        return [Mrkdwn(f"<!subteam^{p}>") if p.startswith("S") else user_mention(p)
-                for p in people]  # fmt: skip
+        return [Mrkdwn(f"<!subteam^{p}>") if p.startswith("S") else user_mention(p) for p in people]
 
 
 def post(
-    renderer: Renderer, session: AsyncSession, incident: Incident, target: str, template: str,
-    context: dict[str, Any], now: datetime,
-) -> None:  # fmt: skip
+    renderer: Renderer,
+    session: DbSession,
+    incident: Incident,
+    target: str,
+    template: str,
+    context: dict[str, Any],
+    now: datetime,
+) -> None:
     """A message about the incident's notifications, rendered now, into the outbox."""
     markup = renderer.slack(template, **context)
-    outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-               payload={"target": target, "text": markup})  # fmt: skip
+    outbox.add(
+        session=session,
+        now=now,
+        kind="post",
+        incident_id=incident.id,
+        payload={"target": target, "text": markup},
+    )

@@ -248,20 +248,25 @@ class Build:
         if fmt == "md":
             yield from stripped(self.renderer.text_pieces("report/report.md.j2", **context))
         else:
-            yield from self.renderer.html_pieces("report/report.html.j2", **context,
-                                                 **self.html_extras())  # fmt: skip
+            yield from self.renderer.html_pieces(
+                "report/report.html.j2", **context, **self.html_extras()
+            )
             yield "\n"
 
     def html_extras(self) -> dict[str, Any]:
         """The picture and the local-times script (with the CSP source that allows it)."""
-        return {"timeline_svg": report_html.picture_svg(self.renderer, self.sketch.picture()),
-                "local_times": report_html.local_times_script(self.renderer),
-                "script_policy": Markup(report_html.script_policy(self.renderer))}  # fmt: skip
+        return {
+            "timeline_svg": report_html.picture_svg(self.renderer, self.sketch.picture()),
+            "local_times": report_html.local_times_script(self.renderer),
+            "script_policy": Markup(report_html.script_policy(self.renderer)),
+        }
 
     def streamed(self, report: dict[str, Any], said: Said) -> dict[str, Any]:
         """The report for the templates: its long lists read as they are looped over."""
-        timeline = {**report["timeline"], "entries": Rows(
-            partial(self.timeline_rows, said), self.summary.length)}  # fmt: skip
+        timeline = {
+            **report["timeline"],
+            "entries": Rows(partial(self.timeline_rows, said), self.summary.length),
+        }
         groups = [
             {"stage": stage, "items": Rows(partial(self.action_rows, stage, said), count)}
             for stage, count in self.summary.action_stages.items()
@@ -285,8 +290,10 @@ class Build:
             lists[json.dumps(name)] = make
             return name
 
-        groups = [{"stage": stage, "items": marker(partial(self.action_rows, stage, None))}
-                  for stage in self.summary.action_stages]  # fmt: skip
+        groups = [
+            {"stage": stage, "items": marker(partial(self.action_rows, stage, None))}
+            for stage in self.summary.action_stages
+        ]
         entries = marker(partial(self.timeline_rows, None))
         outline = {
             **report,

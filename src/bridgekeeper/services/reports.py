@@ -18,8 +18,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
 from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
@@ -37,7 +35,7 @@ from bridgekeeper.services.report_facts import (
 from bridgekeeper.services.report_filters import add_report_filters
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import reports as report_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import (
     Incident,
     Report,
@@ -105,7 +103,7 @@ class ReportService:
         for channel in set(channels) - set(self._channels):
             self._channels[channel] = await self.channel_name(channel)
 
-    async def places(self, session: AsyncSession, incident: Incident) -> set[str]:
+    async def places(self, session: DbSession, incident: Incident) -> set[str]:
         """The channels this incident's updates went to, besides its bridge channel."""
         found = await report_store.data_of_kinds(
             session=session, incident_id=incident.id, kinds=COMMUNICATION_KINDS
@@ -116,7 +114,7 @@ class ReportService:
         named = {c: self._channels[c] for c in channels if self._channels.get(c, c) != c}
         return {"bridge": incident.channel_name, **named} if incident.channel_name else named
 
-    async def people(self, session: AsyncSession, incident: Incident) -> set[str]:
+    async def people(self, session: DbSession, incident: Incident) -> set[str]:
         """Everyone a report of this incident may name."""
         found = {incident.declared_by}
         found.update(await report_store.named_people(session=session, incident_id=incident.id))
@@ -125,7 +123,7 @@ class ReportService:
 
     async def source(
         self,
-        session: AsyncSession,
+        session: DbSession,
         incident: Incident,
         *,
         version: int,
@@ -160,9 +158,12 @@ class ReportService:
         )
 
     async def in_thread(
-        self, session: AsyncSession, incident: Incident, source: r.ReportInput,
+        self,
+        session: DbSession,
+        incident: Incident,
+        source: r.ReportInput,
         job: Callable[[Build], T],
-    ) -> T:  # fmt: skip
+    ) -> T:
         """Run `job` on a Build of this incident's report in a worker thread; the timeline is
         read through this session (and its transaction), page by page, by the event loop."""
         loop = Loop(asyncio.get_running_loop())
@@ -184,15 +185,16 @@ class ReportService:
             self.building -= 1
             build.close()
 
-    async def outline(self, session: AsyncSession, incident: Incident, *, version: int,
-                      users: dict[str, str]) -> dict[str, Any]:  # fmt: skip
+    async def outline(
+        self, session: DbSession, incident: Incident, *, version: int, users: dict[str, str]
+    ) -> dict[str, Any]:
         """The report without its timeline's entries and actions (the Slack preview)."""
         source = await self.source(session, incident, version=version, users=users)
         return await self.in_thread(session, incident, source, Build.outline)
 
     # -- storing ----------------------------------------------------------------------------------
     async def publish(
-        self, session: AsyncSession, incident: Incident, *, users: dict[str, str]
+        self, session: DbSession, incident: Incident, *, users: dict[str, str]
     ) -> dict[str, Report]:
         """Compile, render and store the next version (inside the closing transaction). A long
         report goes out in parts as it is rendered (`Report.body`, then `report_parts`)."""
@@ -205,13 +207,17 @@ class ReportService:
 
         def job(build: Build) -> dict[str, tuple[str, str]]:
             report = build.outline()
-            return {fmt: build.write(fmt, report, Sink(partial(store, build, row.id),
-                                                       self.part_chars))
-                    for fmt, row in rows.items()}  # fmt: skip
+            return {
+                fmt: build.write(fmt, report, Sink(partial(store, build, row.id), self.part_chars))
+                for fmt, row in rows.items()
+            }
 
         def store(build: Build, report_id: int, number: int, body: str) -> None:
-            build.timeline.loop.call(report_store.add_part(
-                session=session, report_id=report_id, number=number, body=body))  # fmt: skip
+            build.timeline.loop.call(
+                report_store.add_part(
+                    session=session, report_id=report_id, number=number, body=body
+                )
+            )
 
         for fmt, (first, digest) in (await self.in_thread(session, incident, source, job)).items():
             rows[fmt].body, rows[fmt].sha256 = first, digest
@@ -221,8 +227,15 @@ class ReportService:
     @staticmethod
     def _empty(incident: Incident, version: int, fmt: str, now: datetime) -> Report:
         """A report row to fill in once its format is rendered."""
-        return Report(incident_id=incident.id, version=version, format=fmt, body="", sha256="",
-                      timeline_head=incident.timeline_head, created_at=now)  # fmt: skip
+        return Report(
+            incident_id=incident.id,
+            version=version,
+            format=fmt,
+            body="",
+            sha256="",
+            timeline_head=incident.timeline_head,
+            created_at=now,
+        )
 
     async def stored(
         self, number: int, fmt: str = "md", version: int | None = None, *, whole: bool = True
@@ -237,10 +250,16 @@ class ReportService:
             )
             if row is None:
                 return None
-            return StoredReport(number=incident.number, version=row.version, format=fmt,
-                                body=row.text if whole else row.body, sha256=row.sha256,
-                                private=incident.private, created_at=row.created_at,
-                                report_id=row.id)  # fmt: skip
+            return StoredReport(
+                number=incident.number,
+                version=row.version,
+                format=fmt,
+                body=row.text if whole else row.body,
+                sha256=row.sha256,
+                private=incident.private,
+                created_at=row.created_at,
+                report_id=row.id,
+            )
 
     async def rest(self, stored: StoredReport) -> AsyncIterator[str]:
         """The parts of a long report after its first, one at a time."""

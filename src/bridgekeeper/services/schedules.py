@@ -94,19 +94,28 @@ class Schedules:
         found = {Shift(people[d.email], d.start, d.end, tool) for d in duties if d.end > d.start}
         return _Read(now, tuple(sorted(found, key=lambda s: (s.start, s.end, s.user))))
 
-    async def _duties(self, source: ScheduleSource, since: datetime, until: datetime
-                      ) -> list[Duty]:  # fmt: skip
+    async def _duties(self, source: ScheduleSource, since: datetime, until: datetime) -> list[Duty]:
         settings, session = self.settings, self.http.session()
         if source.kind == "pagerduty":
             return await pagerduty.duties(
-                session, url=settings.pagerduty_api_url, token=settings.pagerduty_token or "",
-                schedule=source.schedule, escalation_policy=source.escalation_policy,
-                since=since, until=until, timeout=self.timeout,
-            )  # fmt: skip
+                session,
+                url=settings.pagerduty_api_url,
+                token=settings.pagerduty_token or "",
+                schedule=source.schedule,
+                escalation_policy=source.escalation_policy,
+                since=since,
+                until=until,
+                timeout=self.timeout,
+            )
         return await goalert.duties(
-            session, url=settings.goalert_url or "", token=settings.goalert_token or "",
-            schedule=source.schedule or "", since=since, until=until, timeout=self.timeout,
-        )  # fmt: skip
+            session,
+            url=settings.goalert_url or "",
+            token=settings.goalert_token or "",
+            schedule=source.schedule or "",
+            since=since,
+            until=until,
+            timeout=self.timeout,
+        )
 
     async def _slack_user(self, duty: Duty) -> str:
         """The person's Slack user ID, else their name and e-mail as the tool gave them."""

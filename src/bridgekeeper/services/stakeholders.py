@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.effects import outbox
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
 
 
@@ -33,12 +32,19 @@ def announces(settings: Settings, kind: str, data: dict[str, Any] | None) -> boo
 
 
 def add_announcement(
-    session: AsyncSession, *, settings: Settings, incident: Incident, now: datetime
+    session: DbSession, *, settings: Settings, incident: Incident, now: datetime
 ) -> None:
     """Post the incident's one announcement (the first time) or edit it in place."""
-    channels = settings.updates.channels_for(Severity(incident.severity),
-                                             settings.stakeholder_channel)  # fmt: skip
+    channels = settings.updates.channels_for(
+        Severity(incident.severity), settings.stakeholder_channel
+    )
     if not channels:
         return
-    outbox.add_card(session=session, now=now, incident_id=incident.id, card="announcement",
-                    owner=incident.id, target=channels[0])  # fmt: skip
+    outbox.add_card(
+        session=session,
+        now=now,
+        incident_id=incident.id,
+        card="announcement",
+        owner=incident.id,
+        target=channels[0],
+    )

@@ -13,8 +13,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity
@@ -22,7 +20,7 @@ from bridgekeeper.domain.report import mean_median, milestones
 from bridgekeeper.services.report_facts import alert_facts, incident_facts
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import stats as stats_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Alert, Incident
 
 DEFAULT_DAYS = 30
@@ -79,9 +77,12 @@ class IncidentStats:
         return Reply("slack/stats.md.j2", {"stats": await self.compute(command.days)})
 
     async def compute(
-        self, days: int | None = None, *, now: datetime | None = None,
+        self,
+        days: int | None = None,
+        *,
+        now: datetime | None = None,
         private_ids: Collection[int] | None = None,
-    ) -> Stats:  # fmt: skip
+    ) -> Stats:
         """`private_ids`: count only these private incidents (and their alerts); None: all."""
         days = days or DEFAULT_DAYS
         until = now or self.clock.now()
@@ -94,22 +95,28 @@ class IncidentStats:
             timings = await _timings(session, incidents)
             sources = await _sources(session, since, until, private_ids)
         return Stats(
-            days=days, since=since, until=until, incidents=len(incidents),
+            days=days,
+            since=since,
+            until=until,
+            incidents=len(incidents),
             open=sum(1 for i in incidents if i.status == "open"),
             by_severity=_ordered(Counter(i.severity for i in incidents)),
-            by_disposition=dict(Counter(i.disposition or "not recorded" for i in incidents
-                                        if i.status == "closed")),
-            acknowledge=timings["time_to_acknowledge"], declare=timings["time_to_declare"],
-            stabilize=timings["time_to_stabilize"], close=timings["time_to_close"],
+            by_disposition=dict(
+                Counter(i.disposition or "not recorded" for i in incidents if i.status == "closed")
+            ),
+            acknowledge=timings["time_to_acknowledge"],
+            declare=timings["time_to_declare"],
+            stabilize=timings["time_to_stabilize"],
+            close=timings["time_to_close"],
             sources=sources,
-        )  # fmt: skip
+        )
 
 
 def _ordered(counts: Counter[str]) -> dict[str, int]:
     return {s.value: counts.get(s.value, 0) for s in Severity}
 
 
-async def _timings(session: AsyncSession, incidents: list[Incident]) -> dict[str, Timing]:
+async def _timings(session: DbSession, incidents: list[Incident]) -> dict[str, Timing]:
     ids = [i.id for i in incidents]
     alerts: dict[int, list[Alert]] = defaultdict(list)
     stabilized: dict[int, datetime] = {}
@@ -137,9 +144,11 @@ async def _timings(session: AsyncSession, incidents: list[Incident]) -> dict[str
 
 
 async def _sources(
-    session: AsyncSession, since: datetime, until: datetime,
+    session: DbSession,
+    since: datetime,
+    until: datetime,
     private_ids: Collection[int] | None = None,
-) -> tuple[SourceQuality, ...]:  # fmt: skip
+) -> tuple[SourceQuality, ...]:
     """Per source: alerts first seen in the period, how many were triaged, how many were false
     positives (dismissed as such, or part of an incident closed as one)."""
     rows = await stats_store.alert_outcomes(session=session, since=since, until=until)

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.services import digest as digests
@@ -19,7 +17,7 @@ from bridgekeeper.services.alert_cards import attach, mark_triaged, refresh_card
 from bridgekeeper.services.incidents import Declared, IncidentService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Alert, Incident
 
 UNTRIAGED = ("new", "acknowledged")
@@ -91,7 +89,7 @@ class TriageService:
             return await self._alert(session, alert_id, user, lock=False)
 
     async def _alert(
-        self, session: AsyncSession, alert_id: int, user: str, *, lock: bool = True
+        self, session: DbSession, alert_id: int, user: str, *, lock: bool = True
     ) -> Alert:
         """The alert a button names; one that is part of a private incident the user is not in
         is answered like one that does not exist (its card, if any, is only in the triage

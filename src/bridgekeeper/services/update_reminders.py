@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences, reminders
 from bridgekeeper.domain.incidents import Severity, Status
@@ -20,6 +18,7 @@ from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, ScheduledJob
 
 UPDATE_KIND = "update_posted"
@@ -63,7 +62,7 @@ class UpdateReminders:
         scheduler.on("commander_reminder", self.fire_commander_reminder)
         scheduler.on("review_reminder", self.fire_review_reminder)
 
-    async def sync(self, session: AsyncSession, incident: Incident, kind: str) -> None:
+    async def sync(self, session: DbSession, incident: Incident, kind: str) -> None:
         """Called by IncidentService after each change: move or cancel the reminders."""
         if consequences.REMINDERS not in consequences.causes(kind):
             return
@@ -71,26 +70,34 @@ class UpdateReminders:
         commander = await jobs.get(session, commander_job(incident.id))
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         await jobs.put(
-            session, job_id=commander_job(incident.id), kind="commander_reminder",
+            session,
+            job_id=commander_job(incident.id),
+            kind="commander_reminder",
             incident_id=incident.id,
             due_at=reminders.commander_due(
-                open=incident.status == Status.OPEN, declared_at=incident.declared_at,
+                open=incident.status == Status.OPEN,
+                declared_at=incident.declared_at,
                 has_commander="commander" in roles,
-                reminded_at=commander.fired_at if commander else None, policy=self.policy,
+                reminded_at=commander.fired_at if commander else None,
+                policy=self.policy,
             ),
-        )  # fmt: skip
+        )
         review = await jobs.get(session, review_job(incident.id))
         closed_at = await self._closed_at(session, incident, closing=kind == "closed")
         await jobs.put(
-            session, job_id=review_job(incident.id), kind="review_reminder",
+            session,
+            job_id=review_job(incident.id),
+            kind="review_reminder",
             incident_id=incident.id,
-            due_at=reminders.review_due(closed_at=closed_at,
-                                        reminded_at=review.fired_at if review else None,
-                                        policy=self.policy),
-        )  # fmt: skip
+            due_at=reminders.review_due(
+                closed_at=closed_at,
+                reminded_at=review.fired_at if review else None,
+                policy=self.policy,
+            ),
+        )
 
     async def _closed_at(
-        self, session: AsyncSession, incident: Incident, *, closing: bool = False
+        self, session: DbSession, incident: Incident, *, closing: bool = False
     ) -> datetime | None:
         """When a closed incident closed (None while open): its closed_at, else the entry."""
         if incident.status == Status.OPEN and not closing:
@@ -103,15 +110,19 @@ class UpdateReminders:
         return closed.recorded_at if closed is not None else self.clock.now()
 
     async def sync_update(
-        self, session: AsyncSession, incident: Incident, job: ScheduledJob | None
+        self, session: DbSession, incident: Incident, job: ScheduledJob | None
     ) -> None:
         facts = await self._update_facts(session, incident, job)
-        await jobs.put(session, job_id=update_job(incident.id), kind="update_reminder",
-                       incident_id=incident.id,
-                       due_at=reminders.update_due(facts, self.policy))  # fmt: skip
+        await jobs.put(
+            session,
+            job_id=update_job(incident.id),
+            kind="update_reminder",
+            incident_id=incident.id,
+            due_at=reminders.update_due(facts, self.policy),
+        )
 
     async def _update_facts(
-        self, session: AsyncSession, incident: Incident, job: ScheduledJob | None
+        self, session: DbSession, incident: Incident, job: ScheduledJob | None
     ) -> UpdateFacts:
         last = await incident_store.last_entry(
             session=session, incident_id=incident.id, kind=UPDATE_KIND
@@ -130,7 +141,7 @@ class UpdateReminders:
 
     # -- firing (the scheduler holds the incident row locked) -------------------------------------
     async def fire_update_reminder(
-        self, session: AsyncSession, job: ScheduledJob, now: datetime
+        self, session: DbSession, job: ScheduledJob, now: datetime
     ) -> Outcome:
         incident = await incident_store.get_by_id(session=session, incident_id=_owner(job))
         facts = await self._update_facts(session, incident, job)
@@ -140,53 +151,70 @@ class UpdateReminders:
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         last = facts.last_update_at
         markup = self.renderer.slack(
-            "slack/reminder_update.md.j2", incident=incident, commander=roles.get("commander"),
-            since=last, severity=Severity(incident.severity).label,
+            "slack/reminder_update.md.j2",
+            incident=incident,
+            commander=roles.get("commander"),
+            since=last,
+            severity=Severity(incident.severity).label,
             cadence=self.policy.cadence_for(Severity(incident.severity)),
             snooze=reminders.SNOOZE_MINUTES,
-        )  # fmt: skip
+        )
         self._post(session, incident, "bridge", markup, now)
         return Outcome(True, reminders.update_due(replace(facts, reminded_at=now), self.policy))
 
     async def fire_commander_reminder(
-        self, session: AsyncSession, job: ScheduledJob, now: datetime
+        self, session: DbSession, job: ScheduledJob, now: datetime
     ) -> Outcome:
         incident = await incident_store.get_by_id(session=session, incident_id=_owner(job))
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         due = reminders.commander_due(
-            open=incident.status == Status.OPEN, declared_at=incident.declared_at,
-            has_commander="commander" in roles, reminded_at=job.fired_at, policy=self.policy,
-        )  # fmt: skip
+            open=incident.status == Status.OPEN,
+            declared_at=incident.declared_at,
+            has_commander="commander" in roles,
+            reminded_at=job.fired_at,
+            policy=self.policy,
+        )
         if due is None or due > now:
             return Outcome(False, due)
         minutes = self.settings.updates.no_commander_minutes
-        markup = self.renderer.slack("slack/reminder_commander.md.j2", incident=incident,
-                                     minutes=minutes)  # fmt: skip
+        markup = self.renderer.slack(
+            "slack/reminder_commander.md.j2", incident=incident, minutes=minutes
+        )
         self._post(session, incident, "bridge", markup, now)
         return Outcome(True, None)
 
     async def fire_review_reminder(
-        self, session: AsyncSession, job: ScheduledJob, now: datetime
+        self, session: DbSession, job: ScheduledJob, now: datetime
     ) -> Outcome:
         incident = await incident_store.get_by_id(session=session, incident_id=_owner(job))
         closed_at = await self._closed_at(session, incident)
-        due = reminders.review_due(closed_at=closed_at, reminded_at=job.fired_at,
-                                   policy=self.policy)  # fmt: skip
+        due = reminders.review_due(
+            closed_at=closed_at, reminded_at=job.fired_at, policy=self.policy
+        )
         if due is None or due > now:
             return Outcome(False, due)
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         owner = roles.get("commander") or incident.declared_by
-        markup = self.renderer.slack("slack/reminder_review.md.j2", incident=incident,
-                                     days=self.settings.updates.review_after_days)  # fmt: skip
-        self._post(session, incident, owner if owner.startswith(("U", "W")) else "bridge",
-                   markup, now)  # fmt: skip
+        markup = self.renderer.slack(
+            "slack/reminder_review.md.j2",
+            incident=incident,
+            days=self.settings.updates.review_after_days,
+        )
+        self._post(
+            session, incident, owner if owner.startswith(("U", "W")) else "bridge", markup, now
+        )
         return Outcome(True, None)
 
     def _post(
-        self, session: AsyncSession, incident: Incident, target: str, markup: str, now: datetime
+        self, session: DbSession, incident: Incident, target: str, markup: str, now: datetime
     ) -> None:
-        outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                   payload={"target": target, "text": markup})  # fmt: skip
+        outbox.add(
+            session=session,
+            now=now,
+            kind="post",
+            incident_id=incident.id,
+            payload={"target": target, "text": markup},
+        )
 
 
 def _owner(job: ScheduledJob) -> int:

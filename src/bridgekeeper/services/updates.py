@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.effects import outbox
@@ -22,6 +20,7 @@ from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.services.update_reminders import UPDATE_KIND, UpdateReminders, update_job
 from bridgekeeper.store import jobs
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
 
 
@@ -38,19 +37,24 @@ class Updates:
         runner.on(c.PostUpdate, self.post_update)
 
     # -- posting an update ------------------------------------------------------------------------
-    async def sync(self, session: AsyncSession, incident: Incident, kind: str) -> None:
+    async def sync(self, session: DbSession, incident: Incident, kind: str) -> None:
         """Called by IncidentService after each change: move or cancel the reminders."""
         await self.reminders.sync(session, incident, kind)
 
     async def post_update(self, command: c.PostUpdate, inv: Invocation) -> Reply:
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
-                session, user=inv.user, action="update", number=command.incident,
-                channel=inv.channel, subcommand="update",
-            )  # fmt: skip
+                session,
+                user=inv.user,
+                action="update",
+                number=command.incident,
+                channel=inv.channel,
+                subcommand="update",
+            )
             channels = await self._publish(session, incident, user=inv.user, text=command.text)
-        return Reply("slack/update_posted.md.j2", {"number": incident.number,
-                                                   "channels": list(channels)})  # fmt: skip
+        return Reply(
+            "slack/update_posted.md.j2", {"number": incident.number, "channels": list(channels)}
+        )
 
     async def post_from_modal(
         self,
@@ -65,67 +69,112 @@ class Updates:
         """The "Post update" form: stage and severity change first, then the update is posted."""
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, user=user, action="update",
-                                                   incident_id=incident_id)  # fmt: skip
-            await self._change(session, incident, user=user, text=text, stage=stage,
-                               severity=severity)  # fmt: skip
+            incident = await self.incidents.locate(
+                session, user=user, action="update", incident_id=incident_id
+            )
+            await self._change(
+                session, incident, user=user, text=text, stage=stage, severity=severity
+            )
             next_at = self.clock.now() + next_in if next_in else None
-            channels = await self._publish(session, incident, user=user, text=text,
-                                           next_at=next_at)  # fmt: skip
+            channels = await self._publish(session, incident, user=user, text=text, next_at=next_at)
         return incident.number, channels
 
     async def _change(
-        self, session: AsyncSession, incident: Incident, *, user: str, text: str,
-        stage: Stage | None, severity: Severity | None,
-    ) -> None:  # fmt: skip
+        self,
+        session: DbSession,
+        incident: Incident,
+        *,
+        user: str,
+        text: str,
+        stage: Stage | None,
+        severity: Severity | None,
+    ) -> None:
         if severity is not None and severity != incident.severity:
             await self.incidents.require(session, incident=incident, user=user, action="severity")
             previous, incident.severity = incident.severity, severity
-            await self.incidents.record(session, incident=incident, actor=user,
-                                        kind="severity_changed", text=text,
-                                        data={"from": previous, "to": severity.value})  # fmt: skip
+            await self.incidents.record(
+                session,
+                incident=incident,
+                actor=user,
+                kind="severity_changed",
+                text=text,
+                data={"from": previous, "to": severity.value},
+            )
         if stage is not None and stage != incident.stage:
             previous, incident.stage = incident.stage, stage
-            await self.incidents.record(session, incident=incident, actor=user,
-                                        kind="stage_changed",
-                                        data={"from": previous, "to": stage.value})  # fmt: skip
+            await self.incidents.record(
+                session,
+                incident=incident,
+                actor=user,
+                kind="stage_changed",
+                data={"from": previous, "to": stage.value},
+            )
 
     async def _publish(
-        self, session: AsyncSession, incident: Incident, *, user: str, text: str,
+        self,
+        session: DbSession,
+        incident: Incident,
+        *,
+        user: str,
+        text: str,
         next_at: datetime | None = None,
-    ) -> tuple[str, ...]:  # fmt: skip
+    ) -> tuple[str, ...]:
         now = self.clock.now()
         severity = Severity(incident.severity)
         channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
         cadence = self.reminders.policy.cadence_for(severity)
         await self.incidents.record(
-            session, incident=incident, actor=user, kind=UPDATE_KIND, text=text, announce=False,
-            data={"severity": severity.value, "stage": incident.stage, "channels": list(channels),
-                  "next_update_at": next_at.isoformat() if next_at else None},
-        )  # fmt: skip
+            session,
+            incident=incident,
+            actor=user,
+            kind=UPDATE_KIND,
+            text=text,
+            announce=False,
+            data={
+                "severity": severity.value,
+                "stage": incident.stage,
+                "channels": list(channels),
+                "next_update_at": next_at.isoformat() if next_at else None,
+            },
+        )
         context: dict[str, Any] = {
-            "incident": incident, "severity": severity.label,
-            "stage": Stage(incident.stage).label, "text": text, "author": user, "at": now,
+            "incident": incident,
+            "severity": severity.label,
+            "stage": Stage(incident.stage).label,
+            "text": text,
+            "author": user,
+            "at": now,
             "next_at": next_at or (now + cadence if cadence else None),
-        }  # fmt: skip
+        }
         bridge = {"name": f"Incident {incident.number}", "redacted": False}
         markup = self.renderer.slack("slack/update.md.j2", **context, disclosure=bridge)
-        outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                   payload={"target": "bridge", "text": markup})  # fmt: skip
+        outbox.add(
+            session=session,
+            now=now,
+            kind="post",
+            incident_id=incident.id,
+            payload={"target": "bridge", "text": markup},
+        )
         shown = self.renderer.slack(
             "slack/update.md.j2", **context, disclosure=disclosure(self.settings, incident)
         )
         for channel in channels:
-            outbox.add(session=session, now=now, kind="post", incident_id=incident.id,
-                       payload={"target": channel, "text": shown})  # fmt: skip
+            outbox.add(
+                session=session,
+                now=now,
+                kind="post",
+                incident_id=incident.id,
+                payload={"target": channel, "text": shown},
+            )
         return channels
 
     async def modal_context(self, incident_id: int, user: str) -> dict[str, Any]:
         """What the "Post update" form shows; refused like posting for those who may not."""
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, user=user, action="update",
-                                                   incident_id=incident_id)  # fmt: skip
+            incident = await self.incidents.locate(
+                session, user=user, action="update", incident_id=incident_id
+            )
         return {
             "incident": incident,
             "stages": [s for s in self.settings.process.stages],
@@ -141,13 +190,18 @@ class Updates:
         now = self.clock.now()
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            incident = await self.incidents.locate(session, user=user, action="snooze",
-                                                   incident_id=incident_id)  # fmt: skip
+            incident = await self.incidents.locate(
+                session, user=user, action="snooze", incident_id=incident_id
+            )
             job = await jobs.get(session, update_job(incident.id))
             if job is None:
                 return None
             until = now + timedelta(minutes=minutes)
-            job.payload = {**(job.payload or {}), "snoozed_at": now.isoformat(),
-                           "snoozed_until": until.isoformat(), "snoozed_by": user}  # fmt: skip
+            job.payload = {
+                **(job.payload or {}),
+                "snoozed_at": now.isoformat(),
+                "snoozed_until": until.isoformat(),
+                "snoozed_by": user,
+            }
             await self.reminders.sync_update(session, incident, job)
         return until

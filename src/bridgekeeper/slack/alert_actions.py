@@ -90,9 +90,12 @@ class AlertActions:
     async def _list_digest(self, digest: int, body: dict[str, Any]) -> None:
         found = await self.triage.digest_list(digest=digest)
         await self._tell(
-            body, "slack/digest_list.md.j2", alerts=found.alerts, hidden=found.hidden,
+            body,
+            "slack/digest_list.md.j2",
+            alerts=found.alerts,
+            hidden=found.hidden,
             more=found.more,
-        )  # fmt: skip
+        )
 
     async def _open_dismiss(self, alert_id: int, body: dict[str, Any]) -> None:
         alert = await self.triage.get(alert_id, _user(body))

@@ -57,9 +57,10 @@ class CardActions:
         with self.runner.busy():
             try:
                 incident = await self.lifecycle.for_card(
-                    incident_id=int(incident_id), user=_user(body),
+                    incident_id=int(incident_id),
+                    user=_user(body),
                     action=MODAL_ACTIONS[str(action.get("action_id"))],
-                )  # fmt: skip
+                )
             except CommandRefused as refused:
                 await self._tell(body, Reply(refused.template, refused.context))
                 return
@@ -111,15 +112,18 @@ class CardActions:
             return
         await self._apply(ack, body, c.AddNote(_number(body), text), "text")
 
-    async def _apply(self, ack: AsyncAck, body: dict[str, Any], command: c.Command,
-                     block: str) -> None:  # fmt: skip
+    async def _apply(
+        self, ack: AsyncAck, body: dict[str, Any], command: c.Command, block: str
+    ) -> None:
         with self.runner.busy():
             try:
-                await self.runner.run(command, Invocation(user=_user(body), channel="",
-                                                          from_card=True))  # fmt: skip
+                await self.runner.run(
+                    command, Invocation(user=_user(body), channel="", from_card=True)
+                )
             except CommandRefused as refused:
-                text = self.runner.renderer.slack(refused.template, **{
-                    **self.runner.common(), **refused.context})  # fmt: skip
+                text = self.runner.renderer.slack(
+                    refused.template, **{**self.runner.common(), **refused.context}
+                )
                 await ack(response_action="errors", errors={block: _plain(text)[:2000]})
                 return
         await ack()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bridgekeeper.config import Settings
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import cards, digest
@@ -15,13 +13,20 @@ from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
 
 
 async def render_card(
-    *, session: AsyncSession, renderer: Renderer, settings: Settings, card: str, owner: int,
-    now: datetime, schedules: Schedules,
-) -> str:  # fmt: skip
+    *,
+    session: DbSession,
+    renderer: Renderer,
+    settings: Settings,
+    card: str,
+    owner: int,
+    now: datetime,
+    schedules: Schedules,
+) -> str:
     if card == "triage":
         # after in-flight repeats
         alert = await alert_store.get(session=session, alert_id=owner, lock=True)
@@ -29,10 +34,12 @@ async def render_card(
             raise LookupError(f"alert {owner} is gone")
         incident = await session.get(Incident, alert.incident_id) if alert.incident_id else None
         private = incident is not None and incident.private  # the card is in a public channel
-        oncall = await cards.responder(session, settings=settings, alert=alert, now=now,
-                                 schedules=schedules)  # fmt: skip
-        return renderer.slack("slack/triage_card.md.j2", alert=alert, private_incident=private,
-                              oncall=oncall)  # fmt: skip
+        oncall = await cards.responder(
+            session, settings=settings, alert=alert, now=now, schedules=schedules
+        )
+        return renderer.slack(
+            "slack/triage_card.md.j2", alert=alert, private_incident=private, oncall=oncall
+        )
     if card == DIGEST_CARD:
         found = await digest.summary(session, digest=owner)
         return renderer.slack("slack/digest_card.md.j2", digest=found)

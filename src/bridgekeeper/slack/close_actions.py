@@ -94,8 +94,9 @@ class CloseActions:
             return
         markup = self.renderer.slack(template, **{**self.common(), **context})
         try:
-            await self.gateway.post_ephemeral(channel, user, text=fallback_text(markup),
-                                              blocks=to_blocks(markup))  # fmt: skip
+            await self.gateway.post_ephemeral(
+                channel, user, text=fallback_text(markup), blocks=to_blocks(markup)
+            )
         except Exception:
             log.exception("could not tell the user why the incident did not close")
 

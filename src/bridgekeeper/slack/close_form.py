@@ -33,8 +33,9 @@ def read_form(values: dict[str, Any]) -> tuple[CloseForm, dict[str, str]]:
         elif text:
             follow_ups.append(FollowUp(owner=owner, text=text))
     to_tracker = bool(_element(values, "follow_ups_tracker").get("selected_options"))
-    form = CloseForm(disposition=disposition, follow_ups=tuple(follow_ups), to_tracker=to_tracker,
-                     **texts)  # fmt: skip
+    form = CloseForm(
+        disposition=disposition, follow_ups=tuple(follow_ups), to_tracker=to_tracker, **texts
+    )
     return form, problems
 
 

@@ -57,13 +57,20 @@ class EvidenceActions:
         hashed = Hashed(None, "unreachable")
         if await self.incidents.is_bridge_channel(invocation.channel):
             hashed = await sha256_of(
-                self.gateway, str(file.get("url_private_download") or ""), size=size or 0,
+                self.gateway,
+                str(file.get("url_private_download") or ""),
+                size=size or 0,
                 max_bytes=self.runner.settings.evidence_max_file_bytes,
-            )  # fmt: skip
+            )
         command = AddEvidence(
-            None, name, hashed.sha256, clean_line(str(file.get("permalink") or "")) or None,
-            file_name=name, file_size=size, unhashed=hashed.unhashed,
-        )  # fmt: skip
+            None,
+            name,
+            hashed.sha256,
+            clean_line(str(file.get("permalink") or "")) or None,
+            file_name=name,
+            file_size=size,
+            unhashed=hashed.unhashed,
+        )
         try:
             return await self.runner.run(command, invocation)
         except CommandRefused as refused:
@@ -88,8 +95,12 @@ class EvidenceActions:
             return
         meta = _metadata(body)
         number = meta.get("number")
-        command = AddEvidence(number if isinstance(number, int) else None, description, sha256,
-                              values.get("location", "").strip() or None)  # fmt: skip
+        command = AddEvidence(
+            number if isinstance(number, int) else None,
+            description,
+            sha256,
+            values.get("location", "").strip() or None,
+        )
         user = str((body.get("user") or {}).get("id", ""))
         with self.runner.busy():
             try:

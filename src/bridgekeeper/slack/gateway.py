@@ -204,8 +204,9 @@ class SlackGateway(PeopleCalls):
 
     async def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """One message by its ts (top-level or in a thread)."""
-        data = await self.call("conversations.history", channel=channel, latest=ts,
-                               inclusive=True, limit=1)  # fmt: skip
+        data = await self.call(
+            "conversations.history", channel=channel, latest=ts, inclusive=True, limit=1
+        )
         for message in data.get("messages", []):
             if message.get("ts") == ts:
                 return dict(message)
@@ -263,9 +264,11 @@ class SlackGateway(PeopleCalls):
         await self._send_bytes(str(ticket["upload_url"]), content)
         file_id = str(ticket["file_id"])
         await self.call(
-            "files.completeUploadExternal", files=[{"id": file_id, "title": title}],
-            channel_id=channel, initial_comment=comment or None,
-        )  # fmt: skip
+            "files.completeUploadExternal",
+            files=[{"id": file_id, "title": title}],
+            channel_id=channel,
+            initial_comment=comment or None,
+        )
         return file_id
 
     async def _send_bytes(self, url: str, content: bytes) -> None:

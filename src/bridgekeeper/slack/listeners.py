@@ -60,9 +60,10 @@ class SlackListeners:
             return
         with self.runner.busy():
             await self.pins.pin(
-                channel=str(item.get("channel")), ts=str(item.get("ts")),
+                channel=str(item.get("channel")),
+                ts=str(item.get("ts")),
                 pinned_by=str(event.get("user")),
-            )  # fmt: skip
+            )
 
     async def message_changed(self, event: dict[str, Any]) -> None:
         """An edit of a message already on a timeline is a timeline entry of its own."""

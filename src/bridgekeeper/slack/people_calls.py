@@ -31,8 +31,9 @@ class PeopleCalls:
         except SlackError:
             return user
         profile = data.get("profile") or {}
-        return str(profile.get("display_name") or profile.get("real_name") or data.get("name")
-                   or user)  # fmt: skip
+        return str(
+            profile.get("display_name") or profile.get("real_name") or data.get("name") or user
+        )
 
     async def user_time_zone(self, user: str) -> str | None:
         """The user's time zone name (users.info `tz`), or None when Slack will not say."""
@@ -83,8 +84,9 @@ class PeopleCalls:
         found: list[str] = []
         cursor = ""
         while True:
-            data = await self.call("conversations.members", channel=channel, limit=200,
-                                   cursor=cursor)  # fmt: skip
+            data = await self.call(
+                "conversations.members", channel=channel, limit=200, cursor=cursor
+            )
             found.extend(str(u) for u in data.get("members", []))
             cursor = data.get("response_metadata", {}).get("next_cursor", "")
             if not cursor:

@@ -44,9 +44,13 @@ class RateLimiter:
     (the emulator's sped-up limits)."""
 
     def __init__(
-        self, buckets: Buckets | None = None, *, max_wait: float = 30.0,
-        sleep: Sleep = asyncio.sleep, scale: float = 1.0,
-    ) -> None:  # fmt: skip
+        self,
+        buckets: Buckets | None = None,
+        *,
+        max_wait: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        scale: float = 1.0,
+    ) -> None:
         self.buckets = buckets if buckets is not None else MemoryBuckets()
         self.max_wait = max_wait
         self.scale = scale
@@ -90,8 +94,13 @@ class MemoryBuckets:
     async def take(self, key: str, limit: Limit) -> float:
         now = self.clock()
         bucket = self._buckets.setdefault(key, _Bucket(limit.burst, now))
-        wait = wait_for_token(limit, tokens=bucket.tokens, updated_at=bucket.updated_at,
-                              held_until=bucket.held_until, now=now)  # fmt: skip
+        wait = wait_for_token(
+            limit,
+            tokens=bucket.tokens,
+            updated_at=bucket.updated_at,
+            held_until=bucket.held_until,
+            now=now,
+        )
         if wait == 0:
             bucket.tokens = refilled(limit, bucket.tokens, bucket.updated_at, now) - 1
             bucket.updated_at = now

@@ -42,9 +42,11 @@ class SocketModeConnection:
         self.bk = bk
         self.stop = stop
         self.handler = TimedHandler(
-            bk.bolt, app_token=bk.settings.slack_app_token, web_client=bk.gateway.client,
+            bk.bolt,
+            app_token=bk.settings.slack_app_token,
+            web_client=bk.gateway.client,
             logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
-        )  # fmt: skip
+        )
         self.handler.client.issue_new_wss_url = self._new_url  # type: ignore[method-assign]
         self.refused: SlackRejected | None = None
         self.ended = asyncio.Event()

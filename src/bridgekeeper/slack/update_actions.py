@@ -58,8 +58,9 @@ class UpdateActions:
             try:
                 context = await self.updates.modal_context(incident_id, _user(body))
             except CommandRefused as refused:
-                await self._tell(body, refused.template, {"command": "/incident",
-                                                          **refused.context})  # fmt: skip
+                await self._tell(
+                    body, refused.template, {"command": "/incident", **refused.context}
+                )
                 return
             view = json.loads(self.renderer.text("modals/post_update.json.j2", **context))
             try:
@@ -80,11 +81,13 @@ class UpdateActions:
         with self.busy():
             try:
                 await self.updates.post_from_modal(
-                    incident_id=int(metadata), user=_user(body), text=text,
+                    incident_id=int(metadata),
+                    user=_user(body),
+                    text=text,
                     stage=_stage(values.get("stage")),
                     severity=_severity(values.get("severity")),
                     next_in=_minutes(values.get("next")),
-                )  # fmt: skip
+                )
             except CommandRefused as refused:
                 context = {"command": "/incident", **refused.context}
                 markup = self.renderer.slack(refused.template, **context)
@@ -102,14 +105,17 @@ class UpdateActions:
         with self.busy():
             minutes = int(match[1])
             try:
-                until = await self.updates.snooze(incident_id=incident_id, minutes=minutes,
-                                                  user=_user(body))  # fmt: skip
+                until = await self.updates.snooze(
+                    incident_id=incident_id, minutes=minutes, user=_user(body)
+                )
             except CommandRefused as refused:
-                await self._tell(body, refused.template, {"command": "/incident",
-                                                          **refused.context})  # fmt: skip
+                await self._tell(
+                    body, refused.template, {"command": "/incident", **refused.context}
+                )
                 return
-            await self._tell(body, "slack/update_snoozed.md.j2",
-                             {"until": until, "minutes": minutes})  # fmt: skip
+            await self._tell(
+                body, "slack/update_snoozed.md.j2", {"until": until, "minutes": minutes}
+            )
 
     async def _tell(self, body: dict[str, Any], template: str, context: dict[str, Any]) -> None:
         """An ephemeral answer to whoever clicked, through the action's response_url."""

@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +31,10 @@ from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
 
 log = logging.getLogger(__name__)
+# The unit of work services are handed: only store/ knows it is SQLAlchemy's.
+DbSession = AsyncSession
+# Raised when a row would repeat one a unique constraint allows once.
+DuplicateRow = IntegrityError
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process's transaction
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")

@@ -182,9 +182,14 @@ async def timeline_rows(
     hash), no ORM objects: keyset by seq, so the last page of a long timeline costs what the
     first does."""
     query = select(
-        TimelineEntry.seq, TimelineEntry.at, TimelineEntry.actor, TimelineEntry.kind,
-        TimelineEntry.text, TimelineEntry.data, TimelineEntry.hash,
-    ).where(TimelineEntry.incident_id == incident_id, TimelineEntry.seq > after)  # fmt: skip
+        TimelineEntry.seq,
+        TimelineEntry.at,
+        TimelineEntry.actor,
+        TimelineEntry.kind,
+        TimelineEntry.text,
+        TimelineEntry.data,
+        TimelineEntry.hash,
+    ).where(TimelineEntry.incident_id == incident_id, TimelineEntry.seq > after)
     return (await session.execute(query.order_by(TimelineEntry.seq).limit(limit))).all()
 
 

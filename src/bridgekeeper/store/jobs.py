@@ -36,8 +36,14 @@ async def put(
             job.status = "cancelled"
         return job
     if job is None:
-        job = ScheduledJob(id=job_id, kind=kind, incident_id=incident_id, due_at=due_at,
-                           payload=payload or {}, status="pending")  # fmt: skip
+        job = ScheduledJob(
+            id=job_id,
+            kind=kind,
+            incident_id=incident_id,
+            due_at=due_at,
+            payload=payload or {},
+            status="pending",
+        )
         session.add(job)
     else:
         job.due_at, job.status = due_at, "pending"

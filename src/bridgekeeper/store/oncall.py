@@ -12,11 +12,18 @@ from bridgekeeper.store.models import OnCallOverride
 
 
 def add(
-    *, session: AsyncSession, team: str, user: str, start: datetime, end: datetime, by: str,
+    *,
+    session: AsyncSession,
+    team: str,
+    user: str,
+    start: datetime,
+    end: datetime,
+    by: str,
     at: datetime,
-) -> OnCallOverride:  # fmt: skip
-    row = OnCallOverride(team=team, user_id=user, starts_at=start, ends_at=end, created_by=by,
-                         created_at=at)  # fmt: skip
+) -> OnCallOverride:
+    row = OnCallOverride(
+        team=team, user_id=user, starts_at=start, ends_at=end, created_by=by, created_at=at
+    )
     session.add(row)
     return row
 

@@ -73,8 +73,9 @@ def _wait(conn: Connection, key: str, limit: Limit) -> float:
             bucket.key == key
         )
     ).one()
-    wait = wait_for_token(limit, tokens=row.tokens, updated_at=row.updated_at,
-                          held_until=row.held_until, now=row.now)  # fmt: skip
+    wait = wait_for_token(
+        limit, tokens=row.tokens, updated_at=row.updated_at, held_until=row.held_until, now=row.now
+    )
     return max(wait, REFUSED_WAIT)
 
 

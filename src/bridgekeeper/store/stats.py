@@ -63,9 +63,15 @@ async def alert_outcomes(
     """Per alert first seen in the period: its outcome (None for the incident's parts when it
     has none)."""
     query = (
-        select(Alert.source, Alert.triage, Alert.disposition, Incident.disposition,
-               Incident.private, Incident.id)
+        select(
+            Alert.source,
+            Alert.triage,
+            Alert.disposition,
+            Incident.disposition,
+            Incident.private,
+            Incident.id,
+        )
         .outerjoin(Incident, Incident.id == Alert.incident_id)
         .where(Alert.first_seen >= since, Alert.first_seen <= until)
-    )  # fmt: skip
+    )
     return [(a, b, c, d, e, f) for a, b, c, d, e, f in await session.execute(query)]

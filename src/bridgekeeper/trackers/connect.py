@@ -35,9 +35,20 @@ def build(settings: TrackerSettings, connection: Connection) -> Tracker | None:
     if settings.kind == "gitlab":
         return GitLab(connection, url=settings.url, project=settings.project, token=token)
     if settings.kind == "jira":
-        return Jira(connection, url=settings.url, project=settings.project, token=token,
-                    email=settings.email or "", issue_type=settings.issue_type)  # fmt: skip
+        return Jira(
+            connection,
+            url=settings.url,
+            project=settings.project,
+            token=token,
+            email=settings.email or "",
+            issue_type=settings.issue_type,
+        )
     if settings.kind == "jira-dc":
-        return JiraDataCenter(connection, url=settings.url, project=settings.project, token=token,
-                              issue_type=settings.issue_type)  # fmt: skip
+        return JiraDataCenter(
+            connection,
+            url=settings.url,
+            project=settings.project,
+            token=token,
+            issue_type=settings.issue_type,
+        )
     return None

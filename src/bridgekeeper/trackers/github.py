@@ -16,29 +16,36 @@ class GitHub:
     def __init__(self, http: Connection, *, url: str, repo: str, token: str) -> None:
         self.http = http
         self.base = f"{url}/repos/{repo}/issues"
-        self.headers = {"Authorization": f"Bearer {token}",
-                        "Accept": "application/vnd.github+json",
-                        "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
 
     async def find(self, marker: str) -> Issue | None:
         found = await self._call("GET", self.base, params={"labels": marker, "state": "all"})
         return _issue(found[0]) if found else None
 
     async def create(self, draft: Draft) -> Issue:
-        body = {"title": draft.title, "body": draft.body,
-                "labels": [*draft.labels, draft.marker],
-                "assignees": [draft.assignee] if draft.assignee else []}  # fmt: skip
+        body = {
+            "title": draft.title,
+            "body": draft.body,
+            "labels": [*draft.labels, draft.marker],
+            "assignees": [draft.assignee] if draft.assignee else [],
+        }
         return _issue(await self._call("POST", self.base, json=body))
 
     async def get(self, key: str) -> Issue:
         return _issue(await self._call("GET", f"{self.base}/{key}"))
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        return await call(self.http.session(), method, url, kind=self.kind, headers=self.headers,
-                          **kwargs)  # fmt: skip
+        return await call(
+            self.http.session(), method, url, kind=self.kind, headers=self.headers, **kwargs
+        )
 
 
 def _issue(data: dict[str, Any]) -> Issue:
     state = str(data["state"])
-    return Issue(key=str(data["number"]), url=str(data["html_url"]), state=state,
-                 done=state == "closed")  # fmt: skip
+    return Issue(
+        key=str(data["number"]), url=str(data["html_url"]), state=state, done=state == "closed"
+    )

@@ -24,8 +24,11 @@ class GitLab:
         return _issue(found[0]) if found else None
 
     async def create(self, draft: Draft) -> Issue:
-        body: dict[str, Any] = {"title": draft.title, "description": draft.body,
-                                "labels": ",".join([*draft.labels, draft.marker])}  # fmt: skip
+        body: dict[str, Any] = {
+            "title": draft.title,
+            "description": draft.body,
+            "labels": ",".join([*draft.labels, draft.marker]),
+        }
         if draft.assignee and draft.assignee.isdigit():
             body["assignee_ids"] = [int(draft.assignee)]
         return _issue(await self._call("POST", self.base, json=body))
@@ -34,11 +37,13 @@ class GitLab:
         return _issue(await self._call("GET", f"{self.base}/{key}"))
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        return await call(self.http.session(), method, url, kind=self.kind, headers=self.headers,
-                          **kwargs)  # fmt: skip
+        return await call(
+            self.http.session(), method, url, kind=self.kind, headers=self.headers, **kwargs
+        )
 
 
 def _issue(data: dict[str, Any]) -> Issue:
     state = str(data["state"])
-    return Issue(key=str(data["iid"]), url=str(data["web_url"]), state=state,
-                 done=state == "closed")  # fmt: skip
+    return Issue(
+        key=str(data["iid"]), url=str(data["web_url"]), state=state, done=state == "closed"
+    )

@@ -12,14 +12,21 @@ TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 async def call(
-    session: aiohttp.ClientSession, method: str, url: str, *, kind: str,
-    headers: dict[str, str], json: Any = None, params: dict[str, str] | None = None,
-) -> Any:  # fmt: skip
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    kind: str,
+    headers: dict[str, str],
+    json: Any = None,
+    params: dict[str, str] | None = None,
+) -> Any:
     """The answer's JSON; raises TrackerRetryable or TrackerError with the status."""
     what = f"{kind} {method}"
     try:
-        async with session.request(method, url, headers=headers, json=json, params=params,
-                                   timeout=TIMEOUT) as answer:  # fmt: skip
+        async with session.request(
+            method, url, headers=headers, json=json, params=params, timeout=TIMEOUT
+        ) as answer:
             if answer.status == 429 or answer.status >= 500:
                 raise TrackerRetryable(what, f"HTTP {answer.status}", _retry_after(answer))
             if answer.status >= 400:

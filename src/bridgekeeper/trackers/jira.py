@@ -17,9 +17,15 @@ class Jira:
     markup = "md"
 
     def __init__(
-        self, http: Connection, *, url: str, project: str, email: str, token: str,
+        self,
+        http: Connection,
+        *,
+        url: str,
+        project: str,
+        email: str,
+        token: str,
         issue_type: str,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.http = http
         self.url = url
         self.project = project
@@ -35,10 +41,12 @@ class Jira:
 
     async def create(self, draft: Draft) -> Issue:
         fields: dict[str, Any] = {
-            "project": {"key": self.project}, "summary": draft.title,
-            "description": document(draft.body), "issuetype": {"name": self.issue_type},
+            "project": {"key": self.project},
+            "summary": draft.title,
+            "description": document(draft.body),
+            "issuetype": {"name": self.issue_type},
             "labels": [*draft.labels, draft.marker],
-        }  # fmt: skip
+        }
         if draft.assignee:
             fields["assignee"] = {"accountId": draft.assignee}
         made = await self._call("POST", "/rest/api/3/issue", json={"fields": fields})
@@ -51,20 +59,31 @@ class Jira:
         return read_issue(data, self.url)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return await call(self.http.session(), method, self.url + path, kind=self.kind,
-                          headers=self.headers, **kwargs)  # fmt: skip
+        return await call(
+            self.http.session(),
+            method,
+            self.url + path,
+            kind=self.kind,
+            headers=self.headers,
+            **kwargs,
+        )
 
 
 def read_issue(data: dict[str, Any], base_url: str) -> Issue:
     status = data["fields"]["status"]
     key = str(data["key"])
-    return Issue(key=key, url=f"{base_url}/browse/{key}", state=str(status["name"]),
-                 done=status.get("statusCategory", {}).get("key") == "done")  # fmt: skip
+    return Issue(
+        key=key,
+        url=f"{base_url}/browse/{key}",
+        state=str(status["name"]),
+        done=status.get("statusCategory", {}).get("key") == "done",
+    )
 
 
 def document(text: str) -> dict[str, Any]:
     """Plain text as an Atlassian Document Format document: a paragraph per block of lines."""
     blocks = [block.strip() for block in text.split("\n\n") if block.strip()]
-    content = [{"type": "paragraph", "content": [{"type": "text", "text": block}]}
-               for block in blocks]  # fmt: skip
+    content = [
+        {"type": "paragraph", "content": [{"type": "text", "text": block}]} for block in blocks
+    ]
     return {"type": "doc", "version": 1, "content": content}

@@ -40,10 +40,12 @@ class JiraDataCenter:
 
     async def create(self, draft: Draft) -> Issue:
         fields: dict[str, Any] = {
-            "project": {"key": self.project}, "summary": draft.title,
-            "description": draft.body, "issuetype": {"name": self.issue_type},
+            "project": {"key": self.project},
+            "summary": draft.title,
+            "description": draft.body,
+            "issuetype": {"name": self.issue_type},
             "labels": [*draft.labels, draft.marker],
-        }  # fmt: skip
+        }
         if draft.assignee:
             fields["assignee"] = {"name": draft.assignee}
         made = await self._call("POST", "/rest/api/2/issue", json={"fields": fields})
@@ -53,5 +55,11 @@ class JiraDataCenter:
         return read_issue(await self._call("GET", f"/rest/api/2/issue/{key}"), self.url)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return await call(self.http.session(), method, self.url + path, kind=self.kind,
-                          headers=self.headers, **kwargs)  # fmt: skip
+        return await call(
+            self.http.session(),
+            method,
+            self.url + path,
+            kind=self.kind,
+            headers=self.headers,
+            **kwargs,
+        )

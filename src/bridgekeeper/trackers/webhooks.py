@@ -40,8 +40,12 @@ def _github(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     if not isinstance(issue, dict) or "number" not in issue or "state" not in issue:
         raise WebhookError("issue.number and issue.state are required")
     state = str(issue["state"])
-    return Issue(key=str(issue["number"]), url=str(issue.get("html_url", "")), state=state,
-                 done=state == "closed")  # fmt: skip
+    return Issue(
+        key=str(issue["number"]),
+        url=str(issue.get("html_url", "")),
+        state=state,
+        done=state == "closed",
+    )
 
 
 def _gitlab(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
@@ -51,8 +55,9 @@ def _gitlab(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     if not isinstance(issue, dict) or "iid" not in issue or "state" not in issue:
         raise WebhookError("object_attributes.iid and object_attributes.state are required")
     state = str(issue["state"])
-    return Issue(key=str(issue["iid"]), url=str(issue.get("url", "")), state=state,
-                 done=state == "closed")  # fmt: skip
+    return Issue(
+        key=str(issue["iid"]), url=str(issue.get("url", "")), state=state, done=state == "closed"
+    )
 
 
 def _jira(data: dict[str, Any], base_url: str) -> Issue | None:

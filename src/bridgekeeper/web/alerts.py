@@ -100,9 +100,13 @@ class AlertEndpoint:
                 source, payload = "cloudevents", read_events(request.headers, body)
             else:
                 payload = json.loads(body)
-            alerts = parse(source, payload, received_at=self.bk.clock.now(),
-                           custom=self.settings.custom_sources,
-                           event_types=self.settings.cloudevent_types)  # fmt: skip
+            alerts = parse(
+                source,
+                payload,
+                received_at=self.bk.clock.now(),
+                custom=self.settings.custom_sources,
+                event_types=self.settings.cloudevent_types,
+            )
         except PayloadError as exc:
             return error(422, with_advice(str(exc), payload, source))
         except (NotCloudEvents, ValueError, RecursionError) as exc:

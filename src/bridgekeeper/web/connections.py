@@ -43,8 +43,10 @@ class Guard:
         now = asyncio.get_running_loop().time()
         if self._warned_at is None or now - self._warned_at > WARN_EVERY:
             self._warned_at = now
-            log.warning("at the connection limit (%d): new connections get 503 "
-                        "([http] max_connections)", self.limits.max_connections)  # fmt: skip
+            log.warning(
+                "at the connection limit (%d): new connections get 503 ([http] max_connections)",
+                self.limits.max_connections,
+            )
         return False
 
 
@@ -87,8 +89,9 @@ class GuardedServer(web.Server):
     """aiohttp's Server, making GuardedHandlers and telling each when its first request came."""
 
     def __init__(self, base: web.Server, *, guard: Guard, **handler_args: Any) -> None:
-        super().__init__(base.request_handler, handler_cancellation=base.handler_cancellation,
-                         **handler_args)  # fmt: skip
+        super().__init__(
+            base.request_handler, handler_cancellation=base.handler_cancellation, **handler_args
+        )
         self._guard = guard
         self._handler_args = handler_args
         make_request = base.request_factory

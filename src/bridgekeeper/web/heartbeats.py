@@ -32,9 +32,11 @@ class HeartbeatEndpoint:
             ping = await self.bk.heartbeats.ping(name, request.query.get("interval"))
         except PayloadError as exc:
             return error(422, str(exc))
-        return web.json_response({
-            "heartbeat": ping.name,
-            "interval": heartbeat.describe(ping.interval),
-            "late_after": ping.late_after.isoformat(),
-            "was_missed": ping.was_missed,
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "heartbeat": ping.name,
+                "interval": heartbeat.describe(ping.interval),
+                "late_after": ping.late_after.isoformat(),
+                "was_missed": ping.was_missed,
+            }
+        )

@@ -32,7 +32,12 @@ class OnCallFeedEndpoint:
         except CommandRefused:  # a paging tool that could not be read, with no shifts before
             raise web.HTTPServiceUnavailable() from None
         names = {user: await self.bk.gateway.user_name(user) for user in {s.user for s in found}}
-        body = calendar(team, found, names=names, renderer=self.bk.renderer,
-                        now=self.bk.clock.now())  # fmt: skip
-        return web.Response(body=body, content_type="text/calendar", charset="utf-8",
-                            headers={"Cache-Control": "private, max-age=300"})  # fmt: skip
+        body = calendar(
+            team, found, names=names, renderer=self.bk.renderer, now=self.bk.clock.now()
+        )
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Cache-Control": "private, max-age=300"},
+        )

@@ -45,9 +45,12 @@ class ReportEndpoint:
 
 
 async def send_report(
-    request: web.Request, reports: ReportService, stored: StoredReport, scripts: str,
+    request: web.Request,
+    reports: ReportService,
+    stored: StoredReport,
+    scripts: str,
     headers: Mapping[str, str] | None = None,
-) -> web.StreamResponse:  # fmt: skip
+) -> web.StreamResponse:
     """Stream a stored report, a part at a time, with its digest and Content Security Policy
     (`scripts`: the CSP source allowing the HTML report's one script)."""
     response = web.StreamResponse(

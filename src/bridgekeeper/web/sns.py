@@ -38,9 +38,16 @@ log = logging.getLogger(__name__)
 KINDS = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
-                                 "TopicArn", "Type"),
-}  # fmt: skip
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+}
 SIGNED_FIELDS["UnsubscribeConfirmation"] = SIGNED_FIELDS["SubscriptionConfirmation"]
 HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10)

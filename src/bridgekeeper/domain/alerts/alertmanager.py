@@ -17,8 +17,17 @@ from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "alertmanager"
 HOST_LABELS = ("instance", "host", "hostname", "nodename", "node")
-RESOURCE_LABELS = ("azure_resource_id", "resource", "instance", "host", "hostname", "nodename",
-                   "node", "pod", "service")  # fmt: skip
+RESOURCE_LABELS = (
+    "azure_resource_id",
+    "resource",
+    "instance",
+    "host",
+    "hostname",
+    "nodename",
+    "node",
+    "pod",
+    "service",
+)
 SHOWN_LABELS_MAX = 12
 SEVERITY_LABELS = (  # (label, vocabulary), first match wins
     ("incident_severity", severities.OWN_SEVERITY),

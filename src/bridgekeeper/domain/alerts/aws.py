@@ -25,8 +25,11 @@ from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "aws-sns"
 ALARM_CONSOLE = "https://console.aws.amazon.com/cloudwatch/home?region={}#alarmsV2:alarm/{}"
-ALARM_STATES = {"ALARM": AlertStatus.FIRING, "INSUFFICIENT_DATA": AlertStatus.FIRING,
-                "OK": AlertStatus.RESOLVED}  # fmt: skip
+ALARM_STATES = {
+    "ALARM": AlertStatus.FIRING,
+    "INSUFFICIENT_DATA": AlertStatus.FIRING,
+    "OK": AlertStatus.RESOLVED,
+}
 HOST_DIMENSIONS = ("InstanceId", "DBInstanceIdentifier", "host", "Hostname")
 
 

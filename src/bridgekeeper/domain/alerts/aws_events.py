@@ -49,7 +49,9 @@ def _guardduty(
     region = fields.text_at(detail, "region") or fields.text_at(event, "region")
     archived = fields.flag(fields.dig(detail, "service", "archived"))
     return _alert(
-        source, f"guardduty:{finding_id}", received_at,
+        source,
+        f"guardduty:{finding_id}",
+        received_at,
         title=fields.text_at(detail, "title") or fields.text_at(detail, "type"),
         severity=(f"{band} ({score:g})", LABEL_SEVERITY[band]),
         resolved=archived,
@@ -62,7 +64,7 @@ def _guardduty(
         link=GUARDDUTY_CONSOLE.format(region, finding_id) if region and finding_id else None,
         at=fields.time_at(detail, "updatedAt", "createdAt"),
         raw=event,
-    )  # fmt: skip
+    )
 
 
 def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -> Alert:
@@ -75,7 +77,9 @@ def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -
         or fields.text(fields.dig(finding, "Compliance", "Status")).upper() == "PASSED"
     )
     return _alert(
-        source, f"securityhub:{fields.text_at(finding, 'Id')}", received_at,
+        source,
+        f"securityhub:{fields.text_at(finding, 'Id')}",
+        received_at,
         title=fields.text_at(finding, "Title") or "Security Hub finding",
         severity=(label, LABEL_SEVERITY.get(label.lower(), severities.DEFAULT_SEVERITY)),
         resolved=closed,
@@ -88,14 +92,16 @@ def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -
         link=fields.first_url(fields.dig(finding, "Remediation", "Recommendation", "Url")),
         at=fields.time_at(finding, "UpdatedAt", "CreatedAt"),
         raw=finding,
-    )  # fmt: skip
+    )
 
 
 def _other(event: dict[str, Any], kind: str, received_at: datetime, source: str) -> Alert:
     resources = fields.texts(fields.get(event, "resources"))
     origin = fields.text_at(event, "source")
     return _alert(
-        source, f"event:{fields.stable_hash([origin, kind, resources[:1]])}", received_at,
+        source,
+        f"event:{fields.stable_hash([origin, kind, resources[:1]])}",
+        received_at,
         title=f"{kind} ({resources[0].rsplit(':', 1)[-1]})" if resources else kind,
         severity=("", severities.DEFAULT_SEVERITY),
         resolved=False,
@@ -104,14 +110,23 @@ def _other(event: dict[str, Any], kind: str, received_at: datetime, source: str)
         link=None,
         at=fields.time_at(event, "time"),
         raw=event,
-    )  # fmt: skip
+    )
 
 
 def _alert(
-    source: str, key: str, received_at: datetime, *, title: str,
-    severity: tuple[str, Severity], resolved: bool, description: str, resource: str,
-    link: str | None, at: datetime | None, raw: dict[str, Any],
-) -> Alert:  # fmt: skip
+    source: str,
+    key: str,
+    received_at: datetime,
+    *,
+    title: str,
+    severity: tuple[str, Severity],
+    resolved: bool,
+    description: str,
+    resource: str,
+    link: str | None,
+    at: datetime | None,
+    raw: dict[str, Any],
+) -> Alert:
     when = at or received_at
     host = resource if resource.startswith("i-") else ""
     return Alert(

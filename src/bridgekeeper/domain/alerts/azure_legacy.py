@@ -26,8 +26,13 @@ SOURCES = {  # eventSource of an activity log event: monitoringService of the co
     "servicehealth": "ServiceHealth",
     "resourcehealth": "Resource Health",
 }
-LOG_SEVERITY = {"critical": "Sev0", "error": "Sev1", "warning": "Sev2",
-                "informational": "Sev3", "verbose": "Sev4"}  # fmt: skip
+LOG_SEVERITY = {
+    "critical": "Sev0",
+    "error": "Sev1",
+    "warning": "Sev2",
+    "informational": "Sev3",
+    "verbose": "Sev4",
+}
 
 
 def to_common(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -38,8 +43,10 @@ def to_common(body: dict[str, Any]) -> dict[str, Any] | None:
         return None
     essentials, context = reader(data)
     essentials = {k: v for k, v in essentials.items() if v not in (None, "", [])}
-    return {"schemaId": "azureMonitorCommonAlertSchema",
-            "data": {"essentials": essentials, "alertContext": context}}  # fmt: skip
+    return {
+        "schemaId": "azureMonitorCommonAlertSchema",
+        "data": {"essentials": essentials, "alertContext": context},
+    }
 
 
 def _metric(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -62,8 +69,10 @@ def _metric(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         "resolvedDateTime": at if resolved else None,
         "description": fields.text_at(context, "description"),
         "investigationLink": fields.text_at(context, "portalLink"),
-    }, {"conditionType": fields.text_at(context, "conditionType"),
-        "condition": fields.obj_at(context, "condition")}  # fmt: skip
+    }, {
+        "conditionType": fields.text_at(context, "conditionType"),
+        "condition": fields.obj_at(context, "condition"),
+    }
 
 
 def _activity_log(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -171,9 +171,17 @@ def _falco(event: dict[str, Any], data: dict[str, Any], received_at: datetime) -
 
 
 def _build(
-    event: dict[str, Any], received_at: datetime, *, title: str, severity: tuple[str, Severity],
-    resolved: bool, dedup: str, resource: str, description: str, link: str | None,
-) -> Alert:  # fmt: skip
+    event: dict[str, Any],
+    received_at: datetime,
+    *,
+    title: str,
+    severity: tuple[str, Severity],
+    resolved: bool,
+    dedup: str,
+    resource: str,
+    description: str,
+    link: str | None,
+) -> Alert:
     event_id = fields.truncate(fields.text_at(event, "id"), fields.TEXT_MAX)
     started_at = fields.time_at(event, "time") or received_at
     host = fields.host_name(resource) if resource else ""

@@ -28,8 +28,16 @@ from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
-TEMPLATE_FIELDS = ("title", "description", "severity", "status", "dedup_key", "resource",
-                   "link", "started_at")  # fmt: skip
+TEMPLATE_FIELDS = (
+    "title",
+    "description",
+    "severity",
+    "status",
+    "dedup_key",
+    "resource",
+    "link",
+    "started_at",
+)
 _ENV = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
 
 

@@ -19,8 +19,13 @@ SOURCE = "defender"
 RESOLVED = frozenset({"resolved", "dismissed"})
 MAX_STEPS = 20
 # Fields of continuous export's other records (recommendations, scores, compliance).
-EXPORTED_NON_ALERTS = ("RecommendationName", "RecommendationState", "AssessmentId",
-                       "SecureScorePercentage", "ComplianceState")  # fmt: skip
+EXPORTED_NON_ALERTS = (
+    "RecommendationName",
+    "RecommendationState",
+    "AssessmentId",
+    "SecureScorePercentage",
+    "ComplianceState",
+)
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:

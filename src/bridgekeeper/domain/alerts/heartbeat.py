@@ -64,10 +64,16 @@ def missed(name: str, interval: timedelta, last_ping: datetime, now: datetime) -
 
 def back(name: str, now: datetime) -> Alert:
     return Alert(
-        source=SOURCE, external_id=name, dedup_key=f"{SOURCE}:{name}",
-        title=f"Heartbeat {name} missed", severity=Severity.SEV2, source_severity="",
-        status=AlertStatus.RESOLVED, started_at=now, ended_at=now,
-    )  # fmt: skip
+        source=SOURCE,
+        external_id=name,
+        dedup_key=f"{SOURCE}:{name}",
+        title=f"Heartbeat {name} missed",
+        severity=Severity.SEV2,
+        source_severity="",
+        status=AlertStatus.RESOLVED,
+        started_at=now,
+        ended_at=now,
+    )
 
 
 def describe(interval: timedelta) -> str:

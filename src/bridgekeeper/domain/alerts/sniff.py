@@ -40,8 +40,12 @@ def _sns(kind: str) -> Callable[[dict[str, Any]], bool]:
 
 AZURE = "/alerts/azure-monitor"
 SNS = "/alerts/aws-sns"
-AZURE_SCHEMAS = ("azuremonitorcommonalertschema", "azuremonitormetricalert",
-                 "microsoft.insights/activitylogs", "microsoft.insights/logalert")  # fmt: skip
+AZURE_SCHEMAS = (
+    "azuremonitorcommonalertschema",
+    "azuremonitormetricalert",
+    "microsoft.insights/activitylogs",
+    "microsoft.insights/logalert",
+)
 GROUPS = Shape("an Alertmanager or Grafana webhook", "/alerts/alertmanager or /alerts/grafana")
 DEFENDER = Shape("a Defender for Cloud alert", "/alerts/defender")
 SENTINEL = Shape("a Sentinel incident", "/alerts/sentinel")

@@ -53,9 +53,16 @@ def show_ack(ws: Workspace, *, channel: str, user: str, body: Any) -> None:
         return
     text, blocks = str(body.get("text") or ""), list(body.get("blocks") or [])
     if body.get("response_type") == "in_channel":
-        ws.channels[channel].messages.append(Message(
-            ws.new_ts(), ws.bot_user_id, text, blocks, channel=channel, bot_id=ws.bot_id,
-        ))  # fmt: skip
+        ws.channels[channel].messages.append(
+            Message(
+                ws.new_ts(),
+                ws.bot_user_id,
+                text,
+                blocks,
+                channel=channel,
+                bot_id=ws.bot_id,
+            )
+        )
         return
     ws.ephemerals.append(Ephemeral(channel, user, text, blocks, ws.new_ts()))
 
@@ -87,11 +94,18 @@ async def message(sandbox: Sandbox, *, user: str, channel: str, text: str) -> Js
         raise Refused("the channel is archived")
     if user not in target.members:
         await join(sandbox, user=user, channel=channel)
-    posted = sandbox.slack.post_user_message(channel, user, as_sent(sandbox.slack.state, text,
-                                                                   user=user))  # fmt: skip
-    event = {"type": "message", "channel": channel, "user": user, "text": posted.text,
-             "ts": posted.ts, "event_ts": posted.ts,
-             "channel_type": "im" if target.is_im else "channel"}  # fmt: skip
+    posted = sandbox.slack.post_user_message(
+        channel, user, as_sent(sandbox.slack.state, text, user=user)
+    )
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": posted.text,
+        "ts": posted.ts,
+        "event_ts": posted.ts,
+        "channel_type": "im" if target.is_im else "channel",
+    }
     reply = await sandbox.driver.event(event)
     return {"status": reply.status}
 
@@ -104,8 +118,14 @@ async def join(sandbox: Sandbox, *, user: str, channel: str) -> JsonDict:
     if user in target.members:
         return {"status": 200}
     target.members.add(user)
-    event = {"type": "member_joined_channel", "user": user, "channel": channel,
-             "channel_type": "C", "team": ws.team_id, "event_ts": ws.new_ts()}  # fmt: skip
+    event = {
+        "type": "member_joined_channel",
+        "user": user,
+        "channel": channel,
+        "channel_type": "C",
+        "team": ws.team_id,
+        "event_ts": ws.new_ts(),
+    }
     reply = await sandbox.driver.event(event)
     return {"status": reply.status}
 
@@ -161,8 +181,11 @@ def form_values(blocks: list[JsonDict], fields: JsonDict, ws: Workspace) -> Json
 
 def element_state(element: JsonDict, entered: Any, ws: Workspace) -> JsonDict:
     kind = str(element.get("type"))
-    chosen = [str(v) for v in entered] if isinstance(entered, list) else (
-        [str(entered)] if entered not in (None, "") else [])  # fmt: skip
+    chosen = (
+        [str(v) for v in entered]
+        if isinstance(entered, list)
+        else ([str(entered)] if entered not in (None, "") else [])
+    )
     state: JsonDict = {"type": kind}
     if kind in ("static_select", "radio_buttons"):
         options = [o for o in _options(element) if o.get("value") in chosen]

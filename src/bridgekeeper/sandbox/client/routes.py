@@ -200,8 +200,7 @@ async def _submit(sandbox: Sandbox, body: JsonDict) -> JsonDict:
     user, fields = _user(sandbox, body.get("user")), body.get("fields")
     if not isinstance(fields, dict):
         raise actions.Refused("fields must be an object")
-    return await actions.submit(sandbox, user=user, view_id=str(body.get("view_id")),
-                                fields=fields)  # fmt: skip
+    return await actions.submit(sandbox, user=user, view_id=str(body.get("view_id")), fields=fields)
 
 
 async def _close(sandbox: Sandbox, body: JsonDict) -> JsonDict:

@@ -124,16 +124,36 @@ def _text(obj: Any) -> str:
 def version_key(ws: Workspace) -> str:
     """A digest of everything a client may show; it changes when any of it does."""
     parts = [
-        [(c.id, c.name, c.is_private, c.is_archived, c.topic, c.purpose, sorted(c.members),
-          c.pins, [_message_key(m) for m in c.messages]) for c in ws.channels.values()],
+        [
+            (
+                c.id,
+                c.name,
+                c.is_private,
+                c.is_archived,
+                c.topic,
+                c.purpose,
+                sorted(c.members),
+                c.pins,
+                [_message_key(m) for m in c.messages],
+            )
+            for c in ws.channels.values()
+        ],
         [(e.channel, e.user, e.ts) for e in ws.ephemerals],
         [(v.id, v.closed, v.errors, v.view.get("hash")) for v in ws.views.values()],
         {user: list(stack) for user, stack in ws.view_stacks.items()},
-    ]  # fmt: skip
+    ]
     encoded = json.dumps(parts, default=str, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()
 
 
 def _message_key(message: Message) -> Any:
-    return (message.ts, message.text, message.blocks, message.deleted, len(message.edits),
-            message.edited_ts, message.files, message.reactions)  # fmt: skip
+    return (
+        message.ts,
+        message.text,
+        message.blocks,
+        message.deleted,
+        len(message.edits),
+        message.edited_ts,
+        message.files,
+        message.reactions,
+    )

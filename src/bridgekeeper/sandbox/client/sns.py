@@ -31,11 +31,15 @@ class SnsSigner:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.eu-west-1.amazonaws.com")])
         now = datetime.now(UTC)
         cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
             .sign(self.key, hashes.SHA256())
-        )  # fmt: skip
+        )
         return cert.public_bytes(serialization.Encoding.PEM)
 
     def delivered(self, message: dict[str, Any], *, base_url: str) -> dict[str, Any]:

@@ -82,12 +82,15 @@ class GitHubEmulator(TrackerEmulator):
             return web.json_response({"message": "Validation Failed"}, status=422)
         number = len(issues) + 1
         issue = {
-            "number": number, "title": body["title"], "body": body.get("body") or "",
-            "state": "open", "state_reason": None,
+            "number": number,
+            "title": body["title"],
+            "body": body.get("body") or "",
+            "state": "open",
+            "state_reason": None,
             "html_url": f"https://github.com/{name}/issues/{number}",
             "labels": [{"name": label} for label in body.get("labels", [])],
             "assignees": [{"login": login} for login in body.get("assignees", [])],
-        }  # fmt: skip
+        }
         issues.append(issue)
         if self.faults.lose():
             return web.json_response({"message": "Bad Gateway"}, status=502)
@@ -105,8 +108,9 @@ class GitHubEmulator(TrackerEmulator):
         wanted = {x for x in request.query.get("labels", "").split(",") if x}
         state = request.query.get("state", "open")
         found = [
-            issue for issue in issues
+            issue
+            for issue in issues
             if wanted <= {label["name"] for label in issue["labels"]}
             and state in ("all", issue["state"])
-        ]  # fmt: skip
+        ]
         return web.json_response(found)

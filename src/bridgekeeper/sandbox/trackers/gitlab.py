@@ -54,17 +54,21 @@ class GitLabEmulator(TrackerEmulator):
         issue["state"] = "closed"
         if self.webhook_url is None:
             return None
-        body = {"object_kind": "issue", "event_type": "issue",
-                "project": {"id": int(project_id)},
-                "object_attributes": {**issue, "action": "close"}}  # fmt: skip
+        body = {
+            "object_kind": "issue",
+            "event_type": "issue",
+            "project": {"id": int(project_id)},
+            "object_attributes": {**issue, "action": "close"},
+        }
         headers = {"X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": self.webhook_token}
         return await send_webhook(self.webhook_url, encode(body), headers)
 
     def _project(self, request: web.Request) -> tuple[str, list[JsonDict]]:
         project_id = request.match_info["id"]
         if project_id not in self.projects:
-            raise web.HTTPNotFound(text='{"message": "404 Project Not Found"}',
-                                   content_type="application/json")  # fmt: skip
+            raise web.HTTPNotFound(
+                text='{"message": "404 Project Not Found"}', content_type="application/json"
+            )
         return project_id, self.projects[project_id]
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -75,12 +79,16 @@ class GitLabEmulator(TrackerEmulator):
         iid = len(issues) + 1
         labels = [x for x in str(body.get("labels") or "").split(",") if x]
         issue = {
-            "id": 1000 + iid, "iid": iid, "project_id": int(project_id),
-            "title": body["title"], "description": body.get("description") or "",
-            "state": "opened", "labels": labels,
+            "id": 1000 + iid,
+            "iid": iid,
+            "project_id": int(project_id),
+            "title": body["title"],
+            "description": body.get("description") or "",
+            "state": "opened",
+            "labels": labels,
             "assignees": [{"id": int(x)} for x in body.get("assignee_ids", [])],
             "web_url": f"https://gitlab.example.com/acme/ops/-/issues/{iid}",
-        }  # fmt: skip
+        }
         issues.append(issue)
         if self.faults.lose():
             return web.json_response({"message": "502 Bad Gateway"}, status=502)

@@ -84,8 +84,11 @@ class JiraEmulator(TrackerEmulator):
         if self.webhook_url is None:
             return None
         data = encode({"webhookEvent": "jira:issue_updated", "issue": issue})
-        headers = {} if self.datacenter else {
-            "X-Hub-Signature": "sha256=" + hmac_sha256(self.webhook_secret, data)}  # fmt: skip
+        headers = (
+            {}
+            if self.datacenter
+            else {"X-Hub-Signature": "sha256=" + hmac_sha256(self.webhook_secret, data)}
+        )
         return await send_webhook(self.webhook_url, data, headers)
 
     def _find(self, key: str) -> JsonDict | None:
@@ -106,9 +109,12 @@ class JiraEmulator(TrackerEmulator):
             return web.json_response({"errors": {"assignee": "expected 'name'"}}, status=400)
         issues = self.projects[project]
         key = f"{project}-{len(issues) + 1}"
-        issue = {"id": str(10000 + len(issues)), "key": key,
-                 "self": f"{self.url}/rest/api/{2 if self.datacenter else 3}/issue/{key}",
-                 "fields": {**fields, "status": _status("To Do")}}  # fmt: skip
+        issue = {
+            "id": str(10000 + len(issues)),
+            "key": key,
+            "self": f"{self.url}/rest/api/{2 if self.datacenter else 3}/issue/{key}",
+            "fields": {**fields, "status": _status("To Do")},
+        }
         issues.append(issue)
         if self.faults.lose():
             return web.json_response({"message": "Bad Gateway"}, status=502)
@@ -129,8 +135,12 @@ class JiraEmulator(TrackerEmulator):
         wanted = LABEL_JQL.match(request.query.get("jql", "").strip())
         if wanted is None:
             return web.json_response({"errorMessages": ["unsupported JQL"]}, status=400)
-        found = [issue for issues in self.projects.values() for issue in issues
-                 if wanted[1] in issue["fields"].get("labels", [])]  # fmt: skip
+        found = [
+            issue
+            for issues in self.projects.values()
+            for issue in issues
+            if wanted[1] in issue["fields"].get("labels", [])
+        ]
         return web.json_response({"startAt": 0, "total": len(found), "issues": found})
 
 
