@@ -16,6 +16,7 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
+from bridgekeeper.config import alerts as alert_tables
 from bridgekeeper.config import schema
 from bridgekeeper.config.environment import (
     DEFAULT_DATABASE_URL,
@@ -243,10 +244,10 @@ def _process(doc: schema.Document) -> ProcessSettings:
 
 
 def _alerts(
-    table: schema.Alerts,
+    table: alert_tables.Alerts,
     env_token: str | None,
-    sources: Mapping[str, schema.Source],
-    event_types: Mapping[str, schema.Source],
+    sources: Mapping[str, alert_tables.Source],
+    event_types: Mapping[str, alert_tables.Source],
 ) -> AlertSettings:
     return AlertSettings(
         token=table.token or env_token,
@@ -269,7 +270,7 @@ def _alerts(
     )
 
 
-def _source(name: str, table: schema.Source) -> CustomSource:
+def _source(name: str, table: alert_tables.Source) -> CustomSource:
     values = table.model_dump()
     return CustomSource(name=name, **{**values, "resolved_values": tuple(table.resolved_values)})
 
