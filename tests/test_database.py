@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Connection, func, select, text, update
 
-from bridgekeeper.effects import outbox
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Counter
 

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import SystemClock
-from bridgekeeper.effects import lanes, outbox
 from bridgekeeper.effects.folding import fold
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
+from bridgekeeper.store import lanes, outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect, Incident, TimelineEntry
 from tests.conftest import Running, bridgekeepers

@@ -257,7 +257,7 @@ class Bridgekeeper:
         await self.db.upgrade()
 
     def start_worker(self) -> None:
-        """Deliver the outbox (every replica: lanes are claimed, effects/lanes.py), archive due
+        """Deliver the outbox (every replica: lanes are claimed, store/lanes.py), archive due
         channels, and run the scheduler while this process leads."""
         self.health.watch_worker(self.worker)
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop)))

@@ -7,8 +7,8 @@ import sys
 
 from bridgekeeper.clock import SystemClock
 from bridgekeeper.config import Settings
-from bridgekeeper.effects import outbox
 from bridgekeeper.rendering import Renderer
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database
 
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 
 from bridgekeeper.config.settings import TrackerSettings
-from bridgekeeper.effects import outbox
 from bridgekeeper.sandbox.trackers import JiraEmulator
+from bridgekeeper.store import outbox
 from bridgekeeper.store.models import Effect
 from tests.conftest import Running
 from tests.trackers.test_github_followups import (

@@ -21,7 +21,6 @@ from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import channel_name
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.rendering import Renderer
@@ -31,6 +30,7 @@ from bridgekeeper.slack import card_views
 from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Alert, Effect, Incident, SlackMessage

@@ -1,7 +1,7 @@
 """Delivers outbox effects: lane by lane, many lanes at once, again after failures or a restart.
 
-Effects of one lane (a channel, or one card: effects/outbox.py) go out in order; lanes are
-independent, served most urgent first (effects/lanes.py), each by one task at a time. A lane
+Effects of one lane (a channel, or one card: store/outbox.py) go out in order; lanes are
+independent, served most urgent first (store/lanes.py), each by one task at a time. A lane
 whose delivery fails backs off on its own; once its attempts run out (or at once when Slack says
 its channel is gone) the lane's effects are parked, noted on the incident's timeline, and wait
 for an operator (`bridgekeeper outbox list|retry`); an effect Slack refuses for another reason is
@@ -24,10 +24,10 @@ from sqlalchemy import Connection, select
 
 from bridgekeeper import logs
 from bridgekeeper.clock import Clock
-from bridgekeeper.effects import lanes, outbox
 from bridgekeeper.effects.folding import fold
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import lanes, outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect
 

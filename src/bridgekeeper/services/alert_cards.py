@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from bridgekeeper.domain.incidents import Severity, worst
 from bridgekeeper.domain.indicators import from_entities
-from bridgekeeper.effects import outbox
 from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert, Incident
 

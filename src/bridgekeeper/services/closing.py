@@ -26,7 +26,6 @@ from bridgekeeper.domain.closing import (
 )
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.report import DISPOSITIONS
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import stakeholders
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
@@ -34,6 +33,7 @@ from bridgekeeper.services.report_facts import regulatory_clocks
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, Report
 

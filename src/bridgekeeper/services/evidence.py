@@ -13,12 +13,12 @@ from typing import Any
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import evidence as ev
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import evidence as evidence_store
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import EvidenceItem, Incident
 

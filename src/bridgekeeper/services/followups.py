@@ -11,11 +11,11 @@ from datetime import datetime
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.closing import CloseForm
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import followups as followup_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Followup, Incident, Task

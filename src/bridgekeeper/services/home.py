@@ -23,11 +23,10 @@ from typing import Any
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity, Stage
-from bridgekeeper.effects import outbox
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import members
+from bridgekeeper.store import members, outbox
 from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Incident

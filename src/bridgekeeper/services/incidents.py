@@ -16,7 +16,6 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity, Stage, Status
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import (
     CommandRefused,
     IncidentNotFound,
@@ -27,7 +26,7 @@ from bridgekeeper.services import stakeholders
 from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.directory import Directory
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import members
+from bridgekeeper.store import members, outbox
 from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 

@@ -15,12 +15,12 @@ from typing import Any
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import indicator_export as export
 from bridgekeeper.domain import indicators as ioc
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import indicators as indicator_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, Indicator
 

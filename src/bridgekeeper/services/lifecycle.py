@@ -13,12 +13,12 @@ from bridgekeeper.domain.incidents import (
     suggested_severity,
 )
 from bridgekeeper.domain.indicators import extract
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, Task

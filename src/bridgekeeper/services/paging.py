@@ -28,14 +28,13 @@ from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import labels_of, route_for
 from bridgekeeper.domain.paging import Policy, Step
-from bridgekeeper.effects import outbox
 from bridgekeeper.errors import CommandRefused, IncidentNotFound
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.oncall import OnCallService, override_of
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import jobs
+from bridgekeeper.store import jobs, outbox
 from bridgekeeper.store import oncall as oncall_store
 from bridgekeeper.store import paging as page_store
 from bridgekeeper.store.db import DbSession

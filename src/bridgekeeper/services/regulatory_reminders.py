@@ -9,13 +9,12 @@ from typing import Any
 
 from bridgekeeper.domain import reminders
 from bridgekeeper.domain.regimes import RegimeRule
-from bridgekeeper.effects import outbox
 from bridgekeeper.rendering import Mrkdwn, Renderer, user_mention
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.regulatory_clocks import open_deadlines
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import jobs
+from bridgekeeper.store import jobs, outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, NotificationClock, ScheduledJob
 

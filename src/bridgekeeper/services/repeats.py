@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bridgekeeper.domain.alerts import model
-from bridgekeeper.effects import outbox
 from bridgekeeper.services.alert_cards import card_due, paced
 from bridgekeeper.services.alert_rows import Outcome, Result, stored_dedup_key
 from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store import outbox
 
 
 @dataclass(frozen=True)

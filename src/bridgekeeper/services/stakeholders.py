@@ -9,7 +9,7 @@ from typing import Any
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity
-from bridgekeeper.effects import outbox
+from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
 

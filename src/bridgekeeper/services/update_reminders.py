@@ -13,11 +13,10 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences, reminders
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
-from bridgekeeper.effects import outbox
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import jobs
+from bridgekeeper.store import jobs, outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident, ScheduledJob
 

@@ -13,13 +13,12 @@ from typing import Any
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity, Stage
-from bridgekeeper.effects import outbox
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.services.stakeholders import disclosure
 from bridgekeeper.services.update_reminders import UPDATE_KIND, UpdateReminders, update_job
-from bridgekeeper.store import jobs
+from bridgekeeper.store import jobs, outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
 

@@ -1,6 +1,6 @@
 """Which outbox lanes have work due, in what order, and which replica delivers each.
 
-A lane's effects go out in order (effects/outbox.py `lane`). A lane is due when its first
+A lane's effects go out in order (store/outbox.py `lane`). A lane is due when its first
 pending effect is due; one waiting out a retry holds back only its own lane. An incident's
 effects in other channels wait for its bridge channel to be created. A render scheduled
 for later (a storm card's next refresh) holds back nothing: a card is rendered from current
