@@ -13,9 +13,6 @@ import logging
 import secrets
 import string
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
-
-from sqlalchemy import Connection, Select, Table, bindparam, insert, select, update
 
 from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
@@ -30,15 +27,13 @@ from bridgekeeper.slack import card_views
 from bridgekeeper.slack.blocks import fallback_text, plain, to_blocks
 from bridgekeeper.slack.gateway import ChannelRef, SlackGateway
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import messages as message_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Alert, Effect, Incident, SlackMessage
+from bridgekeeper.store.models import Alert, Effect, Incident
 
 log = logging.getLogger(__name__)
-_MESSAGES: Table = SlackMessage.__table__  # type: ignore[assignment]
-_POSTED = select(_MESSAGES.c.id).where(_MESSAGES.c.key == bindparam("key"))
-_NEW_MESSAGE = insert(_MESSAGES)
 METADATA_TYPE = "bridgekeeper_effect"
 # A bridge channel is named inc-N-<title>, else -2 ... -5, else -<6 random a-z0-9> (names nobody
 # can take in advance), at most MAX_NAME_TRIES creations in all.
@@ -125,10 +120,8 @@ class Deliverer:
             return
         channel = await self._create_or_adopt(incident)
         async with self.db.transaction() as session:
-            await session.execute(
-                update(Incident)
-                .where(Incident.id == incident.id)
-                .values(channel_id=channel.id, channel_name=channel.name)
+            await incident_store.set_channel(
+                session=session, incident_id=incident.id, channel_id=channel.id, name=channel.name
             )
 
     async def _create_or_adopt(self, incident: Incident) -> ChannelRef:
@@ -256,7 +249,7 @@ class Deliverer:
         async with self.db.sessions() as session:
             # Renders already due are folded into this one; a render scheduled for later (a
             # throttled storm card) stays, or the repeats it stands for would never be shown.
-            covered = list(await session.scalars(_due_renders(key, self.clock.now())))
+            covered = await outbox.due_renders(session, key=key, now=self.clock.now())
             markup = await card_views.render_card(
                 session=session,
                 renderer=self.renderer,
@@ -266,7 +259,7 @@ class Deliverer:
                 now=self.clock.now(),
                 schedules=self.schedules,
             )
-            posted = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
+            posted = await message_store.posted(session, key=key)
         if posted is not None:
             await self.slack.update(
                 posted.channel_id, posted.ts, text=fallback_text(markup), blocks=to_blocks(markup)
@@ -287,7 +280,7 @@ class Deliverer:
             raise SlackError("views.publish", "no home tab configured")
         key, user = str(effect.card_key), str(effect.payload["user"])
         async with self.db.sessions() as session:
-            covered = list(await session.scalars(_due_renders(key, self.clock.now())))
+            covered = await outbox.due_renders(session, key=key, now=self.clock.now())
         markup = await self.home_markup(user=user)
         view = {"type": "home", "blocks": to_blocks(markup, HOME_MAX_BLOCKS)}
         await self.slack.publish_home(user, view)
@@ -312,13 +305,10 @@ class Deliverer:
     async def _remember(self, key: str, channel: str, ts: str) -> None:
         """(Core statements, in a transaction shared with other deliveries' bookkeeping:
         cards are posted in bursts, during alert storms.)"""
-        row = {"key": key, "channel_id": channel, "ts": ts, "posted_at": self.clock.now()}
-
-        def remember(conn: Connection) -> None:
-            if conn.scalar(_POSTED, {"key": key}) is None:
-                conn.execute(_NEW_MESSAGE, row)
-
-        await self.db.run_together(remember)
+        now = self.clock.now()
+        await self.db.run_together(
+            lambda conn: message_store.remember(conn, key=key, channel=channel, ts=ts, now=now)
+        )
 
     async def _settle(self, covered: list[int], effect_id: int) -> None:
         """Card refreshes queued before this render are satisfied by it."""
@@ -349,12 +339,6 @@ class Deliverer:
                 raise SlackError(target, f"no {target} channel configured")
             return channel
         return target
-
-
-def _due_renders(key: str, now: datetime) -> Select[int]:
-    return select(Effect.id).where(
-        Effect.card_key == key, Effect.status == "pending", Effect.next_attempt_at <= now
-    )
 
 
 def _incident_id(effect: Effect) -> int:

@@ -20,15 +20,13 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import Connection, select
-
 from bridgekeeper import logs
 from bridgekeeper.clock import Clock
 from bridgekeeper.effects.folding import fold
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import lanes, outbox
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, DbConnection
 from bridgekeeper.store.models import Effect
 
 log = logging.getLogger(__name__)
@@ -150,7 +148,7 @@ class OutboxWorker:
             del self._active[lane.name]
             self.wake()
 
-    async def _read(self, work: Callable[[Connection], T]) -> T:
+    async def _read(self, work: Callable[[DbConnection], T]) -> T:
         """Run reading statements on a reading session (off the event loop on SQLite)."""
         async with self.db.sessions() as session:
             conn = await session.connection()
@@ -158,9 +156,7 @@ class OutboxWorker:
 
     async def _load(self, effect_ids: list[int]) -> list[Effect]:
         async with self.db.sessions() as session:
-            loaded = await session.scalars(select(Effect).where(Effect.id.in_(effect_ids)))
-            by_id = {effect.id: effect for effect in loaded}
-        return [by_id[i] for i in effect_ids if i in by_id]
+            return await outbox.load(session, effect_ids)
 
     async def _deliver_in_order(self, effects: list[Effect]) -> tuple[int, bool]:
         """(effects delivered, whether the lane may go on)."""

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from bridgekeeper.domain.alerts import model
 from bridgekeeper.services.alert_cards import card_due, paced
 from bridgekeeper.services.alert_rows import Outcome, Result, stored_dedup_key
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import outbox
+from bridgekeeper.store.db import DbConnection
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class BatchedAlert:
 
 
 def count_plain(
-    conn: Connection, items: list[BatchedAlert], now: Callable[[], datetime], interval: timedelta
+    conn: DbConnection, items: list[BatchedAlert], now: Callable[[], datetime], interval: timedelta
 ) -> tuple[dict[int, Outcome], int]:
     """(Synchronous: runs inside the transaction.) The items counted, by position, and how many
     card renders that queued (a render every `interval` at most)."""
@@ -64,7 +63,7 @@ def count_plain(
 
 
 def queue_renders(
-    conn: Connection, repeated: list[alert_store.Repeat], now: datetime, interval: timedelta
+    conn: DbConnection, repeated: list[alert_store.Repeat], now: datetime, interval: timedelta
 ) -> int:
     """A render for each repeated alert whose card has none scheduled (as refresh_card does
     for a repeat); how many were queued."""

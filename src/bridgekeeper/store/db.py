@@ -33,6 +33,8 @@ from bridgekeeper.resources import shipped_dir
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
 DbSession = AsyncSession
+# A connection for Core statements run in one go (Database.run_in_transaction, run_together).
+DbConnection = Connection
 # Raised when a row would repeat one a unique constraint allows once.
 DuplicateRow = IntegrityError
 T = TypeVar("T")

@@ -116,6 +116,17 @@ async def due_archives(*, session: AsyncSession, now: datetime) -> list[int]:
     return list(await session.scalars(query.order_by(Incident.archive_due_at)))
 
 
+async def set_channel(
+    *, session: AsyncSession, incident_id: int, channel_id: str, name: str
+) -> None:
+    """The incident's bridge channel, once created (or adopted)."""
+    await session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(channel_id=channel_id, channel_name=name)
+    )
+
+
 async def list_open(*, session: AsyncSession) -> list[Incident]:
     query = select(Incident).where(Incident.status == Status.OPEN).order_by(Incident.number)
     return list((await session.execute(query)).scalars())

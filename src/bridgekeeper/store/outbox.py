@@ -37,8 +37,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridgekeeper.store.db import DbSession, notify_on_commit
+from bridgekeeper.store.db import notify_on_commit
 from bridgekeeper.store.models import Effect
 
 PARKED = "parked"
@@ -50,7 +51,7 @@ def card_key(card: str, owner: int) -> str:
 
 def add(
     *,
-    session: DbSession,
+    session: AsyncSession,
     now: datetime,
     kind: str,
     incident_id: int | None = None,
@@ -71,7 +72,7 @@ def add(
 
 def add_card(
     *,
-    session: DbSession,
+    session: AsyncSession,
     now: datetime,
     incident_id: int | None,
     card: str,
@@ -88,7 +89,7 @@ def add_card(
     return _add(session, values)
 
 
-async def known_card_keys(session: DbSession, *, kind: str, keys: Collection[str]) -> set[str]:
+async def known_card_keys(session: AsyncSession, *, kind: str, keys: Collection[str]) -> set[str]:
     """Which of `keys` have had an effect of `kind` queued before (whose home tab to keep
     current: only those who opened it)."""
     if not keys:
@@ -122,7 +123,7 @@ def mark_done(conn: Connection, effect_ids: list[int], now: datetime) -> None:
 
 
 async def park(
-    session: DbSession, *, effect_id: int, error: str, now: datetime, whole_lane: bool
+    session: AsyncSession, *, effect_id: int, error: str, now: datetime, whole_lane: bool
 ) -> int:
     """Set a pending effect aside (its attempts ran out, or Slack refused it for good), and
     with it the rest of its lane when `whole_lane`: how many were parked."""
@@ -140,7 +141,22 @@ async def park(
     return 1 + int(rest.rowcount)  # type: ignore[attr-defined]
 
 
-async def parked(session: DbSession) -> list[Effect]:
+async def due_renders(session: AsyncSession, *, key: str, now: datetime) -> list[int]:
+    """Renders of this card due by now: one delivery of it covers them all."""
+    query = select(Effect.id).where(
+        Effect.card_key == key, Effect.status == "pending", Effect.next_attempt_at <= now
+    )
+    return list(await session.scalars(query))
+
+
+async def load(session: AsyncSession, effect_ids: Sequence[int]) -> list[Effect]:
+    """These effects, in the order given (those gone meanwhile left out)."""
+    loaded = await session.scalars(select(Effect).where(Effect.id.in_(effect_ids)))
+    by_id = {effect.id: effect for effect in loaded}
+    return [by_id[i] for i in effect_ids if i in by_id]
+
+
+async def parked(session: AsyncSession) -> list[Effect]:
     """The parked effects, lane by lane, oldest first."""
     found = await session.scalars(
         select(Effect).where(Effect.status == PARKED).order_by(Effect.lane, Effect.id)
@@ -148,7 +164,7 @@ async def parked(session: DbSession) -> list[Effect]:
     return list(found)
 
 
-async def pending_by_lane(session: DbSession) -> Sequence[Any]:
+async def pending_by_lane(session: AsyncSession) -> Sequence[Any]:
     """Pending effects per lane: (lane, count, last_error of one waiting out a retry)."""
     rows = await session.execute(
         select(
@@ -164,7 +180,7 @@ async def pending_by_lane(session: DbSession) -> Sequence[Any]:
 
 
 async def retry(
-    session: DbSession, *, now: datetime, effect_ids: Sequence[int] = (), lane: str | None = None
+    session: AsyncSession, *, now: datetime, effect_ids: Sequence[int] = (), lane: str | None = None
 ) -> int:
     """Put parked effects back in their lanes (by id, by lane, or every one when neither is
     given), with fresh attempts: how many."""
@@ -240,7 +256,7 @@ def card_values(
     )
 
 
-def _add(session: DbSession, values: dict[str, Any]) -> Effect:
+def _add(session: AsyncSession, values: dict[str, Any]) -> Effect:
     effect = Effect(**values)
     session.add(effect)
     notify_on_commit(session)  # wakes the worker
