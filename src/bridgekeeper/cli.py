@@ -298,12 +298,10 @@ async def _iocs_export(settings: Settings, number: int, fmt: str) -> int:
 
 async def _audit_verify(settings: Settings, number: int | None) -> int:
     """Exit status 0: intact; 1: tampering found; 2: not checked (one line on stderr)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bridgekeeper.config import redact_url
     from bridgekeeper.rendering import Renderer
     from bridgekeeper.services.audit import NoSuchIncident, verify
-    from bridgekeeper.store.db import Database
+    from bridgekeeper.store.db import Database, DatabaseError, failure_reason
 
     renderer = Renderer()
     db = Database(settings.database_url)
@@ -313,13 +311,12 @@ async def _audit_verify(settings: Settings, number: int | None) -> int:
     except NoSuchIncident:
         print(renderer.text("cli/no_such_incident.txt.j2", number=number), file=sys.stderr)
         return 2
-    except (SQLAlchemyError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
+    except (DatabaseError, OSError) as exc:
         print(
             renderer.text(
                 "cli/audit_unreachable.txt.j2",
                 database=redact_url(db.url),
-                reason=reason[0] if reason else type(exc).__name__,
+                reason=failure_reason(exc),
             ).strip(),
             file=sys.stderr,
         )

@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bridgekeeper.config import Settings, load_settings, redact_url, require_slack
 from bridgekeeper.errors import ConfigError, SchemaOutOfDate, SlackError, SlackRetryable
-from bridgekeeper.preflight import database_reason
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.slack.auth import required_scopes
 from bridgekeeper.slack.gateway import SlackGateway
@@ -54,7 +51,7 @@ async def run_checks() -> list[Finding]:
 
 
 async def database_checks(settings: Settings) -> list[Finding]:
-    from bridgekeeper.store.db import Database
+    from bridgekeeper.store.db import Database, DatabaseError, failure_reason
 
     db = Database(settings.database_url)
     shown = redact_url(settings.database_url)
@@ -62,8 +59,8 @@ async def database_checks(settings: Settings) -> list[Finding]:
         await db.check_schema()
     except SchemaOutOfDate as exc:
         return [finding("database", True, database=shown), finding("schema", False, reason=exc)]
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        reason = database_reason(exc)
+    except (DatabaseError, OSError, TimeoutError) as exc:
+        reason = failure_reason(exc)
         return [finding("database", False, database=shown, reason=reason), finding("schema", False)]
     finally:
         await db.dispose()

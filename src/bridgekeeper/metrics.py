@@ -18,17 +18,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import event, func, select
 
 from bridgekeeper.domain.alerts.parse import PARSERS
 from bridgekeeper.errors import SlackRetryable
-from bridgekeeper.store.models import Effect
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from bridgekeeper.services.alert_rows import Outcome
-    from bridgekeeper.store.db import Database
+    from bridgekeeper.store.db import Database, DbSession
     from bridgekeeper.store.models import Incident
 
 T = TypeVar("T")
@@ -111,13 +107,16 @@ def card_posted(card: str) -> None:
     CARDS.labels(card).inc()
 
 
-async def incident_changed(session: AsyncSession, incident: Incident, kind: str) -> None:
+async def incident_changed(session: DbSession, incident: Incident, kind: str) -> None:
     """An IncidentService.after_change hook: count declarations and closes once committed."""
     counter = {"declared": DECLARED, "closed": CLOSED}.get(kind)
     if counter is None:
         return
-    child = counter.labels(str(incident.severity))
-    event.listen(session.sync_session, "after_commit", lambda _session: child.inc(), once=True)
+    from bridgekeeper.store.db import (
+        after_commit,  # store.db reports to metrics: no cycle at import
+    )
+
+    after_commit(session, counter.labels(str(incident.severity)).inc)
 
 
 # -- Slack -----------------------------------------------------------------------------------
@@ -171,13 +170,10 @@ async def transaction(kind: str) -> AsyncIterator[None]:
 
 async def refresh_outbox(db: Database, now: datetime) -> None:
     """Set the outbox gauges from one grouped query (pending and parked rows, by status)."""
-    query = (
-        select(Effect.status, func.count(), func.min(Effect.created_at))
-        .where(Effect.status.in_(("pending", "parked")))
-        .group_by(Effect.status)
-    )
+    from bridgekeeper.store import outbox  # store.db reports to metrics: no cycle at import
+
     async with db.sessions() as session:
-        rows = {status: (count, oldest) for status, count, oldest in await session.execute(query)}
+        rows = await outbox.counts(session, statuses=("pending", "parked"))
     pending, oldest = rows.get("pending", (0, None))
     OUTBOX_PENDING.set(pending)
     OUTBOX_PARKED.set(rows.get("parked", (0, None))[0])

@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,6 +37,8 @@ DbSession = AsyncSession
 DbConnection = Connection
 # Raised when a row would repeat one a unique constraint allows once.
 DuplicateRow = IntegrityError
+# Anything the database or its driver raised (unreachable, refused, a failed statement).
+DatabaseError = SQLAlchemyError
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process's transaction
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
@@ -58,6 +60,27 @@ async def _marked_open() -> AsyncIterator[None]:
         yield
     finally:
         _OPEN.reset(token)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The driver's own first line (what SQLAlchemy wraps), else the exception's name."""
+    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
+    return first[0] if first and first[0] else type(exc).__name__
+
+
+async def ping_url(url: str, *, timeout: float) -> None:
+    """Connect once and run SELECT 1; raises DatabaseError, OSError or TimeoutError."""
+    engine = create_async_engine(url)
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` once this session's transaction has committed (not if it rolls back)."""
+    event.listen(session.sync_session, "after_commit", lambda _session: callback(), once=True)
 
 
 def notify_on_commit(session: AsyncSession) -> None:

@@ -156,6 +156,18 @@ async def load(session: AsyncSession, effect_ids: Sequence[int]) -> list[Effect]
     return [by_id[i] for i in effect_ids if i in by_id]
 
 
+async def counts(
+    session: AsyncSession, *, statuses: Collection[str]
+) -> dict[str, tuple[int, datetime | None]]:
+    """For each of these statuses: how many effects, and the oldest one's creation."""
+    query = (
+        select(Effect.status, func.count(), func.min(Effect.created_at))
+        .where(Effect.status.in_(statuses))
+        .group_by(Effect.status)
+    )
+    return {status: (count, oldest) for status, count, oldest in await session.execute(query)}
+
+
 async def parked(session: AsyncSession) -> list[Effect]:
     """The parked effects, lane by lane, oldest first."""
     found = await session.scalars(
