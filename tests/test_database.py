@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Connection, func, select, text, update
 
+from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Counter
@@ -40,7 +41,7 @@ async def test_only_a_transaction_that_queued_effects_wakes_the_deliverer(db_url
             await session.scalar(select(func.count()).select_from(Counter))
         assert woken == []
         async with db.transaction() as session:
-            outbox.add(session=session, now=datetime.now(UTC), kind="post", payload={})
+            outbox.enqueue(session, Post(target="triage", text="hello"), now=datetime.now(UTC))
         assert woken == ["woken"]
     finally:
         await db.dispose()

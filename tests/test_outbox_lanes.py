@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import SystemClock
+from bridgekeeper.domain.effects import CreateChannel, Post
 from bridgekeeper.effects.folding import fold
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
@@ -164,32 +165,22 @@ async def test_a_sev1_declaration_is_served_first_and_its_announcement_waits_for
                 for number, sev in ((901, "sev4"), (902, "sev1"))
             }
             for n in range(5):
-                outbox.add(
-                    session=session,
+                outbox.enqueue(
+                    session,
+                    Post(target="bridge", text=f"backlog {n}"),
                     now=now,
-                    kind="post",
                     incident_id=ids["sev4"],
-                    payload={"target": "bridge", "text": f"backlog {n}"},
                 )
-            outbox.add(
-                session=session,
+            outbox.enqueue(session, Post(target="triage", text="a triage note"), now=now)
+            outbox.enqueue(session, CreateChannel(), now=now, incident_id=ids["sev1"])
+            outbox.enqueue(
+                session,
+                Post(target="stakeholders", text="names the channel"),
                 now=now,
-                kind="post",
-                payload={"target": "triage", "text": "a triage note"},
-            )
-            outbox.add(session=session, now=now, kind="create_channel", incident_id=ids["sev1"])
-            outbox.add(
-                session=session,
-                now=now,
-                kind="post",
                 incident_id=ids["sev1"],
-                payload={"target": "stakeholders", "text": "names the channel"},
             )
-            outbox.add(
-                session=session,
-                now=now + timedelta(minutes=5),
-                kind="post",
-                payload={"target": "triage", "text": "later"},
+            outbox.enqueue(
+                session, Post(target="triage", text="later"), now=now + timedelta(minutes=5)
             )
         due = await db.run_together(
             lambda conn: lanes.due_lanes(conn, now=now, per_lane=20, limit=10)

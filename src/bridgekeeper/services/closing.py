@@ -24,6 +24,7 @@ from bridgekeeper.domain.closing import (
     Gate,
     has_details,
 )
+from bridgekeeper.domain.effects import Archive, Post, Unarchive, UploadFile
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.report import DISPOSITIONS
 from bridgekeeper.errors import CommandRefused
@@ -224,26 +225,21 @@ class ClosingService:
             "disposition": incident.disposition,
         }
         summary = self.renderer.slack("slack/close_summary.md.j2", **context)
-        outbox.add(
-            session=session,
-            now=now,
-            kind="post",
-            incident_id=incident.id,
-            payload={"target": "bridge", "text": summary},
+        outbox.enqueue(
+            session, Post(target="bridge", text=summary), now=now, incident_id=incident.id
         )
         comment = self.renderer.slack("slack/close_report_file.md.j2", **context)
-        outbox.add(
-            session=session,
+        outbox.enqueue(
+            session,
+            UploadFile(
+                target="bridge",
+                report_id=report.id,
+                comment=comment,
+                filename=f"incident-{incident.number}-report-v{closed.version}.md",
+                title=self.renderer.text("slack/close_report_title.txt.j2", **context).strip(),
+            ),
             now=now,
-            kind="upload_file",
             incident_id=incident.id,
-            payload={
-                "target": "bridge",
-                "report_id": report.id,
-                "comment": comment,
-                "filename": f"incident-{incident.number}-report-v{closed.version}.md",
-                "title": self.renderer.text("slack/close_report_title.txt.j2", **context).strip(),
-            },
             dedup_key=f"report-file:{incident.id}:{closed.version}",
         )
         self._tell_stakeholders(session, incident, "slack/close_stakeholders.md.j2", context)
@@ -257,12 +253,11 @@ class ClosingService:
         channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
         shown = {**context, "disclosure": stakeholders.disclosure(self.settings, incident)}
         for channel in channels:
-            outbox.add(
-                session=session,
+            outbox.enqueue(
+                session,
+                Post(target=channel, text=self.renderer.slack(template, **shown)),
                 now=self.clock.now(),
-                kind="post",
                 incident_id=incident.id,
-                payload={"target": channel, "text": self.renderer.slack(template, **shown)},
             )
 
     # -- /incident reopen ---------------------------------------------------------------------
@@ -288,7 +283,7 @@ class ClosingService:
                 raise CommandRefused("refused/not_closed.md.j2", number=incident.number)
             now = self.clock.now()
             if incident.archived_at is not None:
-                outbox.add(session=session, now=now, kind="unarchive", incident_id=incident.id)
+                outbox.enqueue(session, Unarchive(), now=now, incident_id=incident.id)
                 await self.incidents.invite(session, incident=incident, users=[user])
             incident.status = Status.OPEN
             incident.closed_at = incident.closed_by = None
@@ -297,15 +292,14 @@ class ClosingService:
                 session, incident=incident, actor=user, kind="reopened", text=reason, announce=False
             )
             context = {"incident": incident, "user": user, "reason": reason}
-            outbox.add(
-                session=session,
+            outbox.enqueue(
+                session,
+                Post(
+                    target="bridge",
+                    text=self.renderer.slack("slack/reopen_announce.md.j2", **context),
+                ),
                 now=now,
-                kind="post",
                 incident_id=incident.id,
-                payload={
-                    "target": "bridge",
-                    "text": self.renderer.slack("slack/reopen_announce.md.j2", **context),
-                },
             )
             self._tell_stakeholders(session, incident, "slack/reopen_stakeholders.md.j2", context)
             return incident.number
@@ -336,14 +330,10 @@ class ClosingService:
             )
             text = self.renderer.slack("slack/close_archiving.md.j2", incident=incident)
             queued = self.clock.now()  # `now` may be a test's or the scheduler's moment
-            outbox.add(
-                session=session,
-                now=queued,
-                kind="post",
-                incident_id=incident.id,
-                payload={"target": "bridge", "text": text},
+            outbox.enqueue(
+                session, Post(target="bridge", text=text), now=queued, incident_id=incident.id
             )
-            outbox.add(session=session, now=queued, kind="archive", incident_id=incident.id)
+            outbox.enqueue(session, Archive(), now=queued, incident_id=incident.id)
         return True
 
     # -- /incident report ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import evidence as ev
+from bridgekeeper.domain.effects import Post
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
@@ -188,12 +189,8 @@ class Evidence:
             )
             if matched is False:
                 alarm = self.incidents.renderer.slack("slack/evidence_mismatch.md.j2", entry=entry)
-                outbox.add(
-                    session=session,
-                    now=now,
-                    kind="post",
-                    incident_id=incident.id,
-                    payload={"target": "bridge", "text": alarm},
+                outbox.enqueue(
+                    session, Post(target="bridge", text=alarm), now=now, incident_id=incident.id
                 )
         return Reply(
             "slack/evidence_verified.md.j2",

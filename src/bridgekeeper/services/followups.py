@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.closing import CloseForm
+from bridgekeeper.domain.effects import TrackerIssue
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
@@ -139,11 +140,5 @@ class Followups:
             created_at=now,
         )
         session.add(row)
-        outbox.add(
-            session=session,
-            now=now,
-            kind=EFFECT,
-            incident_id=incident.id,
-            payload={"task": task.id},
-        )
+        outbox.enqueue(session, TrackerIssue(task=task.id), now=now, incident_id=incident.id)
         return task.number

@@ -22,6 +22,7 @@ from typing import Any
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import consequences
+from bridgekeeper.domain.effects import HomeView
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
@@ -71,12 +72,8 @@ class HomeTab:
     async def opened(self, *, user: str) -> None:
         """Queue a render of `user`'s tab (delivered by the outbox worker)."""
         async with self.db.transaction() as session:
-            outbox.add(
-                session=session,
-                now=self.clock.now(),
-                kind="home",
-                payload={"user": user},
-                card_key=home_key(user),
+            outbox.enqueue(
+                session, HomeView(user=user), now=self.clock.now(), card_key=home_key(user)
             )
 
     async def changed(self, session: DbSession, incident: Incident, kind: str) -> None:
@@ -87,9 +84,7 @@ class HomeTab:
         keys = {home_key(user): user for user in await _people(session, incident.id)}
         now = self.clock.now()
         for key in sorted(await outbox.known_card_keys(session, kind="home", keys=keys)):
-            outbox.add(
-                session=session, now=now, kind="home", payload={"user": keys[key]}, card_key=key
-            )
+            outbox.enqueue(session, HomeView(user=keys[key]), now=now, card_key=key)
 
     async def markup(self, *, user: str) -> str:
         """The tab as rendered markup (slack/blocks.py turns it into blocks)."""

@@ -15,6 +15,7 @@ from typing import Any
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
+from bridgekeeper.domain.effects import CreateChannel, Invite, Post, Topic
 from bridgekeeper.domain.incidents import Severity, Stage, Status
 from bridgekeeper.errors import (
     CommandRefused,
@@ -141,7 +142,7 @@ class IncidentService:
 
     async def _open_bridge(self, *, session: DbSession, incident: Incident, declarer: str) -> None:
         now = self.clock.now()
-        outbox.add(session=session, now=now, kind="create_channel", incident_id=incident.id)
+        outbox.enqueue(session, CreateChannel(), now=now, incident_id=incident.id)
         if declarer != BOT_ACTOR:  # an automatic declaration (alert rule) has nobody to invite
             await self.invite(session, incident=incident, users=[declarer])
         outbox.add_card(
@@ -153,7 +154,7 @@ class IncidentService:
             target="bridge",
             pin=True,
         )
-        outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
+        outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, "declared", None):
             stakeholders.add_announcement(
                 session, settings=self.settings, incident=incident, now=now
@@ -242,13 +243,7 @@ class IncidentService:
     async def invite(self, session: DbSession, *, incident: Incident, users: list[str]) -> None:
         """Invite people to the bridge channel; they are members from now on."""
         now = self.clock.now()
-        outbox.add(
-            session=session,
-            now=now,
-            kind="invite",
-            incident_id=incident.id,
-            payload={"users": users},
-        )
+        outbox.enqueue(session, Invite(users=users), now=now, incident_id=incident.id)
         await members.add(session=session, incident_id=incident.id, users=users, at=now)
 
     # -- recording a change -----------------------------------------------------------------------
@@ -286,19 +281,18 @@ class IncidentService:
             target="bridge",
         )
         if consequences.TOPIC in consequences.causes(kind, data):
-            outbox.add(session=session, now=now, kind="topic", incident_id=incident.id)
+            outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, kind, data):
             stakeholders.add_announcement(
                 session, settings=self.settings, incident=incident, now=now
             )
         if announce:
             markup = self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
-            outbox.add(
-                session=session,
+            outbox.enqueue(
+                session,
+                Post(target="bridge", text=markup, fold=True),
                 now=now,
-                kind="post",
                 incident_id=incident.id,
-                payload={"target": "bridge", "text": markup, "fold": True},
             )
         await self._changed(session, incident, kind)
         return entry

@@ -15,6 +15,7 @@ from typing import Any
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import indicator_export as export
 from bridgekeeper.domain import indicators as ioc
+from bridgekeeper.domain.effects import UploadFile
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incidents import IncidentService
@@ -189,17 +190,12 @@ class Indicators:
             comment = self.incidents.renderer.slack(
                 "slack/iocs_file.md.j2", user=inv.user, count=len(rows), format=command.format
             )
-            outbox.add(
-                session=session,
+            outbox.enqueue(
+                session,
+                UploadFile(
+                    target="bridge", filename=name, title=name, content=content, comment=comment
+                ),
                 now=now,
-                kind="upload_file",
                 incident_id=incident.id,
-                payload={
-                    "target": "bridge",
-                    "filename": name,
-                    "title": name,
-                    "content": content,
-                    "comment": comment,
-                },
             )
         return Reply("slack/iocs_exported.md.j2", {"count": len(rows), "file": name})

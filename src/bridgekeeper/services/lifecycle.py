@@ -6,6 +6,7 @@ from typing import Any
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import regimes
+from bridgekeeper.domain.effects import Post, PostCard
 from bridgekeeper.domain.incidents import (
     IMPACT_DIMENSIONS,
     Severity,
@@ -145,13 +146,7 @@ class Lifecycle:
             brief = self.incidents.renderer.slack(
                 "slack/role_brief.md.j2", role=command.role, incident=incident
             )
-            outbox.add(
-                session=session,
-                now=now,
-                kind="post",
-                incident_id=incident.id,
-                payload={"target": user, "text": brief},
-            )
+            outbox.enqueue(session, Post(target=user, text=brief), now=now, incident_id=incident.id)
         return Reply(
             "slack/role_assigned.md.j2", {"role": command.role, "user": user, "previous": previous}
         )
@@ -342,11 +337,10 @@ class Lifecycle:
         now = self.clock.now()
         async with self.db.transaction() as session:
             incident = await self._locate(session, command, inv, "summary", "read", open_only=False)
-            outbox.add(
-                session=session,
+            outbox.enqueue(
+                session,
+                PostCard(target=inv.channel, card="status", owner=incident.id),
                 now=now,
-                kind="post",
                 incident_id=incident.id,
-                payload={"target": inv.channel, "card": "status", "owner": incident.id},
             )
         return None

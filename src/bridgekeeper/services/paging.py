@@ -24,6 +24,7 @@ from bridgekeeper.config.oncall import USER_ID
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import paging
 from bridgekeeper.domain.closing import CloseForm
+from bridgekeeper.domain.effects import PagerDutyEvent, Post
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.oncall import Team
 from bridgekeeper.domain.oncall_routing import labels_of, route_for
@@ -185,12 +186,8 @@ class Paging:
         }
         text = self.renderer.slack("slack/page_dm.md.j2", **context)
         for person in people:
-            outbox.add(
-                session=session,
-                now=now,
-                kind="post",
-                incident_id=incident.id,
-                payload={"target": person, "text": text},
+            outbox.enqueue(
+                session, Post(target=person, text=text), now=now, incident_id=incident.id
             )
         await self.incidents.record(
             session,
@@ -319,12 +316,11 @@ class Paging:
 
     # -- helpers ------------------------------------------------------------------------------
     def _pagerduty(self, session: DbSession, row: Page, action: str, now: datetime) -> None:
-        outbox.add(
-            session=session,
+        outbox.enqueue(
+            session,
+            PagerDutyEvent(page=row.id, action=action),
             now=now,
-            kind=EFFECT,
             incident_id=row.incident_id,
-            payload={"page": row.id, "action": action},
         )
 
     async def _schedule(self, session: DbSession, row: Page, due: datetime) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bridgekeeper.domain import reminders
+from bridgekeeper.domain.effects import Post
 from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.rendering import Mrkdwn, Renderer, user_mention
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
@@ -114,10 +115,4 @@ def post(
 ) -> None:
     """A message about the incident's notifications, rendered now, into the outbox."""
     markup = renderer.slack(template, **context)
-    outbox.add(
-        session=session,
-        now=now,
-        kind="post",
-        incident_id=incident.id,
-        payload={"target": target, "text": markup},
-    )
+    outbox.enqueue(session, Post(target=target, text=markup), now=now, incident_id=incident.id)

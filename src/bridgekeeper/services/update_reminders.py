@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences, reminders
+from bridgekeeper.domain.effects import Post
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
@@ -207,13 +208,7 @@ class UpdateReminders:
     def _post(
         self, session: DbSession, incident: Incident, target: str, markup: str, now: datetime
     ) -> None:
-        outbox.add(
-            session=session,
-            now=now,
-            kind="post",
-            incident_id=incident.id,
-            payload={"target": target, "text": markup},
-        )
+        outbox.enqueue(session, Post(target=target, text=markup), now=now, incident_id=incident.id)
 
 
 def _owner(job: ScheduledJob) -> int:

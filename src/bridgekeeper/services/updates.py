@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridgekeeper.domain import commands as c
+from bridgekeeper.domain.effects import Post
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.incidents import IncidentService
@@ -147,23 +148,15 @@ class Updates:
         }
         bridge = {"name": f"Incident {incident.number}", "redacted": False}
         markup = self.renderer.slack("slack/update.md.j2", **context, disclosure=bridge)
-        outbox.add(
-            session=session,
-            now=now,
-            kind="post",
-            incident_id=incident.id,
-            payload={"target": "bridge", "text": markup},
+        outbox.enqueue(
+            session, Post(target="bridge", text=markup), now=now, incident_id=incident.id
         )
         shown = self.renderer.slack(
             "slack/update.md.j2", **context, disclosure=disclosure(self.settings, incident)
         )
         for channel in channels:
-            outbox.add(
-                session=session,
-                now=now,
-                kind="post",
-                incident_id=incident.id,
-                payload={"target": channel, "text": shown},
+            outbox.enqueue(
+                session, Post(target=channel, text=shown), now=now, incident_id=incident.id
             )
         return channels
 

@@ -1,7 +1,8 @@
 """The outbox: Slack effects are rows committed with the state change that implies them.
 
-Services call `add()` inside their transaction; the worker (effects/worker.py) delivers them.
-Effect kinds and their payloads:
+Services call `enqueue()` with a typed effect (domain/effects.py) inside their transaction, or
+`add_card()` for a card; the worker (effects/worker.py) delivers them. Effect kinds and their
+payloads:
 
     create_channel {}                         the incident's bridge channel
     invite         {"users": [...]}           into the bridge channel
@@ -39,6 +40,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridgekeeper.domain.effects import Outgoing
 from bridgekeeper.store.db import notify_on_commit
 from bridgekeeper.store.models import Effect
 
@@ -49,21 +51,21 @@ def card_key(card: str, owner: int) -> str:
     return f"{card}:{owner}"
 
 
-def add(
-    *,
+def enqueue(
     session: AsyncSession,
+    effect: Outgoing,
+    *,
     now: datetime,
-    kind: str,
     incident_id: int | None = None,
-    payload: dict[str, Any] | None = None,
     dedup_key: str | None = None,
     card_key: str | None = None,
 ) -> Effect:
+    """Queue `effect` in the session's transaction: it is delivered once that commits."""
     values = effect_values(
         now=now,
-        kind=kind,
+        kind=effect.KIND,
         incident_id=incident_id,
-        payload=payload,
+        payload=effect.payload(),
         dedup_key=dedup_key,
         card_key=card_key,
     )
