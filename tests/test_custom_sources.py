@@ -4,6 +4,7 @@ payloads (tests/samples/custom) over HTTP; bad mappings are refused by `config c
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -17,7 +18,7 @@ from bridgekeeper.domain.alerts.custom import CustomSource
 from bridgekeeper.errors import ConfigError
 from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
-from tests.conftest import Running
+from tests.conftest import ALERT_TOKEN, Running
 from tests.examples import SAMPLES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "custom-sources.md"
@@ -111,6 +112,57 @@ async def test_a_body_the_title_cannot_be_made_from_is_refused(app: Running) -> 
     assert await alerts(app) == []
 
 
+AUTH_SOURCES = """
+[sources.backup-box]
+title = "{{ job }} failed"
+auth = "basic"
+
+[sources.vault]
+title = "{{ job }} failed"
+auth = "header"
+"""
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("source", "token", "headers", "query", "status"),
+    [
+        ("backup-box", None, {"Authorization": basic("nas", ALERT_TOKEN)}, "", 202),
+        ("backup-box", None, {"Authorization": basic("nas", "wrong")}, "", 401),
+        ("backup-box", ALERT_TOKEN, {}, "", 401),  # basic only: a bearer token is not it
+        ("vault", ALERT_TOKEN, {}, "", 202),
+        ("vault", None, {}, f"?token={ALERT_TOKEN}", 401),  # never in a URL
+    ],
+)
+async def test_a_sources_auth_mode_decides_how_the_token_is_given(
+    db_url: str,
+    emulator: SlackEmulator,
+    tmp_path: Path,
+    source: str,
+    token: str | None,
+    headers: dict[str, str],
+    query: str,
+    status: int,
+) -> None:
+    config = tmp_path / "auth.toml"
+    config.write_text(AUTH_SOURCES, encoding="utf-8")
+    sources = load_settings(ENV, config_path=str(config)).alerts.custom_sources
+    assert {name: s.auth for name, s in sources.items()} == {
+        "backup-box": "basic",
+        "vault": "header",
+    }
+    async with bridgekeepers(db_url, emulator) as start:
+        app = await start(custom_sources=sources)
+        answer = await post(
+            app, source, {"job": "nightly"}, token=token, headers=headers, query=query
+        )
+        assert answer.status == status, answer.body
+        assert len(await alerts(app)) == (1 if status == 202 else 0)
+
+
 @pytest.mark.parametrize(
     ("toml", "said"),
     [
@@ -119,6 +171,8 @@ async def test_a_body_the_title_cannot_be_made_from_is_refused(app: Running) -> 
         ('[sources.x]\ndescription = "x"', "sources.x.title: missing"),
         ('[sources.x]\ntitle = "x"\nseverity_map = { High = "sev9" }', "sources.x.severity_map"),
         ('[sources.x]\ntitle = "x"\nstatuss = "y"', "did you mean sources.x.status"),
+        ('[sources.x]\ntitle = "x"\nauth = "hmac"', "sources.x.auth"),
+        ('[cloudevents.types."a.b"]\ntitle = "x"\nauth = "basic"', "auth"),
     ],
 )
 def test_a_mapping_that_cannot_work_is_refused_by_name(

@@ -25,11 +25,13 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
         yield await start(clock=FrozenClock())
 
 
-async def ping(app: Running, path: str, token: str = ALERT_TOKEN) -> tuple[int, dict[str, Any]]:
+async def ping(
+    app: Running, path: str, token: str = ALERT_TOKEN, body: Any = None
+) -> tuple[int, dict[str, Any]]:
     headers = {"Authorization": f"Bearer {token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{app.url}/heartbeats/{path}", headers=headers) as response,
+        session.post(f"{app.url}/heartbeats/{path}", headers=headers, json=body) as response,
     ):
         return response.status, await response.json()
 
@@ -67,6 +69,44 @@ async def test_a_late_ping_raises_an_alert_and_the_next_ping_resolves_it(app: Ru
     assert row.status == "resolved"
     await app.settle()
     assert "*Status:* resolved" in card_texts(app)[0]
+
+
+def watchdog(status: str) -> dict[str, Any]:
+    """Alertmanager's webhook (version 4) for kube-prometheus's always-firing Watchdog."""
+    alert = {
+        "status": status,
+        "labels": {"alertname": "Watchdog", "severity": "none"},
+        "annotations": {"summary": "An alert that should always be firing"},
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "2026-01-01T00:05:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+        "fingerprint": "e4a1c7f2d9b3a865",
+    }
+    return {
+        "version": "4",
+        "groupKey": '{}/{alertname="Watchdog"}:{alertname="Watchdog"}',
+        "status": status,
+        "receiver": "bridgekeeper-watchdog",
+        "groupLabels": {"alertname": "Watchdog"},
+        "commonLabels": alert["labels"],
+        "commonAnnotations": alert["annotations"],
+        "externalURL": "http://alertmanager.example.com:9093",
+        "alerts": [alert],
+    }
+
+
+async def test_a_resolved_watchdog_is_not_a_ping(app: Running) -> None:
+    """When Prometheus stops, its Watchdog resolves and Alertmanager says so once: that is the
+    pipeline breaking, so the heartbeat is missed on time, and the next firing one resolves it."""
+    status, _ = await ping(app, "watchdog?interval=2m", body=watchdog("firing"))
+    assert status == 200
+    await later(app, minutes=1)
+    status, answer = await ping(app, "watchdog", body=watchdog("resolved"))
+    assert status == 202 and "resolved" in answer["ignored"]
+    await later(app, minutes=1, seconds=45)  # 2 minutes and the grace of 42 s after the ping
+    assert [a.title for a in await alerts(app)] == ["Heartbeat watchdog missed"]
+    status, answer = await ping(app, "watchdog", body=watchdog("firing"))
+    assert status == 200 and answer["was_missed"]
+    assert [a.status for a in await alerts(app)] == ["resolved"]
 
 
 async def test_the_configured_interval_wins(

@@ -7,6 +7,7 @@ import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,6 +35,22 @@ PROMETHEUS_URL = (
     "http://prometheus-0.monitoring.svc:9090/graph?g0.expr=100+-+%28avg+by+%28instance%29+%28rate"
     "%28node_cpu_seconds_total%7Bmode%3D%22idle%22%7D%5B2m%5D%29%29+%2A+100%29+%3E+90&g0.tab=1"
 )
+
+
+def alertmanager_page(instance: str) -> str:
+    """The alert in Alertmanager's UI, filtered on its labels (not Prometheus's graph)."""
+    labels = (
+        f'alertname="HostHighCpuLoad",cluster="prod-westeurope",instance="{instance}",'
+        'job="node",service="web",severity="critical",team="sre"'
+    )
+    page = "http://alertmanager.monitoring.svc:9093/#/alerts?filter="
+    return page + quote("{" + labels + "}", safe="")
+
+
+def test_the_prometheus_graph_is_in_an_alertmanager_alerts_description() -> None:
+    alert = parse("alertmanager", load("alertmanager_firing.json"), received_at=NOW)[0]
+    assert alert.link == alertmanager_page("vm-web-01:9100")
+    assert f"Prometheus: {PROMETHEUS_URL}" in alert.description
 
 
 def load(name: str) -> Any:
@@ -104,7 +121,7 @@ EXPECTED = [
         "critical",
         "alertmanager:b4a1f0c9e2d37a65",
         "vm-web-01:9100",
-        PROMETHEUS_URL,
+        alertmanager_page("vm-web-01:9100"),
     ),
     (
         "alertmanager_firing.json",
@@ -114,7 +131,7 @@ EXPECTED = [
         "critical",
         "alertmanager:5e0c83d71fa4b926",
         "vm-web-02:9100",
-        PROMETHEUS_URL,
+        alertmanager_page("vm-web-02:9100"),
     ),
     (
         "grafana_firing.json",

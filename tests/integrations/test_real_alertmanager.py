@@ -1,7 +1,8 @@
 """A real Prometheus Alertmanager (Debian's prometheus-alertmanager, started here on loopback with
 its own configuration) sends its webhooks to bridgekeeper: single alerts, groups of several,
-repeat notifications, resolves and re-fires, and a storm of a few hundred alerts. Every alert is
-accounted for, the cards stay bounded, and Alertmanager never has to retry.
+repeat notifications, resolves and re-fires, a storm of a few hundred alerts, and the Watchdog
+wired as a heartbeat. Every alert is accounted for, the cards stay bounded, and Alertmanager
+never has to retry.
 
 Skipped without the binary, unless BRIDGEKEEPER_ALERTMANAGER_TESTS=required (CI sets it)."""
 
@@ -22,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.store import jobs
 from tests.alerting import alerts, bridgekeepers, card_texts
 from tests.conftest import ALERT_TOKEN, Running
 from tests.faults.servers import free_port
@@ -37,7 +39,17 @@ route:
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 3s
+  routes:
+    - matchers: ['alertname = "Watchdog"']
+      receiver: watchdog
 receivers:
+  - name: watchdog
+    webhook_configs:
+      - url: {url}/heartbeats/watchdog?interval=1m
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: {token}
   - name: bridgekeeper
     webhook_configs:
       - url: {url}/alerts/alertmanager
@@ -220,3 +232,24 @@ async def test_a_storm_of_alerts_is_all_accounted_for_with_bounded_cards(
     metrics = await alertmanager.webhook_metrics()
     assert metrics.get("alertmanager_notifications_total", 0) >= 1
     assert not metrics.get("alertmanager_notifications_failed_total")
+
+
+async def test_the_watchdog_pings_its_heartbeat_and_makes_no_alert(
+    app: Running, alertmanager: Alertmanager
+) -> None:
+    async def last_ping() -> str | None:
+        async with app.bk.db.transaction() as session:
+            job = await jobs.get(session, "heartbeat:watchdog")
+        return None if job is None else str(job.payload["last_ping"])
+
+    await alertmanager.fire(alert("Watchdog", "prometheus:9090", severity="none"))
+    await until(last_ping, what="the Watchdog's first ping", log=alertmanager.log)
+    first = await last_ping()
+
+    async def pinged_again() -> bool:  # the route repeats every 3 s
+        return await last_ping() not in (None, first)
+
+    await until(pinged_again, what="a repeat of the Watchdog to ping again", log=alertmanager.log)
+    assert await alerts(app) == []  # a heartbeat, not an alert
+    failed = (await alertmanager.webhook_metrics()).get("alertmanager_notifications_failed_total")
+    assert not failed, "Alertmanager had to retry"

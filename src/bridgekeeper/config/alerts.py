@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -16,9 +16,10 @@ from bridgekeeper.config.types import (
     Shown,
     Table,
     Text,
+    choice,
     problem,
 )
-from bridgekeeper.domain.alerts.custom import check_template
+from bridgekeeper.domain.alerts.custom import AUTH_MODES, check_template
 from bridgekeeper.domain.alerts.heartbeat import NAME as HEARTBEAT_NAME
 from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
 from bridgekeeper.domain.alerts.parse import SOURCES as BUILT_IN_SOURCES
@@ -110,7 +111,7 @@ def _heartbeat_name(value: str) -> str:
 HeartbeatName = Annotated[str, AfterValidator(_heartbeat_name)]
 
 
-class Source(Table):
+class EventMapping(Table):
     title: Template = Field(description='the alert\'s title, e.g. "{{ monitor.name }} is down"')
     description: Template = Field("", description="the description")
     severity: Template = Field(
@@ -137,8 +138,16 @@ class Source(Table):
     )
 
 
+class Source(EventMapping):
+    auth: Annotated[Literal[AUTH_MODES], choice(AUTH_MODES)] = Field(  # type: ignore[valid-type]
+        "token",
+        description="token: Authorization: Bearer <token> or ?token=<token>; header: the "
+        "header only; basic: HTTP Basic authentication, the token as the password",
+    )
+
+
 class CloudEvents(Table):
-    types: dict[Text, Source] = Field(
+    types: dict[Text, EventMapping] = Field(
         {},
         description='[cloudevents.types."<type>"]: how '
         "events of a type map to alerts, with the keys of [sources.<name>] over the event "

@@ -247,7 +247,7 @@ def _alerts(
     table: alert_tables.Alerts,
     env_token: str | None,
     sources: Mapping[str, alert_tables.Source],
-    event_types: Mapping[str, alert_tables.Source],
+    event_types: Mapping[str, alert_tables.EventMapping],
 ) -> AlertSettings:
     return AlertSettings(
         token=table.token or env_token,
@@ -270,7 +270,7 @@ def _alerts(
     )
 
 
-def _source(name: str, table: alert_tables.Source) -> CustomSource:
+def _source(name: str, table: alert_tables.EventMapping) -> CustomSource:
     values = table.model_dump()
     return CustomSource(name=name, **{**values, "resolved_values": tuple(table.resolved_values)})
 

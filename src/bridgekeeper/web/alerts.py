@@ -12,6 +12,8 @@ their secrets are configured (then the signature is required).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -170,16 +172,33 @@ def authorized(settings: AlertSettings, source: str, request: web.Request, body:
     if source == "grafana" and settings.grafana_secret:
         return grafana_signed(settings.grafana_secret, request, body)
     expected = settings.source_tokens.get(source) or settings.token
-    return bool(expected) and any(same(given, expected or "") for given in tokens_given(request))
+    custom = settings.custom_sources.get(source)
+    given = tokens_given(request, custom.auth if custom else "token")
+    return bool(expected) and any(same(token, expected or "") for token in given)
 
 
-def tokens_given(request: web.Request) -> list[str]:
-    """`?token=`, a bearer token, or Opsgenie's `GenieKey <key>` (and its `?apiKey=`)."""
-    given = [request.query.get("token", ""), request.query.get("apiKey", "")]
+def tokens_given(request: web.Request, mode: str = "token") -> list[str]:
+    """`?token=`, a bearer token, or Opsgenie's `GenieKey <key>` (and its `?apiKey=`); a custom
+    source's `auth` may take the header only, or HTTP Basic's password instead."""
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if mode == "basic":
+        return [basic_password(credentials)] if scheme.lower() == "basic" else []
+    given = (
+        []
+        if mode == "header"
+        else [request.query.get("token", ""), request.query.get("apiKey", "")]
+    )
     if scheme.lower() in ("bearer", "geniekey"):
         given.append(credentials.strip())
     return [token for token in given if token]
+
+
+def basic_password(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return ""
+    return decoded.partition(":")[2]
 
 
 def pagerduty_signed(secrets: tuple[str, ...], request: web.Request, body: bytes) -> bool:

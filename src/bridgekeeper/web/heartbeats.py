@@ -1,6 +1,8 @@
 """`POST /heartbeats/<name>` (GET too, for a cron job's plain `curl`): a ping, with the alert
 token; `?interval=5m` sets the interval of a heartbeat the configuration does not list.
-Answers 200 with when the next ping is due; 401 without the token; 422 a bad name or interval."""
+Answers 200 with when the next ping is due; 401 without the token; 422 a bad name or interval;
+202 "ignored" for an Alertmanager or Grafana notification that its Watchdog resolved (not a
+ping: the heartbeat goes on to be missed)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from aiohttp import web
 
 from bridgekeeper.domain.alerts import heartbeat
 from bridgekeeper.domain.alerts.model import PayloadError
-from bridgekeeper.web.alerts import authorized, error, unauthorized
+from bridgekeeper.web.alerts import BodyTooLarge, authorized, error, read_limited, unauthorized
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -28,6 +30,14 @@ class HeartbeatEndpoint:
         if not authorized(self.bk.settings.alerts, heartbeat.SOURCE, request, b""):
             return unauthorized()
         name = request.match_info["name"]
+        limit = self.bk.settings.alerts.max_body_bytes
+        try:
+            body = await read_limited(request, limit)
+        except BodyTooLarge:
+            return error(413, f"the body is larger than {limit} bytes")
+        if heartbeat.is_resolved_notification(body):
+            ignored = "not a ping: the notification says its alerts are resolved"
+            return web.json_response({"heartbeat": name, "ignored": ignored}, status=202)
         try:
             ping = await self.bk.heartbeats.ping(name, request.query.get("interval"))
         except PayloadError as exc:

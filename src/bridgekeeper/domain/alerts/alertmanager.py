@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
@@ -47,7 +48,24 @@ class Flavour:
     extra_description: Callable[[dict[str, Any]], str] = lambda item: ""
 
 
-ALERTMANAGER = Flavour(source=SOURCE, link_fields=("generatorURL",))
+def _prometheus(item: dict[str, Any]) -> str:
+    url = fields.first_url(fields.get(item, "generatorURL"))
+    return f"Prometheus: {url}" if url else ""
+
+
+# The card's "Open in alertmanager" goes to the alert in Alertmanager (the envelope's
+# externalURL); Prometheus's generatorURL is in the description.
+ALERTMANAGER = Flavour(source=SOURCE, link_fields=(), extra_description=_prometheus)
+
+
+def alert_page(external_url: object, labels: dict[str, str]) -> str | None:
+    """Alertmanager's page of this alert: its UI filtered on the alert's labels."""
+    base = fields.first_url(external_url)
+    if base is None or not labels:
+        return base
+    matchers = ",".join(f'{name}="{value}"' for name, value in sorted(labels.items()))
+    page = f"{base.rstrip('/')}/#/alerts?filter={quote('{' + matchers + '}', safe='')}"
+    return page if fields.http_url(page) else base
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
@@ -93,7 +111,9 @@ def _alert(
         entities=fields.entity_map(hosts, [], []),
         link=fields.first_url(
             *(fields.get(item, name) for name in flavour.link_fields),
-            fields.get(envelope, "externalURL"),
+            alert_page(fields.get(envelope, "externalURL"), labels)
+            if flavour.source == SOURCE
+            else fields.get(envelope, "externalURL"),
         ),
         started_at=fields.time_at(item, "startsAt") or received_at,
         ended_at=ended_at if status is AlertStatus.RESOLVED else None,

@@ -54,6 +54,13 @@ class CustomSource:
     resource: str = ""
     link: str = ""
     started_at: str = ""
+    auth: str = "token"  # one of AUTH_MODES: how the sender proves it has the source's token
+
+
+AUTH_MODES = ("token", "header", "basic")
+"""`token`: `Authorization: Bearer <token>` or `?token=<token>`; `header`: the header only (the
+token never in a URL, where proxies log it); `basic`: HTTP Basic authentication whose password
+is the token (for tools that offer only a user and password)."""
 
 
 def check_template(text: str) -> str | None:

@@ -1,9 +1,11 @@
 """Heartbeats (a dead man's switch): a job or a monitoring pipeline pings `/heartbeats/<name>`
 at least every interval; when a ping is late, bridgekeeper raises an alert of its own, and the
-next ping resolves it. Alertmanager's always-firing Watchdog alert is such a ping."""
+next ping resolves it. Alertmanager's always-firing Watchdog alert is such a ping; its resolved
+notification (sent when the Watchdog stops firing, i.e. when the pipeline broke) is not."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -34,6 +36,22 @@ def interval_of(text: str) -> timedelta:
     if not SHORTEST <= interval <= LONGEST:
         raise PayloadError("interval must be between 10 seconds and 31 days")
     return interval
+
+
+def is_resolved_notification(body: bytes) -> bool:
+    """An Alertmanager or Grafana webhook saying its alerts are resolved: the always-firing
+    Watchdog stopped, so the pipeline it proves alive is broken; not a ping."""
+    if not body.strip():
+        return False
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("alerts"), list)
+        and str(payload.get("status", "")).lower() == "resolved"
+    )
 
 
 def grace(interval: timedelta) -> timedelta:
