@@ -254,7 +254,8 @@ async def test_repeats_after_a_card_render_queue_the_next_paced_and_it_shows_the
         stored = await alert(app, ids["db-01"])
         assert stored.occurrences == 5
         assert stored.card_refresh_at is not None
-        assert stored.card_refresh_at - rendered >= timedelta(seconds=interval - 1)
+        # paced from the render, which came a little before `rendered` (seconds, on a busy machine)
+        assert stored.card_refresh_at - rendered >= timedelta(seconds=interval - 5)
         await app.settle()
         assert "*Count:* 2" in card_texts(app)[0]  # not before its time
 
