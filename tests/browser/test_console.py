@@ -1,6 +1,7 @@
 """The web console in a real browser: signing in through the emulator's Sign in with Slack
 page, the incidents list, an incident's page, and a private incident not found for an
-outsider. Screenshots are kept as artifacts."""
+outsider (its page and the API), a form sent without its CSRF token refused.
+Screenshots are kept as artifacts."""
 
 from __future__ import annotations
 
@@ -77,6 +78,23 @@ async def test_an_outsider_finds_no_private_incident(page: Page, console: Runnin
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     await expect(page.get_by_text(SECRET)).to_have_count(0)
     await screenshot(page, "console-not-found")
+    for path in ("/api/v1/incidents/3", "/api/v1/incidents/3/timeline"):
+        answer = await page.request.get(f"{console.url}{path}")  # the browser's session
+        assert answer.status == 404 and SECRET not in await answer.text()
+    assert (await page.request.get(f"{console.url}/api/v1/incidents/1")).status == 200
+
+
+async def test_a_form_without_its_csrf_token_is_refused(page: Page, console: Running) -> None:
+    await sign_in(page, console, "alice")
+    await page.locator('form input[name="csrf"]').evaluate_all(
+        "inputs => inputs.forEach(input => input.remove())"
+    )
+    async with page.expect_response(re.compile(r"/console/signout$")) as answered:
+        await page.get_by_role("button", name="Sign out").click()
+    assert (await answered.value).status == 403
+    await screenshot(page, "console-csrf-refused")
+    await page.goto(f"{console.url}/console/")
+    await expect(page.get_by_text("Signed in as alice")).to_be_visible()  # nothing was changed
 
 
 async def test_the_dashboard_draws_its_charts_with_their_numbers(
