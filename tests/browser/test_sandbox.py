@@ -46,6 +46,7 @@ async def test_an_incident_from_declaration_and_alert_to_report(
     card = message(page, "Incident 1: Database down")
     await expect(card).to_be_visible()
     await expect(card.get_by_role("button").first).to_be_visible()
+    await expect(card).to_contain_text("Pinned")  # the bot pinned its status card
     await expect(page.locator("#channel-topic")).to_contain_text("SEV2")
     await type_in_composer(page, "/incident role analyst @bob")
     await expect(card).to_contain_text("Analyst: @bob")
