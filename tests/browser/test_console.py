@@ -1,6 +1,7 @@
 """The web console in a real browser: signing in through the emulator's Sign in with Slack
 page, the incidents list, an incident's page, and a private incident not found for an
-outsider. Screenshots are kept as artifacts."""
+outsider (its page and the API), a form sent without its CSRF token refused.
+Screenshots are kept as artifacts."""
 
 from __future__ import annotations
 
@@ -77,6 +78,23 @@ async def test_an_outsider_finds_no_private_incident(page: Page, console: Runnin
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     await expect(page.get_by_text(SECRET)).to_have_count(0)
     await screenshot(page, "console-not-found")
+    for path in ("/api/v1/incidents/3", "/api/v1/incidents/3/timeline"):
+        answer = await page.request.get(f"{console.url}{path}")  # the browser's session
+        assert answer.status == 404 and SECRET not in await answer.text()
+    assert (await page.request.get(f"{console.url}/api/v1/incidents/1")).status == 200
+
+
+async def test_a_form_without_its_csrf_token_is_refused(page: Page, console: Running) -> None:
+    await sign_in(page, console, "alice")
+    await page.locator('form input[name="csrf"]').evaluate_all(
+        "inputs => inputs.forEach(input => input.remove())"
+    )
+    async with page.expect_response(re.compile(r"/console/signout$")) as answered:
+        await page.get_by_role("button", name="Sign out").click()
+    assert (await answered.value).status == 403
+    await screenshot(page, "console-csrf-refused")
+    await page.goto(f"{console.url}/console/")
+    await expect(page.get_by_text("Signed in as alice")).to_be_visible()  # nothing was changed
 
 
 async def test_the_dashboard_draws_its_charts_with_their_numbers(
@@ -108,3 +126,52 @@ async def test_the_dashboard_draws_its_charts_with_their_numbers(
     await page.get_by_role("button", name="Show").click()
     await expect(page).to_have_url(re.compile(r"days=30"))
     await screenshot(page, "console-dashboard")
+
+
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea, button')]
+    .filter(control => !(control.labels && control.labels.length)
+        && !control.getAttribute('aria-label') && !control.getAttribute('aria-labelledby')
+        && !(control.tagName === 'BUTTON' && control.textContent.trim()))
+    .map(control => control.outerHTML)"""
+
+LOW_CONTRAST = """() => {
+    const rgb = text => text.match(/[\\d.]+/g).map(Number);
+    const luminance = ([r, g, b]) => {
+        const linear = c => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+    };
+    const background = element => {
+        for (let at = element; at; at = at.parentElement) {
+            const colour = rgb(getComputedStyle(at).backgroundColor);
+            if (colour.length < 4 || colour[3] > 0) return colour;
+        }
+        return [255, 255, 255];
+    };
+    const texts = [...document.querySelectorAll('body *')].filter(element =>
+        [...element.childNodes].some(node => node.nodeType === 3 && node.textContent.trim())
+        && element.getClientRects().length && !element.closest('svg'));
+    return texts.map(element => {
+        const [a, b] = [luminance(rgb(getComputedStyle(element).color)),
+                        luminance(background(element))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        return [ratio, element.tagName + ': ' + element.textContent.trim().slice(0, 40)];
+    }).filter(([ratio]) => ratio < 4.5);
+}"""
+
+
+async def test_every_page_is_labelled_legible_and_works_from_the_keyboard(
+    page: Page, console: Running
+) -> None:
+    await sign_in(page, console, "alice")
+    for path in ("/console/", "/console/incidents/3", "/console/dashboard"):
+        await page.goto(f"{console.url}{path}")
+        assert await page.evaluate(UNNAMED_CONTROLS) == [], path
+        assert await page.evaluate(LOW_CONTRAST) == [], path
+    await page.goto(f"{console.url}/console/")
+    for _ in range(30):  # Tab through the page to the dashboard's link, then follow it
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.textContent.trim()") == "Dashboard":
+            break
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()

@@ -46,6 +46,7 @@ async def test_an_incident_from_declaration_and_alert_to_report(
     card = message(page, "Incident 1: Database down")
     await expect(card).to_be_visible()
     await expect(card.get_by_role("button").first).to_be_visible()
+    await expect(card).to_contain_text("Pinned")  # the bot pinned its status card
     await expect(page.locator("#channel-topic")).to_contain_text("SEV2")
     await type_in_composer(page, "/incident role analyst @bob")
     await expect(card).to_contain_text("Analyst: @bob")
@@ -87,6 +88,12 @@ async def test_an_incident_from_declaration_and_alert_to_report(
     report = page.locator("#messages a.file")
     await expect(report.first).to_be_visible()
     await screenshot(page, "sandbox-closed-report")
+    async with page.context.expect_page() as opened:
+        await report.first.click()
+    shown = await opened.value
+    await expect(shown.locator("body")).to_contain_text("Incident 1: Database down")
+    await expect(shown.locator("body")).to_contain_text("The primary ran out of disk; space freed.")
+    await screenshot(shown, "sandbox-report-opened")
 
 
 async def test_a_private_incident_is_not_listed_for_someone_outside_it(
