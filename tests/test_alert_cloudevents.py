@@ -16,6 +16,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
 from tests.conftest import ALERT_TOKEN, Running
 from tests.domain.test_alert_cloudevents import sample
+from tests.examples import SAMPLES
 
 STRUCTURED = {"Content-Type": "application/cloudevents+json; charset=utf-8"}
 BATCH = {"Content-Type": "application/cloudevents-batch+json"}
@@ -188,3 +189,26 @@ async def test_the_specifications_examples_in_each_mode(app: Running) -> None:
     ]
     await app.settle()
     assert any("com.example.someotherevent" in card for card in card_texts(app))
+
+
+async def test_falcos_documented_output_as_falcosidekick_sends_it(app: Running) -> None:
+    output = (SAMPLES / "cloudevents" / "falco_docs_output.json").read_bytes()
+    headers = {  # Falcosidekick's CloudEvents output: binary mode, Falco's JSON as the data
+        "ce-specversion": "1.0",
+        "ce-id": "9c9b1b0e-8f47-4b3a-9d6f-1a2b3c4d5e6f",
+        "ce-source": "falco.org",
+        "ce-type": "falco.rule.output.v1",
+        "ce-time": "2019-05-17T15:31:56.746609046Z",
+        "Content-Type": "application/json",
+    }
+    answer = await post(app, "cloudevents", output, headers=headers)
+    assert answer.status == 202, answer.body
+    stored = await alert(app, answer.body["alert_id"])
+    assert (stored.title, stored.severity, stored.source_severity) == (
+        "Write below binary dir",
+        "sev2",
+        "Error",
+    )
+    assert "touch /bin/hack" in stored.description
+    await app.settle()
+    assert any("Write below binary dir" in card for card in card_texts(app))
