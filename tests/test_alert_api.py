@@ -121,3 +121,22 @@ async def test_the_api_cannot_close_another_sources_alert(app: Running) -> None:
     alert_id = fired.body["alert_id"]
     assert (await call(app, f"/{alert_id}/close"))[0] == 404
     assert (await alert(app, alert_id)).status == "firing"
+
+
+async def test_the_opsgenie_documentations_requests(app: Running) -> None:
+    status, _ = await call(app, "", sample("docs_create.json"))
+    assert status == 202
+    [row] = await alerts(app)
+    assert (row.title, row.severity) == ("An example alert message", "sev1")
+    assert row.resource == "An example entity"
+    await app.settle()
+    [card] = card_texts(app)
+    assert "An example alert message" in card and "SEV1" in card
+
+    alias = "/Life%20is%20too%20short%20for%20no%20alias/{}?identifierType=alias"
+    action = sample("docs_action.json")
+    for step in ("acknowledge", "notes", "close"):
+        assert (await call(app, alias.format(step), action))[0] == 202, step
+    await app.settle()
+    assert (await alert(app, row.id)).status == "resolved"
+    assert "Action executed via Alert API" in card_texts(app)[0]

@@ -17,9 +17,20 @@ from tests.conftest import Running
 from tests.examples import SAMPLES
 from tests.sns import LOCAL_PATTERN, TOPIC, FakeSns, fake_sns
 
+DOCS_TOPIC = "arn:aws:sns:us-west-2:123456789012:MyTopic"  # the SNS documentation's topic
+
 
 def sample(name: str) -> Any:
     return json.loads((SAMPLES / "aws" / name).read_text(encoding="utf-8"))
+
+
+def resigned(sns: FakeSns, published: dict[str, Any]) -> dict[str, Any]:
+    """A published SNS message as our fake SNS would deliver it: its fields kept, its URLs on
+    the fake's host and its signature ours (AWS's example signature cannot verify)."""
+    body = dict(published, SigningCertURL=f"{sns.url}/SimpleNotificationService-test.pem")
+    if "SubscribeURL" in body:
+        body["SubscribeURL"] = f"{sns.url}/?" + body["SubscribeURL"].split("?", 1)[1]
+    return sns.signed(body)
 
 
 @pytest.fixture
@@ -32,7 +43,8 @@ async def sns() -> AsyncIterator[FakeSns]:
 async def app(db_url: str, emulator: SlackEmulator, sns: FakeSns) -> AsyncIterator[Running]:
     async with bridgekeepers(db_url, emulator) as start:
         yield await start(
-            sns_topics=("arn:aws:sns:*:123456789012:ops-*",), sns_url_pattern=LOCAL_PATTERN
+            sns_topics=("arn:aws:sns:*:123456789012:ops-*", DOCS_TOPIC),
+            sns_url_pattern=LOCAL_PATTERN,
         )
 
 
@@ -112,3 +124,45 @@ async def test_a_message_that_does_not_verify_is_refused_and_nothing_stored(
     answer = await send(app, body)
     assert answer.status == 401, answer.body
     assert await alerts(app) == []
+
+
+async def test_the_sns_documentations_own_messages(app: Running, sns: FakeSns) -> None:
+    as_published = await send(app, sample("sns_docs_notification.json"))
+    assert as_published.status == 401  # AWS's EXAMPLE signature, certificate on an SNS host
+    assert await alerts(app) == []
+
+    confirmation = resigned(sns, sample("sns_docs_subscription_confirmation.json"))
+    answer = await send(app, confirmation)
+    assert answer.status == 200 and answer.body == {"confirmed": DOCS_TOPIC}
+    [confirmed] = sns.confirmations
+    assert confirmed.startswith("Action=ConfirmSubscription&TopicArn=" + DOCS_TOPIC)
+
+    notified = await send(app, resigned(sns, sample("sns_docs_notification.json")))
+    assert notified.status == 202, notified.body
+    stored = await alert(app, notified.body["alert_id"])
+    assert stored.title == "My First Message" and "Hello world!" in stored.description
+    await app.settle()
+    assert any("My First Message" in card for card in card_texts(app))
+
+    unsubscribed = await send(app, resigned(sns, sample("sns_docs_unsubscribe_confirmation.json")))
+    assert unsubscribed.status == 200 and unsubscribed.body == {"unsubscribed": DOCS_TOPIC}
+    assert len(await alerts(app)) == 1
+
+
+async def test_the_cloudwatch_alarm_of_the_aws_lambda_go_fixtures(
+    app: Running, sns: FakeSns
+) -> None:
+    [record] = sample("lambda_go_cloudwatch_alarm_single_metric.json")["Records"]
+    published = record["Sns"]
+    fired = await send(app, sns.notification(published["Message"], subject=published["Subject"]))
+    assert fired.status == 202, fired.body
+    stored = await alert(app, fired.body["alert_id"])
+    assert (stored.title, stored.resource, stored.source_severity) == (
+        "EXAMPLE",
+        "TestInstance",
+        "ALARM",
+    )
+    assert "State: ALARM (was INSUFFICIENT_DATA)" in stored.description
+    await app.settle()
+    [card] = card_texts(app)
+    assert "EXAMPLE" in card and "TestInstance" in card and "Threshold Crossed" in card

@@ -3,6 +3,7 @@ Grid's OPTIONS handshake; a redelivered event changes nothing; bad input names t
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
 from tests.conftest import ALERT_TOKEN, Running
 from tests.domain.test_alert_cloudevents import sample
+from tests.examples import SAMPLES
 
 STRUCTURED = {"Content-Type": "application/cloudevents+json; charset=utf-8"}
 BATCH = {"Content-Type": "application/cloudevents-batch+json"}
@@ -28,7 +30,8 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
 
 def binary(event: dict[str, object]) -> tuple[bytes, dict[str, str]]:
     """The event in binary mode: attributes as ce-* headers, the data as the body."""
-    headers = {f"ce-{k}": str(v) for k, v in event.items() if k not in ("data", "datacontenttype")}
+    unsent = ("data", "datacontenttype")
+    headers = {f"ce-{k}": str(v) for k, v in event.items() if k not in unsent and v is not None}
     return json.dumps(event["data"]).encode(), {**headers, "Content-Type": "application/json"}
 
 
@@ -145,3 +148,67 @@ async def test_a_type_mapped_in_the_configuration_is_read_by_its_mapping(
         back = event | {"id": "d-2", "data": event["data"] | {"outcome": "rolled-back"}}
         answer = await post(app, "cloudevents", back, headers=STRUCTURED)
         assert answer.body["result"] == "resolved" and answer.body["alert_id"] == stored.id
+
+
+async def test_the_event_grid_documentations_health_events_in_a_batch(app: Running) -> None:
+    batch = [
+        sample("eventgrid_docs_resource_annotated.json"),
+        sample("eventgrid_docs_availability_status_changed.json"),
+    ]
+    answer = await post(app, "cloudevents", batch, headers=BATCH)
+    assert answer.status == 202, answer.body
+    annotated, available = [await alert(app, a["alert_id"]) for a in answer.body["alerts"]]
+    assert annotated.title == "{vm-name}: Stopping and deallocating"
+    assert annotated.severity == "sev4" and "Customer Initiated" in annotated.description
+    assert available.title == "{vm-name} is available" and available.status == "resolved"
+    assert available.resource is not None and available.resource.endswith("/{vm-name}")
+    again = await post(app, "cloudevents", batch, headers=BATCH)  # Event Grid retries
+    assert [a["alert_id"] for a in again.body["alerts"]] == [
+        a["alert_id"] for a in answer.body["alerts"]
+    ]
+    assert [a.occurrences for a in await alerts(app)] == [1, 1]
+
+
+async def test_the_specifications_examples_in_each_mode(app: Running) -> None:
+    structured = await post(app, "cloudevents", sample("spec_json_data.json"), headers=STRUCTURED)
+    assert structured.status == 202, structured.body
+    published = sample("spec_batch.json")  # its data_base64 is a placeholder, not base64
+    refused = await post(app, "cloudevents", published, headers=BATCH)
+    assert refused.status == 422 and "data_base64" in refused.body["error"], refused.body
+    assert len(await alerts(app)) == 1
+    published[0]["data_base64"] = base64.b64encode(b"...raw binary bytes...").decode()
+    batch = await post(app, "cloudevents", published, headers=BATCH)
+    assert batch.status == 202, batch.body
+    body, headers = binary(sample("spec_json_data.json") | {"id": "C234-binary"})
+    assert (await post(app, "cloudevents", body, headers=headers)).status == 202
+    rows = await alerts(app)  # the binary copy repeats the structured one: same type, same data
+    assert sorted((a.title, a.occurrences) for a in rows) == [
+        ("com.example.someevent", 1),
+        ("com.example.someevent", 2),
+        ("com.example.someotherevent", 1),
+    ]
+    await app.settle()
+    assert any("com.example.someotherevent" in card for card in card_texts(app))
+
+
+async def test_falcos_documented_output_as_falcosidekick_sends_it(app: Running) -> None:
+    output = (SAMPLES / "cloudevents" / "falco_docs_output.json").read_bytes()
+    headers = {  # Falcosidekick's CloudEvents output: binary mode, Falco's JSON as the data
+        "ce-specversion": "1.0",
+        "ce-id": "9c9b1b0e-8f47-4b3a-9d6f-1a2b3c4d5e6f",
+        "ce-source": "falco.org",
+        "ce-type": "falco.rule.output.v1",
+        "ce-time": "2019-05-17T15:31:56.746609046Z",
+        "Content-Type": "application/json",
+    }
+    answer = await post(app, "cloudevents", output, headers=headers)
+    assert answer.status == 202, answer.body
+    stored = await alert(app, answer.body["alert_id"])
+    assert (stored.title, stored.severity, stored.source_severity) == (
+        "Write below binary dir",
+        "sev2",
+        "Error",
+    )
+    assert "touch /bin/hack" in stored.description
+    await app.settle()
+    assert any("Write below binary dir" in card for card in card_texts(app))

@@ -48,3 +48,31 @@ async def test_a_notification_without_an_incident_is_refused_and_nothing_stored(
     refused = await post(app, "gcp", sample("open.json"), token="wrong")
     assert refused.status == 401
     assert await alerts(app) == []
+
+
+async def test_published_uptime_check_notifications_open_then_close(app: Running) -> None:
+    fired = await post(app, "gcp", sample("uptime_check_open.json"))
+    assert fired.status == 202, fired.body
+    alert_id = fired.body["alerts"][0]["alert_id"]
+    stored = await alert(app, alert_id)
+    assert stored.title == "api - noc - users on myhost" and stored.resource == "myhost"
+    await app.settle()
+    [card] = card_texts(app)
+    assert "api - noc - users on myhost" in card and "is failing" in card
+
+    closed = await post(app, "gcp", sample("uptime_check_closed.json"))
+    assert closed.body["alerts"][0]["result"] == "resolved"
+    assert (await alert(app, alert_id)).status == "resolved"
+
+
+async def test_a_published_metric_threshold_incident_shows_what_was_observed(
+    app: Running,
+) -> None:
+    fired = await post(app, "gcp", sample("cloudforet_open.json"))
+    assert fired.status == 202, fired.body
+    stored = await alert(app, fired.body["alerts"][0]["alert_id"])
+    assert stored.title.startswith("choonho-server-cpu-alert-policy-test on ")
+    assert "Observed: 0.790 (threshold 0.5)" in stored.description
+    assert "Server High CPU Usage" in stored.description
+    await app.settle()
+    assert any("choonho-server-cpu-alert-policy-test" in card for card in card_texts(app))

@@ -183,3 +183,43 @@ def test_a_mapping_that_cannot_work_is_refused_by_name(
     with pytest.raises(ConfigError) as refused:
         load_settings(ENV, config_path=str(config))
     assert said in str(refused.value)
+
+
+# (source, published firing sample, resolved sample or None, title, severity, resource)
+PUBLISHED = [
+    (
+        "new-relic",
+        "new-relic_zulip_activated.json",
+        "new-relic_zulip_closed.json",
+        "zulip_app query result is > 1.0 for 1 minutes on 'Zulip Server Low Storage'",
+        "sev1",
+        "zulip_app",
+    ),
+    ("splunk", "splunk_zulip_search_one_result.json", None, "sudo on myserver", "sev3", "myserver"),
+    ("splunk", "splunk_docs_example.json", None, "Splunk alert", "sev3", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "firing", "resolved", "title", "severity", "resource"), PUBLISHED
+)
+async def test_published_payloads_of_the_tools(
+    app: Running,
+    source: str,
+    firing: str,
+    resolved: str | None,
+    title: str,
+    severity: str,
+    resource: str | None,
+) -> None:
+    fired = await post(app, source, sample(firing))
+    assert fired.status == 202, fired.body
+    stored = await alert(app, fired.body["alert_id"])
+    assert (stored.title, stored.severity, stored.resource) == (title, severity, resource)
+    await app.settle()
+    assert any(title in card for card in card_texts(app))
+    if resolved is not None:  # another incident of the same tool: closes its own record only
+        answer = await post(app, source, sample(resolved))
+        assert answer.status == 202 and answer.body["result"] == "resolved"
+        assert answer.body["alert_id"] != stored.id
+        assert (await alert(app, stored.id)).status == "firing"

@@ -5,6 +5,8 @@ structured JSON form, for domain/alerts/cloudevents.py to map."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -51,9 +53,24 @@ def _batch(body: bytes) -> list[Any]:
 
 
 def _structured(body: bytes) -> dict[str, Any]:
-    if not isinstance(_json(body), dict):
+    event = _json(body)
+    if not isinstance(event, dict):
         raise PayloadError("a structured CloudEvent must be a JSON object")
+    # The JSON format treats an attribute set to null as absent (the specification's own
+    # examples send "subject": null); the SDK would refuse it.
+    _check_base64(event.get("data_base64"))
+    unset = [name for name, value in event.items() if value is None and name != "data"]
+    if unset:
+        body = json.dumps({k: v for k, v in event.items() if k not in unset}).encode()
     return _plain(from_structured(HTTPMessage({"content-type": STRUCTURED}, body), JSONFormat()))
+
+
+def _check_base64(data: object) -> None:
+    try:
+        if data is not None:
+            base64.b64decode(str(data), validate=True)
+    except binascii.Error:
+        raise PayloadError("data_base64 is not valid base64") from None
 
 
 def _json(body: bytes) -> Any:

@@ -66,7 +66,16 @@ def _alert(
     if kind in types:
         return _configured(types[kind], event, received_at)
     mapping = TYPE_MAPPINGS.get(kind.lower(), _generic)
-    return mapping(event, data if isinstance(data, dict) else {"message": data}, received_at)
+    return mapping(event, _data_fields(event, data), received_at)
+
+
+def _data_fields(event: dict[str, Any], data: object) -> dict[str, Any]:
+    """An object's fields; text is the message; binary content (data_base64) says nothing."""
+    if isinstance(data, dict):
+        return data
+    content_type = fields.text_at(event, "datacontenttype").lower()
+    textual = not content_type or content_type.startswith("text/") or "json" in content_type
+    return {"message": data} if textual else {}
 
 
 def _configured(source: CustomSource, event: dict[str, Any], received_at: datetime) -> Alert:

@@ -8,6 +8,7 @@ stable across both, so it is the dedup key. The policy's severity ("Critical", "
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ POLICY_SEVERITY = {  # the alerting policy's severity level, as the notification
 }
 LABEL_SEVERITY = severities.OWN_SEVERITY | severities.PRIORITY_SEVERITY | severities.LABEL_SEVERITY
 HOST_LABELS = ("instance_name", "host", "hostname", "node_name")
+GENERATED_NAME = re.compile(r".* labels \{.*\}")  # Monitoring's name for an unnamed resource
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
@@ -77,7 +79,9 @@ def _title(incident: dict[str, Any]) -> str:
     if subject:
         return subject
     policy = _policy_name(incident)
-    resource = fields.text_at(incident, "resource_display_name", "resource_name")
+    resource = _readable(
+        fields.text_at(incident, "resource_display_name", "resource_name"), incident
+    )
     if policy and resource and resource.lower() not in policy.lower():
         return f"{policy} on {resource}"
     return policy or fields.text_at(incident, "summary") or "Google Cloud Monitoring incident"
@@ -110,7 +114,15 @@ def _description(incident: dict[str, Any]) -> str:
 
 
 def _resource(incident: dict[str, Any]) -> str:
-    return fields.text_at(incident, "resource_name", "resource_display_name", "resource_id")
+    name = fields.text_at(incident, "resource_name", "resource_display_name", "resource_id")
+    return _readable(name, incident)
+
+
+def _readable(name: str, incident: dict[str, Any]) -> str:
+    """A resource without a display name is named by its type and labels ("Uptime Check URL
+    labels {host=shop.example.com}"): its host label says it better."""
+    hosts = _hosts(incident)
+    return hosts[0] if hosts and GENERATED_NAME.fullmatch(name) else name
 
 
 def _hosts(incident: dict[str, Any]) -> list[str]:
