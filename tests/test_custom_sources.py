@@ -223,3 +223,29 @@ async def test_published_payloads_of_the_tools(
         assert answer.status == 202 and answer.body["result"] == "resolved"
         assert answer.body["alert_id"] != stored.id
         assert (await alert(app, stored.id)).status == "firing"
+
+
+async def test_uptime_kuma_webhooks_as_recorded_down_up_and_down_again(app: Running) -> None:
+    """Three webhook bodies Uptime Kuma sent for one monitor, recorded by a third party
+    (tests/samples/custom README): down, back up, then down for another reason."""
+    fired = await post(app, "uptime-kuma", sample("uptime-kuma_scn_down.json"))
+    assert fired.status == 202, fired.body
+    stored = await alert(app, fired.body["alert_id"])
+    assert (stored.title, stored.severity, stored.resource) == (
+        "test is down",
+        "sev2",
+        "https://exampleXYZ.com",
+    )
+    assert "[test] [🔴 Down] timeout of 16000ms exceeded" in stored.description
+    await app.settle()
+    assert any("test is down" in card for card in card_texts(app))
+
+    up = await post(app, "uptime-kuma", sample("uptime-kuma_scn_up.json"))
+    assert up.body["alert_id"] == stored.id and up.body["result"] == "resolved"
+    assert (await alert(app, stored.id)).status == "resolved"
+
+    again = await post(app, "uptime-kuma", sample("uptime-kuma_scn_down_dns.json"))
+    assert again.status == 202 and again.body["result"] == "new", again.body
+    latest = await alert(app, again.body["alert_id"])
+    assert latest.status == "firing" and latest.resource == "https://exampleasdsda.com"
+    assert "getaddrinfo ENOTFOUND exampleasdsda.com" in latest.description
