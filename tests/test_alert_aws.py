@@ -166,3 +166,22 @@ async def test_the_cloudwatch_alarm_of_the_aws_lambda_go_fixtures(
     await app.settle()
     [card] = card_texts(app)
     assert "EXAMPLE" in card and "TestInstance" in card and "Threshold Crossed" in card
+
+
+async def test_the_guardduty_event_of_cloud_custodians_fixtures(app: Running, sns: FakeSns) -> None:
+    event = sample("custodian_guardduty_ec2_event.json")
+    answer = await send(app, sns.notification(event))
+    assert answer.status == 202, answer.body
+    stored = await alert(app, answer.body["alert_id"])
+    assert stored.title == (
+        "Command and Control server domain name queried by EC2 instance i-99999999."
+    )
+    assert (stored.severity, stored.source_severity) == ("sev3", "medium (5)")
+    assert stored.resource == "i-99999999" and stored.status == "firing"
+    assert "Finding type: Backdoor:EC2/C&CActivity.B!DNS" in stored.description
+    assert "Account 883606788610, us-east-1" in stored.description
+    await app.settle()
+    [card] = card_texts(app)
+    assert stored.link is not None and stored.link.endswith("fId=b4b01b60fc24a199139f8f5f490edd81")
+    assert "Backdoor:EC2/C&amp;CActivity.B!DNS" in card  # escaped for Slack
+    assert "Command and Control server domain name queried" in card and "i-99999999" in card
