@@ -7,10 +7,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from bridgekeeper.domain.alerts import aws_events
 from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
 from tests.conftest import Running
@@ -185,3 +187,36 @@ async def test_the_guardduty_event_of_cloud_custodians_fixtures(app: Running, sn
     assert stored.link is not None and stored.link.endswith("fId=b4b01b60fc24a199139f8f5f490edd81")
     assert "Backdoor:EC2/C&amp;CActivity.B!DNS" in card  # escaped for Slack
     assert "Command and Control server domain name queried" in card and "i-99999999" in card
+
+
+async def test_security_hubs_documented_event_with_guarddutys_typical_finding(
+    app: Running, sns: FakeSns
+) -> None:
+    """AWS publishes the event with `{ <finding content> }` in place of the finding and, on
+    another page, a typical GuardDuty finding in that format: put together, AWS's own text."""
+    shell = (SAMPLES / "aws" / "securityhub_docs_findings_imported.txt").read_text()
+    finding = (SAMPLES / "aws" / "guardduty_docs_securityhub_finding.json").read_text()
+    event = json.loads(shell.replace("{\n         <finding content>\n       }", finding))
+    answer = await send(app, sns.notification(event))
+    assert answer.status == 202, answer.body
+    stored = await alert(app, answer.body["alert_id"])
+    assert stored.title == "199.241.229.197 is performing SSH brute force attacks against " + (
+        "i-0c10c2c7863d1a356."
+    )
+    assert (stored.severity, stored.source_severity) == ("sev3", "MEDIUM")
+    assert "Product: GuardDuty" in stored.description
+    assert stored.resource.endswith("instance/i-0c10c2c7863d1a356")
+
+
+def test_an_older_finding_with_only_a_normalized_severity_gets_its_band() -> None:
+    finding = sample("guardduty_docs_securityhub_finding.json")
+    finding["Severity"] = {"Normalized": 72}
+    del finding["ProductFields"]
+    event = {
+        "source": "aws.securityhub",
+        "detail-type": "Security Hub Findings - Imported",
+        "detail": {"findings": [finding]},
+    }
+    [found] = aws_events.parse(event, received_at=datetime.now(UTC), source="aws-sns")
+    assert (found.severity, found.source_severity) == ("sev2", "HIGH")
+    assert "Product:" not in found.description

@@ -68,7 +68,10 @@ def _guardduty(
 
 
 def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -> Alert:
-    label = fields.text(fields.dig(finding, "Severity", "Label"))
+    label = fields.text(fields.dig(finding, "Severity", "Label")) or _normalized_label(finding)
+    product = fields.text_at(finding, "ProductName") or fields.text(
+        fields.dig(finding, "ProductFields", "aws/securityhub/ProductName")
+    )
     workflow = fields.text(fields.dig(finding, "Workflow", "Status")).lower()
     resources = fields.objects(fields.get(finding, "Resources"))
     closed = (
@@ -85,7 +88,7 @@ def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -
         resolved=closed,
         description=fields.join_lines(
             fields.text_at(finding, "Description"),
-            f"Product: {fields.text_at(finding, 'ProductName')}",
+            f"Product: {product}" if product else "",
             f"Workflow: {workflow}" if workflow else "",
         ),
         resource=fields.text_at(resources[0], "Id") if resources else "",
@@ -93,6 +96,16 @@ def _security_hub(finding: dict[str, Any], received_at: datetime, source: str) -
         at=fields.time_at(finding, "UpdatedAt", "CreatedAt"),
         raw=finding,
     )
+
+
+def _normalized_label(finding: dict[str, Any]) -> str:
+    """The label of an older finding that gives only Severity.Normalized (0-100), by the
+    bands the AWS Security Finding Format documents."""
+    score = fields.dig(finding, "Severity", "Normalized")
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        return ""
+    bands = ((90, "CRITICAL"), (70, "HIGH"), (40, "MEDIUM"), (1, "LOW"))
+    return next((label for floor, label in bands if score >= floor), "INFORMATIONAL")
 
 
 def _other(event: dict[str, Any], kind: str, received_at: datetime, source: str) -> Alert:
