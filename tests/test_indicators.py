@@ -12,7 +12,7 @@ import pytest
 import stix2
 from sqlalchemy import select, update
 
-from bridgekeeper import cli
+from bridgekeeper import cli_records
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store.models import Indicator
@@ -166,14 +166,14 @@ async def test_the_csv_export_and_the_cli(
     assert rows[0] == ["type", "value", "first_seen", "where"]
     assert rows[1][:2] == ["ipv4", "185.220.101.42"] and "note by U0ALICE" in rows[1][3]
     capsys.readouterr()
-    assert await cli._iocs_export(running.bk.settings, 1, "csv") == 0
+    assert await cli_records.iocs_export(running.bk.settings, 1, "csv") == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("ipv4,185.220.101.42,")
-    assert await cli._iocs_export(running.bk.settings, 1, "stix") == 0
+    assert await cli_records.iocs_export(running.bk.settings, 1, "stix") == 0
     parsed = stix2.parse(capsys.readouterr().out, allow_custom=False)
     assert [o.pattern for o in parsed.objects if o.type == "indicator"] == [
         "[ipv4-addr:value = '185.220.101.42']"
     ]
-    assert await cli._iocs_export(running.bk.settings, 9, "csv") == 1
+    assert await cli_records.iocs_export(running.bk.settings, 9, "csv") == 1
     assert "no incident 9" in capsys.readouterr().err
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridgekeeper import cli
+from bridgekeeper import cli_records
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
 from tests.test_lifecycle import declare, in_bridge, incident_row, timeline
@@ -43,7 +43,7 @@ async def edit(running: Running, channel: Channel, ts: str, text: str) -> dict[s
 
 async def report_lines(running: Running, capsys: pytest.CaptureFixture[str]) -> list[str]:
     capsys.readouterr()
-    assert await cli._report(running.bk.settings, 1, "md", None) == 0
+    assert await cli_records.report(running.bk.settings, 1, "md", None) == 0
     section = capsys.readouterr().out.split("## Timeline", 1)[1].split("\n## ", 1)[0]
     return [line for line in section.splitlines() if line.startswith("- ")]
 

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bridgekeeper import cli
+from bridgekeeper import cli_records
 from bridgekeeper.clock import FrozenClock
 from bridgekeeper.config import ReportSettings
 from bridgekeeper.domain.timeline import GENESIS, entry_hash
@@ -338,19 +338,19 @@ async def test_the_cli_prints_each_format_and_version(
 ) -> None:
     channel = await declare(running)
     await say(running, channel, "role commander <@U0ALICE>")
-    assert await cli._report(running.bk.settings, 1, "md", None) == 0
+    assert await cli_records.report(running.bk.settings, 1, "md", None) == 0
     assert "**Draft**: incident 1 is still open" in capsys.readouterr().out
     await say(running, channel, "close done")
     await say(running, channel, "reopen not quite")
     await say(running, channel, "close now it is")
     for fmt in ("md", "html", "json"):
-        assert await cli._report(running.bk.settings, 1, fmt, None) == 0
+        assert await cli_records.report(running.bk.settings, 1, fmt, None) == 0
         out = capsys.readouterr().out
         stored = next(r for r in await reports(running) if r.format == fmt and r.version == 2)
         assert out == stored.body and sha256(out) == stored.sha256
-    assert await cli._report(running.bk.settings, 1, "md", 1) == 0
+    assert await cli_records.report(running.bk.settings, 1, "md", 1) == 0
     assert "close done" not in capsys.readouterr().out  # version 1 is the earlier close
-    assert await cli._report(running.bk.settings, 7, "md", None) == 1
+    assert await cli_records.report(running.bk.settings, 7, "md", None) == 1
     assert "no incident 7" in capsys.readouterr().err
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bridgekeeper import cli
+from bridgekeeper import cli_records
 from bridgekeeper.domain.text import BIDI_CONTROLS, SEPARATORS
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel, Message
@@ -46,7 +46,7 @@ def invisible(text: str) -> set[str]:
 async def report_timeline(running: Running, capsys: pytest.CaptureFixture[str]) -> list[str]:
     """The Timeline section of incident 1's Markdown report, as `bridgekeeper report` prints it."""
     capsys.readouterr()
-    assert await cli._report(running.bk.settings, 1, "md", None) == 0
+    assert await cli_records.report(running.bk.settings, 1, "md", None) == 0
     report = capsys.readouterr().out
     section = report.split("## Timeline", 1)[1].split("\n## ", 1)[0]
     return [line for line in section.splitlines() if line.startswith("- ")]

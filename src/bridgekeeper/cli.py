@@ -7,10 +7,12 @@ import argparse
 import asyncio
 import logging
 import sys
+import traceback
 from collections.abc import Coroutine, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from bridgekeeper import cli_records as records
 from bridgekeeper import logs
 from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.config.commands import add_parser as add_config_parser
@@ -30,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bridgekeeper", description="A Slack incident bot for security and operations teams."
     )
     parser.add_argument("--version", action="version", version=f"bridgekeeper {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, print its traceback after its line"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser(
         "serve",
@@ -192,12 +197,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(_dispatch(args, settings))
     except ConfigError as exc:
         print("\n".join(f"bridgekeeper: {line}" for line in exc.lines()), file=sys.stderr)
-        return 2
+        return _failed(args, 2)
     except BridgekeeperError as exc:
         print(f"bridgekeeper: {exc}", file=sys.stderr)
-        return 2
+        return _failed(args, 2)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # anything else is one line too; its traceback with --debug
+        print(_unexpected(exc), file=sys.stderr)
+        return _failed(args, 1)
+
+
+def _failed(args: argparse.Namespace, status: int) -> int:
+    if args.debug:
+        traceback.print_exc()
+    return status
+
+
+def _unexpected(exc: BaseException) -> str:
+    from bridgekeeper.rendering import Renderer
+    from bridgekeeper.store.db import failure_reason
+
+    line = Renderer().text(
+        "cli/unexpected.txt.j2", kind=type(exc).__name__, reason=failure_reason(exc)
+    )
+    return line.strip()
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
@@ -212,15 +236,15 @@ async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.command == "db":
         return await _db_upgrade(settings)
     if args.command == "audit":
-        return await _audit_verify(settings, args.number)
+        return await records.audit_verify(settings, args.number)
     if args.command == "outbox":
         from bridgekeeper.outbox_cli import outbox_command
 
         return await outbox_command(settings, args)
     if args.command == "report":
-        return await _report(settings, args.number, args.format, args.report_version)
+        return await records.report(settings, args.number, args.format, args.report_version)
     if args.command == "iocs":
-        return await _iocs_export(settings, args.number, args.format)
+        return await records.iocs_export(settings, args.number, args.format)
     require_slack(settings, signed_requests=args.command == "serve")
     from bridgekeeper.preflight import database_reachable
 
@@ -243,88 +267,6 @@ async def _db_upgrade(settings: Settings) -> int:
         await db.dispose()
     print(f"database is at the current schema ({db!r})")
     return 0
-
-
-async def _report(settings: Settings, number: int, fmt: str, version: int | None) -> int:
-    from bridgekeeper.clock import SystemClock
-    from bridgekeeper.rendering import Renderer
-    from bridgekeeper.services.reports import ReportService
-    from bridgekeeper.store.db import Database
-
-    folders = [settings.reports.template_dir] if settings.reports.template_dir else []
-    renderer = Renderer(folders)
-    db = Database(settings.database_url)
-    try:
-        await db.check_schema()
-        reports = ReportService(db=db, clock=SystemClock(), renderer=renderer)
-        stored = await reports.stored(number, fmt, version)
-        body = stored.body if stored else None
-        if body is None and version is None:
-            body = await reports.draft(number, fmt)
-    finally:
-        await db.dispose()
-    if body is None:
-        problem = renderer.text("cli/no_report.txt.j2", number=number, version=version)
-        print(problem.strip(), file=sys.stderr)
-        return 1
-    sys.stdout.write(body if body.endswith("\n") else body + "\n")
-    return 0
-
-
-async def _iocs_export(settings: Settings, number: int, fmt: str) -> int:
-    from bridgekeeper.clock import SystemClock
-    from bridgekeeper.rendering import Renderer
-    from bridgekeeper.services.indicators import confirmed, export_file
-    from bridgekeeper.store import incidents as incident_store
-    from bridgekeeper.store.db import Database
-
-    renderer = Renderer()
-    db = Database(settings.database_url)
-    try:
-        await db.check_schema()
-        async with db.sessions() as session:
-            incident = await incident_store.find(session=session, number=number)
-            rows = await confirmed(session, incident.id) if incident else []
-    finally:
-        await db.dispose()
-    if incident is None or not rows:
-        problem = renderer.text("cli/no_indicators.txt.j2", number=number, found=incident)
-        print(problem.strip(), file=sys.stderr)
-        return 1
-    _, content = export_file(renderer, incident, rows, fmt, SystemClock().now())
-    sys.stdout.write(content if content.endswith("\n") else content + "\n")
-    return 0
-
-
-async def _audit_verify(settings: Settings, number: int | None) -> int:
-    """Exit status 0: intact; 1: tampering found; 2: not checked (one line on stderr)."""
-    from bridgekeeper.config import redact_url
-    from bridgekeeper.rendering import Renderer
-    from bridgekeeper.services.audit import NoSuchIncident, verify
-    from bridgekeeper.store.db import Database, DatabaseError, failure_reason
-
-    renderer = Renderer()
-    db = Database(settings.database_url)
-    try:
-        await db.check_schema()
-        report = await verify(db, number)
-    except NoSuchIncident:
-        print(renderer.text("cli/no_such_incident.txt.j2", number=number), file=sys.stderr)
-        return 2
-    except (DatabaseError, OSError) as exc:
-        print(
-            renderer.text(
-                "cli/audit_unreachable.txt.j2",
-                database=redact_url(db.url),
-                reason=failure_reason(exc),
-            ).strip(),
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        await db.dispose()
-    print(renderer.text("cli/audit.txt.j2", report=report))
-    return 0 if report.intact else 1
 
 
 async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> int:

@@ -1,0 +1,49 @@
+"""An error nobody foresaw is still one line on stderr and exit status 1; its traceback only
+with --debug (given before the command)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run(
+        [sys.executable, "-m", "bridgekeeper", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not an SQLite file, whatever its name says" * 8)
+    done = run_cli("report", "1", database=junk)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "file is not a database" in line and "--debug" in line
+
+
+def test_debug_adds_the_traceback(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not an SQLite file, whatever its name says" * 8)
+    done = run_cli("--debug", "report", "1", database=junk)
+    assert done.returncode == 1
+    assert "file is not a database" in done.stderr.splitlines()[0]
+    assert "Traceback (most recent call last)" in done.stderr
+
+
+def test_debug_shows_a_configuration_error_s_traceback_too(tmp_path: Path) -> None:
+    config = tmp_path / "bridgekeeper.toml"
+    config.write_text('[incidnets]\nprivate = "false"\n')
+    done = run_cli("--debug", "config", "check", str(config), database=tmp_path / "x.db")
+    assert done.returncode == 2
+    assert done.stderr.startswith("bridgekeeper: ") and "Traceback" in done.stderr
+    plain = run_cli("config", "check", str(config), database=tmp_path / "x.db")
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
