@@ -47,3 +47,22 @@ def test_debug_shows_a_configuration_error_s_traceback_too(tmp_path: Path) -> No
     assert done.stderr.startswith("bridgekeeper: ") and "Traceback" in done.stderr
     plain = run_cli("config", "check", str(config), database=tmp_path / "x.db")
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
+
+
+def test_a_database_behind_the_code_stops_the_worker_with_exit_1(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"  # reachable, but never migrated
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{empty}",
+        "SLACK_BOT_TOKEN": "xoxb-not-used",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bridgekeeper", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "db upgrade" in done.stderr

@@ -18,7 +18,7 @@ from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.config.commands import add_parser as add_config_parser
 from bridgekeeper.config.commands import config_command
 from bridgekeeper.config.loading import read_log_settings
-from bridgekeeper.errors import BridgekeeperError, ConfigError, SlackRejected
+from bridgekeeper.errors import BridgekeeperError, ConfigError, SchemaOutOfDate, SlackRejected
 
 if TYPE_CHECKING:
     from bridgekeeper.app import Bridgekeeper
@@ -198,9 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print("\n".join(f"bridgekeeper: {line}" for line in exc.lines()), file=sys.stderr)
         return _failed(args, 2)
-    except BridgekeeperError as exc:
+    except BridgekeeperError as exc:  # a database behind the code is a runtime problem
         print(f"bridgekeeper: {exc}", file=sys.stderr)
-        return _failed(args, 2)
+        return _failed(args, 1 if isinstance(exc, SchemaOutOfDate) else 2)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # anything else is one line too; its traceback with --debug

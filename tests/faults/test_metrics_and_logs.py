@@ -120,6 +120,7 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
     assert delta(calls, method="chat.postMessage", outcome="ok") >= 2
     assert delta(calls, method="conversations.create", outcome="ratelimited") == 1
     assert delta("bridgekeeper_slack_ratelimited_total", method="conversations.create") == 1
+    assert delta("bridgekeeper_slack_retry_after_seconds_total", method="conversations.create") == 1
     assert delta("bridgekeeper_slack_api_call_seconds_count", method="chat.postMessage") >= 2
     assert delta("bridgekeeper_slack_limiter_wait_seconds_count", method="chat.postMessage") >= 2
     assert delta("bridgekeeper_db_transaction_seconds_count", kind="session") >= 1
