@@ -25,6 +25,7 @@ POLICY_SEVERITY = {  # the alerting policy's severity level, as the notification
 LABEL_SEVERITY = severities.OWN_SEVERITY | severities.PRIORITY_SEVERITY | severities.LABEL_SEVERITY
 HOST_LABELS = ("instance_name", "host", "hostname", "node_name")
 GENERATED_NAME = re.compile(r".* labels \{.*\}")  # Monitoring's name for an unnamed resource
+GENERATED_MAX = 500  # longer names are not Monitoring's (and the pattern need not scan a megabyte)
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
@@ -122,7 +123,8 @@ def _readable(name: str, incident: dict[str, Any]) -> str:
     """A resource without a display name is named by its type and labels ("Uptime Check URL
     labels {host=shop.example.com}"): its host label says it better."""
     hosts = _hosts(incident)
-    return hosts[0] if hosts and GENERATED_NAME.fullmatch(name) else name
+    generated = len(name) <= GENERATED_MAX and GENERATED_NAME.fullmatch(name)
+    return hosts[0] if hosts and generated else name
 
 
 def _hosts(incident: dict[str, Any]) -> list[str]:
