@@ -62,6 +62,7 @@ async def iocs_export(settings: Settings, number: int, fmt: str) -> int:
 async def audit_verify(settings: Settings, number: int | None) -> int:
     """Exit status 0: intact; 1: tampering found; 2: not checked (one line on stderr)."""
     from bridgekeeper.config import redact_url
+    from bridgekeeper.errors import SchemaOutOfDate
     from bridgekeeper.rendering import Renderer
     from bridgekeeper.services.audit import NoSuchIncident, verify
     from bridgekeeper.store.db import Database, DatabaseError, failure_reason
@@ -73,6 +74,9 @@ async def audit_verify(settings: Settings, number: int | None) -> int:
         report = await verify(db, number)
     except NoSuchIncident:
         print(renderer.text("cli/no_such_incident.txt.j2", number=number), file=sys.stderr)
+        return 2
+    except SchemaOutOfDate as exc:  # not checked: 2, as for an unreachable database
+        print(f"bridgekeeper: {exc}", file=sys.stderr)
         return 2
     except (DatabaseError, OSError) as exc:
         print(
