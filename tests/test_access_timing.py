@@ -82,8 +82,9 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
         if "FROM incidents" in statement or "incident_members" in statement:  # not the worker's
             statements.append(statement)
 
-    engine = managed.bk.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
+    engines = managed.bk.db.engines
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
     try:
         hidden_answer = await say(managed, "note #1 let me in", user=DAVE)
         hidden = list(statements)
@@ -91,8 +92,10 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
         missing_answer = await say(managed, "note #99 let me in", user=DAVE)
         missing = list(statements)
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
     assert "There is no incident 1" in hidden_answer and "There is no incident 99" in missing_answer
+    assert hidden  # the statements were seen
     assert hidden == missing  # the same statements, whether hidden or missing
     assert len([s for s in hidden if "incident_members" in s]) == 1  # read with the incident
 

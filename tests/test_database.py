@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -47,10 +48,23 @@ async def test_only_a_transaction_that_queued_effects_wakes_the_deliverer(db_url
         await db.dispose()
 
 
+async def _orm_add_one(db: Database) -> int:
+    async with db.transaction() as session:
+        counter = await session.get(Counter, "incident")
+        assert counter is not None
+        counter.value += 1
+        return counter.value
+
+
+async def _core_add_one(db: Database) -> int:
+    return await db.run_in_transaction(_add_one_to_the_counter)
+
+
+@pytest.mark.parametrize("write", [_core_add_one, _orm_add_one], ids=["statements", "session"])
 async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
-    db_url: str,
+    db_url: str, write: Callable[[Database], Awaitable[int]]
 ) -> None:
-    """SQLite: short transactions run in the event loop's thread; when another process holds
+    """SQLite: writing transactions run in the event loop's thread; when another process holds
     the write lock, the transaction waits for it in a thread, and the loop goes on serving."""
     if not db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL locks rows, not the database")
@@ -59,7 +73,7 @@ async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
     try:
         other_process.execute("BEGIN IMMEDIATE")
         other_process.execute("UPDATE counters SET value = value + 5 WHERE name = 'incident'")
-        writing = asyncio.create_task(db.run_in_transaction(_add_one_to_the_counter))
+        writing = asyncio.create_task(write(db))
         ticks = 0
         for _ in range(20):
             await asyncio.sleep(0.01)

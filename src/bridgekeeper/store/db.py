@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -16,8 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +27,7 @@ from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
+from bridgekeeper.store import inline_sqlite
 
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
@@ -97,13 +96,21 @@ class Database:
         # Reading sessions never commit; on SQLite they don't take the write lock either.
         reading = self.engine.execution_options(**{READING: True})
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
-        self._writing = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._inline = _inline_engine(url)
+        self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
+        self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
-        self._direct = DirectSQLite.for_url(url)
-        self._short = self.engine if self.is_sqlite else _short_engine(url)
         self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
+
+    @property
+    def engines(self) -> list[Engine]:
+        """Every engine this database runs statements on (to watch them all)."""
+        engines = {
+            id(e.sync_engine): e.sync_engine for e in (self.engine, self._short, self._inline) if e
+        }
+        return list(engines.values())
 
     @property
     def is_sqlite(self) -> bool:
@@ -135,17 +142,18 @@ class Database:
 
     async def run_in_transaction(self, work: Callable[[Connection], T]) -> T:
         """Run synchronous statements (Core, no ORM) in one short writing transaction, the hot
-        paths' way (an alert storm's repeats, the outbox worker's bookkeeping). On SQLite see
-        `DirectSQLite`. On PostgreSQL the connection is not pinged first (a round trip per
+        paths' way (an alert storm's repeats, the outbox worker's bookkeeping). On SQLite it
+        runs in the event loop's thread, as every writing transaction does
+        (store/inline_sqlite.py). On PostgreSQL the connection is not pinged first (a round trip per
         transaction): one that the server closed fails the work, which is run once more on a
         new connection. `work` must therefore only touch the database."""
         async with _marked_open(), metrics.transaction("statements"):
             return await self._run_work(work)
 
     async def _run_work(self, work: Callable[[Connection], T]) -> T:
-        if self._direct is not None:
+        if self.is_sqlite:
             async with self._one_writer():
-                return await self._direct.run(work)
+                return await self._run_short(work)
         try:
             return await self._run_short(work)
         except DBAPIError as exc:
@@ -236,8 +244,6 @@ class Database:
             )
 
     async def dispose(self) -> None:
-        if self._direct is not None:
-            self._direct.close()
         await self.engine.dispose()
         await self._short.dispose()
 
@@ -247,59 +253,6 @@ class Database:
 
 def _run_all(works: list[Callable[[Connection], Any]], conn: Connection) -> list[Any]:
     return [work(conn) for work in works]
-
-
-class DirectSQLite:
-    """A synchronous connection to the same SQLite file, for short writing transactions.
-
-    They run in the event loop's own thread: handing each to a thread of its own cost more
-    than the statements, since that thread waits for the GIL while the loop serves requests.
-    This process's writers take turns before they begin (`Database._one_writer`), so only
-    another process can hold the write lock; then, rather than make the loop wait, the
-    transaction is run again in a thread that waits for the lock."""
-
-    def __init__(self, url: str) -> None:
-        self.at_once = _sync_engine(url, busy_timeout_ms=0)
-        self.waiting = _sync_engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-
-    @classmethod
-    def for_url(cls, url: str) -> DirectSQLite | None:
-        in_memory = ":memory:" in url or "mode=memory" in url  # another connection, another db
-        return cls(url) if url.startswith("sqlite") and not in_memory else None
-
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        try:
-            return _run(self.at_once, work)
-        except OperationalError as exc:
-            if not _locked(exc):
-                raise
-        waiting = partial(_run, self.waiting, work)
-        return await asyncio.get_running_loop().run_in_executor(self.thread, waiting)
-
-    def close(self) -> None:
-        self.thread.shutdown(wait=True)
-        self.at_once.dispose()
-        self.waiting.dispose()
-
-
-def _sync_engine(url: str, *, busy_timeout_ms: int) -> Engine:
-    engine = create_engine(
-        url.replace("sqlite+aiosqlite://", "sqlite://", 1),
-        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
-    )
-    _serialise_sqlite_writers(engine, busy_timeout_ms=busy_timeout_ms)
-    return engine
-
-
-def _run(engine: Engine, work: Callable[[Connection], T]) -> T:
-    with engine.begin() as conn:
-        return work(conn)
-
-
-def _locked(exc: OperationalError) -> bool:
-    """SQLITE_BUSY: another connection holds the write lock."""
-    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -318,6 +271,16 @@ def make_engine(url: str) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={"server_settings": settings},
     )
+
+
+def _inline_engine(url: str) -> AsyncEngine | None:
+    """SQLite's writing transactions, run in the event loop's thread (store/inline_sqlite.py);
+    None for PostgreSQL, and for an in-memory database (another connection, another database)."""
+    if not url.startswith("sqlite") or ":memory:" in url or "mode=memory" in url:
+        return None
+    engine = inline_sqlite.engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
+    _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
+    return engine
 
 
 def _short_engine(url: str) -> AsyncEngine:

@@ -1,0 +1,166 @@
+"""SQLite for the writing transactions, run in the event loop's own thread.
+
+SQLAlchemy's asyncio support asks the driver for coroutines; aiosqlite answers each statement
+from a thread of its own, and the answer waits for the event loop to come round to it. A
+transaction of ten statements held SQLite's write lock for 10 ms under load, most of it
+waiting its turn in the loop, and this process's writers take turns (`Database._one_writer`):
+100 notes a second was all one process could write, and an alert storm queued behind them.
+Here each statement runs at once, in the caller's thread, so a transaction holds the lock for
+the time its statements take. Only a statement that finds the database locked by another
+process (SQLITE_BUSY) leaves the loop: it is run again in a thread that waits for the lock.
+
+The objects below are the few parts of aiosqlite's interface that SQLAlchemy's aiosqlite
+dialect uses (`create_async_engine(..., async_creator=...)`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+T = TypeVar("T")
+
+
+class Connection:
+    """An aiosqlite-shaped connection whose coroutines finish without suspending, unless
+    another process holds the write lock."""
+
+    def __init__(self, conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+        self._conn = conn
+        self._connection: sqlite3.Connection | None = conn  # SQLAlchemy checks it is open
+        self._tx = _Immediate()  # SQLAlchemy sets the isolation level through this queue
+        self._busy_timeout_ms = busy_timeout_ms
+        self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-busy")
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    def cursor(self) -> _Opening:
+        return _Opening(Cursor(self, self._conn.cursor()))
+
+    async def commit(self) -> None:
+        await self.run(self._conn.commit)
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def create_function(self, *args: Any, **kw: Any) -> None:
+        self._conn.create_function(*args, **kw)
+
+    async def close(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection = None
+            self._conn.close()
+            self._waiter.shutdown(wait=False)
+
+    async def run(self, call: Callable[[], T]) -> T:
+        """`call` at once; if another process holds the lock, in a thread that waits for it."""
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._waiter, self._waiting, call)
+
+    def _waiting(self, call: Callable[[], T]) -> T:
+        self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms:d}")
+        try:
+            return call()
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
+
+
+class Cursor:
+    def __init__(self, connection: Connection, cursor: sqlite3.Cursor) -> None:
+        self._connection = connection
+        self._cursor = cursor
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
+        await self._connection.run(lambda: self._cursor.execute(sql, parameters))
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> Cursor:
+        rows = list(parameters)
+        await self._connection.run(lambda: self._cursor.executemany(sql, rows))
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _Opening:
+    """What `Connection.cursor()` gives: entered with `async with` (or awaited)."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> Cursor:
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._cursor.close()
+
+
+class _Immediate:
+    """aiosqlite's queue of calls for its thread, run here and now."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, call = item
+        try:
+            future.set_result(call())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+def engine(url: str, *, busy_timeout_ms: int) -> AsyncEngine:
+    """An engine on the SQLite file of `url` (sqlite+aiosqlite:///path) whose connections are
+    these; a statement that finds the file locked waits up to `busy_timeout_ms` in a thread."""
+    parsed = make_url(url)
+    uri = parsed.query.get("uri") in ("true", "1")
+    path = parsed.database or ""
+
+    async def connect() -> Connection:
+        conn = sqlite3.connect(path, timeout=0, check_same_thread=False, uri=uri)
+        return Connection(conn, busy_timeout_ms)
+
+    return create_async_engine(url, async_creator=connect)
