@@ -1,8 +1,9 @@
 """The ack-latency baseline: a bare slack-bolt AsyncApp on aiohttp whose handler only acks.
 
 Served the way bridgekeeper serves Slack (same aiohttp adapter, signature verification, no
-Web API call to authorize, process_before_response=False), so the difference is bridgekeeper's
-own work. Run as `python -m bench.bare_bolt --port N` (the bench starts it).
+Web API call to authorize, process_before_response=True: answered as soon as the listener has
+acked, as bridgekeeper's are), so the difference is bridgekeeper's own work. Run as
+`python -m bench.bare_bolt --port N` (the bench starts it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def build_app() -> web.Application:
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
         token=None,
         authorize=_authorize,
-        process_before_response=False,
+        process_before_response=True,
     )
 
     @bolt.command("/incident")

@@ -46,6 +46,7 @@ from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.services.stats import IncidentStats
 from bridgekeeper.services.triage import TriageService
 from bridgekeeper.services.updates import Updates
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.alert_actions import AlertActions
 from bridgekeeper.slack.card_actions import CardActions
 from bridgekeeper.slack.close_actions import CloseActions
@@ -200,11 +201,15 @@ class Bridgekeeper:
             signing_secret=self.settings.slack_signing_secret or secrets.token_hex(32),
             client=self.gateway.client,
             authorize=self._authorizer(),
-            process_before_response=False,
+            process_before_response=True,  # each listener returns once it acks (slack/acking.py)
             request_verification_enabled=True,
             logger=bolt_logger(),
         )
         app.use(SkipRedelivered(db=self.db, clock=self.clock).middleware)
+        self._register_listeners(AckFirst(app, self.runner.busy))
+        return app
+
+    def _register_listeners(self, app: AckFirst) -> None:
         SlackListeners(runner=self.runner, gateway=self.gateway, lifecycle=self.lifecycle).register(
             app
         )
@@ -232,7 +237,6 @@ class Bridgekeeper:
         ).register(app)
         HomeActions(home=self.home, runner=self.runner, gateway=self.gateway).register(app)
         PageActions(paging=self.paging, runner=self.runner, gateway=self.gateway).register(app)
-        return app
 
     def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
         """No Web API call on the ack path: a slash command is answered even while Slack's

@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper import logs
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import state_values
@@ -41,7 +42,7 @@ class AlertActions:
         self.gateway = gateway
         self.busy = busy
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.action("alert_ack")(self.acknowledge)
         app.action("alert_declare")(self.declare)
         app.action("alert_dismiss")(self.open_dismiss)

@@ -11,13 +11,14 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
@@ -40,7 +41,7 @@ class CardActions:
         self.lifecycle = lifecycle
         self.gateway = gateway
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         for action in MODAL_ACTIONS:
             app.action(action)(self.open_modal)
         app.view("card_severity")(self.submit_severity)

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.errors import CommandRefused, IncidentNotFound, PermissionDenied
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.closing import ClosingService
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import fallback_text, to_blocks
 from bridgekeeper.slack.close_form import gate_problems, read_form
 from bridgekeeper.slack.gateway import SlackGateway
@@ -41,7 +42,7 @@ class CloseActions:
         self.busy = busy
         self.common = common
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.view("incident_close")(self.submit)
 
     async def submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:

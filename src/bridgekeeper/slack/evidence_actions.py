@@ -12,7 +12,7 @@ import html
 import json
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain.commands import AddEvidence
 from bridgekeeper.domain.evidence import normal_sha256
@@ -20,6 +20,7 @@ from bridgekeeper.domain.text import clean_line
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.files import Hashed, sha256_of
 from bridgekeeper.slack.gateway import SlackGateway
@@ -34,7 +35,7 @@ class EvidenceActions:
         self.gateway = gateway
         self.incidents = incidents
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.shortcut("add_as_evidence")(self.add_as_evidence)
         app.view("add_evidence")(self.submit_form)
 

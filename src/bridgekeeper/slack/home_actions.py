@@ -12,13 +12,14 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.home import HomeTab
 from bridgekeeper.services.runner import CommandRunner, Invocation
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
 
@@ -32,7 +33,7 @@ class HomeActions:
         self.runner = runner
         self.gateway = gateway
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.event("app_home_opened")(self.opened)
         app.action("home_declare")(self.open_form)
         app.view("home_declare")(self.submit)

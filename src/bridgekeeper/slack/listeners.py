@@ -9,7 +9,7 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain import commands
 from bridgekeeper.domain.command_parsing import parse
@@ -18,6 +18,7 @@ from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.pins import Pins
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 
@@ -33,7 +34,7 @@ class SlackListeners:
         self.lifecycle = lifecycle
         self.pins = Pins(lifecycle.incidents)
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.command("/incident")(self.incident_command)
         app.event("reaction_added")(self.reaction_added)
         app.shortcut("add_to_timeline")(self.add_to_timeline)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.paging import Paging
 from bridgekeeper.services.runner import CommandRunner, Reply
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import ephemeral
 from bridgekeeper.slack.gateway import SlackGateway
 
@@ -22,7 +23,7 @@ class PageActions:
         self.runner = runner
         self.gateway = gateway
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.action(ACTION_ID)(self.acknowledge)
 
     async def acknowledge(self, ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -15,12 +15,13 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.updates import Updates
+from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import ephemeral, plain
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
@@ -44,7 +45,7 @@ class UpdateActions:
         self.gateway = gateway
         self.busy = busy
 
-    def register(self, app: AsyncApp) -> None:
+    def register(self, app: AckFirst) -> None:
         app.action("card_update")(self.open_modal)
         app.action(SNOOZE)(self.snooze)
         app.view("post_update")(self.submit)
