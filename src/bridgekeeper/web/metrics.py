@@ -32,8 +32,7 @@ class MetricsEndpoint:
         self.clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
-        token = self.token
-        if token and not same(_bearer(request), token):
+        if self.token and not same(_bearer(request), self.token):
             raise web.HTTPUnauthorized(
                 text="missing or invalid bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="bridgekeeper metrics"'},

@@ -27,12 +27,11 @@ class OnCallFeedEndpoint:
         app.router.add_get("/oncall/{team}.ics", self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        service = self.oncall
-        team = service.feed_team(request.match_info["team"], request.query.get("token", ""))
+        team = self.oncall.feed_team(request.match_info["team"], request.query.get("token", ""))
         if team is None:
             raise web.HTTPNotFound()
         try:
-            found = await service.feed_shifts(team)
+            found = await self.oncall.feed_shifts(team)
         except CommandRefused:  # a paging tool that could not be read, with no shifts before
             raise web.HTTPServiceUnavailable() from None
         names = {user: await self.user_name(user) for user in {s.user for s in found}}

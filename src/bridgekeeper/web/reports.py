@@ -25,10 +25,9 @@ class ReportEndpoint:
         self.scripts = ""  # the CSP source of the HTML report's one script, once known
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        token = self.token
-        if not token:
+        if not self.token:
             raise web.HTTPNotFound()
-        if not _authorized(request, token):
+        if not _authorized(request, self.token):
             raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="reports"'})
         number = _positive(request.match_info.get("number", ""))
         version_text = request.query.get("version")
