@@ -205,11 +205,16 @@ async def start_bridgekeeper(
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     url = f"http://127.0.0.1:{port}"
     bk.start_worker()
-    socket = await start_socket_mode(bk) if over_socket else None
+    socket = await connect_socket(bk) if over_socket else None
     if socket is not None:
         await slack.wait_socket_connected()
     driver = SlackDriver(slack, f"{url}/slack/events", SIGNING_SECRET, over_socket=over_socket)
     return Running(bk, slack, driver, url, runner, socket)
+
+
+async def connect_socket(bk: Bridgekeeper) -> SocketModeConnection:
+    """bridgekeeper's Socket Mode connection, as `serve` opens it."""
+    return await start_socket_mode(bk.bolt, bk.gateway, app_token=bk.settings.slack_app_token)
 
 
 def slack_pace(slack: SlackEmulator) -> float:

@@ -27,10 +27,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.config import HttpSettings
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
-from bridgekeeper.slack.socket_mode import start_socket_mode
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 from bridgekeeper.web.connections import HttpServer, start_http
-from tests.conftest import ALERT_TOKEN, SIGNING_SECRET, Running
+from tests.conftest import ALERT_TOKEN, SIGNING_SECRET, Running, connect_socket
 from tests.conftest import test_settings as settings_for
 
 MARKER = b"rejected-body-marker-"
@@ -131,7 +130,7 @@ async def test_socket_mode_without_a_signing_secret_serves_no_slack_requests_ove
         assert reply.status == 404
     assert await changed(app) == before
 
-    connection = await start_socket_mode(app.bk)  # the same command over the socket does act
+    connection = await connect_socket(app.bk)  # the same command over the socket does act
     try:
         await emulator.wait_socket_connected()
         over_socket = SlackDriver(emulator, "", "", over_socket=True)

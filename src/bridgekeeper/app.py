@@ -24,6 +24,7 @@ from bridgekeeper.health import Health
 from bridgekeeper.logs import bolt_logger
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
+from bridgekeeper.services.alert_api import AlertApi
 from bridgekeeper.services.closing import ClosingService
 from bridgekeeper.services.evidence import Evidence
 from bridgekeeper.services.followup_sync import FollowupSync
@@ -63,11 +64,13 @@ from bridgekeeper.store.db import Database
 from bridgekeeper.store.rate_buckets import buckets_for
 from bridgekeeper.trackers import connect as trackers
 from bridgekeeper.web.server import build_web_app
+from bridgekeeper.web.services import WebServices
 
 log = logging.getLogger(__name__)
 LEASE_TTL = timedelta(seconds=15)
 LEASE_RENEW = 5.0
 ARCHIVE_CHECK_SECONDS = 60.0
+DRAIN_SECONDS = 10.0  # how long stop() waits for work acknowledged but not yet done
 
 
 class Bridgekeeper:
@@ -254,7 +257,28 @@ class Bridgekeeper:
         return authorize
 
     def web_app(self) -> web.Application:
-        return build_web_app(self)
+        return build_web_app(self._web_services())
+
+    def _web_services(self) -> WebServices:
+        return WebServices(
+            settings=self.settings,
+            clock=self.clock,
+            db=self.db,
+            renderer=self.renderer,
+            gateway=self.gateway,
+            bolt=self.bolt,
+            health=self.health,
+            intake=self.intake,
+            alert_api=AlertApi(
+                db=self.db, clock=self.clock, intake=self.intake, incidents=self.incidents
+            ),
+            heartbeats=self.heartbeats,
+            followup_sync=self.followup_sync,
+            reports=self.reports,
+            oncall=self.oncall,
+            access=self.incidents.access,
+            stats=self.stats,
+        )
 
     async def prepare_database(self) -> None:
         """Create or upgrade the schema (under an advisory lock on PostgreSQL)."""
@@ -318,6 +342,9 @@ class Bridgekeeper:
             return False
 
     async def stop(self) -> None:
+        """Stop, once the work acknowledged to users is done (for up to DRAIN_SECONDS): a
+        SIGTERM right after an ack does not lose what the user did."""
+        await self._drain()
         self._stop.set()
         self.worker.wake()
         for task in self._tasks:
@@ -330,3 +357,13 @@ class Bridgekeeper:
         await self.gateway.close()
         await self.tracker_http.close()
         await self.db.dispose()
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.wait_for(self.runner.wait_idle(), timeout=DRAIN_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "stopping with %d acknowledged command(s) unfinished after %.0f s",
+                self.runner.in_flight,
+                DRAIN_SECONDS,
+            )

@@ -305,7 +305,9 @@ async def _start_socket_mode(
 ) -> SocketModeConnection:
     from bridgekeeper.slack.socket_mode import start_socket_mode
 
-    return await start_socket_mode(bk, url, stop)
+    return await start_socket_mode(
+        bk.bolt, bk.gateway, app_token=bk.settings.slack_app_token, url=url, stop=stop
+    )
 
 
 async def _worker(settings: Settings, health_port: int) -> int:

@@ -1,21 +1,21 @@
-"""What the console's handlers share, built once per web app from the running bridgekeeper."""
+"""What the console's handlers share, built once per web app (console/routes.py)."""
 
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.console.oidc import SlackSignIn
 from bridgekeeper.console.sessions import Cookies, Session
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incident_views import IncidentReader
+from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.store import console_signouts
-
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
+from bridgekeeper.store.db import Database
 
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -28,32 +28,33 @@ CALLBACK_PATH = "/console/auth/callback"
 
 
 class ConsoleContext:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        console = bk.settings.console
-        self.settings: Settings = bk.settings
-        self.renderer: Renderer = bk.renderer
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        db: Database,
+        renderer: Renderer,
+        reader: IncidentReader,
+        gateway: SlackGateway,
+    ) -> None:
+        console = settings.console
+        self.settings = settings
+        self.renderer = renderer
         self.cookies = Cookies(
             secret=console.session_secret or "",
             session_hours=console.session_hours,
             secure=(console.public_url or "").startswith("https://"),
         )
         self.sign_in = SlackSignIn(
-            api_url=bk.settings.slack_api_url,
+            api_url=settings.slack_api_url,
             client_id=console.client_id or "",
             client_secret=console.client_secret or "",
         )
-        self.reader = IncidentReader(
-            db=bk.db,
-            settings=bk.settings,
-            access=bk.incidents.access,
-            stats=bk.stats,
-            renderer=bk.renderer,
-            user_name=bk.gateway.user_name,
-            clock=bk.clock,
-        )
-        self.clock = bk.clock
-        self._db = bk.db
-        self._gateway = bk.gateway
+        self.reader = reader
+        self.clock = clock
+        self._db = db
+        self._gateway = gateway
         self._team: str | None = None
 
     async def session(self, request: web.Request) -> Session | None:

@@ -58,7 +58,8 @@ class CommandRunner:
 
     @contextmanager
     def busy(self) -> Iterator[None]:
-        """Counts work being done after an ack (the demo and tests wait for zero)."""
+        """Counts work being done after an ack: stopping waits for zero (app.py), so what a
+        user was told is under way is stored first; the demo and tests wait for it too."""
         self.in_flight += 1
         self._idle.clear()
         try:

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bridgekeeper import metrics
 from bridgekeeper.errors import SlackRejected
 from bridgekeeper.slack.auth import check_app_token, wait_for_slack
-
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
+from bridgekeeper.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +36,15 @@ class SocketModeConnection:
     """The connection; when Slack refuses the app-level token on a reconnection, `refused`
     says why and `stop` is set."""
 
-    def __init__(self, bk: Bridgekeeper, stop: asyncio.Event) -> None:
-        self.bk = bk
+    def __init__(
+        self, *, bolt: AsyncApp, gateway: SlackGateway, app_token: str | None, stop: asyncio.Event
+    ) -> None:
+        self.gateway = gateway
         self.stop = stop
         self.handler = TimedHandler(
-            bk.bolt,
-            app_token=bk.settings.slack_app_token,
-            web_client=bk.gateway.client,
+            bolt,
+            app_token=app_token,
+            web_client=gateway.client,
             logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
         )
         self.handler.client.issue_new_wss_url = self._new_url  # type: ignore[method-assign]
@@ -56,7 +56,7 @@ class SocketModeConnection:
         token refused, or the connection closing), so the client stops quietly."""
         try:
             ready = await wait_for_slack(
-                lambda: check_app_token(self.bk.gateway, self.handler.app_token), self.ended
+                lambda: check_app_token(self.gateway, self.handler.app_token), self.ended
             )
         except SlackRejected as exc:
             self.refused = exc
@@ -74,11 +74,18 @@ class SocketModeConnection:
 
 
 async def start_socket_mode(
-    bk: Bridgekeeper, url: str | None = None, stop: asyncio.Event | None = None
+    bolt: AsyncApp,
+    gateway: SlackGateway,
+    *,
+    app_token: str | None,
+    url: str | None = None,
+    stop: asyncio.Event | None = None,
 ) -> SocketModeConnection:
     """Connect (to `url`, one the start-up self-check was given: slack/auth.py, else to a new
     one); reconnects on drops by itself. `stop` is set if the app-level token is refused."""
-    connection = SocketModeConnection(bk, stop or asyncio.Event())
+    connection = SocketModeConnection(
+        bolt=bolt, gateway=gateway, app_token=app_token, stop=stop or asyncio.Event()
+    )
     if url:
         connection.handler.client.wss_uri = url
     await connection.handler.connect_async()

@@ -11,26 +11,24 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bridgekeeper import metrics
+from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts import opsgenie
 from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.services.alert_api import AlertApi
 from bridgekeeper.web.alerts import BodyTooLarge, authorized, read_limited
 
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
-
 Act = Callable[[opsgenie.Action], Awaitable[bool]]
 
 
 class AlertApiEndpoint:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.settings = bk.settings.alerts
-        self.api = AlertApi(db=bk.db, clock=bk.clock, intake=bk.intake, incidents=bk.incidents)
+    def __init__(self, *, settings: AlertSettings, api: AlertApi) -> None:
+        self.settings = settings
+        self.api = api
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/alerts", self.create)

@@ -35,7 +35,8 @@ from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_b
 from bridgekeeper.web.lost_answers import LostAnswers
 
 if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
+    from bridgekeeper.clock import Clock
+    from bridgekeeper.services.intake import IntakeService
 
 log = logging.getLogger(__name__)
 GRAFANA_SIGNATURE = "X-Grafana-Alerting-Signature"
@@ -51,9 +52,10 @@ class BodyTooLarge(Exception):
 
 
 class AlertEndpoint:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.bk = bk
-        self.settings = bk.settings.alerts
+    def __init__(self, *, settings: AlertSettings, clock: Clock, intake: IntakeService) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.intake = intake
         self.lost = LostAnswers(self.settings.retry_seconds)
         self._warned = False
 
@@ -105,7 +107,7 @@ class AlertEndpoint:
             alerts = parse(
                 source,
                 payload,
-                received_at=self.bk.clock.now(),
+                received_at=self.clock.now(),
                 custom=self.settings.custom_sources,
                 event_types=self.settings.cloudevent_types,
             )
@@ -117,7 +119,7 @@ class AlertEndpoint:
             return error(404, with_advice(str(exc), payload, source))
         if not alerts:  # a note, a recommendation, an empty group: accepted, nothing to store
             return web.json_response({"alerts": [], "ignored": IGNORED}, status=202)
-        outcomes = await self.bk.intake.receive(alerts)
+        outcomes = await self.intake.receive(alerts)
         metrics.alerts_received(source, outcomes)
         if answer_lost(request) and not any(alert.delivery_id for alert in alerts):
             self.lost.remember(key, outcomes)  # the sender will send it again

@@ -6,31 +6,29 @@ ping: the heartbeat goes on to be missed)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
+from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts import heartbeat
 from bridgekeeper.domain.alerts.model import PayloadError
+from bridgekeeper.services.heartbeats import Heartbeats
 from bridgekeeper.web.alerts import BodyTooLarge, authorized, error, read_limited, unauthorized
-
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
 
 
 class HeartbeatEndpoint:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.bk = bk
+    def __init__(self, *, settings: AlertSettings, heartbeats: Heartbeats) -> None:
+        self.settings = settings
+        self.heartbeats = heartbeats
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/heartbeats/{name}", self.handle)
         app.router.add_get("/heartbeats/{name}", self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not authorized(self.bk.settings.alerts, heartbeat.SOURCE, request, b""):
+        if not authorized(self.settings, heartbeat.SOURCE, request, b""):
             return unauthorized()
         name = request.match_info["name"]
-        limit = self.bk.settings.alerts.max_body_bytes
+        limit = self.settings.max_body_bytes
         try:
             body = await read_limited(request, limit)
         except BodyTooLarge:
@@ -39,7 +37,7 @@ class HeartbeatEndpoint:
             ignored = "not a ping: the notification says its alerts are resolved"
             return web.json_response({"heartbeat": name, "ignored": ignored}, status=202)
         try:
-            ping = await self.bk.heartbeats.ping(name, request.query.get("interval"))
+            ping = await self.heartbeats.ping(name, request.query.get("interval"))
         except PayloadError as exc:
             return error(422, str(exc))
         return web.json_response(

@@ -10,17 +10,15 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bridgekeeper import logs, metrics
+from bridgekeeper.clock import Clock
+from bridgekeeper.store.db import Database
 from bridgekeeper.web.alerts import same
-
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
 
 log = logging.getLogger(__name__)
 REQUEST_ID = "X-Request-Id"
@@ -28,18 +26,19 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class MetricsEndpoint:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.bk = bk
+    def __init__(self, *, token: str | None, db: Database, clock: Clock) -> None:
+        self.token = token
+        self.db = db
+        self.clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
-        token = self.bk.settings.metrics_token
-        if token and not same(_bearer(request), token):
+        if self.token and not same(_bearer(request), self.token):
             raise web.HTTPUnauthorized(
                 text="missing or invalid bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="bridgekeeper metrics"'},
             )
         try:
-            await metrics.refresh_outbox(self.bk.db, self.bk.clock.now())
+            await metrics.refresh_outbox(self.db, self.clock.now())
         except Exception as exc:  # the rest of the metrics still answer
             log.warning("outbox gauges not refreshed: %s", type(exc).__name__)
         return web.Response(

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.report_html import script_policy
 from bridgekeeper.services.reports import MEDIA_TYPES, ReportService, StoredReport
 
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
-
 
 class ReportEndpoint:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.bk = bk
+    def __init__(self, *, token: str | None, reports: ReportService, renderer: Renderer) -> None:
+        self.token = token
+        self.reports = reports
+        self.renderer = renderer
         self.scripts = ""  # the CSP source of the HTML report's one script, once known
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        token = self.bk.settings.reports.access_token
-        if not token:
+        if not self.token:
             raise web.HTTPNotFound()
-        if not _authorized(request, token):
+        if not _authorized(request, self.token):
             raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="reports"'})
         number = _positive(request.match_info.get("number", ""))
         version_text = request.query.get("version")
@@ -37,11 +35,11 @@ class ReportEndpoint:
         if number is None or (version_text is not None and version is None):
             raise web.HTTPNotFound()
         fmt = choose_format(request.headers.get("Accept", ""))
-        stored = await self.bk.reports.stored(number, fmt, version, whole=False)
+        stored = await self.reports.stored(number, fmt, version, whole=False)
         if stored is None:
             raise web.HTTPNotFound()
-        self.scripts = self.scripts or script_policy(self.bk.renderer)
-        return await send_report(request, self.bk.reports, stored, self.scripts)
+        self.scripts = self.scripts or script_policy(self.renderer)
+        return await send_report(request, self.reports, stored, self.scripts)
 
 
 async def send_report(

@@ -11,11 +11,11 @@ closes the connection).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from aiohttp import ClientPayloadError, web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bridgekeeper import metrics
@@ -28,37 +28,52 @@ from bridgekeeper.web.heartbeats import HeartbeatEndpoint
 from bridgekeeper.web.metrics import MetricsEndpoint, request_ids
 from bridgekeeper.web.oncall import OnCallFeedEndpoint
 from bridgekeeper.web.reports import ReportEndpoint
+from bridgekeeper.web.services import WebServices
 from bridgekeeper.web.sns import SnsEndpoint
 from bridgekeeper.web.trackers import TrackerWebhook
 
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
-
-APP_KEY: web.AppKey[Bridgekeeper] = web.AppKey("bridgekeeper")
 SLACK_PATH = "/slack/events"
 ALERTS_PREFIX = "/alerts/"
 
 
-def build_web_app(bk: Bridgekeeper) -> web.Application:
-    settings = bk.settings
+def build_web_app(services: WebServices) -> web.Application:
+    settings = services.settings
     largest = max(settings.alerts.max_body_bytes, settings.http.slack_max_body_bytes)
-    app = web.Application(client_max_size=largest, middlewares=[request_ids, bounded_bodies])
-    app[APP_KEY] = bk
+    middlewares = [request_ids, bounded_bodies(settings)]
+    app = web.Application(client_max_size=largest, middlewares=middlewares)
     if serves_slack_over_http(settings):
-        app.router.add_post(SLACK_PATH, slack_events)
-    add_health_routes(app, bk.health)
-    alerts = AlertEndpoint(bk)
-    app.router.add_post("/alerts/aws-sns", SnsEndpoint(bk).handle)  # before /alerts/{source}
+        slack = SlackEvents(bolt=services.bolt, max_body=settings.http.slack_max_body_bytes)
+        app.router.add_post(SLACK_PATH, slack.handle)
+    add_health_routes(app, services.health)
+    add_alert_routes(app, services)
+    add_other_routes(app, services)
+    add_console(app, services)  # /console/ and /api/v1/ (bridgekeeper/console/)
+    return app
+
+
+def add_alert_routes(app: web.Application, s: WebServices) -> None:
+    """Alerts by webhook (SNS's before /alerts/{source}), the Alert API and heartbeats."""
+    alerts = AlertEndpoint(settings=s.settings.alerts, clock=s.clock, intake=s.intake)
+    sns = SnsEndpoint(settings=s.settings.alerts, clock=s.clock, intake=s.intake)
+    app.router.add_post("/alerts/aws-sns", sns.handle)
     app.router.add_post("/alerts/{source}", alerts.handle)
     app.router.add_route("OPTIONS", "/alerts/{source}", alerts.handshake)
-    AlertApiEndpoint(bk).add_routes(app)
-    HeartbeatEndpoint(bk).add_routes(app)
-    TrackerWebhook(bk).add_routes(app)
-    app.router.add_get("/incidents/{number}/report", ReportEndpoint(bk).handle)
-    app.router.add_get("/metrics", MetricsEndpoint(bk).handle)
-    OnCallFeedEndpoint(bk).add_routes(app)
-    add_console(app, bk)  # /console/ and /api/v1/ (bridgekeeper/console/)
-    return app
+    AlertApiEndpoint(settings=s.settings.alerts, api=s.alert_api).add_routes(app)
+    HeartbeatEndpoint(settings=s.settings.alerts, heartbeats=s.heartbeats).add_routes(app)
+
+
+def add_other_routes(app: web.Application, s: WebServices) -> None:
+    """Trackers' webhooks, stored reports, metrics and on-call calendars."""
+    TrackerWebhook(settings=s.settings.trackers, followup_sync=s.followup_sync).add_routes(app)
+    reports = ReportEndpoint(
+        token=s.settings.reports.access_token, reports=s.reports, renderer=s.renderer
+    )
+    app.router.add_get("/incidents/{number}/report", reports.handle)
+    metrics_page = MetricsEndpoint(token=s.settings.metrics_token, db=s.db, clock=s.clock)
+    app.router.add_get("/metrics", metrics_page.handle)
+    OnCallFeedEndpoint(
+        oncall=s.oncall, user_name=s.gateway.user_name, renderer=s.renderer, clock=s.clock
+    ).add_routes(app)
 
 
 def serves_slack_over_http(settings: Settings) -> bool:
@@ -72,21 +87,27 @@ def body_limit(settings: Settings, path: str) -> int:
     return settings.http.slack_max_body_bytes
 
 
-@web.middleware
-async def bounded_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+def bounded_bodies(settings: Settings) -> Middleware:
     """413 by Content-Length before anything is read; close the connection when the body has
     not arrived in time (a client trickling its body holds nothing for long)."""
-    settings = request.app[APP_KEY].settings
-    length = request.content_length
-    if length is not None and length > body_limit(settings, request.path):
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=body_limit(settings, request.path), actual_size=length, text="too large"
-        )
-    if request.content.is_eof():
-        return await handler(request)
-    too_slow = asyncio.get_running_loop().call_later(
-        settings.http.body_timeout_seconds, _hang_up, request
-    )
+
+    @web.middleware
+    async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        limit = body_limit(settings, request.path)
+        length = request.content_length
+        if length is not None and length > limit:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=limit, actual_size=length, text="too large"
+            )
+        if request.content.is_eof():
+            return await handler(request)
+        return await _in_time(request, handler, settings.http.body_timeout_seconds)
+
+    return bounded
+
+
+async def _in_time(request: web.Request, handler: Handler, seconds: float) -> web.StreamResponse:
+    too_slow = asyncio.get_running_loop().call_later(seconds, _hang_up, request)
     request.content.on_eof(too_slow.cancel)
     try:
         return await handler(request)
@@ -103,19 +124,25 @@ def _hang_up(request: web.Request) -> None:
         request.transport.close()
 
 
-async def slack_events(request: web.Request) -> web.StreamResponse:
-    bk = request.app[APP_KEY]
-    try:
-        body = await read_limited(request, bk.settings.http.slack_max_body_bytes)
-    except BodyTooLarge:
-        raise web.HTTPRequestEntityTooLarge(
-            max_size=bk.settings.http.slack_max_body_bytes, actual_size=0, text="too large"
-        ) from None
-    bolt_request = AsyncBoltRequest(
-        body=body.decode("utf-8", errors="replace"),
-        query=request.query_string,
-        headers=request.headers,  # type: ignore[arg-type]
-    )
-    with metrics.slash_ack(body.startswith(b"command=") or b"&command=" in body):
-        bolt_response = await bk.bolt.async_dispatch(bolt_request)
-    return await to_aiohttp_response(bolt_response)
+class SlackEvents:
+    """/slack/events: a signed request from Slack, handed to Bolt."""
+
+    def __init__(self, *, bolt: AsyncApp, max_body: int) -> None:
+        self.bolt = bolt
+        self.max_body = max_body
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await read_limited(request, self.max_body)
+        except BodyTooLarge:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=self.max_body, actual_size=0, text="too large"
+            ) from None
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8", errors="replace"),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        with metrics.slash_ack(body.startswith(b"command=") or b"&command=" in body):
+            bolt_response = await self.bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)

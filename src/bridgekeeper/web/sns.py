@@ -32,7 +32,8 @@ from bridgekeeper.domain.alerts.model import PayloadError
 from bridgekeeper.web.alerts import BodyTooLarge, answer, error, read_limited
 
 if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
+    from bridgekeeper.clock import Clock
+    from bridgekeeper.services.intake import IntakeService
 
 log = logging.getLogger(__name__)
 KINDS = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
@@ -113,9 +114,10 @@ async def verify(message: dict[str, Any], certificates: Certificates) -> None:
 
 
 class SnsEndpoint:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.bk = bk
-        self.settings = bk.settings.alerts
+    def __init__(self, *, settings: AlertSettings, clock: Clock, intake: IntakeService) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.intake = intake
         self.certificates = Certificates(self.settings)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -150,10 +152,10 @@ class SnsEndpoint:
             log.info("SNS says bridgekeeper was unsubscribed from %s", topic)
             return web.json_response({"unsubscribed": topic})
         try:
-            alerts = aws.parse(message, received_at=self.bk.clock.now())
+            alerts = aws.parse(message, received_at=self.clock.now())
         except PayloadError as exc:
             return error(422, str(exc))
-        outcomes = await self.bk.intake.receive(alerts)
+        outcomes = await self.intake.receive(alerts)
         metrics.alerts_received(aws.SOURCE, outcomes)
         return web.json_response(answer(outcomes), status=202)
 

@@ -4,28 +4,26 @@ when that tracker is not the one configured or no secret is set; 200 once stored
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
+from bridgekeeper.config.settings import TrackerSettings
+from bridgekeeper.services.followup_sync import FollowupSync
 from bridgekeeper.trackers.signatures import verified
 from bridgekeeper.trackers.webhooks import WebhookError, read_webhook
-
-if TYPE_CHECKING:
-    from bridgekeeper.app import Bridgekeeper
 
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; issue events are far smaller
 
 
 class TrackerWebhook:
-    def __init__(self, bk: Bridgekeeper) -> None:
-        self.bk = bk
+    def __init__(self, *, settings: TrackerSettings, followup_sync: FollowupSync) -> None:
+        self.settings = settings
+        self.followup_sync = followup_sync
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/trackers/{kind}", self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        trackers = self.bk.settings.trackers
+        trackers = self.settings
         kind = request.match_info["kind"]
         if kind != trackers.kind or not trackers.webhook_secret:
             raise web.HTTPNotFound()
@@ -38,5 +36,5 @@ class TrackerWebhook:
             issue = read_webhook(kind, request.headers, body, base_url=trackers.url)
         except WebhookError as exc:
             return web.json_response({"error": str(exc)}, status=422)
-        stored = issue is not None and await self.bk.followup_sync.update(issue)
+        stored = issue is not None and await self.followup_sync.update(issue)
         return web.json_response({"ok": True, "stored": stored})

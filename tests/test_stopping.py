@@ -1,0 +1,43 @@
+"""Stopping right after an ack: what the user did is stored before the database is closed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bridgekeeper.config import ProcessSettings
+from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import Database
+from tests.conftest import MANAGERS, start_bridgekeeper
+from tests.conftest import test_settings as settings_for
+
+
+async def declared(db_url: str) -> list[str]:
+    """The kinds of incident 1's timeline entries, read as a restarted process would."""
+    db = Database(db_url)
+    try:
+        async with db.sessions() as session:
+            found = await incident_store.get(session=session, number=1)
+            if found is None:
+                return []
+            entries = await incident_store.timeline(session=session, incident_id=found.id)
+            return [entry.kind for entry in entries]
+    finally:
+        await db.dispose()
+
+
+async def test_a_stop_right_after_an_ack_keeps_the_command(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
+    process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
+    settings = settings_for(db_url=db_url, api_url=emulator.api_url, process=process)
+    app = await start_bridgekeeper(settings, emulator)
+    emulator.delay("usergroups.users.list", 1.5)  # the command's work runs on after its ack
+
+    reply = await app.command("declare Suspicious login sev2")
+    assert reply.status == 200
+    assert "Suspicious login" in str(reply.body)  # acknowledged
+    await app.stop()  # as on SIGTERM: the web server first, then bridgekeeper
+
+    assert "declared" in await declared(db_url)
