@@ -24,8 +24,8 @@ from bridgekeeper.domain.timeline import GENESIS, entry_hash
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, Report, RoleAssignment, Task, TimelineEntry
 from tests.conftest import Running
-from tests.test_close import close_with_form, say
-from tests.test_lifecycle import declare, timeline
+from tests.services.test_close import close_with_form, say
+from tests.services.test_lifecycle import declare, timeline
 
 
 @dataclass

@@ -13,8 +13,7 @@ from bridgekeeper.config.commands import reference
 from bridgekeeper.config.environment import Variables
 from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
 from bridgekeeper.domain.incidents import Severity
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 
 def problems(toml: str, tmp_path: Path, **env: str) -> list[str]:
@@ -265,7 +264,7 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
 
 
 def test_the_readme_example_is_a_valid_file(tmp_path: Path) -> None:
-    section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1]
+    section = (REPO / "README.md").read_text().split("## Configuration", 1)[1]
     example = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
     assert example is not None
     config = tmp_path / "example.toml"
@@ -293,7 +292,7 @@ def test_the_permissions_table_names_every_privileged_action() -> None:
 
 
 def test_the_reference_in_docs_is_what_the_code_generates() -> None:
-    written = (ROOT / "docs" / "configuration.md").read_text()
+    written = (REPO / "docs" / "configuration.md").read_text()
     assert written == reference(), (
         "docs/configuration.md is out of date: bridgekeeper config reference > "
         "docs/configuration.md"

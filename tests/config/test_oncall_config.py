@@ -10,7 +10,7 @@ import pytest
 from bridgekeeper.config.loading import load_settings
 from bridgekeeper.domain.oncall import on_call
 from bridgekeeper.domain.paging import people
-from tests.test_config_cli import assert_clean_failure, bridgekeeper, write
+from tests.config.test_config_cli import assert_clean_failure, bridgekeeper, write
 
 # the command runs the same checkout as the tests, wherever it is imported from
 SAME_CODE = {"PYTHONPATH": str(Path(__import__("bridgekeeper").__file__).parents[1])}

@@ -23,13 +23,13 @@ import yaml
 
 from bridgekeeper.sandbox.api_misc import BOT_SCOPES
 from bridgekeeper.slack.auth import MANIFEST_SCOPES
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "src" / "bridgekeeper"
-CHART = ROOT / "charts" / "bridgekeeper"
+SRC = REPO / "src" / "bridgekeeper"
+CHART = REPO / "charts" / "bridgekeeper"
 MANIFESTS = {
-    "http": ROOT / "slack-app-manifest-http.yml",
-    "socket_mode": ROOT / "slack-app-manifest-socket-mode.yml",
+    "http": REPO / "slack-app-manifest-http.yml",
+    "socket_mode": REPO / "slack-app-manifest-socket-mode.yml",
 }
 PLACEHOLDER_HOST = "bridgekeeper.example.com"
 
@@ -113,7 +113,7 @@ def called_methods() -> dict[str, list[str]]:
                 and isinstance(node.args[0].value, str)
                 and re.fullmatch(r"[a-z]+(\.[a-zA-Z]+)+", node.args[0].value)
             ):
-                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                where = f"{path.relative_to(REPO)}:{node.lineno}"
                 found.setdefault(node.args[0].value, []).append(where)
     return found
 
@@ -304,8 +304,8 @@ def test_the_two_manifests_differ_only_in_how_slack_reaches_the_app() -> None:
 
 
 def test_the_old_single_manifest_is_gone() -> None:
-    assert not (ROOT / "slack-app-manifest.yml").exists()
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not (REPO / "slack-app-manifest.yml").exists()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     for path in MANIFESTS.values():
         assert path.name in readme
 
@@ -339,7 +339,7 @@ def test_chart_metadata() -> None:
 
 
 def _project_version() -> str:
-    match = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    match = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M)
     assert match
     return match.group(1)
 
@@ -587,18 +587,18 @@ COMPOSE_ONLY = {"POSTGRES_PASSWORD", "BRIDGEKEEPER_PUBLISH_PORT"}
 
 
 def test_env_example_lists_every_variable_the_code_reads() -> None:
-    listed = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    listed = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", (REPO / ".env.example").read_text(), re.M))
     read = variables_the_code_reads()
     assert {"SLACK_BOT_TOKEN", "DATABASE_URL", "PORT"} <= read, "is the scan broken?"
     assert not read - listed, f"missing from .env.example: {sorted(read - listed)}"
     assert not listed - read - COMPOSE_ONLY, f"read by nothing: {sorted(listed - read)}"
-    compose = (ROOT / "compose.yaml").read_text()
+    compose = (REPO / "compose.yaml").read_text()
     for name in COMPOSE_ONLY:
         assert "${" + name in compose
 
 
 def test_compose_migrates_before_web_and_worker_start() -> None:
-    services = _load(ROOT / "compose.yaml")["services"]
+    services = _load(REPO / "compose.yaml")["services"]
     assert services["postgres"]["image"] == "postgres:15"
     assert services["migrate"]["command"] == ["bridgekeeper", "db", "upgrade"]
     assert services["migrate"]["restart"] == "no"
@@ -614,7 +614,7 @@ def test_compose_migrates_before_web_and_worker_start() -> None:
 
 
 def test_dockerfile() -> None:
-    dockerfile = (ROOT / "Dockerfile").read_text()
+    dockerfile = (REPO / "Dockerfile").read_text()
     stages = re.findall(r"^FROM (\S+)", dockerfile, re.M)
     assert stages and all(image == "python:3.11-slim" for image in stages)
     assert re.search(r"^USER (?!0|root)\S+", dockerfile, re.M)
@@ -624,18 +624,18 @@ def test_dockerfile() -> None:
     assert re.search(r'^CMD \["bridgekeeper", "serve"\]$', dockerfile, re.M)
     ignored = {
         line.strip()
-        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
     for copied in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M):
         for source in copied.split():
-            assert (ROOT / source).exists(), source
+            assert (REPO / source).exists(), source
             assert source not in ignored, f".dockerignore drops {source}, which the build copies"
     assert ".env" in ignored
 
 
 def test_systemd_unit() -> None:
-    unit = (ROOT / "deploy" / "systemd" / "bridgekeeper.service").read_text()
+    unit = (REPO / "deploy" / "systemd" / "bridgekeeper.service").read_text()
     settings = dict(
         line.split("=", 1) for line in unit.splitlines() if re.match(r"^[A-Za-z]+=", line)
     )
@@ -646,5 +646,5 @@ def test_systemd_unit() -> None:
     assert settings["StateDirectory"] == "bridgekeeper"
     assert settings["ProtectSystem"] == "strict"
     assert settings["NoNewPrivileges"] == "yes"
-    example = (ROOT / "deploy" / "systemd" / "bridgekeeper.env.example").read_text()
+    example = (REPO / "deploy" / "systemd" / "bridgekeeper.env.example").read_text()
     assert "SLACK_BOT_TOKEN=" in example

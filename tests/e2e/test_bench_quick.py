@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
+
 PG_URL = os.environ.get("BRIDGEKEEPER_TEST_DATABASE_URL", "")
 
 

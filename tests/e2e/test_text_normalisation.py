@@ -19,8 +19,8 @@ from bridgekeeper.sandbox.state import Channel, Message
 from bridgekeeper.slack.blocks import to_blocks
 from tests.alerting import Start, alerts, bridgekeepers, generic, post
 from tests.conftest import Running
-from tests.test_card_actions import click
-from tests.test_lifecycle import declare, in_bridge, incident_row, timeline
+from tests.services.test_lifecycle import declare, in_bridge, incident_row, timeline
+from tests.slack.test_card_actions import click
 
 C0 = "\x00\x01\x07\x08\x0b\x0c\x1b\x1c\x1d\x1e\x1f\x7f"
 C1 = "\x80\x8d\x9b\x9f"

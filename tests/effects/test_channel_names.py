@@ -10,7 +10,7 @@ from bridgekeeper.effects.deliver import MAX_NAME_TRIES, ChannelNames
 from bridgekeeper.sandbox.api_conversations import CHANNEL_NAME, CHANNEL_NAME_MAX
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
-from tests.test_lifecycle import incident_row
+from tests.services.test_lifecycle import incident_row
 
 BASE = "inc-1-suspicious-login"
 RANDOM_NAME = re.compile(rf"{BASE}-[a-z0-9]{{6}}")

@@ -25,9 +25,9 @@ from bridgekeeper.sandbox.oncall_tools import Duty
 from bridgekeeper.sandbox.pagerduty_rest import PagerDutyRestEmulator
 from tests.alerting import card_texts, generic, post
 from tests.conftest import MANAGERS, USERS, Running, bridgekeepers
-from tests.test_oncall import feed, overrides, say
-from tests.test_paging import ESCALATED, PAGED, at, declare, dms, paging_desk
-from tests.test_paging import say as say_in
+from tests.services.test_oncall import feed, overrides, say
+from tests.services.test_paging import ESCALATED, PAGED, at, declare, dms, paging_desk
+from tests.services.test_paging import say as say_in
 from tests.updating import START
 
 PD_TOKEN = "u+pagerduty-read-only-key"

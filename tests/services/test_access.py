@@ -15,9 +15,9 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import members
 from bridgekeeper.store.models import Incident, TimelineEntry
 from tests import alerting
-from tests import test_triage as triage
 from tests.conftest import Running
 from tests.helpers import eventually, settle
+from tests.services import test_triage as triage
 
 pytestmark = pytest.mark.both_transports
 

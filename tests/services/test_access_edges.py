@@ -14,10 +14,10 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.services import access as access_module
 from bridgekeeper.store import members
 from tests import alerting
-from tests import test_triage as triage
 from tests.conftest import MANAGERS, Running
 from tests.helpers import eventually
-from tests.test_access import (
+from tests.services import test_triage as triage
+from tests.services.test_access import (
     SECRET,
     click,
     declare,

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from bridgekeeper.store import members
 from tests.conftest import Running
 from tests.helpers import eventually
-from tests.test_access import SECRET, declare, entries, incident, say
+from tests.services.test_access import SECRET, declare, entries, incident, say
 
 SLOW = 3.0  # seconds Slack takes to say who is in a channel
 TRIES = 4

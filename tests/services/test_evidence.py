@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store.models import EvidenceItem, TimelineEntry
+from tests.cli.test_audit import Audit, audit  # noqa: F401 (the fixture)
 from tests.conftest import Running
-from tests.test_access import SECRET, mark, outside_since
-from tests.test_audit import Audit, audit  # noqa: F401 (the fixture)
-from tests.test_close import channel_text, declare, entries, reports, say
+from tests.services.test_access import SECRET, mark, outside_since
+from tests.services.test_close import channel_text, declare, entries, reports, say
 
 DISK = "a3f1" * 16
 OTHER = "0b5e" * 16

@@ -17,13 +17,13 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store.models import Indicator
 from tests.alerting import bridgekeepers, generic, post, triage_channel
+from tests.cli.test_audit import Audit, audit  # noqa: F401 (the fixture)
 from tests.conftest import Running
-from tests.test_access import SECRET, mark, outside_since
-from tests.test_audit import Audit, audit  # noqa: F401 (the fixture)
-from tests.test_close import declare, entries, reports, say
-from tests.test_evidence import elsewhere
-from tests.test_pins import pin
-from tests.test_triage import click
+from tests.services.test_access import SECRET, mark, outside_since
+from tests.services.test_close import declare, entries, reports, say
+from tests.services.test_evidence import elsewhere
+from tests.services.test_pins import pin
+from tests.services.test_triage import click
 
 MD5 = "44d88612fea8a8f36de82e1278abb02f"
 NOTE = f"C2 at hxxp://update-cdn[.]net/gate.php from 185.220.101[.]42, dropper md5 {MD5}"

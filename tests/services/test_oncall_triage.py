@@ -15,7 +15,7 @@ from bridgekeeper.domain.oncall_routing import Route
 from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import card_texts, generic, post
 from tests.conftest import MANAGERS, USERS, Running, bridgekeepers
-from tests.test_oncall import PAYMENTS, STORES, TUESDAY_3PM, say
+from tests.services.test_oncall import PAYMENTS, STORES, TUESDAY_3PM, say
 
 ROUTES = (
     Route("payments", frozenset({"generic"}), labels={"service": "pay*"}),

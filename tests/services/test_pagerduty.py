@@ -12,7 +12,7 @@ import pytest
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.pagerduty import PagerDutyEmulator, problems
 from tests.conftest import Running
-from tests.test_paging import (
+from tests.services.test_paging import (
     ONCALL,
     at,
     declare,

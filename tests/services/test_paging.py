@@ -26,7 +26,7 @@ from bridgekeeper.store.paging import Page
 from tests.alerting import generic, post
 from tests.conftest import Running, start_bridgekeeper
 from tests.conftest import test_settings as settings_for
-from tests.test_close import reports
+from tests.services.test_close import reports
 from tests.updating import START, containing, dm
 
 # Bob is on call (the primary layer covers the backup one); Carol is on the backup layer.

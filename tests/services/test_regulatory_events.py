@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import NotificationClock
-from tests.test_close import reports
-from tests.test_regulatory import REMINDER, card, clock_row
+from tests.services.test_close import reports
+from tests.services.test_regulatory import REMINDER, card, clock_row
 from tests.updating import containing, desk_for
 
 

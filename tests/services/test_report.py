@@ -26,7 +26,7 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, TimelineEntry
 from tests.alerting import generic, post
 from tests.conftest import USERS, Running
-from tests.test_close import (
+from tests.services.test_close import (
     Start,
     close_with_form,
     declare,

@@ -13,10 +13,10 @@ import aiohttp
 from bridgekeeper.config import ReportSettings
 from bridgekeeper.sandbox import SlackEmulator
 from tests.conftest import USERS, Running, Start
-from tests.test_close import declare, reports, say
-from tests.test_close import serve as serve  # a fixture
-from tests.test_report import TOKEN, Scripted, section
-from tests.test_report import scripted as scripted  # a fixture
+from tests.services.test_close import declare, reports, say
+from tests.services.test_close import serve as serve  # a fixture
+from tests.services.test_report import TOKEN, Scripted, section
+from tests.services.test_report import scripted as scripted  # a fixture
 
 MARKING = "CONFIDENTIAL — restricted to the incident\u2019s members"
 SLACK_ID = re.compile(r"\b[UCGW]0[A-Z0-9]{3,}\b")

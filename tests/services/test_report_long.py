@@ -17,9 +17,9 @@ from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import ReportPart, TimelineEntry
 from tests.conftest import Running, Start
-from tests.test_close import declare, incident, reports, say
-from tests.test_close import serve as serve  # a fixture
-from tests.test_report import TOKEN, fetch, section
+from tests.services.test_close import declare, incident, reports, say
+from tests.services.test_close import serve as serve  # a fixture
+from tests.services.test_report import TOKEN, fetch, section
 
 STAGES = ("assess", "diagnose", "stabilize", "assess")
 

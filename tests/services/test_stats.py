@@ -13,7 +13,7 @@ from bridgekeeper.services.stats import SourceQuality, Timing
 from bridgekeeper.store.models import Alert
 from tests.alerting import example, generic, post
 from tests.conftest import USERS, Running
-from tests.test_close import (
+from tests.services.test_close import (
     Start,
     close_with_form,
     declare,

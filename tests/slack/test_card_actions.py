@@ -8,7 +8,7 @@ import pytest
 
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
-from tests.test_lifecycle import card, declare, in_bridge, incident_row, timeline
+from tests.services.test_lifecycle import card, declare, in_bridge, incident_row, timeline
 
 pytestmark = pytest.mark.both_transports
 

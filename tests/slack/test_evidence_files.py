@@ -13,8 +13,8 @@ import pytest
 from bridgekeeper.sandbox.emulator import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import BOT_TOKEN, Running, Start, bridgekeepers
-from tests.test_close import declare, entries
-from tests.test_evidence import register
+from tests.services.test_close import declare, entries
+from tests.services.test_evidence import register
 
 CONTENT = b"GET /admin HTTP/1.1\r\nHost: web-3\r\n" * 1000
 SHA = hashlib.sha256(CONTENT).hexdigest()

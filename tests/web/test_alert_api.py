@@ -14,7 +14,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post, triage_channel
 from tests.conftest import ALERT_TOKEN, Running
 from tests.examples import SAMPLES
-from tests.test_lifecycle import timeline
+from tests.services.test_lifecycle import timeline
 
 
 def sample(name: str) -> Any:

@@ -20,8 +20,9 @@ from bridgekeeper.sandbox import SlackEmulator
 from tests.alerting import alert, alerts, bridgekeepers, card_texts, post
 from tests.conftest import ALERT_TOKEN, Running
 from tests.examples import SAMPLES
+from tests.helpers import REPO
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "custom-sources.md"
+DOC = REPO / "docs" / "custom-sources.md"
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"}
 
 
