@@ -220,7 +220,8 @@ async def connect_socket(bk: Bridgekeeper) -> SocketModeConnection:
 def slack_pace(slack: SlackEmulator) -> float:
     """How many times Slack's published rates bridgekeeper may call this emulator at: the pace
     it enforces, else a Slack minute a second (the rate limiter at work without slowing down
-    the tests that are not about it; tests/test_rate_limits.py holds it to Slack's real pace)."""
+    the tests that are not about it; tests/slack/test_rate_limits.py holds it to Slack's real
+    pace)."""
     return slack.limiter.scale if slack.enforce_rate_limits else 60.0
 
 

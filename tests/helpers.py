@@ -6,11 +6,14 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.store.models import Effect
+
+REPO = Path(__file__).resolve().parents[1]  # the repository (tests/ is at its top)
 
 
 async def pending_effects(bk: Bridgekeeper) -> int:

@@ -22,8 +22,8 @@ from tests.alerting import generic, post
 from tests.conftest import USERS, Running, bridgekeepers
 from tests.console.conftest import GENERIC_DECLARES, Visitor, console_settings
 from tests.console.test_api import described, read
-from tests.test_close import close_with_form
-from tests.test_stats import alert_id, click, dismiss_as_false_positive
+from tests.services.test_close import close_with_form
+from tests.services.test_stats import alert_id, click, dismiss_as_false_positive
 from tests.updating import START  # a Monday
 
 SECRET = "Payroll exfiltration by contractor"

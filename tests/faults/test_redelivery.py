@@ -19,7 +19,7 @@ from bridgekeeper.sandbox.driver import Reply
 from bridgekeeper.store.models import Incident, SeenEvent
 from tests.alerting import Start, bridgekeepers, generic, post, triage_channel
 from tests.conftest import Running
-from tests.test_lifecycle import declare, timeline
+from tests.services.test_lifecycle import declare, timeline
 
 pytestmark = pytest.mark.faults
 

@@ -15,7 +15,7 @@ from tests.conftest import Running, start_bridgekeeper
 from tests.conftest import test_settings as settings_for
 from tests.faults.servers import Server, socket_mode
 from tests.faults.test_metrics_and_logs import scrape, value
-from tests.test_lifecycle import timeline
+from tests.services.test_lifecycle import timeline
 
 pytestmark = pytest.mark.faults
 

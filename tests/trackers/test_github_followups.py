@@ -18,7 +18,7 @@ from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.sandbox.trackers import GitHubEmulator
 from bridgekeeper.store.models import Effect, Followup, TimelineEntry
 from tests.conftest import Running, bridgekeepers
-from tests.test_close import close_values, close_with_form, open_close_form
+from tests.services.test_close import close_values, close_with_form, open_close_form
 
 REPO = "acme/ops"
 TOKEN = "ghp-test-token"

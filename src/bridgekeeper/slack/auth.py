@@ -21,7 +21,7 @@ from bridgekeeper.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 # The bot scopes of slack-app-manifest-http.yml and slack-app-manifest-socket-mode.yml
-# (tests/test_packaging.py checks that both ask for exactly these). An app installed before a
+# (tests/deploy/test_packaging.py checks that both ask for exactly these). An app installed before a
 # scope was added lacks it: start-up requires the e-mail scope only where it is used.
 MANIFEST_SCOPES = frozenset(
     {

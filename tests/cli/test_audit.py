@@ -1,0 +1,492 @@
+"""`bridgekeeper audit verify`: a timeline changed in the database behind the bot's back shows up.
+
+Incidents are run through signed HTTP as usual; then rows are changed directly with SQL, as
+someone with database access would, and the real CLI is run in-process against the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Executable, delete, select, update
+from sqlalchemy import text as sql
+
+from bridgekeeper import cli
+from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import Incident, Report, RoleAssignment, Task, TimelineEntry
+from tests.conftest import Running
+from tests.services.test_close import close_with_form, say
+from tests.services.test_lifecycle import declare, timeline
+
+
+@dataclass
+class Verdict:
+    code: int
+    out: str
+    err: str
+
+
+Audit = Callable[..., Awaitable[Verdict]]
+
+
+@pytest.fixture
+def audit(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Audit:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+
+    async def run(*args: str) -> Verdict:
+        capsys.readouterr()
+        # main() runs its own event loop (asyncio.run), so it gets a thread of its own.
+        code = await asyncio.to_thread(cli.main, ["audit", "verify", *args])
+        captured = capsys.readouterr()
+        return Verdict(code, captured.out, captured.err)
+
+    return run
+
+
+async def busy_incident(running: Running, title: str = "Suspicious login") -> None:
+    """An incident with entries of several kinds (roles, severity, stage, notes, a pin)."""
+    channel = await declare(running, title)
+    for text in (
+        "role commander <@U0ALICE>",
+        "severity sev1 customer data may be exposed",
+        "stage assess",
+        "note attacker IP is 203.0.113.7 — “quoted” ünïcode",
+        "note second finding",
+        "task rotate the keys <@U0BOB>",
+        "impact c=high i=low personal-data=yes",
+    ):
+        reply = await running.command(text, channel=channel.id)
+        assert reply.status == 200
+    ts = running.slack.post_user_message(channel.id, "U0BOB", "look at this").ts
+    await running.driver.reaction_added(user="U0ALICE", channel=channel.id, ts=ts)
+    await running.settle()
+
+
+async def entry(running: Running, seq: int, number: int = 1) -> TimelineEntry:
+    [found] = [e for e in await timeline(running, number) if e.seq == seq]
+    return found
+
+
+async def test_an_untouched_trail_verifies(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    await busy_incident(running, "Disk full")
+    verdict = await audit()
+    assert verdict.code == 0, verdict.out
+    assert "intact" in verdict.out and "2 incidents" in verdict.out
+    length = len(await timeline(running))
+    assert length >= 8
+    assert f"incident 1: {length} entries" in verdict.out
+
+
+async def test_an_edited_entry_is_reported_modified(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    target = await entry(running, 5)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry).where(TimelineEntry.id == target.id).values(text="nothing seen")
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "TAMPERED" in verdict.out
+    assert "incident 1, entry 5: MODIFIED" in verdict.out
+    assert verdict.out.count("MODIFIED") == 1
+
+
+async def test_an_edited_timestamp_or_actor_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    second, third = await entry(running, 2), await entry(running, 3)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry)
+            .where(TimelineEntry.id == second.id)
+            .values(at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+        await session.execute(
+            update(TimelineEntry).where(TimelineEntry.id == third.id).values(actor="U0DAVE")
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "entry 2: MODIFIED" in verdict.out and "entry 3: MODIFIED" in verdict.out
+
+
+async def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(
+    running: Running, audit: Audit
+) -> None:
+    """A forger who knows the hash function recomputes the entry's hash: the chain still breaks."""
+    await busy_incident(running)
+    target = await entry(running, 4)
+    forged = entry_hash(
+        prev_hash=target.prev_hash,
+        seq=target.seq,
+        at=target.at,
+        actor=target.actor,
+        kind=target.kind,
+        text="nothing seen",
+        data=target.data,
+    )
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry)
+            .where(TimelineEntry.id == target.id)
+            .values(text="nothing seen", hash=forged)
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "incident 1, entry 5: INSERTED: does not link to the entry before it" in verdict.out
+
+
+async def test_a_deleted_entry_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    target = await entry(running, 3)
+    async with running.bk.db.transaction() as session:
+        await session.execute(delete(TimelineEntry).where(TimelineEntry.id == target.id))
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "incident 1, entry 4: DELETED: entry 3 missing before it" in verdict.out
+
+
+async def test_deleting_the_last_entries_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    entries = await timeline(running)
+    last_two = [e.id for e in entries[-2:]]
+    async with running.bk.db.transaction() as session:
+        await session.execute(delete(TimelineEntry).where(TimelineEntry.id.in_(last_two)))
+    verdict = await audit()
+    assert verdict.code == 1
+    n = len(entries)
+    assert f"DELETED: the incident records {n} entries" in verdict.out
+    assert f"entries {n - 1}-{n} missing at the end" in verdict.out
+
+
+async def test_a_forged_entry_inserted_is_reported(running: Running, audit: Audit) -> None:
+    """A well-formed forgery (right seq, link and hash) still disagrees with the incident row."""
+    await busy_incident(running)
+    last = (await timeline(running))[-1]
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    fields = {"seq": last.seq + 1, "at": at, "actor": "U0DAVE", "kind": "note"}
+    forged_hash = entry_hash(prev_hash=last.hash, text="all clear", data={}, **fields)  # type: ignore[arg-type]
+    async with running.bk.db.transaction() as session:
+        session.add(
+            TimelineEntry(
+                incident_id=last.incident_id,
+                recorded_at=at,
+                text="all clear",
+                data={},
+                prev_hash=last.hash,
+                hash=forged_hash,
+                **fields,
+            )
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert f"INSERTED: the incident records {last.seq} entries" in verdict.out
+    assert f"entry {last.seq + 1} added at the end" in verdict.out
+
+
+async def test_a_forged_entry_in_the_middle_is_reported(running: Running, audit: Audit) -> None:
+    """Making room for a forged entry means renumbering the rest: their hashes give it away."""
+    await busy_incident(running)
+    entries = await timeline(running)
+    async with running.bk.db.transaction() as session:
+        for later in reversed(entries[2:]):
+            await session.execute(
+                update(TimelineEntry).where(TimelineEntry.id == later.id).values(seq=later.seq + 1)
+            )
+        before = entries[1]
+        session.add(
+            TimelineEntry(
+                incident_id=before.incident_id,
+                seq=3,
+                at=before.at,
+                recorded_at=before.at,
+                actor="U0DAVE",
+                kind="note",
+                text="dave was here",
+                data={},
+                prev_hash=before.hash,
+                hash="f" * 64,
+            )
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "entry 3: MODIFIED" in verdict.out
+    assert "entry 4: MODIFIED" in verdict.out  # the renumbered entry that was 3
+    assert "INSERTED: the incident records" in verdict.out
+
+
+async def test_a_changed_head_on_the_incident_is_reported(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(Incident).where(Incident.number == 1).values(timeline_head="0" * 64)
+        )
+    verdict = await audit()
+    assert verdict.code == 1
+    assert "MODIFIED: the last entry is not the one the incident records" in verdict.out
+
+
+async def test_one_incident_can_be_checked_alone(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    await busy_incident(running, "Disk full")
+    target = await entry(running, 2, number=1)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            update(TimelineEntry).where(TimelineEntry.id == target.id).values(kind="note")
+        )
+    only_second = await audit("2")
+    assert only_second.code == 0 and "1 incident," in only_second.out
+    only_first = await audit("1")
+    assert only_first.code == 1 and "incident 1, entry 2: MODIFIED" in only_first.out
+    missing = await audit("7")
+    assert missing.code == 2 and "no incident 7" in missing.err
+
+
+async def test_an_empty_database_verifies(audit: Audit) -> None:
+    verdict = await audit()
+    assert verdict.code == 0 and "0 incidents" in verdict.out
+
+
+# -- everything the report shows is covered ---------------------------------------------------
+async def closed_incident(running: Running) -> None:
+    """Roles handed over, severity and stage changed, impact, tasks (one done), closed with the
+    full form, reopened and closed again: two report versions."""
+    channel = await declare(running)
+    for text in (
+        "severity sev1 customer data may be exposed",
+        "role deputy <@U0CAROL>",
+        "role commander <@U0BOB>",
+        "stage assess",
+        "impact c=high i=low personal-data=yes",
+        "task rotate the keys <@U0BOB>",
+        "task tell the customers",
+        "task done 2",
+    ):
+        assert "refused" not in await say(running, channel, text)
+    await close_with_form(running, channel, user="U0BOB", summary="First fix")
+    await say(running, channel, "reopen the attacker is back", user="U0BOB")
+    await close_with_form(running, channel, user="U0BOB")
+    async with running.bk.db.sessions() as session:
+        row = await incident_store.get(session=session, number=1)
+        assert row is not None and row.status == "closed" and row.severity == "sev1"
+        roles = await incident_store.current_roles(session=session, incident_id=row.id)
+    assert roles == {"commander": "U0BOB", "deputy": "U0CAROL"}
+
+
+async def test_a_closed_incident_with_roles_tasks_and_reports_verifies(
+    running: Running, audit: Audit
+) -> None:
+    await closed_incident(running)
+    verdict = await audit()
+    assert verdict.code == 0, verdict.out
+    assert "roles, tasks, close records and stored reports agree" in verdict.out
+    assert verdict.err == ""
+
+
+WHEN = datetime(2020, 1, 1, tzinfo=UTC)
+TAMPERING: dict[str, tuple[Executable, str]] = {
+    "title": (
+        sql("UPDATE incidents SET title = 'Nothing happened' WHERE number = 1"),
+        'title: the timeline says "Suspicious login", the incident row says "Nothing happened"',
+    ),
+    "severity": (update(Incident).values(severity="sev4"), 'severity: the timeline says "sev1"'),
+    "initial severity": (
+        update(Incident).values(initial_severity="sev1"),
+        'initial_severity: the timeline says "sev2", the incident row says "sev1"',
+    ),
+    "stage": (update(Incident).values(stage="detect"), 'stage: the timeline says "assess"'),
+    "status": (update(Incident).values(status="open"), 'status: the timeline says "closed"'),
+    "private": (update(Incident).values(private=True), "private: the timeline says false"),
+    "declared by": (update(Incident).values(declared_by="U0DAVE"), "declared_by:"),
+    "detected at": (update(Incident).values(detected_at=WHEN), "detected_at:"),
+    "impact": (update(Incident).values(impact={}), 'impact: the timeline says {"availability"'),
+    "summary": (
+        update(Incident).values(resolution_summary="Nothing to see"),
+        'resolution_summary: the timeline says "Rotated the leaked key',
+    ),
+    "root cause": (
+        sql("UPDATE incidents SET root_cause = 'Cosmic rays'"),
+        'root_cause: the timeline says "An API key committed to a public repository.", '
+        'the incident row says "Cosmic rays"',
+    ),
+    "went well": (update(Incident).values(went_well="Everything"), "went_well:"),
+    "to improve": (update(Incident).values(to_improve=None), "to_improve:"),
+    "disposition": (
+        update(Incident).values(disposition="false_positive"),
+        'disposition: the timeline says "resolved", the incident row says "false_positive"',
+    ),
+    "follow-ups": (update(Incident).values(follow_ups=[]), "follow_ups: the timeline says [{"),
+    "closed by": (update(Incident).values(closed_by="U0DAVE"), "closed_by:"),
+    "closed at": (update(Incident).values(closed_at=WHEN), "closed_at:"),
+    "commander": (
+        sql(
+            "UPDATE role_assignments SET user_id = 'U0DAVE' WHERE role = 'commander' "
+            "AND ended_at IS NULL"
+        ),
+        'role commander: the timeline says "U0BOB", role_assignments says "U0DAVE"',
+    ),
+    "role history": (
+        update(RoleAssignment).where(RoleAssignment.ended_at.is_not(None)).values(user_id="U0X"),
+        "role assignment 1: the timeline says commander U0ALICE",
+    ),
+    "role dropped": (
+        delete(RoleAssignment).where(RoleAssignment.role == "deputy"),
+        'role deputy: the timeline says "U0CAROL", role_assignments says nothing',
+    ),
+    "task text": (
+        sql("UPDATE tasks SET text = 'nothing to do' WHERE number = 1"),
+        'task 1 text: the timeline says "rotate the keys", tasks says "nothing to do"',
+    ),
+    "task owner": (update(Task).values(owner="U0DAVE"), 'task 1 owner: the timeline says "U0BOB"'),
+    "task undone": (
+        update(Task).where(Task.number == 2).values(done_at=None, done_by=None),
+        "task 2 done: the timeline says true, tasks says false",
+    ),
+    "task deleted": (
+        delete(Task).where(Task.number == 2),
+        'task 2: the timeline says "tell the customers", tasks says nothing',
+    ),
+    "report body": (
+        update(Report).where(Report.format == "md").values(body="# Nothing happened\n"),
+        "report version 1 (md): its content does not match its sha256",
+    ),
+    "severity history": (
+        update(TimelineEntry).where(TimelineEntry.kind == "severity_changed").values(text="n/a"),
+        "entry 2: MODIFIED: content does not match its hash",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPERING))
+async def test_each_thing_the_report_shows_changed_with_sql_is_found(
+    running: Running, audit: Audit, what: str
+) -> None:
+    statement, expected = TAMPERING[what]
+    await closed_incident(running)
+    async with running.bk.db.transaction() as session:
+        await session.execute(statement)
+    verdict = await audit()
+    assert verdict.code == 1, verdict.out
+    assert expected in verdict.out, verdict.out
+    assert "incident 1" in verdict.out and "TAMPERED" in verdict.out
+
+
+async def test_a_timeline_moved_to_another_incident_is_found(
+    running: Running, audit: Audit
+) -> None:
+    await declare(running, "Disk full")
+    await declare(running, "Suspicious login")
+    async with running.bk.db.transaction() as session:
+        first, second = (await session.scalars(select(Incident).order_by(Incident.number))).all()
+        await session.execute(delete(TimelineEntry).where(TimelineEntry.incident_id == second.id))
+        await session.execute(
+            update(TimelineEntry)
+            .where(TimelineEntry.incident_id == first.id)
+            .values(incident_id=second.id)
+        )
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == second.id)
+            .values(timeline_head=first.timeline_head, timeline_length=first.timeline_length)
+        )
+    verdict = await audit("2")
+    assert verdict.code == 1
+    assert "incident 2, entry 1: MOVED: does not start this incident's chain" in verdict.out
+    assert 'title: the timeline says "Disk full"' in verdict.out
+
+
+async def test_a_renumbered_incident_is_found(running: Running, audit: Audit) -> None:
+    await busy_incident(running)
+    async with running.bk.db.transaction() as session:
+        await session.execute(update(Incident).where(Incident.number == 1).values(number=7))
+    verdict = await audit("7")
+    assert verdict.code == 1 and "incident 7, entry 1: MOVED" in verdict.out
+
+
+async def as_version_1(running: Running, number: int = 1) -> None:
+    """Rewrite incident `number` as bridgekeeper wrote it before chain versions: chained from the
+    shared genesis, the close entry keeping only the disposition and a count of follow-ups."""
+    async with running.bk.db.transaction() as session:
+        incident = await session.scalar(select(Incident).where(Incident.number == number))
+        assert incident is not None
+        prev, rehashed = GENESIS, {}
+        for row in await incident_store.timeline(session=session, incident_id=incident.id):
+            data = dict(row.data)
+            if row.kind == "closed":
+                data = {"disposition": data["disposition"], "follow_ups": 1}
+            digest = entry_hash(
+                prev_hash=prev,
+                seq=row.seq,
+                at=row.at,
+                actor=row.actor,
+                kind=row.kind,
+                text=row.text,
+                data=data,
+            )
+            rehashed[row.hash] = digest
+            row.data, row.prev_hash, row.hash, prev = data, prev, digest, digest
+        incident.chain_version, incident.timeline_head = 1, prev
+        for report in await session.scalars(select(Report)):
+            report.timeline_head = rehashed[report.timeline_head]
+
+
+async def test_chains_written_before_chain_versions_still_verify(
+    running: Running, audit: Audit
+) -> None:
+    await closed_incident(running)
+    await as_version_1(running)
+    verdict = await audit()
+    assert verdict.code == 0, verdict.out
+    async with running.bk.db.transaction() as session:
+        await session.execute(update(Incident).values(title="Nothing happened"))
+    assert 'title: the timeline says "Suspicious login"' in (await audit()).out
+
+
+async def test_a_chain_version_changed_with_sql_is_found(running: Running, audit: Audit) -> None:
+    await closed_incident(running)
+    async with running.bk.db.transaction() as session:
+        await session.execute(update(Incident).values(chain_version=1))
+    verdict = await audit()
+    assert verdict.code == 1 and "incident 1, entry 1: MOVED" in verdict.out
+
+
+# -- exit status 2: the check could not be made -------------------------------------------------
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "bridgekeeper", "audit", "verify", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
+    for url in (
+        f"sqlite:///{tmp_path}/no/such/folder/bridgekeeper.db",
+        "postgresql://auditor:s3cret-pw@127.0.0.1:1/bridgekeeper",
+    ):
+        done = run_cli(url)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == "" and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "could not be checked" in done.stderr and "s3cret-pw" not in done.stderr
+
+
+def test_a_database_without_the_schema_exits_2(tmp_path: Path) -> None:
+    done = run_cli(f"sqlite:///{tmp_path}/empty.db")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "bridgekeeper db upgrade" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

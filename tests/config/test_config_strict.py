@@ -1,0 +1,299 @@
+"""Strict configuration: unknown keys, wrong types and bad environment variables are refused with
+one line per problem naming the key and what was expected; valid files map to the settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bridgekeeper.config import ConfigError, Settings, load_settings
+from bridgekeeper.config.commands import reference
+from bridgekeeper.config.environment import Variables
+from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
+from bridgekeeper.domain.incidents import Severity
+from tests.helpers import REPO
+
+
+def problems(toml: str, tmp_path: Path, **env: str) -> list[str]:
+    """The lines a bad configuration gives, as `bridgekeeper` prints them after its name."""
+    config = tmp_path / "bridgekeeper.toml"
+    config.write_text(toml + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"BRIDGEKEEPER_CONFIG": str(config), **env})
+    return raised.value.lines()
+
+
+def test_no_file_and_no_environment_give_the_defaults() -> None:
+    assert load_settings({}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        (
+            '[alerts]\ntriage_threshhold = "sev2"',
+            "config: alerts.triage_threshhold: unknown key (did you mean alerts.triage_threshold?)",
+        ),
+        ('[alert]\ntoken = "abc"', "config: alert: unknown key (did you mean alerts?)"),
+        (
+            '[permissions]\nclsoe = ["commander"]',
+            "config: permissions.clsoe: unknown key (did you mean permissions.close?)",
+        ),
+        (
+            '[[alerts.auto_declare]]\nsources = ["x"]\nprivat = true',
+            "config: alerts.auto_declare[0].privat: unknown key "
+            "(did you mean alerts.auto_declare[0].private?)",
+        ),
+        (
+            "[updates]\ncadence_minutes = { sev5 = 10 }",
+            "config: updates.cadence_minutes.sev5: unknown key (did you mean "
+            "updates.cadence_minutes.sev4?)",
+        ),
+        ("[wibble]\nx = 1", "config: wibble: unknown key"),
+    ],
+)
+def test_unknown_keys_are_refused_with_the_nearest_known_key(
+    tmp_path: Path, toml: str, line: str
+) -> None:
+    assert problems(toml, tmp_path) == [line]
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        (
+            '[[alerts.auto_declare]]\nsources = ["defender"]\nprivate = "false"',
+            'alerts.auto_declare[0].private: expected true or false, got "false" (a string)',
+        ),
+        (
+            '[close]\nrequire_regulatory_decisions = "no"',
+            'close.require_regulatory_decisions: expected true or false, got "no" (a string)',
+        ),
+        ("[alerts]\ntoken = 12345", "alerts.token: expected text in quotes, got a number"),
+        (
+            '[alerts]\ngrouping_window_minutes = "60"',
+            'alerts.grouping_window_minutes: expected a whole number, got "60" (a string)',
+        ),
+        (
+            "[outbox]\nmax_attempts = 2.5",
+            "outbox.max_attempts: expected a whole number, got 2.5 (a number)",
+        ),
+        (
+            "[outbox]\nmax_attempts = true",
+            "outbox.max_attempts: expected a whole number, got true (a boolean)",
+        ),
+        (
+            "[http]\nmax_connections = 0",
+            "http.max_connections: expected a number greater than 0, got 0 (a number)",
+        ),
+        (
+            "[http]\nbody_timeout_seconds = -1",
+            "http.body_timeout_seconds: expected a number greater than 0, got -1 (a number)",
+        ),
+        (
+            '[incidents]\ndefault_severity = "sev9"',
+            'incidents.default_severity: expected one of sev1, sev2, sev3, sev4, got "sev9" '
+            "(a string)",
+        ),
+        ('[incidents]\nroles = ["deputy"]', "incidents.roles: must include commander"),
+        (
+            '[permissions]\nclose = ["commander", "janitor"]',
+            'permissions.close: unknown role "janitor"; expected roles from [incidents] roles, '
+            "managers or anyone",
+        ),
+        (
+            '[channels]\nprefix = "INC!"',
+            'channels.prefix: expected 1-20 lowercase letters, digits, - or _, got "INC!" '
+            "(a string)",
+        ),
+        (
+            '[close]\nrequired = ["summary", "haiku"]',
+            "close.required: expected one of summary, root_cause, went_well, to_improve, "
+            'disposition, follow_ups, got "haiku" (a string)',
+        ),
+        (
+            '[alerts]\nauto_declare = [{ min_severity = "sev1" }]',
+            "alerts.auto_declare[0].sources: missing: this key is required",
+        ),
+        ('[reports]\ntemplate_dir = "no-such-folder"', "reports.template_dir: folder not found: "),
+        (
+            '[alerts]\ntriage_threshold = ["sev1"]',
+            "alerts.triage_threshold: expected one of sev1, sev2, sev3, sev4, "
+            'got ["sev1"] (a list)',
+        ),
+        ('channels = "C0123"', 'channels: expected a table, got "C0123" (a string)'),
+    ],
+)
+def test_values_of_the_wrong_type_are_refused(tmp_path: Path, toml: str, line: str) -> None:
+    [found] = problems(toml, tmp_path)
+    assert found.startswith("config: " + line), found
+
+
+def test_secrets_are_never_repeated_in_errors(tmp_path: Path) -> None:
+    lines = problems(
+        '[alerts]\ntokens = { pagerduty = 424242 }\n[reports]\naccess_token = "hunter2"',
+        tmp_path,
+        DATABASE_URL="mysql://bk:s3cret-pw@db/bk",
+    )
+    assert lines == [
+        "config: DATABASE_URL: expected a postgresql:// or sqlite:// URL",
+        "config: alerts.tokens.pagerduty: expected text in quotes, got a number",
+        "config: reports.access_token: expected at least 16 characters, got a string",
+    ]
+    assert not any(secret in "".join(lines) for secret in ("424242", "hunter2", "s3cret"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("PORT", "abc", 'PORT: expected a port number 1-65535, got "abc"'),
+        ("PORT", "0", 'PORT: expected a port number 1-65535, got "0"'),
+        ("PORT", "70000", 'PORT: expected a port number 1-65535, got "70000"'),
+        ("LOG_LEVEL", "LOUD", 'LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, got "LOUD"'),
+        (
+            "SLACK_API_URL",
+            "slack.com/api",
+            'SLACK_API_URL: expected a URL starting with http:// or https://, got "slack.com/api"',
+        ),
+        (
+            "DATABASE_URL",
+            "mysql://db/bk",
+            "DATABASE_URL: expected a postgresql:// or sqlite:// URL",
+        ),
+        (
+            "BRIDGEKEEPER_TRIAGE_CHANNEL",
+            "#triage",
+            "BRIDGEKEEPER_TRIAGE_CHANNEL: expected a Slack channel ID like C0123ABCD, "
+            'got "#triage"',
+        ),
+        (
+            "BRIDGEKEEPER_STAKEHOLDER_CHANNEL",
+            "general",
+            "BRIDGEKEEPER_STAKEHOLDER_CHANNEL: expected a Slack channel ID like C0123ABCD, "
+            'got "general"',
+        ),
+        (
+            "BRIDGEKEEPER_REPORT_TOKEN",
+            "short",
+            "BRIDGEKEEPER_REPORT_TOKEN: expected at least 16 characters",
+        ),
+        (
+            "BRIDGEKEEPER_CONFIG",
+            "/no/such/bridgekeeper.toml",
+            "BRIDGEKEEPER_CONFIG: file not found: /no/such/bridgekeeper.toml",
+        ),
+    ],
+)
+def test_each_environment_variable_is_checked(name: str, value: str, line: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({name: value})
+    assert raised.value.lines() == ["config: " + line]
+    assert raised.value.key == name
+
+
+def test_environment_variables_that_are_valid() -> None:
+    env = {
+        "PORT": " 8080 ",
+        "LOG_LEVEL": "debug",
+        "DATABASE_URL": "postgres://bk:pw@db/bk",
+        "SLACK_API_URL": "http://localhost:9",
+    }
+    settings = load_settings(env)
+    assert settings.port == 8080 and settings.log_level == "DEBUG"
+    assert settings.database_url == "postgresql+asyncpg://bk:pw@db/bk"
+    assert settings.slack_api_url == "http://localhost:9/"
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    lines = problems(
+        '[alerts]\ntriage_threshhold = "sev2"\n[[alerts.auto_declare]]\n'
+        'sources = ["defender"]\nprivate = "false"\n[outbox]\nmax_attempts = 0',
+        tmp_path,
+        PORT="abc",
+        LOG_LEVEL="LOUD",
+    )
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "LOG_LEVEL",
+        "PORT",
+        "outbox.max_attempts",
+        "alerts.auto_declare[0].private",
+        "alerts.triage_threshhold",
+    ]
+
+
+def test_a_file_that_is_not_toml(tmp_path: Path) -> None:
+    [line] = problems("[alerts\ntoken = 1", tmp_path)
+    assert line.startswith("config: BRIDGEKEEPER_CONFIG: not valid TOML: ")
+
+
+def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    config = tmp_path / "bridgekeeper.toml"
+    config.write_text(
+        '[channels]\nprefix = "sec"\ntriage = "C0TRIAGE"\n'
+        '[incidents]\ndefault_severity = "SEV2"\nroles = ["commander", "scribe"]\n'
+        '[permissions]\nclose = ["commander", "managers"]\n'
+        '[alerts]\ntoken = "from-the-file"\n'
+        '[[alerts.auto_declare]]\nsources = ["defender"]\nmin_severity = "sev1"\nprivate = true\n'
+        "[http]\nheader_timeout_seconds = 5\n"
+        '[reports]\ntemplate_dir = "templates"\n'
+        "[updates]\ncadence_minutes = { sev1 = 15, sev3 = 0 }\n"
+        'stakeholder_channels = { sev1 = "C0EXECS", sev4 = [] }\n'
+    )
+    env = {
+        "BRIDGEKEEPER_CONFIG": str(config),
+        "BRIDGEKEEPER_ALERT_TOKEN": "from-env",
+        "BRIDGEKEEPER_TRIAGE_CHANNEL": "C0ENVTRIAGE",
+    }
+    settings = load_settings(env)
+    assert settings.process.channel_prefix == "sec" and settings.triage_channel == "C0ENVTRIAGE"
+    assert settings.process.default_severity is Severity.SEV2
+    assert settings.process.roles == ("commander", "scribe")
+    assert settings.process.permissions["close"] == ("commander", "managers")
+    assert settings.alerts.token == "from-the-file"  # the file's token wins, as before
+    [rule] = settings.alerts.auto_declare
+    assert rule.sources == ("defender",) and rule.private is True
+    assert rule.min_severity is Severity.SEV1
+    assert settings.http.header_timeout_seconds == 5.0
+    assert settings.reports.template_dir == tmp_path / "templates"
+    assert settings.updates.cadence_minutes[Severity.SEV1] == 15
+    assert settings.updates.cadence_minutes[Severity.SEV3] is None
+    assert settings.updates.stakeholder_channels == {Severity.SEV1: ("C0EXECS",), Severity.SEV4: ()}
+
+
+def test_the_readme_example_is_a_valid_file(tmp_path: Path) -> None:
+    section = (REPO / "README.md").read_text().split("## Configuration", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
+    assert example is not None
+    config = tmp_path / "example.toml"
+    config.write_text(example.group(1))
+    load_settings({"BRIDGEKEEPER_CONFIG": str(config)})
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for field in Variables.model_fields.values():
+        monkeypatch.delenv(str(field.alias), raising=False)
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv\nPORT=4000\nOTHER=1\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORT", "5000")
+    settings = load_settings()
+    assert settings.slack_bot_token == "xoxb-from-dotenv" and settings.port == 5000
+    assert load_settings({}).slack_bot_token == ""  # a given mapping is all there is
+
+
+def test_the_permissions_table_names_every_privileged_action() -> None:
+    from bridgekeeper.config.schema import Permissions
+
+    assert set(Permissions.model_fields) == set(PRIVILEGED_ACTIONS)
+
+
+def test_the_reference_in_docs_is_what_the_code_generates() -> None:
+    written = (REPO / "docs" / "configuration.md").read_text()
+    assert written == reference(), (
+        "docs/configuration.md is out of date: bridgekeeper config reference > "
+        "docs/configuration.md"
+    )

@@ -1,0 +1,101 @@
+"""`python -m bench --quick` runs every benchmark against the real server and prints the table.
+
+No timing is asserted (this machine is shared); what is checked is that each benchmark ran and
+measured something, and that the storm and declaration counts hold, since those are not timings.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO
+
+PG_URL = os.environ.get("BRIDGEKEEPER_TEST_DATABASE_URL", "")
+
+
+def run_quick_bench() -> str:
+    if not (REPO / "bench" / "__main__.py").exists():
+        pytest.skip("bench/ is not in this tree (installed without a checkout)")
+    database = ["--pg-url", PG_URL] if PG_URL else ["--no-pg"]
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--repeats", "1", *database],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def line(output: str, *words: str) -> str:
+    found = [row for row in output.splitlines() if all(w in row for w in words)]
+    assert found, f"no table row with {words} in:\n{output}"
+    return found[0]
+
+
+def cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def check_every_benchmark_reports_a_measurement(quick_run: str) -> None:
+    for benchmark, metric in (
+        ("ack latency", "bridgekeeper p99"),
+        ("ack latency", "bare Bolt p99"),
+        ("alert ingest", "bridgekeeper on SQLite"),
+        ("alert ingest", "bare aiohttp 202"),
+        ("declaration", "command to channel"),
+        ("footprint", "serve start-up"),
+        ("footprint", "resident memory"),
+        ("mixed load", "ack p99, whole scenario (SQLite)"),
+        ("mixed load", "bare Bolt ack p99, same commands"),
+        ("mixed load", "alerts/s during the storm (all 202, stored) (SQLite)"),
+        ("mixed load", "bare aiohttp alerts/s, same storm"),
+        ("mixed load", "serve resident memory at the end"),
+    ):
+        median = cells(line(quick_run, benchmark, metric))[2]
+        assert median[0].isdigit(), f"{benchmark} {metric}: {median}"
+    assert "cores" in quick_run.splitlines()[0] and "Python" in quick_run.splitlines()[0]
+
+
+def check_a_storm_gets_a_bounded_number_of_triage_cards(quick_run: str) -> None:
+    assert cells(line(quick_run, "triage cards posted (SQLite)"))[2] == "21"  # 20, then a digest
+    assert cells(line(quick_run, "updates per card, most (SQLite)"))[5] == "yes"
+
+
+def check_a_declaration_takes_a_few_web_api_calls(quick_run: str) -> None:
+    calls = cells(line(quick_run, "Web API calls per incident"))
+    assert 1 <= int(calls[2]) <= 8
+    assert "conversations.create 1" in line(quick_run, "calls by method")
+
+
+def check_the_report_is_rendered_or_said_to_be_missing(quick_run: str) -> None:
+    row = cells(line(quick_run, "report", "render Markdown"))
+    assert row[2][0].isdigit() or row[2].startswith("not available")
+
+
+def check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(quick_run: str) -> None:
+    cards = int(cells(line(quick_run, "mixed load", "triage cards posted (SQLite)"))[2])
+    assert 1 <= cards <= 50  # at most one per dedup key, however often each repeats
+    assert int(cells(line(quick_run, "mixed load", "messages the burst's notes took"))[2]) >= 1
+    assert int(cells(line(quick_run, "failing channel: 503 answers (SQLite)"))[2]) >= 1
+    assert int(cells(line(quick_run, "failing channel: pending effects at the start"))[2]) >= 1
+    assert "chat.postMessage" in line(quick_run, "mixed load", "calls by method, last run (SQLite)")
+
+
+def test_the_quick_bench_measures_everything_and_counts_its_calls() -> None:
+    """One run of the quick bench (a minute and a half), every check on its output: one test,
+    so that parallel test processes do not each run it."""
+    output = run_quick_bench()
+    check_every_benchmark_reports_a_measurement(output)
+    check_a_storm_gets_a_bounded_number_of_triage_cards(output)
+    check_a_declaration_takes_a_few_web_api_calls(output)
+    check_the_report_is_rendered_or_said_to_be_missing(output)
+    check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(output)

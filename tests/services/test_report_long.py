@@ -1,0 +1,135 @@
+"""Long incidents: a report is read page by page and stored in parts, with every entry; Slack
+acks are answered while a long report is being built; `/incident timeline` pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bridgekeeper.config import ReportSettings
+from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.services.reports import sha256
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import ReportPart, TimelineEntry
+from tests.conftest import Running, Start
+from tests.services.test_close import declare, incident, reports, say
+from tests.services.test_close import serve as serve  # a fixture
+from tests.services.test_report import TOKEN, fetch, section
+
+STAGES = ("assess", "diagnose", "stabilize", "assess")
+
+
+async def bulk_entries(running: Running, count: int) -> int:
+    """Append `count` hash-chained entries: notes, with a stage change every 300 (so a stage's
+    actions come back after other stages). Returns how many are notes."""
+    notes = 0
+    async with running.bk.db.transaction() as session:
+        row = await incident_store.get(session=session, number=1, lock=True)
+        assert row is not None
+        prev, seq, at = row.timeline_head or GENESIS, row.timeline_length, row.declared_at
+        for number in range(count):
+            seq, at = seq + 1, at + timedelta(seconds=1)
+            kind, text, data = "note", f"note {number} of the night", {}
+            if number % 300 == 299:
+                stage = STAGES[(number // 300) % len(STAGES)]
+                kind, text, data = "stage_changed", "", {"from": "x", "to": stage}
+            notes += kind == "note"
+            digest = entry_hash(
+                prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind=kind, text=text, data=data
+            )
+            session.add(
+                TimelineEntry(
+                    incident_id=row.id,
+                    seq=seq,
+                    at=at,
+                    recorded_at=at,
+                    actor="U0BOB",
+                    kind=kind,
+                    text=text,
+                    data=data,
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+            prev = digest
+        row.timeline_head, row.timeline_length = prev, seq
+    return notes
+
+
+def items(md: str, title: str) -> list[str]:
+    return [line for line in section(md, title).splitlines() if line.startswith("- 20")]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.005)
+
+
+async def test_a_long_report_is_stored_in_parts_with_every_entry(serve: Start) -> None:
+    running = await serve(reports=ReportSettings(access_token=TOKEN))
+    running.bk.reports.part_chars, running.bk.reports.page_rows = 20_000, 64
+    channel = await declare(running, "Long one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    notes = await bulk_entries(running, 2_000)
+    await say(running, channel, "close after a very long night")
+    length = (await incident(running)).timeline_length
+    texts = {r.format: r.text for r in await reports(running)}
+    for row in await reports(running):
+        assert len(row.parts) > 1 and sha256(row.text) == row.sha256
+    md_lines = items(texts["md"], "Timeline")
+    assert len(md_lines) == length and "note 1999 of the night" in md_lines[-2]
+    assert len(items(texts["md"], "Actions taken")) == notes
+    assert texts["html"].count('<td class="when">') == length
+    data = json.loads(texts["json"])
+    assert [e["seq"] for e in data["timeline"]["entries"]] == list(range(1, length + 1))
+    assert sum(len(group["items"]) for group in data["actions"]["by_stage"]) == notes
+    assert [g["stage"] for g in data["actions"]["by_stage"]] == [
+        "detect",
+        "assess",
+        "diagnose",
+        "stabilize",
+    ]
+    url = f"{running.url}/incidents/1/report"
+    for fmt, accept in (("md", "text/markdown"), ("json", "application/json")):
+        assert (await fetch(url, TOKEN, accept))[2] == texts[fmt]
+
+
+async def test_commands_are_acked_while_a_long_report_is_built(running: Running) -> None:
+    service = running.bk.reports
+    service.page_rows = 10  # many pages: the build takes a while, in small steps
+    channel = await declare(running, "Long one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 3_000)
+    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
+    await until(lambda: service.building > 0)
+    for _ in range(3):
+        reply = await running.command("roles", channel=channel.id)
+        assert reply.status == 200
+        assert service.building > 0, "the ack waited for the report to be built"
+    await closing
+    assert service.building == 0
+    [shared] = [f for f in running.slack.files if channel.id in f.channels]
+    md = next(r for r in await reports(running) if r.format == "md")
+    assert shared.content.decode() == md.text and "note 2998 of the night" in md.text
+
+
+async def test_the_timeline_command_pages_a_long_timeline(running: Running) -> None:
+    channel = await declare(running, "Long one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 1_000)
+    async with running.bk.db.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(TimelineEntry))
+    pages = -(-int(count or 0) // 25)
+    last = await say(running, channel, "timeline 999")
+    assert f"Page {pages} of {pages}" in last and "note 999 of the night" in last
+    middle = await say(running, channel, "timeline 2")
+    assert f"Page 2 of {pages}" in middle
+    async with running.bk.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ReportPart)) == 0
