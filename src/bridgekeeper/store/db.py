@@ -28,7 +28,6 @@ from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
 from bridgekeeper.store import inline_sqlite
-from bridgekeeper.store.group_commit import AFTER_COMMIT, GroupCommit
 
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
@@ -80,10 +79,6 @@ async def ping_url(url: str, *, timeout: float) -> None:
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Call `callback` once this session's transaction has committed (not if it rolls back)."""
-    grouped = session.info.get(AFTER_COMMIT)
-    if grouped is not None:  # a savepoint of a group's transaction (store/group_commit.py)
-        grouped.append(callback)
-        return
     event.listen(session.sync_session, "after_commit", lambda _session: callback(), once=True)
 
 
@@ -104,7 +99,6 @@ class Database:
         self._inline = _inline_engine(url)
         self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
         self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
-        self._group = GroupCommit(self._writing, self._group_committed) if self._inline else None
         self._after_commit: list[Callable[[], None]] = []
         self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
@@ -129,19 +123,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A writing session that commits on success (on SQLite, maybe with others' work:
-        store/group_commit.py); raises, with nothing stored, on failure."""
-        async with metrics.transaction("session"), _marked_open():
-            if self._group is not None:
-                async with self._group.transaction() as session:
-                    yield session
-                return
-            async with self._one_writer(), self._writing() as session, session.begin():
-                yield session
-        if session.info.get(NOTIFY):
-            self.effects_committed()
-
-    def _group_committed(self, session: AsyncSession) -> None:
+        async with (
+            metrics.transaction("session"),
+            _marked_open(),
+            self._one_writer(),
+            self._writing() as session,
+            session.begin(),
+        ):
+            yield session
         if session.info.get(NOTIFY):
             self.effects_committed()
 
@@ -221,10 +210,6 @@ class Database:
         """On SQLite, this process's writers take turns here, in the event loop. Left to
         SQLite, a writer that finds the file locked sleeps 1, 2, 5, 10... ms between tries,
         however soon the lock is free; PostgreSQL locks rows, not the database."""
-        if self._group is not None:
-            async with self._group.writer():
-                yield
-            return
         if not self.is_sqlite:
             yield
             return
@@ -259,8 +244,6 @@ class Database:
             )
 
     async def dispose(self) -> None:
-        if self._group is not None:
-            await self._group.close()
         await self.engine.dispose()
         await self._short.dispose()
 
