@@ -272,7 +272,12 @@ async def _db_upgrade(settings: Settings) -> int:
 async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> int:
     """Serve /healthz at once; start the worker and Socket Mode once Slack's self-check passes."""
     from bridgekeeper.app import Bridgekeeper
-    from bridgekeeper.startup import say_rejected, slack_ready, stop_on_signal
+    from bridgekeeper.startup import (
+        freeze_startup_heap,
+        say_rejected,
+        slack_ready,
+        stop_on_signal,
+    )
     from bridgekeeper.web.connections import start_http
 
     bk = Bridgekeeper(settings)
@@ -287,6 +292,7 @@ async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> i
                 bk.start_worker()
             if settings.socket_mode:
                 socket_mode = await _start_socket_mode(bk, slack.socket_url, stop)
+            freeze_startup_heap()
             log.info("bridgekeeper ready")
             await stop.wait()
             if socket_mode is not None and socket_mode.refused is not None:
@@ -312,7 +318,12 @@ async def _start_socket_mode(
 
 async def _worker(settings: Settings, health_port: int) -> int:
     from bridgekeeper.app import Bridgekeeper
-    from bridgekeeper.startup import say_rejected, slack_ready, stop_on_signal
+    from bridgekeeper.startup import (
+        freeze_startup_heap,
+        say_rejected,
+        slack_ready,
+        stop_on_signal,
+    )
     from bridgekeeper.web.health import HealthServer
 
     bk = Bridgekeeper(settings)
@@ -324,6 +335,7 @@ async def _worker(settings: Settings, health_port: int) -> int:
     try:
         if await slack_ready(bk, stop) is not None:
             bk.start_worker()
+            freeze_startup_heap()
             log.info("bridgekeeper worker running")
             await stop.wait()
     except SlackRejected as exc:

@@ -9,6 +9,7 @@ with backoff until it answers or the process is told to stop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -54,3 +55,11 @@ def say_rejected(exc: SlackRejected) -> int:
     )
     print(" ".join(part.strip() for part in line.splitlines() if part.strip()), file=sys.stderr)
     return 1
+
+
+def freeze_startup_heap() -> None:
+    """Leave what start-up built (modules, the ORM's mappings, templates, the app) out of the
+    garbage collector's full passes. Each full pass walked all of it: 110-125 ms with the event
+    loop stopped, twice in 2,000 commands, which was the slowest 1% of acks."""
+    gc.collect()
+    gc.freeze()

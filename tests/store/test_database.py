@@ -5,9 +5,12 @@ Slack effects wake the deliverer."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select, text, update
@@ -16,6 +19,7 @@ from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Counter
+from tests.helpers import eventually
 
 
 async def test_a_read_is_answered_while_a_write_is_open(db_url: str) -> None:
@@ -145,3 +149,27 @@ async def test_a_connection_the_server_closed_is_replaced_without_failing_the_wo
         assert after != backend
     finally:
         await db.dispose()
+
+
+async def test_commits_reach_the_database_file_without_a_writer_stopping_to_copy_them(
+    db_url: str, tmp_path: Path
+) -> None:
+    """SQLite: the write-ahead log is copied back into the file by a thread of its own (no
+    commit stops the event loop for it); the file alone, without its log, has the work."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no file to look at")
+    db = Database(db_url)
+    path = Path(db_url.split("///", 1)[1])
+    try:
+        for _ in range(50):
+            await db.run_in_transaction(_add_one_to_the_counter)
+        await eventually(lambda: _counter_in_file_alone(path, tmp_path) == 50)
+    finally:
+        await db.dispose()
+
+
+def _counter_in_file_alone(path: Path, tmp_path: Path) -> int:
+    copy = tmp_path / "file-alone.db"
+    shutil.copyfile(path, copy)  # without the -wal beside it: only what was copied back
+    with closing(sqlite3.connect(copy)) as conn:
+        return int(conn.execute("SELECT value FROM counters WHERE name = 'incident'").fetchone()[0])

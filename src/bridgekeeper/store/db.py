@@ -96,7 +96,7 @@ class Database:
         # Reading sessions never commit; on SQLite they don't take the write lock either.
         reading = self.engine.execution_options(**{READING: True})
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
-        self._inline = _inline_engine(url)
+        self._inline, self._checkpoints = _inline_engine(url)
         self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
         self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
@@ -244,6 +244,8 @@ class Database:
             )
 
     async def dispose(self) -> None:
+        if self._checkpoints is not None:
+            await asyncio.to_thread(self._checkpoints.close)
         await self.engine.dispose()
         await self._short.dispose()
 
@@ -273,14 +275,14 @@ def make_engine(url: str) -> AsyncEngine:
     )
 
 
-def _inline_engine(url: str) -> AsyncEngine | None:
+def _inline_engine(url: str) -> tuple[AsyncEngine | None, inline_sqlite.Checkpoints | None]:
     """SQLite's writing transactions, run in the event loop's thread (store/inline_sqlite.py);
     None for PostgreSQL, and for an in-memory database (another connection, another database)."""
     if not url.startswith("sqlite") or ":memory:" in url or "mode=memory" in url:
-        return None
-    engine = inline_sqlite.engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
+        return None, None
+    engine, checkpoints = inline_sqlite.engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
     _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
-    return engine
+    return engine, checkpoints
 
 
 def _short_engine(url: str) -> AsyncEngine:

@@ -9,6 +9,11 @@ Here each statement runs at once, in the caller's thread, so a transaction holds
 the time its statements take. Only a statement that finds the database locked by another
 process (SQLITE_BUSY) leaves the loop: it is run again in a thread that waits for the lock.
 
+A commit appends to the write-ahead log and syncs it (a fraction of a millisecond). Copying the
+log back into the database file (a checkpoint, with a sync of the whole file: tens of
+milliseconds on a busy disk) is left to a thread of its own (`Checkpoints`) instead of to
+whichever commit finds the log long, which stalled the loop for that long.
+
 The objects below are the few parts of aiosqlite's interface that SQLAlchemy's aiosqlite
 dialect uses (`create_async_engine(..., async_creator=...)`).
 """
@@ -16,7 +21,9 @@ dialect uses (`create_async_engine(..., async_creator=...)`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -25,14 +32,64 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+CHECKPOINT_SECONDS = 0.5  # how often the log is copied back when there were commits
+
+
+class Checkpoints:
+    """A thread that copies the write-ahead log back into the database file (PASSIVE: it never
+    waits for, or holds up, a writer or a reader) when commits were made since the last time."""
+
+    def __init__(self, path: str, *, uri: bool) -> None:
+        self._path, self._uri = path, uri
+        self._commits = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None  # started by the first commit
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, uri=self._uri, check_same_thread=False)
+        except sqlite3.Error as exc:  # the writers will have said why
+            log.warning("no checkpoints: %s", exc)
+            return
+        seen = 0
+        try:
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                if self._commits != seen:
+                    seen = self._commits
+                    self._checkpoint(conn)
+            self._checkpoint(conn)
+        finally:
+            conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # a busy or missing file: the next round tries again
+            log.debug("checkpoint skipped: %s", exc)
 
 
 class Connection:
     """An aiosqlite-shaped connection whose coroutines finish without suspending, unless
     another process holds the write lock."""
 
-    def __init__(self, conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, busy_timeout_ms: int, checkpoints: Checkpoints
+    ) -> None:
         self._conn = conn
+        self._checkpoints = checkpoints
         self._connection: sqlite3.Connection | None = conn  # SQLAlchemy checks it is open
         self._tx = _Immediate()  # SQLAlchemy sets the isolation level through this queue
         self._busy_timeout_ms = busy_timeout_ms
@@ -46,7 +103,11 @@ class Connection:
         return _Opening(Cursor(self, self._conn.cursor()))
 
     async def commit(self) -> None:
-        await self.run(self._conn.commit)
+        """In a thread: the sync to disk took several milliseconds under load, with the loop
+        stopped had it waited here."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._waiter, self._waiting, self._conn.commit)
+        self._checkpoints.committed()
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -152,15 +213,18 @@ class _Immediate:
             future.set_exception(exc)
 
 
-def engine(url: str, *, busy_timeout_ms: int) -> AsyncEngine:
+def engine(url: str, *, busy_timeout_ms: int) -> tuple[AsyncEngine, Checkpoints]:
     """An engine on the SQLite file of `url` (sqlite+aiosqlite:///path) whose connections are
-    these; a statement that finds the file locked waits up to `busy_timeout_ms` in a thread."""
+    these, and the thread that checkpoints its log; a statement that finds the file locked
+    waits up to `busy_timeout_ms` in a thread."""
     parsed = make_url(url)
     uri = parsed.query.get("uri") in ("true", "1")
     path = parsed.database or ""
+    checkpoints = Checkpoints(path, uri=uri)
 
     async def connect() -> Connection:
         conn = sqlite3.connect(path, timeout=0, check_same_thread=False, uri=uri)
-        return Connection(conn, busy_timeout_ms)
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoints' thread does it
+        return Connection(conn, busy_timeout_ms, checkpoints)
 
-    return create_async_engine(url, async_creator=connect)
+    return create_async_engine(url, async_creator=connect), checkpoints
