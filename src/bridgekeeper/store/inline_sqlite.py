@@ -1,4 +1,4 @@
-"""SQLite for the writing transactions, run in the event loop's own thread.
+"""SQLite for the writing transactions: statements in the event loop's own thread.
 
 SQLAlchemy's asyncio support asks the driver for coroutines; aiosqlite answers each statement
 from a thread of its own, and the answer waits for the event loop to come round to it. A
@@ -9,10 +9,11 @@ Here each statement runs at once, in the caller's thread, so a transaction holds
 the time its statements take. Only a statement that finds the database locked by another
 process (SQLITE_BUSY) leaves the loop: it is run again in a thread that waits for the lock.
 
-A commit appends to the write-ahead log and syncs it (a fraction of a millisecond). Copying the
-log back into the database file (a checkpoint, with a sync of the whole file: tens of
-milliseconds on a busy disk) is left to a thread of its own (`Checkpoints`) instead of to
-whichever commit finds the log long, which stalled the loop for that long.
+A commit, though, syncs the write-ahead log to disk: several milliseconds on a busy disk, and
+the loop would stop for them. It runs in a thread, and the loop serves acks meanwhile. Copying
+the log back into the database file (a checkpoint, a sync of the whole file: tens of
+milliseconds) is left to a thread of its own (`Checkpoints`) instead of to whichever commit
+finds the log long.
 
 The objects below are the few parts of aiosqlite's interface that SQLAlchemy's aiosqlite
 dialect uses (`create_async_engine(..., async_creator=...)`).
@@ -93,7 +94,8 @@ class Connection:
         self._connection: sqlite3.Connection | None = conn  # SQLAlchemy checks it is open
         self._tx = _Immediate()  # SQLAlchemy sets the isolation level through this queue
         self._busy_timeout_ms = busy_timeout_ms
-        self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-busy")
+        # commits, and statements waiting for another process's lock
+        self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     @property
     def isolation_level(self) -> str | None:
@@ -103,10 +105,7 @@ class Connection:
         return _Opening(Cursor(self, self._conn.cursor()))
 
     async def commit(self) -> None:
-        """In a thread: the sync to disk took several milliseconds under load, with the loop
-        stopped had it waited here."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._waiter, self._waiting, self._conn.commit)
+        await asyncio.get_running_loop().run_in_executor(self._waiter, self._conn.commit)
         self._checkpoints.committed()
 
     async def rollback(self) -> None:
