@@ -118,3 +118,37 @@ async def test_an_event_is_acknowledged_before_its_work_is_done() -> None:
     release.set()
     await asyncio.wait_for(counted.idle.wait(), timeout=5)
     assert seen == ["U2"]
+
+
+def _view_submission() -> AsyncBoltRequest:
+    view = {"id": "V1", "type": "modal", "callback_id": "close", "state": {"values": {}}}
+    payload = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"}}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload | {"view": view})})
+    return _signed(body, "application/x-www-form-urlencoded")
+
+
+async def test_a_form_s_errors_reach_slack_in_the_answer() -> None:
+    app, counted = _app(), Counted()
+
+    async def submit(ack: AsyncAck) -> None:
+        await asyncio.sleep(0)  # the listener may look things up before it answers
+        await ack(response_action="errors", errors={"summary": "Say what was done."})
+
+    AckFirst(app, counted.busy).view("close")(submit)
+    response = await asyncio.wait_for(app.async_dispatch(_view_submission()), timeout=5)
+    assert response.status == 200
+    assert json.loads(response.body) == {
+        "response_action": "errors",
+        "errors": {"summary": "Say what was done."},
+    }
+
+
+async def test_an_ack_that_fails_is_answered_as_a_failure() -> None:
+    app, counted = _app(), Counted()
+
+    async def submit(ack: AsyncAck) -> None:
+        await ack(response_action="errors", errors=object())  # cannot be sent: ack raises
+
+    AckFirst(app, counted.busy).view("close")(submit)
+    response = await asyncio.wait_for(app.async_dispatch(_view_submission()), timeout=5)
+    assert response.status == 500

@@ -173,3 +173,26 @@ def _counter_in_file_alone(path: Path, tmp_path: Path) -> int:
     shutil.copyfile(path, copy)  # without the -wal beside it: only what was copied back
     with closing(sqlite3.connect(copy)) as conn:
         return int(conn.execute("SELECT value FROM counters WHERE name = 'incident'").fetchone()[0])
+
+
+async def test_a_writer_cancelled_while_another_process_holds_the_lock_changes_nothing(
+    db_url: str,
+) -> None:
+    """SQLite: the caller gives up (a timeout, a shutdown) while its statement waits in a thread
+    for another process's lock; the connection is not closed under the thread, nothing of the
+    cancelled work is stored, and the next transaction goes through."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows, not the database")
+    db = Database(db_url)
+    other_process = sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")
+        other_process.execute("UPDATE counters SET value = value + 5 WHERE name = 'incident'")
+        asyncio.get_running_loop().call_later(0.5, other_process.execute, "COMMIT")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await db.run_in_transaction(_add_one_to_the_counter)
+        assert await asyncio.wait_for(db.run_in_transaction(_add_one_to_the_counter), 10) == 6
+    finally:
+        other_process.close()
+        await db.dispose()

@@ -92,8 +92,7 @@ class _Signalling:
         self._acked = acked
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await self._ack(*args, **kwargs)
-        finally:
-            if not self._acked.done():
-                self._acked.set_result(None)
+        answer = await self._ack(*args, **kwargs)  # if it raises, the listener fails unacked
+        if not self._acked.done():
+            self._acked.set_result(None)
+        return answer

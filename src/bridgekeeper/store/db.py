@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -278,11 +278,17 @@ def make_engine(url: str) -> AsyncEngine:
 def _inline_engine(url: str) -> tuple[AsyncEngine | None, inline_sqlite.Checkpoints | None]:
     """SQLite's writing transactions, run in the event loop's thread (store/inline_sqlite.py);
     None for PostgreSQL, and for an in-memory database (another connection, another database)."""
-    if not url.startswith("sqlite") or ":memory:" in url or "mode=memory" in url:
+    if not url.startswith("sqlite") or _in_memory(url):
         return None, None
     engine, checkpoints = inline_sqlite.engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
     _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
     return engine, checkpoints
+
+
+def _in_memory(url: str) -> bool:
+    """An in-memory SQLite database (each connection would open another one)."""
+    database = make_url(url).database
+    return not database or database == ":memory:" or "mode=memory" in url
 
 
 def _short_engine(url: str) -> AsyncEngine:

@@ -22,11 +22,13 @@ dialect uses (`create_async_engine(..., async_creator=...)`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
@@ -49,7 +51,7 @@ class Checkpoints:
 
     def committed(self) -> None:
         self._commits += 1
-        if self._thread is None:
+        if not self._stop.is_set() and (self._thread is None or not self._thread.is_alive()):
             self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints")
             self._thread.daemon = True
             self._thread.start()
@@ -78,7 +80,7 @@ class Checkpoints:
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # a busy or missing file: the next round tries again
+        except Exception as exc:  # a busy or missing file: the next round tries again
             log.debug("checkpoint skipped: %s", exc)
 
 
@@ -105,7 +107,7 @@ class Connection:
         return _Opening(Cursor(self, self._conn.cursor()))
 
     async def commit(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._waiter, self._conn.commit)
+        await self._in_thread(self._conn.commit)
         self._checkpoints.committed()
 
     async def rollback(self) -> None:
@@ -120,8 +122,8 @@ class Connection:
     def stop(self) -> None:
         if self._connection is not None:
             self._connection = None
+            self._waiter.shutdown(wait=True)  # nothing runs on the connection while it closes
             self._conn.close()
-            self._waiter.shutdown(wait=False)
 
     async def run(self, call: Callable[[], T]) -> T:
         """`call` at once; if another process holds the lock, in a thread that waits for it."""
@@ -130,8 +132,19 @@ class Connection:
         except sqlite3.OperationalError as exc:
             if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
                 raise
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._waiter, self._waiting, call)
+        return await self._in_thread(partial(self._waiting, call))
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        """`call` in the connection's thread. A caller cancelled meanwhile still waits for it to
+        finish: the connection must not be closed (or used) while the thread has it."""
+        future = asyncio.get_running_loop().run_in_executor(self._waiter, call)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({future})
+            raise
 
     def _waiting(self, call: Callable[[], T]) -> T:
         self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms:d}")
