@@ -201,6 +201,9 @@ class Bridgekeeper:
         # unsigned and Bolt lets them through. Without a signing secret (Socket Mode only),
         # /slack/events is not served, and a random secret would refuse it anyway.
         app = AsyncApp(
+            # Bolt names its loggers after the app (and sets their level): the name must not be
+            # a parent of ours. Without one it reads the caller's source for it (inspect.stack).
+            name="bridgekeeper.bolt",
             signing_secret=self.settings.slack_signing_secret or secrets.token_hex(32),
             client=self.gateway.client,
             authorize=self._authorizer(),

@@ -14,7 +14,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 
 from bridgekeeper.domain.indicators import defang
 from bridgekeeper.resources import shipped_dir
@@ -123,7 +131,7 @@ class Renderer:
             [FileSystemLoader(str(d)) for d in template_dirs]
             + [FileSystemLoader(str(shipped_dir("messages")))]
         )
-        self.slack_env = _environment(loader, finalize=escape_mrkdwn)
+        self.slack_env = _environment(loader, "slack", finalize=escape_mrkdwn)
         self.slack_env.filters.update(
             user=user_mention,
             channel=channel_mention,
@@ -131,8 +139,9 @@ class Renderer:
             mentions=with_mentions,
             emphasis=markdown_emphasis,
         )
-        self.html_env = _environment(loader, autoescape=select_autoescape(["html", "j2"]))
-        self.text_env = _environment(loader)
+        html = select_autoescape(["html", "j2"])
+        self.html_env = _environment(loader, "html", autoescape=html)
+        self.text_env = _environment(loader, "text")
         self.text_env.filters["wiki"] = escape_wiki
 
     def slack(self, name: str, **context: Any) -> str:
@@ -152,9 +161,31 @@ class Renderer:
         return self.text_env.get_template(name).generate(**context)
 
 
-def _environment(loader: ChoiceLoader, **options: Any) -> Environment:
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once for the process, not once per `Renderer` (each app, and each
+    CLI command, makes its own). A template whose source changed is compiled again: Jinja
+    checks each entry against its source's checksum."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+# one cache per kind of environment: their options (escaping) change the compiled code
+_COMPILED = {kind: CompiledTemplates() for kind in ("slack", "html", "text")}
+
+
+def _environment(loader: ChoiceLoader, kind: str, **options: Any) -> Environment:
     env = Environment(
         loader=loader,
+        bytecode_cache=_COMPILED[kind],
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

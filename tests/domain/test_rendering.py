@@ -1,0 +1,42 @@
+"""Templates are compiled once for the process, yet every renderer shows its own templates: a
+team's override, and an override edited while the process runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bridgekeeper.rendering import Renderer
+
+NAME = "refused/incident_not_found.md.j2"
+
+
+def test_an_override_is_shown_after_the_shipped_template_was_compiled(tmp_path: Path) -> None:
+    shipped = Renderer().slack(NAME, number=7, command="/incident")
+    override = tmp_path / NAME
+    override.parent.mkdir(parents=True)
+    override.write_text("No incident {{ number }} here {{ '<b>' }}.\n")
+    assert Renderer([tmp_path]).slack(NAME, number=7) == "No incident 7 here &lt;b&gt;."
+    assert (
+        Renderer().slack(NAME, number=7, command="/incident")
+        == shipped
+        != "No incident 7 here &lt;b&gt;."
+    )
+
+
+def test_an_edited_override_is_compiled_again(tmp_path: Path) -> None:
+    override = tmp_path / NAME
+    override.parent.mkdir(parents=True)
+    override.write_text("first {{ number }}\n")
+    assert Renderer([tmp_path]).slack(NAME, number=1) == "first 1"
+    override.write_text("second {{ number }}\n")
+    assert Renderer([tmp_path]).slack(NAME, number=2) == "second 2"
+
+
+def test_each_kind_keeps_its_escaping(tmp_path: Path) -> None:
+    page = tmp_path / "same.j2"
+    page.write_text("{{ value }}")
+    renderer = Renderer([tmp_path])
+    assert renderer.html("same.j2", value="<b>") == "&lt;b&gt;"
+    assert renderer.text("same.j2", value="<b>") == "<b>"
+    assert renderer.slack("same.j2", value="<b>") == "&lt;b&gt;"
+    assert Renderer([tmp_path]).text("same.j2", value="<b>") == "<b>"
