@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -100,18 +101,65 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+async def copy_database(source: str, folder: Path) -> str:
+    """A new database holding `source`'s content (a file on SQLite, a template database on
+    PostgreSQL): its URL."""
+    if not PG_URL:
+        path = folder / f"bridgekeeper-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(source, path)
+        return f"sqlite+aiosqlite:///{path}"
+    name = f"bk_test_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return _sqlalchemy_pg(PG_URL, name)
+
+
+async def drop_database(url: str) -> None:
+    if PG_URL:
+        await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def db_url(template_database: str, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
-    if not PG_URL:
-        path = tmp_path / "bridgekeeper.db"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    name = f"bk_test_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield _sqlalchemy_pg(PG_URL, name)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = await copy_database(template_database, tmp_path)
+    yield url
+    await drop_database(url)
+
+
+@contextmanager
+def built_database(
+    template: str, folder: Path, build: Callable[[Running], Awaitable[object]]
+) -> Iterator[str]:
+    """A database bridgekeeper was run against once, `build` driving it, for tests to copy
+    (`copy_database`): a long set-up made once for a module, not once for each of its tests."""
+    source = asyncio.run(_build(template, folder, build))
+    try:
+        yield source
+    finally:
+        if PG_URL:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{source}" WITH (FORCE)'))
+
+
+async def _build(template: str, folder: Path, build: Callable[[Running], Awaitable[object]]) -> str:
+    url = await copy_database(template, folder)
+    slack = SlackEmulator(bot_token=BOT_TOKEN)
+    slack.add_people(USERS)
+    await slack.start()
+    try:
+        app = await start_bridgekeeper(test_settings(db_url=url, api_url=slack.api_url), slack)
+        try:
+            await build(app)
+            await app.settle()
+        finally:
+            await app.stop()
+    finally:
+        await slack.stop()
+    if PG_URL:
+        return url.rsplit("/", 1)[1]
+    built, copy = url.removeprefix("sqlite+aiosqlite:///"), folder / "built.db"
+    with closing(sqlite3.connect(built)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)  # the write-ahead log's pages too
+    return str(copy)
 
 
 @pytest.fixture
