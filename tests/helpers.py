@@ -27,16 +27,22 @@ async def pending_effects(bk: Bridgekeeper) -> int:
 
 
 async def settle(bk: Bridgekeeper, timeout: float = 10.0) -> None:
-    """Wait until the outbox has delivered everything that is due."""
-    deadline = time.monotonic() + timeout
-    quiet = 0
-    while quiet < 3:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{await pending_effects(bk)} effects still pending")
-        bk.worker.wake()
-        await asyncio.sleep(0.02)
-        idle = bk.runner.in_flight == 0 and await pending_effects(bk) == 0
-        quiet = quiet + 1 if idle else 0
+    """Wait until the commands acknowledged have done their work and the outbox has delivered
+    everything that is due."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                if await _settled(bk):
+                    return
+                await asyncio.sleep(0.01)  # another process is delivering: let it
+    except TimeoutError:
+        raise AssertionError(f"{await pending_effects(bk)} effects still pending") from None
+
+
+async def _settled(bk: Bridgekeeper) -> bool:
+    await bk.runner.wait_idle()
+    await bk.worker.wait_idle()
+    return bk.runner.in_flight == 0 and await pending_effects(bk) == 0
 
 
 async def eventually(
