@@ -219,9 +219,7 @@ class Bridgekeeper:
         SlackListeners(runner=self.runner, gateway=self.gateway, lifecycle=self.lifecycle).register(
             app
         )
-        AlertActions(
-            triage=self.triage, renderer=self.renderer, gateway=self.gateway, busy=self.runner.busy
-        ).register(app)
+        AlertActions(triage=self.triage, renderer=self.renderer, gateway=self.gateway).register(app)
         CardActions(runner=self.runner, lifecycle=self.lifecycle, gateway=self.gateway).register(
             app
         )
@@ -232,13 +230,11 @@ class Bridgekeeper:
             updates=self.updates,
             renderer=self.renderer,
             gateway=self.gateway,
-            busy=self.runner.busy,
         ).register(app)
         CloseActions(
             closing=self.closing,
             renderer=self.renderer,
             gateway=self.gateway,
-            busy=self.runner.busy,
             common=self.runner.common,
         ).register(app)
         HomeActions(home=self.home, runner=self.runner, gateway=self.gateway).register(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -35,12 +35,10 @@ class AlertActions:
         triage: TriageService,
         renderer: Renderer,
         gateway: SlackGateway,
-        busy: Callable[[], AbstractContextManager[None]],
     ) -> None:
         self.triage = triage
         self.renderer = renderer
         self.gateway = gateway
-        self.busy = busy
 
     def register(self, app: AckFirst) -> None:
         app.action("alert_ack")(self.acknowledge)
@@ -69,15 +67,14 @@ class AlertActions:
         await self._button(ack, body, self._list_digest)
 
     async def _button(self, ack: AsyncAck, body: dict[str, Any], act: ButtonAction) -> None:
-        """Ack at once (counted busy from before the ack, so tests can wait), then act."""
-        with self.busy():
-            await ack()
-            alert_id = _button_alert(body)
-            if alert_id is None:
-                return
-            logs.bind(alert_id=alert_id)
-            with _refusals_logged():
-                await act(alert_id, body)
+        """Ack at once, then act."""
+        await ack()
+        alert_id = _button_alert(body)
+        if alert_id is None:
+            return
+        logs.bind(alert_id=alert_id)
+        with _refusals_logged():
+            await act(alert_id, body)
 
     async def _acknowledge(self, alert_id: int, body: dict[str, Any]) -> None:
         await self.triage.acknowledge(alert_id=alert_id, user=_user(body))
@@ -120,27 +117,23 @@ class AlertActions:
         if problem is not None:
             await self._refuse(ack, *problem)
             return
-        with self.busy():
-            await ack()
-            with _refusals_logged():
-                await self.triage.dismiss(
-                    alert_id=_view_alert(body),
-                    user=_user(body),
-                    disposition=Disposition(disposition),
-                    comment=comment,
-                )
+        await ack()
+        with _refusals_logged():
+            await self.triage.dismiss(
+                alert_id=_view_alert(body),
+                user=_user(body),
+                disposition=Disposition(disposition),
+                comment=comment,
+            )
 
     async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         number = _selected(_view_values(body), "incident")
         if not number.isdigit():
             await self._refuse(ack, "incident", "incident_missing")
             return
-        with self.busy():
-            await ack()
-            with _refusals_logged():
-                await self.triage.link(
-                    alert_id=_view_alert(body), user=_user(body), number=int(number)
-                )
+        await ack()
+        with _refusals_logged():
+            await self.triage.link(alert_id=_view_alert(body), user=_user(body), number=int(number))
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         """The modal stays open with the problem shown under the field."""

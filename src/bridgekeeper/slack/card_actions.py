@@ -55,24 +55,23 @@ class CardActions:
         incident_id = str(action.get("value", ""))
         if not incident_id.isdigit():
             return
-        with self.runner.busy():
-            try:
-                incident = await self.lifecycle.for_card(
-                    incident_id=int(incident_id),
-                    user=_user(body),
-                    action=MODAL_ACTIONS[str(action.get("action_id"))],
-                )
-            except CommandRefused as refused:
-                await self._tell(body, Reply(refused.template, refused.context))
-                return
-            template = f"modals/{action.get('action_id')}.json.j2"
-            view = json.loads(
-                self.runner.renderer.text(template, incident=incident, **self.runner.common())
+        try:
+            incident = await self.lifecycle.for_card(
+                incident_id=int(incident_id),
+                user=_user(body),
+                action=MODAL_ACTIONS[str(action.get("action_id"))],
             )
-            try:
-                await self.gateway.open_view(str(body.get("trigger_id")), view)
-            except SlackError as exc:
-                log.warning("could not open the %s modal: %s", action.get("action_id"), exc)
+        except CommandRefused as refused:
+            await self._tell(body, Reply(refused.template, refused.context))
+            return
+        template = f"modals/{action.get('action_id')}.json.j2"
+        view = json.loads(
+            self.runner.renderer.text(template, incident=incident, **self.runner.common())
+        )
+        try:
+            await self.gateway.open_view(str(body.get("trigger_id")), view)
+        except SlackError as exc:
+            log.warning("could not open the %s modal: %s", action.get("action_id"), exc)
 
     # -- submissions ----------------------------------------------------------------------------
     async def submit_severity(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -116,17 +115,14 @@ class CardActions:
     async def _apply(
         self, ack: AsyncAck, body: dict[str, Any], command: c.Command, block: str
     ) -> None:
-        with self.runner.busy():
-            try:
-                await self.runner.run(
-                    command, Invocation(user=_user(body), channel="", from_card=True)
-                )
-            except CommandRefused as refused:
-                text = self.runner.renderer.slack(
-                    refused.template, **{**self.runner.common(), **refused.context}
-                )
-                await ack(response_action="errors", errors={block: _plain(text)[:2000]})
-                return
+        try:
+            await self.runner.run(command, Invocation(user=_user(body), channel="", from_card=True))
+        except CommandRefused as refused:
+            text = self.runner.renderer.slack(
+                refused.template, **{**self.runner.common(), **refused.context}
+            )
+            await ack(response_action="errors", errors={block: _plain(text)[:2000]})
+            return
         await ack()
 
     async def _tell(self, body: dict[str, Any], reply: Reply) -> None:

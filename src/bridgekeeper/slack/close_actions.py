@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -33,23 +32,17 @@ class CloseActions:
         closing: ClosingService,
         renderer: Renderer,
         gateway: SlackGateway,
-        busy: Callable[[], AbstractContextManager[None]],
         common: Callable[[], dict[str, Any]],
     ) -> None:
         self.closing = closing
         self.renderer = renderer
         self.gateway = gateway
-        self.busy = busy
         self.common = common
 
     def register(self, app: AckFirst) -> None:
         app.view("incident_close")(self.submit)
 
     async def submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        with self.busy():
-            await self._submit(ack, body)
-
-    async def _submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body.get("view") or {}
         meta = _metadata(view)
         number, channel = int(meta.get("number") or 0), str(meta.get("channel") or "")

@@ -47,10 +47,9 @@ class EvidenceActions:
             response_url=body.get("response_url"),
         )
         files = [f for f in (body.get("message") or {}).get("files") or [] if isinstance(f, dict)]
-        with self.runner.busy():
-            replies = [await self._add(file, invocation) for file in files]
-            for reply in replies or [Reply("slack/evidence_no_file.md.j2")]:
-                await self._answer(invocation, reply)
+        replies = [await self._add(file, invocation) for file in files]
+        for reply in replies or [Reply("slack/evidence_no_file.md.j2")]:
+            await self._answer(invocation, reply)
 
     async def _add(self, file: dict[str, Any], invocation: Invocation) -> Reply | None:
         name = clean_line(str(file.get("name") or file.get("title") or "")) or "file"
@@ -103,16 +102,15 @@ class EvidenceActions:
             values.get("location", "").strip() or None,
         )
         user = str((body.get("user") or {}).get("id", ""))
-        with self.runner.busy():
-            try:
-                await self.runner.run(
-                    command, Invocation(user=user, channel=str(meta.get("channel") or ""))
-                )
-            except CommandRefused as refused:
-                text = self.runner.render(Reply(refused.template, refused.context))
-                plain = html.unescape(text).replace("*", "").strip()  # a modal shows plain text
-                await ack(response_action="errors", errors={"description": plain[:2000]})
-                return
+        try:
+            await self.runner.run(
+                command, Invocation(user=user, channel=str(meta.get("channel") or ""))
+            )
+        except CommandRefused as refused:
+            text = self.runner.render(Reply(refused.template, refused.context))
+            plain = html.unescape(text).replace("*", "").strip()  # a modal shows plain text
+            await ack(response_action="errors", errors={"description": plain[:2000]})
+            return
         await ack()
 
 

@@ -41,18 +41,16 @@ class HomeActions:
     async def opened(self, event: dict[str, Any]) -> None:
         if event.get("tab") != "home" or not event.get("user"):
             return  # the Messages tab: nothing to show
-        with self.runner.busy():
-            await self.home.opened(user=str(event["user"]))
+        await self.home.opened(user=str(event["user"]))
 
     async def open_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         default = self.runner.settings.process.default_severity.label
         form = self.runner.renderer.text(FORM, default_severity=default, **self.runner.common())
-        with self.runner.busy():
-            try:
-                await self.gateway.open_view(str(body.get("trigger_id")), json.loads(form))
-            except SlackError as exc:
-                log.warning("could not open the declare form: %s", exc)
+        try:
+            await self.gateway.open_view(str(body.get("trigger_id")), json.loads(form))
+        except SlackError as exc:
+            log.warning("could not open the declare form: %s", exc)
 
     async def submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         values = view_values(body)
@@ -69,9 +67,8 @@ class HomeActions:
             private=values.get("visibility") == "private",
         )
         user = str((body.get("user") or {}).get("id", ""))
-        with self.runner.busy():
-            await self._declare(command, user)
-            await self.home.opened(user=user)  # the new incident shows on their tab
+        await self._declare(command, user)
+        await self.home.opened(user=user)  # the new incident shows on their tab
 
     async def _declare(self, command: c.Declare, user: str) -> None:
         try:

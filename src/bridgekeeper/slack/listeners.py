@@ -47,53 +47,44 @@ class SlackListeners:
     async def member_joined(self, event: dict[str, Any]) -> None:
         """Whoever joins a bridge channel is a member of its incident (and leaves with it)."""
         access = self.lifecycle.incidents.access
-        with self.runner.busy():
-            await access.joined(channel=str(event.get("channel")), user=str(event.get("user")))
+        await access.joined(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def member_left(self, event: dict[str, Any]) -> None:
         access = self.lifecycle.incidents.access
-        with self.runner.busy():
-            await access.left(channel=str(event.get("channel")), user=str(event.get("user")))
+        await access.left(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def reaction_added(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
         if event.get("reaction") != "pushpin" or item.get("type") != "message":
             return
-        with self.runner.busy():
-            await self.pins.pin(
-                channel=str(item.get("channel")),
-                ts=str(item.get("ts")),
-                pinned_by=str(event.get("user")),
-            )
+        await self.pins.pin(
+            channel=str(item.get("channel")),
+            ts=str(item.get("ts")),
+            pinned_by=str(event.get("user")),
+        )
 
     async def message_changed(self, event: dict[str, Any]) -> None:
         """An edit of a message already on a timeline is a timeline entry of its own."""
         message = event.get("message")
         if not isinstance(message, dict):
             return
-        with self.runner.busy():
-            await self.pins.edited(
-                channel=str(event.get("channel")), message=message, event_ts=str(event.get("ts"))
-            )
+        await self.pins.edited(
+            channel=str(event.get("channel")), message=message, event_ts=str(event.get("ts"))
+        )
 
     async def add_to_timeline(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         channel = str((body.get("channel") or {}).get("id"))
         message = body.get("message") or {}
         user = str((body.get("user") or {}).get("id"))
-        with self.runner.busy():
-            added = await self.pins.pin(
-                channel=channel, ts=str(message.get("ts")), pinned_by=user, message=message
-            )
-            reply = Reply("slack/pinned.md.j2", {"added": added})
-            if body.get("response_url"):
-                await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
+        added = await self.pins.pin(
+            channel=channel, ts=str(message.get("ts")), pinned_by=user, message=message
+        )
+        reply = Reply("slack/pinned.md.j2", {"added": added})
+        if body.get("response_url"):
+            await self.gateway.respond(str(body["response_url"]), self._ephemeral(reply))
 
     async def incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        with self.runner.busy():
-            await self._incident_command(ack, body)
-
-    async def _incident_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         text = unescape_slack(str(body.get("text") or ""))
         roles = self.runner.settings.process.roles
         outside = parse(text, roles=roles)

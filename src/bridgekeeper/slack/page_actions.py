@@ -32,13 +32,12 @@ class PageActions:
         user = str((body.get("user") or {}).get("id", ""))
         if not value.isdigit() or not user:
             return
-        with self.runner.busy():
-            try:
-                reply = await self.paging.acknowledge(page_id=int(value), user=user)
-            except CommandRefused as refused:
-                reply = Reply(refused.template, refused.context)
-            if body.get("response_url"):
-                markup = self.runner.render(reply)
-                await self.gateway.respond(
-                    str(body["response_url"]), ephemeral(markup, leave_original=True)
-                )
+        try:
+            reply = await self.paging.acknowledge(page_id=int(value), user=user)
+        except CommandRefused as refused:
+            reply = Reply(refused.template, refused.context)
+        if body.get("response_url"):
+            markup = self.runner.render(reply)
+            await self.gateway.respond(
+                str(body["response_url"]), ephemeral(markup, leave_original=True)
+            )

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -38,12 +36,10 @@ class UpdateActions:
         updates: Updates,
         renderer: Renderer,
         gateway: SlackGateway,
-        busy: Callable[[], AbstractContextManager[None]],
     ) -> None:
         self.updates = updates
         self.renderer = renderer
         self.gateway = gateway
-        self.busy = busy
 
     def register(self, app: AckFirst) -> None:
         app.action("card_update")(self.open_modal)
@@ -55,19 +51,16 @@ class UpdateActions:
         incident_id = _button_value(body)
         if incident_id is None:
             return
-        with self.busy():
-            try:
-                context = await self.updates.modal_context(incident_id, _user(body))
-            except CommandRefused as refused:
-                await self._tell(
-                    body, refused.template, {"command": "/incident", **refused.context}
-                )
-                return
-            view = json.loads(self.renderer.text("modals/post_update.json.j2", **context))
-            try:
-                await self.gateway.open_view(str(body.get("trigger_id")), view)
-            except SlackError as exc:
-                log.warning("could not open the post_update modal: %s", exc)
+        try:
+            context = await self.updates.modal_context(incident_id, _user(body))
+        except CommandRefused as refused:
+            await self._tell(body, refused.template, {"command": "/incident", **refused.context})
+            return
+        view = json.loads(self.renderer.text("modals/post_update.json.j2", **context))
+        try:
+            await self.gateway.open_view(str(body.get("trigger_id")), view)
+        except SlackError as exc:
+            log.warning("could not open the post_update modal: %s", exc)
 
     async def submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         values = view_values(body)
@@ -79,21 +72,20 @@ class UpdateActions:
         if not metadata.isdigit():
             await ack()
             return
-        with self.busy():
-            try:
-                await self.updates.post_from_modal(
-                    incident_id=int(metadata),
-                    user=_user(body),
-                    text=text,
-                    stage=_stage(values.get("stage")),
-                    severity=_severity(values.get("severity")),
-                    next_in=_minutes(values.get("next")),
-                )
-            except CommandRefused as refused:
-                context = {"command": "/incident", **refused.context}
-                markup = self.renderer.slack(refused.template, **context)
-                await ack(response_action="errors", errors={"text": plain(markup)[:2000]})
-                return
+        try:
+            await self.updates.post_from_modal(
+                incident_id=int(metadata),
+                user=_user(body),
+                text=text,
+                stage=_stage(values.get("stage")),
+                severity=_severity(values.get("severity")),
+                next_in=_minutes(values.get("next")),
+            )
+        except CommandRefused as refused:
+            context = {"command": "/incident", **refused.context}
+            markup = self.renderer.slack(refused.template, **context)
+            await ack(response_action="errors", errors={"text": plain(markup)[:2000]})
+            return
         await ack()
 
     async def snooze(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -103,20 +95,15 @@ class UpdateActions:
         incident_id = _button_value(body)
         if match is None or incident_id is None:
             return
-        with self.busy():
-            minutes = int(match[1])
-            try:
-                until = await self.updates.snooze(
-                    incident_id=incident_id, minutes=minutes, user=_user(body)
-                )
-            except CommandRefused as refused:
-                await self._tell(
-                    body, refused.template, {"command": "/incident", **refused.context}
-                )
-                return
-            await self._tell(
-                body, "slack/update_snoozed.md.j2", {"until": until, "minutes": minutes}
+        minutes = int(match[1])
+        try:
+            until = await self.updates.snooze(
+                incident_id=incident_id, minutes=minutes, user=_user(body)
             )
+        except CommandRefused as refused:
+            await self._tell(body, refused.template, {"command": "/incident", **refused.context})
+            return
+        await self._tell(body, "slack/update_snoozed.md.j2", {"until": until, "minutes": minutes})
 
     async def _tell(self, body: dict[str, Any], template: str, context: dict[str, Any]) -> None:
         """An ephemeral answer to whoever clicked, through the action's response_url."""
