@@ -52,6 +52,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("transport", ["http", "socket"], indirect=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first: each test process starts one at once, instead of one process
+    running the last of them alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def transport(request: pytest.FixtureRequest) -> str:
     """How Slack's requests reach bridgekeeper: "http" (signed POSTs) or "socket" (Socket Mode)."""

@@ -208,6 +208,7 @@ async def test_alerts_groups_repeats_resolves_and_refires(
     assert not failed, "Alertmanager had to retry"
 
 
+@pytest.mark.slow
 async def test_a_storm_of_alerts_is_all_accounted_for_with_bounded_cards(
     app: Running, alertmanager: Alertmanager
 ) -> None:

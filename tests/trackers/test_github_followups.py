@@ -117,6 +117,7 @@ async def test_followups_become_github_issues_once(start: Start, github: GitHubE
     assert "Follow-up issue <https://github.com/acme/ops/issues/1|github #1> created" in timeline
 
 
+@pytest.mark.slow
 async def test_a_lost_answer_and_a_restart_never_create_two(
     start: Start, github: GitHubEmulator
 ) -> None:

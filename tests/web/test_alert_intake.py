@@ -455,7 +455,7 @@ STORM_KEYS = 50
 STORM_CONCURRENCY = 20
 
 
-@pytest.mark.slow  # 70-90 s on the shared 2-core box (~60-75 alerts/s end to end)
+@pytest.mark.slow
 async def test_an_alert_storm_is_stored_whole_and_updates_each_card_a_few_times(
     serve: Start,
 ) -> None:
