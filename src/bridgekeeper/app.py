@@ -212,7 +212,8 @@ class Bridgekeeper:
             logger=bolt_logger(),
         )
         app.use(SkipRedelivered(db=self.db, clock=self.clock).middleware)
-        self._register_listeners(AckFirst(app, self.runner.busy))
+        self.acks = AckFirst(app, self.runner.busy)
+        self._register_listeners(self.acks)
         return app
 
     def _register_listeners(self, app: AckFirst) -> None:
@@ -340,10 +341,11 @@ class Bridgekeeper:
             log.exception("could not renew the worker lease")
             return False
 
-    async def stop(self) -> None:
-        """Stop, once the work acknowledged to users is done (for up to DRAIN_SECONDS): a
-        SIGTERM right after an ack does not lose what the user did."""
-        await self._drain()
+    async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop, once the work acknowledged to users is done (for up to `drain_seconds`): a
+        SIGTERM right after an ack does not lose what the user did. Work still running then is
+        cancelled before the database is closed under it."""
+        await self._drain(drain_seconds)
         self._stop.set()
         self.worker.wake()
         for task in self._tasks:
@@ -357,12 +359,13 @@ class Bridgekeeper:
         await self.tracker_http.close()
         await self.db.dispose()
 
-    async def _drain(self) -> None:
+    async def _drain(self, seconds: float) -> None:
         try:
-            await asyncio.wait_for(self.runner.wait_idle(), timeout=DRAIN_SECONDS)
+            await asyncio.wait_for(self.runner.wait_idle(), timeout=seconds)
         except TimeoutError:
+            cut = await self.acks.cancel()
             log.warning(
-                "stopping with %d acknowledged command(s) unfinished after %.0f s",
-                self.runner.in_flight,
-                DRAIN_SECONDS,
+                "stopping: %d acknowledged request(s) still unfinished after %.0f s were cut short",
+                cut,
+                seconds,
             )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
+
+import pytest
 
 from bridgekeeper.config import ProcessSettings
 from bridgekeeper.sandbox import SlackEmulator
@@ -41,3 +45,27 @@ async def test_a_stop_right_after_an_ack_keeps_the_command(
     await app.stop()  # as on SIGTERM: the web server first, then bridgekeeper
 
     assert "declared" in await declared(db_url)
+
+
+async def test_work_that_outlasts_the_drain_is_cut_short_before_the_database_closes(
+    db_url: str, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
+    process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
+    settings = settings_for(db_url=db_url, api_url=emulator.api_url, process=process)
+    app = await start_bridgekeeper(settings, emulator)
+    emulator.delay("usergroups.users.list", 60)  # Slack never answers while we wait
+
+    reply = await app.command("declare Suspicious login sev2")
+    assert reply.status == 200
+    caplog.clear()
+    async with asyncio.timeout(20):  # not the minute Slack takes
+        assert app.runner is not None
+        await app.runner.cleanup()  # as on SIGTERM: the web server first
+        await app.bk.stop(drain_seconds=0.5)
+    assert app.bk.runner.in_flight == 0  # nothing left running on the closed database
+
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("bridgekeeper")]
+    assert any("1 acknowledged request(s) still unfinished" in line for line in said), said
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]

@@ -48,6 +48,15 @@ class AckFirst:
     def event(self, event: Any) -> Callable[[Listener], Any]:
         return self._wrapping(self.app.event(event))
 
+    async def cancel(self) -> int:
+        """Cancel the work still running after its ack (a stop that could wait no longer), and
+        wait for it to unwind: how many listeners were cut short."""
+        running = list(self._running)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        return len(running)
+
     def _wrapping(self, register: Callable[[Listener], Any]) -> Callable[[Listener], Any]:
         return lambda listener: register(self._ack_first(listener))
 
