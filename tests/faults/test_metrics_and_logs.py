@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -42,6 +43,20 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 def value(text: str, name: str, **labels: str) -> float:
     return samples(text).get((name, frozenset(labels.items())), 0.0)
+
+
+def cards(text: str) -> float:
+    return sum(value(text, "bridgekeeper_cards_posted_total", card=c) for c in ("triage", "status"))
+
+
+async def scraped_once(url: str, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
+    """The metrics page, once `condition` holds for it."""
+    async with asyncio.timeout(timeout):
+        while True:
+            text = (await scrape(url))[1]
+            if condition(text):
+                return text
+            await asyncio.sleep(0.05)
 
 
 async def post_alert(url: str, payload: dict[str, object], token: str = ALERT_TOKEN) -> int:
@@ -88,8 +103,7 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
         for retry in (None, 1):  # the redelivery is logged, during its request
             await driver.event(event, event_id="Ev1", retry_num=retry)
         await wait_for(lambda: len(emulator.calls_to("chat.postMessage")) >= 2)  # both cards
-        await asyncio.sleep(0.5)
-        _, after = await scrape(server.url)
+        after = await scraped_once(server.url, lambda text: cards(text) - cards(before) >= 2)
     finally:
         server.stop()
 

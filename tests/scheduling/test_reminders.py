@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import REGISTRY
+
 from bridgekeeper.clock import FrozenClock
 from bridgekeeper.domain import reminders
 from bridgekeeper.domain.incidents import Severity
@@ -17,6 +19,13 @@ from tests.updating import START, containing, desk_for, dm
 
 UPDATE_DUE = "time for a status update"
 NO_COMMANDER = "still has no commander"
+
+
+def job_lag(kind: str) -> tuple[float, float]:
+    """bridgekeeper_scheduled_job_lag_seconds (count, sum) as this process's /metrics shows it."""
+    name, labels = "bridgekeeper_scheduled_job_lag_seconds", {"kind": kind}
+    count = REGISTRY.get_sample_value(f"{name}_count", labels) or 0.0
+    return count, REGISTRY.get_sample_value(f"{name}_sum", labels) or 0.0
 
 
 def update_reminders(bridge: Channel) -> list[str]:
@@ -142,6 +151,7 @@ async def test_a_reminder_due_while_down_fires_once_after_restart(
         await desk.command("role commander <@U0BOB>", channel=bridge_id)
         stakeholders = desk.stakeholders
     clock.advance(hours=3)  # down for three SEV2 periods
+    lag = job_lag("update_reminder")
     async with desk_for(db_url, emulator, clock=clock, stakeholders=stakeholders) as desk:
         bridge = emulator.channels[bridge_id]
         for _ in range(200):  # the new leader fires what fell due as it starts
@@ -153,6 +163,9 @@ async def test_a_reminder_due_while_down_fires_once_after_restart(
         assert len(update_reminders(bridge)) == 1
         job = await desk.job(f"update-reminder:{(await desk.incident()).id}")
         assert job is not None and job.due_at == START + timedelta(hours=4)
+    (count, seconds), (count_before, seconds_before) = job_lag("update_reminder"), lag
+    assert count - count_before == 1
+    assert seconds - seconds_before >= 2 * 3600  # due an hour in, fired three hours in
 
 
 def test_update_due_rules() -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from bridgekeeper.clock import FrozenClock
@@ -125,10 +126,18 @@ def channel_text(running: Running, channel: str) -> str:
 
 
 # -- closing through the modal ------------------------------------------------------------------
+def closed_count(severity: str) -> float:
+    """bridgekeeper_incidents_closed_total as this process's /metrics shows it."""
+    labels = {"severity": severity}
+    return REGISTRY.get_sample_value("bridgekeeper_incidents_closed_total", labels) or 0.0
+
+
 async def test_close_through_the_modal_stores_the_report_and_shares_it(running: Running) -> None:
     channel = await declare(running)
     await say(running, channel, "role commander <@U0ALICE>")
+    counted = closed_count("sev2")
     view_id = await close_with_form(running, channel)
+    assert closed_count("sev2") == counted + 1  # once the close committed
     assert running.slack.views[view_id].closed and not running.slack.views[view_id].errors
 
     closed = await incident(running)
