@@ -92,6 +92,7 @@ async def test_a_second_click_on_declare_tells_an_outsider_nothing(
         running = await start(auto_declare=(AutoDeclareRule(("generic",), Severity.SEV1, True),))
         alert_id, ts = await triage.carded(running, title=SECRET)  # sev2: a card, declared by hand
         await triage.click(running, "alert_declare", alert_id, ts, user=ALICE)
+        await running.settle()  # Alice's declaration is done: Dave's click comes second
         reply = await running.driver.block_action(
             user=DAVE,
             action_id="alert_declare",
