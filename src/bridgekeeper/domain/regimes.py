@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays
 from dateutil.relativedelta import relativedelta
 
 START_EVENTS = ("awareness", "classification", "materiality", "corrective_measure", "previous")
@@ -64,6 +63,8 @@ def add_business_days(start: datetime, days: int) -> datetime:
 
     Counted on the New York calendar; the time of day is kept.
     """
+    import holidays  # imported when a deadline is counted: several MiB a process would hold idle
+
     local = start.astimezone(NEW_YORK)
     federal = holidays.country_holidays("US")
     day: date = local.date()

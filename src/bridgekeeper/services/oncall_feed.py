@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-
-import icalendar
+from typing import TYPE_CHECKING
 
 from bridgekeeper.domain.oncall import Shift, Team
 from bridgekeeper.rendering import Renderer
+
+if TYPE_CHECKING:
+    import icalendar
 
 PRODUCT = "-//bridgekeeper//on-call rota//EN"
 
@@ -26,6 +28,8 @@ def calendar(
     renderer: Renderer,
     now: datetime,
 ) -> bytes:
+    import icalendar  # imported when a feed is asked for: several MiB a process would hold idle
+
     feed = icalendar.Calendar()
     feed.add("prodid", PRODUCT)
     feed.add("version", "2.0")
@@ -39,6 +43,8 @@ def calendar(
 def _event(
     team: Team, shift: Shift, names: Mapping[str, str], renderer: Renderer, now: datetime
 ) -> icalendar.Event:
+    import icalendar
+
     event = icalendar.Event()
     key = f"{team.name}|{shift.layer}|{shift.user}|{shift.start.isoformat()}"
     event.add("uid", hashlib.sha256(key.encode()).hexdigest()[:32] + "@bridgekeeper")
