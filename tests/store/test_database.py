@@ -196,3 +196,25 @@ async def test_a_writer_cancelled_while_another_process_holds_the_lock_changes_n
     finally:
         other_process.close()
         await db.dispose()
+
+
+async def test_a_read_is_answered_while_another_process_holds_the_write_lock(
+    db_url: str,
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows, not the database")
+    db = Database(db_url)
+    path = db_url.removeprefix("sqlite+aiosqlite:///")
+    try:
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # another process writing, not yet committed
+            other.execute("UPDATE counters SET value = value + 5 WHERE name = 'incident'")
+            async with db.sessions() as reading:
+                seen = await asyncio.wait_for(reading.get(Counter, "incident"), timeout=5)
+            assert seen is not None and seen.value == 0  # what was committed
+            other.execute("COMMIT")
+        async with db.sessions() as reading:
+            seen = await reading.get(Counter, "incident")
+        assert seen is not None and seen.value == 5
+    finally:
+        await db.dispose()

@@ -93,10 +93,12 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        # Reading sessions never commit; on SQLite they don't take the write lock either.
-        reading = self.engine.execution_options(**{READING: True})
-        self.sessions = async_sessionmaker(reading, expire_on_commit=False)
         self._inline, self._checkpoints = _inline_engine(url)
+        # Reading sessions never commit; on SQLite they don't take the write lock either, and
+        # run in the event loop's thread as the writers do, on an engine (a pool) of their own.
+        self._reading = _inline_engine(url, self._checkpoints)[0] or self.engine
+        reading = self._reading.execution_options(**{READING: True})
+        self.sessions = async_sessionmaker(reading, expire_on_commit=False)
         self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
         self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
@@ -107,9 +109,8 @@ class Database:
     @property
     def engines(self) -> list[Engine]:
         """Every engine this database runs statements on (to watch them all)."""
-        engines = {
-            id(e.sync_engine): e.sync_engine for e in (self.engine, self._short, self._inline) if e
-        }
+        every = (self.engine, self._short, self._inline, self._reading)
+        engines = {id(e.sync_engine): e.sync_engine for e in every if e}
         return list(engines.values())
 
     @property
@@ -246,8 +247,8 @@ class Database:
     async def dispose(self) -> None:
         if self._checkpoints is not None:
             await asyncio.to_thread(self._checkpoints.close)
-        await self.engine.dispose()
-        await self._short.dispose()
+        for engine in {id(e): e for e in (self.engine, self._short, self._reading)}.values():
+            await engine.dispose()
 
     def __repr__(self) -> str:
         return f"Database({redact_url(self.url)})"
@@ -275,12 +276,16 @@ def make_engine(url: str) -> AsyncEngine:
     )
 
 
-def _inline_engine(url: str) -> tuple[AsyncEngine | None, inline_sqlite.Checkpoints | None]:
+def _inline_engine(
+    url: str, checkpoints: inline_sqlite.Checkpoints | None = None
+) -> tuple[AsyncEngine | None, inline_sqlite.Checkpoints | None]:
     """SQLite's writing transactions, run in the event loop's thread (store/inline_sqlite.py);
     None for PostgreSQL, and for an in-memory database (another connection, another database)."""
     if not url.startswith("sqlite") or _in_memory(url):
         return None, None
-    engine, checkpoints = inline_sqlite.engine(url, busy_timeout_ms=BUSY_TIMEOUT_MS)
+    engine, checkpoints = inline_sqlite.engine(
+        url, busy_timeout_ms=BUSY_TIMEOUT_MS, checkpoints=checkpoints
+    )
     _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
     return engine, checkpoints
 
