@@ -63,13 +63,21 @@ async def state(app: Running) -> tuple[int, ...]:
     )
 
 
-async def answered(app: Running, reply: Reply, timeout: float = 10.0) -> list[Any]:
-    """The ack body plus whatever was posted to the command's response_url."""
+async def answered(
+    app: Running, reply: Reply, since: tuple[str, int] | None = None, timeout: float = 10.0
+) -> list[Any]:
+    """The ack body plus whatever was posted to the command's response_url, and (`since`: a
+    channel and its message count before the command) to the channel itself: a status card."""
     deadline = time.monotonic() + timeout
     while True:
-        posts = [p for p in app.slack.response_posts if p.url == reply.response_url]
+        posts = [p.body for p in app.slack.response_posts if p.url == reply.response_url]
+        if since:
+            channel, before = since
+            posts += [
+                {"text": m.text, "blocks": m.blocks} for m in app.slack.messages(channel)[before:]
+            ]
         if reply.body or posts or time.monotonic() > deadline:
-            return [reply.body, *[p.body for p in posts]]
+            return [reply.body, *posts]
         await asyncio.sleep(0.02)
 
 
@@ -268,12 +276,14 @@ command_text = st.one_of(
 @given(text=command_text)
 @example(text="note 1 \x00 nul")  # PostgreSQL cannot store NUL in text
 @example(text=f"declare {EVERYONE}")
+@example(text="SUMMARY 1")  # an incident declared by the example above: its card
 @example(text="page 1 <@U0BOB> \x00 nul")
 async def test_any_command_text_gets_an_answer_never_an_error(running: Running, text: str) -> None:
+    since = (running.general, len(running.slack.messages(running.general)))
     reply = await running.driver.command(text, user="U0ALICE", channel=running.general)
     assert reply.status == 200, text
     assert reply.elapsed < 3.0
-    replies = await answered(running, reply)
+    replies = await answered(running, reply, since)
     assert any(replies), f"no answer to {text!r}"
     assert INTERNAL_ERROR not in json.dumps(replies), text
     for body in replies:

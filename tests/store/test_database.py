@@ -19,6 +19,8 @@ from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Counter
+from bridgekeeper.store.statements import COMPILED
+from tests.conftest import copy_database, drop_database
 from tests.helpers import eventually
 
 
@@ -218,3 +220,28 @@ async def test_a_read_is_answered_while_another_process_holds_the_write_lock(
         assert seen is not None and seen.value == 5
     finally:
         await db.dispose()
+
+
+async def test_two_databases_share_compiled_statements_and_each_answers_its_own(
+    db_url: str, template_database: str, tmp_path: Path
+) -> None:
+    other_url = await copy_database(template_database, tmp_path)
+    first, second = Database(db_url), Database(other_url)
+    try:
+        async with first.transaction() as session:
+            await session.execute(update(Counter).where(Counter.name == "incident").values(value=7))
+        compiled = len(COMPILED)
+        async with first.sessions() as session:
+            assert await session.scalar(_COUNTER) == 7
+        assert len(COMPILED) == compiled + 1
+        async with second.sessions() as session:
+            assert await session.scalar(_COUNTER) == 0  # its own database, not the first's
+        assert len(COMPILED) == compiled + 1  # the first's compiled SQL served the second
+    finally:
+        await first.dispose()
+        await second.dispose()
+        await drop_database(other_url)
+
+
+# A statement no other test runs, so that this one compiles it first.
+_COUNTER = select(Counter.value.label("shared_probe")).where(Counter.name == "incident")

@@ -28,6 +28,7 @@ from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
 from bridgekeeper.store import inline_sqlite
+from bridgekeeper.store.statements import share_compiled
 
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
@@ -262,18 +263,21 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
+        share_compiled(engine.sync_engine)
         return engine
     # asyncpg prepares each statement once per connection, and PostgreSQL then keeps a generic
     # plan: one made while a table was nearly empty scans it whole ever after. So each
     # statement is planned for its parameters.
     settings = {"plan_cache_mode": "force_custom_plan"}
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
         connect_args={"server_settings": settings},
     )
+    share_compiled(engine.sync_engine)
+    return engine
 
 
 def _inline_engine(
@@ -287,6 +291,7 @@ def _inline_engine(
         url, busy_timeout_ms=BUSY_TIMEOUT_MS, checkpoints=checkpoints
     )
     _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
+    share_compiled(engine.sync_engine)
     return engine, checkpoints
 
 
@@ -302,13 +307,15 @@ def _short_engine(url: str) -> AsyncEngine:
     trip each; `run_in_transaction` retries on a new connection instead), and they only look
     rows up by key, so their plans are kept but never scan a table: planning each statement
     cost about 12% of a storm's throughput."""
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=2,
         max_overflow=2,
         pool_pre_ping=False,
         connect_args={"server_settings": {"enable_seqscan": "off"}},
     )
+    share_compiled(engine.sync_engine)
+    return engine
 
 
 def _serialise_sqlite_writers(engine: Engine, *, busy_timeout_ms: int) -> None:
