@@ -35,6 +35,7 @@ from bridgekeeper.services import report_html
 SEPARATOR = "\x1e"
 PAGE_ROWS = 2000
 PART_BYTES = 4_000_000
+BATCH_CHARS = 64_000
 T = TypeVar("T")
 FetchPage = Callable[[int], Coroutine[Any, Any, Sequence[Any]]]
 StorePart = Callable[[int, bytearray], None]  # (part number, its UTF-8)
@@ -152,27 +153,39 @@ class Rows:
 class Sink:
     """A format's text as UTF-8, in parts of about `part_bytes`, hashed as it goes. Each part
     is stored as soon as it is full, the first (number 0) too: no part is kept once stored.
-    The pieces are encoded as they come, so a part never splits a character."""
+    The templates' many small pieces are encoded a batch of about BATCH_CHARS (at most a
+    part) at a time: a batch is whole pieces, so a part never splits a character."""
 
     def __init__(self, store: StorePart, part_bytes: int) -> None:
         self.store = store
         self.part_bytes = part_bytes
+        self.batch_limit = min(BATCH_CHARS, part_bytes)
+        self.batch: list[str] = []
+        self.batch_chars = 0
         self.part = bytearray()
         self.number = 0
         self.hash = hashlib.sha256()
 
     def write(self, text: str) -> None:
-        data = text.encode()
+        self.batch.append(text)
+        self.batch_chars += len(text)
+        if self.batch_chars >= self.batch_limit:
+            self._encode()
+
+    def close(self) -> str:
+        """The sha256 of the whole text (its last part stored)."""
+        self._encode()
+        if self.part or self.number == 0:
+            self._flush()
+        return self.hash.hexdigest()
+
+    def _encode(self) -> None:
+        data = "".join(self.batch).encode()
+        self.batch, self.batch_chars = [], 0
         self.hash.update(data)
         self.part += data
         if len(self.part) >= self.part_bytes:
             self._flush()
-
-    def close(self) -> str:
-        """The sha256 of the whole text (its last part stored)."""
-        if self.part or self.number == 0:
-            self._flush()
-        return self.hash.hexdigest()
 
     def _flush(self) -> None:
         part, self.part = self.part, bytearray()
