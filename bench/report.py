@@ -79,7 +79,7 @@ async def measure(service: Any, db: Database, number: int) -> dict[str, float]:
         spent = {"outline": time.perf_counter() - started}
         for fmt in FORMAT_NAMES:
             started = time.perf_counter()
-            build.write(fmt, report, Sink(lambda number, part: None, service.part_chars))
+            build.write(fmt, report, Sink(lambda number, part: None, service.part_bytes))
             spent[fmt] = time.perf_counter() - started
         return spent
 

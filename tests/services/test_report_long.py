@@ -4,6 +4,8 @@ acks are answered while a long report is being built; `/incident timeline` pages
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -24,9 +26,10 @@ from tests.services.test_report import TOKEN, fetch, section
 STAGES = ("assess", "diagnose", "stabilize", "assess")
 
 
-async def bulk_entries(running: Running, count: int) -> int:
-    """Append `count` hash-chained entries: notes, with a stage change every 300 (so a stage's
-    actions come back after other stages). Returns how many are notes."""
+async def bulk_entries(running: Running, count: int, note: str = "note {} of the night") -> int:
+    """Append `count` hash-chained entries: notes (`note` with their number), with a stage
+    change every 300 (so a stage's actions come back after other stages). Returns how many are
+    notes."""
     notes = 0
     async with running.bk.db.transaction() as session:
         row = await incident_store.get(session=session, number=1, lock=True)
@@ -34,7 +37,7 @@ async def bulk_entries(running: Running, count: int) -> int:
         prev, seq, at = row.timeline_head or GENESIS, row.timeline_length, row.declared_at
         for number in range(count):
             seq, at = seq + 1, at + timedelta(seconds=1)
-            kind, text, data = "note", f"note {number} of the night", {}
+            kind, text, data = "note", note.format(number), {}
             if number % 300 == 299:
                 stage = STAGES[(number // 300) % len(STAGES)]
                 kind, text, data = "stage_changed", "", {"from": "x", "to": stage}
@@ -74,7 +77,7 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
 
 async def test_a_long_report_is_stored_in_parts_with_every_entry(serve: Start) -> None:
     running = await serve(reports=ReportSettings(access_token=TOKEN))
-    running.bk.reports.part_chars, running.bk.reports.page_rows = 20_000, 64
+    running.bk.reports.part_bytes, running.bk.reports.page_rows = 20_000, 64
     channel = await declare(running, "Long one")
     await say(running, channel, "role commander <@U0ALICE>")
     notes = await bulk_entries(running, 2_000)
@@ -99,6 +102,28 @@ async def test_a_long_report_is_stored_in_parts_with_every_entry(serve: Start) -
     url = f"{running.url}/incidents/1/report"
     for fmt, accept in (("md", "text/markdown"), ("json", "application/json")):
         assert (await fetch(url, TOKEN, accept))[2] == texts[fmt]
+    [shared] = [f for f in running.slack.files if channel.id in f.channels]
+    assert shared.filename == "incident-1-report-v1.md"
+    assert shared.content == texts["md"].encode()
+
+
+async def test_a_long_non_ascii_report_is_uploaded_byte_for_byte(serve: Start) -> None:
+    """Notes of accents and emoji (several bytes each in UTF-8) on both sides of the parts'
+    boundaries: the file in Slack is the stored Markdown, its sha256 the one recorded."""
+    running = await serve()
+    running.bk.reports.part_bytes = 5_000
+    channel = await declare(running, "Café ☕ outage")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 600, note="é🧯 {} crème brûlée 🔥🇫🇷 déjà vu ✅")
+    await say(running, channel, "close after a very long night")
+    md = next(r for r in await reports(running) if r.format == "md")
+    assert len(md.parts) > 5
+    bodies = [md.body, *(part.body for part in md.parts)]
+    edges = [(left[-40:], right[:40]) for left, right in itertools.pairwise(bodies)]
+    assert any(not left.isascii() and not right.isascii() for left, right in edges)
+    [shared] = [f for f in running.slack.files if channel.id in f.channels]
+    assert hashlib.sha256(shared.content).hexdigest() == sha256(md.text) == md.sha256
+    assert "é🧯 598 crème brûlée 🔥🇫🇷 déjà vu ✅" in shared.content.decode()
 
 
 async def test_commands_are_acked_while_a_long_report_is_built(running: Running) -> None:

@@ -12,7 +12,9 @@ import contextlib
 import logging
 import secrets
 import string
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 
 from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
@@ -195,26 +197,36 @@ class Deliverer:
         await self._post_once(effect, channel, str(markup))
 
     async def upload_file(self, effect: Effect) -> None:
-        """A file shared in a channel, once: a retry looks for the file name first."""
+        """A file shared in a channel, once: a retry looks for the file name first. A stored
+        report is written out to a temporary file part by part, and sent from there once its
+        database session is closed (a long report is never whole in memory)."""
         channel = await self._target(effect, str(effect.payload.get("target", "bridge")))
         filename = str(effect.payload["filename"])
         if effect.attempts > 1 and await self.slack.find_file(channel, filename):
             return
         content = effect.payload.get("content")
-        if content is None:
-            async with self.db.sessions() as session:
-                content = await report_store.text(
-                    session=session, report_id=int(effect.payload["report_id"])
-                )
+        with tempfile.TemporaryDirectory(prefix="bridgekeeper-upload-") as folder:
             if content is None:
-                raise SlackError("upload_file", "the report to upload is gone")
-        await self.slack.upload_file(
-            channel,
-            filename=filename,
-            content=str(content).encode(),
-            title=str(effect.payload.get("title") or filename),
-            comment=str(effect.payload.get("comment") or ""),
-        )
+                path = Path(folder) / "report"
+                await self._spool_report(int(effect.payload["report_id"]), path)
+            await self.slack.upload_file(
+                channel,
+                filename=filename,
+                content=str(content).encode() if content is not None else path,
+                title=str(effect.payload.get("title") or filename),
+                comment=str(effect.payload.get("comment") or ""),
+            )
+
+    async def _spool_report(self, report_id: int, path: Path) -> None:
+        """Write a stored report's text to `path` as UTF-8, a part at a time."""
+        found = False
+        with path.open("wb") as file:
+            async with self.db.sessions() as session:
+                async for part in report_store.parts(session=session, report_id=report_id):
+                    found = True
+                    file.write(part.encode())
+        if not found:
+            raise SlackError("upload_file", "the report to upload is gone")
 
     async def _read_schedule(self, card: str, owner: int) -> None:
         """A triage card names its team's on-call: read a paging tool's shifts first (cached),

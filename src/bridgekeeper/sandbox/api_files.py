@@ -28,11 +28,13 @@ def get_upload_url(ws: Workspace, args: Args) -> JsonDict:
 
 
 def receive_upload(ws: Workspace, file_id: str, data: bytes) -> bool:
-    """The POST of raw bytes to an upload_url. False if the URL is unknown."""
+    """The POST of raw bytes to an upload_url. False if the URL is unknown. The file is the
+    `length` bytes files.getUploadURLExternal was told: any past them are dropped (a length
+    counted in characters cuts a non-ASCII text short)."""
     file = ws.pending_files.get(file_id)
     if file is None:
         return False
-    file.content = data
+    file.content = data[: file.length]
     return True
 
 

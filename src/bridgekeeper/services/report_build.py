@@ -6,9 +6,9 @@ never holds up the event loop (Slack acks, webhooks). It reads the timeline once
 `Timeline`, page by page: each page is fetched by the event loop, in the caller's session and
 transaction, while the thread waits. That pass summarises the timeline (`domain.report_timeline`)
 and spills its rows, and each stage's actions, to temporary files; each format then reads them
-back a page at a time as the templates loop (`Rows`), and its text goes out through a `Sink` in
-parts of a few megabytes, hashed on the way. JSON is the outline dumped as usual with markers
-where the long lists go, which are then written entry by entry.
+back a page at a time as the templates loop (`Rows`), and its text goes out through a `Sink` as
+UTF-8, in parts of a few megabytes, hashed on the way. JSON is the outline dumped as usual with
+markers where the long lists go, which are then written entry by entry.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from bridgekeeper.services import report_html
 
 SEPARATOR = "\x1e"
 PAGE_ROWS = 2000
-PART_CHARS = 4_000_000
+PART_BYTES = 4_000_000
+BATCH_CHARS = 64_000
 T = TypeVar("T")
 FetchPage = Callable[[int], Coroutine[Any, Any, Sequence[Any]]]
-StorePart = Callable[[int, str], Coroutine[Any, Any, None]]
+StorePart = Callable[[int, bytearray], None]  # (part number, its UTF-8)
 
 
 class Stopped(Exception):
@@ -150,39 +151,46 @@ class Rows:
 
 
 class Sink:
-    """A format's text in parts of about `part_chars`, hashed as it goes. The first part is
-    kept (it becomes `Report.body`); each later one is stored as soon as it is full."""
+    """A format's text as UTF-8, in parts of about `part_bytes`, hashed as it goes. Each part
+    is stored as soon as it is full, the first (number 0) too: no part is kept once stored.
+    The templates' many small pieces are encoded a batch of about BATCH_CHARS (at most a
+    part) at a time: a batch is whole pieces, so a part never splits a character."""
 
-    def __init__(self, store: Callable[[int, str], None], part_chars: int) -> None:
+    def __init__(self, store: StorePart, part_bytes: int) -> None:
         self.store = store
-        self.part_chars = part_chars
-        self.pending: list[str] = []
-        self.size = 0
-        self.first: str | None = None
-        self.parts = 0
+        self.part_bytes = part_bytes
+        self.batch_limit = min(BATCH_CHARS, part_bytes)
+        self.batch: list[str] = []
+        self.batch_chars = 0
+        self.part = bytearray()
+        self.number = 0
         self.hash = hashlib.sha256()
 
     def write(self, text: str) -> None:
-        self.pending.append(text)
-        self.size += len(text)
-        if self.size >= self.part_chars:
-            self._flush()
+        self.batch.append(text)
+        self.batch_chars += len(text)
+        if self.batch_chars >= self.batch_limit:
+            self._encode()
 
-    def close(self) -> tuple[str, str]:
-        """(the first part, the sha256 of the whole text)"""
-        if self.pending or self.first is None:
+    def close(self) -> str:
+        """The sha256 of the whole text (its last part stored)."""
+        self._encode()
+        if self.part or self.number == 0:
             self._flush()
-        return self.first or "", self.hash.hexdigest()
+        return self.hash.hexdigest()
+
+    def _encode(self) -> None:
+        data = "".join(self.batch).encode()
+        self.batch, self.batch_chars = [], 0
+        self.hash.update(data)
+        self.part += data
+        if len(self.part) >= self.part_bytes:
+            self._flush()
 
     def _flush(self) -> None:
-        part = "".join(self.pending)
-        self.pending, self.size = [], 0
-        self.hash.update(part.encode())
-        if self.first is None:
-            self.first = part
-        else:
-            self.parts += 1
-            self.store(self.parts, part)
+        part, self.part = self.part, bytearray()
+        self.store(self.number, part)
+        self.number += 1
 
 
 class Build:
@@ -230,7 +238,8 @@ class Build:
             spill.close()
         self.entries, self.actions = Spill(), {}
 
-    def write(self, fmt: str, report: dict[str, Any], sink: Sink) -> tuple[str, str]:
+    def write(self, fmt: str, report: dict[str, Any], sink: Sink) -> str:
+        """Render a format into `sink`; the sha256 of its text."""
         for piece in self.pieces(fmt, report):
             sink.write(piece)
         return sink.close()

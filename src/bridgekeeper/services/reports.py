@@ -24,7 +24,7 @@ from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.evidence import evidence_facts
 from bridgekeeper.services.indicators import appendix_row, confirmed
-from bridgekeeper.services.report_build import PAGE_ROWS, PART_CHARS, Build, Loop, Sink, Timeline
+from bridgekeeper.services.report_build import PAGE_ROWS, PART_BYTES, Build, Loop, Sink, Timeline
 from bridgekeeper.services.report_facts import (
     alert_facts,
     incident_facts,
@@ -75,7 +75,7 @@ class ReportService:
         user_name: UserName = _no_names,
         channel_name: ChannelName = _no_names,
         page_rows: int = PAGE_ROWS,
-        part_chars: int = PART_CHARS,
+        part_bytes: int = PART_BYTES,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -85,7 +85,7 @@ class ReportService:
         self.channel_name = channel_name
         self._channels: dict[str, str] = {}
         self.page_rows = page_rows
-        self.part_chars = part_chars
+        self.part_bytes = part_bytes
         self.building = 0  # reports being built in worker threads now
         add_report_filters(renderer)
 
@@ -196,8 +196,9 @@ class ReportService:
     async def publish(
         self, session: DbSession, incident: Incident, *, users: dict[str, str]
     ) -> dict[str, Report]:
-        """Compile, render and store the next version (inside the closing transaction). A long
-        report goes out in parts as it is rendered (`Report.body`, then `report_parts`)."""
+        """Compile, render and store the next version (inside the closing transaction). Each
+        format goes out as it is rendered, in parts of UTF-8 (`Report.body`, then
+        `report_parts`), each part stored as soon as it is full."""
         version = await report_store.last_version(session=session, incident_id=incident.id) + 1
         source = await self.source(session, incident, version=version, users=users)
         now = self.clock.now()
@@ -205,22 +206,23 @@ class ReportService:
         session.add_all(rows.values())
         await session.flush()
 
-        def job(build: Build) -> dict[str, tuple[str, str]]:
+        def job(build: Build) -> dict[str, str]:
             report = build.outline()
             return {
-                fmt: build.write(fmt, report, Sink(partial(store, build, row.id), self.part_chars))
+                fmt: build.write(fmt, report, Sink(partial(store, build, row.id), self.part_bytes))
                 for fmt, row in rows.items()
             }
 
-        def store(build: Build, report_id: int, number: int, body: str) -> None:
+        def store(build: Build, report_id: int, number: int, body: bytearray) -> None:
             build.timeline.loop.call(
                 report_store.add_part(
                     session=session, report_id=report_id, number=number, body=body
                 )
             )
 
-        for fmt, (first, digest) in (await self.in_thread(session, incident, source, job)).items():
-            rows[fmt].body, rows[fmt].sha256 = first, digest
+        for fmt, digest in (await self.in_thread(session, incident, source, job)).items():
+            rows[fmt].sha256 = digest
+            session.expire(rows[fmt], ["body"])  # written by add_part, not through the row
         await session.flush()
         return rows
 
@@ -264,7 +266,9 @@ class ReportService:
     async def rest(self, stored: StoredReport) -> AsyncIterator[str]:
         """The parts of a long report after its first, one at a time."""
         async with self.db.sessions() as session:
-            async for body in report_store.later_parts(session=session, report_id=stored.report_id):
+            async for body in report_store.parts(
+                session=session, report_id=stored.report_id, first=1
+            ):
                 yield body
 
     async def versions(self, number: int) -> list[int]:

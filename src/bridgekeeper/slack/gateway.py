@@ -14,10 +14,13 @@ stay locked for all of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -255,13 +258,16 @@ class SlackGateway(PeopleCalls):
                 raise
 
     async def upload_file(
-        self, channel: str, *, filename: str, content: bytes, title: str, comment: str = ""
+        self, channel: str, *, filename: str, content: bytes | Path, title: str, comment: str = ""
     ) -> str:
-        """Files upload v2: ask for an upload URL, send the bytes, share it in `channel`."""
-        ticket = await self.call(
-            "files.getUploadURLExternal", filename=filename, length=len(content)
-        )
-        await self._send_bytes(str(ticket["upload_url"]), content)
+        """Files upload v2: ask for an upload URL, send the bytes, share it in `channel`.
+        `content` is the bytes, or a file whose bytes are streamed from disk as they are sent;
+        Slack is told their length in bytes."""
+        with contextlib.ExitStack() as stack:
+            data = stack.enter_context(content.open("rb")) if isinstance(content, Path) else content
+            length = len(data) if isinstance(data, bytes) else os.fstat(data.fileno()).st_size
+            ticket = await self.call("files.getUploadURLExternal", filename=filename, length=length)
+            await self._send_bytes(str(ticket["upload_url"]), data, length)
         file_id = str(ticket["file_id"])
         await self.call(
             "files.completeUploadExternal",
@@ -271,10 +277,14 @@ class SlackGateway(PeopleCalls):
         )
         return file_id
 
-    async def _send_bytes(self, url: str, content: bytes) -> None:
+    async def _send_bytes(self, url: str, content: bytes | BinaryIO, length: int) -> None:
+        headers = {"Content-Length": str(length), "Content-Type": "application/octet-stream"}
         try:
             async with self._http().post(
-                url, data=content, timeout=aiohttp.ClientTimeout(total=self.timeout * 3)
+                url,
+                data=content,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout * 3),
             ) as response:
                 if response.status >= 500:
                     raise SlackRetryable("files.upload", f"http {response.status}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -22,22 +22,38 @@ from bridgekeeper.store.models import (
 )
 
 
-async def add_part(*, session: AsyncSession, report_id: int, number: int, body: str) -> None:
-    """Part `number` (1, 2, ...) of a report, written at once (no object kept in the session)."""
-    await session.execute(insert(ReportPart).values(report_id=report_id, number=number, body=body))
+async def add_part(
+    *, session: AsyncSession, report_id: int, number: int, body: bytes | bytearray
+) -> None:
+    """Part `number` of a report, its UTF-8 written at once: part 0 into the report row itself
+    (`Report.body`), the later ones as `report_parts` rows. No object is kept in the session,
+    and a report row loaded in it is left as it was (expire its `body` to read it again)."""
+    text = body.decode()
+    if number == 0:
+        query = update(Report).where(Report.id == report_id).values(body=text)
+        await session.execute(query, execution_options={"synchronize_session": False})
+        return
+    await session.execute(insert(ReportPart).values(report_id=report_id, number=number, body=text))
 
 
-async def text(*, session: AsyncSession, report_id: int) -> str | None:
-    """A stored report's whole text, or None when there is no such report."""
-    report = await session.get(Report, report_id)
-    return None if report is None else report.text
-
-
-async def later_parts(*, session: AsyncSession, report_id: int) -> AsyncIterator[str]:
-    """A long report's parts after its first (`Report.body`), in order, read one at a time."""
-    query = select(ReportPart.body).where(ReportPart.report_id == report_id)
-    async for body in await session.stream_scalars(query.order_by(ReportPart.number)):
+async def parts(*, session: AsyncSession, report_id: int, first: int = 0) -> AsyncIterator[str]:
+    """A stored report's parts from `first` on (0 is `Report.body`), in order, read one at a
+    time: never two in memory at once. None at all when there is no such report."""
+    number = first
+    while True:
+        if number == 0:
+            body = await session.scalar(select(Report.body).where(Report.id == report_id))
+        else:
+            body = await session.scalar(
+                select(ReportPart.body).where(
+                    ReportPart.report_id == report_id, ReportPart.number == number
+                )
+            )
+        if body is None:
+            return
         yield body
+        del body
+        number += 1
 
 
 async def versions(*, session: AsyncSession, incident_id: int) -> list[int]:
