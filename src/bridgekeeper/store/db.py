@@ -98,9 +98,11 @@ class Database:
         # Reading sessions never commit; on SQLite they don't take the write lock either, and
         # run in the event loop's thread as the writers do, on an engine (a pool) of their own.
         self._reading = _inline_engine(url, self._checkpoints)[0] or self.engine
+        self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
+        for engine in self.engines:  # before an engine with options is made from one
+            share_compiled(engine)
         reading = self._reading.execution_options(**{READING: True})
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
-        self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
         self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
         self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
@@ -263,21 +265,18 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
-        share_compiled(engine.sync_engine)
         return engine
     # asyncpg prepares each statement once per connection, and PostgreSQL then keeps a generic
     # plan: one made while a table was nearly empty scans it whole ever after. So each
     # statement is planned for its parameters.
     settings = {"plan_cache_mode": "force_custom_plan"}
-    engine = create_async_engine(
+    return create_async_engine(
         url,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
         connect_args={"server_settings": settings},
     )
-    share_compiled(engine.sync_engine)
-    return engine
 
 
 def _inline_engine(
@@ -291,7 +290,6 @@ def _inline_engine(
         url, busy_timeout_ms=BUSY_TIMEOUT_MS, checkpoints=checkpoints
     )
     _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
-    share_compiled(engine.sync_engine)
     return engine, checkpoints
 
 
@@ -307,15 +305,13 @@ def _short_engine(url: str) -> AsyncEngine:
     trip each; `run_in_transaction` retries on a new connection instead), and they only look
     rows up by key, so their plans are kept but never scan a table: planning each statement
     cost about 12% of a storm's throughput."""
-    engine = create_async_engine(
+    return create_async_engine(
         url,
         pool_size=2,
         max_overflow=2,
         pool_pre_ping=False,
         connect_args={"server_settings": {"enable_seqscan": "off"}},
     )
-    share_compiled(engine.sync_engine)
-    return engine
 
 
 def _serialise_sqlite_writers(engine: Engine, *, busy_timeout_ms: int) -> None:
