@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlalchemy import func, select
 
-from bridgekeeper.store.models import Incident
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.models import Incident, TimelineEntry
 from tests.conftest import Running
 
 
@@ -115,3 +117,29 @@ async def test_healthz(running: Running) -> None:
     async with aiohttp.ClientSession() as session, session.get(f"{running.url}/healthz") as r:
         assert r.status == 200
         assert (await r.json())["status"] == "ok"
+
+
+async def test_a_declaration_goes_before_a_backlog_of_notes(running: Running) -> None:
+    """A busy bridge's queued notes wait; a new incident does not wait behind them."""
+    await running.command("declare Disk full")
+    await running.settle()
+    bridge = running.slack.channel_by_name("inc-1-disk-full")
+    assert bridge is not None
+    db = running.bk.db
+    async with db.transaction() as session:  # the incident is held: its notes queue up
+        await incident_store.get_by_id(session=session, incident_id=1, lock=True)
+        notes = [running.command(f"note backlog {n}", channel=bridge.id) for n in range(20)]
+        assert all(reply.status == 200 for reply in await asyncio.gather(*notes))
+        declared = await running.command("declare Ransomware note found")
+        assert declared.status == 200
+    await running.settle()
+    async with db.sessions() as reading:
+        entries = (
+            await reading.execute(
+                select(TimelineEntry.kind, TimelineEntry.incident_id).order_by(TimelineEntry.id)
+            )
+        ).all()
+    order = [kind for kind, incident in entries if kind == "note" or incident == 2]
+    assert order.count("note") == 20
+    notes_after = order[order.index("declared") :].count("note")
+    assert notes_after >= 5, order

@@ -17,6 +17,7 @@ from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
+from bridgekeeper.services.slots import Slots
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class CommandRunner:
         self.access = access
         self.handlers: dict[type, Handler] = {}
         self.in_flight = 0
-        self._working = asyncio.Semaphore(WORKING_AT_ONCE)
+        self._working = Slots(WORKING_AT_ONCE)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -103,7 +104,8 @@ class CommandRunner:
         handler = self.handlers.get(type(parsed))
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
-        async with self._working:  # a burst of commands must not starve the acks of the next
+        # A burst of commands must not starve the acks of the next; a declaration goes first.
+        async with self._working.slot(0 if isinstance(parsed, commands.Declare) else 1):
             await self.access.prepare()
             return await handler(parsed, invocation)
 

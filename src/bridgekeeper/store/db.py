@@ -29,6 +29,7 @@ from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
 from bridgekeeper.store import inline_sqlite
 from bridgekeeper.store.statements import share_compiled
+from bridgekeeper.store.turns import WriterTurns
 
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
@@ -105,7 +106,7 @@ class Database:
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
         self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
-        self._writer_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._turns: tuple[asyncio.AbstractEventLoop, WriterTurns] | None = None
         self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -130,7 +131,7 @@ class Database:
         async with (
             metrics.transaction("session"),
             _marked_open(),
-            self._one_writer(),
+            self._one_writer(short=False),
             self._writing() as session,
             session.begin(),
         ):
@@ -156,7 +157,7 @@ class Database:
 
     async def _run_work(self, work: Callable[[Connection], T]) -> T:
         if self.is_sqlite:
-            async with self._one_writer():
+            async with self._one_writer(short=True):
                 return await self._run_short(work)
         try:
             return await self._run_short(work)
@@ -210,17 +211,18 @@ class Database:
                 future.set_result(result)
 
     @asynccontextmanager
-    async def _one_writer(self) -> AsyncIterator[None]:
-        """On SQLite, this process's writers take turns here, in the event loop. Left to
-        SQLite, a writer that finds the file locked sleeps 1, 2, 5, 10... ms between tries,
-        however soon the lock is free; PostgreSQL locks rows, not the database."""
+    async def _one_writer(self, *, short: bool) -> AsyncIterator[None]:
+        """On SQLite, this process's writers take turns here, in the event loop, short
+        transactions alternating with the others (store/turns.py). Left to SQLite, a writer
+        that finds the file locked sleeps 1, 2, 5, 10... ms between tries, however soon the lock
+        is free; PostgreSQL locks rows, not the database."""
         if not self.is_sqlite:
             yield
             return
         loop = asyncio.get_running_loop()
-        if self._writer_lock is None or self._writer_lock[0] is not loop:
-            self._writer_lock = (loop, asyncio.Lock())
-        async with self._writer_lock[1]:
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, WriterTurns())
+        async with self._turns[1].turn(short=short):
             yield
 
     async def ping(self) -> bool:
