@@ -79,16 +79,28 @@ def claim(
     ones it holds now."""
     if not lanes:
         return set()
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     until = now + timedelta(seconds=ttl)
-    rows = [{"lane": lane, "holder": holder, "expires_at": until} for lane in lanes]
-    upsert = insert(_LANES).values(rows)
-    statement = upsert.on_conflict_do_update(
+    rows = [{"lane": lane, "holder": holder, "expires_at": until, "now": now} for lane in lanes]
+    return set(conn.scalars(_CLAIMS[conn.dialect.name], rows))
+
+
+def _claim_statement(insert: Any) -> Any:
+    """One upsert, its rows bound as parameters (so it is compiled once, whatever the number
+    of lanes): a lane is taken if free, the holder's own, or its claim ran out."""
+    upsert = insert(_LANES)
+    return upsert.on_conflict_do_update(
         index_elements=[_LANES.c.lane],
-        set_={"holder": holder, "expires_at": until},
-        where=or_(_LANES.c.holder == holder, _LANES.c.expires_at < now),
+        set_={"holder": upsert.excluded.holder, "expires_at": upsert.excluded.expires_at},
+        where=or_(
+            _LANES.c.holder == upsert.excluded.holder, _LANES.c.expires_at < bindparam("now")
+        ),
     ).returning(_LANES.c.lane)
-    return set(conn.scalars(statement))
+
+
+_CLAIMS = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
 
 
 def release(conn: Connection, *, lanes: list[str], holder: str) -> None:
