@@ -7,7 +7,7 @@ listener parses, acks, and calls `run()`. Replies are templates, rendered here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +17,7 @@ from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
-from bridgekeeper.services.slots import Slots
+from bridgekeeper.slots import Slots
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Invocation:
 
 Handler = Callable[[Any, Invocation], Awaitable[Reply | None]]
 WORKING_AT_ONCE = 6  # commands applied concurrently after their ack
+DECLARATION, OTHER = 0, 1  # kinds of command waiting for a slot, the most urgent first
 
 
 class CommandRunner:
@@ -50,7 +51,7 @@ class CommandRunner:
         self.access = access
         self.handlers: dict[type, Handler] = {}
         self.in_flight = 0
-        self._working = Slots(WORKING_AT_ONCE)
+        self._working = Slots(WORKING_AT_ONCE, kinds=2, choose=_most_urgent)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -105,9 +106,15 @@ class CommandRunner:
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
         # A burst of commands must not starve the acks of the next; a declaration goes first.
-        async with self._working.slot(0 if isinstance(parsed, commands.Declare) else 1):
+        async with self._working.slot(
+            DECLARATION if isinstance(parsed, commands.Declare) else OTHER
+        ):
             await self.access.prepare()
             return await handler(parsed, invocation)
+
+
+def _most_urgent(waiting: Sequence[int], last: int) -> int:
+    return min(waiting)
 
 
 def usage(error: UsageError) -> Reply:

@@ -27,9 +27,10 @@ from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
+from bridgekeeper.slots import Slots
 from bridgekeeper.store import inline_sqlite
 from bridgekeeper.store.statements import share_compiled
-from bridgekeeper.store.turns import WriterTurns
+from bridgekeeper.store.turns import LONG, SHORT, writer_turns
 
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
@@ -106,7 +107,7 @@ class Database:
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
         self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
-        self._turns: tuple[asyncio.AbstractEventLoop, WriterTurns] | None = None
+        self._turns: tuple[asyncio.AbstractEventLoop, Slots] | None = None
         self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -221,8 +222,8 @@ class Database:
             return
         loop = asyncio.get_running_loop()
         if self._turns is None or self._turns[0] is not loop:
-            self._turns = (loop, WriterTurns())
-        async with self._turns[1].turn(short=short):
+            self._turns = (loop, writer_turns())
+        async with self._turns[1].slot(SHORT if short else LONG):
             yield
 
     async def ping(self) -> bool:
