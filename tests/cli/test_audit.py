@@ -6,52 +6,34 @@ someone with database access would, and the real CLI is run in-process against t
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
 
-from bridgekeeper import cli
 from bridgekeeper.domain.timeline import entry_hash
 from bridgekeeper.store.models import Incident, TimelineEntry
+from tests.command_line import Done, run_bridgekeeper, run_bridgekeeper_beside
 from tests.conftest import Running
 from tests.services.test_lifecycle import declare, timeline
 
-
-@dataclass
-class Verdict:
-    code: int
-    out: str
-    err: str
-
-
-Audit = Callable[..., Awaitable[Verdict]]
+Audit = Callable[..., Awaitable[Done]]
 
 
 @pytest.fixture
-def audit(
-    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Audit:
-    return auditor(db_url, monkeypatch, capsys)
+def audit(db_url: str) -> Audit:
+    return auditor(db_url)
 
 
-def auditor(url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Audit:
-    """`bridgekeeper audit verify` of the database at `url`, run in-process."""
-    monkeypatch.setenv("DATABASE_URL", url)
+def auditor(url: str) -> Audit:
+    """`bridgekeeper audit verify` of the database at `url`."""
 
-    async def run(*args: str) -> Verdict:
-        capsys.readouterr()
-        # main() runs its own event loop (asyncio.run), so it gets a thread of its own.
-        code = await asyncio.to_thread(cli.main, ["audit", "verify", *args])
-        captured = capsys.readouterr()
-        return Verdict(code, captured.out, captured.err)
+    async def run(*args: str) -> Done:
+        env = {**os.environ, "DATABASE_URL": url}
+        return await run_bridgekeeper_beside("audit", "verify", *args, env=env)
 
     return run
 
@@ -84,11 +66,11 @@ async def test_an_untouched_trail_verifies(running: Running, audit: Audit) -> No
     await busy_incident(running)
     await busy_incident(running, "Disk full")
     verdict = await audit()
-    assert verdict.code == 0, verdict.out
-    assert "intact" in verdict.out and "2 incidents" in verdict.out
+    assert verdict.returncode == 0, verdict.stdout
+    assert "intact" in verdict.stdout and "2 incidents" in verdict.stdout
     length = len(await timeline(running))
     assert length >= 8
-    assert f"incident 1: {length} entries" in verdict.out
+    assert f"incident 1: {length} entries" in verdict.stdout
 
 
 async def test_an_edited_entry_is_reported_modified(running: Running, audit: Audit) -> None:
@@ -99,10 +81,10 @@ async def test_an_edited_entry_is_reported_modified(running: Running, audit: Aud
             update(TimelineEntry).where(TimelineEntry.id == target.id).values(text="nothing seen")
         )
     verdict = await audit()
-    assert verdict.code == 1
-    assert "TAMPERED" in verdict.out
-    assert "incident 1, entry 5: MODIFIED" in verdict.out
-    assert verdict.out.count("MODIFIED") == 1
+    assert verdict.returncode == 1
+    assert "TAMPERED" in verdict.stdout
+    assert "incident 1, entry 5: MODIFIED" in verdict.stdout
+    assert verdict.stdout.count("MODIFIED") == 1
 
 
 async def test_an_edited_timestamp_or_actor_is_reported(running: Running, audit: Audit) -> None:
@@ -118,8 +100,8 @@ async def test_an_edited_timestamp_or_actor_is_reported(running: Running, audit:
             update(TimelineEntry).where(TimelineEntry.id == third.id).values(actor="U0DAVE")
         )
     verdict = await audit()
-    assert verdict.code == 1
-    assert "entry 2: MODIFIED" in verdict.out and "entry 3: MODIFIED" in verdict.out
+    assert verdict.returncode == 1
+    assert "entry 2: MODIFIED" in verdict.stdout and "entry 3: MODIFIED" in verdict.stdout
 
 
 async def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(
@@ -144,8 +126,8 @@ async def test_a_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(
             .values(text="nothing seen", hash=forged)
         )
     verdict = await audit()
-    assert verdict.code == 1
-    assert "incident 1, entry 5: INSERTED: does not link to the entry before it" in verdict.out
+    assert verdict.returncode == 1
+    assert "incident 1, entry 5: INSERTED: does not link to the entry before it" in verdict.stdout
 
 
 async def test_a_deleted_entry_is_reported(running: Running, audit: Audit) -> None:
@@ -154,8 +136,8 @@ async def test_a_deleted_entry_is_reported(running: Running, audit: Audit) -> No
     async with running.bk.db.transaction() as session:
         await session.execute(delete(TimelineEntry).where(TimelineEntry.id == target.id))
     verdict = await audit()
-    assert verdict.code == 1
-    assert "incident 1, entry 4: DELETED: entry 3 missing before it" in verdict.out
+    assert verdict.returncode == 1
+    assert "incident 1, entry 4: DELETED: entry 3 missing before it" in verdict.stdout
 
 
 async def test_deleting_the_last_entries_is_reported(running: Running, audit: Audit) -> None:
@@ -165,10 +147,10 @@ async def test_deleting_the_last_entries_is_reported(running: Running, audit: Au
     async with running.bk.db.transaction() as session:
         await session.execute(delete(TimelineEntry).where(TimelineEntry.id.in_(last_two)))
     verdict = await audit()
-    assert verdict.code == 1
+    assert verdict.returncode == 1
     n = len(entries)
-    assert f"DELETED: the incident records {n} entries" in verdict.out
-    assert f"entries {n - 1}-{n} missing at the end" in verdict.out
+    assert f"DELETED: the incident records {n} entries" in verdict.stdout
+    assert f"entries {n - 1}-{n} missing at the end" in verdict.stdout
 
 
 async def test_a_forged_entry_inserted_is_reported(running: Running, audit: Audit) -> None:
@@ -191,9 +173,9 @@ async def test_a_forged_entry_inserted_is_reported(running: Running, audit: Audi
             )
         )
     verdict = await audit()
-    assert verdict.code == 1
-    assert f"INSERTED: the incident records {last.seq} entries" in verdict.out
-    assert f"entry {last.seq + 1} added at the end" in verdict.out
+    assert verdict.returncode == 1
+    assert f"INSERTED: the incident records {last.seq} entries" in verdict.stdout
+    assert f"entry {last.seq + 1} added at the end" in verdict.stdout
 
 
 async def test_a_forged_entry_in_the_middle_is_reported(running: Running, audit: Audit) -> None:
@@ -221,10 +203,10 @@ async def test_a_forged_entry_in_the_middle_is_reported(running: Running, audit:
             )
         )
     verdict = await audit()
-    assert verdict.code == 1
-    assert "entry 3: MODIFIED" in verdict.out
-    assert "entry 4: MODIFIED" in verdict.out  # the renumbered entry that was 3
-    assert "INSERTED: the incident records" in verdict.out
+    assert verdict.returncode == 1
+    assert "entry 3: MODIFIED" in verdict.stdout
+    assert "entry 4: MODIFIED" in verdict.stdout  # the renumbered entry that was 3
+    assert "INSERTED: the incident records" in verdict.stdout
 
 
 async def test_a_changed_head_on_the_incident_is_reported(running: Running, audit: Audit) -> None:
@@ -234,8 +216,8 @@ async def test_a_changed_head_on_the_incident_is_reported(running: Running, audi
             update(Incident).where(Incident.number == 1).values(timeline_head="0" * 64)
         )
     verdict = await audit()
-    assert verdict.code == 1
-    assert "MODIFIED: the last entry is not the one the incident records" in verdict.out
+    assert verdict.returncode == 1
+    assert "MODIFIED: the last entry is not the one the incident records" in verdict.stdout
 
 
 async def test_one_incident_can_be_checked_alone(running: Running, audit: Audit) -> None:
@@ -247,16 +229,16 @@ async def test_one_incident_can_be_checked_alone(running: Running, audit: Audit)
             update(TimelineEntry).where(TimelineEntry.id == target.id).values(kind="note")
         )
     only_second = await audit("2")
-    assert only_second.code == 0 and "1 incident," in only_second.out
+    assert only_second.returncode == 0 and "1 incident," in only_second.stdout
     only_first = await audit("1")
-    assert only_first.code == 1 and "incident 1, entry 2: MODIFIED" in only_first.out
+    assert only_first.returncode == 1 and "incident 1, entry 2: MODIFIED" in only_first.stdout
     missing = await audit("7")
-    assert missing.code == 2 and "no incident 7" in missing.err
+    assert missing.returncode == 2 and "no incident 7" in missing.stderr
 
 
 async def test_an_empty_database_verifies(audit: Audit) -> None:
     verdict = await audit()
-    assert verdict.code == 0 and "0 incidents" in verdict.out
+    assert verdict.returncode == 0 and "0 incidents" in verdict.stdout
 
 
 async def test_a_timeline_moved_to_another_incident_is_found(
@@ -278,9 +260,9 @@ async def test_a_timeline_moved_to_another_incident_is_found(
             .values(timeline_head=first.timeline_head, timeline_length=first.timeline_length)
         )
     verdict = await audit("2")
-    assert verdict.code == 1
-    assert "incident 2, entry 1: MOVED: does not start this incident's chain" in verdict.out
-    assert 'title: the timeline says "Disk full"' in verdict.out
+    assert verdict.returncode == 1
+    assert "incident 2, entry 1: MOVED: does not start this incident's chain" in verdict.stdout
+    assert 'title: the timeline says "Disk full"' in verdict.stdout
 
 
 async def test_a_renumbered_incident_is_found(running: Running, audit: Audit) -> None:
@@ -288,20 +270,13 @@ async def test_a_renumbered_incident_is_found(running: Running, audit: Audit) ->
     async with running.bk.db.transaction() as session:
         await session.execute(update(Incident).where(Incident.number == 1).values(number=7))
     verdict = await audit("7")
-    assert verdict.code == 1 and "incident 7, entry 1: MOVED" in verdict.out
+    assert verdict.returncode == 1 and "incident 7, entry 1: MOVED" in verdict.stdout
 
 
 # -- exit status 2: the check could not be made -------------------------------------------------
-def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(database_url: str, *args: str) -> Done:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "bridgekeeper", "audit", "verify", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_bridgekeeper("audit", "verify", *args, env=env)
 
 
 def test_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:

@@ -71,14 +71,12 @@ def closed_source(
 async def closed(
     closed_source: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> AsyncIterator[Closed]:
     """A copy of the closed incident's database, and its audit."""
     url = await copy_database(closed_source, tmp_path)
     db = Database(url)
     try:
-        yield Closed(db, auditor(url, monkeypatch, capsys))
+        yield Closed(db, auditor(url))
     finally:
         await db.dispose()
         await drop_database(url)
@@ -86,9 +84,9 @@ async def closed(
 
 async def test_a_closed_incident_with_roles_tasks_and_reports_verifies(closed: Closed) -> None:
     verdict = await closed.audit()
-    assert verdict.code == 0, verdict.out
-    assert "roles, tasks, close records and stored reports agree" in verdict.out
-    assert verdict.err == ""
+    assert verdict.returncode == 0, verdict.stdout
+    assert "roles, tasks, close records and stored reports agree" in verdict.stdout
+    assert verdict.stderr == ""
 
 
 WHEN = datetime(2020, 1, 1, tzinfo=UTC)
@@ -173,9 +171,9 @@ async def test_each_thing_the_report_shows_changed_with_sql_is_found(
     async with closed.db.transaction() as session:
         await session.execute(statement)
     verdict = await closed.audit()
-    assert verdict.code == 1, verdict.out
-    assert expected in verdict.out, verdict.out
-    assert "incident 1" in verdict.out and "TAMPERED" in verdict.out
+    assert verdict.returncode == 1, verdict.stdout
+    assert expected in verdict.stdout, verdict.stdout
+    assert "incident 1" in verdict.stdout and "TAMPERED" in verdict.stdout
 
 
 async def as_version_1(db: Database, number: int = 1) -> None:
@@ -208,14 +206,14 @@ async def as_version_1(db: Database, number: int = 1) -> None:
 async def test_chains_written_before_chain_versions_still_verify(closed: Closed) -> None:
     await as_version_1(closed.db)
     verdict = await closed.audit()
-    assert verdict.code == 0, verdict.out
+    assert verdict.returncode == 0, verdict.stdout
     async with closed.db.transaction() as session:
         await session.execute(update(Incident).values(title="Nothing happened"))
-    assert 'title: the timeline says "Suspicious login"' in (await closed.audit()).out
+    assert 'title: the timeline says "Suspicious login"' in (await closed.audit()).stdout
 
 
 async def test_a_chain_version_changed_with_sql_is_found(closed: Closed) -> None:
     async with closed.db.transaction() as session:
         await session.execute(update(Incident).values(chain_version=1))
     verdict = await closed.audit()
-    assert verdict.code == 1 and "incident 1, entry 1: MOVED" in verdict.out
+    assert verdict.returncode == 1 and "incident 1, entry 1: MOVED" in verdict.stdout

@@ -8,16 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.command_line import Done, run_bridgekeeper
 
-def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    return subprocess.run(
-        [sys.executable, "-m", "bridgekeeper", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+def run_cli(*args: str, database: Path) -> Done:
+    return run_bridgekeeper(*args, env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"})
 
 
 def test_a_file_that_is_not_a_database_is_one_line_and_exit_1(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """`bridgekeeper config check|show` and start-up with bad settings, as a user runs them: exit
-status, one line per problem on stderr, no traceback, no secret printed."""
+status, one line per problem on stderr, no traceback, no secret printed. `serve` and `worker`
+run as processes of their own; the other commands in this process (tests/command_line.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.command_line import Done, run_bridgekeeper
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-very-secret-bot-token",
@@ -16,17 +19,20 @@ SECRETS = {
 }
 
 
-def bridgekeeper(
-    cwd: Path, *args: str, timeout: float = 60, **env: str
-) -> subprocess.CompletedProcess[str]:
+def bridgekeeper(cwd: Path, *args: str, **env: str) -> Done:
     """The command in `cwd` with only `env` set (and PATH): no .env or variable of ours leaks in."""
+    return run_bridgekeeper(*args, env={"PATH": os.environ.get("PATH", ""), **env}, cwd=cwd)
+
+
+def bridgekeeper_process(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`bridgekeeper` as a process of its own, for the commands that would run until stopped."""
     return subprocess.run(
         [sys.executable, "-m", "bridgekeeper", *args],
         cwd=cwd,
         env={"PATH": os.environ.get("PATH", ""), **env},
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=60,
         check=False,
     )
 
@@ -37,7 +43,7 @@ def write(tmp_path: Path, toml: str, name: str = "bridgekeeper.toml") -> Path:
     return path
 
 
-def assert_clean_failure(done: subprocess.CompletedProcess[str], lines: int) -> list[str]:
+def assert_clean_failure(done: Done | subprocess.CompletedProcess[str], lines: int) -> list[str]:
     assert "Traceback" not in done.stderr, done.stderr
     found = done.stderr.strip().splitlines()
     assert len(found) == lines, done.stderr
@@ -115,12 +121,12 @@ def test_config_show_prints_every_setting_with_secrets_masked(tmp_path: Path) ->
 
 
 def test_serve_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
-    done = bridgekeeper(tmp_path, "serve", PORT="abc", **SECRETS)
+    done = bridgekeeper_process(tmp_path, "serve", PORT="abc", **SECRETS)
     assert done.returncode == 2
     assert assert_clean_failure(done, 1) == [
         'bridgekeeper: config: PORT: expected a port number 1-65535, got "abc"'
     ]
-    done = bridgekeeper(tmp_path, "worker", LOG_LEVEL="LOUD", **SECRETS)
+    done = bridgekeeper_process(tmp_path, "worker", LOG_LEVEL="LOUD", **SECRETS)
     assert done.returncode == 2
     assert "LOG_LEVEL" in assert_clean_failure(done, 1)[0]
 
@@ -128,12 +134,12 @@ def test_serve_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_serve_with_an_unreachable_database_says_which_in_one_line(tmp_path: Path) -> None:
     env = {**SECRETS, "DATABASE_URL": f"sqlite:///{tmp_path}/no/such/folder/bk.db"}
     for command in ("serve", "worker"):
-        done = bridgekeeper(tmp_path, command, **env)
+        done = bridgekeeper_process(tmp_path, command, **env)
         assert done.returncode == 1  # a runtime problem, not a configuration one
         [line] = assert_clean_failure(done, 1)
         assert f"{tmp_path}/no/such/folder/bk.db" in line and "unable to open" in line
     env["DATABASE_URL"] = "postgresql://bk:very-secret-pw@127.0.0.1:1/bk"
-    done = bridgekeeper(tmp_path, "serve", **env)
+    done = bridgekeeper_process(tmp_path, "serve", **env)
     assert done.returncode == 1
     [line] = assert_clean_failure(done, 1)
     assert "bk:***@127.0.0.1:1/bk" in line and "very-secret" not in line

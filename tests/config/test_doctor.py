@@ -3,29 +3,18 @@ and 1 with what to fix when one does not."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
 from bridgekeeper.sandbox import SlackEmulator
+from tests.command_line import run_bridgekeeper_beside
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
 
 async def doctor(env: dict[str, str], cwd: Path) -> tuple[int, list[str], str]:
     """Exit status, stdout lines, stderr (the emulator answers in this process meanwhile)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bridgekeeper",
-        "doctor",
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return int(process.returncode or 0), out.decode().splitlines(), err.decode()
+    done = await run_bridgekeeper_beside("doctor", env={**os.environ, **env}, cwd=cwd)
+    return done.returncode, done.stdout.splitlines(), done.stderr
 
 
 def environment(db_url: str, emulator: SlackEmulator, **more: str) -> dict[str, str]:

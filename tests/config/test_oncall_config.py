@@ -12,8 +12,6 @@ from bridgekeeper.domain.oncall import on_call
 from bridgekeeper.domain.paging import people
 from tests.config.test_config_cli import assert_clean_failure, bridgekeeper, write
 
-# the command runs the same checkout as the tests, wherever it is imported from
-SAME_CODE = {"PYTHONPATH": str(Path(__import__("bridgekeeper").__file__).parents[1])}
 ROTA = """
 [oncall.teams.payments]
 time_zone = "Europe/Paris"
@@ -60,7 +58,6 @@ def test_an_escalation_policy_and_a_routing_key_load(tmp_path: Path) -> None:
         BRIDGEKEEPER_CONFIG=str(write(tmp_path, text)),
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET="test",
-        **SAME_CODE,
     )
     assert (
         KEY not in shown.stdout + shown.stderr and 'pagerduty_routing_key = "****' in shown.stdout
@@ -80,7 +77,7 @@ def test_the_default_policy_pages_the_on_call_then_the_other_layers(tmp_path: Pa
 
 
 def test_config_check_accepts_a_rota(tmp_path: Path) -> None:
-    done = bridgekeeper(tmp_path, "config", "check", str(write(tmp_path, ROTA)), **SAME_CODE)
+    done = bridgekeeper(tmp_path, "config", "check", str(write(tmp_path, ROTA)))
     assert done.returncode == 0, done.stderr
 
 
@@ -158,7 +155,7 @@ def test_config_check_names_the_key_of_a_mistake(
     tmp_path: Path, change: tuple[str, str], line: str
 ) -> None:
     config = write(tmp_path, ROTA.replace(*change))
-    done = bridgekeeper(tmp_path, "config", "check", str(config), **SAME_CODE)
+    done = bridgekeeper(tmp_path, "config", "check", str(config))
     assert done.returncode == 2
     assert assert_clean_failure(done, 1) == [f"bridgekeeper: config: {line}"]
 
@@ -233,7 +230,7 @@ def test_a_mistake_in_a_teams_source_names_its_key(
     tmp_path: Path, change: tuple[str, str], line: str
 ) -> None:
     config = write(tmp_path, PLATFORM.replace(*change))
-    done = bridgekeeper(tmp_path, "config", "check", str(config), **TOKENS, **SAME_CODE)
+    done = bridgekeeper(tmp_path, "config", "check", str(config), **TOKENS)
     assert done.returncode == 2
     assert assert_clean_failure(done, 1) == [f"bridgekeeper: config: {line}"]
 
@@ -241,7 +238,7 @@ def test_a_mistake_in_a_teams_source_names_its_key(
 def test_a_missing_api_key_is_named(tmp_path: Path) -> None:
     config = write(tmp_path, PLATFORM)
     done = bridgekeeper(
-        tmp_path, "config", "check", str(config), BRIDGEKEEPER_GOALERT_TOKEN="ga-key", **SAME_CODE
+        tmp_path, "config", "check", str(config), BRIDGEKEEPER_GOALERT_TOKEN="ga-key"
     )
     assert done.returncode == 2
     assert assert_clean_failure(done, 1) == [

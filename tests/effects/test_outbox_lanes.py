@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,6 +22,7 @@ from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import lanes, outbox
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect, Incident, TimelineEntry
+from tests.command_line import Done, run_bridgekeeper_beside
 from tests.conftest import Running, bridgekeepers
 
 
@@ -50,16 +49,9 @@ async def effects(app: Running, status: str) -> list[Effect]:
         return list(found)
 
 
-def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def run_cli(database_url: str, *args: str) -> Done:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "bridgekeeper", "outbox", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return await run_bridgekeeper_beside("outbox", *args, env=env)
 
 
 async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked(
@@ -91,14 +83,14 @@ async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked
         assert {e.lane for e in parked} == {f"bridge:{parked[0].incident_id}"}
         assert not [e for e in await effects(app, "pending") if e.lane == parked[0].lane]
 
-        listed = run_cli(db_url, "list")
+        listed = await run_cli(db_url, "list")
         assert listed.returncode == 0, listed.stderr
         assert f"lane {parked[0].lane}: {len(parked)}" in listed.stdout
         assert "internal_error" in listed.stdout
 
         # Slack takes the channel again; the operator puts the lane back: every note arrives.
         emulator.faults.fail_rules.clear()
-        retried = run_cli(db_url, "retry", "--lane", parked[0].lane)
+        retried = await run_cli(db_url, "retry", "--lane", parked[0].lane)
         assert retried.returncode == 0 and f"{len(parked)} parked deliveries" in retried.stdout
         app.bk.worker.wake()
         await until(lambda: all(f"stuck note {n}" in texts(emulator, flaky) for n in range(30)))
@@ -110,10 +102,10 @@ async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked
 
 
 async def test_retry_without_naming_anything_is_refused(db_url: str) -> None:
-    refused = run_cli(db_url, "retry")
+    refused = await run_cli(db_url, "retry")
     assert refused.returncode == 2
     assert "--lane LANE, or --all" in refused.stderr
-    listed = run_cli(db_url, "list")
+    listed = await run_cli(db_url, "list")
     assert listed.returncode == 0 and "Parked: none" in listed.stdout
 
 
