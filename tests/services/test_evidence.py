@@ -174,15 +174,15 @@ async def test_the_report_has_the_full_custody_history(running: Running) -> None
 async def test_the_audit_finds_a_changed_evidence_hash(running: Running, audit: Audit) -> None:  # noqa: F811
     channel = await collected(running)
     await say(running, channel, "evidence transfer 1 <@U0BOB> to the lab")
-    assert (await audit()).code == 0
+    assert (await audit()).returncode == 0
     async with running.bk.db.transaction() as session:
         await session.execute(
             update(EvidenceItem).where(EvidenceItem.number == 1).values(sha256=OTHER)
         )
     verdict = await audit()
-    assert verdict.code != 0
-    assert "1 problem" in verdict.out
-    assert 'CHANGED: evidence 1 sha256: the timeline says "a3f1' in verdict.out
+    assert verdict.returncode != 0
+    assert "1 problem" in verdict.stdout
+    assert 'CHANGED: evidence 1 sha256: the timeline says "a3f1' in verdict.stdout
 
 
 async def test_the_audit_finds_a_changed_custody_entry(running: Running, audit: Audit) -> None:  # noqa: F811
@@ -195,7 +195,7 @@ async def test_the_audit_finds_a_changed_custody_entry(running: Running, audit: 
             .values(data={"number": 1, "custodian": "U0DAVE"})
         )
     verdict = await audit()
-    assert verdict.code != 0 and "MODIFIED" in verdict.out
+    assert verdict.returncode != 0 and "MODIFIED" in verdict.stdout
 
 
 def form_values(description: str, sha256: str = "", location: str = "") -> dict[str, Any]:

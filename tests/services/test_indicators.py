@@ -244,7 +244,7 @@ async def test_the_audit_finds_an_indicator_confirmed_or_changed_behind_the_bots
 ) -> None:
     channel = await noted(running)
     await say(running, channel, "ioc confirm 1")
-    assert (await audit()).code == 0
+    assert (await audit()).returncode == 0
     async with running.bk.db.transaction() as session:
         await session.execute(
             update(Indicator).where(Indicator.number == 1).values(value="http://harmless.example/")
@@ -253,8 +253,8 @@ async def test_the_audit_finds_an_indicator_confirmed_or_changed_behind_the_bots
             update(Indicator).where(Indicator.number == 2).values(status="confirmed")
         )
     verdict = await audit()
-    assert verdict.code != 0 and "2 problems" in verdict.out
+    assert verdict.returncode != 0 and "2 problems" in verdict.stdout
     assert 'CHANGED: indicator 1 value: the timeline says "http://update-cdn.net/gate.php"' in (
-        verdict.out
+        verdict.stdout
     )
-    assert "CHANGED: indicator 2: confirmed, but not on the timeline" in verdict.out
+    assert "CHANGED: indicator 2: confirmed, but not on the timeline" in verdict.stdout
