@@ -148,11 +148,11 @@ async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
     server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log")
     try:
         await server.start()  # /healthz answers while Slack does not
+        await wait_for(lambda: len(emulator.calls_to("auth.test")) >= 2)  # it keeps trying
         body = await wait_for_status(f"{server.url}/readyz", 503)
         assert body["failing"] == ["slack"]
         assert body["checks"]["database"] == "ok" and body["checks"]["schema"] == "ok"
         assert "cannot be reached" in body["checks"]["slack"]
-        await wait_for(lambda: len(emulator.calls_to("auth.test")) >= 2)  # it keeps trying
         emulator.recover()
         body = await wait_for_status(f"{server.url}/readyz", 200)
         assert body["checks"] == {"database": "ok", "schema": "ok", "slack": "ok", "worker": "ok"}
