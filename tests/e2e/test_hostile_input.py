@@ -306,6 +306,7 @@ async def test_alerts_with_nul_and_control_characters_are_stored(serve: Start) -
 
 
 # -- nobody can be pinged, Slack's limits hold ---------------------------------------------------
+@pytest.mark.slow
 async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
     app = await serve()
     replies: list[Any] = []
@@ -349,6 +350,7 @@ async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
     assert refused_calls(app.slack) == []
 
 
+@pytest.mark.slow
 async def test_huge_titles_notes_and_timelines_stay_within_slack_limits(serve: Start) -> None:
     app = await serve()
     huge = ("Exfiltration over DNS from build agents & <b> " * 250)[:10_000]

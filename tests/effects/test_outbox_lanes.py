@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +55,7 @@ async def run_cli(database_url: str, *args: str) -> Done:
     return await run_bridgekeeper_beside("outbox", *args, env=env)
 
 
+@pytest.mark.slow
 async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked(
     db_url: str, emulator: SlackEmulator
 ) -> None:

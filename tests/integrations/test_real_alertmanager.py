@@ -167,6 +167,7 @@ async def by_title(app: Running) -> dict[str, Any]:
     return {row.title: row for row in await alerts(app)}
 
 
+@pytest.mark.slow
 async def test_alerts_groups_repeats_resolves_and_refires(
     app: Running, alertmanager: Alertmanager
 ) -> None:

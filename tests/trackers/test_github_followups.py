@@ -139,6 +139,7 @@ async def test_a_lost_answer_and_a_restart_never_create_two(
     assert row.key == "1" and row.url == "https://github.com/acme/ops/issues/1"
 
 
+@pytest.mark.slow
 async def test_server_errors_are_retried_without_duplicates(
     start: Start, github: GitHubEmulator
 ) -> None:
