@@ -1,9 +1,15 @@
-"""The `bridgekeeper` command run in this test process: the console script's own `main`, with the
-environment, working directory and standard streams it would have as a process of its own.
+"""The `bridgekeeper` command run in this test process: the console script's own `main`, with
+the environment, working directory and standard streams given to it, its warnings and log lines
+in its stderr, and a status as the interpreter would exit with.
 
 Starting Python and importing bridgekeeper costs about a second of CPU a command; the tests of
-what a command prints and exits with run it here instead. The tests that are about the process
-itself (start-up, signals, logs of a serving process, a crash) still start one.
+what a command prints and exits with run it here instead. What only a process of its own shows
+(output written to file descriptor 2, what happens at exit, signals) is left to the tests that
+start one: `serve`, `worker`, `sandbox`, start-up and crashes.
+
+The environment, working directory, streams and root log handlers are the process's: while a
+command runs (`run_bridgekeeper_beside` runs it on a thread beside the test's event loop), the
+rest of the process sees them too, so one command runs at a time.
 """
 
 from __future__ import annotations
@@ -12,13 +18,21 @@ import asyncio
 import io
 import logging
 import os
+import sys
+import threading
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridgekeeper.cli import main
+
+TIMEOUT = 60.0  # seconds a command run beside the event loop may take
+_ONE_AT_A_TIME = threading.Lock()
+# the filters a new interpreter starts with (python -W and PYTHONWARNINGS aside)
+_QUIET_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
 @dataclass(frozen=True)
@@ -35,15 +49,21 @@ def run_bridgekeeper(
 ) -> Done:
     """`bridgekeeper ARGS` with exactly `env` as its environment (this process's when None), in
     `cwd`. Not for `serve`, `worker` or `sandbox`, which run until stopped."""
+    if not _ONE_AT_A_TIME.acquire(blocking=False):
+        raise RuntimeError("one bridgekeeper command at a time: they share the process's state")
     out, err = io.StringIO(), io.StringIO()
-    with (
-        _environment(env),
-        _working_directory(cwd),
-        redirect_stdout(out),
-        redirect_stderr(err),
-        _own_logging(),
-    ):
-        status = _exit_status(list(args))
+    try:
+        with (
+            _environment(env),
+            _working_directory(cwd),
+            redirect_stdout(out),
+            redirect_stderr(err),
+            _own_logging(),
+            _own_warnings(err),
+        ):
+            status = _exit_status(list(args))
+    finally:
+        _ONE_AT_A_TIME.release()
     return Done(status, out.getvalue(), err.getvalue())
 
 
@@ -52,15 +72,18 @@ async def run_bridgekeeper_beside(
 ) -> Done:
     """`run_bridgekeeper` on a thread of its own, for a command that calls a server this test's
     event loop runs (the Slack emulator) meanwhile."""
-    return await asyncio.to_thread(run_bridgekeeper, *args, env=env, cwd=cwd)
+    command = asyncio.to_thread(run_bridgekeeper, *args, env=env, cwd=cwd)
+    return await asyncio.wait_for(command, TIMEOUT)
 
 
 def _exit_status(args: list[str]) -> int:
     try:
         return main(args)
     except SystemExit as exit:  # argparse's usage errors and --version
-        code = exit.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        if exit.code is None or isinstance(exit.code, int):
+            return exit.code or 0
+        print(exit.code, file=sys.stderr)
+        return 1
     except BaseException:  # what the interpreter would print on its way out
         traceback.print_exc()
         return 1
@@ -68,15 +91,22 @@ def _exit_status(args: list[str]) -> int:
 
 @contextmanager
 def _environment(env: Mapping[str, str] | None) -> Iterator[None]:
+    """Only the variables that differ are changed (the environment is never seen empty)."""
     saved = dict(os.environ)
     if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
+        _become(env)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        _become(saved)
+
+
+def _become(env: Mapping[str, str]) -> None:
+    for name in [name for name in os.environ if name not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 @contextmanager
@@ -92,8 +122,8 @@ def _working_directory(cwd: Path | None) -> Iterator[None]:
 
 @contextmanager
 def _own_logging() -> Iterator[None]:
-    """Logging as a new process has it (no handler yet, so the command's own goes to its
-    stderr), then this process's back as it was."""
+    """No root handler yet, as in a new process (so the command's own goes to its stderr), then
+    this process's back as it was."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     levels = {name: logger.level for name, logger in _loggers()}
@@ -111,3 +141,19 @@ def _loggers() -> Iterator[tuple[str, logging.Logger]]:
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger):
             yield name, logger
+
+
+@contextmanager
+def _own_warnings(err: io.StringIO) -> Iterator[None]:
+    """Warnings on the command's stderr, filtered as a new interpreter filters them, instead of
+    caught by the test run's own warning capture."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for category in _QUIET_BY_DEFAULT:
+            warnings.simplefilter("ignore", category)
+        try:
+            yield
+        finally:
+            for w in caught:
+                err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))

@@ -286,7 +286,8 @@ async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> i
     log.info("bridgekeeper listening on http://%s:%s", host, http.port)
     stop, status, socket_mode = stop_on_signal(), 0, None
     # before readiness, and off the event loop: /healthz and early requests are answered meanwhile
-    await asyncio.to_thread(bk.renderer.compile_slack_messages)
+    compiled = await asyncio.to_thread(bk.renderer.compile_slack_messages)
+    log.info("bridgekeeper compiled %d Slack messages", compiled)
     try:
         slack = await slack_ready(bk, stop, socket_mode=settings.socket_mode)
         if slack is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from bridgekeeper.sandbox import SlackEmulator
 from tests.conftest import PG_URL
 from tests.faults.servers import Server, Worker, free_port, socket_mode, wait_for
+from tests.slack.test_messages_compiled import slack_messages
 
 pytestmark = pytest.mark.faults
 
@@ -161,6 +162,8 @@ async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
         server.stop()
     assert server.process is not None and server.process.returncode == 0
     assert "Traceback" not in server.output()
+    compiled = f"bridgekeeper compiled {len(slack_messages())} Slack messages"
+    assert compiled in server.output().split("bridgekeeper ready")[0]  # before the first answer
 
 
 async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
