@@ -55,7 +55,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests early, each after a short one: no test process runs the last of them
     alone at the end, and since most of them wait (on a process, a timeout, a minute of
-    logs), short tests keep the cores busy meanwhile instead of every process waiting at once."""
+    logs), short tests keep the cores busy meanwhile instead of every process waiting at once.
+    The short ones placed between are the first collected: a module split this way would make
+    its module-scoped fixtures again (none of those modules has one)."""
     long = [item for item in items if item.get_closest_marker("slow")]
     short = [item for item in items if not item.get_closest_marker("slow")]
     mixed = [item for pair in zip(short, long, strict=False) for item in pair]
