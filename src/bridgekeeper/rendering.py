@@ -181,6 +181,9 @@ class Renderer:
         return compiled
 
 
+SLACK_FOLDERS = ("slack", "refused")  # and the top-level help and usage
+
+
 def _shipped_slack_messages() -> list[str]:
     folder = shipped_dir("messages")
     top = [path.name for path in folder.glob("*.md.j2")]
@@ -190,9 +193,6 @@ def _shipped_slack_messages() -> list[str]:
         for path in (folder / sub).rglob("*.md.j2")
     ]
     return sorted(top + inside)
-
-
-SLACK_FOLDERS = ("slack", "refused")  # and the top-level help and usage
 
 
 class CompiledTemplates(BytecodeCache):

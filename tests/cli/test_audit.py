@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from bridgekeeper.domain.timeline import entry_hash
 from bridgekeeper.store.models import Incident, TimelineEntry
-from tests.command_line import Done, run_bridgekeeper, run_bridgekeeper_beside
+from tests.command_line import Done, run_bridgekeeper_beside
 from tests.conftest import Running
 from tests.services.test_lifecycle import declare, timeline
 
@@ -274,25 +274,20 @@ async def test_a_renumbered_incident_is_found(running: Running, audit: Audit) ->
 
 
 # -- exit status 2: the check could not be made -------------------------------------------------
-def run_cli(database_url: str, *args: str) -> Done:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return run_bridgekeeper("audit", "verify", *args, env=env)
-
-
-def test_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
+async def test_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
     for url in (
         f"sqlite:///{tmp_path}/no/such/folder/bridgekeeper.db",
         "postgresql://auditor:s3cret-pw@127.0.0.1:1/bridgekeeper",
     ):
-        done = run_cli(url)
+        done = await auditor(url)()
         assert done.returncode == 2, done.stderr
         assert done.stdout == "" and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "could not be checked" in done.stderr and "s3cret-pw" not in done.stderr
 
 
-def test_a_database_without_the_schema_exits_2(tmp_path: Path) -> None:
-    done = run_cli(f"sqlite:///{tmp_path}/empty.db")
+async def test_a_database_without_the_schema_exits_2(tmp_path: Path) -> None:
+    done = await auditor(f"sqlite:///{tmp_path}/empty.db")()
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "bridgekeeper db upgrade" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -21,7 +21,7 @@ SECRETS = {
 
 def bridgekeeper(cwd: Path, *args: str, **env: str) -> Done:
     """The command in `cwd` with only `env` set (and PATH): no .env or variable of ours leaks in."""
-    return run_bridgekeeper(*args, env={"PATH": os.environ.get("PATH", ""), **env}, cwd=cwd)
+    return run_bridgekeeper(*args, env=only(env), cwd=cwd)
 
 
 def bridgekeeper_process(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -29,12 +29,16 @@ def bridgekeeper_process(cwd: Path, *args: str, **env: str) -> subprocess.Comple
     return subprocess.run(
         [sys.executable, "-m", "bridgekeeper", *args],
         cwd=cwd,
-        env={"PATH": os.environ.get("PATH", ""), **env},
+        env=only(env),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def only(env: dict[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), **env}
 
 
 def write(tmp_path: Path, toml: str, name: str = "bridgekeeper.toml") -> Path:
