@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
-from bridgekeeper.store.db import Database
+from bridgekeeper.store.db import Database, ping_url
 from bridgekeeper.store.models import Counter
 from bridgekeeper.store.statements import COMPILED
 from tests.conftest import copy_database, drop_database
@@ -245,3 +247,14 @@ async def test_two_databases_share_compiled_statements_and_each_answers_its_own(
 
 # A statement no other test runs, so that this one compiles it first.
 _COUNTER = select(Counter.value.label("shared_probe")).where(Counter.name == "incident")
+
+
+async def test_a_sqlite_file_that_cannot_be_opened_fails_the_ping_and_leaves_no_thread(
+    tmp_path: Path,
+) -> None:
+    """serve's preflight says why in one line and stops; no thread of the failed connection
+    may still be running to answer into the closed event loop (a traceback after the line)."""
+    threads = set(threading.enumerate())
+    with pytest.raises(DBAPIError, match="unable to open database file"):
+        await ping_url(f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/bk.db", timeout=5)
+    assert set(threading.enumerate()) <= threads

@@ -71,8 +71,10 @@ def failure_reason(exc: BaseException) -> str:
 
 
 async def ping_url(url: str, *, timeout: float) -> None:
-    """Connect once and run SELECT 1; raises DatabaseError, OSError or TimeoutError."""
-    engine = create_async_engine(url)
+    """Connect once and run SELECT 1; raises DatabaseError, OSError or TimeoutError. A SQLite
+    file is opened in this thread: aiosqlite's thread, after a failed open, could answer into
+    an event loop already closed, and print a traceback after the one line that says why."""
+    engine = _inline_engine(url)[0] or create_async_engine(url)
     try:
         async with asyncio.timeout(timeout), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
