@@ -81,6 +81,13 @@ async def answered(
         await asyncio.sleep(0.02)
 
 
+async def answered_here(app: Running, text: str) -> list[Any]:
+    """`answered` for a command sent in the general channel: `summary` answers with the status
+    card posted there, the others to the user."""
+    since = (app.general, len(app.slack.messages(app.general)))
+    return await answered(app, await app.command(text), since)
+
+
 def unsafe_anywhere(app: Running, bodies: list[Any]) -> list[str]:
     """Broadcast mentions in messages, topics, ephemerals, response_url posts, modals, acks."""
     found = [
@@ -306,7 +313,6 @@ async def test_alerts_with_nul_and_control_characters_are_stored(serve: Start) -
 
 
 # -- nobody can be pinged, Slack's limits hold ---------------------------------------------------
-@pytest.mark.slow
 async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
     app = await serve()
     replies: list[Any] = []
@@ -334,8 +340,7 @@ async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
         "summary 1",
         "list",
     ):
-        reply = await app.command(text)
-        replies += await answered(app, reply)
+        replies += await answered_here(app, text)
         await app.settle()
     await app.driver.block_action(
         user="U0ALICE",
@@ -350,7 +355,6 @@ async def test_no_user_or_alert_text_can_ping_everyone(serve: Start) -> None:
     assert refused_calls(app.slack) == []
 
 
-@pytest.mark.slow
 async def test_huge_titles_notes_and_timelines_stay_within_slack_limits(serve: Start) -> None:
     app = await serve()
     huge = ("Exfiltration over DNS from build agents & <b> " * 250)[:10_000]
@@ -369,7 +373,7 @@ async def test_huge_titles_notes_and_timelines_stay_within_slack_limits(serve: S
         f"task 2 {huge}",
         "role 2 commander <@U0ALICE>",
     ):
-        replies += await answered(app, await app.command(text))
+        replies += await answered_here(app, text)
         await app.settle()
     await _append_notes(app, number=2, notes=300, text=huge[:2_500])
     for text in (
@@ -381,7 +385,7 @@ async def test_huge_titles_notes_and_timelines_stay_within_slack_limits(serve: S
         "list",
         "tasks 2",
     ):
-        replies += await answered(app, await app.command(text))
+        replies += await answered_here(app, text)
         await app.settle()
     second = await post(app, "generic", generic("another", dedup_key="another"))
     await app.settle()
