@@ -11,6 +11,7 @@ and over a Socket Mode connection (the `transport` fixture).
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import shutil
 import sqlite3
@@ -41,6 +42,10 @@ ALERT_TOKEN = "test-alert-token"
 USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave"}
 
 
+LONG_TESTS_AT_ONCE = 3  # long tests running together, at most, as the run is ordered
+SHORT_TEST_SECONDS = 0.3  # a short test, about, with the others running beside it
+
+
 def pytest_report_header() -> str:
     return f"bridgekeeper database: {'PostgreSQL' if PG_URL else 'SQLite'}"
 
@@ -53,15 +58,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests early, each after a short one: no test process runs the last of them
-    alone at the end, and since most of them wait (on a process, a timeout, a minute of
-    logs), short tests keep the cores busy meanwhile instead of every process waiting at once.
-    The short ones placed between are the first collected: a module split this way would make
-    its module-scoped fixtures again (none of those modules has one)."""
-    long = [item for item in items if item.get_closest_marker("slow")]
-    short = [item for item in items if not item.get_closest_marker("slow")]
-    mixed = [item for pair in zip(short, long, strict=False) for item in pair]
-    items[:] = mixed + short[len(long) :] + long[len(short) :]
+    """The long tests (marked `slow(seconds)`), longest first, started a few at a time among
+    the short ones: most of them wait (on a process, a timeout, a minute of logs), so started
+    together they would leave the cores idle, and started last they would leave one test
+    process running alone at the end. Where each goes is reckoned from the seconds each takes
+    and the share of test processes left to the short ones, which keep their collected order
+    (a module split this way would make its module-scoped fixtures again; none of those
+    modules has one)."""
+    long = sorted((item for item in items if _seconds(item)), key=_seconds, reverse=True)
+    short = [item for item in items if not _seconds(item)]
+    processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    per_second = max(processes - LONG_TESTS_AT_ONCE, 1) / SHORT_TEST_SECONDS
+    free_at = [0.0] * LONG_TESTS_AT_ONCE  # when each long test's place frees up (s)
+    ordered, taken = [], 0
+    for test in long:
+        place = free_at.index(min(free_at))
+        upto = min(max(taken, math.ceil(free_at[place] * per_second)), len(short))
+        ordered += [*short[taken:upto], test]
+        taken, free_at[place] = upto, upto / per_second + _seconds(test)
+    items[:] = ordered + short[taken:]
+
+
+def _seconds(item: pytest.Item) -> float:
+    """How long a test marked `slow` takes, about (0 for the others)."""
+    marker = item.get_closest_marker("slow")
+    return float(marker.args[0]) if marker else 0.0
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -81,9 +82,15 @@ class FakeSns:
         return body | {"Signature": base64.b64encode(signature).decode()}
 
 
+@cache
+def signing_key() -> rsa.RSAPrivateKey:
+    """One key for the test process: each new one takes about 50 ms of CPU."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @asynccontextmanager
 async def fake_sns() -> AsyncIterator[FakeSns]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = signing_key()
     pem = certificate(key)
     sns: FakeSns | None = None
 

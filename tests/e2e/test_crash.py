@@ -85,7 +85,7 @@ async def test_killed_after_commit_before_slack_calls(
     assert channel is not None and "U0ALICE" in channel.members and "SEV2" in channel.topic
 
 
-@pytest.mark.slow
+@pytest.mark.slow(20)
 async def test_killed_while_slack_was_answering(
     server: Server, emulator: SlackEmulator, db_url: str
 ) -> None:

@@ -55,7 +55,7 @@ async def run_cli(database_url: str, *args: str) -> Done:
     return await run_bridgekeeper_beside("outbox", *args, env=env)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked(
     db_url: str, emulator: SlackEmulator
 ) -> None:

@@ -161,7 +161,7 @@ async def test_a_metrics_token_guards_metrics(
     assert METRICS_TOKEN not in text + server.output()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(62)
 async def test_an_idle_serve_process_logs_fewer_than_ten_lines_a_minute(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:

@@ -88,7 +88,7 @@ def texts(channel: Channel) -> list[str]:
     return [json.dumps(m.blocks) + m.text for m in channel.messages if m.ts not in channel.pins]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(5)
 async def test_commands_are_answered_during_an_outage_and_delivered_after(
     frozen: tuple[Running, FrozenClock], emulator: SlackEmulator
 ) -> None:

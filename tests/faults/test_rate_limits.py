@@ -26,7 +26,7 @@ RETRY_AFTER = 3  # seconds the injected 429 asks the bot to wait
 IN_FLIGHT = 1.0  # seconds a call sent before the 429 was seen may still take to arrive
 
 
-@pytest.mark.slow
+@pytest.mark.slow(12)
 async def test_thirty_incidents_at_once_all_get_channels_and_cards(
     db_url: str, limited_slack: SlackEmulator
 ) -> None:

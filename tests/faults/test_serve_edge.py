@@ -21,7 +21,7 @@ FORGED = "2099-01-01 00:00:00,000 WARNING bridgekeeper: forged"
 LINE_LIMIT = MAX_MESSAGE + 200  # the message plus time, level, logger name and the cut note
 
 
-@pytest.mark.slow
+@pytest.mark.slow(3)
 async def test_a_serve_process_logs_no_rejected_body_and_only_bounded_lines(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:

@@ -76,7 +76,7 @@ async def test_an_event_redelivered_over_the_socket_is_handled_once(
     assert pinned == ["key found in a public gist"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(12)
 async def test_serve_in_socket_mode_acks_over_the_socket_and_counts_the_ack(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:

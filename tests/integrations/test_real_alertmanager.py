@@ -167,7 +167,7 @@ async def by_title(app: Running) -> dict[str, Any]:
     return {row.title: row for row in await alerts(app)}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_alerts_groups_repeats_resolves_and_refires(
     app: Running, alertmanager: Alertmanager
 ) -> None:
@@ -209,7 +209,7 @@ async def test_alerts_groups_repeats_resolves_and_refires(
     assert not failed, "Alertmanager had to retry"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(20)
 async def test_a_storm_of_alerts_is_all_accounted_for_with_bounded_cards(
     app: Running, alertmanager: Alertmanager
 ) -> None:

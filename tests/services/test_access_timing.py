@@ -101,7 +101,7 @@ async def test_the_database_is_asked_the_same_for_a_hidden_and_a_missing_inciden
     assert len([s for s in hidden if "incident_members" in s]) == 1  # read with the incident
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_a_burst_of_refusals_asks_slack_once(managed: Running) -> None:
     bridge = await declare(managed, f"{SECRET} sev1 private")
     managed.slack.delay("conversations.members", SLOW / 4, times=100)

@@ -117,7 +117,7 @@ async def test_followups_become_github_issues_once(start: Start, github: GitHubE
     assert "Follow-up issue <https://github.com/acme/ops/issues/1|github #1> created" in timeline
 
 
-@pytest.mark.slow
+@pytest.mark.slow(16)
 async def test_a_lost_answer_and_a_restart_never_create_two(
     start: Start, github: GitHubEmulator
 ) -> None:
@@ -139,7 +139,7 @@ async def test_a_lost_answer_and_a_restart_never_create_two(
     assert row.key == "1" and row.url == "https://github.com/acme/ops/issues/1"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_server_errors_are_retried_without_duplicates(
     start: Start, github: GitHubEmulator
 ) -> None:

@@ -77,7 +77,7 @@ async def test_followups_become_gitlab_issues_once_and_come_back_closed(
     assert listed.count("closed :white_check_mark:") == 2
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_server_errors_are_retried_once_created(start: Start, gitlab: GitLabEmulator) -> None:
     gitlab.fail(500, times=2)
     app = await start(trackers=tracker(gitlab))

@@ -156,7 +156,7 @@ async def test_an_unknown_project_is_parked(start: Start, jira: JiraEmulator) ->
     assert jira.issues("OPS") == []
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_an_outage_is_waited_out(start: Start, jira: JiraEmulator) -> None:
     jira.fail(503, times=2)
     app = await start(trackers=tracker(jira))

@@ -112,7 +112,7 @@ async def test_refusals_are_parked_and_create_nothing(
     assert jira.issues("OPS") == []
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 async def test_an_outage_is_waited_out(start: Start, jira: JiraEmulator) -> None:
     jira.fail(503, times=2)
     app = await start(trackers=tracker(jira))

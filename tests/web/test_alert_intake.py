@@ -455,7 +455,7 @@ STORM_KEYS = 50
 STORM_CONCURRENCY = 20
 
 
-@pytest.mark.slow
+@pytest.mark.slow(3)
 async def test_an_alert_storm_is_stored_whole_and_updates_each_card_a_few_times(
     serve: Start,
 ) -> None:

@@ -272,7 +272,7 @@ def enough_descriptors(wanted: int) -> int:
     return min(wanted, (soft - 300) // 2) if soft != resource.RLIM_INFINITY else wanted
 
 
-@pytest.mark.slow
+@pytest.mark.slow(9)
 async def test_stalled_connections_are_closed_and_a_signed_command_still_gets_its_ack(
     serve: Serve,
 ) -> None:
