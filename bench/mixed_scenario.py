@@ -52,6 +52,7 @@ class Plan:
 class Outcome:
     acks: list[float] = field(default_factory=list)  # every command, seconds
     storm_acks: list[float] = field(default_factory=list)  # commands sent during the storm
+    burst_acks: list[float] = field(default_factory=list)  # the burst's commands
     storm_seconds: float = 0.0
     alerts: int = 0
 
@@ -118,7 +119,7 @@ async def run(
     out = Outcome()
     storming = False
 
-    async def command(body: bytes) -> None:
+    async def command(body: bytes, phase: list[float] | None = None) -> None:
         during = storming
         status, seconds = await sender.send(body)
         if status != 200:
@@ -126,10 +127,12 @@ async def run(
         out.acks.append(seconds)
         if during:
             out.storm_acks.append(seconds)
+        if phase is not None:
+            phase.append(seconds)
 
     async def burst(bodies: list[bytes]) -> None:
         for body in bodies:
-            await command(body)
+            await command(body, out.burst_acks)
 
     async def trickle(user: int) -> None:
         """One user's notes, one every TRICKLE_INTERVAL, for as long as the storm lasts."""
