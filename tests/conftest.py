@@ -295,7 +295,9 @@ async def start_bridgekeeper(
 
 async def connect_socket(bk: Bridgekeeper) -> SocketModeConnection:
     """bridgekeeper's Socket Mode connection, as `serve` opens it."""
-    return await start_socket_mode(bk.bolt, bk.gateway, app_token=bk.settings.slack_app_token)
+    return await start_socket_mode(
+        bk.bolt, bk.gateway, acks=bk.acks_first, app_token=bk.settings.slack_app_token
+    )
 
 
 def slack_pace(slack: SlackEmulator) -> float:

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from bridgekeeper import metrics
+from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
@@ -95,8 +96,12 @@ class Bridgekeeper:
             renderer=self.renderer,
             directory=self.gateway,
         )
+        self.acks_first = AcksFirst()
         self.runner = CommandRunner(
-            settings=settings, renderer=self.renderer, access=self.incidents.access
+            settings=settings,
+            renderer=self.renderer,
+            access=self.incidents.access,
+            acks=self.acks_first,
         )
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
@@ -267,6 +272,7 @@ class Bridgekeeper:
             renderer=self.renderer,
             gateway=self.gateway,
             bolt=self.bolt,
+            acks=self.acks_first,
             health=self.health,
             intake=self.intake,
             alert_api=AlertApi(

@@ -315,7 +315,12 @@ async def _start_socket_mode(
     from bridgekeeper.slack.socket_mode import start_socket_mode
 
     return await start_socket_mode(
-        bk.bolt, bk.gateway, app_token=bk.settings.slack_app_token, url=url, stop=stop
+        bk.bolt,
+        bk.gateway,
+        acks=bk.acks_first,
+        app_token=bk.settings.slack_app_token,
+        url=url,
+        stop=stop,
     )
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
@@ -45,8 +46,11 @@ DECLARATION, OTHER = 0, 1  # kinds of command waiting for a slot, the most urgen
 
 
 class CommandRunner:
-    def __init__(self, *, settings: Settings, renderer: Renderer, access: Access) -> None:
+    def __init__(
+        self, *, settings: Settings, renderer: Renderer, access: Access, acks: AcksFirst
+    ) -> None:
         self.settings = settings
+        self.acks = acks
         self.renderer = renderer
         self.access = access
         self.handlers: dict[type, Handler] = {}
@@ -106,6 +110,7 @@ class CommandRunner:
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
         # A burst of commands must not starve the acks of the next; a declaration goes first.
+        await self.acks.turn()
         async with self._working.slot(
             DECLARATION if isinstance(parsed, commands.Declare) else OTHER
         ):

@@ -17,6 +17,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bridgekeeper import metrics
+from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.errors import SlackRejected
 from bridgekeeper.slack.auth import check_app_token, wait_for_slack
 from bridgekeeper.slack.gateway import SlackGateway
@@ -25,10 +26,13 @@ log = logging.getLogger(__name__)
 
 
 class TimedHandler(AsyncSocketModeHandler):
-    """Bolt's handler; a slash command's ack is timed as over HTTP."""
+    """Bolt's handler; a slash command's ack is timed, and counted as being answered (the work
+    after acks waits for it: acks_first.py), as over HTTP."""
+
+    acks: AcksFirst  # the app's, given by SocketModeConnection
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        with metrics.slash_ack(req.type == "slash_commands"):
+        with metrics.slash_ack(req.type == "slash_commands"), self.acks.answering():
             await super().handle(client, req)
 
 
@@ -37,7 +41,13 @@ class SocketModeConnection:
     says why and `stop` is set."""
 
     def __init__(
-        self, *, bolt: AsyncApp, gateway: SlackGateway, app_token: str | None, stop: asyncio.Event
+        self,
+        *,
+        bolt: AsyncApp,
+        acks: AcksFirst,
+        gateway: SlackGateway,
+        app_token: str | None,
+        stop: asyncio.Event,
     ) -> None:
         self.gateway = gateway
         self.stop = stop
@@ -47,6 +57,7 @@ class SocketModeConnection:
             web_client=gateway.client,
             logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
         )
+        self.handler.acks = acks
         self.handler.client.issue_new_wss_url = self._new_url  # type: ignore[method-assign]
         self.refused: SlackRejected | None = None
         self.ended = asyncio.Event()
@@ -77,6 +88,7 @@ async def start_socket_mode(
     bolt: AsyncApp,
     gateway: SlackGateway,
     *,
+    acks: AcksFirst,
     app_token: str | None,
     url: str | None = None,
     stop: asyncio.Event | None = None,
@@ -84,7 +96,7 @@ async def start_socket_mode(
     """Connect (to `url`, one the start-up self-check was given: slack/auth.py, else to a new
     one); reconnects on drops by itself. `stop` is set if the app-level token is refused."""
     connection = SocketModeConnection(
-        bolt=bolt, gateway=gateway, app_token=app_token, stop=stop or asyncio.Event()
+        bolt=bolt, acks=acks, gateway=gateway, app_token=app_token, stop=stop or asyncio.Event()
     )
     if url:
         connection.handler.client.wss_uri = url

@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bridgekeeper import metrics
+from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.config import Settings
 from bridgekeeper.console import add_console
 from bridgekeeper.web.alert_api import AlertApiEndpoint
@@ -42,7 +43,9 @@ def build_web_app(services: WebServices) -> web.Application:
     middlewares = [request_ids, bounded_bodies(settings)]
     app = web.Application(client_max_size=largest, middlewares=middlewares)
     if serves_slack_over_http(settings):
-        slack = SlackEvents(bolt=services.bolt, max_body=settings.http.slack_max_body_bytes)
+        slack = SlackEvents(
+            bolt=services.bolt, acks=services.acks, max_body=settings.http.slack_max_body_bytes
+        )
         app.router.add_post(SLACK_PATH, slack.handle)
     add_health_routes(app, services.health)
     add_alert_routes(app, services)
@@ -127,11 +130,16 @@ def _hang_up(request: web.Request) -> None:
 class SlackEvents:
     """/slack/events: a signed request from Slack, handed to Bolt."""
 
-    def __init__(self, *, bolt: AsyncApp, max_body: int) -> None:
+    def __init__(self, *, bolt: AsyncApp, acks: AcksFirst, max_body: int) -> None:
         self.bolt = bolt
+        self.acks = acks
         self.max_body = max_body
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        with self.acks.answering():
+            return await self._answer(request)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await read_limited(request, self.max_body)
         except BodyTooLarge:
