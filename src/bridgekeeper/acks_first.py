@@ -12,29 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+from bridgekeeper.slots import InFlight
 
 
 class AcksFirst:
     def __init__(self, *, least_per_second: float = 50.0) -> None:
-        self.answering_now = 0  # Slack requests not yet answered
-        self._answered = asyncio.Event()
-        self._answered.set()
+        self._answering = InFlight()  # Slack requests not yet answered
         self._turn = asyncio.Lock()
         self._gap = 1.0 / least_per_second
         self._last = 0.0
 
-    @contextlib.contextmanager
-    def answering(self) -> Iterator[None]:
+    def answering(self) -> AbstractContextManager[None]:
         """Around the answer to one Slack request."""
-        self.answering_now += 1
-        self._answered.clear()
-        try:
-            yield
-        finally:
-            self.answering_now -= 1
-            if not self.answering_now:
-                self._answered.set()
+        return self._answering.counting()
 
     async def turn(self) -> None:
         """Before the work after an ack: wait until no request waits for its answer (or this
@@ -43,10 +35,10 @@ class AcksFirst:
         async with self._turn:
             loop = asyncio.get_running_loop()
             due = self._last + self._gap - loop.time()
-            if self.answering_now and due > 0:
+            if self._answering.count and due > 0:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(due):
-                        await self._answered.wait()
+                        await self._answering.wait_none()
             self._last = loop.time()
             await asyncio.sleep(0)  # the requests read meanwhile start their answers
             await asyncio.sleep(0)

@@ -1,4 +1,5 @@
-"""A number of slots, handed to waiting work by a rule about its kind.
+"""A number of slots, handed to waiting work by a rule about its kind; and a count of work
+under way, with a wait for none (`InFlight`).
 
 Work of several kinds waits here, each kind first come, first served; when a slot comes free,
 `choose` picks the kind that goes next from those waiting (and the kind that went last). The
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 
 Choose = Callable[[Sequence[int], int], int]  # (kinds waiting, kind that went last) -> kind
 
@@ -58,3 +59,26 @@ class Slots:
                 self._last = kind
                 return
         self._free += 1
+
+
+class InFlight:
+    """How many pieces of work are under way, and a wait for the moment there are none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        self.count += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._none.set()
+
+    async def wait_none(self) -> None:
+        await self._none.wait()

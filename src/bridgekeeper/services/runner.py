@@ -6,9 +6,8 @@ listener parses, acks, and calls `run()`. Replies are templates, rendered here.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,7 @@ from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
-from bridgekeeper.slots import Slots
+from bridgekeeper.slots import InFlight, Slots
 
 
 @dataclass(frozen=True)
@@ -54,29 +53,23 @@ class CommandRunner:
         self.renderer = renderer
         self.access = access
         self.handlers: dict[type, Handler] = {}
-        self.in_flight = 0
+        self._busy = InFlight()
         self._working = Slots(WORKING_AT_ONCE, kinds=2, choose=_most_urgent)
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     def on(self, command_type: type, handler: Handler) -> None:
         self.handlers[command_type] = handler
 
-    @contextmanager
-    def busy(self) -> Iterator[None]:
+    def busy(self) -> AbstractContextManager[None]:
         """Counts work being done after an ack: stopping waits for zero (app.py), so what a
         user was told is under way is stored first; the demo and tests wait for it too."""
-        self.in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            if not self.in_flight:
-                self._idle.set()
+        return self._busy.counting()
+
+    @property
+    def in_flight(self) -> int:
+        return self._busy.count
 
     async def wait_idle(self) -> None:
-        await self._idle.wait()
+        await self._busy.wait_none()
 
     def render(self, reply: Reply) -> str:
         return self.renderer.slack(reply.template, **{**self.common(), **reply.context})
