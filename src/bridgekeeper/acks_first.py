@@ -11,8 +11,7 @@ arrives in a heap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 
 from bridgekeeper.slots import InFlight
 
@@ -36,7 +35,7 @@ class AcksFirst:
             loop = asyncio.get_running_loop()
             due = self._last + self._gap - loop.time()
             if self._answering.count and due > 0:
-                with contextlib.suppress(TimeoutError):
+                with suppress(TimeoutError):
                     async with asyncio.timeout(due):
                         await self._answering.wait_none()
             self._last = loop.time()

@@ -102,11 +102,12 @@ class CommandRunner:
         handler = self.handlers.get(type(parsed))
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
-        # A burst of commands must not starve the acks of the next; a declaration goes first.
-        await self.acks.turn()
+        # A burst of commands must not starve the acks of the next; a declaration goes first,
+        # and in its slot waits only for the few commands holding one (acks_first.py).
         async with self._working.slot(
             DECLARATION if isinstance(parsed, commands.Declare) else OTHER
         ):
+            await self.acks.turn()
             await self.access.prepare()
             return await handler(parsed, invocation)
 
