@@ -9,8 +9,6 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -18,25 +16,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bridgekeeper.slack.acking import AckFirst
+from bridgekeeper.slots import InFlight
 
 SECRET = "ack-first-secret"
-
-
-class Counted:
-    def __init__(self) -> None:
-        self.in_flight = 0
-        self.idle = asyncio.Event()
-
-    @contextmanager
-    def busy(self) -> Iterator[None]:
-        self.in_flight += 1
-        self.idle.clear()
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            if not self.in_flight:
-                self.idle.set()
 
 
 async def _authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
@@ -67,7 +49,7 @@ def _command(text: str) -> AsyncBoltRequest:
 
 
 async def test_the_answer_comes_with_the_ack_while_the_work_goes_on() -> None:
-    app, counted, release = _app(), Counted(), asyncio.Event()
+    app, counted, release = _app(), InFlight(), asyncio.Event()
     done: list[str] = []
 
     async def command(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -75,36 +57,36 @@ async def test_the_answer_comes_with_the_ack_while_the_work_goes_on() -> None:
         await release.wait()  # the work after the ack (a transaction, a Slack call)
         done.append(body["text"])
 
-    AckFirst(app, counted.busy).command("/incident")(command)
+    AckFirst(app, counted.counting).command("/incident")(command)
     response = await asyncio.wait_for(app.async_dispatch(_command("note hello")), timeout=5)
     assert response.status == 200 and "Working on: note hello" in response.body
-    assert done == [] and counted.in_flight == 1  # answered, and the work still counted
+    assert done == [] and counted.count == 1  # answered, and the work still counted
     release.set()
-    await asyncio.wait_for(counted.idle.wait(), timeout=5)
+    await asyncio.wait_for(counted.wait_none(), timeout=5)
     assert done == ["note hello"]
 
 
 async def test_a_listener_that_fails_before_its_ack_gets_bolts_error_answer() -> None:
-    app, counted = _app(), Counted()
+    app, counted = _app(), InFlight()
 
     async def command(ack: AsyncAck) -> None:
         raise RuntimeError("broken before the ack")
 
-    AckFirst(app, counted.busy).command("/incident")(command)
+    AckFirst(app, counted.counting).command("/incident")(command)
     response = await asyncio.wait_for(app.async_dispatch(_command("note x")), timeout=5)
     assert response.status == 500
-    assert counted.in_flight == 0
+    assert counted.count == 0
 
 
 async def test_an_event_is_acknowledged_before_its_work_is_done() -> None:
-    app, counted, release = _app(), Counted(), asyncio.Event()
+    app, counted, release = _app(), InFlight(), asyncio.Event()
     seen: list[str] = []
 
     async def joined(event: dict[str, Any]) -> None:
         await release.wait()
         seen.append(event["user"])
 
-    AckFirst(app, counted.busy).event("member_joined_channel")(joined)
+    AckFirst(app, counted.counting).event("member_joined_channel")(joined)
     payload = {
         "type": "event_callback",
         "team_id": "T1",
@@ -114,9 +96,9 @@ async def test_an_event_is_acknowledged_before_its_work_is_done() -> None:
     response = await asyncio.wait_for(
         app.async_dispatch(_signed(json.dumps(payload), "application/json")), timeout=5
     )
-    assert response.status == 200 and seen == [] and counted.in_flight == 1
+    assert response.status == 200 and seen == [] and counted.count == 1
     release.set()
-    await asyncio.wait_for(counted.idle.wait(), timeout=5)
+    await asyncio.wait_for(counted.wait_none(), timeout=5)
     assert seen == ["U2"]
 
 
@@ -128,13 +110,13 @@ def _view_submission() -> AsyncBoltRequest:
 
 
 async def test_a_form_s_errors_reach_slack_in_the_answer() -> None:
-    app, counted = _app(), Counted()
+    app, counted = _app(), InFlight()
 
     async def submit(ack: AsyncAck) -> None:
         await asyncio.sleep(0)  # the listener may look things up before it answers
         await ack(response_action="errors", errors={"summary": "Say what was done."})
 
-    AckFirst(app, counted.busy).view("close")(submit)
+    AckFirst(app, counted.counting).view("close")(submit)
     response = await asyncio.wait_for(app.async_dispatch(_view_submission()), timeout=5)
     assert response.status == 200
     assert json.loads(response.body) == {
@@ -144,11 +126,11 @@ async def test_a_form_s_errors_reach_slack_in_the_answer() -> None:
 
 
 async def test_an_ack_that_fails_is_answered_as_a_failure() -> None:
-    app, counted = _app(), Counted()
+    app, counted = _app(), InFlight()
 
     async def submit(ack: AsyncAck) -> None:
         await ack(response_action="errors", errors=object())  # cannot be sent: ack raises
 
-    AckFirst(app, counted.busy).view("close")(submit)
+    AckFirst(app, counted.counting).view("close")(submit)
     response = await asyncio.wait_for(app.async_dispatch(_view_submission()), timeout=5)
     assert response.status == 500
