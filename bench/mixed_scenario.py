@@ -119,7 +119,7 @@ async def run(
     out = Outcome()
     storming = False
 
-    async def command(body: bytes, phase: list[float] | None = None) -> None:
+    async def command(body: bytes) -> float:
         during = storming
         status, seconds = await sender.send(body)
         if status != 200:
@@ -127,12 +127,11 @@ async def run(
         out.acks.append(seconds)
         if during:
             out.storm_acks.append(seconds)
-        if phase is not None:
-            phase.append(seconds)
+        return seconds
 
     async def burst(bodies: list[bytes]) -> None:
         for body in bodies:
-            await command(body, out.burst_acks)
+            out.burst_acks.append(await command(body))
 
     async def trickle(user: int) -> None:
         """One user's notes, one every TRICKLE_INTERVAL, for as long as the storm lasts."""

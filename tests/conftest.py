@@ -296,7 +296,7 @@ async def start_bridgekeeper(
 async def connect_socket(bk: Bridgekeeper) -> SocketModeConnection:
     """bridgekeeper's Socket Mode connection, as `serve` opens it."""
     return await start_socket_mode(
-        bk.bolt, bk.gateway, acks=bk.acks_first, app_token=bk.settings.slack_app_token
+        bk.bolt, bk.gateway, answers=bk.pending_answers, app_token=bk.settings.slack_app_token
     )
 
 

@@ -16,13 +16,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from bridgekeeper import metrics
-from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.clock import Clock, SystemClock
 from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
 from bridgekeeper.health import Health
 from bridgekeeper.logs import bolt_logger
+from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.alert_api import AlertApi
@@ -96,12 +96,12 @@ class Bridgekeeper:
             renderer=self.renderer,
             directory=self.gateway,
         )
-        self.acks_first = AcksFirst()
+        self.pending_answers = PendingAnswers()
         self.runner = CommandRunner(
             settings=settings,
             renderer=self.renderer,
             access=self.incidents.access,
-            acks=self.acks_first,
+            answers=self.pending_answers,
         )
         self.lifecycle = Lifecycle(self.incidents)
         self.lifecycle.register(self.runner)
@@ -272,7 +272,7 @@ class Bridgekeeper:
             renderer=self.renderer,
             gateway=self.gateway,
             bolt=self.bolt,
-            acks=self.acks_first,
+            answers=self.pending_answers,
             health=self.health,
             intake=self.intake,
             alert_api=AlertApi(

@@ -317,7 +317,7 @@ async def _start_socket_mode(
     return await start_socket_mode(
         bk.bolt,
         bk.gateway,
-        acks=bk.acks_first,
+        answers=bk.pending_answers,
         app_token=bk.settings.slack_app_token,
         url=url,
         stop=stop,

@@ -129,7 +129,7 @@ async def test_under_a_stream_of_requests_a_declaration_waits_only_for_the_comma
 ) -> None:
     """While Slack requests keep coming, work after acks starts a few at a time; a declaration
     waits for the few commands holding a place to work, not for every note queued."""
-    with running.bk.acks_first.answering():  # a request not yet answered, all along
+    with running.bk.pending_answers.answering():  # a request not yet answered, all along
         assert await notes_after_a_declaration_behind_a_backlog(running) >= 10
 
 

@@ -11,10 +11,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands
 from bridgekeeper.domain.commands import Command, UsageError
+from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
 from bridgekeeper.slots import InFlight, Slots
@@ -46,10 +46,10 @@ DECLARATION, OTHER = 0, 1  # kinds of command waiting for a slot, the most urgen
 
 class CommandRunner:
     def __init__(
-        self, *, settings: Settings, renderer: Renderer, access: Access, acks: AcksFirst
+        self, *, settings: Settings, renderer: Renderer, access: Access, answers: PendingAnswers
     ) -> None:
         self.settings = settings
-        self.acks = acks
+        self.answers = answers
         self.renderer = renderer
         self.access = access
         self.handlers: dict[type, Handler] = {}
@@ -103,11 +103,11 @@ class CommandRunner:
         if handler is None:
             return Reply("slack/not_available.md.j2", {"subcommand": type(parsed).__name__})
         # A burst of commands must not starve the acks of the next; a declaration goes first,
-        # and in its slot waits only for the few commands holding one (acks_first.py).
+        # and in its slot waits only for the few commands holding one (pending_answers.py).
         async with self._working.slot(
             DECLARATION if isinstance(parsed, commands.Declare) else OTHER
         ):
-            await self.acks.turn()
+            await self.answers.turn()
             await self.access.prepare()
             return await handler(parsed, invocation)
 

@@ -17,8 +17,8 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bridgekeeper import metrics
-from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.errors import SlackRejected
+from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.slack.auth import check_app_token, wait_for_slack
 from bridgekeeper.slack.gateway import SlackGateway
 
@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 
 class TimedHandler(AsyncSocketModeHandler):
     """Bolt's handler; a slash command's ack is timed, and counted as being answered (the work
-    after acks waits for it: acks_first.py), as over HTTP."""
+    after acks waits for it: pending_answers.py), as over HTTP."""
 
-    acks: AcksFirst  # the app's, given by SocketModeConnection
+    answers: PendingAnswers  # the app's, given by SocketModeConnection
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        with metrics.slash_ack(req.type == "slash_commands"), self.acks.answering():
+        with metrics.slash_ack(req.type == "slash_commands"), self.answers.answering():
             await super().handle(client, req)
 
 
@@ -44,7 +44,7 @@ class SocketModeConnection:
         self,
         *,
         bolt: AsyncApp,
-        acks: AcksFirst,
+        answers: PendingAnswers,
         gateway: SlackGateway,
         app_token: str | None,
         stop: asyncio.Event,
@@ -57,7 +57,7 @@ class SocketModeConnection:
             web_client=gateway.client,
             logger=log,  # its own: Bolt's logger keeps only warnings, the connection's news is INFO
         )
-        self.handler.acks = acks
+        self.handler.answers = answers
         self.handler.client.issue_new_wss_url = self._new_url  # type: ignore[method-assign]
         self.refused: SlackRejected | None = None
         self.ended = asyncio.Event()
@@ -88,7 +88,7 @@ async def start_socket_mode(
     bolt: AsyncApp,
     gateway: SlackGateway,
     *,
-    acks: AcksFirst,
+    answers: PendingAnswers,
     app_token: str | None,
     url: str | None = None,
     stop: asyncio.Event | None = None,
@@ -96,7 +96,11 @@ async def start_socket_mode(
     """Connect (to `url`, one the start-up self-check was given: slack/auth.py, else to a new
     one); reconnects on drops by itself. `stop` is set if the app-level token is refused."""
     connection = SocketModeConnection(
-        bolt=bolt, acks=acks, gateway=gateway, app_token=app_token, stop=stop or asyncio.Event()
+        bolt=bolt,
+        answers=answers,
+        gateway=gateway,
+        app_token=app_token,
+        stop=stop or asyncio.Event(),
     )
     if url:
         connection.handler.client.wss_uri = url

@@ -19,9 +19,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bridgekeeper import metrics
-from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.config import Settings
 from bridgekeeper.console import add_console
+from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.web.alert_api import AlertApiEndpoint
 from bridgekeeper.web.alerts import AlertEndpoint, BodyTooLarge, read_limited
 from bridgekeeper.web.health import add_health_routes
@@ -44,7 +44,9 @@ def build_web_app(services: WebServices) -> web.Application:
     app = web.Application(client_max_size=largest, middlewares=middlewares)
     if serves_slack_over_http(settings):
         slack = SlackEvents(
-            bolt=services.bolt, acks=services.acks, max_body=settings.http.slack_max_body_bytes
+            bolt=services.bolt,
+            answers=services.answers,
+            max_body=settings.http.slack_max_body_bytes,
         )
         app.router.add_post(SLACK_PATH, slack.handle)
     add_health_routes(app, services.health)
@@ -130,13 +132,13 @@ def _hang_up(request: web.Request) -> None:
 class SlackEvents:
     """/slack/events: a signed request from Slack, handed to Bolt."""
 
-    def __init__(self, *, bolt: AsyncApp, acks: AcksFirst, max_body: int) -> None:
+    def __init__(self, *, bolt: AsyncApp, answers: PendingAnswers, max_body: int) -> None:
         self.bolt = bolt
-        self.acks = acks
+        self.answers = answers
         self.max_body = max_body
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        with self.acks.answering():
+        with self.answers.answering():
             return await self._answer(request)
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:

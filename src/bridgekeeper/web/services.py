@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 
-from bridgekeeper.acks_first import AcksFirst
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.health import Health
+from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access
 from bridgekeeper.services.alert_api import AlertApi
@@ -32,7 +32,7 @@ class WebServices:
     renderer: Renderer
     gateway: SlackGateway  # names of people, and the bot's workspace (the console's sign-in)
     bolt: AsyncApp  # /slack/events
-    acks: AcksFirst  # counts the Slack requests being answered
+    answers: PendingAnswers  # counts the Slack requests being answered
     health: Health
     intake: IntakeService
     alert_api: AlertApi

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from bridgekeeper.acks_first import AcksFirst
+from bridgekeeper.pending_answers import PendingAnswers
 from tests.helpers import eventually
 
 
@@ -17,7 +17,7 @@ async def moments(count: int = 10) -> None:
 
 
 async def test_work_starts_once_the_waiting_requests_are_answered() -> None:
-    acks = AcksFirst(least_per_second=0.1)
+    acks = PendingAnswers(least_per_second=0.1)
     await acks.turn()  # the first work in a while starts at once
     with acks.answering():
         work = asyncio.create_task(acks.turn())
@@ -27,7 +27,7 @@ async def test_work_starts_once_the_waiting_requests_are_answered() -> None:
 
 
 async def test_answered_requests_let_the_waiting_work_go_one_command_at_a_time() -> None:
-    acks = AcksFirst(least_per_second=0.1)
+    acks = PendingAnswers(least_per_second=0.1)
     await acks.turn()
     with acks.answering():
         waiting = [asyncio.create_task(acks.turn()) for _ in range(5)]
@@ -40,7 +40,7 @@ async def test_answered_requests_let_the_waiting_work_go_one_command_at_a_time()
 
 
 async def test_requests_that_never_pause_still_let_work_start_at_its_least_rate() -> None:
-    acks = AcksFirst(least_per_second=20)  # one command's work every 50 ms, at least
+    acks = PendingAnswers(least_per_second=20)  # one command's work every 50 ms, at least
     loop = asyncio.get_running_loop()
     with acks.answering():
         started = []

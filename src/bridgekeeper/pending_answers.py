@@ -1,4 +1,5 @@
-"""Acks first: the work after an ack starts when no Slack request is waiting for its answer.
+"""Slack's answers first: the work after an ack starts when no Slack request is waiting for its
+answer.
 
 Slack gives a request 3 seconds, and a user sees the answer; the work it starts can wait a
 moment. One event loop serves both, first come, first served, so a burst of commands had each
@@ -16,7 +17,7 @@ from contextlib import AbstractContextManager, suppress
 from bridgekeeper.slots import InFlight
 
 
-class AcksFirst:
+class PendingAnswers:
     def __init__(self, *, least_per_second: float = 50.0) -> None:
         self._answering = InFlight()  # Slack requests not yet answered
         self._turn = asyncio.Lock()
