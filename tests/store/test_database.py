@@ -258,3 +258,21 @@ async def test_a_sqlite_file_that_cannot_be_opened_fails_the_ping_and_leaves_no_
     with pytest.raises(DBAPIError, match="unable to open database file"):
         await ping_url(f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/bk.db", timeout=5)
     assert set(threading.enumerate()) <= threads
+
+
+async def test_commands_opening_a_sqlite_file_that_cannot_be_opened_leave_no_thread(
+    tmp_path: Path,
+) -> None:
+    """`audit verify`, `report`, `outbox` and `db upgrade` first check the schema (or upgrade
+    it): when the file cannot be opened they say why in one line, with no thread left to
+    answer into the closed event loop after it."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/bk.db")
+    threads = set(threading.enumerate())
+    try:
+        for first_step in (db.check_schema, db.upgrade):
+            with pytest.raises(DBAPIError, match="unable to open database file"):
+                await first_step()
+        assert not await db.ping()
+        assert set(threading.enumerate()) <= threads
+    finally:
+        await db.dispose()

@@ -101,6 +101,9 @@ class Database:
         self._inline, self._checkpoints = _inline_engine(url)
         # Reading sessions never commit; on SQLite they don't take the write lock either, and
         # run in the event loop's thread as the writers do, on an engine (a pool) of their own.
+        # A command's first step (the schema check, an upgrade) opens the file there too:
+        # aiosqlite's thread, after a failed open, could answer into an event loop already
+        # closed, and print a traceback after the line that says why.
         self._reading = _inline_engine(url, self._checkpoints)[0] or self.engine
         self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
         for engine in self.engines:  # before an engine with options is made from one
@@ -230,7 +233,7 @@ class Database:
 
     async def ping(self) -> bool:
         try:
-            async with self.engine.connect() as conn:
+            async with self._reading.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             return True
         except Exception as exc:  # any driver error means "not healthy"
@@ -238,13 +241,13 @@ class Database:
             return False
 
     async def upgrade(self) -> None:
-        async with self.engine.begin() as conn:
+        async with (self._inline or self.engine).begin() as conn:
             if not self.is_sqlite:
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})"))
             await conn.run_sync(_upgrade)
 
     async def check_schema(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._reading.connect() as conn:
             current = await conn.run_sync(_current_revision)
         if current != head_revision():
             raise SchemaOutOfDate(
