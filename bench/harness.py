@@ -172,6 +172,14 @@ async def emulator(*, rate_limits: bool = False) -> AsyncIterator[SlackEmulator]
 
 
 # -- servers in child processes ------------------------------------------------------------------
+PORT_TRIES = 3
+PORT_IN_USE = "address already in use"
+
+
+class PortTaken(RuntimeError):
+    """Another process bound the free port first; the server stopped, saying so."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -182,14 +190,18 @@ class ServerProcess:
     """A web server in a child process: started, awaited on a health URL, stopped."""
 
     def __init__(self, argv: list[str], env: dict[str, str], log: Path, health: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.argv = [*argv, "--port", str(self.port)]
+        self.command = argv
         self.env = {**os.environ, **env, "PYTHONPATH": _pythonpath()}
         self.log = log
         self.health = health
         self.process: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
+        self._choose_port()
+
+    def _choose_port(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.argv = [*self.command, "--port", str(self.port)]
 
     @property
     def pid(self) -> int:
@@ -197,10 +209,20 @@ class ServerProcess:
         return self.process.pid
 
     async def start(self, timeout: float = 60.0) -> None:
-        started = time.perf_counter()
-        self._spawn()
-        await self._wait_healthy(started + timeout - time.perf_counter())
-        self.startup_seconds = time.perf_counter() - started
+        """Start it, on another port if another process took this one meanwhile (free_port's
+        race: the server stops, saying the address is in use)."""
+        for tries_left in reversed(range(PORT_TRIES)):
+            started = time.perf_counter()
+            self._spawn()
+            try:
+                await self._wait_healthy(started + timeout - time.perf_counter())
+            except PortTaken:
+                if not tries_left:
+                    raise
+                self._choose_port()
+            else:
+                self.startup_seconds = time.perf_counter() - started
+                return
 
     def _spawn(self) -> None:
         with self.log.open("ab") as out:
@@ -210,16 +232,18 @@ class ServerProcess:
 
     async def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
+        # each check gives up soon: the port may be another process's that never answers
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
             while time.monotonic() < deadline:
                 if self.process is not None and self.process.poll() is not None:
                     break
-                with contextlib.suppress(aiohttp.ClientError):
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with session.get(self.url + self.health) as response:
                         if response.status == 200:
                             return
                 await asyncio.sleep(0.01)
-        raise RuntimeError(f"server did not start: {' '.join(self.argv)}\n{self.log_tail()}")
+        failed = f"server did not start: {' '.join(self.argv)}\n{self.log_tail()}"
+        raise PortTaken(failed) if PORT_IN_USE in self.log_tail(3) else RuntimeError(failed)
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log.exists():

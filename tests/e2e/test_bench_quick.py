@@ -7,8 +7,10 @@ measured something, and that the storm and declaration counts hold, since those 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,30 @@ def test_the_mixed_load_is_measured_and_counts_its_slack_calls() -> None:
     output = run_quick_bench("mixed")
     check_each_benchmark_reports_a_measurement(output, "mixed load")
     check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(output)
+
+
+async def test_a_benchmark_server_whose_port_was_taken_starts_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between choosing a free port and binding it, another process can take it: the server
+    stops, saying the address is in use, and is started again on another port."""
+    if not (REPO / "bench" / "harness.py").exists():
+        pytest.skip("bench/ is not in this tree (installed without a checkout)")
+    from bench import harness
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1]])
+        chosen = harness.free_port
+        monkeypatch.setattr(harness, "free_port", lambda: next(ports, None) or chosen())
+        env = {"BRIDGEKEEPER_ALERT_TOKEN": "t"}
+        server = harness.ServerProcess(
+            [sys.executable, "-m", "bench.bare_alerts"], env, tmp_path / "bare.log", "/healthz"
+        )
+        try:
+            await server.start(timeout=30)
+            assert server.port != taken.getsockname()[1]
+            assert "address already in use" in (tmp_path / "bare.log").read_text()
+        finally:
+            server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,9 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, SIGNING_SECRET
+
+PORT_TRIES = 3
+PORT_IN_USE = "address already in use"
 
 
 def free_port() -> int:
@@ -36,8 +40,6 @@ class Server:
     def __init__(
         self, *, db_url: str, api_url: str, log: Path, env: Mapping[str, str] | None = None
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -45,11 +47,16 @@ class Server:
             "SLACK_API_URL": api_url,
             "DATABASE_URL": db_url,
             "BRIDGEKEEPER_ALERT_TOKEN": ALERT_TOKEN,
-            "PORT": str(self.port),
             **(env or {}),
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        self._choose_port()
+
+    def _choose_port(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env["PORT"] = str(self.port)
 
     @property
     def pid(self) -> int:
@@ -66,20 +73,30 @@ class Server:
             )
 
     async def start(self, timeout: float = 30.0) -> None:
-        self.spawn()
+        """Start it, on another port if another process took this one meanwhile (free_port's
+        race: serve stops, saying the address is in use)."""
+        for tries_left in reversed(range(PORT_TRIES)):
+            self.spawn()
+            if await self._healthy(timeout):
+                return
+            last_line = self.output().rstrip().rpartition("\n")[2]
+            if not tries_left or PORT_IN_USE not in last_line:
+                raise AssertionError("server did not start:\n" + self.output())
+            self._choose_port()
+
+    async def _healthy(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
+        # each check gives up soon: the port may be another process's that never answers
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
             while time.monotonic() < deadline:
                 if self.process is not None and self.process.poll() is not None:
-                    break
-                try:
+                    return False
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with session.get(f"{self.url}/healthz") as response:
                         if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
+                            return True
                 await asyncio.sleep(0.1)
-        raise AssertionError("server did not start:\n" + self.log.read_text())
+        return False
 
     def kill(self) -> None:
         assert self.process is not None
