@@ -15,6 +15,7 @@ import math
 import os
 import shutil
 import sqlite3
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
@@ -41,6 +42,12 @@ BOT_TOKEN = "xoxb-bridgekeeper-test"
 ALERT_TOKEN = "test-alert-token"
 USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave"}
 
+
+# pytest rewrites each test module's asserts when it imports it, 3 s of CPU in every test
+# process, and keeps the result beside the module (__pycache__, which git ignores) unless
+# bytecode may not be written; the suite keeps it even where PYTHONDONTWRITEBYTECODE is set, so
+# that each run after the first reads it instead.
+sys.dont_write_bytecode = False
 
 LONG_TESTS_AT_ONCE = 3  # long tests running together, at most, as the run is ordered
 SHORT_TEST_SECONDS = 0.3  # a short test, about, with the others running beside it
