@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (0.0.0.0)")
     serve.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: $PORT, else 3000)"
+        "--port",
+        type=int,
+        default=None,
+        help="port to listen on (default: $PORT, else 3000; 0: any free port, named in the log)",
     )
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run the background worker in this process"
@@ -181,7 +184,7 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet = "INFO"
-    if args.command in ("demo", "sandbox", "audit", "outbox", "config"):
+    if args.command in ("demo", "sandbox", "audit", "outbox", "config", "report", "iocs"):
         quiet = "WARNING"
     try:
         if args.command == "config":
@@ -253,7 +256,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.command == "worker":
         health_port = settings.worker_health_port if args.health_port is None else args.health_port
         return await _worker(settings, health_port)
-    port = args.port or settings.port
+    port = settings.port if args.port is None else args.port
     return await _serve(settings, host=args.host, port=port, worker=not args.no_worker)
 
 

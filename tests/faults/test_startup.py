@@ -5,6 +5,8 @@ them alive but not ready until it answers; /healthz never asks the database, /re
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 import subprocess
 import sys
 from importlib.metadata import version
@@ -140,6 +142,28 @@ async def test_an_app_token_revoked_while_serving_stops_serve_with_one_line(
     assert "Traceback" not in server.output()
     (line,) = problem_lines(server)
     assert "refused the app-level token at apps.connections.open (token_revoked)" in line
+
+
+async def test_serve_on_port_0_listens_on_a_free_port_and_names_it(
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """`--port 0` is any free port, not $PORT (here one another process holds)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log")
+        server.env["PORT"] = str(taken.getsockname()[1])
+        server.command = (*server.command, "--port", "0")
+        server.spawn()
+        try:
+            await wait_for(lambda: "bridgekeeper listening on" in server.output())
+            listening = re.search(r"listening on http://127\.0\.0\.1:(\d+)", server.output())
+            assert listening, server.output()
+            port = int(listening[1])
+            assert port not in (0, taken.getsockname()[1])
+            await wait_for_status(f"http://127.0.0.1:{port}/healthz", 200)
+        finally:
+            server.stop()
 
 
 async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(

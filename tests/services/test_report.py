@@ -5,6 +5,7 @@ escaping, the short form, access over HTTP, the CLI, the preview, team templates
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, TimelineEntry
 from tests.alerting import generic, post
+from tests.command_line import run_bridgekeeper_beside
 from tests.conftest import USERS, Running
 from tests.services.test_close import (
     Start,
@@ -352,6 +354,18 @@ async def test_the_cli_prints_each_format_and_version(
     assert "close done" not in capsys.readouterr().out  # version 1 is the earlier close
     assert await cli_records.report(running.bk.settings, 7, "md", None) == 1
     assert "no incident 7" in capsys.readouterr().err
+
+
+async def test_the_report_and_iocs_commands_print_only_what_was_asked(running: Running) -> None:
+    """Their output is for a file or a pipe; no log line of the schema check comes with it."""
+    channel = await declare(running)
+    await say(running, channel, "note the attacker came from 203.0.113.7")
+    await say(running, channel, "ioc confirm 1")
+    env = {**os.environ, "DATABASE_URL": running.bk.settings.database_url}
+    for command in (("report", "1"), ("iocs", "export", "1", "--format", "csv")):
+        done = await run_bridgekeeper_beside(*command, env=env)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert "203.0.113.7" in done.stdout
 
 
 async def test_report_command_previews_the_open_incident(running: Running) -> None:
