@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (0.0.0.0)")
     serve.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=None,
         help="port to listen on (default: $PORT, else 3000; 0: any free port, named in the log)",
     )
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--health-port",
-        type=int,
+        type=port_number,
         default=None,
         help="port of /healthz and /readyz (default: $WORKER_HEALTH_PORT, else none; 0: none)",
     )
@@ -165,7 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         "database, with a Slack-like web client at the printed address. Ctrl-C stops it.",
     )
     sandbox.add_argument(
-        "--port", type=int, default=8000, help="the web client's port (default 8000; 0: any free)"
+        "--port",
+        type=port_number,
+        default=8000,
+        help="the web client's port (default 8000; 0: any free)",
     )
     add_config_parser(sub)
     return parser
@@ -179,6 +182,14 @@ def run(main: Coroutine[Any, Any, int]) -> int:
     except ImportError:
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def port_number(text: str) -> int:
+    """A port on the command line: 1-65535, or 0 (any free one, or none: see each option)."""
+    port = int(text) if text.strip().isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return port
 
 
 def main(argv: Sequence[str] | None = None) -> int:

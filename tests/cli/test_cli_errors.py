@@ -61,3 +61,12 @@ def test_a_database_behind_the_code_stops_the_worker_with_exit_1(tmp_path: Path)
     )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "db upgrade" in done.stderr
+
+
+def test_a_port_out_of_range_is_refused_naming_it(tmp_path: Path) -> None:
+    """Not taken modulo 65536 (70000 listened on 4464), nor passed to the resolver."""
+    for command in (("serve", "--port"), ("worker", "--health-port"), ("sandbox", "--port")):
+        for port in ("70000", "-5", "http"):
+            done = run_cli(*command, port, database=tmp_path / "x.db")
+            assert done.returncode == 2, done.stderr
+            assert f"expected a port number 0-65535, got '{port}'" in done.stderr
