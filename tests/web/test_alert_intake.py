@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bridgekeeper.config import AutoDeclareRule
 from bridgekeeper.domain.incidents import Severity
@@ -123,6 +123,43 @@ async def test_a_group_answers_one_entry_per_alert(app: Running) -> None:
     assert answer.status == 202
     assert [a["result"] for a in answer.body["alerts"]] == ["new", "new"]
     assert "alert_id" not in answer.body  # two alerts: no single top-level answer
+
+
+async def test_the_event_loop_turns_between_the_alerts_of_a_batch(app: Running) -> None:
+    """On SQLite a statement runs without the event loop (store/inline_sqlite.py); 30 new
+    alerts in one webhook, ten or so statements each, must not hold every ack until all are
+    stored: the loop comes round between alerts."""
+    group = example("alertmanager_firing.json")
+    one = group["alerts"][0]
+    group["alerts"] = [
+        {**one, "fingerprint": f"batch{n:011d}", "labels": {**one["labels"], "n": str(n)}}
+        for n in range(30)
+    ]
+    turns = 0
+
+    async def turning() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    at_each_alert: list[int] = []
+
+    def stored(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.startswith("INSERT INTO alerts "):
+            at_each_alert.append(turns)
+
+    for engine in app.bk.db.engines:
+        event.listen(engine, "before_cursor_execute", stored)
+    ticker = asyncio.create_task(turning())
+    try:
+        answer = await post(app, "alertmanager", group)
+    finally:
+        ticker.cancel()
+        for engine in app.bk.db.engines:
+            event.remove(engine, "before_cursor_execute", stored)
+    assert answer.status == 202 and len(at_each_alert) == 30
+    assert len(set(at_each_alert)) == 30  # the loop turned before each next alert
 
 
 async def test_a_repeat_counts_without_a_new_alert_or_card(app: Running) -> None:

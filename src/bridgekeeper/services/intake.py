@@ -195,12 +195,24 @@ class IntakeService:
             try:
                 async with self.db.transaction() as session:
                     now = self.clock.now()
-                    return [[await self._receive(session, a, now) for a in d.alerts] for d in batch]
+                    return [await self._receive_all(session, d.alerts, now) for d in batch]
             except DuplicateRow:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("concurrent delivery of the same alert; retrying (%s)", attempt)
         raise AssertionError("unreachable")
+
+    async def _receive_all(
+        self, session: DbSession, alerts: list[model.Alert], now: datetime
+    ) -> list[Outcome]:
+        """On SQLite each statement runs at once, without the event loop (store/inline_sqlite.py):
+        a batch of new alerts, ten or so statements each, would hold the loop for tens of
+        milliseconds, and every ack with it. The loop comes round between alerts."""
+        outcomes = []
+        for alert in alerts:
+            outcomes.append(await self._receive(session, alert, now))
+            await asyncio.sleep(0)
+        return outcomes
 
     async def _count_plain_repeats(self, batch: list[_Delivery]) -> dict[int, list[Outcome]]:
         """The outcomes of the requests (by position) made only of plain repeats, counted
