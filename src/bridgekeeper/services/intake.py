@@ -205,13 +205,12 @@ class IntakeService:
     async def _receive_all(
         self, session: DbSession, alerts: list[model.Alert], now: datetime
     ) -> list[Outcome]:
-        """On SQLite each statement runs at once, without the event loop (store/inline_sqlite.py):
-        a batch of new alerts, ten or so statements each, would hold the loop for tens of
-        milliseconds, and every ack with it. The loop comes round between alerts."""
+        """The event loop comes round between alerts: on SQLite a batch of new alerts, ten or so
+        statements each, would otherwise hold it (and every ack) for tens of milliseconds."""
         outcomes = []
         for alert in alerts:
             outcomes.append(await self._receive(session, alert, now))
-            await asyncio.sleep(0)
+            await self.db.give_the_loop_a_turn()
         return outcomes
 
     async def _count_plain_repeats(self, batch: list[_Delivery]) -> dict[int, list[Outcome]]:

@@ -231,6 +231,12 @@ class Database:
         async with self._turns[1].slot(SHORT if short else LONG):
             yield
 
+    async def give_the_loop_a_turn(self) -> None:
+        """Between the steps of a long transaction. SQLite's statements run without the event
+        loop (store/inline_sqlite.py), so it comes round here; PostgreSQL's each give it one."""
+        if self._inline is not None:
+            await asyncio.sleep(0)
+
     async def ping(self) -> bool:
         try:
             async with self._reading.connect() as conn:
