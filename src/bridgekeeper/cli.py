@@ -17,6 +17,7 @@ from bridgekeeper import logs
 from bridgekeeper.config import Settings, load_settings, require_slack
 from bridgekeeper.config.commands import add_parser as add_config_parser
 from bridgekeeper.config.commands import config_command
+from bridgekeeper.config.environment import port_or_off
 from bridgekeeper.config.loading import read_log_settings
 from bridgekeeper.errors import BridgekeeperError, ConfigError, SchemaOutOfDate, SlackRejected
 
@@ -185,11 +186,11 @@ def run(main: Coroutine[Any, Any, int]) -> int:
 
 
 def port_number(text: str) -> int:
-    """A port on the command line: 1-65535, or 0 (any free one, or none: see each option)."""
-    port = int(text) if text.strip().isdigit() else -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
-    return port
+    """A port on the command line, by the rule of the port settings (0: see each option)."""
+    try:
+        return port_or_off(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,7 +46,7 @@ def _api_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _port(value: object) -> object:
+def _port(value: object) -> int:
     text = value.strip() if isinstance(value, str) else value
     if isinstance(text, str) and text.isdigit() and 1 <= int(text) <= 65535:
         return int(text)
@@ -55,7 +55,8 @@ def _port(value: object) -> object:
     raise problem("port")
 
 
-def _port_or_off(value: object) -> object:
+def port_or_off(value: object) -> int:
+    """A port 1-65535, or 0 (none, or any free one: as the setting or option says)."""
     if value in (0, "0") or (isinstance(value, str) and value.strip() == "0"):
         return 0
     try:
@@ -74,7 +75,7 @@ def _lower(value: object) -> object:
 
 DatabaseUrl = Annotated[str, AfterValidator(with_async_driver), Secret(), Shown("database URL")]
 Port = Annotated[int, BeforeValidator(_port), Shown("port")]
-PortOrOff = Annotated[int, BeforeValidator(_port_or_off), Shown("port")]
+PortOrOff = Annotated[int, BeforeValidator(port_or_off), Shown("port")]
 LogLevel = Annotated[Literal[LOG_LEVELS], choice(LOG_LEVELS), BeforeValidator(_upper)]  # type: ignore[valid-type]
 LogFormat = Annotated[Literal[LOG_FORMATS], choice(LOG_FORMATS), BeforeValidator(_lower)]  # type: ignore[valid-type]
 
