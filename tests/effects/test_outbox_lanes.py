@@ -9,10 +9,10 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import SystemClock
@@ -190,6 +190,71 @@ async def test_a_sev1_declaration_is_served_first_and_its_announcement_waits_for
     # scheduled for later holds back nothing
     assert len(due[1].effect_ids) == 1
     assert len(due[2].effect_ids) == 5
+
+
+async def test_what_waits_behind_a_failing_lane_is_not_read_again_on_every_pass(
+    db_url: str,
+) -> None:
+    """Each pass of the outbox reads each lane's first effect, and reads on only where that one
+    is due: 2,000 messages behind a failing channel's retry cost a pass no more than 20 do.
+    Lanes being delivered are left out."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("counts the steps of SQLite's virtual machine")
+    now = SystemClock().now()
+    db = Database(db_url)
+    try:
+        failing = await backlog_behind_a_retry(db, 20, now)
+        few = pass_steps(db_url, now)
+        await backlog_behind_a_retry(db, 1980, now, incident_id=failing)
+        many = pass_steps(db_url, now)
+        busy = await db.run_together(
+            lambda conn: lanes.due_lanes(
+                conn, now=now, per_lane=20, limit=10, busy=["channel:triage"]
+            )
+        )
+    finally:
+        await db.dispose()
+    assert many[1] == few[1] == ["channel:triage"]  # the failing lane waits, the triage goes
+    assert many[0] < few[0] * 1.5, (few, many)
+    assert busy == []
+
+
+async def backlog_behind_a_retry(
+    db: Database, count: int, now: datetime, incident_id: int | None = None
+) -> int:
+    """`count` messages in an incident's bridge channel, behind a first one waiting out a retry
+    (and one triage message due): the incident's id."""
+    async with db.transaction() as session:
+        if incident_id is None:
+            incident_id = await add_incident(session, 903, "sev2")
+            first = outbox.enqueue(
+                session, Post(target="bridge", text="failed"), now=now, incident_id=incident_id
+            )
+            first.attempts, first.next_attempt_at = 3, now + timedelta(minutes=1)
+            outbox.enqueue(session, Post(target="triage", text="due"), now=now)
+        for n in range(count):
+            outbox.enqueue(
+                session, Post(target="bridge", text=f"behind {n}"), now=now, incident_id=incident_id
+            )
+    return incident_id
+
+
+def pass_steps(db_url: str, now: datetime) -> tuple[int, list[str]]:
+    """A pass's lanes, and the steps SQLite's virtual machine took to find them."""
+    engine = create_engine(make_url(db_url).set(drivername="sqlite"))
+    try:
+        with engine.connect() as conn:
+            steps = [0]
+
+            def count() -> int:
+                steps[0] += 1
+                return 0  # go on
+
+            conn.connection.driver_connection.set_progress_handler(count, 10)
+            due = lanes.due_lanes(conn, now=now, per_lane=20, limit=10)
+    finally:
+        engine.dispose()
+    return steps[0], [lane.name for lane in due]
 
 
 async def add_incident(session: AsyncSession, number: int, severity: str) -> int:

@@ -118,15 +118,12 @@ class OutboxWorker:
         delivered are renewed on the way (a claim runs out only when its process is gone)."""
         now = self.clock.now()
         busy = list(self._active)
-        free = self.concurrency - len(busy)
-        limit = max(free, 0) + len(busy)
-        due = await self._read(
-            partial(lanes.due_lanes, now=now, per_lane=self.per_lane, limit=limit)
-        )
-        # a lane busy when the read began may have finished during it: what the read saw of it
-        # is stale (an effect it just rescheduled looks due), so it waits for the next pass
-        wanted = [lane for lane in due if lane.name not in busy and lane.name not in self._active]
-        wanted = wanted[: max(free, 0)]
+        free = max(self.concurrency - len(busy), 0)
+        read = partial(lanes.due_lanes, now=now, per_lane=self.per_lane, limit=free, busy=busy)
+        due = await self._read(read) if free else []
+        # the lanes being delivered are not read (what a read would see of them is stale: an
+        # effect just rescheduled looks due); nor started, if one began during the read
+        wanted = [lane for lane in due if lane.name not in self._active][:free]
         renew = busy if self._renewed + self.claim_seconds / 3 < time.monotonic() else []
         if not wanted and not renew:
             return []

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridgekeeper.store.tables.base import Base, BigId
 
+_OPENING = text("status = 'pending' AND kind = 'create_channel'")
+
 
 class Effect(Base):
     """The outbox: Slack effects committed with the state change that implies them."""
@@ -29,6 +31,14 @@ class Effect(Base):
     __table_args__ = (
         Index("ix_effects_pending", "status", "next_attempt_at"),
         Index("ix_effects_lane", "status", "lane", "id"),
+        Index(  # the channels still to be created (store/lanes.py)
+            "ix_effects_opening",
+            "kind",
+            "status",
+            "incident_id",
+            sqlite_where=_OPENING,
+            postgresql_where=_OPENING,
+        ),
         UniqueConstraint("dedup_key"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
