@@ -157,31 +157,23 @@ _LANE_NAMES = _LANE_NAMES.union_all(
         .scalar_subquery()
     ).where(_LANE_NAMES.c.lane.is_not(None))
 )
-_QUEUED = _EFFECTS.alias("queued")
-_FIRSTS = (
-    select(
-        _LANE_NAMES.c.lane,
-        select(_QUEUED.c.id)
-        .where(
-            _QUEUED.c.status == "pending",
-            _QUEUED.c.lane == _LANE_NAMES.c.lane,
-            _due_or_retrying(_QUEUED),
-        )
-        .order_by(_QUEUED.c.id)
-        .limit(1)
-        .scalar_subquery()
-        .label("first"),
-    )
+_FIRST = _EFFECTS.alias("first")
+# when each lane's first effect due or retrying is due (a retry's is in the future)
+_FIRST_DUE_AT = (
+    select(_FIRST.c.next_attempt_at)
     .where(
-        _LANE_NAMES.c.lane.is_not(None),
-        _LANE_NAMES.c.lane.not_in(bindparam("busy", expanding=True)),
+        _FIRST.c.status == "pending",
+        _FIRST.c.lane == _LANE_NAMES.c.lane,
+        _due_or_retrying(_FIRST),
     )
-    .subquery()
+    .order_by(_FIRST.c.id)
+    .limit(1)
+    .scalar_subquery()
 )
-_READY = (
-    select(_FIRSTS.c.lane)
-    .join(_EFFECTS, _EFFECTS.c.id == _FIRSTS.c.first)
-    .where(_EFFECTS.c.next_attempt_at <= bindparam("now"))
+_READY = select(_LANE_NAMES.c.lane).where(
+    _LANE_NAMES.c.lane.is_not(None),
+    _LANE_NAMES.c.lane.not_in(bindparam("busy", expanding=True)),
+    bindparam("now") >= _FIRST_DUE_AT,
 )
 _RANKED = (
     select(
