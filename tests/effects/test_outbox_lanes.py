@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, make_url, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bridgekeeper.clock import SystemClock
 from bridgekeeper.domain.effects import CreateChannel, Post
@@ -219,6 +219,31 @@ async def test_what_waits_behind_a_failing_lane_is_not_read_again_on_every_pass(
     assert busy == []
 
 
+async def test_a_card_s_renders_are_found_without_reading_the_other_lanes_backlog(
+    db_url: str,
+) -> None:
+    """Delivering a card, the outbox takes every render of it due (one delivery covers them):
+    found by the card, whatever waits in other lanes."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("counts the steps of SQLite's virtual machine")
+    now = SystemClock().now()
+    db = Database(db_url)
+    try:
+        failing = await backlog_behind_a_retry(db, 20, now)
+        async with db.transaction() as session:
+            for _ in range(2):
+                outbox.add_card(
+                    session=session, now=now, incident_id=None, card="triage", owner=7, target="t"
+                )
+        few = await render_steps(db_url, now)
+        await backlog_behind_a_retry(db, 1980, now, incident_id=failing)
+        many = await render_steps(db_url, now)
+    finally:
+        await db.dispose()
+    assert len(few[1]) == len(many[1]) == 2
+    assert many[0] < few[0] * 1.5, (few, many)
+
+
 async def backlog_behind_a_retry(
     db: Database, count: int, now: datetime, incident_id: int | None = None
 ) -> int:
@@ -237,6 +262,26 @@ async def backlog_behind_a_retry(
                 session, Post(target="bridge", text=f"behind {n}"), now=now, incident_id=incident_id
             )
     return incident_id
+
+
+async def render_steps(db_url: str, now: datetime) -> tuple[int, list[int]]:
+    """The triage card 7's renders due, and the steps SQLite's virtual machine took to find
+    them."""
+    engine = create_async_engine(db_url)
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    try:
+        async with AsyncSession(engine) as session:
+            raw = await (await session.connection()).get_raw_connection()
+            await raw.driver_connection.set_progress_handler(count, 10)
+            found = await outbox.due_renders(session, key=outbox.card_key("triage", 7), now=now)
+    finally:
+        await engine.dispose()
+    return steps[0], found
 
 
 def pass_steps(db_url: str, now: datetime) -> tuple[int, list[str]]:

@@ -31,6 +31,7 @@ class Effect(Base):
     __table_args__ = (
         Index("ix_effects_pending", "status", "next_attempt_at"),
         Index("ix_effects_lane", "status", "lane", "id"),
+        Index("ix_effects_card", "card_key", "status", "next_attempt_at"),
         Index(  # the channels still to be created (store/lanes.py)
             "ix_effects_opening",
             "kind",
@@ -47,7 +48,7 @@ class Effect(Base):
     lane: Mapped[str] = mapped_column(String(160), server_default=text("''"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedup_key: Mapped[str | None] = mapped_column(String(200))
-    card_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    card_key: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]

@@ -1,13 +1,14 @@
-"""effects: an index of the channels still to be created
+"""outbox indexes: the channels still to be created, and a card's pending renders
 
 Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05 23:50:00
 
 The outbox worker asks on every pass which incidents' bridge channels are still to be created
-(their other messages wait for the channel). Answered from the index on status, it read every
-pending effect: a failing channel's backlog of thousands, on every pass. This partial index
-holds only the pending channel creations.
+(their messages elsewhere wait for the channel), and each card it delivers asks for the card's
+renders due. Both were answered from the index on status: every pending effect was read, a
+failing channel's backlog of thousands, on every pass and for every card. A partial index holds
+only the pending channel creations; a card's effects are indexed by status and due time.
 """
 
 from collections.abc import Sequence
@@ -31,7 +32,11 @@ def upgrade() -> None:
         sqlite_where=OPENING,
         postgresql_where=OPENING,
     )
+    op.drop_index("ix_effects_card_key", table_name="effects")
+    op.create_index("ix_effects_card", "effects", ["card_key", "status", "next_attempt_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_effects_card", table_name="effects")
+    op.create_index("ix_effects_card_key", "effects", ["card_key"])
     op.drop_index("ix_effects_opening", table_name="effects")
