@@ -290,6 +290,10 @@ class Bridgekeeper:
         """Create or upgrade the schema (under an advisory lock on PostgreSQL)."""
         await self.db.upgrade()
 
+    def watch_event_loop(self) -> None:
+        """Measure how long the event loop is held by one step (metrics: event loop lag)."""
+        self._tasks.append(asyncio.create_task(metrics.watch_event_loop(self._stop)))
+
     def start_worker(self) -> None:
         """Deliver the outbox (every replica: lanes are claimed, store/lanes.py), archive due
         channels, and run the scheduler while this process leads."""

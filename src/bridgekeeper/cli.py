@@ -297,6 +297,7 @@ async def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> i
 
     bk = Bridgekeeper(settings)
     await bk.prepare_database()
+    bk.watch_event_loop()
     http = await start_http(bk.web_app(), settings.http, host, port)
     log.info("bridgekeeper listening on http://%s:%s", host, http.port)
     stop, status, socket_mode = stop_on_signal(), 0, None
@@ -351,6 +352,7 @@ async def _worker(settings: Settings, health_port: int) -> int:
 
     bk = Bridgekeeper(settings)
     await bk.db.check_schema()
+    bk.watch_event_loop()
     health = await HealthServer.start(bk.health, "0.0.0.0", health_port) if health_port else None
     if health is not None:
         log.info("worker health on http://0.0.0.0:%s (/healthz, /readyz)", health.port)

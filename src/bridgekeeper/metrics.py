@@ -11,6 +11,7 @@ card kinds): never anything a request chose.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -81,6 +82,13 @@ JOB_LAG = Histogram(
     ["kind"],
     buckets=SLOW,
 )
+LOOP_LAG = Histogram(
+    "bridgekeeper_event_loop_lag_seconds",
+    "How late a timer set every 50 ms ran: the event loop busy with one step for that long "
+    "(every request, ack and delivery waits behind it)",
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+LOOP_LAG_EVERY = 0.05  # seconds
 DB_SECONDS = Histogram(
     "bridgekeeper_db_transaction_seconds",
     "Writing transaction time, waiting for the writer's turn included",
@@ -157,6 +165,15 @@ def ratelimited(method: str, retry_after: float) -> None:
 # -- scheduler and database ------------------------------------------------------------------
 def job_fired(kind: str, due_at: datetime, now: datetime) -> None:
     JOB_LAG.labels(kind).observe(max((_utc(now) - _utc(due_at)).total_seconds(), 0.0))
+
+
+async def watch_event_loop(stop: asyncio.Event, every: float = LOOP_LAG_EVERY) -> None:
+    """Time how late a timer runs, every `every` seconds, until `stop`."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        due = loop.time() + every
+        await asyncio.sleep(every)
+        LOOP_LAG.observe(max(loop.time() - due, 0.0))
 
 
 @asynccontextmanager

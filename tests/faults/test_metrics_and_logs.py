@@ -138,6 +138,7 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
     assert delta("bridgekeeper_slack_api_call_seconds_count", method="chat.postMessage") >= 2
     assert delta("bridgekeeper_slack_limiter_wait_seconds_count", method="chat.postMessage") >= 2
     assert delta("bridgekeeper_db_transaction_seconds_count", kind="session") >= 1
+    assert delta("bridgekeeper_event_loop_lag_seconds_count") >= 1  # timed every 50 ms
 
 
 async def test_a_metrics_token_guards_metrics(
