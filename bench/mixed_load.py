@@ -113,6 +113,7 @@ async def _round(
             reader = scenario.NoteReader(slack, bridge)
             first_call, violations = len(slack.calls), len(slack.rate_limit_violations)
             timeout = 120.0 if options.quick else 600.0
+            lag_before = await scenario.loop_lag(session, server.url)
             cpu_before, started = server.cpu_seconds(), time.perf_counter()
             delivered = asyncio.create_task(reader.all_delivered(size.notes, started, timeout))
             sev1: list[asyncio.Task[tuple[float | None, float | None]]] = []
@@ -124,6 +125,7 @@ async def _round(
 
             result = await scenario.run(ours, server.url, work, size.alerts, declared)
             v["cpu"] = server.cpu_seconds() - cpu_before
+            v.update(scenario.lag_during(lag_before, await scenario.loop_lag(session, server.url)))
         await _check_durable(db_url, size.alerts)
         v["channel"], v["card"] = await sev1[0]
         v["notes"] = await delivered
@@ -225,6 +227,9 @@ ROWS = [  # key, metric, unit, digits
     ("failing pending start", "failing channel: pending effects at the start", "", 0),
     ("failing pending end", "failing channel: pending effects at the end", "", 0),
     ("cpu", "serve CPU time, scenario", "s", 1),
+    ("lag samples", "serve event-loop timings (a timer every 50 ms), scenario", "", 0),
+    ("lag 25", "of those, 25 ms late or more", "", 0),
+    ("lag worst", "latest timing, at most (its bucket's bound)", "ms", 0),
     ("rss", "serve resident memory at the end (VmRSS)", "MiB", 1),
     ("load", "load average (1 min) when the run started", "", 2),
 ]

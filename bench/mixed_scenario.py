@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import harness
 from bench.harness import SignedCommands
@@ -210,6 +211,32 @@ async def sev1_times(
                 return channel_at, now
         await asyncio.sleep(0.005)
     return channel_at, None
+
+
+LAG = "bridgekeeper_event_loop_lag_seconds"
+
+
+async def loop_lag(session: aiohttp.ClientSession, url: str) -> dict[float, float]:
+    """serve's event-loop timings so far, by bucket: upper bound (s) -> how many, cumulative."""
+    async with session.get(f"{url}/metrics") as response:
+        text = await response.text()
+    return {
+        float(sample.labels["le"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == LAG
+        for sample in family.samples
+        if sample.name == f"{LAG}_bucket"
+    }
+
+
+def lag_during(before: dict[float, float], after: dict[float, float]) -> dict[str, float]:
+    """How many timings there were between two scrapes, how many were 25 ms late or more,
+    and the bucket the latest fell in (its upper bound, ms)."""
+    counts = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
+    total = counts[float("inf")]
+    under_25 = counts.get(0.025, 0.0)
+    worst = min((b for b, n in counts.items() if n == total), default=float("inf"))
+    return {"lag samples": total, "lag 25": total - under_25, "lag worst": worst * 1000}
 
 
 class NoteReader:
