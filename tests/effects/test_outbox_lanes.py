@@ -8,8 +8,9 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, select
@@ -198,25 +199,12 @@ async def test_what_waits_behind_a_failing_lane_is_not_read_again_on_every_pass(
     """Each pass of the outbox reads each lane's first effect, and reads on only where that one
     is due: 2,000 messages behind a failing channel's retry cost a pass no more than 20 do.
     Lanes being delivered are left out."""
-    if not db_url.startswith("sqlite"):
-        pytest.skip("counts the steps of SQLite's virtual machine")
-    now = SystemClock().now()
-    db = Database(db_url)
-    try:
-        failing = await backlog_behind_a_retry(db, 20, now)
-        few = pass_steps(db_url, now)
-        await backlog_behind_a_retry(db, 1980, now, incident_id=failing)
-        many = pass_steps(db_url, now)
-        busy = await db.run_together(
-            lambda conn: lanes.due_lanes(
-                conn, now=now, per_lane=20, limit=10, busy=["channel:triage"]
-            )
-        )
-    finally:
-        await db.dispose()
-    assert many[1] == few[1] == ["channel:triage"]  # the failing lane waits, the triage goes
+    few, many = await measured_with_a_backlog(db_url, lambda now: pass_steps(db_url, now))
+    # the failing lane waits; the triage message and the card go
+    assert many[1] == few[1] == ["card:triage:7", "channel:triage"]
     assert many[0] < few[0] * 1.5, (few, many)
-    assert busy == []
+    _, busy = await pass_steps(db_url, SystemClock().now(), busy=["channel:triage"])
+    assert busy == ["card:triage:7"]
 
 
 async def test_a_card_s_renders_are_found_without_reading_the_other_lanes_backlog(
@@ -224,49 +212,54 @@ async def test_a_card_s_renders_are_found_without_reading_the_other_lanes_backlo
 ) -> None:
     """Delivering a card, the outbox takes every render of it due (one delivery covers them):
     found by the card, whatever waits in other lanes."""
+    few, many = await measured_with_a_backlog(db_url, lambda now: render_steps(db_url, now))
+    assert len(few[1]) == len(many[1]) == 2
+    assert many[0] < few[0] * 1.5, (few, many)
+
+
+Steps = tuple[int, list[Any]]  # what was found, and the steps SQLite's virtual machine took
+
+
+async def measured_with_a_backlog(
+    db_url: str, measure: Callable[[datetime], Awaitable[Steps]]
+) -> tuple[Steps, Steps]:
+    """`measure` with 20 messages behind a failing bridge channel's retry, then with 2,000
+    (beside them: a triage message due, and two renders of a triage card due)."""
     if not db_url.startswith("sqlite"):
         pytest.skip("counts the steps of SQLite's virtual machine")
     now = SystemClock().now()
     db = Database(db_url)
     try:
-        failing = await backlog_behind_a_retry(db, 20, now)
         async with db.transaction() as session:
+            failing = await add_incident(session, 903, "sev2")
+            first = outbox.enqueue(
+                session, Post(target="bridge", text="failed"), now=now, incident_id=failing
+            )
+            first.attempts, first.next_attempt_at = 3, now + timedelta(minutes=1)
+            outbox.enqueue(session, Post(target="triage", text="due"), now=now)
             for _ in range(2):
                 outbox.add_card(
                     session=session, now=now, incident_id=None, card="triage", owner=7, target="t"
                 )
-        few = await render_steps(db_url, now)
-        await backlog_behind_a_retry(db, 1980, now, incident_id=failing)
-        many = await render_steps(db_url, now)
+        await queue_behind(db, failing, 20, now)
+        few = await measure(now)
+        await queue_behind(db, failing, 1980, now)
+        many = await measure(now)
     finally:
         await db.dispose()
-    assert len(few[1]) == len(many[1]) == 2
-    assert many[0] < few[0] * 1.5, (few, many)
+    return few, many
 
 
-async def backlog_behind_a_retry(
-    db: Database, count: int, now: datetime, incident_id: int | None = None
-) -> int:
-    """`count` messages in an incident's bridge channel, behind a first one waiting out a retry
-    (and one triage message due): the incident's id."""
+async def queue_behind(db: Database, incident_id: int, count: int, now: datetime) -> None:
     async with db.transaction() as session:
-        if incident_id is None:
-            incident_id = await add_incident(session, 903, "sev2")
-            first = outbox.enqueue(
-                session, Post(target="bridge", text="failed"), now=now, incident_id=incident_id
-            )
-            first.attempts, first.next_attempt_at = 3, now + timedelta(minutes=1)
-            outbox.enqueue(session, Post(target="triage", text="due"), now=now)
         for n in range(count):
             outbox.enqueue(
                 session, Post(target="bridge", text=f"behind {n}"), now=now, incident_id=incident_id
             )
-    return incident_id
 
 
-async def render_steps(db_url: str, now: datetime) -> tuple[int, list[int]]:
-    """The triage card 7's renders due, and the steps SQLite's virtual machine took to find
-    them."""
+async def render_steps(db_url: str, now: datetime) -> Steps:
+    """The triage card 7's renders due."""
     engine = create_async_engine(db_url)
     steps = [0]
 
@@ -284,19 +277,19 @@ async def render_steps(db_url: str, now: datetime) -> tuple[int, list[int]]:
     return steps[0], found
 
 
-def pass_steps(db_url: str, now: datetime) -> tuple[int, list[str]]:
-    """A pass's lanes, and the steps SQLite's virtual machine took to find them."""
+async def pass_steps(db_url: str, now: datetime, busy: Sequence[str] = ()) -> Steps:
+    """The lanes an outbox pass finds due."""
     engine = create_engine(make_url(db_url).set(drivername="sqlite"))
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0  # go on
+
     try:
         with engine.connect() as conn:
-            steps = [0]
-
-            def count() -> int:
-                steps[0] += 1
-                return 0  # go on
-
             conn.connection.driver_connection.set_progress_handler(count, 10)
-            due = lanes.due_lanes(conn, now=now, per_lane=20, limit=10)
+            due = lanes.due_lanes(conn, now=now, per_lane=20, limit=10, busy=busy)
     finally:
         engine.dispose()
     return steps[0], [lane.name for lane in due]
