@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, select
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import SystemClock
 from bridgekeeper.domain.effects import CreateChannel, Post
@@ -26,6 +26,7 @@ from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect, Incident, TimelineEntry
 from tests.command_line import Done, run_bridgekeeper_beside
 from tests.conftest import Running, bridgekeepers
+from tests.sqlite_steps import counted
 
 
 async def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
@@ -260,39 +261,21 @@ async def queue_behind(db: Database, incident_id: int, count: int, now: datetime
 
 async def render_steps(db_url: str, now: datetime) -> Steps:
     """The triage card 7's renders due."""
-    engine = create_async_engine(db_url)
-    steps = [0]
-
-    def count() -> int:
-        steps[0] += 1
-        return 0  # go on
-
-    try:
-        async with AsyncSession(engine) as session:
-            raw = await (await session.connection()).get_raw_connection()
-            await raw.driver_connection.set_progress_handler(count, 10)
-            found = await outbox.due_renders(session, key=outbox.card_key("triage", 7), now=now)
-    finally:
-        await engine.dispose()
-    return steps[0], found
+    key = outbox.card_key("triage", 7)
+    return await counted(db_url, lambda session: outbox.due_renders(session, key=key, now=now))
 
 
 async def pass_steps(db_url: str, now: datetime, busy: Sequence[str] = ()) -> Steps:
     """The lanes an outbox pass finds due."""
-    engine = create_engine(make_url(db_url).set(drivername="sqlite"))
-    steps = [0]
 
-    def count() -> int:
-        steps[0] += 1
-        return 0  # go on
+    async def due(session: AsyncSession) -> list[str]:
+        conn = await session.connection()
+        found = await conn.run_sync(
+            lambda sync: lanes.due_lanes(sync, now=now, per_lane=20, limit=10, busy=busy)
+        )
+        return [lane.name for lane in found]
 
-    try:
-        with engine.connect() as conn:
-            conn.connection.driver_connection.set_progress_handler(count, 10)
-            due = lanes.due_lanes(conn, now=now, per_lane=20, limit=10, busy=busy)
-    finally:
-        engine.dispose()
-    return steps[0], [lane.name for lane in due]
+    return await counted(db_url, due)
 
 
 async def add_incident(session: AsyncSession, number: int, severity: str) -> int:

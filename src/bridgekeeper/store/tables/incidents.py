@@ -77,6 +77,7 @@ class TimelineEntry(Base):
     __table_args__ = (
         UniqueConstraint("incident_id", "seq"),
         UniqueConstraint("incident_id", "source_key"),
+        Index("ix_timeline_entries_kind", "incident_id", "kind", "seq"),  # the latest of a kind
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))

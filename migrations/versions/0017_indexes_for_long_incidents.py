@@ -1,4 +1,5 @@
-"""outbox indexes: the channels still to be created, and a card's pending renders
+"""indexes for long queues and long incidents: the channels still to be created, a card's
+pending renders, an incident's latest entry of a kind
 
 Revision ID: 0017
 Revises: 0016
@@ -9,6 +10,11 @@ The outbox worker asks on every pass which incidents' bridge channels are still 
 renders due. Both were answered from the index on status: every pending effect was read, a
 failing channel's backlog of thousands, on every pass and for every card. A partial index holds
 only the pending channel creations; a card's effects are indexed by status and due time.
+
+Moving an incident's update reminder (on a severity change, a new role, a close) looks for its
+latest stakeholder update: read backwards through the whole timeline when there was none
+recently, 0.2 s on an incident of 200,000 entries, in the change's transaction. Entries are
+indexed by kind within their incident.
 """
 
 from collections.abc import Sequence
@@ -34,9 +40,11 @@ def upgrade() -> None:
     )
     op.drop_index("ix_effects_card_key", table_name="effects")
     op.create_index("ix_effects_card", "effects", ["card_key", "status", "next_attempt_at"])
+    op.create_index("ix_timeline_entries_kind", "timeline_entries", ["incident_id", "kind", "seq"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_timeline_entries_kind", table_name="timeline_entries")
     op.drop_index("ix_effects_card", table_name="effects")
     op.create_index("ix_effects_card_key", "effects", ["card_key"])
     op.drop_index("ix_effects_opening", table_name="effects")
