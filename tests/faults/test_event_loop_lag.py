@@ -28,9 +28,9 @@ def hold_the_loop(seconds: float) -> None:
 async def test_a_step_that_holds_the_event_loop_is_measured_as_lag() -> None:
     stop = asyncio.Event()
     watching = asyncio.create_task(metrics.watch_event_loop(stop, every=0.01))
-    before = late("0.1")
+    before = late("0.25")
     await asyncio.sleep(0.05)  # the watcher has set its timer
     hold_the_loop(0.3)
     stop.set()  # the watcher times the timer held up, then stops
     await watching
-    assert late("0.1") - before == 1
+    assert late("0.25") - before >= 1  # the held timer (a stray stall may add one)
