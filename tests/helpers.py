@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.app import Bridgekeeper
-from bridgekeeper.store.models import Effect
+from bridgekeeper.clock import SystemClock
+from bridgekeeper.store.models import Effect, Incident
 
 REPO = Path(__file__).resolve().parents[1]  # the repository (tests/ is at its top)
 
@@ -59,3 +61,22 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError("the condition did not hold in time")
         await asyncio.sleep(0.02)
+
+
+async def add_incident(session: AsyncSession, number: int, severity: str) -> int:
+    """An open incident's row, as a declaration leaves it before anything else: its id."""
+    now = SystemClock().now()
+    incident = Incident(
+        number=number,
+        title="t",
+        severity=severity,
+        initial_severity=severity,
+        stage="detect",
+        status="open",
+        declared_by="U0ALICE",
+        declared_at=now,
+        detected_at=now,
+    )
+    session.add(incident)
+    await session.flush()
+    return incident.id

@@ -23,9 +23,10 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import lanes, outbox
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Effect, Incident, TimelineEntry
+from bridgekeeper.store.models import Effect, TimelineEntry
 from tests.command_line import Done, run_bridgekeeper_beside
 from tests.conftest import Running, bridgekeepers
+from tests.helpers import add_incident
 from tests.sqlite_steps import counted
 
 
@@ -276,24 +277,6 @@ async def pass_steps(db_url: str, now: datetime, busy: Sequence[str] = ()) -> St
         return [lane.name for lane in found]
 
     return await counted(db_url, due)
-
-
-async def add_incident(session: AsyncSession, number: int, severity: str) -> int:
-    now = SystemClock().now()
-    incident = Incident(
-        number=number,
-        title="t",
-        severity=severity,
-        initial_severity=severity,
-        stage="detect",
-        status="open",
-        declared_by="U0ALICE",
-        declared_at=now,
-        detected_at=now,
-    )
-    session.add(incident)
-    await session.flush()
-    return incident.id
 
 
 def test_folding_passes_over_card_refreshes_and_keeps_them_in_order() -> None:

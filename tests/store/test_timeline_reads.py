@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgekeeper.clock import SystemClock
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Incident, TimelineEntry
+from bridgekeeper.store.models import TimelineEntry
+from tests.helpers import add_incident
 from tests.sqlite_steps import counted
 
 
@@ -36,21 +37,9 @@ async def test_the_latest_update_is_found_without_reading_the_notes_after_it(db_
 
 async def an_incident_with_an_update(db: Database, now: datetime) -> int:
     async with db.transaction() as session:
-        incident = Incident(
-            number=904,
-            title="long",
-            severity="sev2",
-            initial_severity="sev2",
-            stage="diagnose",
-            status="open",
-            declared_by="U0ALICE",
-            declared_at=now,
-            detected_at=now,
-        )
-        session.add(incident)
-        await session.flush()
-    await add_entries(db, incident.id, [(1, "update_posted")], now)
-    return incident.id
+        incident_id = await add_incident(session, 904, "sev2")
+    await add_entries(db, incident_id, [(1, "update_posted")], now)
+    return incident_id
 
 
 async def add_notes(
