@@ -123,7 +123,7 @@ class OutboxWorker:
         due = await self._read(read) if free else []
         # the lanes being delivered are not read (what a read would see of them is stale: an
         # effect just rescheduled looks due); nor started, if one began during the read
-        wanted = [lane for lane in due if lane.name not in self._active][:free]
+        wanted = [lane for lane in due if lane.name not in self._active]
         renew = busy if self._renewed + self.claim_seconds / 3 < time.monotonic() else []
         if not wanted and not renew:
             return []
