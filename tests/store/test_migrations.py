@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from bridgekeeper.errors import SchemaOutOfDate
-from bridgekeeper.store.db import Database, head_revision
+from bridgekeeper.store.db import Database, alembic_config, head_revision
 from bridgekeeper.store.models import Base
+from tests.conftest import PG_URL
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -42,3 +45,45 @@ async def test_upgrade_from_empty_to_head_without_drift(empty_db_url: str) -> No
 
 def test_single_head() -> None:
     assert head_revision() is not None
+
+
+async def test_replicas_upgrading_at_once_take_turns(empty_db_url: str) -> None:
+    replicas = [Database(empty_db_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(db.upgrade() for db in replicas))
+        for db in replicas:
+            await db.check_schema()
+        async with replicas[0].engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        for db in replicas:
+            await db.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="indexes are built CONCURRENTLY on PostgreSQL only")
+async def test_an_index_an_interrupted_upgrade_left_is_built_again(empty_db_url: str) -> None:
+    db = Database(empty_db_url)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0016"))
+            await conn.commit()
+            # What a CREATE INDEX CONCURRENTLY cut short leaves: the name taken, the index unusable.
+            await conn.execute(
+                text("CREATE INDEX ix_timeline_entries_kind ON timeline_entries (id)")
+            )
+            await conn.commit()
+        await db.upgrade()
+        await db.check_schema()
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+            valid = await conn.scalar(
+                text(
+                    "SELECT bool_and(indisvalid) FROM pg_index "
+                    "JOIN pg_class c ON c.oid = indexrelid "
+                    "WHERE c.relname IN ('ix_effects_opening', 'ix_effects_card', "
+                    "'ix_timeline_entries_kind')"
+                )
+            )
+        assert valid is True
+    finally:
+        await db.dispose()

@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -44,6 +45,7 @@ DatabaseError = SQLAlchemyError
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process's transaction
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
+UPGRADE_POLL_SECONDS = 0.2  # how often a replica asks whether another's upgrade is over
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
 _OPEN = ContextVar("bridgekeeper_transaction_open", default=False)
@@ -247,10 +249,20 @@ class Database:
             return False
 
     async def upgrade(self) -> None:
-        async with (self._inline or self.engine).begin() as conn:
-            if not self.is_sqlite:
-                await conn.execute(text(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})"))
-            await conn.run_sync(_upgrade)
+        if self.is_sqlite:  # one transaction, which holds the file's write lock
+            async with (self._inline or self.engine).begin() as conn:
+                await conn.run_sync(_upgrade)
+            return
+        # One transaction per migration (some build indexes outside any transaction), so the
+        # lock that makes replicas take turns is held by the session, released at the end.
+        async with self.engine.connect() as conn:
+            await _take_turn(conn)
+            try:
+                await conn.run_sync(_upgrade)
+            finally:
+                await conn.rollback()
+                await conn.execute(text(f"SELECT pg_advisory_unlock({UPGRADE_LOCK})"))
+                await conn.commit()
 
     async def check_schema(self) -> None:
         async with self._reading.connect() as conn:
@@ -362,6 +374,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def _take_turn(conn: AsyncConnection) -> None:
+    """Wait for the upgrade lock without a transaction open: a replica waiting inside one would
+    hold up the other's CREATE INDEX CONCURRENTLY, which waits for every older snapshot."""
+    while not await conn.scalar(text(f"SELECT pg_try_advisory_lock({UPGRADE_LOCK})")):
+        await conn.commit()
+        await asyncio.sleep(UPGRADE_POLL_SECONDS)
+    await conn.commit()
 
 
 def _upgrade(connection: Connection) -> None:
