@@ -229,7 +229,7 @@ ROWS = [  # key, metric, unit, digits
     ("cpu", "serve CPU time, scenario", "s", 1),
     ("lag samples", "serve event-loop timings (a timer every 50 ms), scenario", "", 0),
     ("lag 25", "of those, 25 ms late or more", "", 0),
-    ("lag worst", "latest timing, at most (its bucket's bound)", "ms", 0),
+    ("lag worst", "most late timing, at most (its bucket's bound)", "ms", 0),
     ("rss", "serve resident memory at the end (VmRSS)", "MiB", 1),
     ("load", "load average (1 min) when the run started", "", 2),
 ]

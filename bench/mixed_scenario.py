@@ -229,14 +229,18 @@ async def loop_lag(session: aiohttp.ClientSession, url: str) -> dict[float, floa
     }
 
 
-def lag_during(before: dict[float, float], after: dict[float, float]) -> dict[str, float]:
+def lag_during(before: dict[float, float], after: dict[float, float]) -> dict[str, float | None]:
     """How many timings there were between two scrapes, how many were 25 ms late or more,
-    and the bucket the latest fell in (its upper bound, ms)."""
+    and the bucket the most late fell in (its upper bound, ms; none without a timing)."""
     counts = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
-    total = counts[float("inf")]
+    total = counts.get(float("inf"), 0.0)
     under_25 = counts.get(0.025, 0.0)
     worst = min((b for b, n in counts.items() if n == total), default=float("inf"))
-    return {"lag samples": total, "lag 25": total - under_25, "lag worst": worst * 1000}
+    return {
+        "lag samples": total,
+        "lag 25": total - under_25,
+        "lag worst": worst * 1000 if total else None,
+    }
 
 
 class NoteReader:

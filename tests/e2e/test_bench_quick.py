@@ -145,3 +145,14 @@ async def test_a_benchmark_server_whose_port_was_taken_starts_on_another(
             assert "address already in use" in (tmp_path / "bare.log").read_text()
         finally:
             server.stop()
+
+
+def test_the_event_loop_rows_say_nothing_of_a_scenario_without_timings() -> None:
+    if not (REPO / "bench" / "mixed_scenario.py").exists():
+        pytest.skip("bench/ is not in this tree (installed without a checkout)")
+    from bench.mixed_scenario import lag_during
+
+    before = {0.005: 10.0, 0.025: 12.0, 0.1: 13.0, float("inf"): 13.0}
+    assert lag_during(before, before) == {"lag samples": 0, "lag 25": 0, "lag worst": None}
+    after = {0.005: 15.0, 0.025: 18.0, 0.1: 20.0, float("inf"): 20.0}
+    assert lag_during(before, after) == {"lag samples": 7, "lag 25": 1, "lag worst": 100.0}
