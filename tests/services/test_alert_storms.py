@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from bridgekeeper.config import AutoDeclareRule
 from bridgekeeper.domain.incidents import Severity
@@ -147,6 +147,73 @@ async def test_past_the_cards_a_minute_allows_new_alerts_go_into_one_digest(
     await post(app, "generic", generic("After the storm", dedup_key="after"))
     await app.settle()
     assert any("After the storm" in c and "alert_ack" in c for c in card_texts(app))
+
+
+async def test_one_notification_of_a_whole_group_gets_what_each_alert_would_alone(
+    serve: Start,
+) -> None:
+    """Alertmanager sends a group's alerts in one body, stored in one transaction: each alert
+    still sees the cards, digest and incidents the ones before it made."""
+    rule = AutoDeclareRule(sources=("alertmanager",), min_severity=Severity.SEV2)
+    app = await serve(triage_cards_per_minute=3, auto_declare=(rule,))
+    group = [  # alert name, labels
+        ("WebDown", {"instance": "web-0", "severity": "warning"}),  # a card of its own
+        ("DbDown", {"instance": "db-01", "severity": "critical"}),  # an incident, and a card
+        ("DbSlow", {"instance": "db-01", "node": "rack-7", "severity": "warning"}),  # joins
+        ("WebDown", {"instance": "web-3", "severity": "warning"}),  # the minute's third card
+        ("WebDown", {"instance": "web-4", "severity": "warning"}),  # the digest's first line
+        ("WebDown", {"instance": "web-5", "severity": "warning"}),
+        ("VolFull", {"instance": "nas-2", "node": "rack-7", "severity": "warning"}),  # joins
+        ("WebDown", {"instance": "web-7", "severity": "warning"}),
+    ]
+    body = {"version": "4", "status": "firing", "receiver": "bridgekeeper", "alerts": [
+        {"status": "firing", "startsAt": "2026-11-22T08:00:00Z", "fingerprint": f"group-{n}",
+         "labels": {"alertname": name, **labels}}
+        for n, (name, labels) in enumerate(group)
+    ]}  # fmt: skip
+    answer = await post(app, "alertmanager", body)
+    results = [(a["result"], a["incident"]) for a in answer.body["alerts"]]
+    assert results == [("new", None), ("new", 1), ("attached", 1), ("new", None),
+                       ("new", None), ("new", None), ("attached", 1), ("new", None)]  # fmt: skip
+    await app.settle()
+    headers = sorted(json.loads(card)[0]["text"]["text"] for card in card_texts(app))
+    assert headers == [
+        "3 more alerts from Alertmanager",
+        "SEV2 · DbDown on db-01",
+        "SEV3 · WebDown on web-0",
+        "SEV3 · WebDown on web-3",
+    ]
+    [digest] = [card for card in card_texts(app) if "digest_list" in card]
+    assert all(f"web-{n}" in digest for n in (4, 5, 7))
+
+
+async def test_a_notification_of_new_alerts_in_a_storm_asks_the_database_little_for_each(
+    serve: Start,
+) -> None:
+    """A fleet-wide outage comes as one body of hundreds of new alerts, which Alertmanager
+    gives 10 s: the storm, the digest and the open incidents are read once, not per alert."""
+    app = await serve(triage_cards_per_minute=3)
+    notification = {"version": "4", "status": "firing", "receiver": "bridgekeeper", "alerts": [
+        {"status": "firing", "startsAt": "2026-11-22T08:00:00Z", "fingerprint": f"node-{n}",
+         "labels": {"alertname": "NodeDown", "instance": f"node-{n}", "severity": "warning"}}
+        for n in range(200)
+    ]}  # fmt: skip
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    for engine in app.bk.db.engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = await post(app, "alertmanager", notification)
+    finally:
+        for engine in app.bk.db.engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert [a["result"] for a in answer.body["alerts"]] == ["new"] * 200
+    assert len(statements) <= 3 * 200 + 40  # was 7 an alert: a count, a digest, renders, keys
+    await app.settle()
+    assert any("197 more alerts from Alertmanager" in card for card in card_texts(app))
 
 
 def alertmanager(title: str, n: int) -> dict[str, Any]:

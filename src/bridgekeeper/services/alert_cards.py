@@ -20,6 +20,9 @@ from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert, Incident
 
 GROUP_CARD = "alerts"  # an incident's grouped alerts, in its bridge channel
+# What a transaction remembers in its session's `info`:
+RENDERS = "bridgekeeper.renders"  # card key -> when its latest render is due
+STORM = "bridgekeeper.storm"  # the storm, as services/digest.py counted it
 
 
 async def attach(
@@ -104,11 +107,18 @@ async def refresh_paced(
     target: str,
 ) -> None:
     """Queue a card's render: at once the first time, then at most every `interval`; nothing
-    while one is scheduled (it renders current state, so it shows this change too)."""
-    last = await alert_store.latest_render(session=session, key=outbox.card_key(card, owner))
+    while one is scheduled (it renders current state, so it shows this change too). What the
+    transaction scheduled is remembered: a storm's alerts ask once, not once each."""
+    key = outbox.card_key(card, owner)
+    scheduled = session.info.setdefault(RENDERS, {})
+    if scheduled.get(key, now) > now:
+        return
+    last = await alert_store.latest_render(session=session, key=key)
     if last is not None and last > now:
+        scheduled[key] = last
         return
     due = now if last is None else paced(last, now, interval)
+    scheduled[key] = due
     outbox.add_card(
         session=session,
         now=now,
@@ -160,7 +170,9 @@ async def refresh_card(
         if last is not None and last > now:
             await alert_store.hurry_card(session=session, key=card_key(alert), now=now)
     alert.card_refresh_at = due
-    alert.carded_at = alert.carded_at or now
+    if alert.carded_at is None:  # one more card in the storm's count (services/digest.py)
+        alert.carded_at = now
+        session.info.pop(STORM, None)
     outbox.add_card(
         session=session,
         now=now,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import Severity
-from bridgekeeper.services.alert_cards import refresh_card, refresh_paced
+from bridgekeeper.services.alert_cards import STORM, refresh_card, refresh_paced
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Alert
@@ -37,18 +37,38 @@ class Digest:
     private: int  # how many are part of a private incident (counted, not named)
 
 
+@dataclass
+class _Storm:
+    """The storm as one transaction sees it: read once, then counted on as it goes (a new
+    card elsewhere in the transaction forgets it: services/alert_cards.py)."""
+
+    since: datetime
+    carded: int  # alerts carded since `since`
+    digest: int | None = None
+
+
 async def first_card(
     session: DbSession, *, settings: Settings, alert: Alert, now: datetime
 ) -> None:
     """A new alert's card: its own, or during a storm a line in the storm's digest."""
-    since = now - STORM_WINDOW
-    carded = await alert_store.carded_since(session=session, since=since)
-    if carded < settings.alerts.triage_cards_per_minute:
+    storm = await _storm(session, since=now - STORM_WINDOW)
+    if storm.carded < settings.alerts.triage_cards_per_minute:
         await refresh_card(session=session, alert=alert, now=now, interval=None)
         return
-    alert.digest = await alert_store.open_digest(session=session, since=since) or alert.id
+    if storm.digest is None:
+        storm.digest = await alert_store.open_digest(session=session, since=storm.since)
+    alert.digest = storm.digest = storm.digest or alert.id
     alert.carded_at = now
+    storm.carded += 1
     await refresh_digest(session, settings=settings, digest=alert.digest, now=now)
+
+
+async def _storm(session: DbSession, *, since: datetime) -> _Storm:
+    storm = session.info.get(STORM)
+    if not isinstance(storm, _Storm) or storm.since != since:
+        storm = _Storm(since, await alert_store.carded_since(session=session, since=since))
+        session.info[STORM] = storm
+    return storm
 
 
 async def refresh_digest(

@@ -56,6 +56,7 @@ ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and 
 BATCH_MAX = 200  # webhook requests stored in one transaction at most
 LINGER = 0.002  # seconds the writer may wait for a batch as large as the last one
 PIPELINE = 2  # batches written at once on PostgreSQL (on different alerts)
+INCIDENT_KEYS = "bridgekeeper.incident_keys"  # session.info: the open incidents' keys, as read
 
 
 @dataclass
@@ -268,6 +269,7 @@ class IntakeService:
         await session.flush()
         incident_id = await self._related_incident(session, row, now)
         if incident_id is not None:
+            session.info.pop(INCIDENT_KEYS, None)  # the incident has this alert's keys now
             incident = await incident_store.get_by_id(
                 session=session, incident_id=incident_id, lock=True
             )
@@ -296,8 +298,14 @@ class IntakeService:
         await self._card(session, stored, now, urgent=False)
 
     async def _related_incident(self, session: DbSession, row: Alert, now: datetime) -> int | None:
+        """The open incident the alert belongs with, if any. The incidents' keys are read once
+        a transaction, and again after an alert joins one (`_fire`, `_declare`)."""
         window = timedelta(minutes=self.settings.alerts.grouping_window_minutes)
-        candidates = await alert_store.open_incident_keys(session=session, since=now - window)
+        candidates = session.info.get(INCIDENT_KEYS)
+        if candidates is None:
+            since = now - window
+            candidates = await alert_store.open_incident_keys(session=session, since=since)
+            session.info[INCIDENT_KEYS] = candidates
         return pick_incident(frozenset(row.correlation_keys), candidates, now=now, window=window)
 
     def _auto_declare_rule(self, row: Alert) -> AutoDeclareRule | None:
@@ -310,6 +318,7 @@ class IntakeService:
     async def _declare(
         self, session: DbSession, row: Alert, rule: AutoDeclareRule, now: datetime
     ) -> None:
+        session.info.pop(INCIDENT_KEYS, None)  # one more open incident, with this alert's keys
         declared = await self.incidents.declare(
             session=session,
             user=BOT_ACTOR,
