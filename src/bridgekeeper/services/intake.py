@@ -22,19 +22,17 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bridgekeeper.clock import Clock
-from bridgekeeper.config import AutoDeclareRule, Settings
+from bridgekeeper.config import Settings
 from bridgekeeper.domain.alerts import model
-from bridgekeeper.domain.alerts.grouping import pick_incident
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.services import digest
 from bridgekeeper.services.alert_cards import (
-    attach,
     card_due,
-    mark_triaged,
     note_resolved,
     raise_severity,
     refresh_card,
 )
+from bridgekeeper.services.alert_incidents import auto_declare_rule, declare_for, join_related
 from bridgekeeper.services.alert_rows import (
     SOURCE_SEVERITY_MAX,
     Outcome,
@@ -44,7 +42,7 @@ from bridgekeeper.services.alert_rows import (
     stored_dedup_key,
 )
 from bridgekeeper.services.batching import take_ready
-from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.repeats import BatchedAlert, count_plain
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
@@ -56,7 +54,6 @@ ATTEMPTS = 3  # concurrent first deliveries of one alert: the loser retries and 
 BATCH_MAX = 200  # webhook requests stored in one transaction at most
 LINGER = 0.002  # seconds the writer may wait for a batch as large as the last one
 PIPELINE = 2  # batches written at once on PostgreSQL (on different alerts)
-INCIDENT_KEYS = "bridgekeeper.incident_keys"  # session.info: the open incidents' keys, as read
 
 
 @dataclass
@@ -104,7 +101,7 @@ class IntakeService:
     async def receive_in(self, session: DbSession, alert: model.Alert) -> Outcome:
         """One alert stored within the caller's transaction (a scheduled job's), so that it
         commits, or not, with the caller's own work."""
-        return await self._receive(session, alert, self.clock.now())
+        return await self._receive(session, alert, self.clock.now(), firing=None)
 
     async def close(self) -> None:
         tasks = [*self._writing, *([self._writer] if self._writer else [])]
@@ -196,21 +193,28 @@ class IntakeService:
             try:
                 async with self.db.transaction() as session:
                     now = self.clock.now()
-                    return [await self._receive_all(session, d.alerts, now) for d in batch]
+                    firing = await self._firing(session, batch)
+                    return [await self._receive_all(session, d.alerts, now, firing) for d in batch]
             except DuplicateRow:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("concurrent delivery of the same alert; retrying (%s)", attempt)
         raise AssertionError("unreachable")
 
+    async def _firing(self, session: DbSession, batch: list[_Delivery]) -> set[str]:
+        """The batch's dedup keys an open alert has (no other batch of this process writes
+        them; another replica's alert is refused by the unique index, and the batch retried)."""
+        keys = {key for delivery in batch for key in delivery.keys}
+        return await alert_store.firing_keys(session=session, dedup_keys=keys)
+
     async def _receive_all(
-        self, session: DbSession, alerts: list[model.Alert], now: datetime
+        self, session: DbSession, alerts: list[model.Alert], now: datetime, firing: set[str]
     ) -> list[Outcome]:
-        """The event loop comes round between alerts: on SQLite a batch of new alerts, ten or so
+        """The event loop comes round between alerts: on SQLite a batch of new alerts, a few
         statements each, would otherwise hold it (and every ack) for tens of milliseconds."""
         outcomes = []
         for alert in alerts:
-            outcomes.append(await self._receive(session, alert, now))
+            outcomes.append(await self._receive(session, alert, now, firing))
             await self.db.give_the_loop_a_turn()
         return outcomes
 
@@ -233,7 +237,9 @@ class IntakeService:
             outcomes.setdefault(items[i].request, []).append(outcome)
         return outcomes
 
-    async def _receive(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:
+    async def _receive(
+        self, session: DbSession, alert: model.Alert, now: datetime, firing: set[str] | None
+    ) -> Outcome:
         key = delivery_key(alert)
         seen = None if key is None else await alert_store.delivered_to(session=session, key=key)
         if seen is not None:
@@ -241,7 +247,7 @@ class IntakeService:
             if previous is not None:
                 return Outcome(previous.id, Result.DUPLICATE, previous.incident_number)
         if alert.status is model.AlertStatus.FIRING:
-            outcome = await self._fire(session, alert, now)
+            outcome = await self._fire(session, alert, now, firing)
         else:
             outcome = await self._resolve(session, alert, now)
         if key is not None:
@@ -251,10 +257,14 @@ class IntakeService:
         return outcome
 
     # -- firing -------------------------------------------------------------------------------
-    async def _fire(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:
-        repeat = await alert_store.count_repeat(
-            session=session, dedup_key=stored_dedup_key(alert), now=now
-        )
+    async def _fire(
+        self, session: DbSession, alert: model.Alert, now: datetime, firing: set[str] | None
+    ) -> Outcome:
+        """`firing`: the keys an open alert may have (None: any may); a new alert's is added."""
+        key = stored_dedup_key(alert)
+        repeat = None
+        if firing is None or key in firing:
+            repeat = await alert_store.count_repeat(session=session, dedup_key=key, now=now)
         if repeat is not None:
             # Decide with the time read now that the alert row is locked: a card render that
             # ran before this repeat commits is then always older, and another is queued.
@@ -267,17 +277,13 @@ class IntakeService:
         row = new_row(alert, now)
         session.add(row)
         await session.flush()
-        incident_id = await self._related_incident(session, row, now)
-        if incident_id is not None:
-            session.info.pop(INCIDENT_KEYS, None)  # the incident has this alert's keys now
-            incident = await incident_store.get_by_id(
-                session=session, incident_id=incident_id, lock=True
-            )
-            await attach(self.incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
+        if firing is not None:
+            firing.add(key)
+        if await join_related(self.incidents, session, row=row, now=now):
             return Outcome(row.id, Result.ATTACHED, row.incident_number)
-        rule = self._auto_declare_rule(row)
+        rule = auto_declare_rule(self.settings.alerts.auto_declare, row)
         if rule is not None:
-            await self._declare(session, row, rule, now)
+            await declare_for(self.incidents, session, row=row, rule=rule, now=now)
         await self._first_card(session, row, now)
         return Outcome(row.id, Result.NEW, row.incident_number)
 
@@ -296,43 +302,6 @@ class IntakeService:
                 )
                 await raise_severity(self.incidents, session, incident=incident, alert=stored)
         await self._card(session, stored, now, urgent=False)
-
-    async def _related_incident(self, session: DbSession, row: Alert, now: datetime) -> int | None:
-        """The open incident the alert belongs with, if any. The incidents' keys are read once
-        a transaction, and again after an alert joins one (`_fire`, `_declare`)."""
-        window = timedelta(minutes=self.settings.alerts.grouping_window_minutes)
-        candidates = session.info.get(INCIDENT_KEYS)
-        if candidates is None:
-            since = now - window
-            candidates = await alert_store.open_incident_keys(session=session, since=since)
-            session.info[INCIDENT_KEYS] = candidates
-        return pick_incident(frozenset(row.correlation_keys), candidates, now=now, window=window)
-
-    def _auto_declare_rule(self, row: Alert) -> AutoDeclareRule | None:
-        severity = Severity(row.severity)
-        for rule in self.settings.alerts.auto_declare:
-            if row.source in rule.sources and severity.rank <= rule.min_severity.rank:
-                return rule
-        return None
-
-    async def _declare(
-        self, session: DbSession, row: Alert, rule: AutoDeclareRule, now: datetime
-    ) -> None:
-        session.info.pop(INCIDENT_KEYS, None)  # one more open incident, with this alert's keys
-        declared = await self.incidents.declare(
-            session=session,
-            user=BOT_ACTOR,
-            title=row.title,
-            severity=Severity(row.severity),
-            private=rule.private,
-            detected_at=row.first_seen,
-        )
-        incident = await incident_store.get_by_id(
-            session=session, incident_id=declared.incident_id, lock=True
-        )
-        await attach(self.incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
-        await self.incidents.alert_declared(session, incident, row)
-        mark_triaged(row, "declared", BOT_ACTOR, now)
 
     # -- resolved -----------------------------------------------------------------------------
     async def _resolve(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:

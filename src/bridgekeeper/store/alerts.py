@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,6 +107,9 @@ _OPEN_WITH_KEYS = (
     .order_by(_ALERTS.c.id)
     .with_for_update()
 )
+_FIRING_KEYS = select(_ALERTS.c.dedup_key).where(
+    _ALERTS.c.dedup_key.in_(bindparam("keys", expanding=True)), _ALERTS.c.status == "firing"
+)
 _COUNT_REPEATS = (
     update(_ALERTS)
     .where(_ALERTS.c.id == bindparam("alert_id"))
@@ -126,6 +129,11 @@ _SCHEDULE_RENDER = (
 def delivered_any(conn: Connection, keys: list[str]) -> set[str]:
     """Which of these webhook deliveries are already stored."""
     return set(conn.scalars(_DELIVERED_ANY, {"keys": keys}))
+
+
+async def firing_keys(*, session: AsyncSession, dedup_keys: Collection[str]) -> set[str]:
+    """Which of these dedup keys an open alert has."""
+    return set(await session.scalars(_FIRING_KEYS, {"keys": list(dedup_keys)}))
 
 
 def open_with_keys(conn: Connection, dedup_keys: list[str]) -> dict[str, Repeat]:

@@ -1,0 +1,78 @@
+"""A new alert's incident: the open incident whose recent alerts share a correlation key with
+it (domain/alerts/grouping.py), or one it declares by an auto-declare rule.
+
+The open incidents' keys are read once a transaction (a notification of a whole group brings
+hundreds of new alerts at once), and again after an alert joins or declares one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from bridgekeeper.config import AutoDeclareRule
+from bridgekeeper.domain.alerts.grouping import pick_incident
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.services.alert_cards import attach, mark_triaged
+from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.store import alerts as alert_store
+from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store.db import DbSession
+from bridgekeeper.store.models import Alert
+
+INCIDENT_KEYS = "bridgekeeper.incident_keys"  # session.info: the open incidents' keys, as read
+
+
+async def join_related(
+    incidents: IncidentService, session: DbSession, *, row: Alert, now: datetime
+) -> bool:
+    """Attach a new alert to the open incident it belongs with; whether there was one."""
+    window = timedelta(minutes=incidents.settings.alerts.grouping_window_minutes)
+    candidates = session.info.get(INCIDENT_KEYS)
+    if candidates is None:
+        since = now - window
+        candidates = await alert_store.open_incident_keys(session=session, since=since)
+        session.info[INCIDENT_KEYS] = candidates
+    keys = frozenset(row.correlation_keys)
+    incident_id = pick_incident(keys, candidates, now=now, window=window)
+    if incident_id is None:
+        return False
+    session.info.pop(INCIDENT_KEYS, None)  # the incident has this alert's keys now
+    incident = await incident_store.get_by_id(session=session, incident_id=incident_id, lock=True)
+    await attach(incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
+    return True
+
+
+def auto_declare_rule(rules: Iterable[AutoDeclareRule], row: Alert) -> AutoDeclareRule | None:
+    """The first rule that declares an incident for this alert, if any."""
+    severity = Severity(row.severity)
+    for rule in rules:
+        if row.source in rule.sources and severity.rank <= rule.min_severity.rank:
+            return rule
+    return None
+
+
+async def declare_for(
+    incidents: IncidentService,
+    session: DbSession,
+    *,
+    row: Alert,
+    rule: AutoDeclareRule,
+    now: datetime,
+) -> None:
+    """Declare an incident for a new alert, the alert attached to it and marked declared."""
+    session.info.pop(INCIDENT_KEYS, None)  # one more open incident, with this alert's keys
+    declared = await incidents.declare(
+        session=session,
+        user=BOT_ACTOR,
+        title=row.title,
+        severity=Severity(row.severity),
+        private=rule.private,
+        detected_at=row.first_seen,
+    )
+    incident = await incident_store.get_by_id(
+        session=session, incident_id=declared.incident_id, lock=True
+    )
+    await attach(incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
+    await incidents.alert_declared(session, incident, row)
+    mark_triaged(row, "declared", BOT_ACTOR, now)
