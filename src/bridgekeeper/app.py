@@ -319,11 +319,13 @@ class Bridgekeeper:
                 log.exception("polling the tracker failed; trying again")
 
     async def _archive_when_due(self) -> None:
-        """Archive closed incidents' channels once their delay has passed (safe on every
-        replica: each incident is claimed under its row lock)."""
+        """Archive closed incidents' channels once their delay has passed, and compile the
+        reports of closes whose process stopped (safe on every replica: each incident, each
+        report, is claimed first)."""
         while not self._stop.is_set():
             try:
                 await self.closing.run_due_archives()
+                await self.closing.publish_stopped()
             except Exception:
                 log.exception("archiving closed incidents' channels failed; trying again")
             with contextlib.suppress(TimeoutError):

@@ -11,13 +11,14 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from bridgekeeper.config import ReportSettings
 from bridgekeeper.domain.timeline import GENESIS, entry_hash
 from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.models import ReportPart, TimelineEntry
+from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
+from tests.alerting import generic, post
 from tests.conftest import Running, Start
 from tests.services.test_close import declare, incident, reports, say
 from tests.services.test_close import serve as serve  # a fixture
@@ -143,6 +144,82 @@ async def test_commands_are_acked_while_a_long_report_is_built(running: Running)
     [shared] = [f for f in running.slack.files if channel.id in f.channels]
     md = next(r for r in await reports(running) if r.format == "md")
     assert shared.content.decode() == md.text and "note 2998 of the night" in md.text
+
+
+async def test_alerts_and_other_incidents_are_written_while_a_long_report_is_built(
+    running: Running,
+) -> None:
+    """The report is compiled after the close commits, holding no write lock: on SQLite a
+    close of 200,000 entries had kept every webhook and command waiting for its seconds."""
+    service = running.bk.reports
+    service.page_rows = 10
+    channel = await declare(running, "Long one")
+    other = await declare(running, "Other one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 3_000)
+    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
+    await until(lambda: service.building > 0)
+    stored = await post(running, "generic", generic("Disk full on db-01", dedup_key="db-01"))
+    assert stored.status == 202 and stored.body["result"] == "new"
+    assert service.building > 0, "the alert waited for the report"
+    await running.command("note the other one goes on", channel=other.id)
+    noted = await _until_noted(running, 2, "the other one goes on")
+    assert noted and service.building > 0, "the note waited for the report"
+    await closing
+    assert [f.filename for f in running.slack.files] == ["incident-1-report-v1.md"]
+
+
+async def _until_noted(running: Running, number: int, text: str) -> bool:
+    for _ in range(2000):
+        async with running.bk.db.sessions() as session:
+            row = await incident_store.get(session=session, number=number)
+            assert row is not None
+            found = await session.scalar(
+                select(func.count())
+                .select_from(TimelineEntry)
+                .where(TimelineEntry.incident_id == row.id, TimelineEntry.text == text)
+            )
+        if found:
+            return True
+        await asyncio.sleep(0.005)
+    return False
+
+
+async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
+    running: Running,
+) -> None:
+    """The process stopped between the close and its report: the worker's periodic pass
+    takes the report over, compiles it and announces the close."""
+    channel = await declare(running, "Stopped one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "note what we saw")
+    await say(running, channel, "close fixed before the restart")
+    [first] = running.slack.files
+    await leave_unfinished(running)
+    assert "Report of incident 1 (draft)" in await say(running, channel, "report")  # none stored
+
+    assert await running.bk.closing.publish_stopped() == 1
+    await running.settle()
+    assert await running.bk.closing.publish_stopped() == 0  # taken over once
+    again = [f for f in running.slack.files if f is not first]
+    assert [f.filename for f in again] == ["incident-1-report-v1.md"]
+    md = next(r for r in await reports(running) if r.format == "md")
+    assert md.sha256 == sha256(md.text) == hashlib.sha256(again[0].content).hexdigest()
+    assert "what we saw" in md.text and "fixed before the restart" in md.text
+
+
+async def leave_unfinished(running: Running) -> None:
+    """What a close whose process stopped leaves: its report rows reserved, long ago, empty,
+    and nothing queued for Slack with the report."""
+    async with running.bk.db.transaction() as session:
+        await session.execute(delete(Effect).where(Effect.dedup_key.like("report-file:%")))
+        ids = list(await session.scalars(select(Report.id)))
+        await session.execute(delete(ReportPart).where(ReportPart.report_id.in_(ids)))
+        await session.execute(
+            update(Report).values(
+                sha256="", body="", created_at=running.bk.clock.now() - timedelta(hours=1)
+            )
+        )
 
 
 async def test_the_timeline_command_pages_a_long_timeline(running: Running) -> None:

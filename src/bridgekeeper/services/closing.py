@@ -1,10 +1,14 @@
 """Closing, reopening and archiving an incident, and its report on the way out.
 
-A close applies the form, records a `closed` timeline entry, compiles and stores the next
-version of the report, and queues what Slack should show (a summary in the bridge channel, the
-report as a file, a note to stakeholders), all in one transaction. A configurable gate refuses
-first, naming what is missing. The bridge channel is archived `archive_after_hours` later by
-`run_due_archives(now)`, which the worker calls periodically.
+A close applies the form, records a `closed` timeline entry and reserves the next version of
+the report, in one transaction. The report is then compiled and stored part by part, with no
+write lock held (on SQLite a close of 200,000 entries would hold every other writer for
+seconds), and one more transaction marks it finished and queues what Slack should show (a
+summary in the bridge channel, the report as a file, a note to stakeholders). A close whose
+process stopped before that has its report compiled and announced by `publish_stopped`, which
+the worker calls periodically. A configurable gate refuses first, naming what is missing.
+The bridge channel is archived `archive_after_hours` later by `run_due_archives(now)`, which
+the worker calls periodically too.
 """
 
 from __future__ import annotations
@@ -31,14 +35,15 @@ from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import stakeholders
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.report_facts import regulatory_clocks
-from bridgekeeper.services.reports import ReportService
+from bridgekeeper.services.reports import ReportService, Reserved
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
-from bridgekeeper.store.models import Incident, Report
+from bridgekeeper.store.models import Incident
 
 log = logging.getLogger(__name__)
+TAKEOVER_AFTER = timedelta(minutes=10)  # a report unfinished this long: its close stopped
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
 OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor, form)
 
@@ -143,7 +148,8 @@ class ClosingService:
     async def close(
         self, *, number: int | None, channel: str, user: str, form: CloseForm
     ) -> Closed:
-        users = await self._names(number, channel, user, form)
+        """Close, reserving the report's next version, then compile it (no write lock held
+        while a long one is built) and announce the close with it."""
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             incident = await self.incidents.locate(
@@ -158,33 +164,41 @@ class ClosingService:
             if gate:
                 raise CloseRefused(incident.number, gate, short_form=not has_details(form))
             await self._apply(session, incident, user, form)
-            rows = await self.reports.publish(session, incident, users=users)
+            reserved = await self.reports.reserve(session, incident)
+        closed = await self._publish(reserved)
+        assert closed is not None  # reserved here: no other process takes it over this soon
+        return closed
+
+    async def publish_stopped(self) -> int:
+        """The reports of closes whose process stopped while compiling them: compiled and
+        announced now (the worker calls this periodically); how many."""
+        stopped = await self.reports.unfinished(before=self.clock.now() - TAKEOVER_AFTER)
+        for reserved in stopped:
+            log.warning(
+                "compiling version %s of incident id %s's report: its close stopped before it",
+                reserved.version,
+                reserved.incident_id,
+            )
+            await self._publish(reserved)
+        return len(stopped)
+
+    async def _publish(self, reserved: Reserved) -> Closed | None:
+        digests = await self.reports.compile(reserved)
+        async with self.db.transaction() as session:
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=reserved.incident_id, lock=True
+            )
+            if not await self.reports.finish(session, reserved, digests):
+                return None
             closed = Closed(
                 number=incident.number,
-                version=rows["md"].version,
-                sha256=rows["md"].sha256,
+                version=reserved.version,
+                sha256=digests["md"],
                 archive_due_at=incident.archive_due_at,
                 channel_id=incident.channel_id,
             )
-            self._announce_close(session, incident, closed, rows["md"])
+            self._announce_close(session, incident, closed, reserved.ids["md"])
         return closed
-
-    async def _names(
-        self, number: int | None, channel: str, user: str, form: CloseForm
-    ) -> dict[str, str]:
-        """Display names for the report (people's, and the channels updates went to), asked of
-        Slack before the transaction holds any lock."""
-        async with self.db.sessions() as session:
-            incident = await (
-                incident_store.get(session=session, number=number)
-                if number is not None
-                else incident_store.get_by_channel(session=session, channel_id=channel)
-            )
-            people = await self.reports.people(session, incident) if incident else set()
-            channels = await self.reports.places(session, incident) if incident else set()
-        people |= {user, *(f.owner for f in form.follow_ups if f.owner)}
-        await self.reports.learn_channels(channels)
-        return await self.reports.names(people)
 
     async def _apply(
         self, session: DbSession, incident: Incident, user: str, form: CloseForm
@@ -215,7 +229,7 @@ class ClosingService:
             await hook(session, incident=incident, actor=user, form=form)
 
     def _announce_close(
-        self, session: DbSession, incident: Incident, closed: Closed, report: Report
+        self, session: DbSession, incident: Incident, closed: Closed, report_id: int
     ) -> None:
         now = self.clock.now()
         context = {
@@ -233,7 +247,7 @@ class ClosingService:
             session,
             UploadFile(
                 target="bridge",
-                report_id=report.id,
+                report_id=report_id,
                 comment=comment,
                 filename=f"incident-{incident.number}-report-v{closed.version}.md",
                 title=self.renderer.text("slack/close_report_title.txt.j2", **context).strip(),

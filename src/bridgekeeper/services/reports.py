@@ -50,6 +50,16 @@ ChannelName = Callable[[str], Awaitable[str]]
 
 
 @dataclass(frozen=True)
+class Reserved:
+    """A report version a close reserved: its rows' ids by format, filled in once compiled."""
+
+    incident_id: int
+    version: int
+    ids: dict[str, int]
+    upto: int  # the last timeline entry it shows (the close's)
+
+
+@dataclass(frozen=True)
 class StoredReport:
     number: int
     version: int
@@ -163,15 +173,18 @@ class ReportService:
         incident: Incident,
         source: r.ReportInput,
         job: Callable[[Build], T],
+        upto: int | None = None,
     ) -> T:
-        """Run `job` on a Build of this incident's report in a worker thread; the timeline is
-        read through this session (and its transaction), page by page, by the event loop."""
+        """Run `job` on a Build of this incident's report in a worker thread; the timeline (up
+        to entry `upto`, when given) is read through this session, page by page, by the event
+        loop."""
         loop = Loop(asyncio.get_running_loop())
 
         async def fetch(after: int) -> Sequence[Any]:
-            return await incident_store.timeline_rows(
+            rows = await incident_store.timeline_rows(
                 session=session, incident_id=incident.id, after=after, limit=self.page_rows
             )
+            return rows if upto is None else [row for row in rows if row[0] <= upto]
 
         timeline = Timeline(loop, fetch, self.page_rows)
         build = Build(renderer=self.renderer, source=source, timeline=timeline)
@@ -193,38 +206,79 @@ class ReportService:
         return await self.in_thread(session, incident, source, Build.outline)
 
     # -- storing ----------------------------------------------------------------------------------
-    async def publish(
-        self, session: DbSession, incident: Incident, *, users: dict[str, str]
-    ) -> dict[str, Report]:
-        """Compile, render and store the next version (inside the closing transaction). Each
-        format goes out as it is rendered, in parts of UTF-8 (`Report.body`, then
-        `report_parts`), each part stored as soon as it is full."""
+    async def reserve(self, session: DbSession, incident: Incident) -> Reserved:
+        """The next version's rows, empty (inside the closing transaction): compiled once it
+        commits (`compile`), shown once finished (`finish`)."""
         version = await report_store.last_version(session=session, incident_id=incident.id) + 1
-        source = await self.source(session, incident, version=version, users=users)
         now = self.clock.now()
         rows = {fmt: self._empty(incident, version, fmt, now) for fmt in FORMATS}
         session.add_all(rows.values())
         await session.flush()
+        ids = {fmt: row.id for fmt, row in rows.items()}
+        return Reserved(incident.id, version, ids, upto=incident.timeline_length)
+
+    async def compile(self, reserved: Reserved) -> dict[str, str]:
+        """Render a reserved version's formats and store each as it is rendered, in parts of
+        UTF-8 (`Report.body`, then `report_parts`), each part in a short transaction of its own:
+        no write lock is held while a long report is built. The sha256 of each format."""
+        async with self.db.sessions() as session:
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=reserved.incident_id
+            )
+            people = await self.people(session, incident)
+            places = await self.places(session, incident)
+        users = await self.names(people)  # asked of Slack outside any transaction
+        await self.learn_channels(places)
 
         def job(build: Build) -> dict[str, str]:
             report = build.outline()
-            return {
-                fmt: build.write(fmt, report, Sink(partial(store, build, row.id), self.part_bytes))
-                for fmt, row in rows.items()
+            sinks = {
+                fmt: Sink(partial(store, build, report_id), self.part_bytes)
+                for fmt, report_id in reserved.ids.items()
             }
+            return {fmt: build.write(fmt, report, sink) for fmt, sink in sinks.items()}
 
         def store(build: Build, report_id: int, number: int, body: bytearray) -> None:
-            build.timeline.loop.call(
-                report_store.add_part(
-                    session=session, report_id=report_id, number=number, body=body
-                )
+            build.timeline.loop.call(self._store_part(report_id, number, body))
+
+        async with self.db.sessions() as session:
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=reserved.incident_id
+            )
+            source = await self.source(session, incident, version=reserved.version, users=users)
+            return await self.in_thread(session, incident, source, job, upto=reserved.upto)
+
+    async def _store_part(self, report_id: int, number: int, body: bytearray) -> None:
+        async with self.db.transaction() as session:
+            await report_store.add_part(
+                session=session, report_id=report_id, number=number, body=body
             )
 
-        for fmt, digest in (await self.in_thread(session, incident, source, job)).items():
-            rows[fmt].sha256 = digest
-            session.expire(rows[fmt], ["body"])  # written by add_part, not through the row
-        await session.flush()
-        return rows
+    async def finish(self, session: DbSession, reserved: Reserved, digests: dict[str, str]) -> bool:
+        """Record each format's sha256: the version is shown from now on. False when another
+        process finished it first (a stopped close taken over)."""
+        by_id = {reserved.ids[fmt]: digest for fmt, digest in digests.items()}
+        return await report_store.finish(session=session, digests=by_id)
+
+    async def unfinished(self, before: datetime) -> list[Reserved]:
+        """Versions a close reserved before `before` and never finished (its process stopped
+        while compiling them), each taken over: made new, emptied, ready to compile again."""
+        async with self.db.sessions() as session:
+            stopped = await report_store.unfinished(session=session, before=before)
+        taken = []
+        for incident_id, version in stopped:
+            async with self.db.transaction() as session:
+                ids = await report_store.claim_unfinished(
+                    session=session,
+                    incident_id=incident_id,
+                    version=version,
+                    before=before,
+                    now=self.clock.now(),
+                )
+                upto = await report_store.compiled_upto(session=session, report_id=ids.get("md"))
+            if ids:
+                taken.append(Reserved(incident_id, version, ids, upto=upto))
+        return taken
 
     @staticmethod
     def _empty(incident: Incident, version: int, fmt: str, now: datetime) -> Report:

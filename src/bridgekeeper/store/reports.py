@@ -3,10 +3,11 @@ session keyword-only."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -21,6 +22,8 @@ from bridgekeeper.store.models import (
     TimelineEntry,
 )
 
+FINISHED = Report.sha256 != ""  # a report a close reserved is shown once compiled
+
 
 async def add_part(
     *, session: AsyncSession, report_id: int, number: int, body: bytes | bytearray
@@ -34,6 +37,65 @@ async def add_part(
         await session.execute(query, execution_options={"synchronize_session": False})
         return
     await session.execute(insert(ReportPart).values(report_id=report_id, number=number, body=text))
+
+
+async def unfinished(*, session: AsyncSession, before: datetime) -> list[tuple[int, int]]:
+    """(incident id, version) of the reports a close reserved before `before` and no one
+    finished: the process compiling them stopped."""
+    query = select(Report.incident_id, Report.version).where(
+        Report.sha256 == "", Report.created_at < before
+    )
+    return sorted({(row[0], row[1]) for row in await session.execute(query)})
+
+
+async def claim_unfinished(
+    *, session: AsyncSession, incident_id: int, version: int, before: datetime, now: datetime
+) -> dict[str, int]:
+    """Take over compiling a stopped close's report: its rows (id by format) made new and
+    emptied, their parts deleted. None taken if another process took them first."""
+    claimed = await session.execute(
+        update(Report)
+        .where(
+            Report.incident_id == incident_id,
+            Report.version == version,
+            Report.sha256 == "",
+            Report.created_at < before,
+        )
+        .values(created_at=now, body="")
+        .returning(Report.format, Report.id),
+        execution_options={"synchronize_session": False},
+    )
+    ids = {fmt: report_id for fmt, report_id in claimed}
+    if ids:
+        await session.execute(delete(ReportPart).where(ReportPart.report_id.in_(ids.values())))
+    return ids
+
+
+async def compiled_upto(*, session: AsyncSession, report_id: int | None) -> int:
+    """The seq of the timeline entry a report was compiled at (its `timeline_head`)."""
+    query = (
+        select(TimelineEntry.seq)
+        .join(
+            Report,
+            (Report.incident_id == TimelineEntry.incident_id)
+            & (Report.timeline_head == TimelineEntry.hash),
+        )
+        .where(Report.id == report_id)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def finish(*, session: AsyncSession, digests: Mapping[int, str]) -> bool:
+    """Record reserved reports' sha256s (report id: digest); False if any was finished by
+    another process already."""
+    done = 0
+    for report_id, digest in digests.items():
+        result = await session.execute(
+            update(Report).where(Report.id == report_id, Report.sha256 == "").values(sha256=digest),
+            execution_options={"synchronize_session": False},
+        )
+        done += result.rowcount  # type: ignore[attr-defined]
+    return done == len(digests)
 
 
 async def parts(*, session: AsyncSession, report_id: int, first: int = 0) -> AsyncIterator[str]:
@@ -57,8 +119,8 @@ async def parts(*, session: AsyncSession, report_id: int, first: int = 0) -> Asy
 
 
 async def versions(*, session: AsyncSession, incident_id: int) -> list[int]:
-    """The incident's report versions, lowest first."""
-    query = select(Report.version).where(Report.incident_id == incident_id).distinct()
+    """The incident's finished report versions, lowest first."""
+    query = select(Report.version).where(Report.incident_id == incident_id, FINISHED).distinct()
     return sorted(await session.scalars(query))
 
 
@@ -73,7 +135,7 @@ async def latest(
 ) -> Report | None:
     """The stored report in this format: the given version, else the latest; `whole=False`
     leaves its later parts unloaded (reading them raises)."""
-    query = select(Report).where(Report.incident_id == incident_id, Report.format == fmt)
+    query = select(Report).where(Report.incident_id == incident_id, Report.format == fmt, FINISHED)
     if version is not None:
         query = query.where(Report.version == version)
     if not whole:
