@@ -21,7 +21,7 @@ from bridgekeeper.store.models import Alert, Incident
 
 GROUP_CARD = "alerts"  # an incident's grouped alerts, in its bridge channel
 # What a transaction remembers in its session's `info`:
-RENDERS = "bridgekeeper.renders"  # card key -> when its latest render is due
+RENDERS = "bridgekeeper.renders"  # the keys of the cards it queued a paced render of
 STORM = "bridgekeeper.storm"  # the storm, as services/digest.py counted it
 
 
@@ -106,19 +106,17 @@ async def refresh_paced(
     owner: int,
     target: str,
 ) -> None:
-    """Queue a card's render: at once the first time, then at most every `interval`; nothing
-    while one is scheduled (it renders current state, so it shows this change too). What the
-    transaction scheduled is remembered: a storm's alerts ask once, not once each."""
+    """Queue a card's render, one a transaction: at once the first time, then at most every
+    `interval`. A render already scheduled is joined (this one is due with it, and the deliverer
+    folds renders due together into one), never relied on: it could be delivered before this
+    transaction commits and miss its change, where this one is seen only once it has."""
     key = outbox.card_key(card, owner)
-    scheduled = session.info.setdefault(RENDERS, {})
-    if scheduled.get(key, now) > now:
+    queued = session.info.setdefault(RENDERS, set())
+    if key in queued:
         return
+    queued.add(key)
     last = await alert_store.latest_render(session=session, key=key)
-    if last is not None and last > now:
-        scheduled[key] = last
-        return
-    due = now if last is None else paced(last, now, interval)
-    scheduled[key] = due
+    due = now if last is None else last if last > now else paced(last, now, interval)
     outbox.add_card(
         session=session,
         now=now,
