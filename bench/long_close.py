@@ -1,8 +1,9 @@
 """6. Closing a long incident: `bridgekeeper serve` in a child process closes an incident whose
 timeline has 200,000 entries (quick: 5,000); measured are the server's peak resident memory
 (VmHWM, which includes everything it held since it started), the time from the signed
-`/incident close` to the report file in the bridge channel, and the acks of `/incident list`
-commands sent every 100 ms meanwhile.
+`/incident close` to the report file in the bridge channel, and, every 100 ms meanwhile, the
+ack of an `/incident list` and the 202 of an Alertmanager webhook (a write: it must not wait
+for the report).
 
 The incident is declared through the server; its long timeline is then written straight into
 the database (hash-chained, the mix of bench/report.py). A fresh server each run.
@@ -14,7 +15,10 @@ import asyncio
 import time
 from pathlib import Path
 
+import aiohttp
+
 from bench import harness
+from bench.alert_ingest import payload
 from bench.harness import Options, Row, SignedCommands
 from bench.report import add_entries
 from bridgekeeper.config import database_url
@@ -37,16 +41,18 @@ async def run(options: Options) -> list[Row]:
     before = Row("long close", "serve peak RSS (VmHWM) before the close", unit="MiB")
     took = Row("long close", f"close to report file in Slack ({label})", unit="s")
     acks = Row("long close", "ack of /incident list during the close, max", unit="ms")
+    alerts = Row("long close", "202 of an alert webhook during the close, max", unit="ms")
     for _ in range(options.repeats):
         measured = await close_once(options, entries)
-        for row, value in zip((before, peak, took, acks), measured, strict=True):
+        for row, value in zip((before, peak, took, acks, alerts), measured, strict=True):
             row.samples.append(value)
     peak.goal, peak.met = f"< {GOAL_MIB:.0f} MiB", peak.median < GOAL_MIB
-    return [peak, before, took, acks]
+    return [peak, before, took, acks, alerts]
 
 
-async def close_once(options: Options, entries: int) -> tuple[float, float, float, float]:
-    """(VmHWM before and after the close in MiB, seconds to the file, slowest ack in ms)"""
+async def close_once(options: Options, entries: int) -> tuple[float, float, float, float, float]:
+    """(VmHWM before and after the close in MiB, seconds to the file, slowest ack and slowest
+    alert webhook answer in ms)"""
     async with harness.emulator() as slack, harness.database(options, "sqlite") as db_url:
         general = slack.add_channel("general", members=list(harness.USERS))
         env = harness.bridgekeeper_env(db_url=db_url, api_url=slack.api_url)
@@ -59,9 +65,9 @@ async def close_once(options: Options, entries: int) -> tuple[float, float, floa
             before = vm_hwm_mib(server.pid)
             started = time.perf_counter()
             await send(sender, "close after a very long night", bridge)
-            slowest = await acks_until_shared(slack, sender, general, bridge)
+            ack, alert = await until_shared(slack, sender, session, server.url, general, bridge)
             took = time.perf_counter() - started
-            return before, vm_hwm_mib(server.pid), took, slowest * 1000
+            return before, vm_hwm_mib(server.pid), took, ack * 1000, alert * 1000
 
 
 async def declare(slack: SlackEmulator, sender: SignedCommands, general: str) -> str:
@@ -85,22 +91,41 @@ async def write_timeline(db_url: str, entries: int) -> None:
         await db.dispose()
 
 
-async def acks_until_shared(
-    slack: SlackEmulator, sender: SignedCommands, general: str, bridge: str
-) -> float:
-    """Send `/incident list` every 100 ms until the report file is in the bridge channel;
-    the slowest ack, in seconds."""
-    slowest = 0.0
+async def until_shared(
+    slack: SlackEmulator,
+    sender: SignedCommands,
+    session: aiohttp.ClientSession,
+    url: str,
+    general: str,
+    bridge: str,
+) -> tuple[float, float]:
+    """Every 100 ms until the report file is in the bridge channel, `/incident list` and an
+    Alertmanager webhook: the slowest ack and the slowest 202, in seconds."""
+    slowest_ack = slowest_alert = 0.0
     deadline = time.monotonic() + TIMEOUT
+    sent = 0
     while not any(bridge in f.channels for f in slack.files):
         if time.monotonic() > deadline:
             raise RuntimeError("the report file never reached the bridge channel")
         status, seconds = await sender.send(sender.body("list", user="U0BOB", channel=general))
         if status != 200:
             raise RuntimeError(f"list answered {status}")
-        slowest = max(slowest, seconds)
+        slowest_ack = max(slowest_ack, seconds)
+        slowest_alert = max(slowest_alert, await post_alert(session, url, sent))
+        sent += 1
         await asyncio.sleep(0.1)
-    return slowest
+    return slowest_ack, slowest_alert
+
+
+async def post_alert(session: aiohttp.ClientSession, url: str, n: int) -> float:
+    """Seconds from sending an Alertmanager webhook to its 202."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {harness.ALERT_TOKEN}"}
+    started = time.perf_counter()
+    async with session.post(f"{url}/alerts/alertmanager", data=payload(n), headers=headers) as r:
+        await r.read()
+        if r.status != 202:
+            raise RuntimeError(f"an alert during the close was answered {r.status}")
+    return time.perf_counter() - started
 
 
 async def send(sender: SignedCommands, text: str, channel: str) -> None:
