@@ -187,6 +187,34 @@ async def test_one_notification_of_a_whole_group_gets_what_each_alert_would_alon
     assert all(f"web-{n}" in digest for n in (4, 5, 7))
 
 
+async def test_a_repeat_brings_its_idle_incident_back_for_the_next_alert_in_the_body(
+    serve: Start,
+) -> None:
+    """An incident whose alerts went quiet past the grouping window takes new alerts again once
+    one of them repeats, also later in the same notification."""
+    clock = LaterClock()
+    rule = AutoDeclareRule(sources=("alertmanager",), min_severity=Severity.SEV2)
+    app = await serve(clock=clock, auto_declare=(rule,))
+    down = ("DbDown", {"instance": "db-01", "severity": "critical"})
+    declared = await post(app, "alertmanager", notification([down]))
+    assert declared.body["alerts"][0]["incident"] == 1
+    clock.advance(minutes=app.bk.settings.alerts.grouping_window_minutes + 5)
+    slow = ("DbSlow", {"instance": "db-01", "severity": "warning"})
+    web = ("WebDown", {"instance": "web-0", "severity": "warning"})
+    answer = await post(app, "alertmanager", notification([web, down, slow]))
+    results = [(a["result"], a["incident"]) for a in answer.body["alerts"]]
+    assert results == [("new", None), ("duplicate", 1), ("attached", 1)]
+    assert len(await incidents(app)) == 1
+
+
+def notification(alerts: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
+    """One Alertmanager body of these alerts (name, labels), each its name as fingerprint."""
+    return {"version": "4", "status": "firing", "receiver": "bridgekeeper", "alerts": [
+        {"status": "firing", "startsAt": "2026-11-22T08:00:00Z", "fingerprint": name,
+         "labels": {"alertname": name, **labels}} for name, labels in alerts
+    ]}  # fmt: skip
+
+
 async def test_a_notification_of_new_alerts_in_a_storm_asks_the_database_little_for_each(
     serve: Start,
 ) -> None:

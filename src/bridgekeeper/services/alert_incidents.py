@@ -2,7 +2,8 @@
 it (domain/alerts/grouping.py), or one it declares by an auto-declare rule.
 
 The open incidents' keys are read once a transaction (a notification of a whole group brings
-hundreds of new alerts at once), and again after an alert joins or declares one.
+hundreds of new alerts at once), and again after an alert joins, declares, repeats or resolves
+in one (the grouping window counts from when an incident's alerts were last seen).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from bridgekeeper.store.models import Alert
 INCIDENT_KEYS = "bridgekeeper.incident_keys"  # session.info: the open incidents' keys, as read
 
 
+def keys_changed(session: DbSession) -> None:
+    """An open incident's keys, or when its alerts were last seen, changed in this transaction
+    (an alert joined, declared, repeated or resolved): read them again when next asked."""
+    session.info.pop(INCIDENT_KEYS, None)
+
+
 async def join_related(
     incidents: IncidentService, session: DbSession, *, row: Alert, now: datetime
 ) -> bool:
@@ -37,7 +44,7 @@ async def join_related(
     incident_id = pick_incident(keys, candidates, now=now, window=window)
     if incident_id is None:
         return False
-    session.info.pop(INCIDENT_KEYS, None)  # the incident has this alert's keys now
+    keys_changed(session)  # the incident has this alert's keys now
     incident = await incident_store.get_by_id(session=session, incident_id=incident_id, lock=True)
     await attach(incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
     return True
@@ -61,7 +68,7 @@ async def declare_for(
     now: datetime,
 ) -> None:
     """Declare an incident for a new alert, the alert attached to it and marked declared."""
-    session.info.pop(INCIDENT_KEYS, None)  # one more open incident, with this alert's keys
+    keys_changed(session)  # one more open incident, with this alert's keys
     declared = await incidents.declare(
         session=session,
         user=BOT_ACTOR,

@@ -32,7 +32,12 @@ from bridgekeeper.services.alert_cards import (
     raise_severity,
     refresh_card,
 )
-from bridgekeeper.services.alert_incidents import auto_declare_rule, declare_for, join_related
+from bridgekeeper.services.alert_incidents import (
+    auto_declare_rule,
+    declare_for,
+    join_related,
+    keys_changed,
+)
 from bridgekeeper.services.alert_rows import (
     SOURCE_SEVERITY_MAX,
     Outcome,
@@ -266,6 +271,8 @@ class IntakeService:
         if firing is None or key in firing:
             repeat = await alert_store.count_repeat(session=session, dedup_key=key, now=now)
         if repeat is not None:
+            if repeat.incident_number is not None:
+                keys_changed(session)  # its incident was seen just now
             # Decide with the time read now that the alert row is locked: a card render that
             # ran before this repeat commits is then always older, and another is queued.
             decided_at = self.clock.now()
@@ -319,6 +326,7 @@ class IntakeService:
         stored.resolved_at = min(alert.ended_at or now, now)
         stored.last_seen = now
         if stored.incident_id is not None:
+            keys_changed(session)
             await self._note_resolved(session, stored, now)
         await self._card(session, stored, now, urgent=True)
         return Outcome(stored.id, Result.RESOLVED, stored.incident_number)
