@@ -26,6 +26,7 @@ from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.alert_api import AlertApi
+from bridgekeeper.services.archiving import ArchivingService
 from bridgekeeper.services.closing import ClosingService
 from bridgekeeper.services.evidence import Evidence
 from bridgekeeper.services.followup_sync import FollowupSync
@@ -132,6 +133,7 @@ class Bridgekeeper:
             incidents=self.incidents, reports=self.reports, open_view=self.gateway.open_view
         )
         self.closing.register(self.runner)
+        self.archiving = ArchivingService(incidents=self.incidents)
         self.closing.on_close.append(self.followups.at_close)
         self.schedules = Schedules(
             settings=settings.oncall,
@@ -324,7 +326,7 @@ class Bridgekeeper:
         report, is claimed first)."""
         while not self._stop.is_set():
             try:
-                await self.closing.run_due_archives()
+                await self.archiving.run_due_archives()
                 await self.closing.publish_stopped()
             except Exception:
                 log.exception("archiving closed incidents' channels failed; trying again")

@@ -116,7 +116,7 @@ async def _closing_scene(demo: Demo, folder: Path) -> None:
     await demo.command("timeline", user="U0ALICE", channel=bridge)
     demo.transcript.say("\nA day later the bridge channel is archived:")
     demo.clock.advance(hours=24)
-    await demo.bk.closing.run_due_archives(demo.clock.now())
+    await demo.bk.archiving.run_due_archives(demo.clock.now())
     await demo.settle()
     bodies = {}
     for fmt in ("md", "html", "json"):

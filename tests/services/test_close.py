@@ -309,13 +309,13 @@ async def test_the_channel_is_archived_after_the_delay(serve: Start) -> None:
     assert "archived 2026-01-02 09:00 UTC" in channel_text(running, channel.id)
 
     clock.advance(hours=23, minutes=59)
-    assert await running.bk.closing.run_due_archives(clock.now()) == 0
+    assert await running.bk.archiving.run_due_archives(clock.now()) == 0
     await running.settle()
     assert not channel.is_archived
 
     clock.advance(minutes=1)
-    assert await running.bk.closing.run_due_archives(clock.now()) == 1
-    assert await running.bk.closing.run_due_archives(clock.now()) == 0  # once
+    assert await running.bk.archiving.run_due_archives(clock.now()) == 1
+    assert await running.bk.archiving.run_due_archives(clock.now()) == 0  # once
     await running.settle()
     assert channel.is_archived
     assert "being archived" in channel_text(running, channel.id)
@@ -335,7 +335,7 @@ async def test_archiving_can_be_turned_off(serve: Start) -> None:
     await say(running, channel, "close Key rotated")
     assert (await incident(running)).archive_due_at is None
     clock.advance(days=30)
-    assert await running.bk.closing.run_due_archives(clock.now()) == 0
+    assert await running.bk.archiving.run_due_archives(clock.now()) == 0
     await running.settle()
     assert not channel.is_archived
 

@@ -20,7 +20,7 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
 from tests.alerting import generic, post
 from tests.conftest import Running, Start
-from tests.services.test_close import declare, incident, reports, say
+from tests.services.test_close import channel_text, declare, incident, reports, say
 from tests.services.test_close import serve as serve  # a fixture
 from tests.services.test_report import TOKEN, fetch, section
 
@@ -206,6 +206,48 @@ async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
     md = next(r for r in await reports(running) if r.format == "md")
     assert md.sha256 == sha256(md.text) == hashlib.sha256(again[0].content).hexdigest()
     assert "what we saw" in md.text and "fixed before the restart" in md.text
+
+
+async def test_a_report_taken_over_while_compiled_is_stored_and_announced_once(
+    running: Running,
+) -> None:
+    """Another process took the report over (it looked stopped): the close that reserved it
+    stops writing it, and the report is the taker's, announced once."""
+    service = running.bk.reports
+    service.page_rows = 10
+    channel = await declare(running, "Long one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 3_000)
+    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
+    await until(lambda: service.building > 0)
+    async with running.bk.db.transaction() as session:  # as if its process had stopped
+        old = running.bk.clock.now() - timedelta(hours=1)
+        await session.execute(update(Report).values(created_at=old))
+    assert await running.bk.closing.publish_stopped() == 1
+    assert "Incident 1 is closed. Report version 1" in await closing
+    await running.settle()
+    [shared] = running.slack.files
+    md = next(r for r in await reports(running) if r.format == "md")
+    assert md.sha256 == sha256(md.text) == hashlib.sha256(shared.content).hexdigest()
+    assert "note 2998 of the night" in md.text
+
+
+async def test_a_close_undone_while_its_report_is_compiled_is_not_announced(
+    running: Running,
+) -> None:
+    service = running.bk.reports
+    service.page_rows = 10
+    channel = await declare(running, "Long one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 3_000)
+    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
+    await until(lambda: service.building > 0)
+    assert "Incident 1 is open again" in await say(running, channel, "reopen not over yet")
+    await closing
+    await running.settle()
+    assert running.slack.files == []  # no "closed" summary, no report file
+    assert "Incident 1 closed" not in channel_text(running, channel.id)
+    assert [r.version for r in await reports(running) if r.format == "md" and r.sha256] == [1]
 
 
 async def leave_unfinished(running: Running) -> None:

@@ -7,8 +7,7 @@ seconds), and one more transaction marks it finished and queues what Slack shoul
 summary in the bridge channel, the report as a file, a note to stakeholders). A close whose
 process stopped before that has its report compiled and announced by `publish_stopped`, which
 the worker calls periodically. A configurable gate refuses first, naming what is missing.
-The bridge channel is archived `archive_after_hours` later by `run_due_archives(now)`, which
-the worker calls periodically too.
+The bridge channel is archived `archive_after_hours` later (services/archiving.py).
 """
 
 from __future__ import annotations
@@ -28,12 +27,12 @@ from bridgekeeper.domain.closing import (
     Gate,
     has_details,
 )
-from bridgekeeper.domain.effects import Archive, Post, Unarchive, UploadFile
+from bridgekeeper.domain.effects import Post, Unarchive, UploadFile
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.report import DISPOSITIONS
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import stakeholders
-from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.report_facts import regulatory_clocks
 from bridgekeeper.services.reports import ReportService, Reserved
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
@@ -41,9 +40,11 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
+from bridgekeeper.store.reports import TakenOver
 
 log = logging.getLogger(__name__)
 TAKEOVER_AFTER = timedelta(minutes=10)  # a report unfinished this long: its close stopped
+TAKEOVERS_AT_ONCE = 10  # stopped closes' reports compiled in one periodic pass, at most
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
 OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor, form)
 
@@ -165,25 +166,42 @@ class ClosingService:
                 raise CloseRefused(incident.number, gate, short_form=not has_details(form))
             await self._apply(session, incident, user, form)
             reserved = await self.reports.reserve(session, incident)
-        closed = await self._publish(reserved)
-        assert closed is not None  # reserved here: no other process takes it over this soon
-        return closed
+            closed = Closed(
+                number=incident.number,
+                version=reserved.version,
+                sha256="",  # known once compiled
+                archive_due_at=incident.archive_due_at,
+                channel_id=incident.channel_id,
+            )
+        published = await self._publish(reserved)
+        return published or closed  # None: another process took its report over
 
     async def publish_stopped(self) -> int:
-        """The reports of closes whose process stopped while compiling them: compiled and
-        announced now (the worker calls this periodically); how many."""
-        stopped = await self.reports.unfinished(before=self.clock.now() - TAKEOVER_AFTER)
-        for reserved in stopped:
+        """The reports of closes whose process stopped while compiling them, one at a time:
+        compiled, and announced if still the incident's latest close (the worker calls this
+        periodically); how many."""
+        done = 0
+        while done < TAKEOVERS_AT_ONCE:
+            reserved = await self.reports.take_over(before=self.clock.now() - TAKEOVER_AFTER)
+            if reserved is None:
+                break
             log.warning(
                 "compiling version %s of incident id %s's report: its close stopped before it",
                 reserved.version,
                 reserved.incident_id,
             )
             await self._publish(reserved)
-        return len(stopped)
+            done += 1
+        return done
 
     async def _publish(self, reserved: Reserved) -> Closed | None:
-        digests = await self.reports.compile(reserved)
+        """Compile a reserved report, mark it finished and announce the close; None when
+        another process took it over meanwhile."""
+        try:
+            digests = await self.reports.compile(reserved)
+        except TakenOver:
+            log.warning("report version %s was taken over by another process", reserved.version)
+            return None
         async with self.db.transaction() as session:
             incident = await incident_store.get_by_id(
                 session=session, incident_id=reserved.incident_id, lock=True
@@ -197,7 +215,9 @@ class ClosingService:
                 archive_due_at=incident.archive_due_at,
                 channel_id=incident.channel_id,
             )
-            self._announce_close(session, incident, closed, reserved.ids["md"])
+            latest = await self.reports.latest_version(session, incident.id)
+            if incident.status == Status.CLOSED and reserved.version == latest:
+                self._announce_close(session, incident, closed, reserved.ids["md"])
         return closed
 
     async def _apply(
@@ -319,37 +339,6 @@ class ClosingService:
             return incident.number
 
     # -- archiving ----------------------------------------------------------------------------
-    async def run_due_archives(self, now: datetime | None = None) -> int:
-        """Archive every closed incident's bridge channel whose delay has passed; returns how
-        many. Safe to run anywhere, any number of times: each incident is claimed under lock."""
-        now = now or self.clock.now()
-        async with self.db.sessions() as session:
-            due = await incident_store.due_archives(session=session, now=now)
-        archived = 0
-        for incident_id in due:
-            archived += await self._archive(incident_id, now)
-        return archived
-
-    async def _archive(self, incident_id: int, now: datetime) -> bool:
-        async with self.db.transaction() as session:
-            incident = await incident_store.get_by_id(
-                session=session, incident_id=incident_id, lock=True
-            )
-            due = incident.archive_due_at
-            if incident.status != Status.CLOSED or incident.archived_at or not due or due > now:
-                return False
-            incident.archived_at = self.clock.now()
-            await self.incidents.record(
-                session, incident=incident, actor=BOT_ACTOR, kind="archived", announce=False
-            )
-            text = self.renderer.slack("slack/close_archiving.md.j2", incident=incident)
-            queued = self.clock.now()  # `now` may be a test's or the scheduler's moment
-            outbox.enqueue(
-                session, Post(target="bridge", text=text), now=queued, incident_id=incident.id
-            )
-            outbox.enqueue(session, Archive(), now=queued, incident_id=incident.id)
-        return True
-
     # -- /incident report ---------------------------------------------------------------------
     async def report_command(self, command: c.ShowReport, inv: Invocation) -> Reply:
         async with self.db.sessions() as session:

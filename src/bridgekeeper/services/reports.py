@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -57,6 +57,8 @@ class Reserved:
     version: int
     ids: dict[str, int]
     upto: int  # the last timeline entry it shows (the close's)
+    reserved_at: datetime  # its rows' created_at: changed when another process takes it over
+    facts: r.IncidentFacts | None = None  # the incident as closed (None: as it is now)
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,8 @@ class ReportService:
         session.add_all(rows.values())
         await session.flush()
         ids = {fmt: row.id for fmt, row in rows.items()}
-        return Reserved(incident.id, version, ids, upto=incident.timeline_length)
+        facts = incident_facts(incident)
+        return Reserved(incident.id, version, ids, incident.timeline_length, now, facts)
 
     async def compile(self, reserved: Reserved) -> dict[str, str]:
         """Render a reserved version's formats and store each as it is rendered, in parts of
@@ -239,46 +242,61 @@ class ReportService:
             return {fmt: build.write(fmt, report, sink) for fmt, sink in sinks.items()}
 
         def store(build: Build, report_id: int, number: int, body: bytearray) -> None:
-            build.timeline.loop.call(self._store_part(report_id, number, body))
+            part = self._store_part(report_id, number, body, reserved.reserved_at)
+            build.timeline.loop.call(part)
 
         async with self.db.sessions() as session:
             incident = await incident_store.get_by_id(
                 session=session, incident_id=reserved.incident_id
             )
             source = await self.source(session, incident, version=reserved.version, users=users)
+            if reserved.facts is not None:  # what changed since the close is not its report's
+                source = replace(source, incident=reserved.facts)
             return await self.in_thread(session, incident, source, job, upto=reserved.upto)
 
-    async def _store_part(self, report_id: int, number: int, body: bytearray) -> None:
+    async def _store_part(
+        self, report_id: int, number: int, body: bytearray, reserved_at: datetime
+    ) -> None:
         async with self.db.transaction() as session:
             await report_store.add_part(
-                session=session, report_id=report_id, number=number, body=body
+                session=session,
+                report_id=report_id,
+                number=number,
+                body=body,
+                reserved_at=reserved_at,
             )
 
     async def finish(self, session: DbSession, reserved: Reserved, digests: dict[str, str]) -> bool:
         """Record each format's sha256: the version is shown from now on. False when another
         process finished it first (a stopped close taken over)."""
         by_id = {reserved.ids[fmt]: digest for fmt, digest in digests.items()}
-        return await report_store.finish(session=session, digests=by_id)
+        return await report_store.finish(
+            session=session, digests=by_id, reserved_at=reserved.reserved_at
+        )
 
-    async def unfinished(self, before: datetime) -> list[Reserved]:
-        """Versions a close reserved before `before` and never finished (its process stopped
-        while compiling them), each taken over: made new, emptied, ready to compile again."""
+    async def latest_version(self, session: DbSession, incident_id: int) -> int:
+        return await report_store.last_version(session=session, incident_id=incident_id)
+
+    async def take_over(self, before: datetime) -> Reserved | None:
+        """The oldest version a close reserved before `before` and never finished (its process
+        stopped while compiling it), taken over: made new and emptied, to compile again. None
+        when there is none, or another process took each first."""
         async with self.db.sessions() as session:
             stopped = await report_store.unfinished(session=session, before=before)
-        taken = []
         for incident_id, version in stopped:
+            now = self.clock.now()
             async with self.db.transaction() as session:
                 ids = await report_store.claim_unfinished(
                     session=session,
                     incident_id=incident_id,
                     version=version,
                     before=before,
-                    now=self.clock.now(),
+                    now=now,
                 )
                 upto = await report_store.compiled_upto(session=session, report_id=ids.get("md"))
             if ids:
-                taken.append(Reserved(incident_id, version, ids, upto=upto))
-        return taken
+                return Reserved(incident_id, version, ids, upto, now)
+        return None
 
     @staticmethod
     def _empty(incident: Incident, version: int, fmt: str, now: datetime) -> Report:

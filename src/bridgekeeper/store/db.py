@@ -256,13 +256,17 @@ class Database:
         # One transaction per migration (some build indexes outside any transaction), so the
         # lock that makes replicas take turns is held by the session, released at the end.
         async with self.engine.connect() as conn:
-            await _take_turn(conn)
             try:
+                await _take_turn(conn)
                 await conn.run_sync(_upgrade)
             finally:
-                await conn.rollback()
-                await conn.execute(text(f"SELECT pg_advisory_unlock({UPGRADE_LOCK})"))
-                await conn.commit()
+                try:
+                    await conn.rollback()
+                    await conn.execute(text(f"SELECT pg_advisory_unlock({UPGRADE_LOCK})"))
+                    await conn.commit()
+                except BaseException:
+                    await conn.invalidate()  # closed, not pooled: the server lets the lock go
+                    raise
 
     async def check_schema(self) -> None:
         async with self._reading.connect() as conn:

@@ -25,17 +25,31 @@ from bridgekeeper.store.models import (
 FINISHED = Report.sha256 != ""  # a report a close reserved is shown once compiled
 
 
+class TakenOver(Exception):
+    """A reserved report was taken over by another process (its compile seemed stopped)."""
+
+
 async def add_part(
-    *, session: AsyncSession, report_id: int, number: int, body: bytes | bytearray
+    *,
+    session: AsyncSession,
+    report_id: int,
+    number: int,
+    body: bytes | bytearray,
+    reserved_at: datetime,
 ) -> None:
     """Part `number` of a report, its UTF-8 written at once: part 0 into the report row itself
-    (`Report.body`), the later ones as `report_parts` rows. No object is kept in the session,
-    and a report row loaded in it is left as it was (expire its `body` to read it again)."""
+    (`Report.body`), the later ones as `report_parts` rows. No object is kept in the session.
+    Only while the report is still unfinished and reserved at `reserved_at` (else TakenOver)."""
     text = body.decode()
+    owned = (Report.id == report_id, Report.sha256 == "", Report.created_at == reserved_at)
     if number == 0:
-        query = update(Report).where(Report.id == report_id).values(body=text)
-        await session.execute(query, execution_options={"synchronize_session": False})
+        query = update(Report).where(*owned).values(body=text)
+        written = await session.execute(query, execution_options={"synchronize_session": False})
+        if written.rowcount != 1:  # type: ignore[attr-defined]
+            raise TakenOver(report_id)
         return
+    if await session.scalar(select(Report.id).where(*owned).with_for_update()) is None:
+        raise TakenOver(report_id)
     await session.execute(insert(ReportPart).values(report_id=report_id, number=number, body=text))
 
 
@@ -85,13 +99,17 @@ async def compiled_upto(*, session: AsyncSession, report_id: int | None) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def finish(*, session: AsyncSession, digests: Mapping[int, str]) -> bool:
-    """Record reserved reports' sha256s (report id: digest); False if any was finished by
-    another process already."""
+async def finish(
+    *, session: AsyncSession, digests: Mapping[int, str], reserved_at: datetime
+) -> bool:
+    """Record reserved reports' sha256s (report id: digest); False if any was taken over or
+    finished by another process."""
     done = 0
     for report_id, digest in digests.items():
         result = await session.execute(
-            update(Report).where(Report.id == report_id, Report.sha256 == "").values(sha256=digest),
+            update(Report)
+            .where(Report.id == report_id, Report.sha256 == "", Report.created_at == reserved_at)
+            .values(sha256=digest),
             execution_options={"synchronize_session": False},
         )
         done += result.rowcount  # type: ignore[attr-defined]
