@@ -329,7 +329,7 @@ class Bridgekeeper:
                 await self.archiving.run_due_archives()
                 await self.closing.publish_stopped()
             except Exception:
-                log.exception("archiving closed incidents' channels failed; trying again")
+                log.exception("the closed incidents' periodic work failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=ARCHIVE_CHECK_SECONDS)
 
