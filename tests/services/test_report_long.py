@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 
 from bridgekeeper.config import ReportSettings
 from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
@@ -76,6 +77,18 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def start_a_long_close(running: Running, channel: Channel) -> asyncio.Task[str]:
+    """Incident 1 given 3,000 more entries and closed: its report is being compiled, in pages
+    of 10 entries (a while, in small steps), when this returns; the close's task."""
+    service = running.bk.reports
+    service.page_rows = 10
+    await say(running, channel, "role commander <@U0ALICE>")
+    await bulk_entries(running, 3_000)
+    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
+    await until(lambda: service.building > 0)
+    return closing
+
+
 async def test_a_long_report_is_stored_in_parts_with_every_entry(serve: Start) -> None:
     running = await serve(reports=ReportSettings(access_token=TOKEN))
     running.bk.reports.part_bytes, running.bk.reports.page_rows = 20_000, 64
@@ -129,12 +142,8 @@ async def test_a_long_non_ascii_report_is_uploaded_byte_for_byte(serve: Start) -
 
 async def test_commands_are_acked_while_a_long_report_is_built(running: Running) -> None:
     service = running.bk.reports
-    service.page_rows = 10  # many pages: the build takes a while, in small steps
     channel = await declare(running, "Long one")
-    await say(running, channel, "role commander <@U0ALICE>")
-    await bulk_entries(running, 3_000)
-    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
-    await until(lambda: service.building > 0)
+    closing = await start_a_long_close(running, channel)
     for _ in range(3):
         reply = await running.command("roles", channel=channel.id)
         assert reply.status == 200
@@ -152,13 +161,9 @@ async def test_alerts_and_other_incidents_are_written_while_a_long_report_is_bui
     """The report is compiled after the close commits, holding no write lock: on SQLite a
     close of 200,000 entries had kept every webhook and command waiting for its seconds."""
     service = running.bk.reports
-    service.page_rows = 10
     channel = await declare(running, "Long one")
     other = await declare(running, "Other one")
-    await say(running, channel, "role commander <@U0ALICE>")
-    await bulk_entries(running, 3_000)
-    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
-    await until(lambda: service.building > 0)
+    closing = await start_a_long_close(running, channel)
     stored = await post(running, "generic", generic("Disk full on db-01", dedup_key="db-01"))
     assert stored.status == 202 and stored.body["result"] == "new"
     assert service.building > 0, "the alert waited for the report"
@@ -213,13 +218,8 @@ async def test_a_report_taken_over_while_compiled_is_stored_and_announced_once(
 ) -> None:
     """Another process took the report over (it looked stopped): the close that reserved it
     stops writing it, and the report is the taker's, announced once."""
-    service = running.bk.reports
-    service.page_rows = 10
     channel = await declare(running, "Long one")
-    await say(running, channel, "role commander <@U0ALICE>")
-    await bulk_entries(running, 3_000)
-    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
-    await until(lambda: service.building > 0)
+    closing = await start_a_long_close(running, channel)
     async with running.bk.db.transaction() as session:  # as if its process had stopped
         old = running.bk.clock.now() - timedelta(hours=1)
         await session.execute(update(Report).values(created_at=old))
@@ -235,13 +235,8 @@ async def test_a_report_taken_over_while_compiled_is_stored_and_announced_once(
 async def test_a_close_undone_while_its_report_is_compiled_is_not_announced(
     running: Running,
 ) -> None:
-    service = running.bk.reports
-    service.page_rows = 10
     channel = await declare(running, "Long one")
-    await say(running, channel, "role commander <@U0ALICE>")
-    await bulk_entries(running, 3_000)
-    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
-    await until(lambda: service.building > 0)
+    closing = await start_a_long_close(running, channel)
     assert "Incident 1 is open again" in await say(running, channel, "reopen not over yet")
     await closing
     await running.settle()
