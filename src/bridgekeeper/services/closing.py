@@ -38,9 +38,9 @@ from bridgekeeper.services.reports import ReportService, Reserved
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
+from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
-from bridgekeeper.store.reports import TakenOver
 
 log = logging.getLogger(__name__)
 TAKEOVER_AFTER = timedelta(minutes=10)  # a report unfinished this long: its close stopped
@@ -199,7 +199,7 @@ class ClosingService:
         another process took it over meanwhile."""
         try:
             digests = await self.reports.compile(reserved)
-        except TakenOver:
+        except report_store.TakenOver:
             log.warning("report version %s was taken over by another process", reserved.version)
             return None
         async with self.db.transaction() as session:
@@ -215,7 +215,7 @@ class ClosingService:
                 archive_due_at=incident.archive_due_at,
                 channel_id=incident.channel_id,
             )
-            latest = await self.reports.latest_version(session, incident.id)
+            latest = await report_store.last_version(session=session, incident_id=incident.id)
             if incident.status == Status.CLOSED and reserved.version == latest:
                 self._announce_close(session, incident, closed, reserved.ids["md"])
         return closed

@@ -55,9 +55,10 @@ async def first_card(
     if storm.carded < settings.alerts.triage_cards_per_minute:
         await refresh_card(session=session, alert=alert, now=now, interval=None)
         return
-    if storm.digest is None:
-        storm.digest = await alert_store.open_digest(session=session, since=storm.since)
-    alert.digest = storm.digest = storm.digest or alert.id
+    if storm.digest is None:  # the storm's digest, or this alert starts one
+        open_digest = await alert_store.open_digest(session=session, since=storm.since)
+        storm.digest = open_digest or alert.id
+    alert.digest = storm.digest
     alert.carded_at = now
     storm.carded += 1
     await refresh_digest(session, settings=settings, digest=alert.digest, now=now)

@@ -183,10 +183,13 @@ class ReportService:
         loop = Loop(asyncio.get_running_loop())
 
         async def fetch(after: int) -> Sequence[Any]:
-            rows = await incident_store.timeline_rows(
-                session=session, incident_id=incident.id, after=after, limit=self.page_rows
+            return await incident_store.timeline_rows(
+                session=session,
+                incident_id=incident.id,
+                after=after,
+                limit=self.page_rows,
+                upto=upto,
             )
-            return rows if upto is None else [row for row in rows if row[0] <= upto]
 
         timeline = Timeline(loop, fetch, self.page_rows)
         build = Build(renderer=self.renderer, source=source, timeline=timeline)
@@ -273,9 +276,6 @@ class ReportService:
         return await report_store.finish(
             session=session, digests=by_id, reserved_at=reserved.reserved_at
         )
-
-    async def latest_version(self, session: DbSession, incident_id: int) -> int:
-        return await report_store.last_version(session=session, incident_id=incident_id)
 
     async def take_over(self, before: datetime) -> Reserved | None:
         """The oldest version a close reserved before `before` and never finished (its process

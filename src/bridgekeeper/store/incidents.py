@@ -188,10 +188,11 @@ async def timeline_rows(
     incident_id: int,
     after: int = 0,
     limit: int = 1000,
+    upto: int | None = None,
 ) -> Sequence[Row[Any]]:
-    """Up to `limit` entries after seq `after` as plain rows (seq, at, actor, kind, text, data,
-    hash), no ORM objects: keyset by seq, so the last page of a long timeline costs what the
-    first does."""
+    """Up to `limit` entries after seq `after` (and up to seq `upto`, when given) as plain rows
+    (seq, at, actor, kind, text, data, hash), no ORM objects: keyset by seq, so the last page of
+    a long timeline costs what the first does."""
     query = select(
         TimelineEntry.seq,
         TimelineEntry.at,
@@ -201,6 +202,8 @@ async def timeline_rows(
         TimelineEntry.data,
         TimelineEntry.hash,
     ).where(TimelineEntry.incident_id == incident_id, TimelineEntry.seq > after)
+    if upto is not None:
+        query = query.where(TimelineEntry.seq <= upto)
     return (await session.execute(query.order_by(TimelineEntry.seq).limit(limit))).all()
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -23,6 +23,7 @@ from bridgekeeper.store.models import (
 )
 
 FINISHED = Report.sha256 != ""  # a report a close reserved is shown once compiled
+UNFINISHED = Report.sha256 == ""
 
 
 class TakenOver(Exception):
@@ -41,7 +42,7 @@ async def add_part(
     (`Report.body`), the later ones as `report_parts` rows. No object is kept in the session.
     Only while the report is still unfinished and reserved at `reserved_at` (else TakenOver)."""
     text = body.decode()
-    owned = (Report.id == report_id, Report.sha256 == "", Report.created_at == reserved_at)
+    owned = _reserved(report_id, reserved_at)
     if number == 0:
         query = update(Report).where(*owned).values(body=text)
         written = await session.execute(query, execution_options={"synchronize_session": False})
@@ -53,12 +54,15 @@ async def add_part(
     await session.execute(insert(ReportPart).values(report_id=report_id, number=number, body=text))
 
 
+def _reserved(report_id: int, reserved_at: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The report row, while still unfinished and reserved at `reserved_at`."""
+    return (Report.id == report_id, UNFINISHED, Report.created_at == reserved_at)
+
+
 async def unfinished(*, session: AsyncSession, before: datetime) -> list[tuple[int, int]]:
     """(incident id, version) of the reports a close reserved before `before` and no one
     finished: the process compiling them stopped."""
-    query = select(Report.incident_id, Report.version).where(
-        Report.sha256 == "", Report.created_at < before
-    )
+    query = select(Report.incident_id, Report.version).where(UNFINISHED, Report.created_at < before)
     return sorted({(row[0], row[1]) for row in await session.execute(query)})
 
 
@@ -72,7 +76,7 @@ async def claim_unfinished(
         .where(
             Report.incident_id == incident_id,
             Report.version == version,
-            Report.sha256 == "",
+            UNFINISHED,
             Report.created_at < before,
         )
         .values(created_at=now, body="")
@@ -107,9 +111,7 @@ async def finish(
     done = 0
     for report_id, digest in digests.items():
         result = await session.execute(
-            update(Report)
-            .where(Report.id == report_id, Report.sha256 == "", Report.created_at == reserved_at)
-            .values(sha256=digest),
+            update(Report).where(*_reserved(report_id, reserved_at)).values(sha256=digest),
             execution_options={"synchronize_session": False},
         )
         done += result.rowcount  # type: ignore[attr-defined]
