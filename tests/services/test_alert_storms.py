@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, text, update
 
 from bridgekeeper.config import AutoDeclareRule
 from bridgekeeper.domain.incidents import Severity
@@ -275,3 +275,44 @@ async def list_them(app: Running, window: int, user: str = "U0DAVE") -> str:
     assert reply.status == 200
     await app.settle()
     return json.dumps([p.body for p in app.slack.response_posts if p.url == reply.response_url])
+
+
+# -- a card's render and a repeat in flight -----------------------------------------------------
+async def test_a_card_render_due_while_a_repeat_is_being_stored_shows_that_repeat(
+    serve: Start, db_url: str
+) -> None:
+    """A repeat stored while its card's paced render is already scheduled queues no render of
+    its own: the scheduled one must show it, even when it falls due before the repeat commits.
+    (On SQLite the render's claim waits for the writer; PostgreSQL lets it read at once.)"""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("on SQLite the render cannot start while a repeat is being written")
+    clock = LaterClock()
+    app = await serve(clock=clock)
+    fire = body("CPU high on web-1", "cpu-1")
+    alert_id = (await post(app, "generic", fire)).body["alert_id"]
+    await app.settle()
+    clock.advance(seconds=1)
+    await post(app, "generic", fire)  # the card's next render is scheduled, paced
+    updates = len(app.slack.calls_to("chat.update"))
+    async with app.bk.db.transaction() as session:  # a third sighting, in flight
+        await session.execute(
+            update(Alert).where(Alert.id == alert_id).values(occurrences=Alert.occurrences + 1)
+        )
+        clock.advance(seconds=app.bk.settings.alerts.card_refresh_seconds)
+        app.bk.worker.wake()
+        await until_rendered_or_waiting(app, session, updates)
+    await app.settle()
+    [card] = card_texts(app)
+    assert "*Count:* 3" in card
+
+
+async def until_rendered_or_waiting(app: Running, holder: Any, updates: int) -> None:
+    """Until the card is updated, or its render waits for the lock `holder` holds."""
+    mine = await holder.scalar(text("SELECT pg_backend_pid()"))
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    async with asyncio.timeout(10):
+        while len(app.slack.calls_to("chat.update")) == updates:
+            async with app.bk.db.sessions() as session:
+                if await session.scalar(query, {"pid": mine}):
+                    return
+            await asyncio.sleep(0.01)
