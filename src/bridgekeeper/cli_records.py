@@ -20,14 +20,17 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
     try:
         await db.check_schema()
         reports = ReportService(db=db, clock=SystemClock(), renderer=renderer)
-        stored = await reports.stored(number, fmt, version)
+        compiling = await reports.compiling(number) if version is None else None
+        stored = await reports.stored(number, fmt, version) if compiling is None else None
         body = stored.body if stored else None
-        if body is None and version is None:
+        if body is None and version is None and compiling is None:
             body = await reports.draft(number, fmt)
     finally:
         await db.dispose()
     if body is None:
-        problem = renderer.text("cli/no_report.txt.j2", number=number, version=version)
+        problem = renderer.text(
+            "cli/no_report.txt.j2", number=number, version=version, compiling=compiling
+        )
         print(problem.strip(), file=sys.stderr)
         return 1
     sys.stdout.write(body if body.endswith("\n") else body + "\n")

@@ -10,9 +10,12 @@ import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, func, select, update
 
+from bridgekeeper import cli_records
 from bridgekeeper.config import ReportSettings
 from bridgekeeper.domain.timeline import GENESIS, entry_hash
 from bridgekeeper.sandbox.state import Channel
@@ -21,7 +24,14 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
 from tests.alerting import generic, post
 from tests.conftest import Running, Start
-from tests.services.test_close import channel_text, declare, incident, reports, say
+from tests.services.test_close import (
+    channel_text,
+    close_with_form,
+    declare,
+    incident,
+    reports,
+    say,
+)
 from tests.services.test_close import serve as serve  # a fixture
 from tests.services.test_report import TOKEN, fetch, section
 
@@ -191,7 +201,7 @@ async def _until_noted(running: Running, number: int, text: str) -> bool:
 
 
 async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
-    running: Running,
+    running: Running, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The process stopped between the close and its report: the worker's periodic pass
     takes the report over, compiles it and announces the close."""
@@ -201,7 +211,11 @@ async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
     await say(running, channel, "close fixed before the restart")
     [first] = running.slack.files
     await leave_unfinished(running)
-    assert "Report of incident 1 (draft)" in await say(running, channel, "report")  # none stored
+    preview = await say(running, channel, "report")
+    assert "Report of incident 1, version 1" in preview and "still being compiled" in preview
+    assert "(draft)" not in preview and "still open" not in preview
+    assert await cli_records.report(running.bk.settings, 1, "md", None) == 1
+    assert "version 1 is still being compiled" in capsys.readouterr().err
 
     assert await running.bk.closing.publish_stopped() == 1
     await running.settle()
@@ -211,6 +225,37 @@ async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
     md = next(r for r in await reports(running) if r.format == "md")
     assert md.sha256 == sha256(md.text) == hashlib.sha256(again[0].content).hexdigest()
     assert "what we saw" in md.text and "fixed before the restart" in md.text
+    assert await cli_records.report(running.bk.settings, 1, "md", None) == 0
+    assert "fixed before the restart" in capsys.readouterr().out
+
+
+async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_later(
+    serve: Start, tmp_path: Path
+) -> None:
+    """A team's report template that fails: the incident is closed all the same, the closer
+    is told its report follows, and the worker's periodic pass compiles it once it can."""
+    template = tmp_path / "report" / "report.md.j2"
+    template.parent.mkdir()
+    template.write_text("Incident {{ incident.number }} by {{ no_such_field }}\n")
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Broken template")
+    await say(running, channel, "role commander <@U0ALICE>")
+    told = await say(running, channel, "close contained")
+    assert "Incident 1 is closed" in told and "could not be compiled just now" in told
+    assert (await incident(running)).status == "closed"
+    await running.settle()
+    assert running.slack.files == []
+    assert "Incident 1 closed" not in channel_text(running, channel.id)
+
+    template.write_text("Incident {{ incident.number }}: {{ incident.title }}\n")
+    async with running.bk.db.transaction() as session:  # ten minutes on
+        old = running.bk.clock.now() - timedelta(hours=1)
+        await session.execute(update(Report).values(created_at=old))
+    assert await running.bk.closing.publish_stopped() == 1
+    await running.settle()
+    assert [f.content for f in running.slack.files if f.filename.endswith(".md")] == [
+        b"Incident 1: Broken template\n"
+    ]
 
 
 async def test_a_report_taken_over_while_compiled_is_stored_and_announced_once(
@@ -243,6 +288,21 @@ async def test_a_close_undone_while_its_report_is_compiled_is_not_announced(
     assert running.slack.files == []  # no "closed" summary, no report file
     assert "Incident 1 closed" not in channel_text(running, channel.id)
     assert [r.version for r in await reports(running) if r.format == "md" and r.sha256] == [1]
+
+
+async def test_the_close_form_tells_its_closer_when_the_report_could_not_be_compiled(
+    serve: Start, tmp_path: Path
+) -> None:
+    template = tmp_path / "report" / "report.md.j2"
+    template.parent.mkdir()
+    template.write_text("{{ incident.no_such_field.at_all }}\n")
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Broken template")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await close_with_form(running, channel)
+    assert (await incident(running)).status == "closed"
+    told = [e.text for e in running.slack.ephemerals if e.user == "U0ALICE"]
+    assert any("could not be compiled just now" in text for text in told)
 
 
 async def leave_unfinished(running: Running) -> None:

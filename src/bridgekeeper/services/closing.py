@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +68,7 @@ class Closed:
     sha256: str
     archive_due_at: datetime | None
     channel_id: str | None = None
+    report_pending: bool = False  # the compile failed: compiled again by `publish_stopped`
 
 
 class ClosingService:
@@ -99,7 +100,7 @@ class ClosingService:
             user=inv.user,
             form=CloseForm(summary=command.summary),
         )
-        return Reply("slack/closed.md.j2", {"closed": closed})
+        return closed_reply(closed)
 
     async def open_form(self, number: int | None, inv: Invocation) -> None:
         async with self.db.transaction() as session:
@@ -173,7 +174,11 @@ class ClosingService:
                 archive_due_at=incident.archive_due_at,
                 channel_id=incident.channel_id,
             )
-        published = await self._publish(reserved)
+        try:
+            published = await self._publish(reserved)
+        except Exception:  # the close stands; its report is compiled again later
+            self._compile_failed(reserved)
+            return replace(closed, report_pending=True)
         return published or closed  # None: another process took its report over
 
     async def publish_stopped(self) -> int:
@@ -190,9 +195,21 @@ class ClosingService:
                 reserved.version,
                 reserved.incident_id,
             )
-            await self._publish(reserved)
+            try:
+                await self._publish(reserved)
+            except Exception:  # one failing report holds up no other
+                self._compile_failed(reserved)
             done += 1
         return done
+
+    @staticmethod
+    def _compile_failed(reserved: Reserved) -> None:
+        log.exception(
+            "compiling version %s of incident id %s's report failed; trying again in %s",
+            reserved.version,
+            reserved.incident_id,
+            TAKEOVER_AFTER,
+        )
 
     async def _publish(self, reserved: Reserved) -> Closed | None:
         """Compile a reserved report, mark it finished and announce the close; None when
@@ -351,18 +368,23 @@ class ClosingService:
                 subcommand="report",
                 open_only=False,
             )
-            stored = await self.reports.stored(incident.number, "md", whole=False)
-            if incident.status != Status.CLOSED or stored is None:
-                stored = None
+            stored, compiling = None, None
+            if incident.status == Status.CLOSED:
+                compiling = await report_store.compiling(session=session, incident_id=incident.id)
+            if incident.status == Status.CLOSED and compiling is None:
+                stored = await self.reports.stored(incident.number, "md", whole=False)
+            version = compiling or (stored.version if stored else 0)
             users = await self.reports.names(await self.reports.people(session, incident))
             # The sections the preview shows, as the stored version has them: only a close
             # changes them, and that makes a new version.
-            context = await self.reports.outline(
-                session, incident, version=stored.version if stored else 0, users=users
-            )
+            context = await self.reports.outline(session, incident, version=version, users=users)
         return Reply(
             "slack/report_preview.md.j2",
-            {"report": context, "sha256": stored.sha256 if stored else None},
+            {
+                "report": context,
+                "sha256": stored.sha256 if stored else None,
+                "compiling": compiling is not None,
+            },
         )
 
 
@@ -371,6 +393,12 @@ async def undecided_clocks(session: DbSession, incident_id: int) -> tuple[str, .
     exists)."""
     clocks = await regulatory_clocks(session, incident_id)
     return tuple(clock.regime for clock in clocks if clock.status not in DECIDED_CLOCKS)
+
+
+def closed_reply(closed: Closed) -> Reply:
+    """What the closer is told (also after the close form)."""
+    minutes = int(TAKEOVER_AFTER.total_seconds() // 60)
+    return Reply("slack/closed.md.j2", {"closed": closed, "retry_minutes": minutes})
 
 
 def close_record(incident: Incident) -> dict[str, Any]:

@@ -335,6 +335,14 @@ class ReportService:
                 report_id=row.id,
             )
 
+    async def compiling(self, number: int) -> int | None:
+        """The version of the incident's report being compiled (or waiting to be), if any."""
+        async with self.db.sessions() as session:
+            incident = await incident_store.get(session=session, number=number)
+            if incident is None:
+                return None
+            return await report_store.compiling(session=session, incident_id=incident.id)
+
     async def rest(self, stored: StoredReport) -> AsyncIterator[str]:
         """The parts of a long report after its first, one at a time."""
         async with self.db.sessions() as session:

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.errors import CommandRefused, IncidentNotFound, PermissionDenied
 from bridgekeeper.rendering import Renderer
-from bridgekeeper.services.closing import ClosingService
+from bridgekeeper.services.closing import ClosingService, closed_reply
 from bridgekeeper.slack.acking import AckFirst
 from bridgekeeper.slack.blocks import fallback_text, to_blocks
 from bridgekeeper.slack.close_form import gate_problems, read_form
@@ -79,9 +79,13 @@ class CloseActions:
             return
         await ack()
         try:
-            await self.closing.close(number=number, channel=channel, user=user, form=form)
+            closed = await self.closing.close(number=number, channel=channel, user=user, form=form)
         except CommandRefused as refused:  # changed between the check and the close
             await self._tell(channel, user, refused.template, refused.context)
+            return
+        if closed.report_pending:  # otherwise the close is announced in its channel
+            told = closed_reply(closed)
+            await self._tell(channel, user, told.template, told.context)
 
     async def _tell(self, channel: str, user: str, template: str, context: dict[str, Any]) -> None:
         if not channel:
@@ -92,7 +96,7 @@ class CloseActions:
                 channel, user, text=fallback_text(markup), blocks=to_blocks(markup)
             )
         except Exception:
-            log.exception("could not tell the user why the incident did not close")
+            log.exception("could not tell the closer how the close went")
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

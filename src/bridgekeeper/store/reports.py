@@ -150,6 +150,15 @@ async def last_version(*, session: AsyncSession, incident_id: int) -> int:
     return int(await session.scalar(query) or 0)
 
 
+async def compiling(*, session: AsyncSession, incident_id: int) -> int | None:
+    """The incident's latest report version if a close reserved it and it is not finished."""
+    latest_version = await last_version(session=session, incident_id=incident_id)
+    query = select(Report.id).where(
+        Report.incident_id == incident_id, Report.version == latest_version, UNFINISHED
+    )
+    return latest_version if await session.scalar(query.limit(1)) is not None else None
+
+
 async def latest(
     *, session: AsyncSession, incident_id: int, fmt: str, version: int | None, whole: bool
 ) -> Report | None:
