@@ -76,6 +76,11 @@ OUTBOX_PARKED = Gauge("bridgekeeper_outbox_parked", "Slack effects set aside for
 OUTBOX_OLDEST = Gauge(
     "bridgekeeper_outbox_oldest_pending_seconds", "Age of the oldest pending Slack effect (0: none)"
 )
+REPORT_UNFINISHED = Gauge(
+    "bridgekeeper_report_unfinished_seconds",
+    "Time since the close of the oldest incident whose report is not compiled yet (0: none); "
+    "past 10 minutes its compile keeps failing or the process compiling it stopped",
+)
 JOB_LAG = Histogram(
     "bridgekeeper_scheduled_job_lag_seconds",
     "How late a scheduled job (reminder, deadline) fired after it fell due",
@@ -185,17 +190,23 @@ async def transaction(kind: str) -> AsyncIterator[None]:
         DB_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
-async def refresh_outbox(db: Database, now: datetime) -> None:
-    """Set the outbox gauges from one grouped query (pending and parked rows, by status)."""
-    from bridgekeeper.store import outbox  # store.db reports to metrics: no cycle at import
+async def refresh_gauges(db: Database, now: datetime) -> None:
+    """Set the outbox gauges from one grouped query (pending and parked rows, by status), and
+    the unfinished reports' from another."""
+    from bridgekeeper.store import outbox, reports  # store.db reports to metrics: no cycle
 
     async with db.sessions() as session:
         rows = await outbox.counts(session, statuses=("pending", "parked"))
+        unfinished = await reports.oldest_unfinished(session=session)
     pending, oldest = rows.get("pending", (0, None))
     OUTBOX_PENDING.set(pending)
     OUTBOX_PARKED.set(rows.get("parked", (0, None))[0])
-    age = (_utc(now) - _utc(oldest)).total_seconds() if oldest is not None else 0.0
-    OUTBOX_OLDEST.set(max(age, 0.0))
+    OUTBOX_OLDEST.set(_age(oldest, now))
+    REPORT_UNFINISHED.set(_age(unfinished, now))
+
+
+def _age(since: datetime | None, now: datetime) -> float:
+    return max((_utc(now) - _utc(since)).total_seconds(), 0.0) if since is not None else 0.0
 
 
 def _utc(moment: datetime) -> datetime:

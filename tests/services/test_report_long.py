@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import delete, func, select, update
 
@@ -21,7 +22,7 @@ from bridgekeeper.domain.timeline import GENESIS, entry_hash
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
+from bridgekeeper.store.models import Effect, Incident, Report, ReportPart, TimelineEntry
 from tests.alerting import generic, post
 from tests.conftest import Running, Start
 from tests.services.test_close import (
@@ -247,15 +248,30 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
     assert running.slack.files == []
     assert "Incident 1 closed" not in channel_text(running, channel.id)
 
-    template.write_text("Incident {{ incident.number }}: {{ incident.title }}\n")
-    async with running.bk.db.transaction() as session:  # ten minutes on
+    async with running.bk.db.transaction() as session:  # an hour on
         old = running.bk.clock.now() - timedelta(hours=1)
+        await session.execute(update(Report).values(created_at=old))
+        await session.execute(update(Incident).values(closed_at=old))
+    assert await unfinished_for(running) >= 3600  # what an operator's alert watches
+    assert await running.bk.closing.publish_stopped() == 0  # still failing: tried once more
+
+    template.write_text("Incident {{ incident.number }}: {{ incident.title }}\n")
+    async with running.bk.db.transaction() as session:
         await session.execute(update(Report).values(created_at=old))
     assert await running.bk.closing.publish_stopped() == 1
     await running.settle()
     assert [f.content for f in running.slack.files if f.filename.endswith(".md")] == [
         b"Incident 1: Broken template\n"
     ]
+    assert await unfinished_for(running) == 0
+
+
+async def unfinished_for(running: Running) -> float:
+    """bridgekeeper_report_unfinished_seconds, as /metrics shows it."""
+    async with aiohttp.ClientSession() as http, http.get(f"{running.url}/metrics") as response:
+        text = await response.text()
+    [line] = [ln for ln in text.splitlines() if ln.startswith("bridgekeeper_report_unfinished_")]
+    return float(line.split()[-1])
 
 
 async def test_a_report_taken_over_while_compiled_is_stored_and_announced_once(

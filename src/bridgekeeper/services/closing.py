@@ -182,16 +182,17 @@ class ClosingService:
         return published or closed  # None: another process took its report over
 
     async def publish_stopped(self) -> int:
-        """The reports of closes whose process stopped while compiling them, one at a time:
-        compiled, and announced if still the incident's latest close (the worker calls this
-        periodically); how many."""
-        done = 0
-        while done < TAKEOVERS_AT_ONCE:
+        """The reports of closes whose process stopped while compiling them (or whose compile
+        failed), one at a time: compiled, and announced if still the incident's latest close
+        (the worker calls this periodically); how many were compiled."""
+        compiled = 0
+        for _ in range(TAKEOVERS_AT_ONCE):
             reserved = await self.reports.take_over(before=self.clock.now() - TAKEOVER_AFTER)
             if reserved is None:
                 break
             log.warning(
-                "compiling version %s of incident id %s's report: its close stopped before it",
+                "compiling version %s of incident id %s's report again: its close stopped or "
+                "failed before it was done",
                 reserved.version,
                 reserved.incident_id,
             )
@@ -199,8 +200,9 @@ class ClosingService:
                 await self._publish(reserved)
             except Exception:  # one failing report holds up no other
                 self._compile_failed(reserved)
-            done += 1
-        return done
+            else:
+                compiled += 1
+        return compiled
 
     @staticmethod
     def _compile_failed(reserved: Reserved) -> None:

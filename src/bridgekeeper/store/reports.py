@@ -15,6 +15,7 @@ from bridgekeeper.store.models import (
     Alert,
     EvidenceItem,
     Followup,
+    Incident,
     Report,
     ReportPart,
     RoleAssignment,
@@ -64,6 +65,13 @@ async def unfinished(*, session: AsyncSession, before: datetime) -> list[tuple[i
     finished: the process compiling them stopped."""
     query = select(Report.incident_id, Report.version).where(UNFINISHED, Report.created_at < before)
     return sorted({(row[0], row[1]) for row in await session.execute(query)})
+
+
+async def oldest_unfinished(*, session: AsyncSession) -> datetime | None:
+    """When the incident of the oldest report still unfinished was closed (a takeover makes
+    the report's own time new)."""
+    query = select(func.min(Incident.closed_at)).join(Report, Report.incident_id == Incident.id)
+    return await session.scalar(query.where(UNFINISHED))
 
 
 async def claim_unfinished(

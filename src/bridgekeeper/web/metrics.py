@@ -38,9 +38,9 @@ class MetricsEndpoint:
                 headers={"WWW-Authenticate": 'Bearer realm="bridgekeeper metrics"'},
             )
         try:
-            await metrics.refresh_outbox(self.db, self.clock.now())
+            await metrics.refresh_gauges(self.db, self.clock.now())
         except Exception as exc:  # the rest of the metrics still answer
-            log.warning("outbox gauges not refreshed: %s", type(exc).__name__)
+            log.warning("outbox and report gauges not refreshed: %s", type(exc).__name__)
         return web.Response(
             body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
