@@ -20,7 +20,9 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
     try:
         await db.check_schema()
         reports = ReportService(db=db, clock=SystemClock(), renderer=renderer)
-        compiling = await reports.compiling(number) if version is None else None
+        compiling = await reports.compiling(number)
+        if compiling is not None and version not in (None, compiling):
+            compiling = None  # an earlier version was asked for
         stored = await reports.stored(number, fmt, version) if compiling is None else None
         body = stored.body if stored else None
         if body is None and version is None and compiling is None:

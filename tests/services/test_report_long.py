@@ -22,7 +22,7 @@ from bridgekeeper.domain.timeline import GENESIS, entry_hash
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store.models import Effect, Incident, Report, ReportPart, TimelineEntry
+from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
 from tests.alerting import generic, post
 from tests.conftest import Running, Start
 from tests.services.test_close import (
@@ -213,10 +213,10 @@ async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
     [first] = running.slack.files
     await leave_unfinished(running)
     preview = await say(running, channel, "report")
-    assert "Report of incident 1, version 1" in preview and "still being compiled" in preview
+    assert "Report of incident 1, version 1" in preview and "not compiled yet" in preview
     assert "(draft)" not in preview and "still open" not in preview
     assert await cli_records.report(running.bk.settings, 1, "md", None) == 1
-    assert "version 1 is still being compiled" in capsys.readouterr().err
+    assert "version 1 is not compiled yet" in capsys.readouterr().err
 
     assert await running.bk.closing.publish_stopped() == 1
     await running.settle()
@@ -235,9 +235,7 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
 ) -> None:
     """A team's report template that fails: the incident is closed all the same, the closer
     is told its report follows, and the worker's periodic pass compiles it once it can."""
-    template = tmp_path / "report" / "report.md.j2"
-    template.parent.mkdir()
-    template.write_text("Incident {{ incident.number }} by {{ no_such_field }}\n")
+    template = broken_template(tmp_path)
     running = await serve(reports=ReportSettings(template_dir=tmp_path))
     channel = await declare(running, "Broken template")
     await say(running, channel, "role commander <@U0ALICE>")
@@ -248,22 +246,89 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
     assert running.slack.files == []
     assert "Incident 1 closed" not in channel_text(running, channel.id)
 
-    async with running.bk.db.transaction() as session:  # an hour on
-        old = running.bk.clock.now() - timedelta(hours=1)
-        await session.execute(update(Report).values(created_at=old))
-        await session.execute(update(Incident).values(closed_at=old))
+    await an_hour_on(running)
     assert await unfinished_for(running) >= 3600  # what an operator's alert watches
     assert await running.bk.closing.publish_stopped() == 0  # still failing: tried once more
+    later = running.bk.clock.now() + timedelta(days=2)
+    assert await running.bk.archiving.run_due_archives(later) == 0  # the report comes first
 
-    template.write_text("Incident {{ incident.number }}: {{ incident.title }}\n")
-    async with running.bk.db.transaction() as session:
-        await session.execute(update(Report).values(created_at=old))
+    template.write_text(FIXED)
+    await an_hour_on(running)
     assert await running.bk.closing.publish_stopped() == 1
     await running.settle()
     assert [f.content for f in running.slack.files if f.filename.endswith(".md")] == [
-        b"Incident 1: Broken template\n"
+        b"Incident 1: Broken template (closed: contained)\n"
     ]
     assert await unfinished_for(running) == 0
+    assert await running.bk.archiving.run_due_archives(later) == 1
+
+
+async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened(
+    serve: Start, tmp_path: Path
+) -> None:
+    """Reopened before its failed report was compiled: the report still counts as late, and
+    is compiled from the incident as that close left it (then not announced: it is open)."""
+    template = broken_template(tmp_path)
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Broken template")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close contained")
+    await say(running, channel, "reopen it came back")
+    await an_hour_on(running)
+    assert await unfinished_for(running) >= 3600
+
+    template.write_text(FIXED)
+    assert await running.bk.closing.publish_stopped() == 1
+    await running.settle()
+    [md] = [r for r in await reports(running) if r.format == "md"]
+    assert md.text == "Incident 1: Broken template (closed: contained)\n"
+    assert running.slack.files == [] and await unfinished_for(running) == 0
+
+
+async def test_the_report_command_line_while_a_later_version_is_not_compiled(
+    serve: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "report" / "report.md.j2"
+    template.parent.mkdir()
+    template.write_text(FIXED)
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Twice closed")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close contained")
+    await say(running, channel, "reopen it came back")
+    cli = running.bk.settings
+    assert await cli_records.report(cli, 1, "md", None) == 0  # reopened: the last one stored
+    assert capsys.readouterr().out == "Incident 1: Twice closed (closed: contained)\n"
+
+    template.write_text("{{ no_such_field }}")
+    await say(running, channel, "close contained again")
+    assert await cli_records.report(cli, 1, "md", None) == 1
+    err = capsys.readouterr().err
+    assert "version 2 is not compiled yet" in err and "--version 1 prints the one before" in err
+    assert await cli_records.report(cli, 1, "md", 2) == 1
+    assert "version 2 is not compiled yet" in capsys.readouterr().err
+    assert await cli_records.report(cli, 1, "md", 1) == 0
+    assert capsys.readouterr().out == "Incident 1: Twice closed (closed: contained)\n"
+
+
+FIXED = (
+    "Incident {{ incident.number }}: {{ incident.title }} ({{ incident.status }}: {{ summary }})\n"
+)
+
+
+def broken_template(folder: Path) -> Path:
+    """A team's Markdown report template naming a field reports do not have."""
+    template = folder / "report" / "report.md.j2"
+    template.parent.mkdir()
+    template.write_text("Incident {{ incident.number }} by {{ no_such_field }}\n")
+    return template
+
+
+async def an_hour_on(running: Running) -> None:
+    """As if the close, and the last try at its report, were an hour ago."""
+    async with running.bk.db.transaction() as session:
+        old = running.bk.clock.now() - timedelta(hours=1)
+        await session.execute(update(Report).values(created_at=old, closed_at=old))
 
 
 async def unfinished_for(running: Running) -> float:

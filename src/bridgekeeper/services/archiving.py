@@ -1,6 +1,6 @@
 """Archiving a closed incident's bridge channel `[close] archive_after_hours` after its close:
-a last message in the channel, then the channel archived (`/incident reopen` unarchives it).
-The worker calls `run_due_archives` periodically."""
+a last message in the channel, then the channel archived (`/incident reopen` unarchives it),
+once the close's report is in it. The worker calls `run_due_archives` periodically."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bridgekeeper.domain.incidents import Status
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
+from bridgekeeper.store import reports as report_store
 
 
 class ArchivingService:
@@ -39,6 +40,8 @@ class ArchivingService:
             due = incident.archive_due_at
             if incident.status != Status.CLOSED or incident.archived_at or not due or due > now:
                 return False
+            if await report_store.compiling(session=session, incident_id=incident.id):
+                return False  # its report is posted in the channel first
             incident.archived_at = self.clock.now()
             await self.incidents.record(
                 session, incident=incident, actor=BOT_ACTOR, kind="archived", announce=False

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
 from bridgekeeper.domain import report as r
 from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.db import DbSession
@@ -51,6 +55,24 @@ def incident_facts(incident: Incident) -> r.IncidentFacts:
         timeline_head=incident.timeline_head,
         timeline_length=incident.timeline_length,
     )
+
+
+_TIMES = ("declared_at", "detected_at", "closed_at")  # IncidentFacts' datetimes
+
+
+def facts_record(facts: r.IncidentFacts) -> dict[str, Any]:
+    """The facts as JSON values (a report version keeps the incident as closed)."""
+    record = asdict(facts)
+    for name in _TIMES:
+        record[name] = record[name].isoformat() if record[name] is not None else None
+    return record
+
+
+def facts_from_record(record: dict[str, Any]) -> r.IncidentFacts:
+    times = {
+        name: datetime.fromisoformat(record[name]) if record[name] else None for name in _TIMES
+    }
+    return r.IncidentFacts(**{**record, **times})
 
 
 def role_spell(spell: RoleAssignment) -> r.RoleSpell:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
+from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.evidence import evidence_facts
@@ -27,6 +28,8 @@ from bridgekeeper.services.indicators import appendix_row, confirmed
 from bridgekeeper.services.report_build import PAGE_ROWS, PART_BYTES, Build, Loop, Sink, Timeline
 from bridgekeeper.services.report_facts import (
     alert_facts,
+    facts_from_record,
+    facts_record,
     incident_facts,
     regulatory_clocks,
     role_spell,
@@ -216,11 +219,11 @@ class ReportService:
         commits (`compile`), shown once finished (`finish`)."""
         version = await report_store.last_version(session=session, incident_id=incident.id) + 1
         now = self.clock.now()
-        rows = {fmt: self._empty(incident, version, fmt, now) for fmt in FORMATS}
+        facts = incident_facts(incident)
+        rows = {fmt: self._empty(incident, version, fmt, now, facts) for fmt in FORMATS}
         session.add_all(rows.values())
         await session.flush()
         ids = {fmt: row.id for fmt, row in rows.items()}
-        facts = incident_facts(incident)
         return Reserved(incident.id, version, ids, incident.timeline_length, now, facts)
 
     async def compile(self, reserved: Reserved) -> dict[str, str]:
@@ -294,13 +297,17 @@ class ReportService:
                     now=now,
                 )
                 upto = await report_store.compiled_upto(session=session, report_id=ids.get("md"))
-            if ids:
-                return Reserved(incident_id, version, ids, upto, now)
+                record = await report_store.as_closed(session=session, report_id=ids.get("md"))
+            if ids:  # compiled from the incident as closed (as it is now for rows from before)
+                facts = facts_from_record(record) if record else None
+                return Reserved(incident_id, version, ids, upto, now, facts)
         return None
 
     @staticmethod
-    def _empty(incident: Incident, version: int, fmt: str, now: datetime) -> Report:
-        """A report row to fill in once its format is rendered."""
+    def _empty(
+        incident: Incident, version: int, fmt: str, now: datetime, facts: r.IncidentFacts
+    ) -> Report:
+        """A report row to fill in once its format is rendered, with the incident as closed."""
         return Report(
             incident_id=incident.id,
             version=version,
@@ -309,6 +316,8 @@ class ReportService:
             sha256="",
             timeline_head=incident.timeline_head,
             created_at=now,
+            closed_at=incident.closed_at,
+            closed_facts=facts_record(facts),
         )
 
     async def stored(
@@ -336,10 +345,11 @@ class ReportService:
             )
 
     async def compiling(self, number: int) -> int | None:
-        """The version of the incident's report being compiled (or waiting to be), if any."""
+        """The version of a closed incident's report still to be compiled, if any (one whose
+        compile failed is tried again later)."""
         async with self.db.sessions() as session:
             incident = await incident_store.get(session=session, number=number)
-            if incident is None:
+            if incident is None or incident.status != Status.CLOSED:
                 return None
             return await report_store.compiling(session=session, incident_id=incident.id)
 

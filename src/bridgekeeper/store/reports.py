@@ -15,7 +15,6 @@ from bridgekeeper.store.models import (
     Alert,
     EvidenceItem,
     Followup,
-    Incident,
     Report,
     ReportPart,
     RoleAssignment,
@@ -68,10 +67,15 @@ async def unfinished(*, session: AsyncSession, before: datetime) -> list[tuple[i
 
 
 async def oldest_unfinished(*, session: AsyncSession) -> datetime | None:
-    """When the incident of the oldest report still unfinished was closed (a takeover makes
-    the report's own time new)."""
-    query = select(func.min(Incident.closed_at)).join(Report, Report.incident_id == Incident.id)
-    return await session.scalar(query.where(UNFINISHED))
+    """The time of the close of the oldest report still unfinished (a takeover, a reopen or a
+    later close does not change it)."""
+    when = func.coalesce(Report.closed_at, Report.created_at)  # rows from before 0018
+    return await session.scalar(select(func.min(when)).where(UNFINISHED))
+
+
+async def as_closed(*, session: AsyncSession, report_id: int | None) -> dict[str, Any] | None:
+    """The incident's facts as its close left them, kept with the report it reserved."""
+    return await session.scalar(select(Report.closed_facts).where(Report.id == report_id))
 
 
 async def claim_unfinished(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ForeignKey,
@@ -28,7 +29,9 @@ class Report(Base):
     body: Mapped[str] = mapped_column(Text)  # all of it, or its first part (see `text`)
     sha256: Mapped[str] = mapped_column(String(64))  # of the UTF-8 text
     timeline_head: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime]  # reserved by its close, or taken over to compile again
+    closed_at: Mapped[datetime | None]  # its close's time (None: stored before 0018)
+    closed_facts: Mapped[dict[str, Any] | None]  # the incident as closed, to compile from
     parts: Mapped[list[ReportPart]] = relationship(
         lazy="selectin", order_by="ReportPart.number", viewonly=True
     )
