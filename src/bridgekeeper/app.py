@@ -43,6 +43,7 @@ from bridgekeeper.services.pagerduty import PagerDuty
 from bridgekeeper.services.paging import EFFECT as PAGERDUTY_EFFECT
 from bridgekeeper.services.paging import Paging
 from bridgekeeper.services.regulatory import Regulatory
+from bridgekeeper.services.report_preview import ReportPreview
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.services.runner import CommandRunner
 from bridgekeeper.services.schedules import Schedules
@@ -133,6 +134,7 @@ class Bridgekeeper:
             incidents=self.incidents, reports=self.reports, open_view=self.gateway.open_view
         )
         self.closing.register(self.runner)
+        ReportPreview(incidents=self.incidents, reports=self.reports).register(self.runner)
         self.archiving = ArchivingService(incidents=self.incidents)
         self.closing.on_close.append(self.followups.at_close)
         self.schedules = Schedules(

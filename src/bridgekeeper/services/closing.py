@@ -1,4 +1,4 @@
-"""Closing, reopening and archiving an incident, and its report on the way out.
+"""Closing and reopening an incident, and its report on the way out.
 
 A close applies the form, records a `closed` timeline entry and reserves the next version of
 the report, in one transaction. The report is then compiled and stored part by part, with no
@@ -87,7 +87,6 @@ class ClosingService:
     def register(self, runner: CommandRunner) -> None:
         runner.on(c.Close, self.close_command)
         runner.on(c.Reopen, self.reopen_command)
-        runner.on(c.ShowReport, self.report_command)
 
     # -- /incident close ----------------------------------------------------------------------
     async def close_command(self, command: c.Close, inv: Invocation) -> Reply | None:
@@ -356,38 +355,6 @@ class ClosingService:
             )
             self._tell_stakeholders(session, incident, "slack/reopen_stakeholders.md.j2", context)
             return incident.number
-
-    # -- archiving ----------------------------------------------------------------------------
-    # -- /incident report ---------------------------------------------------------------------
-    async def report_command(self, command: c.ShowReport, inv: Invocation) -> Reply:
-        async with self.db.sessions() as session:
-            incident = await self.incidents.locate(
-                session,
-                user=inv.user,
-                action="read",
-                number=command.incident,
-                channel=inv.channel,
-                subcommand="report",
-                open_only=False,
-            )
-            stored, compiling = None, None
-            if incident.status == Status.CLOSED:
-                compiling = await report_store.compiling(session=session, incident_id=incident.id)
-            if incident.status == Status.CLOSED and compiling is None:
-                stored = await self.reports.stored(incident.number, "md", whole=False)
-            version = compiling or (stored.version if stored else 0)
-            users = await self.reports.names(await self.reports.people(session, incident))
-            # The sections the preview shows, as the stored version has them: only a close
-            # changes them, and that makes a new version.
-            context = await self.reports.outline(session, incident, version=version, users=users)
-        return Reply(
-            "slack/report_preview.md.j2",
-            {
-                "report": context,
-                "sha256": stored.sha256 if stored else None,
-                "compiling": compiling is not None,
-            },
-        )
 
 
 async def undecided_clocks(session: DbSession, incident_id: int) -> tuple[str, ...]:
