@@ -19,12 +19,13 @@ from sqlalchemy import delete, func, select, update
 from bridgekeeper import cli_records
 from bridgekeeper.config import ReportSettings
 from bridgekeeper.domain.timeline import GENESIS, entry_hash
+from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.reports import sha256
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Effect, Report, ReportPart, TimelineEntry
 from tests.alerting import generic, post
-from tests.conftest import Running, Start
+from tests.conftest import USERS, Running, Start
 from tests.services.test_close import (
     channel_text,
     close_with_form,
@@ -231,12 +232,16 @@ async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
 
 
 async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_later(
-    serve: Start, tmp_path: Path
+    serve: Start, tmp_path: Path, emulator: SlackEmulator
 ) -> None:
-    """A team's report template that fails: the incident is closed all the same, the closer
-    is told its report follows, and the worker's periodic pass compiles it once it can."""
+    """A team's report template that fails: the incident is closed all the same and the close
+    announced, the closer told its report follows, and the worker's periodic pass compiles it
+    once it can."""
     template = broken_template(tmp_path)
-    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    stakeholders = emulator.add_channel("stakeholders", members=["UBOT", *USERS])
+    running = await serve(
+        reports=ReportSettings(template_dir=tmp_path), stakeholder_channel=stakeholders
+    )
     channel = await declare(running, "Broken template")
     await say(running, channel, "role commander <@U0ALICE>")
     told = await say(running, channel, "close contained")
@@ -244,7 +249,9 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
     assert (await incident(running)).status == "closed"
     await running.settle()
     assert running.slack.files == []
-    assert "Incident 1 closed" not in channel_text(running, channel.id)
+    posted = channel_text(running, channel.id)
+    assert "Incident 1 closed" in posted and "follows in this channel once it is compiled" in posted
+    assert "is resolved and closed" in channel_text(running, stakeholders)
 
     await an_hour_on(running)
     assert await unfinished_for(running) >= 3600  # what an operator's alert watches
@@ -260,6 +267,8 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
         b"Incident 1: Broken template (closed: contained)\n"
     ]
     assert await unfinished_for(running) == 0
+    assert messages_saying(running, channel.id, "Incident 1 closed") == 1  # told once
+    assert messages_saying(running, stakeholders, "is resolved and closed") == 1
     assert await running.bk.archiving.run_due_archives(later) == 1
 
 
@@ -329,6 +338,10 @@ async def an_hour_on(running: Running) -> None:
     async with running.bk.db.transaction() as session:
         old = running.bk.clock.now() - timedelta(hours=1)
         await session.execute(update(Report).values(created_at=old, closed_at=old))
+
+
+def messages_saying(running: Running, channel: str, text: str) -> int:
+    return sum(text in m.text for m in running.slack.messages(channel))
 
 
 async def unfinished_for(running: Running) -> float:

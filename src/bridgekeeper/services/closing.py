@@ -4,10 +4,12 @@ A close applies the form, records a `closed` timeline entry and reserves the nex
 the report, in one transaction. The report is then compiled and stored part by part, with no
 write lock held (on SQLite a close of 200,000 entries would hold every other writer for
 seconds), and one more transaction marks it finished and queues what Slack should show (a
-summary in the bridge channel, the report as a file, a note to stakeholders). A close whose
-process stopped before that has its report compiled and announced by `publish_stopped`, which
-the worker calls periodically. A configurable gate refuses first, naming what is missing.
-The bridge channel is archived `archive_after_hours` later (services/archiving.py).
+summary in the bridge channel, the report as a file, a note to stakeholders:
+services/close_announcements.py). A close whose compile failed is announced without its
+report, which follows; one whose process stopped before that has its report compiled and
+announced by `publish_stopped`, which the worker calls periodically, from the incident as that
+close left it. A configurable gate refuses first, naming what is missing. The bridge channel
+is archived `archive_after_hours` later, once its report is in it (services/archiving.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bridgekeeper.domain import commands as c
@@ -27,11 +29,11 @@ from bridgekeeper.domain.closing import (
     Gate,
     has_details,
 )
-from bridgekeeper.domain.effects import Post, Unarchive, UploadFile
-from bridgekeeper.domain.incidents import Severity, Status
+from bridgekeeper.domain.effects import Post, Unarchive
+from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.report import DISPOSITIONS
 from bridgekeeper.errors import CommandRefused
-from bridgekeeper.services import stakeholders
+from bridgekeeper.services.close_announcements import CloseAnnouncer, Closed
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.report_facts import regulatory_clocks
 from bridgekeeper.services.reports import ReportService, Reserved
@@ -61,16 +63,6 @@ class CloseRefused(CommandRefused):
         self.gate = gate
 
 
-@dataclass(frozen=True)
-class Closed:
-    number: int
-    version: int
-    sha256: str
-    archive_due_at: datetime | None
-    channel_id: str | None = None
-    report_pending: bool = False  # the compile failed: compiled again by `publish_stopped`
-
-
 class ClosingService:
     def __init__(
         self, *, incidents: IncidentService, reports: ReportService, open_view: OpenView
@@ -83,6 +75,7 @@ class ClosingService:
         self.clock = incidents.clock
         self.settings = incidents.settings
         self.renderer = incidents.renderer
+        self.announce = CloseAnnouncer(incidents)
 
     def register(self, runner: CommandRunner) -> None:
         runner.on(c.Close, self.close_command)
@@ -175,8 +168,9 @@ class ClosingService:
             )
         try:
             published = await self._publish(reserved)
-        except Exception:  # the close stands; its report is compiled again later
+        except Exception:  # the close stands, announced; its report is compiled again later
             self._compile_failed(reserved)
+            await self._announce_without_report(reserved)
             return replace(closed, report_pending=True)
         return published or closed  # None: another process took its report over
 
@@ -233,10 +227,32 @@ class ClosingService:
                 archive_due_at=incident.archive_due_at,
                 channel_id=incident.channel_id,
             )
-            latest = await report_store.last_version(session=session, incident_id=incident.id)
-            if incident.status == Status.CLOSED and reserved.version == latest:
-                self._announce_close(session, incident, closed, reserved.ids["md"])
+            if await self._still_closed_by(session, incident, reserved):
+                await self.announce.close(session, incident, closed, reserved.ids["md"])
         return closed
+
+    async def _announce_without_report(self, reserved: Reserved) -> None:
+        """The close announced while its report could not be compiled (it follows)."""
+        async with self.db.transaction() as session:
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=reserved.incident_id, lock=True
+            )
+            if await self._still_closed_by(session, incident, reserved):
+                closed = Closed(
+                    number=incident.number,
+                    version=reserved.version,
+                    sha256="",
+                    archive_due_at=incident.archive_due_at,
+                    channel_id=incident.channel_id,
+                    report_pending=True,
+                )
+                await self.announce.close(session, incident, closed, report_id=None)
+
+    @staticmethod
+    async def _still_closed_by(session: DbSession, incident: Incident, reserved: Reserved) -> bool:
+        """Whether the incident is still closed, and by the close that reserved this version."""
+        latest = await report_store.last_version(session=session, incident_id=incident.id)
+        return incident.status == Status.CLOSED and reserved.version == latest
 
     async def _apply(
         self, session: DbSession, incident: Incident, user: str, form: CloseForm
@@ -265,52 +281,6 @@ class ClosingService:
         )
         for hook in self.on_close:
             await hook(session, incident=incident, actor=user, form=form)
-
-    def _announce_close(
-        self, session: DbSession, incident: Incident, closed: Closed, report_id: int
-    ) -> None:
-        now = self.clock.now()
-        context = {
-            "incident": incident,
-            "closed": closed,
-            "follow_ups": incident.follow_ups,
-            "disposition": incident.disposition,
-        }
-        summary = self.renderer.slack("slack/close_summary.md.j2", **context)
-        outbox.enqueue(
-            session, Post(target="bridge", text=summary), now=now, incident_id=incident.id
-        )
-        comment = self.renderer.slack("slack/close_report_file.md.j2", **context)
-        outbox.enqueue(
-            session,
-            UploadFile(
-                target="bridge",
-                report_id=report_id,
-                comment=comment,
-                filename=f"incident-{incident.number}-report-v{closed.version}.md",
-                title=self.renderer.text("slack/close_report_title.txt.j2", **context).strip(),
-            ),
-            now=now,
-            incident_id=incident.id,
-            dedup_key=f"report-file:{incident.id}:{closed.version}",
-        )
-        self._tell_stakeholders(session, incident, "slack/close_stakeholders.md.j2", context)
-
-    def _tell_stakeholders(
-        self, session: DbSession, incident: Incident, template: str, context: dict[str, Any]
-    ) -> None:
-        """A message in the stakeholder channel(s) for the incident's severity (the announcement
-        there is edited by `record`); a private incident shows only what the policy allows."""
-        severity = Severity(incident.severity)
-        channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
-        shown = {**context, "disclosure": stakeholders.disclosure(self.settings, incident)}
-        for channel in channels:
-            outbox.enqueue(
-                session,
-                Post(target=channel, text=self.renderer.slack(template, **shown)),
-                now=self.clock.now(),
-                incident_id=incident.id,
-            )
 
     # -- /incident reopen ---------------------------------------------------------------------
     async def reopen_command(self, command: c.Reopen, inv: Invocation) -> Reply:
@@ -353,7 +323,9 @@ class ClosingService:
                 now=now,
                 incident_id=incident.id,
             )
-            self._tell_stakeholders(session, incident, "slack/reopen_stakeholders.md.j2", context)
+            self.announce.stakeholders(
+                session, incident, "slack/reopen_stakeholders.md.j2", context
+            )
             return incident.number
 
 

@@ -91,6 +91,12 @@ def add_card(
     return _add(session, values)
 
 
+async def queued(session: AsyncSession, *, dedup_key: str) -> bool:
+    """Whether an effect with this key was ever queued (delivered or not)."""
+    query = select(Effect.id).where(Effect.dedup_key == dedup_key)
+    return await session.scalar(query) is not None
+
+
 async def known_card_keys(session: AsyncSession, *, kind: str, keys: Collection[str]) -> set[str]:
     """Which of `keys` have had an effect of `kind` queued before (whose home tab to keep
     current: only those who opened it)."""

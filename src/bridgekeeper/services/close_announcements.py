@@ -1,0 +1,92 @@
+"""What a close tells Slack: its summary in the bridge channel and a message to the stakeholder
+channels (once for each report version), then the report file once it is compiled. Reopening
+tells the stakeholders too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridgekeeper.domain.effects import Post, UploadFile
+from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.services import stakeholders
+from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.store import outbox
+from bridgekeeper.store.db import DbSession
+from bridgekeeper.store.models import Incident
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A close as its closer and the bridge channel are told of it."""
+
+    number: int
+    version: int
+    sha256: str
+    archive_due_at: datetime | None
+    channel_id: str | None = None
+    report_pending: bool = False  # the compile failed: compiled again by `publish_stopped`
+
+
+class CloseAnnouncer:
+    def __init__(self, incidents: IncidentService) -> None:
+        self.settings = incidents.settings
+        self.renderer = incidents.renderer
+        self.clock = incidents.clock
+
+    async def close(
+        self, session: DbSession, incident: Incident, closed: Closed, report_id: int | None
+    ) -> None:
+        """The close in the bridge channel and to stakeholders (once per version: a report
+        that failed to compile was announced as following), and the report file."""
+        now = self.clock.now()
+        context = {
+            "incident": incident,
+            "closed": closed,
+            "follow_ups": incident.follow_ups,
+            "disposition": incident.disposition,
+        }
+        told = f"close-summary:{incident.id}:{closed.version}"
+        if not await outbox.queued(session, dedup_key=told):
+            summary = self.renderer.slack("slack/close_summary.md.j2", **context)
+            outbox.enqueue(
+                session,
+                Post(target="bridge", text=summary),
+                now=now,
+                incident_id=incident.id,
+                dedup_key=told,
+            )
+            self.stakeholders(session, incident, "slack/close_stakeholders.md.j2", context)
+        if report_id is None:
+            return
+        comment = self.renderer.slack("slack/close_report_file.md.j2", **context)
+        outbox.enqueue(
+            session,
+            UploadFile(
+                target="bridge",
+                report_id=report_id,
+                comment=comment,
+                filename=f"incident-{incident.number}-report-v{closed.version}.md",
+                title=self.renderer.text("slack/close_report_title.txt.j2", **context).strip(),
+            ),
+            now=now,
+            incident_id=incident.id,
+            dedup_key=f"report-file:{incident.id}:{closed.version}",
+        )
+
+    def stakeholders(
+        self, session: DbSession, incident: Incident, template: str, context: dict[str, Any]
+    ) -> None:
+        """A message in the stakeholder channel(s) for the incident's severity (the announcement
+        there is edited by `record`); a private incident shows only what the policy allows."""
+        severity = Severity(incident.severity)
+        channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
+        shown = {**context, "disclosure": stakeholders.disclosure(self.settings, incident)}
+        for channel in channels:
+            outbox.enqueue(
+                session,
+                Post(target=channel, text=self.renderer.slack(template, **shown)),
+                now=self.clock.now(),
+                incident_id=incident.id,
+            )
