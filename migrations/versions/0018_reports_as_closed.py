@@ -28,6 +28,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("reports") as batch:
+    # SQLite drops a column in place (3.35 and later): copying the table, as batch mode does by
+    # default, is refused while report_parts refers to it.
+    with op.batch_alter_table("reports", recreate="never") as batch:
         batch.drop_column("closed_facts")
         batch.drop_column("closed_at")

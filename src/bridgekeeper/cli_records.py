@@ -11,6 +11,7 @@ from bridgekeeper.config import Settings
 async def report(settings: Settings, number: int, fmt: str, version: int | None) -> int:
     from bridgekeeper.clock import SystemClock
     from bridgekeeper.rendering import Renderer
+    from bridgekeeper.services.closing import TAKEOVER_AFTER
     from bridgekeeper.services.reports import ReportService
     from bridgekeeper.store.db import Database
 
@@ -30,8 +31,13 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
     finally:
         await db.dispose()
     if body is None:
+        retry = int(TAKEOVER_AFTER.total_seconds() // 60)
         problem = renderer.text(
-            "cli/no_report.txt.j2", number=number, version=version, compiling=compiling
+            "cli/no_report.txt.j2",
+            number=number,
+            version=version,
+            compiling=compiling,
+            retry_minutes=retry,
         )
         print(problem.strip(), file=sys.stderr)
         return 1

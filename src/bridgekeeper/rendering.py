@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -182,6 +183,16 @@ class Renderer:
 
 
 SLACK_FOLDERS = ("slack", "refused")  # and the top-level help and usage
+
+
+def template_failure(exc: BaseException) -> str | None:
+    """Where a template failed and why, in one line for the log ("…/report.md.j2 line 3:
+    UndefinedError: 'x' is undefined"); None for an error that is not a template's."""
+    if not isinstance(exc, TemplateError):
+        return None
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    where = f"{frames[-1].filename} line {frames[-1].lineno}: " if frames else ""
+    return f"{where}{type(exc).__name__}: {exc}"
 
 
 def _shipped_slack_messages() -> list[str]:

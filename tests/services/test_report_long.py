@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -399,18 +400,42 @@ async def test_the_close_form_tells_its_closer_when_the_report_could_not_be_comp
     assert any("could not be compiled just now" in text for text in told)
 
 
-async def leave_unfinished(running: Running) -> None:
-    """What a close whose process stopped leaves: its report rows reserved, long ago, empty,
-    and nothing queued for Slack with the report."""
+async def leave_unfinished(running: Running, *, before_0018: bool = False) -> None:
+    """What a close whose process stopped leaves: its report rows reserved an hour ago, empty,
+    and nothing queued for Slack after the close (`before_0018`: as rows from before the
+    report kept its close's time and facts)."""
     async with running.bk.db.transaction() as session:
-        await session.execute(delete(Effect).where(Effect.dedup_key.like("report-file:%")))
+        queued = Effect.dedup_key.like("report-file:%") | Effect.dedup_key.like("close-summary:%")
+        await session.execute(delete(Effect).where(queued))
         ids = list(await session.scalars(select(Report.id)))
         await session.execute(delete(ReportPart).where(ReportPart.report_id.in_(ids)))
-        await session.execute(
-            update(Report).values(
-                sha256="", body="", created_at=running.bk.clock.now() - timedelta(hours=1)
-            )
-        )
+        old = running.bk.clock.now() - timedelta(hours=1)
+        await session.execute(update(Report).values(sha256="", body="", created_at=old))
+        if before_0018:
+            await session.execute(update(Report).values(closed_at=None, closed_facts=None))
+
+
+async def test_a_stopped_close_whose_report_then_fails_is_announced_by_the_takeover(
+    serve: Start, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    template = broken_template(tmp_path)
+    template.write_text(FIXED)
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Stopped one")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close fixed before the restart")
+    await leave_unfinished(running, before_0018=True)
+    template.write_text("Incident {{ incident.number }}\n{{ no_such_field }}\n")
+    announced = messages_saying(running, channel.id, "Incident 1 closed")
+
+    with caplog.at_level(logging.ERROR):
+        assert await running.bk.closing.publish_stopped() == 0
+    await running.settle()
+    assert messages_saying(running, channel.id, "Incident 1 closed") == announced + 1
+    assert "follows in this channel once it is compiled" in channel_text(running, channel.id)
+    assert await unfinished_for(running) >= 3600  # the takeover did not make it new
+    [failed] = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert "report.md.j2 line 2: UndefinedError: 'no_such_field' is undefined" in failed
 
 
 async def test_the_timeline_command_pages_a_long_timeline(running: Running) -> None:

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, inspect, text
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.store.db import Database, alembic_config, head_revision
 from bridgekeeper.store.models import Base
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, Running
+from tests.services.test_close import declare, say
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -87,3 +88,30 @@ async def test_an_index_an_interrupted_upgrade_left_is_built_again(empty_db_url:
         assert valid is True
     finally:
         await db.dispose()
+
+
+async def test_a_database_with_reports_goes_down_a_revision_and_up_again(running: Running) -> None:
+    """0018 added columns to reports, which report_parts refers to: going back drops them in
+    place (copying the table was refused while a part refers to a report)."""
+    channel = await declare(running)
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close contained")
+    db = running.bk.db
+    async with db.engine.connect() as conn:
+        report_id = await conn.scalar(text("SELECT min(id) FROM reports"))
+        await conn.execute(
+            text("INSERT INTO report_parts (report_id, number, body) VALUES (:id, 1, 'more')"),
+            {"id": report_id},
+        )
+        await conn.commit()
+        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0017"))
+        await conn.commit()
+        assert "closed_facts" not in await conn.run_sync(_report_columns)
+        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+        await conn.commit()
+        assert await conn.run_sync(_diff) == []
+        assert await conn.scalar(text("SELECT count(*) FROM report_parts")) == 1
+
+
+def _report_columns(connection: Connection) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns("reports")}

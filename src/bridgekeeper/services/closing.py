@@ -33,6 +33,7 @@ from bridgekeeper.domain.effects import Post, Unarchive
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.report import DISPOSITIONS
 from bridgekeeper.errors import CommandRefused
+from bridgekeeper.rendering import template_failure
 from bridgekeeper.services.close_announcements import CloseAnnouncer, Closed
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.report_facts import regulatory_clocks
@@ -168,9 +169,8 @@ class ClosingService:
             )
         try:
             published = await self._publish(reserved)
-        except Exception:  # the close stands, announced; its report is compiled again later
-            self._compile_failed(reserved)
-            await self._announce_without_report(reserved)
+        except Exception as exc:  # the close stands, announced; its report is compiled again later
+            await self._report_failed(reserved, exc)
             return replace(closed, report_pending=True)
         return published or closed  # None: another process took its report over
 
@@ -191,20 +191,24 @@ class ClosingService:
             )
             try:
                 await self._publish(reserved)
-            except Exception:  # one failing report holds up no other
-                self._compile_failed(reserved)
+            except Exception as exc:  # one failing report holds up no other
+                await self._report_failed(reserved, exc)
             else:
                 compiled += 1
         return compiled
 
-    @staticmethod
-    def _compile_failed(reserved: Reserved) -> None:
-        log.exception(
-            "compiling version %s of incident id %s's report failed; trying again in %s",
-            reserved.version,
-            reserved.incident_id,
-            TAKEOVER_AFTER,
-        )
+    async def _report_failed(self, reserved: Reserved, exc: Exception) -> None:
+        """A compile failed: logged (a template's mistake, from a team's `template_dir`, in
+        one line), and the close announced without its report, which follows."""
+        failed = f"version {reserved.version} of incident id {reserved.incident_id}'s report"
+        if (where := template_failure(exc)) is not None:
+            log.error("compiling %s failed: %s; trying again in %s", failed, where, TAKEOVER_AFTER)
+        else:
+            log.exception("compiling %s failed; trying again in %s", failed, TAKEOVER_AFTER)
+        try:
+            await self._announce_without_report(reserved)
+        except Exception:  # announced with the report, once it compiles
+            log.exception("announcing the close before its report failed (%s)", failed)
 
     async def _publish(self, reserved: Reserved) -> Closed | None:
         """Compile a reserved report, mark it finished and announce the close; None when

@@ -66,11 +66,13 @@ async def unfinished(*, session: AsyncSession, before: datetime) -> list[tuple[i
     return sorted({(row[0], row[1]) for row in await session.execute(query)})
 
 
+_CLOSE_TIME = func.coalesce(Report.closed_at, Report.created_at)  # rows from before 0018
+
+
 async def oldest_unfinished(*, session: AsyncSession) -> datetime | None:
     """The time of the close of the oldest report still unfinished (a takeover, a reopen or a
     later close does not change it)."""
-    when = func.coalesce(Report.closed_at, Report.created_at)  # rows from before 0018
-    return await session.scalar(select(func.min(when)).where(UNFINISHED))
+    return await session.scalar(select(func.min(_CLOSE_TIME)).where(UNFINISHED))
 
 
 async def as_closed(*, session: AsyncSession, report_id: int | None) -> dict[str, Any] | None:
@@ -91,7 +93,7 @@ async def claim_unfinished(
             UNFINISHED,
             Report.created_at < before,
         )
-        .values(created_at=now, body="")
+        .values(created_at=now, body="", closed_at=_CLOSE_TIME)
         .returning(Report.format, Report.id),
         execution_options={"synchronize_session": False},
     )
