@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -68,11 +68,18 @@ def facts_record(facts: r.IncidentFacts) -> dict[str, Any]:
     return record
 
 
-def facts_from_record(record: dict[str, Any]) -> r.IncidentFacts:
-    times = {
-        name: datetime.fromisoformat(record[name]) if record[name] else None for name in _TIMES
-    }
-    return r.IncidentFacts(**{**record, **times})
+def facts_from_record(record: dict[str, Any]) -> r.IncidentFacts | None:
+    """The facts a report version kept; None if they no longer fit (kept by a version of
+    bridgekeeper whose facts had other fields): the incident as it is then stands in."""
+    known = {item.name for item in fields(r.IncidentFacts)}
+    values = {name: value for name, value in record.items() if name in known}
+    for name in _TIMES:
+        if values.get(name):
+            values[name] = datetime.fromisoformat(values[name])
+    try:
+        return r.IncidentFacts(**values)
+    except TypeError:
+        return None
 
 
 def role_spell(spell: RoleAssignment) -> r.RoleSpell:
