@@ -324,8 +324,8 @@ class Bridgekeeper:
 
     async def _archive_when_due(self) -> None:
         """Archive closed incidents' channels once their delay has passed, and compile the
-        reports of closes whose process stopped (safe on every replica: each incident, each
-        report, is claimed first)."""
+        reports of closes whose process stopped or whose compile failed (safe on every
+        replica: each incident, each report, is claimed first)."""
         while not self._stop.is_set():
             try:
                 await self.archiving.run_due_archives()

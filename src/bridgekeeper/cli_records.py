@@ -11,7 +11,7 @@ from bridgekeeper.config import Settings
 async def report(settings: Settings, number: int, fmt: str, version: int | None) -> int:
     from bridgekeeper.clock import SystemClock
     from bridgekeeper.rendering import Renderer
-    from bridgekeeper.services.closing import TAKEOVER_AFTER
+    from bridgekeeper.services.closing import RETRY_MINUTES
     from bridgekeeper.services.reports import ReportService
     from bridgekeeper.store.db import Database
 
@@ -24,6 +24,7 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
         compiling = await reports.compiling(number)
         if compiling is not None and version not in (None, compiling):
             compiling = None  # an earlier version was asked for
+        earlier = max(await reports.versions(number), default=None) if compiling else None
         stored = await reports.stored(number, fmt, version) if compiling is None else None
         body = stored.body if stored else None
         if body is None and version is None and compiling is None:
@@ -31,13 +32,13 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
     finally:
         await db.dispose()
     if body is None:
-        retry = int(TAKEOVER_AFTER.total_seconds() // 60)
         problem = renderer.text(
             "cli/no_report.txt.j2",
             number=number,
             version=version,
             compiling=compiling,
-            retry_minutes=retry,
+            earlier=earlier,
+            retry_minutes=RETRY_MINUTES,
         )
         print(problem.strip(), file=sys.stderr)
         return 1

@@ -314,7 +314,10 @@ async def test_the_report_command_line_while_a_later_version_is_not_compiled(
     await say(running, channel, "close contained again")
     assert await cli_records.report(cli, 1, "md", None) == 1
     err = capsys.readouterr().err
-    assert "version 2 is not compiled yet" in err and "--version 1 prints the one before" in err
+    assert (
+        "version 2 is not compiled yet" in err
+        and "--version 1 prints the latest one compiled" in err
+    )
     assert await cli_records.report(cli, 1, "md", 2) == 1
     assert "version 2 is not compiled yet" in capsys.readouterr().err
     assert await cli_records.report(cli, 1, "md", 1) == 0

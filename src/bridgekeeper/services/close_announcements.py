@@ -28,6 +28,20 @@ class Closed:
     channel_id: str | None = None
     report_pending: bool = False  # the compile failed: compiled again by `publish_stopped`
 
+    @classmethod
+    def of(
+        cls, incident: Incident, version: int, sha256: str = "", *, report_pending: bool = False
+    ) -> Closed:
+        """The incident's close, with its report version (and sha256 once compiled)."""
+        return cls(
+            number=incident.number,
+            version=version,
+            sha256=sha256,
+            archive_due_at=incident.archive_due_at,
+            channel_id=incident.channel_id,
+            report_pending=report_pending,
+        )
+
 
 class CloseAnnouncer:
     def __init__(self, incidents: IncidentService) -> None:

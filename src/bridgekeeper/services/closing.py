@@ -6,10 +6,11 @@ write lock held (on SQLite a close of 200,000 entries would hold every other wri
 seconds), and one more transaction marks it finished and queues what Slack should show (a
 summary in the bridge channel, the report as a file, a note to stakeholders:
 services/close_announcements.py). A close whose compile failed is announced without its
-report, which follows; one whose process stopped before that has its report compiled and
-announced by `publish_stopped`, which the worker calls periodically, from the incident as that
-close left it. A configurable gate refuses first, naming what is missing. The bridge channel
-is archived `archive_after_hours` later, once its report is in it (services/archiving.py).
+report, which follows. Either way, failed or stopped (its process gone before the report was
+done), the report is compiled again by `publish_stopped`, which the worker calls periodically,
+from the incident's fields and timeline as that close left them. A configurable gate refuses
+first, naming what is missing. The bridge channel is archived `archive_after_hours` later, once
+its report is in it (services/archiving.py).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
 
 log = logging.getLogger(__name__)
-TAKEOVER_AFTER = timedelta(minutes=10)  # a report unfinished this long: its close stopped
+TAKEOVER_AFTER = timedelta(minutes=10)  # a report unfinished this long: stopped or failed
+RETRY_MINUTES = int(TAKEOVER_AFTER.total_seconds() // 60)  # as users are told
 TAKEOVERS_AT_ONCE = 10  # stopped closes' reports compiled in one periodic pass, at most
 OpenView = Callable[[str, dict[str, Any]], Awaitable[str]]
 OnClose = Callable[..., Awaitable[object]]  # (session, *, incident, actor, form)
@@ -160,13 +162,7 @@ class ClosingService:
                 raise CloseRefused(incident.number, gate, short_form=not has_details(form))
             await self._apply(session, incident, user, form)
             reserved = await self.reports.reserve(session, incident)
-            closed = Closed(
-                number=incident.number,
-                version=reserved.version,
-                sha256="",  # known once compiled
-                archive_due_at=incident.archive_due_at,
-                channel_id=incident.channel_id,
-            )
+            closed = Closed.of(incident, reserved.version)  # its sha256 known once compiled
         try:
             published = await self._publish(reserved)
         except Exception as exc:  # the close stands, announced; its report is compiled again later
@@ -201,10 +197,11 @@ class ClosingService:
         """A compile failed: logged (a template's mistake, from a team's `template_dir`, in
         one line), and the close announced without its report, which follows."""
         failed = f"version {reserved.version} of incident id {reserved.incident_id}'s report"
+        again = f"trying again in {RETRY_MINUTES} minutes"
         if (where := template_failure(exc)) is not None:
-            log.error("compiling %s failed: %s; trying again in %s", failed, where, TAKEOVER_AFTER)
+            log.error("compiling %s failed: %s; %s", failed, where, again)
         else:
-            log.exception("compiling %s failed; trying again in %s", failed, TAKEOVER_AFTER)
+            log.exception("compiling %s failed; %s", failed, again)
         try:
             await self._announce_without_report(reserved)
         except Exception:  # announced with the report, once it compiles
@@ -224,13 +221,7 @@ class ClosingService:
             )
             if not await self.reports.finish(session, reserved, digests):
                 return None
-            closed = Closed(
-                number=incident.number,
-                version=reserved.version,
-                sha256=digests["md"],
-                archive_due_at=incident.archive_due_at,
-                channel_id=incident.channel_id,
-            )
+            closed = Closed.of(incident, reserved.version, digests["md"])
             if await self._still_closed_by(session, incident, reserved):
                 await self.announce.close(session, incident, closed, reserved.ids["md"])
         return closed
@@ -242,14 +233,7 @@ class ClosingService:
                 session=session, incident_id=reserved.incident_id, lock=True
             )
             if await self._still_closed_by(session, incident, reserved):
-                closed = Closed(
-                    number=incident.number,
-                    version=reserved.version,
-                    sha256="",
-                    archive_due_at=incident.archive_due_at,
-                    channel_id=incident.channel_id,
-                    report_pending=True,
-                )
+                closed = Closed.of(incident, reserved.version, report_pending=True)
                 await self.announce.close(session, incident, closed, report_id=None)
 
     @staticmethod
@@ -342,8 +326,7 @@ async def undecided_clocks(session: DbSession, incident_id: int) -> tuple[str, .
 
 def closed_reply(closed: Closed) -> Reply:
     """What the closer is told (also after the close form)."""
-    minutes = int(TAKEOVER_AFTER.total_seconds() // 60)
-    return Reply("slack/closed.md.j2", {"closed": closed, "retry_minutes": minutes})
+    return Reply("slack/closed.md.j2", {"closed": closed, "retry_minutes": RETRY_MINUTES})
 
 
 def close_record(incident: Incident) -> dict[str, Any]:
