@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "record, stored reports) with what the timeline implies. Exit status 0 when intact, "
         "1 when tampering was found, 2 when the check could not be made.",
     )
-    verify.add_argument("number", type=int, nargs="?", help="only this incident")
+    verify.add_argument("number", type=counting_number, nargs="?", help="only this incident")
     outbox = sub.add_parser(
         "outbox", help="Slack deliveries set aside", description="Slack deliveries set aside."
     )
@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Put parked deliveries back in their lanes with fresh attempts: the ones "
         "named by id, those of one lane, or all of them. A running worker delivers them.",
     )
-    retry.add_argument("ids", type=int, nargs="*", metavar="ID", help="parked deliveries by id")
+    retry.add_argument(
+        "ids", type=counting_number, nargs="*", metavar="ID", help="parked deliveries by id"
+    )
     retry.add_argument("--lane", default=None, help="every parked delivery of this lane")
     retry.add_argument("--all", action="store_true", help="every parked delivery")
     report = sub.add_parser(
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the latest stored report of an incident (a draft if it is still "
         "open and was never closed).",
     )
-    report.add_argument("number", type=int, help="the incident number")
+    report.add_argument("number", type=counting_number, help="the incident number")
     report.add_argument(
         "--format",
         choices=("md", "html", "json"),
@@ -126,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--version",
-        type=int,
+        type=counting_number,
         default=None,
         dest="report_version",
         help="an earlier version (default: the latest)",
@@ -141,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the confirmed indicators of compromise of an incident, to share "
         "with a threat intelligence platform.",
     )
-    export.add_argument("number", type=int, help="the incident number")
+    export.add_argument("number", type=counting_number, help="the incident number")
     export.add_argument(
         "--format",
         choices=("stix", "csv"),
@@ -191,6 +193,13 @@ def port_number(text: str) -> int:
         return port_or_off(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
+
+
+def counting_number(text: str) -> int:
+    """An incident number, a report version or a delivery id: a whole number from 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

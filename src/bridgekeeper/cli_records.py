@@ -4,8 +4,12 @@ audit of its timeline."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from bridgekeeper.config import Settings
+
+if TYPE_CHECKING:
+    from bridgekeeper.store.db import Database
 
 
 async def report(settings: Settings, number: int, fmt: str, version: int | None) -> int:
@@ -29,12 +33,14 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
         body = stored.body if stored else None
         if body is None and version is None and compiling is None:
             body = await reports.draft(number, fmt)
+        found = body is not None or await incident_found(db, number)
     finally:
         await db.dispose()
     if body is None:
         problem = renderer.text(
             "cli/no_report.txt.j2",
             number=number,
+            found=found,
             version=version,
             compiling=compiling,
             earlier=earlier,
@@ -44,6 +50,13 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
         return 1
     sys.stdout.write(body if body.endswith("\n") else body + "\n")
     return 0
+
+
+async def incident_found(db: Database, number: int) -> bool:
+    from bridgekeeper.store import incidents as incident_store
+
+    async with db.sessions() as session:
+        return await incident_store.find(session=session, number=number) is not None
 
 
 async def iocs_export(settings: Settings, number: int, fmt: str) -> int:

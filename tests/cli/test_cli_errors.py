@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bridgekeeper.cli import build_parser
 from tests.command_line import Done, run_bridgekeeper
 
 
@@ -70,3 +73,22 @@ def test_a_port_out_of_range_is_refused_naming_it(tmp_path: Path) -> None:
             done = run_cli(*command, port, database=tmp_path / "x.db")
             assert done.returncode == 2, done.stderr
             assert f"expected a port number 0-65535, got '{port}'" in done.stderr
+
+
+def test_numbers_below_one_are_refused_naming_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """Incident numbers, report versions and delivery ids count from 1: 0 and -3 were looked
+    up (and reported as an incident having no such version)."""
+    commands = (
+        ("report", "{}"),
+        ("report", "1", "--version", "{}"),
+        ("iocs", "export", "{}"),
+        ("audit", "verify", "{}"),
+        ("outbox", "retry", "{}"),
+    )
+    for command in commands:
+        for number in ("0", "-3", "two"):
+            with pytest.raises(SystemExit) as stopped:
+                build_parser().parse_args([part.format(number) for part in command])
+            assert stopped.value.code == 2
+            assert f"expected a whole number from 1, got '{number}'" in capsys.readouterr().err
+    assert build_parser().parse_args(["report", "1", "--version", "2"]).report_version == 2

@@ -354,6 +354,10 @@ async def test_the_cli_prints_each_format_and_version(
     assert "close done" not in capsys.readouterr().out  # version 1 is the earlier close
     assert await cli_records.report(running.bk.settings, 7, "md", None) == 1
     assert "no incident 7" in capsys.readouterr().err
+    assert await cli_records.report(running.bk.settings, 7, "md", 2) == 1
+    assert "no incident 7" in capsys.readouterr().err  # not "no report version 2"
+    assert await cli_records.report(running.bk.settings, 1, "md", 9) == 1
+    assert "incident 1 has no report version 9" in capsys.readouterr().err
 
 
 async def test_the_report_and_iocs_commands_print_only_what_was_asked(running: Running) -> None:
