@@ -1,4 +1,4 @@
-"""Alembic environment: bridgekeeper hands in a live connection (see store/db.py)."""
+"""Alembic environment: bridgekeeper hands in a live connection (see store/schema.py)."""
 
 from alembic import context
 

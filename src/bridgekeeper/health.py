@@ -54,8 +54,8 @@ class Health:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
                 await self.db.check_schema()
-        except SchemaOutOfDate:
-            return {"database": OK, "schema": "out of date: run `bridgekeeper db upgrade`"}
+        except SchemaOutOfDate as exc:  # what to do: upgrade, or run the newer version
+            return {"database": OK, "schema": f"out of date: {exc}"}
         except Exception as exc:  # any driver error or a timeout: not reachable
             log.warning("readiness: database check failed: %s", type(exc).__name__)
             return {"database": f"unreachable ({type(exc).__name__})", "schema": "unknown"}

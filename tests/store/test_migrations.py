@@ -12,8 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
 from bridgekeeper.errors import SchemaOutOfDate
-from bridgekeeper.store.db import Database, alembic_config, head_revision
+from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Base
+from bridgekeeper.store.schema import alembic_config, head_revision
 from tests.conftest import PG_URL, Running
 from tests.services.test_close import declare, say
 
@@ -30,7 +31,7 @@ def _tables(connection: Connection) -> set[str]:
 async def test_upgrade_from_empty_to_head_without_drift(empty_db_url: str) -> None:
     db = Database(empty_db_url)
     try:
-        with pytest.raises(SchemaOutOfDate, match="bridgekeeper db upgrade"):
+        with pytest.raises(SchemaOutOfDate, match=r"no schema yet.*bridgekeeper db upgrade"):
             await db.check_schema()
         await db.upgrade()
         await db.check_schema()
@@ -115,3 +116,22 @@ async def test_a_database_with_reports_goes_down_a_revision_and_up_again(running
 
 def _report_columns(connection: Connection) -> set[str]:
     return {column["name"] for column in inspect(connection).get_columns("reports")}
+
+
+async def test_a_schema_newer_than_this_version_says_which_version_to_run(
+    empty_db_url: str,
+) -> None:
+    """A deploy rolled back after a newer version upgraded the database: `db upgrade` cannot
+    help, and the check says so instead of asking for it."""
+    db = Database(empty_db_url)
+    try:
+        await db.upgrade()
+        async with db.engine.connect() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+            await conn.commit()
+        with pytest.raises(SchemaOutOfDate) as refused:
+            await db.check_schema()
+        assert "at 0999, newer than this version knows" in str(refused.value)
+        assert "db upgrade" not in str(refused.value)
+    finally:
+        await db.dispose()

@@ -10,10 +10,6 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -27,9 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
-from bridgekeeper.resources import shipped_dir
 from bridgekeeper.slots import Slots
-from bridgekeeper.store import inline_sqlite
+from bridgekeeper.store import inline_sqlite, schema
 from bridgekeeper.store.statements import share_compiled
 from bridgekeeper.store.turns import LONG, SHORT, writer_turns
 
@@ -251,14 +246,14 @@ class Database:
     async def upgrade(self) -> None:
         if self.is_sqlite:  # one transaction, which holds the file's write lock
             async with (self._inline or self.engine).begin() as conn:
-                await conn.run_sync(_upgrade)
+                await conn.run_sync(schema.upgrade)
             return
         # One transaction per migration (some build indexes outside any transaction), so the
         # lock that makes replicas take turns is held by the session, released at the end.
         async with self.engine.connect() as conn:
             try:
                 await _take_turn(conn)
-                await conn.run_sync(_upgrade)
+                await conn.run_sync(schema.upgrade)
             finally:
                 try:
                     await conn.rollback()
@@ -270,12 +265,10 @@ class Database:
 
     async def check_schema(self) -> None:
         async with self._reading.connect() as conn:
-            current = await conn.run_sync(_current_revision)
-        if current != head_revision():
-            raise SchemaOutOfDate(
-                f"the database schema is at {current or 'nothing'}, this version needs "
-                f"{head_revision()}: run `bridgekeeper db upgrade`"
-            )
+            current = await conn.run_sync(schema.current_revision)
+        problem = schema.problem(current)
+        if problem is not None:
+            raise SchemaOutOfDate(problem)
 
     async def dispose(self) -> None:
         if self._checkpoints is not None:
@@ -369,17 +362,6 @@ def _serialise_sqlite_writers(engine: Engine, *, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(shipped_dir("migrations")))
-    config.attributes["connection"] = connection
-    return config
-
-
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
 async def _take_turn(conn: AsyncConnection) -> None:
     """Wait for the upgrade lock without a transaction open: a replica waiting inside one would
     hold up the other's CREATE INDEX CONCURRENTLY, which waits for every older snapshot."""
@@ -387,11 +369,3 @@ async def _take_turn(conn: AsyncConnection) -> None:
         await conn.commit()
         await asyncio.sleep(UPGRADE_POLL_SECONDS)
     await conn.commit()
-
-
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
-
-
-def _current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
