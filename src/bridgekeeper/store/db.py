@@ -244,6 +244,7 @@ class Database:
             return False
 
     async def upgrade(self) -> None:
+        schema.refuse_newer(await self._revision())
         if self.is_sqlite:  # one transaction, which holds the file's write lock
             async with (self._inline or self.engine).begin() as conn:
                 await conn.run_sync(schema.upgrade)
@@ -264,11 +265,13 @@ class Database:
                     raise
 
     async def check_schema(self) -> None:
-        async with self._reading.connect() as conn:
-            current = await conn.run_sync(schema.current_revision)
-        problem = schema.problem(current)
+        problem = schema.problem(await self._revision())
         if problem is not None:
             raise SchemaOutOfDate(problem)
+
+    async def _revision(self) -> str | None:
+        async with self._reading.connect() as conn:
+            return await conn.run_sync(schema.current_revision)
 
     async def dispose(self) -> None:
         if self._checkpoints is not None:

@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection
 
+from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.resources import shipped_dir
 
 
@@ -30,6 +31,12 @@ def current_revision(connection: Connection) -> str | None:
 
 def upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
+
+
+def refuse_newer(current: str | None) -> None:
+    """Before an upgrade: a schema newer than this version knows cannot be upgraded by it."""
+    if current is not None and not _known(current):
+        raise SchemaOutOfDate(str(problem(current)))
 
 
 def problem(current: str | None) -> str | None:
