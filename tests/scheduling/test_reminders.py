@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prometheus_client import REGISTRY
+from sqlalchemy import event
 
 from bridgekeeper.clock import FrozenClock
 from bridgekeeper.domain import reminders
@@ -205,3 +207,29 @@ def test_update_due_rules() -> None:
     assert reminders.update_due(overtaken, policy) == minutes(130)
     assert reminders.update_due(UpdateFacts(True, Severity.SEV4, t0), policy) is None
     assert reminders.update_due(UpdateFacts(False, Severity.SEV2, t0), policy) is None
+
+
+async def test_a_change_reads_the_incident_s_reminders_once(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """Every change moves the update, commander and review reminders: one read of the three,
+    not a read of each before and again while moving it (six)."""
+    async with desk_for(db_url, emulator) as desk:
+        channel = await desk.declare("Phishing mail reported sev3")
+        reads: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.lstrip().startswith("SELECT") and "FROM scheduled_jobs" in statement:
+                reads.append(statement)
+
+        for engine in desk.running.bk.db.engines:
+            event.listen(engine, "before_cursor_execute", seen)
+        try:
+            await desk.command("severity sev2 it reached the finance team", channel=channel.id)
+        finally:
+            for engine in desk.running.bk.db.engines:
+                event.remove(engine, "before_cursor_execute", seen)
+        assert len(reads) == 1
+        incident = await desk.incident()
+        job = await desk.job(f"update-reminder:{incident.id}")
+        assert job is not None and job.status == "pending"  # still moved by the change

@@ -66,11 +66,14 @@ class UpdateReminders:
         """Called by IncidentService after each change: move or cancel the reminders."""
         if consequences.REMINDERS not in consequences.causes(kind):
             return
-        await self.sync_update(session, incident, await jobs.get(session, update_job(incident.id)))
-        commander = await jobs.get(session, commander_job(incident.id))
+        ids = update_job(incident.id), commander_job(incident.id), review_job(incident.id)
+        found = await jobs.get_many(session, ids)
+        await self.sync_update(session, incident, found.get(ids[0]))
+        commander = found.get(ids[1])
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-        await jobs.put(
+        await jobs.place(
             session,
+            commander,
             job_id=commander_job(incident.id),
             kind="commander_reminder",
             incident_id=incident.id,
@@ -82,10 +85,11 @@ class UpdateReminders:
                 policy=self.policy,
             ),
         )
-        review = await jobs.get(session, review_job(incident.id))
+        review = found.get(ids[2])
         closed_at = await self._closed_at(session, incident, closing=kind == "closed")
-        await jobs.put(
+        await jobs.place(
             session,
+            review,
             job_id=review_job(incident.id),
             kind="review_reminder",
             incident_id=incident.id,
@@ -113,8 +117,9 @@ class UpdateReminders:
         self, session: DbSession, incident: Incident, job: ScheduledJob | None
     ) -> None:
         facts = await self._update_facts(session, incident, job)
-        await jobs.put(
+        await jobs.place(
             session,
+            job,
             job_id=update_job(incident.id),
             kind="update_reminder",
             incident_id=incident.id,

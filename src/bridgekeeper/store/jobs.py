@@ -6,6 +6,7 @@ cancel it), so what is scheduled always matches the state that was committed wit
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,13 @@ async def get(session: AsyncSession, job_id: str) -> ScheduledJob | None:
     return await session.scalar(query.execution_options(populate_existing=True))
 
 
+async def get_many(session: AsyncSession, job_ids: Collection[str]) -> dict[str, ScheduledJob]:
+    """Several jobs in one read, by id (the ones that exist)."""
+    query = select(ScheduledJob).where(ScheduledJob.id.in_(job_ids))
+    found = await session.scalars(query.execution_options(populate_existing=True))
+    return {job.id: job for job in found}
+
+
 async def put(
     session: AsyncSession,
     *,
@@ -31,6 +39,28 @@ async def put(
 ) -> ScheduledJob | None:
     """Schedule (or move) the job to `due_at`; None cancels a pending one."""
     job = await get(session, job_id)
+    return await place(
+        session,
+        job,
+        job_id=job_id,
+        kind=kind,
+        incident_id=incident_id,
+        due_at=due_at,
+        payload=payload,
+    )
+
+
+async def place(
+    session: AsyncSession,
+    job: ScheduledJob | None,
+    *,
+    job_id: str,
+    kind: str,
+    incident_id: int | None,
+    due_at: datetime | None,
+    payload: dict[str, Any] | None = None,
+) -> ScheduledJob | None:
+    """`put`, for a job this transaction has read already (`job`; None: there is none)."""
     if due_at is None:
         if job is not None and job.status == "pending":
             job.status = "cancelled"
