@@ -274,10 +274,11 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
 
 
 async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened(
-    serve: Start, tmp_path: Path
+    serve: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Reopened before its failed report was compiled: the report still counts as late, and
-    is compiled from the incident as that close left it (then not announced: it is open)."""
+    is compiled from the incident as that close left it (then not announced: it is open).
+    Meanwhile the command line prints the open incident's draft, as for any open incident."""
     template = broken_template(tmp_path)
     running = await serve(reports=ReportSettings(template_dir=tmp_path))
     channel = await declare(running, "Broken template")
@@ -286,6 +287,9 @@ async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened
     await say(running, channel, "reopen it came back")
     await an_hour_on(running)
     assert await unfinished_for(running) >= 3600
+    assert await cli_records.report(running.bk.settings, 1, "json", None) == 0
+    draft = json.loads(capsys.readouterr().out)
+    assert draft["incident"]["status"] == "open"
 
     template.write_text(FIXED)
     assert await running.bk.closing.publish_stopped() == 1
