@@ -7,9 +7,8 @@ from __future__ import annotations
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.services.incidents import IncidentService
-from bridgekeeper.services.reports import ReportService
+from bridgekeeper.services.reports import ReportService, version_compiling
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
-from bridgekeeper.store import reports as report_store
 
 
 class ReportPreview:
@@ -31,9 +30,8 @@ class ReportPreview:
                 subcommand="report",
                 open_only=False,
             )
-            stored, compiling = None, None
-            if incident.status == Status.CLOSED:
-                compiling = await report_store.compiling(session=session, incident_id=incident.id)
+            stored = None
+            compiling = await version_compiling(session, incident)
             if incident.status == Status.CLOSED and compiling is None:
                 stored = await self.reports.stored(incident.number, "md", whole=False)
             version = compiling or (stored.version if stored else 0)

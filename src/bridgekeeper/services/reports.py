@@ -282,8 +282,8 @@ class ReportService:
 
     async def take_over(self, before: datetime) -> Reserved | None:
         """The oldest version a close reserved before `before` and never finished (its process
-        stopped while compiling it), taken over: made new and emptied, to compile again. None
-        when there is none, or another process took each first."""
+        stopped while compiling it, or its compile failed), taken over: made new and emptied, to
+        compile again. None when there is none, or another process took each first."""
         async with self.db.sessions() as session:
             stopped = await report_store.unfinished(session=session, before=before)
         for incident_id, version in stopped:
@@ -345,13 +345,10 @@ class ReportService:
             )
 
     async def compiling(self, number: int) -> int | None:
-        """The version of a closed incident's report still to be compiled, if any (one whose
-        compile failed is tried again later)."""
+        """`version_compiling`, for incident `number` (None if there is none)."""
         async with self.db.sessions() as session:
             incident = await incident_store.get(session=session, number=number)
-            if incident is None or incident.status != Status.CLOSED:
-                return None
-            return await report_store.compiling(session=session, incident_id=incident.id)
+            return await version_compiling(session, incident) if incident else None
 
     async def rest(self, stored: StoredReport) -> AsyncIterator[str]:
         """The parts of a long report after its first, one at a time."""
@@ -380,6 +377,14 @@ class ReportService:
             return await self.in_thread(
                 session, incident, source, lambda build: build.text(fmt, build.outline())
             )
+
+
+async def version_compiling(session: DbSession, incident: Incident) -> int | None:
+    """The version of a closed incident's report still to be compiled, if any (one whose
+    compile failed is tried again later); None while the incident is open."""
+    if incident.status != Status.CLOSED:
+        return None
+    return await report_store.compiling(session=session, incident_id=incident.id)
 
 
 def sha256(body: str) -> str:

@@ -61,7 +61,7 @@ def _reserved(report_id: int, reserved_at: datetime) -> tuple[ColumnElement[bool
 
 async def unfinished(*, session: AsyncSession, before: datetime) -> list[tuple[int, int]]:
     """(incident id, version) of the reports a close reserved before `before` and no one
-    finished: the process compiling them stopped."""
+    finished: the process compiling them stopped, or their compile failed."""
     query = select(Report.incident_id, Report.version).where(UNFINISHED, Report.created_at < before)
     return sorted({(row[0], row[1]) for row in await session.execute(query)})
 
@@ -83,8 +83,9 @@ async def as_closed(*, session: AsyncSession, report_id: int | None) -> dict[str
 async def claim_unfinished(
     *, session: AsyncSession, incident_id: int, version: int, before: datetime, now: datetime
 ) -> dict[str, int]:
-    """Take over compiling a stopped close's report: its rows (id by format) made new and
-    emptied, their parts deleted. None taken if another process took them first."""
+    """Take over compiling a report whose close stopped or failed before it was done: its rows
+    (id by format) made new and emptied, their parts deleted. None taken if another process
+    took them first."""
     claimed = await session.execute(
         update(Report)
         .where(
