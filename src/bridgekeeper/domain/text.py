@@ -35,6 +35,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 def clean(text: str) -> str:
     """Text as stored and shown: see the module's docstring. Line breaks are kept."""
+    if text.isascii() and text.isprintable():
+        return text  # nothing to drop or normalise (most alert fields and commands)
     text = _NEWLINES.sub("\n", text)
     text = _SEPARATOR.sub(" ", text)
     text = _DROPPED.sub("", text)

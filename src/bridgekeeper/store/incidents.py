@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
+from sqlalchemy import Result, Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.incidents import Status
@@ -33,26 +33,17 @@ async def next_number(*, session: AsyncSession, name: str = "incident") -> int:
 
 
 async def get(*, session: AsyncSession, number: int, lock: bool = False) -> Incident | None:
-    query = select(Incident).where(Incident.number == number)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+    return await _one(session, "number", number, lock)
 
 
 async def get_by_id(*, session: AsyncSession, incident_id: int, lock: bool = False) -> Incident:
-    query = select(Incident).where(Incident.id == incident_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one()
+    return (await _run(session, "id", incident_id, lock)).scalar_one()
 
 
 async def get_by_channel(
     *, session: AsyncSession, channel_id: str, lock: bool = False
 ) -> Incident | None:
-    query = select(Incident).where(Incident.channel_id == channel_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+    return await _one(session, "channel", channel_id, lock)
 
 
 async def find(
@@ -65,12 +56,7 @@ async def find(
 ) -> Incident | None:
     """The incident named by id, else by number, else by its bridge channel."""
     named = _named(number, incident_id, channel_id)
-    if named is None:
-        return None
-    query = select(Incident).where(named)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+    return None if named is None else await _one(session, *named, lock)
 
 
 async def find_for(
@@ -87,22 +73,49 @@ async def find_for(
     named = _named(number, incident_id, channel_id)
     if named is None:
         return None, False
-    known = and_(IncidentMember.incident_id == Incident.id, IncidentMember.user_id == user)
-    query = select(Incident, IncidentMember.user_id).outerjoin(IncidentMember, known).where(named)
-    if lock:
-        query = query.with_for_update(of=Incident)
-    row = (await session.execute(query)).one_or_none()
+    by, key = named
+    query = _WITH_MEMBER[by, lock]
+    row = (await session.execute(query, {"key": key, "user": user})).one_or_none()
     return (row[0], row[1] is not None) if row is not None else (None, False)
 
 
-def _named(
-    number: int | None, incident_id: int | None, channel_id: str
-) -> ColumnElement[bool] | None:
+def _named(number: int | None, incident_id: int | None, channel_id: str) -> tuple[str, Any] | None:
     if incident_id is not None:
-        return Incident.id == incident_id
+        return "id", incident_id
     if number is not None:
-        return Incident.number == number
-    return Incident.channel_id == channel_id if channel_id else None
+        return "number", number
+    return ("channel", channel_id) if channel_id else None
+
+
+async def _one(session: AsyncSession, by: str, key: Any, lock: bool) -> Incident | None:
+    return (await _run(session, by, key, lock)).scalar_one_or_none()
+
+
+async def _run(session: AsyncSession, by: str, key: Any, lock: bool) -> Result[Any]:
+    return await session.execute(_INCIDENT[by, lock], {"key": key})
+
+
+# The lookups every command makes, built once: building a statement costs more than running it.
+_BY = {"id": Incident.id, "number": Incident.number, "channel": Incident.channel_id}
+_MEMBER = and_(
+    IncidentMember.incident_id == Incident.id, IncidentMember.user_id == bindparam("user")
+)
+_INCIDENT = {
+    (by, lock): query.with_for_update() if lock else query
+    for by, column in _BY.items()
+    for query in [select(Incident).where(column == bindparam("key"))]
+    for lock in (False, True)
+}
+_WITH_MEMBER = {
+    (by, lock): query.with_for_update(of=Incident) if lock else query
+    for by, column in _BY.items()
+    for query in [
+        select(Incident, IncidentMember.user_id)
+        .outerjoin(IncidentMember, _MEMBER)
+        .where(column == bindparam("key"))
+    ]
+    for lock in (False, True)
+}
 
 
 async def due_archives(*, session: AsyncSession, now: datetime) -> list[int]:
@@ -277,10 +290,13 @@ async def has_source_key(*, session: AsyncSession, incident_id: int, source_key:
 
 
 async def current_roles(*, session: AsyncSession, incident_id: int) -> dict[str, str]:
-    query = select(RoleAssignment).where(
-        RoleAssignment.incident_id == incident_id, RoleAssignment.ended_at.is_(None)
-    )
-    return {r.role: r.user_id for r in (await session.execute(query)).scalars()}
+    rows = await session.execute(_CURRENT_ROLES, {"incident_id": incident_id})
+    return {role: user_id for role, user_id in rows}
+
+
+_CURRENT_ROLES = select(RoleAssignment.role, RoleAssignment.user_id).where(
+    RoleAssignment.incident_id == bindparam("incident_id"), RoleAssignment.ended_at.is_(None)
+)
 
 
 async def assign_role(
