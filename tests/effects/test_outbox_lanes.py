@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgekeeper.clock import SystemClock
 from bridgekeeper.domain.effects import CreateChannel, Post
 from bridgekeeper.effects.folding import fold
+from bridgekeeper.effects.worker import OutboxWorker
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import lanes, outbox
@@ -307,3 +308,30 @@ def test_folding_passes_over_card_refreshes_and_keeps_them_in_order() -> None:
     retried.attempts = 1
     first, folded, rest = fold([retried, post(9, "new")])
     assert first.id == 8 and not folded and [e.id for e in rest] == [9]
+
+
+async def test_a_lane_let_go_is_delivered_by_another_replica_at_once(db_url: str) -> None:
+    """Replicas deliver different lanes; a lane one has finished with is the other's to take
+    straight away, not once the first one's claim has run out."""
+    db = Database(db_url)
+    delivered: list[tuple[str, int]] = []
+
+    def worker(name: str) -> OutboxWorker:
+        async def deliver(effect: Effect) -> None:
+            delivered.append((name, effect.id))
+
+        return OutboxWorker(db=db, deliver=deliver, clock=SystemClock(), holder=name)
+
+    async def post(text: str) -> None:
+        async with db.transaction() as session:
+            outbox.enqueue(session, Post(target="CSHARED", text=text), now=SystemClock().now())
+
+    first, second = worker("replica-1"), worker("replica-2")
+    try:
+        await post("one")
+        assert await first.deliver_due() == 1
+        await post("two")
+        assert await second.deliver_due() == 1  # the first replica's claim was let go
+        assert [name for name, _ in delivered] == ["replica-1", "replica-2"]
+    finally:
+        await db.dispose()

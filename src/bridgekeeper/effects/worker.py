@@ -144,27 +144,39 @@ class OutboxWorker:
 
     async def _deliver_lane(self, lane: lanes.DueLane) -> int:
         """Deliver the lane's effects in order, batch after batch, until none is due or one
-        fails; then let the lane go."""
-        delivered, effect_ids = 0, lane.effect_ids
+        fails; then let the lane go. The effects delivered are marked done in the transaction
+        that counts the next one's attempt, or that reads the lane's next effects and, when
+        there are none, lets the lane go."""
+        delivered, effect_ids, released = 0, lane.effect_ids, False
         try:
             while effect_ids:
                 effects = await self._load(effect_ids)
-                count, finished = await self._deliver_in_order(effects)
+                count, done = await self._deliver_in_order(effects)
                 delivered += count
-                if not finished:
+                if done is None:
                     break
-                following = partial(
-                    lanes.next_in_lane, lane=lane.name, now=self.clock.now(), limit=self.per_lane
-                )
-                effect_ids = await self._read(following)
+                effect_ids = await self.db.run_together(partial(self._next, lane.name, done))
+                released = not effect_ids
             return delivered
         finally:
-            with contextlib.suppress(Exception):
-                await self.db.run_together(
-                    lambda conn: lanes.release(conn, lanes=[lane.name], holder=self.holder)
-                )
+            if not released:
+                with contextlib.suppress(Exception):
+                    await self.db.run_together(partial(self._release, lane.name))
             del self._active[lane.name]
             self.wake()
+
+    def _next(self, lane: str, done: list[int], conn: DbConnection) -> list[int]:
+        """Mark `done` done and read the lane's next effects due; none: let the lane go."""
+        now = self.clock.now()
+        if done:
+            outbox.mark_done(conn, done, now)
+        following = lanes.next_in_lane(conn, lane=lane, now=now, limit=self.per_lane)
+        if not following:
+            self._release(lane, conn)
+        return following
+
+    def _release(self, lane: str, conn: DbConnection) -> None:
+        lanes.release(conn, lanes=[lane], holder=self.holder)
 
     async def _read(self, work: Callable[[DbConnection], T]) -> T:
         """Run reading statements on a reading session (off the event loop on SQLite)."""
@@ -176,44 +188,57 @@ class OutboxWorker:
         async with self.db.sessions() as session:
             return await outbox.load(session, effect_ids)
 
-    async def _deliver_in_order(self, effects: list[Effect]) -> tuple[int, bool]:
-        """(effects delivered, whether the lane may go on)."""
-        delivered = 0
+    async def _deliver_in_order(self, effects: list[Effect]) -> tuple[int, list[int] | None]:
+        """(effects delivered, those of them not marked done yet, or None if the lane may not
+        go on)."""
+        delivered, done = 0, list[int]()
         while effects:
             effect, folded, effects = fold(effects)
-            if not await self._deliver_one(effect, folded):
-                return delivered, False
-            delivered += 1 + len(folded)
-        return delivered, True
+            claimed = await self._claim(effect, folded, done)
+            done = []  # marked done with the claim
+            if not claimed:
+                continue  # coalesced into an earlier card refresh, or done by another pass
+            went_out = await self._deliver_one(effect)
+            if went_out is None:
+                return delivered, None
+            if went_out:
+                done = [effect.id, *(other.id for other in folded)]
+                delivered += 1 + len(folded)
+        return delivered, done
 
-    async def _deliver_one(self, effect: Effect, folded: list[Effect]) -> bool:
-        """Deliver one effect (carrying the messages folded into it); False stops the lane."""
+    async def _deliver_one(self, effect: Effect) -> bool | None:
+        """Deliver one effect (carrying the messages folded into it): whether it went out,
+        None if the lane must stop."""
         logs.bind(incident_id=effect.incident_id, effect_id=effect.id)
-        if not await self._claim(effect):
-            return True  # coalesced into an earlier card refresh, or done by another pass
-        if folded:
-            ids = [other.id for other in folded]
-            await self.db.run_together(lambda conn: outbox.count_attempts(conn, ids))
         try:
             await self.deliver(effect)
         except SlackRetryable as exc:
             await self._retry_later(effect, exc)
-            return False
+            return None
         except SlackError as exc:
             await self._park(effect, exc.error)
-            return exc.error not in CHANNEL_GONE
+            return None if exc.error in CHANNEL_GONE else False
         except Exception as exc:
             log.exception("effect %s (%s) failed unexpectedly", effect.id, effect.kind)
             await self._retry_later(effect, SlackRetryable(effect.kind, type(exc).__name__))
-            return False
-        now = self.clock.now()
-        done = [effect.id, *(other.id for other in folded)]
-        await self.db.run_together(lambda conn: outbox.mark_done(conn, done, now))
+            return None
         return True
 
-    async def _claim(self, effect: Effect) -> bool:
-        """Count the attempt before making it, so a crash mid-delivery is known on restart."""
-        attempts = await self.db.run_together(lambda conn: outbox.count_attempt(conn, effect.id))
+    async def _claim(self, effect: Effect, folded: list[Effect], done: list[int]) -> bool:
+        """Count the attempt before making it, so a crash mid-delivery is known on restart (in
+        the transaction that marks the effects delivered before it done)."""
+        folded_ids = [other.id for other in folded]
+        now = self.clock.now()
+
+        def claim(conn: DbConnection) -> int | None:
+            if done:
+                outbox.mark_done(conn, done, now)
+            attempts = outbox.count_attempt(conn, effect.id)
+            if attempts is not None and folded_ids:
+                outbox.count_attempts(conn, folded_ids)
+            return attempts
+
+        attempts = await self.db.run_together(claim)
         if attempts is None:
             return False
         effect.attempts = attempts

@@ -110,7 +110,7 @@ _CLAIMS = {
 
 def release(conn: Connection, *, lanes: list[str], holder: str) -> None:
     """Give up claims (a lane's work is done for now), so any replica may take the lane."""
-    conn.execute(_RELEASE, {"lanes": lanes, "holder": holder})
+    conn.execute(_RELEASE, {"lanes": lanes, "releasing": holder})
 
 
 def _before_its_channel(row: Row[Any], opening: set[int]) -> bool:
@@ -211,7 +211,7 @@ _RELEASE = (
     update(_LANES)
     .where(
         _LANES.c.lane.in_(bindparam("lanes", expanding=True)),
-        _LANES.c.holder == bindparam("holder"),
+        _LANES.c.holder == bindparam("releasing"),  # ("holder" names the column's own value)
     )
     .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
 )
