@@ -277,7 +277,8 @@ async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened
     serve: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Reopened before its failed report was compiled: the report still counts as late, and
-    is compiled from the incident as that close left it (then not announced: it is open).
+    is compiled from the incident as that close left it. Its close said the report would
+    follow in the bridge channel: the file is posted there, the close not announced again.
     Meanwhile the command line prints the open incident's draft, as for any open incident."""
     template = broken_template(tmp_path)
     running = await serve(reports=ReportSettings(template_dir=tmp_path))
@@ -296,7 +297,11 @@ async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened
     await running.settle()
     [md] = [r for r in await reports(running) if r.format == "md"]
     assert md.text == "Incident 1: Broken template (closed: contained)\n"
-    assert running.slack.files == [] and await unfinished_for(running) == 0
+    assert [(f.filename, f.channels, f.content) for f in running.slack.files] == [
+        ("incident-1-report-v1.md", [channel.id], md.text.encode())
+    ]
+    assert messages_saying(running, channel.id, "Incident 1 closed") == 1  # the close's own
+    assert await unfinished_for(running) == 0
 
 
 async def test_the_report_command_line_while_a_later_version_is_not_compiled(

@@ -61,19 +61,30 @@ class CloseAnnouncer:
             "follow_ups": incident.follow_ups,
             "disposition": incident.disposition,
         }
-        told = f"close-summary:{incident.id}:{closed.version}"
-        if not await outbox.queued(session, dedup_key=told):
+        if not await self.told(session, incident, closed.version):
             summary = self.renderer.slack("slack/close_summary.md.j2", **context)
             outbox.enqueue(
                 session,
                 Post(target="bridge", text=summary),
                 now=now,
                 incident_id=incident.id,
-                dedup_key=told,
+                dedup_key=_told(incident, closed.version),
             )
             self.stakeholders(session, incident, "slack/close_stakeholders.md.j2", context)
-        if report_id is None:
-            return
+        if report_id is not None:
+            self.report_file(session, incident, closed, report_id)
+
+    async def told(self, session: DbSession, incident: Incident, version: int) -> bool:
+        """Whether the close that made this report version was announced in the bridge channel
+        (then its report file is posted there once compiled, even if reopened meanwhile)."""
+        return await outbox.queued(session, dedup_key=_told(incident, version))
+
+    def report_file(
+        self, session: DbSession, incident: Incident, closed: Closed, report_id: int
+    ) -> None:
+        """The report file, shared in the bridge channel."""
+        now = self.clock.now()
+        context = {"incident": incident, "closed": closed}
         comment = self.renderer.slack("slack/close_report_file.md.j2", **context)
         outbox.enqueue(
             session,
@@ -104,3 +115,7 @@ class CloseAnnouncer:
                 now=self.clock.now(),
                 incident_id=incident.id,
             )
+
+
+def _told(incident: Incident, version: int) -> str:
+    return f"close-summary:{incident.id}:{version}"

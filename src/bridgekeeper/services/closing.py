@@ -224,6 +224,9 @@ class ClosingService:
             closed = Closed.of(incident, reserved.version, digests["md"])
             if await self._still_closed_by(session, incident, reserved):
                 await self.announce.close(session, incident, closed, reserved.ids["md"])
+            elif await self.announce.told(session, incident, reserved.version):
+                # reopened (or closed again) after its close said this report would follow
+                self.announce.report_file(session, incident, closed, reserved.ids["md"])
         return closed
 
     async def _announce_without_report(self, reserved: Reserved) -> None:
