@@ -9,6 +9,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -213,6 +214,27 @@ async def test_the_same_body_again_is_one_more_occurrence(
     assert stored.occurrences == 4 and stored.last_seen > stored.first_seen
     await app.settle()
     assert len(app.slack.calls_to("chat.postMessage")) == len(first.body["alerts"])
+
+
+async def test_the_same_bytes_resolve_the_alert_once_its_end_time_has_passed(
+    serve: Start,
+) -> None:
+    """An alert with no status of its own whose `endsAt` is ahead fires until then: the same
+    body sent again afterwards resolves it (repeats are not parsed again only while what they
+    say cannot change)."""
+    clock = LaterClock()
+    app = await serve(clock=clock)
+    body = example("alertmanager_firing.json")
+    for item in body["alerts"]:
+        del item["status"]
+        item["endsAt"] = (clock.now() + timedelta(minutes=10)).isoformat()
+    sent = json.dumps(body).encode()
+    results = [(await post(app, "alertmanager", sent)).body["alerts"][0] for _ in range(3)]
+    assert [r["result"] for r in results] == ["new", "duplicate", "duplicate"]
+    clock.advance(minutes=11)
+    again = (await post(app, "alertmanager", sent)).body["alerts"][0]
+    assert (again["alert_id"], again["result"]) == (results[0]["alert_id"], "resolved")
+    assert (await alert(app, again["alert_id"])).status == "resolved"
 
 
 async def test_below_the_threshold_stored_and_counted_without_a_card(app: Running) -> None:

@@ -21,18 +21,20 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bridgekeeper import metrics
 from bridgekeeper.config import AlertSettings
-from bridgekeeper.domain.alerts.model import PayloadError
+from bridgekeeper.domain.alerts.model import Alert, PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
 from bridgekeeper.domain.alerts.sniff import advice
 from bridgekeeper.services.alert_rows import Outcome
 from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_binary, read_events
 from bridgekeeper.web.lost_answers import LostAnswers
+from bridgekeeper.web.parsed_bodies import ParsedBodies
 
 if TYPE_CHECKING:
     from bridgekeeper.clock import Clock
@@ -57,6 +59,7 @@ class AlertEndpoint:
         self.clock = clock
         self.intake = intake
         self.lost = LostAnswers(self.settings.retry_seconds)
+        self.parsed = ParsedBodies()
         self._warned = False
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -99,18 +102,18 @@ class AlertEndpoint:
         self, source: str, request: web.Request, body: bytes, key: str
     ) -> web.Response:
         payload: Any = None
+
+        def read(received_at: datetime) -> list[Alert]:
+            nonlocal payload
+            payload = json.loads(body) if payload is None else payload
+            return self._parse(source, payload, received_at)
+
         try:
-            if carries_cloudevents(source, request.headers):
+            if carries_cloudevents(source, request.headers):  # the headers are part of it
                 source, payload = "cloudevents", read_events(request.headers, body)
+                alerts = read(self.clock.now())
             else:
-                payload = json.loads(body)
-            alerts = parse(
-                source,
-                payload,
-                received_at=self.clock.now(),
-                custom=self.settings.custom_sources,
-                event_types=self.settings.cloudevent_types,
-            )
+                alerts = self.parsed.alerts(key, len(body), self.clock.now(), read)
         except PayloadError as exc:
             return error(422, with_advice(str(exc), payload, source))
         except (NotCloudEvents, ValueError, RecursionError) as exc:
@@ -125,6 +128,15 @@ class AlertEndpoint:
             self.lost.remember(key, outcomes)  # the sender will send it again
             log.info("the answer to a %s body was lost: its retry will be a redelivery", source)
         return web.json_response(answer(outcomes), status=202)
+
+    def _parse(self, source: str, payload: object, received_at: datetime) -> list[Alert]:
+        return parse(
+            source,
+            payload,
+            received_at=received_at,
+            custom=self.settings.custom_sources,
+            event_types=self.settings.cloudevent_types,
+        )
 
     def _configured(self) -> bool:
         s = self.settings
