@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.clock import SystemClock
@@ -235,10 +235,14 @@ async def measured_with_a_backlog(
     try:
         async with db.transaction() as session:
             failing = await add_incident(session, 903, "sev2")
-            first = outbox.enqueue(
+            outbox.enqueue(
                 session, Post(target="bridge", text="failed"), now=now, incident_id=failing
             )
-            first.attempts, first.next_attempt_at = 3, now + timedelta(minutes=1)
+            await session.execute(  # tried 3 times, waiting out its retry
+                update(Effect)
+                .where(Effect.incident_id == failing)
+                .values(attempts=3, next_attempt_at=now + timedelta(minutes=1))
+            )
             outbox.enqueue(session, Post(target="triage", text="due"), now=now)
             for _ in range(2):
                 outbox.add_card(

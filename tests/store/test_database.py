@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database, ping_url
-from bridgekeeper.store.models import Counter
+from bridgekeeper.store.models import Counter, Effect
 from bridgekeeper.store.statements import COMPILED
 from tests.conftest import copy_database, drop_database
 from tests.helpers import eventually
@@ -52,6 +52,40 @@ async def test_only_a_transaction_that_queued_effects_wakes_the_deliverer(db_url
         async with db.transaction() as session:
             outbox.enqueue(session, Post(target="triage", text="hello"), now=datetime.now(UTC))
         assert woken == ["woken"]
+    finally:
+        await db.dispose()
+
+
+async def test_effects_queued_are_seen_by_the_transaction_and_kept_only_if_it_commits(
+    db_url: str,
+) -> None:
+    """Effects are inserted together, before the transaction's next statement (which sees
+    them) or its commit; a transaction that fails leaves none."""
+    db = Database(db_url)
+    now = datetime.now(UTC)
+    statements: list[str] = []
+
+    def seen(conn: Connection, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    try:
+        for engine in db.engines:
+            event.listen(engine, "before_cursor_execute", seen)
+        async with db.transaction() as session:
+            for n in range(3):
+                outbox.enqueue(
+                    session, Post(target="triage", text=f"{n}"), now=now, dedup_key=f"k{n}"
+                )
+            assert await outbox.queued(session, dedup_key="k2")
+        inserts = [s for s in statements if s.startswith("INSERT INTO effects")]
+        assert len(inserts) == 1  # the three in one
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as session:
+                outbox.enqueue(session, Post(target="triage", text="lost"), now=now, dedup_key="k9")
+                raise RuntimeError("the command failed")
+        async with db.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Effect)) == 3
+            assert not await outbox.queued(session, dedup_key="k9")
     finally:
         await db.dispose()
 

@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, event, make_url, text
+from sqlalchemy import Connection, Engine, Table, event, insert, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
@@ -43,6 +44,7 @@ UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("
 UPGRADE_POLL_SECONDS = 0.2  # how often a replica asks whether another's upgrade is over
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
+QUEUED = "bridgekeeper_queued"  # session.info key: rows to insert before the next statement
 _OPEN = ContextVar("bridgekeeper_transaction_open", default=False)
 
 
@@ -89,6 +91,34 @@ def notify_on_commit(session: AsyncSession) -> None:
     session.info[NOTIFY] = True
 
 
+def queue_row(session: AsyncSession, table: Table, row: dict[str, Any]) -> None:
+    """Insert `row` into `table` in this session's transaction, before its next statement or
+    its commit, with the other rows queued meanwhile: one INSERT for them all, and no object
+    for the ORM to track (the outbox's effects, several in most transactions)."""
+    session.info.setdefault(QUEUED, {}).setdefault(table, []).append(row)
+
+
+class _WritingSession(Session):
+    """The writing sessions: the rows queued are inserted in time (`queue_row`)."""
+
+
+@event.listens_for(_WritingSession, "do_orm_execute")
+def _before_a_statement(state: ORMExecuteState) -> None:
+    _insert_queued(state.session)
+
+
+@event.listens_for(_WritingSession, "before_commit")
+def _insert_queued(session: Session) -> None:
+    queued: dict[Table, list[dict[str, Any]]] = session.info.pop(QUEUED, None) or {}
+    for table, rows in queued.items():
+        session.connection().execute(insert(table), rows)
+
+
+@event.listens_for(_WritingSession, "after_rollback")
+def _forget_queued(session: Session) -> None:
+    session.info.pop(QUEUED, None)
+
+
 class Database:
     """One engine; `transaction()` gives a session that commits on success."""
 
@@ -107,7 +137,9 @@ class Database:
             share_compiled(engine)
         reading = self._reading.execution_options(**{READING: True})
         self.sessions = async_sessionmaker(reading, expire_on_commit=False)
-        self._writing = async_sessionmaker(self._inline or self.engine, expire_on_commit=False)
+        self._writing = async_sessionmaker(
+            self._inline or self.engine, expire_on_commit=False, sync_session_class=_WritingSession
+        )
         self._after_commit: list[Callable[[], None]] = []
         self._turns: tuple[asyncio.AbstractEventLoop, Slots] | None = None
         self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []

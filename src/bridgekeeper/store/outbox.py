@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.effects import Outgoing
-from bridgekeeper.store.db import notify_on_commit
+from bridgekeeper.store.db import notify_on_commit, queue_row
 from bridgekeeper.store.models import Effect
 
 PARKED = "parked"
@@ -59,7 +59,7 @@ def enqueue(
     incident_id: int | None = None,
     dedup_key: str | None = None,
     card_key: str | None = None,
-) -> Effect:
+) -> None:
     """Queue `effect` in the session's transaction: it is delivered once that commits."""
     values = effect_values(
         now=now,
@@ -69,7 +69,7 @@ def enqueue(
         dedup_key=dedup_key,
         card_key=card_key,
     )
-    return _add(session, values)
+    _add(session, values)
 
 
 def add_card(
@@ -82,13 +82,13 @@ def add_card(
     target: str,
     pin: bool = False,
     due: datetime | None = None,
-) -> Effect:
+) -> None:
     """Refresh a card (post it the first time, update it in place after), at once or when
     `due` (a storm's repeats refresh a card at a pace)."""
     values = card_values(
         now=now, incident_id=incident_id, card=card, owner=owner, target=target, pin=pin, due=due
     )
-    return _add(session, values)
+    _add(session, values)
 
 
 async def queued(session: AsyncSession, *, dedup_key: str) -> bool:
@@ -276,11 +276,9 @@ def card_values(
     )
 
 
-def _add(session: AsyncSession, values: dict[str, Any]) -> Effect:
-    effect = Effect(**values)
-    session.add(effect)
+def _add(session: AsyncSession, values: dict[str, Any]) -> None:
+    queue_row(session, _EFFECTS, values)  # inserted with the transaction's others, in time
     notify_on_commit(session)  # wakes the worker
-    return effect
 
 
 _EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
