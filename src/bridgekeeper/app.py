@@ -8,8 +8,9 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -296,16 +297,23 @@ class Bridgekeeper:
 
     def watch_event_loop(self) -> None:
         """Measure how long the event loop is held by one step (metrics: event loop lag)."""
-        self._tasks.append(asyncio.create_task(metrics.watch_event_loop(self._stop)))
+        self._background(metrics.watch_event_loop(self._stop), "the event loop's watch")
+
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` until stop; should it end with an error, that is logged at once (it
+        would otherwise be seen only at stop, and swallowed there)."""
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(_log_failure)
+        self._tasks.append(task)
 
     def start_worker(self) -> None:
         """Deliver the outbox (every replica: lanes are claimed, store/lanes.py), archive due
         channels, and run the scheduler while this process leads."""
         self.health.watch_worker(self.worker)
-        self._tasks.append(asyncio.create_task(self.worker.run(self._stop)))
-        self._tasks.append(asyncio.create_task(self._lead()))
-        self._tasks.append(asyncio.create_task(self._archive_when_due()))
-        self._tasks.append(asyncio.create_task(self._poll_trackers()))
+        self._background(self.worker.run(self._stop), "the outbox worker")
+        self._background(self._lead(), "the scheduler's lead")
+        self._background(self._archive_when_due(), "archiving")
+        self._background(self._poll_trackers(), "the trackers' poll")
 
     async def _poll_trackers(self) -> None:
         """Read open follow-up issues' state from the tracker, every [trackers] poll_minutes."""
@@ -385,3 +393,8 @@ class Bridgekeeper:
                 cut,
                 seconds,
             )
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (failure := task.exception()) is not None:
+        log.error("%s stopped: %s", task.get_name(), failure, exc_info=failure)

@@ -456,3 +456,28 @@ async def bulk_notes(running: Running, count: int) -> None:
             )
             prev = digest
         row.timeline_head, row.timeline_length = prev, seq
+
+
+async def test_a_name_slack_could_not_give_is_asked_again_for_the_next_report(
+    running: Running,
+) -> None:
+    """A report made while users.info and conversations.info failed names the person and the
+    channel by id; the next one, once Slack answers again, by name (the id was not kept as
+    the name for the life of the process)."""
+    await running.command("declare Names sev3")
+    await running.settle()
+    async with running.bk.db.sessions() as session:
+        incident = await incident_store.get(session=session, number=1)
+    assert incident is not None
+    stakeholders = running.slack.add_channel("stakeholders", members=["UBOT"])
+    reports = running.bk.reports
+
+    async def shown() -> tuple[dict[str, str], dict[str, str]]:
+        await reports.learn_channels([stakeholders])
+        named = reports.channel_names(incident, [stakeholders])
+        return await reports.names(["U0BOB"]), {c: n for c, n in named.items() if c != "bridge"}
+
+    running.slack.fail("users.info", error="user_not_visible")
+    running.slack.fail("conversations.info", error="channel_not_found")
+    assert await shown() == ({"U0BOB": "U0BOB"}, {})
+    assert await shown() == ({"U0BOB": "bob"}, {stakeholders: "stakeholders"})

@@ -138,6 +138,7 @@ class OutboxWorker:
         for lane in wanted:
             if lane.name in held and lane.name not in self._active:
                 task = asyncio.create_task(self._deliver_lane(lane))
+                task.add_done_callback(_log_failure)
                 self._active[lane.name] = task
                 started.append(task)
         return started
@@ -160,8 +161,10 @@ class OutboxWorker:
             return delivered
         finally:
             if not released:
-                with contextlib.suppress(Exception):
+                try:
                     await self.db.run_together(partial(self._release, lane.name))
+                except Exception as exc:  # the claim runs out on its own
+                    log.warning("could not let lane %s go: %s", lane.name, exc)
             del self._active[lane.name]
             self.wake()
 
@@ -293,3 +296,10 @@ class OutboxWorker:
                     "parked": parked,
                 },
             )
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    """A lane's delivery that stopped on an error (its effects stay pending, and are tried
+    again by a later pass)."""
+    if not task.cancelled() and (failure := task.exception()) is not None:
+        log.error("delivering a lane failed: %s", failure, exc_info=failure)

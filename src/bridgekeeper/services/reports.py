@@ -106,17 +106,23 @@ class ReportService:
 
     # -- compiling --------------------------------------------------------------------------------
     async def names(self, users: Iterable[str]) -> dict[str, str]:
-        """Display names for user ids, asked once per process (Slack ids are opaque outside)."""
-        for user in set(users) - set(self._names):
+        """Display names for user ids (Slack ids are opaque outside), asked once per process;
+        one Slack could not give (the id stands in) is asked again for the next report."""
+        found = {}
+        for user in set(users):
             if user and user != r.BOT:
-                self._names[user] = await self.user_name(user)
-        return {u: self._names[u] for u in users if u in self._names}
+                found[user] = self._names.get(user) or await self.user_name(user)
+        self._names.update((user, name) for user, name in found.items() if name != user)
+        return found
 
     async def learn_channels(self, channels: Iterable[str]) -> None:
         """Learn the names of the channels updates went to (asked of Slack once per process,
-        never inside a transaction: `source` then only reads what was learned)."""
+        or again while it could not say; never inside a transaction: `source` then only reads
+        what was learned)."""
         for channel in set(channels) - set(self._channels):
-            self._channels[channel] = await self.channel_name(channel)
+            name = await self.channel_name(channel)
+            if name != channel:
+                self._channels[channel] = name
 
     async def places(self, session: DbSession, incident: Incident) -> set[str]:
         """The channels this incident's updates went to, besides its bridge channel."""
