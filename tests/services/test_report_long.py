@@ -463,3 +463,29 @@ async def test_the_timeline_command_pages_a_long_timeline(running: Running) -> N
     assert f"Page 2 of {pages}" in middle
     async with running.bk.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ReportPart)) == 0
+
+
+async def test_the_channel_is_archived_only_once_an_earlier_close_s_report_is_in_it(
+    serve: Start, tmp_path: Path
+) -> None:
+    """The first close's report failed and was said to follow; the incident was reopened and
+    closed again, and that report compiled. The bridge channel waits for the first report
+    (posted once it compiles) before it is archived."""
+    template = broken_template(tmp_path)
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Broken template")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close contained")
+    await say(running, channel, "reopen it came back")
+    template.write_text(FIXED)
+    await say(running, channel, "close contained for good")
+    later = running.bk.clock.now() + timedelta(days=2)
+    assert await running.bk.archiving.run_due_archives(later) == 0  # version 1 first
+    await an_hour_on(running)
+    assert await running.bk.closing.publish_stopped() == 1
+    await running.settle()
+    assert sorted(f.filename for f in running.slack.files if channel.id in f.channels) == [
+        "incident-1-report-v1.md",
+        "incident-1-report-v2.md",
+    ]
+    assert await running.bk.archiving.run_due_archives(later) == 1

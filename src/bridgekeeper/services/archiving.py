@@ -9,9 +9,9 @@ from datetime import datetime
 from bridgekeeper.domain.effects import Archive, Post
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
-from bridgekeeper.services.reports import version_compiling
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
+from bridgekeeper.store import reports as report_store
 
 
 class ArchivingService:
@@ -40,8 +40,9 @@ class ArchivingService:
             due = incident.archive_due_at
             if incident.status != Status.CLOSED or incident.archived_at or not due or due > now:
                 return False
-            if await version_compiling(session, incident):
-                return False  # its report is posted in the channel first
+            if await report_store.any_unfinished(session=session, incident_id=incident.id):
+                return False  # its reports are posted in the channel first (an earlier
+                # close's too, if it said its report would follow: closing.py)
             incident.archived_at = self.clock.now()
             await self.incidents.record(
                 session, incident=incident, actor=BOT_ACTOR, kind="archived", announce=False

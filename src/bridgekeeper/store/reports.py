@@ -174,6 +174,12 @@ async def compiling(*, session: AsyncSession, incident_id: int) -> int | None:
     return latest_version if await session.scalar(query.limit(1)) is not None else None
 
 
+async def any_unfinished(*, session: AsyncSession, incident_id: int) -> bool:
+    """Whether any of the incident's report versions is reserved and not finished."""
+    query = select(Report.id).where(Report.incident_id == incident_id, UNFINISHED)
+    return await session.scalar(query.limit(1)) is not None
+
+
 async def latest(
     *, session: AsyncSession, incident_id: int, fmt: str, version: int | None, whole: bool
 ) -> Report | None:
