@@ -20,6 +20,7 @@ from bridgekeeper.clock import SystemClock
 from bridgekeeper.domain.effects import CreateChannel, Post
 from bridgekeeper.effects.folding import fold
 from bridgekeeper.effects.worker import OutboxWorker
+from bridgekeeper.errors import SlackRetryable
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import lanes, outbox
@@ -339,3 +340,86 @@ async def test_a_lane_let_go_is_delivered_by_another_replica_at_once(db_url: str
         assert [name for name, _ in delivered] == ["replica-1", "replica-2"]
     finally:
         await db.dispose()
+
+
+async def slowed_reads(worker: OutboxWorker, until: asyncio.Event) -> None:
+    """The worker's next reads of the due lanes finish only once `until` is set: a pass that
+    began before something else happened, and acts on what it read after it."""
+    read = worker._read
+
+    async def read_then_wait(work: Callable[[Any], Any]) -> Any:
+        found = await read(work)
+        await until.wait()
+        return found
+
+    worker._read = read_then_wait  # type: ignore[method-assign]
+
+
+async def test_a_retry_put_off_by_one_replica_is_not_made_early_by_another(db_url: str) -> None:
+    """The second replica read the lane as due; the first then tried, was told to wait 60 s
+    (Retry-After) and let the lane go: the second finds the effect not due and leaves it."""
+    db = Database(db_url)
+    calls: list[str] = []
+    backed_off = asyncio.Event()
+
+    async def ratelimited(effect: Effect) -> None:
+        calls.append("replica-1")
+        raise SlackRetryable("chat.postMessage", "ratelimited", retry_after=60)
+
+    async def delivered(effect: Effect) -> None:
+        calls.append("replica-2")
+
+    first = OutboxWorker(db=db, deliver=ratelimited, clock=SystemClock(), holder="replica-1")
+    second = OutboxWorker(db=db, deliver=delivered, clock=SystemClock(), holder="replica-2")
+    async with db.transaction() as session:
+        outbox.enqueue(session, Post(target="CSHARED", text="x"), now=SystemClock().now())
+    try:
+        await slowed_reads(second, backed_off)
+        late = asyncio.create_task(second.deliver_due())
+        await first.deliver_due()
+        backed_off.set()
+        assert await late == 0
+        assert calls == ["replica-1"]
+        [effect] = await effects_of(db, "pending")
+        assert effect.attempts == 1 and effect.last_error == "ratelimited"
+    finally:
+        await db.dispose()
+
+
+async def test_renewing_claims_takes_back_no_lane_let_go_meanwhile(db_url: str) -> None:
+    """A pass renews the claims of the lanes being delivered; one of them finishes and is let
+    go during the pass: it stays free for another replica."""
+    db = Database(db_url)
+    answered, finished = asyncio.Event(), asyncio.Event()
+
+    async def slow(effect: Effect) -> None:
+        await answered.wait()
+
+    async def fast(effect: Effect) -> None:
+        pass
+
+    first = OutboxWorker(db=db, deliver=slow, clock=SystemClock(), holder="replica-1")
+    second = OutboxWorker(db=db, deliver=fast, clock=SystemClock(), holder="replica-2")
+
+    async def post(text: str) -> None:
+        async with db.transaction() as session:
+            outbox.enqueue(session, Post(target="CSHARED", text=text), now=SystemClock().now())
+
+    try:
+        await post("one")
+        [delivering] = await first.start_due()
+        delivering.add_done_callback(lambda _: finished.set())
+        await slowed_reads(first, finished)
+        passing = asyncio.create_task(first.start_due())  # its renewal is due
+        answered.set()
+        assert await delivering == 1
+        await passing
+        await post("two")
+        assert await second.deliver_due() == 1  # not held by the first for 15 s
+    finally:
+        await db.dispose()
+
+
+async def effects_of(db: Database, status: str) -> list[Effect]:
+    async with db.sessions() as session:
+        return list(await session.scalars(select(Effect).where(Effect.status == status)))

@@ -34,6 +34,7 @@ Deliver = Callable[[Effect], Awaitable[None]]
 T = TypeVar("T")
 MAX_BACKOFF = 300.0
 # Errors that mean the lane's channel cannot take anything: the rest of the lane is parked too.
+TAKEN, GONE, WAITING = "taken", "gone", "waiting"  # what claiming an effect found
 CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "channel_is_archived"}
 
 
@@ -127,10 +128,13 @@ class OutboxWorker:
         renew = busy if self._renewed + self.claim_seconds / 3 < time.monotonic() else []
         if not wanted and not renew:
             return []
-        names = [*renew, *(lane.name for lane in wanted)]
-        claim = partial(
-            lanes.claim, lanes=names, holder=self.holder, now=now, ttl=self.claim_seconds
-        )
+        names, ttl = [lane.name for lane in wanted], self.claim_seconds
+
+        def claim(conn: DbConnection) -> set[str]:
+            if renew:
+                lanes.renew(conn, lanes=renew, holder=self.holder, now=now, ttl=ttl)
+            return lanes.claim(conn, lanes=names, holder=self.holder, now=now, ttl=ttl)
+
         held = await self.db.run_together(claim)
         if renew:
             self._renewed = time.monotonic()
@@ -199,8 +203,10 @@ class OutboxWorker:
             effect, folded, effects = fold(effects)
             claimed = await self._claim(effect, folded, done)
             done = []  # marked done with the claim
-            if not claimed:
-                continue  # coalesced into an earlier card refresh, or done by another pass
+            if claimed == WAITING:
+                return delivered, None
+            if claimed == GONE:
+                continue
             went_out = await self._deliver_one(effect)
             if went_out is None:
                 return delivered, None
@@ -227,25 +233,29 @@ class OutboxWorker:
             return None
         return True
 
-    async def _claim(self, effect: Effect, folded: list[Effect], done: list[int]) -> bool:
+    async def _claim(self, effect: Effect, folded: list[Effect], done: list[int]) -> str:
         """Count the attempt before making it, so a crash mid-delivery is known on restart (in
-        the transaction that marks the effects delivered before it done)."""
+        the transaction that marks the effects delivered before it done): TAKEN; GONE if it is
+        no longer pending (coalesced into an earlier card refresh, or delivered by another
+        pass); WAITING if it is not due (another replica put off its retry: the lane stops)."""
         folded_ids = [other.id for other in folded]
         now = self.clock.now()
 
-        def claim(conn: DbConnection) -> int | None:
+        def claim(conn: DbConnection) -> int | str:
             if done:
                 outbox.mark_done(conn, done, now)
-            attempts = outbox.count_attempt(conn, effect.id)
-            if attempts is not None and folded_ids:
+            attempts = outbox.count_attempt(conn, effect.id, now)
+            if attempts is None:
+                return WAITING if outbox.waiting(conn, effect.id) else GONE
+            if folded_ids:
                 outbox.count_attempts(conn, folded_ids)
             return attempts
 
-        attempts = await self.db.run_together(claim)
-        if attempts is None:
-            return False
-        effect.attempts = attempts
-        return True
+        claimed = await self.db.run_together(claim)
+        if isinstance(claimed, str):
+            return claimed
+        effect.attempts = claimed
+        return TAKEN
 
     async def _retry_later(self, effect: Effect, exc: SlackRetryable) -> None:
         attempts = effect.attempts

@@ -108,6 +108,13 @@ _CLAIMS = {
 }
 
 
+def renew(conn: Connection, *, lanes: list[str], holder: str, now: datetime, ttl: float) -> None:
+    """Extend the holder's claims on lanes it is delivering (only those it still holds: a lane
+    it let go meanwhile stays free)."""
+    until = now + timedelta(seconds=ttl)
+    conn.execute(_RENEW, {"lanes": lanes, "renewing": holder, "now": now, "until": until})
+
+
 def release(conn: Connection, *, lanes: list[str], holder: str) -> None:
     """Give up claims (a lane's work is done for now), so any replica may take the lane."""
     conn.execute(_RELEASE, {"lanes": lanes, "releasing": holder})
@@ -206,6 +213,15 @@ _LANE = (
     )
     .order_by(_EFFECTS.c.id)
     .limit(bindparam("limit"))
+)
+_RENEW = (
+    update(_LANES)
+    .where(
+        _LANES.c.lane.in_(bindparam("lanes", expanding=True)),
+        _LANES.c.holder == bindparam("renewing"),
+        _LANES.c.expires_at > bindparam("now", type_=_LANES.c.expires_at.type),
+    )
+    .values(expires_at=bindparam("until", type_=_LANES.c.expires_at.type))
 )
 _RELEASE = (
     update(_LANES)

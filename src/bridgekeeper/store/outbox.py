@@ -114,10 +114,15 @@ def insert_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(insert(_EFFECTS), rows)
 
 
-def count_attempt(conn: Connection, effect_id: int) -> int | None:
+def count_attempt(conn: Connection, effect_id: int, now: datetime) -> int | None:
     """Count an attempt before making it (a crash mid-delivery is then known on restart): the
-    attempts so far, or None if the effect is no longer pending."""
-    return conn.scalar(_CLAIM, {"effect_id": effect_id})
+    attempts so far, or None if the effect is no longer pending or not due (`waiting`)."""
+    return conn.scalar(_CLAIM, {"effect_id": effect_id, "now": now})
+
+
+def waiting(conn: Connection, effect_id: int) -> bool:
+    """Whether the effect is pending (then not due: another replica put off its retry)."""
+    return conn.scalar(_PENDING, {"effect_id": effect_id}) is not None
 
 
 def count_attempts(conn: Connection, effect_ids: list[int]) -> None:
@@ -284,9 +289,16 @@ def _add(session: AsyncSession, values: dict[str, Any]) -> None:
 _EFFECTS: Table = Effect.__table__  # type: ignore[assignment]
 _CLAIM = (
     update(_EFFECTS)
-    .where(_EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending")
+    .where(
+        _EFFECTS.c.id == bindparam("effect_id"),
+        _EFFECTS.c.status == "pending",
+        _EFFECTS.c.next_attempt_at <= bindparam("now", type_=_EFFECTS.c.next_attempt_at.type),
+    )
     .values(attempts=_EFFECTS.c.attempts + 1)
     .returning(_EFFECTS.c.attempts)
+)
+_PENDING = select(_EFFECTS.c.id).where(
+    _EFFECTS.c.id == bindparam("effect_id"), _EFFECTS.c.status == "pending"
 )
 _COUNT = (
     update(_EFFECTS)
