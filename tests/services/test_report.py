@@ -411,7 +411,9 @@ async def test_a_report_of_10000_entries(running: Running) -> None:
     await say(running, channel, "role commander <@U0ALICE>")
     await bulk_notes(running, 10_000)
     started = time.perf_counter()
-    await say(running, channel, "close after a very long night")
+    reply = await running.command("close after a very long night", channel=channel.id)
+    assert reply.status == 200
+    await running.settle(timeout=60)  # a loaded machine takes more than settle's usual 10 s
     elapsed = time.perf_counter() - started
     rows = {r.format: r.text for r in await reports(running)}
     row = await incident(running)
