@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[Effect], Awaitable[None]]
 T = TypeVar("T")
 MAX_BACKOFF = 300.0
-# Errors that mean the lane's channel cannot take anything: the rest of the lane is parked too.
 TAKEN, GONE, WAITING = "taken", "gone", "waiting"  # what claiming an effect found
+# Errors that mean the lane's channel cannot take anything: the rest of the lane is parked too.
 CHANNEL_GONE = {"channel_not_found", "is_archived", "not_in_channel", "channel_is_archived"}
 
 

@@ -40,9 +40,10 @@ class ArchivingService:
             due = incident.archive_due_at
             if incident.status != Status.CLOSED or incident.archived_at or not due or due > now:
                 return False
+            # its reports are posted in the channel first: an earlier close's too, which
+            # said its report would follow (closing.py)
             if await report_store.any_unfinished(session=session, incident_id=incident.id):
-                return False  # its reports are posted in the channel first (an earlier
-                # close's too, if it said its report would follow: closing.py)
+                return False
             incident.archived_at = self.clock.now()
             await self.incidents.record(
                 session, incident=incident, actor=BOT_ACTOR, kind="archived", announce=False
