@@ -280,12 +280,7 @@ async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened
     is compiled from the incident as that close left it. Its close said the report would
     follow in the bridge channel: the file is posted there, the close not announced again.
     Meanwhile the command line prints the open incident's draft, as for any open incident."""
-    template = broken_template(tmp_path)
-    running = await serve(reports=ReportSettings(template_dir=tmp_path))
-    channel = await declare(running, "Broken template")
-    await say(running, channel, "role commander <@U0ALICE>")
-    await say(running, channel, "close contained")
-    await say(running, channel, "reopen it came back")
+    running, channel, template = await failed_then_reopened(serve, tmp_path)
     await an_hour_on(running)
     assert await unfinished_for(running) >= 3600
     assert await cli_records.report(running.bk.settings, 1, "json", None) == 0
@@ -344,6 +339,18 @@ def broken_template(folder: Path) -> Path:
     template.parent.mkdir()
     template.write_text("Incident {{ incident.number }} by {{ no_such_field }}\n")
     return template
+
+
+async def failed_then_reopened(serve: Start, tmp_path: Path) -> tuple[Running, Channel, Path]:
+    """An incident closed with a report that failed to compile (its team template has a
+    mistake), then reopened: the bridgekeeper, the bridge channel, the template."""
+    template = broken_template(tmp_path)
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Broken template")
+    await say(running, channel, "role commander <@U0ALICE>")
+    await say(running, channel, "close contained")
+    await say(running, channel, "reopen it came back")
+    return running, channel, template
 
 
 async def an_hour_on(running: Running) -> None:
@@ -471,12 +478,7 @@ async def test_the_channel_is_archived_only_once_an_earlier_close_s_report_is_in
     """The first close's report failed and was said to follow; the incident was reopened and
     closed again, and that report compiled. The bridge channel waits for the first report
     (posted once it compiles) before it is archived."""
-    template = broken_template(tmp_path)
-    running = await serve(reports=ReportSettings(template_dir=tmp_path))
-    channel = await declare(running, "Broken template")
-    await say(running, channel, "role commander <@U0ALICE>")
-    await say(running, channel, "close contained")
-    await say(running, channel, "reopen it came back")
+    running, channel, template = await failed_then_reopened(serve, tmp_path)
     template.write_text(FIXED)
     await say(running, channel, "close contained for good")
     later = running.bk.clock.now() + timedelta(days=2)
