@@ -152,7 +152,7 @@ class OutboxWorker:
         fails; then let the lane go. The effects delivered are marked done in the transaction
         that counts the next one's attempt, or that reads the lane's next effects and, when
         there are none, lets the lane go."""
-        delivered, effect_ids, released = 0, lane.effect_ids, False
+        delivered, effect_ids = 0, lane.effect_ids
         try:
             while effect_ids:
                 effects = await self._load(effect_ids)
@@ -161,10 +161,9 @@ class OutboxWorker:
                 if done is None:
                     break
                 effect_ids = await self.db.run_together(partial(self._next, lane.name, done))
-                released = not effect_ids
             return delivered
         finally:
-            if not released:
+            if effect_ids:  # stopped early (none left: `_next` let the lane go)
                 try:
                     await self.db.run_together(partial(self._release, lane.name))
                 except Exception as exc:  # the claim runs out on its own
