@@ -10,11 +10,10 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, event, insert, make_url, text
+from sqlalchemy import Connection, Engine, Table, event, insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
@@ -25,7 +24,8 @@ from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.slots import Slots
-from bridgekeeper.store import inline_sqlite, schema
+from bridgekeeper.store import schema
+from bridgekeeper.store.engines import READING, inline_engine, make_engine, short_engine
 from bridgekeeper.store.statements import share_compiled
 from bridgekeeper.store.turns import LONG, SHORT, writer_turns
 
@@ -39,10 +39,8 @@ DuplicateRow = IntegrityError
 # Anything the database or its driver raised (unreachable, refused, a failed statement).
 DatabaseError = SQLAlchemyError
 T = TypeVar("T")
-BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process's transaction
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
 UPGRADE_POLL_SECONDS = 0.2  # how often a replica asks whether another's upgrade is over
-READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
 QUEUED = "bridgekeeper_queued"  # session.info key: rows to insert before the next statement
 _OPEN = ContextVar("bridgekeeper_transaction_open", default=False)
@@ -73,7 +71,7 @@ async def ping_url(url: str, *, timeout: float) -> None:
     """Connect once and run SELECT 1; raises DatabaseError, OSError or TimeoutError. A SQLite
     file is opened in this thread: aiosqlite's thread, after a failed open, could answer into
     an event loop already closed, and print a traceback after the one line that says why."""
-    engine = _inline_engine(url)[0] or create_async_engine(url)
+    engine = inline_engine(url)[0] or create_async_engine(url)
     try:
         async with asyncio.timeout(timeout), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -125,14 +123,14 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._inline, self._checkpoints = _inline_engine(url)
+        self._inline, self._checkpoints = inline_engine(url)
         # Reading sessions never commit; on SQLite they don't take the write lock either, and
         # run in the event loop's thread as the writers do, on an engine (a pool) of their own.
         # A command's first step (the schema check, an upgrade) opens the file there too:
         # aiosqlite's thread, after a failed open, could answer into an event loop already
         # closed, and print a traceback after the line that says why.
-        self._reading = _inline_engine(url, self._checkpoints)[0] or self.engine
-        self._short = self._inline or (self.engine if self.is_sqlite else _short_engine(url))
+        self._reading = inline_engine(url, self._checkpoints)[0] or self.engine
+        self._short = self._inline or (self.engine if self.is_sqlite else short_engine(url))
         for engine in self.engines:  # before an engine with options is made from one
             share_compiled(engine)
         reading = self._reading.execution_options(**{READING: True})
@@ -317,84 +315,6 @@ class Database:
 
 def _run_all(works: list[Callable[[Connection], Any]], conn: Connection) -> list[Any]:
     return [work(conn) for work in works]
-
-
-def make_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
-        return engine
-    # asyncpg prepares each statement once per connection, and PostgreSQL then keeps a generic
-    # plan: one made while a table was nearly empty scans it whole ever after. So each
-    # statement is planned for its parameters.
-    settings = {"plan_cache_mode": "force_custom_plan"}
-    return create_async_engine(
-        url,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"server_settings": settings},
-    )
-
-
-def _inline_engine(
-    url: str, checkpoints: inline_sqlite.Checkpoints | None = None
-) -> tuple[AsyncEngine | None, inline_sqlite.Checkpoints | None]:
-    """SQLite's writing transactions, run in the event loop's thread (store/inline_sqlite.py);
-    None for PostgreSQL, and for an in-memory database (another connection, another database)."""
-    if not url.startswith("sqlite") or _in_memory(url):
-        return None, None
-    engine, checkpoints = inline_sqlite.engine(
-        url, busy_timeout_ms=BUSY_TIMEOUT_MS, checkpoints=checkpoints
-    )
-    _serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
-    return engine, checkpoints
-
-
-def _in_memory(url: str) -> bool:
-    """An in-memory SQLite database (each connection would open another one)."""
-    database = make_url(url).database
-    return not database or database == ":memory:" or "mode=memory" in url
-
-
-def _short_engine(url: str) -> AsyncEngine:
-    """PostgreSQL's pool for the hot paths' short transactions, which run one at a time or
-    two (the intake's batches, the worker's shared bookkeeping). They never ping first (a round
-    trip each; `run_in_transaction` retries on a new connection instead), and they only look
-    rows up by key, so their plans are kept but never scan a table: planning each statement
-    cost about 12% of a storm's throughput."""
-    return create_async_engine(
-        url,
-        pool_size=2,
-        max_overflow=2,
-        pool_pre_ping=False,
-        connect_args={"server_settings": {"enable_seqscan": "off"}},
-    )
-
-
-def _serialise_sqlite_writers(engine: Engine, *, busy_timeout_ms: int) -> None:
-    """WAL, and BEGIN IMMEDIATE: two writers on one incident queue instead of losing updates.
-    Reading sessions begin deferred, so they never wait for (or hold up) a writer. Every commit
-    is synced to disk (synchronous=FULL): what was answered as stored survives a power cut,
-    not only a crash of the process."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            f"busy_timeout={busy_timeout_ms:d}",
-            "foreign_keys=ON",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        reading = conn.get_execution_options().get(READING)
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 async def _take_turn(conn: AsyncConnection) -> None:
