@@ -145,6 +145,7 @@ async def test_markdown_report_has_every_section(scripted: Scripted) -> None:
         "confidentiality high, integrity low, availability medium",
         "Personal data involved: yes",
         "Disposition: Resolved",
+        "Type: operations incident",
     ):
         assert expected in classification, expected
 
@@ -233,6 +234,7 @@ async def test_json_report_is_the_compiled_content(scripted: Scripted) -> None:
     assert classification["initial_severity"] == "sev2"
     assert classification["final_severity"] == "sev1"
     assert classification["disposition"] == "resolved"
+    assert classification["type"] == "operations"
     [change] = classification["severity_changes"]
     assert change["reason"] == "ransomware note found on two hosts" and change["actor"] == "U0ALICE"
     assert data["detection"]["acknowledged_by"] == "U0BOB"  # type: ignore[index]
@@ -316,8 +318,10 @@ async def test_reports_over_http_need_the_token(serve: Start) -> None:  # noqa: 
         assert (await fetch(url.format(number), token="wrong-token-0123456789"))[0] == 401
     status, kind, body = await fetch(url.format(2), TOKEN)
     assert status == 200 and kind == "text/markdown" and "Insider case" in body
+    assert "- Type: security incident (private)" in body
     status, kind, body = await fetch(url.format(1), TOKEN, accept="text/html,*/*;q=0.8")
     assert status == 200 and kind == "text/html" and "<h1>Incident 1: Shop outage</h1>" in body
+    assert "<li>Type: operations incident</li>" in body
     status, kind, body = await fetch(url.format(1), TOKEN, accept="application/json")
     assert status == 200 and json.loads(body)["version"] == 1
     assert (await fetch(url.format(99), TOKEN))[0] == 404

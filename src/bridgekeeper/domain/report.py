@@ -51,7 +51,6 @@ class IncidentFacts:
     closed_at: datetime | None = None
     closed_by: str | None = None
     impact: Mapping[str, Any] = field(default_factory=dict)
-    incident_type: str | None = None
     resolution_summary: str | None = None
     root_cause: str | None = None
     went_well: str | None = None
@@ -211,7 +210,7 @@ def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
         "incident": _incident(incident),
         "summary": incident.resolution_summary,
         "classification": {
-            "type": incident.incident_type,
+            "type": incident_type(incident),
             "impact": _impact(incident.impact),
             "initial_severity": incident.initial_severity,
             "final_severity": incident.severity,
@@ -254,6 +253,12 @@ def outline(source: ReportInput, summary: TimelineSummary) -> dict[str, Any]:
         "users": dict(source.users),
         "channels": dict(source.channels),
     }
+
+
+def incident_type(incident: IncidentFacts) -> str:
+    """A private incident is a security incident (its bridge channel and report are for its
+    members only); any other is an operations incident."""
+    return "security" if incident.private else "operations"
 
 
 def _incident(incident: IncidentFacts) -> dict[str, Any]:

@@ -45,7 +45,6 @@ def incident_facts(incident: Incident) -> r.IncidentFacts:
         closed_at=incident.closed_at,
         closed_by=incident.closed_by,
         impact=dict(incident.impact or {}),
-        incident_type=getattr(incident, "incident_type", None),
         resolution_summary=incident.resolution_summary,
         root_cause=incident.root_cause,
         went_well=incident.went_well,
