@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+
+if TYPE_CHECKING:  # joserfc (and cryptography) load at the first sign-in, not at start-up
+    from joserfc.jwk import KeySet
 
 log = logging.getLogger(__name__)
 USER_ID = "https://slack.com/user_id"
@@ -95,6 +95,9 @@ class SlackSignIn:
     async def _checked_claims(
         self, http: aiohttp.ClientSession, id_token: str, nonce: str
     ) -> dict[str, Any]:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         try:
             token = jwt.decode(id_token, await self._key_set(http), algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
@@ -110,6 +113,9 @@ class SlackSignIn:
         return dict(token.claims)
 
     async def _key_set(self, http: aiohttp.ClientSession) -> KeySet:
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         if self._keys is None:
             try:
                 async with http.get(f"{self.issuer}/openid/connect/keys") as response:

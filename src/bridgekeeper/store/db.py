@@ -274,7 +274,10 @@ class Database:
             return False
 
     async def upgrade(self) -> None:
-        schema.refuse_newer(await self._revision())
+        current = await self._revision()
+        if current == schema.HEAD:  # up to date: every start but the first after an upgrade
+            return
+        schema.refuse_newer(current)
         if self.is_sqlite:  # one transaction, which holds the file's write lock
             async with (self._inline or self.engine).begin() as conn:
                 await conn.run_sync(schema.upgrade)
