@@ -299,6 +299,23 @@ async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened
     assert await unfinished_for(running) == 0
 
 
+async def test_a_report_compiled_after_a_reopen_has_the_team_and_tasks_of_its_close(
+    serve: Start, tmp_path: Path
+) -> None:
+    """Worked on after the reopen (the commander handed on, a task added): the report of the
+    close before shows its commander still in the role and no task."""
+    running, channel, template = await failed_then_reopened(serve, tmp_path)
+    await say(running, channel, "role commander <@U0BOB>")
+    await say(running, channel, "task Rotate the leaked key <@U0BOB>")
+    await an_hour_on(running)
+
+    template.write_text(TEAM_AND_TASKS)
+    assert await running.bk.closing.publish_stopped() == 1
+    [md] = [r for r in await reports(running) if r.format == "md"]
+    assert md.text == "commander U0ALICE; tasks 0\n"
+    assert await running.bk.reports.draft(1) == "commander U0BOB; tasks 1\n"  # the open one
+
+
 async def test_the_report_command_line_while_a_later_version_is_not_compiled(
     serve: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -330,6 +347,12 @@ async def test_the_report_command_line_while_a_later_version_is_not_compiled(
 
 FIXED = (
     "Incident {{ incident.number }}: {{ incident.title }} ({{ incident.status }}: {{ summary }})\n"
+)
+
+
+TEAM_AND_TASKS = (
+    "{% for r in team.roles if not r.until %}{{ r.role }} {{ r.user }}; {% endfor %}"
+    "tasks {{ actions.tasks|length }}\n"
 )
 
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain import report as r
 from bridgekeeper.domain.incidents import Status
+from bridgekeeper.domain.report_as_closed import as_closed
 from bridgekeeper.domain.report_timeline import COMMUNICATION_KINDS
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.evidence import evidence_facts
@@ -263,7 +264,7 @@ class ReportService:
             )
             source = await self.source(session, incident, version=reserved.version, users=users)
             if reserved.facts is not None:  # what changed since the close is not its report's
-                source = replace(source, incident=reserved.facts)
+                source = as_closed(replace(source, incident=reserved.facts))
             return await self.in_thread(session, incident, source, job, upto=reserved.upto)
 
     async def _store_part(

@@ -1,0 +1,135 @@
+"""A close's report, compiled after a reopen changed the incident, shows it as that close left
+it (domain/report_as_closed.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bridgekeeper.domain.evidence import ADDED, TRANSFERRED, CustodyStep, EvidenceFacts
+from bridgekeeper.domain.report import AlertFacts, IncidentFacts, ReportInput, RoleSpell, TaskFacts
+from bridgekeeper.domain.report_as_closed import as_closed
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+CLOSED = START + timedelta(hours=2)
+BEFORE, AFTER = CLOSED - timedelta(minutes=5), CLOSED + timedelta(minutes=5)
+
+
+def incident(closed_at: datetime | None = CLOSED) -> IncidentFacts:
+    status = "closed" if closed_at else "open"
+    return IncidentFacts(
+        number=7,
+        title="Leaked key",
+        severity="sev2",
+        initial_severity="sev2",
+        stage="close" if closed_at else "diagnose",
+        status=status,
+        private=True,
+        declared_by="U0ALICE",
+        declared_at=START,
+        detected_at=START,
+        closed_at=closed_at,
+    )
+
+
+def spell(role: str, user: str, at: datetime, ended: datetime | None = None) -> RoleSpell:
+    return RoleSpell(role=role, user=user, assigned_by="U0ALICE", assigned_at=at, ended_at=ended)
+
+
+def task(number: int, at: datetime, done: datetime | None = None) -> TaskFacts:
+    return TaskFacts(
+        number=number,
+        text=f"task {number}",
+        owner="U0BOB",
+        created_by="U0ALICE",
+        created_at=at,
+        done_by="U0BOB" if done else None,
+        done_at=done,
+    )
+
+
+def alert(title: str, first_seen: datetime, **changes: object) -> AlertFacts:
+    facts = AlertFacts(source="generic", title=title, severity="sev2", first_seen=first_seen)
+    names = {"acked_by": "acknowledged_by", "acked_at": "acknowledged_at"}
+    return AlertFacts(**{**facts.__dict__, **{names.get(k, k): v for k, v in changes.items()}})
+
+
+def evidence(number: int, at: datetime, *handovers: tuple[datetime, str]) -> EvidenceFacts:
+    steps = [CustodyStep(at=at, actor="U0ALICE", kind=ADDED)]
+    steps += [CustodyStep(at=t, actor="U0ALICE", kind=TRANSFERRED, to=to) for t, to in handovers]
+    last = handovers[-1][1] if handovers else "U0ALICE"
+    return EvidenceFacts(
+        number=number,
+        description=f"item {number}",
+        collected_by="U0ALICE",
+        collected_at=at,
+        custodian=last,
+        history=tuple(steps),
+    )
+
+
+def indicator(number: int, confirmed_at: datetime | None) -> dict[str, object]:
+    at = confirmed_at.isoformat() if confirmed_at else None
+    return {"number": number, "type": "ipv4", "value": "198.51.100.7", "confirmed_at": at}
+
+
+def reopened_and_changed(closed_at: datetime | None = CLOSED) -> ReportInput:
+    """What a report reads once the incident was reopened and worked on after its close."""
+    return ReportInput(
+        incident=incident(closed_at),
+        entries=(),
+        roles=[
+            spell("commander", "U0ALICE", START, ended=AFTER),
+            spell("commander", "U0BOB", AFTER),
+            spell("scribe", "U0CAROL", START, ended=BEFORE),
+        ],
+        tasks=[task(1, START, done=BEFORE), task(2, START, done=AFTER), task(3, AFTER)],
+        alerts=[
+            alert("joined before", START, last_seen=AFTER, acked_by="U0BOB", acked_at=AFTER),
+            alert("triaged before", START, triaged_by="U0BOB", triaged_at=BEFORE, triage="x"),
+            alert("fired after the reopen", AFTER),
+        ],
+        evidence=[
+            evidence(1, START, (BEFORE, "U0BOB"), (AFTER, "U0CAROL")),
+            evidence(2, START, (AFTER, "U0DAVE")),
+            evidence(3, AFTER),
+        ],
+        indicators=[indicator(1, BEFORE), indicator(2, AFTER)],
+    )
+
+
+def test_what_changed_after_the_close_is_left_out() -> None:
+    closed = as_closed(reopened_and_changed())
+
+    assert [(s.role, s.user, s.ended_at) for s in closed.roles] == [
+        ("commander", "U0ALICE", None),  # handed on after the close: still hers at it
+        ("scribe", "U0CAROL", BEFORE),
+    ]
+    assert [(t.number, t.done_at) for t in closed.tasks] == [(1, BEFORE), (2, None)]
+    assert [t.done_by for t in closed.tasks] == ["U0BOB", None]
+
+    joined, triaged = closed.alerts
+    assert (joined.title, joined.last_seen, joined.acknowledged_by) == (
+        "joined before",
+        CLOSED,
+        None,
+    )
+    assert (triaged.triaged_by, triaged.triage) == ("U0BOB", "x")
+
+    assert [(e.number, e.custodian, len(e.history)) for e in closed.evidence] == [
+        (1, "U0BOB", 2),
+        (2, "U0ALICE", 1),  # handed over only after the close: still with its collector
+    ]
+    assert [i["number"] for i in closed.indicators] == [1]
+
+
+def test_an_incident_not_closed_is_left_as_it_is() -> None:
+    draft = reopened_and_changed(closed_at=None)
+    assert as_closed(draft) is draft
+
+
+def test_a_close_with_nothing_after_it_changes_nothing() -> None:
+    source = reopened_and_changed(closed_at=AFTER + timedelta(minutes=1))
+    closed = as_closed(source)
+    assert closed.roles == source.roles and closed.tasks == source.tasks
+    assert closed.alerts == source.alerts and closed.evidence == source.evidence
+    assert closed.indicators == source.indicators
