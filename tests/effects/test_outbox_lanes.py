@@ -141,6 +141,33 @@ async def test_a_burst_of_notes_is_folded_into_few_messages_in_order(running: Ru
     assert [positions[n] for n in recorded] == sorted(positions[n] for n in recorded)
 
 
+async def test_notes_folded_into_a_message_slack_refused_go_out_next_in_order(
+    running: Running,
+) -> None:
+    """Slack refuses a message notes were folded into: the first note is set aside for an
+    operator, the others go out next, each on its own, before what came after them."""
+    await running.command("declare Refused fold sev2")
+    await until(lambda: (b := bridge(running.slack, 1)) is not None and b.pins)
+    channel = bridge(running.slack, 1)
+    assert channel is not None
+    running.slack.delay("chat.postMessage", 2.0)  # the next post answers late: notes pile up
+    await running.command("note burst 01", channel=channel.id)
+    await until(lambda: "burst 01" in texts(running.slack, channel))
+    running.slack.fail("chat.postMessage", error="invalid_blocks", channel=channel.id)
+    for n in range(2, 8):
+        await running.command(f"note burst {n:02d}", channel=channel.id)
+    await running.command("severity sev1 it spread to billing", channel=channel.id)
+    for n in range(8, 11):
+        await running.command(f"note burst {n:02d}", channel=channel.id)
+    await running.settle(timeout=30)
+
+    shown = texts(running.slack, channel)  # every message's blocks, in order
+    assert "burst 02" not in shown  # refused: parked, for an operator
+    after = [shown.index(f"burst {n:02d}") for n in range(3, 11)]
+    assert after == sorted(after)
+    assert after[4] < shown.index("it spread to billing") < after[5]
+
+
 async def recorded_order(running: Running) -> list[int]:
     """The notes' numbers in the order the timeline recorded them."""
     async with running.bk.db.sessions() as session:

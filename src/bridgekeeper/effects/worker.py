@@ -212,6 +212,8 @@ class OutboxWorker:
             if went_out:
                 done = [effect.id, *(other.id for other in folded)]
                 delivered += 1 + len(folded)
+            else:  # refused and set aside: what was folded into it goes out next, in order
+                effects = [*_tried(folded), *effects]
         return delivered, done
 
     async def _deliver_one(self, effect: Effect) -> bool | None:
@@ -305,6 +307,14 @@ class OutboxWorker:
                     "parked": parked,
                 },
             )
+
+
+def _tried(folded: list[Effect]) -> list[Effect]:
+    """Messages whose attempt was counted with the message they were folded into: each goes
+    out on its own now (folded again, a message tried before could be posted twice)."""
+    for effect in folded:
+        effect.attempts += 1
+    return folded
 
 
 def _log_failure(task: asyncio.Task[int]) -> None:
