@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bridgekeeper.domain.evidence import ADDED, TRANSFERRED, CustodyStep, EvidenceFacts
-from bridgekeeper.domain.report import AlertFacts, IncidentFacts, ReportInput, RoleSpell, TaskFacts
+from bridgekeeper.domain.report import (
+    AlertFacts,
+    IncidentFacts,
+    RegulatoryClock,
+    ReportInput,
+    RoleSpell,
+    TaskFacts,
+)
 from bridgekeeper.domain.report_as_closed import as_closed
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -72,6 +79,23 @@ def indicator(number: int, confirmed_at: datetime | None) -> dict[str, object]:
     return {"number": number, "type": "ipv4", "value": "198.51.100.7", "confirmed_at": at}
 
 
+def clock(
+    regime: str, aware: datetime, decided: datetime | None, *met: datetime
+) -> RegulatoryClock:
+    deadlines = [
+        {"label": "a deadline", "done_at": at.isoformat(), "done_by": "U0CAROL"} for at in met
+    ]
+    return RegulatoryClock(
+        regime=regime,
+        status="not_required" if decided else "open",
+        aware_at=aware,
+        deadlines=deadlines,
+        decided_by="U0CAROL" if decided else None,
+        decided_at=decided,
+        rationale="no personal data" if decided else None,
+    )
+
+
 def reopened_and_changed(closed_at: datetime | None = CLOSED) -> ReportInput:
     """What a report reads once the incident was reopened and worked on after its close."""
     return ReportInput(
@@ -94,6 +118,11 @@ def reopened_and_changed(closed_at: datetime | None = CLOSED) -> ReportInput:
             evidence(3, AFTER),
         ],
         indicators=[indicator(1, BEFORE), indicator(2, AFTER)],
+        clocks=[
+            clock("gdpr", START, AFTER, BEFORE, AFTER),
+            clock("nis2", START, BEFORE),
+            clock("sec", AFTER, None),
+        ],
     )
 
 
@@ -121,6 +150,11 @@ def test_what_changed_after_the_close_is_left_out() -> None:
     ]
     assert [i["number"] for i in closed.indicators] == [1]
 
+    gdpr, nis2 = closed.clocks  # the SEC's clock started after the close
+    assert (gdpr.status, gdpr.decided_by, gdpr.rationale) == ("open", None, None)
+    assert [d["done_by"] for d in gdpr.deadlines] == ["U0CAROL", None]
+    assert (nis2.status, nis2.decided_at) == ("not_required", BEFORE)
+
 
 def test_an_incident_not_closed_is_left_as_it_is() -> None:
     draft = reopened_and_changed(closed_at=None)
@@ -132,4 +166,4 @@ def test_a_close_with_nothing_after_it_changes_nothing() -> None:
     closed = as_closed(source)
     assert closed.roles == source.roles and closed.tasks == source.tasks
     assert closed.alerts == source.alerts and closed.evidence == source.evidence
-    assert closed.indicators == source.indicators
+    assert closed.indicators == source.indicators and closed.clocks == source.clocks

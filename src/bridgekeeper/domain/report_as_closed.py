@@ -1,18 +1,26 @@
 """A close's report as that close left the incident. The report is compiled after the closing
 transaction; when a reopen came first (or another process took a stopped compile over, later),
-the roles, tasks, alerts, evidence and indicators read then may have changed since the close:
+the roles, tasks, alerts, evidence, indicators and regulatory clocks read then may have changed
+since the close:
 what changed after it is left out, as the timeline is cut at the close's last entry.
 
 Pure Python: the report's input in, the same input as at the close out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bridgekeeper.domain.evidence import TRANSFERRED, EvidenceFacts
-from bridgekeeper.domain.report import AlertFacts, ReportInput, RoleSpell, TaskFacts
+from bridgekeeper.domain.report import (
+    AlertFacts,
+    RegulatoryClock,
+    ReportInput,
+    RoleSpell,
+    TaskFacts,
+)
 
 
 def as_closed(source: ReportInput) -> ReportInput:
@@ -27,6 +35,7 @@ def as_closed(source: ReportInput) -> ReportInput:
         alerts=[_alert(a, closed_at) for a in source.alerts if a.first_seen <= closed_at],
         evidence=[_item(e, closed_at) for e in source.evidence if e.collected_at <= closed_at],
         indicators=[i for i in source.indicators if _confirmed_by(i, closed_at)],
+        clocks=[_clock(c, closed_at) for c in source.clocks if _started_by(c, closed_at)],
     )
 
 
@@ -64,5 +73,34 @@ def _item(item: EvidenceFacts, closed_at: datetime) -> EvidenceFacts:
 
 
 def _confirmed_by(indicator: Any, closed_at: datetime) -> bool:
-    confirmed = indicator.get("confirmed_at")
-    return confirmed is None or datetime.fromisoformat(confirmed) <= closed_at
+    return not _after(indicator.get("confirmed_at"), closed_at)
+
+
+def _started_by(clock: RegulatoryClock, closed_at: datetime) -> bool:
+    return clock.aware_at is None or clock.aware_at <= closed_at
+
+
+def _clock(clock: RegulatoryClock, closed_at: datetime) -> RegulatoryClock:
+    """A notification decided, or a deadline met, after the close was still open at it."""
+    deadlines = [_deadline(d, closed_at) for d in clock.deadlines]
+    if clock.decided_at is not None and clock.decided_at > closed_at:
+        clock = replace(clock, status="open", decided_by=None, decided_at=None, rationale=None)
+    return replace(clock, deadlines=deadlines)
+
+
+def _deadline(deadline: Mapping[str, Any], closed_at: datetime) -> Mapping[str, Any]:
+    if _after(deadline.get("done_at"), closed_at):
+        return {**deadline, "done_at": None, "done_by": None}
+    return deadline
+
+
+def _after(stored: object, closed_at: datetime) -> bool:
+    """Whether a stored moment (a datetime or ISO 8601 text) comes after the close."""
+    if isinstance(stored, str) and stored:
+        try:
+            stored = datetime.fromisoformat(stored)
+        except ValueError:
+            return False
+    if not isinstance(stored, datetime):
+        return False
+    return (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) > closed_at
