@@ -1,5 +1,5 @@
 """A close's report, compiled after a reopen changed the incident, shows it as that close left
-it (domain/report_as_closed.py)."""
+it (domain/report_as_closed.py): what changed from the reopen on is left out."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from bridgekeeper.domain.report_as_closed import as_closed
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CLOSED = START + timedelta(hours=2)
 BEFORE, AFTER = CLOSED - timedelta(minutes=5), CLOSED + timedelta(minutes=5)
+REOPENED = CLOSED + timedelta(minutes=1)
+AT_THE_CLOSE = CLOSED + timedelta(microseconds=40)  # the close form's follow-up tasks
 
 
 def incident(closed_at: datetime | None = CLOSED) -> IncidentFacts:
@@ -80,7 +82,7 @@ def indicator(number: int, confirmed_at: datetime | None) -> dict[str, object]:
 
 
 def clock(
-    regime: str, aware: datetime, decided: datetime | None, *met: datetime
+    regime: str, started: datetime, decided: datetime | None, *met: datetime
 ) -> RegulatoryClock:
     deadlines = [
         {"label": "a deadline", "done_at": at.isoformat(), "done_by": "U0CAROL"} for at in met
@@ -88,7 +90,8 @@ def clock(
     return RegulatoryClock(
         regime=regime,
         status="not_required" if decided else "open",
-        aware_at=aware,
+        aware_at=START,  # the declaration's, however late the clock was started
+        started_at=started,
         deadlines=deadlines,
         decided_by="U0CAROL" if decided else None,
         decided_at=decided,
@@ -106,10 +109,17 @@ def reopened_and_changed(closed_at: datetime | None = CLOSED) -> ReportInput:
             spell("commander", "U0BOB", AFTER),
             spell("scribe", "U0CAROL", START, ended=BEFORE),
         ],
-        tasks=[task(1, START, done=BEFORE), task(2, START, done=AFTER), task(3, AFTER)],
+        tasks=[
+            task(1, START, done=BEFORE),
+            task(2, START, done=AFTER),
+            task(3, AT_THE_CLOSE),
+            task(4, AFTER),
+        ],
         alerts=[
             alert("joined before", START, last_seen=AFTER, acked_by="U0BOB", acked_at=AFTER),
-            alert("triaged before", START, triaged_by="U0BOB", triaged_at=BEFORE, triage="x"),
+            alert(
+                "acknowledged after", START, acked_by="U0BOB", acked_at=AFTER, triage="acknowledged"
+            ),
             alert("fired after the reopen", AFTER),
         ],
         evidence=[
@@ -126,23 +136,23 @@ def reopened_and_changed(closed_at: datetime | None = CLOSED) -> ReportInput:
     )
 
 
-def test_what_changed_after_the_close_is_left_out() -> None:
-    closed = as_closed(reopened_and_changed())
+def test_what_changed_from_the_reopen_on_is_left_out() -> None:
+    closed = as_closed(reopened_and_changed(), REOPENED)
 
     assert [(s.role, s.user, s.ended_at) for s in closed.roles] == [
         ("commander", "U0ALICE", None),  # handed on after the close: still hers at it
         ("scribe", "U0CAROL", BEFORE),
     ]
-    assert [(t.number, t.done_at) for t in closed.tasks] == [(1, BEFORE), (2, None)]
-    assert [t.done_by for t in closed.tasks] == ["U0BOB", None]
+    assert [(t.number, t.done_at) for t in closed.tasks] == [(1, BEFORE), (2, None), (3, None)]
+    assert [t.done_by for t in closed.tasks] == ["U0BOB", None, None]
 
-    joined, triaged = closed.alerts
+    joined, acknowledged = closed.alerts
     assert (joined.title, joined.last_seen, joined.acknowledged_by) == (
         "joined before",
-        CLOSED,
+        REOPENED,
         None,
     )
-    assert (triaged.triaged_by, triaged.triage) == ("U0BOB", "x")
+    assert (acknowledged.acknowledged_at, acknowledged.triage) == (None, "new")
 
     assert [(e.number, e.custodian, len(e.history)) for e in closed.evidence] == [
         (1, "U0BOB", 2),
@@ -150,20 +160,20 @@ def test_what_changed_after_the_close_is_left_out() -> None:
     ]
     assert [i["number"] for i in closed.indicators] == [1]
 
-    gdpr, nis2 = closed.clocks  # the SEC's clock started after the close
+    gdpr, nis2 = closed.clocks  # the SEC's clock was started after the reopen
     assert (gdpr.status, gdpr.decided_by, gdpr.rationale) == ("open", None, None)
     assert [d["done_by"] for d in gdpr.deadlines] == ["U0CAROL", None]
     assert (nis2.status, nis2.decided_at) == ("not_required", BEFORE)
 
 
-def test_an_incident_not_closed_is_left_as_it_is() -> None:
-    draft = reopened_and_changed(closed_at=None)
-    assert as_closed(draft) is draft
+def test_a_close_never_reopened_is_left_as_it_is() -> None:
+    closed = reopened_and_changed()
+    assert as_closed(closed, None) is closed
 
 
-def test_a_close_with_nothing_after_it_changes_nothing() -> None:
-    source = reopened_and_changed(closed_at=AFTER + timedelta(minutes=1))
-    closed = as_closed(source)
+def test_a_reopen_after_every_change_leaves_everything() -> None:
+    source = reopened_and_changed()
+    closed = as_closed(source, AFTER + timedelta(minutes=1))
     assert closed.roles == source.roles and closed.tasks == source.tasks
     assert closed.alerts == source.alerts and closed.evidence == source.evidence
     assert closed.indicators == source.indicators and closed.clocks == source.clocks

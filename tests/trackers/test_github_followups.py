@@ -293,6 +293,11 @@ async def test_the_close_forms_tracker_box_turns_its_follow_ups_into_issues(
         ("Enable secret scanning (incident 1)", [{"login": "bob-gh"}]),
         ("Rotate keys (incident 1)", []),
     ]
+    await app.settle()
+    report = await app.bk.reports.stored(1, "md")
+    assert report is not None
+    actions = report.body.split("## Actions taken")[1].split("## Impact")[0]
+    assert "Enable secret scanning" in actions and "Rotate keys" in actions  # the close's own
 
 
 async def test_an_unticked_box_leaves_the_close_forms_follow_ups_out(

@@ -21,6 +21,7 @@ class RegulatoryClock:
     decided_by: str | None = None
     decided_at: datetime | None = None
     rationale: str | None = None
+    started_at: datetime | None = None  # when bridgekeeper started tracking it
 
 
 def report_clock(clock: RegulatoryClock, now: datetime | None) -> dict[str, Any]:

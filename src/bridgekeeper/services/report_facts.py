@@ -24,6 +24,7 @@ async def regulatory_clocks(session: DbSession, incident_id: int) -> list[r.Regu
             decided_by=row.decided_by,
             decided_at=row.decided_at,
             rationale=row.rationale,
+            started_at=row.started_at,
         )
         for row in rows
     ]

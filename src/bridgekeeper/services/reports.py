@@ -40,10 +40,7 @@ from bridgekeeper.services.report_filters import add_report_filters
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import reports as report_store
 from bridgekeeper.store.db import Database, DbSession
-from bridgekeeper.store.models import (
-    Incident,
-    Report,
-)
+from bridgekeeper.store.models import Incident, Report
 
 T = TypeVar("T")
 
@@ -264,7 +261,10 @@ class ReportService:
             )
             source = await self.source(session, incident, version=reserved.version, users=users)
             if reserved.facts is not None:  # what changed since the close is not its report's
-                source = as_closed(replace(source, incident=reserved.facts))
+                reopened = await incident_store.reopened_after(
+                    session=session, incident_id=incident.id, seq=reserved.upto
+                )
+                source = as_closed(replace(source, incident=reserved.facts), reopened)
             return await self.in_thread(session, incident, source, job, upto=reserved.upto)
 
     async def _store_part(

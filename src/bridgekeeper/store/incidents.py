@@ -265,6 +265,21 @@ async def entries_of_kinds(
     return list(await session.scalars(query.order_by(TimelineEntry.seq)))
 
 
+async def reopened_after(*, session: AsyncSession, incident_id: int, seq: int) -> datetime | None:
+    """When the incident was first reopened after its entry `seq` (a close's last), if it was."""
+    query = (
+        select(TimelineEntry.recorded_at)
+        .where(
+            TimelineEntry.incident_id == incident_id,
+            TimelineEntry.seq > seq,
+            TimelineEntry.kind == "reopened",
+        )
+        .order_by(TimelineEntry.seq)
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar()
+
+
 async def last_changed(
     *, session: AsyncSession, incident_ids: Collection[int]
 ) -> dict[int, datetime]:
