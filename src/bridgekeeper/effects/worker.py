@@ -206,19 +206,21 @@ class OutboxWorker:
                 return delivered, None
             if claimed == GONE:
                 continue
-            went_out = await self._deliver_one(effect)
+            went_out = await self._deliver_one(effect, folded=bool(folded))
             if went_out is None:
                 return delivered, None
             if went_out:
                 done = [effect.id, *(other.id for other in folded)]
                 delivered += 1 + len(folded)
-            else:  # refused and set aside: what was folded into it goes out next, in order
-                effects = [*_tried(folded), *effects]
+            elif folded:  # Slack refused them together: each goes out on its own, in order
+                effects = [*await self._load([effect.id, *(o.id for o in folded)]), *effects]
         return delivered, done
 
-    async def _deliver_one(self, effect: Effect) -> bool | None:
+    async def _deliver_one(self, effect: Effect, *, folded: bool) -> bool | None:
         """Deliver one effect (carrying the messages folded into it): whether it went out,
-        None if the lane must stop."""
+        None if the lane must stop. One Slack refuses is parked, unless messages were folded
+        into it: any of them could be the cause, so each is tried alone (they were read again
+        as stored, and counted as tried: none is folded again)."""
         logs.bind(incident_id=effect.incident_id, effect_id=effect.id)
         try:
             await self.deliver(effect)
@@ -226,7 +228,8 @@ class OutboxWorker:
             await self._retry_later(effect, exc)
             return None
         except SlackError as exc:
-            await self._park(effect, exc.error)
+            if exc.error in CHANNEL_GONE or not folded:
+                await self._park(effect, exc.error)
             return None if exc.error in CHANNEL_GONE else False
         except Exception as exc:
             log.exception("effect %s (%s) failed unexpectedly", effect.id, effect.kind)
@@ -307,14 +310,6 @@ class OutboxWorker:
                     "parked": parked,
                 },
             )
-
-
-def _tried(folded: list[Effect]) -> list[Effect]:
-    """Messages whose attempt was counted with the message they were folded into: each goes
-    out on its own now (folded again, a message tried before could be posted twice)."""
-    for effect in folded:
-        effect.attempts += 1
-    return folded
 
 
 def _log_failure(task: asyncio.Task[int]) -> None:
