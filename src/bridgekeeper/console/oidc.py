@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-if TYPE_CHECKING:  # joserfc (and cryptography) load at the first sign-in, not at start-up
+if TYPE_CHECKING:  # joserfc is loaded at the first sign-in, not at start-up
     from joserfc.jwk import KeySet
 
 log = logging.getLogger(__name__)
