@@ -23,20 +23,20 @@ REOPENED = CLOSED + timedelta(minutes=1)
 AT_THE_CLOSE = CLOSED + timedelta(microseconds=40)  # the close form's follow-up tasks
 
 
-def incident(closed_at: datetime | None = CLOSED) -> IncidentFacts:
-    status = "closed" if closed_at else "open"
+def incident() -> IncidentFacts:
+    """The incident as its close left it (the facts a report version keeps)."""
     return IncidentFacts(
         number=7,
         title="Leaked key",
         severity="sev2",
         initial_severity="sev2",
-        stage="close" if closed_at else "diagnose",
-        status=status,
+        stage="close",
+        status="closed",
         private=True,
         declared_by="U0ALICE",
         declared_at=START,
         detected_at=START,
-        closed_at=closed_at,
+        closed_at=CLOSED,
     )
 
 
@@ -99,10 +99,10 @@ def clock(
     )
 
 
-def reopened_and_changed(closed_at: datetime | None = CLOSED) -> ReportInput:
+def reopened_and_changed() -> ReportInput:
     """What a report reads once the incident was reopened and worked on after its close."""
     return ReportInput(
-        incident=incident(closed_at),
+        incident=incident(),
         entries=(),
         roles=[
             spell("commander", "U0ALICE", START, ended=AFTER),
