@@ -1,5 +1,5 @@
 """A close's report, compiled after a reopen changed the incident, shows it as that close left
-it (domain/report_as_closed.py): what changed from the reopen on is left out."""
+it (domain/report_as_closed.py): what changed after the close's last entry is left out."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from bridgekeeper.domain.report_as_closed import as_closed
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CLOSED = START + timedelta(hours=2)
 BEFORE, AFTER = CLOSED - timedelta(minutes=5), CLOSED + timedelta(minutes=5)
-REOPENED = CLOSED + timedelta(minutes=1)
 AT_THE_CLOSE = CLOSED + timedelta(microseconds=40)  # the close form's follow-up tasks
+LAST_ENTRY = CLOSED + timedelta(microseconds=50)  # the closing transaction's last entry
 
 
 def incident() -> IncidentFacts:
@@ -136,8 +136,8 @@ def reopened_and_changed() -> ReportInput:
     )
 
 
-def test_what_changed_from_the_reopen_on_is_left_out() -> None:
-    closed = as_closed(reopened_and_changed(), REOPENED)
+def test_what_changed_after_the_close_is_left_out() -> None:
+    closed = as_closed(reopened_and_changed(), LAST_ENTRY)
 
     assert [(s.role, s.user, s.ended_at) for s in closed.roles] == [
         ("commander", "U0ALICE", None),  # handed on after the close: still hers at it
@@ -149,7 +149,7 @@ def test_what_changed_from_the_reopen_on_is_left_out() -> None:
     joined, acknowledged = closed.alerts
     assert (joined.title, joined.last_seen, joined.acknowledged_by) == (
         "joined before",
-        REOPENED,
+        LAST_ENTRY,
         None,
     )
     assert (acknowledged.acknowledged_at, acknowledged.triage) == (None, "new")
@@ -160,18 +160,18 @@ def test_what_changed_from_the_reopen_on_is_left_out() -> None:
     ]
     assert [i["number"] for i in closed.indicators] == [1]
 
-    gdpr, nis2 = closed.clocks  # the SEC's clock was started after the reopen
+    gdpr, nis2 = closed.clocks  # the SEC's clock was started after the close
     assert (gdpr.status, gdpr.decided_by, gdpr.rationale) == ("open", None, None)
     assert [d["done_by"] for d in gdpr.deadlines] == ["U0CAROL", None]
     assert (nis2.status, nis2.decided_at) == ("not_required", BEFORE)
 
 
-def test_a_close_never_reopened_is_left_as_it_is() -> None:
+def test_without_the_close_s_last_entry_it_is_left_as_it_is() -> None:
     closed = reopened_and_changed()
     assert as_closed(closed, None) is closed
 
 
-def test_a_reopen_after_every_change_leaves_everything() -> None:
+def test_a_close_after_every_change_leaves_everything() -> None:
     source = reopened_and_changed()
     closed = as_closed(source, AFTER + timedelta(minutes=1))
     assert closed.roles == source.roles and closed.tasks == source.tasks

@@ -162,6 +162,8 @@ async def test_notes_folded_into_a_message_slack_refused_go_out_alone_in_order(
     await running.settle(timeout=30)
 
     [refused] = [c for c in running.slack.calls if c.error == "invalid_blocks"]
+    later = running.slack.calls[running.slack.calls.index(refused) :]
+    assert "conversations.history" not in {c.method for c in later}  # none was posted: no lookup
     together = [f"burst {n:02d}" for n in range(2, 11) if f"burst {n:02d}" in str(refused.args)]
     assert len(together) > 1  # notes were folded into the message refused
     shown = [json.dumps(m.blocks) for m in running.slack.messages(channel.id)]

@@ -316,6 +316,26 @@ async def test_a_report_compiled_after_a_reopen_has_the_team_and_tasks_of_its_cl
     assert await running.bk.reports.draft(1) == "commander U0BOB; tasks 1\n"  # the open one
 
 
+async def test_a_report_compiled_late_leaves_out_what_changed_while_the_incident_was_closed(
+    serve: Start, tmp_path: Path
+) -> None:
+    """Regulatory clocks outlive the incident: one started and settled after the close is not
+    in that close's report, compiled later (its timeline ends at the close too)."""
+    template = broken_template(tmp_path)
+    running = await serve(reports=ReportSettings(template_dir=tmp_path))
+    channel = await declare(running, "Closed, then notified")
+    await say(running, channel, "role commander <@U0ALICE>")
+    assert "could not be compiled" in await say(running, channel, "close contained")
+    assert "GDPR" in await say(running, channel, "notify gdpr")
+    await say(running, channel, "notify none gdpr nothing personal was involved")
+    await an_hour_on(running)
+
+    template.write_text(CLOCKS)
+    assert await running.bk.closing.publish_stopped() == 1
+    [md] = [r for r in await reports(running) if r.format == "md"]
+    assert md.text == "clocks: none\n"
+
+
 async def test_the_report_command_line_while_a_later_version_is_not_compiled(
     serve: Start, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -353,6 +373,12 @@ FIXED = (
 TEAM_AND_TASKS = (
     "{% for r in team.roles if not r.until %}{{ r.role }} {{ r.user }}; {% endfor %}"
     "tasks {{ actions.tasks|length }}\n"
+)
+
+
+CLOCKS = (
+    "clocks: {% for c in regulatory.clocks %}{{ c.regime }} {{ c.status }}; "
+    "{% else %}none{% endfor %}\n"
 )
 
 

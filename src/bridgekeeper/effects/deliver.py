@@ -22,6 +22,7 @@ from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.incidents import channel_name
+from bridgekeeper.effects.folding import NOT_POSTED
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.rendering import Renderer
@@ -302,7 +303,7 @@ class Deliverer:
         await self._settle(covered, effect.id)
 
     async def _post_once(self, effect: Effect, channel: str, markup: str) -> str:
-        if effect.attempts > 1:  # an earlier attempt may have reached Slack
+        if effect.attempts > 1 and not effect.payload.get(NOT_POSTED):  # it may have been posted
             found = await self.slack.find_posted(channel, effect.id)
             if found:
                 return found

@@ -12,6 +12,7 @@ from bridgekeeper.slack.blocks import MAX_BLOCKS, MAX_FALLBACK, to_blocks
 from bridgekeeper.store.models import Effect
 
 MAX_FOLD = 20  # messages folded into one at most
+NOT_POSTED = "not_posted"  # in a payload, in memory only: one of a fold Slack refused
 
 
 def fold(effects: list[Effect]) -> tuple[Effect, list[Effect], list[Effect]]:
@@ -54,3 +55,11 @@ def _joined(run: list[Effect]) -> str:
 def _fits(markup: str) -> bool:
     """Within one message: fewer blocks than Slack's limit, and short enough to read."""
     return len(markup) <= MAX_FALLBACK and len(to_blocks(markup)) < MAX_BLOCKS
+
+
+def unfolded(effects: list[Effect]) -> list[Effect]:
+    """The messages of a fold Slack refused, read again as stored, to go out each on its own:
+    none of them was posted, so none is looked for in the channel first (effects/deliver.py)."""
+    for effect in effects:
+        effect.payload = {**effect.payload, NOT_POSTED: True}
+    return effects

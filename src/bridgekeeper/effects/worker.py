@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from bridgekeeper import logs
 from bridgekeeper.clock import Clock
-from bridgekeeper.effects.folding import fold
+from bridgekeeper.effects.folding import fold, unfolded
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import lanes, outbox
@@ -213,7 +213,10 @@ class OutboxWorker:
                 done = [effect.id, *(other.id for other in folded)]
                 delivered += 1 + len(folded)
             elif folded:  # Slack refused them together: each goes out on its own, in order
-                effects = [*await self._load([effect.id, *(o.id for o in folded)]), *effects]
+                effects = [
+                    *unfolded(await self._load([effect.id, *(o.id for o in folded)])),
+                    *effects,
+                ]
         return delivered, done
 
     async def _deliver_one(self, effect: Effect, *, folded: bool) -> bool | None:

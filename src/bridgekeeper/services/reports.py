@@ -261,10 +261,10 @@ class ReportService:
             )
             source = await self.source(session, incident, version=reserved.version, users=users)
             if reserved.facts is not None:  # what changed since the close is not its report's
-                reopened = await incident_store.reopened_after(
+                closed = await incident_store.recorded_at(
                     session=session, incident_id=incident.id, seq=reserved.upto
                 )
-                source = as_closed(replace(source, incident=reserved.facts), reopened)
+                source = as_closed(replace(source, incident=reserved.facts), closed)
             return await self.in_thread(session, incident, source, job, upto=reserved.upto)
 
     async def _store_part(

@@ -265,17 +265,10 @@ async def entries_of_kinds(
     return list(await session.scalars(query.order_by(TimelineEntry.seq)))
 
 
-async def reopened_after(*, session: AsyncSession, incident_id: int, seq: int) -> datetime | None:
-    """When the incident was first reopened after its entry `seq` (a close's last), if it was."""
-    query = (
-        select(TimelineEntry.recorded_at)
-        .where(
-            TimelineEntry.incident_id == incident_id,
-            TimelineEntry.seq > seq,
-            TimelineEntry.kind == "reopened",
-        )
-        .order_by(TimelineEntry.seq)
-        .limit(1)
+async def recorded_at(*, session: AsyncSession, incident_id: int, seq: int) -> datetime | None:
+    """When the incident's entry `seq` was recorded (None: no such entry)."""
+    query = select(TimelineEntry.recorded_at).where(
+        TimelineEntry.incident_id == incident_id, TimelineEntry.seq == seq
     )
     return (await session.execute(query)).scalar()
 
