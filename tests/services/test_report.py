@@ -145,7 +145,7 @@ async def test_markdown_report_has_every_section(scripted: Scripted) -> None:
         "confidentiality high, integrity low, availability medium",
         "Personal data involved: yes",
         "Disposition: Resolved",
-        "Type: operations incident",
+        "- Type: operations incident\n- Impact:",
     ):
         assert expected in classification, expected
 
@@ -318,7 +318,7 @@ async def test_reports_over_http_need_the_token(serve: Start) -> None:  # noqa: 
         assert (await fetch(url.format(number), token="wrong-token-0123456789"))[0] == 401
     status, kind, body = await fetch(url.format(2), TOKEN)
     assert status == 200 and kind == "text/markdown" and "Insider case" in body
-    assert "- Type: security incident (private)" in body
+    assert "- Type: security incident (private)\n- Impact:" in body
     status, kind, body = await fetch(url.format(1), TOKEN, accept="text/html,*/*;q=0.8")
     assert status == 200 and kind == "text/html" and "<h1>Incident 1: Shop outage</h1>" in body
     assert "<li>Type: operations incident</li>" in body
