@@ -10,6 +10,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +23,7 @@ from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
 from bridgekeeper.health import Health
-from bridgekeeper.logs import bolt_logger
+from bridgekeeper.logs import bolt_logger, log_failure
 from bridgekeeper.pending_answers import PendingAnswers
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.scheduling.scheduler import Scheduler
@@ -303,7 +304,7 @@ class Bridgekeeper:
         """Run `work` until stop; should it end with an error, that is logged at once (it
         would otherwise be seen only at stop, and swallowed there)."""
         task = asyncio.create_task(work, name=name)
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(partial(log_failure, log, f"{name} stopped"))
         self._tasks.append(task)
 
     def start_worker(self) -> None:
@@ -393,8 +394,3 @@ class Bridgekeeper:
                 cut,
                 seconds,
             )
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and (failure := task.exception()) is not None:
-        log.error("%s stopped: %s", task.get_name(), failure, exc_info=failure)

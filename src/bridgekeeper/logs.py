@@ -12,6 +12,7 @@ Idle, nothing is logged: APScheduler's line per run of the scheduler's tick is k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterator
@@ -121,6 +122,13 @@ def bound(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _CONTEXT.reset(token)
+
+
+def log_failure(logger: logging.Logger, what: str, task: asyncio.Task[Any]) -> None:
+    """Log at once the error `task` ended with, if any, as `what` (a task's error is otherwise
+    seen only when it is awaited, if ever). A done callback, given the first two with partial."""
+    if not task.cancelled() and (failure := task.exception()) is not None:
+        logger.error("%s: %s", what, failure, exc_info=failure)
 
 
 def _with(fields: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,12 @@ on the token are dropped."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from functools import partial
+
+import pytest
 
 from bridgekeeper import logs
 
@@ -50,3 +54,27 @@ def test_bolt_notes_on_the_token_are_dropped_but_its_other_warnings_kept() -> No
     note = "As `installation_store` or `authorize` has been used, `token` will be ignored."
     assert not bolt.filter(record(note))
     assert bolt.filter(record("Unhandled request"))
+
+
+async def test_a_task_that_fails_is_logged_at_once_naming_its_work(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The outbox worker, a lane's delivery, a look-up: the error of one that stops is logged
+    as it stops (awaited only at shutdown, it would be seen then, if ever); one cancelled is
+    not an error."""
+    logger = logging.getLogger("bridgekeeper.test")
+
+    async def fail() -> None:
+        raise RuntimeError("disk I/O error")
+
+    failing = asyncio.create_task(fail())
+    failing.add_done_callback(partial(logs.log_failure, logger, "the outbox worker stopped"))
+    waiting = asyncio.create_task(asyncio.Event().wait())
+    waiting.add_done_callback(partial(logs.log_failure, logger, "the look-up stopped"))
+    with caplog.at_level(logging.ERROR, logger="bridgekeeper.test"):
+        waiting.cancel()
+        await asyncio.gather(failing, waiting, return_exceptions=True)
+        await asyncio.sleep(0)  # a loop turn: the done callbacks have run
+    [logged] = caplog.records
+    assert logged.getMessage() == "the outbox worker stopped: disk I/O error"
+    assert logged.exc_info is not None and logged.exc_info[0] is RuntimeError

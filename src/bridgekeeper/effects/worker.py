@@ -142,7 +142,7 @@ class OutboxWorker:
         for lane in wanted:
             if lane.name in held and lane.name not in self._active:
                 task = asyncio.create_task(self._deliver_lane(lane))
-                task.add_done_callback(_log_failure)
+                task.add_done_callback(partial(logs.log_failure, log, "delivering a lane failed"))
                 self._active[lane.name] = task
                 started.append(task)
         return started
@@ -313,10 +313,3 @@ class OutboxWorker:
                     "parked": parked,
                 },
             )
-
-
-def _log_failure(task: asyncio.Task[int]) -> None:
-    """A lane's delivery that stopped on an error (its effects stay pending, and are tried
-    again by a later pass)."""
-    if not task.cancelled() and (failure := task.exception()) is not None:
-        log.error("delivering a lane failed: %s", failure, exc_info=failure)

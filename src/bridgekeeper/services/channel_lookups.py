@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bridgekeeper import logs
 from bridgekeeper.errors import SlackError
 from bridgekeeper.services.directory import Directory
 
@@ -71,8 +72,7 @@ class ChannelLookups:
 
     def _done(self, channel: str, task: asyncio.Task[None]) -> None:
         del self._running[channel]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("a bridge channel's members were not looked up", exc_info=task.exception())
+        logs.log_failure(log, "a bridge channel's members were not looked up", task)
         if self._asking.get(channel) and not self._closed:
             self._start(channel)  # refused while the look-up was under way
 
