@@ -310,9 +310,7 @@ async def test_a_report_compiled_after_a_reopen_has_the_team_and_tasks_of_its_cl
     await an_hour_on(running)
 
     template.write_text(TEAM_AND_TASKS)
-    assert await running.bk.closing.publish_stopped() == 1
-    [md] = [r for r in await reports(running) if r.format == "md"]
-    assert md.text == "commander U0ALICE; tasks 0\n"
+    assert await compiled_late(running) == "commander U0ALICE; tasks 0\n"
     assert await running.bk.reports.draft(1) == "commander U0BOB; tasks 1\n"  # the open one
 
 
@@ -321,19 +319,13 @@ async def test_a_report_compiled_late_leaves_out_what_changed_while_the_incident
 ) -> None:
     """Regulatory clocks outlive the incident: one started and settled after the close is not
     in that close's report, compiled later (its timeline ends at the close too)."""
-    template = broken_template(tmp_path)
-    running = await serve(reports=ReportSettings(template_dir=tmp_path))
-    channel = await declare(running, "Closed, then notified")
-    await say(running, channel, "role commander <@U0ALICE>")
-    assert "could not be compiled" in await say(running, channel, "close contained")
+    running, channel, template = await failed_close(serve, tmp_path)
     assert "GDPR" in await say(running, channel, "notify gdpr")
     await say(running, channel, "notify none gdpr nothing personal was involved")
     await an_hour_on(running)
 
     template.write_text(CLOCKS)
-    assert await running.bk.closing.publish_stopped() == 1
-    [md] = [r for r in await reports(running) if r.format == "md"]
-    assert md.text == "clocks: none\n"
+    assert await compiled_late(running) == "clocks: none\n"
 
 
 async def test_the_report_command_line_while_a_later_version_is_not_compiled(
@@ -390,16 +382,29 @@ def broken_template(folder: Path) -> Path:
     return template
 
 
-async def failed_then_reopened(serve: Start, tmp_path: Path) -> tuple[Running, Channel, Path]:
+async def failed_close(serve: Start, tmp_path: Path) -> tuple[Running, Channel, Path]:
     """An incident closed with a report that failed to compile (its team template has a
-    mistake), then reopened: the bridgekeeper, the bridge channel, the template."""
+    mistake): the bridgekeeper, the bridge channel, the template."""
     template = broken_template(tmp_path)
     running = await serve(reports=ReportSettings(template_dir=tmp_path))
     channel = await declare(running, "Broken template")
     await say(running, channel, "role commander <@U0ALICE>")
-    await say(running, channel, "close contained")
+    assert "could not be compiled" in await say(running, channel, "close contained")
+    return running, channel, template
+
+
+async def failed_then_reopened(serve: Start, tmp_path: Path) -> tuple[Running, Channel, Path]:
+    """`failed_close`, then reopened."""
+    running, channel, template = await failed_close(serve, tmp_path)
     await say(running, channel, "reopen it came back")
     return running, channel, template
+
+
+async def compiled_late(running: Running) -> str:
+    """The stopped report, taken over and compiled (its template mended): its Markdown."""
+    assert await running.bk.closing.publish_stopped() == 1
+    [md] = [r for r in await reports(running) if r.format == "md"]
+    return md.text
 
 
 async def an_hour_on(running: Running) -> None:
