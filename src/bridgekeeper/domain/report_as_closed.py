@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bridgekeeper.domain.evidence import TRANSFERRED, EvidenceFacts
@@ -27,6 +27,7 @@ from bridgekeeper.domain.report import (
     RoleSpell,
     TaskFacts,
 )
+from bridgekeeper.domain.report_timeline import stored_moment
 
 
 def as_closed(source: ReportInput, closed: datetime | None) -> ReportInput:
@@ -91,13 +92,7 @@ def _deadline(deadline: Mapping[str, Any], closed: datetime) -> Mapping[str, Any
     return deadline
 
 
-def _after(stored: object, moment: datetime) -> bool:
-    """Whether a stored moment (a datetime or ISO 8601 text) comes after `moment`."""
-    if isinstance(stored, str) and stored:
-        try:
-            stored = datetime.fromisoformat(stored)
-        except ValueError:
-            return False
-    if not isinstance(stored, datetime):
-        return False
-    return (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) > moment
+def _after(stored: object, closed: datetime) -> bool:
+    """Whether a stored moment (a datetime or ISO 8601 text) comes after `closed`."""
+    moment = stored_moment(stored)
+    return moment is not None and moment > closed

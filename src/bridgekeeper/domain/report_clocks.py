@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bridgekeeper.domain import regimes
-from bridgekeeper.domain.report_timeline import iso, iso_text
+from bridgekeeper.domain.report_timeline import iso, iso_text, stored_moment
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,5 @@ def _deadline(stored: Mapping[str, Any], now: datetime | None) -> dict[str, Any]
         "waiting_for": stored.get("waiting_for"),
         "done_at": done,
         "done_by": stored.get("done_by"),
-        "outcome": regimes.outcome(_moment(due), _moment(done), now),
+        "outcome": regimes.outcome(stored_moment(due), stored_moment(done), now),
     }
-
-
-def _moment(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None

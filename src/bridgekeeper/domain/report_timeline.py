@@ -44,12 +44,22 @@ def iso_text(value: object) -> str | None:
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        moment = stored_moment(value)
+        return iso(moment) if moment is not None else value
     return None
+
+
+def stored_moment(value: object) -> datetime | None:
+    """A stored moment: a datetime, or ISO 8601 text (in UTC when it names no zone); None for
+    anything else."""
+    if isinstance(value, str) and value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def entry_row(entry: Entry) -> dict[str, Any]:
