@@ -35,11 +35,19 @@ async def declare(running: Running, title: str = "Suspicious login", sev: str = 
     return [c for c in running.slack.channels.values() if c.name.startswith("inc-")][-1]
 
 
-async def say(running: Running, channel: Channel | str, text: str, user: str = "U0ALICE") -> str:
-    """Run `/incident <text>` and return everything the user was told (ack and later replies)."""
+async def say(
+    running: Running,
+    channel: Channel | str,
+    text: str,
+    user: str = "U0ALICE",
+    *,
+    timeout: float = 10.0,
+) -> str:
+    """Run `/incident <text>` and return everything the user was told (ack and later replies),
+    once its work is done (within `timeout` seconds)."""
     where = channel if isinstance(channel, str) else channel.id
     reply = await running.command(text, user=user, channel=where)
-    await running.settle()
+    await running.settle(timeout=timeout)
     assert reply.status == 200
     posts = [p.body for p in running.slack.response_posts if p.url == reply.response_url]
     return json.dumps([reply.body, *posts], ensure_ascii=False)

@@ -38,6 +38,7 @@ from tests.services.test_close import (
 from tests.services.test_close import serve as serve  # a fixture
 from tests.services.test_report import TOKEN, fetch, section
 
+LONG = 60.0  # seconds a long report may take to settle on a loaded machine (settle's usual: 10)
 STAGES = ("assess", "diagnose", "stabilize", "assess")
 
 
@@ -97,7 +98,9 @@ async def start_a_long_close(running: Running, channel: Channel) -> asyncio.Task
     service.page_rows = 10
     await say(running, channel, "role commander <@U0ALICE>")
     await bulk_entries(running, 3_000)
-    closing = asyncio.create_task(say(running, channel, "close after a very long night"))
+    closing = asyncio.create_task(
+        say(running, channel, "close after a very long night", timeout=LONG)
+    )
     await until(lambda: service.building > 0)
     return closing
 
@@ -221,7 +224,7 @@ async def test_a_report_its_close_left_unfinished_is_compiled_and_announced(
     assert "version 1 is not compiled yet" in capsys.readouterr().err
 
     assert await running.bk.closing.publish_stopped() == 1
-    await running.settle()
+    await running.settle(timeout=LONG)
     assert await running.bk.closing.publish_stopped() == 0  # taken over once
     again = [f for f in running.slack.files if f is not first]
     assert [f.filename for f in again] == ["incident-1-report-v1.md"]
@@ -248,7 +251,7 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
     told = await say(running, channel, "close contained")
     assert "Incident 1 is closed" in told and "could not be compiled just now" in told
     assert (await incident(running)).status == "closed"
-    await running.settle()
+    await running.settle(timeout=LONG)
     assert running.slack.files == []
     posted = channel_text(running, channel.id)
     assert "Incident 1 closed" in posted and "follows in this channel once it is compiled" in posted
@@ -263,7 +266,7 @@ async def test_a_report_that_fails_to_compile_leaves_the_close_and_is_compiled_l
     template.write_text(FIXED)
     await an_hour_on(running)
     assert await running.bk.closing.publish_stopped() == 1
-    await running.settle()
+    await running.settle(timeout=LONG)
     assert [f.content for f in running.slack.files if f.filename.endswith(".md")] == [
         b"Incident 1: Broken template (closed: contained)\n"
     ]
@@ -289,7 +292,7 @@ async def test_a_report_compiled_late_is_the_incident_as_closed_even_if_reopened
 
     template.write_text(FIXED)
     assert await running.bk.closing.publish_stopped() == 1
-    await running.settle()
+    await running.settle(timeout=LONG)
     [md] = [r for r in await reports(running) if r.format == "md"]
     assert md.text == "Incident 1: Broken template (closed: contained)\n"
     assert [(f.filename, f.channels, f.content) for f in running.slack.files] == [
@@ -438,7 +441,7 @@ async def test_a_report_taken_over_while_compiled_is_stored_and_announced_once(
         await session.execute(update(Report).values(created_at=old))
     assert await running.bk.closing.publish_stopped() == 1
     assert "Incident 1 is closed. Report version 1" in await closing
-    await running.settle()
+    await running.settle(timeout=LONG)
     [shared] = running.slack.files
     md = next(r for r in await reports(running) if r.format == "md")
     assert md.sha256 == sha256(md.text) == hashlib.sha256(shared.content).hexdigest()
@@ -452,7 +455,7 @@ async def test_a_close_undone_while_its_report_is_compiled_is_not_announced(
     closing = await start_a_long_close(running, channel)
     assert "Incident 1 is open again" in await say(running, channel, "reopen not over yet")
     await closing
-    await running.settle()
+    await running.settle(timeout=LONG)
     assert running.slack.files == []  # no "closed" summary, no report file
     assert "Incident 1 closed" not in channel_text(running, channel.id)
     assert [r.version for r in await reports(running) if r.format == "md" and r.sha256] == [1]
@@ -503,7 +506,7 @@ async def test_a_stopped_close_whose_report_then_fails_is_announced_by_the_takeo
 
     with caplog.at_level(logging.ERROR):
         assert await running.bk.closing.publish_stopped() == 0
-    await running.settle()
+    await running.settle(timeout=LONG)
     assert messages_saying(running, channel.id, "Incident 1 closed") == announced + 1
     assert "follows in this channel once it is compiled" in channel_text(running, channel.id)
     assert await unfinished_for(running) >= 3600  # the takeover did not make it new
@@ -539,7 +542,7 @@ async def test_the_channel_is_archived_only_once_an_earlier_close_s_report_is_in
     assert await running.bk.archiving.run_due_archives(later) == 0  # version 1 first
     await an_hour_on(running)
     assert await running.bk.closing.publish_stopped() == 1
-    await running.settle()
+    await running.settle(timeout=LONG)
     assert sorted(f.filename for f in running.slack.files if channel.id in f.channels) == [
         "incident-1-report-v1.md",
         "incident-1-report-v2.md",
