@@ -7,6 +7,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,3 +81,11 @@ async def add_incident(session: AsyncSession, number: int, severity: str) -> int
     session.add(incident)
     await session.flush()
     return incident.id
+
+
+def calendar(body: str | bytes) -> Any:
+    """An iCalendar feed, read by the icalendar library (imported here, when a test reads one,
+    not by every test process as it collects)."""
+    import icalendar
+
+    return icalendar.Calendar.from_ical(body)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bridgekeeper.sandbox.api_misc import BOT_SCOPES
 from bridgekeeper.slack.auth import MANIFEST_SCOPES
@@ -167,6 +166,8 @@ def slack_path() -> str:
 
 
 def _load(path: Path) -> Any:
+    import yaml  # here, not at the top: most test processes run no packaging test
+
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
@@ -397,6 +398,8 @@ class HelmBinary:
 
     def _run(self, *args: str, values: dict[str, Any], tmp: Path) -> str:
         values_file = tmp / "values.yaml"
+        import yaml
+
         values_file.write_text(yaml.safe_dump(values), encoding="utf-8")
         done = subprocess.run(
             [self.executable, *args, "--values", str(values_file)],
@@ -475,6 +478,8 @@ EVERYTHING_ON = {
 
 
 def _documents(text: str) -> list[dict[str, Any]]:
+    import yaml
+
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import icalendar
 import pytest
 
 from bridgekeeper.clock import FrozenClock
@@ -25,6 +24,7 @@ from bridgekeeper.sandbox.oncall_tools import Duty
 from bridgekeeper.sandbox.pagerduty_rest import PagerDutyRestEmulator
 from tests.alerting import card_texts, generic, post
 from tests.conftest import MANAGERS, USERS, Running, bridgekeepers
+from tests.helpers import calendar
 from tests.services.test_oncall import feed, overrides, say
 from tests.services.test_paging import ESCALATED, PAGED, at, declare, dms, paging_desk
 from tests.services.test_paging import say as say_in
@@ -167,7 +167,7 @@ async def test_many_shifts_are_read_page_by_page_into_the_feed(
         running = await start_desk(**_started(emulator, oncall_settings(pagerduty, goalert)))
         status, body = await feed(running, "platform", running.bk.oncall.feed_token("platform"))
     assert status == 200
-    events = list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+    events = list(calendar(body).walk("VEVENT"))
     assert len(events) == 130
     assert pagerduty.calls == 2
     last = max(e.decoded("dtstart") for e in events)

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import icalendar
 import pytest
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from bridgekeeper.domain.oncall import Layer, Team, Window
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import OnCallOverride
 from tests.conftest import MANAGERS, Running, bridgekeepers
+from tests.helpers import calendar
 
 PARIS = ZoneInfo("Europe/Paris")
 PAYMENTS = Team(
@@ -86,7 +86,7 @@ async def feed(running: Running, team: str, token: str | None) -> tuple[int, byt
 
 
 def events(body: bytes) -> list[tuple[str, datetime, datetime]]:
-    parsed = icalendar.Calendar.from_ical(body)
+    parsed = calendar(body)
     return [
         (
             str(e["summary"]),
@@ -221,4 +221,4 @@ async def test_the_reply_links_to_the_feed(rota: Running) -> None:
     assert f"/oncall/stores.ics?token={token}" in told
     status, body = await feed(rota, "stores", token)
     assert status == 200
-    assert icalendar.Calendar.from_ical(body)["x-wr-calname"] == "On call: stores"
+    assert calendar(body)["x-wr-calname"] == "On call: stores"

@@ -6,9 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
 from bridgekeeper.errors import SchemaOutOfDate
@@ -19,9 +16,19 @@ from tests.conftest import PG_URL, Running
 from tests.services.test_close import declare, say
 
 
+# Alembic is imported where a test uses it: at the top it cost every test process its import.
 def _diff(connection: Connection) -> list[Any]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, Base.metadata))
+
+
+def _migrate(connection: Connection, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -69,7 +76,7 @@ async def test_an_index_an_interrupted_upgrade_left_is_built_again(empty_db_url:
     db = Database(empty_db_url)
     try:
         async with db.engine.connect() as conn:
-            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0016"))
+            await conn.run_sync(_migrate, "0016")
             await conn.commit()
             # What a CREATE INDEX CONCURRENTLY cut short leaves: the name taken, the index unusable.
             await conn.execute(
@@ -107,10 +114,10 @@ async def test_a_database_with_reports_goes_down_a_revision_and_up_again(running
             {"id": report_id},
         )
         await conn.commit()
-        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0017"))
+        await conn.run_sync(_migrate, "0017", down=True)
         await conn.commit()
         assert "closed_facts" not in await conn.run_sync(_report_columns)
-        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+        await conn.run_sync(_migrate, "head")
         await conn.commit()
         assert await conn.run_sync(_diff) == []
         assert await conn.scalar(text("SELECT count(*) FROM report_parts")) == 1
