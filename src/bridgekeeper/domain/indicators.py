@@ -9,6 +9,7 @@ fetch) and MD5, SHA-1 and SHA-256 hashes, in one regular-expression pass.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,6 @@ DISMISSED = "indicator_dismissed"
 MAX_VALUE = 1000  # bytes of UTF-8: longer "URLs" are not indicators worth keeping
 MAX_SOURCES = 5  # where an indicator was seen: the first few places
 
-_SUFFIXES = PublicSuffixList(only_icann=True)
 # Suffixes that are also common file extensions: `main.py` or `notes.md` alone is a file name.
 _FILE_LIKE = frozenset({"py", "sh", "md", "zip", "mov", "rs", "ps", "so", "java", "mk", "tf", "pl"})
 _HASH_TYPES = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -165,8 +165,14 @@ def _domain(value: str) -> Found | None:
     return Found("domain", value) if _registrable(value) else None
 
 
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The public suffix list, read on first use (40 ms: not every process start needs it)."""
+    return PublicSuffixList(only_icann=True)
+
+
 def _registrable(domain: str) -> bool:
-    return _SUFFIXES.privatesuffix(domain.lower(), accept_unknown=False) is not None
+    return _suffixes().privatesuffix(domain.lower(), accept_unknown=False) is not None
 
 
 def _ip(value: str) -> Found | None:
