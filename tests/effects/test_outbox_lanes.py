@@ -176,6 +176,42 @@ async def test_notes_folded_into_a_message_slack_refused_go_out_alone_in_order(
     assert [everything.index(t) for t in timeline] == sorted(everything.index(t) for t in timeline)
 
 
+async def test_a_note_slack_refuses_on_its_own_after_a_refused_fold_is_parked_alone(
+    running: Running,
+) -> None:
+    """Slack refuses the folded message, then the first of its notes on its own too: that note
+    is parked, for an operator to see and put back, and said on the timeline; the notes after
+    it still go out, alone, in order."""
+    await running.command("declare Refused note sev2")
+    await until(lambda: (b := bridge(running.slack, 1)) is not None and b.pins)
+    channel = bridge(running.slack, 1)
+    assert channel is not None
+    running.slack.delay("chat.postMessage", 2.0)  # the next post answers late: notes pile up
+    await running.command("note burst 01", channel=channel.id)
+    await until(lambda: "burst 01" in texts(running.slack, channel))
+    running.slack.fail("chat.postMessage", error="invalid_blocks", times=2, channel=channel.id)
+    for n in range(2, 8):
+        await running.command(f"note burst {n:02d}", channel=channel.id)
+    await running.settle(timeout=30)
+
+    folded, alone = [c for c in running.slack.calls if c.error == "invalid_blocks"]
+    assert sum(f"burst {n:02d}" in str(folded.args) for n in range(2, 8)) > 1
+    [refused] = [f"burst {n:02d}" for n in range(2, 8) if f"burst {n:02d}" in str(alone.args)]
+    shown = texts(running.slack, channel)
+    went_out = [f"burst {n:02d}" for n in range(1, 8) if f"burst {n:02d}" != refused]
+    assert refused not in shown and all(shown.count(note) == 1 for note in went_out)
+    assert [shown.index(note) for note in went_out] == sorted(shown.index(n) for n in went_out)
+    [parked] = await effects(running, "parked")
+    assert parked.last_error == "invalid_blocks" and refused in json.dumps(parked.payload)
+    listed = await run_cli(running.bk.settings.database_url, "list")
+    assert f"lane {parked.lane}: 1" in listed.stdout and "invalid_blocks" in listed.stdout
+    async with running.bk.db.sessions() as session:
+        said = await session.scalars(
+            select(TimelineEntry.data).where(TimelineEntry.kind == "delivery_failed")
+        )
+        assert [(d["effect_id"], d["parked"]) for d in said] == [(parked.id, 1)]
+
+
 async def entries_shown(running: Running) -> list[str]:
     """The notes' and the severity change's words, in the order the timeline recorded them."""
     async with running.bk.db.sessions() as session:
