@@ -186,6 +186,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _sockets_of(pid: int) -> set[str]:
+    """The inodes of the sockets process `pid` has open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target.removeprefix("socket:[").removesuffix("]"))
+    return inodes
+
+
+def _listening_socket(port: int) -> str | None:
+    """The inode of the socket listening on 127.0.0.1's `port`, if any."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            return fields[9]
+    return None
+
+
 class ServerProcess:
     """A web server in a child process: started, awaited on a health URL, stopped."""
 
@@ -239,11 +259,19 @@ class ServerProcess:
                     break
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with session.get(self.url + self.health) as response:
-                        if response.status == 200:
+                        if response.status == 200 and self._listening():
                             return
                 await asyncio.sleep(0.01)
         failed = f"server did not start: {' '.join(self.argv)}\n{self.log_tail()}"
         raise PortTaken(failed) if PORT_IN_USE in self.log_tail(3) else RuntimeError(failed)
+
+    def _listening(self) -> bool:
+        """Whether this process holds the socket listening on its port (Linux's /proc): a
+        health check that another process answered (one that took the port first) does not
+        count."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        return _listening_socket(self.port) in _sockets_of(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log.exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,10 +94,17 @@ class Server:
                     return False
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with session.get(f"{self.url}/healthz") as response:
-                        if response.status == 200:
+                        # another process may have taken the port first: its answer is not ours
+                        if response.status == 200 and self._listening():
                             return True
                 await asyncio.sleep(0.1)
         return False
+
+    def _listening(self) -> bool:
+        """Whether this process said it listens on its port (`serve`: "listening on URL"; a
+        worker: "worker health on http://0.0.0.0:PORT"): another process may have taken the
+        port first, and its health answer is not this one's."""
+        return re.search(rf" on http://[\w.]+:{self.port}(?!\d)", self.output()) is not None
 
     def kill(self) -> None:
         assert self.process is not None
