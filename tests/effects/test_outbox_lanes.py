@@ -146,14 +146,7 @@ async def test_notes_folded_into_a_message_slack_refused_go_out_alone_in_order(
 ) -> None:
     """Slack refuses a message notes were folded into (any one of them could be why): each is
     tried on its own, in the timeline's order, before what came after them."""
-    await running.command("declare Refused fold sev2")
-    await until(lambda: (b := bridge(running.slack, 1)) is not None and b.pins)
-    channel = bridge(running.slack, 1)
-    assert channel is not None
-    running.slack.delay("chat.postMessage", 2.0)  # the next post answers late: notes pile up
-    await running.command("note burst 01", channel=channel.id)
-    await until(lambda: "burst 01" in texts(running.slack, channel))
-    running.slack.fail("chat.postMessage", error="invalid_blocks", channel=channel.id)
+    channel = await refusing_posts(running, times=1)
     for n in range(2, 8):
         await running.command(f"note burst {n:02d}", channel=channel.id)
     await running.command("severity sev1 it spread to billing", channel=channel.id)
@@ -182,14 +175,7 @@ async def test_a_note_slack_refuses_on_its_own_after_a_refused_fold_is_parked_al
     """Slack refuses the folded message, then the first of its notes on its own too: that note
     is parked, for an operator to see and put back, and said on the timeline; the notes after
     it still go out, alone, in order."""
-    await running.command("declare Refused note sev2")
-    await until(lambda: (b := bridge(running.slack, 1)) is not None and b.pins)
-    channel = bridge(running.slack, 1)
-    assert channel is not None
-    running.slack.delay("chat.postMessage", 2.0)  # the next post answers late: notes pile up
-    await running.command("note burst 01", channel=channel.id)
-    await until(lambda: "burst 01" in texts(running.slack, channel))
-    running.slack.fail("chat.postMessage", error="invalid_blocks", times=2, channel=channel.id)
+    channel = await refusing_posts(running, times=2)
     for n in range(2, 8):
         await running.command(f"note burst {n:02d}", channel=channel.id)
     await running.settle(timeout=30)
@@ -211,6 +197,20 @@ async def test_a_note_slack_refuses_on_its_own_after_a_refused_fold_is_parked_al
             select(TimelineEntry.data).where(TimelineEntry.kind == "delivery_failed")
         )
         assert [(d["effect_id"], d["parked"]) for d in said] == [(parked.id, 1)]
+
+
+async def refusing_posts(running: Running, *, times: int) -> Channel:
+    """Incident 1's bridge channel, once "burst 01" is in it, its next post answered late (so
+    the notes after it pile up and are folded) and the `times` posts after that refused."""
+    await running.command("declare Refused fold sev2")
+    await until(lambda: (b := bridge(running.slack, 1)) is not None and b.pins)
+    channel = bridge(running.slack, 1)
+    assert channel is not None
+    running.slack.delay("chat.postMessage", 2.0)  # the next post answers late: notes pile up
+    await running.command("note burst 01", channel=channel.id)
+    await until(lambda: "burst 01" in texts(running.slack, channel))
+    running.slack.fail("chat.postMessage", error="invalid_blocks", times=times, channel=channel.id)
+    return channel
 
 
 async def entries_shown(running: Running) -> list[str]:
