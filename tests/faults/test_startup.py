@@ -5,10 +5,13 @@ them alive but not ready until it answers; /healthz never asks the database, /re
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import re
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,13 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from bridgekeeper.app import Bridgekeeper
+from bridgekeeper.config import Settings
+from bridgekeeper.errors import SlackRejected
 from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.startup import say_rejected, slack_ready
 from tests.conftest import PG_URL
+from tests.conftest import test_settings as settings_for  # (a test_ name would be collected)
 from tests.faults.servers import Server, Worker, free_port, socket_mode, wait_for
 from tests.slack.test_messages_compiled import slack_messages
 
@@ -70,27 +78,43 @@ async def stopped_with_one_line(server: Server) -> str:
     return line
 
 
-@pytest.mark.parametrize(
-    ("token", "fault", "said"),
-    [
-        ("xoxb-not-the-right-one", None, "Slack refused the bot token (invalid_auth)"),
-        (None, "token_revoked", "Slack refused the bot token (token_revoked)"),
-        (None, "account_inactive", "(account_inactive): the app was uninstalled"),
-    ],
-)
 async def test_a_bot_token_slack_refuses_stops_serve_with_one_line(
-    db_url: str,
-    emulator: SlackEmulator,
-    tmp_path: Path,
-    token: str | None,
-    fault: str | None,
-    said: str,
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    env = {"SLACK_BOT_TOKEN": token} if token else {}
-    if fault:
-        emulator.fail("auth.test", error=fault)
+    env = {"SLACK_BOT_TOKEN": "xoxb-not-the-right-one"}
     server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log", env=env)
     line = await stopped_with_one_line(server)
+    assert "Slack refused the bot token (invalid_auth)" in line and "SLACK_BOT_TOKEN" in line
+    assert [c.method for c in emulator.calls] == ["auth.test"]  # nothing else was tried
+
+
+async def refused_at_start(settings: Settings, *, socket_mode: bool = False) -> str:
+    """What `serve` says, in its one line, when Slack refuses its start-up check (run here, as
+    serve runs it: the process around it is the test above's)."""
+    bk = Bridgekeeper(settings)
+    try:
+        with pytest.raises(SlackRejected) as refused:
+            await slack_ready(bk, asyncio.Event(), socket_mode=socket_mode)
+    finally:
+        await bk.stop()
+    with contextlib.redirect_stderr(io.StringIO()) as said:
+        assert say_rejected(refused.value) == 1
+    (line,) = said.getvalue().splitlines()
+    return line
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("token_revoked", "Slack refused the bot token (token_revoked)"),
+        ("account_inactive", "(account_inactive): the app was uninstalled"),
+    ],
+)
+async def test_each_refusal_of_the_bot_token_is_said_in_one_line(
+    db_url: str, emulator: SlackEmulator, fault: str, said: str
+) -> None:
+    emulator.fail("auth.test", error=fault)
+    line = await refused_at_start(settings_for(db_url=db_url, api_url=emulator.api_url))
     assert said in line and "SLACK_BOT_TOKEN" in line
     assert [c.method for c in emulator.calls] == ["auth.test"]  # nothing else was tried
 
@@ -104,19 +128,24 @@ async def test_a_missing_scope_is_named_and_stops_serve(
     assert "lacks the scopes chat:write.public, pins:write" in line
 
 
-@pytest.mark.parametrize(
-    ("app_token", "error"),
-    [("xapp-not-the-right-one", "invalid_auth"), ("bot", "not_allowed_token_type")],
-)
 async def test_an_app_token_slack_refuses_stops_socket_mode_with_one_line(
-    db_url: str, emulator: SlackEmulator, tmp_path: Path, app_token: str, error: str
+    db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
-    token = emulator.bot_token if app_token == "bot" else app_token
-    server = Server(
-        db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log", env=socket_mode(token)
-    )
+    env = socket_mode("xapp-not-the-right-one")
+    server = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "s.log", env=env)
     line = await stopped_with_one_line(server)
-    assert f"refused the app-level token at apps.connections.open ({error})" in line
+    assert "refused the app-level token at apps.connections.open (invalid_auth)" in line
+    assert "SLACK_APP_TOKEN" in line
+    assert emulator.socket_connections == 0
+
+
+async def test_a_bot_token_given_as_the_app_token_is_said_in_one_line(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    settings = settings_for(db_url=db_url, api_url=emulator.api_url)
+    as_app_token = replace(settings, slack_app_token=emulator.bot_token, slack_signing_secret="")
+    line = await refused_at_start(as_app_token, socket_mode=True)
+    assert "refused the app-level token at apps.connections.open (not_allowed_token_type)" in line
     assert "SLACK_APP_TOKEN" in line
     assert emulator.socket_connections == 0
 
