@@ -285,6 +285,7 @@ command_text = st.one_of(
 @example(text=f"declare {EVERYONE}")
 @example(text="SUMMARY 1")  # an incident declared by the example above: its card
 @example(text="page 1 <@U0BOB> \x00 nul")
+@example(text="payload")  # Bolt took a body with this word in it for an interaction's
 async def test_any_command_text_gets_an_answer_never_an_error(running: Running, text: str) -> None:
     since = (running.general, len(running.slack.messages(running.general)))
     reply = await running.driver.command(text, user="U0ALICE", channel=running.general)
@@ -298,6 +299,25 @@ async def test_any_command_text_gets_an_answer_never_an_error(running: Running, 
             assert check_blocks(body["blocks"], max_blocks=MESSAGE_MAX_BLOCKS) == []
     assert unsafe_anywhere(running, replies) == []
     assert refused_calls(running.slack) == []
+
+
+async def test_a_command_that_says_payload_is_answered_and_done(running: Running) -> None:
+    """Bolt takes a form body with the word "payload" in it for an interaction's: a command
+    that said it ("Malicious payload", common in a security team's words) went unanswered."""
+    declared = await running.command("declare Malicious payload on db-01 sev1")
+    assert declared.status == 200 and "declar" in json.dumps(declared.body).lower()
+    await running.settle()
+    [bridge] = [c for c in running.slack.channels.values() if c.name.startswith("inc-1-")]
+    noted = await running.command("note the payload=beacon.dll was quarantined", channel=bridge.id)
+    assert noted.status == 200
+    await running.settle()
+    async with running.bk.db.sessions() as session:
+        incident = await incident_store.get(session=session, number=1)
+        assert incident is not None and incident.title == "Malicious payload on db-01"
+        texts = await session.scalars(
+            select(TimelineEntry.text).where(TimelineEntry.kind == "note")
+        )
+        assert list(texts) == ["the payload=beacon.dll was quarantined"]
 
 
 async def test_alerts_with_nul_and_control_characters_are_stored(serve: Start) -> None:
