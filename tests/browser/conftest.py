@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 CHROMIUM = os.environ.get("BRIDGEKEEPER_CHROMIUM") or next(
     (path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None
@@ -32,6 +32,10 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# How long each `expect` waits for the page to show what it should: Playwright's 5 s ran out
+# once, with the whole suite beside it on two cores, before a new bridge channel's status card
+# was delivered and shown.
+expect.set_options(timeout=20_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
