@@ -31,6 +31,7 @@ from tests.alerting import Start, bridgekeepers, generic, post
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, PG_URL, SIGNING_SECRET, Running
 from tests.examples import EXAMPLE_SOURCES
 from tests.faults.servers import Server
+from tests.services.test_close import entries, incident
 
 STALE = 6 * 60  # Slack's replay window is five minutes
 EVERYONE = "<!channel> <!here> <!everyone> <!subteam^S0ONCALL|@oncall> <!subteam^S123>"
@@ -311,13 +312,9 @@ async def test_a_command_that_says_payload_is_answered_and_done(running: Running
     noted = await running.command("note the payload=beacon.dll was quarantined", channel=bridge.id)
     assert noted.status == 200
     await running.settle()
-    async with running.bk.db.sessions() as session:
-        incident = await incident_store.get(session=session, number=1)
-        assert incident is not None and incident.title == "Malicious payload on db-01"
-        texts = await session.scalars(
-            select(TimelineEntry.text).where(TimelineEntry.kind == "note")
-        )
-        assert list(texts) == ["the payload=beacon.dll was quarantined"]
+    assert (await incident(running)).title == "Malicious payload on db-01"
+    notes = [e.text for e in await entries(running) if e.kind == "note"]
+    assert notes == ["the payload=beacon.dll was quarantined"]
 
 
 async def test_alerts_with_nul_and_control_characters_are_stored(serve: Start) -> None:
@@ -435,12 +432,12 @@ async def _append_notes(app: Running, *, number: int, notes: int, text: str) -> 
     """Hundreds of timeline entries at once, through the store's hash-chained append."""
     now = app.bk.clock.now()
     async with app.bk.db.transaction() as session:
-        incident = await incident_store.get(session=session, number=number, lock=True)
-        assert incident is not None
+        found = await incident_store.get(session=session, number=number, lock=True)
+        assert found is not None
         for n in range(notes):
             await incident_store.append(
                 session=session,
-                incident=incident,
+                incident=found,
                 at=now,
                 recorded_at=now,
                 actor="U0BOB",
