@@ -15,9 +15,12 @@ from tests.examples import SAMPLES
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
 
+def body_of(name: str) -> Any:
+    return json.loads((SAMPLES / "azure" / name).read_text(encoding="utf-8"))
+
+
 def one(name: str) -> Alert:
-    body: Any = json.loads((SAMPLES / "azure" / name).read_text(encoding="utf-8"))
-    [alert] = parse("azure-monitor", body, received_at=NOW)
+    [alert] = parse("azure-monitor", body_of(name), received_at=NOW)
     return alert
 
 
@@ -113,3 +116,39 @@ def test_a_log_search_alert_without_the_common_schema_shows_its_query_and_count(
     assert "SigninLogs | where ResultType != 0" in alert.description
     assert "Greater Than 20 (value: 57)" in alert.description
     assert alert.link is not None and alert.link.endswith("scope/ws-filtered")
+
+
+def test_resource_health_is_one_alert_per_resource_that_available_resolves() -> None:
+    down, up = one("resource_health_unavailable.json"), one("resource_health_available.json")
+    assert down.status is AlertStatus.FIRING and up.status is AlertStatus.RESOLVED
+    assert up.dedup_key == down.dedup_key  # though each event has an alert id of its own
+    assert up.title == "vm-web-01 is available"
+
+
+def legacy_health(event_id: str, now: str, before: str) -> Any:
+    """A Resource Health event in the activity log webhook without the common schema."""
+    vm = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-a"
+    event = {
+        "eventSource": "ResourceHealth",
+        "eventDataId": event_id,
+        "eventTimestamp": "2025-11-14T10:01:00.000+00:00",
+        "level": "Informational",
+        "operationName": "Microsoft.Resourcehealth/healthevent/Updated/action",
+        "properties": {"currentHealthStatus": now, "previousHealthStatus": before},
+        "resourceId": vm,
+        "status": "Active",
+    }
+    return {
+        "schemaId": "Microsoft.Insights/activityLogs",
+        "data": {"status": "Activated", "context": {"activityLog": event}},
+    }
+
+
+def test_resource_health_without_the_common_schema_is_one_alert_per_resource_too() -> None:
+    health = {"e1": ("Unavailable", "Available"), "e2": ("Available", "Unavailable")}
+    down, up = (
+        parse("azure-monitor", legacy_health(event, *change), received_at=NOW)[0]
+        for event, change in health.items()
+    )
+    assert down.title == "vm-a is unavailable" and down.status is AlertStatus.FIRING
+    assert up.status is AlertStatus.RESOLVED and up.dedup_key == down.dedup_key

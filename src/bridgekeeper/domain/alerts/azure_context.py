@@ -4,7 +4,8 @@
 - Service Health: the incident's title, service, region, type and tracking id; it resolves
   when its stage or status says Resolved (its monitorCondition stays Fired); one alert per
   tracking id, whatever number of updates Azure sends.
-- Resource Health: "<resource> is unavailable", the cause and the change; Available resolves.
+- Resource Health: "<resource> is unavailable", the cause and the change; one alert per
+  resource (each event is an alert instance of its own), which Available resolves.
 - Activity Log (administrative, policy, autoscale): who did what, on what, with what result.
 - Activity Log - Security (Defender for Cloud's alerts through an activity log alert rule): the
   threat, the machine, the file and what was done; its severity is the threat's, not the rule's.
@@ -78,7 +79,8 @@ def _resource_health(context: dict[str, Any], essentials: dict[str, Any]) -> Con
     now = fields.text_at(props, "currentHealthStatus")
     before = fields.text_at(props, "previousHealthStatus")
     targets = fields.texts(fields.get(essentials, "alertTargetIDs"))
-    name = targets[0].rstrip("/").rsplit("/", 1)[-1] if targets else "The resource"
+    resource = targets[0].rstrip("/") if targets else ""
+    name = resource.rsplit("/", 1)[-1] if resource else "The resource"
     severity = Severity.SEV2 if now.lower() == "unavailable" else Severity.SEV3
     return Context(
         title=f"{name} is {now.lower()}" if now else fields.text_at(props, "title"),
@@ -90,6 +92,7 @@ def _resource_health(context: dict[str, Any], essentials: dict[str, Any]) -> Con
         ),
         resolved=now.lower() == "available",
         severity=(now or "Resource Health", severity),
+        dedup=f"resource-health:{resource.lower()}" if resource else "",
     )
 
 
