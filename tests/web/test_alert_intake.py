@@ -395,6 +395,17 @@ async def test_malformed_wrong_shape_and_unknown_source(app: Running) -> None:
     assert await alerts(app) == []
 
 
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+async def test_a_number_json_has_not_is_stored_as_null(app: Running, token: bytes) -> None:
+    """Python writes NaN and infinities into JSON (a script's unknown value); PostgreSQL's json
+    type refuses them: the alert is taken all the same, on either database."""
+    body = b'{"title": "Disk usage unknown on db-01", "severity": "sev2", "value": ' + token + b"}"
+    answer = await post(app, "generic", body)
+    assert answer.status == 202, answer.body
+    [stored] = await alerts(app)
+    assert stored.title == "Disk usage unknown on db-01" and stored.raw["value"] is None
+
+
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(app: Running) -> None:
     big = b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     answer = await post(app, "generic", big)

@@ -3,6 +3,8 @@ PostgreSQL's (a pool for every transaction and a small one for the hot paths')."
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, make_url
@@ -14,9 +16,31 @@ BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process'
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
 
 
+def to_json(value: Any) -> str:
+    """A JSON column's text. NaN and infinities, which Python's json module reads and writes
+    but JSON has not (an alert body a script sent may carry them), are stored as null: on
+    SQLite as on PostgreSQL, whose json type refuses them."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, json_serializer=to_json
+        )
         serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
         return engine
     # asyncpg prepares each statement once per connection, and PostgreSQL then keeps a generic
@@ -29,6 +53,7 @@ def make_engine(url: str) -> AsyncEngine:
         max_overflow=10,
         pool_pre_ping=True,
         connect_args={"server_settings": settings},
+        json_serializer=to_json,
     )
 
 
@@ -40,7 +65,7 @@ def inline_engine(
     if not url.startswith("sqlite") or in_memory(url):
         return None, None
     engine, checkpoints = inline_sqlite.engine(
-        url, busy_timeout_ms=BUSY_TIMEOUT_MS, checkpoints=checkpoints
+        url, busy_timeout_ms=BUSY_TIMEOUT_MS, checkpoints=checkpoints, json_serializer=to_json
     )
     serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=0)
     return engine, checkpoints
@@ -64,6 +89,7 @@ def short_engine(url: str) -> AsyncEngine:
         max_overflow=2,
         pool_pre_ping=False,
         connect_args={"server_settings": {"enable_seqscan": "off"}},
+        json_serializer=to_json,
     )
 
 

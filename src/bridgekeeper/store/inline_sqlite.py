@@ -229,12 +229,12 @@ class _Immediate:
 
 
 def engine(
-    url: str, *, busy_timeout_ms: int, checkpoints: Checkpoints | None = None
+    url: str, *, busy_timeout_ms: int, checkpoints: Checkpoints | None = None, **options: Any
 ) -> tuple[AsyncEngine, Checkpoints]:
     """An engine on the SQLite file of `url` (sqlite+aiosqlite:///path) whose connections are
     these, and the thread that checkpoints its log (`checkpoints`, when another engine on the
     file has it); a statement that finds the file locked waits up to `busy_timeout_ms` in a
-    thread."""
+    thread. `options` are the engine's (create_async_engine's)."""
     parsed = make_url(url)
     uri = parsed.query.get("uri") in ("true", "1")
     path = parsed.database or ""
@@ -245,4 +245,4 @@ def engine(
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoints' thread does it
         return Connection(conn, busy_timeout_ms, checkpoints)
 
-    return create_async_engine(url, async_creator=connect), checkpoints
+    return create_async_engine(url, async_creator=connect, **options), checkpoints
