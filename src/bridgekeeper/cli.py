@@ -19,6 +19,7 @@ from bridgekeeper.config.commands import add_parser as add_config_parser
 from bridgekeeper.config.commands import config_command
 from bridgekeeper.config.environment import port_or_off
 from bridgekeeper.config.loading import read_log_settings
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.errors import BridgekeeperError, ConfigError, SchemaOutOfDate, SlackRejected
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def port_number(text: str) -> int:
 
 def counting_number(text: str) -> int:
     """An incident number, a report version or a delivery id: a whole number from 1."""
-    if not text.isdigit() or int(text) < 1:
+    if not is_digits(text) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text!r}")
     return int(text)
 

@@ -102,3 +102,23 @@ async def test_a_private_incident_is_not_found_through_the_api(
     assert (await read(alice, spec, f"/incidents/1{path}", template))[0] == 200
     _, stats = await read(alice, spec, "/stats", "/stats")
     assert stats["incidents"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/console/incidents/\u00b2", 404),
+        ("/api/v1/incidents/\u00b2", 404),
+        ("/console/incidents/1/report?version=\u00b2", 404),
+        ("/api/v1/stats?days=\u00b2", 400),
+        ("/api/v1/incidents?page=\u00b3", 400),
+    ],
+)
+async def test_a_number_in_other_digits_is_as_malformed_as_any(
+    console: Running, visitors: Visitors, path: str, status: int
+) -> None:
+    """str.isdigit takes ² and ³, which int() cannot read: they were a 500."""
+    await declare(console, "Website slow sev3")
+    alice = visitors()
+    await alice.sign_in()
+    assert (await alice.get(path))[0] == status

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bridgekeeper.domain.text import BIDI_CONTROLS, JOINERS, SEPARATORS, clean, clean_line
+from bridgekeeper.domain.text import (
+    BIDI_CONTROLS,
+    JOINERS,
+    SEPARATORS,
+    clean,
+    clean_line,
+    is_digits,
+)
 
 NEVER = set(BIDI_CONTROLS + SEPARATORS + "\u200b\u2060\ufeff\r\x00")
 HOSTILE = list(BIDI_CONTROLS + SEPARATORS + JOINERS + "\u200b\u2060\ufeff\r\n\t\x00\x1e\x7f\x9b")
@@ -104,3 +111,13 @@ def test_joiners_inside_words_are_kept(word: str) -> None:
 
 def test_clean_line_makes_one_line() -> None:
     assert clean_line("  Disk\nfull\t on\u2028 db-1  ") == "Disk full on db-1"
+
+
+@given(st.text(max_size=8))
+@example("\u00b2")  # a digit to str.isdigit, not to int()
+@example("\u0661")  # ARABIC-INDIC DIGIT ONE: int() reads it, but no one types it as a number
+def test_is_digits_means_int_reads_it_as_typed(text: str) -> None:
+    if is_digits(text):
+        assert str(int(text)).zfill(len(text)) == text
+    else:
+        assert not text or not all(c in "0123456789" for c in text)

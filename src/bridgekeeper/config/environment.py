@@ -18,6 +18,7 @@ from bridgekeeper.config.types import (
     choice,
     problem,
 )
+from bridgekeeper.domain.text import is_digits
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bridgekeeper.db"
@@ -48,7 +49,7 @@ def _api_url(url: str) -> str:
 
 def _port(value: object) -> int:
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str) and text.isdigit() and 1 <= int(text) <= 65535:
+    if isinstance(text, str) and is_digits(text) and 1 <= int(text) <= 65535:
         return int(text)
     if isinstance(text, int) and not isinstance(text, bool) and 1 <= text <= 65535:
         return text

@@ -16,6 +16,7 @@ from bridgekeeper.console.dashboard import period
 from bridgekeeper.console.query import read
 from bridgekeeper.console.sessions import Session
 from bridgekeeper.console.views import positive
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.services.dashboard import DEFAULT_PERIOD, Figures
 from bridgekeeper.services.stats import DEFAULT_DAYS, Stats, Timing
 from bridgekeeper.store.models import Alert
@@ -124,7 +125,7 @@ class ApiViews:
     async def stats(self, request: web.Request) -> web.Response:
         session = await self._session(request)
         text = request.query.get("days", str(DEFAULT_DAYS))
-        if not text.isdigit() or not 1 <= int(text[:5]) <= DAYS_MAX:
+        if not is_digits(text) or not 1 <= int(text[:5]) <= DAYS_MAX:
             return _error(400, "bad_query", fields=["days"])
         found = await self.ctx.reader.stats(user=session.user, days=int(text))
         return _json(stats_json(found))

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from bridgekeeper.console.context import ConsoleContext
 from bridgekeeper.console.views import signed_in
 from bridgekeeper.domain.charts import Chart, bar_chart, line_chart
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.services.dashboard import CHARTS, DEFAULT_PERIOD, PERIODS, Figures, Table
 
 DAYS_MAX = 3660
@@ -27,7 +28,7 @@ def period(query: Mapping[str, str], default: int | None = DEFAULT_PERIOD) -> in
     text = query.get("days", "").strip()
     if not text:
         return default
-    return int(text) if text.isdigit() and len(text) < 6 and 1 <= int(text) <= DAYS_MAX else None
+    return int(text) if is_digits(text) and len(text) < 6 and 1 <= int(text) <= DAYS_MAX else None
 
 
 def chart_of(table: Table) -> Chart:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.store.incident_search import IncidentFilter
 
 PER_PAGE = 25
@@ -36,7 +37,7 @@ def _day(text: str) -> datetime | None:
 def _count(text: str, default: int, most: int) -> int | None:
     if not text:
         return default
-    return int(text) if text.isdigit() and 0 < len(text) < 7 and 1 <= int(text) <= most else None
+    return int(text) if is_digits(text) and 0 < len(text) < 7 and 1 <= int(text) <= most else None
 
 
 def read(query: Mapping[str, str]) -> ListQuery:

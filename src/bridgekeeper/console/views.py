@@ -13,6 +13,7 @@ from bridgekeeper.console.context import ConsoleContext
 from bridgekeeper.console.query import read
 from bridgekeeper.console.sessions import Session
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.resources import shipped_dir
 
 
@@ -86,4 +87,4 @@ async def signed_in(ctx: ConsoleContext, request: web.Request) -> Session | web.
 
 
 def positive(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < len(text) < 10 and int(text) > 0 else None
+    return int(text) if is_digits(text) and 0 < len(text) < 10 and int(text) > 0 else None

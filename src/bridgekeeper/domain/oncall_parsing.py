@@ -22,6 +22,7 @@ from bridgekeeper.domain.commands import (
     UsageError,
     UserRef,
 )
+from bridgekeeper.domain.text import is_digits
 
 Mention = Callable[[str], UserRef | None]
 
@@ -79,7 +80,7 @@ def _override(args: Args, mention: Mention) -> Command | UsageError:
 def _remove(args: Args) -> Command | UsageError:
     words = args.words
     number = words[0].removeprefix("#") if len(words) == 1 else ""
-    if not number.isdigit() or not 0 < int(number) < 10**12:
+    if not is_digits(number) or not 0 < int(number) < 10**12:
         return args.error("bad_override_number", value=args.rest())
     return RemoveOverride(int(number))
 

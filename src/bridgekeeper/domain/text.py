@@ -51,6 +51,12 @@ def clean_line(text: str) -> str:
     return _WHITESPACE.sub(" ", clean(text)).strip()
 
 
+def is_digits(text: str) -> bool:
+    """Whether `text` is a whole number in the digits 0-9 alone: `str.isdigit` also takes
+    superscripts (²) and others that `int` cannot read."""
+    return text.isascii() and text.isdigit()
+
+
 def _joiners_in_words(text: str) -> str:
     """A joiner stays only between two characters of a word (neither space nor invisible)."""
     kept: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.alerts import opsgenie
 from bridgekeeper.domain.alerts.model import AlertStatus, PayloadError
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.services.alert_cards import refresh_card
 from bridgekeeper.services.alert_rows import Outcome
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
@@ -89,7 +90,7 @@ class AlertApi:
             key = opsgenie.alias_key(action.identifier)
             row = await alert_store.get_firing(session=session, dedup_key=key, lock=lock)
             return row or await alert_store.latest_resolved(session=session, dedup_key=key)
-        if not action.identifier.isdigit() or len(action.identifier) > 18:
+        if not is_digits(action.identifier) or len(action.identifier) > 18:
             return None
         row = await alert_store.get(session=session, alert_id=int(action.identifier), lock=lock)
         return row if row is not None and row.source == opsgenie.SOURCE else None

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper import logs
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
@@ -128,7 +129,7 @@ class AlertActions:
 
     async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         number = _selected(_view_values(body), "incident")
-        if not number.isdigit():
+        if not is_digits(number):
             await self._refuse(ack, "incident", "incident_missing")
             return
         await ack()
@@ -176,12 +177,12 @@ def _user(body: dict[str, Any]) -> str:
 def _button_alert(body: dict[str, Any]) -> int | None:
     actions = body.get("actions") or [{}]
     value = str(actions[0].get("value") or "")
-    return int(value) if value.isdigit() else None
+    return int(value) if is_digits(value) else None
 
 
 def _view_alert(body: dict[str, Any]) -> int:
     value = str((body.get("view") or {}).get("private_metadata") or "")
-    if not value.isdigit():
+    if not is_digits(value):
         raise AlertGone(value[:40])
     return int(value)
 

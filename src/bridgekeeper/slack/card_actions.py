@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
@@ -53,7 +54,7 @@ class CardActions:
         await ack()
         action = (body.get("actions") or [{}])[0]
         incident_id = str(action.get("value", ""))
-        if not incident_id.isdigit():
+        if not is_digits(incident_id):
             return
         try:
             incident = await self.lifecycle.for_card(

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services.paging import Paging
 from bridgekeeper.services.runner import CommandRunner, Reply
@@ -30,7 +31,7 @@ class PageActions:
         await ack()
         value = str(((body.get("actions") or [{}])[0]).get("value", ""))
         user = str((body.get("user") or {}).get("id", ""))
-        if not value.isdigit() or not user:
+        if not is_digits(value) or not user:
             return
         try:
             reply = await self.paging.acknowledge(page_id=int(value), user=user)

@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 
 from bridgekeeper.domain.incidents import Severity, Stage
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.updates import Updates
@@ -69,7 +70,7 @@ class UpdateActions:
             await self._refuse(ack, "text", "text_missing" if not text else "text_too_long")
             return
         metadata = str((body.get("view") or {}).get("private_metadata") or "")
-        if not metadata.isdigit():
+        if not is_digits(metadata):
             await ack()
             return
         try:
@@ -125,7 +126,7 @@ def _user(body: dict[str, Any]) -> str:
 
 def _button_value(body: dict[str, Any]) -> int | None:
     value = str(((body.get("actions") or [{}])[0]).get("value") or "")
-    return int(value) if value.isdigit() else None
+    return int(value) if is_digits(value) else None
 
 
 def _stage(value: str | None) -> Stage | None:
@@ -137,4 +138,4 @@ def _severity(value: str | None) -> Severity | None:
 
 
 def _minutes(value: str | None) -> timedelta | None:
-    return timedelta(minutes=int(value)) if value and value.isdigit() else None
+    return timedelta(minutes=int(value)) if value and is_digits(value) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.trackers import Draft, Issue
 from bridgekeeper.trackers.connect import Connection
 from bridgekeeper.trackers.http import call
@@ -29,7 +30,7 @@ class GitLab:
             "description": draft.body,
             "labels": ",".join([*draft.labels, draft.marker]),
         }
-        if draft.assignee and draft.assignee.isdigit():
+        if draft.assignee and is_digits(draft.assignee):
             body["assignee_ids"] = [int(draft.assignee)]
         return _issue(await self._call("POST", self.base, json=body))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp
 
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.trackers import TrackerError, TrackerRetryable
 
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -38,4 +39,4 @@ async def call(
 
 def _retry_after(answer: aiohttp.ClientResponse) -> float | None:
     value = answer.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    return float(value) if is_digits(value) else None

@@ -31,6 +31,7 @@ from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts.model import Alert, PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
 from bridgekeeper.domain.alerts.sniff import advice
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.services.alert_rows import Outcome
 from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_binary, read_events
 from bridgekeeper.web.lost_answers import LostAnswers
@@ -229,7 +230,7 @@ def grafana_signed(secret: str, request: web.Request, body: bytes) -> bool:
     stamp = next((request.headers[h] for h in GRAFANA_TIMESTAMPS if h in request.headers), "")
     if not stamp:
         return same(signature, _hmac_hex(secret, body))
-    if not stamp.isdigit() or abs(time.time() - int(stamp)) > GRAFANA_MAX_SKEW:
+    if not is_digits(stamp) or abs(time.time() - int(stamp)) > GRAFANA_MAX_SKEW:
         return False
     return same(signature, _hmac_hex(secret, stamp.encode() + b":" + body))
 

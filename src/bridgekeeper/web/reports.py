@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from bridgekeeper.domain.text import is_digits
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.report_html import script_policy
 from bridgekeeper.services.reports import MEDIA_TYPES, ReportService, StoredReport
@@ -86,7 +87,7 @@ def _authorized(request: web.Request, token: str) -> bool:
 
 
 def _positive(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < len(text) < 10 and int(text) > 0 else None
+    return int(text) if is_digits(text) and 0 < len(text) < 10 and int(text) > 0 else None
 
 
 def choose_format(accept: str) -> str:

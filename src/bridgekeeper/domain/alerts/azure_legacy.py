@@ -21,6 +21,7 @@ from typing import Any
 
 from bridgekeeper.domain.alerts import fields
 from bridgekeeper.domain.alerts.model import PayloadError
+from bridgekeeper.domain.text import is_digits
 
 SOURCES = {  # eventSource of an activity log event: monitoringService of the common schema
     "servicehealth": "ServiceHealth",
@@ -59,7 +60,7 @@ def _metric(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {
         "alertId": f"{rule}|{resource}" if resource else rule,
         "alertRule": fields.text_at(context, "name"),
-        "severity": f"Sev{severity}" if severity.isdigit() else severity,
+        "severity": f"Sev{severity}" if is_digits(severity) else severity,
         "signalType": "Metric",
         "monitorCondition": "Resolved" if resolved else "Fired",
         "monitoringService": "Platform",

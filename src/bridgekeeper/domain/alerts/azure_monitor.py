@@ -10,6 +10,7 @@ from urllib.parse import quote
 from bridgekeeper.domain.alerts import azure_context, azure_legacy, fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.text import is_digits
 
 SOURCE = "azure-monitor"
 SCHEMA_ID = "azureMonitorCommonAlertSchema"
@@ -84,7 +85,7 @@ def _status(essentials: dict[str, Any], context: azure_context.Context) -> Alert
 
 def _severity(essentials: dict[str, Any]) -> tuple[str, Severity]:
     raw = fields.text_at(essentials, "severity")
-    key = f"sev{raw}" if raw.isdigit() else raw
+    key = f"sev{raw}" if is_digits(raw) else raw
     return raw, severities.lookup(
         key, severities.AZURE_MONITOR_SEVERITY
     ) or severities.DEFAULT_SEVERITY

@@ -14,6 +14,7 @@ from typing import Any
 from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.text import is_digits
 
 SOURCE = "datadog"
 TYPE_SEVERITY = {
@@ -149,5 +150,5 @@ def _tag_list(tags: object) -> list[str]:
 
 def _link(body: dict[str, Any]) -> str | None:
     monitor = _value(body, "alert_id")
-    fallback = MONITOR_URL.format(monitor) if monitor.isascii() and monitor.isdigit() else None
+    fallback = MONITOR_URL.format(monitor) if is_digits(monitor) else None
     return fields.http_url(_value(body, "link")) or fallback
