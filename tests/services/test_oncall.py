@@ -3,6 +3,8 @@ signed commands to a running bridgekeeper, its replies, its rows and its .ics pa
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -213,6 +215,18 @@ async def test_the_feed_needs_its_own_token(rota: Running) -> None:
     assert (await feed(rota, "stores", payments))[0] == 404
     assert (await feed(rota, "billing", payments))[0] == 404
     assert (await feed(rota, "stores", rota.bk.oncall.feed_token("stores")))[0] == 200
+
+
+async def test_without_a_key_there_is_no_feed(db_url: str, emulator: SlackEmulator) -> None:
+    """Socket Mode has no signing secret: without [oncall] feed_token too, anyone could make a
+    team's token from nothing, so no feed is served, nor offered."""
+    oncall = OnCallSettings(teams=(PAYMENTS, STORES), feed_weeks=1)
+    async with bridgekeepers(db_url, emulator, "socket") as start:
+        keyless = await start(clock=FrozenClock(TUESDAY_3PM.astimezone(UTC)), oncall=oncall)
+        made = hmac.new(b"", b"oncall:stores", hashlib.sha256).hexdigest()[:32]
+        assert (await feed(keyless, "stores", made))[0] == 404
+        told = await say(keyless, "oncall stores")
+        assert "Now: <@U0DAVE>" in told and ".ics" not in told
 
 
 async def test_the_reply_links_to_the_feed(rota: Running) -> None:

@@ -164,20 +164,28 @@ class OnCallService:
         )
 
     # -- the calendar feed ---------------------------------------------------------------------
-    def feed_token(self, team: str) -> str:
+    def feed_token(self, team: str) -> str | None:
         """The secret of a team's feed address: from [oncall] feed_token, else the signing
-        secret, so each team's address is its own and none can be guessed from another."""
+        secret, so each team's address is its own and none can be guessed from another. None
+        without either (Socket Mode has no signing secret): anyone could make a token from
+        nothing, so there is no feed."""
         key = self.settings.oncall.feed_token or self.settings.slack_signing_secret
+        if not key:
+            return None
         return hmac.new(key.encode(), f"oncall:{team}".encode(), hashlib.sha256).hexdigest()[:32]
 
-    def feed_address(self, team: str) -> str:
+    def feed_address(self, team: str) -> str | None:
+        token = self.feed_token(team)
+        if token is None:
+            return None
         base = (self.settings.console.public_url or "").rstrip("/")
-        return f"{base}/oncall/{team}.ics?token={self.feed_token(team)}"
+        return f"{base}/oncall/{team}.ics?token={token}"
 
     def feed_team(self, name: str, token: str) -> Team | None:
         """The team whose feed this is, if the token is its own."""
         team = self.settings.oncall.team(name)
-        if team is None or not hmac.compare_digest(token, self.feed_token(name)):
+        own = self.feed_token(name)
+        if team is None or own is None or not hmac.compare_digest(token, own):
             return None
         return team
 
