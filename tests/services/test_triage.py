@@ -212,9 +212,33 @@ async def test_link_attaches_the_alert_to_an_open_incident(app: Running) -> None
     entries = await timeline(app, incident.id)
     attached = [e for e in entries if e.kind == "alert_attached"]
     assert [(e.actor, e.data["alert_id"]) for e in attached] == [("U0BOB", alert_id)]
-    assert incident.severity == "sev2"  # raised to the alert's
-    assert any(e.kind == "severity_changed" for e in entries)
+    assert incident.severity == "sev3"  # Bob may not change it: see below
     assert "Linked to incident 1 by <@U0BOB>" in card(app, ts)
+
+
+async def link(app: Running, title: str, user: str) -> int:
+    alert_id, ts = await carded(app, title)
+    await click(app, "alert_link", alert_id, ts, user=user)
+    await app.settle()
+    view_id = open_view(app, "alert_link")
+    await app.driver.view_submission(user=user, view_id=view_id, values={"incident": selected("1")})
+    await app.settle()
+    return alert_id
+
+
+async def test_a_link_raises_the_severity_only_for_whom_may_change_it(app: Running) -> None:
+    """Alice commands the incident, Bob holds no role: his link does not raise it (he may not
+    change the severity); hers does, in her name, the alert as the reason."""
+    await app.command("declare Database outage sev4")
+    await app.settle()
+    await link(app, "Brute force on vpn-01", "U0BOB")  # a SEV2 alert
+    [incident] = await incidents(app)
+    assert incident.severity == "sev4"
+    alert_id = await link(app, "Brute force on vpn-02", "U0ALICE")
+    [incident] = await incidents(app)
+    assert incident.severity == "sev2"
+    changes = [e for e in await timeline(app, incident.id) if e.kind == "severity_changed"]
+    assert [(e.actor, e.text) for e in changes] == [("U0ALICE", f"alert {alert_id}")]
 
 
 async def test_link_with_no_open_incident_says_so(app: Running) -> None:

@@ -62,7 +62,7 @@ async def attach(
         at=incidents.clock.now(),
     )
     await refresh_group_card(incidents, session, incident_id=incident.id)
-    await raise_severity(incidents, session, incident=incident, alert=alert)
+    await raise_severity(incidents, session, incident=incident, alert=alert, actor=actor)
 
 
 async def note_resolved(
@@ -129,19 +129,29 @@ async def refresh_paced(
 
 
 async def raise_severity(
-    incidents: IncidentService, session: DbSession, *, incident: Incident, alert: Alert
+    incidents: IncidentService,
+    session: DbSession,
+    *,
+    incident: Incident,
+    alert: Alert,
+    actor: str = BOT_ACTOR,
 ) -> None:
-    """An incident shows the worst severity its alerts suggest; it is never lowered here."""
+    """An incident shows the worst severity its alerts suggest; it is never lowered here. An
+    alert a person links raises it only if they may change the severity, and in their name."""
     current = Severity(incident.severity)
     suggested = worst(current, Severity(alert.severity))
     if suggested == current:
+        return
+    if actor != BOT_ACTOR and not await incidents.may(
+        session, incident=incident, user=actor, action="severity"
+    ):
         return
     incident.severity = suggested
     reason = f"alert {alert.id}"
     await incidents.record(
         session,
         incident=incident,
-        actor=BOT_ACTOR,
+        actor=actor,
         kind="severity_changed",
         text=reason,
         data={"from": current.value, "to": suggested.value, "reason": reason},

@@ -21,6 +21,7 @@ from bridgekeeper.errors import (
     CommandRefused,
     IncidentNotFound,
     NotInBridgeChannel,
+    PermissionDenied,
 )
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services import stakeholders
@@ -239,6 +240,15 @@ class IncidentService:
     ) -> None:
         """A second action on an incident already located (the update form's severity)."""
         await self.access.check(session, incident=incident, user=user, action=action)
+
+    async def may(self, session: DbSession, *, incident: Incident, user: str, action: str) -> bool:
+        """Whether `user` may also `action` on an incident already located (what a link
+        may change on the way)."""
+        try:
+            await self.access.check(session, incident=incident, user=user, action=action)
+        except (Hidden, PermissionDenied):
+            return False
+        return True
 
     async def invite(self, session: DbSession, *, incident: Incident, users: list[str]) -> None:
         """Invite people to the bridge channel; they are members from now on."""
