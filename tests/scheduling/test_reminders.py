@@ -144,6 +144,21 @@ async def test_review_reminder_days_after_close(db_url: str, emulator: SlackEmul
         assert not update_reminders(bridge)  # a closed incident needs no more updates
 
 
+async def test_the_review_reminder_of_a_private_incident_points_to_its_channel(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """A private incident cannot be named by number outside its bridge channel: the reminder
+    points to the channel, where the report is, not to a command that would find nothing."""
+    async with desk_for(db_url, emulator) as desk:
+        bridge = await desk.declare("Payroll exfiltration sev2 private")
+        await desk.command("role commander <@U0BOB>", channel=bridge.id)
+        await desk.close()
+        await desk.at(days=3)
+        [review] = [t for t in dm(desk.slack, "U0BOB") if "post-incident review" in t]
+        assert f"Its report is in its bridge channel, <#{bridge.id}>." in review
+        assert "/incident report" not in review and "Payroll" not in review
+
+
 async def test_a_reminder_due_while_down_fires_once_after_restart(
     db_url: str, emulator: SlackEmulator
 ) -> None:
