@@ -60,6 +60,28 @@ def _wiki_literal(found: re.Match[str]) -> str:
     return "&#92;" if char == "\\" else "\\" + char
 
 
+_BACKTICKS = re.compile("`+")
+
+
+def markdown_code(value: object) -> str:
+    """Users' text shown as written in Markdown (GitHub's and GitLab's issues), in a code span:
+    nothing in it is read as a mention (@all), a reference, a link, an image or emphasis."""
+    text = " ".join(str(value or "").split())
+    return f"{_fence(text, 1)} {text} {_fence(text, 1)}"
+
+
+def markdown_code_block(value: object) -> str:
+    """`markdown_code` for text of several lines: a fenced code block."""
+    text = str(value or "")
+    return f"{_fence(text, 3)}\n{text}\n{_fence(text, 3)}"
+
+
+def _fence(text: str, least: int) -> str:
+    """Backticks longer than any run of them in `text`."""
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    return "`" * max(least, longest + 1)
+
+
 def escape_mrkdwn(value: object) -> str:
     """`& < >` as entities, and no line of untrusted text can pass for block markup."""
     if isinstance(value, Mrkdwn):
@@ -146,7 +168,9 @@ class Renderer:
         html = select_autoescape(["html", "j2"])
         self.html_env = _environment(loader, "html", autoescape=html)
         self.text_env = _environment(loader, "text")
-        self.text_env.filters["wiki"] = escape_wiki
+        self.text_env.filters.update(
+            wiki=escape_wiki, code=markdown_code, code_block=markdown_code_block
+        )
 
     def slack(self, name: str, **context: Any) -> str:
         return self.slack_env.get_template(name).render(**context).strip()

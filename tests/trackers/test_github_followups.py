@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -115,6 +116,34 @@ async def test_followups_become_github_issues_once(start: Start, github: GitHubE
     timeline = await say(app, channel, "timeline")
     assert "sent follow-up task 1 to github" in timeline
     assert "Follow-up issue <https://github.com/acme/ops/issues/1|github #1> created" in timeline
+
+
+def outside_code(markdown: str) -> str:
+    """The HTML a Markdown renderer makes of `markdown`, code spans and blocks left out."""
+    from markdown_it import MarkdownIt  # imported by the tests that use it
+
+    html = MarkdownIt("commonmark", {"html": True}).render(markdown)
+    return re.sub(r"<code>.*?</code>", "", html, flags=re.DOTALL)
+
+
+async def test_what_people_typed_is_shown_in_the_issue_as_written(
+    start: Start, github: GitHubEmulator
+) -> None:
+    """No mention (@all notifies a whole project), reference, image, link or emphasis from a
+    task's text or an incident's title is read in the issue: they are shown as code."""
+    app = await start(trackers=tracker(github))
+    await app.command("declare Database **failover** on `db-1` sev2")
+    await app.settle()
+    channel = [c for c in app.slack.channels.values() if c.name.startswith("inc-")][-1]
+    typed = "Ping @all and @acme/security: ![seen](https://t.example/p.png) see #12 <b>now</b>"
+    await say(app, channel, f"task {typed} followup")
+    await say(app, channel, "followups export")
+    await wait_until(lambda: created(app, 1))
+    [issue] = github.issues(REPO)
+    assert typed in issue["body"] and "db-1" in issue["body"]
+    shown = outside_code(issue["body"])
+    for read in ("@all", "@acme", "<img", "#12", "<b>", "<strong>", "db-1"):
+        assert read not in shown, read
 
 
 @pytest.mark.slow(16)

@@ -37,7 +37,7 @@ class Issue:
 
 class Tracker(Protocol):
     kind: str
-    markup: str  # the issue body's: "md" (Markdown) or "wiki" (Jira wiki markup)
+    markup: str  # the issue body's: "md" (Markdown), "wiki" (Jira wiki markup) or "txt"
 
     async def find(self, marker: str) -> Issue | None: ...
 

@@ -14,7 +14,7 @@ from bridgekeeper.trackers.http import call
 
 class Jira:
     kind = "jira"
-    markup = "md"
+    markup = "txt"
 
     def __init__(
         self,
