@@ -261,8 +261,17 @@ def _environment(loader: ChoiceLoader, kind: str, **options: Any) -> Environment
         keep_trailing_newline=False,
         **options,
     )
-    env.filters.update(utc=utc, duration=duration, role=role_name, defang=defanged)
+    env.filters.update(
+        utc=utc, duration=duration, role=role_name, defang=defanged, sentence=sentence_case
+    )
     return env
+
+
+def sentence_case(text: object) -> str:
+    """The first letter upper-cased, the rest as written (Jinja's `capitalize` lower-cases it:
+    "file Form 8-K" would read "File form 8-k")."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
 
 
 def role_name(role: object) -> str:

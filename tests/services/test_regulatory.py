@@ -247,3 +247,16 @@ def test_reminder_points() -> None:
     # two points missed together make one reminder, for the latest of them
     due = reminders.due_reminder([deadline], START, START + timedelta(hours=60))
     assert due is not None and due.at == START + timedelta(hours=57.6)
+
+
+async def test_a_deadlines_name_keeps_its_capitals(db_url: str, emulator: SlackEmulator) -> None:
+    """The name reads "File Form 8-K Item 1.05" where the clock starts, as everywhere else."""
+    async with desk_for(db_url, emulator) as desk:
+        bridge = await desk.declare("Ransomware on the ERP sev1")
+        await desk.command("notify sec", channel=bridge.id)
+        [started] = containing(bridge, "notification clock")
+        assert "File Form 8-K Item 1.05" in started.split("counted from awareness", 1)[1]
+        await desk.at(hours=1)
+        await desk.command("notify sec material", channel=bridge.id)
+        [recorded] = containing(bridge, "for the *SEC Form 8-K Item 1.05* clock")
+        assert "8-k item" not in recorded
