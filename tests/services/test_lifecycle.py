@@ -246,3 +246,16 @@ async def test_user_text_cannot_forge_blocks(running: Running) -> None:
     )
     [post] = [m for m in running.slack.messages(channel.id) if "Click me" in json.dumps(m.blocks)]
     assert [b["type"] for b in post.blocks] == ["section"]
+
+
+async def test_naming_a_roles_holder_again_changes_nothing(running: Running) -> None:
+    """No handoff from bob to bob, nor from the declarer to herself: one spell each in the
+    timeline (and so in the report's bridge team)."""
+    channel = await declare(running)  # alice commands it from here
+    await in_bridge(running, channel, "role scribe <@U0BOB>")
+    told = await in_bridge(running, channel, "role scribe <@U0BOB>")
+    assert "<@U0BOB> is already *scribe*; nothing was changed." in told
+    told = await in_bridge(running, channel, "role commander <@U0ALICE>")
+    assert "<@U0ALICE> is already *commander*; nothing was changed." in told
+    assigned = [e for e in await timeline(running) if e.kind == "role_assigned"]
+    assert [(e.data["role"], e.data["user"]) for e in assigned] == [("scribe", "U0BOB")]

@@ -163,7 +163,7 @@ async def test_markdown_report_has_every_section(scripted: Scripted) -> None:
     assert any("made bob scribe" in line for line in lines)
 
     team = section(md, "Bridge team")
-    assert "Commander: alice, from 2026-01-01 09:15:00 UTC" in team
+    assert "Commander: alice, from 2026-01-01 09:10:00 UTC" in team  # from the declaration
     assert "Scribe: bob" in team and "Participants: alice, bob" in team
     actions = section(md, "Actions taken")
     assert "### During Assess" in actions and "noted: isolated vm-web-01" in actions

@@ -126,6 +126,9 @@ class Lifecycle:
             incident = await self._locate(
                 session, command, inv, "role", "role", claims_commander=claims
             )
+            holders = await incident_store.current_roles(session=session, incident_id=incident.id)
+            if holders.get(command.role) == user:
+                raise CommandRefused("refused/same_role.md.j2", role=command.role, user=user)
             previous = await incident_store.assign_role(
                 session=session,
                 incident_id=incident.id,
