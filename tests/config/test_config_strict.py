@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridgekeeper.config import ConfigError, Settings, load_settings
+from bridgekeeper.config import ConfigError, Settings, load_settings, redact_url
 from bridgekeeper.config.commands import reference
 from bridgekeeper.config.environment import Variables
 from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
@@ -297,3 +297,65 @@ def test_the_reference_in_docs_is_what_the_code_generates() -> None:
         "docs/configuration.md is out of date: bridgekeeper config reference > "
         "docs/configuration.md"
     )
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[channels]\nprefix = "inc\\n"', "channels.prefix"),
+        ('[channels]\ntriage = "C0123ABCD\\n"', "channels.triage"),
+        ('[regulatory]\ncontacts = ["U0123LEGAL\\n"]', "regulatory.contacts"),
+        ('[updates]\nstakeholder_channels = { sev1 = "C0123\\n" }', "updates.stakeholder_channels"),
+    ],
+)
+def test_a_pattern_is_matched_whole_a_line_break_included(
+    tmp_path: Path, toml: str, key: str
+) -> None:
+    """A regular expression's `$` also matches before a final line break: "inc\\n" passed as a
+    channel prefix, and every bridge channel's name was one Slack refuses."""
+    [line] = problems(toml, tmp_path)
+    assert line.startswith(f"config: {key}")
+
+
+def test_a_channel_variable_ending_in_a_line_break_is_refused(tmp_path: Path) -> None:
+    [line] = problems("", tmp_path, BRIDGEKEEPER_TRIAGE_CHANNEL="C0123ABCD\n")
+    assert line.startswith("config: BRIDGEKEEPER_TRIAGE_CHANNEL: expected a Slack channel ID")
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", " "])
+def test_a_secret_is_taken_without_the_line_break_or_spaces_around_it(ending: str) -> None:
+    """As a secret made from a file or a CRLF env file gives it: kept, every request signed
+    with the secret (or every alert with the token) would be refused, and nothing logged."""
+    settings = load_settings(
+        {
+            "SLACK_SIGNING_SECRET": f" signing-secret{ending}",
+            "BRIDGEKEEPER_ALERT_TOKEN": f"alert-token{ending}",
+            "SLACK_BOT_TOKEN": f"xoxb-1{ending}",
+        }
+    )
+    assert settings.slack_signing_secret == "signing-secret"
+    assert settings.slack_bot_token == "xoxb-1"
+    assert settings.alerts.token == "alert-token"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://bk:s3cret@db/bk", "postgresql://bk:***@db/bk"),
+        ("postgresql://:s3cret@db/bk", "postgresql://:***@db/bk"),  # the default user
+        (
+            "postgresql://bk@db/bk?password=s3cret&ssl=on",
+            "postgresql://bk@db/bk?password=***&ssl=on",
+        ),
+        (
+            "postgresql://bk:s3:cr@t@db/bk?application_name=a@b",
+            "postgresql://bk:***@db/bk?application_name=a@b",
+        ),
+        ("postgresql://db/bk?sslpassword=s3cret", "postgresql://db/bk?sslpassword=***"),
+        ("sqlite:///var/lib/bk.db?mode=ro", "sqlite:///var/lib/bk.db?mode=ro"),
+    ],
+)
+def test_a_database_password_is_never_shown(url: str, shown: str) -> None:
+    """Wherever a database URL is printed (config show, doctor, db upgrade, serve's line when
+    the database cannot be reached), in each way a URL can carry a password."""
+    assert redact_url(url) == shown

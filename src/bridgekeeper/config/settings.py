@@ -4,7 +4,6 @@ here are those of an empty file and environment."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,5 +259,21 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:***@host/db"""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """A database URL as it may be shown: its password masked wherever it is given
+    (postgresql://user:secret@host/db, postgresql://:secret@host/db with no user,
+    postgresql://user@host/db?password=secret)."""
+    address, mark, query = url.partition("?")
+    head, at, rest = address.rpartition("@")
+    if at and "://" in head:
+        scheme, _, user = head.partition("://")
+        if ":" in user:
+            head = f"{scheme}://{user.split(':', 1)[0]}:***"
+    shown = f"{head}{at}{rest}"
+    if mark:
+        shown += "?" + "&".join(_masked(piece) for piece in query.split("&"))
+    return shown
+
+
+def _masked(parameter: str) -> str:
+    name, equals, _ = parameter.partition("=")
+    return f"{name}=***" if equals and "password" in name.lower() else parameter

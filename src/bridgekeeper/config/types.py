@@ -60,7 +60,7 @@ def _one_of(choices: Iterable[str], *, enum: type[StrEnum] | None = None) -> Bef
 
 def _matching(pattern: re.Pattern[str], kind: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise problem(kind)
         return value
 
@@ -95,8 +95,16 @@ ChannelId = Annotated[str, _matching(CHANNEL_ID, "channel_id"), Shown("channel I
 ChannelIds = Annotated[list[ChannelId], BeforeValidator(_listed)]
 ContactId = Annotated[str, _matching(CONTACT_ID, "contact_id"), Shown("user or group ID")]
 ChannelPrefix = Annotated[str, _matching(PREFIX, "channel_prefix"), Shown("channel prefix")]
-ReportToken = Annotated[str, AfterValidator(_long_enough), Secret(), Shown("secret")]
-SecretText = Annotated[str, Secret(), Shown("secret")]
+def _stripped(value: object) -> object:
+    """A secret as pasted, without the line break or spaces around it (a Kubernetes secret
+    made from a file, a CRLF env file): kept, they would fail every request it checks."""
+    return value.strip() if isinstance(value, str) else value
+
+
+ReportToken = Annotated[
+    str, BeforeValidator(_stripped), AfterValidator(_long_enough), Secret(), Shown("secret")
+]
+SecretText = Annotated[str, BeforeValidator(_stripped), Secret(), Shown("secret")]
 Positive = Annotated[int, Field(gt=0), Shown("positive integer")]
 Minutes = Annotated[int, Field(ge=0), Shown("minutes")]
 Seconds = Annotated[float, Field(gt=0), Shown("seconds")]
@@ -104,7 +112,7 @@ Seconds = Annotated[float, Field(gt=0), Shown("seconds")]
 
 def _regime_name(value: object) -> object:
     if isinstance(value, str):
-        if not REGIME_NAME.match(value.lower()):
+        if not REGIME_NAME.fullmatch(value.lower()):
             raise problem("regime_name")
         return value.lower()
     return value
