@@ -359,3 +359,33 @@ def test_a_database_password_is_never_shown(url: str, shown: str) -> None:
     """Wherever a database URL is printed (config show, doctor, db upgrade, serve's line when
     the database cannot be reached), in each way a URL can carry a password."""
     assert redact_url(url) == shown
+
+
+def test_a_file_not_in_utf8_is_named_in_one_line(tmp_path: Path) -> None:
+    """An editor that saved the file in Latin-1: the file and the byte, not a traceback."""
+    config = tmp_path / "bridgekeeper.toml"
+    config.write_bytes('[channels]\nprefix = "données"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"BRIDGEKEEPER_CONFIG": str(config)})
+    assert raised.value.lines() == [
+        f"config: BRIDGEKEEPER_CONFIG: not UTF-8 text: {config} (byte 26 is not); save it as UTF-8"
+    ]
+
+
+def test_a_file_that_cannot_be_read_is_named_in_one_line() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"BRIDGEKEEPER_CONFIG": "/proc/self/mem"})  # refuses a plain read
+    assert raised.value.lines() == [
+        "config: BRIDGEKEEPER_CONFIG: cannot be read: /proc/self/mem (Input/output error)"
+    ]
+
+
+def test_an_env_file_not_in_utf8_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_bytes("SLACK_BOT_TOKEN=xoxb-café\n".encode("latin-1"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    [line] = raised.value.lines()
+    assert line.startswith("config: .env: not UTF-8 text: .env (byte ")

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridgekeeper.config.problems import unreadable
 from bridgekeeper.config.types import (
     ChannelId,
     ReportToken,
@@ -19,6 +20,7 @@ from bridgekeeper.config.types import (
     problem,
 )
 from bridgekeeper.domain.text import is_digits
+from bridgekeeper.errors import ConfigError
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bridgekeeper.db"
@@ -229,6 +231,9 @@ class Environment(BaseSettings, Variables):
 def read_environment(environ: Mapping[str, str] | None = None) -> Variables:
     """The process environment and `.env`; or only `environ` when given (no `.env`)."""
     if environ is None:
-        return Environment()
+        try:
+            return Environment()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(".env", unreadable(".env", exc)) from None
     given = {name: value for name, value in environ.items() if value != ""}
     return Variables.model_validate(given)

@@ -32,7 +32,7 @@ from bridgekeeper.config.oncall import (
     to_sources,
     to_teams,
 )
-from bridgekeeper.config.problems import config_error, describe, problems_of
+from bridgekeeper.config.problems import config_error, describe, problems_of, unreadable
 from bridgekeeper.config.regulatory import Regulatory, to_regimes
 from bridgekeeper.config.settings import (
     AlertSettings,
@@ -109,6 +109,8 @@ def read_document(path: str | None) -> schema.Document:
             data = tomllib.load(handle)
     except (FileNotFoundError, IsADirectoryError):
         raise ConfigError(CONFIG_VARIABLE, describe("file_not_found", path=path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(CONFIG_VARIABLE, unreadable(path, exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(CONFIG_VARIABLE, describe("toml_syntax", reason=str(exc))) from None
     try:
@@ -120,7 +122,10 @@ def read_document(path: str | None) -> schema.Document:
 def _raw_config_path(environ: Mapping[str, str] | None) -> str | None:
     """The file named even when other variables are wrong, so its problems are listed too."""
     if environ is None:
-        environ = {**dotenv_values(".env"), **os.environ}  # type: ignore[dict-item]
+        try:
+            environ = {**dotenv_values(".env"), **os.environ}  # type: ignore[dict-item]
+        except (OSError, UnicodeDecodeError):  # read_environment said why
+            environ = os.environ
     return environ.get(CONFIG_VARIABLE) or None
 
 

@@ -22,6 +22,13 @@ Loc = tuple[int | str, ...]
 TEMPLATE = "cli/config_problem.txt.j2"
 
 
+def unreadable(path: str, exc: OSError | UnicodeDecodeError) -> str:
+    """Why a file of settings could not be read: not UTF-8 text, or the system's reason."""
+    if isinstance(exc, UnicodeDecodeError):
+        return describe("not_utf8", path=path, at=exc.start + 1)
+    return describe("file_unreadable", path=path, reason=exc.strerror or type(exc).__name__)
+
+
 def describe(kind: str, **context: Any) -> str:
     """The sentence for one problem (what config_problem.txt.j2 says for `kind`)."""
     from bridgekeeper.rendering import Renderer

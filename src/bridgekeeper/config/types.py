@@ -95,6 +95,8 @@ ChannelId = Annotated[str, _matching(CHANNEL_ID, "channel_id"), Shown("channel I
 ChannelIds = Annotated[list[ChannelId], BeforeValidator(_listed)]
 ContactId = Annotated[str, _matching(CONTACT_ID, "contact_id"), Shown("user or group ID")]
 ChannelPrefix = Annotated[str, _matching(PREFIX, "channel_prefix"), Shown("channel prefix")]
+
+
 def _stripped(value: object) -> object:
     """A secret as pasted, without the line break or spaces around it (a Kubernetes secret
     made from a file, a CRLF env file): kept, they would fail every request it checks."""
