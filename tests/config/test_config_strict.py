@@ -389,3 +389,23 @@ def test_an_env_file_not_in_utf8_is_named_in_one_line(
         load_settings()
     [line] = raised.value.lines()
     assert line.startswith("config: .env: not UTF-8 text: .env (byte ")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://bk:pw@db:notaport/bk", "a URL whose host and port can be read"),
+        ("postgresql://bk:pw@db:/bk", "a URL whose host and port can be read"),
+        ("postgresql://[::1/bk", "a URL whose host and port can be read"),
+        ("sqlite:///", "a database file: an in-memory one forgets"),  # sqlite:///$UNSET_PATH
+        ("sqlite://", "a database file: an in-memory one forgets"),
+        ("sqlite:///:memory:", "a database file: an in-memory one forgets"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_refused_by_name(url: str, expected: str) -> None:
+    """Not only the scheme: a port that is not a number stopped every database command with a
+    bare ValueError; an in-memory SQLite database took alerts and lost them all at exit."""
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"DATABASE_URL": url})
+    [line] = raised.value.lines()
+    assert line.startswith(f"config: DATABASE_URL: expected {expected}") and "pw" not in line

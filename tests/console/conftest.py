@@ -39,7 +39,7 @@ async def start_console(start: Start, emulator: SlackEmulator, **changes: Any) -
     """bridgekeeper with the console on, a triage channel, and generic SEV1 alerts declaring."""
     triage = emulator.add_channel("alert-triage", members=["UBOT", "U0ALICE"])
     alerts = replace(
-        test_settings(db_url="sqlite://", api_url=emulator.api_url).alerts,
+        test_settings(db_url="sqlite:///unused.db", api_url=emulator.api_url).alerts,
         auto_declare=(GENERIC_DECLARES,),
     )
     return await start(

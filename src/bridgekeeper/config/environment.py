@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,12 +36,29 @@ _DRIVERS = (
 
 def with_async_driver(raw: str) -> str:
     """Accept the URLs platforms hand out (postgres://...) and pick the async drivers."""
-    for plain, driver in _DRIVERS:
-        if raw.startswith(plain):
-            return driver + raw[len(plain) :]
-    if raw.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-        return raw
-    raise problem("database_url")
+    url = next(
+        (driver + raw[len(plain) :] for plain, driver in _DRIVERS if raw.startswith(plain)), raw
+    )
+    if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise problem("database_url")
+    _well_formed(url)
+    return url
+
+
+def _well_formed(url: str) -> None:
+    """A host and port that can be read, and for SQLite a file: an in-memory database would
+    forget every accepted alert when the process stops."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # not a number, or out of range: ValueError
+    except ValueError:
+        raise problem("database_url_address") from None
+    if parts.netloc.rpartition("@")[2].endswith(":"):
+        raise problem("database_url_address")
+    if parts.scheme.startswith("sqlite") and (
+        parts.path in ("", "/", "/:memory:") or "mode=memory" in parts.query
+    ):
+        raise problem("database_url_memory")
 
 
 def _api_url(url: str) -> str:
