@@ -267,6 +267,22 @@ async def test_markup_in_a_title_never_runs(running: Running) -> None:
     assert json.loads(rows["json"])["incident"]["title"] == title
 
 
+async def test_a_note_of_several_lines_starts_no_block_in_the_markdown(running: Running) -> None:
+    """A line of --- under a note's first line (a chat habit) made it a heading; a line that
+    looks like a list item or a rule would start one. Every line stays text of its entry."""
+    from markdown_it import MarkdownIt  # imported by the tests that use it
+
+    channel = await declare(running, "Checkout errors")
+    note = "note Rolled back the deploy\n---\nerrors down\n===\n- one\n1. two\n~~~"
+    await say(running, channel, note)
+    await say(running, channel, "close done")
+    md = {r.format: r.text for r in await reports(running)}["md"]
+    for title in ("Timeline", "Actions taken"):
+        html = MarkdownIt("commonmark").render(section(md, title))
+        assert not re.search(r"<h[12]|<hr|<ol|<pre|<li>one", html), html
+        assert "---" in html and "===" in html and "1. two" in html
+
+
 async def test_a_false_positive_gets_the_short_form(running: Running) -> None:
     channel = await declare(running, "Odd login")
     await say(running, channel, "role commander <@U0ALICE>")

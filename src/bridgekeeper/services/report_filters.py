@@ -14,13 +14,24 @@ _MD_ESCAPES = {c: "\\" + c for c in "\\`*_[]<>#|"} | {"\n": "\n  ", "\r": ""}
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]<>#|\n\r]")
 
 
+# What would start a block at the head of a continuation line: a heading's underline (--- or
+# ===, which turns the line above into a heading), a list item, a thematic break, a fence.
+_MD_LINE_START = re.compile(r"(\n  [ \t]*)(?:([-=+~])|(\d+)([.)]))")
+
+
 def escape_markdown(value: object) -> str:
     """Text people typed, safe in Markdown: no markup, no raw HTML, continuation lines indented
-    so a multi-line note stays inside its list item."""
+    so a multi-line note stays inside its list item, and none of them starting a block."""
     text = "" if value is None else str(value)
     if _MD_SPECIAL.search(text) is None:  # most values: names, numbers
         return text
-    return _MD_SPECIAL.sub(lambda match: _MD_ESCAPES[match[0]], text)
+    text = _MD_SPECIAL.sub(lambda match: _MD_ESCAPES[match[0]], text)
+    return _MD_LINE_START.sub(_literal_start, text)
+
+
+def _literal_start(found: re.Match[str]) -> str:
+    indent, mark, number, dot = found.groups()
+    return f"{indent}\\{mark}" if mark else f"{indent}{number}\\{dot}"
 
 
 def when(value: object) -> str:
