@@ -289,23 +289,25 @@ def _impact(impact: Mapping[str, Any]) -> dict[str, Any]:
 def _detection(
     incident: IncidentFacts, alerts: Sequence[AlertFacts], moments: Milestones
 ) -> dict[str, Any]:
-    acknowledgers = sorted(alerts, key=lambda a: a.acknowledged_at or a.triaged_at or a.first_seen)
-    by = next(
-        (
-            a.acknowledged_by or a.triaged_by
-            for a in acknowledgers
-            if a.acknowledged_by or a.triaged_by
-        ),
-        None,
-    )
     return {
         "alerts": [_alert(a) for a in sorted(alerts, key=lambda a: a.first_seen)],
         "first_seen": iso(moments.first_seen),
         "acknowledged_at": iso(moments.acknowledged_at),
-        "acknowledged_by": by or incident.declared_by,
+        "acknowledged_by": _acknowledger(incident, alerts),
         "declared_at": iso(incident.declared_at),
         "declared_by": incident.declared_by,
     }
+
+
+def _acknowledger(incident: IncidentFacts, alerts: Sequence[AlertFacts]) -> str:
+    """Who acknowledged it when `milestones` says: the first to acknowledge or triage one of
+    its alerts, if that came before the declaration; else whoever declared it."""
+    acks = [(a.acknowledged_at or a.triaged_at, a.acknowledged_by or a.triaged_by) for a in alerts]
+    done = [(at, by) for at, by in acks if at is not None and by]
+    first = min(done, key=lambda ack: ack[0], default=None)
+    return (
+        first[1] if first is not None and first[0] <= incident.declared_at else incident.declared_by
+    )
 
 
 def _alert(alert: AlertFacts) -> dict[str, Any]:
