@@ -9,6 +9,7 @@ from bridgekeeper.config import ProcessSettings
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store import incidents as incident_store
+from tests.services.test_report import section
 from tests.updating import Desk, containing, desk_for, texts
 
 
@@ -82,6 +83,10 @@ async def test_private_incident_discloses_only_number_severity_and_stage(
         assert "payroll" not in stakeholders and bridge.id not in stakeholders
         assert bridge.name not in stakeholders and "U0ALICE" not in stakeholders
         assert containing(bridge, "Attacker forwarded payroll mails")  # the team sees it all
+        await desk.command("close Reset the password", channel=bridge.id)
+        log = section(desk.slack.files[-1].content.decode(), "Communications log")
+        assert f"alice to #{bridge.name}: Attacker forwarded payroll mails to evil.example; " in log
+        assert "; to #stakeholders: its number, severity and stage only (a private incident)" in log
 
 
 async def test_private_codename_and_opting_in_to_details(

@@ -111,10 +111,7 @@ class TimelineSummary:
         elif kind in ACTION_KINDS:
             self.action_stages[self.stage] = self.action_stages.get(self.stage, 0) + 1
         elif kind in COMMUNICATION_KINDS:
-            where = ["bridge", *(str(ch) for ch in entry.data.get("channels") or [])]
-            self.communications.append(
-                {"at": iso(entry.at), "actor": entry.actor, "where": where, "text": entry.text}
-            )
+            self.communications.append(_communication(entry))
         elif kind.startswith(REGULATORY_PREFIXES):
             self.regulatory.append(entry_row(entry))
 
@@ -122,6 +119,20 @@ class TimelineSummary:
         self.stage = str(entry.data.get("to") or self.stage)
         if self.stage == "stabilize" and self.stabilized_at is None:
             self.stabilized_at = entry.at
+
+
+def _communication(entry: Entry) -> dict[str, Any]:
+    """Who was told what, where: the stakeholders of a private incident were shown only its
+    number, severity and stage (`redacted`: their channels), the bridge channel the text."""
+    stakeholders = [str(channel) for channel in entry.data.get("channels") or []]
+    hidden = stakeholders if entry.data.get("redacted") else []
+    return {
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "where": ["bridge", *(c for c in stakeholders if c not in hidden)],
+        "text": entry.text,
+        "redacted": hidden,
+    }
 
 
 def summarize(entries: Iterable[Entry]) -> TimelineSummary:

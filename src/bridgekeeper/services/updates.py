@@ -123,6 +123,7 @@ class Updates:
         severity = Severity(incident.severity)
         channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
         cadence = self.reminders.policy.cadence_for(severity)
+        told = disclosure(self.settings, incident)
         await self.incidents.record(
             session,
             incident=incident,
@@ -134,6 +135,7 @@ class Updates:
                 "severity": severity.value,
                 "stage": incident.stage,
                 "channels": list(channels),
+                "redacted": told["redacted"],  # the channels saw number, severity and stage
                 "next_update_at": next_at.isoformat() if next_at else None,
             },
         )
@@ -151,9 +153,7 @@ class Updates:
         outbox.enqueue(
             session, Post(target="bridge", text=markup), now=now, incident_id=incident.id
         )
-        shown = self.renderer.slack(
-            "slack/update.md.j2", **context, disclosure=disclosure(self.settings, incident)
-        )
+        shown = self.renderer.slack("slack/update.md.j2", **context, disclosure=told)
         for channel in channels:
             outbox.enqueue(
                 session, Post(target=channel, text=shown), now=now, incident_id=incident.id
