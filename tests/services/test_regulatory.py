@@ -19,6 +19,7 @@ from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.regulatory_clocks import clock_summaries
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import NotificationClock
+from tests.services.test_lifecycle import timeline
 from tests.updating import START, Desk, containing, desk_for, dm
 
 REMINDER = ":alarm_clock:"
@@ -260,3 +261,24 @@ async def test_a_deadlines_name_keeps_its_capitals(db_url: str, emulator: SlackE
         await desk.command("notify sec material", channel=bridge.id)
         [recorded] = containing(bridge, "for the *SEC Form 8-K Item 1.05* clock")
         assert "8-k item" not in recorded
+
+
+async def test_a_clock_started_after_the_archive_reminds_the_commander(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """Clocks outlive the incident: one started once its bridge channel is archived (a breach
+    understood at the review) goes to the commander by DM, where Slack takes it; the archived
+    channel refused every message and nobody was reminded."""
+    async with desk_for(db_url, emulator) as desk:
+        bridge = await desk.declare("Mailbox compromised sev2")
+        await desk.command("close Reset the password", channel=bridge.id)
+        await desk.at(hours=25)
+        assert await desk.running.bk.archiving.run_due_archives(desk.clock.now()) == 1
+        await desk.running.settle()
+        assert "GDPR clock started" in await desk.command("notify 1 gdpr")
+        await desk.at(hours=13)  # half time: 36 h after awareness (the declaration)
+        told = dm(desk.slack, "U0ALICE")
+        assert any("started the *GDPR* notification clock" in text for text in told)
+        assert any("*GDPR* for incident 1" in text for text in told)
+        failed = [e for e in await timeline(desk.running) if e.kind == "delivery_failed"]
+        assert failed == []

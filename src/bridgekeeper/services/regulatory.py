@@ -24,7 +24,11 @@ from bridgekeeper.errors import CommandRefused
 from bridgekeeper.scheduling.scheduler import Scheduler
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.regulatory_clocks import deadline, recompute, unsent
-from bridgekeeper.services.regulatory_reminders import NotificationReminders, post
+from bridgekeeper.services.regulatory_reminders import (
+    NotificationReminders,
+    bridge_or_commander,
+    post,
+)
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import notification_clocks as clock_store
 from bridgekeeper.store.db import DbSession
@@ -74,7 +78,7 @@ class Regulatory:
                 )
             clock = await self._start(session, incident, regime, command.aware_at, inv, now)
             context = self._context(incident, regime, clock, inv, now)
-            self._post(session, incident, "bridge", "slack/notify_started.md.j2", context, now)
+            await self._post(session, incident, "slack/notify_started.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "started"})
 
     async def event(self, command: c.NotifyEvent, inv: Invocation) -> Reply:
@@ -122,7 +126,7 @@ class Regulatory:
                 "event": command.event,
                 "at": at,
             }
-            self._post(session, incident, "bridge", "slack/notify_event.md.j2", context, now)
+            await self._post(session, incident, "slack/notify_event.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "event"})
 
     async def done(self, command: c.NotifyDone, inv: Invocation) -> Reply:
@@ -160,7 +164,7 @@ class Regulatory:
                 "due_at": due_at,
                 "remaining": remaining,
             }
-            self._post(session, incident, "bridge", "slack/notify_done.md.j2", context, now)
+            await self._post(session, incident, "slack/notify_done.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "done"})
 
     async def _start(
@@ -273,7 +277,7 @@ class Regulatory:
                 "user": inv.user,
                 "now": now,
             }
-            self._post(session, incident, "bridge", "slack/notify_none.md.j2", context, now)
+            await self._post(session, incident, "slack/notify_none.md.j2", context, now)
         return Reply("slack/notify_reply.md.j2", {**context, "action": "none"})
 
     async def _locate(self, session: DbSession, number: int | None, inv: Invocation) -> Incident:
@@ -318,13 +322,13 @@ class Regulatory:
     ) -> None:
         await self.reminders.schedule(session, clock, after=after)
 
-    def _post(
+    async def _post(
         self,
         session: DbSession,
         incident: Incident,
-        target: str,
         template: str,
         context: dict[str, Any],
         now: datetime,
     ) -> None:
-        post(self.renderer, session, incident, target, template, context, now)
+        where = await bridge_or_commander(session, incident)
+        post(self.renderer, session, incident, where, template, context, now)

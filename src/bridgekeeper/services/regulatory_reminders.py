@@ -75,9 +75,8 @@ class NotificationReminders:
             "left": due.deadline.due_at - now,
             "mentions": self._mentions(roles.get("commander"), contacts),
         }
-        post(
-            self.renderer, session, incident, "bridge", "slack/reminder_notify.md.j2", context, now
-        )
+        where = await bridge_or_commander(session, incident)
+        post(self.renderer, session, incident, where, "slack/reminder_notify.md.j2", context, now)
         for user in contacts:
             if user.startswith(("U", "W")) and user != roles.get("commander"):
                 direct = {**context, "direct": True}
@@ -102,6 +101,17 @@ class NotificationReminders:
         people = [commander] if commander else []
         people += [c for c in contacts if c not in people]
         return [Mrkdwn(f"<!subteam^{p}>") if p.startswith("S") else user_mention(p) for p in people]
+
+
+async def bridge_or_commander(session: DbSession, incident: Incident) -> str:
+    """Where the incident's notification messages go: its bridge channel; once that is
+    archived (a clock started, or still running, after the close), its commander by DM
+    (else whoever declared it): Slack would refuse them all in the archived channel."""
+    if incident.archived_at is None:
+        return "bridge"
+    roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+    person = roles.get("commander") or incident.declared_by
+    return person if person.startswith(("U", "W")) else "bridge"
 
 
 def post(
