@@ -409,3 +409,26 @@ def test_a_database_url_that_cannot_work_is_refused_by_name(url: str, expected: 
         load_settings({"DATABASE_URL": url})
     [line] = raised.value.lines()
     assert line.startswith(f"config: DATABASE_URL: expected {expected}") and "pw" not in line
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        (
+            "[close]\narchive_after_hours = inf",
+            "close.archive_after_hours: expected 100,000 or less",
+        ),
+        (
+            "[updates]\nreview_after_days = 1000000000",
+            "updates.review_after_days: expected 100,000",
+        ),
+        ("[updates.cadence_minutes]\nsev1 = 99999999999", "updates.cadence_minutes.sev1: expected"),
+    ],
+)
+def test_a_length_of_time_past_what_a_date_holds_is_refused(
+    tmp_path: Path, toml: str, line: str
+) -> None:
+    """`inf` hours passed, then every close failed adding them to now; a billion days stopped
+    serve with an OverflowError that named no key."""
+    [found] = problems(toml, tmp_path)
+    assert found.startswith(f"config: {line}")

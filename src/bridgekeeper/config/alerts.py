@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from bridgekeeper.config.types import (
+    Length,
     Positive,
     SecretText,
     SeverityName,
@@ -54,14 +55,14 @@ class Alerts(Table):
     triage_threshold: SeverityName = Field(
         Severity.SEV3, description="triage cards for alerts at this severity or worse"
     )
-    grouping_window_minutes: Positive = Field(
+    grouping_window_minutes: Length = Field(
         60, description="repeats of an alert within this many minutes are grouped"
     )
     max_body_bytes: Positive = Field(1024 * 1024, description="largest webhook body accepted")
-    card_refresh_seconds: Positive = Field(
+    card_refresh_seconds: Length = Field(
         20, description="a repeating alert's triage card is updated at most this often"
     )
-    retry_seconds: Positive = Field(
+    retry_seconds: Length = Field(
         300,
         description="a body stored whose answer never reached "
         "its sender (who will retry) is a redelivery if it comes again within this many "

@@ -43,7 +43,7 @@ from bridgekeeper.config.settings import (
     ScheduleSource,
 )
 from bridgekeeper.config.types import (
-    Positive,
+    Length,
     ReportToken,
     Secret,
     Shown,
@@ -114,8 +114,8 @@ class Layer(Table):
     )
     start: LocalDate = Field(description="the day of the first hand-off")
     handoff: LocalTime = Field(time(9), description="the local time of hand-offs")
-    every_days: Positive | None = Field(None, description="days between hand-offs (7: weekly)")
-    every_hours: Positive | None = Field(None, description="hours between hand-offs, instead")
+    every_days: Length | None = Field(None, description="days between hand-offs (7: weekly)")
+    every_hours: Length | None = Field(None, description="hours between hand-offs, instead")
     weekdays: list[Weekday] = Field(list(WEEKDAYS), description="the days this layer covers")
     from_: LocalTime | None = Field(
         None, alias="from", description="covers from this local time on its weekdays; none: all day"
@@ -145,7 +145,7 @@ class Escalation(Table):
         "oncall (the rota's on-call now), other-layers (each other layer's on-call now) or "
         'user IDs, e.g. [["oncall"], ["U0DAVE"]]'
     )
-    delay_minutes: Positive = Field(
+    delay_minutes: Length = Field(
         DEFAULT_DELAY_MINUTES,
         description="minutes a level has to acknowledge before the next is paged",
     )
@@ -222,7 +222,7 @@ class OnCall(Table):
         "feeds' address /oncall/<team>.ics?token=...; none: derived from the signing "
         "secret",
     )
-    feed_weeks: Positive = Field(8, description="weeks of shifts in the calendar feed")
+    feed_weeks: Length = Field(8, description="weeks of shifts in the calendar feed")
     teams: dict[TeamName, Team] = Field(
         {},
         description="[oncall.teams.<name>]: source, "

@@ -10,8 +10,9 @@ from pydantic import Field, model_validator
 
 from bridgekeeper.config.types import (
     ContactId,
-    Positive,
+    Length,
     RegimeName,
+    Shown,
     Table,
     Text,
     choice,
@@ -31,12 +32,14 @@ StartEvent = Annotated[Literal[START_EVENTS], choice(START_EVENTS)]  # type: ign
 
 class Deadline(Table):
     label: Text = Field(description="what is due, e.g. initial notification")
-    hours: Positive | None = Field(None, description="due this many hours after its start")
-    days: Positive | None = Field(None, description="...or this many days")
-    business_days: Positive | None = Field(
+    hours: Length | None = Field(None, description="due this many hours after its start")
+    days: Length | None = Field(None, description="...or this many days")
+    business_days: Length | None = Field(
         None, description="...or this many US business days (weekends and federal holidays skipped)"
     )
-    months: Positive | None = Field(None, description="...or this many calendar months")
+    months: Annotated[int, Field(gt=0, le=1200), Shown("positive integer")] | None = Field(
+        None, description="...or this many calendar months"
+    )
     from_: StartEvent = Field(
         "awareness",
         alias="from",

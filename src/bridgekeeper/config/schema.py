@@ -19,9 +19,11 @@ from bridgekeeper.config.settings import (
     TRACKER_KINDS,
 )
 from bridgekeeper.config.types import (
+    LONGEST,
     ChannelId,
     ChannelIds,
     ChannelPrefix,
+    Length,
     Minutes,
     Positive,
     ReportToken,
@@ -171,7 +173,7 @@ class Close(Table):
     require_regulatory_decisions: bool = Field(
         True, description="an undecided regulatory notification clock blocks closing"
     )
-    archive_after_hours: Annotated[float, Field(ge=0)] = Field(
+    archive_after_hours: Annotated[float, Field(ge=0, le=LONGEST)] = Field(
         24.0, description="hours after closing when the bridge channel is archived; 0: never"
     )
 
@@ -231,7 +233,7 @@ class Console(Table):
         "(Sign in with Slack's redirect URL is <public_url>/console/auth/callback); none: from "
         "each request",
     )
-    session_hours: Positive = Field(
+    session_hours: Length = Field(
         12, description="a console session lasts this many hours after signing in"
     )
 
@@ -270,10 +272,10 @@ class Updates(Table):
     stakeholder_channels: StakeholderChannels = Field(
         StakeholderChannels(), description="stakeholder channels by severity"
     )
-    no_commander_minutes: Positive = Field(
+    no_commander_minutes: Length = Field(
         10, description="remind the channel when an incident has had no commander this long"
     )
-    review_after_days: Positive = Field(
+    review_after_days: Length = Field(
         3, description="remind about the review this many days after closing"
     )
     private_codename: Text | None = Field(
@@ -314,7 +316,7 @@ class Trackers(Table):
         "the owner",
     )
     issue_type: Text = Field("Task", description="Jira, Jira Data Center: the issue type")
-    poll_minutes: Annotated[int, Field(ge=0)] = Field(
+    poll_minutes: Annotated[int, Field(ge=0, le=LONGEST)] = Field(
         15, description="minutes between polls of open issues' state; 0: none (the webhook only)"
     )
 

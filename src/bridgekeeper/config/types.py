@@ -108,8 +108,11 @@ ReportToken = Annotated[
 ]
 SecretText = Annotated[str, BeforeValidator(_stripped), Secret(), Shown("secret")]
 Positive = Annotated[int, Field(gt=0), Shown("positive integer")]
-Minutes = Annotated[int, Field(ge=0), Shown("minutes")]
-Seconds = Annotated[float, Field(gt=0), Shown("seconds")]
+# Lengths of time, bounded: a time that far ahead is past what a date can hold (year 9999).
+LONGEST = 100_000  # hours, days, weeks... of a setting: 273 years in days, 1,900 in weeks
+Length = Annotated[int, Field(gt=0, le=LONGEST), Shown("positive integer")]
+Minutes = Annotated[int, Field(ge=0, le=LONGEST * 10), Shown("minutes")]
+Seconds = Annotated[float, Field(gt=0, le=LONGEST), Shown("seconds")]
 
 
 def _regime_name(value: object) -> object:
