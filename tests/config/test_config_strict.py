@@ -432,3 +432,10 @@ def test_a_length_of_time_past_what_a_date_holds_is_refused(
     serve with an OverflowError that named no key."""
     [found] = problems(toml, tmp_path)
     assert found.startswith(f"config: {line}")
+
+
+def test_a_key_with_a_line_break_is_named_on_one_line(tmp_path: Path) -> None:
+    """Quoted keys may hold anything: shown as TOML writes them, a key cannot make a problem
+    look like two, the second one forged."""
+    found = problems('[alerts]\n"x\\nbridgekeeper: config: FORGED" = 1', tmp_path)
+    assert found == ['config: alerts."x\\nbridgekeeper: config: FORGED": unknown key']

@@ -8,6 +8,8 @@ pydantic's own message for the types it does not name.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, get_args, get_origin
 
@@ -105,11 +107,18 @@ def _field_at(model: type[BaseModel], loc: Loc) -> FieldInfo | None:
     return field
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def dotted(loc: Iterable[int | str]) -> str:
     """('alerts', 'auto_declare', 0, 'private') -> alerts.auto_declare[0].private"""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = part if _BARE_KEY.fullmatch(part) else _literal(part)  # quoted, as TOML writes it
+        text += f".{name}" if text else name
     return text
 
 
@@ -156,8 +165,8 @@ def _literal(value: object) -> str:
     """A value as it would be written in TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, str):  # every control character escaped: the problem stays one line
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list):
