@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from bridgekeeper import cli_records
+from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
 from tests.services.test_lifecycle import declare, in_bridge, incident_row, timeline
+from tests.services.test_report import section
+from tests.updating import desk_for
 
 pytestmark = pytest.mark.both_transports
 
@@ -172,3 +175,32 @@ async def test_edits_after_the_close_are_not_recorded(running: Running) -> None:
     assert (await incident_row(running)).status == "closed"
     await edit(running, channel, ts, CORRECTED)
     assert [e.kind for e in await timeline(running)][-1] == "closed"
+
+
+async def pinned_late(db_url: str, emulator: SlackEmulator) -> str:
+    """The Markdown report of an incident where bob said something at 09:10, in Assess, and
+    alice pinned it at 09:40, once the incident was in Stabilize."""
+    async with desk_for(db_url, emulator) as desk:
+        emulator.state.clock = lambda: desk.clock.now().timestamp()  # messages at desk time
+        bridge = await desk.declare("Intrusion on web-01 sev2")  # 09:00
+        await desk.at(minutes=5)
+        await desk.command("stage assess", channel=bridge.id)  # 09:05
+        await desk.at(minutes=5)
+        said = emulator.post_user_message(bridge.id, "U0BOB", "attacker IP is 203.0.113.7")
+        await desk.at(minutes=20)
+        await desk.command("stage stabilize", channel=bridge.id)  # 09:30
+        await desk.at(minutes=10)
+        await desk.running.driver.reaction_added(user="U0ALICE", channel=bridge.id, ts=said.ts)
+        await desk.running.settle()  # 09:40
+        await desk.at(minutes=20)
+        await desk.command("close Blocked the IP", channel=bridge.id)
+        return desk.slack.files[-1].content.decode()
+
+
+async def test_a_message_pinned_later_is_an_action_of_the_stage_it_was_said_in(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    actions = section(await pinned_late(db_url, emulator), "Actions taken")
+    stages = {part.split("\n", 1)[0]: part for part in actions.split("### During ")[1:]}
+    assert "attacker IP" not in stages.get("Stabilize", ""), actions  # said at 09:10
+    assert "09:10:00 UTC · bob · said: attacker IP" in stages.get("Assess", ""), actions

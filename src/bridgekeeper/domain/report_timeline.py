@@ -88,6 +88,7 @@ class TimelineSummary:
     actors: dict[str, None] = field(default_factory=dict)  # in order of first appearance
     action_stages: dict[str, int] = field(default_factory=dict)  # stage: actions, in order
     stage: str = FIRST_STAGE
+    stage_starts: list[tuple[datetime, str]] = field(default_factory=list)  # in time order
 
     def add(self, entry: Entry) -> None:
         self.length += 1
@@ -109,14 +110,26 @@ class TimelineSummary:
         elif kind == "impact_assessed":
             self.assessments.append({"at": iso(entry.at), "actor": entry.actor, **entry.data})
         elif kind in ACTION_KINDS:
-            self.action_stages[self.stage] = self.action_stages.get(self.stage, 0) + 1
+            stage = self.stage_at(entry.at)
+            self.action_stages[stage] = self.action_stages.get(stage, 0) + 1
         elif kind in COMMUNICATION_KINDS:
             self.communications.append(_communication(entry))
         elif kind.startswith(REGULATORY_PREFIXES):
             self.regulatory.append(entry_row(entry))
 
+    def stage_at(self, at: datetime) -> str:
+        """The stage in force at `at`: an action is filed under it even when it was added
+        later (a message pinned after the stage moved on keeps its own time)."""
+        stage = FIRST_STAGE
+        for started, name in reversed(self.stage_starts):
+            if started <= at:
+                stage = name
+                break
+        return stage
+
     def _stage_changed(self, entry: Entry) -> None:
         self.stage = str(entry.data.get("to") or self.stage)
+        self.stage_starts.append((entry.at, self.stage))
         if self.stage == "stabilize" and self.stabilized_at is None:
             self.stabilized_at = entry.at
 

@@ -227,8 +227,8 @@ class Build:
             self.summary.add(entry)
             self.sketch.add(entry)
             rows.append(row := entry_row(entry))
-            if entry.kind in ACTION_KINDS:  # in the stage the summary has now reached
-                actions.setdefault(self.summary.stage, []).append(row)
+            if entry.kind in ACTION_KINDS:  # in the stage in force at its time
+                actions.setdefault(self.summary.stage_at(entry.at), []).append(row)
         self.entries.add(rows)
         for stage, picked in actions.items():
             self.actions.setdefault(stage, Spill()).add(picked)
