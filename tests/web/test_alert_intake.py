@@ -510,6 +510,28 @@ async def test_an_attached_alert_raises_the_incident_severity(serve: Start) -> N
     assert "SEV1" in channel.topic
 
 
+async def test_a_closed_incident_keeps_its_severity_when_its_alert_repeats_worse(
+    serve: Start,
+) -> None:
+    """The tool still fires the alert after the close, now SEV1: the incident stays as it was
+    closed (its report says SEV2), and nothing is added to its timeline after the close."""
+    rule = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV2)
+    app = await serve(auto_declare=(rule,))
+    disk = generic("Disk full on db-01", dedup_key="db-01-disk", resource="db-01")
+    await post(app, "generic", disk)
+    await app.settle()
+    [incident] = await incidents(app)
+    await app.command("role commander <@U0ALICE>", channel=incident.channel_id)
+    await app.command("close Cleaned up the disk", channel=incident.channel_id)
+    await app.settle()
+    worse = generic("Disk full on db-01", dedup_key="db-01-disk", resource="db-01", severity="sev1")
+    assert (await post(app, "generic", worse)).body["incident"] == 1
+    await app.settle()
+    [incident] = await incidents(app)
+    assert (incident.status, incident.severity) == ("closed", "sev2")
+    assert [e.kind for e in await timeline(app, incident.id)][-1] == "closed"
+
+
 async def test_unrelated_alerts_stay_apart(serve: Start) -> None:
     rule = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1)
     app = await serve(auto_declare=(rule,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bridgekeeper.domain.incidents import Severity, worst
+from bridgekeeper.domain.incidents import Severity, Status, worst
 from bridgekeeper.domain.indicators import from_entities
 from bridgekeeper.services import indicators
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
@@ -136,8 +136,11 @@ async def raise_severity(
     alert: Alert,
     actor: str = BOT_ACTOR,
 ) -> None:
-    """An incident shows the worst severity its alerts suggest; it is never lowered here. An
-    alert a person links raises it only if they may change the severity, and in their name."""
+    """An open incident shows the worst severity its alerts suggest; it is never lowered here.
+    An alert a person links raises it only if they may change the severity, and in their name.
+    A closed incident keeps the severity it was closed with (its report says it)."""
+    if incident.status != Status.OPEN:
+        return
     current = Severity(incident.severity)
     suggested = worst(current, Severity(alert.severity))
     if suggested == current:
