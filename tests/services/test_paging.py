@@ -328,3 +328,20 @@ async def test_an_alert_whose_route_says_page_pages_its_team_when_declared(
         assert "U0BOB" in emulator.channels[bridge.id].members
         await at(running, 10)
         assert len(dms(emulator, "U0CAROL", ESCALATED)) == 1
+
+
+async def test_a_page_to_several_invites_each_that_can_be_invited(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """Erin left (her account is deactivated): Carol, paged with her, is still invited to the
+    private bridge channel she was told to join; the one invitation stopped at Erin's."""
+    emulator.add_user("U0ERIN", "erin", email="erin@example.com", deleted=True)
+    storage = Team(
+        "storage", ZoneInfo("UTC"), (Layer("all", ("U0BOB",), date(2026, 1, 1), time(0), days=7),)
+    )
+    leads = Policy((("U0ERIN", "U0CAROL"),), timedelta(minutes=10))
+    oncall = OnCallSettings(teams=(storage,), policies={"storage": leads})
+    async with paging_desk(db_url, emulator, oncall=oncall) as running:
+        channel = await declare(running, "Storage cluster degraded sev1 private")
+        await say(running, "page storage volumes read-only", channel=channel.id)
+        assert "U0CAROL" in channel.members and "U0ERIN" not in channel.members

@@ -35,6 +35,18 @@ from bridgekeeper.slack.urls import is_slack_response_url
 from bridgekeeper.store.db import in_transaction
 
 log = logging.getLogger(__name__)
+# conversations.invite's answers about one user, not the channel: the others are invited.
+NOT_INVITABLE = frozenset(
+    {
+        "user_not_found",
+        "user_is_inactive",
+        "user_is_bot",
+        "user_is_restricted",
+        "user_is_ultra_restricted",
+        "cant_invite",
+        "ura_max_channels",
+    }
+)
 RETRYABLE_ERRORS = {
     "ratelimited",
     "internal_error",
@@ -163,12 +175,21 @@ class SlackGateway(PeopleCalls):
                 return found
 
     async def invite(self, channel: str, users: list[str]) -> None:
+        """Invite each user; one who cannot be (deactivated, a guest, gone) is left out and
+        the others are still invited. Raises if nobody could be, or the channel refuses."""
+        refused: list[SlackError] = []
         for user in users:
             try:
                 await self.call("conversations.invite", channel=channel, users=user)
             except SlackError as exc:
-                if exc.error not in ("already_in_channel", "cant_invite_self"):
+                if exc.error in ("already_in_channel", "cant_invite_self"):
+                    continue
+                if exc.error not in NOT_INVITABLE:
                     raise
+                log.warning("could not invite %s to %s: %s", user, channel, exc.error)
+                refused.append(exc)
+        if refused and len(refused) == len(users):
+            raise refused[0]
 
     async def post(
         self,
