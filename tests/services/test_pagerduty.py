@@ -165,3 +165,20 @@ def test_the_emulator_checks_events_as_pagerduty_documents_them() -> None:
     loud = {**good, "payload": {**good["payload"], "severity": "sev1"}}  # type: ignore[dict-item]
     assert "severity" in problems(loud, set())[0]
     assert "dedup_key" in problems({**good, "event_action": "resolve", "dedup_key": None}, set())[0]
+
+
+async def test_closing_resolves_the_alert_of_a_page_nobody_acknowledged(
+    db_url: str, emulator: SlackEmulator, pagerduty: PagerDutyEmulator
+) -> None:
+    """Slack's escalation ran out of levels with nobody acknowledging: PagerDuty still
+    escalates its alert, so the close resolves it as it does an open page's."""
+    async with routed(db_url, emulator, pagerduty) as running:
+        bridge = await declare(running)
+        await say(running, "page payments", channel=bridge.id)
+        for _ in range(3):
+            await at(running, 10)
+        [page] = await pages(running)
+        assert page.status == "exhausted"
+        await say(running, "close Rolled back the release", channel=bridge.id)
+        await at(running, 1)
+        assert [e["event_action"] for e in pagerduty.events] == ["trigger", "resolve"]

@@ -294,12 +294,15 @@ class Paging:
     async def at_close(
         self, session: DbSession, *, incident: Incident, actor: str, form: CloseForm
     ) -> int:
-        """Closing resolves the incident's open pages (and their PagerDuty incidents)."""
+        """Closing resolves the incident's open pages, and their PagerDuty alerts: those of
+        pages that ran out of people to escalate to too (PagerDuty still escalates them)."""
         now = self.clock.now()
+        pages = await page_store.of_incident(session, incident.id)
+        for row in pages:
+            if row.status == page_store.EXHAUSTED and row.pagerduty:
+                self._pagerduty(session, row, "resolve", now)
         open_pages = [
-            row
-            for row in await page_store.of_incident(session, incident.id)
-            if row.status in (page_store.TRIGGERED, page_store.ACKNOWLEDGED)
+            row for row in pages if row.status in (page_store.TRIGGERED, page_store.ACKNOWLEDGED)
         ]
         for row in open_pages:
             row.status, row.ended_at = page_store.RESOLVED, now
