@@ -337,3 +337,23 @@ async def test_an_unticked_box_leaves_the_close_forms_follow_ups_out(
     await close_with_form(app, channel)  # one follow-up in the form, the box not ticked
     await app.settle()
     assert await followups(app) == [] and github.issues(REPO) == []
+
+
+async def test_an_issue_moved_to_another_repository_changes_only_its_own_follow_up(
+    start: Start, github: GitHubEmulator
+) -> None:
+    """GitHub answers a transferred issue's old address with 301 to its new one, where it
+    has another number: task 2's issue, moved and closed, is not task 1's issue #1 here."""
+    github.add_repo("acme/platform")
+    app = await start(trackers=tracker(github))
+    channel = await declare(app)
+    await say(app, channel, "task Add replica lag alert followup")
+    await say(app, channel, "task Document the failover followup")
+    await say(app, channel, "followups export")
+    await wait_until(lambda: created(app, 2))
+    moved = github.transfer(REPO, 2, "acme/platform")  # number 1 there
+    await github.close("acme/platform", moved)
+    await app.bk.followup_sync.poll()
+    first, second = await followups(app)
+    assert (first.key, first.state, first.done) == ("1", "open", False)
+    assert (second.key, second.state, second.done) == ("2", "closed", True)

@@ -121,3 +121,21 @@ async def test_an_outage_is_waited_out(start: Start, jira: JiraEmulator) -> None
     await say(app, channel, "followups export")
     await wait_until(lambda: created(app, 1), timeout=30)
     assert len(jira.issues("OPS")) == 1
+
+
+async def test_a_deleted_issue_does_not_stop_the_poll_of_the_others(
+    start: Start, jira: JiraEmulator
+) -> None:
+    """Jira answers a deleted issue 404: the poll goes on to the next, whose state it reads
+    (it stopped there, every pass, and every later follow-up stayed as it was)."""
+    app = await start(trackers=tracker(jira))
+    channel = await declare(app)
+    await say(app, channel, "task Add replica lag alert followup")
+    await say(app, channel, "task Document the failover followup")
+    await say(app, channel, "followups export")
+    await wait_until(lambda: created(app, 2), timeout=30)
+    jira.projects["OPS"].pop(0)  # someone deletes OPS-1 in Jira
+    await jira.transition("OPS-2", "Done")  # no webhook configured: only the poll sees it
+    await app.bk.followup_sync.poll()
+    _, second = await followups(app)
+    assert (second.key, second.state, second.done) == ("OPS-2", "Done", True)

@@ -13,6 +13,8 @@ is stored and goes on the timeline; the report shows each follow-up's state.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime
 
 from bridgekeeper.clock import Clock
@@ -24,9 +26,12 @@ from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import tasks as task_store
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.models import Effect, Followup, Incident, Task
-from bridgekeeper.trackers import Draft, Issue, Tracker
+from bridgekeeper.trackers import Draft, Issue, Tracker, TrackerError
 
 ACTOR = "bridgekeeper"
+
+
+log = logging.getLogger(__name__)
 
 
 class FollowupSync:
@@ -150,9 +155,13 @@ class FollowupSync:
             keys = await followup_store.open_keys(session=session, tracker=self.tracker.kind)
         changed = 0
         for key in keys:
-            issue = await self.tracker.get(key)
+            try:
+                issue = await self.tracker.get(key)
+            except TrackerError as exc:  # deleted, or no longer readable: the others go on
+                log.warning("follow-up issue %s could not be read: %s", key, exc)
+                continue
             before = await self._state_of(key)
-            await self.update(issue)
+            await self.update(replace(issue, key=key))  # a moved issue answers with a new key
             changed += before != (issue.state, issue.done)
         return changed
 

@@ -38,6 +38,7 @@ class GitHubEmulator(TrackerEmulator):
     repos: dict[str, list[JsonDict]] = field(default_factory=dict)  # "owner/repo" -> issues
     webhook_url: str | None = None
     webhook_secret: str = ""
+    moved: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)  # transfers
 
     def add_repo(self, full_name: str) -> None:
         self.repos.setdefault(full_name, [])
@@ -69,6 +70,16 @@ class GitHubEmulator(TrackerEmulator):
         headers = {"X-GitHub-Event": "issues", "X-Hub-Signature-256": signature}
         return await send_webhook(self.webhook_url, data, headers)
 
+    def transfer(self, full_name: str, number: int, to: str) -> int:
+        """Move an issue to another repository, as a person can: it gets a number there, and
+        its old address answers 301 Moved Permanently with the new one."""
+        issue = dict(self.issues(full_name)[number - 1])
+        new = len(self.repos[to]) + 1
+        issue.update(number=new, html_url=f"https://github.com/{to}/issues/{new}")
+        self.repos[to].append(issue)
+        self.moved[(full_name, number)] = (to, new)
+        return new
+
     def _repo(self, request: web.Request) -> tuple[str, list[JsonDict]]:
         name = f"{request.match_info['owner']}/{request.match_info['repo']}"
         if name not in self.repos:
@@ -97,8 +108,11 @@ class GitHubEmulator(TrackerEmulator):
         return web.json_response(issue, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
-        _, issues = self._repo(request)
+        name, issues = self._repo(request)
         number = int(request.match_info["number"])
+        if (name, number) in self.moved:
+            to, new = self.moved[(name, number)]
+            raise web.HTTPMovedPermanently(f"{self.url}/repos/{to}/issues/{new}")
         if not 1 <= number <= len(issues):
             return web.json_response({"message": "Not Found"}, status=404)
         return web.json_response(issues[number - 1])
