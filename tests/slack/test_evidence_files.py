@@ -71,6 +71,17 @@ async def test_an_unreachable_file_is_recorded_without_a_hash(running: Running) 
     assert item.sha256 is None and item.file_name == "access.log"
 
 
+async def test_slacks_sign_in_page_is_not_taken_for_the_file(running: Running) -> None:
+    """A bot token without files:read is answered 200 with Slack's sign-in page, not the file:
+    its hash would have started the chain of custody wrong."""
+    running.slack.bot_scopes.discard("files:read")
+    channel = await declare(running)
+    said = await shortcut(running, channel, share(running, channel))
+    assert "could not be downloaded" in said
+    [item] = await register(running)
+    assert item.sha256 is None and item.file_size == len(CONTENT)
+
+
 async def test_a_message_without_files_adds_nothing(running: Running) -> None:
     channel = await declare(running)
     ts = running.slack.post_user_message(channel.id, "U0ALICE", "look at this").ts

@@ -47,6 +47,9 @@ from bridgekeeper.sandbox.wire import bearer, message_json, read_args
 
 EventListener = Callable[[JsonDict], Awaitable[Any]]
 RESPONSE_URL_KINDS = ("commands", "actions", "app")
+SIGN_IN_PAGE = (
+    '<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in</body></html>'
+)
 
 
 class SlackEmulator(WebApi, Controls):
@@ -312,10 +315,13 @@ class SlackEmulator(WebApi, Controls):
 
     async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         """A file's url_private_download: its bytes to a bearer of the bot token; anyone else
-        is sent to the sign-in page, as Slack does."""
+        is sent to the sign-in page, as Slack does; a bot token without files:read gets the
+        page itself, with a 200."""
         file = api_files.downloaded(self.state, request.match_info["team_file"])
         if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
             raise web.HTTPFound(f"{self.state.base_url}/signin")
+        if "files:read" not in self.bot_scopes:
+            return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         if file is None:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=file.content, content_type="application/octet-stream")

@@ -54,4 +54,6 @@ async def sha256_of(gateway: SlackGateway, url: str, *, size: int, max_bytes: in
                 digest.update(chunk)
     except (TimeoutError, aiohttp.ClientError):
         return Hashed(None, "unreachable")
+    if size and seen != size:  # not the file: Slack answers 200 with its sign-in page to a
+        return Hashed(None, "unreachable")  # token without files:read
     return Hashed(digest.hexdigest())
