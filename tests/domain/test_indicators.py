@@ -131,3 +131,15 @@ def test_the_csv_export_never_holds_a_formula() -> None:
     rows = list(csv.reader(io.StringIO(export.csv_text(items))))[1:]
     assert len(rows) == 2
     assert [row[1][:2] for row in rows] == ["'=", "'@"] and rows[0][3] == "'=alert 1 entities"
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("nginx: ::ffff:203.0.113.5 - - POST /wp-login.php 200", "203.0.113.5"),
+        ("Tomcat log: ::FFFF:198.51.100.23 brute-forcing", "198.51.100.23"),
+    ],
+)
+def test_an_ipv4_address_a_dual_stack_server_logged_is_found_whole(text: str, address: str) -> None:
+    """It was cut into a wrong IPv6 address ("::ffff:203"): the attacker's IPv4 was lost."""
+    assert [(f.type, f.value) for f in extract(text)] == [("ipv4", address)]

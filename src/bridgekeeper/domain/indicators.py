@@ -44,7 +44,8 @@ _FINDER = re.compile(
     r"(?P<url>\b(?:https?|ftp)://[^\s<>\"`|]+)"
     rf"|(?P<email>(?<![\w.+%-])[\w.+%-]+@(?:{_LABEL}\.)+[a-z]{{2,63}}(?![\w-]))"
     r"|(?P<ipv4>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\w))"
-    r"|(?P<ipv6>(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:]))"
+    r"|(?P<ipv6>(?<![\w:.])(?:(?:[0-9a-f]{0,4}:){2,6}(?:\d{1,3}\.){3}\d{1,3}(?!\.?\w)"
+    r"|(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])))"  # with an IPv4 at its end, or not
     r"|(?P<hash>(?<![\w])(?:[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})(?!\w))"
     rf"|(?P<domain>(?<![\w@./-])(?:{_LABEL}\.)+[a-z]{{2,63}}(?![\w-]|\.\w|/))",
     re.IGNORECASE,
@@ -180,6 +181,9 @@ def _ip(value: str) -> Found | None:
         address = ipaddress.ip_address(value)
     except ValueError:
         return None
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:203.0.113.5, as dual-stack logs it
+    if mapped is not None:
+        return Found("ipv4", mapped.compressed)
     return Found(f"ipv{address.version}", address.compressed)
 
 
