@@ -357,3 +357,19 @@ async def test_an_issue_moved_to_another_repository_changes_only_its_own_follow_
     first, second = await followups(app)
     assert (first.key, first.state, first.done) == ("1", "open", False)
     assert (second.key, second.state, second.done) == ("2", "closed", True)
+
+
+@pytest.mark.slow(6)
+async def test_a_rate_limited_github_is_waited_out(start: Start, github: GitHubEmulator) -> None:
+    """GitHub answers its rate limits 403 as well as 429 (with Retry-After): the follow-up
+    waits and is created, not parked for an operator as a refusal."""
+    github.limited = 1
+    app = await start(trackers=tracker(github))
+    channel = await declare(app)
+    await say(app, channel, "task Add a runbook followup")
+    await say(app, channel, "followups export")
+    await wait_until(lambda: created(app, 1), timeout=30)
+    async with app.bk.db.sessions() as session:
+        parked = await session.scalars(select(Effect).where(Effect.status == "parked"))
+        assert list(parked) == []
+    assert len(github.issues(REPO)) == 1

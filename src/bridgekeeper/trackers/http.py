@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp
@@ -28,7 +29,7 @@ async def call(
         async with session.request(
             method, url, headers=headers, json=json, params=params, timeout=TIMEOUT
         ) as answer:
-            if answer.status == 429 or answer.status >= 500:
+            if answer.status == 429 or answer.status >= 500 or _rate_limited(answer):
                 raise TrackerRetryable(what, f"HTTP {answer.status}", _retry_after(answer))
             if answer.status >= 400:
                 raise TrackerError(what, f"HTTP {answer.status}")
@@ -37,6 +38,18 @@ async def call(
         raise TrackerRetryable(what, type(exc).__name__) from None
 
 
+def _rate_limited(answer: aiohttp.ClientResponse) -> bool:
+    """GitHub answers its rate limits 403 as well as 429: with Retry-After (a secondary
+    limit) or with no requests left (x-ratelimit-remaining: 0) until x-ratelimit-reset."""
+    headers = answer.headers
+    return answer.status == 403 and (
+        "Retry-After" in headers or headers.get("x-ratelimit-remaining") == "0"
+    )
+
+
 def _retry_after(answer: aiohttp.ClientResponse) -> float | None:
     value = answer.headers.get("Retry-After", "")
-    return float(value) if is_digits(value) else None
+    if is_digits(value):
+        return float(value)
+    reset = answer.headers.get("x-ratelimit-reset", "")  # epoch seconds
+    return max(0.0, float(reset) - time.time()) if is_digits(reset) else None

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -39,9 +40,21 @@ class GitHubEmulator(TrackerEmulator):
     webhook_url: str | None = None
     webhook_secret: str = ""
     moved: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)  # transfers
+    limited: int = 0  # the next calls answered as over GitHub's secondary rate limit
 
     def add_repo(self, full_name: str) -> None:
         self.repos.setdefault(full_name, [])
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """GitHub answers a secondary rate limit 403 (or 429), with Retry-After."""
+        if self.limited > 0:
+            self.limited -= 1
+            self.calls.append((request.method, request.path))
+            message = "You have exceeded a secondary rate limit. Please wait a few minutes."
+            headers = {"Retry-After": "1", "X-RateLimit-Remaining": "0"}
+            return web.json_response({"message": message}, status=403, headers=headers)
+        return await super()._guard(request, handler)
 
     def routes(self) -> list[web.RouteDef]:
         base = "/repos/{owner}/{repo}/issues"
