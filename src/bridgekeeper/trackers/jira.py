@@ -35,7 +35,8 @@ class Jira:
 
     async def find(self, marker: str) -> Issue | None:
         jql = f"labels = {json.dumps(marker)}"
-        found = await self._call("GET", "/rest/api/3/search", params={"jql": jql})
+        query = {"jql": jql, "fields": "status,labels", "maxResults": "1"}
+        found = await self._call("GET", "/rest/api/3/search/jql", params=query)
         issues = found.get("issues") or []
         return self._issue(issues[0]) if issues else None
 

@@ -10,8 +10,10 @@ Center as its REST API v2 documents it (the differences are listed at the end).
 - Get issue: `GET /rest/api/3/issue/{issueIdOrKey}`: `fields.status.name`, and
   `fields.status.statusCategory.key` ("new", "indeterminate", "done")
   https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get
-- Search: `GET /rest/api/3/search?jql=labels = "x"`: `{"issues": [...]}` (this emulator reads
-  only that JQL form)
+- Search (Cloud): `GET /rest/api/3/search/jql?jql=labels = "x"&fields=...`: `{"issues": [...]}`,
+  each issue its id alone unless `fields` names some (this emulator reads only that JQL form);
+  the older `GET /rest/api/3/search` answers 410 Gone, as Atlassian removed it (CHANGE-2046).
+  Data Center keeps `GET /rest/api/2/search`.
   https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
 - Authentication: Basic with email:API token; a bad one is 401
   https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/
@@ -64,7 +66,8 @@ class JiraEmulator(TrackerEmulator):
         return [
             web.post(f"{api}/issue", self._create),
             web.get(f"{api}/issue/{{key}}", self._get),
-            web.get(f"{api}/search", self._search),
+            web.get(f"{api}/search", self._search if self.datacenter else self._removed),
+            web.get(f"{api}/search/jql", self._search),
         ]
 
     def authorized(self, request: web.Request) -> bool:
@@ -141,7 +144,25 @@ class JiraEmulator(TrackerEmulator):
             for issue in issues
             if wanted[1] in issue["fields"].get("labels", [])
         ]
-        return web.json_response({"startAt": 0, "total": len(found), "issues": found})
+        if self.datacenter:
+            return web.json_response({"startAt": 0, "total": len(found), "issues": found})
+        fields = [name for name in request.query.get("fields", "").split(",") if name]
+        shown = [_with_fields(issue, fields) for issue in found]
+        return web.json_response({"issues": shown, "nextPageToken": None})
+
+    async def _removed(self, request: web.Request) -> web.Response:
+        message = (
+            "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
+        )
+        return web.json_response({"errorMessages": [message]}, status=410)
+
+
+def _with_fields(issue: JsonDict, fields: list[str]) -> JsonDict:
+    """An issue as the enhanced search shows it: its id, and its key and fields when asked."""
+    if not fields:
+        return {"id": issue["id"]}
+    chosen = {name: issue["fields"][name] for name in fields if name in issue["fields"]}
+    return {"id": issue["id"], "key": issue["key"], "fields": chosen}
 
 
 def _status(name: str) -> JsonDict:
