@@ -185,6 +185,20 @@ async def test_declare_clicked_twice_makes_one_incident(app: Running) -> None:
     assert len(app.slack.calls_to("conversations.create")) == 2
 
 
+async def test_a_second_declare_joins_the_incident_the_first_made(app: Running) -> None:
+    """Bob clicks Declare on his copy of the card just after Alice: one incident, and Bob,
+    told so, is in its bridge channel (he was told he had been invited, and was not)."""
+    alert_id, ts = await carded(app)
+    await click(app, "alert_declare", alert_id, ts)
+    await app.settle()
+    reply = await click(app, "alert_declare", alert_id, ts, user="U0BOB")
+    await app.settle()
+    told = json.dumps([p.body for p in app.slack.response_posts if p.url == reply.response_url])
+    assert "Incident 1 was already declared from this alert" in told
+    [incident] = await incidents(app)
+    assert "U0BOB" in app.slack.channels[incident.channel_id or ""].members
+
+
 # -- link ----------------------------------------------------------------------------------------
 async def test_link_attaches_the_alert_to_an_open_incident(app: Running) -> None:
     await app.command("declare Database outage sev3")

@@ -44,6 +44,9 @@ class Declared:
     number: int
     incident_id: int
     title: str
+    earlier: str = (
+        ""  # declared before from the alert: "open" (the clicker joined), "closed", "private"
+    )
 
 
 class IncidentService:

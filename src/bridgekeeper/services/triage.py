@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bridgekeeper.clock import Clock
-from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.services import digest as digests
 from bridgekeeper.services.access import Hidden
 from bridgekeeper.services.alert_cards import attach, mark_triaged, refresh_card
@@ -117,7 +117,7 @@ class TriageService:
         async with self.db.transaction() as session:
             alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None and alert.incident_number is not None:
-                return Declared(alert.incident_number, alert.incident_id, alert.title)
+                return await self._declared_before(session, alert, user)
             declared = await self.incidents.declare(
                 session=session,
                 user=user,
@@ -134,6 +134,20 @@ class TriageService:
             mark_triaged(alert, "declared", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
             return declared
+
+    async def _declared_before(self, session: DbSession, alert: Alert, user: str) -> Declared:
+        """A second click on Declare (or on a card whose alert was linked meanwhile): the
+        clicker joins the public incident's bridge channel; of a private one, nothing is
+        said but that it is private."""
+        incident = await incident_store.get_by_id(
+            session=session, incident_id=alert.incident_id, lock=True
+        )
+        if incident.private:
+            return Declared(0, incident.id, "", earlier="private")
+        if incident.status != Status.OPEN:
+            return Declared(incident.number, incident.id, incident.title, earlier="closed")
+        await self.incidents.invite(session, incident=incident, users=[user])
+        return Declared(incident.number, incident.id, incident.title, earlier="open")
 
     def _private_source(self, source: str) -> bool:
         """Alerts from a source the auto-declare rules keep private (security tools, say)

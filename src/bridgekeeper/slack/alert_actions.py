@@ -83,7 +83,11 @@ class AlertActions:
     async def _declare(self, alert_id: int, body: dict[str, Any]) -> None:
         declared = await self.triage.declare(alert_id=alert_id, user=_user(body))
         await self._tell(
-            body, "slack/alert_declared.md.j2", number=declared.number, title=declared.title
+            body,
+            "slack/alert_declared.md.j2",
+            number=declared.number,
+            title=declared.title,
+            earlier=declared.earlier,
         )
 
     async def _list_digest(self, digest: int, body: dict[str, Any]) -> None:
