@@ -116,8 +116,8 @@ class TriageService:
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
             alert = await self._alert(session, alert_id, user)
-            if alert.incident_id is not None and alert.incident_number is not None:
-                return await self._declared_before(session, alert, user)
+            if alert.incident_id is not None:
+                return await self._declared_before(session, alert.incident_id, user)
             declared = await self.incidents.declare(
                 session=session,
                 user=user,
@@ -135,12 +135,12 @@ class TriageService:
             await refresh_card(session=session, alert=alert, now=now, interval=None)
             return declared
 
-    async def _declared_before(self, session: DbSession, alert: Alert, user: str) -> Declared:
+    async def _declared_before(self, session: DbSession, incident_id: int, user: str) -> Declared:
         """A second click on Declare (or on a card whose alert was linked meanwhile): the
         clicker joins the public incident's bridge channel; of a private one, nothing is
         said but that it is private."""
         incident = await incident_store.get_by_id(
-            session=session, incident_id=alert.incident_id, lock=True
+            session=session, incident_id=incident_id, lock=True
         )
         if incident.private:
             return Declared(0, incident.id, "", earlier="private")
