@@ -255,6 +255,30 @@ async def test_a_link_raises_the_severity_only_for_whom_may_change_it(app: Runni
     assert [(e.actor, e.text) for e in changes] == [("U0ALICE", f"alert {alert_id}")]
 
 
+async def test_a_link_to_an_incident_closed_while_the_form_was_open_says_so(
+    app: Running,
+) -> None:
+    """The form stays open with the reason under the field; it closed with no word, and Bob
+    believed the alert linked."""
+    await app.command("declare Database outage sev3")
+    await app.settle()
+    alert_id, ts = await carded(app)
+    await click(app, "alert_link", alert_id, ts, user="U0BOB")
+    await app.settle()
+    view_id = open_view(app, "alert_link")
+    [incident] = await incidents(app)
+    await app.command("close Replica promoted", channel=incident.channel_id)
+    await app.settle()
+    reply = await app.driver.view_submission(
+        user="U0BOB", view_id=view_id, values={"incident": selected("1")}
+    )
+    assert reply.body["response_action"] == "errors"
+    assert reply.body["errors"]["incident"].startswith(
+        "Incident 1 is closed, so nothing was changed"
+    )
+    assert (await alert(app, alert_id)).incident_id is None
+
+
 async def test_link_with_no_open_incident_says_so(app: Running) -> None:
     alert_id, ts = await carded(app)
     await click(app, "alert_link", alert_id, ts)

@@ -20,7 +20,7 @@ from bridgekeeper.errors import CommandRefused
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.triage import AlertGone, Disposition, TriageService
 from bridgekeeper.slack.acking import AckFirst
-from bridgekeeper.slack.blocks import ephemeral
+from bridgekeeper.slack.blocks import ephemeral, field_error
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import state_values
 
@@ -132,13 +132,21 @@ class AlertActions:
             )
 
     async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Linked before the form closes: a refusal (the incident closed, or no longer there
+        for this user, while the form was open) is shown in it, not lost."""
         number = _selected(_view_values(body), "incident")
         if not is_digits(number):
             await self._refuse(ack, "incident", "incident_missing")
             return
-        await ack()
-        with _refusals_logged():
+        try:
             await self.triage.link(alert_id=_view_alert(body), user=_user(body), number=int(number))
+        except CommandRefused as refused:
+            said = self.renderer.slack(refused.template, command="/incident", **refused.context)
+            await ack(response_action="errors", errors={"incident": field_error(said)})
+            return
+        except AlertGone:
+            log.info("alert action refused: AlertGone")
+        await ack()
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         """The modal stays open with the problem shown under the field."""

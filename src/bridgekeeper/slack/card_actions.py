@@ -20,7 +20,7 @@ from bridgekeeper.errors import CommandRefused, SlackError
 from bridgekeeper.services.lifecycle import Lifecycle
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.slack.acking import AckFirst
-from bridgekeeper.slack.blocks import ephemeral
+from bridgekeeper.slack.blocks import ephemeral, field_error
 from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
 
@@ -122,7 +122,7 @@ class CardActions:
             text = self.runner.renderer.slack(
                 refused.template, **{**self.runner.common(), **refused.context}
             )
-            await ack(response_action="errors", errors={block: _plain(text)[:2000]})
+            await ack(response_action="errors", errors={block: field_error(text)})
             return
         await ack()
 
@@ -145,7 +145,3 @@ def _user(body: dict[str, Any]) -> str:
 
 def _number(body: dict[str, Any]) -> int:
     return int(str((body.get("view") or {}).get("private_metadata") or "0"))
-
-
-def _plain(mrkdwn: str) -> str:
-    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
