@@ -13,9 +13,10 @@ from bridgekeeper.store.db import Database
 
 
 async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Exit status 0, or 2 when `retry` names nothing to retry."""
+    """Exit status 0, or 2 when `retry` does not name its deliveries in exactly one way (ids
+    with --all would have retried the ids alone)."""
     renderer = Renderer()
-    if args.outbox_command == "retry" and not (args.ids or args.lane or args.all):
+    if args.outbox_command == "retry" and sum((bool(args.ids), bool(args.lane), args.all)) != 1:
         print(renderer.text("cli/outbox_retry_usage.txt.j2").strip(), file=sys.stderr)
         return 2
     db = Database(settings.database_url)

@@ -112,6 +112,8 @@ async def test_retry_without_naming_anything_is_refused(db_url: str) -> None:
     refused = await run_cli(db_url, "retry")
     assert refused.returncode == 2
     assert "--lane LANE, or --all" in refused.stderr
+    both = await run_cli(db_url, "retry", "3", "--all")  # it retried delivery 3 alone
+    assert both.returncode == 2 and "in one way" in both.stderr
     listed = await run_cli(db_url, "list")
     assert listed.returncode == 0 and "Parked: none" in listed.stdout
 
