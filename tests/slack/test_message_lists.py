@@ -20,34 +20,18 @@ def card(bridge: Channel) -> str:
     return "\n".join(b["text"]["text"] for b in pinned.blocks if b["type"] == "section")
 
 
-async def test_the_status_cards_open_tasks_are_one_a_line(
-    db_url: str, emulator: SlackEmulator
-) -> None:
-    async with desk_for(db_url, emulator) as desk:
-        bridge = await desk.declare("Leaked API key sev2")
-        await desk.command("task Rotate the key <@U0BOB>", channel=bridge.id)
-        await desk.command("task Block the IP", channel=bridge.id)
-        shown = card(bridge)
-        assert "*Open tasks*\n1. Rotate the key (<@U0BOB>)\n2. Block the IP" in shown, shown
-
-
-async def test_the_status_cards_deadlines_are_one_a_line(
+async def test_the_status_card_and_a_clocks_start_list_one_item_a_line(
     db_url: str, emulator: SlackEmulator
 ) -> None:
     async with desk_for(db_url, emulator) as desk:
         bridge = await desk.declare("Customer data exposed sev1")
+        await desk.command("task Rotate the key <@U0BOB>", channel=bridge.id)
+        await desk.command("task Block the IP", channel=bridge.id)
         await desk.command("notify gdpr", channel=bridge.id)
         await desk.command("notify nis2", channel=bridge.id)
         shown = card(bridge)
+        assert "*Open tasks*\n1. Rotate the key (<@U0BOB>)\n2. Block the IP" in shown, shown
         assert "UTC*\nNIS2: early warning by" in shown, shown
-
-
-async def test_a_clocks_deadlines_are_listed_one_a_line(
-    db_url: str, emulator: SlackEmulator
-) -> None:
-    async with desk_for(db_url, emulator) as desk:
-        bridge = await desk.declare("Customer data exposed sev1")
-        await desk.command("notify nis2", channel=bridge.id)
         [started] = containing(bridge, "started the *NIS2* notification clock")
         text = json.loads(started)[0]["text"]["text"]
         bullets = [line for line in text.splitlines() if line.startswith("•")]
