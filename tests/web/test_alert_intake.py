@@ -522,6 +522,7 @@ async def test_a_closed_incident_keeps_its_severity_when_its_alert_repeats_worse
     await app.settle()
     [incident] = await incidents(app)
     await app.command("role commander <@U0ALICE>", channel=incident.channel_id)
+    await app.settle()  # commands are applied after their acks, concurrently
     await app.command("close Cleaned up the disk", channel=incident.channel_id)
     await app.settle()
     worse = generic("Disk full on db-01", dedup_key="db-01-disk", resource="db-01", severity="sev1")
