@@ -23,6 +23,7 @@ from bridgekeeper.clock import FrozenClock
 from bridgekeeper.config import load_settings
 from bridgekeeper.demo_scenes import play
 from bridgekeeper.demo_transcript import Transcript
+from bridgekeeper.errors import BridgekeeperError
 from bridgekeeper.sandbox import SlackDriver, SlackEmulator
 from bridgekeeper.sandbox.driver import Reply
 from bridgekeeper.sandbox.loopback import serve
@@ -143,9 +144,18 @@ async def run_demo(*, output_dir: str | None = None, out: TextIO = sys.stdout) -
 
 
 def _report_folder(output_dir: str | None) -> Path:
-    """The database goes with the run; the report stays where the transcript says it is."""
+    """The database goes with the run; the report stays where the transcript says it is. A
+    folder the report cannot be written to is said at once, not after the whole scenario."""
     folder = Path(output_dir or tempfile.mkdtemp(prefix="bridgekeeper-demo-report-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BridgekeeperError(
+            f"--output-dir {folder}: the report cannot be written there ({reason})"
+        ) from None
     return folder
 
 

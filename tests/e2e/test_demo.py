@@ -6,7 +6,10 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from bridgekeeper.demo import run_demo
+from bridgekeeper.errors import BridgekeeperError
 
 
 async def test_demo_shows_the_whole_flow_by_name_and_writes_the_report(tmp_path: Path) -> None:
@@ -52,3 +55,12 @@ def written(folder: Path) -> tuple[list[Path], dict[str, str]]:
     reports = sorted(folder.glob("incident-1-report-v1.*"))
     markdown = (folder / "incident-1-report-v1.md").read_text(encoding="utf-8")
     return reports, dict(re.findall(r"^- (Time to \w+): (.+)$", markdown, re.MULTILINE))
+
+
+async def test_a_report_folder_it_cannot_write_to_is_said_before_the_scenario() -> None:
+    """It ran the whole incident first, then failed writing the report."""
+    out = io.StringIO()
+    with pytest.raises(BridgekeeperError) as refused:
+        await run_demo(output_dir="/proc/self", out=out)
+    assert str(refused.value).startswith("--output-dir /proc/self: the report cannot be written")
+    assert out.getvalue() == ""
