@@ -15,8 +15,7 @@ from bridgekeeper.console.context import ConsoleContext
 from bridgekeeper.console.dashboard import period
 from bridgekeeper.console.query import read
 from bridgekeeper.console.sessions import Session
-from bridgekeeper.console.views import positive
-from bridgekeeper.domain.text import is_digits
+from bridgekeeper.domain.text import is_digits, whole_number
 from bridgekeeper.services.dashboard import DEFAULT_PERIOD, Figures
 from bridgekeeper.services.stats import DEFAULT_DAYS, Stats, Timing
 from bridgekeeper.store.models import Alert
@@ -50,7 +49,7 @@ def _not_found() -> web.Response:
 
 def _number(request: web.Request) -> int:
     """The incident number in the path; a malformed one is as missing as an unknown one."""
-    number = positive(request.match_info["number"])
+    number = whole_number(request.match_info["number"])
     if number is None:
         raise web.HTTPNotFound(
             text=_dumps({"error": "not_found"}), content_type="application/json", headers=HEADERS

@@ -8,7 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bridgekeeper.console.context import ConsoleContext
-from bridgekeeper.console.views import positive, signed_in
+from bridgekeeper.console.views import signed_in
+from bridgekeeper.domain.text import whole_number
 from bridgekeeper.services.report_html import script_policy
 from bridgekeeper.services.reports import ReportService
 from bridgekeeper.web.reports import send_report
@@ -30,10 +31,10 @@ class ReportViews:
         session = await signed_in(self.ctx, request)
         if isinstance(session, web.Response):
             return session
-        number = positive(request.match_info["number"])
+        number = whole_number(request.match_info["number"])
         fmt = request.query.get("format", "html")
         version_text = request.query.get("version")
-        version = positive(version_text) if version_text is not None else None
+        version = whole_number(version_text) if version_text is not None else None
         wrong = fmt not in FORMATS or (version_text is not None and version is None)
         stored = None
         if (

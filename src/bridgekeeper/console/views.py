@@ -13,7 +13,7 @@ from bridgekeeper.console.context import ConsoleContext
 from bridgekeeper.console.query import read
 from bridgekeeper.console.sessions import Session
 from bridgekeeper.domain.incidents import Severity
-from bridgekeeper.domain.text import is_digits
+from bridgekeeper.domain.text import whole_number
 from bridgekeeper.resources import shipped_dir
 
 
@@ -69,7 +69,7 @@ class PageViews:
         session = await self._signed_in(request)
         if isinstance(session, web.Response):
             return session
-        number = positive(request.match_info["number"])
+        number = whole_number(request.match_info["number"])
         facts = None
         if number is not None:
             facts = await self.ctx.reader.incident(user=session.user, number=number)
@@ -84,7 +84,3 @@ async def signed_in(ctx: ConsoleContext, request: web.Request) -> Session | web.
     if session is None:
         return redirect("/console/signin?next=" + quote(request.path_qs, safe=""))
     return session
-
-
-def positive(text: str) -> int | None:
-    return int(text) if is_digits(text) and 0 < len(text) < 10 and int(text) > 0 else None

@@ -57,6 +57,12 @@ def is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number from 1 (an incident's, a report version's), if it is one of at
+    most nine digits 0-9."""
+    return int(text) if is_digits(text) and 0 < len(text) < 10 and int(text) > 0 else None
+
+
 def _joiners_in_words(text: str) -> str:
     """A joiner stays only between two characters of a word (neither space nor invisible)."""
     kept: list[str] = []

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from bridgekeeper.domain.text import is_digits
+from bridgekeeper.domain.text import whole_number
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.report_html import script_policy
 from bridgekeeper.services.reports import MEDIA_TYPES, ReportService, StoredReport
@@ -30,9 +30,9 @@ class ReportEndpoint:
             raise web.HTTPNotFound()
         if not _authorized(request, self.token):
             raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="reports"'})
-        number = _positive(request.match_info.get("number", ""))
+        number = whole_number(request.match_info.get("number", ""))
         version_text = request.query.get("version")
-        version = _positive(version_text) if version_text is not None else None
+        version = whole_number(version_text) if version_text is not None else None
         if number is None or (version_text is not None and version is None):
             raise web.HTTPNotFound()
         fmt = choose_format(request.headers.get("Accept", ""))
@@ -84,10 +84,6 @@ def _authorized(request: web.Request, token: str) -> bool:
     if scheme.lower() != "bearer" or not given:
         return False
     return hmac.compare_digest(given.strip().encode(), token.encode())
-
-
-def _positive(text: str) -> int | None:
-    return int(text) if is_digits(text) and 0 < len(text) < 10 and int(text) > 0 else None
 
 
 def choose_format(accept: str) -> str:
