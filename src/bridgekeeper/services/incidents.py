@@ -49,6 +49,14 @@ class Declared:
     )
 
 
+async def leader(session: DbSession, incident: Incident) -> str | None:
+    """Who is told in person about the incident: its commander, else whoever declared it,
+    when a person did (not bridgekeeper's own declarations)."""
+    roles = await incident_store.current_roles(session=session, incident_id=incident.id)
+    person = roles.get("commander") or incident.declared_by
+    return person if person.startswith(("U", "W")) else None
+
+
 class IncidentService:
     def __init__(
         self,

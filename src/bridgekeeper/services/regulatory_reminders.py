@@ -12,7 +12,7 @@ from bridgekeeper.domain.effects import Post
 from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.rendering import Mrkdwn, Renderer, user_mention
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
-from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.incidents import IncidentService, leader
 from bridgekeeper.services.regulatory_clocks import open_deadlines
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs, outbox
@@ -109,9 +109,7 @@ async def bridge_or_commander(session: DbSession, incident: Incident) -> str:
     (else whoever declared it): Slack would refuse them all in the archived channel."""
     if incident.archived_at is None:
         return "bridge"
-    roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-    person = roles.get("commander") or incident.declared_by
-    return person if person.startswith(("U", "W")) else "bridge"
+    return await leader(session, incident) or "bridge"
 
 
 def post(

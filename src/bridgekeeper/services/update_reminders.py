@@ -15,7 +15,7 @@ from bridgekeeper.domain.effects import Post
 from bridgekeeper.domain.incidents import Severity, Status
 from bridgekeeper.domain.reminders import ReminderPolicy, UpdateFacts
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
-from bridgekeeper.services.incidents import IncidentService
+from bridgekeeper.services.incidents import IncidentService, leader
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs, outbox
 from bridgekeeper.store.db import DbSession
@@ -198,16 +198,13 @@ class UpdateReminders:
         )
         if due is None or due > now:
             return Outcome(False, due)
-        roles = await incident_store.current_roles(session=session, incident_id=incident.id)
-        owner = roles.get("commander") or incident.declared_by
+        owner = await leader(session, incident)
         markup = self.renderer.slack(
             "slack/reminder_review.md.j2",
             incident=incident,
             days=self.settings.updates.review_after_days,
         )
-        self._post(
-            session, incident, owner if owner.startswith(("U", "W")) else "bridge", markup, now
-        )
+        self._post(session, incident, owner or "bridge", markup, now)
         return Outcome(True, None)
 
     def _post(
