@@ -133,6 +133,7 @@ class Milestones:
 
     first_seen: datetime
     acknowledged_at: datetime | None
+    acknowledged_by: str
     declared_at: datetime
     stabilized_at: datetime | None
     closed_at: datetime | None
@@ -156,14 +157,19 @@ def milestones(
     incident: IncidentFacts, alerts: Iterable[AlertFacts], stabilized_at: datetime | None
 ) -> Milestones:
     """First seen: the earliest alert, else detection. Acknowledged: the earliest alert ack or
-    triage, else the declaration (declaring an incident acknowledges it)."""
+    triage, else the declaration (declaring an incident acknowledges it); by whoever did that
+    first."""
     alerts = list(alerts)
     first_seen = min([incident.detected_at, incident.declared_at, *(a.first_seen for a in alerts)])
-    acks = [a.acknowledged_at or a.triaged_at for a in alerts]
-    acknowledged = min([t for t in acks if t is not None], default=incident.declared_at)
+    acks = [(a.acknowledged_at or a.triaged_at, a.acknowledged_by or a.triaged_by) for a in alerts]
+    acknowledged = min([*(at for at, _ in acks if at is not None), incident.declared_at])
+    named = [(at, by) for at, by in acks if at is not None and by]
+    first = min(named, key=lambda ack: ack[0], default=None)
+    by = first[1] if first is not None and first[0] <= incident.declared_at else None
     return Milestones(
         first_seen=first_seen,
-        acknowledged_at=min(acknowledged, incident.declared_at),
+        acknowledged_at=acknowledged,
+        acknowledged_by=by or incident.declared_by,
         declared_at=incident.declared_at,
         stabilized_at=stabilized_at,
         closed_at=incident.closed_at if incident.status == "closed" else None,
@@ -293,21 +299,10 @@ def _detection(
         "alerts": [_alert(a) for a in sorted(alerts, key=lambda a: a.first_seen)],
         "first_seen": iso(moments.first_seen),
         "acknowledged_at": iso(moments.acknowledged_at),
-        "acknowledged_by": _acknowledger(incident, alerts),
+        "acknowledged_by": moments.acknowledged_by,
         "declared_at": iso(incident.declared_at),
         "declared_by": incident.declared_by,
     }
-
-
-def _acknowledger(incident: IncidentFacts, alerts: Sequence[AlertFacts]) -> str:
-    """Who acknowledged it when `milestones` says: the first to acknowledge or triage one of
-    its alerts, if that came before the declaration; else whoever declared it."""
-    acks = [(a.acknowledged_at or a.triaged_at, a.acknowledged_by or a.triaged_by) for a in alerts]
-    done = [(at, by) for at, by in acks if at is not None and by]
-    first = min(done, key=lambda ack: ack[0], default=None)
-    return (
-        first[1] if first is not None and first[0] <= incident.declared_at else incident.declared_by
-    )
 
 
 def _alert(alert: AlertFacts) -> dict[str, Any]:
