@@ -67,13 +67,15 @@ def markdown_code(value: object) -> str:
     """Users' text shown as written in Markdown (GitHub's and GitLab's issues), in a code span:
     nothing in it is read as a mention (@all), a reference, a link, an image or emphasis."""
     text = " ".join(str(value or "").split())
-    return f"{_fence(text, 1)} {text} {_fence(text, 1)}"
+    fence = _fence(text, 1)
+    return f"{fence} {text} {fence}"
 
 
 def markdown_code_block(value: object) -> str:
     """`markdown_code` for text of several lines: a fenced code block."""
     text = str(value or "")
-    return f"{_fence(text, 3)}\n{text}\n{_fence(text, 3)}"
+    fence = _fence(text, 3)
+    return f"{fence}\n{text}\n{fence}"
 
 
 def _fence(text: str, least: int) -> str:

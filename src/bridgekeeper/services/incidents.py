@@ -44,9 +44,8 @@ class Declared:
     number: int
     incident_id: int
     title: str
-    earlier: str = (
-        ""  # declared before from the alert: "open" (the clicker joined), "closed", "private"
-    )
+    # declared before from the same alert: "open" (the clicker joined), "closed", "private"
+    earlier: str = ""
 
 
 async def leader(session: DbSession, incident: Incident) -> str | None:
