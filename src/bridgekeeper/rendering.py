@@ -31,7 +31,7 @@ from bridgekeeper.domain.indicators import defang
 from bridgekeeper.resources import shipped_dir
 
 log = logging.getLogger(__name__)
-_SLACK_ID = re.compile(r"^[UWBCGSD][A-Z0-9]{1,30}$")
+_SLACK_ID = re.compile(r"[UWBCGSD][A-Z0-9]{1,30}")
 
 
 class Mrkdwn(str):
@@ -103,14 +103,14 @@ def markdown_emphasis(value: object) -> str:
 
 def user_mention(user_id: object) -> Mrkdwn:
     text = str(user_id or "")
-    if _SLACK_ID.match(text):
+    if _SLACK_ID.fullmatch(text):
         return Mrkdwn(f"<@{text}>")
     return Mrkdwn(escape_mrkdwn(text or "nobody"))
 
 
 def channel_mention(channel_id: object) -> Mrkdwn:
     text = str(channel_id or "")
-    if _SLACK_ID.match(text):
+    if _SLACK_ID.fullmatch(text):
         return Mrkdwn(f"<#{text}>")
     return Mrkdwn(escape_mrkdwn(text))
 

@@ -122,3 +122,24 @@ async def test_a_number_in_other_digits_is_as_malformed_as_any(
     alice = visitors()
     await alice.sign_in()
     assert (await alice.get(path))[0] == status
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/console/incidents?to=9999-12-31", 200),  # the calendar's last day: no bound
+        ("/api/v1/incidents?to=9999-12-31", 200),
+        ("/api/v1/stats?days=000011000000000", 400),  # read whole, not by its first digits
+        ("/api/v1/stats?days=0000100000", 400),
+    ],
+)
+async def test_days_at_the_edges_are_an_answer_or_a_400(
+    console: Running, visitors: Visitors, path: str, status: int
+) -> None:
+    await declare(console, "Website slow sev3")
+    alice = visitors()
+    await alice.sign_in()
+    answer, body = await alice.get(path)
+    assert answer == status
+    if status == 200:
+        assert "Website slow" in body

@@ -41,9 +41,10 @@ async def test_a_callback_whose_state_does_not_match_is_refused(
     async with await alice.choose(url, page, "U0ALICE", follow=False) as back:
         callback = back.headers["Location"]
     params = parse_qs(urlparse(callback).query)
-    forged = {"code": params["code"][0], "state": "someone-elses-state"}
-    status, text = await alice.get("/console/auth/callback?" + urlencode(forged))
-    assert status == 400 and "Sign-in failed" in text and "expired" in text
+    for state in ("\u00e9t\u00e9", "someone-elses-state"):  # compared as bytes, not a 500
+        forged = {"code": params["code"][0], "state": state}
+        status, text = await alice.get("/console/auth/callback?" + urlencode(forged))
+        assert status == 400 and "Sign-in failed" in text and "expired" in text
     assert (await alice.get("/console/incidents", allow_redirects=False))[0] == 302
     assert (await alice.api("/incidents"))[0] == 401
     stranger = visitors()  # the right state, in a browser that never started signing in
@@ -156,7 +157,13 @@ async def test_the_console_off_is_not_there(
 
 
 @pytest.mark.parametrize(
-    "elsewhere", ["https://evil.example/", "//evil.example/x", "/slack/events"]
+    "elsewhere",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/slack/events",
+        "/console/incidents\r\nX-Injected: 1",  # a line break, which no Location may hold
+    ],
 )
 async def test_after_signing_in_only_the_console_is_a_destination(
     visitors: Visitors, elsewhere: str

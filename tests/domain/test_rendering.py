@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridgekeeper.rendering import Renderer
+from bridgekeeper.rendering import Renderer, channel_mention, user_mention
 
 NAME = "refused/incident_not_found.md.j2"
 
@@ -40,3 +40,9 @@ def test_each_kind_keeps_its_escaping(tmp_path: Path) -> None:
     assert renderer.text("same.j2", value="<b>") == "<b>"
     assert renderer.slack("same.j2", value="<b>") == "&lt;b&gt;"
     assert Renderer([tmp_path]).text("same.j2", value="<b>") == "<b>"
+
+
+def test_only_a_whole_slack_id_is_a_mention() -> None:
+    assert user_mention("U0ALICE") == "<@U0ALICE>" and channel_mention("C0GEN") == "<#C0GEN>"
+    assert user_mention("U0ALICE\n") == "U0ALICE\n"  # `$` also matched before a line break
+    assert channel_mention("C0GEN\n") == "C0GEN\n"

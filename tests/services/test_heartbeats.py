@@ -130,6 +130,7 @@ async def test_the_configured_interval_wins(
     [
         ("never-pinged", ALERT_TOKEN, 422, "has no interval: ping with ?interval=5m"),
         ("Bad Name!?interval=5m", ALERT_TOKEN, 422, "lowercase letters"),
+        ("backup%0A?interval=5m", ALERT_TOKEN, 422, "lowercase letters"),
         ("backup?interval=5x", ALERT_TOKEN, 422, "interval must be"),
         ("backup?interval=1s", ALERT_TOKEN, 422, "between 10 seconds and 31 days"),
         ("backup?interval=5m", "wrong", 401, "credentials"),

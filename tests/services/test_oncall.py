@@ -212,6 +212,7 @@ async def test_the_feed_needs_its_own_token(rota: Running) -> None:
     assert payments != rota.bk.oncall.feed_token("stores")
     assert (await feed(rota, "payments", None))[0] == 404
     assert (await feed(rota, "payments", "x" * 32))[0] == 404
+    assert (await feed(rota, "payments", "\u00e9"))[0] == 404  # as for no team: not a 500
     assert (await feed(rota, "stores", payments))[0] == 404
     assert (await feed(rota, "billing", payments))[0] == 404
     assert (await feed(rota, "stores", rota.bk.oncall.feed_token("stores")))[0] == 200

@@ -26,7 +26,7 @@ from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
 from bridgekeeper.domain.alerts.parse import SOURCES as BUILT_IN_SOURCES
 from bridgekeeper.domain.incidents import Severity
 
-SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 class AutoDeclare(Table):
@@ -95,7 +95,7 @@ Template = Annotated[str, AfterValidator(_template), Shown("Jinja expression")]
 
 
 def _source_name(value: str) -> str:
-    if not SOURCE_NAME.match(value) or value in (*BUILT_IN_SOURCES, HEARTBEAT):
+    if not SOURCE_NAME.fullmatch(value) or value in (*BUILT_IN_SOURCES, HEARTBEAT):
         raise problem("source_name", built_in=sorted(BUILT_IN_SOURCES))
     return value
 
@@ -104,7 +104,7 @@ SourceName = Annotated[str, AfterValidator(_source_name)]
 
 
 def _heartbeat_name(value: str) -> str:
-    if not HEARTBEAT_NAME.match(value):
+    if not HEARTBEAT_NAME.fullmatch(value):
         raise problem("heartbeat_name")
     return value
 

@@ -58,15 +58,15 @@ from bridgekeeper.domain.oncall import WEEKDAYS
 from bridgekeeper.domain.oncall_routing import Route
 from bridgekeeper.domain.paging import DEFAULT_DELAY_MINUTES, TARGET_WORDS, Policy
 
-TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
-PAGERDUTY_ID = re.compile(r"^P[A-Z0-9]{5,13}$")
+TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
+PAGERDUTY_ID = re.compile(r"P[A-Z0-9]{5,13}")
 SOURCES = ("rota", "pagerduty", "goalert")
 
 
 def _user_id(value: str) -> str:
-    if not USER_ID.match(value):
+    if not USER_ID.fullmatch(value):
         raise problem("user_id")
     return value
 
@@ -80,19 +80,19 @@ def _time_zone(value: str) -> str:
 
 
 def _team_name(value: str) -> str:
-    if not TEAM_NAME.match(value):
+    if not TEAM_NAME.fullmatch(value):
         raise problem("team_name")
     return value
 
 
 def _page_target(value: str) -> str:
-    if value not in TARGET_WORDS and not USER_ID.match(value):
+    if value not in TARGET_WORDS and not USER_ID.fullmatch(value):
         raise problem("page_target")
     return value
 
 
 def _routing_key(value: str) -> str:
-    if not ROUTING_KEY.match(value):
+    if not ROUTING_KEY.fullmatch(value):
         raise problem("routing_key")
     return value
 
@@ -272,7 +272,7 @@ def _source_problem(team: Team) -> tuple[str, str] | None:
         return "schedule", "source_needs_schedule"
     value = team.schedule or team.escalation_policy or ""
     key = "schedule" if team.schedule else "escalation_policy"
-    if team.source == "pagerduty" and not PAGERDUTY_ID.match(value):
+    if team.source == "pagerduty" and not PAGERDUTY_ID.fullmatch(value):
         return key, "pagerduty_id"
     if team.source == "goalert" and not _is_uuid(value):
         return key, "goalert_id"

@@ -17,10 +17,10 @@ from pydantic_core import PydanticCustomError
 
 from bridgekeeper.domain.incidents import Impact, Severity
 
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-CONTACT_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
-REGIME_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+CONTACT_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
+PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]{0,19}")
+REGIME_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 REPORT_TOKEN_MIN = 16
 
 

@@ -15,14 +15,13 @@ from bridgekeeper.console.context import ConsoleContext
 from bridgekeeper.console.dashboard import period
 from bridgekeeper.console.query import read
 from bridgekeeper.console.sessions import Session
-from bridgekeeper.domain.text import is_digits, whole_number
+from bridgekeeper.domain.text import whole_number
 from bridgekeeper.services.dashboard import DEFAULT_PERIOD, Figures
 from bridgekeeper.services.stats import DEFAULT_DAYS, Stats, Timing
 from bridgekeeper.store.models import Alert
 
 PREFIX = "/api/v1"
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-DAYS_MAX = 3660
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -123,10 +122,10 @@ class ApiViews:
 
     async def stats(self, request: web.Request) -> web.Response:
         session = await self._session(request)
-        text = request.query.get("days", str(DEFAULT_DAYS))
-        if not is_digits(text) or not 1 <= int(text[:5]) <= DAYS_MAX:
+        days = period(request.query, DEFAULT_DAYS)
+        if days is None:
             return _error(400, "bad_query", fields=["days"])
-        found = await self.ctx.reader.stats(user=session.user, days=int(text))
+        found = await self.ctx.reader.stats(user=session.user, days=days)
         return _json(stats_json(found))
 
     async def dashboard(self, request: web.Request) -> web.Response:

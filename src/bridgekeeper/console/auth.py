@@ -4,7 +4,6 @@ code exchanged, the session started) and POST /console/signout (with its CSRF to
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from aiohttp import web
@@ -12,14 +11,16 @@ from aiohttp import web
 from bridgekeeper.console.context import ConsoleContext, csrf_ok
 from bridgekeeper.console.oidc import SignInFailed
 from bridgekeeper.console.sessions import Session
+from bridgekeeper.domain.text import same_secret
 
 log = logging.getLogger(__name__)
 HOME = "/console/incidents"
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path of the console: never another site (`//host`, `https:`) after signing in."""
-    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+    """Only a path of the console: never another site (`//host`, `https:`) after signing in,
+    nor a line break, which no answer's Location may hold."""
+    if value and value.startswith("/console/") and "\\" not in value and value.isprintable():
         return value
     return HOME
 
@@ -50,7 +51,7 @@ class AuthViews:
     async def callback(self, request: web.Request) -> web.Response:
         login = self.ctx.cookies.login(request)
         state = request.query.get("state", "")
-        if login is None or not state or not hmac.compare_digest(state, login.state):
+        if login is None or not state or not same_secret(state, login.state):
             return self._failed(request, "state")
         if "error" in request.query or not request.query.get("code"):
             return self._failed(request, "refused")

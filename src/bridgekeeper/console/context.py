@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +10,7 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.console.oidc import SlackSignIn
 from bridgekeeper.console.sessions import Cookies, Session
+from bridgekeeper.domain.text import same_secret
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.incident_views import IncidentReader
 from bridgekeeper.slack.gateway import SlackGateway
@@ -107,4 +107,4 @@ class ConsoleContext:
 
 def csrf_ok(session: Session, form: Any) -> bool:
     given = form.get("csrf") if hasattr(form, "get") else None
-    return isinstance(given, str) and hmac.compare_digest(given.encode(), session.csrf.encode())
+    return isinstance(given, str) and same_secret(given, session.csrf)

@@ -34,6 +34,11 @@ def _day(text: str) -> datetime | None:
         return None
 
 
+def _end_of(day: datetime) -> datetime | None:
+    """When `day` ends; None, no bound, for the calendar's last."""
+    return day + timedelta(days=1) if day.date() < date.max else None
+
+
 def _count(text: str, default: int, most: int) -> int | None:
     if not text:
         return default
@@ -70,6 +75,6 @@ def read(query: Mapping[str, str]) -> ListQuery:
         source=source,
         text=text,
         since=_day(since_text) if since_text else None,
-        until=until + timedelta(days=1) if until else None,
+        until=_end_of(until) if until else None,
     )
     return ListQuery(wanted, page or 1, per_page or PER_PAGE, given, tuple(wrong))

@@ -14,6 +14,7 @@ Pure and idempotent: clean(clean(x)) == clean(x).
 
 from __future__ import annotations
 
+import hmac
 import re
 import unicodedata
 
@@ -49,6 +50,12 @@ def clean_line(text: str) -> str:
     """`clean`, on one line: every run of whitespace (line breaks too) becomes one space, and the
     ends are stripped. For titles, names and labels."""
     return _WHITESPACE.sub(" ", clean(text)).strip()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Whether a token or signature someone sent is the expected one, in time that does not
+    tell how much of it was right, whatever characters it holds."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def is_digits(text: str) -> bool:

@@ -23,6 +23,7 @@ from aiohttp import web
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from bridgekeeper.domain.text import same_secret
 from bridgekeeper.sandbox.state import ApiError, JsonDict, User, Workspace
 
 CODE_SECONDS = 600
@@ -153,7 +154,7 @@ class OpenIdProvider:
         client_id, secret = _client_credentials(args)
         if client_id != self.client_id:
             raise ApiError("invalid_client_id")
-        if not secrets.compare_digest(secret, self.client_secret):
+        if not same_secret(secret, self.client_secret):
             raise ApiError("bad_client_secret")
         grant = self.grants.get(args.get("code", ""))
         if grant is None or grant.used or self.ws.clock() - grant.created > CODE_SECONDS:

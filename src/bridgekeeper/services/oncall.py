@@ -21,6 +21,7 @@ from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import commands as c
 from bridgekeeper.domain.oncall import Override, Shift, Team, on_call, shifts, upcoming
+from bridgekeeper.domain.text import same_secret
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.services.access import Access
@@ -185,7 +186,7 @@ class OnCallService:
         """The team whose feed this is, if the token is its own."""
         team = self.settings.oncall.team(name)
         own = self.feed_token(name)
-        if team is None or own is None or not hmac.compare_digest(token, own):
+        if team is None or own is None or not same_secret(token, own):
             return None
         return team
 

@@ -371,7 +371,7 @@ def _first_reached(
         if step is None:
             return None
         targets = paging.people(policy.levels[step.level - 1], team, now)
-        people = [p for p in targets if USER_ID.match(p)]  # a tool may name one Slack lacks
+        people = [p for p in targets if USER_ID.fullmatch(p)]  # a tool may name one Slack lacks
         if people:
             return step, people
         step = paging.after(policy, step)

@@ -26,7 +26,7 @@ from bridgekeeper.slack.gateway import SlackGateway
 from bridgekeeper.slack.view_state import view_values
 
 log = logging.getLogger(__name__)
-SNOOZE = re.compile(r"^update_snooze_(\d{1,4})$")
+SNOOZE = re.compile(r"^update_snooze_(\d{1,4})$")  # Bolt searches with it
 TEXT_MAX = 3000
 
 
@@ -92,7 +92,7 @@ class UpdateActions:
     async def snooze(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
-        match = SNOOZE.match(str(action.get("action_id", "")))
+        match = SNOOZE.fullmatch(str(action.get("action_id", "")))
         incident_id = _button_value(body)
         if match is None or incident_id is None:
             return

@@ -11,18 +11,20 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from bridgekeeper.domain.text import same_secret
+
 
 def verified(
     kind: str, secret: str, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]
 ) -> bool:
     if kind == "github":  # X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body>
         expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, headers.get("X-Hub-Signature-256", ""))
+        return same_secret(headers.get("X-Hub-Signature-256", ""), expected)
     if kind == "gitlab":  # X-Gitlab-Token: the secret token itself
-        return hmac.compare_digest(secret, headers.get("X-Gitlab-Token", ""))
+        return same_secret(headers.get("X-Gitlab-Token", ""), secret)
     if kind == "jira":  # X-Hub-Signature: sha256=<HMAC-SHA256 of the body>
         expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, headers.get("X-Hub-Signature", ""))
+        return same_secret(headers.get("X-Hub-Signature", ""), expected)
     if kind == "jira-dc":  # ?secret=<the secret> in the webhook's URL: Data Center signs nothing
-        return hmac.compare_digest(secret.encode(), query.get("secret", "").encode())
+        return same_secret(query.get("secret", ""), secret)
     return False

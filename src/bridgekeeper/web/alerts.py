@@ -31,7 +31,7 @@ from bridgekeeper.config import AlertSettings
 from bridgekeeper.domain.alerts.model import Alert, PayloadError
 from bridgekeeper.domain.alerts.parse import UnknownSource, parse
 from bridgekeeper.domain.alerts.sniff import advice
-from bridgekeeper.domain.text import is_digits
+from bridgekeeper.domain.text import is_digits, same_secret
 from bridgekeeper.services.alert_rows import Outcome
 from bridgekeeper.web.cloudevents import BATCH, STRUCTURED, NotCloudEvents, is_binary, read_events
 from bridgekeeper.web.lost_answers import LostAnswers
@@ -189,7 +189,7 @@ def authorized(settings: AlertSettings, source: str, request: web.Request, body:
     expected = settings.source_tokens.get(source) or settings.token
     custom = settings.custom_sources.get(source)
     given = tokens_given(request, custom.auth if custom else "token")
-    return bool(expected) and any(same(token, expected or "") for token in given)
+    return bool(expected) and any(same_secret(token, expected or "") for token in given)
 
 
 def tokens_given(request: web.Request, mode: str = "token") -> list[str]:
@@ -221,7 +221,7 @@ def pagerduty_signed(secrets: tuple[str, ...], request: web.Request, body: bytes
     header = request.headers.get(PAGERDUTY_SIGNATURE, "")
     offered = [part.strip()[3:] for part in header.split(",") if part.strip().startswith("v1=")]
     expected = [_hmac_hex(secret, body) for secret in secrets]
-    return any(same(sig, want) for sig in offered for want in expected)
+    return any(same_secret(sig, want) for sig in offered for want in expected)
 
 
 def grafana_signed(secret: str, request: web.Request, body: bytes) -> bool:
@@ -229,18 +229,14 @@ def grafana_signed(secret: str, request: web.Request, body: bytes) -> bool:
     signature = request.headers.get(GRAFANA_SIGNATURE, "").strip()
     stamp = next((request.headers[h] for h in GRAFANA_TIMESTAMPS if h in request.headers), "")
     if not stamp:
-        return same(signature, _hmac_hex(secret, body))
+        return same_secret(signature, _hmac_hex(secret, body))
     if not is_digits(stamp) or abs(time.time() - int(stamp)) > GRAFANA_MAX_SKEW:
         return False
-    return same(signature, _hmac_hex(secret, stamp.encode() + b":" + body))
+    return same_secret(signature, _hmac_hex(secret, stamp.encode() + b":" + body))
 
 
 def _hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 # -- answers ---------------------------------------------------------------------------------

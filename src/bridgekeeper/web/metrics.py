@@ -17,12 +17,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from bridgekeeper import logs, metrics
 from bridgekeeper.clock import Clock
+from bridgekeeper.domain.text import same_secret
 from bridgekeeper.store.db import Database
-from bridgekeeper.web.alerts import same
 
 log = logging.getLogger(__name__)
 REQUEST_ID = "X-Request-Id"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class MetricsEndpoint:
@@ -32,7 +32,7 @@ class MetricsEndpoint:
         self.clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
-        if self.token and not same(_bearer(request), self.token):
+        if self.token and not same_secret(_bearer(request), self.token):
             raise web.HTTPUnauthorized(
                 text="missing or invalid bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="bridgekeeper metrics"'},
@@ -57,7 +57,7 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     """Each request's log lines carry its id: the caller's X-Request-Id when it is a plain
     token of up to 64 characters, else a new one; the answer carries it back."""
     given = request.headers.get(REQUEST_ID, "")
-    request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex[:16]
+    request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex[:16]
     try:
         with logs.bound(request_id=request_id):
             response = await handler(request)

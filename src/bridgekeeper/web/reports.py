@@ -7,12 +7,11 @@ Accept header (text/html, application/json, else Markdown); `?version=N` picks a
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
 from aiohttp import web
 
-from bridgekeeper.domain.text import whole_number
+from bridgekeeper.domain.text import same_secret, whole_number
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.report_html import script_policy
 from bridgekeeper.services.reports import MEDIA_TYPES, ReportService, StoredReport
@@ -83,7 +82,7 @@ def _authorized(request: web.Request, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
         return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
+    return same_secret(given.strip(), token)
 
 
 def choose_format(accept: str) -> str:

@@ -14,22 +14,22 @@ from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
 SOURCE = "heartbeat"
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
-INTERVAL = re.compile(r"^(\d{1,7})\s*([smhd]?)$")
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+INTERVAL = re.compile(r"(\d{1,7})\s*([smhd]?)")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 SHORTEST = timedelta(seconds=10)
 LONGEST = timedelta(days=31)
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise PayloadError("a heartbeat's name is 1-80 lowercase letters, digits, . _ or -")
     return name
 
 
 def interval_of(text: str) -> timedelta:
     """`300`, `300s`, `5m`, `1h`, `1d`."""
-    match = INTERVAL.match(text.strip().lower())
+    match = INTERVAL.fullmatch(text.strip().lower())
     if match is None:
         raise PayloadError("interval must be a number of seconds or like 5m, 1h, 1d")
     interval = timedelta(seconds=int(match[1]) * UNITS[match[2]])
