@@ -303,8 +303,8 @@ class Deliverer:
         await self._settle(covered, effect.id)
 
     async def _post_once(self, effect: Effect, channel: str, markup: str) -> str:
-        if effect.attempts > 1 and not effect.payload.get(NOT_POSTED):  # it may have been posted
-            found = await self.slack.find_posted(channel, effect.id)
+        if effect.attempts > 1 and not effect.payload.get(NOT_POSTED) and not _person(channel):
+            found = await self.slack.find_posted(channel, effect.id)  # it may have been posted
             if found:
                 return found
         ids = [effect.id, *effect.payload.get("folded", [])]
@@ -365,3 +365,10 @@ def _incident_id(effect: Effect) -> int:
 
 def _write_utf8(file: BinaryIO, text: str) -> None:
     file.write(text.encode())
+
+
+def _person(channel: str) -> bool:
+    """A direct message, posted to the person's id: its history is not the bot's to read (that
+    would need the im:history scope; Slack answers channel_not_found), so a retry may post it
+    twice rather than never."""
+    return channel.startswith(("U", "W"))

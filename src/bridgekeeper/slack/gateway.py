@@ -47,6 +47,9 @@ NOT_INVITABLE = frozenset(
         "ura_max_channels",
     }
 )
+# Not sent again here when the answer was lost (a timeout, a 5xx): Slack may have made the post,
+# and only the outbox's retry looks for it first (effects/deliver.py).
+POSTS = {"chat.postMessage"}
 RETRYABLE_ERRORS = {
     "ratelimited",
     "internal_error",
@@ -107,6 +110,8 @@ class SlackGateway(PeopleCalls):
                 delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
                 if delay > self.max_wait or attempt == self.attempts - 1:
                     break
+                if exc.retry_after is None and method in POSTS:
+                    break  # it may have been posted: the outbox looks before it posts again
                 log.info("slack %s: %s, retrying in %.1fs", method, exc.error, delay)
                 if exc.retry_after is None:
                     await self._sleep(delay)
