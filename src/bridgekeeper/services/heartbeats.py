@@ -52,7 +52,7 @@ class Heartbeats:
         heartbeat.check_name(name)
         now = self.clock.now()
         async with self.db.transaction() as session:
-            job = await jobs.get(session, f"{KIND}:{name}")
+            job = await jobs.get(session, f"{KIND}:{name}", lock=True)
             every = self._interval(name, interval, job)
             was_missed = bool(job and job.payload.get("missed"))
             late_after = now + every + heartbeat.grace(every)

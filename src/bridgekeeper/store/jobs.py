@@ -16,8 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgekeeper.store.models import ScheduledJob
 
 
-async def get(session: AsyncSession, job_id: str) -> ScheduledJob | None:
+async def get(session: AsyncSession, job_id: str, *, lock: bool = False) -> ScheduledJob | None:
+    """The job; with `lock`, its row held until the transaction ends (read after a scheduler's
+    transaction that fired it has committed, not before)."""
     query = select(ScheduledJob).where(ScheduledJob.id == job_id)
+    if lock:
+        query = query.with_for_update()
     return await session.scalar(query.execution_options(populate_existing=True))
 
 
