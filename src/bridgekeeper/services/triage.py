@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from bridgekeeper.clock import Clock
 from bridgekeeper.domain.incidents import Severity, Status
+from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import digest as digests
 from bridgekeeper.services.access import Hidden
 from bridgekeeper.services.alert_cards import attach, mark_triaged, refresh_card
@@ -75,9 +76,7 @@ class TriageService:
         now = self.clock.now()
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            alert = await self._alert(session, alert_id, user)
-            if alert.triage not in UNTRIAGED:
-                return
+            alert = _untriaged(await self._alert(session, alert_id, user))
             mark_triaged(alert, "dismissed", user, now)
             alert.disposition = disposition.value
             alert.triage_comment = comment
@@ -118,6 +117,7 @@ class TriageService:
             alert = await self._alert(session, alert_id, user)
             if alert.incident_id is not None:
                 return await self._declared_before(session, alert.incident_id, user)
+            _untriaged(alert)  # dismissed, from a card shown before
             declared = await self.incidents.declare(
                 session=session,
                 user=user,
@@ -161,9 +161,7 @@ class TriageService:
         now = self.clock.now()
         await self.incidents.access.prepare()
         async with self.db.transaction() as session:
-            alert = await self._alert(session, alert_id, user)
-            if alert.incident_id is not None:
-                return
+            alert = _untriaged(await self._alert(session, alert_id, user))
             incident = await self.incidents.locate(
                 session, user=user, action="link", number=number, by_number_anywhere=True
             )
@@ -188,3 +186,16 @@ class TriageService:
                 session, user=user, incidents=await incident_store.list_open(session=session)
             )
         return [OpenIncident(i.number, i.title, i.private) for i in reversed(incidents)]
+
+
+def _untriaged(alert: Alert) -> Alert:
+    """The alert, if nobody has triaged it yet: a form or card opened before someone else
+    dismissed it, declared it or linked it (or it was grouped) changes nothing, and says so."""
+    if alert.triage in UNTRIAGED and alert.incident_id is None:
+        return alert
+    raise CommandRefused(
+        "refused/alert_triaged.md.j2",
+        triage=alert.triage,
+        by=alert.triaged_by,
+        number=alert.incident_number,
+    )

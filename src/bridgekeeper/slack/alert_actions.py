@@ -75,7 +75,10 @@ class AlertActions:
             return
         logs.bind(alert_id=alert_id)
         with _refusals_logged():
-            await act(alert_id, body)
+            try:
+                await act(alert_id, body)
+            except CommandRefused as refused:
+                await self._tell(body, refused.template, command="/incident", **refused.context)
 
     async def _acknowledge(self, alert_id: int, body: dict[str, Any]) -> None:
         await self.triage.acknowledge(alert_id=alert_id, user=_user(body))
@@ -115,6 +118,8 @@ class AlertActions:
 
     # -- modals -------------------------------------------------------------------------------
     async def submit_dismiss(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Dismissed before the form closes: a refusal (someone else triaged the alert while
+        the form was open) is shown in it, not lost."""
         values = _view_values(body)
         disposition = _selected(values, "disposition")
         comment = str((values.get("comment") or {}).get("value", {}).get("value") or "").strip()
@@ -122,14 +127,19 @@ class AlertActions:
         if problem is not None:
             await self._refuse(ack, *problem)
             return
-        await ack()
-        with _refusals_logged():
+        try:
             await self.triage.dismiss(
                 alert_id=_view_alert(body),
                 user=_user(body),
                 disposition=Disposition(disposition),
                 comment=comment,
             )
+        except CommandRefused as refused:
+            await self._refused(ack, "disposition", refused)
+            return
+        except AlertGone:
+            log.info("alert action refused: AlertGone")
+        await ack()
 
     async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Linked before the form closes: a refusal (the incident closed, or no longer there
@@ -141,12 +151,17 @@ class AlertActions:
         try:
             await self.triage.link(alert_id=_view_alert(body), user=_user(body), number=int(number))
         except CommandRefused as refused:
-            said = self.renderer.slack(refused.template, command="/incident", **refused.context)
-            await ack(response_action="errors", errors={"incident": field_error(said)})
+            await self._refused(ack, "incident", refused)
             return
         except AlertGone:
             log.info("alert action refused: AlertGone")
         await ack()
+
+    async def _refused(self, ack: AsyncAck, block: str, refused: CommandRefused) -> None:
+        """The modal stays open with the service's refusal under the field."""
+        said = self.renderer.slack(refused.template, command="/incident", **refused.context)
+        said = await self.gateway.names_for(said)
+        await ack(response_action="errors", errors={block: field_error(said)})
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         """The modal stays open with the problem shown under the field."""

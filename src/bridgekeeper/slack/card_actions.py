@@ -122,6 +122,7 @@ class CardActions:
             text = self.runner.renderer.slack(
                 refused.template, **{**self.runner.common(), **refused.context}
             )
+            text = await self.gateway.names_for(text)
             await ack(response_action="errors", errors={block: field_error(text)})
             return
         await ack()

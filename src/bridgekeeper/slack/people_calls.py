@@ -4,9 +4,12 @@ gateway's one call path."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bridgekeeper.errors import SlackError
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]{1,30})>")
 
 
 class PeopleCalls:
@@ -34,6 +37,12 @@ class PeopleCalls:
         return str(
             profile.get("display_name") or profile.get("real_name") or data.get("name") or user
         )
+
+    async def names_for(self, markup: str) -> str:
+        """Each person mentioned (<@U…>) as @name, for text Slack shows as typed (a form's
+        errors)."""
+        names = {user: await self.user_name(user) for user in set(MENTION.findall(markup))}
+        return MENTION.sub(lambda m: "@" + names[m[1]], markup)
 
     async def user_time_zone(self, user: str) -> str | None:
         """The user's time zone name (users.info `tz`), or None when Slack will not say."""
