@@ -202,6 +202,32 @@ async def test_update_button_refuses_who_may_not_post(db_url: str, emulator: Sla
         assert "post stakeholder updates" in json.dumps(told)
 
 
+async def test_a_form_left_as_opened_undoes_no_change_made_meanwhile(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """Opened at SEV3 and Detect; the severity and stage change by command while it is open:
+    its selects, left as they were, change nothing (Slack sends their initial options)."""
+    async with desk_for(db_url, emulator) as desk:
+        bridge = await desk.declare("Suspicious login sev3")
+        incident = await desk.incident()
+        await desk.running.driver.block_action(
+            user="U0ALICE", action_id="card_update", value=str(incident.id), channel=bridge.id
+        )
+        await desk.running.settle()
+        [view_id] = list(desk.slack.views)
+        await desk.command("severity sev1 data is leaving", channel=bridge.id)
+        await desk.command("stage diagnose", channel=bridge.id)
+        reply = await desk.running.driver.view_submission(
+            user="U0ALICE", view_id=view_id, values=form("Still looking", "detect", "sev3", "15")
+        )
+        await desk.running.settle()
+        assert reply.status == 200 and not reply.body
+        after = await desk.incident()
+        assert (after.severity, after.stage) == ("sev1", "diagnose")
+        [update] = containing(desk.slack.channels[desk.stakeholders], "Still looking")
+        assert "SEV1" in update and "Diagnose" in update
+
+
 def form(
     text: str, stage: str, severity: str, next_in: str
 ) -> dict[str, dict[str, dict[str, object]]]:

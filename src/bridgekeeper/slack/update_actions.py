@@ -69,17 +69,19 @@ class UpdateActions:
         if not text or len(text) > TEXT_MAX:
             await self._refuse(ack, "text", "text_missing" if not text else "text_too_long")
             return
-        metadata = str((body.get("view") or {}).get("private_metadata") or "")
-        if not is_digits(metadata):
+        opened = _opened(str((body.get("view") or {}).get("private_metadata") or ""))
+        if opened is None:
             await ack()
             return
+        incident_id, shown_stage, shown_severity = opened
+        stage, severity = _stage(values.get("stage")), _severity(values.get("severity"))
         try:
             await self.updates.post_from_modal(
-                incident_id=int(metadata),
+                incident_id=incident_id,
                 user=_user(body),
                 text=text,
-                stage=_stage(values.get("stage")),
-                severity=_severity(values.get("severity")),
+                stage=stage if stage != shown_stage else None,
+                severity=severity if severity != shown_severity else None,
                 next_in=_minutes(values.get("next")),
             )
         except CommandRefused as refused:
@@ -127,6 +129,17 @@ def _user(body: dict[str, Any]) -> str:
 def _button_value(body: dict[str, Any]) -> int | None:
     value = str(((body.get("actions") or [{}])[0]).get("value") or "")
     return int(value) if is_digits(value) else None
+
+
+def _opened(metadata: str) -> tuple[int, str | None, str | None] | None:
+    """The form's incident, and the stage and severity it showed: left as shown, they change
+    nothing, though someone changed them while the form was open. (A form opened before
+    they were kept names its incident alone.)"""
+    incident, *shown = metadata.split(" ")
+    if not is_digits(incident) or len(shown) not in (0, 2):
+        return None
+    stage, severity = shown or (None, None)
+    return int(incident), stage, severity
 
 
 def _stage(value: str | None) -> Stage | None:
