@@ -304,6 +304,36 @@ async def test_membership_follows_joins_and_leaves(managed: Running) -> None:
     assert "That incident is not there" in await click(managed, bridge, "card_note", "U0DAVE")
 
 
+async def test_a_join_retried_after_the_leave_does_not_let_the_leaver_back_in(
+    managed: Running,
+) -> None:
+    """Dave is added to the private bridge channel and removed a moment later. Slack delivered
+    the leave, but the join's first delivery did not get through (a timeout, a restart), so
+    Slack sends the join again after the leave, with X-Slack-Retry-Num (FACTS.md §1.2). Dave,
+    no longer in the channel, must still find no incident."""
+    bridge = await declare(managed, f"{SECRET} sev1 private")
+    join = {
+        "type": "member_joined_channel",
+        "user": "U0DAVE",
+        "channel": bridge.id,
+        "channel_type": "G",
+        "event_ts": "1700000001.000100",
+    }
+    leave = {**join, "type": "member_left_channel", "event_ts": "1700000002.000100"}
+    # Slack: added, then removed; only the leave reached bridgekeeper at first
+    await managed.driver.event(leave, event_id="Ev0LEAVE")
+    await managed.settle()
+    assert "U0DAVE" not in bridge.members
+    # Slack's retry of the join, a minute later
+    await managed.driver.event(join, event_id="Ev0JOIN", retry_num=1)
+    await managed.settle()
+    row = await incident(managed)
+    async with managed.bk.db.sessions() as session:
+        still = await members.is_member(session=session, incident_id=row.id, user="U0DAVE")
+    told = await click(managed, bridge, "card_note", "U0DAVE")
+    assert not still and "That incident is not there" in told, told
+
+
 async def test_a_member_bridgekeeper_did_not_see_join_is_let_in_after_a_look_up(
     managed: Running,
 ) -> None:

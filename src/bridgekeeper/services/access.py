@@ -145,7 +145,15 @@ class Access:
 
     # -- keeping membership current ----------------------------------------------------------
     async def joined(self, *, channel: str, user: str) -> None:
-        await self._found(channel, {user})
+        """Slack says `user` joined `channel`. Of a private incident's channel, Slack is asked
+        first whether they are in it still: Slack delivers again an event whose delivery
+        failed, so a join can come after the leave that followed it."""
+        async with self.db.sessions() as session:
+            incident = await incident_store.get_by_channel(session=session, channel_id=channel)
+        if incident is not None and incident.private:
+            await self.channels.confirm(channel=channel, user=user)
+        elif incident is not None:
+            await self._found(channel, {user})
 
     async def _found(self, channel: str, users: set[str]) -> None:
         async with self.db.transaction() as session:

@@ -50,6 +50,18 @@ class ChannelLookups:
         if channel not in self._running and not self._closed:
             self._start(channel)
 
+    async def confirm(self, *, channel: str, user: str) -> None:
+        """`user` recorded as a member if Slack says they are in `channel` now (unless a leave
+        is seen meanwhile)."""
+        asked_at = time.monotonic()
+        try:
+            inside = user in await self.directory.channel_members(channel)
+        except SlackError as exc:
+            log.warning("could not read a bridge channel's members: %s", exc.error)
+            return
+        if inside and self._left_at.get(channel, 0.0) < asked_at:
+            await self.found(channel, {user})
+
     def left(self, channel: str) -> None:
         self._left_at[channel] = time.monotonic()
 
