@@ -123,3 +123,29 @@ async def test_stage_role_and_note_buttons(running: Running) -> None:
     assert ("stage_changed", "") in kinds and ("note", "EDR isolated the host") in kinds
     assert "Scribe:* <@U0CAROL>" in card(running, channel)
     assert "U0CAROL" in channel.members
+
+
+@pytest.mark.parametrize("chosen", ["bot", "U0GONE", "U0ALICE"])
+async def test_the_role_form_gives_roles_to_people_and_says_why_not_by_the_picker(
+    running: Running, chosen: str
+) -> None:
+    """Slack's user picker lists bots and deactivated accounts too: a bot made commander (the
+    bridgekeeper bot itself) would hold the incident, and nobody could close it."""
+    running.slack.add_user("U0GONE", "gone", deleted=True)
+    user = running.slack.bot_user_id if chosen == "bot" else chosen
+    channel = await declare(running)
+    view_id = await click(running, channel, "card_role")
+    reply = await running.driver.view_submission(
+        user="U0ALICE",
+        view_id=view_id,
+        values={
+            "role": select("commander"),
+            "user": {"value": {"type": "users_select", "selected_user": user}},
+        },
+    )
+    await running.settle()
+    assert reply.body["response_action"] == "errors" and list(reply.body["errors"]) == ["user"]
+    said = reply.body["errors"]["user"]
+    assert ("already commander" if chosen == "U0ALICE" else "not a bot") in said
+    assert "<@" not in said
+    assert [e for e in await timeline(running) if e.kind == "role_assigned"][1:] == []

@@ -15,6 +15,7 @@ from bridgekeeper.domain import commands as c
 from bridgekeeper.domain import evidence as ev
 from bridgekeeper.domain.effects import Post
 from bridgekeeper.errors import CommandRefused
+from bridgekeeper.services.directory import named_person
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import evidence as evidence_store
@@ -161,9 +162,8 @@ class Evidence:
         return Reply("slack/evidence_transferred.md.j2", {"item": item, "previous": previous})
 
     async def _resolve(self, ref: c.UserRef) -> str:
-        directory = self.incidents.directory
-        user = ref.id if ref.id else await directory.find_user(ref.name or "")
-        if not user or not await directory.user_exists(user):
+        user = await named_person(self.incidents.directory, ref)
+        if user is None:
             raise CommandRefused(
                 "refused/unknown_user.md.j2", user=ref.name or ref.id, role="evidence"
             )

@@ -16,6 +16,7 @@ from bridgekeeper.domain.incidents import (
 from bridgekeeper.domain.indicators import extract
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import indicators
+from bridgekeeper.services.directory import named_person
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.store import incidents as incident_store
@@ -155,9 +156,8 @@ class Lifecycle:
         )
 
     async def _resolve_user(self, ref: c.UserRef, role: str) -> str:
-        directory = self.incidents.directory
-        user = ref.id if ref.id else await directory.find_user(ref.name or "")
-        if not user or not await directory.user_exists(user):
+        user = await named_person(self.incidents.directory, ref)
+        if user is None:
             raise CommandRefused("refused/unknown_user.md.j2", user=ref.name or ref.id, role=role)
         return user
 

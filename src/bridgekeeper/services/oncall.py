@@ -25,7 +25,7 @@ from bridgekeeper.domain.text import same_secret
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.oncall_sources import ScheduleUnreadable
 from bridgekeeper.services.access import Access
-from bridgekeeper.services.directory import Directory
+from bridgekeeper.services.directory import Directory, named_person
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.services.schedules import Schedules
 from bridgekeeper.store import oncall as oncall_store
@@ -217,8 +217,8 @@ class OnCallService:
             raise CommandRefused("refused/oncall_not_allowed.md.j2")
 
     async def _resolve_user(self, ref: c.UserRef) -> str:
-        user = ref.id if ref.id else await self.directory.find_user(ref.name or "")
-        if not user or not await self.directory.user_exists(user):
+        user = await named_person(self.directory, ref)
+        if user is None:
             raise CommandRefused("refused/unknown_oncall_user.md.j2", user=ref.name or ref.id)
         return user
 

@@ -31,6 +31,7 @@ from bridgekeeper.domain.oncall_routing import labels_of, route_for
 from bridgekeeper.domain.paging import Policy, Step
 from bridgekeeper.errors import CommandRefused, IncidentNotFound
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
+from bridgekeeper.services.directory import named_person
 from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
 from bridgekeeper.services.oncall import OnCallService, override_of
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
@@ -355,9 +356,8 @@ class Paging:
         return found
 
     async def _resolve_user(self, ref: c.UserRef) -> str:
-        directory = self.incidents.directory
-        user = ref.id if ref.id else await directory.find_user(ref.name or "")
-        if not user or not await directory.user_exists(user):
+        user = await named_person(self.incidents.directory, ref)
+        if user is None:
             raise CommandRefused("refused/unknown_oncall_user.md.j2", user=ref.name or ref.id)
         return user
 

@@ -32,6 +32,8 @@ MODAL_ACTIONS = {
     "card_role": "role",
     "card_note": "note",
 }
+# Refusals about the person chosen: shown under the person picker, not the form's first field.
+ABOUT_THE_PERSON = {"refused/unknown_user.md.j2": "user", "refused/same_role.md.j2": "user"}
 
 
 class CardActions:
@@ -123,6 +125,7 @@ class CardActions:
                 refused.template, **{**self.runner.common(), **refused.context}
             )
             text = await self.gateway.names_for(text)
+            block = ABOUT_THE_PERSON.get(refused.template, block)
             await ack(response_action="errors", errors={block: field_error(text)})
             return
         await ack()

@@ -18,14 +18,16 @@ class PeopleCalls:
     async def call(self, method: str, **args: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def user_exists(self, user: str) -> bool:
+    async def is_person(self, user: str) -> bool:
+        """Whether `user` is an active person: not deactivated, nor a bot or app."""
         try:
-            data = await self.call("users.info", user=user)
+            data = (await self.call("users.info", user=user)).get("user", {})
         except SlackError as exc:
             if exc.error in ("user_not_found", "user_not_visible"):
                 return False
             raise
-        return not data.get("user", {}).get("deleted", False)
+        bot = data.get("is_bot") or data.get("is_app_user") or user == "USLACKBOT"
+        return not (data.get("deleted") or bot)
 
     async def user_name(self, user: str) -> str:
         """The name people know a user by (display name, else real name, else handle)."""
