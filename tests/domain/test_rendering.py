@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
+from bridgekeeper.domain.alerts.parse import SOURCES
 from bridgekeeper.rendering import Renderer, channel_mention, user_mention
 
 NAME = "refused/incident_not_found.md.j2"
@@ -46,3 +48,8 @@ def test_only_a_whole_slack_id_is_a_mention() -> None:
     assert user_mention("U0ALICE") == "<@U0ALICE>" and channel_mention("C0GEN") == "<#C0GEN>"
     assert user_mention("U0ALICE\n") == "U0ALICE\n"  # `$` also matched before a line break
     assert channel_mention("C0GEN\n") == "C0GEN\n"
+
+
+def test_every_alert_source_has_a_name_people_know() -> None:
+    names = Renderer().slack_env.get_template("slack/source_names.j2").module.sources  # type: ignore[attr-defined]
+    assert set(SOURCES) | {HEARTBEAT} <= set(names)
