@@ -17,6 +17,8 @@ from tests.conftest import Running, bridgekeepers
 from tests.console.conftest import alert_incident, bridge, declare, start_console
 
 SECRET = "Payroll exfiltration by contractor"
+SIZES = """() => ({page: document.documentElement.scrollWidth, window: window.innerWidth,
+    signOut: document.querySelector('.signout button').getBoundingClientRect().right})"""
 
 
 @pytest.fixture
@@ -175,3 +177,14 @@ async def test_every_page_is_labelled_legible_and_works_from_the_keyboard(
             break
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+
+
+async def test_the_console_fits_a_390px_window(page: Page, console: Running) -> None:
+    await sign_in(page, console, "alice")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/console/", "/console/incidents/1", "/console/dashboard"):
+        await page.goto(f"{console.url}{path}")
+        await screenshot(page, f"console-narrow-{path.strip('/').replace('/', '-')}")
+        sizes = await page.evaluate(SIZES)
+        assert sizes["signOut"] <= sizes["window"], f"{path}: Sign out is off screen: {sizes}"
+        assert sizes["page"] <= sizes["window"], f"{path}: the page scrolls sideways: {sizes}"

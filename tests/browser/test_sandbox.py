@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from bridgekeeper.sandbox.client import Sandbox, start_sandbox
 from tests.browser.conftest import screenshot
@@ -18,6 +18,14 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     started = await start_sandbox(port=0)
     yield started
     await started.stop()
+
+
+@pytest.fixture
+async def narrow(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
 
 
 def channel_button(page: Page, name: str | re.Pattern[str]) -> Locator:
@@ -50,6 +58,8 @@ async def test_an_incident_from_declaration_and_alert_to_report(
     await expect(page.locator("#channel-topic")).to_contain_text("SEV2")
     await type_in_composer(page, "/incident role analyst @bob")
     await expect(card).to_contain_text("Analyst: @bob")
+    handoff = message(page, "@alice made @bob analyst")  # Slack's emoji, not their names
+    await expect(handoff).to_contain_text("\U0001f464 @alice made @bob analyst")
     # people's text is shown as text, never as markup
     await type_in_composer(page, "<img src=x onerror=alert(1)> & *bold*")
     typed = message(page, "<img src=x onerror=alert(1)> & bold")
@@ -123,3 +133,23 @@ async def test_a_private_incident_is_not_listed_for_someone_outside_it(
     await expect(page.locator("#messages")).to_contain_text("Checkout errors")
     await expect(page.locator("#messages")).not_to_contain_text("Leaked signing key")
     await screenshot(page, "sandbox-home-as-dave")
+
+
+async def test_a_bridge_channel_is_readable_in_a_390px_window(
+    narrow: Page, sandbox: Sandbox
+) -> None:
+    page = narrow
+    await page.goto(sandbox.url)
+    await expect(page.locator("#channel-name")).to_have_text("# alert-triage")
+    composer = page.get_by_label(re.compile(r"^Message "))
+    await composer.fill("/incident declare Database down sev2")
+    await composer.press("Enter")
+    await expect(page.locator("#messages > li", has_text="Incident 1 declared")).to_be_visible()
+    await page.evaluate("window.scrollTo(0, 0)")
+    await screenshot(page, "sandbox-narrow-390")
+    sizes = await page.evaluate(
+        """() => ({page: document.documentElement.scrollWidth, window: window.innerWidth,
+                   messages: document.querySelector('#messages').getBoundingClientRect().width})"""
+    )
+    assert sizes["page"] <= sizes["window"], f"the page scrolls sideways: {sizes}"
+    assert sizes["messages"] >= 0.75 * sizes["window"], f"the messages are squeezed: {sizes}"

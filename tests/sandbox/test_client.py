@@ -3,7 +3,9 @@ client sends as Slack would."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.api_views import store_view
@@ -98,3 +100,16 @@ def test_an_examples_times_are_moved_to_when_it_is_sent() -> None:
 
     stamp = int(now.timestamp())
     assert moved == f'{{"at": "2026-03-01T12:30:00.000Z", "s": {stamp}, "ms": "{stamp}000"}}'
+
+
+def test_the_client_shows_every_emoji_bridgekeeper_writes() -> None:
+    """Slack shows `:rotating_light:` as the emoji: the sandbox's client has each one the
+    messages use (a time such as 09:00:30 is no emoji)."""
+    root = Path(__file__).resolve().parents[2]
+    used = set()
+    for template in (root / "messages").rglob("*.j2"):
+        used |= set(re.findall(r":([a-z][a-z0-9_+-]*):", template.read_text(encoding="utf-8")))
+    script = (root / "src/bridgekeeper/sandbox/client/static/mrkdwn.js").read_text()
+    table = script[script.index("const EMOJI = {") : script.index("};", script.index("EMOJI"))]
+    shown = set(re.findall(r'"?([a-z0-9_+]+)"?: "', table))
+    assert used and used <= shown

@@ -160,7 +160,7 @@ function renderMessage(message, channel) {
   if (message.blocks.length) renderBlocks(message.blocks, body, where);
   else renderMrkdwnBlock(message.text, body);
   for (const file of message.files) body.append(renderFile(file));
-  const reactions = Object.entries(message.reactions).map(([name, count]) => `:${name}: ${count}`);
+  const reactions = Object.entries(message.reactions).map(([name, count]) => `${emojify(`:${name}:`)} ${count}`);
   if (reactions.length) body.append(el("div", { className: "context", text: reactions.join("  ") }));
   const classes = ["message", message.ephemeral && "ephemeral", message.pinned && "pinned", message.in_thread && "in-thread"];
   return el("li", { className: classes.filter(Boolean).join(" "), "data-ts": message.ts }, [meta, body]);
@@ -189,7 +189,7 @@ const BLOCKS = {
     if (accessory) node.append(accessory);
     return node;
   },
-  header: (block) => el("h3", { text: block.text?.text || "" }),
+  header: (block) => el("h3", { text: emojify(block.text?.text || "") }),
   divider: () => el("hr"),
   context: (block) => el("div", { className: "block context" }, (block.elements || []).map((e) =>
     e.type === "image" ? el("span", { className: "image-alt", text: `[${e.alt_text || "image"}] ` }) : textObject(e, "span"))),
@@ -211,7 +211,7 @@ function richText(node) {
 function textObject(obj, tag = "div") {
   const node = el(tag, { className: "block" });
   if (obj?.type === "mrkdwn") renderMrkdwnBlock(obj.text || "", node);
-  else node.textContent = obj?.text || "";
+  else node.textContent = emojify(obj?.text || "");
   return node;
 }
 
