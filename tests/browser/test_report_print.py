@@ -96,6 +96,17 @@ async def test_times_read_in_the_reader_s_time_zone(browser: Browser, demo_repor
     await context.close()
 
 
+async def test_the_report_reads_in_a_phone_sized_window(
+    browser: Browser, demo_report: Path
+) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    await page.goto(demo_report.as_uri())
+    wide = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0  # a wide table scrolls on its own; the page does not
+    await context.close()
+
+
 async def test_the_report_prints_on_two_pages_with_no_heading_stranded(
     page: Page, demo_report: Path
 ) -> None:
