@@ -143,3 +143,26 @@ def test_the_csv_export_never_holds_a_formula() -> None:
 def test_an_ipv4_address_a_dual_stack_server_logged_is_found_whole(text: str, address: str) -> None:
     """It was cut into a wrong IPv6 address ("::ffff:203"): the attacker's IPv4 was lost."""
     assert [(f.type, f.value) for f in extract(text)] == [("ipv4", address)]
+
+
+def test_a_stix_export_made_again_is_a_new_version_of_the_same_objects() -> None:
+    import stix2
+
+    seen, declared = datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2026, 3, 1, 10, tzinfo=UTC)
+    ip = export.Shared("ipv4", "185.220.101.42", seen, declared, "note by U0ALICE")
+    report = export.SharedReport("7/2026-03-01T10:00:00+00:00", "Incident 7", declared)
+    first = stix2.parse(
+        export.stix_bundle([ip], team="SOC", report=report, at=datetime(2026, 3, 2, tzinfo=UTC))
+    )
+    domain = export.Shared("domain", "update-cdn.net", seen, declared, "alert")
+    later = datetime(2026, 3, 5, tzinfo=UTC)
+    again = stix2.parse(export.stix_bundle([ip, domain], team="SOC", report=report, at=later))
+    before = {o.id: o for o in first.objects}
+    for obj in again.objects:
+        if obj.id in before:  # the same object: its first version's creation, a later change
+            assert obj.created == before[obj.id].created and obj.modified >= before[obj.id].modified
+    assert {o.id for o in first.objects} < {o.id for o in again.objects}
+    assert [o.modified for o in again.objects if o.type in ("report", "indicator")] == [later] * 3
+    other = export.SharedReport("7/2026-04-09T08:00:00+00:00", "Incident 7", later)
+    elsewhere = stix2.parse(export.stix_bundle([ip], team="SOC", report=other, at=later))
+    assert [o.id for o in elsewhere.objects][1:] != [o.id for o in first.objects][1:]

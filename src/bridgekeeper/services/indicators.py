@@ -105,7 +105,11 @@ def export_file(
     if fmt == "csv":
         return name, export.csv_text(items)
     team = renderer.text("iocs/stix_team.txt.j2").strip()
-    report = renderer.text("iocs/stix_report.txt.j2", incident=incident).strip()
+    report = export.SharedReport(
+        key=f"{incident.number}/{incident.declared_at.isoformat()}",
+        name=renderer.text("iocs/stix_report.txt.j2", incident=incident).strip(),
+        opened_at=incident.declared_at,
+    )
     return name, export.stix_bundle(items, team=team, report=report, at=at)
 
 
