@@ -125,11 +125,19 @@ def slack_link(url: object, label: object) -> Mrkdwn:
 
 
 _ESCAPED_MENTION = re.compile(r"&lt;([@#])([UWC][A-Z0-9]{1,30})(?:\|[^&<>]{0,80})?&gt;")
+_UNTIL_GT = r"(?:(?!&gt;)[^|<>\n])"
+_ESCAPED_LINK = re.compile(
+    rf"&lt;((?:https?://|mailto:)(?:(?!&gt;)[^\s|<>]){{1,2000}})(?:\|({_UNTIL_GT}{{1,300}}))?&gt;"
+)
+_ESCAPED_GROUP = re.compile(rf"&lt;!subteam\^[A-Z0-9]{{1,30}}(?:\|@?({_UNTIL_GT}{{1,80}}))?&gt;")
 
 
 def with_mentions(value: object) -> Mrkdwn:
-    """User text, escaped, with its user and channel mentions working again (never <!here>)."""
-    return Mrkdwn(_ESCAPED_MENTION.sub(r"<\1\2>", escape_mrkdwn(value)))
+    """User text, escaped, with its user and channel mentions and its links working again; a
+    user group named by its handle, pinging nobody (as <!here> never does)."""
+    text = _ESCAPED_MENTION.sub(r"<\1\2>", escape_mrkdwn(value))
+    text = _ESCAPED_LINK.sub(lambda found: f"<{'|'.join(filter(None, found.groups()))}>", text)
+    return Mrkdwn(_ESCAPED_GROUP.sub(lambda found: "@" + (found[1] or "group"), text))
 
 
 def defanged(value: object, kind: object) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
 from bridgekeeper.domain.alerts.parse import SOURCES
-from bridgekeeper.rendering import Renderer, channel_mention, user_mention
+from bridgekeeper.rendering import Renderer, channel_mention, user_mention, with_mentions
 
 NAME = "refused/incident_not_found.md.j2"
 
@@ -53,3 +55,23 @@ def test_only_a_whole_slack_id_is_a_mention() -> None:
 def test_every_alert_source_has_a_name_people_know() -> None:
     names = Renderer().slack_env.get_template("slack/source_names.j2").module.sources  # type: ignore[attr-defined]
     assert set(SOURCES) | {HEARTBEAT} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("see <https://example.com/run|the runbook>", "see <https://example.com/run|the runbook>"),
+        ("<https://x.example/?a=1&b=2>", "<https://x.example/?a=1&amp;b=2>"),
+        ("ask <!subteam^S0SEC|@security>", "ask @security"),  # named, pinging nobody
+        ("hi <@U0BOB|bob> in <#C0GEN|general>", "hi <@U0BOB> in <#C0GEN>"),
+        (
+            "<!here> <javascript:alert(1)|x> 1 < 2",
+            "&lt;!here&gt; &lt;javascript:alert(1)|x&gt; 1 &lt; 2",
+        ),
+    ],
+)
+def test_what_people_typed_keeps_its_mentions_and_links_and_nothing_else(
+    typed: str, shown: str
+) -> None:
+    """Slack sends a slash command's links, people, channels and groups as markup."""
+    assert with_mentions(typed) == shown

@@ -15,6 +15,7 @@ from bridgekeeper.domain.text import (
     clean,
     clean_line,
     is_digits,
+    readable,
 )
 
 NEVER = set(BIDI_CONTROLS + SEPARATORS + "\u200b\u2060\ufeff\r\x00")
@@ -121,3 +122,19 @@ def test_is_digits_means_int_reads_it_as_typed(text: str) -> None:
         assert str(int(text)).zfill(len(text)) == text
     else:
         assert not text or not all(c in "0123456789" for c in text)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("asked <@U0BOB|bob> and <@U0CAROL>", "asked @Bob Jones and @U0CAROL"),
+        (
+            "see <https://example.com/run|the runbook>, <https://x.example/>",
+            "see the runbook (https://example.com/run), https://x.example/",
+        ),
+        ("<!subteam^S0SEC|@security> in <#C0GEN|general> <!here>", "@security in #general @here"),
+        ("1 < 2 > 0 and <no markup>", "1 < 2 > 0 and <no markup>"),
+    ],
+)
+def test_slack_markup_reads_as_words_outside_slack(typed: str, read: str) -> None:
+    assert readable(typed, {"U0BOB": "Bob Jones"}) == read

@@ -283,6 +283,24 @@ async def test_a_note_of_several_lines_starts_no_block_in_the_markdown(running: 
         assert "---" in html and "===" in html and "1. two" in html
 
 
+async def test_people_and_links_a_note_names_read_as_words_in_the_report(
+    running: Running,
+) -> None:
+    """Slack sends them as markup (<@U0BOB|bob>, <https://…|label>); the report is read
+    outside Slack."""
+    channel = await declare(running, "Checkout errors")
+    note = "note asked <@U0BOB|bob> to roll back, see <https://example.com/run|the runbook>"
+    await say(running, channel, note)
+    await say(running, channel, "close done")
+    md = {r.format: r.text for r in await reports(running)}["md"]
+    lines = [line for line in md.splitlines() if "to roll back" in line]
+    assert len(lines) == 2  # the Timeline's entry and the Actions taken
+    assert all(
+        "asked @bob to roll back, see the runbook (https://example.com/run)" in line
+        for line in lines
+    )
+
+
 async def test_a_false_positive_gets_the_short_form(running: Running) -> None:
     channel = await declare(running, "Odd login")
     await say(running, channel, "role commander <@U0ALICE>")

@@ -64,9 +64,7 @@ def pattern(kind: str, value: str) -> str:
     return f"[{_PATHS[kind]} = '{quoted}']"
 
 
-def stix_bundle(
-    items: Sequence[Shared], *, team: str, report: SharedReport, at: datetime
-) -> str:
+def stix_bundle(items: Sequence[Shared], *, team: str, report: SharedReport, at: datetime) -> str:
     """A bundle: the team's identity, a report of the incident, an indicator per item.
 
     Exported again, each object keeps its id and its `created`, and has a later `modified`: a

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
+from collections.abc import Mapping
 
 SEPARATORS = "\u2028\u2029\u0085"
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -85,3 +86,33 @@ def _joiners_in_words(text: str) -> str:
 
 def _wordish(char: str) -> bool:
     return not char.isspace() and char not in ZERO_WIDTH and unicodedata.category(char) != "Cc"
+
+
+_SLACK_MARKUP = re.compile(r"<([^<>\n]{1,500})>")
+MENTIONED = re.compile(r"<@([UW][A-Z0-9]{1,30})[|>]")
+
+
+def readable(text: str, users: Mapping[str, str] | None = None) -> str:
+    """What people typed in Slack, as read outside it (a report, the console): a person as
+    @name (from `users`, else the name Slack sent), a channel as #name, a user group as its
+    handle, a link as "label (address)". Anything else between < and > stays as typed."""
+    if "<" not in text:
+        return text
+    return _SLACK_MARKUP.sub(lambda found: _plain(found[1], users or {}), text)
+
+
+def _plain(inner: str, users: Mapping[str, str]) -> str:
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return "@" + (users.get(target[1:]) or label.lstrip("@") or target[1:])
+    if target.startswith("#"):
+        return "#" + (label or "channel")
+    if target.startswith("!subteam^"):
+        return "@" + (label.lstrip("@") or "group")
+    if target.startswith("!date^"):
+        return label or inner
+    if target.startswith("!"):
+        return "@" + target[1:]
+    if target.startswith(("https://", "http://", "mailto:")):
+        return f"{label} ({target})" if label and label != target else target
+    return f"<{inner}>"

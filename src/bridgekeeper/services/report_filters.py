@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from bridgekeeper.domain import report as r
+from bridgekeeper.domain.text import readable
 from bridgekeeper.rendering import Renderer, duration
 from bridgekeeper.services.report_html import time_element
 
@@ -54,6 +55,7 @@ def add_report_filters(renderer: Renderer) -> None:
     for env in (renderer.text_env, renderer.html_env, renderer.slack_env):
         env.filters.setdefault("when", when)
         env.filters.setdefault("secs", seconds)
+        env.filters.setdefault("readable", readable)
     renderer.text_env.filters.setdefault("md", escape_markdown)
     renderer.html_env.filters.setdefault("md", lambda value: value)  # Jinja escapes HTML
     renderer.html_env.filters.setdefault("at", time_element)
