@@ -175,6 +175,21 @@ async def test_list_and_summary(running: Running) -> None:
     assert "Incident 1:" in json.dumps(running.slack.messages(channel.id)[-1].blocks)
 
 
+async def test_a_plain_name_two_people_go_by_names_nobody(running: Running) -> None:
+    """Slack leaves @sam as typed when it cannot tell who is meant: the role is not given to
+    whichever of them it lists first."""
+    running.slack.add_user("U0SAMLEE", "sam")
+    running.slack.add_user("U0SAMPATEL", "Sam")
+    channel = await declare(running)
+    answer = await in_bridge(running, channel, "role scribe @sam")
+    assert "no Slack user sam" in answer and "several people" in answer
+    assert [e for e in await timeline(running) if e.kind == "role_assigned"] == []
+    await in_bridge(running, channel, "role scribe @bob")  # one person goes by that name
+    assert [e.data["user"] for e in await timeline(running) if e.kind == "role_assigned"] == [
+        "U0BOB"
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -63,19 +63,28 @@ class PeopleCalls:
         return str(data.get("name") or channel)
 
     async def find_user(self, name: str) -> str | None:
-        """A user id from a handle or display name typed as plain @name."""
+        """A user id from a handle or display name typed as plain @name (Slack leaves a
+        mention as typed when it cannot tell who is meant): the one whose handle it is, else
+        the one person going by it; None when nobody, or several, do."""
         wanted = name.lstrip("@").lower()
+        handles: list[str] = []
+        named: list[str] = []
         cursor = ""
         while True:
             data = await self.call("users.list", limit=200, cursor=cursor)
             for member in data.get("members", []):
+                if member.get("deleted"):
+                    continue
                 profile = member.get("profile") or {}
-                names = {member.get("name"), profile.get("display_name"), profile.get("real_name")}
-                if wanted in {str(n).lower() for n in names if n} and not member.get("deleted"):
-                    return str(member["id"])
+                names = {profile.get("display_name"), profile.get("real_name")}
+                if str(member.get("name") or "").lower() == wanted:
+                    handles.append(str(member["id"]))
+                elif wanted in {str(n).lower() for n in names if n}:
+                    named.append(str(member["id"]))
             cursor = data.get("response_metadata", {}).get("next_cursor", "")
             if not cursor:
-                return None
+                found = handles or named
+                return found[0] if len(found) == 1 else None
 
     async def user_by_email(self, email: str) -> str | None:
         """The user with this e-mail (users.lookupByEmail); None: nobody, or Slack will not say."""
