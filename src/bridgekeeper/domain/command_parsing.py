@@ -47,6 +47,7 @@ from bridgekeeper.domain.incidents import DEFAULT_ROLES, Impact, Severity, Stage
 from bridgekeeper.domain.indicator_parsing import read_indicator, read_indicators
 from bridgekeeper.domain.notify_parsing import read_notify
 from bridgekeeper.domain.oncall_parsing import read_oncall
+from bridgekeeper.domain.text import readable
 
 # --- reading the text -------------------------------------------------------------
 
@@ -56,6 +57,8 @@ _SEVERITY_LIKE = re.compile(r"sev-?[0-9]+")
 _AROUND_EQUALS = re.compile(r"\s*=\s*")
 _PAIR_SEPARATORS = re.compile(r"[\s,;]+")
 _TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+_NOT_A_PERSON = re.compile(r"<[#!][^<>]*>")
+_AROUND_A_WORD = ".,;:!?()[]"  # "sev1." or "(sev1)" at a title's end is still the severity
 
 
 def _severity(word: str) -> Severity | None:
@@ -96,7 +99,7 @@ def _declare(args: Args) -> Command | UsageError:
     private = False
     end = len(words)
     while end > 0:
-        word = words[end - 1].casefold()
+        word = words[end - 1].casefold().strip(_AROUND_A_WORD)
         if word == "private" and not private:
             private = True
         elif severity is None and (found := _severity(word)) is not None:
@@ -123,6 +126,9 @@ def _stats(args: Args) -> Command | UsageError:
 
 def _role(args: Args) -> Command | UsageError:
     words = args.words
+    group = next((word for word in words if _NOT_A_PERSON.fullmatch(word)), None)
+    if group is not None:  # a user group, a channel, @here
+        return args.error("not_a_person", value=readable(group))
     at = next((i for i, word in enumerate(words) if mention(word)), None)
     role_words = words if at is None else words[:at] + words[at + 1 :]
     if not role_words:

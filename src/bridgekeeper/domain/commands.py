@@ -336,6 +336,7 @@ PROBLEMS: tuple[str, ...] = (
     "missing_role",
     "unknown_role",
     "missing_user",
+    "not_a_person",
     "missing_stage",
     "unknown_stage",
     "use_close",
