@@ -28,6 +28,7 @@ from jinja2 import (
 from jinja2.bccache import Bucket
 
 from bridgekeeper.domain.indicators import defang
+from bridgekeeper.logs import clean as one_line
 from bridgekeeper.resources import shipped_dir
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class Renderer:
         self.html_env = _environment(loader, "html", autoescape=html)
         self.text_env = _environment(loader, "text")
         self.text_env.filters.update(
-            wiki=escape_wiki, code=markdown_code, code_block=markdown_code_block
+            wiki=escape_wiki, code=markdown_code, code_block=markdown_code_block, line=one_line
         )
 
     def slack(self, name: str, **context: Any) -> str:

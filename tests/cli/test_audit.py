@@ -7,12 +7,14 @@ someone with database access would, and the real CLI is run in-process against t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy import text as sql
 
 from bridgekeeper.domain.timeline import entry_hash
 from bridgekeeper.store.models import Incident, TimelineEntry
@@ -21,6 +23,10 @@ from tests.conftest import Running
 from tests.services.test_lifecycle import declare, timeline
 
 Audit = Callable[..., Awaitable[Done]]
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# erase the line, back to its start, and write a reassuring one over it
+FORGED_USER = "\x1b[2K\rAudit trail intact\x1b[8m"
+FORGED_ROLE = "\x1b[1A\x1b[2K\x1b[1A\x1b[2K\rok"
 
 
 @pytest.fixture
@@ -274,6 +280,27 @@ async def test_a_renumbered_incident_is_found(running: Running, audit: Audit) ->
 
 
 # -- exit status 2: the check could not be made -------------------------------------------------
+async def test_a_forged_role_row_cannot_write_control_characters_to_the_terminal(
+    running: Running,
+    audit: Audit,
+) -> None:
+    await busy_incident(running)
+    async with running.bk.db.transaction() as session:
+        await session.execute(
+            sql("UPDATE role_assignments SET user_id = :user WHERE role = 'commander'"),
+            {"user": FORGED_USER},
+        )
+        await session.execute(
+            sql("UPDATE role_assignments SET role = :role WHERE role = 'commander'"),
+            {"role": FORGED_ROLE},
+        )
+    verdict = await audit("1")
+    assert verdict.returncode == 1, verdict.stdout
+    assert "TAMPERED" in verdict.stdout
+    assert CONTROLS.findall(verdict.stdout) == []
+    assert "\\u001b[2K\\rAudit trail intact" in verdict.stdout  # the forgery, shown as such
+
+
 async def test_an_unreachable_database_exits_2_with_one_line(tmp_path: Path) -> None:
     for url in (
         f"sqlite:///{tmp_path}/no/such/folder/bridgekeeper.db",
