@@ -7,6 +7,7 @@ import base64
 import json
 from typing import Any
 
+from bridgekeeper.domain.text import clean_line
 from bridgekeeper.trackers import Draft, Issue
 from bridgekeeper.trackers.connect import Connection
 from bridgekeeper.trackers.http import call
@@ -71,13 +72,17 @@ class Jira:
 
 
 def read_issue(data: dict[str, Any], base_url: str) -> Issue:
+    """An issue as Jira gives it; KeyError or TypeError when it is not of that shape."""
     status = data["fields"]["status"]
-    key = str(data["key"])
+    category = status.get("statusCategory", {})
+    if not isinstance(category, dict):
+        raise TypeError("statusCategory is not an object")
+    key = clean_line(str(data["key"]))
     return Issue(
         key=key,
         url=f"{base_url}/browse/{key}",
-        state=str(status["name"]),
-        done=status.get("statusCategory", {}).get("key") == "done",
+        state=clean_line(str(status["name"])),
+        done=category.get("key") == "done",
     )
 
 

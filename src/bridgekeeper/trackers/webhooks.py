@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bridgekeeper.domain.text import clean_line
 from bridgekeeper.trackers import Issue
 from bridgekeeper.trackers.jira import read_issue
 
@@ -20,7 +21,7 @@ def read_webhook(
     """The issue and its state; None for an event that says nothing about one (a ping)."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
         raise WebhookError("body is not JSON") from None
     if not isinstance(data, dict):
         raise WebhookError("body is not a JSON object")
@@ -39,10 +40,10 @@ def _github(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     issue = data.get("issue")
     if not isinstance(issue, dict) or "number" not in issue or "state" not in issue:
         raise WebhookError("issue.number and issue.state are required")
-    state = str(issue["state"])
+    state = clean_line(str(issue["state"]))
     return Issue(
-        key=str(issue["number"]),
-        url=str(issue.get("html_url", "")),
+        key=clean_line(str(issue["number"])),
+        url=clean_line(str(issue.get("html_url", ""))),
         state=state,
         done=state == "closed",
     )
@@ -54,9 +55,12 @@ def _gitlab(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     issue = data.get("object_attributes")
     if not isinstance(issue, dict) or "iid" not in issue or "state" not in issue:
         raise WebhookError("object_attributes.iid and object_attributes.state are required")
-    state = str(issue["state"])
+    state = clean_line(str(issue["state"]))
     return Issue(
-        key=str(issue["iid"]), url=str(issue.get("url", "")), state=state, done=state == "closed"
+        key=clean_line(str(issue["iid"])),
+        url=clean_line(str(issue.get("url", ""))),
+        state=state,
+        done=state == "closed",
     )
 
 
@@ -65,5 +69,5 @@ def _jira(data: dict[str, Any], base_url: str) -> Issue | None:
         return None
     try:
         return read_issue(data["issue"], base_url)
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         raise WebhookError("issue.key and issue.fields.status are required") from None

@@ -16,11 +16,13 @@ from urllib.parse import parse_qsl
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestPayloadError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bridgekeeper import metrics
 from bridgekeeper.config import Settings
@@ -35,10 +37,12 @@ from bridgekeeper.web.oncall import OnCallFeedEndpoint
 from bridgekeeper.web.reports import ReportEndpoint
 from bridgekeeper.web.services import WebServices
 from bridgekeeper.web.sns import SnsEndpoint
+from bridgekeeper.web.trackers import MAX_BODY as TRACKER_MAX_BODY
 from bridgekeeper.web.trackers import TrackerWebhook
 
 SLACK_PATH = "/slack/events"
-ALERTS_PREFIX = "/alerts/"
+ALERT_ROUTES = ("/alerts/", "/v2/alerts", "/heartbeats/")
+TRACKER_ROUTES = "/trackers/"
 
 
 def build_web_app(services: WebServices) -> web.Application:
@@ -51,6 +55,7 @@ def build_web_app(services: WebServices) -> web.Application:
             bolt=services.bolt,
             answers=services.answers,
             max_body=settings.http.slack_max_body_bytes,
+            signing_secret=settings.slack_signing_secret,
         )
         app.router.add_post(SLACK_PATH, slack.handle)
     add_health_routes(app, services.health)
@@ -91,8 +96,12 @@ def serves_slack_over_http(settings: Settings) -> bool:
 
 
 def body_limit(settings: Settings, path: str) -> int:
-    if path.startswith(ALERTS_PREFIX):
+    """What a request's body may weigh: an alert's ([alerts], also for the Alert API and
+    heartbeats), a tracker's webhook's, else Slack's ([http])."""
+    if path.startswith(ALERT_ROUTES):
         return settings.alerts.max_body_bytes
+    if path.startswith(TRACKER_ROUTES):
+        return TRACKER_MAX_BODY
     return settings.http.slack_max_body_bytes
 
 
@@ -108,9 +117,14 @@ def bounded_bodies(settings: Settings) -> Middleware:
             raise web.HTTPRequestEntityTooLarge(
                 max_size=limit, actual_size=length, text="too large"
             )
-        if request.content.is_eof():
-            return await handler(request)
-        return await _in_time(request, handler, settings.http.body_timeout_seconds)
+        try:
+            if request.content.is_eof():
+                return await handler(request)
+            return await _in_time(request, handler, settings.http.body_timeout_seconds)
+        except RequestPayloadError:  # gzip that is not, say
+            raise web.HTTPBadRequest(
+                text="the body could not be read as its Content-Encoding says"
+            ) from None
 
     return bounded
 
@@ -136,10 +150,13 @@ def _hang_up(request: web.Request) -> None:
 class SlackEvents:
     """/slack/events: a signed request from Slack, handed to Bolt."""
 
-    def __init__(self, *, bolt: AsyncApp, answers: PendingAnswers, max_body: int) -> None:
+    def __init__(
+        self, *, bolt: AsyncApp, answers: PendingAnswers, max_body: int, signing_secret: str
+    ) -> None:
         self.bolt = bolt
         self.answers = answers
         self.max_body = max_body
+        self.verifier = SignatureVerifier(signing_secret)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         with self.answers.answering():
@@ -152,12 +169,28 @@ class SlackEvents:
             raise web.HTTPRequestEntityTooLarge(
                 max_size=self.max_body, actual_size=0, text="too large"
             ) from None
-        bolt_request = slack_request(
-            body.decode("utf-8", errors="replace"), request.query_string, request.headers
-        )
+        if not self._signed(body, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = slack_request(
+                body.decode("utf-8", errors="replace"), request.query_string, request.headers
+            )
+        except (ValueError, TypeError, AttributeError, RecursionError):  # Bolt reads it first
+            return web.json_response({"error": "the body is not a Slack request"}, status=400)
         with metrics.slash_ack(body.startswith(b"command=") or b"&command=" in body):
             bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Slack's signature, checked before Bolt reads the body (Bolt checks it too, after)."""
+        try:
+            return self.verifier.is_valid(
+                body,
+                headers.get("X-Slack-Request-Timestamp", ""),
+                headers.get("X-Slack-Signature", ""),
+            )
+        except (ValueError, OverflowError):  # a time that is not a whole number of seconds
+            return False
 
 
 def slack_request(body: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:

@@ -10,6 +10,7 @@ from bridgekeeper.config.settings import TrackerSettings
 from bridgekeeper.services.followup_sync import FollowupSync
 from bridgekeeper.trackers.signatures import verified
 from bridgekeeper.trackers.webhooks import WebhookError, read_webhook
+from bridgekeeper.web.alerts import BodyTooLarge, read_limited
 
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; issue events are far smaller
 
@@ -27,9 +28,10 @@ class TrackerWebhook:
         kind = request.match_info["kind"]
         if kind != trackers.kind or not trackers.webhook_secret:
             raise web.HTTPNotFound()
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(body))
+        try:
+            body = await read_limited(request, MAX_BODY)
+        except BodyTooLarge:
+            raise web.HTTPRequestEntityTooLarge(MAX_BODY, 0, text="too large") from None
         if not verified(kind, trackers.webhook_secret, request.headers, body, request.query):
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
