@@ -58,7 +58,9 @@ class Alerts(Table):
     grouping_window_minutes: Length = Field(
         60, description="repeats of an alert within this many minutes are grouped"
     )
-    max_body_bytes: Positive = Field(1024 * 1024, description="largest webhook body accepted")
+    max_body_bytes: Positive = Field(
+        1024 * 1024, description="largest alert body accepted (webhooks, the Alert API, heartbeats)"
+    )
     card_refresh_seconds: Length = Field(
         20, description="a repeating alert's triage card is updated at most this often"
     )
