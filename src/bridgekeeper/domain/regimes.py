@@ -192,9 +192,17 @@ BUILTIN_RULES: tuple[RegimeRule, ...] = (
 )
 
 
-def outcome(due_at: datetime | None, done_at: datetime | None, now: datetime | None) -> str:
-    """met (sent by the deadline), missed (sent late, or past due and not sent), pending, or
-    waiting (for the event it counts from)."""
+NOT_REQUIRED = "not_required"  # a clock's status once the team decided nobody needs notifying
+
+
+def outcome(
+    due_at: datetime | None, done_at: datetime | None, now: datetime | None, *, required: bool
+) -> str:
+    """met (sent by the deadline), missed (sent late, or past due and not sent), pending,
+    waiting (for the event it counts from), or not_required (not sent, and the team decided no
+    notification is required)."""
+    if done_at is None and not required:
+        return "not_required"
     if due_at is None:
         return "met" if done_at else "waiting"
     if done_at is not None:

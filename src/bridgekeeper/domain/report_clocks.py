@@ -25,18 +25,19 @@ class RegulatoryClock:
 
 
 def report_clock(clock: RegulatoryClock, now: datetime | None) -> dict[str, Any]:
+    required = clock.status != regimes.NOT_REQUIRED
     return {
         "regime": clock.regime,
         "status": clock.status,
         "aware_at": iso(clock.aware_at),
-        "deadlines": [_deadline(d, now) for d in clock.deadlines],
+        "deadlines": [_deadline(d, now, required=required) for d in clock.deadlines],
         "decided_by": clock.decided_by,
         "decided_at": iso(clock.decided_at),
         "rationale": clock.rationale,
     }
 
 
-def _deadline(stored: Mapping[str, Any], now: datetime | None) -> dict[str, Any]:
+def _deadline(stored: Mapping[str, Any], now: datetime | None, *, required: bool) -> dict[str, Any]:
     due, done = (iso_text(stored.get(key)) for key in ("due_at", "done_at"))
     return {
         "label": str(stored.get("label") or ""),
@@ -44,5 +45,5 @@ def _deadline(stored: Mapping[str, Any], now: datetime | None) -> dict[str, Any]
         "waiting_for": stored.get("waiting_for"),
         "done_at": done,
         "done_by": stored.get("done_by"),
-        "outcome": regimes.outcome(stored_moment(due), stored_moment(done), now),
+        "outcome": regimes.outcome(stored_moment(due), stored_moment(done), now, required=required),
     }

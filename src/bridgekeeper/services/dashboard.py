@@ -225,15 +225,18 @@ async def _deadlines(
     if not incident_ids:
         return counted
     for clock in await clock_store.of_incidents(session=session, incident_ids=incident_ids):
+        required, counts = clock.status != regimes.NOT_REQUIRED, counted[clock.regime]
         for deadline in clock.deadlines:
-            counted[clock.regime][_outcome(deadline, now)] += 1
+            found = _outcome(deadline, now, required)
+            if found in OUTCOMES:  # a deadline no notification was required for is none
+                counts[found] += 1
     return counted
 
 
-def _outcome(deadline: dict[str, object], now: datetime) -> str:
+def _outcome(deadline: dict[str, object], now: datetime, required: bool) -> str:
     """A deadline still waiting for the event it counts from is pending."""
     due, done = (_at(deadline.get(key)) for key in ("due_at", "done_at"))
-    found = regimes.outcome(due, done, now)
+    found = regimes.outcome(due, done, now, required=required)
     return "pending" if found == "waiting" else found
 
 

@@ -257,7 +257,7 @@ class Regulatory:
                     deadlines=[],
                 )
                 session.add(clock)
-            clock.status, clock.decided_by, clock.decided_at = "not_required", inv.user, now
+            clock.status, clock.decided_by, clock.decided_at = regimes.NOT_REQUIRED, inv.user, now
             clock.rationale = command.rationale
             await session.flush()
             await self._schedule(session, clock, after=now)
