@@ -1,6 +1,6 @@
-"""A regulatory clock decided "no notification required" (`notify none`) after it started keeps
-its deadlines, unsent: once past their due time, the report says "missed the deadline" and the
-dashboard counted them as missed."""
+"""A regulatory clock decided "no notification required" (`notify none`) after it started: its
+unsent deadlines, once past due, are neither "missed" in the report nor counted as missed on the
+dashboard."""
 
 from __future__ import annotations
 
