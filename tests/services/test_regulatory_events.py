@@ -122,7 +122,10 @@ async def test_the_report_says_which_deadlines_were_met_missed_or_never_started(
         clocks = {c["regime"]: c for c in json.loads(rows["json"])["regulatory"]["clocks"]}
         assert [d["outcome"] for d in clocks["dora"]["deadlines"]] == ["missed", "met", "met"]
         [form_8k] = clocks["sec"]["deadlines"]
-        assert (form_8k["outcome"], form_8k["waiting_for"]) == ("waiting", "materiality")
+        assert (form_8k["outcome"], form_8k["waiting_for"]) == ("not_required", "materiality")
         assert "initial notification: due 2026-01-06 09:00:00 UTC" in rows["md"]
         assert "by alice: **missed the deadline**" in rows["md"]
-        assert "never started (it counts from the materiality determination)" in rows["md"]
+        assert (
+            "never started (it counts from the materiality determination), not sent: "
+            "**not required**" in rows["md"]
+        )
