@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -102,6 +102,17 @@ class IntakeService:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_forever())
         return await asyncio.shield(delivery.stored)
+
+    async def receive_and_tell(self, alerts: list[model.Alert]) -> list[Outcome]:
+        """`receive`, as the sender is told it: an alert in a private incident does not name
+        it (whoever holds the alert token is not one of its members)."""
+        outcomes = await self.receive(alerts)
+        numbers = {o.incident for o in outcomes if o.incident is not None}
+        if not numbers:
+            return outcomes
+        async with self.db.sessions() as session:
+            private = await incident_store.private_numbers(session=session, numbers=numbers)
+        return [replace(o, incident=None) if o.incident in private else o for o in outcomes]
 
     async def receive_in(self, session: DbSession, alert: model.Alert) -> Outcome:
         """One alert stored within the caller's transaction (a scheduled job's), so that it

@@ -140,6 +140,12 @@ async def set_channel(
     )
 
 
+async def private_numbers(*, session: AsyncSession, numbers: Collection[int]) -> set[int]:
+    """Which of these incidents are private."""
+    query = select(Incident.number).where(Incident.number.in_(numbers), Incident.private)
+    return set(await session.scalars(query))
+
+
 async def list_open(*, session: AsyncSession) -> list[Incident]:
     query = select(Incident).where(Incident.status == Status.OPEN).order_by(Incident.number)
     return list((await session.execute(query)).scalars())

@@ -123,7 +123,7 @@ class AlertEndpoint:
             return error(404, with_advice(str(exc), payload, source))
         if not alerts:  # a note, a recommendation, an empty group: accepted, nothing to store
             return web.json_response({"alerts": [], "ignored": IGNORED}, status=202)
-        outcomes = await self.intake.receive(alerts)
+        outcomes = await self.intake.receive_and_tell(alerts)
         metrics.alerts_received(source, outcomes)
         if answer_lost(request) and not any(alert.delivery_id for alert in alerts):
             self.lost.remember(key, outcomes)  # the sender will send it again

@@ -162,7 +162,7 @@ class SnsEndpoint:
             alerts = aws.parse(message, received_at=self.clock.now())
         except PayloadError as exc:
             return error(422, str(exc))
-        outcomes = await self.intake.receive(alerts)
+        outcomes = await self.intake.receive_and_tell(alerts)
         metrics.alerts_received(aws.SOURCE, outcomes)
         return web.json_response(answer(outcomes), status=202)
 
