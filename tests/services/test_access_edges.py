@@ -51,7 +51,8 @@ async def hidden_alert(managed: Running) -> int:
             "Payroll DB anomaly", severity="sev1", resource="payroll-db", dedup_key="a1"
         ),
     )
-    assert first.body["incident"] == 1
+    assert first.body["result"] == "new" and first.body["incident"] is None  # private: unnamed
+    assert (await alerting.alert(managed, first.body["alert_id"])).incident_number == 1
     second = await alerting.post(
         managed,
         "generic",

@@ -167,7 +167,7 @@ class IncidentService:
         )
         outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, "declared", None):
-            stakeholders.add_announcement(
+            await stakeholders.add_announcement(
                 session, settings=self.settings, incident=incident, now=now
             )
 
@@ -303,7 +303,7 @@ class IncidentService:
         if consequences.TOPIC in consequences.causes(kind, data):
             outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, kind, data):
-            stakeholders.add_announcement(
+            await stakeholders.add_announcement(
                 session, settings=self.settings, incident=incident, now=now
             )
         if announce:

@@ -1,5 +1,5 @@
-"""What stakeholders see of an incident: the one announcement in the stakeholder channel, and
-how much a private incident discloses. No service imports here, so IncidentService can use it."""
+"""What stakeholders see of an incident: its announcement in each stakeholder channel, and how
+much a private incident discloses. No service imports here, so IncidentService can use it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.store import messages as message_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbSession
 from bridgekeeper.store.models import Incident
@@ -31,20 +32,23 @@ def announces(settings: Settings, kind: str, data: dict[str, Any] | None) -> boo
     return consequences.ANNOUNCEMENT in consequences.causes(kind, data)
 
 
-def add_announcement(
+async def add_announcement(
     session: DbSession, *, settings: Settings, incident: Incident, now: datetime
 ) -> None:
-    """Post the incident's one announcement (the first time) or edit it in place."""
-    channels = settings.updates.channels_for(
+    """Post the incident's announcement in each stakeholder channel its severity goes to (the
+    first time), and edit in place every one posted before, wherever its severity went since."""
+    routed = settings.updates.channels_for(
         Severity(incident.severity), settings.stakeholder_channel
     )
-    if not channels:
-        return
-    outbox.add_card(
-        session=session,
-        now=now,
-        incident_id=incident.id,
-        card="announcement",
-        owner=incident.id,
-        target=channels[0],
-    )
+    key = outbox.card_key("announcement", incident.id)
+    posted = await message_store.posted_channels(session, key=key)
+    for channel in dict.fromkeys([*posted, *routed]):
+        outbox.add_card(
+            session=session,
+            now=now,
+            incident_id=incident.id,
+            card="announcement",
+            owner=incident.id,
+            target=channel,
+            key=posted.get(channel, f"{key}@{channel}"),
+        )

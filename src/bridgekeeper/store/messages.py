@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, bindparam, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.store.models import SlackMessage
@@ -17,6 +17,15 @@ _NEW_MESSAGE = insert(_MESSAGES)
 
 async def posted(session: AsyncSession, *, key: str) -> SlackMessage | None:
     return await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
+
+
+async def posted_channels(session: AsyncSession, *, key: str) -> dict[str, str]:
+    """The channels a card of this key was posted in, one message each (the key, or the key
+    and a channel after `@`), and each message's key."""
+    query = select(SlackMessage.channel_id, SlackMessage.key).where(
+        or_(SlackMessage.key == key, SlackMessage.key.startswith(f"{key}@", autoescape=True))
+    )
+    return {channel: found for channel, found in (await session.execute(query)).all()}
 
 
 def remember(conn: Connection, *, key: str, channel: str, ts: str, now: datetime) -> None:

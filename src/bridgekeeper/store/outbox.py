@@ -82,11 +82,20 @@ def add_card(
     target: str,
     pin: bool = False,
     due: datetime | None = None,
+    key: str | None = None,
 ) -> None:
     """Refresh a card (post it the first time, update it in place after), at once or when
-    `due` (a storm's repeats refresh a card at a pace)."""
+    `due` (a storm's repeats refresh a card at a pace); `key`: one of several messages of the
+    card (card_key, @ and where it goes), else its one message."""
     values = card_values(
-        now=now, incident_id=incident_id, card=card, owner=owner, target=target, pin=pin, due=due
+        now=now,
+        incident_id=incident_id,
+        card=card,
+        owner=owner,
+        target=target,
+        pin=pin,
+        due=due,
+        key=key,
     )
     _add(session, values)
 
@@ -273,8 +282,9 @@ def card_values(
     target: str,
     pin: bool = False,
     due: datetime | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    key = card_key(card, owner)
+    key = key or card_key(card, owner)
     payload = {"card": card, "key": key, "owner": owner, "target": target, "pin": pin}
     return effect_values(
         now=now, kind="card", incident_id=incident_id, card_key=key, payload=payload, due=due
