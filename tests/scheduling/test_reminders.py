@@ -4,6 +4,7 @@ commander, the post-incident review, and a reminder that survives a restart."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -199,6 +200,13 @@ def test_update_due_rules() -> None:
         True, Severity.SEV2, t0, last_update_at=minutes(5), promised_at=minutes(20)
     )
     assert reminders.update_due(promised, policy) == minutes(20)
+    # the cadence's own promise, told to stakeholders: kept after a downgrade, and sooner
+    # after a raise (here SEV2's 60 minutes, after a promise of 4 hours made at SEV3)
+    default = replace(promised, promise_chosen=False)
+    assert reminders.update_due(default, policy) == minutes(20)
+    assert reminders.update_due(replace(default, promised_at=minutes(245)), policy) == minutes(65)
+    chosen_late = replace(promised, promised_at=minutes(245))
+    assert reminders.update_due(chosen_late, policy) == minutes(245)
     reminded = UpdateFacts(True, Severity.SEV2, t0, reminded_at=minutes(60))
     assert reminders.update_due(reminded, policy) == minutes(120)
     snoozed = UpdateFacts(

@@ -228,6 +228,24 @@ async def test_a_form_left_as_opened_undoes_no_change_made_meanwhile(
         assert "SEV1" in update and "Diagnose" in update
 
 
+async def test_the_time_promised_to_stakeholders_is_kept_after_a_downgrade(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """A SEV1 update promises the next by its cadence's 30 minutes; lowered to SEV3 (4 hours)
+    five minutes later, the commander is still reminded by the time promised."""
+    async with desk_for(db_url, emulator) as desk:
+        bridge = await desk.declare("Database down sev1")
+        await desk.command("update Failing over to the replica", channel=bridge.id)
+        [update] = containing(desk.slack.channels[desk.stakeholders], "Failing over")
+        assert "next update by 2026-01-05 09:30 UTC" in update
+        await desk.at(minutes=5)
+        await desk.command("severity sev3 one region only", channel=bridge.id)
+        await desk.at(minutes=24)
+        assert not containing(bridge, "time for a status update")
+        await desk.at(minutes=2)  # 09:31
+        assert containing(bridge, "time for a status update")
+
+
 def form(
     text: str, stage: str, severity: str, next_in: str
 ) -> dict[str, dict[str, dict[str, object]]]:

@@ -45,6 +45,7 @@ class UpdateFacts:
     declared_at: datetime
     last_update_at: datetime | None = None
     promised_at: datetime | None = None  # "next update by", given with the last update
+    promise_chosen: bool = True  # picked in the form (else the cadence's, when it was posted)
     reminded_at: datetime | None = None  # the last reminder
     snoozed_at: datetime | None = None
     snoozed_until: datetime | None = None
@@ -61,7 +62,9 @@ def update_due(facts: UpdateFacts, policy: ReminderPolicy) -> datetime | None:
     if facts.reminded_at and facts.reminded_at == latest:  # reminded, and still no update
         return facts.reminded_at + cadence if cadence else None
     if facts.last_update_at and facts.last_update_at == latest and facts.promised_at:
-        return facts.promised_at
+        if facts.promise_chosen or not cadence:
+            return facts.promised_at
+        return min(facts.promised_at, latest + cadence)  # kept, and sooner if the severity rose
     return latest + cadence if cadence else None
 
 

@@ -139,6 +139,7 @@ class UpdateReminders:
             declared_at=incident.declared_at,
             last_update_at=last.recorded_at if last else None,
             promised_at=_iso(last.data.get("next_update_at")) if last else None,
+            promise_chosen=bool(last.data.get("next_update_chosen", True)) if last else True,
             reminded_at=job.fired_at if job is not None else None,
             snoozed_at=_iso(payload.get("snoozed_at")),
             snoozed_until=_iso(payload.get("snoozed_until")),

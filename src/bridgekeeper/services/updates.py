@@ -123,6 +123,7 @@ class Updates:
         severity = Severity(incident.severity)
         channels = self.settings.updates.channels_for(severity, self.settings.stakeholder_channel)
         cadence = self.reminders.policy.cadence_for(severity)
+        promised = next_at or (now + cadence if cadence else None)  # told to stakeholders
         told = disclosure(self.settings, incident)
         await self.incidents.record(
             session,
@@ -136,7 +137,8 @@ class Updates:
                 "stage": incident.stage,
                 "channels": list(channels),
                 "redacted": told["redacted"],  # the channels saw number, severity and stage
-                "next_update_at": next_at.isoformat() if next_at else None,
+                "next_update_at": promised.isoformat() if promised else None,
+                "next_update_chosen": next_at is not None,
             },
         )
         context: dict[str, Any] = {
@@ -146,7 +148,7 @@ class Updates:
             "text": text,
             "author": user,
             "at": now,
-            "next_at": next_at or (now + cadence if cadence else None),
+            "next_at": promised,
         }
         bridge = {"name": f"Incident {incident.number}", "redacted": False}
         markup = self.renderer.slack("slack/update.md.j2", **context, disclosure=bridge)
