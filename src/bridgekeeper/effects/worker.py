@@ -22,12 +22,13 @@ from typing import TypeVar
 
 from bridgekeeper import logs
 from bridgekeeper.clock import Clock
+from bridgekeeper.domain.effects import Post
 from bridgekeeper.effects.folding import fold, unfolded
 from bridgekeeper.errors import SlackError, SlackRetryable
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import lanes, outbox
-from bridgekeeper.store.db import Database, DbConnection
-from bridgekeeper.store.models import Effect
+from bridgekeeper.store.db import Database, DbConnection, DbSession
+from bridgekeeper.store.models import Effect, TimelineEntry
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[Effect], Awaitable[None]]
@@ -52,6 +53,7 @@ class OutboxWorker:
         idle_poll: float = 1.0,
         claim_seconds: float = 15.0,
         min_pass: float = 0.05,
+        told: Callable[[TimelineEntry], str] | None = None,
     ) -> None:
         self.db = db
         self.deliver = deliver
@@ -63,6 +65,7 @@ class OutboxWorker:
         self.idle_poll = idle_poll
         self.claim_seconds = claim_seconds
         self.min_pass = min_pass
+        self.told = told  # a timeline entry as the bridge channel is told it
         self._active: dict[str, asyncio.Task[int]] = {}
         self._renewed = 0.0
         self._wake = asyncio.Event()
@@ -286,7 +289,7 @@ class OutboxWorker:
 
     async def _park(self, effect: Effect, error: str, *, whole_lane: bool = False) -> None:
         """Set the effect aside for an operator, with the rest of its lane when its channel is
-        gone or kept failing; say so on the incident's timeline."""
+        gone or kept failing; say so on the timeline of each incident whose message it was."""
         log.error("effect %s (%s) parked: %s", effect.id, effect.kind, error)
         now = self.clock.now()
         whole_lane = whole_lane or error in CHANNEL_GONE
@@ -294,22 +297,37 @@ class OutboxWorker:
             parked = await outbox.park(
                 session, effect_id=effect.id, error=error, now=now, whole_lane=whole_lane
             )
-            if not parked or effect.incident_id is None:
-                return
-            incident = await incident_store.get_by_id(
-                session=session, incident_id=effect.incident_id, lock=True
-            )
-            await incident_store.append(
-                session=session,
-                incident=incident,
-                at=now,
-                recorded_at=now,
-                actor="bridgekeeper",
-                kind="delivery_failed",
-                data={
-                    "effect_id": effect.id,
-                    "effect": effect.kind,
-                    "error": error,
-                    "parked": parked,
-                },
+            for incident_id in sorted(i for i in parked if i is not None):  # locked in order
+                await self._note_parked(session, effect, error, incident_id, parked[incident_id])
+
+    async def _note_parked(
+        self, session: DbSession, effect: Effect, error: str, incident_id: int, count: int
+    ) -> None:
+        """On the incident's timeline, and in its bridge channel unless that is where delivery
+        failed (a stakeholder channel archived, PagerDuty refusing): the people running it
+        learn their message did not get through."""
+        now = self.clock.now()
+        incident = await incident_store.get_by_id(
+            session=session, incident_id=incident_id, lock=True
+        )
+        entry = await incident_store.append(
+            session=session,
+            incident=incident,
+            at=now,
+            recorded_at=now,
+            actor="bridgekeeper",
+            kind="delivery_failed",
+            data={
+                "effect_id": effect.id,
+                "effect": effect.kind,
+                "error": error,
+                "parked": count,
+                "target": effect.payload.get("target"),
+                "lane": effect.lane,
+            },
+        )
+        if self.told is not None and effect.lane != f"bridge:{incident_id}":
+            text = self.told(entry)
+            outbox.enqueue(
+                session, Post(target="bridge", text=text), now=now, incident_id=incident_id
             )

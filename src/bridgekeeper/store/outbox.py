@@ -33,6 +33,7 @@ Lanes are independent: one that keeps failing holds up no other (effects/worker.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -146,21 +147,25 @@ def mark_done(conn: Connection, effect_ids: list[int], now: datetime) -> None:
 
 async def park(
     session: AsyncSession, *, effect_id: int, error: str, now: datetime, whole_lane: bool
-) -> int:
+) -> Counter[int | None]:
     """Set a pending effect aside (its attempts ran out, or Slack refused it for good), and
-    with it the rest of its lane when `whole_lane`: how many were parked."""
+    with it the rest of its lane when `whole_lane`: how many were parked, by incident (a
+    stakeholder channel's lane holds several incidents' messages)."""
     effect = await session.get(Effect, effect_id, with_for_update=True)
     if effect is None or effect.status != "pending":
-        return 0
+        return Counter()
     effect.status, effect.last_error, effect.done_at = PARKED, error, now
+    parked = Counter([effect.incident_id])
     if not whole_lane:
-        return 1
+        return parked
     rest = await session.execute(
         update(Effect)
         .where(Effect.lane == effect.lane, Effect.status == "pending")
         .values(status=PARKED, last_error=f"after effect {effect_id}: {error}", done_at=now)
+        .returning(Effect.incident_id)
     )
-    return 1 + int(rest.rowcount)  # type: ignore[attr-defined]
+    parked.update(rest.scalars())
+    return parked
 
 
 async def due_renders(session: AsyncSession, *, key: str, now: datetime) -> list[int]:
