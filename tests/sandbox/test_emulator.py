@@ -566,3 +566,46 @@ async def test_edits_emit_message_changed_like_slack(
     [message] = history["messages"]
     assert message["text"] == "the attacker is 203.0.113.9"
     assert message["edited"] == {"user": "U1", "ts": edit["ts"]}
+
+
+# -- Slack's limits on options and edits (FACTS.md section 7) --------------------------------------
+def select_form(options: list[dict[str, Any]]) -> dict[str, Any]:
+    element = {"type": "static_select", "action_id": "value", "options": options}
+    block = {"type": "input", "block_id": "pick", "label": _plain("Pick"), "element": element}
+    return modal(blocks=[block])
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text), "value": value}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [option("t" * 76, "a")],
+        [option("ok", "v" * 151)],
+        [option(str(n), str(n)) for n in range(101)],
+    ],
+    ids=["option text 76", "option value 151", "101 options"],
+)
+async def test_views_open_refuses_options_past_slacks_limits(
+    emulator: SlackEmulator,
+    client: AsyncWebClient,
+    options: list[dict[str, Any]],
+) -> None:
+    opened = client.views_open(trigger_id=emulator.new_trigger_id("U1"), view=select_form(options))
+    assert await error_of(opened) == "invalid_arguments"
+
+
+async def test_chat_update_refuses_text_over_4000_characters(
+    emulator: SlackEmulator,
+    client: AsyncWebClient,
+) -> None:
+    channel = (await client.conversations_create(name="inc-1"))["channel"]["id"]
+    ts = (await client.chat_postMessage(channel=channel, text="v1"))["ts"]
+    update = client.chat_update(channel=channel, ts=ts, text="x" * 4001, blocks=[section("v2")])
+    assert await error_of(update) == "msg_too_long"

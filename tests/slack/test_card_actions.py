@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from bridgekeeper.config import ProcessSettings
+from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
-from tests.conftest import Running
+from tests.conftest import Running, bridgekeepers
 from tests.services.test_lifecycle import card, declare, in_bridge, incident_row, timeline
 
 pytestmark = pytest.mark.both_transports
@@ -149,3 +152,31 @@ async def test_the_role_form_gives_roles_to_people_and_says_why_not_by_the_picke
     assert ("already commander" if chosen == "U0ALICE" else "not a bot") in said
     assert "<@" not in said
     assert [e for e in await timeline(running) if e.kind == "role_assigned"] == []
+
+
+async def test_a_role_named_at_length_is_offered_and_given_whole(
+    db_url: str, emulator: SlackEmulator
+) -> None:
+    """An option's text takes 75 characters and its value 150 (Slack refuses the form past
+    them): a long role's option is cut short, and the role given is the one configured."""
+    long_role = "Communications lead for customers, regulators, partners and the board members"
+    roles = ("commander", long_role, "x" * 160)
+    async with bridgekeepers(db_url, emulator) as start:
+        running = await start(process=replace(ProcessSettings(), roles=roles))
+        channel = await declare(running)
+        view_id = await click(running, channel, "card_role")
+        view = emulator.views[view_id].view
+        [options] = [b["element"]["options"] for b in view["blocks"] if b["block_id"] == "role"]
+        assert [len(o["text"]["text"]) for o in options] == [9, 75, 75]
+        picked = next(o["value"] for o in options if o["text"]["text"].startswith("Communic"))
+        await running.driver.view_submission(
+            user="U0ALICE",
+            view_id=view_id,
+            values={
+                "role": select(picked),
+                "user": {"value": {"type": "users_select", "selected_user": "U0CAROL"}},
+            },
+        )
+        await running.settle()
+        assigned = [e.data for e in await timeline(running) if e.kind == "role_assigned"]
+        assert assigned == [{"role": long_role, "user": "U0CAROL", "previous": None}]

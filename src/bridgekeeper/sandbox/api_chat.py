@@ -11,6 +11,7 @@ from bridgekeeper.sandbox.state import ApiError, Channel, Ephemeral, JsonDict, M
 from bridgekeeper.sandbox.wire import Args, message_json
 
 TEXT_TRUNCATE_AT = 40_000
+UPDATE_TEXT_MAX = 4_000
 
 
 def post_target(ws: Workspace, value: str) -> Channel:
@@ -92,7 +93,7 @@ def own_message(ws: Workspace, args: Args, ts_name: str, not_yours: str) -> Mess
 
 def update(ws: Workspace, args: Args) -> JsonDict:
     message = own_message(ws, args, "ts", "cant_update_message")
-    if len(args.text("text")) > TEXT_TRUNCATE_AT:
+    if len(args.text("text")) > UPDATE_TEXT_MAX:  # "text cannot exceed 4,000 characters"
         raise ApiError("msg_too_long")
     text, blocks = content(args)
     previous = message_json(ws, message)

@@ -21,6 +21,9 @@ BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 ID_MAX = 255
 ACTIONS_MAX_ELEMENTS = 25
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+OPTIONS_MAX = 100
 CONTEXT_MAX_ELEMENTS = 10
 LABEL_MAX = 2000
 MODAL_TITLE_MAX = 24
@@ -58,6 +61,25 @@ def check_element(element: Any, pointer: str) -> Errors:
             errors.append(_error(f"{pointer}/value", "must be less than 2001 characters"))
         if element.get("style") not in (None, "primary", "danger"):
             errors.append(_error(f"{pointer}/style", "must be primary or danger"))
+    if "options" in element:
+        errors += _check_options(element["options"], f"{pointer}/options")
+    return errors
+
+
+def _check_options(options: Any, pointer: str) -> Errors:
+    """A select's options: at most 100, each a plain_text of at most 75 characters and a value
+    of at most 150."""
+    if not isinstance(options, list) or not 0 < len(options) <= OPTIONS_MAX:
+        return [_error(pointer, f"must have 1 to {OPTIONS_MAX} items")]
+    errors: Errors = []
+    for n, option in enumerate(options):
+        at = f"{pointer}/{n}"
+        if not isinstance(option, dict):
+            errors.append(_error(at, "must be an option object"))
+            continue
+        errors += check_text(option.get("text"), f"{at}/text", limit=OPTION_TEXT_MAX)
+        if len(str(option.get("value", ""))) > OPTION_VALUE_MAX:
+            errors.append(_error(f"{at}/value", "must be less than 151 characters"))
     return errors
 
 

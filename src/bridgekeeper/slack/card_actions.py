@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
@@ -99,8 +100,9 @@ class CardActions:
 
     async def submit_role(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         values = view_values(body)
-        role, user = values.get("role", ""), values.get("user", "")
-        if role not in self.runner.settings.process.roles:
+        role = _chosen_role(values.get("role", ""), self.runner.settings.process.roles)
+        user = values.get("user", "")
+        if role is None:
             await self._refuse(ack, "role", "role_missing")
         elif not user:
             await self._refuse(ack, "user", "user_missing")
@@ -149,3 +151,11 @@ def _user(body: dict[str, Any]) -> str:
 
 def _number(body: dict[str, Any]) -> int:
     return int(str((body.get("view") or {}).get("private_metadata") or "0"))
+
+
+def _chosen_role(value: str, roles: Sequence[str]) -> str | None:
+    """The role an option of the form stands for: its place in the list (a role's name may be
+    too long for an option's value), or its name (in a form opened before)."""
+    if value in roles:
+        return value
+    return roles[int(value)] if is_digits(value) and int(value) < len(roles) else None
