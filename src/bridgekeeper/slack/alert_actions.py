@@ -127,19 +127,16 @@ class AlertActions:
         if problem is not None:
             await self._refuse(ack, *problem)
             return
-        try:
-            await self.triage.dismiss(
+        await self._submitted(
+            ack,
+            "disposition",
+            lambda: self.triage.dismiss(
                 alert_id=_view_alert(body),
                 user=_user(body),
                 disposition=Disposition(disposition),
                 comment=comment,
-            )
-        except CommandRefused as refused:
-            await self._refused(ack, "disposition", refused)
-            return
-        except AlertGone:
-            log.info("alert action refused: AlertGone")
-        await ack()
+            ),
+        )
 
     async def submit_link(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Linked before the form closes: a refusal (the incident closed, or no longer there
@@ -148,20 +145,29 @@ class AlertActions:
         if not is_digits(number):
             await self._refuse(ack, "incident", "incident_missing")
             return
+        await self._submitted(
+            ack,
+            "incident",
+            lambda: self.triage.link(
+                alert_id=_view_alert(body), user=_user(body), number=int(number)
+            ),
+        )
+
+    async def _submitted(
+        self, ack: AsyncAck, block: str, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        """A form's work, done before it closes: the service's refusal stays in it, under
+        `block`."""
         try:
-            await self.triage.link(alert_id=_view_alert(body), user=_user(body), number=int(number))
+            await work()
         except CommandRefused as refused:
-            await self._refused(ack, "incident", refused)
+            said = self.renderer.slack(refused.template, command="/incident", **refused.context)
+            said = await self.gateway.names_for(said)
+            await ack(response_action="errors", errors={block: field_error(said)})
             return
         except AlertGone:
             log.info("alert action refused: AlertGone")
         await ack()
-
-    async def _refused(self, ack: AsyncAck, block: str, refused: CommandRefused) -> None:
-        """The modal stays open with the service's refusal under the field."""
-        said = self.renderer.slack(refused.template, command="/incident", **refused.context)
-        said = await self.gateway.names_for(said)
-        await ack(response_action="errors", errors={block: field_error(said)})
 
     async def _refuse(self, ack: AsyncAck, block: str, problem: str) -> None:
         """The modal stays open with the problem shown under the field."""
