@@ -13,6 +13,7 @@ from bridgekeeper.config.commands import reference
 from bridgekeeper.config.environment import Variables
 from bridgekeeper.domain.access import PRIVILEGED_ACTIONS
 from bridgekeeper.domain.incidents import Severity
+from bridgekeeper.domain.regimes import BUILTIN_RULES
 from tests.helpers import REPO
 
 
@@ -269,7 +270,19 @@ def test_the_readme_example_is_a_valid_file(tmp_path: Path) -> None:
     assert example is not None
     config = tmp_path / "example.toml"
     config.write_text(example.group(1))
-    load_settings({"BRIDGEKEEPER_CONFIG": str(config)})
+    settings = load_settings({"BRIDGEKEEPER_CONFIG": str(config)})
+    built_in = {rule.name for rule in BUILTIN_RULES}  # a regime of one of these names replaces it
+    assert all(r in BUILTIN_RULES for r in settings.updates.regimes if r.name in built_in)
+
+
+def test_the_readme_names_every_built_in_regime() -> None:
+    row = next(
+        line
+        for line in (REPO / "README.md").read_text().splitlines()
+        if "| `notify <regime>" in line
+    )
+    named = set(re.findall(r"`([a-z0-9-]+)`", row.split("Built in:", 1)[1]))
+    assert named == {rule.name for rule in BUILTIN_RULES}
 
 
 def test_a_dotenv_file_is_read_and_the_environment_wins(
