@@ -106,6 +106,23 @@ async def test_an_incident_page_shows_its_card_tasks_clocks_notes_and_timeline(
     assert ">Assess<" in picture and "<script" not in picture
 
 
+async def test_people_typed_into_notes_read_by_name_and_ask_slack_a_bounded_number(
+    console: Running, visitors: Visitors
+) -> None:
+    await declare(console, "Ransomware note sev1")
+    channel = bridge(console.slack, 1)
+    await console.command("note asked <@U0BOB|bob> to isolate it", channel=channel)
+    made_up = " ".join(f"<@U0FAKE{n:03d}>" for n in range(120))
+    await console.command(f"note {made_up}", channel=channel)
+    await console.settle()
+    alice = visitors()
+    await alice.sign_in()
+    asked = len(console.slack.calls_to("users.info"))
+    status, page = await alice.get("/console/incidents/1")
+    assert status == 200 and "asked @bob to isolate it" in page
+    assert len(console.slack.calls_to("users.info")) - asked <= 60
+
+
 async def test_a_private_incident_is_not_found_for_those_outside_it(
     console: Running, visitors: Visitors
 ) -> None:

@@ -36,3 +36,10 @@ async def test_a_malformed_body_is_a_4xx_signed_or_not(
     )
     assert 400 <= signed.status < 500, signed
     assert "Traceback" not in caplog.text
+
+
+async def test_slacks_ssl_check_which_slack_does_not_sign_is_answered(running: Running) -> None:
+    reply = await running.driver.raw(b"ssl_check=1&token=xyz", {"Content-Type": FORM})
+    assert reply.status == 200
+    forged = b"ssl_check=1&command=%2Fincident&text=declare+x"  # a command riding along
+    assert (await running.driver.raw(forged, {"Content-Type": FORM})).status == 401

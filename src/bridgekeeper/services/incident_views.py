@@ -44,6 +44,7 @@ from bridgekeeper.store.incident_search import IncidentFilter
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 
 NAME_TTL = 300.0  # seconds a person's name is trusted
+MENTIONS_NAMED = 50  # people typed into a page's entries whose names are asked of Slack
 TIMELINE_MAX = 2000  # entries shown on one page (the report has them all)
 SEPARATOR = "\x1e"
 UserName = Callable[[str], Awaitable[str]]
@@ -272,13 +273,15 @@ def _row(incident: Incident, commander: str | None, names: dict[str, str]) -> di
 
 
 def _mentioned(rows: list[dict[str, Any]]) -> set[str]:
-    users = {str(r["actor"]) for r in rows}
+    """Who a page names: actors, role holders and owners, and the first people typed into the
+    entries' text (made-up ids could ask Slack any number of names)."""
+    users, named = {str(r["actor"]) for r in rows}, dict[str, None]()
     for row in rows:
         users.update(
             str(row["data"][k]) for k in ("user", "previous", "owner") if row["data"].get(k)
         )
-        users.update(MENTIONED.findall(row["text"] or ""))
-    return users
+        named.update(dict.fromkeys(MENTIONED.findall(row["text"] or "")))
+    return users | set(list(named)[:MENTIONS_NAMED])
 
 
 def _people(facts: dict[str, Any]) -> set[str]:

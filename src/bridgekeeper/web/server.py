@@ -169,7 +169,7 @@ class SlackEvents:
             raise web.HTTPRequestEntityTooLarge(
                 max_size=self.max_body, actual_size=0, text="too large"
             ) from None
-        if not self._signed(body, request.headers):
+        if not (self._signed(body, request.headers) or _ssl_check(body)):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             bolt_request = slack_request(
@@ -191,6 +191,12 @@ class SlackEvents:
             )
         except (ValueError, OverflowError):  # a time that is not a whole number of seconds
             return False
+
+
+def _ssl_check(body: bytes) -> bool:
+    """Slack's SSL check, which Slack does not sign: Bolt answers it, and nothing more."""
+    form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
+    return form.get("ssl_check") == "1" and not {"command", "payload"} & form.keys()
 
 
 def slack_request(body: str, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
