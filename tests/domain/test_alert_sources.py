@@ -830,7 +830,7 @@ def test_alertmanager_group_does_not_merge_different_hosts() -> None:
 
 def test_correlation_keys_normalise() -> None:
     keys = correlation_keys(
-        resources=[VM_ID.upper(), "/subscriptions/x/resourceGroups/rg"],
+        resources=[VM_ID.upper(), "/subscriptions/x/resourceGroups/rg", "localhost", " Unknown"],
         hosts=["VM-WEB-01.contoso.com:9100", "10.0.0.5:9100", "", "localhost:9090"],
         other=["azure-alert:", "defender-alert:abc"],
     )

@@ -55,8 +55,10 @@ def _is_host(host: str) -> bool:
 
 def _groupable(resource: str) -> bool:
     """Containers (subscriptions, resource groups, Log Analytics workspaces) would merge
-    everything they hold, so they give no key."""
-    return fields.is_specific_resource(resource) if fields.is_arm_id(resource) else True
+    everything they hold, and so would a name every machine has (localhost): no key."""
+    if fields.is_arm_id(resource):
+        return fields.is_specific_resource(resource)
+    return resource.strip().lower() not in NOT_HOSTS
 
 
 def arm_resources(values: Iterable[str]) -> list[str]:
