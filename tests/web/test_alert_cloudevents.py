@@ -117,6 +117,10 @@ status = "{{ data.outcome }}"
 resolved_values = ["rolled-back"]
 dedup_key = "{{ data.service }}"
 resource = "{{ subject }}"
+
+[cloudevents.types."com.example.latency.high"]
+title = "{{ data.service }} latency is high"
+dedup_key = "{{ data.service }}"
 """
 
 
@@ -145,9 +149,13 @@ async def test_a_type_mapped_in_the_configuration_is_read_by_its_mapping(
             "sev1",
             "orders-api",
         )
+        latency = event | {"id": "l-1", "type": "com.example.latency.high"}
+        slow = await post(app, "cloudevents", latency, headers=STRUCTURED)  # the same key text
+        assert slow.body["result"] == "new" and slow.body["alert_id"] != stored.id
         back = event | {"id": "d-2", "data": event["data"] | {"outcome": "rolled-back"}}
         answer = await post(app, "cloudevents", back, headers=STRUCTURED)
         assert answer.body["result"] == "resolved" and answer.body["alert_id"] == stored.id
+        assert (await alert(app, slow.body["alert_id"])).status == "firing"
 
 
 async def test_the_event_grid_documentations_health_events_in_a_batch(app: Running) -> None:

@@ -85,7 +85,7 @@ def _configured(source: CustomSource, event: dict[str, Any], received_at: dateti
     return replace(
         alert,
         source=SOURCE,
-        dedup_key=f"{SOURCE}:{alert.dedup_key.split(':', 1)[1]}",
+        dedup_key=f"{SOURCE}:{alert.dedup_key}",  # its type's name kept: types share no key
         started_at=started_at or received_at,
         delivery_id=_delivery(event),
     )
