@@ -35,7 +35,12 @@ class ConfigError(BridgekeeperError):
 
 
 class SchemaOutOfDate(BridgekeeperError):
-    pass
+    """The database's schema is not this version's; `newer`: a newer version's (an upgrade
+    rolling out, which this version keeps working with until it is replaced)."""
+
+    def __init__(self, problem: str, *, newer: bool = False) -> None:
+        super().__init__(problem)
+        self.newer = newer
 
 
 class SlackRejected(BridgekeeperError):

@@ -1,9 +1,9 @@
 """Is this process ready to take work? What /readyz answers (web/health.py).
 
 Liveness (/healthz) asks nothing: the event loop answering is the proof. Readiness names each
-check: the database reachable, its schema current, Slack's self-check passed (slack/auth.py),
-and, where this process runs the worker, its loop ticked lately. A check that fails says what
-is wrong instead of "ok".
+check: the database reachable, its schema current (or a newer version's, while an upgrade rolls
+out), Slack's self-check passed (slack/auth.py), and, where this process runs the worker, its
+loop ticked lately. A check that fails says what is wrong instead of "ok".
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class Health:
             async with asyncio.timeout(CHECK_TIMEOUT):
                 await self.db.check_schema()
         except SchemaOutOfDate as exc:  # what to do: upgrade, or run the newer version
+            if exc.newer:  # an upgrade rolling out: served until this replica is replaced
+                return {"database": OK, "schema": OK}
             return {"database": OK, "schema": f"out of date: {exc}"}
         except Exception as exc:  # any driver error or a timeout: not reachable
             log.warning("readiness: database check failed: %s", type(exc).__name__)

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import aiohttp
+from sqlalchemy import text as sql
 
 from bridgekeeper.health import Health, ready
 from bridgekeeper.store.db import Database
@@ -54,6 +55,19 @@ async def test_an_out_of_date_schema_and_an_unreachable_database_are_named(
     assert checks["schema"].endswith("run `bridgekeeper db upgrade`")
     checks = await checks_of("postgresql+asyncpg://bk:secret@127.0.0.1:9/bk")
     assert checks["database"].startswith("unreachable") and checks["schema"] == "unknown"
+
+
+async def test_a_replica_stays_ready_while_a_newer_version_migrates(db_url: str) -> None:
+    """The next version's migration commits before its replicas replace this one's (the
+    chart's pre-upgrade job, serve's own upgrade): this one keeps serving meanwhile."""
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            await session.execute(sql("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        await db.dispose()
+    checks = await checks_of(db_url)
+    assert (checks["database"], checks["schema"]) == ("ok", "ok")
 
 
 async def test_healthz_asks_nothing_and_readyz_names_what_is_missing(running: Running) -> None:

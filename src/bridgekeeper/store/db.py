@@ -298,9 +298,10 @@ class Database:
                     raise
 
     async def check_schema(self) -> None:
-        problem = schema.problem(await self._revision())
+        current = await self._revision()
+        problem = schema.problem(current)
         if problem is not None:
-            raise SchemaOutOfDate(problem)
+            raise SchemaOutOfDate(problem, newer=schema.newer(current))
 
     async def _revision(self) -> str | None:
         async with self._reading.connect() as conn:

@@ -82,6 +82,11 @@ def problem(current: str | None) -> str | None:
     return f"the database schema is at {current}, this version needs {head}: {upgrade_it}"
 
 
+def newer(current: str | None) -> bool:
+    """Whether the database is at a revision of a newer version than this one."""
+    return current is not None and current != HEAD and not _known(current)
+
+
 def _known(revision: str) -> bool:
     """Whether this version's migrations have `revision` (a newer version's are not)."""
     from alembic.util import CommandError
