@@ -359,13 +359,16 @@ async def _worker(settings: Settings, health_port: int) -> int:
         stop_on_signal,
     )
     from bridgekeeper.web.health import HealthServer
+    from bridgekeeper.web.metrics import MetricsEndpoint
 
     bk = Bridgekeeper(settings)
     await bk.db.check_schema()
     bk.watch_event_loop()
-    health = await HealthServer.start(bk.health, "0.0.0.0", health_port) if health_port else None
-    if health is not None:
-        log.info("worker health on http://0.0.0.0:%s (/healthz, /readyz)", health.port)
+    health = None
+    if health_port:
+        scraped = MetricsEndpoint(token=settings.metrics_token, db=bk.db, clock=bk.clock)
+        health = await HealthServer.start(bk.health, "0.0.0.0", health_port, scraped)
+        log.info("worker health on http://0.0.0.0:%s (/healthz, /readyz, /metrics)", health.port)
     stop, status = stop_on_signal(), 0
     try:
         if await slack_ready(bk, stop) is not None:

@@ -178,7 +178,7 @@ class Variables(BaseModel):
     worker_health_port: PortOrOff = Field(
         0,
         alias="WORKER_HEALTH_PORT",
-        description="port of worker's /healthz and /readyz (--health-port overrides); 0: none",
+        description="worker's port for /healthz, /readyz, /metrics (--health-port wins); 0: none",
     )
     slack_client_id: str | None = Field(
         None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bridgekeeper.health import Health, ready
+from bridgekeeper.web.metrics import MetricsEndpoint
 
 HEALTH_KEY: web.AppKey[Health] = web.AppKey("health")
 
@@ -34,16 +35,21 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 class HealthServer:
-    """The two endpoints alone, for `bridgekeeper worker --health-port`."""
+    """The two endpoints, and the process's metrics, for `bridgekeeper worker --health-port`
+    (the worker counts Slack calls and scheduled jobs of its own: scrape it too)."""
 
     def __init__(self, runner: web.AppRunner, port: int) -> None:
         self.runner = runner
         self.port = port
 
     @classmethod
-    async def start(cls, health: Health, host: str, port: int) -> HealthServer:
+    async def start(
+        cls, health: Health, host: str, port: int, metrics: MetricsEndpoint | None = None
+    ) -> HealthServer:
         app = web.Application()
         add_health_routes(app, health)
+        if metrics is not None:
+            app.router.add_get("/metrics", metrics.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
