@@ -471,7 +471,13 @@ EVERYTHING_ON = {
         "className": "nginx",
         "tls": [{"secretName": "bk-tls", "hosts": [PLACEHOLDER_HOST]}],
     },
-    "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
+    "metrics": {
+        "serviceMonitor": {
+            "enabled": True,
+            "labels": {"release": "prometheus"},
+            "bearerEntry": "BRIDGEKEEPER_METRICS_TOKEN",
+        }
+    },
     "serviceAccountName": "bridgekeeper",
     "imagePullSecrets": [{"name": "registry"}],
 }
@@ -558,8 +564,13 @@ def test_helm_template_with_everything_on(helm: HelmBinary | HelmSdk, tmp_path: 
     assert env["BRIDGEKEEPER_CONFIG"] == "/etc/bridgekeeper/bridgekeeper.toml"
     assert env["BRIDGEKEEPER_TRIAGE_CHANNEL"] == "C0123TRIAGE"
     (monitor,) = kinds["ServiceMonitor"]
-    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert endpoint["path"] == "/metrics"
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert endpoint["authorization"] == {  # /metrics is reachable through the Ingress
+        "type": "Bearer",
+        "credentials": {"name": "bridgekeeper", "key": "BRIDGEKEEPER_METRICS_TOKEN"},
+    }
 
 
 def test_helm_template_refuses_a_missing_secret_name(
@@ -567,6 +578,13 @@ def test_helm_template_refuses_a_missing_secret_name(
 ) -> None:
     with pytest.raises(HelmFailed, match="existingSecret"):
         helm.template({"existingSecret": ""}, tmp_path)
+
+
+def test_helm_template_refuses_a_release_where_no_pod_delivers(
+    helm: HelmBinary | HelmSdk, tmp_path: Path
+) -> None:
+    with pytest.raises(HelmFailed, match="no pod would deliver"):
+        helm.template({"web": {"worker": False}, "worker": {"enabled": False}}, tmp_path)
 
 
 # --- container image, compose, environment, systemd ---------------------------------------------
