@@ -1,6 +1,8 @@
 """Is this process ready to take work? What /readyz answers (web/health.py).
 
-Liveness (/healthz) asks nothing: the event loop answering is the proof. Readiness names each
+Liveness (/healthz) asks nothing of the database or Slack: the event loop answering is the
+proof, unless this process's worker loop has been silent for five minutes (stuck for good: only
+a restart helps, and no orchestrator restarts a pod for readiness). Readiness names each
 check: the database reachable, its schema current (or a newer version's, while an upgrade rolls
 out), Slack's self-check passed (slack/auth.py), and, where this process runs the worker, its
 loop ticked lately. A check that fails says what is wrong instead of "ok".
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 OK = "ok"
 CHECK_TIMEOUT = 2.0  # seconds for the database checks (probes time out at 3 s)
 WORKER_GRACE = 30.0  # seconds past its poll interval before a silent worker loop counts as stuck
+WORKER_STALL = 300.0  # seconds past it before liveness fails: the loop is not coming back
 
 
 class Ticking(Protocol):
@@ -62,6 +65,17 @@ class Health:
             log.warning("readiness: database check failed: %s", type(exc).__name__)
             return {"database": f"unreachable ({type(exc).__name__})", "schema": "unknown"}
         return {"database": OK, "schema": OK}
+
+    def stuck(self) -> str | None:
+        """Why this process should be restarted, if it should: its worker loop silent past
+        WORKER_STALL. A database or Slack outage does not stop the loop's passes."""
+        worker = self.worker
+        if worker is None or worker.last_tick is None:
+            return None
+        silent = asyncio.get_running_loop().time() - worker.last_tick
+        if silent <= worker.idle_poll + WORKER_STALL:
+            return None
+        return f"worker stuck: no pass for {silent:.0f}s"
 
     @staticmethod
     def _worker(worker: Ticking) -> str:

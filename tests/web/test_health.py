@@ -6,10 +6,13 @@ import asyncio
 from dataclasses import dataclass
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text as sql
 
-from bridgekeeper.health import Health, ready
+from bridgekeeper.health import WORKER_STALL, Health, ready
 from bridgekeeper.store.db import Database
+from bridgekeeper.web.health import add_health_routes
 from tests.conftest import Running
 
 
@@ -82,3 +85,24 @@ async def test_healthz_asks_nothing_and_readyz_names_what_is_missing(running: Ru
     async with aiohttp.ClientSession() as session, session.get(f"{running.url}/readyz") as r:
         assert r.status == 200
         assert (await r.json())["checks"]["worker"] == "ok"
+
+
+async def test_a_worker_loop_stuck_for_minutes_fails_liveness(db_url: str) -> None:
+    """No orchestrator restarts a pod for readiness (a worker pod is in no Service): a loop
+    stuck for good fails /healthz, and only that."""
+    now = asyncio.get_running_loop().time()
+    worker = FakeWorker(last_tick=now)
+    db = Database(db_url)
+    health = Health(db)
+    health.watch_worker(worker)
+    app = web.Application()
+    add_health_routes(app, health)
+    try:
+        async with TestClient(TestServer(app)) as client:
+            assert (await client.get("/healthz")).status == 200
+            worker.last_tick = now - worker.idle_poll - WORKER_STALL - 1
+            answer = await client.get("/healthz")
+            assert answer.status == 503
+            assert (await answer.json())["problem"].startswith("worker stuck: no pass for")
+    finally:
+        await db.dispose()

@@ -1,7 +1,8 @@
 """/healthz (liveness) and /readyz (readiness), on `serve`'s port or a worker's own.
 
-/healthz answers 200 whenever the event loop does: it calls nothing, so a database outage never
-makes an orchestrator restart healthy processes. /readyz answers 200 with each check when all
+/healthz answers 200 whenever the event loop does, unless the worker loop has been stuck for
+minutes: it calls nothing, so a database outage never makes an orchestrator restart healthy
+processes. /readyz answers 200 with each check when all
 pass, else 503 naming the one(s) failing (bridgekeeper/health.py).
 """
 
@@ -22,6 +23,9 @@ def add_health_routes(app: web.Application, health: Health) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    stuck = request.app[HEALTH_KEY].stuck()
+    if stuck is not None:
+        return web.json_response({"status": "stuck", "problem": stuck}, status=503)
     return web.json_response({"status": "ok"})
 
 
