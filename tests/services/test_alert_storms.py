@@ -316,3 +316,26 @@ async def until_rendered_or_waiting(app: Running, holder: Any, updates: int) -> 
                 if await session.scalar(query, {"pid": mine}):
                     return
             await asyncio.sleep(0.01)
+
+
+# -- the storm's digest ------------------------------------------------------------------------
+async def test_a_digest_alerts_repeats_show_on_the_digest_card(serve: Start) -> None:
+    """Its count follows on the digest card, at the refresh pace, as on an alert's own card."""
+    clock = LaterClock()
+    app = await serve(clock=clock, triage_cards_per_minute=1)
+    await post(app, "generic", generic("Own card", dedup_key="own"))
+    stormed = await post(app, "generic", generic("Stormed alert", dedup_key="stormed"))
+    await app.settle()
+    [digest] = [c for c in card_texts(app) if "digest_list" in c]
+    assert "*Count:* 1" in digest
+    for _ in range(4):  # the alert keeps firing
+        clock.advance(seconds=app.bk.settings.alerts.card_refresh_seconds + 1)
+        assert (await post(app, "generic", generic("Stormed alert", dedup_key="stormed"))).body[
+            "result"
+        ] == "duplicate"
+        await app.settle()
+    assert (await alert(app, stormed.body["alert_id"])).occurrences == 5
+    clock.advance(seconds=app.bk.settings.alerts.card_refresh_seconds + 1)
+    await app.settle()
+    [digest] = [c for c in card_texts(app) if "digest_list" in c]
+    assert "*Count:* 5" in digest, digest

@@ -287,8 +287,10 @@ class IntakeService:
             # Decide with the time read now that the alert row is locked: a card render that
             # ran before this repeat commits is then always older, and another is queued.
             decided_at = self.clock.now()
-            if repeat.severity != alert.severity.value or card_due(
-                repeat.card_refresh_at, decided_at
+            if (
+                repeat.severity != alert.severity.value
+                or repeat.digest is not None  # the digest shows its count: paced
+                or card_due(repeat.card_refresh_at, decided_at)
             ):
                 await self._repeat_changes(session, repeat.id, alert, decided_at)
             return Outcome(repeat.id, Result.DUPLICATE, repeat.incident_number)

@@ -20,9 +20,11 @@ from typing import Any
 from bridgekeeper.domain.alerts import model
 from bridgekeeper.services.alert_cards import card_due, paced
 from bridgekeeper.services.alert_rows import Outcome, Result, stored_dedup_key
+from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbConnection
+from bridgekeeper.store.outbox import card_key
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,38 @@ def queue_renders(
     conn: DbConnection, repeated: list[alert_store.Repeat], now: datetime, interval: timedelta
 ) -> int:
     """A render for each repeated alert whose card has none scheduled (as refresh_card does
-    for a repeat); how many were queued."""
+    for a repeat), and for each storm digest whose lines repeated; how many were queued."""
     renders = renders_due(repeated, now, interval)
     if renders:
         alert_store.schedule_card_renders(conn, renders)
         outbox.insert_all(conn, [_triage_render(i, now, due) for i, due in renders.items()])
-    return len(renders)
+    digests = _digest_renders(conn, repeated, now, interval)
+    if digests:
+        outbox.insert_all(conn, digests)
+    return len(renders) + len(digests)
+
+
+def _digest_renders(
+    conn: DbConnection, repeated: list[alert_store.Repeat], now: datetime, interval: timedelta
+) -> list[dict[str, Any]]:
+    """A render of each digest whose lines repeated, at its pace: none while one is due later
+    (as refresh_digest does)."""
+    keys = {card_key(DIGEST_CARD, r.digest): r.digest for r in repeated if r.digest is not None}
+    if not keys:
+        return []
+    latest = alert_store.latest_renders(conn, keys)
+    return [
+        outbox.card_values(
+            now=now,
+            incident_id=None,
+            card=DIGEST_CARD,
+            owner=digest,
+            target="triage",
+            due=paced(latest[key], now, interval) if key in latest else now,
+        )
+        for key, digest in keys.items()
+        if key not in latest or latest[key] <= now
+    ]
 
 
 def renders_due(

@@ -22,6 +22,7 @@ class Repeat:
     severity: str
     incident_number: int | None
     card_refresh_at: datetime | None
+    digest: int | None = None  # a line in a storm's digest card (no card of its own)
 
 
 async def get(*, session: AsyncSession, alert_id: int, lock: bool = False) -> Alert | None:
@@ -72,7 +73,11 @@ _COUNT_REPEAT = (
         last_seen=bindparam("now", type_=_ALERTS.c.last_seen.type),
     )
     .returning(
-        _ALERTS.c.id, _ALERTS.c.severity, _ALERTS.c.incident_number, _ALERTS.c.card_refresh_at
+        _ALERTS.c.id,
+        _ALERTS.c.severity,
+        _ALERTS.c.incident_number,
+        _ALERTS.c.card_refresh_at,
+        _ALERTS.c.digest,
     )
 )
 _DELIVERED_TO = select(_DELIVERIES.c.alert_id).where(_DELIVERIES.c.delivery_key == bindparam("key"))
@@ -102,6 +107,7 @@ _OPEN_WITH_KEYS = (
         _ALERTS.c.severity,
         _ALERTS.c.incident_number,
         _ALERTS.c.card_refresh_at,
+        _ALERTS.c.digest,
     )
     .where(_ALERTS.c.dedup_key.in_(bindparam("keys", expanding=True)), _ALERTS.c.status == "firing")
     .order_by(_ALERTS.c.id)
@@ -203,6 +209,16 @@ async def hurry_card(*, session: AsyncSession, key: str, now: datetime) -> None:
         .values(next_attempt_at=now)
     )
     notify_on_commit(session)
+
+
+def latest_renders(conn: Connection, keys: Collection[str]) -> dict[str, datetime]:
+    """When each of these cards' latest render was (or is) due (the storm's hot path)."""
+    query = (
+        select(Effect.card_key, func.max(Effect.next_attempt_at))
+        .where(Effect.card_key.in_(keys))
+        .group_by(Effect.card_key)
+    )
+    return {str(key): at for key, at in conn.execute(query)}
 
 
 async def latest_render(*, session: AsyncSession, key: str) -> datetime | None:
