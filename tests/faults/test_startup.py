@@ -222,6 +222,8 @@ async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
 async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
+    """Its health port serves its /metrics too: it counts Slack calls and scheduled jobs of its
+    own, and every replica is scraped (README, Monitoring)."""
     worker = Worker(
         db_url=db_url,
         api_url=emulator.api_url,
@@ -233,6 +235,12 @@ async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
         await worker.start()
         body = await wait_for_status(f"{worker.url}/readyz", 200)
         assert body["checks"] == {"database": "ok", "schema": "ok", "slack": "ok", "worker": "ok"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{worker.url}/metrics") as response,
+        ):
+            assert response.status == 200
+            assert "bridgekeeper_event_loop_lag_seconds" in await response.text()
     finally:
         worker.stop()
     assert "worker running" in worker.output()
