@@ -100,6 +100,10 @@ def test_unknown_keys_are_refused_with_the_nearest_known_key(
         ),
         ('[incidents]\nroles = ["deputy"]', "incidents.roles: must include commander"),
         (
+            f'[incidents]\nroles = ["commander", "{"x" * 41}"]',
+            "incidents.roles: a role's name is at most 40 characters",
+        ),
+        (
             '[permissions]\nclose = ["commander", "janitor"]',
             'permissions.close: unknown role "janitor"; expected roles from [incidents] roles, '
             "managers or anyone",

@@ -36,7 +36,13 @@ from bridgekeeper.config.types import (
     problem,
 )
 from bridgekeeper.domain.access import ANYONE, MANAGERS
-from bridgekeeper.domain.incidents import DEFAULT_IMPACT_SEVERITY, DEFAULT_ROLES, Impact, Severity
+from bridgekeeper.domain.incidents import (
+    DEFAULT_IMPACT_SEVERITY,
+    DEFAULT_ROLES,
+    ROLE_MAX,
+    Impact,
+    Severity,
+)
 from bridgekeeper.domain.reminders import DEFAULT_CADENCE_MINUTES
 
 CloseField = Annotated[Literal[CLOSE_FIELDS], choice(CLOSE_FIELDS)]  # type: ignore[valid-type]
@@ -63,6 +69,8 @@ class Channels(Table):
 def _with_commander(roles: list[str]) -> list[str]:
     if "commander" not in roles:
         raise problem("no_commander")
+    if any(len(role) > ROLE_MAX for role in roles):
+        raise problem("role_too_long", most=ROLE_MAX)
     return roles
 
 
@@ -71,7 +79,8 @@ class Incidents(Table):
         Severity.SEV3, description="severity of an incident declared without one"
     )
     roles: Annotated[list[Text], AfterValidator(_with_commander)] = Field(
-        list(DEFAULT_ROLES), description="the roles people can take; must include commander"
+        list(DEFAULT_ROLES),
+        description="the roles people can take (names of 40 characters at most); with commander",
     )
     managers_usergroup: Text | None = Field(
         None,

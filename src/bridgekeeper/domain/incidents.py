@@ -56,6 +56,7 @@ class Impact(StrEnum):
 
 
 DEFAULT_ROLES = ("commander", "deputy", "scribe", "comms", "analyst", "sme")
+ROLE_MAX = 40  # characters of a role's name, as it is stored
 
 CHANNEL_NAME_MAX = 80
 _NOT_ALLOWED = re.compile(r"[^a-z0-9_-]+")
