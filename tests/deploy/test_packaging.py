@@ -516,6 +516,8 @@ def test_helm_template_with_defaults(helm: HelmBinary | HelmSdk, tmp_path: Path)
 
     (web,) = _containers(deployments["bk-bridgekeeper-web"])
     assert web["command"] == ["bridgekeeper", "serve", "--port", "3000"]
+    # still answering while the Service forgets it: requests routed meanwhile are served
+    assert web["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
     (worker,) = _containers(deployments["bk-bridgekeeper-worker"])
