@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 
+def to_person(target: str) -> bool:
+    """Whether a target (or whoever is to be told) is a person's id: a direct message."""
+    return target.startswith(("U", "W"))
+
+
 @dataclass(frozen=True)
 class Outgoing:
     KIND: ClassVar[str]

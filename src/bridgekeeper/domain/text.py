@@ -89,7 +89,7 @@ def _wordish(char: str) -> bool:
 
 
 _SLACK_MARKUP = re.compile(r"<([^<>\n]{1,500})>")
-MENTIONED = re.compile(r"<@([UW][A-Z0-9]{1,30})[|>]")
+MENTION = re.compile(r"<@([UW][A-Z0-9]{1,30})(?:\|[^<>\n]{0,80})?>")  # a person, by id
 
 
 def readable(text: str, users: Mapping[str, str] | None = None) -> str:

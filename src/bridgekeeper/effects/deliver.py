@@ -21,6 +21,7 @@ from typing import BinaryIO
 from bridgekeeper import metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
+from bridgekeeper.domain.effects import to_person
 from bridgekeeper.domain.incidents import channel_name
 from bridgekeeper.effects.folding import NOT_POSTED
 from bridgekeeper.errors import SlackError, SlackRetryable
@@ -303,7 +304,9 @@ class Deliverer:
         await self._settle(covered, effect.id)
 
     async def _post_once(self, effect: Effect, channel: str, markup: str) -> str:
-        if effect.attempts > 1 and not effect.payload.get(NOT_POSTED) and not _person(channel):
+        # A person's messages are not the bot's to read (that would need im:history; Slack
+        # answers channel_not_found): a retry may post one twice rather than never.
+        if effect.attempts > 1 and not effect.payload.get(NOT_POSTED) and not to_person(channel):
             found = await self.slack.find_posted(channel, effect.id)  # it may have been posted
             if found:
                 return found
@@ -365,10 +368,3 @@ def _incident_id(effect: Effect) -> int:
 
 def _write_utf8(file: BinaryIO, text: str) -> None:
     file.write(text.encode())
-
-
-def _person(channel: str) -> bool:
-    """A direct message, posted to the person's id: its history is not the bot's to read (that
-    would need the im:history scope; Slack answers channel_not_found), so a retry may post it
-    twice rather than never."""
-    return channel.startswith(("U", "W"))

@@ -116,7 +116,7 @@ async def refresh_paced(
         return
     queued.add(key)
     last = await alert_store.latest_render(session=session, key=key)
-    due = now if last is None else last if last > now else paced(last, now, interval)
+    due = next_render(last, now, interval)
     outbox.add_card(
         session=session,
         now=now,
@@ -197,6 +197,12 @@ async def refresh_card(
 
 def card_key(alert: Alert) -> str:
     return outbox.card_key("triage", alert.id)
+
+
+def next_render(last: datetime | None, now: datetime, interval: timedelta) -> datetime:
+    """When a card's next render is due: at once the first time, with one already due later,
+    else at the pace."""
+    return now if last is None else last if last > now else paced(last, now, interval)
 
 
 def paced(last: datetime, now: datetime, interval: timedelta) -> datetime:

@@ -26,7 +26,7 @@ from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
 from bridgekeeper.domain.alerts.parse import SOURCES
 from bridgekeeper.domain.incidents import Severity, Stage
 from bridgekeeper.domain.report_timeline import Entry
-from bridgekeeper.domain.text import MENTIONED
+from bridgekeeper.domain.text import MENTION
 from bridgekeeper.rendering import Renderer
 from bridgekeeper.services.access import Access, Hidden
 from bridgekeeper.services.cards import incident_context
@@ -280,7 +280,7 @@ def _mentioned(rows: list[dict[str, Any]]) -> set[str]:
         users.update(
             str(row["data"][k]) for k in ("user", "previous", "owner") if row["data"].get(k)
         )
-        named.update(dict.fromkeys(MENTIONED.findall(row["text"] or "")))
+        named.update(dict.fromkeys(MENTION.findall(row["text"] or "")))
     return users | set(list(named)[:MENTIONS_NAMED])
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from bridgekeeper.clock import Clock
 from bridgekeeper.config import Settings
 from bridgekeeper.domain import consequences
-from bridgekeeper.domain.effects import CreateChannel, Invite, Post, Topic
+from bridgekeeper.domain.effects import CreateChannel, Invite, Post, Topic, to_person
 from bridgekeeper.domain.incidents import Severity, Stage, Status
 from bridgekeeper.errors import (
     CommandRefused,
@@ -53,7 +53,7 @@ async def leader(session: DbSession, incident: Incident) -> str | None:
     when a person did (not bridgekeeper's own declarations)."""
     roles = await incident_store.current_roles(session=session, incident_id=incident.id)
     person = roles.get("commander") or incident.declared_by
-    return person if person.startswith(("U", "W")) else None
+    return person if to_person(person) else None
 
 
 class IncidentService:

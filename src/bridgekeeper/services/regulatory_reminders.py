@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bridgekeeper.domain import reminders
-from bridgekeeper.domain.effects import Post
+from bridgekeeper.domain.effects import Post, to_person
 from bridgekeeper.domain.regimes import RegimeRule
 from bridgekeeper.rendering import Mrkdwn, Renderer, user_mention
 from bridgekeeper.scheduling.scheduler import Outcome, Scheduler
@@ -78,7 +78,7 @@ class NotificationReminders:
         where = await bridge_or_commander(session, incident)
         post(self.renderer, session, incident, where, "slack/reminder_notify.md.j2", context, now)
         for user in contacts:
-            if user.startswith(("U", "W")) and user != roles.get("commander"):
+            if to_person(user) and user != roles.get("commander"):
                 direct = {**context, "direct": True}
                 post(
                     self.renderer,

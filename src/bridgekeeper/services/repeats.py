@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridgekeeper.domain.alerts import model
-from bridgekeeper.services.alert_cards import card_due, paced
+from bridgekeeper.services.alert_cards import card_due, next_render, paced
 from bridgekeeper.services.alert_rows import Outcome, Result, stored_dedup_key
 from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.store import alerts as alert_store
@@ -95,10 +95,10 @@ def _digest_renders(
             card=DIGEST_CARD,
             owner=digest,
             target="triage",
-            due=paced(latest[key], now, interval) if key in latest else now,
+            due=next_render(latest.get(key), now, interval),
         )
         for key, digest in keys.items()
-        if key not in latest or latest[key] <= now
+        if key not in latest or latest[key] <= now  # none due later already
     ]
 
 

@@ -167,5 +167,4 @@ def ephemeral(markup: str, *, leave_original: bool = False) -> dict[str, Any]:
 def field_error(markup: str) -> str:
     """A refusal written for a message, as the plain text a form shows under a field (Slack
     renders no markup there, and takes at most 2,000 characters)."""
-    text = markup.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return text.replace("*", "")[:2000]
+    return plain(markup).replace("*", "")[:2000]

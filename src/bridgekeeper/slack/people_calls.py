@@ -4,12 +4,10 @@ gateway's one call path."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bridgekeeper.domain.text import MENTION
 from bridgekeeper.errors import SlackError
-
-MENTION = re.compile(r"<@([UW][A-Z0-9]{1,30})>")
 
 
 class PeopleCalls:
