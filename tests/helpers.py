@@ -34,18 +34,19 @@ async def settle(bk: Bridgekeeper, timeout: float = 10.0) -> None:
     everything that is due."""
     try:
         async with asyncio.timeout(timeout):
-            while True:
-                if await _settled(bk):
-                    return
-                await asyncio.sleep(0.01)  # another process is delivering: let it
+            while not await _settled(bk):
+                if not bk.worker.delivering:  # what came due with the clock goes out now
+                    bk.worker.wake()
+                await asyncio.sleep(0.005)  # or another process is delivering: let it
     except TimeoutError:
         raise AssertionError(f"{await pending_effects(bk)} effects still pending") from None
 
 
 async def _settled(bk: Bridgekeeper) -> bool:
     await bk.runner.wait_idle()
-    await bk.worker.wait_idle()
-    return bk.runner.in_flight == 0 and await pending_effects(bk) == 0
+    if bk.worker.delivering or await pending_effects(bk):
+        return False
+    return bk.runner.in_flight == 0
 
 
 async def eventually(

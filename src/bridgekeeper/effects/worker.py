@@ -70,12 +70,14 @@ class OutboxWorker:
         self._renewed = 0.0
         self._wake = asyncio.Event()
         self.last_tick: float | None = None  # loop.time() of the latest pass (readiness)
-        self._passes = 0  # passes begun
-        self._idle_pass = 0  # the latest pass that found nothing due and nothing in flight
-        self._passed = asyncio.Condition()
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def delivering(self) -> int:
+        """Lanes this process is delivering now."""
+        return len(self._active)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start lanes as work comes due (woken by commits and by lanes finishing)."""
@@ -86,30 +88,15 @@ class OutboxWorker:
             await self._pass()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-            # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
-            await asyncio.sleep(max(0.0, started + self.min_pass - loop.time()))
+            if self._active:  # a burst: the wake-ups of one moment make one pass
+                await asyncio.sleep(max(0.0, started + self.min_pass - loop.time()))
         await asyncio.gather(*self._active.values(), return_exceptions=True)
 
     async def _pass(self) -> None:
-        self._passes += 1
-        number = self._passes
         try:
             await self.start_due()
         except Exception:
             log.exception("outbox pass failed; retrying")
-            return
-        if not self._active:
-            async with self._passed:
-                self._idle_pass = number
-                self._passed.notify_all()
-
-    async def wait_idle(self) -> None:
-        """Until a pass begun after this call found nothing due and nothing being delivered
-        (`run` must be running): what was due has gone out, or is waiting to be retried."""
-        wanted = self._passes + 1
-        self.wake()
-        async with self._passed:
-            await self._passed.wait_for(lambda: self._idle_pass >= wanted)
 
     async def deliver_due(self) -> int:
         """Deliver every lane due now and wait for them: how many effects went out."""
