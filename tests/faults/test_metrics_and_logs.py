@@ -20,8 +20,11 @@ from tests.faults.servers import Server, wait_for
 pytestmark = pytest.mark.faults
 METRICS_TOKEN = "test-metrics-token-0123456789"
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, ALERT_TOKEN, METRICS_TOKEN)
-IDLE_SECONDS = 60
-IDLE_BUDGET = 10  # log lines in a minute with nothing happening
+# Fewer than ten log lines a minute with nothing happening, watched for half a minute: what
+# runs on its own (scheduler ticks, lease renewals, the outbox's idle polls) comes round every
+# few seconds, so anything chatty among it shows within the half.
+IDLE_SECONDS = 30
+IDLE_BUDGET = 5
 
 
 async def scrape(url: str, token: str | None = None) -> tuple[int, str]:
@@ -162,7 +165,7 @@ async def test_a_metrics_token_guards_metrics(
     assert METRICS_TOKEN not in text + server.output()
 
 
-@pytest.mark.slow(62)
+@pytest.mark.slow(32)
 async def test_an_idle_serve_process_logs_fewer_than_ten_lines_a_minute(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
