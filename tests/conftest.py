@@ -11,8 +11,9 @@ and over a Socket Mode connection (the `transport` fixture).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import gc
-import math
+import itertools
 import os
 import shutil
 import sqlite3
@@ -51,7 +52,8 @@ USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave
 sys.dont_write_bytecode = False
 
 LONG_TESTS_AT_ONCE = 3  # long tests running together, at most, as the run is ordered
-SHORT_TEST_SECONDS = 0.3  # a short test, about, with the others running beside it
+SHORT_TEST_SECONDS = 0.2  # a short test, about, with the others running beside it
+BROWSER_TEST_SECONDS = 5.0  # a browser test (not waiting: a Chromium drawing pages)
 
 
 def pytest_report_header() -> str:
@@ -65,6 +67,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("transport", ["http", "socket"], indirect=True)
 
 
+@pytest.hookimpl(trylast=True)  # after tests/browser/conftest.py has marked its tests
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (marked `slow(seconds)`), longest first, started a few at a time among
     the short ones: most of them wait (on a process, a timeout, a minute of logs), so started
@@ -76,14 +79,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     long = sorted((item for item in items if _seconds(item)), key=_seconds, reverse=True)
     short = [item for item in items if not _seconds(item)]
     processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    per_second = max(processes - LONG_TESTS_AT_ONCE, 1) / SHORT_TEST_SECONDS
+    share = max(processes - LONG_TESTS_AT_ONCE, 1)
+    done_at = list(itertools.accumulate(_short_seconds(item) / share for item in short))
     free_at = [0.0] * LONG_TESTS_AT_ONCE  # when each long test's place frees up (s)
     ordered, taken = [], 0
     for test in long:
         place = free_at.index(min(free_at))
-        upto = min(max(taken, math.ceil(free_at[place] * per_second)), len(short))
+        upto = max(taken, bisect.bisect_left(done_at, free_at[place]))
         ordered += [*short[taken:upto], test]
-        taken, free_at[place] = upto, upto / per_second + _seconds(test)
+        started = done_at[upto - 1] if upto else 0.0
+        taken, free_at[place] = upto, started + _seconds(test)
     items[:] = ordered + short[taken:]
 
 
@@ -93,6 +98,10 @@ def pytest_collection_finish() -> None:
     collector's CPU in a test process fell by about a third)."""
     gc.collect()
     gc.freeze()
+
+
+def _short_seconds(item: pytest.Item) -> float:
+    return BROWSER_TEST_SECONDS if item.get_closest_marker("browser") else SHORT_TEST_SECONDS
 
 
 def _seconds(item: pytest.Item) -> float:

@@ -107,7 +107,7 @@ def test_acks_declarations_reports_and_footprint_are_measured() -> None:
     check_the_report_is_rendered_or_said_to_be_missing(output)
 
 
-@pytest.mark.slow(25)
+@pytest.mark.slow(20)
 def test_the_alert_storm_is_measured_with_bounded_triage_cards() -> None:
     output = run_quick_bench("ingest")
     check_each_benchmark_reports_a_measurement(output, "alert ingest")

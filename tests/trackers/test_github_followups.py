@@ -146,7 +146,7 @@ async def test_what_people_typed_is_shown_in_the_issue_as_written(
         assert read not in shown, read
 
 
-@pytest.mark.slow(16)
+@pytest.mark.slow(3)
 async def test_a_lost_answer_and_a_restart_never_create_two(
     start: Start, github: GitHubEmulator
 ) -> None:
