@@ -85,7 +85,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ordered, taken = [], 0
     for test in long:
         place = free_at.index(min(free_at))
-        upto = max(taken, bisect.bisect_left(done_at, free_at[place]))
+        # at least one short test between two long ones: each test process is sent its
+        # first two tests at once, and two long ones there would run one after the other
+        upto = max(taken + bool(ordered), bisect.bisect_left(done_at, free_at[place]))
+        upto = min(upto, len(short))
         ordered += [*short[taken:upto], test]
         started = done_at[upto - 1] if upto else 0.0
         taken, free_at[place] = upto, started + _seconds(test)
