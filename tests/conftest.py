@@ -52,7 +52,7 @@ USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave
 sys.dont_write_bytecode = False
 
 LONG_TESTS_AT_ONCE = 3  # long tests running together, at most, as the run is ordered
-SHORT_TEST_SECONDS = 0.2  # a short test, about, with the others running beside it
+SHORT_TEST_SECONDS = 0.3  # a short test, about, with the others running beside it
 BROWSER_TEST_SECONDS = 5.0  # a browser test (not waiting: a Chromium drawing pages)
 
 
