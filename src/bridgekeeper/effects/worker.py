@@ -70,7 +70,6 @@ class OutboxWorker:
         self._renewed = 0.0
         self._wake = asyncio.Event()
         self.last_tick: float | None = None  # loop.time() of the latest pass (readiness)
-        self._held_elsewhere = False  # the latest pass found due lanes another process holds
 
     def wake(self) -> None:
         self._wake.set()
@@ -89,8 +88,8 @@ class OutboxWorker:
             await self._pass()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
-            if self._active or self._held_elsewhere:  # a burst: one pass per moment's wake-ups
-                await asyncio.sleep(max(0.0, started + self.min_pass - loop.time()))
+            # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
+            await asyncio.sleep(max(0.0, started + self.min_pass - loop.time()))
         await asyncio.gather(*self._active.values(), return_exceptions=True)
 
     async def _pass(self) -> None:
@@ -117,7 +116,6 @@ class OutboxWorker:
         # effect just rescheduled looks due); nor started, if one began during the read
         wanted = [lane for lane in due if lane.name not in self._active]
         renew = busy if self._renewed + self.claim_seconds / 3 < time.monotonic() else []
-        self._held_elsewhere = False
         if not wanted and not renew:
             return []
         names, ttl = [lane.name for lane in wanted], self.claim_seconds
@@ -128,7 +126,6 @@ class OutboxWorker:
             return lanes.claim(conn, lanes=names, holder=self.holder, now=now, ttl=ttl)
 
         held = await self.db.run_together(claim)
-        self._held_elsewhere = not held.issuperset(names)
         if renew:
             self._renewed = time.monotonic()
         started = []
