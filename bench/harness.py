@@ -290,15 +290,20 @@ class ServerProcess:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """SIGTERM, and wait for it to exit (killed after 15 s). The wait leaves the event loop
+        free: a stopping server still calls the emulator this process runs (a blocking wait
+        held each stop until the server's Slack calls timed out, about 11 s)."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        deadline = time.monotonic() + 15
+        while self.process.poll() is None:
+            if time.monotonic() > deadline:
+                self.process.kill()
+                await asyncio.to_thread(self.process.wait, 5)
+                return
+            await asyncio.sleep(0.02)
 
 
 def _pythonpath() -> str:
@@ -347,7 +352,7 @@ async def running(server: ServerProcess) -> AsyncIterator[ServerProcess]:
         await server.start()
         yield server
     finally:
-        server.stop()
+        await server.stop()
 
 
 # -- load ----------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(quick_ru
 
 # Three tests, each a part of the quick bench, so that parallel test processes share them
 # (the whole bench in one takes a minute and a half).
-@pytest.mark.slow(30)
+@pytest.mark.slow(20)
 def test_acks_declarations_reports_and_footprint_are_measured() -> None:
     output = run_quick_bench("ack", "declare", "report", "close", "footprint")
     check_each_benchmark_reports_a_measurement(output, "ack latency", "declaration", "footprint")
@@ -107,7 +107,7 @@ def test_acks_declarations_reports_and_footprint_are_measured() -> None:
     check_the_report_is_rendered_or_said_to_be_missing(output)
 
 
-@pytest.mark.slow(20)
+@pytest.mark.slow(8)
 def test_the_alert_storm_is_measured_with_bounded_triage_cards() -> None:
     output = run_quick_bench("ingest")
     check_each_benchmark_reports_a_measurement(output, "alert ingest")
@@ -145,7 +145,7 @@ async def test_a_benchmark_server_whose_port_was_taken_starts_on_another(
             assert server.port != taken.getsockname()[1]
             assert "address already in use" in (tmp_path / "bare.log").read_text()
         finally:
-            server.stop()
+            await server.stop()
 
 
 def test_the_event_loop_rows_say_nothing_of_a_scenario_without_timings() -> None:
