@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -32,7 +31,6 @@ CONCURRENCY = 20
 KEYS = 100
 GOAL_RATE = 1000.0
 GOAL_RATIO = 0.3
-CARD_REFRESH_QUICK = 2  # seconds between updates of a repeating alert's card (quick runs)
 GROUP_LIMIT_MS = 10_000  # Alertmanager gives a notification 10 s (at least), then retries it
 GROUP_GOAL = "< 10 s (Alertmanager's limit)"
 
@@ -137,14 +135,13 @@ async def _database_runs(
     return [rate, ratio, cpu, group, *_storm_rows(name, storm, options)]
 
 
-# [alerts] triage_cards_per_minute: one card per key up to it, then one digest card. Quick runs
-# allow fewer, so that posting them at Slack's pace in one channel (about one a second) is short.
+# [alerts] triage_cards_per_minute: one card per key up to it, then one digest card (quick runs
+# allow fewer: harness.quick_config).
 CARDS_PER_MINUTE = 20  # as shipped
-CARDS_PER_MINUTE_QUICK = 5
 
 
 def cards_per_minute(options: Options) -> int:
-    return CARDS_PER_MINUTE_QUICK if options.quick else CARDS_PER_MINUTE
+    return harness.QUICK_CARDS_PER_MINUTE if options.quick else CARDS_PER_MINUTE
 
 
 def _storm_rows(name: str, storm: Storm, options: Options) -> list[Row]:
@@ -174,26 +171,18 @@ async def _bridgekeeper(
     async with harness.emulator() as slack, harness.database(options, kind) as db_url:
         triage = slack.add_channel("alert-triage", members=["UBOT", *harness.USERS])
         env = harness.bridgekeeper_env(
-            db_url=db_url, api_url=slack.api_url, triage_channel=triage, config=_config(options)
+            db_url=db_url,
+            api_url=slack.api_url,
+            triage_channel=triage,
+            config=harness.quick_config(options, "quick"),
         )
         server = harness.bridgekeeper_server(options, env, f"ingest-{kind}")
         async with harness.running(server):
             yield slack, server, db_url
 
 
-def _config(options: Options) -> Path | None:
-    if not options.quick:
-        return None  # the shipped pacing (a card is updated at most every 20 s)
-    path = options.workdir / "quick.toml"
-    path.write_text(
-        f"[alerts]\ncard_refresh_seconds = {CARD_REFRESH_QUICK}\n"
-        f"triage_cards_per_minute = {CARDS_PER_MINUTE_QUICK}\n"
-    )
-    return path
-
-
 def card_refresh_seconds(options: Options) -> int:
-    return CARD_REFRESH_QUICK if options.quick else 20
+    return harness.QUICK_CARD_REFRESH if options.quick else 20
 
 
 async def _bare_run(options: Options, count: int) -> tuple[float, float, float]:

@@ -330,6 +330,23 @@ def bridgekeeper_env(
     return env
 
 
+QUICK_CARD_REFRESH = 2  # seconds between updates of a repeating alert's card (quick runs)
+QUICK_CARDS_PER_MINUTE = 5  # new triage cards a minute before the digest (quick runs)
+
+
+def quick_config(options: Options, name: str) -> Path | None:
+    """Quick runs' [alerts] settings, so that their cards, posted at Slack's pace (about one
+    a second in a channel), take seconds; None (the shipped settings) otherwise."""
+    if not options.quick:
+        return None
+    path = options.workdir / f"{name}.toml"
+    path.write_text(
+        f"[alerts]\ncard_refresh_seconds = {QUICK_CARD_REFRESH}\n"
+        f"triage_cards_per_minute = {QUICK_CARDS_PER_MINUTE}\n"
+    )
+    return path
+
+
 def bridgekeeper_server(options: Options, env: dict[str, str], name: str) -> ServerProcess:
     return ServerProcess(
         [sys.executable, "-m", "bridgekeeper", "serve", "--host", "127.0.0.1"],

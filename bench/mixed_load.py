@@ -29,7 +29,6 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -51,7 +50,6 @@ GOALS = {  # metric -> (goal text, test)
     "cards": (f"<= {KEYS} (one per key at most)", lambda v: 1 <= v <= KEYS),
 }
 FAILING_NUMBER = 2  # the incident whose bridge channel fails
-CARD_REFRESH_QUICK = 2
 SEV1_TIMEOUT = 60.0
 
 
@@ -268,19 +266,14 @@ async def _bridgekeeper(
         general = slack.add_channel("general", members=people)
         triage = slack.add_channel("alert-triage", members=people)
         env = harness.bridgekeeper_env(
-            db_url=url, api_url=slack.api_url, triage_channel=triage, config=_config(options)
+            db_url=url,
+            api_url=slack.api_url,
+            triage_channel=triage,
+            config=harness.quick_config(options, "mixed-quick"),
         )
         server = harness.bridgekeeper_server(options, env, f"mixed-{kind}-{round_no}")
         async with harness.running(server):
             yield slack, server, url, general
-
-
-def _config(options: Options) -> Path | None:
-    if not options.quick:
-        return None  # the shipped settings
-    path = options.workdir / "mixed-quick.toml"
-    path.write_text(f"[alerts]\ncard_refresh_seconds = {CARD_REFRESH_QUICK}\n")
-    return path
 
 
 async def _declare(

@@ -114,7 +114,7 @@ def test_the_alert_storm_is_measured_with_bounded_triage_cards() -> None:
     check_a_storm_gets_a_bounded_number_of_triage_cards(output)
 
 
-@pytest.mark.slow(30)
+@pytest.mark.slow(18)
 def test_the_mixed_load_is_measured_and_counts_its_slack_calls() -> None:
     output = run_quick_bench("mixed")
     check_each_benchmark_reports_a_measurement(output, "mixed load")
