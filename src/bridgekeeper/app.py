@@ -200,7 +200,7 @@ class Bridgekeeper:
             clock=self.clock,
             holder=self.holder,
             max_attempts=settings.outbox_max_attempts,
-            told=lambda entry: self.renderer.slack("slack/timeline_entry.md.j2", entry=entry),
+            told=self.incidents.told,
         )
         self.db.on_commit(self.worker.wake)
         self.health = Health(self.db)

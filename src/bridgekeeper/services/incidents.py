@@ -307,12 +307,15 @@ class IncidentService:
                 session, settings=self.settings, incident=incident, now=now
             )
         if announce:
-            markup = self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
             outbox.enqueue(
                 session,
-                Post(target="bridge", text=markup, fold=True),
+                Post(target="bridge", text=self.told(entry), fold=True),
                 now=now,
                 incident_id=incident.id,
             )
         await self._changed(session, incident, kind)
         return entry
+
+    def told(self, entry: TimelineEntry) -> str:
+        """A timeline entry as the bridge channel is told it."""
+        return self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
