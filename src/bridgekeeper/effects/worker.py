@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -285,15 +285,22 @@ class OutboxWorker:
                 session, effect_id=effect.id, error=error, now=now, whole_lane=whole_lane
             )
             for incident_id in sorted(i for i in parked if i is not None):  # locked in order
-                await self._note_parked(session, effect, error, incident_id, parked[incident_id])
+                await self._note_parked(
+                    session, effect, error, incident_id, parked[incident_id], now
+                )
 
     async def _note_parked(
-        self, session: DbSession, effect: Effect, error: str, incident_id: int, count: int
+        self,
+        session: DbSession,
+        effect: Effect,
+        error: str,
+        incident_id: int,
+        count: int,
+        now: datetime,
     ) -> None:
         """On the incident's timeline, and in its bridge channel unless that is where delivery
         failed (a stakeholder channel archived, PagerDuty refusing): the people running it
         learn their message did not get through."""
-        now = self.clock.now()
         incident = await incident_store.get_by_id(
             session=session, incident_id=incident_id, lock=True
         )

@@ -24,7 +24,6 @@ from bridgekeeper.services.digest import DIGEST_CARD
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import DbConnection
-from bridgekeeper.store.outbox import card_key
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,8 @@ def _digest_renders(
 ) -> list[dict[str, Any]]:
     """A render of each digest whose lines repeated, at its pace: none while one is due later
     (as refresh_digest does)."""
-    keys = {card_key(DIGEST_CARD, r.digest): r.digest for r in repeated if r.digest is not None}
+    digests = {r.digest for r in repeated if r.digest is not None}
+    keys = {outbox.card_key(DIGEST_CARD, digest): digest for digest in digests}
     if not keys:
         return []
     latest = alert_store.latest_renders(conn, keys)
