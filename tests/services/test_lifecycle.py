@@ -87,6 +87,22 @@ async def test_card_is_updated_in_place_never_reposted(running: Running) -> None
     assert "Assess" in card(running, channel) and "Assess" in channel.topic
 
 
+async def test_notes_leave_the_status_card_as_drawn_and_a_task_redraws_it(
+    running: Running,
+) -> None:
+    """The card shows no notes: redrawing it for each would spend a Slack call on a card that
+    reads the same."""
+    channel = await declare(running)
+    [status] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    drawn = len(status.edits)
+    for n in range(3):
+        await in_bridge(running, channel, f"note checked host {n}")
+    assert len(status.edits) == drawn
+    assert "checked host 2" in text_of([m.blocks for m in running.slack.messages(channel.id)])
+    await in_bridge(running, channel, "task rotate the keys")
+    assert len(status.edits) == drawn + 1 and "rotate the keys" in card(running, channel)
+
+
 async def test_severity_needs_permission_and_reason(running: Running) -> None:
     channel = await declare(running)
     refused = await in_bridge(running, channel, "severity sev1 spreading", user="U0DAVE")

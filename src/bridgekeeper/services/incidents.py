@@ -292,15 +292,17 @@ class IncidentService:
             data=data or {},
             source_key=source_key,
         )
-        outbox.add_card(
-            session=session,
-            now=now,
-            incident_id=incident.id,
-            card="status",
-            owner=incident.id,
-            target="bridge",
-        )
-        if consequences.TOPIC in consequences.causes(kind, data):
+        caused = consequences.causes(kind, data)
+        if consequences.STATUS_CARD in caused:
+            outbox.add_card(
+                session=session,
+                now=now,
+                incident_id=incident.id,
+                card="status",
+                owner=incident.id,
+                target="bridge",
+            )
+        if consequences.TOPIC in caused:
             outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, kind, data):
             await stakeholders.add_announcement(
