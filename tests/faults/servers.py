@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, SIGNING_SECRET
+from tests.preloaded import Forked, Preloaded
 
 PORT_TRIES = 3
 PORT_IN_USE = "address already in use"
@@ -51,7 +51,7 @@ class Server:
             **(env or {}),
         }
         self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: Forked | None = None
         self._choose_port()
 
     def _choose_port(self) -> None:
@@ -65,12 +65,10 @@ class Server:
         return self.process.pid
 
     def spawn(self) -> None:
+        """`python -m bridgekeeper COMMAND`, forked from a process that imported it already."""
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bridgekeeper", *self.command],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+            self.process = Preloaded.get().start(
+                list(self.command), env=self.env, stdout=out.fileno(), stderr=out.fileno()
             )
 
     async def start(self, timeout: float = 30.0) -> None:
