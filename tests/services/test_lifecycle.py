@@ -103,6 +103,24 @@ async def test_notes_leave_the_status_card_as_drawn_and_a_task_redraws_it(
     assert len(status.edits) == drawn + 1 and "rotate the keys" in card(running, channel)
 
 
+async def test_a_card_redraw_slack_refused_is_made_good_by_the_next_entry(
+    running: Running,
+) -> None:
+    """A note draws the card again when its last redraw was parked; once it is drawn, notes
+    leave it alone again."""
+    channel = await declare(running)
+    running.slack.fail("chat.update", error="invalid_blocks", times=1, channel=channel.id)
+    await in_bridge(running, channel, "severity sev1 it spread to billing")
+    assert (await incident_row(running)).severity == "sev1"
+    assert "SEV2" in card(running, channel)  # the redraw was refused and parked
+    await in_bridge(running, channel, "note billing hosts isolated")
+    assert "SEV1" in card(running, channel)
+    [status] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    drawn = len(status.edits)
+    await in_bridge(running, channel, "note billing back")
+    assert len(status.edits) == drawn
+
+
 async def test_severity_needs_permission_and_reason(running: Running) -> None:
     channel = await declare(running)
     refused = await in_bridge(running, channel, "severity sev1 spreading", user="U0DAVE")

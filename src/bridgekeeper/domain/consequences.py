@@ -4,7 +4,7 @@ Every entry (unless it is recorded quietly) is posted to the bridge channel. Bey
 kind of entry decides:
 
 - STATUS_CARD: the status card is redrawn, for every entry but those the card does not show
-  (OFF_THE_CARD);
+  (OFF_THE_CARD; after a redraw that was parked, any entry redraws it: services/incidents.py);
 - TOPIC: the bridge channel's topic is redrawn (services/incidents.py);
 - ANNOUNCEMENT: the stakeholder announcement is edited in place (services/stakeholders.py);
 - REMINDERS: the update, commander and review reminders are moved or cancelled

@@ -1,8 +1,8 @@
 """Incident use cases: each applies one change in a transaction with the effects it implies.
 
 `record()` is the one way a change lands: a timeline entry (hash-chained, append-only), the
-status card refreshed in place, the topic when it shows the change, and the entry posted to the
-bridge channel so the team sees it.
+status card refreshed in place when it shows the change (or its last redraw was parked), the
+topic when it shows the change, and the entry posted to the bridge channel so the team sees it.
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ class IncidentService:
             source_key=source_key,
         )
         caused = consequences.causes(kind, data)
-        if consequences.STATUS_CARD in caused:
+        if consequences.STATUS_CARD in caused or await self._card_parked(session, incident):
             outbox.add_card(
                 session=session,
                 now=now,
@@ -317,6 +317,12 @@ class IncidentService:
             )
         await self._changed(session, incident, kind)
         return entry
+
+    async def _card_parked(self, session: DbSession, incident: Incident) -> bool:
+        """A change the status card does not show still draws it again when its last redraw was
+        parked: the card is brought up to date by the next change, whatever it is."""
+        key = outbox.card_key("status", incident.id)
+        return await outbox.last_render_parked(session, key=key)
 
     def told(self, entry: TimelineEntry) -> str:
         """A timeline entry as the bridge channel is told it."""

@@ -101,6 +101,13 @@ def add_card(
     _add(session, values)
 
 
+async def last_render_parked(session: AsyncSession, *, key: str) -> bool:
+    """Whether the card's latest render was parked (Slack refused it, or it ran out of
+    attempts): the card is out of date until it is drawn again."""
+    latest = select(Effect.status).where(Effect.card_key == key).order_by(Effect.id.desc())
+    return await session.scalar(latest.limit(1)) == PARKED
+
+
 async def queued(session: AsyncSession, *, dedup_key: str) -> bool:
     """Whether an effect with this key was ever queued (delivered or not)."""
     query = select(Effect.id).where(Effect.dedup_key == dedup_key)
