@@ -9,8 +9,13 @@ does, then exits as that interpreter would (its atexit work, its finalisation). 
 reaps it and says how it ended, so the test sees an exit status as `subprocess` gives it
 (negative: the signal that killed it).
 
-What only a new interpreter shows (imports, `python -m` itself) is left to the tests that start
-one: tests/faults/test_serve_edge.py, tests/config/test_config_cli.py, tests/cli/test_cli_errors.py.
+What the interpreter reads only as it starts cannot change in a fork: a command whose
+environment sets `PYTHON*` variables, the locale or a library's import-time switch differently
+from the parent's is started as a new interpreter instead (`start`). Two differences remain:
+whatever an import prints goes to the test process's stderr (nothing does today), and the
+children of one parent share its string-hash seed. What only a new interpreter shows (imports,
+`python -m` itself) is left to the tests that start one: tests/faults/test_serve_edge.py,
+tests/config/test_config_cli.py, tests/cli/test_cli_errors.py.
 """
 
 from __future__ import annotations
@@ -31,6 +36,25 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 MESSAGE = 1 << 20  # bytes: a request (its environment) fits in one
+
+
+# read once, as the interpreter or a library starts: a fork would keep the parent's
+READ_AT_START = ("PYTHON", "LC_", "LANG", "PROMETHEUS_DISABLE_CREATED_SERIES")
+
+
+def start(
+    args: list[str], *, env: Mapping[str, str], stdout: int, stderr: int
+) -> Forked | subprocess.Popen[bytes]:
+    """`python -m bridgekeeper ARGS`: forked from the preloaded process, or a new interpreter
+    when `env` changes what only a starting interpreter reads."""
+    if _read_at_start(env) != _read_at_start(os.environ):
+        command = [sys.executable, "-m", "bridgekeeper", *args]
+        return subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
+    return Preloaded.get().start(args, env=env, stdout=stdout, stderr=stderr)
+
+
+def _read_at_start(env: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if name.startswith(READ_AT_START)}
 
 
 class Forked:
@@ -93,19 +117,23 @@ class Preloaded:
         self._socket = ours
         self._asking = threading.Lock()
         self._changed = threading.Condition()
-        self._pids: list[int] = []
-        self._ended: dict[int, int] = {}
+        self._asked = 0  # requests sent; each answer names the one it answers
+        self._forked: dict[int, int] = {}  # by request
+        self._ended: dict[int, int] = {}  # exit status by pid
         threading.Thread(target=self._listen, name="preloaded", daemon=True).start()
 
     def start(self, args: list[str], *, env: Mapping[str, str], stdout: int, stderr: int) -> Forked:
-        request = json.dumps({"args": args, "env": dict(env), "cwd": os.getcwd()}).encode()
         with self._asking, open(os.devnull, "rb") as stdin:
-            socket.send_fds(self._socket, [request], [stdin.fileno(), stdout, stderr])
-            with self._changed:
-                self._changed.wait_for(lambda: bool(self._pids), timeout=30)
-                if not self._pids:
-                    raise RuntimeError("the preloaded process did not fork")
-                return Forked(self._pids.pop(), self)
+            self._asked += 1
+            ask = self._asked
+            request = {"ask": ask, "args": args, "env": dict(env), "cwd": os.getcwd()}
+            message = json.dumps(request).encode()
+            socket.send_fds(self._socket, [message], [stdin.fileno(), stdout, stderr])
+        with self._changed:
+            self._changed.wait_for(lambda: ask in self._forked, timeout=30)
+            if ask not in self._forked:
+                raise RuntimeError("the preloaded process did not fork")
+            return Forked(self._forked.pop(ask), self)
 
     def returncode(self, pid: int) -> int | None:
         with self._changed:
@@ -120,7 +148,7 @@ class Preloaded:
             said = json.loads(message)
             with self._changed:
                 if "forked" in said:
-                    self._pids.append(said["forked"])
+                    self._forked[said["ask"]] = said["forked"]
                 else:
                     self._ended[said["ended"]] = said["returncode"]
                 self._changed.notify_all()
@@ -190,7 +218,7 @@ def _fork_on_request(asked: socket.socket) -> dict[str, object] | None:
         children.add(pid)
         for fd in fds:
             os.close(fd)
-        asked.send(json.dumps({"forked": pid}).encode())
+        asked.send(json.dumps({"forked": pid, "ask": json.loads(message)["ask"]}).encode())
 
 
 def _reap(children: set[int], asked: socket.socket) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import aiohttp
 
+from tests import preloaded
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, SIGNING_SECRET
-from tests.preloaded import Forked, Preloaded
+from tests.preloaded import Forked
 
 PORT_TRIES = 3
 PORT_IN_USE = "address already in use"
@@ -51,7 +52,7 @@ class Server:
             **(env or {}),
         }
         self.log = log
-        self.process: Forked | None = None
+        self.process: Forked | subprocess.Popen[bytes] | None = None
         self._choose_port()
 
     def _choose_port(self) -> None:
@@ -67,7 +68,7 @@ class Server:
     def spawn(self) -> None:
         """`python -m bridgekeeper COMMAND`, forked from a process that imported it already."""
         with self.log.open("ab") as out:
-            self.process = Preloaded.get().start(
+            self.process = preloaded.start(
                 list(self.command), env=self.env, stdout=out.fileno(), stderr=out.fileno()
             )
 
