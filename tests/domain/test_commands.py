@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bridgekeeper.domain.command_parsing import SUBCOMMANDS, parse
+from bridgekeeper.domain.command_parsing import NO_INCIDENT, SUBCOMMANDS, parse
 from bridgekeeper.domain.commands import (
     PROBLEMS,
     AddEvidence,
@@ -441,6 +441,7 @@ def test_help_lists_every_command() -> None:
     assert "<" not in help_text
     module = env.get_template("help.md.j2").make_module({"command": "/incident"})
     assert list(module.order) == list(SUBCOMMANDS)  # type: ignore[attr-defined]
+    assert set(module.incident_free) == NO_INCIDENT  # type: ignore[attr-defined]
 
 
 def test_help_needs_only_the_command() -> None:

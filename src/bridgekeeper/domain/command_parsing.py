@@ -349,8 +349,10 @@ _PARSERS: dict[str, _Parser] = {
 }
 SUBCOMMANDS: tuple[str, ...] = tuple(_PARSERS)
 
-# Commands that never act on one incident; `timeline` reads its own numbers.
-_NO_INCIDENT = frozenset({"declare", "list", "help", "stats", "timeline", "oncall"})
+# Commands that never take an incident number first (`timeline` reads its own numbers);
+# messages/help.md.j2 lists them as `incident_free` (tests/domain/test_commands.py checks that the
+# two agree).
+NO_INCIDENT = frozenset({"declare", "list", "help", "stats", "timeline", "oncall"})
 
 
 def parse(
@@ -369,6 +371,6 @@ def parse(
     if parser is None:
         return UsageError(None, "unknown_subcommand", {"value": clip(tokens[0].text)})
     args = Args(name, text, tuple(tokens[1:]), tuple(roles), in_bridge=in_bridge)
-    if name not in _NO_INCIDENT and not in_bridge:
+    if name not in NO_INCIDENT and not in_bridge:
         args = _take_incident(args)
     return parser(args)
