@@ -15,7 +15,7 @@ from bridgekeeper.config import AutoDeclareRule
 from bridgekeeper.domain.alerts.grouping import pick_incident
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.services.alert_cards import attach, mark_triaged
-from bridgekeeper.services.incidents import BOT_ACTOR, IncidentService
+from bridgekeeper.services.incidents import BOT_ACTOR, Declared, IncidentService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.db import DbSession
@@ -67,19 +67,36 @@ async def declare_for(
     rule: AutoDeclareRule,
     now: datetime,
 ) -> None:
-    """Declare an incident for a new alert, the alert attached to it and marked declared."""
+    """Declare an incident for a new alert by an auto-declare rule."""
     keys_changed(session)  # one more open incident, with this alert's keys
+    await declare_from_alert(
+        incidents, session, alert=row, actor=BOT_ACTOR, private=rule.private, now=now
+    )
+
+
+async def declare_from_alert(
+    incidents: IncidentService,
+    session: DbSession,
+    *,
+    alert: Alert,
+    actor: str,
+    private: bool,
+    now: datetime,
+) -> Declared:
+    """An incident declared for an alert (its title and severity, detected when the alert was
+    first seen), the alert attached to it and marked declared."""
     declared = await incidents.declare(
         session=session,
-        user=BOT_ACTOR,
-        title=row.title,
-        severity=Severity(row.severity),
-        private=rule.private,
-        detected_at=row.first_seen,
+        user=actor,
+        title=alert.title,
+        severity=Severity(alert.severity),
+        private=private,
+        detected_at=alert.first_seen,
     )
     incident = await incident_store.get_by_id(
         session=session, incident_id=declared.incident_id, lock=True
     )
-    await attach(incidents, session, alert=row, incident=incident, actor=BOT_ACTOR)
-    await incidents.alert_declared(session, incident, row)
-    mark_triaged(row, "declared", BOT_ACTOR, now)
+    await attach(incidents, session, alert=alert, incident=incident, actor=actor)
+    await incidents.alert_declared(session, incident, alert)
+    mark_triaged(alert, "declared", actor, now)
+    return declared

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bridgekeeper.clock import Clock
-from bridgekeeper.domain.incidents import Severity, Status
+from bridgekeeper.domain.incidents import Status
 from bridgekeeper.errors import CommandRefused
 from bridgekeeper.services import digest as digests
 from bridgekeeper.services.access import Hidden
 from bridgekeeper.services.alert_cards import attach, mark_triaged, refresh_card
+from bridgekeeper.services.alert_incidents import declare_from_alert
 from bridgekeeper.services.incidents import Declared, IncidentService
 from bridgekeeper.store import alerts as alert_store
 from bridgekeeper.store import incidents as incident_store
@@ -118,20 +119,10 @@ class TriageService:
             if alert.incident_id is not None:
                 return await self._declared_before(session, alert.incident_id, user)
             _untriaged(alert)  # dismissed, from a card shown before
-            declared = await self.incidents.declare(
-                session=session,
-                user=user,
-                title=alert.title,
-                severity=Severity(alert.severity),
-                private=self._private_source(alert.source),
-                detected_at=alert.first_seen,
+            private = self._private_source(alert.source)
+            declared = await declare_from_alert(
+                self.incidents, session, alert=alert, actor=user, private=private, now=now
             )
-            incident = await incident_store.get_by_id(
-                session=session, incident_id=declared.incident_id, lock=True
-            )
-            await attach(self.incidents, session, alert=alert, incident=incident, actor=user)
-            await self.incidents.alert_declared(session, incident, alert)
-            mark_triaged(alert, "declared", user, now)
             await refresh_card(session=session, alert=alert, now=now, interval=None)
             return declared
 
