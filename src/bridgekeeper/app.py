@@ -229,7 +229,7 @@ class Bridgekeeper:
         return app
 
     def _register_listeners(self, app: AckFirst) -> None:
-        SlackListeners(runner=self.runner, gateway=self.gateway, lifecycle=self.lifecycle).register(
+        SlackListeners(runner=self.runner, gateway=self.gateway, incidents=self.incidents).register(
             app
         )
         AlertActions(triage=self.triage, renderer=self.renderer, gateway=self.gateway).register(app)

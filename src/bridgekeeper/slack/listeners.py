@@ -15,7 +15,7 @@ from bridgekeeper.domain import commands
 from bridgekeeper.domain.command_parsing import parse
 from bridgekeeper.domain.text import clean
 from bridgekeeper.errors import CommandRefused
-from bridgekeeper.services.lifecycle import Lifecycle
+from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.pins import Pins
 from bridgekeeper.services.runner import CommandRunner, Invocation, Reply
 from bridgekeeper.slack.acking import AckFirst
@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 
 class SlackListeners:
     def __init__(
-        self, *, runner: CommandRunner, gateway: SlackGateway, lifecycle: Lifecycle
+        self, *, runner: CommandRunner, gateway: SlackGateway, incidents: IncidentService
     ) -> None:
         self.runner = runner
         self.gateway = gateway
-        self.lifecycle = lifecycle
-        self.pins = Pins(lifecycle.incidents)
+        self.incidents = incidents
+        self.pins = Pins(incidents)
 
     def register(self, app: AckFirst) -> None:
         app.command("/incident")(self.incident_command)
@@ -46,11 +46,11 @@ class SlackListeners:
 
     async def member_joined(self, event: dict[str, Any]) -> None:
         """Whoever joins a bridge channel is a member of its incident (and leaves with it)."""
-        access = self.lifecycle.incidents.access
+        access = self.incidents.access
         await access.joined(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def member_left(self, event: dict[str, Any]) -> None:
-        access = self.lifecycle.incidents.access
+        access = self.incidents.access
         await access.left(channel=str(event.get("channel")), user=str(event.get("user")))
 
     async def reaction_added(self, event: dict[str, Any]) -> None:
@@ -96,7 +96,7 @@ class SlackListeners:
             return
         await ack(**self._ephemeral(self.runner.acknowledgement(valid[0])))
         parsed: commands.Command | commands.UsageError = outside
-        if inside != outside and await self.lifecycle.incidents.is_bridge_channel(
+        if inside != outside and await self.incidents.is_bridge_channel(
             str(body.get("channel_id"))
         ):
             parsed = inside  # a number typed in a bridge channel is text, not an incident
