@@ -69,7 +69,7 @@ class OutboxWorker:
         self._active: dict[str, asyncio.Task[int]] = {}
         self._renewed = 0.0
         self._wake = asyncio.Event()
-        self.last_tick: float | None = None  # loop.time() the latest pass ended (readiness)
+        self.last_tick: float | None = None  # loop.time() of the latest pass (readiness)
 
     def wake(self) -> None:
         self._wake.set()
@@ -84,9 +84,8 @@ class OutboxWorker:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
-            started = loop.time()
+            started = self.last_tick = loop.time()
             await self._pass()
-            self.last_tick = loop.time()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
             # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
