@@ -156,15 +156,7 @@ class IncidentService:
         outbox.enqueue(session, CreateChannel(), now=now, incident_id=incident.id)
         if declarer != BOT_ACTOR:  # an automatic declaration (alert rule) has nobody to invite
             await self.invite(session, incident=incident, users=[declarer])
-        outbox.add_card(
-            session=session,
-            now=now,
-            incident_id=incident.id,
-            card="status",
-            owner=incident.id,
-            target="bridge",
-            pin=True,
-        )
+        _draw_status_card(session, incident, now, pin=True)
         outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, "declared", None):
             await stakeholders.add_announcement(
@@ -294,14 +286,7 @@ class IncidentService:
         )
         caused = consequences.causes(kind, data)
         if consequences.STATUS_CARD in caused or await self._card_parked(session, incident):
-            outbox.add_card(
-                session=session,
-                now=now,
-                incident_id=incident.id,
-                card="status",
-                owner=incident.id,
-                target="bridge",
-            )
+            _draw_status_card(session, incident, now)
         if consequences.TOPIC in caused:
             outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
         if stakeholders.announces(self.settings, kind, data):
@@ -327,3 +312,19 @@ class IncidentService:
     def told(self, entry: TimelineEntry) -> str:
         """A timeline entry as the bridge channel is told it."""
         return self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
+
+
+def _draw_status_card(
+    session: DbSession, incident: Incident, now: datetime, *, pin: bool = False
+) -> None:
+    """The incident's status card, drawn from current state when delivered (posted and pinned
+    the first time, updated in place after)."""
+    outbox.add_card(
+        session=session,
+        now=now,
+        incident_id=incident.id,
+        card="status",
+        owner=incident.id,
+        target="bridge",
+        pin=pin,
+    )
