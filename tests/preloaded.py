@@ -210,15 +210,15 @@ def _fork_on_request(asked: socket.socket) -> dict[str, object] | None:
             for pid in children:
                 os.kill(pid, signal.SIGKILL)
             return None
+        request = json.loads(message)
         pid = os.fork()
         if pid == 0:
-            request = json.loads(message)
             _become(request, fds, closing=[asked.detach(), woken, wake])
             return dict(request)
         children.add(pid)
         for fd in fds:
             os.close(fd)
-        asked.send(json.dumps({"forked": pid, "ask": json.loads(message)["ask"]}).encode())
+        asked.send(json.dumps({"forked": pid, "ask": request["ask"]}).encode())
 
 
 def _reap(children: set[int], asked: socket.socket) -> None:
@@ -227,7 +227,8 @@ def _reap(children: set[int], asked: socket.socket) -> None:
         if done:
             children.discard(pid)
             code = os.waitstatus_to_exitcode(status)
-            asked.send(json.dumps({"ended": pid, "returncode": code}).encode())
+            with contextlib.suppress(OSError):  # the test process is gone: nobody to tell
+                asked.send(json.dumps({"ended": pid, "returncode": code}).encode())
 
 
 def _become(request: dict[str, object], fds: list[int], *, closing: list[int]) -> None:
