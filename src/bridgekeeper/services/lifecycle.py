@@ -1,4 +1,5 @@
-"""The bridge team's daily work: roles, severity, stages, impact, notes, tasks, timeline."""
+"""The bridge team's daily work: declaring and listing incidents, then roles, severity, stages,
+impact, notes, tasks, the timeline and the summary (closing and reopening: services/closing.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ TIMELINE_PAGE = 25
 
 
 class Lifecycle:
-    """Command handlers for an incident's bridge channel."""
+    """The `/incident` commands of an incident's daily work (`declare` and `list` too)."""
 
     def __init__(self, incidents: IncidentService) -> None:
         self.incidents = incidents
