@@ -179,7 +179,8 @@ async def refresh_card(
     else:
         due = now
         if last is not None and last > now:
-            await alert_store.hurry_card(session=session, key=card_key(alert), now=now)
+            key = outbox.card_key("triage", alert.id)
+            await alert_store.hurry_card(session=session, key=key, now=now)
     alert.card_refresh_at = due
     if alert.carded_at is None:  # one more card in the storm's count (services/digest.py)
         alert.carded_at = now
@@ -193,10 +194,6 @@ async def refresh_card(
         target="triage",
         due=due,
     )
-
-
-def card_key(alert: Alert) -> str:
-    return outbox.card_key("triage", alert.id)
 
 
 def next_render(last: datetime | None, now: datetime, interval: timedelta) -> datetime:
