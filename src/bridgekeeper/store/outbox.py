@@ -103,9 +103,16 @@ def add_card(
 
 async def last_render_parked(session: AsyncSession, *, key: str) -> bool:
     """Whether the card's latest render was parked (Slack refused it, or it ran out of
-    attempts): the card is out of date until it is drawn again."""
-    latest = select(Effect.status).where(Effect.card_key == key).order_by(Effect.id.desc())
-    return await session.scalar(latest.limit(1)) == PARKED
+    attempts): the card is out of date until it is drawn again. Asked on every note, so the
+    usual answer (nothing parked) is one seek in the card's index, however many renders the
+    card has had; only a card with a parked render is asked whether one came after it."""
+    of_card = Effect.card_key == key
+    parked = select(func.max(Effect.id)).where(of_card, Effect.status == PARKED)
+    last_parked = await session.scalar(parked)
+    if last_parked is None:
+        return False
+    later = select(Effect.id).where(of_card, Effect.id > last_parked).limit(1)
+    return await session.scalar(later) is None
 
 
 async def queued(session: AsyncSession, *, dedup_key: str) -> bool:
