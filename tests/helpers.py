@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.app import Bridgekeeper
 from bridgekeeper.clock import SystemClock
+from bridgekeeper.sandbox import SlackEmulator
+from bridgekeeper.sandbox.state import Channel, Message
 from bridgekeeper.store.models import Effect, Incident
 
 REPO = Path(__file__).resolve().parents[1]  # the repository (tests/ is at its top)
@@ -56,6 +58,12 @@ async def _until(condition: Callable[[], bool]) -> None:
         if condition():
             return
         await asyncio.sleep(0.002)
+
+
+def status_card(slack: SlackEmulator, channel: Channel) -> Message:
+    """A bridge channel's pinned message: its status card."""
+    [pinned] = [m for m in slack.messages(channel.id) if m.ts in channel.pins]
+    return pinned
 
 
 async def eventually(

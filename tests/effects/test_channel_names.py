@@ -10,6 +10,7 @@ from bridgekeeper.effects.deliver import MAX_NAME_TRIES, ChannelNames
 from bridgekeeper.sandbox.api_conversations import CHANNEL_NAME, CHANNEL_NAME_MAX
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
+from tests.helpers import status_card
 from tests.services.test_lifecycle import incident_row
 
 BASE = "inc-1-suspicious-login"
@@ -44,7 +45,7 @@ async def test_a_squatted_name_and_every_suffix_do_not_block_a_declaration(
     assert channel.name.startswith("inc-1-") and channel.name not in squatted
     assert RANDOM_NAME.fullmatch(channel.name), channel.name
     assert "U0ALICE" in channel.members
-    [card] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    card = status_card(running.slack, channel)
     assert "Incident 1: Suspicious login" in json.dumps(card.blocks)
     row = await incident_row(running)
     assert row.channel_id == channel.id and row.channel_name == channel.name

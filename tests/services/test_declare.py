@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, TimelineEntry
 from tests.conftest import Running
+from tests.helpers import status_card
 
 
 def _texts(reply_body: object) -> str:
@@ -31,7 +32,7 @@ async def test_declare_creates_channel_card_pin_and_topic(running: Running) -> N
     assert channel is not None and not channel.is_private
     assert "U0ALICE" in channel.members
     assert "SEV2" in channel.topic and "Detect" in channel.topic
-    [card] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    card = status_card(running.slack, channel)
     card_text = json.dumps(card.blocks)
     assert "Incident 1: Suspicious login" in card_text
     assert "SEV2" in card_text and "<@U0ALICE>" in card_text

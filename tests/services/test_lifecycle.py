@@ -10,10 +10,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bridgekeeper.sandbox.state import Channel, Message
+from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Incident, TimelineEntry
 from tests.conftest import Running
+from tests.helpers import status_card
 
 pytestmark = pytest.mark.both_transports
 
@@ -51,14 +52,8 @@ async def incident_row(running: Running, number: int = 1) -> Incident:
         return found
 
 
-def status_card(running: Running, channel: Channel) -> Message:
-    """The bridge channel's pinned message: its status card."""
-    [pinned] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
-    return pinned
-
-
 def card(running: Running, channel: Channel) -> str:
-    return json.dumps(status_card(running, channel).blocks)
+    return json.dumps(status_card(running.slack, channel).blocks)
 
 
 async def test_role_assignment_invites_briefs_and_updates_card_and_topic(running: Running) -> None:
@@ -98,7 +93,7 @@ async def test_notes_leave_the_status_card_as_drawn_and_a_task_redraws_it(
     """The card shows no notes: redrawing it for each would spend a Slack call on a card that
     reads the same."""
     channel = await declare(running)
-    status = status_card(running, channel)
+    status = status_card(running.slack, channel)
     drawn = len(status.edits)
     for n in range(3):
         await in_bridge(running, channel, f"note checked host {n}")
@@ -120,7 +115,7 @@ async def test_a_card_redraw_slack_refused_is_made_good_by_the_next_entry(
     assert "SEV2" in card(running, channel)  # the redraw was refused and parked
     await in_bridge(running, channel, "note billing hosts isolated")
     assert "SEV1" in card(running, channel)
-    status = status_card(running, channel)
+    status = status_card(running.slack, channel)
     drawn = len(status.edits)
     await in_bridge(running, channel, "note billing back")
     assert len(status.edits) == drawn

@@ -14,6 +14,7 @@ from bridgekeeper import cli_records
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running
+from tests.helpers import status_card
 from tests.services.test_lifecycle import declare, in_bridge, incident_row, timeline
 from tests.services.test_report import section
 from tests.updating import desk_for
@@ -151,7 +152,7 @@ async def test_edits_of_other_messages_change_nothing(running: Running) -> None:
     elsewhere = running.slack.post_user_message(running.general, "U0BOB", SAID).ts
     await running.driver.message_changed(channel=running.general, ts=elsewhere, text=CORRECTED)
     # The bot's own edits (its status card, every change) come back as message_changed too.
-    [card] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    card = status_card(running.slack, channel)
     await pin(running, channel, card.ts)
     await in_bridge(running, channel, "severity sev1 it spread")
     bot_edits = [

@@ -11,6 +11,7 @@ from bridgekeeper.config import ProcessSettings
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from tests.conftest import Running, bridgekeepers
+from tests.helpers import status_card
 from tests.services.test_lifecycle import card, declare, in_bridge, incident_row, timeline
 
 pytestmark = pytest.mark.both_transports
@@ -25,7 +26,7 @@ def text(value: str) -> dict[str, object]:
 
 
 async def click(running: Running, channel: Channel, action: str, user: str = "U0ALICE") -> str:
-    [pinned] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    pinned = status_card(running.slack, channel)
     buttons = [e for b in pinned.blocks if b["type"] == "actions" for e in b["elements"]]
     [button] = [b for b in buttons if b["action_id"] == action]
     before = set(running.slack.views)
@@ -63,7 +64,7 @@ async def test_severity_button_validates_inline_then_changes(running: Running) -
 
 async def test_severity_button_refuses_without_permission(running: Running) -> None:
     channel = await declare(running)
-    [pinned] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
+    pinned = status_card(running.slack, channel)
     [button] = [
         e
         for b in pinned.blocks
