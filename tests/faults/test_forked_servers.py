@@ -12,7 +12,9 @@ from tests import preloaded
 from tests.faults.servers import wait_for
 
 
-def forked(tmp_path: Path, *args: str, **env: str) -> tuple[object, Path]:
+def forked(
+    tmp_path: Path, *args: str, **env: str
+) -> tuple[preloaded.Forked | subprocess.Popen[bytes], Path]:
     log = tmp_path / "out.log"
     with log.open("ab") as out:
         process = preloaded.start(
