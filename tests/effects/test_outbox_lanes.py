@@ -55,6 +55,12 @@ async def effects(app: Running, status: str) -> list[Effect]:
         return list(found)
 
 
+async def waiting_notes(app: Running) -> int:
+    """How many "stuck note" messages wait to be posted, or are parked."""
+    waiting = [*await effects(app, "pending"), *await effects(app, "parked")]
+    return sum("stuck note" in str(e.payload.get("text")) for e in waiting)
+
+
 async def run_cli(database_url: str, *args: str) -> Done:
     env = {**os.environ, "DATABASE_URL": database_url}
     return await run_bridgekeeper_beside("outbox", *args, env=env)
@@ -79,7 +85,11 @@ async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked
         urgent = bridge(emulator, 2)
         assert urgent is not None and "Database down" in texts(emulator, urgent)
         assert "stuck note" not in texts(emulator, flaky)
-        assert len(await effects(app, "pending")) + len(await effects(app, "parked")) >= 30
+        # Each note is recorded after its command is answered: wait for the thirty to queue.
+        deadline = time.monotonic() + 20
+        while await waiting_notes(app) < 30:
+            assert time.monotonic() < deadline, "the notes were not all queued"
+            await asyncio.sleep(0.05)
 
         # Its attempts run out: the whole lane is parked, and the timeline says so.
         deadline = time.monotonic() + 30
