@@ -1,4 +1,5 @@
-"""The shared alert examples (one real firing payload per source), beside the repository."""
+"""Alert payloads: the shared examples beside the repository (one firing payload for each of
+seven sources), and the published samples kept with the tests (every source)."""
 
 from __future__ import annotations
 

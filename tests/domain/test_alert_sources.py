@@ -957,12 +957,18 @@ GENERIC_EXAMPLE = {
     "entities": {"hosts": ["db-01"], "ips": [], "accounts": ["a"]},
     "started_at": "2025-11-14T10:00:00Z",
 }
-SOURCE_EXAMPLES = {source: name for name, source in EXAMPLE_SOURCES.items()}
-SAMPLED_HERE = {  # sources with samples in tests/samples
+SAMPLED_HERE = {  # a published sample per source, in tests/samples
     "gcp": SAMPLES / "gcp" / "open.json",
     "cloudevents": SAMPLES / "cloudevents" / "falco.json",
     "opsgenie": SAMPLES / "opsgenie" / "create.json",
     "aws-sns": SAMPLES / "aws" / "sns_notification.json",
+    "alertmanager": SAMPLES / "alertmanager" / "zulip_alert.json",
+    "azure-monitor": SAMPLES / "azure-monitor" / "docs_test_action_log_v2_fired.json",
+    "datadog": SAMPLES / "datadog" / "relay_default_payload_test_notification.json",
+    "defender": SAMPLES / "defender" / "asc_docs_workflow_automation_alert.json",
+    "grafana": SAMPLES / "grafana" / "docs_webhook_firing.json",
+    "pagerduty": SAMPLES / "pagerduty" / "zulip_triggered_v3.json",
+    "sentinel": SAMPLES / "sentinel" / "swimlane_list_incidents_new.json",
 }
 FUZZ = settings(
     max_examples=200,
@@ -1021,11 +1027,8 @@ def example_for(source: str) -> tuple[str, list[tuple[Any, ...]]]:
     """The source's example as JSON text (copied per use by decoding) and its paths."""
     if source == "generic":
         payload: Any = GENERIC_EXAMPLE
-    elif source in SAMPLED_HERE:
-        payload = json.loads(SAMPLED_HERE[source].read_text(encoding="utf-8"))
     else:
-        path = EXAMPLES / SOURCE_EXAMPLES[source]
-        payload = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        payload = json.loads(SAMPLED_HERE[source].read_text(encoding="utf-8"))
     return json.dumps(payload), paths(payload)
 
 
