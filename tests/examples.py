@@ -3,7 +3,9 @@ seven sources), and the published samples kept with the tests (every source)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "alerts"
 SAMPLES = Path(__file__).resolve().parent / "samples"  # published shapes, kept with the tests
@@ -16,3 +18,22 @@ EXAMPLE_SOURCES = {
     "pagerduty_v3_triggered.json": "pagerduty",
     "sentinel_incident.json": "sentinel",
 }
+# One published sample for each source, kept with the tests (a clone without ../shared has these).
+SAMPLE_FOR = {
+    "gcp": SAMPLES / "gcp" / "open.json",
+    "cloudevents": SAMPLES / "cloudevents" / "falco.json",
+    "opsgenie": SAMPLES / "opsgenie" / "create.json",
+    "aws-sns": SAMPLES / "aws" / "sns_notification.json",
+    "alertmanager": SAMPLES / "alertmanager" / "zulip_alert.json",
+    "azure-monitor": SAMPLES / "azure-monitor" / "docs_test_action_log_v2_fired.json",
+    "datadog": SAMPLES / "datadog" / "relay_default_payload_test_notification.json",
+    "defender": SAMPLES / "defender" / "asc_docs_workflow_automation_alert.json",
+    "grafana": SAMPLES / "grafana" / "docs_webhook_firing.json",
+    "pagerduty": SAMPLES / "pagerduty" / "zulip_triggered_v3.json",
+    "sentinel": SAMPLES / "sentinel" / "swimlane_list_incidents_new.json",
+}
+
+
+def sample_for(source: str) -> Any:
+    """The source's published sample, decoded anew (so a test may change it)."""
+    return json.loads(SAMPLE_FOR[source].read_text(encoding="utf-8"))

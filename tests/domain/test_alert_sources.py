@@ -18,7 +18,7 @@ from bridgekeeper.domain.alerts.grouping import correlation_keys, pick_incident,
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.alerts.parse import SOURCES, UnknownSource, parse
 from bridgekeeper.domain.incidents import Severity
-from tests.examples import EXAMPLE_SOURCES, EXAMPLES, SAMPLES
+from tests.examples import EXAMPLE_SOURCES, EXAMPLES, sample_for
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -957,19 +957,6 @@ GENERIC_EXAMPLE = {
     "entities": {"hosts": ["db-01"], "ips": [], "accounts": ["a"]},
     "started_at": "2025-11-14T10:00:00Z",
 }
-SAMPLED_HERE = {  # a published sample per source, in tests/samples
-    "gcp": SAMPLES / "gcp" / "open.json",
-    "cloudevents": SAMPLES / "cloudevents" / "falco.json",
-    "opsgenie": SAMPLES / "opsgenie" / "create.json",
-    "aws-sns": SAMPLES / "aws" / "sns_notification.json",
-    "alertmanager": SAMPLES / "alertmanager" / "zulip_alert.json",
-    "azure-monitor": SAMPLES / "azure-monitor" / "docs_test_action_log_v2_fired.json",
-    "datadog": SAMPLES / "datadog" / "relay_default_payload_test_notification.json",
-    "defender": SAMPLES / "defender" / "asc_docs_workflow_automation_alert.json",
-    "grafana": SAMPLES / "grafana" / "docs_webhook_firing.json",
-    "pagerduty": SAMPLES / "pagerduty" / "zulip_triggered_v3.json",
-    "sentinel": SAMPLES / "sentinel" / "swimlane_list_incidents_new.json",
-}
 FUZZ = settings(
     max_examples=200,
     deadline=None,
@@ -1028,7 +1015,7 @@ def example_for(source: str) -> tuple[str, list[tuple[Any, ...]]]:
     if source == "generic":
         payload: Any = GENERIC_EXAMPLE
     else:
-        payload = json.loads(SAMPLED_HERE[source].read_text(encoding="utf-8"))
+        payload = sample_for(source)
     return json.dumps(payload), paths(payload)
 
 

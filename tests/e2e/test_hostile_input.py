@@ -26,10 +26,9 @@ from bridgekeeper.sandbox.driver import Reply
 from bridgekeeper.sandbox.response_urls import is_unsafe
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store.models import Alert, Incident, SeenEvent, TimelineEntry
-from tests import alerting
 from tests.alerting import Start, bridgekeepers, generic, post
 from tests.conftest import ALERT_TOKEN, BOT_TOKEN, PG_URL, SIGNING_SECRET, Running
-from tests.examples import EXAMPLE_SOURCES
+from tests.examples import EXAMPLE_SOURCES, sample_for
 from tests.faults.servers import Server
 from tests.services.test_close import entries, incident
 
@@ -222,9 +221,7 @@ async def test_alert_webhooks_with_wrong_credentials_get_401_and_store_nothing(
     serve: Start, source: str
 ) -> None:
     app = await serve()
-    payload = next(
-        (alerting.example(f) for f, s in EXAMPLE_SOURCES.items() if s == source), generic("Forged")
-    )
+    payload = generic("Forged") if source == "generic" else sample_for(source)
     for token, query in (("wrong", ""), (None, ""), (None, "?token=wrong"), (ALERT_TOKEN[:-1], "")):
         answer = await post(app, source, payload, token=token, query=query)
         assert answer.status == 401, (source, token, query)
