@@ -217,18 +217,19 @@ async def test_state_comes_back_by_webhook_and_by_poll(
     await say(app, channel, "followups export")
     await wait_until(lambda: created(app, 2))
 
-    assert await github.close(REPO, 1) == 200
+    assert await github.close(REPO, 1, reason="not_planned") == 200
     [first, second] = await followups(app)
-    assert (first.state, first.done) == ("closed", True)
+    assert (first.state, first.done) == ("closed as not planned", True)  # closed, not done
     assert (second.state, second.done) == ("open", False)
 
     github.webhook_url = None  # no webhook: the poll reads it
-    await github.close(REPO, 2, reason="not_planned")
+    await github.close(REPO, 2)
     assert await app.bk.followup_sync.poll() == 1
     [_, second] = await followups(app)
     assert (second.state, second.done) == ("closed", True)
     listed = await say(app, channel, "followups")
-    assert listed.count("closed :white_check_mark:") == 2
+    assert "#1>, closed as not planned :white_check_mark:" in listed
+    assert "#2>, closed :white_check_mark:" in listed
     async with app.bk.db.sessions() as session:
         kinds = list(await session.scalars(select(TimelineEntry.kind)))
     assert kinds.count("followup_state") == 2

@@ -45,7 +45,18 @@ class GitHub:
 
 
 def _issue(data: dict[str, Any]) -> Issue:
-    state = str(data["state"])
     return Issue(
-        key=str(data["number"]), url=str(data["html_url"]), state=state, done=state == "closed"
+        key=str(data["number"]),
+        url=str(data["html_url"]),
+        state=state_word(data),
+        done=data["state"] == "closed",
     )
+
+
+def state_word(issue: dict[str, Any]) -> str:
+    """The issue's state as GitHub shows it: an issue closed as not planned says so (it is
+    closed, so no longer followed, but its work was not done)."""
+    state = str(issue["state"])
+    if state == "closed" and issue.get("state_reason") == "not_planned":
+        return "closed as not planned"
+    return state

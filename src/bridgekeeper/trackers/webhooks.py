@@ -8,6 +8,7 @@ from typing import Any
 
 from bridgekeeper.domain.text import clean_line
 from bridgekeeper.trackers import Issue
+from bridgekeeper.trackers.github import state_word
 from bridgekeeper.trackers.jira import read_issue
 
 
@@ -40,12 +41,11 @@ def _github(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     issue = data.get("issue")
     if not isinstance(issue, dict) or "number" not in issue or "state" not in issue:
         raise WebhookError("issue.number and issue.state are required")
-    state = clean_line(str(issue["state"]))
     return Issue(
         key=clean_line(str(issue["number"])),
         url=clean_line(str(issue.get("html_url", ""))),
-        state=state,
-        done=state == "closed",
+        state=clean_line(state_word(issue)),
+        done=issue["state"] == "closed",
     )
 
 
