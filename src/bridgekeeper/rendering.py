@@ -13,8 +13,10 @@ import re
 import traceback
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import (
     BytecodeCache,
@@ -137,8 +139,23 @@ def with_mentions(value: object) -> Mrkdwn:
     """User text, escaped, with its user and channel mentions and its links working again; a
     user group named by its handle, pinging nobody (as <!here> never does)."""
     text = _ESCAPED_MENTION.sub(r"<\1\2>", escape_mrkdwn(value))
-    text = _ESCAPED_LINK.sub(lambda found: f"<{'|'.join(filter(None, found.groups()))}>", text)
+    text = _ESCAPED_LINK.sub(_link_again, text)
     return Mrkdwn(_ESCAPED_GROUP.sub(lambda found: "@" + (found[1] or "group"), text))
+
+
+_LOOKS_LIKE_ADDRESS = re.compile(r"(?:https?://)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/:?#]\S*)?", re.I)
+
+
+def _link_again(found: re.Match[str]) -> str:
+    """A link people typed, working again; a label that names another site than the link
+    goes to is dropped (it would hide where the link leads), so the address shows."""
+    target, label = found.groups()
+    if label is None:
+        return f"<{target}>"
+    named = _LOOKS_LIKE_ADDRESS.fullmatch(label.strip())
+    if named and named[1].lower() != (urlsplit(unescape(target)).hostname or ""):
+        return f"<{target}>"
+    return f"<{target}|{label}>"
 
 
 def defanged(value: object, kind: object) -> str:

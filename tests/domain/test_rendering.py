@@ -62,6 +62,16 @@ def test_every_alert_source_has_a_name_people_know() -> None:
     [
         ("see <https://example.com/run|the runbook>", "see <https://example.com/run|the runbook>"),
         ("<https://x.example/?a=1&b=2>", "<https://x.example/?a=1&amp;b=2>"),
+        (  # a label naming another site would hide where the link goes: the address shows
+            "log in at <https://evil.example/login|https://bank.example/login>",
+            "log in at <https://evil.example/login>",
+        ),
+        ("<https://evil.example|bank.example>", "<https://evil.example>"),
+        ("<https://Docs.example/a|docs.example/a>", "<https://Docs.example/a|docs.example/a>"),
+        (
+            "<https://docs.example/a|docs.example runbook>",
+            "<https://docs.example/a|docs.example runbook>",
+        ),
         ("ask <!subteam^S0SEC|@security>", "ask @security"),  # named, pinging nobody
         ("hi <@U0BOB|bob> in <#C0GEN|general>", "hi <@U0BOB> in <#C0GEN>"),
         (
