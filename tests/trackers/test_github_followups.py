@@ -219,7 +219,7 @@ async def test_state_comes_back_by_webhook_and_by_poll(
 
     assert await github.close(REPO, 1, reason="not_planned") == 200
     [first, second] = await followups(app)
-    assert (first.state, first.done) == ("closed as not planned", True)  # closed, not done
+    assert (first.state, first.done) == ("closed as not planned", True)  # closed: not followed
     assert (second.state, second.done) == ("open", False)
 
     github.webhook_url = None  # no webhook: the poll reads it
