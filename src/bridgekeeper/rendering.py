@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
+from unicodedata import category, normalize
 from urllib.parse import urlsplit
 
 from jinja2 import (
@@ -143,19 +144,37 @@ def with_mentions(value: object) -> Mrkdwn:
     return Mrkdwn(_ESCAPED_GROUP.sub(lambda found: "@" + (found[1] or "group"), text))
 
 
-_LOOKS_LIKE_ADDRESS = re.compile(r"(?:https?://)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/:?#]\S*)?", re.I)
+_NAMED_PLACE = re.compile(r"[\w-]+(?:\.[\w-]+)+|\[[0-9a-f:.]+\]")  # a host, an address, a file
+_FULL_STOPS = str.maketrans({"\u3002": ".", "\uff61": "."})  # dots NFKC leaves as they are
 
 
 def _link_again(found: re.Match[str]) -> str:
-    """A link people typed, working again; a label that names another site than the link
-    goes to is dropped (it would hide where the link leads), so the address shows."""
+    """A link people typed, working again; a label that names another place than the link
+    leads to (a host, an e-mail address) is dropped, so the address itself shows."""
     target, label = found.groups()
-    if label is None:
-        return f"<{target}>"
-    named = _LOOKS_LIKE_ADDRESS.fullmatch(label.strip())
-    if named and named[1].lower() != (urlsplit(unescape(target)).hostname or ""):
+    if label is None or _misleads(unescape(target), unescape(label)):
         return f"<{target}>"
     return f"<{target}|{label}>"
+
+
+def _misleads(target: str, label: str) -> bool:
+    """Whether the label names any place but the target's host, read as people would see it
+    (look-alike characters folded, invisible ones taken out)."""
+    seen = "".join(c for c in normalize("NFKC", label) if category(c) != "Cf")
+    named = {name.strip("[]") for name in _NAMED_PLACE.findall(seen.translate(_FULL_STOPS))}
+    return bool(named) and {name.casefold() for name in named} != {_host(target)}
+
+
+def _host(target: str) -> str | None:
+    """Where a link leads: its host (an e-mail address's domain); None when that is unclear."""
+    if target.startswith("mailto:"):
+        return target.partition("?")[0].rpartition("@")[2].casefold() or None
+    if "\\" in target:  # browsers read a backslash as a slash; urlsplit does not
+        return None
+    try:
+        return urlsplit(target).hostname
+    except ValueError:
+        return None
 
 
 def defanged(value: object, kind: object) -> str:

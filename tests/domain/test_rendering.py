@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridgekeeper.domain.alerts.heartbeat import SOURCE as HEARTBEAT
 from bridgekeeper.domain.alerts.parse import SOURCES
@@ -69,9 +71,27 @@ def test_every_alert_source_has_a_name_people_know() -> None:
         ("<https://evil.example|bank.example>", "<https://evil.example>"),
         ("<https://Docs.example/a|docs.example/a>", "<https://Docs.example/a|docs.example/a>"),
         (
-            "<https://docs.example/a|docs.example runbook>",
-            "<https://docs.example/a|docs.example runbook>",
+            "<https://docs.example/a|the docs.example runbook>",
+            "<https://docs.example/a|the docs.example runbook>",
         ),
+        ("<https://e.example|https://bank.example/login (official)>", "<https://e.example>"),
+        ("<https://e.example|(bank.example)>", "<https://e.example>"),
+        (
+            "<https://e.example|\uff42\uff41\uff4e\uff4b\uff0eexample>",
+            "<https://e.example>",
+        ),  # fullwidth
+        ("<https://e.example|bank\u3002example>", "<https://e.example>"),  # ideographic stop
+        ("<https://e.example|bank\u200b.example>", "<https://e.example>"),  # invisible space
+        ("<https://e.example|you@bank.example>", "<https://e.example>"),
+        ("<mailto:a@evil.example|security@bank.example>", "<mailto:a@evil.example>"),
+        ("<mailto:a@evil.example|write to us>", "<mailto:a@evil.example|write to us>"),
+        (
+            "<https://evil.example\\@bank.example|bank.example>",
+            "<https://evil.example\\@bank.example>",
+        ),
+        # an address Python cannot read keeps a plain label, and drops one naming a place
+        ("<https://[oops|the docs>", "<https://[oops|the docs>"),
+        ("<https://[oops|docs.example>", "<https://[oops>"),
         ("ask <!subteam^S0SEC|@security>", "ask @security"),  # named, pinging nobody
         ("hi <@U0BOB|bob> in <#C0GEN|general>", "hi <@U0BOB> in <#C0GEN>"),
         (
@@ -85,3 +105,18 @@ def test_what_people_typed_keeps_its_mentions_and_links_and_nothing_else(
 ) -> None:
     """Slack sends a slash command's links, people, channels and groups as markup."""
     assert with_mentions(typed) == shown
+
+
+PIECES = st.sampled_from(["", "[", "]", ":", "@", "\\", "bank.example", ".", "\uff0e", "%"])
+
+
+@given(
+    target=st.lists(PIECES | st.text(max_size=8), max_size=5).map("".join),
+    label=st.lists(PIECES | st.text(max_size=8), max_size=5).map("".join),
+)
+def test_any_typed_link_is_shown_whole_or_as_plain_text(target: str, label: str) -> None:
+    """Whatever the address and label (ones Python's URL parser refuses included), the text is
+    shown: as a link, a link without its label, or escaped."""
+    shown = with_mentions(f"see <https://{target}|{label}> now")
+    assert shown.startswith("see ") and shown.endswith(" now")
+    assert shown.count("<") == shown.count(">")
