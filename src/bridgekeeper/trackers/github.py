@@ -24,7 +24,7 @@ class GitHub:
 
     async def find(self, marker: str) -> Issue | None:
         found = await self._call("GET", self.base, params={"labels": marker, "state": "all"})
-        return _issue(found[0]) if found else None
+        return read_issue(found[0]) if found else None
 
     async def create(self, draft: Draft) -> Issue:
         body = {
@@ -33,10 +33,10 @@ class GitHub:
             "labels": [*draft.labels, draft.marker],
             "assignees": [draft.assignee] if draft.assignee else [],
         }
-        return _issue(await self._call("POST", self.base, json=body))
+        return read_issue(await self._call("POST", self.base, json=body))
 
     async def get(self, key: str) -> Issue:
-        return _issue(await self._call("GET", f"{self.base}/{key}"))
+        return read_issue(await self._call("GET", f"{self.base}/{key}"))
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         return await call(
@@ -44,7 +44,8 @@ class GitHub:
         )
 
 
-def _issue(data: dict[str, Any]) -> Issue:
+def read_issue(data: dict[str, Any]) -> Issue:
+    """An issue as GitHub's API gives it."""
     return Issue(
         key=str(data["number"]),
         url=str(data["html_url"]),
@@ -55,7 +56,7 @@ def _issue(data: dict[str, Any]) -> Issue:
 
 def state_word(issue: dict[str, Any]) -> str:
     """The issue's state as GitHub shows it: an issue closed as not planned says so (it is
-    closed, so no longer followed, but its work was not done)."""
+    closed, so no longer followed, though what it asked for was not done)."""
     state = str(issue["state"])
     if state == "closed" and issue.get("state_reason") == "not_planned":
         return "closed as not planned"
