@@ -118,7 +118,8 @@ async def test_a_failing_bridge_channel_holds_up_no_other_incident_and_is_parked
             noted = await session.scalars(
                 select(TimelineEntry.data).where(TimelineEntry.kind == "delivery_failed")
             )
-            assert sum(data["parked"] for data in noted) == len(parked)
+            counts = [data["parked"] for data in noted]
+        assert sum(counts) == len(parked) and max(counts) > 1  # parked lane by lane, not one by one
 
 
 async def test_retry_without_naming_anything_is_refused(db_url: str) -> None:
