@@ -1010,19 +1010,23 @@ def mutate(payload: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 @functools.cache
-def example_for(source: str) -> tuple[str, list[tuple[Any, ...]]]:
-    """The source's example as JSON text (copied per use by decoding) and its paths."""
+def examples_for(source: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The source's examples as JSON text (copied per use by decoding), each with its paths:
+    its published sample, and the shared example when it is beside the checkout."""
     if source == "generic":
-        payload: Any = GENERIC_EXAMPLE
+        payloads: list[Any] = [GENERIC_EXAMPLE]
     else:
-        payload = sample_for(source)
-    return json.dumps(payload), paths(payload)
+        shared = [EXAMPLES / name for name, named in EXAMPLE_SOURCES.items() if named == source]
+        payloads = [sample_for(source)]
+        payloads += [json.loads(p.read_text(encoding="utf-8")) for p in shared if p.is_file()]
+    return [(json.dumps(payload), paths(payload)) for payload in payloads]
 
 
 @st.composite
 def mutated_example(draw: st.DrawFn, source: str) -> Any:
-    """The source's example with a few values (or whole sub-trees) replaced by arbitrary JSON."""
-    text, candidates = example_for(source)
+    """One of the source's examples with a few values (or whole sub-trees) replaced by
+    arbitrary JSON."""
+    text, candidates = draw(st.sampled_from(examples_for(source)))
     payload = json.loads(text)
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         payload = mutate(payload, draw(st.sampled_from(candidates)), draw(VALUES))
