@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridgekeeper.domain.text import clean_line
 from bridgekeeper.trackers import Draft, Issue
 from bridgekeeper.trackers.connect import Connection
 from bridgekeeper.trackers.http import call
@@ -45,16 +46,17 @@ class GitHub:
 
 
 def read_issue(data: dict[str, Any]) -> Issue:
-    """An issue as GitHub's API gives it."""
+    """An issue as GitHub gives it (its API, and its `issues` webhook); KeyError when it has
+    no number, address or state."""
     return Issue(
-        key=str(data["number"]),
-        url=str(data["html_url"]),
-        state=state_word(data),
+        key=clean_line(str(data["number"])),
+        url=clean_line(str(data["html_url"])),
+        state=clean_line(_state_word(data)),
         done=data["state"] == "closed",
     )
 
 
-def state_word(issue: dict[str, Any]) -> str:
+def _state_word(issue: dict[str, Any]) -> str:
     """The issue's state as GitHub shows it: an issue closed as not planned says so (it is
     closed, so no longer followed, though what it asked for was not done)."""
     state = str(issue["state"])

@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridgekeeper.domain.text import clean_line
-from bridgekeeper.trackers import Issue
-from bridgekeeper.trackers.github import state_word
-from bridgekeeper.trackers.jira import read_issue
+from bridgekeeper.trackers import Issue, github, jira
 
 
 class WebhookError(ValueError):
@@ -41,12 +39,7 @@ def _github(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
     issue = data.get("issue")
     if not isinstance(issue, dict) or "number" not in issue or "state" not in issue:
         raise WebhookError("issue.number and issue.state are required")
-    return Issue(
-        key=clean_line(str(issue["number"])),
-        url=clean_line(str(issue.get("html_url", ""))),
-        state=clean_line(state_word(issue)),
-        done=issue["state"] == "closed",
-    )
+    return github.read_issue({"html_url": "", **issue})
 
 
 def _gitlab(headers: Mapping[str, str], data: dict[str, Any]) -> Issue | None:
@@ -68,6 +61,6 @@ def _jira(data: dict[str, Any], base_url: str) -> Issue | None:
     if data.get("webhookEvent") not in ("jira:issue_updated", "jira:issue_created"):
         return None
     try:
-        return read_issue(data["issue"], base_url)
+        return jira.read_issue(data["issue"], base_url)
     except (KeyError, TypeError, AttributeError):
         raise WebhookError("issue.key and issue.fields.status are required") from None
