@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy import select
 
 from bridgekeeper.clock import Clock
@@ -20,7 +19,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 from tests import conftest
 from tests.conftest import ALERT_TOKEN, USERS, Running, Start, test_settings
-from tests.examples import EXAMPLES
+from tests.examples import example as example  # the alert tests take it from here too
 
 
 class LaterClock:
@@ -40,15 +39,6 @@ class LaterClock:
 class Answer:
     status: int
     body: Any
-
-
-def example(name: str) -> Any:
-    """One of the shared examples beside the checkout; without them the test is skipped (the
-    published samples in tests/samples cover every source)."""
-    path = EXAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"the shared alert examples are not beside the checkout: no {path}")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @asynccontextmanager

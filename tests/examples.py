@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "alerts"
 SAMPLES = Path(__file__).resolve().parent / "samples"  # published shapes, kept with the tests
 EXAMPLE_SOURCES = {
@@ -37,3 +39,12 @@ SAMPLE_FOR = {
 def sample_for(source: str) -> Any:
     """The source's published sample, decoded anew (so a test may change it)."""
     return json.loads(SAMPLE_FOR[source].read_text(encoding="utf-8"))
+
+
+def example(name: str) -> Any:
+    """One of the shared examples beside the checkout, decoded anew; without it the test is
+    skipped, naming the missing file (every source also has a published sample here)."""
+    path = EXAMPLES / name
+    if not path.is_file():
+        pytest.skip(f"the shared alert examples are not beside the checkout: no {path}")
+    return json.loads(path.read_text(encoding="utf-8"))

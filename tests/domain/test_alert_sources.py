@@ -18,7 +18,7 @@ from bridgekeeper.domain.alerts.grouping import correlation_keys, pick_incident,
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.alerts.parse import SOURCES, UnknownSource, parse
 from bridgekeeper.domain.incidents import Severity
-from tests.examples import EXAMPLE_SOURCES, EXAMPLES, sample_for
+from tests.examples import EXAMPLE_SOURCES, EXAMPLES, example, sample_for
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -48,18 +48,9 @@ def alertmanager_page(instance: str) -> str:
 
 
 def test_the_prometheus_graph_is_in_an_alertmanager_alerts_description() -> None:
-    alert = parse("alertmanager", load("alertmanager_firing.json"), received_at=NOW)[0]
+    alert = parse("alertmanager", example("alertmanager_firing.json"), received_at=NOW)[0]
     assert alert.link == alertmanager_page("vm-web-01:9100")
     assert f"Prometheus: {PROMETHEUS_URL}" in alert.description
-
-
-def load(name: str) -> Any:
-    path = EXAMPLES / name
-    if not EXAMPLES.is_dir():
-        pytest.skip(f"shared alert examples not found at {EXAMPLES}")
-    if not path.is_file():
-        pytest.skip(f"example {name} not found")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def parse_one(source: str, payload: Any) -> Alert:
@@ -69,7 +60,7 @@ def parse_one(source: str, payload: Any) -> Alert:
 
 
 def example_alert(name: str, index: int = 0) -> Alert:
-    return parse(EXAMPLE_SOURCES[name], load(name), received_at=NOW)[index]
+    return parse(EXAMPLE_SOURCES[name], example(name), received_at=NOW)[index]
 
 
 # --- every example, mapped ------------------------------------------------------------------
@@ -207,7 +198,7 @@ PREFIX_SOURCES = {
 
 def test_every_file_in_the_folder_parses() -> None:
     """Including variants added later (resolved, ARM, log alerts): parsed, status by file name."""
-    load("azure_monitor_fired.json")
+    example("azure_monitor_fired.json")
     for path in sorted(EXAMPLES.glob("*.json")):
         source = next((s for p, s in PREFIX_SOURCES.items() if path.name.startswith(p)), None)
         if source is None:
@@ -257,7 +248,7 @@ def test_descriptions_are_enriched_and_plain() -> None:
 
 
 def test_multi_alert_raw_keeps_the_envelope() -> None:
-    payload = load("alertmanager_firing.json")
+    payload = example("alertmanager_firing.json")
     second = parse("alertmanager", payload, received_at=NOW)[1]
     assert second.raw["groupKey"] == payload["groupKey"]
     assert second.raw["externalURL"] == payload["externalURL"]
@@ -341,8 +332,8 @@ RESOLVED_VARIANTS = [
 @pytest.mark.parametrize(("name", "change"), RESOLVED_VARIANTS)
 def test_resolved_variant_keeps_the_dedup_key(name: str, change: Any) -> None:
     source = EXAMPLE_SOURCES[name]
-    firing = parse(source, load(name), received_at=NOW)
-    resolved = parse(source, change(load(name)), received_at=NOW)
+    firing = parse(source, example(name), received_at=NOW)
+    resolved = parse(source, change(example(name)), received_at=NOW)
     assert [a.dedup_key for a in resolved] == [a.dedup_key for a in firing]
     for before, after in zip(firing, resolved, strict=True):
         assert after.status is AlertStatus.RESOLVED
@@ -352,34 +343,34 @@ def test_resolved_variant_keeps_the_dedup_key(name: str, change: Any) -> None:
 
 
 def test_defender_dismissed_says_false_positive() -> None:
-    alert = parse_one("defender", defender_status("Dismissed")(load("defender_alert.json")))
+    alert = parse_one("defender", defender_status("Dismissed")(example("defender_alert.json")))
     assert alert.description.endswith("Dismissed in Defender for Cloud (false positive).")
 
 
 def test_resolved_times_come_from_the_source() -> None:
-    azure = parse_one("azure-monitor", azure_resolved(load("azure_monitor_fired.json")))
+    azure = parse_one("azure-monitor", azure_resolved(example("azure_monitor_fired.json")))
     assert azure.ended_at == datetime(2025, 11, 14, 10, 25, 0, 123456, tzinfo=UTC)
-    sentinel = parse_one("sentinel", sentinel_closed(load("sentinel_incident.json")))
+    sentinel = parse_one("sentinel", sentinel_closed(example("sentinel_incident.json")))
     assert sentinel.ended_at == datetime(2025, 11, 14, 11, 15, tzinfo=UTC)
     assert "Closed as TruePositive SuspiciousActivity." in sentinel.description
     assert sentinel.delivery_id == "0f6a2b1c-8d7e-4a5b-9c3d-2e1f0a9b8c7d"
-    grafana = parse("grafana", group_resolved(load("grafana_firing.json")), received_at=NOW)[0]
+    grafana = parse("grafana", group_resolved(example("grafana_firing.json")), received_at=NOW)[0]
     assert grafana.ended_at == datetime(2025, 11, 14, 10, 21, 45, 123000, tzinfo=UTC)
-    datadog = parse_one("datadog", datadog_recovered(load("datadog.json")))
+    datadog = parse_one("datadog", datadog_recovered(example("datadog.json")))
     assert datadog.ended_at == datetime(2025, 11, 14, 10, 25, tzinfo=UTC)
-    pagerduty = parse_one("pagerduty", pagerduty_resolved(load("pagerduty_v3_triggered.json")))
+    pagerduty = parse_one("pagerduty", pagerduty_resolved(example("pagerduty_v3_triggered.json")))
     assert pagerduty.ended_at == datetime(2025, 11, 14, 10, 40, tzinfo=UTC)
 
 
 def test_grafana_state_ok_without_per_alert_status_is_resolved() -> None:
-    payload = load("grafana_firing.json")
+    payload = example("grafana_firing.json")
     payload["state"] = "ok"
     del payload["alerts"][0]["status"]
     assert parse("grafana", payload, received_at=NOW)[0].status is AlertStatus.RESOLVED
 
 
 def test_mixed_alertmanager_group_uses_per_alert_status() -> None:
-    payload = load("alertmanager_firing.json")
+    payload = example("alertmanager_firing.json")
     payload["alerts"][1]["status"] = "resolved"
     payload["alerts"][1]["endsAt"] = "2025-11-14T10:20:00Z"
     first, second = parse("alertmanager", payload, received_at=NOW)
@@ -389,7 +380,7 @@ def test_mixed_alertmanager_group_uses_per_alert_status() -> None:
 
 
 def test_pagerduty_reopened_fires_again() -> None:
-    payload = pagerduty_resolved(load("pagerduty_v3_triggered.json"))
+    payload = pagerduty_resolved(example("pagerduty_v3_triggered.json"))
     payload["event"]["event_type"] = "incident.reopened"
     assert parse_one("pagerduty", payload).status is AlertStatus.FIRING
 
@@ -423,7 +414,7 @@ def defender_arm(payload: dict[str, Any]) -> dict[str, Any]:
 
 def test_defender_arm_shape_matches_the_pascal_case_one() -> None:
     pascal = example_alert("defender_alert.json")
-    arm = parse_one("defender", defender_arm(load("defender_alert.json")))
+    arm = parse_one("defender", defender_arm(example("defender_alert.json")))
     assert arm.dedup_key == pascal.dedup_key
     assert (arm.title, arm.severity, arm.resource, arm.link) == (
         pascal.title,
@@ -434,13 +425,13 @@ def test_defender_arm_shape_matches_the_pascal_case_one() -> None:
     assert arm.entities == pascal.entities
     assert arm.correlation_keys == pascal.correlation_keys
     assert arm.status is AlertStatus.FIRING
-    resolved = defender_arm(load("defender_alert.json"))
+    resolved = defender_arm(example("defender_alert.json"))
     resolved["properties"]["status"] = "Resolved"
     assert parse_one("defender", resolved).status is AlertStatus.RESOLVED
 
 
 def test_defender_keys_are_case_insensitive() -> None:
-    payload = {key.upper(): value for key, value in load("defender_alert.json").items()}
+    payload = {key.upper(): value for key, value in example("defender_alert.json").items()}
     alert = parse_one("defender", payload)
     assert alert.title == "Suspicious process detected"
     assert alert.dedup_key == f"defender:{DEFENDER_ID}"
@@ -448,7 +439,7 @@ def test_defender_keys_are_case_insensitive() -> None:
 
 
 def test_defender_ref_entities_are_resolved() -> None:
-    payload = load("defender_alert.json")
+    payload = example("defender_alert.json")
     host, account = payload["Entities"][0], payload["Entities"][1]
     account["Host"] = host  # the host defined only inside the account...
     payload["Entities"] = [
@@ -477,18 +468,18 @@ def test_defender_ref_entities_are_resolved() -> None:
     ],
 )
 def test_defender_severity(change: dict[str, Any], expected: Severity) -> None:
-    payload = load("defender_alert.json") | change
+    payload = example("defender_alert.json") | change
     assert parse_one("defender", payload).severity is expected
 
 
 def test_defender_remediation_steps_as_json_string() -> None:
-    payload = load("defender_alert.json")
+    payload = example("defender_alert.json")
     payload["RemediationSteps"] = json.dumps(["Do this.", "Then that."])
     assert "Do this.\nThen that." in parse_one("defender", payload).description
 
 
 def test_sentinel_escalation() -> None:
-    payload = load("sentinel_incident.json")
+    payload = example("sentinel_incident.json")
     payload["object"]["properties"]["additionalData"]["tactics"] = ["Execution", "Impact"]
     assert parse_one("sentinel", payload).severity is Severity.SEV1
 
@@ -526,7 +517,7 @@ def azure_log_alert(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_azure_log_alert_on_a_workspace_uses_the_machine() -> None:
-    alert = parse_one("azure-monitor", azure_log_alert(load("azure_monitor_fired.json")))
+    alert = parse_one("azure-monitor", azure_log_alert(example("azure_monitor_fired.json")))
     assert alert.title == "failed-logons-burst (vm-web-01)"
     assert alert.severity is Severity.SEV3
     assert alert.resource == "vm-web-01"
@@ -545,13 +536,13 @@ def test_azure_log_alert_on_a_workspace_uses_the_machine() -> None:
     ],
 )
 def test_azure_severity(raw: str, expected: Severity) -> None:
-    payload = load("azure_monitor_fired.json")
+    payload = example("azure_monitor_fired.json")
     payload["data"]["essentials"]["severity"] = raw
     assert parse_one("azure-monitor", payload).severity is expected
 
 
 def test_alertmanager_without_fingerprint_derives_a_stable_one() -> None:
-    payload = load("alertmanager_firing.json")
+    payload = example("alertmanager_firing.json")
     del payload["alerts"][0]["fingerprint"]
     first = parse("alertmanager", payload, received_at=NOW)[0]
     labels = payload["alerts"][0]["labels"]
@@ -575,7 +566,7 @@ def test_alertmanager_without_fingerprint_derives_a_stable_one() -> None:
     ],
 )
 def test_label_severity(labels: dict[str, str], expected: Severity, raw: str) -> None:
-    payload = load("alertmanager_firing.json")
+    payload = example("alertmanager_firing.json")
     alert = payload["alerts"][0]
     alert["labels"] = {k: v for k, v in alert["labels"].items() if k != "severity"} | labels
     parsed = parse("alertmanager", payload, received_at=NOW)[0]
@@ -583,7 +574,7 @@ def test_label_severity(labels: dict[str, str], expected: Severity, raw: str) ->
 
 
 def test_alertmanager_title_falls_back_to_alertname_and_instance() -> None:
-    payload = load("alertmanager_firing.json")
+    payload = example("alertmanager_firing.json")
     payload["alerts"][0]["annotations"] = {}
     assert parse("alertmanager", payload, received_at=NOW)[0].title == (
         "HostHighCpuLoad on vm-web-01:9100"
@@ -591,13 +582,13 @@ def test_alertmanager_title_falls_back_to_alertname_and_instance() -> None:
 
 
 def test_empty_alert_group_gives_no_alerts() -> None:
-    payload = load("alertmanager_firing.json")
+    payload = example("alertmanager_firing.json")
     payload["alerts"] = []
     assert parse("alertmanager", payload, received_at=NOW) == []
 
 
 def test_pagerduty_priority_null_uses_urgency() -> None:
-    payload = load("pagerduty_v3_triggered.json")
+    payload = example("pagerduty_v3_triggered.json")
     payload["event"]["data"]["priority"] = None
     alert = parse_one("pagerduty", payload)
     assert (alert.severity, alert.source_severity) == (Severity.SEV2, "high")
@@ -606,7 +597,7 @@ def test_pagerduty_priority_null_uses_urgency() -> None:
 
 
 def test_pagerduty_non_incident_events_give_no_alerts() -> None:
-    payload = load("pagerduty_v3_triggered.json")
+    payload = example("pagerduty_v3_triggered.json")
     payload["event"]["event_type"] = "incident.annotated"
     payload["event"]["data"] = {
         "incident": {"id": "Q2Z8RK7W0YV3LM", "type": "incident_reference"},
@@ -620,7 +611,7 @@ def test_pagerduty_non_incident_events_give_no_alerts() -> None:
 
 
 def test_datadog_variants() -> None:
-    payload = load("datadog.json")
+    payload = example("datadog.json")
     payload["alert_priority"] = "$ALERT_PRIORITY"  # unrendered variable
     del payload["alert_cycle_key"]
     alert = parse_one("datadog", payload)
@@ -822,7 +813,7 @@ def test_grafana_shares_nothing_with_vm_web_01() -> None:
 
 def test_alertmanager_group_does_not_merge_different_hosts() -> None:
     """A route's groupKey spans hosts (grouped by alert name): it is not a correlation key."""
-    first, second = parse("alertmanager", load("alertmanager_firing.json"), received_at=NOW)
+    first, second = parse("alertmanager", example("alertmanager_firing.json"), received_at=NOW)
     assert "host:vm-web-02" in second.correlation_keys
     assert "host:vm-web-01" not in second.correlation_keys
     assert not first.correlation_keys & second.correlation_keys
