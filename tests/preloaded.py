@@ -34,7 +34,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
+
 MESSAGE = 1 << 20  # bytes: a request (its environment) fits in one
 
 
