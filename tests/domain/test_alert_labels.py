@@ -10,6 +10,7 @@ import pytest
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.domain.incidents import Severity
+from tests.examples import example
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -114,9 +115,7 @@ def test_grafana_legacy_alerting_fires_and_resolves() -> None:
 
 
 def test_a_sentinel_incident_without_the_triggers_envelope_is_read() -> None:
-    from tests.domain.test_alert_sources import load
-
-    wrapped = load("sentinel_incident.json")
+    wrapped = example("sentinel_incident.json")
     [expected] = parse("sentinel", wrapped, received_at=NOW)
     [bare] = parse("sentinel", wrapped["object"], received_at=NOW)
     assert (bare.title, bare.severity, bare.dedup_key) == (
