@@ -153,3 +153,18 @@ async def test_a_bridge_channel_is_readable_in_a_390px_window(
     )
     assert sizes["page"] <= sizes["window"], f"the page scrolls sideways: {sizes}"
     assert sizes["messages"] >= 0.75 * sizes["window"], f"the messages are squeezed: {sizes}"
+
+
+async def test_an_update_leaves_what_did_not_change_in_place(page: Page, sandbox: Sandbox) -> None:
+    """A click lands on the element under the pointer: were the page to draw every message and
+    channel again at each update, a click made while the bot posts would be lost."""
+    await page.goto(sandbox.url)
+    await expect(page.locator("#channel-name")).to_have_text("# alert-triage")
+    await type_in_composer(page, "first look at the disk alert")
+    first = await message(page, "first look at the disk alert").element_handle()
+    triage = await channel_button(page, re.compile("alert-triage")).element_handle()
+    await type_in_composer(page, "/incident declare Disk full sev3")
+    await expect(channel_button(page, re.compile("inc-1-disk-full"))).to_be_visible()
+    await expect(message(page, "Incident 1 declared")).to_be_visible()
+    assert await first.evaluate("node => node.isConnected")
+    assert await triage.evaluate("node => node.isConnected")

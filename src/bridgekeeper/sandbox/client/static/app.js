@@ -63,6 +63,24 @@ function restartPoll() {
 
 // -- rendering the workspace ------------------------------------------------------------------
 
+// What each list item was drawn from. An item drawn from the same data stays in the page as it
+// is, so a click or a text selection in progress survives the next update.
+const drawnFrom = new WeakMap();
+
+// Redraws a list from [key, draw] pairs, replacing only the items whose key changed.
+function redraw(list, items) {
+  const children = [...list.children];
+  items.forEach(([key, draw], index) => {
+    const old = children[index];
+    if (old && drawnFrom.get(old) === key) return;
+    const node = draw();
+    drawnFrom.set(node, key);
+    if (old) old.replaceWith(node);
+    else list.append(node);
+  });
+  for (const extra of children.slice(items.length)) extra.remove();
+}
+
 // The app's Home tab, listed first as Slack lists the app under its own name.
 const HOME = { id: "home", name: "Home", kind: "home", archived: false };
 
@@ -85,16 +103,17 @@ function channelLabel(channel) {
 function renderChannels(channels) {
   const list = $("channels");
   const focused = document.activeElement?.dataset?.channel;
-  list.replaceChildren(...channels.map((channel) => {
+  redraw(list, channels.map((channel) => [JSON.stringify([channel.id, channel.kind, channelLabel(channel), channel.archived]), () => {
     const button = el("button", {
-      type: "button", "data-channel": channel.id, "aria-current": String(channel.id === state.channel),
-      className: channel.archived ? "archived" : "", onclick: () => selectChannel(channel.id),
+      type: "button", "data-channel": channel.id, className: channel.archived ? "archived" : "",
+      onclick: () => selectChannel(channel.id),
     }, [channelLabel(channel)]);
     if (channel.kind === "private") button.append(el("span", { className: "tag", text: " (private)" }));
     if (channel.archived) button.append(el("span", { className: "visually-hidden", text: " (archived)" }));
     return el("li", {}, [button]);
-  }));
-  if (focused) list.querySelector(`[data-channel="${CSS.escape(focused)}"]`)?.focus();
+  }]));
+  for (const button of list.querySelectorAll("button")) button.setAttribute("aria-current", String(button.dataset.channel === state.channel));
+  if (focused && !list.contains(document.activeElement)) list.querySelector(`[data-channel="${CSS.escape(focused)}"]`)?.focus();
 }
 
 function selectChannel(id) {
@@ -109,10 +128,12 @@ function renderHome(home) {
   $("channel-topic").textContent = "";
   $("join").hidden = true;
   $("composer").hidden = true;
-  const body = el("div", { className: "body" });
-  if (home) renderBlocks(home.blocks, body, { view_id: home.id });
-  else body.textContent = "bridgekeeper has not published a Home tab for you yet.";
-  $("messages").replaceChildren(el("li", { className: "message" }, [body]));
+  redraw($("messages"), [[JSON.stringify([state.me, home]), () => {
+    const body = el("div", { className: "body" });
+    if (home) renderBlocks(home.blocks, body, { view_id: home.id });
+    else body.textContent = "bridgekeeper has not published a Home tab for you yet.";
+    return el("li", { className: "message" }, [body]);
+  }]]);
   $("messages").dataset.channel = HOME.id;
 }
 
@@ -132,10 +153,10 @@ function renderChannel(channel) {
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   const previous = messages.dataset.channel;
   const focused = focusedButton(messages);
-  messages.replaceChildren(...channel.messages.map((m) => renderMessage(m, channel)));
+  redraw(messages, channel.messages.map((m) => [JSON.stringify([state.me, channel.id, m]), () => renderMessage(m, channel)]));
   messages.dataset.channel = channel.id;
   if (atBottom || previous !== channel.id) messages.scrollTop = messages.scrollHeight;
-  if (focused) messages.querySelector(`li[data-ts="${CSS.escape(focused.ts)}"]`)?.querySelectorAll("button")[focused.index]?.focus();
+  if (focused && !messages.contains(document.activeElement)) messages.querySelector(`li[data-ts="${CSS.escape(focused.ts)}"]`)?.querySelectorAll("button")[focused.index]?.focus();
 }
 
 // Which message button has the keyboard focus, to give it back after the list is redrawn.
