@@ -129,6 +129,11 @@ _SCHEDULE_RENDER = (
     .where(_ALERTS.c.id == bindparam("alert_id"))
     .values(card_refresh_at=bindparam("due", type_=_ALERTS.c.card_refresh_at.type))
 )
+_LATEST_RENDERS = (
+    select(Effect.card_key, func.max(Effect.next_attempt_at))
+    .where(Effect.card_key.in_(bindparam("keys", expanding=True)))
+    .group_by(Effect.card_key)
+)
 
 
 # These run synchronously, inside Database.run_in_transaction.
@@ -213,12 +218,7 @@ async def hurry_card(*, session: AsyncSession, key: str, now: datetime) -> None:
 
 def latest_renders(conn: Connection, keys: Collection[str]) -> dict[str, datetime]:
     """When each of these cards' latest render was (or is) due (the storm's hot path)."""
-    query = (
-        select(Effect.card_key, func.max(Effect.next_attempt_at))
-        .where(Effect.card_key.in_(keys))
-        .group_by(Effect.card_key)
-    )
-    return {str(key): at for key, at in conn.execute(query)}
+    return {str(key): at for key, at in conn.execute(_LATEST_RENDERS, {"keys": list(keys)})}
 
 
 async def latest_render(*, session: AsyncSession, key: str) -> datetime | None:

@@ -106,13 +106,20 @@ async def last_render_parked(session: AsyncSession, *, key: str) -> bool:
     attempts): the card is out of date until it is drawn again. Asked on every note, so the
     usual answer (nothing parked) is one seek in the card's index, however many renders the
     card has had; only a card with a parked render is asked whether one came after it."""
-    of_card = Effect.card_key == key
-    parked = select(func.max(Effect.id)).where(of_card, Effect.status == PARKED)
-    last_parked = await session.scalar(parked)
+    last_parked = await session.scalar(_LAST_PARKED, {"key": key})
     if last_parked is None:
         return False
-    later = select(Effect.id).where(of_card, Effect.id > last_parked).limit(1)
-    return await session.scalar(later) is None
+    return await session.scalar(_RENDER_AFTER, {"key": key, "after": last_parked}) is None
+
+
+_LAST_PARKED = select(func.max(Effect.id)).where(
+    Effect.card_key == bindparam("key"), Effect.status == PARKED
+)
+_RENDER_AFTER = (
+    select(Effect.id)
+    .where(Effect.card_key == bindparam("key"), Effect.id > bindparam("after"))
+    .limit(1)
+)
 
 
 async def queued(session: AsyncSession, *, dedup_key: str) -> bool:
