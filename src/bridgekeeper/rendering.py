@@ -306,6 +306,7 @@ def _environment(loader: ChoiceLoader, kind: str, **options: Any) -> Environment
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # read once: no file check on every message (a restart reads edits)
         **options,
     )
     env.filters.update(
