@@ -202,7 +202,7 @@ class Renderer:
     def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
         loader = ChoiceLoader(
             [FileSystemLoader(str(d)) for d in template_dirs]
-            + [FileSystemLoader(str(shipped_dir("messages")))]
+            + [ShippedMessages(str(shipped_dir("messages")))]
         )
         self.slack_env = _environment(loader, "slack", finalize=escape_mrkdwn)
         self.slack_env.filters.update(
@@ -277,6 +277,20 @@ def _shipped_slack_messages() -> list[str]:
     return sorted(top + inside)
 
 
+class ShippedMessages(FileSystemLoader):
+    """The messages/ bridgekeeper ships: read once, as they change only with bridgekeeper
+    itself. Jinja would otherwise look at each one's file again every time it renders a message
+    (an override in a team's folder still is: edited, it is used at its next render)."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, _ = super().get_source(environment, template)
+        return source, filename, _unchanged
+
+
+def _unchanged() -> bool:
+    return True
+
+
 class CompiledTemplates(BytecodeCache):
     """Templates compiled once for the process, not once per `Renderer` (each app, and each
     CLI command, makes its own). A template whose source changed is compiled again: Jinja
@@ -306,7 +320,6 @@ def _environment(loader: ChoiceLoader, kind: str, **options: Any) -> Environment
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
-        auto_reload=False,  # read once: no file check on every message (a restart reads edits)
         **options,
     )
     env.filters.update(

@@ -210,7 +210,7 @@ class Reports(Table):
     template_dir: Annotated[Text | None, AfterValidator(_folder)] = Field(
         None,
         description="folder of templates overriding the shipped ones (e.g. "
-        "report/report.md.j2), relative to this file; read at start",
+        "report/report.md.j2), relative to this file",
     )
 
 
