@@ -160,11 +160,35 @@ async def test_an_update_leaves_what_did_not_change_in_place(page: Page, sandbox
     channel again at each update, a click made while the bot posts would be lost."""
     await page.goto(sandbox.url)
     await expect(page.locator("#channel-name")).to_have_text("# alert-triage")
+    sandbox.slack.state.im_channel("U0ALICE")  # the bot's messages to alice: listed last
     await type_in_composer(page, "first look at the disk alert")
+    await expect(channel_button(page, "@bridgekeeper")).to_be_visible()
     first = await message(page, "first look at the disk alert").element_handle()
-    triage = await channel_button(page, re.compile("alert-triage")).element_handle()
+    channels = page.get_by_role("navigation", name="Channels").get_by_role("button")
+    before = await channels.element_handles()
     await type_in_composer(page, "/incident declare Disk full sev3")
     await expect(channel_button(page, re.compile("inc-1-disk-full"))).to_be_visible()
     await expect(message(page, "Incident 1 declared")).to_be_visible()
     assert await first.evaluate("node => node.isConnected")
-    assert await triage.evaluate("node => node.isConnected")
+    # the new channel is listed among them (before the direct messages), and each is kept
+    assert len(await channels.element_handles()) == len(before) + 1
+    assert [await button.evaluate("node => node.isConnected") for button in before] == [True] * len(
+        before
+    )
+
+
+async def test_a_mention_of_a_private_channel_shows_its_name_once_the_viewer_is_in_it(
+    page: Page, sandbox: Sandbox
+) -> None:
+    """A message left as it was drawn is still drawn again when a name it shows changes."""
+    await page.goto(sandbox.url)
+    await expect(page.locator("#channel-name")).to_have_text("# alert-triage")
+    room = sandbox.slack.add_channel("war-room", is_private=True, members=["U0BOB"])
+    triage = sandbox.slack.channel_by_name("alert-triage")
+    assert triage is not None
+    sandbox.slack.post_user_message(triage.id, "U0BOB", f"moving to <#{room}>")
+    await expect(message(page, "moving to #private-channel")).to_be_visible()
+    sandbox.slack.channels[room].members.add("U0ALICE")
+    await type_in_composer(page, "on my way")
+    await expect(message(page, "on my way")).to_be_visible()
+    await expect(message(page, "moving to #war-room")).to_be_visible()

@@ -67,18 +67,36 @@ function restartPoll() {
 // is, so a click or a text selection in progress survives the next update.
 const drawnFrom = new WeakMap();
 
-// Redraws a list from [key, draw] pairs, replacing only the items whose key changed.
+// Redraws a list from [key, draw] pairs: items are matched by key, the ones no longer wanted
+// are removed first, and only new or changed ones are drawn. An item added or removed leaves
+// the others where they are (only an item whose place in the order changed is moved).
 function redraw(list, items) {
-  const children = [...list.children];
+  const wanted = new Set(items.map(([key]) => key));
+  const kept = new Map();
+  for (const child of [...list.children]) {
+    const key = drawnFrom.get(child);
+    if (wanted.has(key) && !kept.has(key)) kept.set(key, child);
+    else child.remove();
+  }
   items.forEach(([key, draw], index) => {
-    const old = children[index];
-    if (old && drawnFrom.get(old) === key) return;
-    const node = draw();
-    drawnFrom.set(node, key);
-    if (old) old.replaceWith(node);
-    else list.append(node);
+    let node = kept.get(key);
+    kept.delete(key);
+    if (!node) {
+      node = draw();
+      drawnFrom.set(node, key);
+    }
+    if (list.children[index] !== node) list.insertBefore(node, list.children[index] || null);
   });
-  for (const extra of children.slice(items.length)) extra.remove();
+}
+
+// What an item is drawn from: the data, whose view, and the names its mentions show now (a
+// private channel's name appears once the viewer is in it). Anything that looks like a Slack id
+// is looked up: an id no name is known for reads the same until one is.
+function keyOf(value) {
+  const json = JSON.stringify([state.me, value]);
+  const ids = [...new Set(json.match(/\b[CDGUW][A-Z0-9]{2,}\b/g) || [])];
+  const { users, channel_names: channels } = state.data;
+  return json + JSON.stringify(ids.map((id) => users[id] ?? channels[id] ?? ""));
 }
 
 // The app's Home tab, listed first as Slack lists the app under its own name.
@@ -128,7 +146,7 @@ function renderHome(home) {
   $("channel-topic").textContent = "";
   $("join").hidden = true;
   $("composer").hidden = true;
-  redraw($("messages"), [[JSON.stringify([state.me, home]), () => {
+  redraw($("messages"), [[keyOf(["home", home]), () => {
     const body = el("div", { className: "body" });
     if (home) renderBlocks(home.blocks, body, { view_id: home.id });
     else body.textContent = "bridgekeeper has not published a Home tab for you yet.";
@@ -153,7 +171,7 @@ function renderChannel(channel) {
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   const previous = messages.dataset.channel;
   const focused = focusedButton(messages);
-  redraw(messages, channel.messages.map((m) => [JSON.stringify([state.me, channel.id, m]), () => renderMessage(m, channel)]));
+  redraw(messages, channel.messages.map((m) => [keyOf([channel.id, m]), () => renderMessage(m, channel)]));
   messages.dataset.channel = channel.id;
   if (atBottom || previous !== channel.id) messages.scrollTop = messages.scrollHeight;
   if (focused && !messages.contains(document.activeElement)) messages.querySelector(`li[data-ts="${CSS.escape(focused.ts)}"]`)?.querySelectorAll("button")[focused.index]?.focus();
