@@ -4,6 +4,7 @@ foot of a page without its section."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from pathlib import Path
@@ -44,11 +45,13 @@ PUSH_DOWN = """([n, px]) => {
 }"""
 
 
-@pytest.fixture
-async def demo_report(tmp_path: Path) -> Path:
-    """The demo's incident, run start to end, and the HTML report it wrote."""
-    assert await run_demo(output_dir=str(tmp_path), out=io.StringIO()) == 0
-    return tmp_path / "incident-1-report-v1.html"
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's incident, run start to end, and the HTML report it wrote (once for the test
+    process: the tests only read it)."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert asyncio.run(run_demo(output_dir=str(folder), out=io.StringIO())) == 0
+    return folder / "incident-1-report-v1.html"
 
 
 def pages(pdf: bytes) -> int:
