@@ -19,7 +19,6 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.store.models import Alert, Incident, TimelineEntry
 from tests import conftest
 from tests.conftest import ALERT_TOKEN, USERS, Running, Start, test_settings
-from tests.examples import example as example  # the alert tests take it from here too
 
 
 class LaterClock:

@@ -24,11 +24,11 @@ from tests.alerting import (
     alert,
     bridgekeepers,
     card_texts,
-    example,
     generic,
     post,
 )
 from tests.conftest import Running
+from tests.examples import example
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from bridgekeeper.clock import FrozenClock
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.services.stats import SourceQuality, Timing
 from bridgekeeper.store.models import Alert
-from tests.alerting import example, generic, post
+from tests.alerting import generic, post
 from tests.conftest import USERS, Running
+from tests.examples import example
 from tests.services.test_close import (
     Start,
     close_with_form,

@@ -27,7 +27,6 @@ from tests.alerting import (
     alerts,
     bridgekeepers,
     card_texts,
-    example,
     generic,
     hmac_hex,
     incidents,
@@ -36,7 +35,7 @@ from tests.alerting import (
     triage_channel,
 )
 from tests.conftest import Running
-from tests.examples import EXAMPLE_SOURCES
+from tests.examples import EXAMPLE_SOURCES, example
 
 VM = (
     "/subscriptions/7d2f1c3a-5b8e-4e6f-9a1b-2c3d4e5f6a7b/resourcegroups/rg-prod-web"

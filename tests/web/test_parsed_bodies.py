@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bridgekeeper.domain.alerts.model import Alert
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.web.parsed_bodies import MAX_BYTES, ParsedBodies
-from tests.alerting import example
+from tests.examples import example
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
