@@ -112,16 +112,6 @@ async def last_render_parked(session: AsyncSession, *, key: str) -> bool:
     return await session.scalar(_RENDER_AFTER, {"key": key, "after": last_parked}) is None
 
 
-_LAST_PARKED = select(func.max(Effect.id)).where(
-    Effect.card_key == bindparam("key"), Effect.status == PARKED
-)
-_RENDER_AFTER = (
-    select(Effect.id)
-    .where(Effect.card_key == bindparam("key"), Effect.id > bindparam("after"))
-    .limit(1)
-)
-
-
 async def queued(session: AsyncSession, *, dedup_key: str) -> bool:
     """Whether an effect with this key was ever queued (delivered or not)."""
     query = select(Effect.id).where(Effect.dedup_key == dedup_key)
@@ -345,4 +335,13 @@ _DONE = (
     update(_EFFECTS)
     .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")
     .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
+)
+# asked by every timeline entry (`last_render_parked`)
+_LAST_PARKED = select(func.max(_EFFECTS.c.id)).where(
+    _EFFECTS.c.card_key == bindparam("key"), _EFFECTS.c.status == PARKED
+)
+_RENDER_AFTER = (
+    select(_EFFECTS.c.id)
+    .where(_EFFECTS.c.card_key == bindparam("key"), _EFFECTS.c.id > bindparam("after"))
+    .limit(1)
 )
