@@ -179,12 +179,21 @@ async def drop_database(url: str) -> None:
         await _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
+@asynccontextmanager
+async def fresh_database(template: str, folder: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database (a copy of `template`), dropped at the end: its URL."""
+    url = await copy_database(template, folder)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
 @pytest.fixture
 async def db_url(template_database: str, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
-    url = await copy_database(template_database, tmp_path)
-    yield url
-    await drop_database(url)
+    async with fresh_database(template_database, tmp_path) as url:
+        yield url
 
 
 @contextmanager
@@ -203,18 +212,13 @@ def built_database(
 
 async def _build(template: str, folder: Path, build: Callable[[Running], Awaitable[object]]) -> str:
     url = await copy_database(template, folder)
-    slack = SlackEmulator(bot_token=BOT_TOKEN)
-    slack.add_people(USERS)
-    await slack.start()
-    try:
+    async with slack_emulator() as slack:
         app = await start_bridgekeeper(test_settings(db_url=url, api_url=slack.api_url), slack)
         try:
             await build(app)
             await app.settle()
         finally:
             await app.stop()
-    finally:
-        await slack.stop()
     if PG_URL:
         return url.rsplit("/", 1)[1]
     built, copy = url.removeprefix("sqlite+aiosqlite:///"), folder / "built.db"
@@ -236,13 +240,22 @@ async def empty_db_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 # -- Slack emulator and a running bridgekeeper --------------------------------------------------
-@pytest.fixture
-async def emulator() -> AsyncIterator[SlackEmulator]:
+@asynccontextmanager
+async def slack_emulator() -> AsyncIterator[SlackEmulator]:
+    """The Slack emulator serving, with the test users in its workspace."""
     slack = SlackEmulator(bot_token=BOT_TOKEN)
     slack.add_people(USERS)
     await slack.start()
-    yield slack
-    await slack.stop()
+    try:
+        yield slack
+    finally:
+        await slack.stop()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SlackEmulator]:
+    async with slack_emulator() as slack:
+        yield slack
 
 
 def test_settings(*, db_url: str, api_url: str, **overrides: object) -> Settings:

@@ -2,6 +2,12 @@
 Playwright; nothing downloads a browser. Screenshots go to BRIDGEKEEPER_ARTIFACTS (default
 test-artifacts/) so a CI run keeps them.
 
+One Chromium serves every browser test of a test process, each test in a browser context of
+its own (its own cookies, storage and window): started for each test, Chromium and Playwright's
+driver took 1.6 s of CPU, more than most of these tests' own work. Playwright's objects belong
+to the event loop they were made in, so these tests, and the fixtures they use, run in the
+session's loop (`pytestmark` in each module; `db_url` and `emulator` are made again here).
+
 Without a Chromium on PATH these tests are skipped, unless BRIDGEKEEPER_BROWSER_TESTS=required
 (CI sets it), when they fail instead.
 """
@@ -16,7 +22,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bridgekeeper.sandbox import SlackEmulator
+from tests.conftest import fresh_database, slack_emulator
 
 CHROMIUM = os.environ.get("BRIDGEKEEPER_CHROMIUM") or next(
     (path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None
@@ -45,7 +55,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture
+IN_SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")  # each module's `pytestmark`
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if CHROMIUM is None:
         if REQUIRED:
@@ -59,7 +72,19 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
+async def db_url(template_database: str, tmp_path: Path) -> AsyncIterator[str]:
+    async with fresh_database(template_database, tmp_path) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def emulator() -> AsyncIterator[SlackEmulator]:
+    async with slack_emulator() as slack:
+        yield slack
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     opened = await context.new_page()

@@ -8,20 +8,22 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import pytest
+import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from bridgekeeper.sandbox import SlackEmulator
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import IN_SESSION_LOOP, screenshot
 from tests.conftest import Running, bridgekeepers
 from tests.console.conftest import alert_incident, bridge, declare, start_console
+
+pytestmark = IN_SESSION_LOOP
 
 SECRET = "Payroll exfiltration by contractor"
 SIZES = """() => ({page: document.documentElement.scrollWidth, window: window.innerWidth,
     signOut: document.querySelector('.signout button').getBoundingClientRect().right})"""
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def console(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
     async with bridgekeepers(db_url, emulator) as start:
         app = await start_console(start, emulator)

@@ -13,7 +13,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from bridgekeeper.demo import run_demo
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import IN_SESSION_LOOP, screenshot
+
+pytestmark = IN_SESSION_LOOP
 
 A4_BOTTOM_MARGIN_PT = 14 / 25.4 * 72  # the report's @page margin
 PT_TO_PX = 96 / 72

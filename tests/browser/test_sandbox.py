@@ -6,21 +6,23 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Locator, Page, expect
 
 from bridgekeeper.sandbox.client import Sandbox, start_sandbox
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import IN_SESSION_LOOP, screenshot
+
+pytestmark = IN_SESSION_LOOP
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def sandbox() -> AsyncIterator[Sandbox]:
     started = await start_sandbox(port=0)
     yield started
     await started.stop()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def narrow(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 390, "height": 844})
     opened = await context.new_page()
