@@ -54,10 +54,12 @@ async def _passed_since(bk: Bridgekeeper, tick: float | None) -> None:
 
 
 async def _until(condition: Callable[[], bool]) -> None:
-    while True:
-        if condition():
-            return
-        await asyncio.sleep(0.002)
+    """Look again after 1 ms, then less and less often (at most every 8 ms): a short wait ends
+    at once, and a long one (a lane posting at Slack's pace) is not one loop turn every 2 ms."""
+    pause = 0.001
+    while not condition():
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.008)
 
 
 def status_card(slack: SlackEmulator, channel: Channel) -> Message:

@@ -18,6 +18,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.sandbox.trackers import GitHubEmulator
 from bridgekeeper.store.models import Effect, Followup, TimelineEntry
+from tests.alerting import LaterClock
 from tests.conftest import Running, bridgekeepers
 from tests.services.test_close import close_values, close_with_form, open_close_form
 
@@ -33,6 +34,18 @@ async def wait_until(condition: Callable[[], Awaitable[object]], timeout: float 
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def retried_until(
+    app: Running, clock: LaterClock, condition: Callable[[], Awaitable[object]]
+) -> None:
+    """Let the outbox's retries come due until `condition` holds: the clock moves on past each
+    retry's wait (2 s, then 4 s...) while the test looks, instead of the test waiting it out."""
+    async with asyncio.timeout(30):
+        while not await condition():
+            clock.advance(seconds=10)
+            app.bk.worker.wake()
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -146,7 +159,6 @@ async def test_what_people_typed_is_shown_in_the_issue_as_written(
         assert read not in shown, read
 
 
-@pytest.mark.slow(3)
 async def test_a_lost_answer_and_a_restart_never_create_two(
     start: Start, github: GitHubEmulator
 ) -> None:
@@ -161,23 +173,24 @@ async def test_a_lost_answer_and_a_restart_never_create_two(
 
     await wait_until(tried)
     await first.stop()  # the answer was lost; the process stops before the retry
-    second = await start(trackers=tracker(github))
-    await wait_until(lambda: created(second, 1))
+    clock = LaterClock()
+    second = await start(clock, trackers=tracker(github))
+    await retried_until(second, clock, lambda: created(second, 1))
     assert len(github.issues(REPO)) == 1 and github.creations() == 1
     [row] = await followups(second)
     assert row.key == "1" and row.url == "https://github.com/acme/ops/issues/1"
 
 
-@pytest.mark.slow(6)
 async def test_server_errors_are_retried_without_duplicates(
     start: Start, github: GitHubEmulator
 ) -> None:
     github.fail(503, times=2)
-    app = await start(trackers=tracker(github))
+    clock = LaterClock()
+    app = await start(clock, trackers=tracker(github))
     channel = await declare(app)
     await say(app, channel, "task Add a runbook followup")
     await say(app, channel, "followups export")
-    await wait_until(lambda: created(app, 1), timeout=30)
+    await retried_until(app, clock, lambda: created(app, 1))
     assert len(github.issues(REPO)) == 1
 
 
@@ -360,16 +373,16 @@ async def test_an_issue_moved_to_another_repository_changes_only_its_own_follow_
     assert (second.key, second.state, second.done) == ("2", "closed", True)
 
 
-@pytest.mark.slow(6)
 async def test_a_rate_limited_github_is_waited_out(start: Start, github: GitHubEmulator) -> None:
     """GitHub answers its rate limits 403 as well as 429 (with Retry-After): the follow-up
     waits and is created, not parked for an operator as a refusal."""
     github.limited = 1
-    app = await start(trackers=tracker(github))
+    clock = LaterClock()
+    app = await start(clock, trackers=tracker(github))
     channel = await declare(app)
     await say(app, channel, "task Add a runbook followup")
     await say(app, channel, "followups export")
-    await wait_until(lambda: created(app, 1), timeout=30)
+    await retried_until(app, clock, lambda: created(app, 1))
     async with app.bk.db.sessions() as session:
         parked = await session.scalars(select(Effect).where(Effect.status == "parked"))
         assert list(parked) == []
