@@ -43,7 +43,7 @@ async def test_a_worker_told_to_stop_between_passes_stops_without_waiting_out_it
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
-        await eventually(lambda: worker.last_tick is not None)  # in its pause after a pass
+        await eventually(lambda: worker.last_tick is not None)  # its first pass is made
         worker.wake()
         stop.set()
         async with asyncio.timeout(10):
