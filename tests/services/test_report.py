@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bridgekeeper import cli_records
 from bridgekeeper.clock import FrozenClock
@@ -447,7 +447,7 @@ async def test_teams_can_use_their_own_report_template(
 async def test_a_report_of_10000_entries(running: Running) -> None:
     channel = await declare(running, "Long one")
     await say(running, channel, "role commander <@U0ALICE>")
-    await bulk_notes(running, 10_000)
+    await bulk_entries(running, 10_000, stage_every=0)
     started = time.perf_counter()
     reply = await running.command("close after a very long night", channel=channel.id)
     assert reply.status == 200
@@ -466,36 +466,38 @@ async def test_a_report_of_10000_entries(running: Running) -> None:
     )
 
 
-async def bulk_notes(running: Running, count: int) -> None:
-    """Append `count` hash-chained notes in one transaction (as `record` would, minus Slack)."""
+STAGES = ("assess", "diagnose", "stabilize", "assess")
+
+
+async def bulk_entries(
+    running: Running, count: int, note: str = "note {} of the night", *, stage_every: int = 300
+) -> int:
+    """Append `count` hash-chained entries to incident 1 in one transaction and one insert (as
+    `record` would, minus Slack): notes (`note` with their number), with a stage change every
+    `stage_every` (0: none), so a stage's actions come back after other stages. Returns how many
+    are notes."""
     async with running.bk.db.transaction() as session:
         row = await incident_store.get(session=session, number=1, lock=True)
         assert row is not None
-        prev, seq = row.timeline_head or GENESIS, row.timeline_length
-        at = row.declared_at
+        prev, seq, at = row.timeline_head or GENESIS, row.timeline_length, row.declared_at
+        entries: list[dict[str, object]] = []
         for number in range(count):
-            seq += 1
-            at += timedelta(seconds=1)
-            text = f"note {number} of the night"
+            seq, at = seq + 1, at + timedelta(seconds=1)
+            kind, text, data = "note", note.format(number), {}
+            if stage_every and number % stage_every == stage_every - 1:
+                stage = STAGES[(number // stage_every) % len(STAGES)]
+                kind, text, data = "stage_changed", "", {"from": "x", "to": stage}
             digest = entry_hash(
-                prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind="note", text=text, data={}
+                prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind=kind, text=text, data=data
             )
-            session.add(
-                TimelineEntry(
-                    incident_id=row.id,
-                    seq=seq,
-                    at=at,
-                    recorded_at=at,
-                    actor="U0BOB",
-                    kind="note",
-                    text=text,
-                    data={},
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
+            entries.append(
+                {"incident_id": row.id, "seq": seq, "at": at, "recorded_at": at, "actor": "U0BOB",
+                 "kind": kind, "text": text, "data": data, "prev_hash": prev, "hash": digest}
+            )  # fmt: skip
             prev = digest
+        await session.execute(insert(TimelineEntry), entries)
         row.timeline_head, row.timeline_length = prev, seq
+    return sum(entry["kind"] == "note" for entry in entries)
 
 
 async def test_a_name_slack_could_not_give_is_asked_again_for_the_next_report(

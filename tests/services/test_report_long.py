@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, select, update
 
 from bridgekeeper import cli_records
 from bridgekeeper.config import ReportSettings
-from bridgekeeper.domain.timeline import GENESIS, entry_hash
 from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.services.reports import sha256
@@ -36,48 +35,9 @@ from tests.services.test_close import (
     say,
 )
 from tests.services.test_close import serve as serve  # a fixture
-from tests.services.test_report import TOKEN, fetch, section
+from tests.services.test_report import TOKEN, bulk_entries, fetch, section
 
 LONG = 60.0  # seconds a long report may take to settle on a loaded machine (settle's usual: 10)
-STAGES = ("assess", "diagnose", "stabilize", "assess")
-
-
-async def bulk_entries(running: Running, count: int, note: str = "note {} of the night") -> int:
-    """Append `count` hash-chained entries: notes (`note` with their number), with a stage
-    change every 300 (so a stage's actions come back after other stages). Returns how many are
-    notes."""
-    notes = 0
-    async with running.bk.db.transaction() as session:
-        row = await incident_store.get(session=session, number=1, lock=True)
-        assert row is not None
-        prev, seq, at = row.timeline_head or GENESIS, row.timeline_length, row.declared_at
-        for number in range(count):
-            seq, at = seq + 1, at + timedelta(seconds=1)
-            kind, text, data = "note", note.format(number), {}
-            if number % 300 == 299:
-                stage = STAGES[(number // 300) % len(STAGES)]
-                kind, text, data = "stage_changed", "", {"from": "x", "to": stage}
-            notes += kind == "note"
-            digest = entry_hash(
-                prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind=kind, text=text, data=data
-            )
-            session.add(
-                TimelineEntry(
-                    incident_id=row.id,
-                    seq=seq,
-                    at=at,
-                    recorded_at=at,
-                    actor="U0BOB",
-                    kind=kind,
-                    text=text,
-                    data=data,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
-            prev = digest
-        row.timeline_head, row.timeline_length = prev, seq
-    return notes
 
 
 def items(md: str, title: str) -> list[str]:
