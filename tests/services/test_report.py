@@ -491,9 +491,19 @@ async def bulk_entries(
                 prev_hash=prev, seq=seq, at=at, actor="U0BOB", kind=kind, text=text, data=data
             )
             entries.append(
-                {"incident_id": row.id, "seq": seq, "at": at, "recorded_at": at, "actor": "U0BOB",
-                 "kind": kind, "text": text, "data": data, "prev_hash": prev, "hash": digest}
-            )  # fmt: skip
+                {
+                    "incident_id": row.id,
+                    "seq": seq,
+                    "at": at,
+                    "recorded_at": at,
+                    "actor": "U0BOB",
+                    "kind": kind,
+                    "text": text,
+                    "data": data,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
             prev = digest
         await session.execute(insert(TimelineEntry), entries)
         row.timeline_head, row.timeline_length = prev, seq

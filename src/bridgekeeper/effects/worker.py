@@ -90,10 +90,9 @@ class OutboxWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
             # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
             # A stop ends the pause (a process stopping waits for no pass it will not make).
-            if not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    pause = max(0.0, started + self.min_pass - loop.time())
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+            pause = max(0.0, started + self.min_pass - loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
         await asyncio.gather(*self._active.values(), return_exceptions=True)
 
     async def _pass(self) -> None:
