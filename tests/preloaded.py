@@ -191,6 +191,18 @@ def preload() -> None:
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    _compile_slack_messages()
+
+
+def _compile_slack_messages() -> None:
+    """What `serve` compiles before it is ready (about 0.3 s of CPU), compiled once here: the
+    process's compiled templates are its children's too (each still loads them)."""
+    from bridgekeeper.rendering import Renderer
+    from bridgekeeper.services.report_filters import add_report_filters
+
+    renderer = Renderer()
+    add_report_filters(renderer)  # as the app's services do: the templates that use them
+    renderer.compile_slack_messages()
 
 
 def _fork_on_request(asked: socket.socket) -> dict[str, object] | None:

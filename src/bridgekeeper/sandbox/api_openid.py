@@ -13,6 +13,7 @@ docs: invalid_client_id, bad_client_secret, invalid_code, bad_redirect_uri, inva
 
 from __future__ import annotations
 
+import functools
 import html
 import secrets
 from dataclasses import dataclass
@@ -35,6 +36,14 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <h1>Sign in to {team}</h1><p>{client} asks to know who you are.</p>
 <form method="post" action="{action}">{hidden}<fieldset><legend>Choose a person</legend>
 {people}</fieldset><button type="submit">Continue</button></form></main></body></html>"""
+
+
+@functools.cache
+def signing_key() -> RSAKey:
+    """The key every emulator in this process signs ID tokens with, as Slack signs every
+    workspace's with one published key set. Made on first use (most emulators never sign
+    anyone in), once: a 2048-bit key takes a tenth of a second or more to make."""
+    return RSAKey.generate_key(2048, parameters={"kid": "emulator-1", "use": "sig"})
 
 
 @dataclass
@@ -60,17 +69,13 @@ class OpenIdProvider:
         self.ws = ws
         self.client_id = client_id
         self.client_secret = client_secret
-        self._key: RSAKey | None = None
         self.grants: dict[str, Grant] = {}
         self.tokens: dict[str, tuple[str, float]] = {}  # access token: user, expiry
         self.other_teams: dict[str, str] = {}  # people of another workspace: their team id
 
     @property
     def key(self) -> RSAKey:
-        """Made on first use: most emulators never sign anyone in."""
-        if self._key is None:
-            self._key = RSAKey.generate_key(2048, parameters={"kid": "emulator-1", "use": "sig"})
-        return self._key
+        return signing_key()
 
     def add_routes(self, app: web.Application) -> None:
         """Before the emulator's /api/{method}, so these two methods are answered here."""
