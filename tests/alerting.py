@@ -42,10 +42,16 @@ class Answer:
 
 @asynccontextmanager
 async def bridgekeepers(
-    db_url: str, emulator: SlackEmulator, transport: str = "http"
+    db_url: str,
+    emulator: SlackEmulator,
+    transport: str = "http",
+    *,
+    web_api_over_http: bool = False,
 ) -> AsyncIterator[Start]:
     """Start bridgekeeper with a triage channel and any [alerts] settings changed."""
-    async with conftest.bridgekeepers(db_url, emulator, transport) as start_any:
+    async with conftest.bridgekeepers(
+        db_url, emulator, transport, web_api_over_http=web_api_over_http
+    ) as start_any:
 
         async def start(clock: Clock | None = None, **alerts: Any) -> Running:
             channel = emulator.add_channel("alert-triage", members=["UBOT", *USERS])

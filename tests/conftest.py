@@ -318,13 +318,16 @@ async def start_bridgekeeper(
     *,
     clock: Clock | None = None,
     transport: str = "http",
+    web_api_over_http: bool = False,
 ) -> Running:
     """Serve on a free port and start the worker; over "socket", connect in Socket Mode too and
-    drive Slack's side through the socket."""
+    drive Slack's side through the socket. bridgekeeper's Web API calls are answered by the
+    emulator in this process (sandbox/in_process.py) unless `web_api_over_http`."""
     over_socket = transport == "socket"
     if over_socket:  # as deployed in Socket Mode: no signing secret, no Slack route over HTTP
         settings = replace(settings, slack_app_token=slack.app_token, slack_signing_secret="")
-    bk = Bridgekeeper(settings, clock=clock or SystemClock())
+    client = None if web_api_over_http else slack.web_client(settings.slack_bot_token)
+    bk = Bridgekeeper(settings, clock=clock or SystemClock(), slack_client=client)
     bk.gateway.limiter.scale = slack_pace(slack)
     runner = web.AppRunner(bk.web_app(), access_log=None)
     await runner.setup()
@@ -368,7 +371,11 @@ Start = Callable[..., Awaitable[Running]]
 
 @asynccontextmanager
 async def bridgekeepers(
-    db_url: str, emulator: SlackEmulator, transport: str = "http"
+    db_url: str,
+    emulator: SlackEmulator,
+    transport: str = "http",
+    *,
+    web_api_over_http: bool = False,
 ) -> AsyncIterator[Start]:
     """Start bridgekeepers with settings changed (`close=`, `alerts=`...) and an optional clock;
     all are stopped at the end."""
@@ -376,7 +383,13 @@ async def bridgekeepers(
 
     async def start(clock: Clock | None = None, **overrides: Any) -> Running:
         settings = test_settings(db_url=db_url, api_url=emulator.api_url, **overrides)
-        app = await start_bridgekeeper(settings, emulator, clock=clock, transport=transport)
+        app = await start_bridgekeeper(
+            settings,
+            emulator,
+            clock=clock,
+            transport=transport,
+            web_api_over_http=web_api_over_http,
+        )
         started.append(app)
         return app
 

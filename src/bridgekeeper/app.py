@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bridgekeeper import metrics
 from bridgekeeper.clock import Clock, SystemClock
@@ -81,7 +82,15 @@ DRAIN_SECONDS = 10.0  # how long stop() waits for work acknowledged but not yet 
 class Bridgekeeper:
     """One running bridgekeeper: database, Slack gateway, services, worker and web app."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        slack_client: AsyncWebClient | None = None,
+    ) -> None:
+        """`slack_client`: the Web API client to call Slack through, when not one over HTTP to
+        `slack_api_url` (the sandbox's emulator answering in this process)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
@@ -92,6 +101,7 @@ class Bridgekeeper:
             token=settings.slack_bot_token,
             api_url=settings.slack_api_url,
             limiter=RateLimiter(buckets_for(self.db)),
+            client=slack_client,
         )
         self.incidents = IncidentService(
             db=self.db,

@@ -42,7 +42,7 @@ ALREADY = {"already_in_channel", "already_pinned", "cant_invite_self"}
 
 @pytest.fixture
 async def serve(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
-    async with bridgekeepers(db_url, emulator) as start:
+    async with bridgekeepers(db_url, emulator, web_api_over_http=True) as start:
         yield start
 
 

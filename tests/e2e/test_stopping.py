@@ -36,7 +36,7 @@ async def test_a_stop_right_after_an_ack_keeps_the_command(
     emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
     process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
     settings = settings_for(db_url=db_url, api_url=emulator.api_url, process=process)
-    app = await start_bridgekeeper(settings, emulator)
+    app = await start_bridgekeeper(settings, emulator, web_api_over_http=True)
     emulator.delay("usergroups.users.list", 1.5)  # the command's work runs on after its ack
 
     reply = await app.command("declare Suspicious login sev2")
@@ -53,7 +53,7 @@ async def test_work_that_outlasts_the_drain_is_cut_short_before_the_database_clo
     emulator.add_usergroup(MANAGERS, "incident-managers", ["U0CAROL"])
     process = replace(ProcessSettings(), incident_managers_group=MANAGERS)
     settings = settings_for(db_url=db_url, api_url=emulator.api_url, process=process)
-    app = await start_bridgekeeper(settings, emulator)
+    app = await start_bridgekeeper(settings, emulator, web_api_over_http=True)
     emulator.delay("usergroups.users.list", 60)  # Slack never answers while we wait
 
     reply = await app.command("declare Suspicious login sev2")

@@ -30,7 +30,7 @@ INVISIBLE = set(C0 + C1 + BIDI_CONTROLS + SEPARATORS + ZERO_WIDTH + "\r")
 
 @pytest.fixture
 async def serve(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Start]:
-    async with bridgekeepers(db_url, emulator) as start:
+    async with bridgekeepers(db_url, emulator, web_api_over_http=True) as start:
         yield start
 
 

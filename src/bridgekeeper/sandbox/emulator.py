@@ -1,7 +1,8 @@
 """SlackEmulator: a stateful fake Slack Web API (plus Socket Mode and response_urls) over HTTP.
 
 Run it in-process on loopback and point slack_sdk at it:
-``AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)``.
+``AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)``, or call it without
+HTTP through ``emulator.web_client(emulator.bot_token)`` (sandbox/in_process.py).
 Nothing is started at import time; call ``await emulator.start()``.
 """
 
@@ -20,6 +21,7 @@ from bridgekeeper.sandbox import api_chat, api_files, api_misc, api_views
 from bridgekeeper.sandbox.api_openid import OpenIdProvider
 from bridgekeeper.sandbox.controls import Controls
 from bridgekeeper.sandbox.faults import Faults
+from bridgekeeper.sandbox.in_process import InProcessClient
 from bridgekeeper.sandbox.limits import RateLimiter
 from bridgekeeper.sandbox.response_urls import (
     apply_response,
@@ -180,6 +182,14 @@ class SlackEmulator(WebApi, Controls):
             self._runner = None
 
     @property
+    def serving(self) -> bool:
+        return self._runner is not None
+
+    def web_client(self, token: str, *, timeout: int = 30) -> InProcessClient:
+        """A Web API client whose calls this emulator answers in this process, without HTTP."""
+        return InProcessClient(self, token=token, timeout=timeout)
+
+    @property
     def base_url(self) -> str:
         if not self._base_url:
             raise RuntimeError("SlackEmulator is not started")
@@ -296,16 +306,25 @@ class SlackEmulator(WebApi, Controls):
         try:
             args = await read_args(request)
         except ApiError as exc:
-            args, answer = {}, Answer(200, exc.body())
+            answer = await self._answered(method, Answer(200, exc.body()))
         else:
-            token = bearer(request) or str(args.pop("token", "") or "")
-            args.pop("token", None)
-            answer = self._answer(method, args, token)
+            answer = await self.answer_call(method, args, bearer(request))
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    async def answer_call(self, method: str, args: JsonDict, token: str = "") -> Answer:
+        """A Web API call as its request over HTTP is answered (the token from the
+        Authorization header, else from the arguments); also sandbox/in_process.py's."""
+        given = args.pop("token", None)
+        return await self._answered(method, self._answer(method, args, token or str(given or "")))
+
+    async def _answered(self, method: str, answer: Answer) -> Answer:
+        """The answer, once the events the call caused are sent and any delay the faults hold
+        for the method is waited out."""
         self._dispatch_events()
         seconds = self.faults.take_delay(method)
         if seconds:
             await asyncio.sleep(seconds)
-        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+        return answer
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         data = await request.read()

@@ -82,8 +82,11 @@ class SlackGateway(PeopleCalls):
         max_wait: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         limiter: RateLimiter | None = None,
+        client: AsyncWebClient | None = None,
     ) -> None:
-        self.client = AsyncWebClient(
+        """`client`: the Web API client to call through, when not slack_sdk's own over HTTP
+        to `api_url` (the sandbox's answers in the same process)."""
+        self.client = client or AsyncWebClient(
             token=token, base_url=api_url, timeout=int(timeout), retry_handlers=[]
         )
         self.attempts = attempts

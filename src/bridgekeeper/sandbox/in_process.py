@@ -1,0 +1,62 @@
+"""The emulator's Web API answered in the caller's process, without HTTP.
+
+`InProcessClient` is slack_sdk's `AsyncWebClient` with its one HTTP request replaced: the
+SDK still builds each call (which arguments go in the query, the form or a JSON body) and
+reads each answer (ok, error, status, headers), but the request is handed to the emulator as
+its HTTP handler would hand it over, and the answer comes back as the handler would have sent
+it. Arguments and answers are encoded and decoded on the way, so neither side shares an
+object with the other. A stopped emulator refuses the connection.
+
+What only HTTP shows (the wire itself, sessions, the SDK's timeout) is left to the clients
+that talk to the emulator over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from multidict import CIMultiDict
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridgekeeper.sandbox.state import JsonDict
+
+if TYPE_CHECKING:
+    from bridgekeeper.sandbox.emulator import SlackEmulator
+
+
+class InProcessClient(AsyncWebClient):
+    def __init__(self, emulator: SlackEmulator, *, token: str, timeout: int = 30) -> None:
+        super().__init__(token=token, base_url=emulator.api_url, timeout=timeout, retry_handlers=[])
+        self._emulator = emulator
+
+    async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> Any:
+        if not self._emulator.serving:
+            raise aiohttp.ClientConnectionError(f"connection refused: {api_url}")
+        method = api_url.rsplit("/", 1)[1]
+        call = self._emulator.answer_call(method, sent_args(req_args), sent_token(req_args))
+        answer = await asyncio.wait_for(call, timeout=self.timeout)
+        return {
+            "data": json.loads(json.dumps(answer.body)),
+            "headers": CIMultiDict(answer.headers),
+            "status_code": answer.status,
+        }
+
+
+def sent_args(req_args: dict[str, Any]) -> JsonDict:
+    """The arguments as the emulator reads them from an HTTP request (`wire.read_args`): the
+    query's and the form's as text, a JSON body's as JSON."""
+    args: JsonDict = dict(parse_qsl(urlencode(req_args.get("params") or {}, doseq=True)))
+    if req_args.get("json") is not None:
+        args.update(json.loads(json.dumps(req_args["json"])))
+    elif req_args.get("data"):
+        args.update(parse_qsl(urlencode(req_args["data"], doseq=True), keep_blank_values=True))
+    return args
+
+
+def sent_token(req_args: dict[str, Any]) -> str:
+    header = str((req_args.get("headers") or {}).get("Authorization", ""))
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
