@@ -9,7 +9,6 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -65,7 +64,6 @@ from bridgekeeper.slack.page_actions import PageActions
 from bridgekeeper.slack.rate_limiter import RateLimiter
 from bridgekeeper.slack.redelivery import SkipRedelivered
 from bridgekeeper.slack.update_actions import UpdateActions
-from bridgekeeper.store import leases
 from bridgekeeper.store.db import Database
 from bridgekeeper.store.rate_buckets import buckets_for
 from bridgekeeper.trackers import connect as trackers
@@ -73,8 +71,6 @@ from bridgekeeper.web.server import build_web_app
 from bridgekeeper.web.services import WebServices
 
 log = logging.getLogger(__name__)
-LEASE_TTL = timedelta(seconds=15)
-LEASE_RENEW = 5.0
 ARCHIVE_CHECK_SECONDS = 60.0
 DRAIN_SECONDS = 10.0  # how long stop() waits for work acknowledged but not yet done
 
@@ -323,7 +319,7 @@ class Bridgekeeper:
         channels, and run the scheduler while this process leads."""
         self.health.watch_worker(self.worker)
         self._background(self.worker.run(self._stop), "the outbox worker")
-        self._background(self._lead(), "the scheduler's lead")
+        self._background(self.scheduler.lead(self.holder, self._stop), "the scheduler's lead")
         self._background(self._archive_when_due(), "archiving")
         self._background(self._poll_trackers(), "the trackers' poll")
 
@@ -355,28 +351,6 @@ class Bridgekeeper:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=ARCHIVE_CHECK_SECONDS)
 
-    async def _lead(self) -> None:
-        """Run the scheduler while this process holds the lease; renew it meanwhile."""
-        while not self._stop.is_set():
-            if await self._hold_lease():
-                await self.scheduler.start()
-                while not self._stop.is_set() and await self._hold_lease():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)
-                self.scheduler.stop()
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=LEASE_RENEW)
-
-    async def _hold_lease(self) -> bool:
-        try:
-            return await leases.acquire(
-                self.db, name="worker", holder=self.holder, now=self.clock.now(), ttl=LEASE_TTL
-            )
-        except Exception:
-            log.exception("could not renew the worker lease")
-            return False
-
     async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Stop, once the work acknowledged to users is done (for up to `drain_seconds`): a
         SIGTERM right after an ack does not lose what the user did. Work still running then is
@@ -389,8 +363,7 @@ class Bridgekeeper:
                 await task
         await self.intake.close()
         await self.incidents.access.close()
-        with contextlib.suppress(Exception):
-            await leases.release(self.db, name="worker", holder=self.holder)
+        await self.scheduler.let_go(self.holder)
         await self.gateway.close()
         await self.tracker_http.close()
         await self.db.dispose()

@@ -7,7 +7,7 @@ its HTTP handler would hand it over, and the answer comes back as the handler wo
 it. Arguments and answers are encoded and decoded on the way, so neither side shares an
 object with the other. A stopped emulator refuses the connection.
 
-What only HTTP shows (the wire itself, sessions, the SDK's timeout) is left to the clients
+What only HTTP shows (the wire itself, sessions, multipart uploads) is left to the clients
 that talk to the emulator over HTTP.
 """
 
@@ -36,6 +36,8 @@ class InProcessClient(AsyncWebClient):
     async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> Any:
         if not self._emulator.serving:
             raise aiohttp.ClientConnectionError(f"connection refused: {api_url}")
+        if req_args.get("files"):
+            raise ValueError("a multipart upload is sent over HTTP, not in process")
         method = api_url.rsplit("/", 1)[1]
         call = self._emulator.answer_call(method, sent_args(req_args), sent_token(req_args))
         answer = await asyncio.wait_for(call, timeout=self.timeout)

@@ -15,6 +15,7 @@ periods fires once and is re-armed from then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bridgekeeper import logs, metrics
 from bridgekeeper.clock import Clock
 from bridgekeeper.store import incidents as incident_store
-from bridgekeeper.store import jobs
+from bridgekeeper.store import jobs, leases
 from bridgekeeper.store.db import Database, DbSession
 from bridgekeeper.store.models import ScheduledJob
 
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 RETRY_AFTER_ERROR = timedelta(minutes=1)
 BATCH = 100
+LEASE = "worker"
+LEASE_TTL = timedelta(seconds=15)
+LEASE_RENEW = 5.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,31 @@ class Scheduler:
             misfire_grace_time=None,
         )
         self._aps.start()
+
+    async def lead(self, holder: str, stop: asyncio.Event) -> None:
+        """Run while this process (`holder`) holds the lease, renewing it meanwhile, until
+        `stop`; a lease another process stopped renewing is taken over."""
+        while not stop.is_set():
+            if await self._hold_lease(holder):
+                await self.start()
+                while not stop.is_set() and await self._hold_lease(holder):
+                    await _pause(stop, LEASE_RENEW)
+                self.stop()
+            else:
+                await _pause(stop, LEASE_RENEW)
+
+    async def let_go(self, holder: str) -> None:
+        """Give up the lease (this process stops): another process may lead at once."""
+        with contextlib.suppress(Exception):
+            await leases.release(self.db, name=LEASE, holder=holder)
+
+    async def _hold_lease(self, holder: str) -> bool:
+        now = self.clock.now()
+        try:
+            return await leases.acquire(self.db, name=LEASE, holder=holder, now=now, ttl=LEASE_TTL)
+        except Exception:
+            log.exception("could not renew the worker lease")
+            return False
 
     @property
     def leading(self) -> bool:
@@ -134,3 +163,9 @@ class Scheduler:
     async def _postpone(self, job_id: str, when: datetime) -> None:
         async with self.db.transaction() as session:
             await jobs.postpone(session, job_id=job_id, when=when)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """`seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
