@@ -101,9 +101,9 @@ def pytest_collection_finish() -> None:
     collector's CPU in a test process fell by about a third). What the tests leave behind
     soon outgrows it again (200,000 objects), and a full pass over that took about 0.2 s, 8 to
     11 times in each process running tests/services and tests/slack: one every 100 passes
-    over the middle generation instead of every 10 leaves none but the first and the last,
-    and halves the collector's time. A test process ends within minutes: what garbage it
-    keeps longer is a few megabytes."""
+    over the middle generation instead of every 10 leaves only those asked for (here, and
+    pytest's at the end), and halves the collector's time. A test process ends within
+    minutes: what garbage it keeps longer is a few megabytes."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(700, 10, 100)

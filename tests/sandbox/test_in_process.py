@@ -33,22 +33,28 @@ def clients(emulator: SlackEmulator) -> tuple[AsyncWebClient, AsyncWebClient]:
 async def test_each_way_of_sending_arguments_reaches_the_method_as_over_http(
     emulator: SlackEmulator,
 ) -> None:
-    """A JSON body (chat.postMessage), a query (users.info, with a boolean the SDK sends as 1)
-    and a form (conversations.setTopic): recorded alike, answered alike."""
+    """A JSON body (chat.postMessage), a query (users.info, with a boolean the SDK sends as 1;
+    conversations.history, with an empty cursor) and a form (conversations.setTopic): recorded
+    alike, answered alike."""
     channel = emulator.add_channel("inc-1", members=["UBOT"])
     answers = []
     for client in clients(emulator):
         posted = await client.chat_postMessage(channel=channel, text="disk full", blocks=BLOCKS)
         user = await client.users_info(user="U1", include_locale=True)
+        history = await client.api_call(
+            "conversations.history", http_verb="GET", params={"channel": channel, "cursor": ""}
+        )
         topic = await client.api_call(
             "conversations.setTopic", data={"channel": channel, "topic": "SEV1"}
         )
         answers.append((posted["message"]["blocks"], user.data, topic["channel"]["topic"]))
+        assert history["ok"]
     over_http, in_process = answers
     assert in_process == over_http
     calls = [(call.method, call.args) for call in emulator.calls]
-    assert calls[3:] == calls[:3]
+    assert calls[4:] == calls[:4]
     assert calls[1][1] == {"user": "U1", "include_locale": "1"}  # text, as a query carries it
+    assert calls[2][1] == {"channel": channel, "cursor": ""}
 
 
 async def test_an_answer_shares_nothing_with_the_emulator(emulator: SlackEmulator) -> None:

@@ -51,12 +51,16 @@ class InProcessClient(AsyncWebClient):
 def sent_args(req_args: dict[str, Any]) -> JsonDict:
     """The arguments as the emulator reads them from an HTTP request (`wire.read_args`): the
     query's and the form's as text, a JSON body's as JSON."""
-    args: JsonDict = dict(parse_qsl(urlencode(req_args.get("params") or {}, doseq=True)))
+    args: JsonDict = dict(_as_text(req_args.get("params") or {}))
     if req_args.get("json") is not None:
         args.update(json.loads(json.dumps(req_args["json"])))
     elif req_args.get("data"):
-        args.update(parse_qsl(urlencode(req_args["data"], doseq=True), keep_blank_values=True))
+        args.update(_as_text(req_args["data"]))
     return args
+
+
+def _as_text(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    return parse_qsl(urlencode(fields, doseq=True), keep_blank_values=True)
 
 
 def sent_token(req_args: dict[str, Any]) -> str:
