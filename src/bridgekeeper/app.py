@@ -18,7 +18,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridgekeeper import metrics
-from bridgekeeper.clock import Clock, SystemClock
+from bridgekeeper.clock import Clock, SystemClock, wait_at_most
 from bridgekeeper.config import Settings
 from bridgekeeper.effects.deliver import Deliverer
 from bridgekeeper.effects.worker import OutboxWorker
@@ -329,8 +329,7 @@ class Bridgekeeper:
         if not minutes or self.followup_sync.tracker is None:
             return
         while not self._stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=minutes * 60.0)
+            await wait_at_most(self._stop, minutes * 60.0)
             if self._stop.is_set() or not self.scheduler.leading:
                 continue
             try:
@@ -348,8 +347,7 @@ class Bridgekeeper:
                 await self.closing.publish_stopped()
             except Exception:
                 log.exception("the closed incidents' periodic work failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=ARCHIVE_CHECK_SECONDS)
+            await wait_at_most(self._stop, ARCHIVE_CHECK_SECONDS)
 
     async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Stop, once the work acknowledged to users is done (for up to `drain_seconds`): a

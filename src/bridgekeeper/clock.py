@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -29,3 +31,9 @@ class FrozenClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set (a stop, a wake-up), or `seconds` of real time have passed."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)

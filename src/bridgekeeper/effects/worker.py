@@ -12,7 +12,6 @@ channel (a burst of notes) are folded into one (effects/folding.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from functools import partial
 from typing import TypeVar
 
 from bridgekeeper import logs
-from bridgekeeper.clock import Clock
+from bridgekeeper.clock import Clock, wait_at_most
 from bridgekeeper.domain.effects import Post
 from bridgekeeper.effects.folding import fold, unfolded
 from bridgekeeper.errors import SlackError, SlackRetryable
@@ -86,13 +85,10 @@ class OutboxWorker:
             self._wake.clear()
             started = self.last_tick = loop.time()
             await self._pass()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+            await wait_at_most(self._wake, self.idle_poll)
             # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
             # A stop ends the pause (a process stopping waits for no pass it will not make).
-            pause = max(0.0, started + self.min_pass - loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+            await wait_at_most(stop, max(0.0, started + self.min_pass - loop.time()))
         await asyncio.gather(*self._active.values(), return_exceptions=True)
 
     async def _pass(self) -> None:

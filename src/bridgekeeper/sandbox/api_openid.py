@@ -26,6 +26,7 @@ from joserfc.jwk import RSAKey
 
 from bridgekeeper.domain.text import same_secret
 from bridgekeeper.sandbox.state import ApiError, JsonDict, User, Workspace
+from bridgekeeper.sandbox.wire import bearer
 
 CODE_SECONDS = 600
 TOKEN_SECONDS = 3600
@@ -207,9 +208,7 @@ class OpenIdProvider:
 
     async def user_info(self, request: web.Request) -> web.Response:
         args = await _args(request)
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        token = token or args.get("token", "")
+        token = bearer(request) or args.get("token", "")
         user, expires = self.tokens.get(token, ("", 0.0))
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})

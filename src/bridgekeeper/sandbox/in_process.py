@@ -23,6 +23,7 @@ from multidict import CIMultiDict
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridgekeeper.sandbox.state import JsonDict
+from bridgekeeper.sandbox.wire import bearer_token
 
 if TYPE_CHECKING:
     from bridgekeeper.sandbox.emulator import SlackEmulator
@@ -39,7 +40,8 @@ class InProcessClient(AsyncWebClient):
         if req_args.get("files"):
             raise ValueError("a multipart upload is sent over HTTP, not in process")
         method = api_url.rsplit("/", 1)[1]
-        call = self._emulator.answer_call(method, sent_args(req_args), sent_token(req_args))
+        token = bearer_token(str((req_args.get("headers") or {}).get("Authorization", "")))
+        call = self._emulator.answer_call(method, sent_args(req_args), token)
         answer = await asyncio.wait_for(call, timeout=self.timeout)
         return {
             "data": json.loads(json.dumps(answer.body)),
@@ -61,8 +63,3 @@ def sent_args(req_args: dict[str, Any]) -> JsonDict:
 
 def _as_text(fields: dict[str, Any]) -> list[tuple[str, str]]:
     return parse_qsl(urlencode(fields, doseq=True), keep_blank_values=True)
-
-
-def sent_token(req_args: dict[str, Any]) -> str:
-    header = str((req_args.get("headers") or {}).get("Authorization", ""))
-    return header[7:].strip() if header.lower().startswith("bearer ") else ""

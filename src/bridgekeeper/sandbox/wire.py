@@ -214,8 +214,12 @@ def user_json(ws: Workspace, user: User) -> JsonDict:
 
 # -- reading a request ------------------------------------------------------------------------
 def bearer(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return bearer_token(request.headers.get("Authorization", ""))
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an `Authorization: Bearer ...` header ("" for any other)."""
+    return authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
 
 
 async def read_args(request: web.Request) -> JsonDict:

@@ -25,7 +25,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bridgekeeper import logs, metrics
-from bridgekeeper.clock import Clock
+from bridgekeeper.clock import Clock, wait_at_most
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import jobs, leases
 from bridgekeeper.store.db import Database, DbSession
@@ -88,10 +88,10 @@ class Scheduler:
             if await self._hold_lease(holder):
                 await self.start()
                 while not stop.is_set() and await self._hold_lease(holder):
-                    await _pause(stop, LEASE_RENEW)
+                    await wait_at_most(stop, LEASE_RENEW)
                 self.stop()
             else:
-                await _pause(stop, LEASE_RENEW)
+                await wait_at_most(stop, LEASE_RENEW)
 
     async def let_go(self, holder: str) -> None:
         """Give up the lease (this process stops): another process may lead at once."""
@@ -163,9 +163,3 @@ class Scheduler:
     async def _postpone(self, job_id: str, when: datetime) -> None:
         async with self.db.transaction() as session:
             await jobs.postpone(session, job_id=job_id, when=when)
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    """`seconds`, or less if `stop` is set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

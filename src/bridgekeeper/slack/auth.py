@@ -11,11 +11,11 @@ backoff meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bridgekeeper.clock import wait_at_most
 from bridgekeeper.errors import SlackError, SlackRejected, SlackRetryable
 from bridgekeeper.slack.gateway import SlackGateway
 
@@ -119,7 +119,6 @@ async def wait_for_slack(
             problem = f"Slack cannot be reached ({exc.error})"
             on_wait(problem)
             log.warning("%s; trying again in %.1fs", problem, wait)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=wait)
+        await wait_at_most(stop, wait)
         wait = min(wait * 2, MAX_WAIT)
     return None
