@@ -359,9 +359,19 @@ def slack_pace(slack: SlackEmulator) -> float:
 
 
 @pytest.fixture
-async def running(db_url: str, emulator: SlackEmulator, transport: str) -> AsyncIterator[Running]:
+def web_api_over_http() -> bool:
+    """Whether `running` calls the emulator over HTTP (tests/e2e/conftest.py: it does)."""
+    return False
+
+
+@pytest.fixture
+async def running(
+    db_url: str, emulator: SlackEmulator, transport: str, web_api_over_http: bool
+) -> AsyncIterator[Running]:
     settings = test_settings(db_url=db_url, api_url=emulator.api_url)
-    app = await start_bridgekeeper(settings, emulator, transport=transport)
+    app = await start_bridgekeeper(
+        settings, emulator, transport=transport, web_api_over_http=web_api_over_http
+    )
     yield app
     await app.stop()
 
