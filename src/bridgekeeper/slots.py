@@ -4,7 +4,7 @@ under way, with a wait for none (`InFlight`).
 Work of several kinds waits here, each kind first come, first served; when a slot comes free,
 `choose` picks the kind that goes next from those waiting (and the kind that went last). The
 command runner's slots take a declaration before other commands (services/runner.py); SQLite's
-one writer alternates short transactions with the others (store/turns.py).
+one writer is shared out by time between short transactions and the others (store/turns.py).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.sandbox import SlackEmulator
@@ -276,3 +277,45 @@ def test_a_render_is_queued_only_for_repeated_alerts_whose_card_has_none_schedul
     ]
     due = renders_due(repeats, now, interval)
     assert due == {1: now, 2: now + timedelta(seconds=15)}
+
+
+async def test_webhooks_that_came_while_the_database_was_busy_are_counted_together(
+    app: Running,
+) -> None:
+    """On SQLite the intake takes its batch once its turn of the single writer has come: the
+    requests that came while a command's transaction held the database are all in it, not
+    only those that were waiting when it began to wait."""
+    db = app.bk.db
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer (two batches are written at once)")
+    ids = await opened(app, "db-01")
+    await app.settle()
+    counts: list[str] = []
+
+    def counting(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE alerts SET") and "occurrences + " in statement:
+            counts.append(statement)
+
+    for engine in db.engines:
+        event.listen(engine, "before_cursor_execute", counting)
+    began, release = asyncio.Event(), asyncio.Event()
+
+    async def command() -> None:
+        async with db.transaction() as session:
+            await session.execute(text("SELECT 1"))
+            began.set()
+            await release.wait()
+
+    held = asyncio.create_task(command())
+    await began.wait()
+    resent = generic("Disk full on db-01", dedup_key="db-01", n=0)
+    first = asyncio.create_task(receive(app, "generic", resent))
+    for _ in range(20):  # the intake, handed the first, waits for the writer
+        await asyncio.sleep(0)
+    later = [asyncio.create_task(receive(app, "generic", resent)) for _ in range(7)]
+    await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.gather(first, *later, held)
+    assert [o.alert_id for answer in outcomes[:-1] for o in answer] == [ids["db-01"]] * 8
+    assert (await alert(app, ids["db-01"])).occurrences == 10  # first, opened(), eight here
+    assert len(counts) == 1

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
-from bridgekeeper.store.db import Database, ping_url
+from bridgekeeper.store.db import Database, DbSession, ping_url
 from bridgekeeper.store.models import Counter, Effect
 from bridgekeeper.store.statements import COMPILED
 from tests.conftest import copy_database, drop_database
@@ -151,6 +151,47 @@ async def test_work_run_together_commits_together_and_a_failure_fails_only_itsel
             assert (
                 await session.scalar(select(Counter.value).where(Counter.name == "incident")) == 2
             )
+    finally:
+        await db.dispose()
+
+
+async def test_work_sharing_a_transaction_commits_once_and_a_failure_is_undone_alone(
+    db_url: str,
+) -> None:
+    """Notes in a burst: each in a savepoint of the one transaction; the one that raises loses
+    its change and the Slack effect it queued, the others keep theirs, all in one commit."""
+    db = Database(db_url)
+    commits: list[object] = []
+    for engine in db.engines:
+        event.listen(engine, "commit", commits.append)
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+
+    async def add_one(session: DbSession) -> int:
+        counter = await session.get(Counter, "incident")
+        assert counter is not None
+        counter.value += 1
+        outbox.enqueue(session, Post(target="bridge", text=f"note {counter.value}"), now=now)
+        await session.flush()
+        return counter.value
+
+    async def fail(session: DbSession) -> int:
+        await add_one(session)
+        raise ValueError("this work fails")
+
+    try:
+        results = await asyncio.gather(
+            *(db.shared_transaction(work) for work in (add_one, fail, add_one)),
+            return_exceptions=True,
+        )
+        assert results[0] == 1 and results[2] == 2
+        assert isinstance(results[1], ValueError)
+        assert len(commits) == 1
+        async with db.sessions() as session:
+            assert (
+                await session.scalar(select(Counter.value).where(Counter.name == "incident")) == 2
+            )
+            texts = await session.scalars(select(Effect.payload))
+            assert sorted(p["text"] for p in texts) == ["note 1", "note 2"]
     finally:
         await db.dispose()
 

@@ -1,14 +1,16 @@
-"""SQLite's writers take turns: a short transaction (an alert storm's counted repeats) waits
-for at most one command's transaction, however many are queued, and never starves them."""
+"""SQLite's writers take turns: short transactions (an alert storm's counted repeats) and
+commands' transactions share the writer's time, neither kind starving the other."""
 
 from __future__ import annotations
 
 import asyncio
+from asyncio import Event
 from pathlib import Path
 
 from sqlalchemy import Connection, text
 
 from bridgekeeper.store.db import Database
+from bridgekeeper.store.turns import CREDIT, LONG, SHORT, WriterTurns
 from tests.helpers import eventually
 
 
@@ -33,22 +35,87 @@ async def counted_repeats(db: Database, order: list[str], name: str) -> None:
     await db.run_in_transaction(work)
 
 
-async def test_a_short_transaction_waits_for_one_long_one_at_most(tmp_path: Path) -> None:
+class Turns:
+    """Writers of both kinds on a WriterTurns whose clock moves only while one writes."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.turns = WriterTurns(clock=lambda: self.now)
+        self.order: list[str] = []
+
+    async def write(self, kind: int, name: str, seconds: float, hold: Event | None = None) -> None:
+        async with self.turns.slot(kind):
+            self.order.append(name)
+            if hold is not None:
+                await hold.wait()
+            self.now += seconds
+
+
+async def test_short_transactions_get_as_much_of_the_writer_as_the_long_one_had() -> None:
+    turns, release = Turns(), asyncio.Event()
+    writers = [asyncio.create_task(turns.write(LONG, "held", 0.010, release))]
+    await eventually(lambda: turns.order == ["held"])
+    writers += [asyncio.create_task(turns.write(LONG, f"command {n}", 0.010)) for n in (1, 2)]
+    writers += [asyncio.create_task(turns.write(SHORT, f"repeats {n}", 0.003)) for n in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*writers)
+    # 10 ms of a command's transaction, then 4 short ones (12 ms), then the next command...
+    assert turns.order == [
+        "held",
+        *(f"repeats {n}" for n in range(4)),
+        "command 1",
+        "repeats 4",
+        "command 2",
+    ]
+
+
+async def test_a_kind_that_was_idle_is_owed_a_short_while_of_turns_at_most() -> None:
+    turns = Turns()
+    await turns.write(LONG, "alone for a second", 1.0)
+    release = asyncio.Event()
+    writers = [asyncio.create_task(turns.write(LONG, "held", 0.0, release))]
+    await eventually(lambda: "held" in turns.order)
+    writers.append(asyncio.create_task(turns.write(LONG, "command", 0.010)))
+    writers += [asyncio.create_task(turns.write(SHORT, f"repeats {n}", 0.020)) for n in range(5)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*writers)
+    # the long kind's second is forgotten but for CREDIT (50 ms): 3 short turns of 20 ms
+    assert CREDIT == 0.05
+    assert turns.order[2:] == [
+        "repeats 0",
+        "repeats 1",
+        "repeats 2",
+        "command",
+        "repeats 3",
+        "repeats 4",
+    ]
+
+
+async def test_a_writer_turn_holds_the_database_across_its_transactions(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
     order: list[str] = []
     release = asyncio.Event()
     try:
-        tasks = [asyncio.create_task(command(db, order, "held", release))]
-        await eventually(lambda: order == ["held"])
-        tasks += [asyncio.create_task(command(db, order, f"command {n}")) for n in (1, 2, 3)]
-        await asyncio.sleep(0)
-        tasks += [asyncio.create_task(counted_repeats(db, order, f"repeats {n}")) for n in (1, 2)]
+
+        async def intake() -> None:
+            async with db.writer_turn():
+                order.append("turn")
+                await counted_repeats(db, order, "repeats")  # in the turn: no second wait
+                await asyncio.create_task(command(db, order, "started in the turn"))
+                await release.wait()
+            order.append("turn over")
+
+        held = asyncio.create_task(intake())
+        await eventually(lambda: "started in the turn" in order)
+        other = asyncio.create_task(command(db, order, "another task's"))
         await asyncio.sleep(0)
         release.set()
-        await asyncio.gather(*tasks)
+        await asyncio.gather(held, other)
     finally:
         await db.dispose()
-    assert order == ["held", "repeats 1", "command 1", "repeats 2", "command 2", "command 3"]
+    assert order == ["turn", "repeats", "started in the turn", "turn over", "another task's"]
 
 
 async def test_a_writer_cancelled_while_waiting_takes_no_turn(tmp_path: Path) -> None:

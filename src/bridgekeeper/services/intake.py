@@ -133,12 +133,16 @@ class IntakeService:
             await self._until(lambda: bool(self._waiting) and len(self._writing) < self._pipeline)
             if len(self._waiting) < last:
                 await self._linger(last)
-            batch, self._waiting = take_ready(self._waiting, _keys, self._busy, BATCH_MAX)
+            async with self.db.writer_turn():  # SQLite: the batch holds what came meanwhile
+                batch, self._waiting = take_ready(self._waiting, _keys, self._busy, BATCH_MAX)
+                if batch and self.db.is_sqlite:
+                    await asyncio.wait({self._start(batch)})
+                elif batch:
+                    self._start(batch)
             if not batch:  # each shares an alert with a batch being written
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            self._start(batch)
             last = len(batch)
 
     async def _until(self, ready: Callable[[], bool]) -> None:
@@ -156,12 +160,13 @@ class IntakeService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
 
-    def _start(self, batch: list[_Delivery]) -> None:
+    def _start(self, batch: list[_Delivery]) -> asyncio.Task[None]:
         keys = Counter(key for delivery in batch for key in delivery.keys)
         self._busy.update(keys)
         task = asyncio.create_task(self._write(batch))
         self._writing.add(task)
         task.add_done_callback(partial(self._written, batch, keys))
+        return task
 
     def _written(
         self, batch: list[_Delivery], keys: Counter[str], task: asyncio.Task[None]

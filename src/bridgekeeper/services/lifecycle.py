@@ -248,7 +248,10 @@ class Lifecycle:
 
     # -- notes and tasks --------------------------------------------------------------------------
     async def add_note(self, command: c.AddNote, inv: Invocation) -> Reply:
-        async with self.db.transaction() as session:
+        """Notes come in bursts: each is stored in a transaction shared with the others sent
+        meanwhile (one commit for them all), in a savepoint of its own."""
+
+        async def note(session: DbSession) -> int:
             incident = await self._locate(session, command, inv, "note", "note")
             entry = await self.incidents.record(
                 session, incident=incident, actor=inv.user, kind="note", text=command.text
@@ -260,7 +263,9 @@ class Lifecycle:
                 at=entry.at,
                 source=indicators.seen_in("note", by=inv.user, at=entry.at),
             )
-        return Reply("slack/noted.md.j2", {"number": incident.number})
+            return incident.number
+
+        return Reply("slack/noted.md.j2", {"number": await self.db.shared_transaction(note)})
 
     async def add_task(self, command: c.AddTask, inv: Invocation) -> Reply:
         owner = await self._resolve_user(command.owner, "task") if command.owner else None

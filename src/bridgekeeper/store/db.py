@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -23,11 +24,11 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from bridgekeeper import metrics
 from bridgekeeper.config import redact_url
 from bridgekeeper.errors import SchemaOutOfDate
-from bridgekeeper.slots import Slots
 from bridgekeeper.store import schema
 from bridgekeeper.store.engines import READING, inline_engine, make_engine, short_engine
+from bridgekeeper.store.group_commit import Failed, GroupCommit
 from bridgekeeper.store.statements import share_compiled
-from bridgekeeper.store.turns import LONG, SHORT, writer_turns
+from bridgekeeper.store.turns import LONG, SHORT, WriterTurns
 
 log = logging.getLogger(__name__)
 # The unit of work services are handed: only store/ knows it is SQLAlchemy's.
@@ -39,11 +40,13 @@ DuplicateRow = IntegrityError
 # Anything the database or its driver raised (unreachable, refused, a failed statement).
 DatabaseError = SQLAlchemyError
 T = TypeVar("T")
+W = TypeVar("W")
 UPGRADE_LOCK = 0x6272_6B70  # PostgreSQL advisory lock id for schema upgrades ("brkp")
 UPGRADE_POLL_SECONDS = 0.2  # how often a replica asks whether another's upgrade is over
 NOTIFY = "bridgekeeper_notify"  # session.info key: run the on_commit callbacks after commit
 QUEUED = "bridgekeeper_queued"  # session.info key: rows to insert before the next statement
 _OPEN = ContextVar("bridgekeeper_transaction_open", default=False)
+_TURN: ContextVar[object | None] = ContextVar("bridgekeeper_writer_turn", default=None)
 
 
 def in_transaction() -> bool:
@@ -139,9 +142,10 @@ class Database:
             self._inline or self.engine, expire_on_commit=False, sync_session_class=_WritingSession
         )
         self._after_commit: list[Callable[[], None]] = []
-        self._turns: tuple[asyncio.AbstractEventLoop, Slots] | None = None
-        self._together: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._turns: tuple[asyncio.AbstractEventLoop, WriterTurns] | None = None
+        self._turn_holder: object | None = None  # who holds a `writer_turn`, if anyone
+        self._statements_together = GroupCommit(self._write_statements)
+        self._sessions_together = GroupCommit(self._write_sessions)
 
     @property
     def engines(self) -> list[Engine]:
@@ -209,54 +213,71 @@ class Database:
         meanwhile (group commit): for small bookkeeping writes, such as the outbox worker's
         eight deliveries at a time each marking its effect. The result comes after the
         commit; work that fails is run again alone, so it fails only itself."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._together.append((work, future))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_together())
-        return cast(T, await asyncio.shield(future))
+        return cast(T, await self._statements_together.submit(work))
 
-    async def _commit_together(self) -> None:
-        while self._together:
-            batch, self._together = self._together, []
-            if len(batch) == 1:
-                await self._run_alone(*batch[0])
-                continue
+    async def shared_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work(session)` in a writing transaction shared with the work other tasks queued
+        meanwhile (group commit), each in a savepoint of its own: work that raises is undone
+        alone, and only its caller gets the exception. For many small changes at once (a burst
+        of notes): one commit, and on SQLite one turn of the single writer, for them all. The
+        result comes after the commit. `work` must only touch the database, and register no
+        `after_commit` callback (the others' commit would call it even if `work` failed)."""
+        return cast(T, await self._sessions_together.submit(work))
+
+    async def _write_statements(self, works: list[Callable[[Connection], Any]]) -> list[Any]:
+        if len(works) > 1:
+            with contextlib.suppress(Exception):
+                return await self.run_in_transaction(partial(_run_all, works))
+        return [await _failing_alone(self.run_in_transaction, work) for work in works]
+
+    async def _write_sessions(
+        self, works: list[Callable[[AsyncSession], Awaitable[Any]]]
+    ) -> list[Any]:
+        if len(works) > 1:
+            with contextlib.suppress(Exception):
+                async with self.transaction() as session:
+                    return [await _in_savepoint(session, work) for work in works]
+        return [await _failing_alone(self._session_alone, work) for work in works]
+
+    async def _session_alone(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self.transaction() as session:
+            return await work(session)
+
+    @asynccontextmanager
+    async def writer_turn(self) -> AsyncIterator[None]:
+        """On SQLite, a turn of the single writer (a short one) held across this task's
+        transactions, and those of the tasks it starts meanwhile: for a writer that chooses
+        what to write once its turn has come (the alert intake then takes every request that
+        came while it waited). PostgreSQL has no single writer: nothing is held."""
+        if not self.is_sqlite:
+            yield
+            return
+        async with self._one_writer(short=True):
+            holder = object()
+            self._turn_holder, token = holder, _TURN.set(holder)
             try:
-                results = await self.run_in_transaction(partial(_run_all, [w for w, _ in batch]))
-            except Exception:
-                for work, future in batch:
-                    await self._run_alone(work, future)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-
-    async def _run_alone(
-        self, work: Callable[[Connection], Any], future: asyncio.Future[Any]
-    ) -> None:
-        try:
-            result = await self.run_in_transaction(work)
-        except Exception as exc:
-            if not future.done():
-                future.set_exception(exc)
-        else:
-            if not future.done():
-                future.set_result(result)
+                yield
+            finally:
+                self._turn_holder = None
+                _TURN.reset(token)
 
     @asynccontextmanager
     async def _one_writer(self, *, short: bool) -> AsyncIterator[None]:
         """On SQLite, this process's writers take turns here, in the event loop, short
-        transactions alternating with the others (store/turns.py). Left to SQLite, a writer
-        that finds the file locked sleeps 1, 2, 5, 10... ms between tries, however soon the lock
-        is free; PostgreSQL locks rows, not the database."""
-        if not self.is_sqlite:
+        transactions and the others sharing the writer's time (store/turns.py). Left to
+        SQLite, a writer that finds the file locked sleeps 1, 2, 5, 10... ms between tries,
+        however soon the lock is free; PostgreSQL locks rows, not the database."""
+        if not self.is_sqlite or self._in_held_turn():
             yield
             return
         loop = asyncio.get_running_loop()
         if self._turns is None or self._turns[0] is not loop:
-            self._turns = (loop, writer_turns())
+            self._turns = (loop, WriterTurns())
         async with self._turns[1].slot(SHORT if short else LONG):
             yield
+
+    def _in_held_turn(self) -> bool:
+        return self._turn_holder is not None and _TURN.get() is self._turn_holder
 
     async def give_the_loop_a_turn(self) -> None:
         """Between the steps of a long transaction. SQLite's statements run without the event
@@ -319,6 +340,26 @@ class Database:
 
 def _run_all(works: list[Callable[[Connection], Any]], conn: Connection) -> list[Any]:
     return [work(conn) for work in works]
+
+
+async def _failing_alone(run: Callable[[W], Awaitable[Any]], work: W) -> Any:
+    try:
+        return await run(work)
+    except Exception as exc:
+        return Failed(exc)
+
+
+async def _in_savepoint(session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]) -> Any:
+    """`work`'s result, or `Failed` with what it raised once its savepoint is rolled back; the
+    rows it queued (`queue_row`) are inserted inside its savepoint, or dropped with it."""
+    try:
+        async with session.begin_nested():
+            result = await work(session)
+            await session.run_sync(_insert_queued)
+        return result
+    except Exception as exc:
+        session.info.pop(QUEUED, None)
+        return Failed(exc)
 
 
 async def _take_turn(conn: AsyncConnection) -> None:
