@@ -70,6 +70,20 @@ async def test_short_transactions_get_as_much_of_the_writer_as_the_long_one_had(
     ]
 
 
+async def test_turns_longer_than_the_credit_are_shared_out_by_time_all_the_same() -> None:
+    turns, release = Turns(), asyncio.Event()
+    writers = [asyncio.create_task(turns.write(LONG, "held", 0.200, release))]
+    await eventually(lambda: turns.order == ["held"])
+    writers += [asyncio.create_task(turns.write(LONG, f"command {n}", 0.200)) for n in (1, 2)]
+    writers += [asyncio.create_task(turns.write(SHORT, "repeats", 0.003)) for _ in range(100)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(*writers)
+    # 200 ms of a command's transaction, then 67 short ones (201 ms), then the next command
+    assert turns.order.index("command 1") == 1 + 67
+    assert turns.order[-1] == "command 2"
+
+
 async def test_a_kind_that_was_idle_is_owed_a_short_while_of_turns_at_most() -> None:
     turns = Turns()
     await turns.write(LONG, "alone for a second", 1.0)

@@ -46,7 +46,7 @@ from bridgekeeper.services.alert_rows import (
     new_row,
     stored_dedup_key,
 )
-from bridgekeeper.services.batching import take_ready
+from bridgekeeper.services.batching import take_ready, written_in_turn
 from bridgekeeper.services.incidents import IncidentService
 from bridgekeeper.services.repeats import BatchedAlert, count_plain
 from bridgekeeper.store import alerts as alert_store
@@ -136,7 +136,7 @@ class IntakeService:
             async with self.db.writer_turn():  # SQLite: the batch holds what came meanwhile
                 batch, self._waiting = take_ready(self._waiting, _keys, self._busy, BATCH_MAX)
                 if batch and self.db.is_sqlite:
-                    await asyncio.wait({self._start(batch)})
+                    await written_in_turn(self._start(batch))
                 elif batch:
                     self._start(batch)
             if not batch:  # each shares an alert with a batch being written

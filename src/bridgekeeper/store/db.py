@@ -216,30 +216,42 @@ class Database:
         return cast(T, await self._statements_together.submit(work))
 
     async def shared_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """`work(session)` in a writing transaction shared with the work other tasks queued
-        meanwhile (group commit), each in a savepoint of its own: work that raises is undone
-        alone, and only its caller gets the exception. For many small changes at once (a burst
-        of notes): one commit, and on SQLite one turn of the single writer, for them all. The
-        result comes after the commit. `work` must only touch the database, and register no
-        `after_commit` callback (the others' commit would call it even if `work` failed)."""
+        """`work(session)` in a writing transaction. On SQLite it is shared with the work other
+        tasks queued meanwhile (group commit), each in a savepoint of its own: work that raises
+        is undone alone, and only its caller gets the exception. For many small changes at once
+        (a burst of notes): one commit and one turn of the single writer for them all; the
+        result, after the commit. `work` must only touch the database, return plain values (an
+        ORM object is expired if a later work fails), and register no `after_commit` callback
+        (the others' commit would call it even if `work` failed). PostgreSQL has no single
+        writer, and a shared transaction there would hold each work's row locks until the
+        last: every work runs in a transaction of its own."""
+        if not self.is_sqlite:
+            return await self._session_alone(work)
         return cast(T, await self._sessions_together.submit(work))
 
     async def _write_statements(self, works: list[Callable[[Connection], Any]]) -> list[Any]:
         if len(works) > 1:
             with contextlib.suppress(Exception):
                 return await self.run_in_transaction(partial(_run_all, works))
-        return [await _failing_alone(self.run_in_transaction, work) for work in works]
+        return [await _result_or_failure(self.run_in_transaction, work) for work in works]
 
     async def _write_sessions(
         self, works: list[Callable[[AsyncSession], Awaitable[Any]]]
     ) -> list[Any]:
         if len(works) > 1:
-            with contextlib.suppress(Exception):
+            try:
                 async with self.transaction() as session:
-                    return [await self._in_turn(session, work) for work in works]
-        return [await _failing_alone(self._session_alone, work) for work in works]
+                    return [await self._one_of_shared(session, work) for work in works]
+            except Exception as exc:
+                log.warning(
+                    "a shared transaction failed (%s): its work runs again, one by one",
+                    failure_reason(exc),
+                )
+        return [await _result_or_failure(self._session_alone, work) for work in works]
 
-    async def _in_turn(self, session: AsyncSession, work: Callable[[AsyncSession], Any]) -> Any:
+    async def _one_of_shared(
+        self, session: AsyncSession, work: Callable[[AsyncSession], Any]
+    ) -> Any:
         """One work of a shared transaction; then the event loop comes round (acks, requests),
         which the works of a batch, one after another, would otherwise hold for milliseconds."""
         result = await _in_savepoint(session, work)
@@ -252,11 +264,13 @@ class Database:
 
     @asynccontextmanager
     async def writer_turn(self) -> AsyncIterator[None]:
-        """On SQLite, a turn of the single writer (a short one) held across this task's
-        transactions, and those of the tasks it starts meanwhile: for a writer that chooses
-        what to write once its turn has come (the alert intake then takes every request that
-        came while it waited). PostgreSQL has no single writer: nothing is held."""
-        if not self.is_sqlite:
+        """On SQLite, a turn of the single writer (its time counted as short transactions')
+        held across this task's transactions, and those of the tasks it starts meanwhile: for
+        a writer that chooses what to write once its turn has come (the alert intake then
+        takes every request that came while it waited). Nothing in it may wait for another
+        task's transaction (`run_together`, `shared_transaction`): that one would wait for the
+        turn. PostgreSQL has no single writer: nothing is held."""
+        if not self.is_sqlite or self._in_held_turn():
             yield
             return
         async with self._one_writer(short=True):
@@ -349,7 +363,7 @@ def _run_all(works: list[Callable[[Connection], Any]], conn: Connection) -> list
     return [work(conn) for work in works]
 
 
-async def _failing_alone(run: Callable[[W], Awaitable[Any]], work: W) -> Any:
+async def _result_or_failure(run: Callable[[W], Awaitable[Any]], work: W) -> Any:
     try:
         return await run(work)
     except Exception as exc:

@@ -10,6 +10,7 @@ a caller that gives up waiting does not undo its work, nor anyone else's.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -40,7 +41,8 @@ class GroupCommit(Generic[W]):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append((work, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all())
+            # a context of its own: not the first caller's (its log fields, its writer's turn)
+            self._writer = asyncio.create_task(self._write_all(), context=contextvars.Context())
         return await asyncio.shield(future)
 
     async def _write_all(self) -> None:
@@ -50,6 +52,12 @@ class GroupCommit(Generic[W]):
                 results = await self._write([work for work, _ in batch])
             except Exception as exc:  # the batch as a whole failed: so did each of its works
                 results = [Failed(exc)] * len(batch)
+            except BaseException as exc:  # cancelled: nothing waiting is written
+                stopped = Failed(RuntimeError(f"the writing stopped ({type(exc).__name__})"))
+                for _, future in [*batch, *self._waiting]:
+                    _settle(future, stopped)
+                self._waiting = []
+                raise
             for (_, future), result in zip(batch, results, strict=True):
                 _settle(future, result)
 

@@ -27,18 +27,23 @@ class WriterTurns:
     def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self._clock = clock
         self._held = [0.0, 0.0]  # seconds each kind has held the writer
+        self._active = [0, 0]  # writers of each kind waiting or writing
         self._slots = Slots(1, kinds=2, choose=self._least_held)
 
     @asynccontextmanager
     async def slot(self, kind: int) -> AsyncIterator[None]:
-        async with self._slots.slot(kind):
-            started = self._clock()
-            try:
-                yield
-            finally:
-                self._held[kind] += self._clock() - started
+        if not self._active[kind]:  # back from idle: owed CREDIT at most
+            self._held[kind] = max(self._held[kind], max(self._held) - CREDIT)
+        self._active[kind] += 1
+        try:
+            async with self._slots.slot(kind):
+                started = self._clock()
+                try:
+                    yield
+                finally:
+                    self._held[kind] += self._clock() - started
+        finally:
+            self._active[kind] -= 1
 
     def _least_held(self, waiting: Sequence[int], last: int) -> int:
-        floor = max(self._held) - CREDIT
-        self._held = [max(held, floor) for held in self._held]
         return min(waiting, key=lambda kind: self._held[kind])
