@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from bridgekeeper.clock import Clock
+from bridgekeeper.clock import Clock, wait_at_most
 from bridgekeeper.config import Settings
 from bridgekeeper.domain.alerts import model
 from bridgekeeper.domain.incidents import Severity
@@ -157,8 +157,7 @@ class IntakeService:
         deadline = loop.time() + LINGER
         while len(self._waiting) < size and (left := deadline - loop.time()) > 0:
             self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), left)
+            await wait_at_most(self._changed, left)
 
     def _start(self, batch: list[_Delivery]) -> asyncio.Task[None]:
         keys = Counter(key for delivery in batch for key in delivery.keys)
