@@ -129,6 +129,26 @@ async def test_a_writer_waiting_for_another_process_leaves_the_event_loop_free(
         await db.dispose()
 
 
+async def test_a_long_transaction_lets_the_loop_serve_others_between_its_statements(
+    db_url: str,
+) -> None:
+    """SQLite's statements run in the event loop's thread; a transaction of many of them lets
+    the loop serve others (an ack that came meanwhile) between them, instead of holding it until
+    its commit."""
+    db = Database(db_url)
+    ran: list[int] = []  # statements run, one entry each
+    seen: list[int] = []  # how many had run when the loop served the other callback
+    try:
+        async with db.transaction() as session:
+            asyncio.get_running_loop().call_soon(lambda: seen.append(len(ran)))
+            for n in range(500):
+                await session.execute(text("SELECT 1"))
+                ran.append(n)
+    finally:
+        await db.dispose()
+    assert seen and seen[0] < 500  # served while the transaction still had statements to run
+
+
 async def test_work_run_together_commits_together_and_a_failure_fails_only_itself(
     db_url: str,
 ) -> None:
