@@ -44,7 +44,7 @@ class InProcessClient(AsyncWebClient):
         call = self._emulator.answer_call(method, sent_args(req_args), token)
         answer = await asyncio.wait_for(call, timeout=self.timeout)
         return {
-            "data": json.loads(json.dumps(answer.body)),
+            "data": _over_the_wire(answer.body),
             "headers": CIMultiDict(answer.headers),
             "status_code": answer.status,
         }
@@ -55,10 +55,15 @@ def sent_args(req_args: dict[str, Any]) -> JsonDict:
     query's and the form's as text, a JSON body's as JSON."""
     args: JsonDict = dict(_as_text(req_args.get("params") or {}))
     if req_args.get("json") is not None:
-        args.update(json.loads(json.dumps(req_args["json"])))
+        args.update(_over_the_wire(req_args["json"]))
     elif req_args.get("data"):
         args.update(_as_text(req_args["data"]))
     return args
+
+
+def _over_the_wire(body: Any) -> Any:
+    """A JSON body as the other side reads it: encoded and decoded, sharing no object."""
+    return json.loads(json.dumps(body))
 
 
 def _as_text(fields: dict[str, Any]) -> list[tuple[str, str]]:
