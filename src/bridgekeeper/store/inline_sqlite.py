@@ -103,7 +103,6 @@ class Connection:
         self._tx = _Immediate()  # SQLAlchemy sets the isolation level through this queue
         self._busy_timeout_ms = busy_timeout_ms
         self._slice_started = 0.0
-        self._loop_came_round = True  # until the loop runs `_came_round`, this slice goes on
         # commits, and statements waiting for another process's lock
         self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
@@ -146,21 +145,13 @@ class Connection:
     async def _share_the_loop(self) -> None:
         """A transaction that has held the loop for a slice lets it serve others (an ack that
         came meanwhile) before its next statement: a note's statements, with the work between
-        them, had held the loop for 1-2.6 ms at a time, and acks waited behind them. A slice
-        starts again once the loop has come round, whatever the transaction waited for."""
-        if not self._conn.in_transaction or self._loop_came_round:
-            self._start_slice()
-        elif time.perf_counter() - self._slice_started > SLICE_SECONDS:
+        them, had held the loop for 1-2.6 ms at a time, and acks waited behind them."""
+        now = time.perf_counter()
+        if not self._conn.in_transaction:
+            self._slice_started = now
+        elif now - self._slice_started > SLICE_SECONDS:
             await asyncio.sleep(0)
-            self._start_slice()
-
-    def _start_slice(self) -> None:
-        self._slice_started = time.perf_counter()
-        self._loop_came_round = False
-        asyncio.get_running_loop().call_soon(self._came_round)
-
-    def _came_round(self) -> None:
-        self._loop_came_round = True
+            self._slice_started = time.perf_counter()
 
     async def _in_thread(self, call: Callable[[], T]) -> T:
         """`call` in the connection's thread. A caller cancelled meanwhile still waits for it to
