@@ -55,6 +55,11 @@ PUBLISHED = [  # folder (= route), file, then each alert's title, severity and s
     ),
     (
         "defender",
+        "graph_docs_list_alerts_v2.json",
+        [("Suspicious execution of hidden file", S4, "firing")],
+    ),
+    (
+        "defender",
         "sumologic_docs_continuous_export_alert.json",
         [("Creation of admission webhook configuration detected", S4, "firing")],
     ),

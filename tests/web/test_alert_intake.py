@@ -114,7 +114,7 @@ async def test_every_example_is_accepted_stored_and_carded(app: Running) -> None
     assert len(await alerts(app)) == 8  # the Alertmanager group holds two
     cards = card_texts(app)
     assert len(cards) == 8
-    assert any("Suspicious process detected" in c and "Defender for Cloud" in c for c in cards)
+    assert any("Suspicious process detected" in c and "Microsoft Defender" in c for c in cards)
     assert all("alert_declare" in c and "alert_ack" in c for c in cards)
 
 

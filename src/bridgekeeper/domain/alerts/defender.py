@@ -2,7 +2,8 @@
 
 Two shapes: PascalCase `SecurityAlert` (workflow automation Logic App, continuous export), and
 the ARM/REST resource `{id, name, type, properties{...camelCase...}}`. Keys are looked up
-case-insensitively, so one code path reads both.
+case-insensitively, so one code path reads both. A Defender XDR alert from Microsoft Graph is
+read by defender_graph.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields, grouping, severities
+from bridgekeeper.domain.alerts import defender_graph, fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.incidents import Severity
 
@@ -30,6 +31,8 @@ EXPORTED_NON_ALERTS = (
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     body = fields.require_payload_object(payload)
+    if defender_graph.is_graph(body):
+        return defender_graph.parse(body, received_at=received_at)
     if not_an_alert(body):
         return []
     alert, arm = _alert_part(body)
@@ -43,8 +46,8 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
     status = _status(alert)
     severity_raw, severity = _severity(alert)
     entities = fields.typed_entities(fields.get(alert, "Entities"))
-    hosts = _hosts(alert, entities)
     resources = _resources(alert, entities)
+    hosts = _hosts(alert, entities, resources)
     started_at = fields.time_at(alert, "StartTimeUtc", "TimeGenerated", "TimeGeneratedUtc")
     return [
         Alert(
@@ -134,7 +137,9 @@ def _of_type(entities: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in entities if fields.text_at(e, "Type", "kind").lower() == kind]
 
 
-def _hosts(alert: dict[str, Any], entities: list[dict[str, Any]]) -> list[str]:
+def _hosts(
+    alert: dict[str, Any], entities: list[dict[str, Any]], resources: list[str]
+) -> list[str]:
     names = [
         fields.text_at(host, "HostName", "NetBiosName")
         or fields.arm_host(fields.text_at(host, "AzureID"))
@@ -142,9 +147,20 @@ def _hosts(alert: dict[str, Any], entities: list[dict[str, Any]]) -> list[str]:
         for host in _of_type(entities, "host")
     ]
     compromised = fields.text_at(alert, "CompromisedEntity")
-    if fields.looks_like_host(compromised):
+    if fields.looks_like_host(compromised) and not _names_other_than_a_machine(
+        compromised, resources
+    ):
         names.append(compromised)
     return [name for name in names if name]
+
+
+def _names_other_than_a_machine(name: str, resources: list[str]) -> bool:
+    """Whether `name` is the name of one of the alert's resources that is not a machine (an
+    AKS cluster, a storage account, a key vault): then it is no host."""
+    return any(
+        resource.rstrip("/").rsplit("/", 1)[-1] == name.lower() and not fields.arm_host(resource)
+        for resource in resources
+    )
 
 
 def _ips(entities: list[dict[str, Any]]) -> list[str]:

@@ -38,6 +38,12 @@ def _sns(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: fields.text_at(body, "Type") == kind and _has("TopicArn")(body)
 
 
+def _graph_page(body: dict[str, Any]) -> bool:
+    """A page of Microsoft Graph security alerts: `{"value": [alert, ...]}`."""
+    page = fields.get(body, "value")
+    return isinstance(page, list) and bool(page) and _has("providerAlertId")(page[0])
+
+
 AZURE = "/alerts/azure-monitor"
 SNS = "/alerts/aws-sns"
 AZURE_SCHEMAS = (
@@ -48,6 +54,7 @@ AZURE_SCHEMAS = (
 )
 GROUPS = Shape("an Alertmanager or Grafana webhook", "/alerts/alertmanager or /alerts/grafana")
 DEFENDER = Shape("a Defender for Cloud alert", "/alerts/defender")
+DEFENDER_XDR = Shape("a Microsoft Defender XDR alert from Microsoft Graph", "/alerts/defender")
 SENTINEL = Shape("a Sentinel incident", "/alerts/sentinel")
 SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_sns("SubscriptionConfirmation"), Shape("an AWS SNS subscription confirmation", SNS)),
@@ -60,6 +67,8 @@ SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_has("incident", "version"), Shape("a Google Cloud Monitoring notification", "/alerts/gcp")),
     (_has("SystemAlertId"), DEFENDER),
     (_has("AlertDisplayName"), DEFENDER),
+    (_has("providerAlertId", "alertWebUrl"), DEFENDER_XDR),
+    (_graph_page, DEFENDER_XDR),
     (_has("object", "objectSchemaType"), SENTINEL),
     (_type("microsoft.securityinsights/incidents"), SENTINEL),
     (_has("alert_transition"), Shape("a Datadog webhook", "/alerts/datadog")),

@@ -1,0 +1,162 @@
+"""`POST /alerts/defender`, third shape: a Microsoft Defender XDR alert as Microsoft Graph's
+security API gives it (`microsoft.graph.security.alert`, `GET /security/alerts_v2`).
+
+Defender XDR does not post to a webhook: a Logic App, Power Automate flow or script reads the
+alerts from Graph and posts each one, or the list's page (`{"value": [alert, ...]}`), as read.
+Each alert becomes one; its evidence gives the devices, addresses, accounts and Azure resources.
+An alert groups with the Defender for Cloud alert and the Sentinel incident it came from
+(`providerAlertId`), and with the other alerts of its Defender incident (`incidentId`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bridgekeeper.domain.alerts import fields, grouping, severities
+from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
+from bridgekeeper.domain.incidents import Severity
+
+SOURCE = "defender"
+ODATA_TYPE = "microsoft.graph.security.alert"
+GRAPH_ONLY = ("providerAlertId", "alertWebUrl", "serviceSource")  # fields no other shape has
+
+
+def is_graph(body: dict[str, Any]) -> bool:
+    """Whether the body is a Graph security alert, or a page of them."""
+    return _is_page(body) or _is_alert(body)
+
+
+def _is_page(body: dict[str, Any]) -> bool:
+    no_other_shape = all(fields.get(body, name) is None for name in ("SystemAlertId", "properties"))
+    return no_other_shape and isinstance(fields.get(body, "value"), list)
+
+
+def _is_alert(body: dict[str, Any]) -> bool:
+    if fields.text_at(body, "@odata.type").lower().lstrip("#") == ODATA_TYPE:
+        return True
+    return fields.get(body, "SystemAlertId") is None and any(
+        fields.get(body, name) is not None for name in GRAPH_ONLY
+    )
+
+
+def parse(body: dict[str, Any], *, received_at: datetime) -> list[Alert]:
+    if not _is_page(body):
+        return [_alert(body, received_at, "")]
+    page = fields.require_list(fields.get(body, "value"), "value")
+    return [
+        _alert(fields.require_object(item, f"value[{n}]"), received_at, f"value[{n}].")
+        for n, item in enumerate(page)
+    ]
+
+
+def _alert(alert: dict[str, Any], received_at: datetime, path: str) -> Alert:
+    alert_id = fields.text_at(alert, "id")
+    if not alert_id:
+        raise PayloadError(f"{path}id is missing")
+    status = _status(alert)
+    severity_raw = fields.text_at(alert, "severity")
+    evidence = fields.objects(fields.get(alert, "evidence"))
+    hosts, resources = _hosts(evidence), _resources(evidence)
+    return Alert(
+        source=SOURCE,
+        external_id=fields.truncate(alert_id, fields.TEXT_MAX),
+        dedup_key=f"{SOURCE}:{fields.truncate(alert_id.lower(), fields.TEXT_MAX)}",
+        title=fields.one_line(fields.text_at(alert, "title") or "Microsoft Defender alert"),
+        severity=_severity(alert, severity_raw),
+        source_severity=severity_raw,
+        status=status,
+        description=fields.paragraph(_description(alert, status)),
+        resource=_resource(resources, hosts),
+        entities=fields.entity_map(hosts, _ips(evidence), _accounts(evidence)),
+        link=fields.first_url(
+            fields.get(alert, "alertWebUrl"), fields.get(alert, "incidentWebUrl")
+        ),
+        started_at=fields.time_at(alert, "firstActivityDateTime", "createdDateTime") or received_at,
+        ended_at=_ended_at(alert, received_at) if status is AlertStatus.RESOLVED else None,
+        correlation_keys=_keys(alert, resources, hosts),
+        raw=alert,
+    )
+
+
+def _status(alert: dict[str, Any]) -> AlertStatus:
+    resolved = fields.text_at(alert, "status").lower() == "resolved"
+    return AlertStatus.RESOLVED if resolved else AlertStatus.FIRING
+
+
+def _ended_at(alert: dict[str, Any], received_at: datetime) -> datetime:
+    return fields.time_at(alert, "resolvedDateTime") or received_at
+
+
+def _severity(alert: dict[str, Any], raw: str) -> Severity:
+    """As Defender for Cloud's: High is a SEV1 when its kill-chain category is Impact-class."""
+    severity = severities.lookup(raw, severities.SECURITY_SEVERITY) or severities.DEFAULT_SEVERITY
+    if severity is Severity.SEV2 and severities.tactics_escalate(
+        [fields.text_at(alert, "category")]
+    ):
+        return Severity.SEV1
+    return severity
+
+
+def _description(alert: dict[str, Any], status: AlertStatus) -> str:
+    actions = fields.text_at(alert, "recommendedActions")
+    false_positive = fields.text_at(alert, "classification").lower() == "falsepositive"
+    return fields.join_lines(
+        fields.text_at(alert, "description"),
+        f"Recommended actions:\n{actions}" if actions else "",
+        "Resolved in Microsoft Defender as a false positive."
+        if status is AlertStatus.RESOLVED and false_positive
+        else "",
+    )
+
+
+def _of_type(evidence: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    wanted = f"microsoft.graph.security.{kind}".lower()
+    return [e for e in evidence if fields.text_at(e, "@odata.type").lower().lstrip("#") == wanted]
+
+
+def _hosts(evidence: list[dict[str, Any]]) -> list[str]:
+    devices = _of_type(evidence, "deviceEvidence")
+    return [name for d in devices if (name := fields.text_at(d, "deviceDnsName", "hostName"))]
+
+
+def _ips(evidence: list[dict[str, Any]]) -> list[str]:
+    return [fields.text_at(ip, "ipAddress") for ip in _of_type(evidence, "ipEvidence")]
+
+
+def _accounts(evidence: list[dict[str, Any]]) -> list[str]:
+    users = _of_type(evidence, "userEvidence")
+    return [_account(fields.obj_at(user, "userAccount")) for user in users]
+
+
+def _account(account: dict[str, Any]) -> str:
+    """`name@domain` (the user principal name), else `DOMAIN\\name`, else the display name."""
+    name, domain = fields.text_at(account, "accountName"), fields.text_at(account, "domainName")
+    if fields.text_at(account, "userPrincipalName"):
+        return fields.text_at(account, "userPrincipalName")
+    if name:
+        return f"{domain}\\{name}" if domain else name
+    return fields.text_at(account, "displayName")
+
+
+def _resources(evidence: list[dict[str, Any]]) -> list[str]:
+    candidates = [
+        *(
+            fields.text(fields.dig(d, "vmMetadata", "resourceId"))
+            for d in _of_type(evidence, "deviceEvidence")
+        ),
+        *(fields.text_at(r, "resourceId") for r in _of_type(evidence, "azureResourceEvidence")),
+    ]
+    return [fields.normalise_resource(c) for c in candidates if fields.is_arm_id(c)]
+
+
+def _resource(resources: list[str], hosts: list[str]) -> str | None:
+    resource = resources[0] if resources else (hosts[0] if hosts else "")
+    return fields.truncate(resource, fields.TEXT_MAX) if resource else None
+
+
+def _keys(alert: dict[str, Any], resources: list[str], hosts: list[str]) -> frozenset[str]:
+    provider_id = fields.text_at(alert, "providerAlertId").lower()
+    incident_id = fields.text_at(alert, "incidentId").lower()
+    other = [f"defender-alert:{provider_id}", f"defender-incident:{incident_id}"]
+    return grouping.correlation_keys(resources=resources, hosts=hosts, other=other)
