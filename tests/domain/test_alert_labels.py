@@ -3,6 +3,7 @@ annotation, labels on the card, host labels as the resource, other tools' severi
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.domain.incidents import Severity
-from tests.examples import example
+from tests.examples import SAMPLES, example
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -144,3 +145,17 @@ def test_datadogs_default_payload_is_read_from_its_title() -> None:
     }
     [resolved] = parse("datadog", recovered, received_at=NOW)
     assert resolved.status.value == "resolved" and resolved.dedup_key == fired.dedup_key
+    assert fired.link is None  # no link anywhere in it
+
+
+def test_datadogs_default_payload_links_the_monitor_its_message_names() -> None:
+    """The default payload has no monitor id, but its message ends with Datadog's "Monitor
+    Status" link (a published test notification)."""
+    sample = SAMPLES / "datadog" / "relay_default_payload_test_notification.json"
+    body = json.loads(sample.read_text(encoding="utf-8"))
+    [test] = parse("datadog", body, received_at=NOW)
+    assert test.link == "https://app.datadoghq.com/monitors#18692904?"
+    ours = body | {"link": "https://app.datadoghq.eu/monitors/1"}
+    assert parse("datadog", ours, received_at=NOW)[0].link == "https://app.datadoghq.eu/monitors/1"
+    elsewhere = body | {"body": "[Monitor Status](javascript:alert(1))"}
+    assert parse("datadog", elsewhere, received_at=NOW)[0].link is None

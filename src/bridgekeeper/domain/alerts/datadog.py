@@ -31,6 +31,7 @@ TITLE_PREFIX = re.compile(
 TITLE_SCOPE = re.compile(r"^\s*\[[^\]{]*\bon\s*\{([^}]{1,500})\}")
 UNRENDERED = re.compile(r"\$[A-Z_]+")
 MONITOR_URL = "https://app.datadoghq.com/monitors/{}"
+STATUS_LINK = re.compile(r"\[Monitor Status\]\((https?://[^)\s]{1,2000})\)")  # the body's footer
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
@@ -149,6 +150,10 @@ def _tag_list(tags: object) -> list[str]:
 
 
 def _link(body: dict[str, Any]) -> str | None:
-    monitor = _value(body, "alert_id")
-    fallback = MONITOR_URL.format(monitor) if is_digits(monitor) else None
-    return fields.http_url(_value(body, "link")) or fallback
+    """Our payload's `link`, else the monitor of `alert_id`, else (Datadog's default payload,
+    a test notification) the "Monitor Status" link at the foot of the message."""
+    link, monitor = fields.http_url(_value(body, "link")), _value(body, "alert_id")
+    if link or is_digits(monitor):
+        return link or MONITOR_URL.format(monitor)
+    footer = STATUS_LINK.search(_value(body, "body"))
+    return fields.http_url(footer[1]) if footer else None
