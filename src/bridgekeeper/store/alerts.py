@@ -222,9 +222,10 @@ def latest_renders(conn: Connection, keys: Collection[str]) -> dict[str, datetim
 
 
 async def latest_render(*, session: AsyncSession, key: str) -> datetime | None:
-    """When a card's latest render was (or is) due; None before its first."""
-    query = select(func.max(Effect.next_attempt_at)).where(Effect.card_key == key)
-    return await session.scalar(query)
+    """When a card's latest render was (or is) due; None before its first (`latest_renders`
+    for one card, in a session)."""
+    rows = await session.execute(_LATEST_RENDERS, {"keys": [key]})
+    return next((at for _, at in rows), None)
 
 
 # -- a storm's digest card -------------------------------------------------------------------
