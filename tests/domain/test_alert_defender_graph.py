@@ -19,6 +19,7 @@ from tests.examples import SAMPLES
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ALERT_ID = "da637551227677560813_-961444813"
+TENANT = "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c"
 VM = (
     "/subscriptions/8700d3a3-3bb7-4fbe-a090-488a1ad04161/resourcegroups/wdatpapi-eus-stg"
     "/providers/microsoft.compute/virtualmachines/nirlavitests"
@@ -55,7 +56,8 @@ def test_an_alert_alone_reads_as_it_does_in_its_page() -> None:
     assert alone.started_at == datetime(2021, 4, 26, 7, 45, 50, 116000, tzinfo=UTC)
     assert alone.ended_at is None
     assert alone.resource == VM and alone.entities == {"hosts": ["tempDns"]}
-    assert "Recommended actions:\nCollect artifacts" in alone.description
+    assert alone.description.startswith("Raised by Microsoft Defender for Endpoint.\nA hidden")
+    assert "MITRE ATT&CK: T1564.001\nRecommended actions:\nCollect artifacts" in alone.description
 
 
 def test_it_groups_with_its_device_its_defender_incident_and_its_provider_alert() -> None:
@@ -65,7 +67,7 @@ def test_it_groups_with_its_device_its_defender_incident_and_its_provider_alert(
         "host:nirlavitests",
         "host:tempdns",
         f"defender-alert:{ALERT_ID}",
-        "defender-incident:28282",
+        f"defender-incident:{TENANT}:28282",  # incidents are numbered within their tenant
     } == set(alert.correlation_keys)
 
 
@@ -150,7 +152,6 @@ def test_a_page_of_several_alerts_gives_one_each() -> None:
         ("Suspicious execution of hidden file", Severity.SEV4),
         ("Ransomware behavior detected", Severity.SEV1),
     ]
-    assert read({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata", "value": []}) == []
 
 
 @pytest.mark.parametrize(
@@ -158,13 +159,73 @@ def test_a_page_of_several_alerts_gives_one_each() -> None:
     [
         ({"value": [one(), "not an alert"]}, "value[1] must be an object"),
         ({"value": [one(id="")]}, "value[0].id is missing"),
-        ({"value": [{"title": "Suspicious execution of hidden file"}]}, "value[0].id is missing"),
+        ({"value": [one(), {"title": "Disk full"}]}, "value[1] is not a Microsoft Graph"),
+        ({"value": [one()] * 1001}, "value holds 1001 alerts, more than 1000"),
         ({key: value for key, value in one().items() if key != "id"}, "id is missing"),
     ],
 )
 def test_a_malformed_graph_alert_is_refused_naming_the_field(payload: object, said: str) -> None:
     with pytest.raises(PayloadError, match=said.replace("[", r"\[").replace("]", r"\]")):
         read(payload)
+
+
+def test_other_lists_are_not_taken_for_a_page_of_alerts() -> None:
+    """An ARM list of Defender for Cloud's alerts or assessments, and a page of Graph's
+    incidents, are refused as before: none of them is a page of Graph security alerts."""
+    cloud = json.loads(
+        (SAMPLES / "defender" / "rest_api_example_get_alert_subscription_location.json").read_text()
+    )
+    incident = {
+        "id": "29",
+        "incidentWebUrl": "https://security.microsoft.com/incidents/29",
+        "severity": "high",
+        "displayName": "Multi-stage incident",
+    }
+    assessment = {"type": "Microsoft.Security/assessments", "id": "/subscriptions/1/a/2"}
+    for listed in (cloud, incident, assessment):
+        with pytest.raises(PayloadError, match="SystemAlertId is missing"):
+            read({"value": [listed]})
+    with pytest.raises(PayloadError):
+        read({"value": []})  # a page of what?
+
+
+def test_an_empty_page_of_alerts_has_none() -> None:
+    context = "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2"
+    assert read({"@odata.context": context, "value": []}) == []
+
+
+def test_how_defender_closed_it_is_said() -> None:
+    [expected] = read(one(status="resolved", classification="informationalExpectedActivity"))
+    assert expected.description.endswith("Resolved in Microsoft Defender as expected activity.")
+    [open_one] = read(one(classification="informationalExpectedActivity"))
+    assert "expected activity" not in open_one.description
+
+
+def test_a_high_ransomware_alert_is_a_sev1() -> None:
+    assert read(one(severity="high", category="Ransomware"))[0].severity is Severity.SEV1
+
+
+def test_an_aks_clusters_evidence_gives_the_cluster_as_the_resource() -> None:
+    cluster = (
+        "/subscriptions/1/resourceGroups/rg/providers/Microsoft.ContainerService"
+        "/managedClusters/aks-prod"
+    )
+    evidence = [
+        {
+            "@odata.type": "#microsoft.graph.security.kubernetesClusterEvidence",
+            "name": "aks-prod",
+            "cloudResource": {"resourceId": cluster},
+        }
+    ]
+    [alert] = read(one(evidence=evidence))
+    assert alert.resource == cluster.lower() and "hosts" not in alert.entities
+
+
+def test_the_evidence_read_is_bounded() -> None:
+    device = {"@odata.type": "#microsoft.graph.security.deviceEvidence"}
+    evidence = [device | {"deviceDnsName": f"host-{n}"} for n in range(5000)]
+    [alert] = read(one(evidence=evidence))
+    assert len(alert.entities["hosts"]) <= 1000
 
 
 def test_a_graph_alert_posted_elsewhere_is_recognised() -> None:
@@ -187,3 +248,9 @@ def test_an_aks_cluster_named_as_the_compromised_entity_is_not_a_host() -> None:
     machine = json.loads(sample) | {"CompromisedEntity": "vm-web-01"}
     [on_a_machine] = read(machine)
     assert on_a_machine.entities["hosts"] == ["vm-web-01"]
+    # Microsoft's own sample names its VM `.../Microsoft.Compute/WebSrv1` (no type): a host still
+    published = json.loads(
+        (SAMPLES / "defender" / "asc_docs_workflow_automation_alert.json").read_text()
+    )
+    [websrv] = read(published)
+    assert websrv.entities["hosts"] == ["WebSrv1"] and "host:websrv1" in websrv.correlation_keys

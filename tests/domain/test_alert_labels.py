@@ -159,3 +159,7 @@ def test_datadogs_default_payload_links_the_monitor_its_message_names() -> None:
     assert parse("datadog", ours, received_at=NOW)[0].link == "https://app.datadoghq.eu/monitors/1"
     elsewhere = body | {"body": "[Monitor Status](javascript:alert(1))"}
     assert parse("datadog", elsewhere, received_at=NOW)[0].link is None
+    quoted = "log: [Monitor Status](https://evil.example/phish)\n" + body["body"]
+    assert parse("datadog", body | {"body": quoted}, received_at=NOW)[0].link == test.link
+    last = body["body"] + "\n[Monitor Status](https://evil.example/phish)"
+    assert parse("datadog", body | {"body": last}, received_at=NOW)[0].link is None

@@ -18,7 +18,7 @@ from bridgekeeper.domain.alerts.grouping import correlation_keys, pick_incident,
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
 from bridgekeeper.domain.alerts.parse import SOURCES, UnknownSource, parse
 from bridgekeeper.domain.incidents import Severity
-from tests.examples import EXAMPLE_SOURCES, EXAMPLES, example, sample_for
+from tests.examples import EXAMPLE_SOURCES, EXAMPLES, SAMPLES, example, sample_for
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -1000,6 +1000,11 @@ def mutate(payload: Any, path: tuple[Any, ...], value: Any) -> Any:
     return payload
 
 
+MORE_SHAPES = {  # a source's other shapes, fuzzed too
+    "defender": [SAMPLES / "defender" / "graph_docs_list_alerts_v2.json"],
+}
+
+
 @functools.cache
 def examples_for(source: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """The source's examples as JSON text (copied per use by decoding), each with its paths:
@@ -1010,6 +1015,7 @@ def examples_for(source: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
         shared = [EXAMPLES / name for name, named in EXAMPLE_SOURCES.items() if named == source]
         payloads = [sample_for(source)]
         payloads += [json.loads(p.read_text(encoding="utf-8")) for p in shared if p.is_file()]
+        payloads += [json.loads(p.read_text(encoding="utf-8")) for p in MORE_SHAPES.get(source, ())]
     return [(json.dumps(payload), paths(payload)) for payload in payloads]
 
 

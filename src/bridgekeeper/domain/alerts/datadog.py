@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridgekeeper.domain.alerts import fields, grouping, severities
 from bridgekeeper.domain.alerts.model import Alert, AlertStatus, PayloadError
@@ -32,6 +33,7 @@ TITLE_SCOPE = re.compile(r"^\s*\[[^\]{]*\bon\s*\{([^}]{1,500})\}")
 UNRENDERED = re.compile(r"\$[A-Z_]+")
 MONITOR_URL = "https://app.datadoghq.com/monitors/{}"
 STATUS_LINK = re.compile(r"\[Monitor Status\]\((https?://[^)\s]{1,2000})\)")  # the body's footer
+DATADOG_SITES = ("datadoghq.com", "datadoghq.eu", "ddog-gov.com")
 
 
 def parse(payload: object, *, received_at: datetime) -> list[Alert]:
@@ -155,5 +157,14 @@ def _link(body: dict[str, Any]) -> str | None:
     link, monitor = fields.http_url(_value(body, "link")), _value(body, "alert_id")
     if link or is_digits(monitor):
         return link or MONITOR_URL.format(monitor)
-    footer = STATUS_LINK.search(_value(body, "body"))
-    return fields.http_url(footer[1]) if footer else None
+    return _footer_link(_value(body, "body"))
+
+
+def _footer_link(message: str) -> str | None:
+    """The last "Monitor Status" link, if it leads to a Datadog site: the message may quote a
+    log line or an event carrying a link of the same name before Datadog's own footer."""
+    found = [fields.http_url(url) for url in STATUS_LINK.findall(message)]
+    if not found or found[-1] is None:
+        return None
+    host = (urlsplit(found[-1]).hostname or "").lower()
+    return found[-1] if host.endswith(tuple(f".{site}" for site in DATADOG_SITES)) else None

@@ -19,6 +19,21 @@ from bridgekeeper.domain.incidents import Severity
 SOURCE = "defender"
 RESOLVED = frozenset({"resolved", "dismissed"})
 MAX_STEPS = 20
+# ARM resource types whose name in CompromisedEntity is no host (clusters, storage, vaults...)
+NOT_MACHINES = frozenset(
+    [
+        "managedclusters",
+        "connectedclusters",
+        "storageaccounts",
+        "vaults",
+        "sites",
+        "servers",
+        "flexibleservers",
+        "databaseaccounts",
+        "registries",
+        "service",
+    ]
+)
 # Fields of continuous export's other records (recommendations, scores, compliance).
 EXPORTED_NON_ALERTS = (
     "RecommendationName",
@@ -155,11 +170,12 @@ def _hosts(
 
 
 def _names_other_than_a_machine(name: str, resources: list[str]) -> bool:
-    """Whether `name` is the name of one of the alert's resources that is not a machine (an
-    AKS cluster, a storage account, a key vault): then it is no host."""
+    """Whether `name` is the name of one of the alert's resources of a kind that is no machine
+    (an AKS cluster, a storage account, a key vault...): then it is no host."""
     return any(
-        resource.rstrip("/").rsplit("/", 1)[-1] == name.lower() and not fields.arm_host(resource)
-        for resource in resources
+        parts[-1] == name.lower() and parts[-2] in NOT_MACHINES
+        for parts in (resource.rstrip("/").split("/") for resource in resources)
+        if len(parts) >= 2
     )
 
 

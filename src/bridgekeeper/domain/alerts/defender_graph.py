@@ -20,6 +20,24 @@ from bridgekeeper.domain.incidents import Severity
 SOURCE = "defender"
 ODATA_TYPE = "microsoft.graph.security.alert"
 GRAPH_ONLY = ("providerAlertId", "alertWebUrl", "serviceSource")  # fields no other shape has
+MAX_ALERTS = 1000  # in one page, as for Alertmanager's groups
+MAX_EVIDENCE = 1000  # evidence items read from one alert
+PRODUCTS = {  # serviceSource -> the product, as the Defender portal names it
+    "microsoftdefenderforendpoint": "Microsoft Defender for Endpoint",
+    "microsoftdefenderforidentity": "Microsoft Defender for Identity",
+    "microsoftdefenderforcloudapps": "Microsoft Defender for Cloud Apps",
+    "microsoftdefenderforoffice365": "Microsoft Defender for Office 365",
+    "microsoft365defender": "Microsoft Defender XDR",
+    "azureadidentityprotection": "Microsoft Entra ID Protection",
+    "microsoftappgovernance": "App governance",
+    "datalossprevention": "Microsoft Purview Data Loss Prevention",
+    "microsoftdefenderforcloud": "Microsoft Defender for Cloud",
+}
+RANSOMWARE = "ransomware"  # Defender for Endpoint's category, beside the MITRE tactics
+CLOSED_AS = {  # classification of a resolved alert -> what the description says
+    "falsepositive": "Resolved in Microsoft Defender as a false positive.",
+    "informationalexpectedactivity": "Resolved in Microsoft Defender as expected activity.",
+}
 
 
 def is_graph(body: dict[str, Any]) -> bool:
@@ -28,8 +46,14 @@ def is_graph(body: dict[str, Any]) -> bool:
 
 
 def _is_page(body: dict[str, Any]) -> bool:
-    no_other_shape = all(fields.get(body, name) is None for name in ("SystemAlertId", "properties"))
-    return no_other_shape and isinstance(fields.get(body, "value"), list)
+    """A list page holding Graph security alerts (an empty one says it lists alerts_v2); not an
+    ARM list of Defender for Cloud's records, nor a page of Graph's incidents."""
+    page = fields.get(body, "value")
+    if not isinstance(page, list) or fields.get(body, "SystemAlertId") is not None:
+        return False
+    if not page:
+        return "alerts_v2" in fields.text_at(body, "@odata.context").lower()
+    return any(isinstance(item, dict) and _is_alert(item) for item in page)
 
 
 def _is_alert(body: dict[str, Any]) -> bool:
@@ -44,10 +68,16 @@ def parse(body: dict[str, Any], *, received_at: datetime) -> list[Alert]:
     if not _is_page(body):
         return [_alert(body, received_at, "")]
     page = fields.require_list(fields.get(body, "value"), "value")
-    return [
-        _alert(fields.require_object(item, f"value[{n}]"), received_at, f"value[{n}].")
-        for n, item in enumerate(page)
-    ]
+    if len(page) > MAX_ALERTS:
+        raise PayloadError(f"value holds {len(page)} alerts, more than {MAX_ALERTS}")
+    return [_alert(_page_item(item, n), received_at, f"value[{n}].") for n, item in enumerate(page)]
+
+
+def _page_item(item: object, n: int) -> dict[str, Any]:
+    alert = fields.require_object(item, f"value[{n}]")
+    if not _is_alert(alert):
+        raise PayloadError(f"value[{n}] is not a Microsoft Graph security alert")
+    return alert
 
 
 def _alert(alert: dict[str, Any], received_at: datetime, path: str) -> Alert:
@@ -56,7 +86,7 @@ def _alert(alert: dict[str, Any], received_at: datetime, path: str) -> Alert:
         raise PayloadError(f"{path}id is missing")
     status = _status(alert)
     severity_raw = fields.text_at(alert, "severity")
-    evidence = fields.objects(fields.get(alert, "evidence"))
+    evidence = fields.objects(fields.get(alert, "evidence"))[:MAX_EVIDENCE]
     hosts, resources = _hosts(evidence), _resources(evidence)
     return Alert(
         source=SOURCE,
@@ -89,24 +119,27 @@ def _ended_at(alert: dict[str, Any], received_at: datetime) -> datetime:
 
 
 def _severity(alert: dict[str, Any], raw: str) -> Severity:
-    """As Defender for Cloud's: High is a SEV1 when its kill-chain category is Impact-class."""
+    """As Defender for Cloud's: High is a SEV1 when its category is Impact-class (or
+    ransomware)."""
     severity = severities.lookup(raw, severities.SECURITY_SEVERITY) or severities.DEFAULT_SEVERITY
-    if severity is Severity.SEV2 and severities.tactics_escalate(
-        [fields.text_at(alert, "category")]
-    ):
-        return Severity.SEV1
-    return severity
+    category = fields.text_at(alert, "category")
+    escalated = category.lower() == RANSOMWARE or severities.tactics_escalate([category])
+    return Severity.SEV1 if severity is Severity.SEV2 and escalated else severity
 
 
 def _description(alert: dict[str, Any], status: AlertStatus) -> str:
+    """What fired it, the description, the MITRE techniques, the recommended actions, and how
+    Defender closed it."""
+    product = PRODUCTS.get(fields.text_at(alert, "serviceSource").lower(), "")
+    techniques = ", ".join(fields.texts(fields.get(alert, "mitreTechniques"))[:20])
     actions = fields.text_at(alert, "recommendedActions")
-    false_positive = fields.text_at(alert, "classification").lower() == "falsepositive"
+    closed = fields.text_at(alert, "classification").lower()
     return fields.join_lines(
+        f"Raised by {product}." if product else "",
         fields.text_at(alert, "description"),
+        f"MITRE ATT&CK: {techniques}" if techniques else "",
         f"Recommended actions:\n{actions}" if actions else "",
-        "Resolved in Microsoft Defender as a false positive."
-        if status is AlertStatus.RESOLVED and false_positive
-        else "",
+        CLOSED_AS.get(closed, "") if status is AlertStatus.RESOLVED else "",
     )
 
 
@@ -140,12 +173,12 @@ def _account(account: dict[str, Any]) -> str:
 
 
 def _resources(evidence: list[dict[str, Any]]) -> list[str]:
+    devices = _of_type(evidence, "deviceEvidence")
+    clusters = _of_type(evidence, "kubernetesClusterEvidence")
     candidates = [
-        *(
-            fields.text(fields.dig(d, "vmMetadata", "resourceId"))
-            for d in _of_type(evidence, "deviceEvidence")
-        ),
+        *(fields.text(fields.dig(d, "vmMetadata", "resourceId")) for d in devices),
         *(fields.text_at(r, "resourceId") for r in _of_type(evidence, "azureResourceEvidence")),
+        *(fields.text(fields.dig(c, "cloudResource", "resourceId")) for c in clusters),
     ]
     return [fields.normalise_resource(c) for c in candidates if fields.is_arm_id(c)]
 
@@ -156,7 +189,11 @@ def _resource(resources: list[str], hosts: list[str]) -> str | None:
 
 
 def _keys(alert: dict[str, Any], resources: list[str], hosts: list[str]) -> frozenset[str]:
+    """Its provider's alert (a Defender for Cloud alert, a Sentinel incident's alert) and its
+    Defender incident, whose number is its tenant's."""
     provider_id = fields.text_at(alert, "providerAlertId").lower()
     incident_id = fields.text_at(alert, "incidentId").lower()
-    other = [f"defender-alert:{provider_id}", f"defender-incident:{incident_id}"]
+    tenant = fields.text_at(alert, "tenantId").lower()
+    incident = f"{tenant}:{incident_id}" if tenant and incident_id else incident_id
+    other = [f"defender-alert:{provider_id}", f"defender-incident:{incident}"]
     return grouping.correlation_keys(resources=resources, hosts=hosts, other=other)
