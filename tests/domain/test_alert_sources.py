@@ -484,6 +484,30 @@ def test_sentinel_escalation() -> None:
     assert parse_one("sentinel", payload).severity is Severity.SEV1
 
 
+def test_a_sentinel_alert_on_an_aks_cluster_names_no_host() -> None:
+    """The alert's compromised entity is the cluster's name, and the cluster a related Azure
+    resource: no host (and no `host:` key grouping it with a machine of that name)."""
+    cluster = (
+        "/subscriptions/1/resourceGroups/rg/providers/Microsoft.ContainerService"
+        "/managedClusters/aks-prod"
+    )
+
+    def incident(compromised: str) -> dict[str, Any]:
+        properties = {
+            "title": "Privileged container detected",
+            "severity": "High",
+            "status": "New",
+            "alerts": [{"properties": {"compromisedEntity": compromised}}],
+            "relatedEntities": [{"kind": "AzureResource", "properties": {"resourceId": cluster}}],
+        }
+        return {"name": "5e0c2f1a", "properties": properties}
+
+    on_cluster = parse_one("sentinel", incident("aks-prod"))
+    assert "hosts" not in on_cluster.entities
+    assert not any(key.startswith("host:") for key in on_cluster.correlation_keys)
+    assert parse_one("sentinel", incident("vm-web-01")).entities["hosts"] == ["vm-web-01"]
+
+
 def azure_log_alert(payload: dict[str, Any]) -> dict[str, Any]:
     workspace = (
         "/subscriptions/7d2f1c3a-5b8e-4e6f-9a1b-2c3d4e5f6a7b/resourcegroups/rg-sec-ops"

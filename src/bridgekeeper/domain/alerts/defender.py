@@ -19,21 +19,6 @@ from bridgekeeper.domain.incidents import Severity
 SOURCE = "defender"
 RESOLVED = frozenset({"resolved", "dismissed"})
 MAX_STEPS = 20
-# ARM resource types whose name in CompromisedEntity is no host (clusters, storage, vaults...)
-NOT_MACHINES = frozenset(
-    [
-        "managedclusters",
-        "connectedclusters",
-        "storageaccounts",
-        "vaults",
-        "sites",
-        "servers",
-        "flexibleservers",
-        "databaseaccounts",
-        "registries",
-        "service",
-    ]
-)
 # Fields of continuous export's other records (recommendations, scores, compliance).
 EXPORTED_NON_ALERTS = (
     "RecommendationName",
@@ -162,21 +147,9 @@ def _hosts(
         for host in _of_type(entities, "host")
     ]
     compromised = fields.text_at(alert, "CompromisedEntity")
-    if fields.looks_like_host(compromised) and not _names_other_than_a_machine(
-        compromised, resources
-    ):
+    if fields.looks_like_host(compromised) and not fields.names_no_machine(compromised, resources):
         names.append(compromised)
     return [name for name in names if name]
-
-
-def _names_other_than_a_machine(name: str, resources: list[str]) -> bool:
-    """Whether `name` is the name of one of the alert's resources of a kind that is no machine
-    (an AKS cluster, a storage account, a key vault...): then it is no host."""
-    return any(
-        parts[-1] == name.lower() and parts[-2] in NOT_MACHINES
-        for parts in (resource.rstrip("/").split("/") for resource in resources)
-        if len(parts) >= 2
-    )
 
 
 def _ips(entities: list[dict[str, Any]]) -> list[str]:

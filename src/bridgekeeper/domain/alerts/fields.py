@@ -277,6 +277,23 @@ def arm_host(resource_id: str) -> str | None:
     return None
 
 
+# ARM resource types that are no machine: their name is not a host's (an alert's compromised
+# entity is often its resource's name: an AKS cluster, a storage account, a key vault...).
+NOT_MACHINES = frozenset(
+    {"managedclusters", "connectedclusters", "storageaccounts", "vaults", "sites", "servers"}
+    | {"flexibleservers", "databaseaccounts", "registries", "service"}
+)
+
+
+def names_no_machine(name: str, resource_ids: Iterable[str]) -> bool:
+    """Whether `name` is the name of one of these resources, of a type that is no machine."""
+    return any(
+        parts[-1] == name.lower() and parts[-2] in NOT_MACHINES
+        for parts in (resource.lower().rstrip("/").split("/") for resource in resource_ids)
+        if len(parts) >= 2
+    )
+
+
 def host_name(value: str) -> str:
     """A host without port or URL parts, lower-cased: `VM-WEB-01:9100` -> vm-web-01."""
     host = value.strip().lower()

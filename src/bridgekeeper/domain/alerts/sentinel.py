@@ -137,7 +137,12 @@ def _hosts(entities: list[tuple[str, dict[str, Any]]], alerts: list[dict[str, An
         for host in _of_kind(entities, "host")
     ]
     compromised = [fields.text_at(alert, "compromisedEntity") for alert in alerts]
-    return [name for name in names if name] + [c for c in compromised if fields.looks_like_host(c)]
+    resources = [fields.text_at(r, "resourceId") for r in _of_kind(entities, "azureresource")]
+    return [name for name in names if name] + [
+        c
+        for c in compromised
+        if fields.looks_like_host(c) and not fields.names_no_machine(c, resources)
+    ]
 
 
 def _ips(entities: list[tuple[str, dict[str, Any]]]) -> list[str]:
