@@ -63,6 +63,13 @@ async def app(db_url: str, emulator: SlackEmulator) -> AsyncIterator[Running]:
             "looks like an AWS SNS notification: post it to /alerts/aws-sns",
         ),
         ("defender", {"schemaId": "AIP Budget Notification"}, 422, "SystemAlertId is missing"),
+        (
+            "generic",
+            {"value": [{"id": "da6375", "providerAlertId": "da6375", "title": "Hidden file"}]},
+            422,
+            "looks like a Microsoft Defender XDR alert from Microsoft Graph: post it to"
+            " /alerts/defender",
+        ),
         ("generic", ALERTMANAGER, 422, "post it to /alerts/alertmanager or /alerts/grafana"),
         (
             "azure-monitor",
