@@ -97,7 +97,7 @@ def _alert(alert: dict[str, Any], received_at: datetime, path: str) -> Alert:
         source_severity=severity_raw,
         status=status,
         description=fields.paragraph(_description(alert, status)),
-        resource=_resource(resources, hosts),
+        resource=fields.first_resource(resources, hosts),
         entities=fields.entity_map(hosts, _ips(evidence), _accounts(evidence)),
         link=fields.first_url(
             fields.get(alert, "alertWebUrl"), fields.get(alert, "incidentWebUrl")
@@ -181,11 +181,6 @@ def _resources(evidence: list[dict[str, Any]]) -> list[str]:
         *(fields.text(fields.dig(c, "cloudResource", "resourceId")) for c in clusters),
     ]
     return [fields.normalise_resource(c) for c in candidates if fields.is_arm_id(c)]
-
-
-def _resource(resources: list[str], hosts: list[str]) -> str | None:
-    resource = resources[0] if resources else (hosts[0] if hosts else "")
-    return fields.truncate(resource, fields.TEXT_MAX) if resource else None
 
 
 def _keys(alert: dict[str, Any], resources: list[str], hosts: list[str]) -> frozenset[str]:

@@ -294,6 +294,12 @@ def names_no_machine(name: str, resource_ids: Iterable[str]) -> bool:
     )
 
 
+def first_resource(resources: list[str], hosts: list[str]) -> str | None:
+    """An alert's resource: its first Azure resource, else its first host."""
+    resource = resources[0] if resources else (hosts[0] if hosts else "")
+    return truncate(resource, TEXT_MAX) if resource else None
+
+
 def host_name(value: str) -> str:
     """A host without port or URL parts, lower-cased: `VM-WEB-01:9100` -> vm-web-01."""
     host = value.strip().lower()

@@ -41,7 +41,7 @@ def parse(payload: object, *, received_at: datetime) -> list[Alert]:
             source_severity=severity_raw,
             status=status,
             description=fields.paragraph(_description(props, status)),
-            resource=_resource(resources, hosts),
+            resource=fields.first_resource(resources, hosts),
             entities=fields.entity_map(hosts, _ips(entities), _accounts(entities)),
             link=fields.first_url(
                 fields.get(props, "incidentUrl"), *(fields.get(a, "alertLink") for a in alerts)
@@ -156,11 +156,6 @@ def _accounts(entities: list[tuple[str, dict[str, Any]]]) -> list[str]:
 def _resources(entities: list[tuple[str, dict[str, Any]]]) -> list[str]:
     ids = (fields.text_at(host, "azureID") for host in _of_kind(entities, "host"))
     return [fields.normalise_resource(i) for i in ids if fields.is_arm_id(i)]
-
-
-def _resource(resources: list[str], hosts: list[str]) -> str | None:
-    resource = resources[0] if resources else (hosts[0] if hosts else "")
-    return fields.truncate(resource, fields.TEXT_MAX) if resource else None
 
 
 def _keys(alerts: list[dict[str, Any]], resources: list[str], hosts: list[str]) -> frozenset[str]:
