@@ -19,7 +19,7 @@ from bridgekeeper.sandbox.state import Channel, Message
 from bridgekeeper.slack.blocks import to_blocks
 from tests.alerting import Start, alerts, bridgekeepers, generic, post
 from tests.conftest import Running
-from tests.services.test_lifecycle import declare, in_bridge, incident_row, timeline
+from tests.services.test_lifecycle import declare, in_bridge, incident_row, text_of, timeline
 from tests.slack.test_card_actions import click
 
 C0 = "\x00\x01\x07\x08\x0b\x0c\x1b\x1c\x1d\x1e\x1f\x7f"
@@ -176,6 +176,21 @@ async def test_zero_width_characters_go_except_joiners_inside_words(running: Run
     await in_bridge(running, channel, f"note \ufeffhid\u200bden\u2060 \u200d {family} ok")
     [note] = [e for e in await timeline(running) if e.kind == "note"]
     assert note.text == f"hidden  {family} ok"
+
+
+# -- characters that show as nothing: no title of them alone ------------------------------------
+@pytest.mark.parametrize("blank", ["\u2800", "\u115f", "\u3164 \uffa0", "\u180e\u1160"])
+async def test_a_title_that_would_show_as_nothing_is_no_title(serve: Start, blank: str) -> None:
+    app = await serve()
+    answer = await post(app, "generic", generic(blank))
+    assert answer.status == 422 and "title is missing" in answer.body["error"], answer.body
+    assert await alerts(app) == []
+    reply = await app.command(f"declare {blank} sev2")
+    await app.settle()
+    assert "title" in text_of(reply.body).lower(), reply.body
+    assert not any(c.name.startswith("inc-") for c in app.slack.channels.values())
+    kept = await post(app, "generic", generic(f"Braille{blank}label"))
+    assert kept.status == 202  # inside a title they stay: scripts use them
 
 
 # -- NUL and lone surrogates: stored (PostgreSQL can store neither) --------------------------------

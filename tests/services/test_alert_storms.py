@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,6 +65,34 @@ async def test_the_same_resolve_after_a_refire_resolves_the_alert_and_its_card(
     await app.settle()
     cards = card_texts(app)
     assert len(cards) == 2 and all("*Status:* resolved" in card for card in cards)
+
+
+async def test_a_late_copy_of_an_earlier_resolve_leaves_the_refired_alert_firing(
+    serve: Start,
+) -> None:
+    """Fired, resolved, fired again: the first resolve delivered again late (a sender's retry)
+    ended before this firing began, so the alert still fires; its own resolve resolves it."""
+    app = await serve()
+    start = datetime.now(UTC) - timedelta(hours=1)
+
+    def at(minutes: int) -> str:
+        return (start + timedelta(minutes=minutes)).isoformat()
+
+    fire = body("Disk full on db-01", "db-01", started_at=at(0))
+    old_resolve = body(
+        "Disk full on db-01", "db-01", status="resolved", started_at=at(0), ended_at=at(5)
+    )
+    await post(app, "generic", fire)
+    assert (await post(app, "generic", old_resolve)).body["result"] == "resolved"
+    again = await post(app, "generic", body("Disk full on db-01", "db-01", started_at=at(25)))
+    assert again.body["result"] == "new"
+    late = await post(app, "generic", old_resolve)
+    assert (late.body["alert_id"], late.body["result"]) == (again.body["alert_id"], "duplicate")
+    assert (await alert(app, again.body["alert_id"])).status == "firing"
+    own = body("Disk full on db-01", "db-01", status="resolved", started_at=at(25), ended_at=at(40))
+    assert (await post(app, "generic", own)).body["result"] == "resolved"
+    stored = await alert(app, again.body["alert_id"])
+    assert stored.status == "resolved" and stored.resolved_at == start + timedelta(minutes=40)
 
 
 # -- byte-identical repeats ------------------------------------------------------------------

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bridgekeeper.domain.commands import UsageError, UserRef
+from bridgekeeper.domain.text import shows_nothing
 
 # A Slack escape such as <@U1|Ann Lee> is one token even with spaces inside.
 TOKEN = re.compile(r"<[^<>\s][^<>]*>|\S+")
@@ -38,9 +39,11 @@ class Args:
         return [token.text for token in self.tokens]
 
     def rest(self, start: int = 0, stop: int | None = None) -> str:
-        """The original text of tokens[start:stop], inner spacing kept."""
+        """The original text of tokens[start:stop], inner spacing kept ("" when it would show
+        as nothing: a title of braille blanks is no title)."""
         chosen = self.tokens[start:stop]
-        return self.text[chosen[0].start : chosen[-1].end] if chosen else ""
+        found = self.text[chosen[0].start : chosen[-1].end] if chosen else ""
+        return "" if shows_nothing(found) else found
 
     def drop(self, count: int) -> Args:
         return replace(self, tokens=self.tokens[count:])

@@ -23,6 +23,9 @@ SEPARATORS = "\u2028\u2029\u0085"
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 JOINERS = "\u200c\u200d"  # kept inside a word
 ZERO_WIDTH = "\u200b\u2060\ufeff" + JOINERS
+# Characters that show as nothing, kept in text (scripts use them) but not a line by themselves:
+# the Mongolian vowel separator, the braille blank, the Hangul fillers.
+BLANK_LOOKING = frozenset("\u180e\u2800\u115f\u1160\u3164\uffa0 ")
 
 _NEWLINES = re.compile(r"\r\n?")
 _SEPARATOR = re.compile(f"[{SEPARATORS}]")
@@ -49,8 +52,14 @@ def clean(text: str) -> str:
 
 def clean_line(text: str) -> str:
     """`clean`, on one line: every run of whitespace (line breaks too) becomes one space, and the
-    ends are stripped. For titles, names and labels."""
-    return _WHITESPACE.sub(" ", clean(text)).strip()
+    ends are stripped. For titles, names and labels: one that would show as nothing is empty."""
+    line = _WHITESPACE.sub(" ", clean(text)).strip()
+    return "" if shows_nothing(line) else line
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether text that is not empty is only characters that show as nothing (and spaces)."""
+    return bool(text) and not text.isascii() and all(char in BLANK_LOOKING for char in text)
 
 
 def same_secret(given: str, expected: str) -> bool:

@@ -7,7 +7,8 @@ all plain repeats (an open alert's count goes up, and its card may need its next
 queued): requests made only of those are counted together, in a few statements
 (services/repeats.py). A redelivered webhook is recognised by the sender's delivery id; for
 senders without one, a repeated body is one more occurrence of a firing alert, and a resolution
-resolves the alert if it is firing, however often the same body came before.
+resolves the alert if it is firing, however often the same body came before, unless it ended
+before that firing began (a late copy of an earlier firing's resolution).
 """
 
 from __future__ import annotations
@@ -26,12 +27,7 @@ from bridgekeeper.config import Settings
 from bridgekeeper.domain.alerts import model
 from bridgekeeper.domain.incidents import Severity
 from bridgekeeper.services import digest
-from bridgekeeper.services.alert_cards import (
-    card_due,
-    note_resolved,
-    raise_severity,
-    refresh_card,
-)
+from bridgekeeper.services.alert_cards import card_due, note_resolved, raise_severity, refresh_card
 from bridgekeeper.services.alert_incidents import (
     auto_declare_rule,
     declare_for,
@@ -314,9 +310,13 @@ class IntakeService:
     async def _repeat_changes(
         self, session: DbSession, alert_id: int, alert: model.Alert, now: datetime
     ) -> None:
-        """A repeat that changes more than the count: a new severity, or a card to refresh."""
+        """A repeat that changes more than the count: a new severity, or a card to refresh. A
+        rise shows at once, and puts an alert dismissed before it back in triage."""
         stored = await alert_store.get(session=session, alert_id=alert_id, lock=True)
         assert stored is not None  # just counted, under the row lock
+        rose = alert.severity.rank < Severity(stored.severity).rank
+        if rose and stored.triage == "dismissed":
+            stored.triage = "new"
         if alert.severity.value != stored.severity:
             stored.severity = alert.severity.value
             stored.source_severity = alert.source_severity[:SOURCE_SEVERITY_MAX]
@@ -325,7 +325,7 @@ class IntakeService:
                     session=session, incident_id=stored.incident_id, lock=True
                 )
                 await raise_severity(self.incidents, session, incident=incident, alert=stored)
-        await self._card(session, stored, now, urgent=False)
+        await self._card(session, stored, now, urgent=rose)
 
     # -- resolved -----------------------------------------------------------------------------
     async def _resolve(self, session: DbSession, alert: model.Alert, now: datetime) -> Outcome:
@@ -339,6 +339,8 @@ class IntakeService:
             session.add(row)
             await session.flush()
             return Outcome(row.id, Result.RESOLVED, None)
+        if alert.ended_at is not None and alert.ended_at < stored.first_seen:
+            return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)  # a late copy
         stored.status = model.AlertStatus.RESOLVED.value
         stored.resolved_at = min(alert.ended_at or now, now)
         stored.last_seen = now

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridgekeeper.domain.alerts.model import PayloadError
-from bridgekeeper.domain.text import clean, clean_line
+from bridgekeeper.domain.text import clean, clean_line, shows_nothing
 
 TITLE_MAX = 500
 DESCRIPTION_MAX = 5000
@@ -80,7 +80,8 @@ def text(value: object) -> str:
     if isinstance(value, bool) or value is None:
         return ""
     if isinstance(value, str):
-        return clean(value).strip()
+        cleaned = clean(value).strip()
+        return "" if shows_nothing(cleaned) else cleaned
     if isinstance(value, int | float):
         try:
             return str(value)
