@@ -340,6 +340,7 @@ class IntakeService:
             await session.flush()
             return Outcome(row.id, Result.RESOLVED, None)
         if alert.ended_at is not None and alert.ended_at < stored.first_seen:
+            log.info("alert %s: a resolve that ended before it fired again, kept firing", stored.id)
             return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)  # a late copy
         stored.status = model.AlertStatus.RESOLVED.value
         stored.resolved_at = min(alert.ended_at or now, now)
