@@ -849,7 +849,13 @@ def test_correlation_keys_normalise() -> None:
         hosts=["VM-WEB-01.contoso.com:9100", "10.0.0.5:9100", "", "localhost:9090"],
         other=["azure-alert:", "defender-alert:abc"],
     )
-    assert keys == {f"resource:{VM_ID}", "host:vm-web-01", "host:10.0.0.5", "defender-alert:abc"}
+    assert keys == {
+        f"resource:{VM_ID}",
+        "host:vm-web-01",
+        "fqdn:vm-web-01.contoso.com",  # the full name, beside its first label
+        "host:10.0.0.5",
+        "defender-alert:abc",
+    }
 
 
 def test_pick_incident() -> None:
@@ -867,6 +873,27 @@ def test_pick_incident() -> None:
     assert pick_incident(frozenset(), incidents, now=NOW, window=window) is None
     tie = [(3, keys, NOW), (4, keys, NOW)]
     assert pick_incident(keys, tie, now=NOW, window=window) == 4
+
+
+def test_hosts_of_one_name_in_two_domains_are_two_hosts() -> None:
+    """A first label in common is the same host where at most one side knows its full name;
+    where both do and the names differ, they are two machines."""
+    window = timedelta(minutes=60)
+
+    def keys(host: str) -> frozenset[str]:
+        return correlation_keys(hosts=[host])
+
+    corp = [(1, keys("web-01.corp.example.com"), NOW)]
+    assert (
+        pick_incident(keys("web-01.staging.example.net:9100"), corp, now=NOW, window=window) is None
+    )
+    for same in ("web-01", "WEB-01.corp.example.com:9100", "http://web-01.corp.example.com/"):
+        assert pick_incident(keys(same), corp, now=NOW, window=window) == 1, same
+    bare = [(2, keys("web-01"), NOW)]
+    assert pick_incident(keys("web-01.staging.example.net"), bare, now=NOW, window=window) == 2
+    both = keys("web-01.staging.example.net") | {"defender-alert:abc"}
+    other_key = [(3, keys("web-01.corp.example.com") | {"defender-alert:abc"}, NOW)]
+    assert pick_incident(both, other_key, now=NOW, window=window) == 3  # another key in common
 
 
 # --- timestamps ------------------------------------------------------------------------------

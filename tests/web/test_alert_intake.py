@@ -490,6 +490,24 @@ async def test_the_vm_web_01_alerts_group_into_one_incident_and_grafana_stays_ap
     assert not any("Host high CPU load on vm-web-01" in c for c in cards)
 
 
+async def test_a_host_of_the_same_name_in_another_domain_stays_apart(serve: Start) -> None:
+    """A private security incident on web-01.corp.example.com does not take in a disk alert
+    from web-01.staging.example.net: that one gets its own triage card."""
+    rule = AutoDeclareRule(sources=("generic",), min_severity=Severity.SEV1, private=True)
+    app = await serve(auto_declare=(rule,))
+    corp = generic("Beacon to a known C2", severity="sev1")
+    await post(app, "generic", corp | {"entities": {"hosts": ["web-01.corp.example.com"]}})
+    disk = generic("Disk full on web-01.staging", severity="sev2")
+    staging = await post(
+        app, "generic", disk | {"entities": {"hosts": ["web-01.staging.example.net"]}}
+    )
+    assert staging.body["result"] == "new", staging.body
+    await app.settle()
+    assert any("Disk full on web-01.staging" in card for card in card_texts(app))
+    same = generic("Beacon again", severity="sev2", entities={"hosts": ["web-01"]})
+    assert (await post(app, "generic", same)).body["result"] == "attached"
+
+
 async def test_an_attached_alert_raises_the_incident_severity(serve: Start) -> None:
     rule = AutoDeclareRule(sources=("defender",), min_severity=Severity.SEV2)
     app = await serve(auto_declare=(rule,))

@@ -5,6 +5,9 @@ Key formats (all lower-case except where the source's value is case-sensitive):
 - `resource:<ARM id lower-cased>`         any Azure resource id
 - `host:<short host name>`                 VM name from an ARM id, host entities, Prometheus
                                            `instance` without port, Datadog host, ...
+- `fqdn:<full host name>`                  beside `host:` when the name is qualified: two
+                                           alerts whose host has the same first label but whose
+                                           full names differ are not the same host
 - `azure-alert:<alert GUID, 32 hex>`       Azure Monitor alertId; PagerDuty incident_key when it
                                            carries that GUID (forwarded Azure alerts)
 - `defender-alert:<SystemAlertId>`         Defender SystemAlertId = Sentinel alert providerAlertId
@@ -44,8 +47,16 @@ def correlation_keys(
             keys.add(resource_key(resource))
             host_names.append(fields.arm_host(resource) or "")
     keys.update(host_key(host) for host in host_names if _is_host(host))
+    keys.update(f"fqdn:{name}" for host in host_names if _is_host(host) and (name := _fqdn(host)))
     keys.update(key for key in other if key.split(":", 1)[-1])
     return frozenset(key for key in keys if len(key) <= KEY_MAX)
+
+
+def _fqdn(host: str) -> str:
+    """The full host name when it is qualified (`web-01.corp.example.com`); "" for a bare name
+    or an address."""
+    name = fields.host_name(host)
+    return name if fields.short_host(name) != name else ""
 
 
 def _is_host(host: str) -> bool:
@@ -67,8 +78,8 @@ def arm_resources(values: Iterable[str]) -> list[str]:
 
 
 def related(a: Alert, b_keys: frozenset[str]) -> bool:
-    """Whether the alert shares at least one correlation key with an incident's keys."""
-    return not a.correlation_keys.isdisjoint(b_keys)
+    """Whether the alert shares a correlation key with an incident's keys (`shared`)."""
+    return shared(a.correlation_keys, b_keys)
 
 
 def pick_incident(
@@ -89,6 +100,22 @@ def pick_incident(
     candidates = [
         (last_activity, number)
         for number, keys, last_activity in open_incidents
-        if now - last_activity <= window and not keys.isdisjoint(alert_keys)
+        if now - last_activity <= window and shared(alert_keys, keys)
     ]
     return max(candidates)[1] if candidates else None
+
+
+def shared(a: Set[str], b: Set[str]) -> bool:
+    """Whether two sets of keys name the same thing: a key in common, not counting a host's
+    first label where both know its full name and those differ (`web-01.corp.example.com` is
+    not `web-01.staging.example.net`; a bare `web-01` is either)."""
+    return any(not _other_domains(key, a, b) for key in a & b if not key.startswith("fqdn:"))
+
+
+def _other_domains(key: str, a: Set[str], b: Set[str]) -> bool:
+    if not key.startswith("host:"):
+        return False
+    prefix = f"fqdn:{key.removeprefix('host:')}."
+    full_a = {k for k in a if k.startswith(prefix)}
+    full_b = {k for k in b if k.startswith(prefix)}
+    return bool(full_a and full_b and full_a.isdisjoint(full_b))
