@@ -11,7 +11,7 @@ import pytest
 
 from bridgekeeper.domain.alerts.parse import parse
 from bridgekeeper.domain.incidents import Severity
-from tests.examples import SAMPLES, example, sample_for
+from tests.examples import SAMPLES, example
 
 NOW = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
 
@@ -163,16 +163,3 @@ def test_datadogs_default_payload_links_the_monitor_its_message_names() -> None:
     assert parse("datadog", body | {"body": quoted}, received_at=NOW)[0].link == test.link
     last = body["body"] + "\n[Monitor Status](https://evil.example/phish)"
     assert parse("datadog", body | {"body": last}, received_at=NOW)[0].link is None
-
-
-def test_alerts_alertmanager_left_out_of_a_group_are_said() -> None:
-    """`truncatedAlerts`: Alertmanager's `max_alerts` kept some of the group's alerts out of
-    the notification; each alert sent says so, since they are only in Alertmanager."""
-    group = sample_for("alertmanager") | {"truncatedAlerts": 57}
-    alerts = parse("alertmanager", group, received_at=NOW)
-    said = "57 more alerts of this group were left out of the notification."
-    assert alerts and all(said in alert.description for alert in alerts)
-    whole = parse(
-        "alertmanager", sample_for("alertmanager") | {"truncatedAlerts": 0}, received_at=NOW
-    )
-    assert not any("left out" in alert.description for alert in whole)

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bridgekeeper.domain.command_parsing import parse
+from bridgekeeper.domain.commands import UsageError
 from bridgekeeper.domain.text import (
     BIDI_CONTROLS,
     JOINERS,
@@ -16,6 +18,7 @@ from bridgekeeper.domain.text import (
     clean_line,
     is_digits,
     readable,
+    shows_nothing,
 )
 
 NEVER = set(BIDI_CONTROLS + SEPARATORS + "\u200b\u2060\ufeff\r\x00")
@@ -138,3 +141,25 @@ def test_is_digits_means_int_reads_it_as_typed(text: str) -> None:
 )
 def test_slack_markup_reads_as_words_outside_slack(typed: str, read: str) -> None:
     assert readable(typed, {"U0BOB": "Bob Jones"}) == read
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        "\u2800",
+        "\u3164 \uffa0",
+        "\u2800\u00a0\u2800",
+        "\u3164\u3000\u3164",
+        "\u2800\u034f",
+        "\u3164\ufe0f",
+    ],
+)
+def test_text_that_shows_as_nothing_is_no_title(blank: str) -> None:
+    assert shows_nothing(blank) and clean_line(blank) == ""
+    assert isinstance(parse(f"declare {blank}"), UsageError)
+    assert isinstance(parse(f"declare {blank} sev2"), UsageError)
+
+
+@pytest.mark.parametrize("kept", ["\u2800 Braille", "\ud55c\u1160\uae00", "\u2764\ufe0f", " "])
+def test_text_with_anything_visible_is_kept(kept: str) -> None:
+    assert not shows_nothing(kept)

@@ -95,6 +95,27 @@ async def test_a_late_copy_of_an_earlier_resolve_leaves_the_refired_alert_firing
     assert stored.status == "resolved" and stored.resolved_at == start + timedelta(minutes=40)
 
 
+async def test_a_resolve_on_a_clock_behind_ours_still_resolves(serve: Start) -> None:
+    """A firing without a start time is first seen when it came; its sender's resolve, on a
+    clock behind ours, ended "before" that, and it is no copy of anything: it resolves. So does
+    a resolve that came before its firing, sent again after it."""
+    app = await serve()
+    behind = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
+    fired = await post(app, "generic", body("Disk full on db-02", "db-02"))
+    resolve = body("Disk full on db-02", "db-02", status="resolved", ended_at=behind)
+    assert (await post(app, "generic", resolve)).body["result"] == "resolved"
+    assert (await alert(app, fired.body["alert_id"])).status == "resolved"
+
+    start = datetime.now(UTC) - timedelta(hours=1)
+    ended = (start + timedelta(minutes=5)).isoformat()
+    first = body("CPU high on db-03", "db-03", status="resolved", ended_at=ended)
+    assert (await post(app, "generic", first)).body["result"] == "resolved"
+    firing = body("CPU high on db-03", "db-03", started_at=start.isoformat())
+    later = await post(app, "generic", firing)
+    assert (await post(app, "generic", first)).body["result"] == "resolved"
+    assert (await alert(app, later.body["alert_id"])).status == "resolved"
+
+
 # -- byte-identical repeats ------------------------------------------------------------------
 async def test_identical_bodies_sent_at_once_are_each_counted(serve: Start) -> None:
     app = await serve()

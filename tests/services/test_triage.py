@@ -141,35 +141,6 @@ async def test_dismiss_asks_for_a_disposition_in_a_modal(app: Running) -> None:
     assert app.slack.unsafe_mentions() == []
 
 
-async def dismissed(app: Running, alert_id: int, ts: str) -> None:
-    await click(app, "alert_dismiss", alert_id, ts)
-    await app.settle()
-    values = {"disposition": selected("false_positive"), "comment": typed("scanner")}
-    view = open_view(app, "alert_dismiss")
-    await app.driver.view_submission(user="U0ALICE", view_id=view, values=values)
-    await app.settle()
-
-
-async def test_a_dismissed_alert_that_comes_again_more_severe_is_back_in_triage(
-    app: Running,
-) -> None:
-    title = "Brute force on vpn-01"
-    alert_id, ts = await carded(app, title)
-    await dismissed(app, alert_id, ts)
-    again = generic(title, started_at=STARTED, dedup_key=title)  # the same severity: stays
-    assert (await post(app, "generic", again)).body["result"] == "duplicate"
-    await app.settle()
-    assert (await alert(app, alert_id)).triage == "dismissed" and buttons(app, ts) == []
-
-    await post(app, "generic", again | {"severity": "sev1"})
-    await app.settle()  # at once, not at the card's next refresh
-    stored = await alert(app, alert_id)
-    assert (stored.triage, stored.severity) == ("new", "sev1")
-    text = card(app, ts)
-    assert "SEV1" in text and "back in triage: it came again at a higher severity" in text
-    assert buttons(app, ts) == ["alert_declare", "alert_ack", "alert_dismiss", "alert_link"]
-
-
 async def test_a_rise_in_severity_shows_on_the_card_at_once(app: Running) -> None:
     title = "Brute force on vpn-01"
     _, ts = await carded(app, title)

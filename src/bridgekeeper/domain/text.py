@@ -26,6 +26,7 @@ ZERO_WIDTH = "\u200b\u2060\ufeff" + JOINERS
 # Characters that show as nothing, kept in text (scripts use them) but not a line by themselves:
 # the Mongolian vowel separator, the braille blank, the Hangul fillers.
 BLANK_LOOKING = frozenset("\u180e\u2800\u115f\u1160\u3164\uffa0 ")
+BLANK_CATEGORIES = frozenset({"Mn", "Me", "Cf"})  # marks and format characters, alone
 
 _NEWLINES = re.compile(r"\r\n?")
 _SEPARATOR = re.compile(f"[{SEPARATORS}]")
@@ -58,8 +59,13 @@ def clean_line(text: str) -> str:
 
 
 def shows_nothing(text: str) -> bool:
-    """Whether text that is not empty is only characters that show as nothing (and spaces)."""
-    return bool(text) and not text.isascii() and all(char in BLANK_LOOKING for char in text)
+    """Whether text that is not empty is only characters that show as nothing: spaces, the
+    blank-looking ones, and marks or format characters with nothing to sit on."""
+    return bool(text) and not text.isascii() and all(map(_blank, text))
+
+
+def _blank(char: str) -> bool:
+    return char in BLANK_LOOKING or char.isspace() or unicodedata.category(char) in BLANK_CATEGORIES
 
 
 def same_secret(given: str, expected: str) -> bool:

@@ -310,13 +310,11 @@ class IntakeService:
     async def _repeat_changes(
         self, session: DbSession, alert_id: int, alert: model.Alert, now: datetime
     ) -> None:
-        """A repeat that changes more than the count: a new severity, or a card to refresh. A
-        rise shows at once, and puts an alert dismissed before it back in triage."""
+        """A repeat that changes more than the count: a new severity (a rise shows on its card
+        at once), or a card to refresh."""
         stored = await alert_store.get(session=session, alert_id=alert_id, lock=True)
         assert stored is not None  # just counted, under the row lock
         rose = alert.severity.rank < Severity(stored.severity).rank
-        if rose and stored.triage == "dismissed":
-            stored.triage = "new"
         if alert.severity.value != stored.severity:
             stored.severity = alert.severity.value
             stored.source_severity = alert.source_severity[:SOURCE_SEVERITY_MAX]
@@ -339,9 +337,9 @@ class IntakeService:
             session.add(row)
             await session.flush()
             return Outcome(row.id, Result.RESOLVED, None)
-        if alert.ended_at is not None and alert.ended_at < stored.first_seen:
-            log.info("alert %s: a resolve that ended before it fired again, kept firing", stored.id)
-            return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)  # a late copy
+        if await self._late_copy(session, alert, stored):
+            log.warning("alert %s: a copy of an earlier resolve came late; it fires on", stored.id)
+            return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)
         stored.status = model.AlertStatus.RESOLVED.value
         stored.resolved_at = min(alert.ended_at or now, now)
         stored.last_seen = now
@@ -350,6 +348,15 @@ class IntakeService:
             await self._note_resolved(session, stored, now)
         await self._card(session, stored, now, urgent=True)
         return Outcome(stored.id, Result.RESOLVED, stored.incident_number)
+
+    async def _late_copy(self, session: DbSession, alert: model.Alert, stored: Alert) -> bool:
+        """A resolve that ended before this firing began, at a time an earlier firing of the
+        same alert was resolved at or after: that firing's resolve, delivered again late."""
+        if alert.ended_at is None or alert.ended_at >= stored.first_seen:
+            return False
+        earlier = await alert_store.latest_resolved(session=session, dedup_key=stored.dedup_key)
+        resolved_at = earlier.resolved_at if earlier is not None else None
+        return resolved_at is not None and resolved_at >= alert.ended_at
 
     async def _note_resolved(self, session: DbSession, stored: Alert, now: datetime) -> None:
         assert stored.incident_id is not None

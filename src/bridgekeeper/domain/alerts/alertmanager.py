@@ -105,7 +105,7 @@ def _alert(
         source_severity=severity_raw,
         status=status,
         description=fields.paragraph(
-            _description(annotations, labels, _extra(item, envelope, flavour))
+            _description(annotations, labels, flavour.extra_description(item))
         ),
         resource=_resource(labels),
         entities=fields.entity_map(hosts, [], []),
@@ -162,17 +162,6 @@ def _title(labels: dict[str, str], annotations: dict[str, str], source: str) -> 
     if name and instance:
         return f"{name} on {instance}"
     return name or f"{source.capitalize()} alert"
-
-
-def _extra(item: dict[str, Any], envelope: dict[str, Any], flavour: Flavour) -> str:
-    """The sender's own extra lines, and how many alerts of the group it left out of this
-    notification (Alertmanager's `max_alerts`: they are only in Alertmanager)."""
-    left_out = fields.get(envelope, "truncatedAlerts")
-    count = left_out if isinstance(left_out, int) and not isinstance(left_out, bool) else 0
-    said = (
-        f"{count} more alerts of this group were left out of the notification." if count > 0 else ""
-    )
-    return fields.join_lines(flavour.extra_description(item), said)
 
 
 def _description(annotations: dict[str, str], labels: dict[str, str], extra: str) -> str:
