@@ -7,8 +7,9 @@ all plain repeats (an open alert's count goes up, and its card may need its next
 queued): requests made only of those are counted together, in a few statements
 (services/repeats.py). A redelivered webhook is recognised by the sender's delivery id; for
 senders without one, a repeated body is one more occurrence of a firing alert, and a resolution
-resolves the alert if it is firing, however often the same body came before, unless it ended
-before that firing began (a late copy of an earlier firing's resolution).
+resolves the alert if it is firing, however often the same body came before, unless it is a
+late copy of an earlier firing's resolution (it ended before this firing began, when that one
+was resolved).
 """
 
 from __future__ import annotations
