@@ -338,7 +338,7 @@ class IntakeService:
             session.add(row)
             await session.flush()
             return Outcome(row.id, Result.RESOLVED, None)
-        if await self._late_copy(session, alert, stored):
+        if await alert_store.late_resolve(session=session, firing=stored, ended_at=alert.ended_at):
             log.warning("alert %s: a copy of an earlier resolve came late; it fires on", stored.id)
             return Outcome(stored.id, Result.DUPLICATE, stored.incident_number)
         stored.status = model.AlertStatus.RESOLVED.value
@@ -349,15 +349,6 @@ class IntakeService:
             await self._note_resolved(session, stored, now)
         await self._card(session, stored, now, urgent=True)
         return Outcome(stored.id, Result.RESOLVED, stored.incident_number)
-
-    async def _late_copy(self, session: DbSession, alert: model.Alert, stored: Alert) -> bool:
-        """A resolve that ended before this firing began, at a time an earlier firing of the
-        same alert was resolved at or after: that firing's resolve, delivered again late."""
-        if alert.ended_at is None or alert.ended_at >= stored.first_seen:
-            return False
-        earlier = await alert_store.latest_resolved(session=session, dedup_key=stored.dedup_key)
-        resolved_at = earlier.resolved_at if earlier is not None else None
-        return resolved_at is not None and resolved_at >= alert.ended_at
 
     async def _note_resolved(self, session: DbSession, stored: Alert, now: datetime) -> None:
         assert stored.incident_id is not None

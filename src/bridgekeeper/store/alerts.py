@@ -40,6 +40,17 @@ async def get_firing(*, session: AsyncSession, dedup_key: str, lock: bool = Fals
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def late_resolve(*, session: AsyncSession, firing: Alert, ended_at: datetime | None) -> bool:
+    """Whether a resolve ending at `ended_at` is a late copy of an earlier firing's: it ended
+    before this firing began, and that earlier firing was resolved then or after."""
+    if ended_at is None or ended_at >= firing.first_seen:
+        return False
+    earlier = await latest_resolved(session=session, dedup_key=firing.dedup_key)
+    return (
+        earlier is not None and earlier.resolved_at is not None and earlier.resolved_at >= ended_at
+    )
+
+
 async def latest_resolved(*, session: AsyncSession, dedup_key: str) -> Alert | None:
     query = (
         select(Alert)
