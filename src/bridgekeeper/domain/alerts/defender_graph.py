@@ -57,7 +57,7 @@ def _is_page(body: dict[str, Any]) -> bool:
 
 
 def _is_alert(body: dict[str, Any]) -> bool:
-    if fields.text_at(body, "@odata.type").lower().lstrip("#") == ODATA_TYPE:
+    if _odata_type(body) == ODATA_TYPE:
         return True
     return fields.get(body, "SystemAlertId") is None and any(
         fields.get(body, name) is not None for name in GRAPH_ONLY
@@ -143,9 +143,14 @@ def _description(alert: dict[str, Any], status: AlertStatus) -> str:
     )
 
 
+def _odata_type(item: dict[str, Any]) -> str:
+    """`#microsoft.graph.security.deviceEvidence` -> `microsoft.graph.security.deviceevidence`."""
+    return fields.text_at(item, "@odata.type").lower().lstrip("#")
+
+
 def _of_type(evidence: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     wanted = f"microsoft.graph.security.{kind}".lower()
-    return [e for e in evidence if fields.text_at(e, "@odata.type").lower().lstrip("#") == wanted]
+    return [item for item in evidence if _odata_type(item) == wanted]
 
 
 def _hosts(evidence: list[dict[str, Any]]) -> list[str]:
@@ -164,9 +169,10 @@ def _accounts(evidence: list[dict[str, Any]]) -> list[str]:
 
 def _account(account: dict[str, Any]) -> str:
     """`name@domain` (the user principal name), else `DOMAIN\\name`, else the display name."""
+    principal = fields.text_at(account, "userPrincipalName")
     name, domain = fields.text_at(account, "accountName"), fields.text_at(account, "domainName")
-    if fields.text_at(account, "userPrincipalName"):
-        return fields.text_at(account, "userPrincipalName")
+    if principal:
+        return principal
     if name:
         return f"{domain}\\{name}" if domain else name
     return fields.text_at(account, "displayName")

@@ -271,11 +271,15 @@ def is_specific_resource(resource_id: str) -> bool:
 
 def arm_host(resource_id: str) -> str | None:
     """The VM / scale-set / Arc machine name at the end of an ARM id, if it names a machine."""
-    parts = resource_id.lower().rstrip("/").split("/")
+    kind, name = _kind_and_name(resource_id)
     machine_types = ("virtualmachines", "machines", "virtualmachinescalesets")
-    if len(parts) >= 2 and parts[-2] in machine_types and parts[-1]:
-        return parts[-1]
-    return None
+    return name if kind in machine_types and name else None
+
+
+def _kind_and_name(resource_id: str) -> tuple[str, str]:
+    """The last two segments of an ARM id, lower-cased: its resource type and its name."""
+    parts = resource_id.lower().rstrip("/").split("/")
+    return (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
 
 
 # ARM resource types that are no machine: their name is not a host's (an alert's compromised
@@ -288,10 +292,10 @@ NOT_MACHINES = frozenset(
 
 def names_no_machine(name: str, resource_ids: Iterable[str]) -> bool:
     """Whether `name` is the name of one of these resources, of a type that is no machine."""
+    wanted = name.lower()
     return any(
-        parts[-1] == name.lower() and parts[-2] in NOT_MACHINES
-        for parts in (resource.lower().rstrip("/").split("/") for resource in resource_ids)
-        if len(parts) >= 2
+        kind in NOT_MACHINES and named == wanted
+        for kind, named in map(_kind_and_name, resource_ids)
     )
 
 

@@ -46,8 +46,10 @@ def correlation_keys(
         if resource.strip() and _groupable(resource):
             keys.add(resource_key(resource))
             host_names.append(fields.arm_host(resource) or "")
-    keys.update(host_key(host) for host in host_names if _is_host(host))
-    keys.update(f"fqdn:{name}" for host in host_names if _is_host(host) and (name := _fqdn(host)))
+    for host in filter(_is_host, host_names):
+        keys.add(host_key(host))
+        if full := _fqdn(host):
+            keys.add(f"fqdn:{full}")
     keys.update(key for key in other if key.split(":", 1)[-1])
     return frozenset(key for key in keys if len(key) <= KEY_MAX)
 
