@@ -89,7 +89,7 @@ class Bridgekeeper:
         `slack_api_url` (the sandbox's emulator answering in this process)."""
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, settings.database)
         self.renderer = Renderer(
             [settings.reports.template_dir] if settings.reports.template_dir else []
         )

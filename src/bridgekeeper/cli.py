@@ -285,7 +285,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
 async def _db_upgrade(settings: Settings) -> int:
     from bridgekeeper.store.db import Database
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database)
     try:
         await db.upgrade()
     finally:

@@ -21,7 +21,7 @@ async def report(settings: Settings, number: int, fmt: str, version: int | None)
 
     folders = [settings.reports.template_dir] if settings.reports.template_dir else []
     renderer = Renderer(folders)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database)
     try:
         await db.check_schema()
         reports = ReportService(db=db, clock=SystemClock(), renderer=renderer)
@@ -67,7 +67,7 @@ async def iocs_export(settings: Settings, number: int, fmt: str) -> int:
     from bridgekeeper.store.db import Database
 
     renderer = Renderer()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database)
     try:
         await db.check_schema()
         async with db.sessions() as session:
@@ -93,7 +93,7 @@ async def audit_verify(settings: Settings, number: int | None) -> int:
     from bridgekeeper.store.db import Database, DatabaseError, failure_reason
 
     renderer = Renderer()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database)
     try:
         await db.check_schema()
         report = await verify(db, number)

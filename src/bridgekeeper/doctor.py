@@ -53,7 +53,7 @@ async def run_checks() -> list[Finding]:
 async def database_checks(settings: Settings) -> list[Finding]:
     from bridgekeeper.store.db import Database, DatabaseError, failure_reason
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database)
     shown = redact_url(settings.database_url)
     try:
         await db.check_schema()

@@ -19,7 +19,7 @@ async def outbox_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.outbox_command == "retry" and sum((bool(args.ids), bool(args.lane), args.all)) != 1:
         print(renderer.text("cli/outbox_retry_usage.txt.j2").strip(), file=sys.stderr)
         return 2
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database)
     try:
         await db.check_schema()
         if args.outbox_command == "list":

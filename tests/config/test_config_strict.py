@@ -94,6 +94,18 @@ def test_unknown_keys_are_refused_with_the_nearest_known_key(
             "http.body_timeout_seconds: expected a number greater than 0, got -1 (a number)",
         ),
         (
+            '[database.server_settings]\n"work_mem; DROP" = "64MB"',
+            'database.server_settings: "work_mem; DROP" is not a PostgreSQL parameter\'s name',
+        ),
+        (
+            "[database.server_settings]\nwork_mem = 64",
+            "database.server_settings.work_mem: expected text in quotes, got 64 (a number)",
+        ),
+        (
+            "[database]\nmax_overflow = -1",
+            "database.max_overflow: expected 0 or more, got -1 (a number)",
+        ),
+        (
             '[incidents]\ndefault_severity = "sev9"',
             'incidents.default_severity: expected one of sev1, sev2, sev3, sev4, got "sev9" '
             "(a string)",
@@ -243,6 +255,8 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
         '[alerts]\ntoken = "from-the-file"\n'
         '[[alerts.auto_declare]]\nsources = ["defender"]\nmin_severity = "sev1"\nprivate = true\n'
         "[http]\nheader_timeout_seconds = 5\n"
+        "[database]\npool_size = 4\nping_after_idle_seconds = 0\n"
+        '[database.server_settings]\nstatement_timeout = "30s"\n'
         '[reports]\ntemplate_dir = "templates"\n'
         "[updates]\ncadence_minutes = { sev1 = 15, sev3 = 0 }\n"
         'stakeholder_channels = { sev1 = "C0EXECS", sev4 = [] }\n'
@@ -262,6 +276,10 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
     assert rule.sources == ("defender",) and rule.private is True
     assert rule.min_severity is Severity.SEV1
     assert settings.http.header_timeout_seconds == 5.0
+    assert (settings.database.pool_size, settings.database.max_overflow) == (4, 10)
+    assert settings.database.ping_after_idle_seconds == 0.0
+    assert settings.database.server_settings == {"statement_timeout": "30s"}  # replaced whole
+    assert settings.database.hot_path_server_settings == {"enable_seqscan": "off"}
     assert settings.reports.template_dir == tmp_path / "templates"
     assert settings.updates.cadence_minutes[Severity.SEV1] == 15
     assert settings.updates.cadence_minutes[Severity.SEV3] is None

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Connection, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from bridgekeeper.config import DatabaseSettings
 from bridgekeeper.domain.effects import Post
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database, DbSession, ping_url
@@ -264,6 +265,88 @@ async def test_a_connection_the_server_closed_is_replaced_without_failing_the_wo
         assert after != backend
     finally:
         await db.dispose()
+
+
+async def test_a_pooled_connection_the_server_closed_while_idle_is_replaced_before_use(
+    db_url: str,
+) -> None:
+    """PostgreSQL: a connection idle past `ping_after_idle_seconds` (0 here: any) is pinged
+    before a transaction takes it, and one the server closed meanwhile is replaced: the
+    transaction does not fail."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to close a connection")
+    db = Database(db_url, DatabaseSettings(pool_size=1, max_overflow=0, ping_after_idle_seconds=0))
+    try:
+        backend = await _backend_of_a_transaction(db)
+        await _terminate(db, backend)
+        assert await _backend_of_a_transaction(db) != backend
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_given_back_within_the_window_is_used_without_a_ping(
+    db_url: str,
+) -> None:
+    """PostgreSQL: within the window no ping is spent (a round trip a transaction); a
+    connection the server closed that soon fails its transaction, and the next gets a new
+    one."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to close a connection")
+    tuning = DatabaseSettings(pool_size=1, max_overflow=0, ping_after_idle_seconds=3600)
+    db = Database(db_url, tuning)
+    try:
+        backend = await _backend_of_a_transaction(db)
+        await _terminate(db, backend)
+        with pytest.raises(DBAPIError) as failed:
+            await _backend_of_a_transaction(db)
+        assert failed.value.connection_invalidated
+        assert await _backend_of_a_transaction(db) != backend
+    finally:
+        await db.dispose()
+
+
+async def test_each_pool_s_connections_set_the_configured_parameters(db_url: str) -> None:
+    """PostgreSQL: [database] server_settings on the transactions' pool, and
+    hot_path_server_settings on the hot paths' (the default: never a scan of a whole table)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite takes no run-time parameters")
+    db = Database(db_url, DatabaseSettings(server_settings={"statement_timeout": "30s"}))
+    try:
+        async with db.transaction() as session:
+            shown = await session.scalar(text("SHOW statement_timeout"))
+            planning = await session.scalar(text("SHOW plan_cache_mode"))
+        assert (shown, planning) == ("30s", "auto")  # the table given replaced the default
+        seqscan = await db.run_in_transaction(lambda conn: conn.scalar(text("SHOW enable_seqscan")))
+        assert seqscan == "off"
+    finally:
+        await db.dispose()
+
+
+async def _backend_of_a_transaction(db: Database) -> int:
+    async with db.transaction() as session:
+        return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+
+async def _terminate(db: Database, backend: int) -> None:
+    """Close a backend from the server's side (from the hot paths' pool), and wait until the
+    server shows it gone."""
+
+    def terminate(conn: Connection) -> None:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+    def alive(conn: Connection) -> bool:
+        found = conn.execute(_BACKEND_ALIVE, {"pid": backend}).first()
+        return found is not None
+
+    await db.run_in_transaction(terminate)
+    await eventually(lambda: _not(db.run_in_transaction(alive)))
+
+
+async def _not(check: Awaitable[bool]) -> bool:
+    return not await check
+
+
+_BACKEND_ALIVE = text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid")
 
 
 async def test_commits_reach_the_database_file_without_a_writer_stopping_to_copy_them(

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 from bridgekeeper.config.alerts import Alerts, CloudEvents, HeartbeatName, Source, SourceName
 from bridgekeeper.config.oncall import GoAlert, OnCall, PagerDuty
 from bridgekeeper.config.regulatory import Regulatory
+from bridgekeeper.config.server import DatabaseTuning, Http
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
     DEFAULT_PERMISSIONS,
@@ -27,7 +28,6 @@ from bridgekeeper.config.types import (
     Minutes,
     Positive,
     ReportToken,
-    Seconds,
     SeverityName,
     Table,
     Text,
@@ -152,24 +152,6 @@ class Evidence(Table):
         description="a file added as evidence (the "
         "message shortcut) is downloaded and hashed up to this size; a larger one is recorded "
         "without a hash",
-    )
-
-
-class Http(Table):
-    header_timeout_seconds: Seconds = Field(
-        10.0, description="time for a new connection's request line and headers"
-    )
-    body_timeout_seconds: Seconds = Field(
-        30.0, description="time for a request's body, once its headers are in"
-    )
-    keepalive_timeout_seconds: Seconds = Field(
-        75.0, description="an idle kept-alive connection is closed after this long"
-    )
-    max_connections: Positive = Field(
-        1000, description="connections per process; more are answered 503 and closed"
-    )
-    slack_max_body_bytes: Positive = Field(
-        1024 * 1024, description="largest request accepted on /slack/events"
     )
 
 
@@ -351,6 +333,7 @@ class Document(Table):
     outbox: Outbox = Outbox()
     alerts: Alerts = Alerts()
     http: Http = Http()
+    database: DatabaseTuning = DatabaseTuning()
     close: Close = Close()
     reports: Reports = Reports()
     metrics: Metrics = Metrics()

@@ -71,6 +71,21 @@ class HttpSettings:
     slack_max_body_bytes: int = 1024 * 1024  # /slack/events (Slack's requests are a few KB)
 
 
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """[database]: PostgreSQL's connection pools (config/server.py says what each is for)."""
+
+    pool_size: int = 10
+    max_overflow: int = 10
+    ping_after_idle_seconds: float = 1.0
+    server_settings: Mapping[str, str] = field(
+        default_factory=lambda: {"plan_cache_mode": "force_custom_plan"}
+    )
+    hot_path_server_settings: Mapping[str, str] = field(
+        default_factory=lambda: {"enable_seqscan": "off"}
+    )
+
+
 CLOSE_FIELDS = ("summary", "root_cause", "went_well", "to_improve", "disposition", "follow_ups")
 
 
@@ -239,6 +254,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     updates: UpdateSettings = field(default_factory=UpdateSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
     log_level: str | None = None  # None: the command's own default (INFO or WARNING)
     log_format: str = "text"  # or "json": one object a line
     metrics_token: str | None = None  # None: GET /metrics is open

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from bridgekeeper import metrics
-from bridgekeeper.config import redact_url
+from bridgekeeper.config import DatabaseSettings, redact_url
 from bridgekeeper.errors import SchemaOutOfDate
 from bridgekeeper.store import schema
 from bridgekeeper.store.engines import READING, inline_engine, make_engine, short_engine
@@ -123,9 +123,10 @@ def _forget_queued(session: Session) -> None:
 class Database:
     """One engine; `transaction()` gives a session that commits on success."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, tuning: DatabaseSettings | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        tuning = tuning or DatabaseSettings()
+        self.engine = make_engine(url, tuning)
         self._inline, self._checkpoints = inline_engine(url)
         # Reading sessions never commit; on SQLite they don't take the write lock either, and
         # run in the event loop's thread as the writers do, on an engine (a pool) of their own.
@@ -133,7 +134,7 @@ class Database:
         # aiosqlite's thread, after a failed open, could answer into an event loop already
         # closed, and print a traceback after the line that says why.
         self._reading = inline_engine(url, self._checkpoints)[0] or self.engine
-        self._short = self._inline or (self.engine if self.is_sqlite else short_engine(url))
+        self._short = self._inline or (self.engine if self.is_sqlite else short_engine(url, tuning))
         for engine in self.engines:  # before an engine with options is made from one
             share_compiled(engine)
         reading = self._reading.execution_options(**{READING: True})

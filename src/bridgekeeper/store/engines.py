@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bridgekeeper.config import DatabaseSettings
 from bridgekeeper.store import inline_sqlite
 
 BUSY_TIMEOUT_MS = 30_000  # how long an SQLite writer waits for another process's transaction
 READING = "bridgekeeper_reading"  # execution option of the sessions that only read
+IDLE_SINCE = "bridgekeeper_idle_since"  # when a pooled connection was given back (monotonic)
 
 
 def to_json(value: Any) -> str:
@@ -36,25 +40,43 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, tuning: DatabaseSettings) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, json_serializer=to_json
         )
         serialise_sqlite_writers(engine.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS)
         return engine
-    # asyncpg prepares each statement once per connection, and PostgreSQL then keeps a generic
-    # plan: one made while a table was nearly empty scans it whole ever after. So each
-    # statement is planned for its parameters.
-    settings = {"plan_cache_mode": "force_custom_plan"}
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"server_settings": settings},
+        pool_size=tuning.pool_size,
+        max_overflow=tuning.max_overflow,
+        connect_args={"server_settings": dict(tuning.server_settings)},
         json_serializer=to_json,
     )
+    ping_when_idle(engine.sync_engine, tuning.ping_after_idle_seconds)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only when it has been idle `idle_seconds` or more
+    (as HikariCP's alive-bypass window does): one given back a moment ago is alive, and a ping
+    before every transaction was a round trip each. A dead one is replaced before the
+    transaction starts (the pool tries a new connection)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(IDLE_SINCE, None)  # none: connected just now
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
 
 
 def inline_engine(
@@ -77,18 +99,18 @@ def in_memory(url: str) -> bool:
     return not database or database == ":memory:" or "mode=memory" in url
 
 
-def short_engine(url: str) -> AsyncEngine:
+def short_engine(url: str, tuning: DatabaseSettings) -> AsyncEngine:
     """PostgreSQL's pool for the hot paths' short transactions, which run one at a time or
     two (the intake's batches, the worker's shared bookkeeping). They never ping first (a round
     trip each; `run_in_transaction` retries on a new connection instead), and they only look
-    rows up by key, so their plans are kept but never scan a table: planning each statement
-    cost about 12% of a storm's throughput."""
+    rows up by key, so their plans are kept but never scan a table (`hot_path_server_settings`):
+    planning each statement cost about 12% of a storm's throughput."""
     return create_async_engine(
         url,
         pool_size=2,
         max_overflow=2,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"enable_seqscan": "off"}},
+        connect_args={"server_settings": dict(tuning.hot_path_server_settings)},
         json_serializer=to_json,
     )
 

@@ -1,0 +1,74 @@
+"""The tables about how a process serves: its HTTP connections ([http]) and its database
+connections ([database])."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from bridgekeeper.config.types import LONGEST, Positive, Seconds, Shown, Table, problem
+
+PARAMETER = re.compile(r"[a-z_][a-z0-9_.]{0,62}")  # a PostgreSQL run-time parameter's name
+
+
+def _parameters(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not PARAMETER.fullmatch(name):
+            raise problem("postgresql_parameter", parameter=name)
+    return value
+
+
+Parameters = Annotated[dict[str, str], AfterValidator(_parameters), Shown("table of strings")]
+Overflow = Annotated[int, Field(ge=0, le=1000), Shown("0 or a positive integer")]
+IdleSeconds = Annotated[float, Field(ge=0, le=LONGEST), Shown("seconds")]
+
+
+class Http(Table):
+    header_timeout_seconds: Seconds = Field(
+        10.0, description="time for a new connection's request line and headers"
+    )
+    body_timeout_seconds: Seconds = Field(
+        30.0, description="time for a request's body, once its headers are in"
+    )
+    keepalive_timeout_seconds: Seconds = Field(
+        75.0, description="an idle kept-alive connection is closed after this long"
+    )
+    max_connections: Positive = Field(
+        1000, description="connections per process; more are answered 503 and closed"
+    )
+    slack_max_body_bytes: Positive = Field(
+        1024 * 1024, description="largest request accepted on /slack/events"
+    )
+
+
+class DatabaseTuning(Table):
+    """PostgreSQL's connection pools (SQLite has a file, not a pool: these do not apply)."""
+
+    pool_size: Positive = Field(
+        10, description="PostgreSQL: connections each process keeps open for its transactions"
+    )
+    max_overflow: Overflow = Field(
+        10,
+        description="PostgreSQL: connections opened past pool_size when all are busy, closed "
+        "once given back",
+    )
+    ping_after_idle_seconds: IdleSeconds = Field(
+        1.0,
+        description="PostgreSQL: a pooled connection unused this long is pinged before a "
+        "transaction takes it, and replaced if the server has gone; one used more recently is "
+        "not (a ping is a round trip); 0: always",
+    )
+    server_settings: Parameters = Field(
+        {"plan_cache_mode": "force_custom_plan"},
+        description="PostgreSQL: run-time parameters each connection sets (a table given "
+        "replaces this one); the default plans each statement for its values, since a plan kept "
+        "from when a table was nearly empty would scan it whole ever after",
+    )
+    hot_path_server_settings: Parameters = Field(
+        {"enable_seqscan": "off"},
+        description="PostgreSQL: the same, for the small pool of the hot paths' short "
+        "transactions (an alert storm's repeats, the outbox's bookkeeping), which look rows "
+        "up by key only: their plans are kept, and never scan a table",
+    )
