@@ -11,6 +11,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,14 @@ from sqlalchemy.exc import DBAPIError
 
 from bridgekeeper.config import DatabaseSettings
 from bridgekeeper.domain.effects import Post
+from bridgekeeper.services import audit
+from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
 from bridgekeeper.store.db import Database, DbSession, ping_url
 from bridgekeeper.store.models import Counter, Effect
 from bridgekeeper.store.statements import COMPILED
 from tests.conftest import copy_database, drop_database
-from tests.helpers import eventually
+from tests.helpers import add_incident, eventually
 
 
 async def test_a_read_is_answered_while_a_write_is_open(db_url: str) -> None:
@@ -229,6 +232,42 @@ async def test_work_sharing_a_transaction_commits_once_and_a_failure_is_undone_a
         else:
             assert isinstance(interrupted[1], asyncio.CancelledError)
         assert await db.shared_transaction(add_one) >= 3  # and the next works again
+    finally:
+        await db.dispose()
+
+
+async def test_an_entry_undone_with_its_savepoint_leaves_the_timeline_chain_whole(
+    db_url: str,
+) -> None:
+    """Works sharing a transaction (a burst of notes): one that fails after writing its entry
+    is undone alone, and the entries written after it chain on from the last one kept."""
+    db = Database(db_url)
+    now = datetime.now(UTC)
+    try:
+        async with db.transaction() as session:
+            incident_id = await add_incident(session, 1, "sev2")
+
+        async def note(session: DbSession, *, fail: bool) -> None:
+            incident = await incident_store.get_by_id(
+                session=session, incident_id=incident_id, lock=True
+            )
+            await incident_store.append(
+                session=session,
+                incident=incident,
+                at=now,
+                recorded_at=now,
+                actor="U0A",
+                kind="note",
+            )
+            if fail:
+                raise RuntimeError("failed after its entry")
+
+        fails = (False, True, False, True, False)
+        works = (db.shared_transaction(partial(note, fail=fail)) for fail in fails)
+        results = await asyncio.gather(*works, return_exceptions=True)
+        assert [isinstance(result, RuntimeError) for result in results] == list(fails)
+        report = await audit.verify(db)
+        assert report.findings == [] and report.entries == 3
     finally:
         await db.dispose()
 

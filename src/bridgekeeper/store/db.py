@@ -381,6 +381,7 @@ async def _in_savepoint(session: AsyncSession, work: Callable[[AsyncSession], Aw
         return result
     except Exception as exc:
         session.info.pop(QUEUED, None)
+        session.expire_all()  # what Core statements wrote there, the session does not track
         return Failed(exc)
 
 

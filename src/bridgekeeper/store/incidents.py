@@ -6,8 +6,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import Result, Row, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bridgekeeper.domain.incidents import Status
 from bridgekeeper.domain.timeline import CHAIN_VERSION, entry_hash, genesis
@@ -163,31 +165,57 @@ async def append(
     data: dict[str, Any] | None = None,
     source_key: str | None = None,
 ) -> TimelineEntry:
-    """Append one entry; the caller holds the incident row (locked), so seq and chain are safe."""
+    """Append one entry; the caller holds the incident row (locked), so seq and chain are safe.
+    The entry returned is not tracked by the session (nothing reads its id)."""
     data = data or {}
     seq = incident.timeline_length + 1
     prev = incident.timeline_head or chain_start(incident)
-    entry = TimelineEntry(
-        incident_id=incident.id,
-        seq=seq,
-        at=at,
-        recorded_at=recorded_at,
-        actor=actor,
-        kind=kind,
-        text=text,
-        data=data,
-        source_key=source_key,
-        prev_hash=prev,
-        hash=entry_hash(
-            prev_hash=prev, seq=seq, at=at, actor=actor, kind=kind, text=text, data=data
-        ),
+    digest = entry_hash(
+        prev_hash=prev, seq=seq, at=at, actor=actor, kind=kind, text=text, data=data
     )
-    session.add(entry)
-    incident.timeline_length = seq
-    incident.timeline_head = entry.hash
-    incident.version += 1
-    await session.flush()
-    return entry
+    row = {
+        "incident_id": incident.id,
+        "seq": seq,
+        "at": at,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "kind": kind,
+        "text": text,
+        "data": data,
+        "source_key": source_key,
+        "prev_hash": prev,
+        "hash": digest,
+    }
+    await session.run_sync(_write_entry, incident, row)
+    return TimelineEntry(**row)
+
+
+def _write_entry(session: Session, incident: Incident, row: dict[str, Any]) -> None:
+    """The entry's row and the incident's new chain head as two Core statements (the unit of
+    work's flush of the same cost more than both), the incident's copy in the session set to
+    what was written. A savepoint rolled back after this expires the session's objects
+    (`store.db`), so nothing keeps a head the database no longer has."""
+    head = {"length": row["seq"], "head": row["hash"], "version": incident.version + 1}
+    connection = session.connection()
+    connection.execute(_ADVANCE_HEAD, {"incident": incident.id, **head})
+    connection.execute(_INSERT_ENTRY, row)
+    set_committed_value(incident, "timeline_length", head["length"])
+    set_committed_value(incident, "timeline_head", head["head"])
+    set_committed_value(incident, "version", head["version"])
+
+
+_INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+_ENTRIES: Table = TimelineEntry.__table__  # type: ignore[assignment]
+_ADVANCE_HEAD = (
+    update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == bindparam("incident"))
+    .values(
+        timeline_length=bindparam("length"),
+        timeline_head=bindparam("head"),
+        version=bindparam("version"),
+    )
+)
+_INSERT_ENTRY = insert(_ENTRIES)
 
 
 def chain_start(incident: Incident) -> str:
