@@ -95,7 +95,15 @@ def test_unknown_keys_are_refused_with_the_nearest_known_key(
         ),
         (
             '[database.server_settings]\n"work_mem; DROP" = "64MB"',
-            'database.server_settings: "work_mem; DROP" is not a PostgreSQL parameter\'s name',
+            'database.server_settings: "work_mem; DROP" is not a run-time parameter bridgekeeper',
+        ),
+        (
+            '[database.hot_path_server_settings]\nuser = "postgres"',
+            'database.hot_path_server_settings: "user" is not a run-time parameter bridgekeeper',
+        ),
+        (
+            '[database.server_settings]\nwork_mem = "64MB\\u0000user\\u0000postgres"',
+            'database.server_settings: "work_mem" is not a run-time parameter bridgekeeper sets',
         ),
         (
             "[database.server_settings]\nwork_mem = 64",

@@ -11,17 +11,32 @@ from pydantic import AfterValidator, Field
 from bridgekeeper.config.types import LONGEST, Positive, Seconds, Shown, Table, problem
 
 PARAMETER = re.compile(r"[a-z_][a-z0-9_.]{0,62}")  # a PostgreSQL run-time parameter's name
+# Sent at connection start beside the URL's user and database, these would override them, or
+# who the session acts as, or the encoding every text is sent in: the URL says who connects.
+NOT_SETTABLE = frozenset(
+    [
+        "user",
+        "database",
+        "replication",
+        "options",
+        "client_encoding",
+        "role",
+        "session_authorization",
+    ]
+)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _parameters(value: dict[str, str]) -> dict[str, str]:
-    for name in value:
-        if not PARAMETER.fullmatch(name):
+    for name, setting in value.items():
+        if not PARAMETER.fullmatch(name) or name in NOT_SETTABLE or CONTROL.search(setting):
             raise problem("postgresql_parameter", parameter=name)
     return value
 
 
 Parameters = Annotated[dict[str, str], AfterValidator(_parameters), Shown("table of strings")]
 Overflow = Annotated[int, Field(ge=0, le=1000), Shown("0 or a positive integer")]
+PoolSize = Annotated[int, Field(gt=0, le=1000), Shown("positive integer")]
 IdleSeconds = Annotated[float, Field(ge=0, le=LONGEST), Shown("seconds")]
 
 
@@ -46,7 +61,7 @@ class Http(Table):
 class DatabaseTuning(Table):
     """PostgreSQL's connection pools (SQLite has a file, not a pool: these do not apply)."""
 
-    pool_size: Positive = Field(
+    pool_size: PoolSize = Field(
         10, description="PostgreSQL: connections each process keeps open for its transactions"
     )
     max_overflow: Overflow = Field(

@@ -115,6 +115,13 @@ def _insert_queued(session: Session) -> None:
         session.connection().execute(insert(table), rows)
 
 
+@event.listens_for(_WritingSession, "after_soft_rollback")
+def _expire_after_rollback(session: Session, _previous: Any) -> None:
+    """A savepoint rolled back expires every object, not only those the unit of work changed:
+    Core statements wrote some of them (a timeline entry's incident, `store.incidents.append`)."""
+    session.expire_all()
+
+
 @event.listens_for(_WritingSession, "after_rollback")
 def _forget_queued(session: Session) -> None:
     session.info.pop(QUEUED, None)
@@ -381,7 +388,6 @@ async def _in_savepoint(session: AsyncSession, work: Callable[[AsyncSession], Aw
         return result
     except Exception as exc:
         session.info.pop(QUEUED, None)
-        session.expire_all()  # what Core statements wrote there, the session does not track
         return Failed(exc)
 
 

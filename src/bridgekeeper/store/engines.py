@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bridgekeeper.config import DatabaseSettings
@@ -62,7 +62,8 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     """Ping a pooled connection before use only when it has been idle `idle_seconds` or more
     (as HikariCP's alive-bypass window does): one given back a moment ago is alive, and a ping
     before every transaction was a round trip each. A dead one is replaced before the
-    transaction starts (the pool tries a new connection)."""
+    transaction starts, and the pool's older connections with it (as the pre-ping did: a
+    server that closed one most likely closed them all)."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection: Any, record: Any) -> None:
@@ -76,7 +77,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
-            raise DisconnectionError(str(exc)) from exc
+            raise InvalidatePoolError(str(exc)) from exc  # the others of its time too
 
 
 def inline_engine(

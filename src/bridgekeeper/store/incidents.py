@@ -193,12 +193,12 @@ async def append(
 def _write_entry(session: Session, incident: Incident, row: dict[str, Any]) -> None:
     """The entry's row and the incident's new chain head as two Core statements (the unit of
     work's flush of the same cost more than both), the incident's copy in the session set to
-    what was written. A savepoint rolled back after this expires the session's objects
+    what was written. A rollback (of a savepoint too) expires the session's objects
     (`store.db`), so nothing keeps a head the database no longer has."""
     head = {"length": row["seq"], "head": row["hash"], "version": incident.version + 1}
     connection = session.connection()
+    connection.execute(_INSERT_ENTRY, row)  # first: an entry refused leaves the head as it was
     connection.execute(_ADVANCE_HEAD, {"incident": incident.id, **head})
-    connection.execute(_INSERT_ENTRY, row)
     set_committed_value(incident, "timeline_length", head["length"])
     set_committed_value(incident, "timeline_head", head["head"])
     set_committed_value(incident, "version", head["version"])
