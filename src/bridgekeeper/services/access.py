@@ -83,7 +83,8 @@ class Access:
     ) -> None:
         """Raise Hidden or PermissionDenied unless `user` may `action` on `incident`. Whether
         it is hidden depends on membership alone and is decided before the roles are read, so a
-        hidden incident costs the database what a missing one does. `stored_member`: whether
+        hidden incident costs the database what a missing one does; the roles are read only
+        for an action they decide. `stored_member`: whether
         the user's membership row exists, when the caller read it with the incident."""
         allowed = self.settings.process.permissions.get(action, ())
         manager = self.is_manager(user)
@@ -94,8 +95,11 @@ class Access:
         asker = Asker(member=member, manager=manager, roles=frozenset())
         if incident.private and not member and incident.channel_id:
             self.channels.ask(channel=incident.channel_id, user=user)  # answered in the background
-        if verdict(request, asker, allowed) is Verdict.HIDDEN:
+        without_roles = verdict(request, asker, allowed)
+        if without_roles is Verdict.HIDDEN:
             raise Hidden()
+        if without_roles is Verdict.ALLOWED:
+            return  # a role only ever adds a right: the roles need not be read (a note's case)
         roles = await incident_store.current_roles(session=session, incident_id=incident.id)
         held = frozenset(role for role, holder in roles.items() if holder == user)
         request = replace(
