@@ -273,7 +273,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings | None) -> int:
     require_slack(settings, signed_requests=args.command == "serve")
     from bridgekeeper.preflight import database_reachable
 
-    if not await database_reachable(settings.database_url):
+    if not await database_reachable(settings.database_url, settings.database):
         return 1
     if args.command == "worker":
         health_port = settings.worker_health_port if args.health_port is None else args.health_port

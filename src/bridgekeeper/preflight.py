@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import sys
 
-from bridgekeeper.config import redact_url
+from bridgekeeper.config import DatabaseSettings, redact_url
 from bridgekeeper.rendering import Renderer
-from bridgekeeper.store.db import DatabaseError, failure_reason, ping_url
+from bridgekeeper.store.db import DatabaseError, failure_reason
+from bridgekeeper.store.engines import ping_url
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 
-async def database_reachable(url: str, *, timeout: float = CONNECT_TIMEOUT_SECONDS) -> bool:
-    """Connect once and run SELECT 1; on failure print why and return False."""
+async def database_reachable(
+    url: str, tuning: DatabaseSettings, *, timeout: float = CONNECT_TIMEOUT_SECONDS
+) -> bool:
+    """Connect once and run SELECT 1 (once a pool); on failure print why and return False."""
     try:
-        await ping_url(url, timeout=timeout)
+        await ping_url(url, timeout=timeout, tuning=tuning)
     except (DatabaseError, OSError, TimeoutError) as exc:
         print(
             Renderer()

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -20,10 +21,12 @@ from sqlalchemy.exc import DBAPIError
 
 from bridgekeeper.config import DatabaseSettings
 from bridgekeeper.domain.effects import Post
+from bridgekeeper.preflight import database_reachable
 from bridgekeeper.services import audit
 from bridgekeeper.store import incidents as incident_store
 from bridgekeeper.store import outbox
-from bridgekeeper.store.db import Database, DbSession, ping_url
+from bridgekeeper.store.db import Database, DbSession
+from bridgekeeper.store.engines import ping_url
 from bridgekeeper.store.models import Counter, Effect
 from bridgekeeper.store.statements import COMPILED
 from tests.conftest import copy_database, drop_database
@@ -491,6 +494,20 @@ async def test_a_sqlite_file_that_cannot_be_opened_fails_the_ping_and_leaves_no_
     with pytest.raises(DBAPIError, match="unable to open database file"):
         await ping_url(f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/bk.db", timeout=5)
     assert set(threading.enumerate()) <= threads
+
+
+@pytest.mark.parametrize("pool", ["server_settings", "hot_path_server_settings"])
+async def test_a_run_time_parameter_the_server_does_not_know_is_named_before_start(
+    db_url: str, pool: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PostgreSQL: serve's and worker's preflight connects with each pool's [database]
+    parameters, so a misspelt one is one line on stderr, not a failure at the first command."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite takes no run-time parameters")
+    tuning = replace(DatabaseSettings(), **{pool: {"work_mme": "64MB"}})
+    assert not await database_reachable(db_url, tuning, timeout=10)
+    [line] = capsys.readouterr().err.splitlines()
+    assert 'unrecognized configuration parameter "work_mme"' in line, line
 
 
 async def test_commands_opening_a_sqlite_file_that_cannot_be_opened_leave_no_thread(

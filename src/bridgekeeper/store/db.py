@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -68,18 +67,6 @@ def failure_reason(exc: BaseException) -> str:
     """The driver's own first line (what SQLAlchemy wraps), else the exception's name."""
     first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
     return first[0] if first and first[0] else type(exc).__name__
-
-
-async def ping_url(url: str, *, timeout: float) -> None:
-    """Connect once and run SELECT 1; raises DatabaseError, OSError or TimeoutError. A SQLite
-    file is opened in this thread: aiosqlite's thread, after a failed open, could answer into
-    an event loop already closed, and print a traceback after the one line that says why."""
-    engine = inline_engine(url)[0] or create_async_engine(url)
-    try:
-        async with asyncio.timeout(timeout), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    finally:
-        await engine.dispose()
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

@@ -1,14 +1,16 @@
 """The engines a Database runs on: SQLite's (WAL, writers in turn, synced commits) and
-PostgreSQL's (a pool for every transaction and a small one for the hot paths')."""
+PostgreSQL's (a pool for every transaction and a small one for the hot paths'), and the
+start-up check that each can connect."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -139,3 +141,24 @@ def serialise_sqlite_writers(engine: Engine, *, busy_timeout_ms: int) -> None:
     def _begin(conn: Connection) -> None:
         reading = conn.get_execution_options().get(READING)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+async def ping_url(url: str, *, timeout: float, tuning: DatabaseSettings | None = None) -> None:
+    """Connect once and run SELECT 1 (on PostgreSQL, once for each pool, with its run-time
+    parameters: one the server does not know is named before anything starts); raises
+    DatabaseError, OSError or TimeoutError. A SQLite file is opened in this thread: aiosqlite's
+    thread, after a failed open, could answer into an event loop already closed, and print a
+    traceback after the one line that says why."""
+    tuning = tuning or DatabaseSettings()
+    if url.startswith("sqlite"):
+        engines = [inline_engine(url)[0] or create_async_engine(url)]
+    else:
+        engines = [make_engine(url, tuning), short_engine(url, tuning)]
+    try:
+        async with asyncio.timeout(timeout):
+            for engine in engines:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+    finally:
+        for engine in engines:
+            await engine.dispose()
