@@ -84,8 +84,8 @@ class Access:
         """Raise Hidden or PermissionDenied unless `user` may `action` on `incident`. Whether
         it is hidden depends on membership alone and is decided before the roles are read, so a
         hidden incident costs the database what a missing one does; the roles are read only
-        for an action they decide. `stored_member`: whether
-        the user's membership row exists, when the caller read it with the incident."""
+        for an action they decide. `stored_member`: whether the user's membership row exists,
+        when the caller read it with the incident."""
         allowed = self.settings.process.permissions.get(action, ())
         manager = self.is_manager(user)
         member = manager or await self._in(session, incident, user, stored_member)
