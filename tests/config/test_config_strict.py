@@ -110,6 +110,14 @@ def test_unknown_keys_are_refused_with_the_nearest_known_key(
             "database.server_settings.work_mem: expected text in quotes, got 64 (a number)",
         ),
         (
+            "[database]\nping_after_idle_seconds = nan",
+            "database.ping_after_idle_seconds: expected a number (not nan or inf), got nan",
+        ),
+        (
+            "[http]\nbody_timeout_seconds = inf",
+            "http.body_timeout_seconds: expected a number (not nan or inf), got inf",
+        ),
+        (
             "[database]\nmax_overflow = -1",
             "database.max_overflow: expected 0 or more, got -1 (a number)",
         ),
@@ -459,7 +467,7 @@ def test_a_database_url_that_cannot_work_is_refused_by_name(url: str, expected: 
     [
         (
             "[close]\narchive_after_hours = inf",
-            "close.archive_after_hours: expected 100,000 or less",
+            "close.archive_after_hours: expected a number (not nan or inf), got inf",
         ),
         (
             "[updates]\nreview_after_days = 1000000000",

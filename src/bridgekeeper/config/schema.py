@@ -164,7 +164,7 @@ class Close(Table):
     require_regulatory_decisions: bool = Field(
         True, description="an undecided regulatory notification clock blocks closing"
     )
-    archive_after_hours: Annotated[float, Field(ge=0, le=LONGEST)] = Field(
+    archive_after_hours: Annotated[float, Field(ge=0, le=LONGEST, allow_inf_nan=False)] = Field(
         24.0, description="hours after closing when the bridge channel is archived; 0: never"
     )
 

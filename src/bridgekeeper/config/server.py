@@ -37,7 +37,7 @@ def _parameters(value: dict[str, str]) -> dict[str, str]:
 Parameters = Annotated[dict[str, str], AfterValidator(_parameters), Shown("table of strings")]
 Overflow = Annotated[int, Field(ge=0, le=1000), Shown("0 or a positive integer")]
 PoolSize = Annotated[int, Field(gt=0, le=1000), Shown("positive integer")]
-IdleSeconds = Annotated[float, Field(ge=0, le=LONGEST), Shown("seconds")]
+IdleSeconds = Annotated[float, Field(ge=0, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
 
 
 class Http(Table):

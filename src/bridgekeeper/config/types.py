@@ -112,7 +112,7 @@ Positive = Annotated[int, Field(gt=0), Shown("positive integer")]
 LONGEST = 100_000  # hours, days, weeks... of a setting: 273 years in days, 1,900 in weeks
 Length = Annotated[int, Field(gt=0, le=LONGEST), Shown("positive integer")]
 Minutes = Annotated[int, Field(ge=0, le=LONGEST * 10), Shown("minutes")]
-Seconds = Annotated[float, Field(gt=0, le=LONGEST), Shown("seconds")]
+Seconds = Annotated[float, Field(gt=0, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
 
 
 def _regime_name(value: object) -> object:
