@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bridgekeeper.domain.alerts import fields
+from bridgekeeper.domain.alerts import defender_graph, fields
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,6 @@ def _sns(kind: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: fields.text_at(body, "Type") == kind and _has("TopicArn")(body)
 
 
-def _graph_page(body: dict[str, Any]) -> bool:
-    """A page of Microsoft Graph security alerts: `{"value": [alert, ...]}`."""
-    page = fields.get(body, "value")
-    return isinstance(page, list) and bool(page) and _has("providerAlertId")(page[0])
-
-
 AZURE = "/alerts/azure-monitor"
 SNS = "/alerts/aws-sns"
 AZURE_SCHEMAS = (
@@ -67,8 +61,7 @@ SHAPES: tuple[tuple[Callable[[dict[str, Any]], bool], Shape], ...] = (
     (_has("incident", "version"), Shape("a Google Cloud Monitoring notification", "/alerts/gcp")),
     (_has("SystemAlertId"), DEFENDER),
     (_has("AlertDisplayName"), DEFENDER),
-    (_has("providerAlertId", "alertWebUrl"), DEFENDER_XDR),
-    (_graph_page, DEFENDER_XDR),
+    (defender_graph.is_graph, DEFENDER_XDR),  # what /alerts/defender reads as one, or a page
     (_has("object", "objectSchemaType"), SENTINEL),
     (_type("microsoft.securityinsights/incidents"), SENTINEL),
     (_has("alert_transition"), Shape("a Datadog webhook", "/alerts/datadog")),
