@@ -376,16 +376,11 @@ async def _terminate(db: Database, backend: int) -> None:
     def terminate(conn: Connection) -> None:
         conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
 
-    def alive(conn: Connection) -> bool:
-        found = conn.execute(_BACKEND_ALIVE, {"pid": backend}).first()
-        return found is not None
+    def gone(conn: Connection) -> bool:
+        return conn.execute(_BACKEND_ALIVE, {"pid": backend}).first() is None
 
     await db.run_in_transaction(terminate)
-    await eventually(lambda: _not(db.run_in_transaction(alive)))
-
-
-async def _not(check: Awaitable[bool]) -> bool:
-    return not await check
+    await eventually(lambda: db.run_in_transaction(gone))
 
 
 _BACKEND_ALIVE = text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid")
