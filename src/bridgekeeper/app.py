@@ -206,6 +206,7 @@ class Bridgekeeper:
             clock=self.clock,
             holder=self.holder,
             max_attempts=settings.outbox_max_attempts,
+            claim_seconds=settings.outbox_claim_seconds,
             told=self.incidents.told,
         )
         self.db.on_commit(self.worker.wake)

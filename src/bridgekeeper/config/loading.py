@@ -173,6 +173,7 @@ def to_settings(env: Variables, doc: schema.Document) -> Settings:
         alerts=_alerts(doc.alerts, env.alert_token, doc.sources, doc.cloudevents.types),
         heartbeats=dict(doc.heartbeats),
         outbox_max_attempts=doc.outbox.max_attempts,
+        outbox_claim_seconds=doc.outbox.claim_seconds,
         evidence_max_file_bytes=doc.evidence.max_file_bytes,
         config_path=env.config_path,
         close=CloseSettings(

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 from bridgekeeper.config.alerts import Alerts, CloudEvents, HeartbeatName, Source, SourceName
 from bridgekeeper.config.oncall import GoAlert, OnCall, PagerDuty
 from bridgekeeper.config.regulatory import Regulatory
-from bridgekeeper.config.server import DatabaseTuning, Http
+from bridgekeeper.config.server import DatabaseTuning, Http, Outbox
 from bridgekeeper.config.settings import (
     CLOSE_FIELDS,
     DEFAULT_PERMISSIONS,
@@ -136,14 +136,6 @@ class ImpactTable(Table):
     low: SeverityName = _suggests(Impact.LOW)
     medium: SeverityName = _suggests(Impact.MEDIUM)
     high: SeverityName = _suggests(Impact.HIGH)
-
-
-class Outbox(Table):
-    max_attempts: Positive = Field(
-        300,
-        description="a failing delivery lane is parked after "
-        "this many tries (about a day at the 5-minute backoff cap)",
-    )
 
 
 class Evidence(Table):

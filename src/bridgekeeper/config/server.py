@@ -1,5 +1,5 @@
-"""The tables about how a process serves: its HTTP connections ([http]) and its database
-connections ([database])."""
+"""The tables about how a process serves: its HTTP connections ([http]), its database
+connections ([database]) and its deliveries to Slack ([outbox])."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ Parameters = Annotated[dict[str, str], AfterValidator(_parameters), Shown("table
 Overflow = Annotated[int, Field(ge=0, le=1000), Shown("0 or a positive integer")]
 PoolSize = Annotated[int, Field(gt=0, le=1000), Shown("positive integer")]
 IdleSeconds = Annotated[float, Field(ge=0, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
+# renewed every third of it by a worker that looks at its lanes at least once a second
+ClaimSeconds = Annotated[float, Field(ge=3, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
 
 
 class Http(Table):
@@ -86,4 +88,18 @@ class DatabaseTuning(Table):
         description="PostgreSQL: the same, for the small pool of the hot paths' short "
         "transactions (an alert storm's repeats, the outbox's bookkeeping), which look rows "
         "up by key only: their plans are kept, and never scan a table",
+    )
+
+
+class Outbox(Table):
+    max_attempts: Positive = Field(
+        300,
+        description="a failing delivery lane is parked after "
+        "this many tries (about a day at the 5-minute backoff cap)",
+    )
+    claim_seconds: ClaimSeconds = Field(
+        15.0,
+        description="a delivery lane (a channel's messages) whose process stopped "
+        "(killed, its host gone) is taken over by another after this long, at least 3; its "
+        "holder renews it every third of this",
     )

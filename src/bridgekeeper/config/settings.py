@@ -248,6 +248,7 @@ class Settings:
     process: ProcessSettings = field(default_factory=ProcessSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     outbox_max_attempts: int = 300  # about a day at the 5-minute backoff cap
+    outbox_claim_seconds: float = 15.0  # a stopped process's lanes are taken over after it
     evidence_max_file_bytes: int = 1 << 30  # files hashed for the evidence register
     config_path: str | None = None
     close: CloseSettings = field(default_factory=CloseSettings)
