@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import incidents as incident_store
+from bridgekeeper.store import outbox
 from bridgekeeper.store.models import Incident, TimelineEntry
 from tests.conftest import Running
 from tests.helpers import status_card
@@ -116,6 +117,25 @@ async def test_a_card_redraw_slack_refused_is_made_good_by_the_next_entry(
     await in_bridge(running, channel, "note billing hosts isolated")
     assert "SEV1" in card(running, channel)
     status = status_card(running.slack, channel)
+    drawn = len(status.edits)
+    await in_bridge(running, channel, "note billing back")
+    assert len(status.edits) == drawn
+
+
+async def test_a_parked_card_redraw_put_back_by_an_operator_leaves_notes_alone(
+    running: Running,
+) -> None:
+    """`bridgekeeper outbox retry` puts the refused redraw back: it brings the card up to date,
+    and the notes after it leave the card alone (it is no longer out of date)."""
+    channel = await declare(running)
+    running.slack.fail("chat.update", error="invalid_blocks", times=1, channel=channel.id)
+    await in_bridge(running, channel, "severity sev1 it spread to billing")
+    assert "SEV2" in card(running, channel)  # the redraw was refused and parked
+    async with running.bk.db.transaction() as session:
+        assert await outbox.retry(session, now=running.bk.clock.now()) == 1
+    await running.settle()
+    assert "SEV1" in card(running, channel)
+    [status] = [m for m in running.slack.messages(channel.id) if m.ts in channel.pins]
     drawn = len(status.edits)
     await in_bridge(running, channel, "note billing back")
     assert len(status.edits) == drawn

@@ -123,6 +123,33 @@ async def test_a_database_with_reports_goes_down_a_revision_and_up_again(running
         assert await conn.scalar(text("SELECT count(*) FROM report_parts")) == 1
 
 
+async def test_the_upgrade_marks_the_incidents_whose_card_redraw_is_parked(
+    running: Running,
+) -> None:
+    """0019: an incident whose status card's latest render was parked before the upgrade is
+    marked out of date (its next note draws the card); one whose parked render was followed by
+    another is not."""
+    await declare(running, "Stale card")
+    second = await declare(running, "Redrawn card")
+    await say(running, second, "severity sev1 spreading")  # a second render of its card
+    db = running.bk.db
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_migrate, "0018", down=True)
+        for key, newest in (("status:1", "max"), ("status:2", "min")):
+            await conn.execute(
+                text(
+                    "UPDATE effects SET status = 'parked' WHERE id = "
+                    f"(SELECT {newest}(id) FROM effects WHERE card_key = :key)"
+                ),
+                {"key": key},
+            )
+        await conn.commit()
+        await conn.run_sync(_migrate, "head")
+        await conn.commit()
+        marked = await conn.execute(text("SELECT id, status_card_parked FROM incidents"))
+        assert sorted((row[0], bool(row[1])) for row in marked) == [(1, True), (2, False)]
+
+
 def _report_columns(connection: Connection) -> set[str]:
     return {column["name"] for column in inspect(connection).get_columns("reports")}
 

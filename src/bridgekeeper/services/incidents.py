@@ -285,7 +285,9 @@ class IncidentService:
             source_key=source_key,
         )
         caused = consequences.causes(kind, data)
-        if consequences.STATUS_CARD in caused or await self._card_parked(session, incident):
+        # a change the card does not show still draws it when its last redraw was parked: the
+        # card is brought up to date by the next change, whatever it is
+        if consequences.STATUS_CARD in caused or incident.status_card_parked:
             _draw_status_card(session, incident, now)
         if consequences.TOPIC in caused:
             outbox.enqueue(session, Topic(), now=now, incident_id=incident.id)
@@ -303,12 +305,6 @@ class IncidentService:
         await self._changed(session, incident, kind)
         return entry
 
-    async def _card_parked(self, session: DbSession, incident: Incident) -> bool:
-        """A change the status card does not show still draws it again when its last redraw was
-        parked: the card is brought up to date by the next change, whatever it is."""
-        key = outbox.card_key("status", incident.id)
-        return await outbox.last_render_parked(session, key=key)
-
     def told(self, entry: TimelineEntry) -> str:
         """A timeline entry as the bridge channel is told it."""
         return self.renderer.slack("slack/timeline_entry.md.j2", entry=entry)
@@ -319,6 +315,8 @@ def _draw_status_card(
 ) -> None:
     """The incident's status card, drawn from current state when delivered (posted and pinned
     the first time, updated in place after)."""
+    if incident.status_card_parked:
+        incident.status_card_parked = False
     outbox.add_card(
         session=session,
         now=now,

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgekeeper.domain.effects import Outgoing
 from bridgekeeper.store.db import notify_on_commit, queue_row
-from bridgekeeper.store.models import Effect
+from bridgekeeper.store.models import Effect, Incident
 
 PARKED = "parked"
 
@@ -103,9 +103,9 @@ def add_card(
 
 async def last_render_parked(session: AsyncSession, *, key: str) -> bool:
     """Whether the card's latest render was parked (Slack refused it, or it ran out of
-    attempts): the card is out of date until it is drawn again. Asked on every note, so the
-    usual answer (nothing parked) is one seek in the card's index, however many renders the
-    card has had; only a card with a parked render is asked whether one came after it."""
+    attempts): the card is out of date until it is drawn again. The usual answer (nothing
+    parked) is one seek in the card's index, however many renders the card has had; only a
+    card with a parked render is asked whether one came after it."""
     last_parked = await session.scalar(_LAST_PARKED, {"key": key})
     if last_parked is None:
         return False
@@ -167,16 +167,31 @@ async def park(
         return Counter()
     effect.status, effect.last_error, effect.done_at = PARKED, error, now
     parked = Counter([effect.incident_id])
-    if not whole_lane:
-        return parked
-    rest = await session.execute(
-        update(Effect)
-        .where(Effect.lane == effect.lane, Effect.status == "pending")
-        .values(status=PARKED, last_error=f"after effect {effect_id}: {error}", done_at=now)
-        .returning(Effect.incident_id)
-    )
-    parked.update(rest.scalars())
+    cards = {effect.card_key}
+    if whole_lane:
+        rest = await session.execute(
+            update(Effect)
+            .where(Effect.lane == effect.lane, Effect.status == "pending")
+            .values(status=PARKED, last_error=f"after effect {effect_id}: {error}", done_at=now)
+            .returning(Effect.incident_id, Effect.card_key)
+        )
+        for incident_id, key in rest:
+            parked[incident_id] += 1
+            cards.add(key)
+    await _mark_status_cards(session, cards)
     return parked
+
+
+async def _mark_status_cards(session: AsyncSession, keys: Collection[str | None]) -> None:
+    """Say on each incident whose status card is among `keys` whether its latest render is
+    parked (the next change draws the card again: services/incidents.py); incidents are
+    updated, so locked, in the order of their ids, as everywhere else."""
+    owners = [key.partition(":")[2] for key in keys if key and key.startswith("status:")]
+    for owner in sorted(int(owner) for owner in owners if owner.isdigit()):
+        stale = await last_render_parked(session, key=card_key("status", owner))
+        await session.execute(
+            update(Incident).where(Incident.id == owner).values(status_card_parked=stale)
+        )
 
 
 async def due_renders(session: AsyncSession, *, key: str, now: datetime) -> list[int]:
@@ -239,11 +254,15 @@ async def retry(
         chosen = chosen.where(Effect.id.in_(effect_ids))
     if lane is not None:
         chosen = chosen.where(Effect.lane == lane)
-    result = await session.execute(
-        chosen.values(status="pending", attempts=0, next_attempt_at=now, done_at=None)
+    retried = await session.execute(
+        chosen.values(status="pending", attempts=0, next_attempt_at=now, done_at=None).returning(
+            Effect.card_key
+        )
     )
+    keys = list(retried.scalars())
+    await _mark_status_cards(session, set(keys))
     notify_on_commit(session)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(keys)
 
 
 def effect_values(
@@ -336,7 +355,7 @@ _DONE = (
     .where(_EFFECTS.c.id.in_(bindparam("ids", expanding=True)), _EFFECTS.c.status == "pending")
     .values(status="done", done_at=bindparam("now", type_=_EFFECTS.c.done_at.type))
 )
-# asked by every timeline entry (`last_render_parked`)
+# whether a card's latest render is parked (`last_render_parked`)
 _LAST_PARKED = select(func.max(_EFFECTS.c.id)).where(
     _EFFECTS.c.card_key == bindparam("key"), _EFFECTS.c.status == PARKED
 )

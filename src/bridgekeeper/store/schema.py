@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-HEAD = "0018"  # the newest migration's revision (tests/store/test_migrations.py checks it)
+HEAD = "0019"  # the newest migration's revision (tests/store/test_migrations.py checks it)
 VERSIONS = "alembic_version"  # the table where Alembic keeps a database's revision
 
 

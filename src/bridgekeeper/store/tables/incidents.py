@@ -68,6 +68,10 @@ class Incident(Base):
     closed_by: Mapped[str | None] = mapped_column(String(40))
     archive_due_at: Mapped[datetime | None] = mapped_column(index=True)
     archived_at: Mapped[datetime | None]
+    # The status card's latest render was parked (Slack refused it, or its lane ran out of
+    # attempts): the next change of any kind draws the card again (store/outbox.py sets it when
+    # parking or retrying a render, services/incidents.py clears it when drawing the card).
+    status_card_parked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TimelineEntry(Base):
