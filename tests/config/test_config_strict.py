@@ -118,8 +118,8 @@ def test_unknown_keys_are_refused_with_the_nearest_known_key(
             "http.body_timeout_seconds: expected a number (not nan or inf), got inf",
         ),
         (
-            "[outbox]\nclaim_seconds = 1",
-            "outbox.claim_seconds: expected 3 or more, got 1 (a number)",
+            "[outbox]\nclaim_seconds = 3",
+            "outbox.claim_seconds: expected 10 or more, got 3 (a number)",
         ),
         (
             "[database]\nmax_overflow = -1",
@@ -276,7 +276,7 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
         '[[alerts.auto_declare]]\nsources = ["defender"]\nmin_severity = "sev1"\nprivate = true\n'
         "[http]\nheader_timeout_seconds = 5\n"
         "[database]\npool_size = 4\nping_after_idle_seconds = 0\n"
-        "[outbox]\nclaim_seconds = 4.5\n"
+        "[outbox]\nclaim_seconds = 12.5\n"
         '[database.server_settings]\nstatement_timeout = "30s"\n'
         '[reports]\ntemplate_dir = "templates"\n'
         "[updates]\ncadence_minutes = { sev1 = 15, sev3 = 0 }\n"
@@ -301,7 +301,7 @@ def test_a_full_file_maps_to_the_settings(tmp_path: Path) -> None:
     assert settings.database.ping_after_idle_seconds == 0.0
     assert settings.database.server_settings == {"statement_timeout": "30s"}  # replaced whole
     assert settings.database.hot_path_server_settings == {"enable_seqscan": "off"}
-    assert (settings.outbox_claim_seconds, settings.outbox_max_attempts) == (4.5, 300)
+    assert (settings.outbox_claim_seconds, settings.outbox_max_attempts) == (12.5, 300)
     assert settings.reports.template_dir == tmp_path / "templates"
     assert settings.updates.cadence_minutes[Severity.SEV1] == 15
     assert settings.updates.cadence_minutes[Severity.SEV3] is None

@@ -26,7 +26,7 @@ from bridgekeeper.sandbox import SlackEmulator
 from bridgekeeper.sandbox.state import Channel
 from bridgekeeper.store import lanes, outbox
 from bridgekeeper.store.db import Database
-from bridgekeeper.store.models import Effect, TimelineEntry
+from bridgekeeper.store.models import Effect, OutboxLane, TimelineEntry
 from tests.command_line import Done, run_bridgekeeper_beside
 from tests.conftest import Running, bridgekeepers
 from tests.helpers import add_incident
@@ -514,6 +514,62 @@ async def test_renewing_claims_takes_back_no_lane_let_go_meanwhile(db_url: str) 
         assert await second.deliver_due() == 1  # not held by the first for 15 s
     finally:
         await db.dispose()
+
+
+async def test_a_stopping_process_keeps_its_claims_while_its_lanes_finish(db_url: str) -> None:
+    """Told to stop (a deploy's SIGTERM) while a Slack call is under way, the worker lets the
+    lane finish and renews its claim meanwhile: a new process cannot take the lane over and
+    deliver the same message again."""
+    db = Database(db_url)
+    delivered: list[tuple[str, int]] = []
+    answered = asyncio.Event()
+
+    async def slow(effect: Effect) -> None:
+        delivered.append(("stopping", effect.id))
+        await answered.wait()
+
+    async def fast(effect: Effect) -> None:
+        delivered.append(("new", effect.id))
+
+    first = OutboxWorker(  # its claims renewed every 0.3 s
+        db=db, deliver=slow, clock=SystemClock(), holder="stopping", claim_seconds=0.9,
+        idle_poll=0.1,
+    )  # fmt: skip
+    second = OutboxWorker(db=db, deliver=fast, clock=SystemClock(), holder="new")
+    async with db.transaction() as session:
+        outbox.enqueue(session, Post(target="CSHARED", text="one"), now=SystemClock().now())
+    stop = asyncio.Event()
+    running = asyncio.create_task(first.run(stop))
+    try:
+        await until(lambda: delivered)
+        claimed_until = await lane_claim(db, "stopping")
+        stop.set()
+        renewals = [claimed_until]
+
+        async def renewed_twice() -> bool:
+            renewals.append(await lane_claim(db, "stopping"))
+            return len(set(renewals)) > 2
+
+        deadline = time.monotonic() + 20
+        while not await renewed_twice():  # its first claim has run out meanwhile
+            assert time.monotonic() < deadline, f"claimed until: {set(renewals)}"
+            await asyncio.sleep(0.05)
+        assert await second.deliver_due() == 0
+        answered.set()
+        await running
+        assert delivered == [("stopping", 1)] and not await effects_of(db, "pending")
+    finally:
+        answered.set()
+        stop.set()
+        await running
+        await db.dispose()
+
+
+async def lane_claim(db: Database, holder: str) -> datetime | None:
+    """Until when `holder` holds its lane (None: it holds none)."""
+    async with db.sessions() as session:
+        query = select(OutboxLane.expires_at).where(OutboxLane.holder == holder)
+        return await session.scalar(query)
 
 
 async def effects_of(db: Database, status: str) -> list[Effect]:

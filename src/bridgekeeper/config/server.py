@@ -38,8 +38,10 @@ Parameters = Annotated[dict[str, str], AfterValidator(_parameters), Shown("table
 Overflow = Annotated[int, Field(ge=0, le=1000), Shown("0 or a positive integer")]
 PoolSize = Annotated[int, Field(gt=0, le=1000), Shown("positive integer")]
 IdleSeconds = Annotated[float, Field(ge=0, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
-# renewed every third of it by a worker that looks at its lanes at least once a second
-ClaimSeconds = Annotated[float, Field(ge=3, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
+# renewed every third of it by a worker that looks at its lanes about once a second: a shorter
+# claim could run out in a live process whose database is slow to answer, and another would
+# deliver the same message again
+ClaimSeconds = Annotated[float, Field(ge=10, le=LONGEST, allow_inf_nan=False), Shown("seconds")]
 
 
 class Http(Table):
@@ -100,6 +102,6 @@ class Outbox(Table):
     claim_seconds: ClaimSeconds = Field(
         15.0,
         description="a delivery lane (a channel's messages) whose process stopped "
-        "(killed, its host gone) is taken over by another after this long, at least 3; its "
+        "(killed, its host gone) is taken over by another after this long, at least 10; its "
         "holder renews it every third of this",
     )

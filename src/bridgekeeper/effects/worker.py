@@ -89,7 +89,23 @@ class OutboxWorker:
             # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
             # A stop ends the pause (a process stopping waits for no pass it will not make).
             await wait_at_most(stop, max(0.0, started + self.min_pass - loop.time()))
-        await asyncio.gather(*self._active.values(), return_exceptions=True)
+        await self._finish()
+
+    async def _finish(self) -> None:
+        """Let the lanes being delivered finish, renewing their claims meanwhile: a claim run
+        out would let another process (a new deploy's) deliver the same message again."""
+        while self._active:
+            try:
+                await self.db.run_together(partial(self._renew, list(self._active)))
+            except Exception as exc:  # the next round tries again
+                log.warning("could not renew the claims of lanes still delivering: %s", exc)
+            await asyncio.wait(list(self._active.values()), timeout=self.claim_seconds / 3)
+
+    def _renew(self, names: list[str], conn: DbConnection) -> None:
+        lanes.renew(
+            conn, lanes=names, holder=self.holder, now=self.clock.now(), ttl=self.claim_seconds
+        )
+        self._renewed = time.monotonic()
 
     async def _pass(self) -> None:
         try:
@@ -121,12 +137,10 @@ class OutboxWorker:
 
         def claim(conn: DbConnection) -> set[str]:
             if renew:
-                lanes.renew(conn, lanes=renew, holder=self.holder, now=now, ttl=ttl)
+                self._renew(renew, conn)
             return lanes.claim(conn, lanes=names, holder=self.holder, now=now, ttl=ttl)
 
         held = await self.db.run_together(claim)
-        if renew:
-            self._renewed = time.monotonic()
         started = []
         for lane in wanted:
             if lane.name in held and lane.name not in self._active:
