@@ -99,7 +99,7 @@ def check_the_mixed_load_counts_its_slack_calls_and_the_failing_channel(quick_ru
 
 # Three tests, each a part of the quick bench, so that parallel test processes share them
 # (the whole bench in one takes a minute and a half).
-@pytest.mark.slow(20)
+@pytest.mark.slow(35)
 def test_acks_declarations_reports_and_footprint_are_measured() -> None:
     output = run_quick_bench("ack", "declare", "report", "close", "footprint")
     check_each_benchmark_reports_a_measurement(output, "ack latency", "declaration", "footprint")
@@ -107,14 +107,14 @@ def test_acks_declarations_reports_and_footprint_are_measured() -> None:
     check_the_report_is_rendered_or_said_to_be_missing(output)
 
 
-@pytest.mark.slow(8)
+@pytest.mark.slow(10)
 def test_the_alert_storm_is_measured_with_bounded_triage_cards() -> None:
     output = run_quick_bench("ingest")
     check_each_benchmark_reports_a_measurement(output, "alert ingest")
     check_a_storm_gets_a_bounded_number_of_triage_cards(output)
 
 
-@pytest.mark.slow(18)
+@pytest.mark.slow(31)
 def test_the_mixed_load_is_measured_and_counts_its_slack_calls() -> None:
     output = run_quick_bench("mixed")
     check_each_benchmark_reports_a_measurement(output, "mixed load")

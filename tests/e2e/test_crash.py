@@ -31,7 +31,7 @@ async def server(db_url: str, emulator: SlackEmulator, tmp_path: Path) -> AsyncI
     env = {"BRIDGEKEEPER_CONFIG": str(config)}
     first = Server(db_url=db_url, api_url=emulator.api_url, log=tmp_path / "server.log", env=env)
     yield first
-    first.stop()
+    await first.stop()
 
 
 async def db_counts(db_url: str) -> tuple[int, int]:
@@ -66,6 +66,7 @@ async def declared_once(slack: SlackEmulator) -> bool:
     return len(bridges) == 1 and len(status_cards(slack)) == 1 and len(bridges[0].pins) == 1
 
 
+@pytest.mark.slow(11)
 async def test_killed_after_commit_before_slack_calls(
     server: Server, emulator: SlackEmulator, db_url: str
 ) -> None:

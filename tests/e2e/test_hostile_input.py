@@ -542,7 +542,7 @@ async def test_secrets_never_reach_a_serve_process_log(
         await server.start()
         await _provoke_errors(server.url, emulator)
     finally:
-        server.stop()
+        await server.stop()
     output = server.output()
     assert "DEBUG" in output and "invalid_auth" in output
     for secret in SECRETS:

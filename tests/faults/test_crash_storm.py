@@ -41,7 +41,7 @@ async def server(db_url: str, emulator: SlackEmulator, tmp_path: Path) -> AsyncI
         env={"BRIDGEKEEPER_TRIAGE_CHANNEL": triage},
     )
     yield serving
-    serving.stop()
+    await serving.stop()
 
 
 def webhook(n: int) -> bytes:

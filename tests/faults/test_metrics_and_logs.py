@@ -109,7 +109,7 @@ async def test_metrics_count_alerts_commands_cards_and_slack_calls_and_json_logs
         await wait_for(lambda: len(emulator.calls_to("chat.postMessage")) >= 2)  # both cards
         after = await scraped_once(server.url, lambda text: cards(text) - cards(before) >= 2)
     finally:
-        server.stop()
+        await server.stop()
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -160,13 +160,13 @@ async def test_a_metrics_token_guards_metrics(
         assert (await scrape(server.url, "wrong-token-0123456789"))[0] == 401
         status, text = await scrape(server.url, METRICS_TOKEN)
     finally:
-        server.stop()
+        await server.stop()
     assert status == 200
     assert "bridgekeeper_outbox_pending" in text
     assert METRICS_TOKEN not in text + server.output()
 
 
-@pytest.mark.slow(14)
+@pytest.mark.slow(15)
 async def test_an_idle_serve_process_logs_fewer_than_ten_lines_a_minute(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -178,6 +178,6 @@ async def test_an_idle_serve_process_logs_fewer_than_ten_lines_a_minute(
         await asyncio.sleep(IDLE_SECONDS)
         idle = server.output().splitlines()[len(started) :]
     finally:
-        server.stop()
+        await server.stop()
     assert len(idle) < IDLE_BUDGET, "\n".join(idle)
     assert not [line for line in started if "token" in line.lower()], started  # Bolt's notes

@@ -71,7 +71,7 @@ async def replicas(db_url: str, emulator: SlackEmulator, tmp_path: Path) -> Asyn
         await both.db.dispose()
     finally:
         for server in servers:
-            server.stop()
+            await server.stop()
 
 
 async def test_notes_sent_to_both_replicas_are_all_kept_in_order(replicas: Replicas) -> None:

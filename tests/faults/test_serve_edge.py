@@ -21,7 +21,6 @@ FORGED = "2099-01-01 00:00:00,000 WARNING bridgekeeper: forged"
 LINE_LIMIT = MAX_MESSAGE + 200  # the message plus time, level, logger name and the cut note
 
 
-@pytest.mark.slow(3)
 async def test_a_serve_process_logs_no_rejected_body_and_only_bounded_lines(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -51,7 +50,7 @@ async def test_a_serve_process_logs_no_rejected_body_and_only_bounded_lines(
         await wait_for(lambda: emulator.calls_to("chat.postMessage"))  # the card, with the title
         await wait_for(lambda: "chat.postMessage" in server.output())
     finally:
-        server.stop()
+        await server.stop()
     lines = server.output().splitlines()
     assert any("delivered again" in line for line in lines)
     assert any("forged" in line for line in lines)  # logged, escaped on its record's line

@@ -76,7 +76,6 @@ async def test_an_event_redelivered_over_the_socket_is_handled_once(
     assert pinned == ["key found in a public gist"]
 
 
-@pytest.mark.slow(12)
 async def test_serve_in_socket_mode_acks_over_the_socket_and_counts_the_ack(
     db_url: str, emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -96,7 +95,7 @@ async def test_serve_in_socket_mode_acks_over_the_socket_and_counts_the_ack(
         assert "Database down" in str(reply.body)
         _, after = await scrape(server.url)
     finally:
-        server.stop()
+        await server.stop()
     count = "bridgekeeper_slash_command_ack_seconds_count"
     assert value(after, count) - value(before, count) == 1
     assert "Traceback" not in server.output()

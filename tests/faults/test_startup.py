@@ -72,7 +72,7 @@ async def stopped_with_one_line(server: Server) -> str:
     try:
         assert await exit_status(server) == 1
     finally:
-        server.stop()
+        await server.stop()
     assert "Traceback" not in server.output()
     (line,) = problem_lines(server)
     return line
@@ -165,7 +165,7 @@ async def test_an_app_token_revoked_while_serving_stops_serve_with_one_line(
     try:
         assert await exit_status(server) == 1
     finally:
-        server.stop()
+        await server.stop()
     opened = [c.ok for c in emulator.calls_to("apps.connections.open")]
     assert opened == [True, False]  # no retry loop against a refused token
     assert "Traceback" not in server.output()
@@ -192,7 +192,7 @@ async def test_serve_on_port_0_listens_on_a_free_port_and_names_it(
             assert port not in (0, taken.getsockname()[1])
             await wait_for_status(f"http://127.0.0.1:{port}/healthz", 200)
         finally:
-            server.stop()
+            await server.stop()
 
 
 async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
@@ -212,7 +212,7 @@ async def test_slack_down_at_start_is_alive_not_ready_then_ready_once_back(
         assert body["checks"] == {"database": "ok", "schema": "ok", "slack": "ok", "worker": "ok"}
         assert (await probe(f"{server.url}/healthz"))[0] == 200
     finally:
-        server.stop()
+        await server.stop()
     assert server.process is not None and server.process.returncode == 0
     assert "Traceback" not in server.output()
     compiled = f"bridgekeeper compiled {len(slack_messages())} Slack messages"
@@ -242,7 +242,7 @@ async def test_a_worker_needs_no_signing_secret_and_answers_on_its_health_port(
             assert response.status == 200
             assert "bridgekeeper_event_loop_lag_seconds" in await response.text()
     finally:
-        worker.stop()
+        await worker.stop()
     assert "worker running" in worker.output()
 
 
@@ -314,7 +314,7 @@ async def test_a_database_outage_keeps_healthz_and_fails_readyz(
         await proxy.up()
         await wait_for_status(f"{server.url}/readyz", 200)
     finally:
-        server.stop()
+        await server.stop()
         await proxy.down()
 
 

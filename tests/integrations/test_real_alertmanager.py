@@ -238,6 +238,7 @@ async def test_a_storm_of_alerts_is_all_accounted_for_with_bounded_cards(
     assert not metrics.get("alertmanager_notifications_failed_total")
 
 
+@pytest.mark.slow(4)
 async def test_the_watchdog_pings_its_heartbeat_and_makes_no_alert(
     app: Running, alertmanager: Alertmanager
 ) -> None:

@@ -44,7 +44,7 @@ async def workers(
         worker.spawn()
     yield pair
     for worker in pair:
-        worker.stop()
+        await worker.stop()
 
 
 async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

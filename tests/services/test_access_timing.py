@@ -35,6 +35,7 @@ async def refused_after(managed: Running, text: str) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow(4)
 async def test_a_hidden_incident_is_refused_as_fast_as_a_missing_one(managed: Running) -> None:
     for n in range(TRIES):  # one each: a look-up per channel is not answered from a cache
         await declare(managed, f"{SECRET} {n} sev1 private")

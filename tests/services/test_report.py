@@ -444,6 +444,7 @@ async def test_teams_can_use_their_own_report_template(
 
 
 # -- a long incident ------------------------------------------------------------------------------
+@pytest.mark.slow(4)
 async def test_a_report_of_10000_entries(running: Running) -> None:
     channel = await declare(running, "Long one")
     await say(running, channel, "role commander <@U0ALICE>")

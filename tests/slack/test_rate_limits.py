@@ -62,6 +62,7 @@ async def test_posts_to_several_channels_go_out_at_once(
     assert 1.0 <= took < 3.0, f"posts to different channels waited for each other ({took:.1f}s)"
 
 
+@pytest.mark.slow(3)
 async def test_a_burst_to_one_channel_is_paced_not_refused(
     strict_slack: SlackEmulator, gateway: SlackGateway
 ) -> None:
@@ -80,6 +81,7 @@ async def test_a_burst_to_one_channel_is_paced_not_refused(
     assert calls[-1].at - calls[0].at >= 2.5
 
 
+@pytest.mark.slow(4)
 async def test_a_429_holds_that_channel_for_every_caller_until_retry_after(
     strict_slack: SlackEmulator, gateway: SlackGateway
 ) -> None:

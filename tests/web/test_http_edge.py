@@ -313,6 +313,7 @@ async def raw_exchange(port: int, request: bytes, timeout: float) -> tuple[bytes
     return got, time.monotonic() - started
 
 
+@pytest.mark.slow(4)
 async def test_idle_and_slow_bodied_connections_are_closed(serve: Serve) -> None:
     limits = HttpSettings(keepalive_timeout_seconds=1.0, body_timeout_seconds=1.5)
     edge = await serve(http=limits)
