@@ -8,6 +8,7 @@ Jinja's own autoescape. Text for Jira wiki markup escapes users' text with the `
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import traceback
@@ -197,27 +198,13 @@ def duration(value: timedelta | None) -> str:
 
 
 class Renderer:
-    """Renders messages/ templates; `template_dirs` first, so teams can override any file."""
+    """Renders messages/ templates; `template_dirs` first, so teams can override any file.
+    Renderers over the same folders share their environments: a template one has loaded is
+    loaded for all in the process (each app, and each CLI command, makes its own renderer)."""
 
     def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
-        loader = ChoiceLoader(
-            [FileSystemLoader(str(d)) for d in template_dirs]
-            + [ShippedMessages(str(shipped_dir("messages")))]
-        )
-        self.slack_env = _environment(loader, "slack", finalize=escape_mrkdwn)
-        self.slack_env.filters.update(
-            user=user_mention,
-            channel=channel_mention,
-            link=slack_link,
-            mentions=with_mentions,
-            emphasis=markdown_emphasis,
-        )
-        html = select_autoescape(["html", "j2"])
-        self.html_env = _environment(loader, "html", autoescape=html)
-        self.text_env = _environment(loader, "text")
-        self.text_env.filters.update(
-            wiki=escape_wiki, code=markdown_code, code_block=markdown_code_block, line=one_line
-        )
+        folders = tuple(str(folder) for folder in template_dirs)
+        self.slack_env, self.html_env, self.text_env = _environments(folders)
 
     def slack(self, name: str, **context: Any) -> str:
         return self.slack_env.get_template(name).render(**context).strip()
@@ -292,9 +279,9 @@ def _unchanged() -> bool:
 
 
 class CompiledTemplates(BytecodeCache):
-    """Templates compiled once for the process, not once per `Renderer` (each app, and each
-    CLI command, makes its own). A template whose source changed is compiled again: Jinja
-    checks each entry against its source's checksum."""
+    """Templates compiled once for the process, not once per environment (renderers over a
+    team's folders have environments of their own). A template whose source changed is
+    compiled again: Jinja checks each entry against its source's checksum."""
 
     def __init__(self) -> None:
         self._code: dict[str, bytes] = {}
@@ -310,6 +297,30 @@ class CompiledTemplates(BytecodeCache):
 
 # one cache per kind of environment: their options (escaping) change the compiled code
 _COMPILED = {kind: CompiledTemplates() for kind in ("slack", "html", "text")}
+
+
+@functools.lru_cache(maxsize=16)
+def _environments(folders: tuple[str, ...]) -> tuple[Environment, Environment, Environment]:
+    """The Slack, HTML and text environments over `folders` then the shipped messages."""
+    loader = ChoiceLoader(
+        [FileSystemLoader(folder) for folder in folders]
+        + [ShippedMessages(str(shipped_dir("messages")))]
+    )
+    slack_env = _environment(loader, "slack", finalize=escape_mrkdwn)
+    slack_env.filters.update(
+        user=user_mention,
+        channel=channel_mention,
+        link=slack_link,
+        mentions=with_mentions,
+        emphasis=markdown_emphasis,
+    )
+    html = select_autoescape(["html", "j2"])
+    html_env = _environment(loader, "html", autoescape=html)
+    text_env = _environment(loader, "text")
+    text_env.filters.update(
+        wiki=escape_wiki, code=markdown_code, code_block=markdown_code_block, line=one_line
+    )
+    return slack_env, html_env, text_env
 
 
 def _environment(loader: ChoiceLoader, kind: str, **options: Any) -> Environment:

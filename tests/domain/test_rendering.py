@@ -120,3 +120,15 @@ def test_any_typed_link_is_shown_whole_or_as_plain_text(target: str, label: str)
     shown = with_mentions(f"see <https://{target}|{label}> now")
     assert shown.startswith("see ") and shown.endswith(" now")
     assert shown.count("<") == shown.count(">")
+
+
+def test_renderers_over_the_same_folders_share_what_they_loaded(tmp_path: Path) -> None:
+    """Each app and each CLI command makes a renderer: a template one loaded is not loaded again
+    by the next, and a team's folder keeps environments of its own (its overrides first)."""
+    (tmp_path / "help.md.j2").write_text("our own help")
+    first, second, team = Renderer(), Renderer(), Renderer([tmp_path])
+    first.slack("help.md.j2", command="/incident", topic=None)
+    assert first.slack_env is second.slack_env and first.text_env is second.text_env
+    assert "help.md.j2" in {t.name for t in (second.slack_env.cache or {}).values()}
+    assert team.slack_env is not first.slack_env
+    assert team.slack("help.md.j2") == "our own help"
