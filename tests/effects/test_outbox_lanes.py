@@ -566,6 +566,51 @@ async def test_a_stopping_process_keeps_its_claims_while_its_lanes_finish(db_url
         await db.dispose()
 
 
+async def test_a_stopping_process_hands_a_lanes_backlog_over_after_the_message_in_flight(
+    db_url: str,
+) -> None:
+    """A deploy's SIGTERM while a channel has messages waiting: the one being posted goes out,
+    and the lane is let go with the others at once, for the new process to post in order (the
+    stopping one posting them all at Slack's pace held up the deploy, and past its grace the
+    process was killed with a claim in force)."""
+    db = Database(db_url)
+    delivered: list[tuple[str, str]] = []
+    answered = asyncio.Event()
+
+    async def slow(effect: Effect) -> None:
+        delivered.append(("stopping", effect.payload["text"]))
+        await answered.wait()
+
+    async def fast(effect: Effect) -> None:
+        delivered.append(("new", effect.payload["text"]))
+
+    first = OutboxWorker(  # one message at a time: none folded into another
+        db=db, deliver=slow, clock=SystemClock(), holder="stopping", per_lane=1, idle_poll=0.1
+    )
+    second = OutboxWorker(db=db, deliver=fast, clock=SystemClock(), holder="new", per_lane=1)
+    async with db.transaction() as session:
+        for text in ("one", "two", "three"):
+            outbox.enqueue(session, Post(target="CSHARED", text=text), now=SystemClock().now())
+    stop = asyncio.Event()
+    running = asyncio.create_task(first.run(stop))
+    try:
+        await until(lambda: delivered)
+        stop.set()
+        answered.set()
+        await asyncio.wait_for(running, timeout=10)
+        assert delivered == [("stopping", "one")]
+        claim = await lane_claim(db, "stopping")
+        assert claim is None or claim < SystemClock().now()  # let go, not left to run out
+        assert await second.deliver_due() == 2
+        assert delivered == [("stopping", "one"), ("new", "two"), ("new", "three")]
+        assert not await effects_of(db, "pending")
+    finally:
+        answered.set()
+        stop.set()
+        await running
+        await db.dispose()
+
+
 async def lane_claim(db: Database, holder: str) -> datetime | None:
     """Until when `holder` holds its lane (None: it holds none)."""
     async with db.sessions() as session:

@@ -67,11 +67,16 @@ class OutboxWorker:
         self.told = told  # a timeline entry as the bridge channel is told it
         self._active: dict[str, asyncio.Task[int]] = {}
         self._renewed = 0.0
+        self._stop: asyncio.Event | None = None  # set: lanes are handed over (run())
         self._wake = asyncio.Event()
         self.last_tick: float | None = None  # loop.time() of the latest pass (readiness)
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
 
     @property
     def delivering(self) -> int:
@@ -81,6 +86,7 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Start lanes as work comes due (woken by commits and by lanes finishing)."""
         loop = asyncio.get_running_loop()
+        self._stop = stop
         while not stop.is_set():
             self._wake.clear()
             started = self.last_tick = loop.time()
@@ -92,14 +98,18 @@ class OutboxWorker:
         await self._finish()
 
     async def _finish(self) -> None:
-        """Let the lanes being delivered finish, renewing their claims meanwhile: a claim run
-        out would let another process (a new deploy's) deliver the same message again."""
+        """Let the effects being delivered finish, renewing their lanes' claims meanwhile: a
+        claim run out would let another process (a new deploy's) deliver the same message
+        again. Each lane is then let go with the rest of its effects, for another process (or
+        this one's next start) to deliver: a stop does not wait for a backlog to go out at
+        Slack's pace."""
         while self._active:
             try:
                 await self.db.run_together(partial(self._renew, list(self._active)))
             except Exception as exc:  # the next round tries again
                 log.warning("could not renew the claims of lanes still delivering: %s", exc)
-            await asyncio.wait(list(self._active.values()), timeout=self.claim_seconds / 3)
+            if still := list(self._active.values()):  # those left after the renewal
+                await asyncio.wait(still, timeout=self.claim_seconds / 3)
 
     def _renew(self, names: list[str], conn: DbConnection) -> None:
         lanes.renew(
@@ -163,6 +173,10 @@ class OutboxWorker:
                 delivered += count
                 if done is None:
                     break
+                if self._stopping:
+                    await self.db.run_together(partial(self._hand_over, lane.name, done))
+                    effect_ids = []
+                    break
                 effect_ids = await self.db.run_together(partial(self._next, lane.name, done))
             return delivered
         finally:
@@ -184,6 +198,12 @@ class OutboxWorker:
             self._release(lane, conn)
         return following
 
+    def _hand_over(self, lane: str, done: list[int], conn: DbConnection) -> None:
+        """Mark `done` done and let the lane go with its effects still to deliver."""
+        if done:
+            outbox.mark_done(conn, done, self.clock.now())
+        self._release(lane, conn)
+
     def _release(self, lane: str, conn: DbConnection) -> None:
         lanes.release(conn, lanes=[lane], holder=self.holder)
 
@@ -201,7 +221,7 @@ class OutboxWorker:
         """(effects delivered, those of them not marked done yet, or None if the lane may not
         go on)."""
         delivered, done = 0, list[int]()
-        while effects:
+        while effects and not self._stopping:
             effect, folded, effects = fold(effects)
             claimed = await self._claim(effect, folded, done)
             done = []  # marked done with the claim
