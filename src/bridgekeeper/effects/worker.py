@@ -67,7 +67,7 @@ class OutboxWorker:
         self.told = told  # a timeline entry as the bridge channel is told it
         self._active: dict[str, asyncio.Task[int]] = {}
         self._renewed = 0.0
-        self._stop: asyncio.Event | None = None  # set: lanes are handed over (run())
+        self._stop: asyncio.Event | None = None  # run()'s: once set, lanes are handed over
         self._wake = asyncio.Event()
         self.last_tick: float | None = None  # loop.time() of the latest pass (readiness)
 
