@@ -15,11 +15,13 @@ import atexit
 import bisect
 import gc
 import itertools
+import logging
 import os
 import shutil
 import sqlite3
 import sys
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import replace
@@ -114,9 +116,14 @@ def _end_without_finalising(pid: int) -> None:
     """A test process's last step, once pytest is done and its results sent: the interpreter's
     finalisation (freeing every module and object one by one, 1.5 to 2 s of CPU in a test
     process that ran a few hundred tests) is skipped. The run waits for every test process to
-    end, and all of them end at once on two cores: that took 3 s of the run's end."""
+    end, and all of them end at once on two cores: that took 3 s of the run's end. What was
+    to run at exit before this was registered is done here (logs flushed, objects' finalizers
+    such as a temporary folder's removal); the status is 0, as a test process's always is
+    (pytest-xdist reads the results it sent, not its status)."""
     if os.getpid() != pid:  # a fork of the test process ends as it would
         return
+    logging.shutdown()
+    weakref.finalize._exitfunc()  # type: ignore[attr-defined]
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -200,7 +200,9 @@ def duration(value: timedelta | None) -> str:
 class Renderer:
     """Renders messages/ templates; `template_dirs` first, so teams can override any file.
     Renderers over the same folders share their environments: a template one has loaded is
-    loaded for all in the process (each app, and each CLI command, makes its own renderer)."""
+    loaded for all in the process (each app, and each CLI command, makes its own renderer). A
+    team's override is read again when its file changes; one added for a message already in
+    use is read by the next process, as the running app never read it either."""
 
     def __init__(self, template_dirs: Sequence[Path] = ()) -> None:
         folders = tuple(str(folder) for folder in template_dirs)

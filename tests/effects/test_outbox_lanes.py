@@ -604,6 +604,9 @@ async def test_a_stopping_process_hands_a_lanes_backlog_over_after_the_message_i
         assert await second.deliver_due() == 2
         assert delivered == [("stopping", "one"), ("new", "two"), ("new", "three")]
         assert not await effects_of(db, "pending")
+        async with db.transaction() as session:  # a stopped worker asked to deliver still does
+            outbox.enqueue(session, Post(target="CSHARED", text="four"), now=SystemClock().now())
+        assert await first.deliver_due() == 1
     finally:
         answered.set()
         stop.set()

@@ -144,6 +144,7 @@ async def test_topic_purpose_join_list_and_paging(
 # chat -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")  # on purpose
 async def test_post_message_validation(emulator: SlackEmulator, client: AsyncWebClient) -> None:
     public = emulator.add_channel("stakeholders")
     posted = await client.chat_postMessage(channel=public, text="hi")  # chat:write.public

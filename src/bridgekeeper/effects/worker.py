@@ -87,15 +87,18 @@ class OutboxWorker:
         """Start lanes as work comes due (woken by commits and by lanes finishing)."""
         loop = asyncio.get_running_loop()
         self._stop = stop
-        while not stop.is_set():
-            self._wake.clear()
-            started = self.last_tick = loop.time()
-            await self._pass()
-            await wait_at_most(self._wake, self.idle_poll)
-            # Commits wake the worker: during a burst, the wake-ups of one moment make one pass.
-            # A stop ends the pause (a process stopping waits for no pass it will not make).
-            await wait_at_most(stop, max(0.0, started + self.min_pass - loop.time()))
-        await self._finish()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                started = self.last_tick = loop.time()
+                await self._pass()
+                await wait_at_most(self._wake, self.idle_poll)
+                # Commits wake the worker: in a burst, the wake-ups of one moment make one pass.
+                # A stop ends the pause (a process stopping waits for no pass it will not make).
+                await wait_at_most(stop, max(0.0, started + self.min_pass - loop.time()))
+            await self._finish()
+        finally:
+            self._stop = None  # `deliver_due` afterwards delivers whole lanes again
 
     async def _finish(self) -> None:
         """Let the effects being delivered finish, renewing their lanes' claims meanwhile: a
